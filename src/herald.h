@@ -1,0 +1,52 @@
+/*
+ * herald.h - what every module shares: the error domain, its classes, the
+ * mapping from an error to a sysexits status, and the g_autoptr cleanups
+ * that GMime and SQLite do not define themselves.
+ *
+ * Must stay true: modules return gboolean or a pointer and take GError **
+ * last; they never print and never exit. Only cmd_*.c and main.c turn an
+ * error into a message and an exit status, through herald_exit_status().
+ */
+#ifndef HERALD_H
+#define HERALD_H
+
+#include <glib.h>
+#include <sqlite3.h>
+#include <sysexits.h>
+
+#define HERALD_VERSION "0.1.0"
+
+#define HERALD_ERROR (herald_error_quark())
+
+/* The error classes. TEMP is anything that may pass on retry (SQLITE_BUSY,
+ * ENOSPC, an SMTP 4xx, a relay that is down); PERM is final. */
+enum herald_error_code {
+	HERALD_ERROR_TEMP,	/* EX_TEMPFAIL 75 */
+	HERALD_ERROR_PERM,	/* EX_UNAVAILABLE 69 */
+	HERALD_ERROR_CONFIG,	/* EX_CONFIG 78 */
+	HERALD_ERROR_USAGE,	/* EX_USAGE 64 */
+	HERALD_ERROR_DATA,	/* EX_DATAERR 65 */
+	HERALD_ERROR_NOUSER,	/* EX_NOUSER 67: no such list, address, subscriber */
+	HERALD_ERROR_NOINPUT,	/* EX_NOINPUT 66: a named input file is missing */
+	HERALD_ERROR_CANTCREAT,	/* EX_CANTCREAT 73 */
+	HERALD_ERROR_IO,	/* EX_IOERR 74 */
+	HERALD_ERROR_SOFTWARE,	/* EX_SOFTWARE 70: a bug, a broken invariant */
+};
+
+GQuark herald_error_quark(void);
+int herald_exit_status(const GError *error);
+
+/* sqlite_error_set - set *error from a SQLite result code: BUSY, LOCKED,
+ * FULL and IOERR are TEMP, everything else SOFTWARE; FMT names the work. */
+void herald_set_sqlite_error(GError **error, sqlite3 *db, int rc,
+    const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+
+/* errno to an error class: ENOSPC, EAGAIN, EINTR, EDQUOT are TEMP. */
+int herald_errno_class(int errnum);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
+
+#ifdef GMIME_H_INCLUDED_BY_HERALD
+#endif
+
+#endif
