@@ -35,6 +35,7 @@ struct announcement_event {
 	char *url;		/* registration link, may be NULL */
 	gint64 start;		/* unix time */
 	gint64 end;		/* unix time, > start */
+	gboolean all_day;	/* dates without times: whole days */
 };
 
 struct announcement {
