@@ -350,28 +350,39 @@ value_map_reindex(struct value *map)
 	}
 }
 
+/* value_key_is - whether entry E holds the key KEY of LEN bytes, HASH;
+ * keys are short, so a byte loop beats a call to memcmp */
+static inline gboolean
+value_key_is(const struct value_entry *e, const char *key, gsize len,
+    guint hash)
+{
+	gsize i;
+
+	if (e->hash != hash || e->len != len)
+		return FALSE;
+	for (i = 0; i < len; i++)
+		if (e->key[i] != key[i])
+			return FALSE;
+	return TRUE;
+}
+
 /* value_map_find - the entry number of KEY in MAP, or -1 */
-static gint
+static inline gint
 value_map_find(const struct value *map, const char *key, gsize len,
     guint hash)
 {
-	const struct value_entry *e;
-	guint i, j;
+	const struct value_entry *e = map->u.map.e;
+	guint i, j, mask = map->u.map.mask;
 
-	if (map->u.map.mask != 0) {
-		for (j = hash & map->u.map.mask; map->u.map.index[j] != 0;
-		    j = (j + 1) & map->u.map.mask) {
-			e = &map->u.map.e[map->u.map.index[j] - 1];
-			if (e->hash == hash && e->len == len &&
-			    memcmp(e->key, key, len) == 0)
-				return map->u.map.index[j] - 1;
-		}
+	if (mask == 0) {
+		for (i = 0; i < map->n; i++)
+			if (value_key_is(&e[i], key, len, hash))
+				return i;
 		return -1;
 	}
-	for (i = 0; i < map->n; i++) {
-		e = &map->u.map.e[i];
-		if (e->hash == hash && e->len == len &&
-		    memcmp(e->key, key, len) == 0)
+	for (j = hash & mask; map->u.map.index[j] != 0; j = (j + 1) & mask) {
+		i = map->u.map.index[j] - 1;
+		if (value_key_is(&e[i], key, len, hash))
 			return i;
 	}
 	return -1;
