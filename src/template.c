@@ -48,6 +48,10 @@
  *   deep; past that is an error, never a stack overflow, since rendering,
  *   freeing and checking recurse.
  *
+ * MISSING collects the names of variables, sections and inverted sections
+ * that resolved to nothing (a name bound to null is not missing), so an
+ * inverted section over an absent flag is reported too.
+ *
  * DIAGNOSTICS. Every error is HERALD_ERROR / HERALD_ERROR_DATA with a
  * message "FILE:LINE:COL: what" (COL counts characters from 1), except a
  * render of an unchecked set (HERALD_ERROR_SOFTWARE) and unreadable files

@@ -7,7 +7,10 @@
  * insertion order (that order is what value_map_foreach walks); each entry
  * keeps its key's hash, so a lookup in a small map is a scan of integer
  * compares, and a map past MAP_INDEX_MIN entries also keeps an
- * open-addressing index of entry numbers, rebuilt as it grows.
+ * open-addressing index of entry numbers, rebuilt as it grows. A 64-bit
+ * filter of the keys' hashes answers most misses at once: the template
+ * engine looks a name up in several maps of a context stack, and most of
+ * those lookups miss.
  *
  * What must stay true:
  * - The reference count is only touched with g_atomic_int_*; everything
@@ -49,6 +52,7 @@ struct value {
 			struct value_entry *e;
 			guint32 *index;	/* entry number + 1, 0 is empty */
 			guint mask;	/* index size - 1, 0 when no index */
+			guint64 bloom;	/* bit hash % 64 set for every key */
 		} map;
 	} u;
 };
@@ -350,20 +354,13 @@ value_map_reindex(struct value *map)
 	}
 }
 
-/* value_key_is - whether entry E holds the key KEY of LEN bytes, HASH;
- * keys are short, so a byte loop beats a call to memcmp */
+/* value_key_is - whether entry E holds the key KEY of LEN bytes, HASH */
 static inline gboolean
 value_key_is(const struct value_entry *e, const char *key, gsize len,
     guint hash)
 {
-	gsize i;
-
-	if (e->hash != hash || e->len != len)
-		return FALSE;
-	for (i = 0; i < len; i++)
-		if (e->key[i] != key[i])
-			return FALSE;
-	return TRUE;
+	return e->hash == hash && e->len == len &&
+	    memcmp(e->key, key, len) == 0;
 }
 
 /* value_map_find - the entry number of KEY in MAP, or -1 */
@@ -414,6 +411,7 @@ value_map_set(struct value *map, const char *key, struct value *v)
 		map->u.map.e = g_renew(struct value_entry, map->u.map.e,
 		    map->cap);
 	}
+	map->u.map.bloom |= G_GUINT64_CONSTANT(1) << (hash & 63);
 	e = &map->u.map.e[map->n++];
 	e->key = g_strndup(key, len);
 	e->len = len;
@@ -437,7 +435,8 @@ value_map_get_hashed(const struct value *map, const char *key, gsize len,
 {
 	gint i;
 
-	if (map == NULL || map->kind != VALUE_MAP)
+	if (map == NULL || map->kind != VALUE_MAP ||
+	    (map->u.map.bloom & (G_GUINT64_CONSTANT(1) << (hash & 63))) == 0)
 		return NULL;
 	i = value_map_find(map, key, len, hash);
 	return i < 0 ? NULL : map->u.map.e[i].v;

@@ -80,6 +80,15 @@ static const char bench_text[] =
 "keep the registration fee low. If your company would like to sponsor,\n"
 "see {{{event.sponsor_url}}} or reply to this message.\n"
 "\n"
+"Everyone is welcome: the {{event.short}} follows the {{project}} code of\n"
+"conduct, published at {{{event.conduct_url}}}. The venue is step free,\n"
+"and quiet rooms, live captioning and childcare can be arranged: tell us\n"
+"what you need when you register, or write to {{event.access_contact}}.\n"
+"{{#subscriber.role}}\n"
+"You told us you work as a {{subscriber.role}}; the evening session on\n"
+"{{hackathon.evening_topic}} may interest you most.\n"
+"{{/subscriber.role}}\n"
+"\n"
 "See you in {{venue.city}}!\n"
 "{{event.organiser}}, for the {{project}} community\n"
 "\n"
@@ -149,6 +158,8 @@ bench_context(struct value *stack[4])
 	bench_set(m, "visa_contact", "visa@example.org");
 	bench_set(m, "visa_deadline", "August 1, 2014");
 	bench_set(m, "organiser", "Sarah & the events team");
+	bench_set(m, "conduct_url", "https://events.example.org/conduct");
+	bench_set(m, "access_contact", "access@example.org");
 	m = bench_map(ann, "venue");
 	bench_set(m, "name", "Lighthouse Executive Conference Center");
 	bench_set(m, "street", "1 Park Avenue");
@@ -157,6 +168,7 @@ bench_context(struct value *stack[4])
 	m = bench_map(ann, "hackathon");
 	bench_set(m, "start", "9:00");
 	bench_set(m, "end", "17:30");
+	bench_set(m, "evening_topic", "maintaining a hypervisor for a decade");
 	m = bench_map(ann, "price");
 	bench_set(m, "currency", "$");
 	value_map_set(m, "amount", value_new_number(85));
