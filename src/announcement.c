@@ -182,12 +182,6 @@ static cfg_opt_t sponsorship_opts[] = {
 	CFG_END()
 };
 
-/* a schema that only reads `kind` (and ignores the rest) */
-static cfg_opt_t kind_only_opts[] = {
-	CFG_STR("kind", NULL, CFGF_NODEFAULT),
-	CFG_END()
-};
-
 /* The rules: a section name of NULL matches any section. */
 static const struct field_rule announcement_rules[] = {
 	{ "root", "kind", F_REQUIRED },
@@ -529,8 +523,7 @@ announcement_hook(cfg_t *cfg, cfg_opt_t *opts, const char *path)
 /* announcement_parse - libconfuse over PATH with OPTS; NULL and a DATA
  * error (FILE:LINE) on failure */
 static cfg_t *
-announcement_parse(const char *path, cfg_opt_t *opts, gboolean hooks,
-    GError **error)
+announcement_parse(const char *path, cfg_opt_t *opts, GError **error)
 {
 	g_autofree char *text = NULL;
 	g_autoptr(GError) ioerr = NULL;
@@ -551,14 +544,13 @@ announcement_parse(const char *path, cfg_opt_t *opts, gboolean hooks,
 		(*error)->code = HERALD_ERROR_DATA;
 		return NULL;
 	}
-	cfg = cfg_init(opts, hooks ? CFGF_NONE : CFGF_IGNORE_UNKNOWN);
-	if (hooks)
-		announcement_hook(cfg, opts, NULL);
+	cfg = cfg_init(opts, CFGF_NONE);
+	announcement_hook(cfg, opts, NULL);
 	announcement_errbuf = g_string_new(NULL);
 	announcement_kind_line = 1;
 	cfg_set_error_function(cfg, announcement_errfunc);
 	rc = cfg_parse(cfg, path);
-	if (rc == CFG_SUCCESS && hooks) {
+	if (rc == CFG_SUCCESS) {
 		/* a top-level field is missing: point at `kind =` */
 		cfg->line = announcement_kind_line;
 		rc = announcement_check_required(cfg, cfg, "the file") ?
@@ -864,6 +856,46 @@ announcement_compile(struct announcement *ann, GError **error)
 	return template_set_check(ann->set, FALSE, error);
 }
 
+/* announcement_read_kind - the value of the first top-level `kind = "…"`
+ * line of PATH (*LINE its line); a DATA error naming FILE:LINE if none */
+static char *
+announcement_read_kind(const char *path, int *line, GError **error)
+{
+	g_autofree char *text = NULL;
+	g_autoptr(GError) ioerr = NULL;
+	g_auto(GStrv) lines = NULL;
+	int i;
+
+	if (!g_file_get_contents(path, &text, NULL, &ioerr)) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_NOINPUT, "%s: %s",
+		    path, ioerr->message);
+		return NULL;
+	}
+	lines = g_strsplit(text, "\n", -1);
+	for (i = 0; lines[i] != NULL; i++) {
+		const char *p = lines[i];
+		const char *q;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!g_str_has_prefix(p, "kind"))
+			continue;
+		for (p += 4; *p == ' ' || *p == '\t'; p++)
+			;
+		if (*p++ != '=')
+			continue;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if ((*p != '"' && *p != '\'') || (q = strchr(p + 1, *p)) == NULL)
+			continue;
+		*line = i + 1;
+		return g_strndup(p + 1, q - p - 1);
+	}
+	g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA, "%s:1: no kind = "
+	    "\"…\" line (one of summit, talks, sponsorship)", path);
+	return NULL;
+}
+
 /* announcement_resolve - the data file named by KIND_OR_PATH */
 static char *
 announcement_resolve(const char *kind_or_path, const struct config *config)
@@ -885,30 +917,25 @@ announcement_load(const char *kind_or_path, const struct config *config,
 	g_autoptr(announcement) ann = g_new0(struct announcement, 1);
 	g_autofree char *path = announcement_resolve(kind_or_path, config);
 	g_autofree char *base = NULL;
+	g_autofree char *kind = NULL;
 	cfg_t *cfg;
-	const char *kind, *tmpl;
+	const char *tmpl;
+	int kind_line = 1;
 
-	/* first pass: only the kind, to pick the schema */
-	cfg = announcement_parse(path, kind_only_opts, FALSE, error);
-	if (cfg == NULL)
+	/* first, only the kind, to pick the schema */
+	if ((kind = announcement_read_kind(path, &kind_line, error)) == NULL)
 		return NULL;
-	kind = cfg_getstr(cfg, "kind");
-	if (kind == NULL || !announcement_known_kind(kind)) {
+	if (!announcement_known_kind(kind)) {
 		g_autofree char *known = g_strjoinv(", ",
 		    (char **)announcement_kind_names);
 
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
-		    "%s:%d: %s (kind = one of %s)", path,
-		    kind != NULL ? announcement_kind_line : 1,
-		    kind == NULL ? "no kind" : "unknown kind", known);
-		cfg_free(cfg);
+		    "%s:%d: unknown kind \"%s\" (kind = one of %s)", path,
+		    kind_line, kind, known);
 		return NULL;
 	}
-	ann->kind = g_strdup(kind);
-	cfg_free(cfg);
-
-	cfg = announcement_parse(path, announcement_schema(ann->kind), TRUE,
-	    error);
+	ann->kind = g_steal_pointer(&kind);
+	cfg = announcement_parse(path, announcement_schema(ann->kind), error);
 	if (cfg == NULL)
 		return NULL;
 	ann->file = g_strdup(path);

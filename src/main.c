@@ -37,6 +37,10 @@ static const struct command commands[] = {
 	    "add, remove, show, import and export subscribers" },
 	{ "segment", cmd_segment, NEEDS_STORE,
 	    "count or list the members of a list's segments" },
+	{ "render", cmd_render, NEEDS_STORE,
+	    "print an announcement's messages exactly as they would be sent" },
+	{ "preview", cmd_preview, NEEDS_STORE,
+	    "per segment: members, subject and a sample message" },
 };
 
 /* main_usage - the list of commands, on FP */
