@@ -664,6 +664,9 @@ announcement_opt_value(cfg_opt_t *opt)
 	unsigned int i, n = cfg_opt_size(opt);
 	struct value *list;
 
+	if (opt->type == CFGT_SEC && !(opt->flags & CFGF_MULTI))
+		return n > 0 ? announcement_section_value(cfg_opt_getnsec(opt, 0)) :
+		    value_new_null();
 	if (opt->type == CFGT_SEC) {
 		list = value_new_list();
 		for (i = 0; i < n; i++)
