@@ -221,6 +221,7 @@ static const struct field_rule announcement_rules[] = {
 /* state of the current parse (libconfuse is single-threaded anyway) */
 static GString *announcement_errbuf;
 static int announcement_kind_line;
+static const char *announcement_path;	/* sections made at init lack it */
 
 static const char *const announcement_months[] = {
 	"January", "February", "March", "April", "May", "June", "July",
@@ -239,11 +240,12 @@ announcement_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
 
 	if (announcement_errbuf == NULL || announcement_errbuf->len > 0)
 		return;
-	if (cfg != NULL && cfg->filename != NULL && cfg->line > 0)
-		g_string_printf(announcement_errbuf, "%s:%d: %s", cfg->filename,
-		    cfg->line, msg);
-	else if (cfg != NULL && cfg->filename != NULL)
-		g_string_printf(announcement_errbuf, "%s: %s", cfg->filename, msg);
+	if (cfg != NULL && cfg->line > 0)
+		g_string_printf(announcement_errbuf, "%s:%d: %s",
+		    announcement_path, cfg->line, msg);
+	else if (cfg != NULL)
+		g_string_printf(announcement_errbuf, "%s: %s", announcement_path,
+		    msg);
 	else
 		g_string_assign(announcement_errbuf, msg);
 }
@@ -390,8 +392,6 @@ announcement_validate_opt(cfg_t *cfg, cfg_opt_t *opt)
 	int flags = announcement_rule(cfg->name, opt->name);
 	unsigned int i, n = cfg_opt_size(opt);
 
-	if (strcmp(cfg->name, "root") == 0 && strcmp(opt->name, "kind") == 0)
-		announcement_kind_line = cfg->line;
 	if ((flags & F_NONEMPTY_LIST) && n == 0) {
 		cfg_error(cfg, "%s: the list must not be empty", opt->name);
 		return -1;
@@ -408,6 +408,30 @@ announcement_validate_opt(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
+/* announcement_opt - option NAME of SEC, or NULL; unlike cfg_getopt()
+ * it reports nothing when SEC's schema has no such option */
+static cfg_opt_t *
+announcement_opt(cfg_t *sec, const char *name)
+{
+	int i;
+
+	for (i = 0; sec->opts[i].name != NULL; i++)
+		if (strcmp(sec->opts[i].name, name) == 0)
+			return &sec->opts[i];
+	return NULL;
+}
+
+/* announcement_str - the string option NAME of SEC, NULL if unset or
+ * not in its schema */
+static const char *
+announcement_str(cfg_t *sec, const char *name)
+{
+	cfg_opt_t *opt = announcement_opt(sec, name);
+
+	return opt != NULL && cfg_opt_size(opt) > 0 ?
+	    cfg_opt_getnstr(opt, 0) : NULL;
+}
+
 /* announcement_check_required - every required option of SEC is set */
 static gboolean
 announcement_check_required(cfg_t *report, cfg_t *sec, const char *what)
@@ -419,7 +443,7 @@ announcement_check_required(cfg_t *report, cfg_t *sec, const char *what)
 
 		if (strcmp(r->section, sec->name) != 0)
 			continue;
-		if (cfg_getopt(sec, r->name) == NULL)
+		if (announcement_opt(sec, r->name) == NULL)
 			continue;	/* not in this kind's schema */
 		if ((r->flags & F_REQUIRED) && cfg_size(sec, r->name) == 0) {
 			cfg_error(report, "%s has no %s (required)", what,
@@ -441,10 +465,9 @@ static gboolean
 announcement_section_times(cfg_t *sec, gint64 *start, gint64 *end,
     gboolean *all_day)
 {
-	const char *s = cfg_getopt(sec, "start") ? cfg_getstr(sec, "start") : NULL;
-	const char *e = cfg_getopt(sec, "end") ? cfg_getstr(sec, "end") : NULL;
-	const char *tzname = cfg_getopt(sec, "timezone") ?
-	    cfg_getstr(sec, "timezone") : NULL;
+	const char *s = announcement_str(sec, "start");
+	const char *e = announcement_str(sec, "end");
+	const char *tzname = announcement_str(sec, "timezone");
 	g_autoptr(GTimeZone) tz = NULL;
 	int y, mo, d, h, mi;
 	gboolean has_time, end_time = FALSE;
@@ -490,8 +513,9 @@ announcement_validate_sec(cfg_t *cfg, cfg_opt_t *opt)
 	    g_strdup_printf("this %s section", opt->name);
 	if (!announcement_check_required(cfg, sec, what))
 		return -1;
-	if (announcement_section_times(sec, &start, &end, &all_day) &&
-	    end < start) {
+	if (announcement_str(sec, "end") != NULL &&
+	    announcement_section_times(sec, &start, &end, &all_day) &&
+	    end <= start) {
 		cfg_error(cfg, "%s ends (%s) before it starts (%s)", what,
 		    cfg_getstr(sec, "end"), cfg_getstr(sec, "start"));
 		return -1;
@@ -523,7 +547,8 @@ announcement_hook(cfg_t *cfg, cfg_opt_t *opts, const char *path)
 /* announcement_parse - libconfuse over PATH with OPTS; NULL and a DATA
  * error (FILE:LINE) on failure */
 static cfg_t *
-announcement_parse(const char *path, cfg_opt_t *opts, GError **error)
+announcement_parse(const char *path, cfg_opt_t *opts, int kind_line,
+    GError **error)
 {
 	g_autofree char *text = NULL;
 	g_autoptr(GError) ioerr = NULL;
@@ -547,7 +572,8 @@ announcement_parse(const char *path, cfg_opt_t *opts, GError **error)
 	cfg = cfg_init(opts, CFGF_NONE);
 	announcement_hook(cfg, opts, NULL);
 	announcement_errbuf = g_string_new(NULL);
-	announcement_kind_line = 1;
+	announcement_kind_line = kind_line;
+	announcement_path = path;
 	cfg_set_error_function(cfg, announcement_errfunc);
 	rc = cfg_parse(cfg, path);
 	if (rc == CFG_SUCCESS) {
@@ -567,6 +593,7 @@ announcement_parse(const char *path, cfg_opt_t *opts, GError **error)
 	}
 	g_string_free(announcement_errbuf, TRUE);
 	announcement_errbuf = NULL;
+	announcement_path = NULL;
 	return cfg;
 }
 
@@ -627,7 +654,8 @@ announcement_add_dates(struct value *map, cfg_t *sec)
 {
 	int y1, m1, d1, y2, m2, d2, h, mi;
 	gboolean t;
-	const char *s = cfg_getstr(sec, "start"), *e = cfg_getstr(sec, "end");
+	const char *s = announcement_str(sec, "start");
+	const char *e = announcement_str(sec, "end");
 	char *text;
 
 	if (s == NULL || !announcement_parse_date(s, &y1, &m1, &d1, &h, &mi, &t))
@@ -703,8 +731,7 @@ static struct value *
 announcement_section_value(cfg_t *sec)
 {
 	struct value *map = value_new_map();
-	const char *tzname = cfg_getopt(sec, "timezone") != NULL ?
-	    cfg_getstr(sec, "timezone") : NULL;
+	const char *tzname = announcement_str(sec, "timezone");
 	unsigned int i;
 
 	if (cfg_title(sec) != NULL)
@@ -735,7 +762,7 @@ announcement_section_value(cfg_t *sec)
 			    announcement_hour12(h, mi)));
 		}
 	}
-	if (cfg_getopt(sec, "start") != NULL)
+	if (announcement_opt(sec, "start") != NULL)
 		announcement_add_dates(map, sec);
 	return map;
 }
@@ -759,13 +786,12 @@ announcement_collect_events(struct announcement *ann, cfg_t *cfg)
 {
 	unsigned int i;
 
-	if (cfg_getopt(cfg, "event") == NULL)
+	if (announcement_opt(cfg, "event") == NULL)
 		return;
 	for (i = 0; i < cfg_size(cfg, "event"); i++) {
 		cfg_t *sec = cfg_getnsec(cfg, "event", i);
 		struct announcement_event *ev = g_new0(struct announcement_event, 1);
-		const char *venue = cfg_getopt(sec, "venue") ?
-		    cfg_getstr(sec, "venue") : NULL;
+		const char *venue = announcement_str(sec, "venue");
 
 		announcement_section_times(sec, &ev->start, &ev->end,
 		    &ev->all_day);
@@ -774,8 +800,7 @@ announcement_collect_events(struct announcement *ann, cfg_t *cfg)
 		ev->location = venue != NULL ?
 		    g_strdup_printf("%s, %s", venue, cfg_getstr(sec, "city")) :
 		    g_strdup(cfg_getstr(sec, "city"));
-		ev->url = cfg_getopt(sec, "register") != NULL ?
-		    g_strdup(cfg_getstr(sec, "register")) : NULL;
+		ev->url = g_strdup(announcement_str(sec, "register"));
 		g_ptr_array_add(ann->events, ev);
 	}
 }
@@ -938,7 +963,8 @@ announcement_load(const char *kind_or_path, const struct config *config,
 		return NULL;
 	}
 	ann->kind = g_steal_pointer(&kind);
-	cfg = announcement_parse(path, announcement_schema(ann->kind), error);
+	cfg = announcement_parse(path, announcement_schema(ann->kind), kind_line,
+	    error);
 	if (cfg == NULL)
 		return NULL;
 	ann->file = g_strdup(path);
