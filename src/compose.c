@@ -236,7 +236,6 @@ compose_date(GString *out, GTimeZone *tz)
 }
 
 enum compose_cte {
-	CTE_7BIT,
 	CTE_QP,
 	CTE_BASE64,
 };
@@ -265,38 +264,40 @@ compose_count8(const char *text, gsize len)
 	return n;
 }
 
-/* compose_maxline - the longest line of TEXT, in octets */
-static gsize
-compose_maxline(const char *text, gsize len)
+/* compose_7bit - TEXT as a 7bit body: LF or CRLF made CRLF, in one pass.
+ * FALSE (OUT left longer; the caller truncates) when 7bit cannot carry
+ * it: a lone CR, a line over 998 octets, or a line "--BOUNDARY…". */
+static gboolean
+compose_7bit(GString *out, const char *text, gsize len, const char *boundary)
 {
 	const char *p = text, *end = text + len, *nl;
-	gsize max = 0;
+	gsize blen = boundary != NULL ? strlen(boundary) : 0, start = out->len;
+	char *w;
 
+	for (nl = memchr(text, '\r', len); nl != NULL;
+	    nl = memchr(nl + 1, '\r', end - nl - 1))
+		if (nl + 1 == end || nl[1] != '\n')
+			return FALSE;
+	g_string_set_size(out, start + len * 2 + 2);
+	w = out->str + start;
 	while (p < end) {
+		const char *eol;
+
 		nl = memchr(p, '\n', end - p);
 		if (nl == NULL)
 			nl = end;
-		if ((gsize)(nl - p) > max)
-			max = nl - p;
+		eol = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
+		if (eol - p > 998 || (blen > 0 && (gsize)(eol - p) >= blen + 2 &&
+		    p[0] == '-' && p[1] == '-' && memcmp(p + 2, boundary, blen) == 0))
+			return FALSE;
+		memcpy(w, p, eol - p);
+		w += eol - p;
+		*w++ = '\r';
+		*w++ = '\n';
 		p = nl + 1;
 	}
-	return max;
-}
-
-/* compose_best - the transfer encoding GMime's best filter would pick
- * for TEXT under a 7-bit constraint; BOUNDARY may not appear in 7bit */
-static enum compose_cte
-compose_best(const char *text, gsize len, const char *boundary)
-{
-	gsize eight = compose_count8(text, len);
-
-	if (eight > 0)
-		return eight * 100 < len * 17 ? CTE_QP : CTE_BASE64;
-	if (compose_maxline(text, len) > 998)
-		return CTE_QP;
-	if (boundary != NULL && memmem(text, len, boundary, strlen(boundary)))
-		return CTE_QP;
-	return CTE_7BIT;
+	g_string_truncate(out, w - out->str);
+	return TRUE;
 }
 
 /* compose_crlf - TEXT with every line end made CRLF, ending in one */
@@ -367,6 +368,18 @@ compose_qp(GString *out, const char *text, gsize len)
 		stop = eol;
 		if (stop > p && stop[-1] == '\r')
 			stop--;
+		if (stop - p <= COMPOSE_QP_LINE) {
+			/* a short line with nothing to encode goes as it is */
+			const guchar *q = p;
+
+			while (q < stop && !compose_qp_enc[*q])
+				q++;
+			if (q == stop && (q == p || (q[-1] != ' ' && q[-1] != '\t'))) {
+				memcpy(w, p, stop - p);
+				w += stop - p;
+				p = stop;
+			}
+		}
 		for (; p < stop; p++) {
 			gboolean last = p + 1 == stop;
 			gboolean enc = compose_qp_enc[*p] ||
@@ -435,26 +448,31 @@ static void
 compose_part(GString *out, const char *ctype, const char *extra,
     const char *text, gsize len, const char *boundary)
 {
-	enum compose_cte cte = compose_best(text, len, boundary);
+	gsize eight = compose_count8(text, len), mark = out->len;
+	enum compose_cte cte;
 
+	if (eight == 0) {
+		g_string_append_printf(out, "Content-Type: %s\r\n%s"
+		    "Content-Transfer-Encoding: 7bit\r\n\r\n", ctype,
+		    extra != NULL ? extra : "");
+		if (compose_7bit(out, text, len, boundary))
+			return;
+		g_string_truncate(out, mark);
+		cte = CTE_QP;
+	} else {
+		cte = eight * 100 < len * 17 ? CTE_QP : CTE_BASE64;
+	}
 	g_string_append_printf(out, "Content-Type: %s\r\n%s"
 	    "Content-Transfer-Encoding: %s\r\n\r\n", ctype,
-	    extra != NULL ? extra : "", cte == CTE_7BIT ? "7bit" :
-	    cte == CTE_QP ? "quoted-printable" : "base64");
-	switch (cte) {
-	case CTE_7BIT:
-		compose_crlf(out, text, len);
-		break;
-	case CTE_QP:
+	    extra != NULL ? extra : "", cte == CTE_QP ? "quoted-printable" :
+	    "base64");
+	if (cte == CTE_QP) {
 		compose_qp(out, text, len);
-		break;
-	case CTE_BASE64: {
+	} else {
 		g_autoptr(GString) canon = g_string_sized_new(len + len / 32);
 
 		compose_crlf(canon, text, len);
 		compose_base64(out, canon->str, canon->len);
-		break;
-	}
 	}
 }
 
@@ -1067,6 +1085,46 @@ composer_new(const struct announcement *ann, const struct list_config *list,
 	return g_steal_pointer(&c);
 }
 
+/* Per-thread buffers for the rendered parts: a message then allocates
+ * nothing for them once a thread's buffers have grown to size. They are
+ * freed when the thread ends. */
+struct compose_scratch {
+	GString *s[3];		/* subject, text, html */
+};
+
+/* compose_scratch_free - at thread exit */
+static void
+compose_scratch_free(gpointer p)
+{
+	struct compose_scratch *sc = p;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		g_string_free(sc->s[i], TRUE);
+	g_free(sc);
+}
+
+static GPrivate compose_scratch_key = G_PRIVATE_INIT(compose_scratch_free);
+
+/* compose_scratch_get - this thread's buffers, emptied */
+static struct compose_scratch *
+compose_scratch_get(void)
+{
+	struct compose_scratch *sc = g_private_get(&compose_scratch_key);
+	int i;
+
+	if (sc == NULL) {
+		sc = g_new(struct compose_scratch, 1);
+		sc->s[0] = g_string_sized_new(256);
+		sc->s[1] = g_string_sized_new(16384);
+		sc->s[2] = g_string_sized_new(32768);
+		g_private_set(&compose_scratch_key, sc);
+	}
+	for (i = 0; i < 3; i++)
+		g_string_truncate(sc->s[i], 0);
+	return sc;
+}
+
 /* compose_recipient_clear - the per-message strings */
 static void
 compose_recipient_clear(struct compose_recipient *r)
@@ -1082,9 +1140,9 @@ composer_render(const struct composer *c, const struct subscriber *sub,
 {
 	const struct list_config *l = c->list;
 	struct compose_recipient r = { sub, segment, matched, NULL, NULL };
-	g_autoptr(GString) subject = g_string_sized_new(128);
-	g_autoptr(GString) text = g_string_sized_new(4096);
-	g_autoptr(GString) html = g_string_sized_new(8192);
+	struct compose_scratch *scratch = compose_scratch_get();
+	GString *subject = scratch->s[0], *text = scratch->s[1];
+	GString *html = scratch->s[2];
 	g_autoptr(value) layer = NULL;
 	g_autofree char *msgid = NULL, *bounce = NULL, *enc = NULL;
 	const char *inner = c->boundary;

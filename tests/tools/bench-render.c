@@ -23,6 +23,17 @@ static const char *const bench_names[] = {
 	"Jürgen Groß", "Margaret Hamilton",
 };
 
+/* bench_cpu - user + system CPU seconds so far */
+static double
+bench_cpu(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+	    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 /* bench_rss_kb - the peak resident set so far */
 static long
 bench_rss_kb(void)
@@ -46,6 +57,7 @@ main(int argc, char **argv)
 	long n = argc > 4 ? atol(argv[4]) : 100000, i, rss_early = 0;
 	guint64 bytes = 0;
 	gint64 t0, t1;
+	double c0, c1;
 	char email[64];
 	const char *const order[] = { "users", "developers", "integrators",
 	    "architects", NULL };
@@ -63,6 +75,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	t0 = g_get_monotonic_time();
+	c0 = bench_cpu();
 	for (i = 0; i < n; i++) {
 		struct subscriber sub = { 0 };
 		const char *matched[3] = { order[i % 4], NULL, NULL };
@@ -84,8 +97,11 @@ main(int argc, char **argv)
 			rss_early = bench_rss_kb();
 	}
 	t1 = g_get_monotonic_time();
-	printf("messages: %ld in %.3f s = %.0f messages/s (one thread)\n", n,
-	    (t1 - t0) / 1e6, n / ((t1 - t0) / 1e6));
+	c1 = bench_cpu();
+	printf("messages: %ld in %.3f s wall = %.0f messages/s (one thread)\n",
+	    n, (t1 - t0) / 1e6, n / ((t1 - t0) / 1e6));
+	printf("CPU time: %.3f s = %.0f messages per CPU second\n", c1 - c0,
+	    n / (c1 - c0));
 	printf("average message: %.0f bytes\n", (double)bytes / n);
 	printf("peak RSS: %ld kB (at 10%%: %ld kB)\n", bench_rss_kb(), rss_early);
 	g_string_free(out, TRUE);
