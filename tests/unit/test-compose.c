@@ -32,6 +32,15 @@ top(void)
 	return t != NULL ? t : ".";
 }
 
+/* put - write TEXT to DIR/NAME */
+static void
+put(const char *dir, const char *name, const char *text)
+{
+	g_autofree char *path = g_build_filename(dir, name, NULL);
+
+	g_assert_true(g_file_set_contents(path, text, -1, NULL));
+}
+
 /* sub_new - a subscriber for the tests */
 static struct subscriber *
 sub_new(gint64 id, const char *email, const char *name)
@@ -212,13 +221,9 @@ test_escaping(void)
 	g_mkdir_with_parents(pd, 0755);
 	g_assert_true(g_file_set_contents(data, "kind = \"summit\"\n"
 	    "title = \"T\"\ntemplates = \"t\"\n", -1, NULL));
-	g_assert_true(g_file_set_contents(g_build_filename(kd, "subject.mustache",
-	    NULL), "Hi {{subscriber.attributes.company}}\n", -1, NULL));
-	g_assert_true(g_file_set_contents(g_build_filename(kd, "text.mustache",
-	    NULL), "Company: {{subscriber.attributes.company}}\n", -1, NULL));
-	g_assert_true(g_file_set_contents(g_build_filename(kd, "html.mustache",
-	    NULL), "<p>Company: {{subscriber.attributes.company}}</p>\n", -1,
-	    NULL));
+	put(kd, "subject.mustache", "Hi {{subscriber.attributes.company}}\n");
+	put(kd, "text.mustache", "Company: {{subscriber.attributes.company}}\n");
+	put(kd, "html.mustache", "<p>Company: {{subscriber.attributes.company}}</p>\n");
 	ann = announcement_load(data, NULL, &error);
 	g_assert_no_error(error);
 	c = composer_new(ann, users, &key, NULL, 0, &error);
@@ -301,12 +306,9 @@ test_non_ascii(void)
 	g_assert_true(g_file_set_contents(data, "kind = \"summit\"\n"
 	    "title = \"Café Xen: réunion à Genève – 2014\"\ntemplates = \"t\"\n",
 	    -1, NULL));
-	g_assert_true(g_file_set_contents(g_build_filename(kd, "subject.mustache",
-	    NULL), "{{title}}\n", -1, NULL));
-	g_assert_true(g_file_set_contents(g_build_filename(kd, "text.mustache",
-	    NULL), "Grüße, {{subscriber.name}}!\n", -1, NULL));
-	g_assert_true(g_file_set_contents(g_build_filename(kd, "html.mustache",
-	    NULL), "<p>Grüße, {{subscriber.name}}!</p>\n", -1, NULL));
+	put(kd, "subject.mustache", "{{title}}\n");
+	put(kd, "text.mustache", "Grüße, {{subscriber.name}}!\n");
+	put(kd, "html.mustache", "<p>Grüße, {{subscriber.name}}!</p>\n");
 	ann = announcement_load(data, NULL, &error);
 	g_assert_no_error(error);
 	c = composer_new(ann, users, &key, NULL, 0, &error);
@@ -344,13 +346,9 @@ test_strict(void)
 	g_mkdir_with_parents(kd, 0755);
 	g_assert_true(g_file_set_contents(data, "kind = \"summit\"\n"
 	    "title = \"T\"\ntemplates = \"t\"\n", -1, NULL));
-	g_assert_true(g_file_set_contents(g_build_filename(kd, "subject.mustache",
-	    NULL), "{{title}} {{nosuch}}\n", -1, NULL));
-	g_assert_true(g_file_set_contents(g_build_filename(kd, "text.mustache",
-	    NULL), "{{intro}}{{subscriber.attributes.missing}}\n", -1, NULL));
-	g_assert_true(g_file_set_contents(g_build_filename(kd, "html.mustache",
-	    NULL), "<p>{{#segments.users}}u{{/segments.users}}{{other}}</p>\n",
-	    -1, NULL));
+	put(kd, "subject.mustache", "{{title}} {{nosuch}}\n");
+	put(kd, "text.mustache", "{{intro}}{{subscriber.attributes.missing}}\n");
+	put(kd, "html.mustache", "<p>{{#segments.users}}u{{/segments.users}}{{other}}</p>\n");
 	ann = announcement_load(data, NULL, &error);
 	g_assert_no_error(error);
 	loose = composer_new(ann, users, &key, NULL, 0, &error);
