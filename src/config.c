@@ -25,6 +25,7 @@
 
 static GString *config_errbuf;		/* first error of the current parse */
 static GHashTable *config_segment_lines;	/* segment title -> line */
+static cfg_t *config_root;		/* the file being parsed */
 
 /* config_errfunc - libconfuse's error callback: keep the first message */
 static void
@@ -34,6 +35,13 @@ config_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
 
 	if (config_errbuf == NULL || config_errbuf->len > 0)
 		return;
+	/* a section's cfg_t has no file name of its own, and a validation
+	 * callback runs at its end: take both from the file being parsed */
+	if (cfg != NULL && cfg->filename == NULL && config_root != NULL) {
+		g_string_printf(config_errbuf, "%s:%d: %s", config_root->filename,
+		    cfg->line > 0 ? cfg->line : config_root->line, msg);
+		return;
+	}
 	if (cfg != NULL && cfg->filename != NULL && cfg->line > 0)
 		g_string_printf(config_errbuf, "%s:%d: %s", cfg->filename,
 		    cfg->line, msg);
@@ -115,7 +123,9 @@ config_parse_file(cfg_t *cfg, const char *path, GError **error)
 		return FALSE;
 	config_errbuf = g_string_new(NULL);
 	cfg_set_error_function(cfg, config_errfunc);
+	config_root = cfg;
 	rc = cfg_parse(cfg, path);
+	config_root = NULL;
 	if (rc != CFG_SUCCESS) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG, "%s",
 		    config_errbuf->len > 0 ? config_errbuf->str :

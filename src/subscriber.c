@@ -561,7 +561,7 @@ subscriber_write(struct subscriber_writer *w, const char *email,
 {
 	sqlite3_stmt *st;
 	g_autofree char *key = NULL;
-	gint64 id = 0;
+	gint64 id = 0, before;
 	gboolean fresh = FALSE;
 	const char *status = NULL;
 	int rc;
@@ -577,9 +577,10 @@ subscriber_write(struct subscriber_writer *w, const char *email,
 	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	before = sqlite3_total_changes64(w->store->db);
 	if (!store_step_done(w->store, st, "adding a subscriber", error))
 		return FALSE;
-	if (sqlite3_changes(w->store->db) == 1) {
+	if (sqlite3_total_changes64(w->store->db) != before) {
 		id = sqlite3_last_insert_rowid(w->store->db);
 		fresh = TRUE;
 	} else {
