@@ -283,6 +283,45 @@ config_segment_free(gpointer p)
 	g_free(s);
 }
 
+/* config_where_lines - the line of each segment's "where" in the file
+ * (what a segment error's column counts along); libconfuse reports a
+ * section's validation only after reading past it, so its own line is
+ * late. Scans for "segment NAME {" and the first "where" after it. */
+static void
+config_where_lines(const char *path, GPtrArray *segments)
+{
+	g_autofree char *text = NULL;
+	g_auto(GStrv) lines = NULL;
+	guint i, j, k;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return;
+	lines = g_strsplit(text, "\n", -1);
+	for (i = 0; i < segments->len; i++) {
+		struct segment_def *def = g_ptr_array_index(segments, i);
+
+		for (j = 0; lines[j] != NULL; j++) {
+			g_auto(GStrv) w = g_strsplit_set(g_strstrip(
+			    g_strdup(lines[j])), " \t\"{", -1);
+			guint n = 0;
+			const char *words[2] = { NULL, NULL };
+
+			for (k = 0; w[k] != NULL && n < 2; k++)
+				if (*w[k] != '\0')
+					words[n++] = w[k];
+			if (n < 2 || strcmp(words[0], "segment") != 0 ||
+			    strcmp(words[1], def->name) != 0)
+				continue;
+			for (k = j; lines[k] != NULL; k++)
+				if (strstr(lines[k], "where") != NULL) {
+					def->line = k + 1;
+					break;
+				}
+			break;
+		}
+	}
+}
+
 /* config_valid_name - list and segment names: [a-z0-9][a-z0-9._-]* */
 static gboolean
 config_valid_name(const char *name)
@@ -443,6 +482,7 @@ config_parse_list_file(const char *path, const char *default_domain,
 	}
 	g_clear_pointer(&config_segment_lines, g_hash_table_unref);
 	cfg_free(cfg);
+	config_where_lines(path, list->segments);
 	return list;
 fail:
 	g_clear_pointer(&config_segment_lines, g_hash_table_unref);
