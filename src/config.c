@@ -26,29 +26,61 @@
 static GString *config_errbuf;		/* first error of the current parse */
 static GHashTable *config_segment_lines;	/* segment title -> line */
 static cfg_t *config_root;		/* the file being parsed */
+static const char *config_path;		/* and its name */
 
-/* config_errfunc - libconfuse's error callback: keep the first message */
+/* config_errfunc - libconfuse's error callback: keep the first message,
+ * prefixed with the file being parsed and the lexer's line (a section's
+ * cfg_t has no line of its own: take the root's) */
 static void
 config_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
 {
 	g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+	int line = 0;
 
 	if (config_errbuf == NULL || config_errbuf->len > 0)
 		return;
-	/* a section's cfg_t has no file name of its own, and a validation
-	 * callback runs at its end: take both from the file being parsed */
-	if (cfg != NULL && cfg->filename == NULL && config_root != NULL) {
-		g_string_printf(config_errbuf, "%s:%d: %s", config_root->filename,
-		    cfg->line > 0 ? cfg->line : config_root->line, msg);
-		return;
-	}
-	if (cfg != NULL && cfg->filename != NULL && cfg->line > 0)
-		g_string_printf(config_errbuf, "%s:%d: %s", cfg->filename,
-		    cfg->line, msg);
-	else if (cfg != NULL && cfg->filename != NULL)
-		g_string_printf(config_errbuf, "%s: %s", cfg->filename, msg);
+	if (cfg != NULL && cfg->line > 0)
+		line = cfg->line;
+	else if (config_root != NULL)
+		line = config_root->line;
+	if (config_path != NULL && line > 0)
+		g_string_printf(config_errbuf, "%s:%d: %s", config_path, line, msg);
+	else if (config_path != NULL)
+		g_string_printf(config_errbuf, "%s: %s", config_path, msg);
 	else
 		g_string_assign(config_errbuf, msg);
+}
+
+/* config_blank_comments - replace every comment outside strings by
+ * spaces, keeping its line breaks: libconfuse 3.3 counts the lines of
+ * "#" comments more than once, so every later error line would be off */
+static void
+config_blank_comments(char *p)
+{
+	for (; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\'') {
+			char q = *p;
+
+			for (p++; *p != '\0' && *p != q; p++)
+				if (*p == '\\' && p[1] != '\0')
+					p++;
+			if (*p == '\0')
+				return;
+		} else if (*p == '#' || (p[0] == '/' && p[1] == '/')) {
+			for (; *p != '\0' && *p != '\n'; p++)
+				*p = ' ';
+			if (*p == '\0')
+				return;
+		} else if (p[0] == '/' && p[1] == '*') {
+			for (; *p != '\0' && !(p[0] == '*' && p[1] == '/'); p++)
+				if (*p != '\n')
+					*p = ' ';
+			if (*p == '\0')
+				return;
+			p[0] = p[1] = ' ';
+			p++;
+		}
+	}
 }
 
 /* config_check_braces - an unclosed '{' is an error at its line */
@@ -123,9 +155,12 @@ config_parse_file(cfg_t *cfg, const char *path, GError **error)
 		return FALSE;
 	config_errbuf = g_string_new(NULL);
 	cfg_set_error_function(cfg, config_errfunc);
+	config_blank_comments(text);
 	config_root = cfg;
-	rc = cfg_parse(cfg, path);
+	config_path = path;
+	rc = cfg_parse_buf(cfg, text);
 	config_root = NULL;
+	config_path = NULL;
 	if (rc != CFG_SUCCESS) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG, "%s",
 		    config_errbuf->len > 0 ? config_errbuf->str :

@@ -75,6 +75,11 @@ test_list_errors(void)
 	/* a bad type */
 	check("bounce {\n  stale_days = \"often\"\n}\n", ":2:");
 	check("announce_only = maybe\n", ":1:");
+	/* comments do not throw the line count off (libconfuse 3.3 alone
+	 * counts a "#" comment's line more than once) */
+	check("# one\n# two\n// three\n/* four\n five */\nfrobnicate = 1\n", ":6:");
+	/* a # inside a string is not a comment */
+	check("description = \"issue #12\"\nfrobnicate = 1\n", ":2:");
 }
 
 static void
