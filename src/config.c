@@ -336,8 +336,7 @@ config_where_lines(const char *path, GPtrArray *segments)
 		struct segment_def *def = g_ptr_array_index(segments, i);
 
 		for (j = 0; lines[j] != NULL; j++) {
-			g_auto(GStrv) w = g_strsplit_set(g_strstrip(
-			    g_strdup(lines[j])), " \t\"{", -1);
+			g_auto(GStrv) w = g_strsplit_set(lines[j], " \t\"{", -1);
 			guint n = 0;
 			const char *words[2] = { NULL, NULL };
 
