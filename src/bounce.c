@@ -55,6 +55,8 @@ struct bounce_ctx {
 	GMimeMessage		*msg;
 	struct bounce_scan	 scan;
 	GHashTable		*exclude;	/* addresses never reported */
+	GHashTable		*senders;	/* the original's senders: only
+						 * named with a strong shape */
 	GHashTable		*seen;		/* addresses already reported */
 	struct bounce_report	*report;
 	gboolean		 warning;	/* the notice speaks of delay */
@@ -233,15 +235,14 @@ bounce_contains_any(const char *s, const char *const *needles)
 static gboolean
 bounce_local_char(unsigned char c)
 {
-	return g_ascii_isalnum(c) || (c != 0 && strchr("!#$%&'*+/=?^_`{|}~.-", c)
-	    != NULL) || c >= 0x80;
+	return g_ascii_isalnum(c) || (c != 0 && strchr("!#$%&*+=?^_{|}~.-", c)
+	    != NULL);
 }
 
 static gboolean
 bounce_domain_char(unsigned char c)
 {
-	return g_ascii_isalnum(c) || c == '.' || c == '-' || c == '_' ||
-	    c >= 0x80;
+	return g_ascii_isalnum(c) || c == '.' || c == '-' || c == '_';
 }
 
 /* bounce_addr_next - find the next address in S[*pos..len): return it as
@@ -277,6 +278,8 @@ bounce_addr_next(const char *s, gsize len, gsize *pos, gsize *start)
 			continue;
 		if (s[at + 1] != '[' && memchr(s + at + 1, '.', e - at - 1) == NULL)
 			continue;
+		if (at - b > 5 && g_ascii_strncasecmp(s + b, "smtp=", 5) == 0)
+			b += 5;		/* X.400 "dda:SMTP=user@host" */
 		*start = b;
 		*pos = e;
 		return g_ascii_strdown(s + b, (gssize)(e - b));
@@ -928,11 +931,10 @@ static const char *const bounce_warning_phrases[] = {
 };
 
 static const char *const bounce_fail_phrases[] = {
-	"permanent", "fatal error", "could not be delivered",
-	"couldn't be delivered", "was not delivered", "undeliver",
-	"delivery failed", "delivery has failed", "failed to deliver",
-	"unable to deliver", "returned to sender", "user unknown",
-	"does not exist", "given up", "giving up", "no such", NULL,
+	"permanent error", "permanent failure", "fatal error",
+	"i've given up", "have given up", "giving up on",
+	"was not delivered", "delivery has failed", "could not be delivered:",
+	"will not be retried", "no further attempts", NULL,
 };
 
 /* bounce_looks_like_notice - TRUE if MSG and its text say it reports a
@@ -1029,17 +1031,19 @@ enum bounce_tier {
  * [lb, le) is named a failed recipient; BOUNCE_TIER_COUNT if not. */
 static enum bounce_tier
 bounce_line_tier(const char *s, gsize lb, gsize le, gsize ab, gsize ae,
-    gboolean after_heading)
+    gboolean after_heading, gboolean *opens)
 {
 	static const char *const headerish[] = { "from:", "reply-to:",
 	    "sender:", "return-path:", "message-id:", "mail from",
 	    "in-reply-to:", "references:", "envelope-from", "received:",
 	    "smtp.mailfrom", "by ", "dkim", "list-", "errors-to:",
 	    "x-", "helo", "ehlo", "(sender)", "sender address", "www.",
-	    "http", "mailto:", NULL };
+	    "http", "mailto:", "contact", "assistance", "questions",
+	    "send mail to", "write to", "generated from", "expanded from",
+	    "forwarded", "alias", NULL };
 	static const char *const phrases[] = { "recipient", "rcpt to",
 	    "delivered to", "delivery to", "deliver to", "deliver your",
-	    "address", "user", "mailbox", "unknown", "to:", "failed",
+	    "addressed", "user", "mailbox", "unknown", "failed",
 	    "not exist", "undeliverable", "could not", "couldn't",
 	    "unable", "rejected", "error", "invalid", "no such", "message to",
 	    "not found", "sent to", "quota", "full", "denied", "for ",
@@ -1049,6 +1053,7 @@ bounce_line_tier(const char *s, gsize lb, gsize le, gsize ab, gsize ae,
 	const char *p = s + lb, *rest;
 	gsize lead;
 
+	*opens = FALSE;
 	if (bounce_contains_any(before, headerish))
 		return BOUNCE_TIER_COUNT;
 	lead = strspn(p, " \t>-*#:");
@@ -1058,6 +1063,8 @@ bounce_line_tier(const char *s, gsize lb, gsize le, gsize ab, gsize ae,
 		rest++;
 	if (lb + lead >= ab - (ab > lb && s[ab - 1] == '<' ? 1 : 0)) {
 		/* the address opens the line */
+		*opens = rest >= s + le || *rest == ':' || *rest == '.' ||
+		    bounce_blank_line(rest, 0, (gsize)(s + le - rest));
 		if (rest >= s + le || *rest == ':' || *rest == '.' ||
 		    *rest == ';' || *rest == ',' || *rest == ' ' ||
 		    *rest == '\t' || *rest == '(' || *rest == '\r')
@@ -1069,6 +1076,8 @@ bounce_line_tier(const char *s, gsize lb, gsize le, gsize ab, gsize ae,
 			    g_str_has_prefix(rest, " -") ?
 			    BOUNCE_TIER_STRONG : BOUNCE_TIER_PHRASE;
 	}
+	if (after_heading)
+		return BOUNCE_TIER_STRONG;
 	if (bounce_smtp_code(before, strlen(before)) != 0 &&
 	    strstr(before, "mail from") == NULL)
 		return BOUNCE_TIER_STRONG;
@@ -1116,6 +1125,8 @@ bounce_notice_collect(struct bounce_ctx *ctx, const char *s, gsize len,
 	int lines = 0, heading = 0;
 
 	while (lb < len && lines++ < BOUNCE_MAX_LINES) {
+		gboolean first = TRUE, opens;
+
 		le = bounce_line_end(s, len, lb);
 		pos = lb;
 		for (;;) {
@@ -1130,8 +1141,11 @@ bounce_notice_collect(struct bounce_ctx *ctx, const char *s, gsize len,
 			}
 			h.addr = a;
 			h.tier = bounce_line_tier(s, lb, le, ab, pos,
-			    heading > 0);
+			    heading > 0 && first, &opens);
 			h.line = lb;
+			first = FALSE;
+			if (!opens && g_hash_table_contains(ctx->senders, a))
+				h.tier = BOUNCE_TIER_COUNT;
 			if (h.tier < BOUNCE_TIER_COUNT)
 				g_array_append_val(hits, h);
 			else
@@ -1145,6 +1159,53 @@ bounce_notice_collect(struct bounce_ctx *ctx, const char *s, gsize len,
 			else if (heading > 0 && memchr(line, '@', le - lb)
 			    == NULL)
 				heading--;
+		}
+		lb = le + 1;
+	}
+}
+
+/* bounce_notice_local - some gateways name a failed local user without
+ * a domain, alone on an indented line under a heading: qualify it with
+ * the domain of the notice's sender. */
+static void
+bounce_notice_local(struct bounce_ctx *ctx, const char *s, gsize len,
+    GArray *hits)
+{
+	g_autofree char *from = bounce_lc_dup(g_mime_object_get_header(
+	    GMIME_OBJECT(ctx->msg), "From"));
+	g_autofree char *sender = bounce_first_addr(from);
+	const char *domain = sender != NULL ? strchr(sender, '@') : NULL;
+	gsize lb = 0, le, b, e;
+	gboolean heading = FALSE;
+	int lines = 0;
+
+	if (domain == NULL)
+		return;
+	while (lb < len && lines++ < BOUNCE_MAX_LINES) {
+		le = bounce_line_end(s, len, lb);
+		if (bounce_blank_line(s, lb, le)) {
+			lb = le + 1;
+			continue;
+		}
+		b = lb + strspn(s + lb, " \t");
+		for (e = b; e < le && bounce_local_char((unsigned char)s[e]);
+		    e++)
+			;
+		if (heading && b > lb && e > b && e - b <= 64 &&
+		    bounce_blank_line(s, e, le)) {
+			struct bounce_hit h;
+
+			h.addr = g_strdup_printf("%.*s%s", (int)(e - b), s + b,
+			    domain);
+			h.tier = BOUNCE_TIER_PHRASE;
+			h.line = lb;
+			g_array_append_val(hits, h);
+			return;
+		}
+		{
+			g_autofree char *line = g_strndup(s + lb, le - lb);
+
+			heading = bounce_heading(line);
 		}
 		lb = le + 1;
 	}
@@ -1198,6 +1259,8 @@ bounce_notice(struct bounce_ctx *ctx)
 	ctx->warning = bounce_contains_any(n->str, bounce_warning_phrases) &&
 	    !bounce_contains_any(n->str, bounce_fail_phrases);
 	bounce_notice_collect(ctx, n->str, cut, hits);
+	if (hits->len == 0)
+		bounce_notice_local(ctx, n->str, cut, hits);
 	for (i = 0; i < hits->len; i++) {
 		struct bounce_hit *h = &g_array_index(hits, struct bounce_hit, i);
 
@@ -1262,6 +1325,10 @@ bounce_original_recipient(struct bounce_ctx *ctx)
 		a = bounce_addr_next(v, strlen(v), &pos, &start);
 		if (a == NULL)
 			continue;
+		if (g_hash_table_contains(ctx->senders, a)) {
+			g_free(a);
+			return;
+		}
 		b = bounce_addr_next(v, strlen(v), &pos, &start);
 		if (b != NULL) {
 			g_free(a);
@@ -1301,6 +1368,23 @@ bounce_exclude_header(struct bounce_ctx *ctx, GMimeObject *obj,
 		g_hash_table_add(ctx->exclude, a);
 }
 
+/* bounce_sender_header - the addresses of header NAME of OBJ are only
+ * reported when a notice names them in the strongest shape. */
+static void
+bounce_sender_header(struct bounce_ctx *ctx, GMimeObject *obj,
+    const char *name)
+{
+	const char *v = g_mime_object_get_header(obj, name);
+	gsize pos = 0, start, len;
+	char *a;
+
+	if (v == NULL)
+		return;
+	len = strlen(v);
+	while ((a = bounce_addr_next(v, len, &pos, &start)) != NULL)
+		g_hash_table_add(ctx->senders, a);
+}
+
 /* bounce_exclude_orig - exclude the sender addresses of the returned
  * original's header text. */
 static void
@@ -1322,7 +1406,7 @@ bounce_exclude_orig(struct bounce_ctx *ctx)
 		e = strchr(p, '\n');
 		while ((a = bounce_addr_next(p, e != NULL ? (gsize)(e - p) :
 		    strlen(p), &pos, &start)) != NULL)
-			g_hash_table_add(ctx->exclude, a);
+			g_hash_table_add(ctx->senders, a);
 	}
 }
 
@@ -1331,9 +1415,7 @@ static gboolean
 bounce_is_daemon(const char *a)
 {
 	static const char *const locals[] = { "mailer-daemon@",
-	    "postmaster@", "mail-daemon@", "mailerdaemon@", "root@",
-	    "bounce@", "bounces@", "mdaemon@", "nobody@", "abuse@",
-	    "noreply@", "no-reply@", "double-bounce@", NULL };
+	    "mail-daemon@", "mailerdaemon@", "double-bounce@", NULL };
 	const char *const *l;
 
 	for (l = locals; *l != NULL; l++)
@@ -1399,6 +1481,8 @@ bounce_ctx_init(struct bounce_ctx *ctx, GMimeMessage *msg)
 	    NULL);
 	ctx->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	    NULL);
+	ctx->senders = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	    NULL);
 	ctx->report = g_new0(struct bounce_report, 1);
 	ctx->report->recipients = g_ptr_array_new_with_free_func(
 	    bounce_recipient_free);
@@ -1409,6 +1493,8 @@ bounce_ctx_init(struct bounce_ctx *ctx, GMimeMessage *msg)
 	bounce_exclude_header(ctx, obj, "Return-Path");
 	bounce_exclude_header(ctx, obj, "Message-ID");
 	bounce_exclude_orig(ctx);
+	bounce_sender_header(ctx, obj, "To");
+	bounce_sender_header(ctx, obj, "Cc");
 }
 
 /* bounce_ctx_clear - free what CTX holds except the report. */
@@ -1420,6 +1506,7 @@ bounce_ctx_clear(struct bounce_ctx *ctx)
 	g_string_free(ctx->scan.orig, TRUE);
 	g_hash_table_unref(ctx->exclude);
 	g_hash_table_unref(ctx->seen);
+	g_hash_table_unref(ctx->senders);
 }
 
 /* bounce_drop_daemons - remove mail-system addresses from the report. */
@@ -1439,21 +1526,38 @@ bounce_drop_daemons(struct bounce_ctx *ctx)
 	}
 }
 
-/* bounce_classify - see bounce.h. */
-gboolean
-bounce_classify(GMimeMessage *msg, struct bounce_report **out,
-    GError **error)
+/* bounce_inner_message - the first message attached at the top level of
+ * MSG (a notice forwarded whole by a gateway), or NULL. */
+static GMimeMessage *
+bounce_inner_message(GMimeMessage *msg)
+{
+	GMimeObject *top = g_mime_message_get_mime_part(msg);
+	int i, n;
+
+	if (top != NULL && GMIME_IS_MESSAGE_PART(top))
+		return g_mime_message_part_get_message(GMIME_MESSAGE_PART(top));
+	if (top == NULL || !GMIME_IS_MULTIPART(top))
+		return NULL;
+	n = g_mime_multipart_get_count(GMIME_MULTIPART(top));
+	for (i = 0; i < n && i < BOUNCE_MAX_PARTS; i++) {
+		GMimeObject *p = g_mime_multipart_get_part(GMIME_MULTIPART(top),
+		    i);
+
+		if (GMIME_IS_MESSAGE_PART(p))
+			return g_mime_message_part_get_message(
+			    GMIME_MESSAGE_PART(p));
+	}
+	return NULL;
+}
+
+/* bounce_classify_at - classify MSG, DEPTH messages deep. */
+static struct bounce_report *
+bounce_classify_at(GMimeMessage *msg, int depth)
 {
 	struct bounce_ctx ctx;
 	gboolean named = FALSE;
 	guint i;
 
-	*out = NULL;
-	if (msg == NULL) {
-		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
-		    "no message to classify");
-		return FALSE;
-	}
 	bounce_ctx_init(&ctx, msg);
 	if (ctx.scan.feedback)
 		goto done;
@@ -1475,7 +1579,36 @@ bounce_classify(GMimeMessage *msg, struct bounce_report **out,
 	bounce_drop_daemons(&ctx);
 done:
 	bounce_ctx_clear(&ctx);
-	*out = ctx.report;
+	if (ctx.report->recipients->len == 0 && !ctx.scan.feedback &&
+	    !named && depth < 2) {
+		GMimeMessage *inner = bounce_inner_message(msg);
+
+		if (inner != NULL) {
+			struct bounce_report *r = bounce_classify_at(inner,
+			    depth + 1);
+
+			if (r->recipients->len > 0) {
+				bounce_report_free(ctx.report);
+				return r;
+			}
+			bounce_report_free(r);
+		}
+	}
+	return ctx.report;
+}
+
+/* bounce_classify - see bounce.h. */
+gboolean
+bounce_classify(GMimeMessage *msg, struct bounce_report **out,
+    GError **error)
+{
+	*out = NULL;
+	if (msg == NULL) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
+		    "no message to classify");
+		return FALSE;
+	}
+	*out = bounce_classify_at(msg, 0);
 	return TRUE;
 }
 

@@ -57,7 +57,10 @@ cmd_bounce_open(const char *path, GError **error)
 	return msg;
 }
 
-/* cmd_bounce_line - print the scan line of REPORT for PATH. */
+static gboolean cmd_bounce_verbose;
+
+/* cmd_bounce_line - print the scan line of REPORT for PATH; with -v add
+ * the method and the first recipient's diagnostic on one line. */
 static void
 cmd_bounce_line(const char *path, const struct bounce_report *report)
 {
@@ -80,6 +83,15 @@ cmd_bounce_line(const char *path, const struct bounce_report *report)
 	    bounce_kind_name(bounce_report_kind(report)),
 	    first != NULL && first->status != NULL ? first->status : "",
 	    first != NULL ? bounce_reason_name(first->reason) : "");
+	if (cmd_bounce_verbose) {
+		g_autofree char *d = g_strdup(first != NULL &&
+		    first->diagnostic != NULL ? first->diagnostic : "");
+
+		g_strdelimit(d, "\t\r\n", ' ');
+		g_string_truncate(line, line->len - 1);
+		g_string_append_printf(line, "\t%s\t%s\n",
+		    report->method != NULL ? report->method : "", d);
+	}
 	fputs(line->str, stdout);
 	g_string_free(line, TRUE);
 }
@@ -88,7 +100,12 @@ cmd_bounce_line(const char *path, const struct bounce_report *report)
 static int
 cmd_bounce_scan(int argc, char **argv)
 {
-	GOptionEntry entries[] = { { NULL, 0, 0, 0, NULL, NULL, NULL } };
+	GOptionEntry entries[] = {
+		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &cmd_bounce_verbose,
+		    "Add the method and the remote reply as two more columns",
+		    NULL },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL },
+	};
 	int i, status = EX_OK;
 
 	if (!cmd_parse("bounce scan", "FILE...",
