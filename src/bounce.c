@@ -60,6 +60,7 @@ struct bounce_ctx {
 	GHashTable		*seen;		/* addresses already reported */
 	struct bounce_report	*report;
 	gboolean		 warning;	/* the notice speaks of delay */
+	gsize			 cut;		/* where the notice quotes the original */
 };
 
 static const char *const bounce_kind_names[] = { "unknown", "hard", "soft" };
@@ -937,6 +938,25 @@ static const char *const bounce_fail_phrases[] = {
 	"will not be retried", "no further attempts", NULL,
 };
 
+/* bounce_notice_cut - where in notice N the quoted original begins:
+ * the start of the line holding the first marker, else N's length. */
+static gsize
+bounce_notice_cut(const GString *n)
+{
+	const char *const *m;
+	gsize cut = n->len;
+
+	for (m = bounce_original_markers; *m != NULL; m++) {
+		const char *p = strstr(n->str, *m);
+
+		if (p != NULL && (gsize)(p - n->str) < cut)
+			cut = (gsize)(p - n->str);
+	}
+	while (cut > 0 && cut < n->len && n->str[cut - 1] != '\n')
+		cut--;
+	return cut;
+}
+
 /* bounce_looks_like_notice - TRUE if MSG and its text say it reports a
  * delivery failure (or delay). */
 static gboolean
@@ -1024,6 +1044,7 @@ enum bounce_tier {
 	BOUNCE_TIER_STRONG,	/* shape of the address line itself */
 	BOUNCE_TIER_PHRASE,	/* a phrase names it a failed recipient */
 	BOUNCE_TIER_ANY,	/* any address in a failure notice */
+	BOUNCE_TIER_ALIAS,	/* "generated from": what a failed one expanded from */
 	BOUNCE_TIER_COUNT,
 };
 
@@ -1039,8 +1060,9 @@ bounce_line_tier(const char *s, gsize lb, gsize le, gsize ab, gsize ae,
 	    "smtp.mailfrom", "by ", "dkim", "list-", "errors-to:",
 	    "x-", "helo", "ehlo", "(sender)", "sender address", "www.",
 	    "http", "mailto:", "contact", "assistance", "questions",
-	    "send mail to", "write to", "generated from", "expanded from",
-	    "forwarded", "alias", NULL };
+	    "send mail to", "write to", NULL };
+	static const char *const alias[] = { "generated from",
+	    "expanded from", "forwarded", "alias", NULL };
 	static const char *const phrases[] = { "recipient", "rcpt to",
 	    "delivered to", "delivery to", "deliver to", "deliver your",
 	    "addressed", "user", "mailbox", "unknown", "failed",
@@ -1056,6 +1078,8 @@ bounce_line_tier(const char *s, gsize lb, gsize le, gsize ab, gsize ae,
 	*opens = FALSE;
 	if (bounce_contains_any(before, headerish))
 		return BOUNCE_TIER_COUNT;
+	if (bounce_contains_any(before, alias))
+		return BOUNCE_TIER_ALIAS;
 	lead = strspn(p, " \t>-*#:");
 	/* "<a@b>:", "<a@b>...", "a@b:" and "550 5.1.1 <a@b>..." shapes */
 	rest = s + ae;
@@ -1245,17 +1269,10 @@ bounce_notice(struct bounce_ctx *ctx)
 {
 	GString *n = ctx->scan.notice;
 	GArray *hits = g_array_new(FALSE, FALSE, sizeof(struct bounce_hit));
-	gsize cut = n->len;
+	gsize cut = ctx->cut;
 	enum bounce_tier best = BOUNCE_TIER_COUNT;
-	const char *const *m;
 	guint i, count = 0;
 
-	for (m = bounce_original_markers; *m != NULL; m++) {
-		const char *p = strstr(n->str, *m);
-
-		if (p != NULL && (gsize)(p - n->str) < cut)
-			cut = (gsize)(p - n->str);
-	}
 	ctx->warning = bounce_contains_any(n->str, bounce_warning_phrases) &&
 	    !bounce_contains_any(n->str, bounce_fail_phrases);
 	bounce_notice_collect(ctx, n->str, cut, hits);
@@ -1267,7 +1284,7 @@ bounce_notice(struct bounce_ctx *ctx)
 		if (h->tier < best)
 			best = h->tier;
 	}
-	if (best == BOUNCE_TIER_ANY) {
+	if (best == BOUNCE_TIER_ANY || best == BOUNCE_TIER_ALIAS) {
 		GHashTable *d = g_hash_table_new(g_str_hash, g_str_equal);
 
 		for (i = 0; i < hits->len; i++)
@@ -1487,6 +1504,15 @@ bounce_ctx_init(struct bounce_ctx *ctx, GMimeMessage *msg)
 	ctx->report->recipients = g_ptr_array_new_with_free_func(
 	    bounce_recipient_free);
 	bounce_walk(&ctx->scan, g_mime_message_get_mime_part(msg), 0, FALSE);
+	ctx->cut = bounce_notice_cut(ctx->scan.notice);
+	if (ctx->scan.orig->len == 0 && ctx->cut < ctx->scan.notice->len) {
+		/* the original returned inline, after the marker line */
+		const char *p = ctx->scan.notice->str + ctx->cut;
+		const char *nl = strchr(p, '\n');
+
+		if (nl != NULL)
+			g_string_append(ctx->scan.orig, nl + 1);
+	}
 	bounce_exclude_header(ctx, obj, "From");
 	bounce_exclude_header(ctx, obj, "Sender");
 	bounce_exclude_header(ctx, obj, "Reply-To");
