@@ -506,6 +506,17 @@ bounce_walk(struct bounce_scan *scan, GMimeObject *obj, int depth,
 		for (i = 0; i < n; i++)
 			bounce_walk(scan, g_mime_multipart_get_part(mp, i),
 			    depth + 1, inside_original);
+		if (n == 0 && !inside_original) {
+			/* a boundary that never comes: all is prologue */
+			const char *pro = g_mime_multipart_get_prologue(mp);
+			gsize start = scan->notice->len;
+
+			if (pro != NULL)
+				g_string_append_len(scan->notice, pro,
+				    (gssize)MIN(strlen(pro), BOUNCE_MAX_TEXT));
+			bounce_ascii_lower(scan->notice->str + start,
+			    scan->notice->len - start);
+		}
 		return;
 	}
 	if (GMIME_IS_MESSAGE_PART(obj)) {
@@ -913,9 +924,9 @@ static const char *const bounce_original_markers[] = {
 	"original text follows",
 	"content-type: message/rfc822",
 	"----- the following is a copy",
-	"your original message",
-	"included is a copy",
-	"copy of your message",
+	"copy of your message follows",
+	"copy of your message below",
+	"copy of your message is below",
 	"- original message headers",
 	NULL,
 };
