@@ -346,9 +346,10 @@ bounce_smtp_code(const char *s, gsize len)
 		if (s[i + 1] > '5')
 			continue;
 		if (i > 0 && (g_ascii_isalnum(s[i - 1]) || s[i - 1] == '.' ||
-		    s[i - 1] == ':' || s[i - 1] == '/' || s[i - 1] == '-' ||
-		    s[i - 1] == '+'))
+		    s[i - 1] == '/' || s[i - 1] == '-' || s[i - 1] == '+'))
 			continue;
+		if (i > 1 && s[i - 1] == ':' && g_ascii_isdigit(s[i - 2]))
+			continue;	/* a time, a port */
 		if (i + 3 < len && s[i + 3] != ' ' && s[i + 3] != '-' &&
 		    s[i + 3] != '\n' && s[i + 3] != ')' && s[i + 3] != ']')
 			continue;
@@ -938,7 +939,8 @@ static const char *const bounce_warning_phrases[] = {
 	"is delayed", "warning: message", "could not be delivered for",
 	"temporarily deferred", "delayed mail", "delivery is delayed",
 	"no action is required", "will retry", "have been delayed",
-	"delay notification", "warning: could not send",
+	"delay notification", "warning: could not send", "continue to try",
+	"postponed", "warning message only",
 	"message delivery has been delayed", "retry", NULL,
 };
 
