@@ -1,0 +1,106 @@
+#!/bin/sh
+# t0600-bounce-scan.sh - "herald bounce scan": the shared corpus score,
+# focused fixtures (folded DSN, auto-reply, ARF, delay warning, stdin,
+# qmail), exit statuses, and replay of every fuzz crash input.
+# Plain TAP; run from the top of the tree (HERALD names the binary).
+
+cd "$(dirname "$0")/.." || exit 1
+HERALD=${HERALD:-./herald}
+SCORER=${SCORER:-../shared/tools/score-bounces}
+CORPUS=${CORPUS:-../shared/corpus/bounces}
+T=tests/t0600
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+n=0
+fails=0
+
+ok() {	# ok CONDITION-STATUS DESCRIPTION
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		fails=$((fails + 1))
+	fi
+}
+
+# field FILE N: field N of herald's scan line for FILE
+field() {
+	"$HERALD" bounce scan "$1" | cut -f"$2"
+}
+
+echo "1..16"
+
+# 1-2: the corpus score
+if [ -x "$SCORER" ] && [ -d "$CORPUS" ]; then
+	"$SCORER" --herald "$HERALD" "$CORPUS" >"$tmp/score" 2>&1
+	score=$(tail -n 1 "$tmp/score")
+	sed 's/^/# /' "$tmp/score"
+	awk -v s="$score" 'BEGIN { exit !(s + 0 >= 0.95) }'
+	ok $? "corpus lenient score $score >= 0.95"
+	kind=$(awk '$1 == "ALL" { for (i = 1; i <= NF; i++)
+	    if ($i ~ /^addr\+kind=/) { sub(/.*=/, "", $i); print $i } }' \
+	    "$tmp/score")
+	awk -v s="$kind" 'BEGIN { exit !(s + 0 >= 0.93) }'
+	ok $? "corpus address+kind score $kind >= 0.93"
+else
+	echo "ok 1 # SKIP no scorer or corpus"
+	echo "ok 2 # SKIP no scorer or corpus"
+	n=2
+fi
+
+# 3-5: a DSN whose Diagnostic-Code is folded over three lines
+[ "$(field $T/dsn-folded.eml 2)" = "alice.smith@example.com" ]
+ok $? "folded DSN: recipient, lowercase"
+[ "$(field $T/dsn-folded.eml 3)" = "hard" ] &&
+    [ "$(field $T/dsn-folded.eml 4)" = "5.1.1" ] &&
+    [ "$(field $T/dsn-folded.eml 5)" = "user_unknown" ]
+ok $? "folded DSN: hard 5.1.1 user_unknown"
+"$HERALD" bounce scan -v $T/dsn-folded.eml | cut -f7 |
+    grep -q "does not exist. please check the address and try again"
+ok $? "folded DSN: the unfolded remote reply"
+
+# 6-7: what is no bounce reports nothing
+[ -z "$(field $T/autoreply.eml 2)" ]
+ok $? "auto-reply reports nothing"
+[ -z "$(field $T/arf.eml 2)" ]
+ok $? "ARF complaint reports nothing"
+
+# 8: a delay warning is soft
+[ "$(field $T/delayed.eml 2)	$(field $T/delayed.eml 3)" = \
+    "bob@slow.example.com	soft" ]
+ok $? "delayed DSN is soft"
+
+# 9: a qmail notice, no DSN
+[ "$("$HERALD" bounce scan $T/qmail.eml | cut -f2-5)" = \
+    "frank@example.org	hard	5.1.1	user_unknown" ]
+ok $? "qmail notice: recipient, hard, status from (#5.1.1)"
+
+# 10: stdin
+[ "$("$HERALD" bounce scan - <$T/dsn-folded.eml | cut -f1,2)" = \
+    "-	alice.smith@example.com" ]
+ok $? "'-' reads stdin"
+
+# 11-13: a missing file: named on stderr, the rest still scanned, exit 66
+"$HERALD" bounce scan $T/qmail.eml "$tmp/missing.eml" $T/delayed.eml \
+    >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 66 ]
+ok $? "unreadable file: exit 66"
+grep -q "missing.eml" "$tmp/err"
+ok $? "unreadable file: named on stderr"
+[ "$(wc -l <"$tmp/out")" -eq 2 ]
+ok $? "unreadable file: the other files are still scanned"
+
+# 14-15: usage errors
+"$HERALD" bounce frobnicate >/dev/null 2>"$tmp/err"
+[ $? -eq 64 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ]
+ok $? "unknown subcommand: exit 64, one-line hint"
+"$HERALD" bounce scan --no-such-option $T/qmail.eml >/dev/null 2>&1
+[ $? -eq 64 ]
+ok $? "bad option: exit 64"
+
+# 16: every kept fuzz crash input is scanned without a crash
+"$HERALD" bounce scan $T/crashes/* >/dev/null 2>&1
+ok $? "fuzz crash inputs replay cleanly (exit 0)"
+
+[ $fails -eq 0 ]
