@@ -56,6 +56,8 @@ gboolean template_render(const struct template_set *set, const char *name,
     struct value *const *stack, guint n, enum template_escape escape,
     GString *out, GPtrArray *missing, GError **error);
 
+/* g_autoptr needs a type name: this typedef exists for it alone */
+typedef struct template_set template_set;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(template_set, template_set_free)
 
 #endif

@@ -65,6 +65,8 @@ void value_map_foreach(const struct value *map, value_map_fn fn, gpointer user_d
  * any step is missing. "." is V itself. */
 struct value *value_lookup_path(const struct value *v, const char *dotted);
 
+/* g_autoptr needs a type name: this typedef exists for it alone */
+typedef struct value value;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(value, value_unref)
 
 #endif

@@ -1,0 +1,130 @@
+# herald - build, test, demo, benchmark, install.
+#
+#   make            build ./herald
+#   make deps       install what is missing (Debian: apt-get)
+#   make check      deps, build, and the whole test suite through prove
+#   make demo       deps, build, and one campaign end to end on a local sink
+#   make asan       the whole suite under AddressSanitizer and UBSan
+#   make bench      the benchmarks in tests/bench (figures and commands)
+#   make install    PREFIX=/usr/local DESTDIR= (nothing else system-wide)
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SYSCONFDIR ?= $(PREFIX)/etc
+DATADIR ?= $(PREFIX)/share
+DESTDIR ?=
+
+PKGS = gmime-3.0 libesmtp-1.0 sqlite3 libconfuse glib-2.0 gthread-2.0
+TEST_PKGS = json-glib-1.0
+
+CC ?= cc
+OPT ?= -O2
+CFLAGS ?= $(OPT) -g
+WARN = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+ifeq ($(SANITIZE),1)
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+BUILD ?= build-asan
+else
+BUILD ?= build
+endif
+HERALD ?= ./herald
+override CPPFLAGS += -D_GNU_SOURCE -DSYSCONFDIR='"$(SYSCONFDIR)"' -Isrc
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+TEST_CFLAGS := $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
+TEST_LIBS := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) $(PKG_CFLAGS)
+LDLIBS_ALL = $(PKG_LIBS) -lpthread -lm
+
+SRCS := $(sort $(wildcard src/*.c))
+OBJS := $(SRCS:src/%.c=$(BUILD)/%.o)
+LIB_OBJS := $(filter-out $(BUILD)/main.o,$(OBJS))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/%)
+TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
+SHELL_TESTS := $(sort $(wildcard tests/t[0-9][0-9][0-9][0-9]-*.sh))
+
+ifeq ($(SANITIZE),1)
+HERALD_BIN = $(BUILD)/herald
+else
+HERALD_BIN = herald
+endif
+
+.PHONY: all deps check test asan demo bench install uninstall clean units
+
+all: $(HERALD_BIN)
+
+$(HERALD_BIN): $(OBJS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS_ALL)
+
+$(BUILD)/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -c -o $@ $<
+
+$(BUILD)/test-%: tests/unit/test-%.c $(LIB_OBJS) $(wildcard src/*.h)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $(CPPFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS_ALL) $(TEST_LIBS)
+
+$(BUILD)/tools/%: tests/tools/%.c $(LIB_OBJS) $(wildcard src/*.h)
+	@mkdir -p $(BUILD)/tools
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $(CPPFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS_ALL) $(TEST_LIBS)
+
+$(BUILD):
+	mkdir -p $(BUILD)
+
+units: $(UNIT_BINS) $(TOOL_BINS)
+
+# Debian packages: libraries to build against, and the real programs the
+# tests run (Postfix and its smtp-sink/smtp-source, aiosmtpd, prove).
+DEB_PACKAGES = make gcc libc6-dev pkg-config libglib2.0-dev libgmime-3.0-dev \
+	libesmtp-dev libsqlite3-dev libconfuse-dev libjson-glib-dev sqlite3 \
+	postfix python3 python3-aiosmtpd perl openssl procps
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	    grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "make deps: installing" $$missing; \
+	    echo "postfix postfix/main_mailer_type select No configuration" | \
+	        $(SUDO) debconf-set-selections; \
+	    $(SUDO) apt-get update -q && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q \
+	        --no-install-recommends $$missing; \
+	else echo "make deps: everything is installed"; fi
+
+# The suite: C unit tests (GLib's gtest prints TAP) and numbered shell
+# tests, all through prove, which ends with its summary.
+test: all units
+	TOP=$(CURDIR) HERALD=$(CURDIR)/$(HERALD_BIN) BUILD=$(CURDIR)/$(BUILD) \
+	    prove --exec '' $(PROVE_FLAGS) $(UNIT_BINS) $(SHELL_TESTS)
+
+check: deps
+	$(MAKE) test
+
+asan: deps
+	$(MAKE) SANITIZE=1 test
+
+demo: deps all
+	sh tests/demo.sh
+
+bench: all units
+	@for b in tests/bench/*.sh; do echo "== $$b"; sh $$b || exit 1; done
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/herald/lists \
+	    $(DESTDIR)$(DATADIR)/herald/templates $(DESTDIR)$(DATADIR)/doc/herald
+	install -m 755 herald $(DESTDIR)$(BINDIR)/herald
+	install -m 644 etc/herald.conf $(DESTDIR)$(SYSCONFDIR)/herald/herald.conf.example
+	cp -R templates/. $(DESTDIR)$(DATADIR)/herald/templates/
+	cp -R etc/. $(DESTDIR)$(DATADIR)/doc/herald/
+	install -m 644 README $(DESTDIR)$(DATADIR)/doc/herald/README
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/herald
+	rm -rf $(DESTDIR)$(DATADIR)/herald $(DESTDIR)$(DATADIR)/doc/herald
+
+clean:
+	rm -rf build build-asan herald
+
+-include tests/fuzz/fuzz.mk

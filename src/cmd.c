@@ -1,0 +1,45 @@
+/*
+ * cmd.c - what every cmd_*.c shares: reporting an error with the exit
+ * status its class maps to, and option parsing with one-line hints.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "herald.h"
+#include "cmd.h"
+
+/* cmd_error - report ERROR for CMD and return its exit status */
+int
+cmd_error(const char *cmd, GError *error)
+{
+	int status = herald_exit_status(error);
+
+	fprintf(stderr, "herald %s: %s\n", cmd, error->message);
+	g_error_free(error);
+	return status;
+}
+
+/* cmd_parse - GOption over the command's own arguments */
+gboolean
+cmd_parse(const char *cmd, const char *params, const char *summary,
+    const GOptionEntry *entries, int *argc, char ***argv)
+{
+	g_autofree char *title = g_strdup_printf("%s%s%s", cmd,
+	    params != NULL ? " " : "", params != NULL ? params : "");
+	g_autoptr(GOptionContext) ctx = g_option_context_new(title);
+	g_autoptr(GError) error = NULL;
+	g_autofree char *prg = g_strdup("herald");
+
+	g_set_prgname(prg);
+	if (summary != NULL)
+		g_option_context_set_summary(ctx, summary);
+	if (entries != NULL)
+		g_option_context_add_main_entries(ctx, entries, NULL);
+	g_option_context_set_strict_posix(ctx, FALSE);
+	if (!g_option_context_parse(ctx, argc, argv, &error)) {
+		fprintf(stderr, "herald %s: %s (try \"herald %s --help\")\n", cmd,
+		    error->message, cmd);
+		return FALSE;
+	}
+	return TRUE;
+}

@@ -1,0 +1,700 @@
+/*
+ * config.c - read etc/herald.conf and lists/NAME.conf with libconfuse.
+ *
+ * libconfuse reports errors through a callback; we collect the first one,
+ * already prefixed with FILE:LINE, into a GError. Two of its gaps are closed
+ * here: a file that ends inside a section is accepted by libconfuse 3.3, so
+ * config_check_braces() scans for it first; and values with a fixed
+ * vocabulary are checked by parse callbacks, which run while the lexer
+ * still knows the line. Unknown options are libconfuse errors (we never set
+ * CFGF_IGNORE_UNKNOWN).
+ *
+ * Must stay true: one thread at a time (libconfuse's lexer is global).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <confuse.h>
+
+#include "herald.h"
+#include "config.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+
+static GString *config_errbuf;		/* first error of the current parse */
+static GHashTable *config_segment_lines;	/* segment title -> line */
+
+/* config_errfunc - libconfuse's error callback: keep the first message */
+static void
+config_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
+{
+	g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+
+	if (config_errbuf == NULL || config_errbuf->len > 0)
+		return;
+	if (cfg != NULL && cfg->filename != NULL && cfg->line > 0)
+		g_string_printf(config_errbuf, "%s:%d: %s", cfg->filename,
+		    cfg->line, msg);
+	else if (cfg != NULL && cfg->filename != NULL)
+		g_string_printf(config_errbuf, "%s: %s", cfg->filename, msg);
+	else
+		g_string_assign(config_errbuf, msg);
+}
+
+/* config_check_braces - an unclosed '{' is an error at its line */
+static gboolean
+config_check_braces(const char *path, const char *text, GError **error)
+{
+	g_autoptr(GArray) open = g_array_new(FALSE, FALSE, sizeof(int));
+	const char *p;
+	int line = 1;
+
+	for (p = text; *p != '\0'; p++) {
+		if (*p == '\n') {
+			line++;
+		} else if (*p == '#' || (p[0] == '/' && p[1] == '/')) {
+			while (p[1] != '\0' && p[1] != '\n')
+				p++;
+		} else if (p[0] == '/' && p[1] == '*') {
+			for (p += 2; *p != '\0' && !(p[0] == '*' && p[1] == '/'); p++)
+				if (*p == '\n')
+					line++;
+			if (*p == '\0')
+				break;
+			p++;
+		} else if (*p == '"' || *p == '\'') {
+			char q = *p;
+
+			for (p++; *p != '\0' && *p != q; p++) {
+				if (*p == '\\' && p[1] != '\0')
+					p++;
+				if (*p == '\n')
+					line++;
+			}
+			if (*p == '\0') {
+				g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+				    "%s:%d: unterminated string", path, line);
+				return FALSE;
+			}
+		} else if (*p == '{') {
+			g_array_append_val(open, line);
+		} else if (*p == '}') {
+			if (open->len == 0) {
+				g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+				    "%s:%d: '}' without a section to close", path, line);
+				return FALSE;
+			}
+			g_array_set_size(open, open->len - 1);
+		}
+	}
+	if (open->len > 0) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s:%d: section opened here is never closed (missing '}')",
+		    path, g_array_index(open, int, open->len - 1));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* config_parse_file - braces check, then libconfuse; errors as CONFIG */
+static gboolean
+config_parse_file(cfg_t *cfg, const char *path, GError **error)
+{
+	g_autofree char *text = NULL;
+	g_autoptr(GError) ioerr = NULL;
+	int rc;
+
+	if (!g_file_get_contents(path, &text, NULL, &ioerr)) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG, "%s: %s",
+		    path, ioerr->message);
+		return FALSE;
+	}
+	if (!config_check_braces(path, text, error))
+		return FALSE;
+	config_errbuf = g_string_new(NULL);
+	cfg_set_error_function(cfg, config_errfunc);
+	rc = cfg_parse(cfg, path);
+	if (rc != CFG_SUCCESS) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG, "%s",
+		    config_errbuf->len > 0 ? config_errbuf->str :
+		    rc == CFG_FILE_ERROR ? "cannot read the file" : "parse error");
+		if (config_errbuf->len == 0)
+			g_prefix_error(error, "%s: ", path);
+	}
+	g_string_free(config_errbuf, TRUE);
+	config_errbuf = NULL;
+	return rc == CFG_SUCCESS;
+}
+
+/* config_cb_starttls - "off" | "when-offered" | "required" */
+static int
+config_cb_starttls(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	if (strcmp(value, "off") == 0)
+		*(long *)result = STARTTLS_OFF;
+	else if (strcmp(value, "when-offered") == 0)
+		*(long *)result = STARTTLS_WHEN_OFFERED;
+	else if (strcmp(value, "required") == 0)
+		*(long *)result = STARTTLS_REQUIRED;
+	else {
+		cfg_error(cfg, "%s must be off, when-offered or required, not \"%s\"",
+		    opt->name, value);
+		return -1;
+	}
+	return 0;
+}
+
+/* config_cb_reply_to - "list" | "from" | "owner" */
+static int
+config_cb_reply_to(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	if (strcmp(value, "list") == 0)
+		*(long *)result = REPLY_TO_LIST;
+	else if (strcmp(value, "from") == 0)
+		*(long *)result = REPLY_TO_FROM;
+	else if (strcmp(value, "owner") == 0)
+		*(long *)result = REPLY_TO_OWNER;
+	else {
+		cfg_error(cfg, "%s must be list, from or owner, not \"%s\"",
+		    opt->name, value);
+		return -1;
+	}
+	return 0;
+}
+
+/* config_cb_positive - integer options that must be > 0 */
+static int
+config_validate_positive(cfg_t *cfg, cfg_opt_t *opt)
+{
+	long v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
+
+	if (v <= 0) {
+		cfg_error(cfg, "%s must be greater than 0", opt->name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+config_validate_nonneg_float(cfg_t *cfg, cfg_opt_t *opt)
+{
+	double v = cfg_opt_getnfloat(opt, cfg_opt_size(opt) - 1);
+
+	if (v < 0) {
+		cfg_error(cfg, "%s must not be negative", opt->name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+config_validate_port(cfg_t *cfg, cfg_opt_t *opt)
+{
+	long v = cfg_opt_getnint(opt, 0);
+
+	if (v < 1 || v > 65535) {
+		cfg_error(cfg, "port must be between 1 and 65535, not %ld", v);
+		return -1;
+	}
+	return 0;
+}
+
+/* config_validate_segment - remember the line where a segment ends */
+static int
+config_validate_segment(cfg_t *cfg, cfg_opt_t *opt)
+{
+	cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
+
+	if (sec == NULL)
+		return 0;
+	if (cfg_getstr(sec, "where") == NULL) {
+		cfg_error(cfg, "segment \"%s\" has no where = \"…\" expression",
+		    cfg_title(sec));
+		return -1;
+	}
+	if (config_segment_lines != NULL)
+		g_hash_table_insert(config_segment_lines,
+		    g_strdup(cfg_title(sec)), GINT_TO_POINTER(cfg->line));
+	return 0;
+}
+
+/* config_path_in - PATH made absolute against DIR (a copy) */
+static char *
+config_path_in(const char *dir, const char *path)
+{
+	g_autofree char *home = NULL;
+
+	if (path == NULL || *path == '\0')
+		return NULL;
+	if (path[0] == '~' && (path[1] == '/' || path[1] == '\0'))
+		return g_build_filename(g_get_home_dir(), path + 1, NULL);
+	if (g_path_is_absolute(path))
+		return g_strdup(path);
+	return g_canonicalize_filename(path, dir);
+}
+
+static char *
+config_strdup_nonempty(const char *s)
+{
+	return s != NULL && *s != '\0' ? g_strdup(s) : NULL;
+}
+
+/* config_list_free - free a list_config */
+void
+config_list_free(struct list_config *list)
+{
+	if (list == NULL)
+		return;
+	g_free(list->name);
+	g_free(list->file);
+	g_free(list->address);
+	g_free(list->local);
+	g_free(list->domain);
+	g_free(list->display_name);
+	g_free(list->from);
+	g_strfreev(list->owners);
+	g_free(list->unsubscribe_base_url);
+	g_free(list->description);
+	if (list->segments != NULL)
+		g_ptr_array_unref(list->segments);
+	g_free(list);
+}
+
+static void
+config_segment_free(gpointer p)
+{
+	struct segment_def *s = p;
+
+	g_free(s->name);
+	g_free(s->where);
+	g_free(s->description);
+	g_free(s);
+}
+
+/* config_valid_name - list and segment names: [a-z0-9][a-z0-9._-]* */
+static gboolean
+config_valid_name(const char *name)
+{
+	const char *p;
+
+	if (name == NULL || !g_ascii_isalnum(name[0]))
+		return FALSE;
+	for (p = name; *p != '\0'; p++)
+		if (!g_ascii_isalnum(*p) && *p != '-' && *p != '_' && *p != '.')
+			return FALSE;
+	return p - name <= 64;
+}
+
+/* config_parse_list_file - read one lists/NAME.conf */
+struct list_config *
+config_parse_list_file(const char *path, const char *default_domain,
+    GError **error)
+{
+	cfg_opt_t bounce_opts[] = {
+		CFG_FLOAT("hard_score", 1.0, CFGF_NONE),
+		CFG_FLOAT("soft_score", 0.5, CFGF_NONE),
+		CFG_FLOAT("threshold", 5.0, CFGF_NONE),
+		CFG_INT("stale_days", 7, CFGF_NONE),
+		CFG_INT("warnings", 3, CFGF_NONE),
+		CFG_INT("warning_interval_days", 7, CFGF_NONE),
+		CFG_BOOL("notify_owner", cfg_true, CFGF_NONE),
+		CFG_END()
+	};
+	cfg_opt_t segment_opts[] = {
+		CFG_STR("where", NULL, CFGF_NONE),
+		CFG_STR("description", "", CFGF_NONE),
+		CFG_END()
+	};
+	cfg_opt_t opts[] = {
+		CFG_STR("address", "", CFGF_NONE),
+		CFG_STR("display_name", "", CFGF_NONE),
+		CFG_STR("description", "", CFGF_NONE),
+		CFG_STR("from", "", CFGF_NONE),
+		CFG_STR_LIST("owners", "{}", CFGF_NONE),
+		CFG_INT_CB("reply_to", REPLY_TO_LIST, CFGF_NONE, config_cb_reply_to),
+		CFG_BOOL("announce_only", cfg_true, CFGF_NONE),
+		CFG_BOOL("subscribe_by_mail", cfg_true, CFGF_NONE),
+		CFG_BOOL("goodbye_notice", cfg_true, CFGF_NONE),
+		CFG_STR("unsubscribe_base_url", "", CFGF_NONE),
+		CFG_SEC("bounce", bounce_opts, CFGF_NONE),
+		CFG_SEC("segment", segment_opts,
+		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+		CFG_END()
+	};
+	g_autofree char *base = g_path_get_basename(path);
+	g_autofree char *dir = g_path_get_dirname(path);
+	struct list_config *list;
+	cfg_t *cfg, *b;
+	const char *addr, *at;
+	unsigned i, n;
+
+	(void)dir;
+	if (!g_str_has_suffix(base, ".conf")) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s: a list file's name must end in .conf", path);
+		return NULL;
+	}
+	base[strlen(base) - 5] = '\0';
+	if (!config_valid_name(base)) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s: \"%s\" is not a valid list name (letters, digits, . _ -)",
+		    path, base);
+		return NULL;
+	}
+	cfg = cfg_init(opts, CFGF_NONE);
+	cfg_set_validate_func(cfg, "segment", config_validate_segment);
+	cfg_set_validate_func(cfg, "bounce|stale_days", config_validate_positive);
+	cfg_set_validate_func(cfg, "bounce|warning_interval_days",
+	    config_validate_positive);
+	cfg_set_validate_func(cfg, "bounce|threshold", config_validate_nonneg_float);
+	config_segment_lines = g_hash_table_new_full(g_str_hash, g_str_equal,
+	    g_free, NULL);
+	if (!config_parse_file(cfg, path, error)) {
+		g_clear_pointer(&config_segment_lines, g_hash_table_unref);
+		cfg_free(cfg);
+		return NULL;
+	}
+
+	list = g_new0(struct list_config, 1);
+	list->name = g_strdup(base);
+	list->file = g_strdup(path);
+	addr = cfg_getstr(cfg, "address");
+	if (addr == NULL || *addr == '\0') {
+		list->local = g_strdup(base);
+		list->domain = g_strdup(default_domain);
+	} else if ((at = strrchr(addr, '@')) == NULL || at == addr ||
+	    at[1] == '\0' || strchr(addr, ' ') != NULL) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s: address \"%s\" is not LOCAL@DOMAIN", path, addr);
+		goto fail;
+	} else {
+		list->local = g_strndup(addr, at - addr);
+		list->domain = g_strdup(at + 1);
+	}
+	list->address = g_strdup_printf("%s@%s", list->local, list->domain);
+	list->display_name = g_strdup(*cfg_getstr(cfg, "display_name") != '\0' ?
+	    cfg_getstr(cfg, "display_name") : base);
+	list->description = config_strdup_nonempty(cfg_getstr(cfg, "description"));
+	list->from = g_strdup(*cfg_getstr(cfg, "from") != '\0' ?
+	    cfg_getstr(cfg, "from") : list->address);
+	n = cfg_size(cfg, "owners");
+	list->owners = g_new0(char *, n + 1);
+	for (i = 0; i < n; i++) {
+		const char *o = cfg_getnstr(cfg, "owners", i);
+
+		if (strchr(o, '@') == NULL || strpbrk(o, "\r\n ") != NULL) {
+			g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+			    "%s: owner \"%s\" is not an address", path, o);
+			goto fail;
+		}
+		list->owners[i] = g_strdup(o);
+	}
+	list->reply_to = cfg_getint(cfg, "reply_to");
+	list->announce_only = cfg_getbool(cfg, "announce_only");
+	list->subscribe_by_mail = cfg_getbool(cfg, "subscribe_by_mail");
+	list->goodbye_notice = cfg_getbool(cfg, "goodbye_notice");
+	list->unsubscribe_base_url = config_strdup_nonempty(
+	    cfg_getstr(cfg, "unsubscribe_base_url"));
+	if (list->unsubscribe_base_url != NULL &&
+	    !g_str_has_prefix(list->unsubscribe_base_url, "https://")) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s: unsubscribe_base_url must start with https://", path);
+		goto fail;
+	}
+	b = cfg_getsec(cfg, "bounce");
+	list->bounce.hard_score = cfg_getfloat(b, "hard_score");
+	list->bounce.soft_score = cfg_getfloat(b, "soft_score");
+	list->bounce.threshold = cfg_getfloat(b, "threshold");
+	list->bounce.stale_days = cfg_getint(b, "stale_days");
+	list->bounce.warnings = cfg_getint(b, "warnings");
+	list->bounce.warning_interval_days = cfg_getint(b, "warning_interval_days");
+	list->bounce.notify_owner = cfg_getbool(b, "notify_owner");
+
+	list->segments = g_ptr_array_new_with_free_func(config_segment_free);
+	n = cfg_size(cfg, "segment");
+	for (i = 0; i < n; i++) {
+		cfg_t *s = cfg_getnsec(cfg, "segment", i);
+		struct segment_def *def = g_new0(struct segment_def, 1);
+
+		def->name = g_strdup(cfg_title(s));
+		def->where = g_strdup(cfg_getstr(s, "where"));
+		def->description = config_strdup_nonempty(cfg_getstr(s, "description"));
+		def->line = GPOINTER_TO_INT(g_hash_table_lookup(
+		    config_segment_lines, def->name));
+		g_ptr_array_add(list->segments, def);
+		if (!config_valid_name(def->name)) {
+			g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+			    "%s:%d: \"%s\" is not a valid segment name", path,
+			    def->line, def->name);
+			goto fail;
+		}
+	}
+	g_clear_pointer(&config_segment_lines, g_hash_table_unref);
+	cfg_free(cfg);
+	return list;
+fail:
+	g_clear_pointer(&config_segment_lines, g_hash_table_unref);
+	config_list_free(list);
+	cfg_free(cfg);
+	return NULL;
+}
+
+/* config_default_path - where the configuration comes from */
+const char *
+config_default_path(const char *option)
+{
+	const char *env;
+
+	if (option != NULL)
+		return option;
+	env = g_getenv("HERALD_CONFIG");
+	if (env != NULL && *env != '\0')
+		return env;
+	if (g_file_test("etc/herald.conf", G_FILE_TEST_IS_REGULAR))
+		return "etc/herald.conf";
+	if (g_file_test(SYSCONFDIR "/herald/herald.conf", G_FILE_TEST_IS_REGULAR))
+		return SYSCONFDIR "/herald/herald.conf";
+	return NULL;
+}
+
+static gint
+config_list_cmp(gconstpointer a, gconstpointer b)
+{
+	const struct list_config *x = *(struct list_config *const *)a;
+	const struct list_config *y = *(struct list_config *const *)b;
+
+	return strcmp(x->name, y->name);
+}
+
+/* config_load_lists - every DIR/NAME.conf, sorted by name */
+static gboolean
+config_load_lists(struct config *config, GError **error)
+{
+	g_autoptr(GError) ioerr = NULL;
+	g_autoptr(GDir) dir = NULL;
+	const char *ent;
+
+	config->lists = g_ptr_array_new_with_free_func(
+	    (GDestroyNotify)config_list_free);
+	if (!g_file_test(config->list_dir, G_FILE_TEST_IS_DIR))
+		return TRUE;	/* no lists yet: commands that need one say so */
+	dir = g_dir_open(config->list_dir, 0, &ioerr);
+	if (dir == NULL) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG, "%s",
+		    ioerr->message);
+		return FALSE;
+	}
+	while ((ent = g_dir_read_name(dir)) != NULL) {
+		g_autofree char *path = NULL;
+		struct list_config *list;
+
+		if (!g_str_has_suffix(ent, ".conf") || ent[0] == '.')
+			continue;
+		path = g_build_filename(config->list_dir, ent, NULL);
+		list = config_parse_list_file(path, config->domain, error);
+		if (list == NULL)
+			return FALSE;
+		g_ptr_array_add(config->lists, list);
+	}
+	g_ptr_array_sort(config->lists, config_list_cmp);
+	return TRUE;
+}
+
+/* config_load - the main file and the lists */
+struct config *
+config_load(const char *path, GError **error)
+{
+	cfg_opt_t smtp_opts[] = {
+		CFG_STR("host", "127.0.0.1", CFGF_NONE),
+		CFG_INT("port", 25, CFGF_NONE),
+		CFG_INT_CB("starttls", STARTTLS_WHEN_OFFERED, CFGF_NONE,
+		    config_cb_starttls),
+		CFG_STR("user", "", CFGF_NONE),
+		CFG_STR("password_file", "", CFGF_NONE),
+		CFG_INT("timeout", 60, CFGF_NONE),
+		CFG_STR("helo", "", CFGF_NONE),
+		CFG_END()
+	};
+	cfg_opt_t send_opts[] = {
+		CFG_INT("connections", 4, CFGF_NONE),
+		CFG_INT("batch", 200, CFGF_NONE),
+		CFG_FLOAT("rate", 0, CFGF_NONE),
+		CFG_FLOAT("domain_rate", 0, CFGF_NONE),
+		CFG_INT("max_age", 3 * 24 * 3600, CFGF_NONE),
+		CFG_INT("retry_base", 300, CFGF_NONE),
+		CFG_FLOAT("error_threshold", 0.5, CFGF_NONE),
+		CFG_INT("error_min", 50, CFGF_NONE),
+		CFG_END()
+	};
+	cfg_opt_t pipe_opts[] = {
+		CFG_INT("max_size", 10 * 1024 * 1024, CFGF_NONE),
+		CFG_INT("pending_expiry_hours", 72, CFGF_NONE),
+		CFG_END()
+	};
+	cfg_opt_t opts[] = {
+		CFG_STR("data_dir", "", CFGF_NONE),
+		CFG_STR("database", "", CFGF_NONE),
+		CFG_STR("secret", "", CFGF_NONE),
+		CFG_STR("spool_dir", "", CFGF_NONE),
+		CFG_STR("list_dir", "", CFGF_NONE),
+		CFG_STR("domain", "lists.example.org", CFGF_NONE),
+		CFG_SEC("smtp", smtp_opts, CFGF_NONE),
+		CFG_SEC("send", send_opts, CFGF_NONE),
+		CFG_SEC("pipe", pipe_opts, CFGF_NONE),
+		CFG_END()
+	};
+	g_autoptr(config) config = g_new0(struct config, 1);
+	g_autofree char *dir = NULL;
+	cfg_t *cfg, *s;
+	const char *v;
+
+	cfg = cfg_init(opts, CFGF_NONE);
+	cfg_set_validate_func(cfg, "smtp|port", config_validate_port);
+	cfg_set_validate_func(cfg, "smtp|timeout", config_validate_positive);
+	cfg_set_validate_func(cfg, "send|connections", config_validate_positive);
+	cfg_set_validate_func(cfg, "send|batch", config_validate_positive);
+	cfg_set_validate_func(cfg, "send|max_age", config_validate_positive);
+	cfg_set_validate_func(cfg, "send|retry_base", config_validate_positive);
+	cfg_set_validate_func(cfg, "send|rate", config_validate_nonneg_float);
+	cfg_set_validate_func(cfg, "send|domain_rate", config_validate_nonneg_float);
+	cfg_set_validate_func(cfg, "pipe|max_size", config_validate_positive);
+	cfg_set_validate_func(cfg, "pipe|pending_expiry_hours",
+	    config_validate_positive);
+	if (path != NULL) {
+		if (!config_parse_file(cfg, path, error)) {
+			cfg_free(cfg);
+			return NULL;
+		}
+		config->path = g_strdup(path);
+		{
+			g_autofree char *d = g_path_get_dirname(path);
+
+			dir = g_canonicalize_filename(d, NULL);
+		}
+	} else {
+		dir = g_get_current_dir();
+	}
+
+	v = cfg_getstr(cfg, "data_dir");
+	config->data_dir = *v != '\0' ? config_path_in(dir, v) :
+	    g_build_filename(g_get_user_data_dir(), "herald", NULL);
+	v = cfg_getstr(cfg, "database");
+	config->database = *v != '\0' ? config_path_in(config->data_dir, v) :
+	    g_build_filename(config->data_dir, "herald.db", NULL);
+	v = cfg_getstr(cfg, "secret");
+	config->secret = *v != '\0' ? config_path_in(config->data_dir, v) :
+	    g_build_filename(config->data_dir, "secret", NULL);
+	v = cfg_getstr(cfg, "spool_dir");
+	config->spool_dir = *v != '\0' ? config_path_in(config->data_dir, v) :
+	    g_build_filename(config->data_dir, "spool", NULL);
+	v = cfg_getstr(cfg, "list_dir");
+	config->list_dir = *v != '\0' ? config_path_in(dir, v) :
+	    config_path_in(dir, path != NULL ? "../lists" : "lists");
+	config->domain = g_strdup(cfg_getstr(cfg, "domain"));
+
+	s = cfg_getsec(cfg, "smtp");
+	config->smtp.host = g_strdup(cfg_getstr(s, "host"));
+	config->smtp.port = cfg_getint(s, "port");
+	config->smtp.starttls = cfg_getint(s, "starttls");
+	config->smtp.user = config_strdup_nonempty(cfg_getstr(s, "user"));
+	config->smtp.password_file = config_path_in(dir,
+	    cfg_getstr(s, "password_file"));
+	config->smtp.timeout = cfg_getint(s, "timeout");
+	config->smtp.helo = config_strdup_nonempty(cfg_getstr(s, "helo"));
+	s = cfg_getsec(cfg, "send");
+	config->send.connections = cfg_getint(s, "connections");
+	config->send.batch = cfg_getint(s, "batch");
+	config->send.rate = cfg_getfloat(s, "rate");
+	config->send.domain_rate = cfg_getfloat(s, "domain_rate");
+	config->send.max_age = cfg_getint(s, "max_age");
+	config->send.retry_base = cfg_getint(s, "retry_base");
+	config->send.error_threshold = cfg_getfloat(s, "error_threshold");
+	config->send.error_min = cfg_getint(s, "error_min");
+	s = cfg_getsec(cfg, "pipe");
+	config->pipe.max_size = cfg_getint(s, "max_size");
+	config->pipe.pending_expiry_hours = cfg_getint(s, "pending_expiry_hours");
+	cfg_free(cfg);
+
+	if (config->smtp.user != NULL && config->smtp.password_file == NULL) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s: smtp user is set but password_file is not",
+		    path != NULL ? path : "herald.conf");
+		return NULL;
+	}
+	if (!config_load_lists(config, error))
+		return NULL;
+	return g_steal_pointer(&config);
+}
+
+/* config_free - free everything config_load made */
+void
+config_free(struct config *config)
+{
+	if (config == NULL)
+		return;
+	g_free(config->path);
+	g_free(config->data_dir);
+	g_free(config->database);
+	g_free(config->secret);
+	g_free(config->spool_dir);
+	g_free(config->list_dir);
+	g_free(config->domain);
+	g_free(config->smtp.host);
+	g_free(config->smtp.user);
+	g_free(config->smtp.password_file);
+	g_free(config->smtp.helo);
+	if (config->lists != NULL)
+		g_ptr_array_unref(config->lists);
+	g_free(config);
+}
+
+/* config_list - a list by name */
+const struct list_config *
+config_list(const struct config *config, const char *name, GError **error)
+{
+	guint i;
+
+	for (i = 0; config->lists != NULL && i < config->lists->len; i++) {
+		const struct list_config *l = g_ptr_array_index(config->lists, i);
+
+		if (strcmp(l->name, name) == 0)
+			return l;
+	}
+	g_set_error(error, HERALD_ERROR, HERALD_ERROR_NOUSER,
+	    "no list named \"%s\" (lists live in %s)", name, config->list_dir);
+	return NULL;
+}
+
+/* config_list_by_local - a list by its address's local part and domain */
+const struct list_config *
+config_list_by_local(const struct config *config, const char *local,
+    const char *domain)
+{
+	guint i;
+
+	for (i = 0; config->lists != NULL && i < config->lists->len; i++) {
+		const struct list_config *l = g_ptr_array_index(config->lists, i);
+
+		if (g_ascii_strcasecmp(l->local, local) == 0 &&
+		    (domain == NULL || g_ascii_strcasecmp(l->domain, domain) == 0))
+			return l;
+	}
+	return NULL;
+}
+
+/* config_segment - a segment of LIST by name, or NULL */
+const struct segment_def *
+config_segment(const struct list_config *list, const char *name)
+{
+	guint i;
+
+	for (i = 0; i < list->segments->len; i++) {
+		const struct segment_def *s = g_ptr_array_index(list->segments, i);
+
+		if (strcmp(s->name, name) == 0)
+			return s;
+	}
+	return NULL;
+}

@@ -1,0 +1,133 @@
+/*
+ * config.h - etc/herald.conf and the list files under lists/, read with
+ * libconfuse into plain structs that the rest of herald only reads.
+ *
+ * Must stay true: every value has a default, so a checkout runs with no
+ * edits; an unknown option, a bad value or an unclosed section is an error
+ * that names FILE:LINE (class HERALD_ERROR_CONFIG). libconfuse's lexer is
+ * global: load configuration in one thread, before any worker starts.
+ * Relative paths in a file are relative to the folder that holds it.
+ */
+#ifndef HERALD_CONFIG_H
+#define HERALD_CONFIG_H
+
+#include <glib.h>
+
+enum starttls_mode {
+	STARTTLS_OFF,
+	STARTTLS_WHEN_OFFERED,
+	STARTTLS_REQUIRED,
+};
+
+enum reply_to_policy {
+	REPLY_TO_LIST,		/* replies come back to the list address (stored, forwarded) */
+	REPLY_TO_FROM,		/* no Reply-To: replies go to From */
+	REPLY_TO_OWNER,		/* Reply-To: the list's -owner address */
+};
+
+struct bounce_policy {
+	double hard_score;		/* added per hard bounce (1.0) */
+	double soft_score;		/* added per soft bounce (0.5) */
+	double threshold;		/* disable at this score (5.0) */
+	int stale_days;			/* a score older than this starts again (7) */
+	int warnings;			/* warnings before removal (3) */
+	int warning_interval_days;	/* between warnings (7) */
+	gboolean notify_owner;		/* tell the owners when someone is disabled */
+};
+
+struct segment_def {
+	char *name;
+	char *where;		/* the expression, as written */
+	char *description;
+	int line;		/* where the segment's section ends in the file */
+};
+
+struct list_config {
+	char *name;		/* the file's base name: lists/NAME.conf */
+	char *file;		/* path of the list file */
+	char *address;		/* NAME@DOMAIN unless set */
+	char *local;		/* local part of address */
+	char *domain;		/* domain of address */
+	char *display_name;
+	char *from;		/* From: of announcements */
+	char **owners;		/* NULL-terminated */
+	enum reply_to_policy reply_to;
+	gboolean announce_only;
+	gboolean subscribe_by_mail;	/* LIST-subscribe@ accepted */
+	gboolean goodbye_notice;	/* tell people they were unsubscribed */
+	char *unsubscribe_base_url;	/* https://…/ or NULL: adds the URL form */
+	char *description;		/* a line for "why you get this" */
+	struct bounce_policy bounce;
+	GPtrArray *segments;		/* struct segment_def *, in file order */
+};
+
+struct smtp_config {
+	char *host;
+	int port;
+	enum starttls_mode starttls;
+	char *user;		/* AUTH user, NULL: no AUTH */
+	char *password_file;	/* the password, first line of this file */
+	int timeout;		/* seconds, per SMTP step */
+	char *helo;		/* NULL: the host name */
+};
+
+struct send_config {
+	int connections;	/* parallel SMTP sessions */
+	int batch;		/* messages per session (libesmtp keeps them all) */
+	double rate;		/* messages per second, 0 unlimited */
+	double domain_rate;	/* per recipient domain, 0 unlimited */
+	int max_age;		/* seconds a delivery may stay queued, then failed */
+	int retry_base;		/* first retry delay, seconds; doubles each time */
+	double error_threshold;	/* pause when failed/attempted passes this… */
+	int error_min;		/* …after at least this many attempts */
+};
+
+struct pipe_config {
+	gint64 max_size;	/* bytes; larger inbound mail is refused */
+	int pending_expiry_hours; /* unconfirmed subscriptions expire */
+};
+
+struct config {
+	char *path;		/* the file read, NULL when built-in defaults */
+	char *data_dir;
+	char *database;
+	char *secret;
+	char *spool_dir;
+	char *list_dir;
+	char *domain;
+	struct smtp_config smtp;
+	struct send_config send;
+	struct pipe_config pipe;
+	GPtrArray *lists;	/* struct list_config *, sorted by name */
+};
+
+/* config_default_path - -c, $HERALD_CONFIG, ./etc/herald.conf, the system file */
+const char *config_default_path(const char *option);
+
+/* config_load - read PATH (NULL or missing default: built-in defaults) and
+ * every list file; NULL and a CONFIG error naming FILE:LINE on failure. */
+struct config *config_load(const char *path, GError **error);
+void config_free(struct config *config);
+
+/* config_list - the list named NAME, or NULL and a NOUSER error */
+const struct list_config *config_list(const struct config *config,
+    const char *name, GError **error);
+
+/* config_list_by_address - the list whose local part is LOCAL (the part
+ * before any "-suffix" is the caller's business) on DOMAIN; NULL if none */
+const struct list_config *config_list_by_local(const struct config *config,
+    const char *local, const char *domain);
+
+const struct segment_def *config_segment(const struct list_config *list,
+    const char *name);
+
+/* config_parse_list_file - one list file (used by config_load and tests) */
+struct list_config *config_parse_list_file(const char *path,
+    const char *default_domain, GError **error);
+void config_list_free(struct list_config *list);
+
+/* g_autoptr needs a type name: this typedef exists for it alone */
+typedef struct config config;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(config, config_free)
+
+#endif

@@ -1,0 +1,143 @@
+/*
+ * main.c - herald's entry point and its one command table.
+ *
+ * The table is the only list of subcommands. Its flags say what set-up a
+ * command needs, done here once: NEEDS_CONFIG loads etc/herald.conf and the
+ * list files; NEEDS_STORE opens the database and checks its schema.
+ * Global options come before the subcommand: -c FILE, --version, --help.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "herald.h"
+#include "cmd.h"
+#include "config.h"
+#include "log.h"
+#include "store.h"
+
+enum {
+	NEEDS_CONFIG = 1 << 0,
+	NEEDS_STORE = 1 << 1 | NEEDS_CONFIG,
+};
+
+struct command {
+	const char *name;
+	int (*fn)(struct herald *, int, char **);
+	int flags;
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "init", cmd_init, NEEDS_CONFIG,
+	    "create or upgrade the database and the token secret" },
+	{ "lists", cmd_lists, NEEDS_STORE,
+	    "show the configured lists and their members by status" },
+};
+
+/* main_usage - the list of commands, on FP */
+static void
+main_usage(FILE *fp)
+{
+	size_t i;
+
+	fprintf(fp, "usage: herald [-c FILE] COMMAND [ARGS…]\n\n"
+	    "Commands:\n");
+	for (i = 0; i < G_N_ELEMENTS(commands); i++)
+		fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(fp, "  %-10s %s\n\n", "help", "this list, or help COMMAND");
+	fprintf(fp, "Options:\n  -c FILE    configuration file (default: "
+	    "$HERALD_CONFIG, ./etc/herald.conf, /etc/herald/herald.conf)\n"
+	    "  --version  print the version\n\n"
+	    "\"herald COMMAND --help\" describes one command.\n");
+}
+
+/* main_find - a command by name, or NULL */
+static const struct command *
+main_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct herald h = { 0 };
+	const struct command *cmd;
+	const char *config_opt = NULL;
+	GError *error = NULL;
+	int i = 1, status;
+
+	signal(SIGPIPE, SIG_IGN);
+	log_init("herald", FALSE);
+	while (i < argc && argv[i][0] == '-') {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+			config_opt = argv[i + 1];
+			i += 2;
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			config_opt = argv[i] + 9;
+			i++;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("herald %s\n", HERALD_VERSION);
+			return EX_OK;
+		} else if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			main_usage(stdout);
+			return EX_OK;
+		} else {
+			fprintf(stderr, "herald: unknown option %s "
+			    "(try \"herald help\")\n", argv[i]);
+			return EX_USAGE;
+		}
+	}
+	if (i >= argc) {
+		main_usage(stderr);
+		return EX_USAGE;
+	}
+	if (strcmp(argv[i], "help") == 0) {
+		if (i + 1 < argc) {
+			char *sub[] = { argv[i + 1], (char *)"--help", NULL };
+
+			if ((cmd = main_find(argv[i + 1])) == NULL) {
+				fprintf(stderr, "herald: no command \"%s\" "
+				    "(try \"herald help\")\n", argv[i + 1]);
+				return EX_USAGE;
+			}
+			return cmd->fn(&h, 2, sub);
+		}
+		main_usage(stdout);
+		return EX_OK;
+	}
+	if ((cmd = main_find(argv[i])) == NULL) {
+		fprintf(stderr, "herald: no command \"%s\" (try \"herald help\")\n",
+		    argv[i]);
+		return EX_USAGE;
+	}
+	/* --help never needs configuration */
+	for (int j = i + 1; j < argc; j++)
+		if (strcmp(argv[j], "--help") == 0 || strcmp(argv[j], "-h") == 0)
+			return cmd->fn(&h, argc - i, argv + i);
+
+	h.config_path = config_default_path(config_opt);
+	if (cmd->flags & NEEDS_CONFIG) {
+		h.config = config_load(h.config_path, &error);
+		if (h.config == NULL)
+			return cmd_error(cmd->name, error);
+	}
+	if ((cmd->flags & NEEDS_STORE) == NEEDS_STORE) {
+		h.store = store_open(h.config->database, 0, &error);
+		if (h.store == NULL) {
+			config_free(h.config);
+			return cmd_error(cmd->name, error);
+		}
+	}
+	status = cmd->fn(&h, argc - i, argv + i);
+	store_close(h.store);
+	config_free(h.config);
+	return status;
+}

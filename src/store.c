@@ -1,0 +1,334 @@
+/*
+ * store.c - herald's SQLite database.
+ *
+ * The schema lives here as an ordered list of migrations; PRAGMA
+ * user_version counts how many a file has. herald init applies the missing
+ * ones (each in its own transaction, so a failure leaves the file at a known
+ * version); every other command refuses a file that is behind or ahead.
+ *
+ * Migration 1: lists, subscribers, their attributes, memberships and the
+ * event log. Later migrations add campaigns and deliveries, inbound mail
+ * (replies, pending confirmations) and bounces. Never edit a migration that
+ * has shipped: append a new one.
+ *
+ * Connection settings: WAL (readers never block the writer, so herald pipe
+ * runs beside herald send), busy_timeout (a writer waits, then TEMP),
+ * foreign_keys on, synchronous NORMAL (durable at checkpoints under WAL; a
+ * power loss may lose the last transactions, never corrupt the file).
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "herald.h"
+#include "store.h"
+
+#define STORE_BUSY_TIMEOUT_MS 10000
+
+static const char *const store_migrations[] = {
+	/* 1: the foundation */
+	"CREATE TABLE lists ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  created INTEGER NOT NULL DEFAULT (unixepoch()));"
+	"CREATE TABLE subscribers ("
+	"  id INTEGER PRIMARY KEY,"
+	"  email TEXT NOT NULL,"		/* as given */
+	"  email_key TEXT NOT NULL UNIQUE,"	/* local part as given, domain lowercased */
+	"  name TEXT,"
+	"  created INTEGER NOT NULL DEFAULT (unixepoch()));"
+	"CREATE TABLE attributes ("
+	"  subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,"
+	"  key TEXT NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  PRIMARY KEY (subscriber_id, key)) WITHOUT ROWID;"
+	"CREATE INDEX attributes_key_value ON attributes(key, value, subscriber_id);"
+	"CREATE TABLE memberships ("
+	"  list_id INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,"
+	"  subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,"
+	"  status TEXT NOT NULL CHECK (status IN"
+	"    ('pending','active','unsubscribed','disabled','blocklisted')),"
+	"  subscribed INTEGER NOT NULL DEFAULT (unixepoch()),"	/* joined (or asked to) */
+	"  changed INTEGER NOT NULL DEFAULT (unixepoch()),"	/* last status change */
+	"  PRIMARY KEY (list_id, subscriber_id)) WITHOUT ROWID;"
+	"CREATE INDEX memberships_subscriber ON memberships(subscriber_id);"
+	"CREATE TABLE events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL DEFAULT (unixepoch()),"
+	"  list_id INTEGER REFERENCES lists(id) ON DELETE SET NULL,"
+	"  subscriber_id INTEGER REFERENCES subscribers(id) ON DELETE SET NULL,"
+	"  action TEXT NOT NULL,"
+	"  channel TEXT NOT NULL,"
+	"  detail TEXT);"
+	"CREATE INDEX events_subscriber ON events(subscriber_id, at);",
+};
+
+#define STORE_NMIGRATIONS ((int)G_N_ELEMENTS(store_migrations))
+
+/* store_schema_latest - the version this binary writes */
+int
+store_schema_latest(void)
+{
+	return STORE_NMIGRATIONS;
+}
+
+/* store_exec - run SQL with no parameters and no rows */
+gboolean
+store_exec(struct store *store, const char *sql, GError **error)
+{
+	int rc = sqlite3_exec(store->db, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK) {
+		herald_set_sqlite_error(error, store->db, rc, "%s", store->path);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* store_schema_version - PRAGMA user_version, -1 on error */
+int
+store_schema_version(struct store *store)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(store->db, "PRAGMA user_version", -1, &st,
+	    NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* store_open - open and configure a connection */
+struct store *
+store_open(const char *path, int flags, GError **error)
+{
+	g_autoptr(store) store = g_new0(struct store, 1);
+	int oflags, rc, version;
+
+	store->path = g_strdup(path);
+	if (!(flags & STORE_OPEN_CREATE) && access(path, F_OK) != 0) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_NOINPUT,
+		    "%s: no database here; run \"herald init\" first", path);
+		return NULL;
+	}
+	oflags = (flags & STORE_OPEN_READONLY) ? SQLITE_OPEN_READONLY :
+	    SQLITE_OPEN_READWRITE;
+	if (flags & STORE_OPEN_CREATE)
+		oflags |= SQLITE_OPEN_CREATE;
+	rc = sqlite3_open_v2(path, &store->db, oflags | SQLITE_OPEN_NOMUTEX,
+	    NULL);
+	if (rc != SQLITE_OK) {
+		herald_set_sqlite_error(error, store->db, rc, "%s", path);
+		return NULL;
+	}
+	sqlite3_extended_result_codes(store->db, 0);
+	sqlite3_busy_timeout(store->db, STORE_BUSY_TIMEOUT_MS);
+	if (!store_exec(store, "PRAGMA foreign_keys = ON;"
+	    "PRAGMA synchronous = NORMAL;", error))
+		return NULL;
+	if (!(flags & STORE_OPEN_READONLY) &&
+	    !store_exec(store, "PRAGMA journal_mode = WAL;", error))
+		return NULL;
+	if (flags & STORE_OPEN_CREATE)
+		return g_steal_pointer(&store);
+	version = store_schema_version(store);
+	if (version < 0) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_TEMP,
+		    "%s: cannot read the schema version: %s", path,
+		    sqlite3_errmsg(store->db));
+		return NULL;
+	}
+	if (version > STORE_NMIGRATIONS) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_SOFTWARE,
+		    "%s: the database has schema version %d, newer than this "
+		    "herald knows (%d); run a newer herald", path, version,
+		    STORE_NMIGRATIONS);
+		return NULL;
+	}
+	if (version < STORE_NMIGRATIONS) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s: the database has schema version %d, this herald needs "
+		    "%d; run \"herald init\" to upgrade it", path, version,
+		    STORE_NMIGRATIONS);
+		return NULL;
+	}
+	return g_steal_pointer(&store);
+}
+
+/* store_close - close the connection (finalizing nothing left open is the
+ * caller's duty; sqlite3_close_v2 defers until they are) */
+void
+store_close(struct store *store)
+{
+	if (store == NULL)
+		return;
+	if (store->db != NULL)
+		sqlite3_close_v2(store->db);
+	g_free(store->path);
+	g_free(store);
+}
+
+/* store_migrate - bring the file to the latest schema */
+gboolean
+store_migrate(struct store *store, int *applied, GError **error)
+{
+	int version, n = 0;
+
+	if (applied != NULL)
+		*applied = 0;
+	version = store_schema_version(store);
+	if (version < 0) {
+		herald_set_sqlite_error(error, store->db, SQLITE_ERROR,
+		    "%s: reading the schema version", store->path);
+		return FALSE;
+	}
+	if (version > STORE_NMIGRATIONS) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_SOFTWARE,
+		    "%s: the database has schema version %d, newer than this "
+		    "herald knows (%d)", store->path, version, STORE_NMIGRATIONS);
+		return FALSE;
+	}
+	for (; version < STORE_NMIGRATIONS; version++) {
+		g_autofree char *bump = g_strdup_printf(
+		    "PRAGMA user_version = %d;", version + 1);
+
+		if (!store_begin(store, error))
+			return FALSE;
+		if (!store_exec(store, store_migrations[version], error) ||
+		    !store_exec(store, bump, error)) {
+			g_prefix_error(error, "migration %d: ", version + 1);
+			store_rollback(store);
+			return FALSE;
+		}
+		if (!store_commit(store, error))
+			return FALSE;
+		n++;
+	}
+	if (applied != NULL)
+		*applied = n;
+	return TRUE;
+}
+
+/* store_begin - start (or nest into) a write transaction */
+gboolean
+store_begin(struct store *store, GError **error)
+{
+	if (store->depth++ > 0)
+		return TRUE;
+	if (!store_exec(store, "BEGIN IMMEDIATE", error)) {
+		store->depth = 0;
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* store_commit - commit when the outermost begin ends */
+gboolean
+store_commit(struct store *store, GError **error)
+{
+	g_return_val_if_fail(store->depth > 0, FALSE);
+	if (--store->depth > 0)
+		return TRUE;
+	if (!store_exec(store, "COMMIT", error)) {
+		store_rollback(store);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* store_rollback - abandon the whole transaction, however deep */
+void
+store_rollback(struct store *store)
+{
+	store->depth = 0;
+	if (!sqlite3_get_autocommit(store->db))
+		sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* store_prepare - compile SQL */
+sqlite3_stmt *
+store_prepare(struct store *store, const char *sql, GError **error)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(store->db, sql, -1, &st, NULL);
+
+	if (rc != SQLITE_OK) {
+		herald_set_sqlite_error(error, store->db, rc, "preparing \"%.40s\"",
+		    sql);
+		return NULL;
+	}
+	return st;
+}
+
+/* store_step_done - step a write statement to its end and reset it */
+gboolean
+store_step_done(struct store *store, sqlite3_stmt *stmt, const char *what,
+    GError **error)
+{
+	int rc = sqlite3_step(stmt);
+
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		herald_set_sqlite_error(error, store->db, rc, "%s", what);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* store_list_id - a list's row id */
+gint64
+store_list_id(struct store *store, const char *name, gboolean create,
+    GError **error)
+{
+	g_autoptr(sqlite3_stmt) st = NULL;
+	int rc;
+
+	if (create) {
+		st = store_prepare(store,
+		    "INSERT INTO lists(name) VALUES (?1) ON CONFLICT(name) DO NOTHING",
+		    error);
+		if (st == NULL)
+			return 0;
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		if (!store_step_done(store, st, "creating the list row", error))
+			return 0;
+		g_clear_pointer(&st, sqlite3_finalize);
+	}
+	st = store_prepare(store, "SELECT id FROM lists WHERE name = ?1", error);
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		return sqlite3_column_int64(st, 0);
+	if (rc == SQLITE_DONE)
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_NOUSER,
+		    "list \"%s\" has no members yet", name);
+	else
+		herald_set_sqlite_error(error, store->db, rc, "looking up list %s",
+		    name);
+	return 0;
+}
+
+/* store_event - append to the event log */
+gboolean
+store_event(struct store *store, gint64 list_id, gint64 subscriber_id,
+    const char *action, const char *channel, const char *detail,
+    GError **error)
+{
+	g_autoptr(sqlite3_stmt) st = store_prepare(store,
+	    "INSERT INTO events(list_id, subscriber_id, action, channel, detail)"
+	    " VALUES (nullif(?1, 0), nullif(?2, 0), ?3, ?4, ?5)", error);
+
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, list_id);
+	sqlite3_bind_int64(st, 2, subscriber_id);
+	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, channel, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, detail, -1, SQLITE_STATIC);
+	return store_step_done(store, st, "writing the event log", error);
+}

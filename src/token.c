@@ -1,0 +1,217 @@
+/*
+ * token.c - sign and verify herald's mail tokens (see token.h for the
+ * format). The MAC input is "herald-token-1", purpose, list, subscriber and
+ * extra id, each NUL-separated, so no two different tuples share an input.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "herald.h"
+#include "token.h"
+
+static const char token_alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
+
+/* token_b32_number - append N in base32, most significant digit first */
+static void
+token_b32_number(GString *out, guint64 n)
+{
+	char buf[16];
+	int i = 0;
+
+	do {
+		buf[i++] = token_alphabet[n & 31];
+		n >>= 5;
+	} while (n != 0);
+	while (i > 0)
+		g_string_append_c(out, buf[--i]);
+}
+
+/* token_b32_value - the value of one base32 digit, -1 if none */
+static int
+token_b32_value(char c)
+{
+	if (c >= 'a' && c <= 'z')
+		return c - 'a';
+	if (c >= '2' && c <= '7')
+		return c - '2' + 26;
+	return -1;
+}
+
+/* token_mac - TOKEN_MAC_CHARS of base32 over the tuple */
+static void
+token_mac(const struct token_key *key, char purpose, const char *list,
+    gint64 subscriber_id, gint64 extra_id, char out[TOKEN_MAC_CHARS + 1])
+{
+	g_autoptr(GHmac) hmac = g_hmac_new(G_CHECKSUM_SHA256, key->bytes,
+	    sizeof(key->bytes));
+	g_autoptr(GString) tuple = g_string_new("herald-token-1");
+	guint8 digest[32];
+	gsize dlen = sizeof(digest);
+	guint bits = 0, acc = 0, i, o = 0;
+
+	g_string_append_c(tuple, '\0');
+	g_string_append_c(tuple, purpose);
+	g_string_append_c(tuple, '\0');
+	g_string_append(tuple, list);
+	g_string_append_c(tuple, '\0');
+	g_string_append_printf(tuple, "%" G_GINT64_FORMAT, subscriber_id);
+	g_string_append_c(tuple, '\0');
+	g_string_append_printf(tuple, "%" G_GINT64_FORMAT, extra_id);
+	g_hmac_update(hmac, (const guchar *)tuple->str, tuple->len);
+	g_hmac_get_digest(hmac, digest, &dlen);
+	for (i = 0; o < TOKEN_MAC_CHARS && i < dlen; i++) {
+		acc = (acc << 8) | digest[i];
+		bits += 8;
+		while (bits >= 5 && o < TOKEN_MAC_CHARS) {
+			out[o++] = token_alphabet[(acc >> (bits - 5)) & 31];
+			bits -= 5;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* token_make - the token for a tuple */
+char *
+token_make(const struct token_key *key, enum token_purpose purpose,
+    const char *list, gint64 subscriber_id, gint64 extra_id)
+{
+	GString *s = g_string_sized_new(40);
+	char mac[TOKEN_MAC_CHARS + 1];
+
+	g_return_val_if_fail(subscriber_id >= 0 && extra_id >= 0, NULL);
+	token_mac(key, (char)purpose, list, subscriber_id, extra_id, mac);
+	g_string_append_c(s, (char)purpose);
+	token_b32_number(s, (guint64)subscriber_id);
+	g_string_append_c(s, '-');
+	token_b32_number(s, (guint64)extra_id);
+	g_string_append_c(s, '-');
+	g_string_append(s, mac);
+	return g_string_free(s, FALSE);
+}
+
+/* token_parse_number - base32 digits up to STOP; FALSE if none or too long */
+static gboolean
+token_parse_number(const char **p, char stop, gint64 *out)
+{
+	guint64 n = 0;
+	int digits = 0, v;
+
+	while (**p != stop) {
+		if ((v = token_b32_value(**p)) < 0 || ++digits > 12)
+			return FALSE;
+		n = (n << 5) | (guint64)v;
+		(*p)++;
+	}
+	if (digits == 0)
+		return FALSE;
+	(*p)++;
+	*out = (gint64)n;
+	return TRUE;
+}
+
+/* token_verify - check a token's form and MAC */
+gboolean
+token_verify(const struct token_key *key, const char *text, const char *list,
+    enum token_purpose *purpose, gint64 *subscriber_id, gint64 *extra_id,
+    GError **error)
+{
+	g_autofree char *t = g_ascii_strdown(text, -1);
+	const char *p = t;
+	char mac[TOKEN_MAC_CHARS + 1], kind;
+	gint64 sub, extra;
+	guint diff = 0, i;
+
+	kind = *p++;
+	if ((kind != TOKEN_BOUNCE && kind != TOKEN_UNSUBSCRIBE &&
+	    kind != TOKEN_CONFIRM_SUBSCRIBE && kind != TOKEN_CONFIRM_UNSUBSCRIBE) ||
+	    !token_parse_number(&p, '-', &sub) ||
+	    !token_parse_number(&p, '-', &extra) ||
+	    strlen(p) != TOKEN_MAC_CHARS) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
+		    "malformed token \"%s\"", text);
+		return FALSE;
+	}
+	token_mac(key, kind, list, sub, extra, mac);
+	for (i = 0; i < TOKEN_MAC_CHARS; i++)
+		diff |= (guint)(mac[i] ^ p[i]);
+	if (diff != 0) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
+		    "token \"%s\" does not verify for list %s", text, list);
+		return FALSE;
+	}
+	if (purpose != NULL)
+		*purpose = (enum token_purpose)kind;
+	if (subscriber_id != NULL)
+		*subscriber_id = sub;
+	if (extra_id != NULL)
+		*extra_id = extra;
+	return TRUE;
+}
+
+/* token_key_load - read the secret file */
+gboolean
+token_key_load(const char *path, struct token_key *key, GError **error)
+{
+	g_autofree char *data = NULL;
+	g_autoptr(GError) ioerr = NULL;
+	gsize len;
+
+	if (!g_file_get_contents(path, &data, &len, &ioerr)) {
+		g_set_error(error, HERALD_ERROR,
+		    ioerr->code == G_FILE_ERROR_NOENT ? HERALD_ERROR_CONFIG :
+		    HERALD_ERROR_TEMP, "token secret: %s%s", ioerr->message,
+		    ioerr->code == G_FILE_ERROR_NOENT ?
+		    " (run \"herald init\")" : "");
+		return FALSE;
+	}
+	if (len != TOKEN_SECRET_BYTES) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s: the token secret must be %d bytes, not %zu", path,
+		    TOKEN_SECRET_BYTES, (size_t)len);
+		return FALSE;
+	}
+	memcpy(key->bytes, data, TOKEN_SECRET_BYTES);
+	return TRUE;
+}
+
+/* token_key_create - make the secret file once */
+gboolean
+token_key_create(const char *path, struct token_key *key, gboolean *exists,
+    GError **error)
+{
+	int fd, rnd;
+	ssize_t n;
+
+	*exists = FALSE;
+	if (g_file_test(path, G_FILE_TEST_EXISTS)) {
+		*exists = TRUE;
+		return token_key_load(path, key, error);
+	}
+	rnd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (rnd < 0 || read(rnd, key->bytes, TOKEN_SECRET_BYTES) !=
+	    TOKEN_SECRET_BYTES) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_IO,
+		    "/dev/urandom: %s", g_strerror(errno));
+		if (rnd >= 0)
+			close(rnd);
+		return FALSE;
+	}
+	close(rnd);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		g_set_error(error, HERALD_ERROR, herald_errno_class(errno),
+		    "%s: %s", path, g_strerror(errno));
+		return FALSE;
+	}
+	n = write(fd, key->bytes, TOKEN_SECRET_BYTES);
+	if (n != TOKEN_SECRET_BYTES || fsync(fd) != 0 || close(fd) != 0) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_IO, "%s: %s", path,
+		    g_strerror(errno));
+		unlink(path);
+		return FALSE;
+	}
+	return TRUE;
+}

@@ -1,0 +1,52 @@
+/*
+ * token.h - the tokens that let a mail act for exactly one person.
+ *
+ * A token names a purpose, a list, a subscriber and an optional second id
+ * (the delivery, for bounces), and carries an HMAC-SHA256 over all of them
+ * keyed by the secret `herald init` wrote. Its text is lowercase base32
+ * (a-z, 2-7) and '-', safe in a local part and unharmed by MTAs that fold
+ * case:  P<subscriber>-<extra>-<mac>, e.g. "b3c-k2-q4vd7m3x2hfa6kzp".
+ * Verification compares in constant time and rejects a token made for any
+ * other purpose or list. Possession of a token is the proof: only the mail
+ * sent to that subscriber carried it.
+ */
+#ifndef HERALD_TOKEN_H
+#define HERALD_TOKEN_H
+
+#include <glib.h>
+
+#define TOKEN_SECRET_BYTES 32
+#define TOKEN_MAC_CHARS 16	/* 80 bits of the HMAC */
+
+enum token_purpose {
+	TOKEN_BOUNCE = 'b',		/* LIST-bounces+TOKEN: names a delivery */
+	TOKEN_UNSUBSCRIBE = 'u',	/* LIST-unsubscribe+TOKEN and the https link */
+	TOKEN_CONFIRM_SUBSCRIBE = 's',	/* LIST-confirm+TOKEN for a subscription */
+	TOKEN_CONFIRM_UNSUBSCRIBE = 'c',/* LIST-confirm+TOKEN for an unsubscribe */
+};
+
+struct token_key {
+	guint8 bytes[TOKEN_SECRET_BYTES];
+};
+
+/* token_key_create - write a new random secret to PATH, mode 0600, never
+ * replacing one that exists (EXISTS is set TRUE then, and it is loaded). */
+gboolean token_key_create(const char *path, struct token_key *key,
+    gboolean *exists, GError **error);
+
+/* token_key_load - read the secret; a missing or short file is an error */
+gboolean token_key_load(const char *path, struct token_key *key,
+    GError **error);
+
+/* token_make - the token text (caller frees) */
+char *token_make(const struct token_key *key, enum token_purpose purpose,
+    const char *list, gint64 subscriber_id, gint64 extra_id);
+
+/* token_verify - check TEXT (any case) for LIST; on success set *PURPOSE,
+ * *SUBSCRIBER_ID and *EXTRA_ID (each may be NULL). A malformed or forged
+ * token, or one for another list, is a HERALD_ERROR_DATA error. */
+gboolean token_verify(const struct token_key *key, const char *text,
+    const char *list, enum token_purpose *purpose, gint64 *subscriber_id,
+    gint64 *extra_id, GError **error);
+
+#endif

@@ -1,0 +1,87 @@
+# tests/lib.sh - what every tNNNN-*.sh test sources: a throwaway instance
+# (its own herald.conf, data folder and list folder under a temporary
+# directory), TAP output, and small assertions.
+#
+#   . "$TOP/tests/lib.sh"
+#   plan 3
+#   hinit                      # init a fresh instance with the shipped lists
+#   expect 0 herald lists      # exit status, output kept in $out / $err
+#   like "$out" 'xen-users'    # grep -E over a string
+#   finish
+#
+# HERALD is the binary under test (set by make); TOP the repo's top.
+set -u
+TOP=${TOP:-$(cd "$(dirname "$0")/.." && pwd)}
+HERALD=${HERALD:-$TOP/herald}
+BUILD=${BUILD:-$TOP/build}
+SHARED=${SHARED:-$TOP/../shared}
+PY=/usr/bin/python3
+T=$(mktemp -d "${TMPDIR:-/tmp}/herald-test.XXXXXX")
+HERALD_CONFIG=$T/etc/herald.conf
+export HERALD_CONFIG
+unset HERALD_DEBUG
+_n=0
+_fail=0
+_cleanups=""
+
+# cleanup - run registered cleanups (servers to stop), remove $T
+_on_exit() {
+	for c in $_cleanups; do eval "$c" >/dev/null 2>&1 || true; done
+	[ -n "${KEEP:-}" ] || rm -rf "$T"
+}
+trap _on_exit EXIT
+at_exit() { _cleanups="$_cleanups $1"; }
+
+plan() { echo "1..$1"; }
+finish() {
+	[ "$_fail" -eq 0 ] || { echo "# $_fail of $_n failed (instance in $T)"; KEEP=1; exit 1; }
+	exit 0
+}
+ok() {
+	_n=$((_n + 1))
+	if [ "$1" -eq 0 ]; then echo "ok $_n - $2"; else
+		echo "not ok $_n - $2"; _fail=$((_fail + 1))
+		[ -z "${out:-}" ] || echo "$out" | sed 's/^/#   out: /' | head -20
+		[ -z "${err:-}" ] || echo "$err" | sed 's/^/#   err: /' | head -20
+	fi
+}
+skip() { _n=$((_n + 1)); echo "ok $_n # skip $1"; }
+
+# herald - the binary under test
+herald() { "$HERALD" "$@"; }
+
+# expect STATUS CMD… - run CMD, keep stdout in $out and stderr in $err,
+# and report whether it exited STATUS
+expect() {
+	_want=$1; shift
+	out=$("$@" 2>"$T/.err"); _rc=$?
+	err=$(cat "$T/.err")
+	[ "$_rc" -eq "$_want" ] || { echo "#   exit $_rc, wanted $_want: $*"; return 1; }
+	return 0
+}
+# t DESCRIPTION STATUS CMD… - one test point: CMD exits STATUS
+t() { _d=$1; shift; expect "$@"; ok $? "$_d"; }
+# like TEXT REGEX - TEXT matches the extended regex
+like() { printf '%s\n' "$1" | grep -Eq -- "$2"; }
+unlike() { ! like "$1" "$2"; }
+
+# write_conf [EXTRA…] - a herald.conf for this instance; EXTRA lines appended
+write_conf() {
+	mkdir -p "$T/etc" "$T/data"
+	[ -d "$T/lists" ] || { mkdir -p "$T/lists"; cp "$TOP"/lists/*.conf "$T/lists/"; }
+	{
+		echo "data_dir = \"$T/data\""
+		echo "list_dir = \"$T/lists\""
+		echo "domain = \"lists.example.org\""
+		for l in "$@"; do echo "$l"; done
+	} > "$HERALD_CONFIG"
+}
+# hinit - a fresh, initialised instance with the shipped lists
+hinit() { write_conf "$@"; "$HERALD" init >/dev/null || { echo "Bail out! herald init failed"; exit 1; }; }
+# sql QUERY - run a query on the instance's database
+sql() { sqlite3 -batch -noheader "$T/data/herald.db" "$1"; }
+
+# free_port - an unused TCP port on 127.0.0.1
+free_port() {
+	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
