@@ -1,35 +1,22 @@
 #!/bin/sh
 # t0600-bounce-scan.sh - "herald bounce scan": the shared corpus score,
 # focused fixtures (folded DSN, auto-reply, ARF, delay warning, stdin,
-# qmail), exit statuses, and replay of every fuzz crash input.
-# Plain TAP; run from the top of the tree (HERALD names the binary).
+# qmail), exit statuses, and replay of every fuzz crash input. Needs no
+# configuration or database.
 
-cd "$(dirname "$0")/.." || exit 1
-HERALD=${HERALD:-./herald}
-SCORER=${SCORER:-../shared/tools/score-bounces}
-CORPUS=${CORPUS:-../shared/corpus/bounces}
-T=tests/t0600
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
-n=0
-fails=0
-
-ok() {	# ok CONDITION-STATUS DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		fails=$((fails + 1))
-	fi
-}
+. "$(dirname "$0")/lib.sh"
+SCORER=${SCORER:-$SHARED/tools/score-bounces}
+CORPUS=${CORPUS:-$SHARED/corpus/bounces}
+F=$TOP/tests/t0600
+tmp=$T
+out= err=
 
 # field FILE N: field N of herald's scan line for FILE
 field() {
 	"$HERALD" bounce scan "$1" | cut -f"$2"
 }
 
-echo "1..16"
+plan 16
 
 # 1-2: the corpus score
 if [ -x "$SCORER" ] && [ -d "$CORPUS" ]; then
@@ -44,45 +31,44 @@ if [ -x "$SCORER" ] && [ -d "$CORPUS" ]; then
 	awk -v s="$kind" 'BEGIN { exit !(s + 0 >= 0.93) }'
 	ok $? "corpus address+kind score $kind >= 0.93"
 else
-	echo "ok 1 # SKIP no scorer or corpus"
-	echo "ok 2 # SKIP no scorer or corpus"
-	n=2
+	skip "no scorer or corpus"
+	skip "no scorer or corpus"
 fi
 
 # 3-5: a DSN whose Diagnostic-Code is folded over three lines
-[ "$(field $T/dsn-folded.eml 2)" = "alice.smith@example.com" ]
+[ "$(field $F/dsn-folded.eml 2)" = "alice.smith@example.com" ]
 ok $? "folded DSN: recipient, lowercase"
-[ "$(field $T/dsn-folded.eml 3)" = "hard" ] &&
-    [ "$(field $T/dsn-folded.eml 4)" = "5.1.1" ] &&
-    [ "$(field $T/dsn-folded.eml 5)" = "user_unknown" ]
+[ "$(field $F/dsn-folded.eml 3)" = "hard" ] &&
+    [ "$(field $F/dsn-folded.eml 4)" = "5.1.1" ] &&
+    [ "$(field $F/dsn-folded.eml 5)" = "user_unknown" ]
 ok $? "folded DSN: hard 5.1.1 user_unknown"
-"$HERALD" bounce scan -v $T/dsn-folded.eml | cut -f7 |
+"$HERALD" bounce scan -v $F/dsn-folded.eml | cut -f7 |
     grep -q "does not exist. please check the address and try again"
 ok $? "folded DSN: the unfolded remote reply"
 
 # 6-7: what is no bounce reports nothing
-[ -z "$(field $T/autoreply.eml 2)" ]
+[ -z "$(field $F/autoreply.eml 2)" ]
 ok $? "auto-reply reports nothing"
-[ -z "$(field $T/arf.eml 2)" ]
+[ -z "$(field $F/arf.eml 2)" ]
 ok $? "ARF complaint reports nothing"
 
 # 8: a delay warning is soft
-[ "$(field $T/delayed.eml 2)	$(field $T/delayed.eml 3)" = \
+[ "$(field $F/delayed.eml 2)	$(field $F/delayed.eml 3)" = \
     "bob@slow.example.com	soft" ]
 ok $? "delayed DSN is soft"
 
 # 9: a qmail notice, no DSN
-[ "$("$HERALD" bounce scan $T/qmail.eml | cut -f2-5)" = \
+[ "$("$HERALD" bounce scan $F/qmail.eml | cut -f2-5)" = \
     "frank@example.org	hard	5.1.1	user_unknown" ]
 ok $? "qmail notice: recipient, hard, status from (#5.1.1)"
 
 # 10: stdin
-[ "$("$HERALD" bounce scan - <$T/dsn-folded.eml | cut -f1,2)" = \
+[ "$("$HERALD" bounce scan - <$F/dsn-folded.eml | cut -f1,2)" = \
     "-	alice.smith@example.com" ]
 ok $? "'-' reads stdin"
 
 # 11-13: a missing file: named on stderr, the rest still scanned, exit 66
-"$HERALD" bounce scan $T/qmail.eml "$tmp/missing.eml" $T/delayed.eml \
+"$HERALD" bounce scan $F/qmail.eml "$tmp/missing.eml" $F/delayed.eml \
     >"$tmp/out" 2>"$tmp/err"
 [ $? -eq 66 ]
 ok $? "unreadable file: exit 66"
@@ -95,12 +81,12 @@ ok $? "unreadable file: the other files are still scanned"
 "$HERALD" bounce frobnicate >/dev/null 2>"$tmp/err"
 [ $? -eq 64 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ]
 ok $? "unknown subcommand: exit 64, one-line hint"
-"$HERALD" bounce scan --no-such-option $T/qmail.eml >/dev/null 2>&1
+"$HERALD" bounce scan --no-such-option $F/qmail.eml >/dev/null 2>&1
 [ $? -eq 64 ]
 ok $? "bad option: exit 64"
 
 # 16: every kept fuzz crash input is scanned without a crash
-"$HERALD" bounce scan $T/crashes/* >/dev/null 2>&1
+"$HERALD" bounce scan $F/crashes/* >/dev/null 2>&1
 ok $? "fuzz crash inputs replay cleanly (exit 0)"
 
-[ $fails -eq 0 ]
+finish

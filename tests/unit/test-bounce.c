@@ -11,10 +11,6 @@
 #include "bounce.h"
 #include "herald.h"
 
-#ifndef HERALD_HAVE_ERROR_QUARK
-G_DEFINE_QUARK(herald-error-quark, herald_error)
-#endif
-
 #define DSN_HEAD \
 	"From: MAILER-DAEMON@mx.example.org\n" \
 	"To: list-bounces+TOK123@lists.example.net\n" \
