@@ -24,8 +24,7 @@ while [ $i -lt "$ROUNDS" ]; do
 done
 end=$(date +%s.%N)
 awk -v n="$n" -v r="$ROUNDS" -v s="$start" -v e="$end" 'BEGIN {
-	t = e - s; m = n * r
-	printf "bounce scan: %d messages in %.3f s: %.0f messages/s " \
-	    "(target 5000/s: %s)\n", m, t, m / t,
-	    m / t > 5000 ? "met" : "missed"
+	t = e - s; m = n * r; rate = m / t
+	verdict = (rate > 5000) ? "met" : "missed"
+	printf "bounce scan: %d messages in %.3f s: %.0f messages/s (target 5000/s: %s)\n", m, t, rate, verdict
 }'
