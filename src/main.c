@@ -33,6 +33,8 @@ static const struct command commands[] = {
 	    "create or upgrade the database and the token secret" },
 	{ "lists", cmd_lists, NEEDS_STORE,
 	    "show the configured lists and their members by status" },
+	{ "bounce", cmd_bounce, 0,
+	    "classify returned mail: bounce scan FILE…" },
 };
 
 /* main_usage - the list of commands, on FP */
