@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <gmime/gmime.h>
 
 #include "herald.h"
 #include "cmd.h"
@@ -76,6 +77,7 @@ main(int argc, char **argv)
 	int i = 1, status;
 
 	signal(SIGPIPE, SIG_IGN);
+	g_mime_init();
 	log_init("herald", FALSE);
 	while (i < argc && argv[i][0] == '-') {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
