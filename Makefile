@@ -116,7 +116,7 @@ install: all
 	    $(DESTDIR)$(DATADIR)/herald/templates $(DESTDIR)$(DATADIR)/doc/herald
 	install -m 755 herald $(DESTDIR)$(BINDIR)/herald
 	install -m 644 etc/herald.conf $(DESTDIR)$(SYSCONFDIR)/herald/herald.conf.example
-	cp -R templates/. $(DESTDIR)$(DATADIR)/herald/templates/
+	if [ -d templates ]; then cp -R templates/. $(DESTDIR)$(DATADIR)/herald/templates/; fi
 	cp -R etc/. $(DESTDIR)$(DATADIR)/doc/herald/
 	install -m 644 README $(DESTDIR)$(DATADIR)/doc/herald/README
 

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <gmime/gmime.h>
 
 #include "herald.h"
 #include "cmd.h"
@@ -37,6 +38,8 @@ static const struct command commands[] = {
 	    "add, remove, show, import and export subscribers" },
 	{ "segment", cmd_segment, NEEDS_STORE,
 	    "count or list the members of a list's segments" },
+	{ "bounce", cmd_bounce, 0,
+	    "classify returned mail: bounce scan FILE…" },
 };
 
 /* main_usage - the list of commands, on FP */
@@ -78,6 +81,7 @@ main(int argc, char **argv)
 	int i = 1, status;
 
 	signal(SIGPIPE, SIG_IGN);
+	g_mime_init();
 	log_init("herald", FALSE);
 	while (i < argc && argv[i][0] == '-') {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {

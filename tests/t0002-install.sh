@@ -1,0 +1,16 @@
+#!/bin/sh
+# make install honours PREFIX and DESTDIR, installs only under them, and the
+# installed binary runs.
+. "${TOP:-.}/tests/lib.sh"
+plan 4
+
+make -s -C "$TOP" install PREFIX=/opt/herald DESTDIR="$T/root" >"$T/install.log" 2>&1
+ok $? "make install PREFIX=/opt/herald DESTDIR=…"
+[ -x "$T/root/opt/herald/bin/herald" ] && [ -f "$T/root/opt/herald/etc/herald/herald.conf.example" ] &&
+    [ -d "$T/root/opt/herald/share/herald/templates" ]
+ok $? "binary, example configuration and templates are in place"
+[ -z "$(find "$T/root" -mindepth 1 -maxdepth 1 ! -name opt)" ]
+ok $? "nothing is installed outside PREFIX"
+expect 0 "$T/root/opt/herald/bin/herald" --version && like "$out" '^herald [0-9]'
+ok $? "the installed binary runs"
+finish
