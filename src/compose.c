@@ -7,10 +7,12 @@
  * items carry an `audience` come out with that segment's items first, each
  * item flagged `for_you`), the `list` map, the From, Reply-To, List-Id and
  * other fixed headers (through GMime's address and RFC 2047 encoders), the
- * MIME boundaries, and the whole text/calendar part. A message then costs
- * one small map for the subscriber (subscriber, segments, unsubscribe
- * links), three template renders, and the encoding of two parts, written
- * straight into the caller's GString: no GMime objects per message. The
+ * MIME boundaries, and the whole text/calendar part. A message is
+ * written straight into the caller's GString, no GMime objects per
+ * message; its parts come from this thread's cache of parts pre-rendered
+ * per recipient shape (see "the per-thread cache" below), or, for a shape
+ * not cached, from a small map for the subscriber, three template renders
+ * and the encoding of two parts. The
  * result is checked by GMime's parser and by Python's email package in
  * the tests (t0301, test-compose).
  *
