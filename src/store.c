@@ -84,7 +84,8 @@ static const char *const store_migrations[] = {
 	"  id INTEGER PRIMARY KEY,"
 	"  campaign_id INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,"
 	"  subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,"
-	"  segment TEXT NOT NULL,"		/* the first segment that matched */
+	"  segment TEXT NOT NULL,"		/* the first campaign segment matched */
+	"  matched TEXT NOT NULL DEFAULT '',"	/* every list segment matched, a,b,c */
 	"  state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN"
 	"    ('queued','sent','failed')),"
 	"  attempts INTEGER NOT NULL DEFAULT 0,"
@@ -93,7 +94,7 @@ static const char *const store_migrations[] = {
 	"  last_attempt INTEGER,"
 	"  code INTEGER,"			/* last SMTP reply code, 0: none (connection) */
 	"  reply TEXT,"				/* last reply text, or why none */
-	"  stage TEXT,"				/* connect, mail, rcpt, data */
+	"  stage TEXT,"				/* connect mail rcpt data, or skipped compose */
 	"  UNIQUE (campaign_id, subscriber_id));"
 	"CREATE INDEX deliveries_queue ON deliveries(campaign_id, state, next_attempt, id);"
 	"CREATE INDEX deliveries_subscriber ON deliveries(subscriber_id);",
