@@ -44,7 +44,7 @@ config_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
 }
 
 /* config_check_braces - an unclosed '{' is an error at its line */
-static gboolean
+gboolean
 config_check_braces(const char *path, const char *text, GError **error)
 {
 	g_autoptr(GArray) open = g_array_new(FALSE, FALSE, sizeof(int));
