@@ -33,6 +33,10 @@ static const struct command commands[] = {
 	    "create or upgrade the database and the token secret" },
 	{ "lists", cmd_lists, NEEDS_STORE,
 	    "show the configured lists and their members by status" },
+	{ "sub", cmd_sub, NEEDS_STORE,
+	    "add, remove, show, import and export subscribers" },
+	{ "segment", cmd_segment, NEEDS_STORE,
+	    "count or list the members of a list's segments" },
 };
 
 /* main_usage - the list of commands, on FP */
