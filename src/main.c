@@ -37,6 +37,12 @@ static const struct command commands[] = {
 	    "add, remove, show, import and export subscribers" },
 	{ "segment", cmd_segment, NEEDS_STORE,
 	    "count or list the members of a list's segments" },
+	{ "send", cmd_send, NEEDS_STORE,
+	    "send an announcement to segments of a list (a campaign)" },
+	{ "campaigns", cmd_campaigns, NEEDS_STORE,
+	    "list the campaigns and their deliveries by state" },
+	{ "campaign", cmd_campaign, NEEDS_STORE,
+	    "show, pause, resume, retry or cancel one campaign" },
 };
 
 /* main_usage - the list of commands, on FP */
