@@ -15,7 +15,8 @@
  * under --strict. A date field X also gives X_date ("Monday, September
  * 15, 2014"), X_day ("September 15"), X_weekday, X_time ("9:00 AM", or ""
  * without a time), X_tz ("EDT"); a section with start and end gives
- * "dates" ("August 18-19, 2014"); a time field X gives X_12h ("1:30 PM").
+ * "dates" ("August 18-19, 2014"); a time field X gives X_12h ("1:30 PM");
+ * a repeated section X gives has_X (true when there is at least one).
  *
  * Must stay true: only fields the rules call multi-line may hold a line
  * break, so nothing from the data can reach a header with CR or LF in it
@@ -213,7 +214,7 @@ static const struct field_rule announcement_rules[] = {
 	{ "sponsor", "name", F_REQUIRED },
 	{ "sponsor", "url", F_URL },
 	{ "talk", "date", F_REQUIRED | F_DATE },
-	{ "talk", "time", F_REQUIRED | F_TIME },
+	{ "talk", "time", F_TIME },
 	{ "talk", "speaker", F_REQUIRED },
 	{ "talk", "title", F_REQUIRED },
 	{ "contact", "name", F_REQUIRED },
@@ -721,6 +722,11 @@ announcement_section_value(cfg_t *sec)
 		if (strcmp(opt->name, "templates") == 0)
 			continue;
 		value_map_set(map, opt->name, announcement_opt_value(opt));
+		if (opt->type == CFGT_SEC && (opt->flags & CFGF_MULTI)) {
+			g_autofree char *k = g_strconcat("has_", opt->name, NULL);
+
+			value_map_set(map, k, value_new_bool(cfg_opt_size(opt) > 0));
+		}
 		if (opt->type != CFGT_STR || cfg_opt_size(opt) == 0)
 			continue;
 		if (flags & F_DATE)

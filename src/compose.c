@@ -403,6 +403,24 @@ compose_in_audience(struct value *audience, const char *segment)
 
 static struct value *compose_view(struct value *v, const char *segment);
 
+/* compose_has_audience - V is a list with a map item that has `audience` */
+static gboolean
+compose_has_audience(struct value *v)
+{
+	guint i;
+
+	if (value_kind(v) != VALUE_LIST)
+		return FALSE;
+	for (i = 0; i < value_list_length(v); i++) {
+		struct value *item = value_list_index(v, i);
+
+		if (value_kind(item) == VALUE_MAP &&
+		    value_map_get(item, "audience") != NULL)
+			return TRUE;
+	}
+	return FALSE;
+}
+
 struct compose_copy {
 	struct value *map;
 	const char *segment;
@@ -413,13 +431,26 @@ static void
 compose_view_entry(const char *key, struct value *v, gpointer data)
 {
 	struct compose_copy *c = data;
+	struct value *view = compose_view(v, c->segment);
 
-	value_map_set(c->map, key, compose_view(v, c->segment));
+	value_map_set(c->map, key, view);
+	if (compose_has_audience(v)) {
+		g_autofree char *k = g_strconcat(key, "_for_you", NULL);
+		struct value *first = value_list_length(view) > 0 ?
+		    value_list_index(view, 0) : NULL;
+		struct value *mine = first != NULL ?
+		    value_map_get(first, "for_you") : NULL;
+
+		value_map_set(c->map, k, mine != NULL && value_bool(mine) ?
+		    value_ref(first) : value_new_bool(FALSE));
+	}
 }
 
 /* compose_view - V as SEGMENT sees it: a copy in which every list of maps
- * with an `audience` has the items for SEGMENT first (stable) and every
- * such item a `for_you` flag. Strings and numbers are shared. */
+ * with an `audience` has the items for SEGMENT first (stable), every such
+ * item a `for_you` flag, and the list's key X a sibling X_for_you: the
+ * first item when it is for SEGMENT, else false. Strings and numbers are
+ * shared. */
 static struct value *
 compose_view(struct value *v, const char *segment)
 {

@@ -44,8 +44,13 @@
  * - Names in variable and section tags are split and hashed at compile
  *   time with value_hash_key(), so rendering never hashes or splits.
  * - Partial, parent and override expansions nest at most
- *   TEMPLATE_MAX_DEPTH deep; recursion past that is an error, not a
- *   stack overflow.
+ *   TEMPLATE_MAX_DEPTH deep, and tags in one source TEMPLATE_MAX_NESTING
+ *   deep; past that is an error, never a stack overflow, since rendering,
+ *   freeing and checking recurse.
+ *
+ * MISSING collects the names of variables, sections and inverted sections
+ * that resolved to nothing (a name bound to null is not missing), so an
+ * inverted section over an absent flag is reported too.
  *
  * DIAGNOSTICS. Every error is HERALD_ERROR / HERALD_ERROR_DATA with a
  * message "FILE:LINE:COL: what" (COL counts characters from 1), except a
@@ -59,7 +64,8 @@
 #include "herald.h"
 #include "template.h"
 
-#define TEMPLATE_MAX_DEPTH 64
+#define TEMPLATE_MAX_DEPTH 64	/* partials, parents, overrides in each other */
+#define TEMPLATE_MAX_NESTING 100	/* sections, parents, blocks in one source */
 #define TEMPLATE_SUFFIX ".mustache"
 #define TEMPLATE_NONE G_MAXSIZE
 
@@ -523,6 +529,11 @@ tparser_open(struct tparser *p, const struct ttoken *tok,
 	struct topen open;
 	struct tnode *node = &open.node;
 
+	if (p->stack->len > TEMPLATE_MAX_NESTING) {
+		template_error(p->error, p->tpl, tok->pos,
+		    "sections nested more than %d deep", TEMPLATE_MAX_NESTING);
+		return FALSE;
+	}
 	memset(&open, 0, sizeof(open));
 	node->pos = tok->pos;
 	node->standalone = standalone;
@@ -943,6 +954,7 @@ template_set_check(struct template_set *set, gboolean allow_missing,
 	gpointer value;
 	struct template *t;
 
+	g_return_val_if_fail(set != NULL, FALSE);
 	set->checked = FALSE;
 	g_hash_table_iter_init(&it, set->templates);
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
@@ -993,6 +1005,19 @@ trender_lookup(const struct trender *r, const struct tframe *f,
 	return v;
 }
 
+/* trender_put - append N bytes of S to OUT: g_string_append_len without
+ * the call when the room is there (GLib 2.74 does not inline it) */
+static inline void
+trender_put(GString *out, const char *s, gsize n)
+{
+	if (out->len + n < out->allocated_len) {
+		memcpy(out->str + out->len, s, n);
+		out->len += n;
+		out->str[out->len] = '\0';
+	} else
+		g_string_append_len(out, s, n);
+}
+
 /* trender_bol_indent - write the indentation if the output is at the
  * start of a line */
 static inline void
@@ -1002,7 +1027,7 @@ trender_bol_indent(struct trender *r)
 
 	if (r->indent_len > 0 &&
 	    (out->len == r->base || out->str[out->len - 1] == '\n'))
-		g_string_append_len(out, r->indent, r->indent_len);
+		trender_put(out, r->indent, r->indent_len);
 }
 
 /* trender_blank - whether the line at S (before END) is empty */
@@ -1019,18 +1044,18 @@ trender_text(struct trender *r, const struct tnode *node)
 	const char *s = node->text, *end = s + node->len, *nl;
 
 	if (r->indent_len == 0) {
-		g_string_append_len(r->out, s, node->len);
+		trender_put(r->out, s, node->len);
 		return;
 	}
 	if (node->bol && !trender_blank(s, end))
 		trender_bol_indent(r);
 	while ((nl = memchr(s, '\n', end - s)) != NULL && nl + 1 < end) {
-		g_string_append_len(r->out, s, nl + 1 - s);
+		trender_put(r->out, s, nl + 1 - s);
 		s = nl + 1;
 		if (!trender_blank(s, end))
-			g_string_append_len(r->out, r->indent, r->indent_len);
+			trender_put(r->out, r->indent, r->indent_len);
 	}
-	g_string_append_len(r->out, s, end - s);
+	trender_put(r->out, s, end - s);
 }
 
 /* trender_escape - append S with & < > " ' written as HTML entities */
@@ -1045,27 +1070,27 @@ trender_escape(GString *out, const char *s)
 	for (run = s; *s != '\0'; s++) {
 		if (!special[(guchar)*s])
 			continue;
-		g_string_append_len(out, run, s - run);
+		trender_put(out, run, s - run);
 		switch (*s) {
 		case '&':
-			g_string_append_len(out, "&amp;", 5);
+			trender_put(out, "&amp;", 5);
 			break;
 		case '<':
-			g_string_append_len(out, "&lt;", 4);
+			trender_put(out, "&lt;", 4);
 			break;
 		case '>':
-			g_string_append_len(out, "&gt;", 4);
+			trender_put(out, "&gt;", 4);
 			break;
 		case '"':
-			g_string_append_len(out, "&quot;", 6);
+			trender_put(out, "&quot;", 6);
 			break;
 		default:
-			g_string_append_len(out, "&#39;", 5);
+			trender_put(out, "&#39;", 5);
 			break;
 		}
 		run = s + 1;
 	}
-	g_string_append_len(out, run, s - run);
+	trender_put(out, run, s - run);
 }
 
 /* trender_var - write a variable; only strings can need escaping */
@@ -1081,11 +1106,12 @@ trender_var(struct trender *r, const struct tnode *node,
 	}
 	if (node->bol)
 		trender_bol_indent(r);
-	if (node->kind == TNODE_VAR && r->escape == TEMPLATE_ESCAPE_HTML &&
-	    value_kind(v) == VALUE_STRING)
+	if (value_kind(v) != VALUE_STRING)
+		value_to_text(v, r->out);
+	else if (node->kind == TNODE_VAR && r->escape == TEMPLATE_ESCAPE_HTML)
 		trender_escape(r->out, value_string(v));
 	else
-		value_to_text(v, r->out);
+		trender_put(r->out, value_string(v), strlen(value_string(v)));
 }
 
 /* trender_section - a section renders once per list item, once for any
@@ -1220,7 +1246,7 @@ trender_block(struct trender *r, const struct template *t,
 		return FALSE;
 	if (node->eol_len > 0 && r->out->len > before &&
 	    r->out->str[r->out->len - 1] != '\n')
-		g_string_append_len(r->out, node->eol, node->eol_len);
+		trender_put(r->out, node->eol, node->eol_len);
 	return TRUE;
 }
 

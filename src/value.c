@@ -7,7 +7,10 @@
  * insertion order (that order is what value_map_foreach walks); each entry
  * keeps its key's hash, so a lookup in a small map is a scan of integer
  * compares, and a map past MAP_INDEX_MIN entries also keeps an
- * open-addressing index of entry numbers, rebuilt as it grows.
+ * open-addressing index of entry numbers, rebuilt as it grows. A 64-bit
+ * filter of the keys' hashes answers most misses at once: the template
+ * engine looks a name up in several maps of a context stack, and most of
+ * those lookups miss.
  *
  * What must stay true:
  * - The reference count is only touched with g_atomic_int_*; everything
@@ -49,6 +52,7 @@ struct value {
 			struct value_entry *e;
 			guint32 *index;	/* entry number + 1, 0 is empty */
 			guint mask;	/* index size - 1, 0 when no index */
+			guint64 bloom;	/* bit hash % 64 set for every key */
 		} map;
 	} u;
 };
@@ -350,28 +354,32 @@ value_map_reindex(struct value *map)
 	}
 }
 
+/* value_key_is - whether entry E holds the key KEY of LEN bytes, HASH */
+static inline gboolean
+value_key_is(const struct value_entry *e, const char *key, gsize len,
+    guint hash)
+{
+	return e->hash == hash && e->len == len &&
+	    memcmp(e->key, key, len) == 0;
+}
+
 /* value_map_find - the entry number of KEY in MAP, or -1 */
-static gint
+static inline gint
 value_map_find(const struct value *map, const char *key, gsize len,
     guint hash)
 {
-	const struct value_entry *e;
-	guint i, j;
+	const struct value_entry *e = map->u.map.e;
+	guint i, j, mask = map->u.map.mask;
 
-	if (map->u.map.mask != 0) {
-		for (j = hash & map->u.map.mask; map->u.map.index[j] != 0;
-		    j = (j + 1) & map->u.map.mask) {
-			e = &map->u.map.e[map->u.map.index[j] - 1];
-			if (e->hash == hash && e->len == len &&
-			    memcmp(e->key, key, len) == 0)
-				return map->u.map.index[j] - 1;
-		}
+	if (mask == 0) {
+		for (i = 0; i < map->n; i++)
+			if (value_key_is(&e[i], key, len, hash))
+				return i;
 		return -1;
 	}
-	for (i = 0; i < map->n; i++) {
-		e = &map->u.map.e[i];
-		if (e->hash == hash && e->len == len &&
-		    memcmp(e->key, key, len) == 0)
+	for (j = hash & mask; map->u.map.index[j] != 0; j = (j + 1) & mask) {
+		i = map->u.map.index[j] - 1;
+		if (value_key_is(&e[i], key, len, hash))
 			return i;
 	}
 	return -1;
@@ -403,6 +411,7 @@ value_map_set(struct value *map, const char *key, struct value *v)
 		map->u.map.e = g_renew(struct value_entry, map->u.map.e,
 		    map->cap);
 	}
+	map->u.map.bloom |= G_GUINT64_CONSTANT(1) << (hash & 63);
 	e = &map->u.map.e[map->n++];
 	e->key = g_strndup(key, len);
 	e->len = len;
@@ -426,7 +435,8 @@ value_map_get_hashed(const struct value *map, const char *key, gsize len,
 {
 	gint i;
 
-	if (map == NULL || map->kind != VALUE_MAP)
+	if (map == NULL || map->kind != VALUE_MAP ||
+	    (map->u.map.bloom & (G_GUINT64_CONSTANT(1) << (hash & 63))) == 0)
 		return NULL;
 	i = value_map_find(map, key, len, hash);
 	return i < 0 ? NULL : map->u.map.e[i].v;

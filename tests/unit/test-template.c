@@ -13,6 +13,7 @@
  */
 #include <string.h>
 
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
 #include "herald.h"
@@ -263,6 +264,66 @@ test_errors_compile(void)
 	test_compile_error("a {{ }} b", "ann/t.mustache:1:3: empty tag");
 	test_compile_error("{{<p}}{{$b}}x{{/p}}",
 	    "ann/t.mustache:1:14: 'p' closes 'b' opened at 1:7");
+	test_compile_error("{{! multi\nline }}\n{{#a}}\n{{{b}}\n",
+	    "ann/t.mustache:4:1: unclosed tag: no '}}}'");
+}
+
+static void
+test_nesting_limit(void)
+{
+	g_autoptr(GString) deep = g_string_new(NULL);
+	g_autoptr(template_set) set = template_set_new();
+	g_autoptr(GError) error = NULL;
+	guint i;
+
+	for (i = 0; i < 100; i++)
+		g_string_append(deep, "{{#a}}");
+	for (i = 0; i < 100; i++)
+		g_string_append(deep, "{{/a}}");
+	g_assert_true(template_set_add(set, "t", deep->str, NULL, &error));
+	g_assert_no_error(error);
+	g_string_prepend(deep, "{{#a}}");
+	g_string_append(deep, "{{/a}}");
+	g_assert_false(template_set_add(set, "t", deep->str, NULL, &error));
+	g_assert_cmpstr(error->message, ==,
+	    "t:1:601: sections nested more than 100 deep");
+}
+
+static void
+test_add_dir(void)
+{
+	g_autoptr(template_set) set = template_set_new();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GString) out = g_string_new(NULL);
+	g_autofree char *dir = g_dir_make_tmp("herald-tpl-XXXXXX", &error);
+	g_autofree char *a = NULL, *b = NULL, *c = NULL;
+
+	g_assert_no_error(error);
+	a = g_build_filename(dir, "subject.mustache", NULL);
+	b = g_build_filename(dir, "footer.mustache", NULL);
+	c = g_build_filename(dir, "notes.txt", NULL);
+	g_assert_true(g_file_set_contents(a, "Hi {{>footer}}", -1, NULL));
+	g_assert_true(g_file_set_contents(b, "{{#x}}", -1, NULL));
+	g_assert_true(g_file_set_contents(c, "{{", -1, NULL));
+	g_assert_false(template_set_add_dir(set, dir, &error));
+	g_assert_error(error, HERALD_ERROR, HERALD_ERROR_DATA);
+	g_assert_true(g_str_has_suffix(error->message,
+	    "/footer.mustache:1:1: 'x' is never closed"));
+	g_clear_error(&error);
+	g_assert_true(g_file_set_contents(b, "bye", -1, NULL));
+	g_assert_true(template_set_add_dir(set, dir, &error));
+	g_assert_true(template_set_has(set, "subject"));
+	g_assert_false(template_set_has(set, "notes"));
+	g_assert_true(template_set_check(set, FALSE, &error));
+	g_assert_true(template_render(set, "subject", NULL, 0,
+	    TEMPLATE_ESCAPE_NONE, out, NULL, &error));
+	g_assert_cmpstr(out->str, ==, "Hi bye");
+	g_unlink(a);
+	g_unlink(b);
+	g_unlink(c);
+	g_rmdir(dir);
+	g_assert_false(template_set_add_dir(set, dir, &error));
+	g_assert_error(error, HERALD_ERROR, HERALD_ERROR_NOINPUT);
 }
 
 static void
@@ -509,6 +570,8 @@ main(int argc, char **argv)
 	g_test_add_func("/template/errors/compile", test_errors_compile);
 	g_test_add_func("/template/errors/missing-partial",
 	    test_errors_missing_partial);
+	g_test_add_func("/template/errors/nesting", test_nesting_limit);
+	g_test_add_func("/template/add-dir", test_add_dir);
 	g_test_add_func("/template/missing", test_missing);
 	g_test_add_func("/template/escape", test_escape_modes);
 	g_test_add_func("/template/indentation", test_indentation);
