@@ -182,12 +182,6 @@ static cfg_opt_t sponsorship_opts[] = {
 	CFG_END()
 };
 
-/* a schema that only reads `kind` (and ignores the rest) */
-static cfg_opt_t kind_only_opts[] = {
-	CFG_STR("kind", NULL, CFGF_NODEFAULT),
-	CFG_END()
-};
-
 /* The rules: a section name of NULL matches any section. */
 static const struct field_rule announcement_rules[] = {
 	{ "root", "kind", F_REQUIRED },
@@ -227,6 +221,7 @@ static const struct field_rule announcement_rules[] = {
 /* state of the current parse (libconfuse is single-threaded anyway) */
 static GString *announcement_errbuf;
 static int announcement_kind_line;
+static const char *announcement_path;	/* sections made at init lack it */
 
 static const char *const announcement_months[] = {
 	"January", "February", "March", "April", "May", "June", "July",
@@ -245,11 +240,12 @@ announcement_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
 
 	if (announcement_errbuf == NULL || announcement_errbuf->len > 0)
 		return;
-	if (cfg != NULL && cfg->filename != NULL && cfg->line > 0)
-		g_string_printf(announcement_errbuf, "%s:%d: %s", cfg->filename,
-		    cfg->line, msg);
-	else if (cfg != NULL && cfg->filename != NULL)
-		g_string_printf(announcement_errbuf, "%s: %s", cfg->filename, msg);
+	if (cfg != NULL && cfg->line > 0)
+		g_string_printf(announcement_errbuf, "%s:%d: %s",
+		    announcement_path, cfg->line, msg);
+	else if (cfg != NULL)
+		g_string_printf(announcement_errbuf, "%s: %s", announcement_path,
+		    msg);
 	else
 		g_string_assign(announcement_errbuf, msg);
 }
@@ -396,8 +392,6 @@ announcement_validate_opt(cfg_t *cfg, cfg_opt_t *opt)
 	int flags = announcement_rule(cfg->name, opt->name);
 	unsigned int i, n = cfg_opt_size(opt);
 
-	if (strcmp(cfg->name, "root") == 0 && strcmp(opt->name, "kind") == 0)
-		announcement_kind_line = cfg->line;
 	if ((flags & F_NONEMPTY_LIST) && n == 0) {
 		cfg_error(cfg, "%s: the list must not be empty", opt->name);
 		return -1;
@@ -414,6 +408,30 @@ announcement_validate_opt(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
+/* announcement_opt - option NAME of SEC, or NULL; unlike cfg_getopt()
+ * it reports nothing when SEC's schema has no such option */
+static cfg_opt_t *
+announcement_opt(cfg_t *sec, const char *name)
+{
+	int i;
+
+	for (i = 0; sec->opts[i].name != NULL; i++)
+		if (strcmp(sec->opts[i].name, name) == 0)
+			return &sec->opts[i];
+	return NULL;
+}
+
+/* announcement_str - the string option NAME of SEC, NULL if unset or
+ * not in its schema */
+static const char *
+announcement_str(cfg_t *sec, const char *name)
+{
+	cfg_opt_t *opt = announcement_opt(sec, name);
+
+	return opt != NULL && cfg_opt_size(opt) > 0 ?
+	    cfg_opt_getnstr(opt, 0) : NULL;
+}
+
 /* announcement_check_required - every required option of SEC is set */
 static gboolean
 announcement_check_required(cfg_t *report, cfg_t *sec, const char *what)
@@ -425,7 +443,7 @@ announcement_check_required(cfg_t *report, cfg_t *sec, const char *what)
 
 		if (strcmp(r->section, sec->name) != 0)
 			continue;
-		if (cfg_getopt(sec, r->name) == NULL)
+		if (announcement_opt(sec, r->name) == NULL)
 			continue;	/* not in this kind's schema */
 		if ((r->flags & F_REQUIRED) && cfg_size(sec, r->name) == 0) {
 			cfg_error(report, "%s has no %s (required)", what,
@@ -447,10 +465,9 @@ static gboolean
 announcement_section_times(cfg_t *sec, gint64 *start, gint64 *end,
     gboolean *all_day)
 {
-	const char *s = cfg_getopt(sec, "start") ? cfg_getstr(sec, "start") : NULL;
-	const char *e = cfg_getopt(sec, "end") ? cfg_getstr(sec, "end") : NULL;
-	const char *tzname = cfg_getopt(sec, "timezone") ?
-	    cfg_getstr(sec, "timezone") : NULL;
+	const char *s = announcement_str(sec, "start");
+	const char *e = announcement_str(sec, "end");
+	const char *tzname = announcement_str(sec, "timezone");
 	g_autoptr(GTimeZone) tz = NULL;
 	int y, mo, d, h, mi;
 	gboolean has_time, end_time = FALSE;
@@ -496,8 +513,9 @@ announcement_validate_sec(cfg_t *cfg, cfg_opt_t *opt)
 	    g_strdup_printf("this %s section", opt->name);
 	if (!announcement_check_required(cfg, sec, what))
 		return -1;
-	if (announcement_section_times(sec, &start, &end, &all_day) &&
-	    end < start) {
+	if (announcement_str(sec, "end") != NULL &&
+	    announcement_section_times(sec, &start, &end, &all_day) &&
+	    end <= start) {
 		cfg_error(cfg, "%s ends (%s) before it starts (%s)", what,
 		    cfg_getstr(sec, "end"), cfg_getstr(sec, "start"));
 		return -1;
@@ -529,7 +547,7 @@ announcement_hook(cfg_t *cfg, cfg_opt_t *opts, const char *path)
 /* announcement_parse - libconfuse over PATH with OPTS; NULL and a DATA
  * error (FILE:LINE) on failure */
 static cfg_t *
-announcement_parse(const char *path, cfg_opt_t *opts, gboolean hooks,
+announcement_parse(const char *path, cfg_opt_t *opts, int kind_line,
     GError **error)
 {
 	g_autofree char *text = NULL;
@@ -551,14 +569,14 @@ announcement_parse(const char *path, cfg_opt_t *opts, gboolean hooks,
 		(*error)->code = HERALD_ERROR_DATA;
 		return NULL;
 	}
-	cfg = cfg_init(opts, hooks ? CFGF_NONE : CFGF_IGNORE_UNKNOWN);
-	if (hooks)
-		announcement_hook(cfg, opts, NULL);
+	cfg = cfg_init(opts, CFGF_NONE);
+	announcement_hook(cfg, opts, NULL);
 	announcement_errbuf = g_string_new(NULL);
-	announcement_kind_line = 1;
+	announcement_kind_line = kind_line;
+	announcement_path = path;
 	cfg_set_error_function(cfg, announcement_errfunc);
 	rc = cfg_parse(cfg, path);
-	if (rc == CFG_SUCCESS && hooks) {
+	if (rc == CFG_SUCCESS) {
 		/* a top-level field is missing: point at `kind =` */
 		cfg->line = announcement_kind_line;
 		rc = announcement_check_required(cfg, cfg, "the file") ?
@@ -575,6 +593,7 @@ announcement_parse(const char *path, cfg_opt_t *opts, gboolean hooks,
 	}
 	g_string_free(announcement_errbuf, TRUE);
 	announcement_errbuf = NULL;
+	announcement_path = NULL;
 	return cfg;
 }
 
@@ -635,7 +654,8 @@ announcement_add_dates(struct value *map, cfg_t *sec)
 {
 	int y1, m1, d1, y2, m2, d2, h, mi;
 	gboolean t;
-	const char *s = cfg_getstr(sec, "start"), *e = cfg_getstr(sec, "end");
+	const char *s = announcement_str(sec, "start");
+	const char *e = announcement_str(sec, "end");
 	char *text;
 
 	if (s == NULL || !announcement_parse_date(s, &y1, &m1, &d1, &h, &mi, &t))
@@ -672,6 +692,9 @@ announcement_opt_value(cfg_opt_t *opt)
 	unsigned int i, n = cfg_opt_size(opt);
 	struct value *list;
 
+	if (opt->type == CFGT_SEC && !(opt->flags & CFGF_MULTI))
+		return n > 0 ? announcement_section_value(cfg_opt_getnsec(opt, 0)) :
+		    value_new_null();
 	if (opt->type == CFGT_SEC) {
 		list = value_new_list();
 		for (i = 0; i < n; i++)
@@ -708,8 +731,7 @@ static struct value *
 announcement_section_value(cfg_t *sec)
 {
 	struct value *map = value_new_map();
-	const char *tzname = cfg_getopt(sec, "timezone") != NULL ?
-	    cfg_getstr(sec, "timezone") : NULL;
+	const char *tzname = announcement_str(sec, "timezone");
 	unsigned int i;
 
 	if (cfg_title(sec) != NULL)
@@ -740,7 +762,7 @@ announcement_section_value(cfg_t *sec)
 			    announcement_hour12(h, mi)));
 		}
 	}
-	if (cfg_getopt(sec, "start") != NULL)
+	if (announcement_opt(sec, "start") != NULL)
 		announcement_add_dates(map, sec);
 	return map;
 }
@@ -764,13 +786,12 @@ announcement_collect_events(struct announcement *ann, cfg_t *cfg)
 {
 	unsigned int i;
 
-	if (cfg_getopt(cfg, "event") == NULL)
+	if (announcement_opt(cfg, "event") == NULL)
 		return;
 	for (i = 0; i < cfg_size(cfg, "event"); i++) {
 		cfg_t *sec = cfg_getnsec(cfg, "event", i);
 		struct announcement_event *ev = g_new0(struct announcement_event, 1);
-		const char *venue = cfg_getopt(sec, "venue") ?
-		    cfg_getstr(sec, "venue") : NULL;
+		const char *venue = announcement_str(sec, "venue");
 
 		announcement_section_times(sec, &ev->start, &ev->end,
 		    &ev->all_day);
@@ -779,8 +800,7 @@ announcement_collect_events(struct announcement *ann, cfg_t *cfg)
 		ev->location = venue != NULL ?
 		    g_strdup_printf("%s, %s", venue, cfg_getstr(sec, "city")) :
 		    g_strdup(cfg_getstr(sec, "city"));
-		ev->url = cfg_getopt(sec, "register") != NULL ?
-		    g_strdup(cfg_getstr(sec, "register")) : NULL;
+		ev->url = g_strdup(announcement_str(sec, "register"));
 		g_ptr_array_add(ann->events, ev);
 	}
 }
@@ -864,6 +884,46 @@ announcement_compile(struct announcement *ann, GError **error)
 	return template_set_check(ann->set, FALSE, error);
 }
 
+/* announcement_read_kind - the value of the first top-level `kind = "…"`
+ * line of PATH (*LINE its line); a DATA error naming FILE:LINE if none */
+static char *
+announcement_read_kind(const char *path, int *line, GError **error)
+{
+	g_autofree char *text = NULL;
+	g_autoptr(GError) ioerr = NULL;
+	g_auto(GStrv) lines = NULL;
+	int i;
+
+	if (!g_file_get_contents(path, &text, NULL, &ioerr)) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_NOINPUT, "%s: %s",
+		    path, ioerr->message);
+		return NULL;
+	}
+	lines = g_strsplit(text, "\n", -1);
+	for (i = 0; lines[i] != NULL; i++) {
+		const char *p = lines[i];
+		const char *q;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!g_str_has_prefix(p, "kind"))
+			continue;
+		for (p += 4; *p == ' ' || *p == '\t'; p++)
+			;
+		if (*p++ != '=')
+			continue;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if ((*p != '"' && *p != '\'') || (q = strchr(p + 1, *p)) == NULL)
+			continue;
+		*line = i + 1;
+		return g_strndup(p + 1, q - p - 1);
+	}
+	g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA, "%s:1: no kind = "
+	    "\"…\" line (one of summit, talks, sponsorship)", path);
+	return NULL;
+}
+
 /* announcement_resolve - the data file named by KIND_OR_PATH */
 static char *
 announcement_resolve(const char *kind_or_path, const struct config *config)
@@ -885,29 +945,25 @@ announcement_load(const char *kind_or_path, const struct config *config,
 	g_autoptr(announcement) ann = g_new0(struct announcement, 1);
 	g_autofree char *path = announcement_resolve(kind_or_path, config);
 	g_autofree char *base = NULL;
+	g_autofree char *kind = NULL;
 	cfg_t *cfg;
-	const char *kind, *tmpl;
+	const char *tmpl;
+	int kind_line = 1;
 
-	/* first pass: only the kind, to pick the schema */
-	cfg = announcement_parse(path, kind_only_opts, FALSE, error);
-	if (cfg == NULL)
+	/* first, only the kind, to pick the schema */
+	if ((kind = announcement_read_kind(path, &kind_line, error)) == NULL)
 		return NULL;
-	kind = cfg_getstr(cfg, "kind");
-	if (kind == NULL || !announcement_known_kind(kind)) {
+	if (!announcement_known_kind(kind)) {
 		g_autofree char *known = g_strjoinv(", ",
 		    (char **)announcement_kind_names);
 
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
-		    "%s:%d: %s (kind = one of %s)", path,
-		    kind != NULL ? announcement_kind_line : 1,
-		    kind == NULL ? "no kind" : "unknown kind", known);
-		cfg_free(cfg);
+		    "%s:%d: unknown kind \"%s\" (kind = one of %s)", path,
+		    kind_line, kind, known);
 		return NULL;
 	}
-	ann->kind = g_strdup(kind);
-	cfg_free(cfg);
-
-	cfg = announcement_parse(path, announcement_schema(ann->kind), TRUE,
+	ann->kind = g_steal_pointer(&kind);
+	cfg = announcement_parse(path, announcement_schema(ann->kind), kind_line,
 	    error);
 	if (cfg == NULL)
 		return NULL;

@@ -216,8 +216,11 @@ cmd_sub_import(struct herald *h, int argc, char **argv)
 		if (res == CSV_ERROR || !import_header(&im, r, res, &error))
 			goto out;
 	}
-	/* a bigger page cache while the indexes grow (32 MB) */
-	if (!store_exec(h->store, "PRAGMA cache_size = -32768", &error) ||
+	/* a bigger page cache while the indexes grow (32 MB); no foreign key
+	 * checks, since the writer only ever uses ids it has just read or
+	 * made (the pragma is a no-op inside a transaction: set it first) */
+	if (!store_exec(h->store, "PRAGMA cache_size = -32768;"
+	    "PRAGMA foreign_keys = OFF", &error) ||
 	    !store_begin(h->store, &error))
 		goto out;
 	if ((list_id = store_list_id(h->store, list->name, TRUE, &error)) == 0 ||
@@ -239,6 +242,7 @@ cmd_sub_import(struct herald *h, int argc, char **argv)
 fail:
 	store_rollback(h->store);
 out:
+	store_exec(h->store, "PRAGMA foreign_keys = ON", NULL);
 	if (fp != stdin)
 		fclose(fp);
 	g_ptr_array_unref(im.keys);

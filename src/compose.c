@@ -53,6 +53,7 @@ struct composer {
 	char *boundary;			/* multipart/alternative */
 	char *outer;			/* multipart/mixed (calendar), or NULL */
 	char *calendar;			/* the encoded calendar part, or NULL */
+	GTimeZone *tz;			/* local time, for Date: */
 };
 
 static const char *const compose_days[] = {
@@ -205,117 +206,207 @@ compose_address(const char *email, GError **error)
 	return g_strdup_printf("%.*s@%s", (int)(at - email), email, domain);
 }
 
-/* compose_date - the current time as an RFC 5322 date */
+/* compose_date - "Date: …" for now, in the local zone TZ. The text is
+ * kept per thread and made again only when the second changes (making a
+ * GDateTime for "now, local" costs system calls). */
 static void
-compose_date(GString *out)
+compose_date(GString *out, GTimeZone *tz)
 {
-	g_autoptr(GDateTime) now = g_date_time_new_now_local();
-	gint64 off = g_date_time_get_utc_offset(now) / G_TIME_SPAN_MINUTE;
+	static __thread gint64 cached_sec = -1;
+	static __thread char cached[64];
+	gint64 now_sec = g_get_real_time() / G_USEC_PER_SEC;
 
-	g_string_append_printf(out, "Date: %s, %d %s %04d %02d:%02d:%02d "
-	    "%c%02d%02d\r\n", compose_days[g_date_time_get_day_of_week(now) - 1],
-	    g_date_time_get_day_of_month(now),
-	    compose_months[g_date_time_get_month(now) - 1],
-	    g_date_time_get_year(now), g_date_time_get_hour(now),
-	    g_date_time_get_minute(now), g_date_time_get_second(now),
-	    off < 0 ? '-' : '+', (int)(ABS(off) / 60), (int)(ABS(off) % 60));
+	if (now_sec != cached_sec) {
+		g_autoptr(GDateTime) utc = g_date_time_new_from_unix_utc(now_sec);
+		g_autoptr(GDateTime) now = g_date_time_to_timezone(utc, tz);
+		gint64 off = g_date_time_get_utc_offset(now) / G_TIME_SPAN_MINUTE;
+
+		g_snprintf(cached, sizeof(cached), "Date: %s, %d %s %04d "
+		    "%02d:%02d:%02d %c%02d%02d\r\n",
+		    compose_days[g_date_time_get_day_of_week(now) - 1],
+		    g_date_time_get_day_of_month(now),
+		    compose_months[g_date_time_get_month(now) - 1],
+		    g_date_time_get_year(now), g_date_time_get_hour(now),
+		    g_date_time_get_minute(now), g_date_time_get_second(now),
+		    off < 0 ? '-' : '+', (int)(ABS(off) / 60),
+		    (int)(ABS(off) % 60));
+		cached_sec = now_sec;
+	}
+	g_string_append(out, cached);
 }
 
 enum compose_cte {
-	CTE_7BIT,
 	CTE_QP,
 	CTE_BASE64,
 };
 
-/* compose_best - the transfer encoding GMime's best filter would pick
- * for TEXT under a 7-bit constraint; BOUNDARY may not appear in 7bit */
-static enum compose_cte
-compose_best(const char *text, gsize len, const char *boundary)
+/* compose_count8 - how many bytes of TEXT have the high bit set; a word
+ * at a time until one is found */
+static gsize
+compose_count8(const char *text, gsize len)
 {
-	gsize i, eight = 0, line = 0, maxline = 0;
+	const guint64 high = G_GUINT64_CONSTANT(0x8080808080808080);
+	gsize i = 0, n = 0;
+	guint64 acc = 0;
 
-	for (i = 0; i < len; i++) {
-		guchar c = text[i];
+	for (; i + 8 <= len; i += 8) {
+		guint64 w;
 
-		if (c == '\n') {
-			maxline = MAX(maxline, line);
-			line = 0;
-			continue;
-		}
-		line++;
-		if (c >= 0x80)
-			eight++;
+		memcpy(&w, text + i, 8);
+		acc |= w;
 	}
-	maxline = MAX(maxline, line);
-	if (eight > 0)
-		return eight * 100 < len * 17 ? CTE_QP : CTE_BASE64;
-	if (maxline > 998)
-		return CTE_QP;
-	if (boundary != NULL && memmem(text, len, boundary, strlen(boundary)))
-		return CTE_QP;
-	return CTE_7BIT;
+	for (; i < len; i++)
+		acc |= (guchar)text[i];
+	if ((acc & high) == 0)
+		return 0;
+	for (i = 0; i < len; i++)
+		n += (guchar)text[i] >> 7;
+	return n;
+}
+
+/* compose_7bit - TEXT as a 7bit body: LF or CRLF made CRLF, in one pass.
+ * FALSE (OUT left longer; the caller truncates) when 7bit cannot carry
+ * it: a lone CR, a line over 998 octets, or a line "--BOUNDARY…". */
+static gboolean
+compose_7bit(GString *out, const char *text, gsize len, const char *boundary)
+{
+	const char *p = text, *end = text + len, *nl;
+	gsize blen = boundary != NULL ? strlen(boundary) : 0, start = out->len;
+	char *w;
+
+	for (nl = memchr(text, '\r', len); nl != NULL;
+	    nl = memchr(nl + 1, '\r', end - nl - 1))
+		if (nl + 1 == end || nl[1] != '\n')
+			return FALSE;
+	g_string_set_size(out, start + len * 2 + 2);
+	w = out->str + start;
+	while (p < end) {
+		const char *eol;
+
+		nl = memchr(p, '\n', end - p);
+		if (nl == NULL)
+			nl = end;
+		eol = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
+		if (eol - p > 998 || (blen > 0 && (gsize)(eol - p) >= blen + 2 &&
+		    p[0] == '-' && p[1] == '-' && memcmp(p + 2, boundary, blen) == 0))
+			return FALSE;
+		memcpy(w, p, eol - p);
+		w += eol - p;
+		*w++ = '\r';
+		*w++ = '\n';
+		p = nl + 1;
+	}
+	g_string_truncate(out, w - out->str);
+	return TRUE;
 }
 
 /* compose_crlf - TEXT with every line end made CRLF, ending in one */
 static void
 compose_crlf(GString *out, const char *text, gsize len)
 {
-	gsize i, start = 0;
+	const char *p = text, *end = text + len, *nl;
+	gsize start = out->len;
+	char *w;
 
-	for (i = 0; i < len; i++) {
-		if (text[i] != '\n' && text[i] != '\r')
-			continue;
-		g_string_append_len(out, text + start, i - start);
-		g_string_append_len(out, "\r\n", 2);
-		if (text[i] == '\r' && i + 1 < len && text[i + 1] == '\n')
-			i++;
-		start = i + 1;
+	if (memchr(text, '\r', len) != NULL) {
+		/* rare: a CR in the template or the data; the careful way */
+		while (p < end) {
+			const char *q = p;
+
+			while (q < end && *q != '\n' && *q != '\r')
+				q++;
+			g_string_append_len(out, p, q - p);
+			g_string_append_len(out, "\r\n", 2);
+			if (q < end && *q == '\r' && q + 1 < end && q[1] == '\n')
+				q++;
+			p = q + 1;
+		}
+		return;
 	}
-	if (start < len) {
-		g_string_append_len(out, text + start, len - start);
-		g_string_append_len(out, "\r\n", 2);
+	/* at most one CR added per LF, plus a final CRLF */
+	g_string_set_size(out, start + len * 2 + 2);
+	w = out->str + start;
+	while (p < end) {
+		nl = memchr(p, '\n', end - p);
+		if (nl == NULL)
+			nl = end;
+		memcpy(w, p, nl - p);
+		w += nl - p;
+		*w++ = '\r';
+		*w++ = '\n';
+		p = nl + 1;
 	}
+	g_string_truncate(out, w - out->str);
 }
 
-/* compose_qp - quoted-printable (RFC 2045 6.7) with CRLF line ends */
+/* compose_qp_table - 1 for the bytes quoted-printable must encode
+ * anywhere (the rest are literal, except space and tab at a line end) */
+static const guint8 compose_qp_enc[256] = {
+	[0 ... 8] = 1, [10 ... 31] = 1, ['='] = 1, [127 ... 255] = 1,
+};
+
+/* compose_qp - quoted-printable (RFC 2045 6.7) with CRLF line ends,
+ * written straight into OUT's buffer (at most 3 bytes per input byte plus
+ * a soft break per 25 encoded bytes) */
 static void
 compose_qp(GString *out, const char *text, gsize len)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	gsize i = 0;
+	const guchar *p = (const guchar *)text, *end = p + len;
+	gsize start = out->len;
+	char *w;
 
-	while (i < len) {
-		gsize end = i, col = 0;
+	g_string_set_size(out, start + len * 4 + 4);
+	w = out->str + start;
+	while (p < end) {
+		const guchar *eol = memchr(p, '\n', end - p);
+		const guchar *stop;
+		gsize col = 0;
 
-		while (end < len && text[end] != '\n' && text[end] != '\r')
-			end++;
-		for (; i < end; i++) {
-			guchar c = text[i];
-			gboolean last = i + 1 == end;
-			gboolean enc = c == '=' || c >= 0x7f ||
-			    (c < 0x20 && c != '\t') ||
-			    ((c == ' ' || c == '\t') && last);
-			gsize w = enc ? 3 : 1;
+		if (eol == NULL)
+			eol = end;
+		stop = eol;
+		if (stop > p && stop[-1] == '\r')
+			stop--;
+		if (stop - p <= COMPOSE_QP_LINE) {
+			/* a short line with nothing to encode goes as it is */
+			const guchar *q = p;
+
+			while (q < stop && !compose_qp_enc[*q])
+				q++;
+			if (q == stop && (q == p || (q[-1] != ' ' && q[-1] != '\t'))) {
+				memcpy(w, p, stop - p);
+				w += stop - p;
+				p = stop;
+			}
+		}
+		for (; p < stop; p++) {
+			gboolean last = p + 1 == stop;
+			gboolean enc = compose_qp_enc[*p] ||
+			    ((*p == ' ' || *p == '\t') && last);
+			gsize wid = enc ? 3 : 1;
 
 			/* room for this and, unless it ends the line, a '=' */
-			if (col + w > COMPOSE_QP_LINE - (last ? 0 : 1)) {
-				g_string_append_len(out, "=\r\n", 3);
+			if (col + wid > COMPOSE_QP_LINE - (last ? 0 : 1)) {
+				*w++ = '=';
+				*w++ = '\r';
+				*w++ = '\n';
 				col = 0;
 			}
 			if (enc) {
-				char e[3] = { '=', hex[c >> 4], hex[c & 15] };
-
-				g_string_append_len(out, e, 3);
+				*w++ = '=';
+				*w++ = hex[*p >> 4];
+				*w++ = hex[*p & 15];
 			} else {
-				g_string_append_c(out, c);
+				*w++ = *p;
 			}
-			col += w;
+			col += wid;
 		}
-		g_string_append_len(out, "\r\n", 2);
-		if (i < len && text[i] == '\r' && i + 1 < len && text[i + 1] == '\n')
-			i++;
-		i++;
+		*w++ = '\r';
+		*w++ = '\n';
+		p = eol + 1;
 	}
+	g_string_truncate(out, w - out->str);
 }
 
 /* compose_base64 - base64 in lines of COMPOSE_B64_LINE, CRLF */
@@ -357,26 +448,31 @@ static void
 compose_part(GString *out, const char *ctype, const char *extra,
     const char *text, gsize len, const char *boundary)
 {
-	enum compose_cte cte = compose_best(text, len, boundary);
+	gsize eight = compose_count8(text, len), mark = out->len;
+	enum compose_cte cte;
 
+	if (eight == 0) {
+		g_string_append_printf(out, "Content-Type: %s\r\n%s"
+		    "Content-Transfer-Encoding: 7bit\r\n\r\n", ctype,
+		    extra != NULL ? extra : "");
+		if (compose_7bit(out, text, len, boundary))
+			return;
+		g_string_truncate(out, mark);
+		cte = CTE_QP;
+	} else {
+		cte = eight * 100 < len * 17 ? CTE_QP : CTE_BASE64;
+	}
 	g_string_append_printf(out, "Content-Type: %s\r\n%s"
 	    "Content-Transfer-Encoding: %s\r\n\r\n", ctype,
-	    extra != NULL ? extra : "", cte == CTE_7BIT ? "7bit" :
-	    cte == CTE_QP ? "quoted-printable" : "base64");
-	switch (cte) {
-	case CTE_7BIT:
-		compose_crlf(out, text, len);
-		break;
-	case CTE_QP:
+	    extra != NULL ? extra : "", cte == CTE_QP ? "quoted-printable" :
+	    "base64");
+	if (cte == CTE_QP) {
 		compose_qp(out, text, len);
-		break;
-	case CTE_BASE64: {
+	} else {
 		g_autoptr(GString) canon = g_string_sized_new(len + len / 32);
 
 		compose_crlf(canon, text, len);
 		compose_base64(out, canon->str, canon->len);
-		break;
-	}
 	}
 }
 
@@ -918,6 +1014,8 @@ composer_free(struct composer *c)
 	g_free(c->boundary);
 	g_free(c->outer);
 	g_free(c->calendar);
+	if (c->tz != NULL)
+		g_time_zone_unref(c->tz);
 	g_free(c);
 }
 
@@ -937,6 +1035,7 @@ composer_new(const struct announcement *ann, const struct list_config *list,
 	c->list = list;
 	c->key = *key;
 	c->flags = flags;
+	c->tz = g_time_zone_new_local();
 	for (i = 0; list->segments != NULL && i < list->segments->len; i++) {
 		const struct segment_def *d = g_ptr_array_index(list->segments, i);
 
@@ -986,6 +1085,46 @@ composer_new(const struct announcement *ann, const struct list_config *list,
 	return g_steal_pointer(&c);
 }
 
+/* Per-thread buffers for the rendered parts: a message then allocates
+ * nothing for them once a thread's buffers have grown to size. They are
+ * freed when the thread ends. */
+struct compose_scratch {
+	GString *s[3];		/* subject, text, html */
+};
+
+/* compose_scratch_free - at thread exit */
+static void
+compose_scratch_free(gpointer p)
+{
+	struct compose_scratch *sc = p;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		g_string_free(sc->s[i], TRUE);
+	g_free(sc);
+}
+
+static GPrivate compose_scratch_key = G_PRIVATE_INIT(compose_scratch_free);
+
+/* compose_scratch_get - this thread's buffers, emptied */
+static struct compose_scratch *
+compose_scratch_get(void)
+{
+	struct compose_scratch *sc = g_private_get(&compose_scratch_key);
+	int i;
+
+	if (sc == NULL) {
+		sc = g_new(struct compose_scratch, 1);
+		sc->s[0] = g_string_sized_new(256);
+		sc->s[1] = g_string_sized_new(16384);
+		sc->s[2] = g_string_sized_new(32768);
+		g_private_set(&compose_scratch_key, sc);
+	}
+	for (i = 0; i < 3; i++)
+		g_string_truncate(sc->s[i], 0);
+	return sc;
+}
+
 /* compose_recipient_clear - the per-message strings */
 static void
 compose_recipient_clear(struct compose_recipient *r)
@@ -1001,9 +1140,9 @@ composer_render(const struct composer *c, const struct subscriber *sub,
 {
 	const struct list_config *l = c->list;
 	struct compose_recipient r = { sub, segment, matched, NULL, NULL };
-	g_autoptr(GString) subject = g_string_sized_new(128);
-	g_autoptr(GString) text = g_string_sized_new(4096);
-	g_autoptr(GString) html = g_string_sized_new(8192);
+	struct compose_scratch *scratch = compose_scratch_get();
+	GString *subject = scratch->s[0], *text = scratch->s[1];
+	GString *html = scratch->s[2];
 	g_autoptr(value) layer = NULL;
 	g_autofree char *msgid = NULL, *bounce = NULL, *enc = NULL;
 	const char *inner = c->boundary;
@@ -1043,7 +1182,7 @@ composer_render(const struct composer *c, const struct subscriber *sub,
 		enc = g_mime_utils_header_encode_text(NULL, subject->str, "utf-8");
 		compose_header(out, "Subject", enc);
 	}
-	compose_date(out);
+	compose_date(out, c->tz);
 	msgid = g_strdup_printf(COMPOSE_MSGID_PREFIX "%" G_GINT64_FORMAT
 	    ".%016" G_GINT64_MODIFIER "x@%s", delivery_id, compose_random(),
 	    l->domain);

@@ -39,7 +39,7 @@ struct segment_def {
 	char *name;
 	char *where;		/* the expression, as written */
 	char *description;
-	int line;		/* where the segment's section ends in the file */
+	int line;		/* the line of its "where" in the file */
 };
 
 struct list_config {

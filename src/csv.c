@@ -1,7 +1,7 @@
 /*
  * csv.c - RFC 4180 CSV, read as a stream.
  *
- * The reader fills a 64 KiB buffer with fread() and walks it a byte at a
+ * The reader fills a 64 KiB buffer with read() and walks it a byte at a
  * time through a small state machine; fields go into one GString separated
  * by NULs, with their offsets kept aside, so a record costs no allocation
  * once the buffers have grown to the longest record seen.
@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "herald.h"
 #include "csv.h"
@@ -63,15 +64,21 @@ csv_getc(struct csv_reader *r)
 	if (r->pos == r->len) {
 		if (r->eof)
 			return -1;
-		r->len = fread(r->buf, 1, sizeof(r->buf), r->fp);
+		ssize_t n;
+
+		/* read(2), not fread(3): a pipe yields what it has, so the
+		 * rows are handled as they arrive */
+		do
+			n = read(fileno(r->fp), r->buf, sizeof(r->buf));
+		while (n < 0 && errno == EINTR);
 		r->pos = 0;
-		if (r->len < sizeof(r->buf)) {
+		r->len = n > 0 ? (size_t)n : 0;
+		if (n <= 0) {
 			r->eof = TRUE;
-			if (ferror(r->fp))
-				r->read_errno = errno != 0 ? errno : EIO;
-		}
-		if (r->len == 0)
+			if (n < 0)
+				r->read_errno = errno;
 			return -1;
+		}
 	}
 	return r->buf[r->pos++];
 }

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <gmime/gmime.h>
 
 #include "herald.h"
 #include "cmd.h"
@@ -43,6 +44,12 @@ static const struct command commands[] = {
 	    "list the campaigns and their deliveries by state" },
 	{ "campaign", cmd_campaign, NEEDS_STORE,
 	    "show, pause, resume, retry or cancel one campaign" },
+	{ "render", cmd_render, NEEDS_STORE,
+	    "print an announcement's messages exactly as they would be sent" },
+	{ "preview", cmd_preview, NEEDS_STORE,
+	    "per segment: members, subject and a sample message" },
+	{ "bounce", cmd_bounce, 0,
+	    "classify returned mail: bounce scan FILE…" },
 };
 
 /* main_usage - the list of commands, on FP */
@@ -84,6 +91,7 @@ main(int argc, char **argv)
 	int i = 1, status;
 
 	signal(SIGPIPE, SIG_IGN);
+	g_mime_init();
 	log_init("herald", FALSE);
 	while (i < argc && argv[i][0] == '-') {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {

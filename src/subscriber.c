@@ -449,7 +449,7 @@ enum {
 static const char *const writer_sql[W_NSTMT] = {
 	[W_FIND] = "SELECT id FROM subscribers WHERE email_key = ?1",
 	[W_INSERT] = "INSERT INTO subscribers(email, email_key, name)"
-	    " VALUES (?1, ?2, ?3)",
+	    " VALUES (?1, ?2, ?3) ON CONFLICT(email_key) DO NOTHING",
 	[W_NAME] = "UPDATE subscribers SET name = ?2 WHERE id = ?1"
 	    " AND name IS NOT ?2",
 	[W_ATTR_SET] = "INSERT INTO attributes(subscriber_id, key, value)"
@@ -561,7 +561,7 @@ subscriber_write(struct subscriber_writer *w, const char *email,
 {
 	sqlite3_stmt *st;
 	g_autofree char *key = NULL;
-	gint64 id = 0;
+	gint64 id = 0, before;
 	gboolean fresh = FALSE;
 	const char *status = NULL;
 	int rc;
@@ -571,31 +571,37 @@ subscriber_write(struct subscriber_writer *w, const char *email,
 	if (name != NULL && *name == '\0')
 		name = NULL;
 	key = subscriber_email_key(email);
-	st = w->st[W_FIND];
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		herald_set_sqlite_error(error, w->store->db, rc, "finding %s", email);
+	/* insert first: for a new address (the common case in an import)
+	 * that is one probe of the email_key index instead of two */
+	st = w->st[W_INSERT];
+	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	before = sqlite3_total_changes64(w->store->db);
+	if (!store_step_done(w->store, st, "adding a subscriber", error))
 		return FALSE;
-	}
-	if (id == 0) {
-		st = w->st[W_INSERT];
-		sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-		if (!store_step_done(w->store, st, "adding a subscriber", error))
-			return FALSE;
+	if (sqlite3_total_changes64(w->store->db) != before) {
 		id = sqlite3_last_insert_rowid(w->store->db);
 		fresh = TRUE;
-	} else if (name != NULL) {
-		st = w->st[W_NAME];
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-		if (!store_step_done(w->store, st, "setting a name", error))
+	} else {
+		st = w->st[W_FIND];
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			id = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW) {
+			herald_set_sqlite_error(error, w->store->db,
+			    rc == SQLITE_DONE ? SQLITE_ERROR : rc, "finding %s", email);
 			return FALSE;
+		}
+		if (name != NULL) {
+			st = w->st[W_NAME];
+			sqlite3_bind_int64(st, 1, id);
+			sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+			if (!store_step_done(w->store, st, "setting a name", error))
+				return FALSE;
+		}
 	}
 	if (!writer_attrs(w, id, attrs, error))
 		return FALSE;
