@@ -488,6 +488,7 @@ dispatch_run(struct store *store, const struct config *config,
 	sqlite3_bind_int64(todo, 2, d.now);
 	if (sqlite3_step(todo) == SQLITE_ROW)
 		p.todo = sqlite3_column_int64(todo, 0);
+	sqlite3_reset(todo);	/* no read transaction left open */
 	d.sender = sender_new(&config->smtp, config->send.rate,
 	    config->send.domain_rate, error);
 	if (d.sender == NULL)

@@ -18,13 +18,24 @@
  * system's trust store (OpenSSL's default paths, so SSL_CERT_FILE and
  * SSL_CERT_DIR apply) and names the relay's host.
  *
+ * Latency: libesmtp writes a message in 2 KB pieces and offers no way to
+ * reach its socket, so with Nagle's algorithm the last piece of every
+ * message waits for the relay's delayed ACK (40 ms on Linux): about 25
+ * messages a second per connection. This file therefore defines connect()
+ * for the process: while a thread is inside a session (a thread-local
+ * flag), a TCP socket it connects gets TCP_NODELAY; every other connect()
+ * goes straight to the C library's.
+ *
  * Must stay true: nothing here prints or exits; every recipient handed in
  * comes back with a code, a reply and an outcome.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <unistd.h>
 
@@ -70,6 +81,26 @@ struct send_source {
 	smtp_message_t m;
 	smtp_recipient_t *rs;	/* libesmtp's recipients, in msg->rcpts order */
 };
+
+static __thread gboolean send_in_session;	/* connect() sets TCP_NODELAY */
+
+/* connect - the C library's, plus TCP_NODELAY on a session's socket */
+int
+connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	static int (*real)(int, const struct sockaddr *, socklen_t);
+	int one = 1;
+
+	if (send_in_session && sa != NULL &&
+	    (sa->sa_family == AF_INET || sa->sa_family == AF_INET6))
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (real == NULL)
+		real = (int (*)(int, const struct sockaddr *, socklen_t))
+		    dlsym(RTLD_NEXT, "connect");
+	if (real == NULL || real == connect)
+		return (int)syscall(SYS_connect, fd, sa, len);
+	return real(fd, sa, len);
+}
 
 static const char *const send_stage_names[] = {
 	[SEND_STAGE_CONNECT] = "connect",
@@ -441,6 +472,7 @@ sender_session(struct sender *sender, struct send_message **msgs, guint n,
 	auth_context_t auth = NULL;
 	smtp_session_t s;
 	guint i, j, accepted = 0;
+	gboolean ok;
 
 	s = send_configure(sender->server, sender->helo, sender->timeout_ms,
 	    sender->starttls);
@@ -471,7 +503,10 @@ sender_session(struct sender *sender, struct send_message **msgs, guint n,
 			    ((struct send_rcpt *)g_ptr_array_index(msgs[i]->rcpts,
 			    j))->address);
 	}
-	if (s != NULL && !smtp_start_session(s) && ss.problem == NULL) {
+	send_in_session = TRUE;
+	ok = s != NULL && smtp_start_session(s);
+	send_in_session = FALSE;
+	if (s != NULL && !ok && ss.problem == NULL) {
 		char buf[256];
 		int err = smtp_errno();
 
