@@ -444,6 +444,12 @@ cmd_send(struct herald *h, int argc, char **argv)
 	}
 	if ((list = config_list(h->config, list_name, &error)) == NULL)
 		return cmd_error("send", error);
+	for (i = 0; segments[i] != NULL; i++)
+		if (config_segment(list, segments[i]) == NULL) {
+			fprintf(stderr, "herald send: list %s has no segment \"%s\" "
+			    "(see %s)\n", list->name, segments[i], list->file);
+			return EX_NOUSER;
+		}
 	announcement = send_abs_announcement(argv[1]);
 	comp = send_composer(h, list, announcement, (const char *const *)segments,
 	    &ann, &error);
