@@ -327,14 +327,14 @@ dispatch_worker_main(gpointer data)
 	GError *error = NULL;
 	static const char rows_sql[] = "SELECT d.id, d.segment, d.matched,"
 	    " coalesce(m.status, ''), s.id, s.email, s.name, s.created"
-	    " FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
+	    " FROM deliveries d NOT INDEXED JOIN campaigns c ON c.id = d.campaign_id"
 	    " JOIN subscribers s ON s.id = d.subscriber_id"
 	    " LEFT JOIN memberships m ON m.list_id = c.list_id"
 	    "   AND m.subscriber_id = d.subscriber_id"
 	    " WHERE d.campaign_id = ?1 AND d.state = 'queued'"
 	    " AND d.next_attempt <= ?2 AND d.id BETWEEN ?3 AND ?4 ORDER BY d.id";
 	static const char attrs_sql[] = "SELECT a.subscriber_id, a.key, a.value"
-	    " FROM deliveries d JOIN attributes a"
+	    " FROM deliveries d NOT INDEXED JOIN attributes a"
 	    "   ON a.subscriber_id = d.subscriber_id"
 	    " WHERE d.campaign_id = ?1 AND d.state = 'queued'"
 	    " AND d.next_attempt <= ?2 AND d.id BETWEEN ?3 AND ?4";

@@ -96,7 +96,7 @@ static const char *const store_migrations[] = {
 	"  reply TEXT,"				/* last reply text, or why none */
 	"  stage TEXT,"				/* connect mail rcpt data, or skipped compose */
 	"  UNIQUE (campaign_id, subscriber_id));"
-	"CREATE INDEX deliveries_queue ON deliveries(campaign_id, state, next_attempt, id);"
+	"CREATE INDEX deliveries_queue ON deliveries(campaign_id, state, id);"
 	"CREATE INDEX deliveries_subscriber ON deliveries(subscriber_id);",
 };
 
