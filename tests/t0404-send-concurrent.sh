@@ -6,7 +6,7 @@
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0400/common.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
-plan 15
+plan 14
 
 PORT=$(free_port)
 relay_conf "$PORT" "send {" "connections = 2" "rate = 250" "}"
