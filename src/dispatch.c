@@ -446,7 +446,8 @@ dispatch_tick(struct dispatch *d, gint64 start, gint64 *last,
 /* dispatch_run - one run of campaign ID */
 gboolean
 dispatch_run(struct store *store, const struct config *config,
-    const struct composer *composer, gint64 id, volatile sig_atomic_t *stop, dispatch_progress_fn progress,
+    const struct composer *composer, gint64 id, volatile sig_atomic_t *stop,
+    dispatch_progress_fn progress,
     gpointer data, struct dispatch_progress *final, char **reason,
     GError **error)
 {

@@ -46,7 +46,8 @@ typedef void (*dispatch_progress_fn)(const struct dispatch_progress *p,
  * error when the store fails, the relay's password cannot be read, or a
  * worker cannot open the database; results committed so far stay. */
 gboolean dispatch_run(struct store *store, const struct config *config,
-    const struct composer *composer, gint64 id, volatile sig_atomic_t *stop, dispatch_progress_fn progress,
+    const struct composer *composer, gint64 id, volatile sig_atomic_t *stop,
+    dispatch_progress_fn progress,
     gpointer data, struct dispatch_progress *final, char **reason,
     GError **error);
 
