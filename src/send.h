@@ -25,7 +25,7 @@
 #include "config.h"
 
 enum send_stage {
-	SEND_STAGE_CONNECT,	/* no transaction started: connect, greeting, EHLO, TLS, AUTH */
+	SEND_STAGE_CONNECT,	/* before MAIL: connect, greeting, EHLO, TLS, AUTH */
 	SEND_STAGE_MAIL,	/* MAIL FROM refused */
 	SEND_STAGE_RCPT,	/* RCPT TO refused */
 	SEND_STAGE_DATA,	/* DATA, the message, or its final reply */
