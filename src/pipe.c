@@ -28,6 +28,7 @@
 
 #include "herald.h"
 #include "bounce.h"
+#include "compose.h"
 #include "config.h"
 #include "notice.h"
 #include "pipe.h"
@@ -417,34 +418,6 @@ pipe_is_loop(struct pipe_msg *m)
 	return FALSE;
 }
 
-/* pipe_msgid_delivery - the delivery id in a Message-ID herald made:
- * <herald.DELIVERY.RANDOM@DOMAIN> (compose.h's documented form) */
-static gboolean
-pipe_msgid_delivery(const char *msgid, const char *domain, gint64 *delivery)
-{
-	const char *p = msgid, *dot, *at;
-	gint64 d = 0;
-
-	while (*p == '<' || g_ascii_isspace(*p))
-		p++;
-	if (g_ascii_strncasecmp(p, "herald.", 7) != 0)
-		return FALSE;
-	p += 7;
-	if ((dot = strchr(p, '.')) == NULL || dot == p || dot - p > 15 ||
-	    (at = strchr(dot, '@')) == NULL)
-		return FALSE;
-	for (; p < dot; p++) {
-		if (!g_ascii_isdigit(*p))
-			return FALSE;
-		d = d * 10 + (*p - '0');
-	}
-	if (g_ascii_strncasecmp(at + 1, domain, strlen(domain)) != 0 ||
-	    (at[1 + strlen(domain)] != '>' && at[1 + strlen(domain)] != '\0'))
-		return FALSE;
-	*delivery = d;
-	return d > 0;
-}
-
 /* pipe_referenced_delivery - the first delivery of ours that In-Reply-To
  * or References names, 0 if none */
 static gint64
@@ -463,8 +436,9 @@ pipe_referenced_delivery(struct pipe_msg *m)
 			continue;
 		n = g_mime_references_length(refs);
 		for (j = n - 1; j >= 0; j--)
-			if (pipe_msgid_delivery(g_mime_references_get_message_id(
-			    refs, j), m->list->domain, &d)) {
+			if (compose_message_id_delivery(
+			    g_mime_references_get_message_id(refs, j),
+			    m->list->domain, &d) && d > 0) {
 				g_mime_references_free(refs);
 				return d;
 			}
