@@ -2,21 +2,18 @@
  * notice.c - compose herald's own notices with GMime and hand them to the
  * relay over SMTP (libesmtp). See notice.h for what a notice carries.
  *
- * The SMTP hand-over here is one message to a few recipients on one
- * connection: what herald pipe needs and no more. Campaigns go through
- * send.c; when send.c offers a one-message call, notice_send() becomes a
- * thin wrapper over it so both share one relay configuration and one
- * mapping of SMTP replies to error classes (4xx and connection failures
- * TEMP, 5xx PERM).
+ * The SMTP hand-over is send.c's send_one(): one session, the relay,
+ * STARTTLS and AUTH of etc/herald.conf, and one mapping of SMTP replies to
+ * error classes (4xx, no reply or a refused connection TEMP, 5xx PERM)
+ * shared with campaigns.
  */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
-#include <libesmtp.h>
-
 #include "herald.h"
 #include "config.h"
 #include "notice.h"
+#include "send.h"
 
 /* notice_may_send_to - refuse empty, MAILER-DAEMON and list-like addresses */
 gboolean
@@ -168,89 +165,19 @@ notice_forward(const struct list_config *list, GBytes *original,
 	return msg;
 }
 
-struct notice_rcpt_check {
-	int worst;		/* highest reply code seen */
-	GString *why;
-};
-
-/* notice_rcpt_status - collect each recipient's reply */
-static void
-notice_rcpt_status(smtp_recipient_t r, const char *mailbox, void *arg)
-{
-	struct notice_rcpt_check *c = arg;
-	const smtp_status_t *st = smtp_recipient_status(r);
-
-	if (st == NULL || st->code / 100 == 2)
-		return;
-	if (st->code > c->worst)
-		c->worst = st->code;
-	g_string_append_printf(c->why, "%s%s: %d %s", c->why->len ? "; " : "",
-	    mailbox, st->code, st->text != NULL ? g_strchomp(st->text) : "");
-}
-
-/* notice_send - one message, one session */
+/* notice_send - one message through send.c's one-message session */
 gboolean
 notice_send(const struct config *config, const struct list_config *list,
     GMimeMessage *msg, const char *const *rcpts, GError **error)
 {
 	GMimeFormatOptions *fo = g_mime_format_options_new();
-	g_autofree char *text = NULL;
-	g_autofree char *hostport = g_strdup_printf("%s:%d", config->smtp.host,
-	    config->smtp.port);
 	g_autofree char *envelope = notice_address(list, "-bounces", NULL);
-	struct notice_rcpt_check check = { 0, g_string_new(NULL) };
-	const smtp_status_t *st;
-	smtp_session_t session;
-	smtp_message_t message;
-	const char *const *r;
-	gboolean ok = FALSE;
-	char ebuf[128];
+	g_autoptr(GBytes) bytes = NULL;
+	char *text;
 
 	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
 	text = g_mime_object_to_string(GMIME_OBJECT(msg), fo);
 	g_mime_format_options_free(fo);
-	session = smtp_create_session();
-	message = smtp_add_message(session);
-	smtp_set_server(session, hostport);
-	if (config->smtp.helo != NULL)
-		smtp_set_hostname(session, config->smtp.helo);
-	smtp_starttls_enable(session, config->smtp.starttls == STARTTLS_OFF ?
-	    Starttls_DISABLED : config->smtp.starttls == STARTTLS_REQUIRED ?
-	    Starttls_REQUIRED : Starttls_ENABLED);
-	smtp_set_timeout(session, Timeout_GREETING | Timeout_OVERRIDE_RFC2822_MINIMUM,
-	    config->smtp.timeout * 1000L);
-	smtp_set_timeout(session, Timeout_ENVELOPE | Timeout_OVERRIDE_RFC2822_MINIMUM,
-	    config->smtp.timeout * 1000L);
-	smtp_set_timeout(session, Timeout_DATA | Timeout_OVERRIDE_RFC2822_MINIMUM,
-	    config->smtp.timeout * 1000L);
-	smtp_set_timeout(session, Timeout_TRANSFER | Timeout_OVERRIDE_RFC2822_MINIMUM,
-	    config->smtp.timeout * 1000L);
-	smtp_set_timeout(session, Timeout_DATA2 | Timeout_OVERRIDE_RFC2822_MINIMUM,
-	    config->smtp.timeout * 1000L);
-	smtp_set_reverse_path(message, envelope);
-	smtp_set_message_str(message, text);
-	for (r = rcpts; *r != NULL; r++)
-		smtp_add_recipient(message, *r);
-	if (!smtp_start_session(session)) {
-		g_set_error(error, HERALD_ERROR, HERALD_ERROR_TEMP,
-		    "relay %s: %s", hostport,
-		    smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf)));
-		goto out;
-	}
-	st = smtp_message_transfer_status(message);
-	smtp_enumerate_recipients(message, notice_rcpt_status, &check);
-	if (st->code / 100 != 2 || check.worst != 0) {
-		int code = check.worst > st->code ? check.worst : st->code;
-
-		g_set_error(error, HERALD_ERROR, code / 100 == 5 ?
-		    HERALD_ERROR_PERM : HERALD_ERROR_TEMP, "relay %s: %s",
-		    hostport, check.why->len > 0 ? check.why->str :
-		    st->text != NULL ? g_strchomp(st->text) : "no reply");
-		goto out;
-	}
-	ok = TRUE;
-out:
-	smtp_destroy_session(session);
-	g_string_free(check.why, TRUE);
-	return ok;
+	bytes = g_bytes_new_take(text, strlen(text));
+	return send_one(&config->smtp, envelope, rcpts, bytes, NULL, error);
 }
