@@ -112,6 +112,19 @@ cmd_pipe_oneline(char *text)
 			*text = ' ';
 }
 
+/* cmd_pipe_quick_close - one herald pipe per message: leave the WAL and
+ * its index in place when the connection closes (no checkpoint, no
+ * unlink), so the next pipe neither rebuilds them nor waits for a
+ * checkpoint; SQLite's auto-checkpoint inside commits keeps the WAL small */
+static void
+cmd_pipe_quick_close(struct store *store)
+{
+	int on = 1;
+
+	sqlite3_db_config(store->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	sqlite3_file_control(store->db, "main", SQLITE_FCNTL_PERSIST_WAL, &on);
+}
+
 /* cmd_pipe_status - the exit status for an error of pipe_deliver */
 static int
 cmd_pipe_status(const GError *error)
@@ -195,6 +208,7 @@ cmd_pipe(struct herald *h, int argc, char **argv)
 	if (!token_key_load(config->secret, &ctx.key, &error) ||
 	    (store = store_open(config->database, 0, &error)) == NULL)
 		goto out;
+	cmd_pipe_quick_close(store);
 	ctx.config = config;
 	ctx.store = store;
 	pipe_deliver(&ctx, recipient, sender, raw, &res, &error);
