@@ -1,5 +1,5 @@
 /*
- * cmd_mta.c - herald mta postfix|exim [--user USER] [--bin PATH]: print
+ * cmd_mta.c - herald mta postfix|exim [--user USER] [--bin PATH] [--config FILE]: print
  * the MTA configuration for the configured lists (mta.c writes it).
  */
 #include <stdio.h>
@@ -13,15 +13,19 @@
 int
 cmd_mta(struct herald *h, int argc, char **argv)
 {
-	char *user = NULL, *bin = NULL;
+	char *user = NULL, *bin = NULL, *confpath = NULL;
 	GOptionEntry entries[] = {
 		{ "user", 0, 0, G_OPTION_ARG_STRING, &user,
 		    "the system user herald pipe runs as (default herald)", "USER" },
 		{ "bin", 0, 0, G_OPTION_ARG_FILENAME, &bin,
 		    "the herald binary (default: this one)", "PATH" },
+		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &confpath,
+		    "the herald.conf the MTA's herald reads (default: this one)",
+		    "FILE" },
 		{ NULL }
 	};
 	g_autofree char *user_owned = NULL, *bin_owned = NULL, *self = NULL;
+	g_autofree char *confpath_owned = NULL;
 	g_autofree char *conf = NULL, *text = NULL;
 	struct mta_params p;
 
@@ -31,6 +35,7 @@ cmd_mta(struct herald *h, int argc, char **argv)
 		return EX_USAGE;
 	user_owned = user;
 	bin_owned = bin;
+	confpath_owned = confpath;
 	if (argc != 2 || (strcmp(argv[1], "postfix") != 0 &&
 	    strcmp(argv[1], "exim") != 0)) {
 		fprintf(stderr, "herald mta: usage: herald mta postfix|exim\n");
@@ -38,7 +43,9 @@ cmd_mta(struct herald *h, int argc, char **argv)
 	}
 	if (bin == NULL)
 		self = g_file_read_link("/proc/self/exe", NULL);
-	if (h->config->path != NULL)
+	if (confpath != NULL)
+		conf = g_strdup(confpath);
+	else if (h->config->path != NULL)
 		conf = g_canonicalize_filename(h->config->path, NULL);
 	p.binary = bin != NULL ? bin : self != NULL ? self : "/usr/local/bin/herald";
 	p.config = conf;

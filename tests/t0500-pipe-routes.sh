@@ -256,5 +256,19 @@ t "the retry with the relay back" 0 hpipe lou@subs.test xen-users-unsubscribe+$G
 
 # --- the spool keeps what was handled
 [ "$(ls $T/data/spool/new | wc -l)" = 0 ] && [ "$(ls $T/data/spool/cur | wc -l)" -gt 20 ]; ok $? "spool: nothing left in new, handled mail in cur"
+# --- pending subscriptions expire (herald maintain calls pipe_expire_pending)
+sql "UPDATE memberships SET changed = changed - 73 * 3600 WHERE subscriber_id = (SELECT id FROM subscribers WHERE email = 'gus@subs.test')"
+[ "$("$BUILD/tools/pipe-expire" "$T/data/herald.db" 72)" = 1 ]; ok $? "an unconfirmed subscription older than 72 hours expires"
+[ -z "$(status gus@subs.test xen-users)" ] && [ "$(status kim@subs.test xen-users)" = pending ]; ok $? "gus's membership is gone, kim's recent one stays"
+[ "$(sql "SELECT count(*) FROM events WHERE action = 'subscribe-expired' AND channel = 'mail'")" = 1 ]; ok $? "with a subscribe-expired event"
+
+# --- herald mta
+t "herald mta postfix" 0 herald mta postfix --user herald --bin /usr/local/bin/herald
+like "$out" '^herald_destination_recipient_limit = 1$' && like "$out" '^recipient_delimiter = \+$' &&
+like "$out" 'flags=DRXq user=herald null_sender=$' && like "$out" 'argv=/usr/local/bin/herald -c .* pipe -f \$\{sender\} \$\{recipient\}$'; ok $? "main.cf and master.cf lines"
+[ "$(printf '%s\n' "$out" | grep -c '@lists.xenproject.org	herald:$')" = 14 ]; ok $? "a transport map line for each of the 7 addresses of both lists"
+t "herald mta exim" 0 herald mta exim
+like "$out" 'local_part_suffix = \+\*' && like "$out" 'temp_errors = 75' && like "$out" '"\$local_part\$local_part_suffix@\$domain"'; ok $? "router and transport"
+t "herald mta frobnicate is a usage error" 64 herald mta frobnicate
 plan $_n
 finish
