@@ -1267,6 +1267,7 @@ pipe_bounces(struct pipe_msg *m, const char *ext, GError **error)
 {
 	enum token_purpose p;
 	gint64 sub = 0, delivery = 0;
+	g_autofree char *found = NULL;
 	const char *token = NULL;
 
 	if (ext != NULL && token_verify(&m->ctx->key, ext, m->list->name, &p,
@@ -1286,7 +1287,8 @@ pipe_bounces(struct pipe_msg *m, const char *ext, GError **error)
 			    TOKEN_BOUNCE, &l, &sub, &delivery) && l == m->list) {
 				const char *c = g_ptr_array_index(cands, i);
 
-				token = strchr(c, '+') + 1;
+				found = g_strdup(strchr(c, '+') + 1);
+				token = found;
 			} else
 				sub = delivery = 0;
 	}
