@@ -33,6 +33,10 @@ static const struct command commands[] = {
 	    "create or upgrade the database and the token secret" },
 	{ "lists", cmd_lists, NEEDS_STORE,
 	    "show the configured lists and their members by status" },
+	{ "bounces", cmd_bounces, NEEDS_STORE,
+	    "stored bounces: scores per subscriber, rates per campaign" },
+	{ "maintain", cmd_maintain, NEEDS_STORE,
+	    "daily: bounce warnings and removals, stale scores, notices" },
 };
 
 /* main_usage - the list of commands, on FP */
