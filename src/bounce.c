@@ -1276,16 +1276,59 @@ bounce_notice_kind(struct bounce_ctx *ctx, const char *ctxt, char **status)
 	return bounce_kind_of(*status, NULL, dflt);
 }
 
+/* bounce_ses_json - Amazon SES bounce notifications (JSON, through
+ * SNS): the addresses of "bouncedRecipients", hard when "bounceType" is
+ * "Permanent". Returns TRUE if the notice was such a notification. */
+static gboolean
+bounce_ses_json(struct bounce_ctx *ctx)
+{
+	const char *p, *end;
+	g_autofree char *n = g_strdup(ctx->scan.notice->str);
+	enum bounce_kind kind;
+	gsize i, o;
+
+	/* SNS may carry the notification as a JSON string: unescape */
+	for (i = o = 0; n[i] != '\0'; i++)
+		if (n[i] != '\\')
+			n[o++] = n[i];
+	n[o] = '\0';
+	p = strstr(n, "\"bouncedrecipients\"");
+	if (p == NULL)
+		return strstr(n, "\"notificationtype\"") != NULL;
+	kind = strstr(n, "\"bouncetype\":\"permanent\"") != NULL ?
+	    BOUNCE_HARD : strstr(n, "\"bouncetype\":\"transient\"") != NULL ?
+	    BOUNCE_SOFT : BOUNCE_UNKNOWN;
+	end = strchr(p, ']');
+	while ((p = strstr(p, "\"emailaddress\":\"")) != NULL &&
+	    (end == NULL || p < end)) {
+		const char *q = strchr(p + 16, '}');
+		g_autofree char *rec = q != NULL ? g_strndup(p, (gsize)(q - p)) :
+		    g_strdup(p);
+		g_autofree char *status = bounce_status_find(rec, strlen(rec));
+		const char *d = strstr(rec, "\"diagnosticcode\":\"");
+
+		bounce_add(ctx, bounce_first_addr(p + 16), NULL,
+		    bounce_kind_of(status, NULL, kind), status,
+		    d != NULL ? d + 18 : NULL);
+		p += 16;
+	}
+	ctx->report->method = "ses";
+	return TRUE;
+}
+
 /* bounce_notice - stage 3 over the notice text. */
 static void
 bounce_notice(struct bounce_ctx *ctx)
 {
 	GString *n = ctx->scan.notice;
-	GArray *hits = g_array_new(FALSE, FALSE, sizeof(struct bounce_hit));
+	GArray *hits;
 	gsize cut = ctx->cut;
 	enum bounce_tier best = BOUNCE_TIER_COUNT;
 	guint i, count = 0;
 
+	if (bounce_ses_json(ctx))
+		return;
+	hits = g_array_new(FALSE, FALSE, sizeof(struct bounce_hit));
 	ctx->warning = bounce_contains_any(n->str, bounce_warning_phrases) &&
 	    !bounce_contains_any(n->str, bounce_fail_phrases);
 	bounce_notice_collect(ctx, n->str, cut, hits);

@@ -37,6 +37,16 @@ static const struct command commands[] = {
 	    "stored bounces: scores per subscriber, rates per campaign" },
 	{ "maintain", cmd_maintain, NEEDS_STORE,
 	    "daily: bounce warnings and removals, stale scores, notices" },
+	{ "pipe", cmd_pipe, 0,
+	    "deliver one inbound message from the MTA (stdin)" },
+	{ "replies", cmd_replies, NEEDS_STORE,
+	    "list replies and owner mail that arrived by mail" },
+	{ "reply", cmd_reply, NEEDS_STORE,
+	    "reply show ID: print one stored reply" },
+	{ "mta", cmd_mta, NEEDS_CONFIG,
+	    "print the Postfix or Exim configuration for the lists" },
+	{ "bounce", cmd_bounce, 0,
+	    "classify returned mail: bounce scan FILE…" },
 };
 
 /* main_usage - the list of commands, on FP */

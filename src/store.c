@@ -62,6 +62,66 @@ static const char *const store_migrations[] = {
 	"  detail TEXT);"
 	"CREATE INDEX events_subscriber ON events(subscriber_id, at);",
 
+	/* 3: inbound mail (herald pipe): replies and owner mail, pending
+	 * confirmations, complaints, and the bounces handed over to the
+	 * bounce module. digest is the SHA-256 of the raw message: an MTA
+	 * that delivers a message twice (a retry after exit 75) finds it. */
+	"CREATE TABLE replies ("
+	"  id INTEGER PRIMARY KEY,"
+	"  received INTEGER NOT NULL DEFAULT (unixepoch()),"
+	"  list_id INTEGER REFERENCES lists(id) ON DELETE SET NULL,"
+	"  route TEXT NOT NULL,"		/* reply | owner */
+	"  kind TEXT NOT NULL,"		/* reply | autoreply | unsubscribe | loop */
+	"  envelope_from TEXT,"
+	"  from_addr TEXT,"
+	"  from_name TEXT,"
+	"  subject TEXT,"
+	"  message_id TEXT,"
+	"  in_reply_to TEXT,"
+	"  campaign_id INTEGER,"		/* the announcement replied to */
+	"  subscriber_id INTEGER REFERENCES subscribers(id) ON DELETE SET NULL,"
+	"  forwarded INTEGER NOT NULL DEFAULT 0,"	/* 1 once the owners have it */
+	"  size INTEGER NOT NULL,"
+	"  digest TEXT NOT NULL,"
+	"  raw BLOB NOT NULL);"
+	"CREATE INDEX replies_list ON replies(list_id, received);"
+	"CREATE INDEX replies_campaign ON replies(campaign_id, received);"
+	"CREATE INDEX replies_digest ON replies(digest);"
+	"CREATE TABLE confirmations ("
+	"  list_id INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,"
+	"  subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,"
+	"  action TEXT NOT NULL CHECK (action IN ('subscribe','unsubscribe')),"
+	"  requested INTEGER NOT NULL DEFAULT (unixepoch()),"	/* last request */
+	"  sent INTEGER NOT NULL DEFAULT 0,"		/* confirmations mailed */
+	"  PRIMARY KEY (list_id, subscriber_id, action)) WITHOUT ROWID;"
+	"CREATE TABLE complaints ("
+	"  id INTEGER PRIMARY KEY,"
+	"  received INTEGER NOT NULL DEFAULT (unixepoch()),"
+	"  list_id INTEGER REFERENCES lists(id) ON DELETE SET NULL,"
+	"  subscriber_id INTEGER REFERENCES subscribers(id) ON DELETE SET NULL,"
+	"  delivery_id INTEGER,"
+	"  feedback_type TEXT,"
+	"  user_agent TEXT,"
+	"  reporter TEXT,"			/* the envelope sender of the report */
+	"  recipient TEXT,"			/* the complained-of address as reported */
+	"  digest TEXT NOT NULL,"
+	"  raw BLOB NOT NULL);"
+	"CREATE INDEX complaints_subscriber ON complaints(subscriber_id);"
+	"CREATE INDEX complaints_digest ON complaints(digest);"
+	"CREATE TABLE inbound_bounces ("
+	"  id INTEGER PRIMARY KEY,"
+	"  received INTEGER NOT NULL DEFAULT (unixepoch()),"
+	"  list_id INTEGER REFERENCES lists(id) ON DELETE SET NULL,"
+	"  subscriber_id INTEGER REFERENCES subscribers(id) ON DELETE SET NULL,"
+	"  delivery_id INTEGER,"		/* from the VERP token, 0 when none */
+	"  token TEXT,"			/* the verified token, NULL when none */
+	"  envelope_from TEXT,"
+	"  processed INTEGER NOT NULL DEFAULT 0,"	/* set by the bounce module */
+	"  digest TEXT NOT NULL,"
+	"  raw BLOB NOT NULL);"
+	"CREATE INDEX inbound_bounces_todo ON inbound_bounces(processed, id);"
+	"CREATE INDEX inbound_bounces_digest ON inbound_bounces(digest);",
+
 	/*
 	 * 4: bounces and bounce scores (bounce_policy.c). Reserved position
 	 * 4: renumber if it lands before 2 and 3. delivery_id and campaign_id
