@@ -24,6 +24,7 @@
 #include "herald.h"
 #include "bounce.h"
 #include "bounce_policy.h"
+#include "notice.h"
 
 #define BP_DAY		86400
 #define BP_EPSILON	1e-9
@@ -845,6 +846,39 @@ bounce_policy_flush(struct store *store, const struct config *config,
 		*failed = f;
 	if (queued != NULL)
 		*queued = q;
+	return ok;
+}
+
+/* bounce_policy_mail_notice - see bounce_policy.h */
+gboolean
+bounce_policy_mail_notice(void *config, const struct bounce_notice *notice,
+    GError **error)
+{
+	g_autofree char *reply_to = NULL;
+	GMimeMessage *msg;
+	gboolean ok;
+	char **to;
+
+	for (to = notice->to; *to != NULL; to++)
+		if (!notice_may_send_to(*to)) {
+			g_set_error(error, HERALD_ERROR, HERALD_ERROR_PERM,
+			    "no notices to %s", *to);
+			return FALSE;
+		}
+	if (notice->to[0] == NULL) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_PERM,
+		    "a notice with no recipient");
+		return FALSE;
+	}
+	if (notice->kind == BOUNCE_NOTICE_WARNING)
+		reply_to = bp_owner_address(notice->list);
+	msg = notice_compose(notice->list, notice->to[0], reply_to,
+	    notice->subject, notice->body);
+	for (to = notice->to + 1; *to != NULL; to++)
+		g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, NULL, *to);
+	ok = notice_send(config, notice->list, msg,
+	    (const char *const *)notice->to, error);
+	g_object_unref(msg);
 	return ok;
 }
 

@@ -3,8 +3,10 @@
  * the systemd timer runs (etc/cron.d/herald, etc/systemd/herald-maintain.*).
  *
  * For every list: queue the bounce warnings that are due, remove members
- * whose warnings ran out, drop stale bounce scores; then deliver the
- * notice outbox. Prints one summary line. Running it twice in a row does
+ * whose warnings ran out, drop stale bounce scores; deliver the notice
+ * outbox through the configured relay; expire subscription requests left
+ * unconfirmed past pipe { pending_expiry_hours } (pipe.c; that one always
+ * goes by the real clock, not --now). Prints a short summary. Running it twice in a row does
  * nothing the second time; missing a day only delays what was due.
  *
  * Must stay true: each list's changes are one transaction; a busy or full
@@ -14,10 +16,13 @@
 #include <string.h>
 #include <time.h>
 
+#include <gmime/gmime.h>
+
 #include "herald.h"
 #include "bounce_policy.h"
 #include "cmd.h"
 #include "config.h"
+#include "pipe.h"
 #include "store.h"
 
 /* cmd_maintain_time - parse --now: unix seconds or ISO 8601 */
@@ -50,8 +55,10 @@ cmd_maintain(struct herald *h, int argc, char **argv)
 		    "unless it says); for tests and catching up", "TIME" },
 		{ NULL }
 	};
+	struct bounce_notifier mailer = { bounce_policy_mail_notice, h->config };
 	struct bounce_maintenance m = { 0 };
 	GError *error = NULL;
+	guint expired = 0;
 	gint64 now = (gint64)time(NULL);
 
 	if (!cmd_parse("maintain", NULL, "Daily housekeeping: bounce warnings "
@@ -68,13 +75,18 @@ cmd_maintain(struct herald *h, int argc, char **argv)
 		    "seconds nor an ISO 8601 time\n", now_text);
 		return EX_USAGE;
 	}
-	/* no notice sender is wired in yet: notices stay queued */
-	if (!bounce_policy_maintain(h->store, h->config, now, NULL, &m, &error))
+	g_mime_init();
+	if (!bounce_policy_maintain(h->store, h->config, now, &mailer, &m,
+	    &error))
 		return cmd_error("maintain", error);
 	printf("bounces: %d warning(s) queued, %d member(s) removed, "
 	    "%d stale score(s) dropped, %d score(s) cleared\n", m.warned,
 	    m.removed, m.expired, m.cleared);
 	printf("notices: %d sent, %d failed, %d waiting\n", m.notices_sent,
 	    m.notices_failed, m.notices_queued);
+	if (!pipe_expire_pending(h->store, h->config->pipe.pending_expiry_hours,
+	    &expired, &error))
+		return cmd_error("maintain", error);
+	printf("subscriptions: %u unconfirmed request(s) expired\n", expired);
 	return EX_OK;
 }

@@ -2,14 +2,16 @@
 # herald maintain: a member disabled by bounces gets three warnings a week
 # apart, then is removed a week after the last; stale scores are dropped;
 # synchronous 5xx rejections count as hard bounces; notices wait in the
-# outbox (with the owner notice) until a sender takes them.
+# outbox (with the owner notice) while the relay is down, and leave when it
+# is back (an aiosmtpd server standing in for it).
 . "${TOP:-.}/tests/lib.sh"
-plan 32
+plan 38
 
 F=$BUILD/tools/bounce-feed
 T0=1717200000	# 2024-06-01 00:00 UTC
 DAY=86400
-hinit
+P=$(free_port)	# the relay: nothing listens there until the end
+hinit "smtp {" "host = \"127.0.0.1\"" "port = $P" "starttls = \"off\"" "}"
 sql "INSERT INTO lists(name) VALUES ('xen-users');
 INSERT INTO subscribers(email, email_key) VALUES
   ('alice@subs.test', 'alice@subs.test'), ('bob@subs.test', 'bob@subs.test');
@@ -45,7 +47,7 @@ D=$((T0 + 4 * DAY + 3600))	# the first run after the disable
 maint $D; ok $? "maintain runs"
 like "$out" '1 warning\(s\) queued, 0 member\(s\) removed, 0 stale' &&
     like "$out" '^notices: 0 sent, 0 failed, 2 waiting$'
-ok $? "warning 1 queued; no sender wired, so both notices wait"
+ok $? "warning 1 queued; the relay is down, so both notices wait"
 maint $D; like "$out" '0 warning\(s\) queued, 0 member'; ok $? "a second run the same day does nothing"
 [ "$(sql "SELECT score FROM bounce_scores WHERE subscriber_id = 2")" = 1.0 ]; ok $? "bob's score is 1.0 on day 4"
 maint $((D + 6 * DAY)); like "$out" '0 warning\(s\) queued, 0 member\(s\) removed, 1 stale score\(s\) dropped'
@@ -65,9 +67,28 @@ ok $? "notices: owners, three warnings, owners"
 [ "$(sql "SELECT recipients || ' ' || subject FROM bounce_notices WHERE kind = 'warning' ORDER BY id DESC LIMIT 1")" = \
     "alice@subs.test [xen-users] Your address is returning our mail (warning 3 of 3)" ]
 ok $? "the warnings go to the subscriber and count"
-like "$out" '^notices: 0 sent, 0 failed, 5 waiting$'; ok $? "all five wait for a sender"
+like "$out" '^notices: 0 sent, 0 failed, 5 waiting$'; ok $? "all five wait for the relay"
+like "$(sql "SELECT error FROM bounce_notices WHERE id = 1")" '.'; ok $? "with the relay's error kept"
 maint $((D + 60 * DAY)); like "$out" '^bounces: 0 warning\(s\) queued, 0 member\(s\) removed, 0 stale score\(s\) dropped, 0'
 ok $? "nothing left to do"
+
+# the relay comes back: the next run sends the outbox
+mkdir -p "$T/sink"
+$PY "$TOP/tests/t0651/sink.py" "$P" "$T/sink" 2>"$T/sink.log" &
+sink=$!
+stop_sink() { kill "$sink"; wait "$sink" 2>/dev/null; }
+at_exit stop_sink
+i=0; while [ ! -f "$T/sink/ready" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+maint $((D + 61 * DAY)); like "$out" '^notices: 5 sent, 0 failed, 0 waiting$'; ok $? "the relay is back: all five sent"
+[ "$(ls "$T/sink" | grep -c '\.eml$')" = 5 ]; ok $? "five messages reached the relay"
+w=$(grep -l 'warning 3 of 3' "$T/sink"/*.eml)
+[ -n "$w" ] && grep -q '^X-Envelope: xen-users-bounces@lists.xenproject.org -> alice@subs.test' "$w" &&
+    grep -q '^Reply-To: .*xen-users-owner@lists.xenproject.org' "$w" && grep -q '^Auto-Submitted: auto-replied' "$w"
+ok $? "a warning: envelope from the list's bounce address, Reply-To the owners, auto-submitted"
+o=$(grep -l 'removed after bounces' "$T/sink"/*.eml)
+[ -n "$o" ] && grep -q '^X-Envelope: .* -> community@xenproject.org,events@xenproject.org' "$o"
+ok $? "the removal notice went to both owners"
+maint $((D + 62 * DAY)); like "$out" '^notices: 0 sent, 0 failed, 0 waiting$'; ok $? "nothing sent twice"
 
 t "herald bounces after the removal" 0 herald bounces xen-users
 like "$out" '^xen-users +alice@subs\.test +unsubscribed +0\.0 +5 .* sync'; ok $? "alice: unsubscribed, five bounces kept"
