@@ -28,7 +28,7 @@ else
 BUILD ?= build
 endif
 HERALD ?= ./herald
-override CPPFLAGS += -D_GNU_SOURCE -DSYSCONFDIR='"$(SYSCONFDIR)"' -Isrc
+override CPPFLAGS += -D_GNU_SOURCE -DSYSCONFDIR='"$(SYSCONFDIR)"' -DDATADIR='"$(DATADIR)"' -Isrc
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_CFLAGS := $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
@@ -77,7 +77,7 @@ units: $(UNIT_BINS) $(TOOL_BINS)
 # tests run (Postfix and its smtp-sink/smtp-source, aiosmtpd, prove).
 DEB_PACKAGES = make gcc libc6-dev pkg-config libglib2.0-dev libgmime-3.0-dev \
 	libesmtp-dev libsqlite3-dev libconfuse-dev libjson-glib-dev sqlite3 \
-	postfix python3 python3-aiosmtpd perl openssl procps
+	postfix python3 python3-aiosmtpd perl openssl procps time bc
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 deps:
@@ -116,7 +116,7 @@ install: all
 	    $(DESTDIR)$(DATADIR)/herald/templates $(DESTDIR)$(DATADIR)/doc/herald
 	install -m 755 herald $(DESTDIR)$(BINDIR)/herald
 	install -m 644 etc/herald.conf $(DESTDIR)$(SYSCONFDIR)/herald/herald.conf.example
-	cp -R templates/. $(DESTDIR)$(DATADIR)/herald/templates/
+	if [ -d templates ]; then cp -R templates/. $(DESTDIR)$(DATADIR)/herald/templates/; fi
 	cp -R etc/. $(DESTDIR)$(DATADIR)/doc/herald/
 	install -m 644 README $(DESTDIR)$(DATADIR)/doc/herald/README
 

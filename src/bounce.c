@@ -36,6 +36,8 @@
 #define BOUNCE_MAX_DIAG		512	/* bytes of remote reply kept */
 #define BOUNCE_MAX_ADDRS	64	/* recipients reported per message */
 #define BOUNCE_MAX_LINES	4000	/* notice lines looked at */
+#define BOUNCE_MAX_LOOK		256	/* bytes of a line before an address read */
+#define BOUNCE_MAX_HITS		512	/* addresses in a notice considered */
 
 struct bounce_field {
 	char	*name;		/* lowercase */
@@ -1083,8 +1085,12 @@ bounce_line_tier(const char *s, gsize lb, gsize le, gsize ab, gsize ae,
 	    "unable", "rejected", "error", "invalid", "no such", "message to",
 	    "not found", "sent to", "quota", "full", "denied", "for ",
 	    "not reach", "not be", "disabled", "refused", NULL };
-	g_autofree char *line = g_strndup(s + lb, le - lb);
-	g_autofree char *before = g_strndup(s + lb, ab - lb);
+	/* look at most BOUNCE_MAX_LOOK bytes around the address, so a long
+	 * line full of addresses costs linear time */
+	g_autofree char *line = g_strndup(s + lb, MIN(le - lb,
+	    BOUNCE_MAX_LOOK));
+	g_autofree char *before = g_strndup(s + (ab - lb > BOUNCE_MAX_LOOK ?
+	    ab - BOUNCE_MAX_LOOK : lb), MIN(ab - lb, BOUNCE_MAX_LOOK));
 	const char *p = s + lb, *rest;
 	gsize lead;
 
@@ -1172,7 +1178,8 @@ bounce_notice_collect(struct bounce_ctx *ctx, const char *s, gsize len,
 
 			if (a == NULL)
 				break;
-			if (g_hash_table_contains(ctx->exclude, a)) {
+			if (hits->len >= BOUNCE_MAX_HITS ||
+			    g_hash_table_contains(ctx->exclude, a)) {
 				g_free(a);
 				continue;
 			}

@@ -38,13 +38,16 @@ struct bounce_recipient {
 	char			*original;	/* Original-Recipient, or NULL */
 	enum bounce_kind	 kind;
 	char			*status;	/* "5.1.1", or NULL */
-	char			*diagnostic;	/* remote reply, or NULL */
+	char			*diagnostic;	/* remote reply (lowercased,
+						 * unfolded), or NULL */
 	enum bounce_reason	 reason;
 };
 
 struct bounce_report {
 	GPtrArray	*recipients;	/* of struct bounce_recipient *, may be empty */
-	const char	*method;	/* static: "dsn", "qmail", "exim", ... or NULL */
+	const char	*method;	/* static, which rule named them: "dsn",
+					 * "ses", "notice", "phrase", "any",
+					 * "original"; NULL when none did */
 };
 
 /* What an ARF (RFC 5965) complaint says. Strings owned by the struct. */
@@ -92,10 +95,11 @@ void bounce_complaint_free(struct bounce_complaint *complaint);
 gboolean bounce_is_autoreply(GMimeMessage *msg);
 
 /* bounce_verp_candidates - the distinct local parts of the form
- * "PREFIX-bounces+TOKEN" (lowercase kept as found) in MSG's envelope
- * headers (Delivered-To, X-Original-To, Envelope-To, To) and in the
- * Return-Path and Sender of the returned original message. The caller
- * verifies them (token.c) and frees the array. Never NULL. */
+ * "PREFIX-bounces+TOKEN" in MSG's envelope headers (Delivered-To,
+ * X-Original-To, Envelope-To, X-Envelope-To, To; case kept as found),
+ * then in the Return-Path, Sender and Errors-To of the returned original
+ * (lowercased: compare tokens without case). The caller verifies them
+ * (token.c) and frees the array. Never NULL. */
 GPtrArray *bounce_verp_candidates(GMimeMessage *msg);
 
 const char *bounce_kind_name(enum bounce_kind kind);

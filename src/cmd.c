@@ -29,12 +29,28 @@ cmd_parse(const char *cmd, const char *params, const char *summary,
 	g_autoptr(GOptionContext) ctx = g_option_context_new(title);
 	g_autoptr(GError) error = NULL;
 	g_autofree char *prg = g_strdup("herald");
+	g_autofree GOptionEntry *copy = NULL;
+	size_t i, n;
 
 	g_set_prgname(prg);
 	if (summary != NULL)
 		g_option_context_set_summary(ctx, summary);
-	if (entries != NULL)
-		g_option_context_add_main_entries(ctx, entries, NULL);
+	if (entries != NULL) {
+		/* Text options are taken as FILENAME types: GOption converts
+		 * STRING values from the locale's charset, which under LANG=C
+		 * refuses "Jürgen". herald's arguments are UTF-8; modules check
+		 * the values they store (g_utf8_validate) themselves. */
+		for (n = 0; entries[n].long_name != NULL; n++)
+			;
+		copy = g_memdup2(entries, (n + 1) * sizeof(*entries));
+		for (i = 0; i < n; i++) {
+			if (copy[i].arg == G_OPTION_ARG_STRING)
+				copy[i].arg = G_OPTION_ARG_FILENAME;
+			else if (copy[i].arg == G_OPTION_ARG_STRING_ARRAY)
+				copy[i].arg = G_OPTION_ARG_FILENAME_ARRAY;
+		}
+		g_option_context_add_main_entries(ctx, copy, NULL);
+	}
 	g_option_context_set_strict_posix(ctx, FALSE);
 	if (!g_option_context_parse(ctx, argc, argv, &error)) {
 		fprintf(stderr, "herald %s: %s (try \"herald %s --help\")\n", cmd,

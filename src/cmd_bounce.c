@@ -146,7 +146,6 @@ int
 cmd_bounce(struct herald *h, int argc, char **argv)
 {
 	(void)h;
-	g_mime_init();		/* counted by GMime: harmless if main did it */
 	if (argc < 2) {
 		fprintf(stderr, "herald bounce: a subcommand is needed "
 		    "(try \"herald bounce scan FILE...\")\n");

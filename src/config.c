@@ -25,26 +25,66 @@
 
 static GString *config_errbuf;		/* first error of the current parse */
 static GHashTable *config_segment_lines;	/* segment title -> line */
+static cfg_t *config_root;		/* the file being parsed */
+static const char *config_path;		/* and its name */
 
-/* config_errfunc - libconfuse's error callback: keep the first message */
+/* config_errfunc - libconfuse's error callback: keep the first message,
+ * prefixed with the file being parsed and the lexer's line (a section's
+ * cfg_t has no line of its own: take the root's) */
 static void
 config_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
 {
 	g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+	int line = 0;
 
 	if (config_errbuf == NULL || config_errbuf->len > 0)
 		return;
-	if (cfg != NULL && cfg->filename != NULL && cfg->line > 0)
-		g_string_printf(config_errbuf, "%s:%d: %s", cfg->filename,
-		    cfg->line, msg);
-	else if (cfg != NULL && cfg->filename != NULL)
-		g_string_printf(config_errbuf, "%s: %s", cfg->filename, msg);
+	if (cfg != NULL && cfg->line > 0)
+		line = cfg->line;
+	else if (config_root != NULL)
+		line = config_root->line;
+	if (config_path != NULL && line > 0)
+		g_string_printf(config_errbuf, "%s:%d: %s", config_path, line, msg);
+	else if (config_path != NULL)
+		g_string_printf(config_errbuf, "%s: %s", config_path, msg);
 	else
 		g_string_assign(config_errbuf, msg);
 }
 
+/* config_blank_comments - replace every comment outside strings by
+ * spaces, keeping its line breaks: libconfuse 3.3 counts the lines of
+ * "#" comments more than once, so every later error line would be off */
+static void
+config_blank_comments(char *p)
+{
+	for (; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\'') {
+			char q = *p;
+
+			for (p++; *p != '\0' && *p != q; p++)
+				if (*p == '\\' && p[1] != '\0')
+					p++;
+			if (*p == '\0')
+				return;
+		} else if (*p == '#' || (p[0] == '/' && p[1] == '/')) {
+			for (; *p != '\0' && *p != '\n'; p++)
+				*p = ' ';
+			if (*p == '\0')
+				return;
+		} else if (p[0] == '/' && p[1] == '*') {
+			for (; *p != '\0' && !(p[0] == '*' && p[1] == '/'); p++)
+				if (*p != '\n')
+					*p = ' ';
+			if (*p == '\0')
+				return;
+			p[0] = p[1] = ' ';
+			p++;
+		}
+	}
+}
+
 /* config_check_braces - an unclosed '{' is an error at its line */
-static gboolean
+gboolean
 config_check_braces(const char *path, const char *text, GError **error)
 {
 	g_autoptr(GArray) open = g_array_new(FALSE, FALSE, sizeof(int));
@@ -115,7 +155,12 @@ config_parse_file(cfg_t *cfg, const char *path, GError **error)
 		return FALSE;
 	config_errbuf = g_string_new(NULL);
 	cfg_set_error_function(cfg, config_errfunc);
-	rc = cfg_parse(cfg, path);
+	config_blank_comments(text);
+	config_root = cfg;
+	config_path = path;
+	rc = cfg_parse_buf(cfg, text);
+	config_root = NULL;
+	config_path = NULL;
 	if (rc != CFG_SUCCESS) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG, "%s",
 		    config_errbuf->len > 0 ? config_errbuf->str :
@@ -271,6 +316,44 @@ config_segment_free(gpointer p)
 	g_free(s->where);
 	g_free(s->description);
 	g_free(s);
+}
+
+/* config_where_lines - the line of each segment's "where" in the file
+ * (what a segment error's column counts along); libconfuse reports a
+ * section's validation only after reading past it, so its own line is
+ * late. Scans for "segment NAME {" and the first "where" after it. */
+static void
+config_where_lines(const char *path, GPtrArray *segments)
+{
+	g_autofree char *text = NULL;
+	g_auto(GStrv) lines = NULL;
+	guint i, j, k;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return;
+	lines = g_strsplit(text, "\n", -1);
+	for (i = 0; i < segments->len; i++) {
+		struct segment_def *def = g_ptr_array_index(segments, i);
+
+		for (j = 0; lines[j] != NULL; j++) {
+			g_auto(GStrv) w = g_strsplit_set(lines[j], " \t\"{", -1);
+			guint n = 0;
+			const char *words[2] = { NULL, NULL };
+
+			for (k = 0; w[k] != NULL && n < 2; k++)
+				if (*w[k] != '\0')
+					words[n++] = w[k];
+			if (n < 2 || strcmp(words[0], "segment") != 0 ||
+			    strcmp(words[1], def->name) != 0)
+				continue;
+			for (k = j; lines[k] != NULL; k++)
+				if (strstr(lines[k], "where") != NULL) {
+					def->line = k + 1;
+					break;
+				}
+			break;
+		}
+	}
 }
 
 /* config_valid_name - list and segment names: [a-z0-9][a-z0-9._-]* */
@@ -433,6 +516,7 @@ config_parse_list_file(const char *path, const char *default_domain,
 	}
 	g_clear_pointer(&config_segment_lines, g_hash_table_unref);
 	cfg_free(cfg);
+	config_where_lines(path, list->segments);
 	return list;
 fail:
 	g_clear_pointer(&config_segment_lines, g_hash_table_unref);

@@ -39,7 +39,7 @@ struct segment_def {
 	char *name;
 	char *where;		/* the expression, as written */
 	char *description;
-	int line;		/* where the segment's section ends in the file */
+	int line;		/* the line of its "where" in the file */
 };
 
 struct list_config {
@@ -125,6 +125,12 @@ const struct segment_def *config_segment(const struct list_config *list,
 struct list_config *config_parse_list_file(const char *path,
     const char *default_domain, GError **error);
 void config_list_free(struct list_config *list);
+
+/* config_check_braces - TEXT (read from PATH) closes every '{' it opens;
+ * libconfuse 3.3 alone accepts a file that ends inside a section. A
+ * CONFIG error at the line of the unclosed '{' otherwise. */
+gboolean config_check_braces(const char *path, const char *text,
+    GError **error);
 
 /* g_autoptr needs a type name: this typedef exists for it alone */
 typedef struct config config;

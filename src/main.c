@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <gmime/gmime.h>
 
 #include "herald.h"
 #include "cmd.h"
@@ -33,6 +34,14 @@ static const struct command commands[] = {
 	    "create or upgrade the database and the token secret" },
 	{ "lists", cmd_lists, NEEDS_STORE,
 	    "show the configured lists and their members by status" },
+	{ "sub", cmd_sub, NEEDS_STORE,
+	    "add, remove, show, import and export subscribers" },
+	{ "segment", cmd_segment, NEEDS_STORE,
+	    "count or list the members of a list's segments" },
+	{ "render", cmd_render, NEEDS_STORE,
+	    "print an announcement's messages exactly as they would be sent" },
+	{ "preview", cmd_preview, NEEDS_STORE,
+	    "per segment: members, subject and a sample message" },
 	{ "bounces", cmd_bounces, NEEDS_STORE,
 	    "stored bounces: scores per subscriber, rates per campaign" },
 	{ "maintain", cmd_maintain, NEEDS_STORE,
@@ -88,6 +97,7 @@ main(int argc, char **argv)
 	int i = 1, status;
 
 	signal(SIGPIPE, SIG_IGN);
+	g_mime_init();
 	log_init("herald", FALSE);
 	while (i < argc && argv[i][0] == '-') {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {

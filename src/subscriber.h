@@ -52,8 +52,53 @@ gboolean membership_set(struct store *store, gint64 list_id,
     gint64 subscriber_id, const char *status, const char *action,
     const char *channel, const char *detail, GError **error);
 
+/* subscriber_check_key - an attribute key: [a-z_][a-z0-9_.-]*, at most 64
+ * bytes, and not a field name (email, name, subscribed, created). Keys are
+ * case-insensitive: callers lowercase them first (subscriber_key_fold). */
+gboolean subscriber_check_key(const char *key, GError **error);
+char *subscriber_key_fold(const char *key);
+
+/* subscriber_delete - remove a subscriber, their attributes and every
+ * membership (the event log keeps its rows, without the subscriber) */
+gboolean subscriber_delete(struct store *store, gint64 id, GError **error);
+
+/*
+ * The writer: adds or updates subscribers and memberships with prepared
+ * statements kept for its lifetime (import and sub add share it). It
+ * writes inside the caller's transaction; it never begins or commits.
+ *
+ * subscriber_write - EMAIL (checked) with NAME (NULL or "": keep) and
+ * ATTRS (key -> value; a value of "" removes the attribute) becomes an
+ * active member of the writer's list, unless the membership exists with
+ * another status: then it is left as it is (an import never re-subscribes
+ * someone who left), and *OUTCOME says which case it was.
+ */
+enum subscriber_outcome {
+	SUBSCRIBER_ADDED,	/* a new subscriber, now a member */
+	SUBSCRIBER_JOINED,	/* a known subscriber, now a member */
+	SUBSCRIBER_UPDATED,	/* already an active member; name/attrs set */
+	SUBSCRIBER_KEPT,	/* a member with another status, left as it is */
+};
+
+struct subscriber_writer;
+
+struct subscriber_writer *subscriber_writer_new(struct store *store,
+    gint64 list_id, const char *channel, GError **error);
+gboolean subscriber_write(struct subscriber_writer *w, const char *email,
+    const char *name, GHashTable *attrs, enum subscriber_outcome *outcome,
+    gint64 *subscriber_id, GError **error);
+void subscriber_writer_free(struct subscriber_writer *w);
+
+/* membership_get - status (a MEMBER_* string, static) and times of the
+ * membership, or NULL and a NOUSER error when not a member */
+const char *membership_get(struct store *store, gint64 list_id,
+    gint64 subscriber_id, gint64 *subscribed, gint64 *changed,
+    GError **error);
+
 /* g_autoptr needs a type name: this typedef exists for it alone */
 typedef struct subscriber subscriber;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(subscriber, subscriber_free)
+typedef struct subscriber_writer subscriber_writer;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(subscriber_writer, subscriber_writer_free)
 
 #endif

@@ -58,6 +58,12 @@ struct value *value_list_index(const struct value *list, guint i); /* borrowed *
 void value_map_set(struct value *map, const char *key, struct value *v);
 struct value *value_map_get(const struct value *map, const char *key); /* borrowed, NULL if absent */
 guint value_map_size(const struct value *map);
+/* value_map_get_hashed - value_map_get for a key of LEN bytes whose
+ * value_hash_key() is HASH: the template engine hashes each name once,
+ * when it compiles a template, so rendering never hashes. */
+guint value_hash_key(const char *key, gsize len);
+struct value *value_map_get_hashed(const struct value *map, const char *key,
+    gsize len, guint hash); /* borrowed, NULL if absent */
 typedef void (*value_map_fn)(const char *key, struct value *v, gpointer user_data);
 void value_map_foreach(const struct value *map, value_map_fn fn, gpointer user_data);
 

@@ -1,0 +1,153 @@
+/*
+ * cmd_segment.c - herald segment LIST [NAME|--where EXPR] [--count|--list]
+ *
+ * With NAME or --where: the number of active members it matches (--count,
+ * the default) or their addresses, one a line (--list). With neither, one
+ * line per segment of the list, in file order: its name, a space, its
+ * count. A segment of the list file that does not parse is a configuration
+ * error (78) named by file and line; a bad --where expression is bad data
+ * (65); an unknown segment name is 67, like an unknown list.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "herald.h"
+#include "cmd.h"
+#include "cmd_sub.h"
+#include "config.h"
+#include "segment.h"
+#include "store.h"
+
+/* segment_of_def - compile a list file's segment, errors as CONFIG */
+static struct segment *
+segment_of_def(const struct list_config *list, const struct segment_def *def,
+    GError **error)
+{
+	struct segment *seg = segment_compile(def->where, error);
+
+	if (seg == NULL) {
+		(*error)->code = HERALD_ERROR_CONFIG;
+		g_prefix_error(error, "%s:%d: segment %s: ", list->file, def->line,
+		    def->name);
+	}
+	return seg;
+}
+
+/* segment_print_list - the addresses SEG matches */
+static gboolean
+segment_print_list(struct store *store, gint64 list_id,
+    const struct segment *seg, GError **error)
+{
+	g_autoptr(GString) sql = g_string_new("SELECT s.email FROM memberships m"
+	    " JOIN subscribers s ON s.id = m.subscriber_id"
+	    " WHERE m.list_id = ?1 AND m.status = 'active' AND ");
+	g_autoptr(GPtrArray) params = g_ptr_array_new();
+	g_autoptr(sqlite3_stmt) st = NULL;
+	int rc;
+
+	segment_to_sql(seg, sql, params);
+	g_string_append(sql, " ORDER BY s.id");
+	if ((st = store_prepare(store, sql->str, error)) == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, list_id);
+	segment_bind(st, 2, params);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		printf("%s\n", sqlite3_column_text(st, 0));
+	if (rc != SQLITE_DONE) {
+		herald_set_sqlite_error(error, store->db, rc, "listing a segment");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* segment_all - "NAME COUNT" for every segment of LIST */
+static int
+segment_all(struct herald *h, const struct list_config *list, gint64 list_id)
+{
+	GError *error = NULL;
+	guint i;
+
+	/* check them all before printing anything */
+	for (i = 0; i < list->segments->len; i++) {
+		g_autoptr(segment) seg = segment_of_def(list,
+		    g_ptr_array_index(list->segments, i), &error);
+
+		if (seg == NULL)
+			return cmd_error("segment", error);
+	}
+	for (i = 0; i < list->segments->len; i++) {
+		const struct segment_def *def = g_ptr_array_index(list->segments, i);
+		g_autoptr(segment) seg = segment_of_def(list, def, &error);
+		gint64 n = list_id == 0 ? 0 :
+		    segment_count(h->store, list_id, seg, &error);
+
+		if (n < 0)
+			return cmd_error("segment", error);
+		printf("%s %" G_GINT64_FORMAT "\n", def->name, n);
+	}
+	return EX_OK;
+}
+
+int
+cmd_segment(struct herald *h, int argc, char **argv)
+{
+	g_autofree char *where = NULL;
+	gboolean count = FALSE, list_members = FALSE;
+	const GOptionEntry entries[] = {
+		{ "where", 0, 0, G_OPTION_ARG_STRING, &where,
+		    "an expression instead of a named segment", "EXPR" },
+		{ "count", 0, 0, G_OPTION_ARG_NONE, &count,
+		    "print the number of members (the default)", NULL },
+		{ "list", 0, 0, G_OPTION_ARG_NONE, &list_members,
+		    "print the members' addresses, one a line", NULL },
+		{ NULL }
+	};
+	g_autoptr(segment) seg = NULL;
+	const struct list_config *list;
+	const struct segment_def *def;
+	GError *error = NULL;
+	gint64 list_id, n;
+	int rc = EX_OK;
+
+	if (!cmd_parse("segment", "LIST [NAME]", "Count or list the members of "
+	    "a segment; with no NAME, count every segment of LIST.", entries,
+	    &argc, &argv))
+		return EX_USAGE;
+	if (argc < 2 || argc > 3 || (argc == 3 && where != NULL) ||
+	    (count && list_members)) {
+		fprintf(stderr, "herald segment: wants LIST and at most one of NAME "
+		    "and --where, and one of --count and --list "
+		    "(try \"herald segment --help\")\n");
+		return EX_USAGE;
+	}
+	if ((list = cmd_sub_list(h, "segment", argv[1], &rc)) == NULL)
+		return rc;
+	list_id = store_list_id(h->store, list->name, FALSE, NULL);
+	if (argc == 2 && where == NULL) {
+		if (list_members) {
+			fprintf(stderr, "herald segment: --list needs a segment NAME "
+			    "or --where\n");
+			return EX_USAGE;
+		}
+		return segment_all(h, list, list_id);
+	}
+	if (where != NULL) {
+		if ((seg = segment_compile(where, &error)) == NULL) {
+			g_prefix_error(&error, "--where: ");
+			return cmd_error("segment", error);
+		}
+	} else if ((def = config_segment(list, argv[2])) == NULL) {
+		g_set_error(&error, HERALD_ERROR, HERALD_ERROR_NOUSER,
+		    "%s has no segment \"%s\"", list->name, argv[2]);
+		return cmd_error("segment", error);
+	} else if ((seg = segment_of_def(list, def, &error)) == NULL)
+		return cmd_error("segment", error);
+	if (list_members)
+		return list_id == 0 || segment_print_list(h->store, list_id, seg,
+		    &error) ? EX_OK : cmd_error("segment", error);
+	n = list_id == 0 ? 0 : segment_count(h->store, list_id, seg, &error);
+	if (n < 0)
+		return cmd_error("segment", error);
+	printf("%" G_GINT64_FORMAT "\n", n);
+	return EX_OK;
+}

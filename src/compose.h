@@ -1,0 +1,95 @@
+/*
+ * compose.h - one announcement, rendered for one subscriber, as the exact
+ * bytes that go to the SMTP relay.
+ *
+ * A composer is built once per campaign (or render/preview run) from the
+ * announcement, the list and the token key: it holds the shared rendering
+ * context, one context layer per campaign segment, the fixed headers and
+ * the MIME skeleton. After composer_new() it is read-only, and
+ * composer_render() may run concurrently in any number of threads: every
+ * per-message state lives on the caller's stack.
+ *
+ * The message: RFC 5322 with CRLF line ends, MIME 1.0,
+ * multipart/alternative (text/plain, text/html, both charset=utf-8, 7bit
+ * when pure short-lined ASCII, else quoted-printable or base64 by the
+ * share of 8-bit bytes, as GMime's best-encoding filter decides), wrapped
+ * in multipart/mixed with a text/calendar part when the announcement asks
+ * for one. Headers: From, To (the subscriber with name), Subject (RFC 2047
+ * when not ASCII), Date, Message-ID, MIME-Version, Reply-To (by the list's
+ * reply_to policy), List-Id (RFC 2919), List-Unsubscribe (mailto with the
+ * subscriber's token, and the https URL when the list has
+ * unsubscribe_base_url), List-Unsubscribe-Post (RFC 8058, with the URL),
+ * List-Post (NO for announce-only lists), List-Help, List-Owner,
+ * Precedence: bulk, X-Loop.
+ *
+ * Must stay true: header injection is impossible. A CR, LF or NUL in the
+ * subscriber's name, email or any attribute, in a one-line data field or
+ * in the rendered subject is refused with a DATA error naming the field
+ * (announcement.c refuses them in the data file at load time).
+ */
+#ifndef HERALD_COMPOSE_H
+#define HERALD_COMPOSE_H
+
+#include <glib.h>
+#include "announcement.h"
+#include "config.h"
+#include "subscriber.h"
+#include "token.h"
+
+/* the marker the pipe recognises on mail herald sent itself:
+ * "X-Loop: LIST@DOMAIN" */
+#define COMPOSE_LOOP_HEADER "X-Loop"
+
+/* Message-ID: <herald.DELIVERY.RANDOM@DOMAIN>, DELIVERY in decimal (0 for
+ * a render outside a campaign), RANDOM 16 hex digits */
+#define COMPOSE_MSGID_PREFIX "herald."
+
+enum composer_flags {
+	COMPOSER_STRICT = 1 << 0,	/* a missing variable is an error */
+	COMPOSER_NO_CALENDAR = 1 << 1,	/* leave out the text/calendar part */
+};
+
+struct composer;
+
+/* composer_new - prepare ANN for LIST. CAMPAIGN_SEGMENTS (NULL-terminated,
+ * may be NULL) are the campaign's segments in order; a context layer is
+ * built for each (and one for no segment). KEY makes the tokens. Renders
+ * the templates once against a sample subscriber, so a template or data
+ * error is found here, before anything is sent. NULL and an error naming
+ * what is wrong on failure. Call it in one thread. */
+struct composer *composer_new(const struct announcement *ann,
+    const struct list_config *list, const struct token_key *key,
+    const char *const *campaign_segments, int flags, GError **error);
+void composer_free(struct composer *c);
+
+/* composer_render - append the complete message for SUB to OUT (CRLF
+ * line ends; the caller hands it to libesmtp as is). SEGMENT is the first
+ * campaign segment SUB matches (NULL if none: the no-segment layer);
+ * MATCHED (NULL-terminated, may be NULL) every segment SUB matches, for
+ * the segments.NAME flags. DELIVERY_ID goes into the Message-ID and the
+ * bounce token. On success *ENVELOPE_FROM (LIST-bounces+TOKEN@DOMAIN) and
+ * *MESSAGE_ID (without <>) are set if not NULL (caller frees). On failure
+ * OUT is left as it was, and the DATA error names the field (a line break
+ * in a name or attribute, a missing variable under COMPOSER_STRICT: every
+ * missing name is listed). Thread-safe. */
+gboolean composer_render(const struct composer *c,
+    const struct subscriber *sub, const char *segment,
+    const char *const *matched, gint64 delivery_id, GString *out,
+    char **envelope_from, char **message_id, GError **error);
+
+/* composer_subject - the subject SUB gets (rendered, not encoded) */
+char *composer_subject(const struct composer *c,
+    const struct subscriber *sub, const char *segment,
+    const char *const *matched, GError **error);
+
+/* compose_message_id_delivery - the delivery id inside a Message-ID (or
+ * an In-Reply-To/References value) herald made for DOMAIN; FALSE if it is
+ * not one of ours. */
+gboolean compose_message_id_delivery(const char *msgid, const char *domain,
+    gint64 *delivery_id);
+
+/* g_autoptr needs a type name: this typedef exists for it alone */
+typedef struct composer composer;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(composer, composer_free)
+
+#endif

@@ -1,0 +1,53 @@
+#!/bin/sh
+# bench-subscribers.sh - import N generated subscribers (1,000,000 unless
+# N is set) into a fresh instance and count a two-attribute segment over
+# them. Prints each command, its wall time, rows/s and peak RSS (from
+# /usr/bin/time -v; Debian package "time").
+#
+# Targets (issue 2): import >= 200,000 rows/s, a segment count < 0.5 s on
+# 1M subscribers, peak RSS < 64 MB. The figures are printed, not asserted:
+# a shared machine makes wall times noisy.
+set -eu
+TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+HERALD=${HERALD:-$TOP/herald}
+BUILD=${BUILD:-$TOP/build}
+N=${N:-1000000}
+B=$(mktemp -d "${TMPDIR:-/tmp}/herald-bench.XXXXXX")
+trap 'rm -rf "$B"' EXIT
+mkdir -p "$B/etc" "$B/data" "$B/lists"
+cp "$TOP"/lists/*.conf "$B/lists/"
+printf 'data_dir = "%s/data"\nlist_dir = "%s/lists"\ndomain = "lists.example.org"\n' \
+    "$B" "$B" > "$B/etc/herald.conf"
+HERALD_CONFIG=$B/etc/herald.conf
+export HERALD_CONFIG
+"$HERALD" init >/dev/null
+
+# measure LABEL CMD… - run CMD under /usr/bin/time -v, print the figures
+measure() {
+	label=$1; shift
+	echo "\$ $*"
+	/usr/bin/time -v -o "$B/time" "$@" > "$B/out"
+	tail -n 3 "$B/out" | sed 's/^/  /'
+	wall=$(sed -n 's/.*Elapsed (wall clock) time.*: //p' "$B/time" |
+	    awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }')
+	rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$B/time")
+	cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$B/time")
+	printf '  %s: %.2f s wall, %.2f s cpu, peak RSS %.1f MB\n' "$label" \
+	    "$wall" "$cpu" "$(echo "$rss / 1024" | bc -l)"
+}
+
+echo "== generating $N subscribers"
+echo "\$ $BUILD/tools/gen-subscribers $N > $B/subs.csv"
+"$BUILD/tools/gen-subscribers" "$N" > "$B/subs.csv"
+ls -l "$B/subs.csv" | awk '{ printf "  %d bytes\n", $5 }'
+
+echo "== import"
+measure import "$HERALD" sub import xen-users "$B/subs.csv"
+printf '  import: %.0f rows/s (target >= 200000), database %s bytes\n' \
+    "$(echo "$N / $wall" | bc -l)" "$(stat -c %s "$B/data/herald.db")"
+
+echo "== segment count (two attributes)"
+measure "count east-coast-developers" "$HERALD" segment xen-users east-coast-developers --count
+measure "count --where" "$HERALD" segment xen-users --where 'role = "developer" and region = "europe"' --count
+echo "== every segment of xen-users"
+measure "count all segments" "$HERALD" segment xen-users --count

@@ -1,0 +1,92 @@
+#!/bin/sh
+# herald sub import: RFC 4180 CSV (quotes, commas, line breaks in fields,
+# CRLF, a BOM), rejected rows with FILE:LINE and why, --strict, updates,
+# stdin, and one transaction: a failure or a kill halfway leaves nothing.
+. "${TOP:-.}/tests/lib.sh"
+plan 35
+F=$TOP/tests/t0110
+fresh() { rm -rf "$T/data"; hinit; }
+
+hinit
+t "import with bad rows: exit 65, the rest imported" 65 herald sub import xen-users "$F/bad.csv"
+like "$err" "^$F/bad.csv:4: \"not-an-address\" is not a valid address: it has no @$"; ok $? "line 4: bad address"
+like "$err" "^$F/bad.csv:5: the name contains a line break$"; ok $? "line 5: a quoted line break in a name"
+like "$err" "^$F/bad.csv:7: 3 fields, the header has 5$"; ok $? "line 7: too few fields (line numbers count the quoted line break)"
+like "$err" "^$F/bad.csv:8: text after a closing quote$"; ok $? "line 8: malformed quoting"
+like "$err" "^$F/bad.csv:11: a quoted field is never closed$"; ok $? "line 11: unclosed quote"
+[ "$(printf '%s\n' "$err" | wc -l)" = 5 ]; ok $? "exactly five rejected"
+like "$out" '^xen-users: 10 rows: 3 added, 0 joined, 0 updated, .* 5 rejected$' ||
+    like "$out" '^xen-users: [0-9]+ rows: 3 added, 0 joined, 0 updated, .* 5 rejected$'; ok $? "summary counts"
+[ "$(sql "SELECT name FROM subscribers WHERE email = 'ben@example.org'")" = 'Ben "the builder" Bo' ] &&
+    [ "$(sql "SELECT value FROM attributes a JOIN subscribers s ON s.id = a.subscriber_id WHERE s.email = 'ben@example.org' AND key = 'company'")" = 'Acme, Inc.' ]
+ok $? "quotes and commas inside fields"
+[ "$(sql "SELECT name FROM subscribers WHERE email = 'fay@example.org'")" = 'Zoë Faÿ' ]; ok $? "UTF-8 kept"
+[ "$(sql "SELECT count(*) FROM attributes a JOIN subscribers s ON s.id = a.subscriber_id WHERE s.email = 'ann@example.com' AND key = 'company'")" = 0 ]
+ok $? "an empty cell stores no attribute"
+[ "$(sql "SELECT count(*) FROM events WHERE action = 'subscribe' AND channel = 'import'")" = 3 ]; ok $? "one event per new member, channel import"
+
+# --strict: one bad row and nothing goes in
+fresh
+before=$(sql "SELECT count(*) FROM subscribers")
+t "--strict with bad rows: 65" 65 herald sub import --strict xen-users "$F/bad.csv"
+like "$out" 'nothing imported'; ok $? "summary says nothing imported"
+[ "$(sql "SELECT count(*) FROM subscribers")" = "$before" ] &&
+    [ "$(sql "SELECT count(*) FROM memberships")" = 0 ] &&
+    [ "$(sql "SELECT count(*) FROM events")" = 0 ]; ok $? "--strict left nothing"
+
+# CRLF, a byte order mark, stdin; updates of existing subscribers
+printf '\357\273\277email,name,role\r\nann@example.com,Ann,user\r\nben@example.org,,developer\r\n' > "$T/crlf.csv"
+t "CRLF and a BOM from stdin" 0 sh -c "\"$HERALD\" sub import xen-users - < \"$T/crlf.csv\""
+like "$out" '2 added'; ok $? "two added"
+[ "$(sql "SELECT name FROM subscribers WHERE email = 'ann@example.com'")" = Ann ]; ok $? "no stray CR in values"
+printf 'email,name,role,region\nann@example.com,Ann Ng,developer,\ncat@example.net,Cat,user,asia\n' > "$T/upd.csv"
+herald sub rm xen-users ben@example.org >/dev/null
+printf 'email,role\nben@example.org,manager\n' > "$T/ben.csv"
+t "update existing" 0 herald sub import xen-users "$T/upd.csv"
+like "$out" '1 added, 0 joined, 1 updated'; ok $? "one added, one updated"
+[ "$(sql "SELECT name || ' ' || (SELECT value FROM attributes WHERE subscriber_id = s.id AND key = 'role') FROM subscribers s WHERE email = 'ann@example.com'")" = "Ann Ng developer" ]
+ok $? "name and attribute updated; empty cells left the rest"
+t "an unsubscribed member is not subscribed again" 0 herald sub import xen-users "$T/ben.csv"
+like "$out" '1 left as they were' &&
+    [ "$(sql "SELECT status FROM memberships m JOIN subscribers s ON s.id = m.subscriber_id WHERE s.email = 'ben@example.org'")" = unsubscribed ]
+ok $? "still unsubscribed"
+
+# header and file errors
+t "a missing file: 66" 66 herald sub import xen-users "$T/nope.csv"
+t "an unknown list: 67" 67 herald sub import xen-nothing "$F/bad.csv"
+printf 'name,role\nAnn,user\n' > "$T/noemail.csv"
+t "no email column: 65" 65 herald sub import xen-users "$T/noemail.csv"
+like "$err" "noemail.csv:1: the header row has no \"email\" column"; ok $? "says so with the line"
+printf 'email,role,Role\n' > "$T/dup.csv"
+t "a column twice: 65" 65 herald sub import xen-users "$T/dup.csv"
+: > "$T/empty.csv"
+t "an empty file: 65" 65 herald sub import xen-users "$T/empty.csv"
+t "missing FILE: 64" 64 herald sub import xen-users
+
+# a failure halfway (the 51st insert fails) leaves nothing
+fresh
+"$BUILD/tools/gen-subscribers" 200 > "$T/200.csv"
+sql "CREATE TRIGGER boom BEFORE INSERT ON subscribers WHEN (SELECT count(*) FROM subscribers) >= 50 BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;"
+t "a store failure halfway ends the import" 70 herald sub import xen-users "$T/200.csv"
+[ "$(sql "SELECT count(*) FROM subscribers")" = 0 ] && [ "$(sql "SELECT count(*) FROM events")" = 0 ]
+ok $? "and leaves nothing behind"
+sql "DROP TRIGGER boom"
+
+# killed halfway: rows written, transaction open, SIGKILL
+mkfifo "$T/fifo"
+"$HERALD" sub import xen-users - < "$T/fifo" >/dev/null 2>&1 &
+pid=$!
+exec 3>"$T/fifo"
+cat "$T/200.csv" >&3
+# the import holds the write lock once it has begun; wait for that
+i=0
+while [ $i -lt 100 ] && sqlite3 "$T/data/herald.db" "PRAGMA busy_timeout=0; BEGIN IMMEDIATE; ROLLBACK;" >/dev/null 2>&1; do
+	sleep 0.1; i=$((i + 1))
+done
+kill -9 $pid; wait $pid 2>/dev/null
+exec 3>&-
+[ $i -lt 100 ] && [ "$(sql "SELECT count(*) FROM subscribers")" = 0 ] && [ "$(sql "SELECT count(*) FROM memberships")" = 0 ]
+ok $? "killed mid-import: nothing behind"
+t "the same file imports cleanly afterwards" 0 herald sub import xen-users "$T/200.csv"
+[ "$(sql "SELECT count(*) FROM memberships WHERE status = 'active'")" = 200 ]; ok $? "all 200 in"
+finish
