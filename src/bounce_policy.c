@@ -936,8 +936,10 @@ bounce_policy_handle(struct store *store, const struct list_config *list,
 		goto out;
 	ok = TRUE;
 	/* the bounce is safe: a notice that does not leave now waits for
-	 * herald maintain */
-	if (oc.notices > 0 && notifier != NULL)
+	 * herald maintain. Inside the caller's transaction nothing is
+	 * committed yet, and no SMTP talk may hold the write lock: leave the
+	 * notices queued then. */
+	if (oc.notices > 0 && notifier != NULL && store->depth == 0)
 		bp_flush(store, NULL, list, first_notice, now, notifier,
 		    &oc.notices_sent, &failed, &queued, NULL);
 	goto out;

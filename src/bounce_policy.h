@@ -116,7 +116,9 @@ gboolean bounce_policy_mail_notice(void *config,
  * matched to active members of LIST. MSG is the parsed message (NULL: it is
  * parsed from RAW); RAW/RAW_LEN the bytes as received (NULL: MSG is
  * written out), of which the first BOUNCE_POLICY_RAW_MAX are kept.
- * NOTIFIER may be NULL (notices stay queued). OUTCOME may be NULL.
+ * NOTIFIER may be NULL (notices stay queued; so they do when the call is
+ * nested in the caller's transaction: flush with bounce_policy_flush()
+ * after committing, or leave them to herald maintain). OUTCOME may be NULL.
  * FALSE and an error (TEMP on a busy or full database) when nothing was
  * stored; a notice that fails to send after the commit is not an error. */
 gboolean bounce_policy_handle(struct store *store,

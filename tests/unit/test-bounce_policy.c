@@ -577,12 +577,22 @@ test_notices_wait_for_sender(struct fx *f, gconstpointer data)
 	    " FROM bounce_notices");
 	g_assert_cmpstr(err, ==, "queued 1 relay down");
 	sink.temp_fail = FALSE;
+	/* inside a caller's transaction nothing is sent before its commit */
+	verp.subscriber_id = f->bob;
+	g_assert_true(store_begin(f->store, NULL));
+	for (d = 0; d < 5; d++)
+		g_assert_true(bounce_policy_handle(f->store, &f->list, &verp, NULL,
+		    msg, strlen(msg), NULL, T0 + d * DAY, &n, &oc, &error));
+	g_assert_true(store_commit(f->store, NULL));
+	g_assert_cmpint(oc.disabled, ==, 1);
+	g_assert_cmpint(oc.notices_sent, ==, 0);
+	g_assert_cmpint(sink.sent->len, ==, 0);
 	g_assert_true(bounce_policy_maintain(f->store, &f->config,
 	    T0 + 5 * DAY, &n, &m, &error));
-	g_assert_cmpint(m.notices_sent, ==, 2);
+	g_assert_cmpint(m.notices_sent, ==, 4);	/* 2 owners', 2 warnings */
 	g_assert_cmpint(m.notices_queued, ==, 0);
 	g_assert_cmpint(sql_int(f, "SELECT count(*) FROM bounce_notices"
-	    " WHERE state = 'sent'"), ==, 2);
+	    " WHERE state = 'sent'"), ==, 4);
 	g_ptr_array_unref(sink.sent);
 }
 
