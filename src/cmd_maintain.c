@@ -59,6 +59,7 @@ cmd_maintain(struct herald *h, int argc, char **argv)
 	struct bounce_maintenance m = { 0 };
 	GError *error = NULL;
 	guint expired = 0;
+	int pruned;
 	gint64 now = (gint64)time(NULL);
 
 	if (!cmd_parse("maintain", NULL, "Daily housekeeping: bounce warnings "
@@ -88,5 +89,11 @@ cmd_maintain(struct herald *h, int argc, char **argv)
 	    &expired, &error))
 		return cmd_error("maintain", error);
 	printf("subscriptions: %u unconfirmed request(s) expired\n", expired);
+	pruned = pipe_spool_prune(h->config->spool_dir,
+	    h->config->pipe.spool_keep_days, &error);
+	if (pruned < 0)
+		return cmd_error("maintain", error);
+	printf("spool: %d archived message(s) older than %d days removed\n",
+	    pruned, h->config->pipe.spool_keep_days);
 	return EX_OK;
 }

@@ -28,6 +28,7 @@
 
 #include "herald.h"
 #include "bounce.h"
+#include "bounce_policy.h"
 #include "compose.h"
 #include "config.h"
 #include "notice.h"
@@ -1208,16 +1209,24 @@ fail:
 	return FALSE;
 }
 
-/* pipe_bounce_hand_over - THE call site between the pipe and the bounce
- * module: a bounce for LIST (SUB_ID and DELIVERY from a verified VERP
- * token, 0 when none) is stored raw in inbound_bounces for the bounce
- * module to classify and score. Idempotent by digest. */
+/* pipe_bounce_hand_over - a bounce for LIST (SUB_ID and DELIVERY from a
+ * verified VERP token, 0 when none) goes to the bounce policy, which
+ * stores it (bounded), classifies and scores it; inbound_bounces records
+ * the arrival (envelope, token, digest), so the same bytes delivered
+ * again (an MTA retry after a crash past the commit) count once. All in
+ * one transaction; notices the policy queued are sent after the commit. */
 static gboolean
 pipe_bounce_hand_over(struct pipe_msg *m, gint64 sub_id, gint64 delivery,
     const char *token, GError **error)
 {
 	g_autoptr(sqlite3_stmt) st = NULL;
+	struct bounce_verp verp = { sub_id, delivery };
+	struct bounce_notifier mailer = { bounce_policy_mail_notice,
+	    (void *)m->ctx->config };
+	struct bounce_outcome oc = { 0 };
 	gint64 list_id, seen;
+	gsize len;
+	const char *raw = g_bytes_get_data(m->raw, &len);
 
 	if (!store_begin(m->ctx->store, error))
 		return FALSE;
@@ -1231,9 +1240,13 @@ pipe_bounce_hand_over(struct pipe_msg *m, gint64 sub_id, gint64 delivery,
 		store_rollback(m->ctx->store);
 		return TRUE;
 	}
+	if (!bounce_policy_handle(m->ctx->store, m->list,
+	    sub_id != 0 ? &verp : NULL, m->msg, raw, len, NULL, m->now,
+	    &mailer, &oc, error))
+		goto fail;
 	st = store_prepare(m->ctx->store, "INSERT INTO inbound_bounces(list_id,"
-	    " subscriber_id, delivery_id, token, envelope_from, digest, raw)"
-	    " VALUES (?1, nullif(?2, 0), ?3, ?4, ?5, ?6, ?7)", error);
+	    " subscriber_id, delivery_id, token, envelope_from, digest, mail_id)"
+	    " VALUES (?1, nullif(?2, 0), ?3, ?4, ?5, ?6, nullif(?7, 0))", error);
 	if (st == NULL)
 		goto fail;
 	sqlite3_bind_int64(st, 1, list_id);
@@ -1242,20 +1255,30 @@ pipe_bounce_hand_over(struct pipe_msg *m, gint64 sub_id, gint64 delivery,
 	sqlite3_bind_text(st, 4, token, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, m->sender, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, m->digest, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 7, g_bytes_get_data(m->raw, NULL),
-	    (int)g_bytes_get_size(m->raw), SQLITE_STATIC);
-	if (!store_step_done(m->ctx->store, st, "storing a bounce", error))
+	sqlite3_bind_int64(st, 7, oc.mail_id);
+	if (!store_step_done(m->ctx->store, st, "storing a bounce", error) ||
+	    !store_commit(m->ctx->store, error))
 		goto fail;
 	if (sub_id != 0)
 		g_string_append_printf(m->res->outcome, "bounce for subscriber %"
-		    G_GINT64_FORMAT " delivery %" G_GINT64_FORMAT " stored as %"
-		    G_GINT64_FORMAT, sub_id, delivery,
-		    (gint64)sqlite3_last_insert_rowid(m->ctx->store->db));
+		    G_GINT64_FORMAT " delivery %" G_GINT64_FORMAT, sub_id,
+		    delivery);
 	else
-		g_string_append_printf(m->res->outcome, "bounce without a valid"
-		    " token stored as %" G_GINT64_FORMAT,
-		    (gint64)sqlite3_last_insert_rowid(m->ctx->store->db));
-	return store_commit(m->ctx->store, error);
+		g_string_append(m->res->outcome, "bounce without a valid token");
+	g_string_append_printf(m->res->outcome, ": %d recipient(s) stored, %d"
+	    " scored, %d disabled", oc.stored, oc.scored, oc.disabled);
+	if (oc.notices > 0) {
+		int sent = 0, failed = 0, queued = 0;
+
+		/* after the commit: a relay that is down leaves them queued
+		 * for herald maintain, never an error for the MTA */
+		if (!bounce_policy_flush(m->ctx->store, m->ctx->config, m->now,
+		    &mailer, &sent, &failed, &queued, NULL))
+			queued = oc.notices;
+		g_string_append_printf(m->res->outcome, ", %d notice(s) sent,"
+		    " %d queued", sent, queued);
+	}
+	return TRUE;
 fail:
 	store_rollback(m->ctx->store);
 	return FALSE;

@@ -153,10 +153,8 @@ static const char *const store_migrations[] = {
 	"  delivery_id INTEGER,"		/* from the VERP token, 0 when none */
 	"  token TEXT,"			/* the verified token, NULL when none */
 	"  envelope_from TEXT,"
-	"  processed INTEGER NOT NULL DEFAULT 0,"	/* set by the bounce module */
-	"  digest TEXT NOT NULL,"
-	"  raw BLOB NOT NULL);"
-	"CREATE INDEX inbound_bounces_todo ON inbound_bounces(processed, id);"
+	"  mail_id INTEGER,"		/* bounce_mail row (migration 4) holding it */
+	"  digest TEXT NOT NULL);"	/* the same bytes again are not counted twice */
 	"CREATE INDEX inbound_bounces_digest ON inbound_bounces(digest);",
 
 	/*

@@ -210,7 +210,8 @@ t "an ARF report at the owner address naming the recipient (Hotmail shape)" 0 hp
 VT=$(tok b xen-users $ALICE 9)
 fill $F/bounce-dsn.eml $T/m VERP=$VT RCPTADDR=alice@subs.test
 t "a DSN at LIST-bounces+TOKEN" 0 hpipe "" xen-users-bounces+$VT@$D $T/m
-[ "$(sql "SELECT subscriber_id || ' ' || delivery_id || ' ' || processed FROM inbound_bounces ORDER BY id DESC LIMIT 1")" = "$ALICE 9 0" ]; ok $? "stored for the bounce module with subscriber and delivery"
+[ "$(sql "SELECT subscriber_id || ' ' || delivery_id FROM inbound_bounces ORDER BY id DESC LIMIT 1")" = "$ALICE 9" ]; ok $? "recorded with subscriber and delivery"
+[ "$(sql "SELECT b.subscriber_id || ' ' || b.source || ' ' || b.kind || ' ' || b.action FROM bounces b JOIN inbound_bounces i ON i.mail_id = b.mail_id ORDER BY b.id DESC LIMIT 1")" = "$ALICE verp hard inactive" ]; ok $? "classified by the bounce policy; alice left xen-users above, so not scored"
 t "delivered twice" 0 hpipe "" xen-users-bounces+$VT@$D $T/m
 [ "$(sql "SELECT count(*) FROM inbound_bounces")" = 1 ]; ok $? "stored once"
 fill $F/bounce-dsn.eml $T/m VERP=$VT RCPTADDR=alice@subs.test
@@ -219,6 +220,12 @@ t "a bounce to LIST-bounces@ with the token only inside" 0 hpipe "" xen-users-bo
 [ "$(sql "SELECT subscriber_id || ' ' || delivery_id FROM inbound_bounces ORDER BY id DESC LIMIT 1")" = "$ALICE 9" ]; ok $? "finds the token in the returned headers"
 t "a bounce with a forged token" 0 hpipe "" xen-users-bounces+$(tok b xen-devel $ALICE 9)@$D $F/loop.eml
 [ "$(sql "SELECT coalesce(subscriber_id, 0) FROM inbound_bounces ORDER BY id DESC LIMIT 1")" = 0 ]; ok $? "is stored without a subscriber"
+GRACE=$(add_sub grace@subs.test active xen-users)
+VG=$(tok b xen-users $GRACE 10)
+fill $F/bounce-dsn.eml $T/m VERP=$VG RCPTADDR=grace@subs.test
+t "a DSN for an active member" 0 hpipe "" xen-users-bounces+$VG@$D $T/m
+[ "$(sql "SELECT score || ' ' || hard FROM bounce_scores WHERE subscriber_id = $GRACE")" = "1.0 1" ]; ok $? "scored as one hard bounce (1.0)"
+like "$err" '1 scored'; ok $? "the log line says it was scored"
 
 # --- the environment of Postfix local(8) and Exim
 fill $F/plain.eml $T/m "FROM=Kim <kim@subs.test>" RCPT=xen-users-subscribe@$D SUBJECT=subscribe BODY=x MSGID=k1

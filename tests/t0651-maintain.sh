@@ -5,7 +5,7 @@
 # outbox (with the owner notice) while the relay is down, and leave when it
 # is back (an aiosmtpd server standing in for it).
 . "${TOP:-.}/tests/lib.sh"
-plan 38
+plan 40
 
 F=$BUILD/tools/bounce-feed
 T0=1717200000	# 2024-06-01 00:00 UTC
@@ -93,6 +93,14 @@ maint $((D + 62 * DAY)); like "$out" '^notices: 0 sent, 0 failed, 0 waiting$'; o
 t "herald bounces after the removal" 0 herald bounces xen-users
 like "$out" '^xen-users +alice@subs\.test +unsubscribed +0\.0 +5 .* sync'; ok $? "alice: unsubscribed, five bounces kept"
 
+# the inbound archive: pipe.spool_keep_days (30) of mail kept
+mkdir -p "$T/data/spool/cur"
+echo old > "$T/data/spool/cur/old.eml"; touch -d '40 days ago' "$T/data/spool/cur/old.eml"
+echo new > "$T/data/spool/cur/new.eml"; touch -d '3 days ago' "$T/data/spool/cur/new.eml"
+t "maintain prunes the inbound archive" 0 herald maintain
+like "$out" '^spool: 1 archived message\(s\) older than 30 days removed$' &&
+    [ ! -e "$T/data/spool/cur/old.eml" ] && [ -e "$T/data/spool/cur/new.eml" ]
+ok $? "mail older than 30 days goes, newer mail stays"
 t "--now accepts ISO 8601" 0 herald maintain --now 2024-09-01T00:00:00Z
 t "--now refuses nonsense" 64 herald maintain --now yesterday-ish
 t "an argument is refused" 64 herald maintain xen-users
