@@ -1432,10 +1432,11 @@ bounce_original_recipient(struct bounce_ctx *ctx)
 /* ------------------------------------------------------------------ */
 /* Exclusions, auto-replies, complaints */
 
-/* bounce_exclude_header - exclude the addresses of header NAME of OBJ. */
+/* bounce_header_addrs - add the addresses of header NAME of OBJ to SET
+ * (ctx->exclude: never reported; ctx->senders: reported only when a
+ * notice names them in the strongest shape). */
 static void
-bounce_exclude_header(struct bounce_ctx *ctx, GMimeObject *obj,
-    const char *name)
+bounce_header_addrs(GHashTable *set, GMimeObject *obj, const char *name)
 {
 	const char *v = g_mime_object_get_header(obj, name);
 	gsize pos = 0, start, len;
@@ -1445,24 +1446,7 @@ bounce_exclude_header(struct bounce_ctx *ctx, GMimeObject *obj,
 		return;
 	len = strlen(v);
 	while ((a = bounce_addr_next(v, len, &pos, &start)) != NULL)
-		g_hash_table_add(ctx->exclude, a);
-}
-
-/* bounce_sender_header - the addresses of header NAME of OBJ are only
- * reported when a notice names them in the strongest shape. */
-static void
-bounce_sender_header(struct bounce_ctx *ctx, GMimeObject *obj,
-    const char *name)
-{
-	const char *v = g_mime_object_get_header(obj, name);
-	gsize pos = 0, start, len;
-	char *a;
-
-	if (v == NULL)
-		return;
-	len = strlen(v);
-	while ((a = bounce_addr_next(v, len, &pos, &start)) != NULL)
-		g_hash_table_add(ctx->senders, a);
+		g_hash_table_add(set, a);
 }
 
 /* bounce_exclude_orig - exclude the sender addresses of the returned
@@ -1576,14 +1560,14 @@ bounce_ctx_init(struct bounce_ctx *ctx, GMimeMessage *msg)
 		if (nl != NULL)
 			g_string_append(ctx->scan.orig, nl + 1);
 	}
-	bounce_exclude_header(ctx, obj, "From");
-	bounce_exclude_header(ctx, obj, "Sender");
-	bounce_exclude_header(ctx, obj, "Reply-To");
-	bounce_exclude_header(ctx, obj, "Return-Path");
-	bounce_exclude_header(ctx, obj, "Message-ID");
+	bounce_header_addrs(ctx->exclude, obj, "From");
+	bounce_header_addrs(ctx->exclude, obj, "Sender");
+	bounce_header_addrs(ctx->exclude, obj, "Reply-To");
+	bounce_header_addrs(ctx->exclude, obj, "Return-Path");
+	bounce_header_addrs(ctx->exclude, obj, "Message-ID");
 	bounce_exclude_orig(ctx);
-	bounce_sender_header(ctx, obj, "To");
-	bounce_sender_header(ctx, obj, "Cc");
+	bounce_header_addrs(ctx->senders, obj, "To");
+	bounce_header_addrs(ctx->senders, obj, "Cc");
 }
 
 /* bounce_ctx_clear - free what CTX holds except the report. */
