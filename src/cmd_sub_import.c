@@ -183,6 +183,7 @@ cmd_sub_import(struct herald *h, int argc, char **argv)
 	g_autoptr(subscriber_writer) w = NULL;
 	const struct list_config *list;
 	GError *error = NULL;
+	g_autofree char *detail = NULL;
 	FILE *fp;
 	gint64 list_id;
 	int rc = EX_OK;
@@ -225,7 +226,10 @@ cmd_sub_import(struct herald *h, int argc, char **argv)
 		goto out;
 	if ((list_id = store_list_id(h->store, list->name, TRUE, &error)) == 0 ||
 	    (w = subscriber_writer_new(h->store, list_id, "import",
-	    &error)) == NULL || !import_rows(&im, r, w, &error))
+	    &error)) == NULL)
+		goto fail;
+	subscriber_writer_quiet(w);
+	if (!import_rows(&im, r, w, &error))
 		goto fail;
 	g_clear_pointer(&w, subscriber_writer_free);
 	if (strict && im.rejected > 0) {
@@ -234,7 +238,16 @@ cmd_sub_import(struct herald *h, int argc, char **argv)
 		rc = EX_DATAERR;
 		goto out;
 	}
-	if (!store_commit(h->store, &error))
+	/* one event for the file: each membership says "import" itself */
+	detail = g_strdup_printf("%s: %" G_GINT64_FORMAT " rows, %"
+	    G_GINT64_FORMAT " added, %" G_GINT64_FORMAT " joined, %"
+	    G_GINT64_FORMAT " updated, %" G_GINT64_FORMAT " kept, %"
+	    G_GINT64_FORMAT " rejected", im.label, im.rows,
+	    im.counts[SUBSCRIBER_ADDED], im.counts[SUBSCRIBER_JOINED],
+	    im.counts[SUBSCRIBER_UPDATED], im.counts[SUBSCRIBER_KEPT],
+	    im.rejected);
+	if (!store_event(h->store, list_id, 0, "import", "import", detail,
+	    &error) || !store_commit(h->store, &error))
 		goto fail;
 	import_summary(&im, list->name, TRUE);
 	rc = im.rejected > 0 ? EX_DATAERR : EX_OK;

@@ -14,7 +14,7 @@
  * of a million rows prepares each statement once.
  *
  * Must stay true: nothing here begins or commits a transaction except
- * membership_set's own (nestable) one; every status change writes one
+ * the (nestable) ones of membership_set and subscriber_delete; every status change writes one
  * event in the same transaction as the change.
  */
 #include <string.h>
@@ -290,11 +290,11 @@ subscriber_load(struct store *store, sqlite3_stmt *st, const char *what,
 	sub->created = sqlite3_column_int64(st, 3);
 	sub->attrs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	    g_free);
-	at = store_prepare(store, "SELECT key, value FROM attributes"
-	    " WHERE subscriber_id = ?1", error);
+	at = store_prepare(store, "SELECT key, value FROM json_each(?1)", error);
 	if (at == NULL)
 		return NULL;
-	sqlite3_bind_int64(at, 1, sub->id);
+	sqlite3_bind_text(at, 1, (const char *)sqlite3_column_text(st, 4), -1,
+	    SQLITE_TRANSIENT);
 	while ((rc = sqlite3_step(at)) == SQLITE_ROW)
 		g_hash_table_insert(sub->attrs,
 		    g_strdup((const char *)sqlite3_column_text(at, 0)),
@@ -311,7 +311,7 @@ struct subscriber *
 subscriber_get(struct store *store, gint64 id, GError **error)
 {
 	g_autoptr(sqlite3_stmt) st = store_prepare(store, "SELECT id, email, "
-	    "name, created FROM subscribers WHERE id = ?1", error);
+	    "name, created, attrs FROM subscribers WHERE id = ?1", error);
 	g_autofree char *what = g_strdup_printf("#%" G_GINT64_FORMAT, id);
 
 	if (st == NULL)
@@ -325,7 +325,7 @@ struct subscriber *
 subscriber_find(struct store *store, const char *email, GError **error)
 {
 	g_autoptr(sqlite3_stmt) st = store_prepare(store, "SELECT id, email, "
-	    "name, created FROM subscribers WHERE email_key = ?1", error);
+	    "name, created, attrs FROM subscribers WHERE email_key = ?1", error);
 	g_autofree char *key = subscriber_email_key(email);
 
 	if (st == NULL)
@@ -334,17 +334,31 @@ subscriber_find(struct store *store, const char *email, GError **error)
 	return subscriber_load(store, st, email, error);
 }
 
-/* subscriber_delete - the subscriber and everything hanging off them */
+/* subscriber_delete - the subscriber and everything hanging off them
+ * (the segment index by hand: it has no foreign key, which would cost a
+ * scan of the whole table per deleted subscriber) */
 gboolean
 subscriber_delete(struct store *store, gint64 id, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = store_prepare(store,
-	    "DELETE FROM subscribers WHERE id = ?1", error);
+	g_autoptr(sqlite3_stmt) at = store_prepare(store,
+	    "DELETE FROM attributes WHERE (key, value, subscriber_id) IN"
+	    " (SELECT key, value, subscriber_id FROM subscriber_attributes"
+	    "  WHERE subscriber_id = ?1)", error);
+	g_autoptr(sqlite3_stmt) st = NULL;
 
-	if (st == NULL)
+	if (at == NULL || (st = store_prepare(store,
+	    "DELETE FROM subscribers WHERE id = ?1", error)) == NULL)
 		return FALSE;
+	sqlite3_bind_int64(at, 1, id);
 	sqlite3_bind_int64(st, 1, id);
-	return store_step_done(store, st, "deleting a subscriber", error);
+	if (!store_begin(store, error))
+		return FALSE;
+	if (!store_step_done(store, at, "deleting attributes", error) ||
+	    !store_step_done(store, st, "deleting a subscriber", error)) {
+		store_rollback(store);
+		return FALSE;
+	}
+	return store_commit(store, error);
 }
 
 /* membership_intern - the MEMBER_* constant equal to S, or NULL */
@@ -391,6 +405,22 @@ membership_get(struct store *store, gint64 list_id, gint64 subscriber_id,
 	return NULL;
 }
 
+/* membership_channel - how the last change came */
+char *
+membership_channel(struct store *store, gint64 list_id, gint64 subscriber_id)
+{
+	g_autoptr(sqlite3_stmt) st = store_prepare(store, "SELECT channel FROM "
+	    "memberships WHERE list_id = ?1 AND subscriber_id = ?2", NULL);
+
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, list_id);
+	sqlite3_bind_int64(st, 2, subscriber_id);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return NULL;
+	return g_strdup((const char *)sqlite3_column_text(st, 0));
+}
+
 /* membership_status - the status alone */
 const char *
 membership_status(struct store *store, gint64 list_id, gint64 subscriber_id,
@@ -417,17 +447,19 @@ membership_set(struct store *store, gint64 list_id, gint64 subscriber_id,
 	/* joining again (from unsubscribed, disabled, blocklisted) restarts
 	 * the subscription date; other changes only stamp "changed" */
 	st = store_prepare(store, "INSERT INTO memberships(list_id, "
-	    "subscriber_id, status) VALUES (?1, ?2, ?3)"
+	    "subscriber_id, status, channel) VALUES (?1, ?2, ?3, ?4)"
 	    " ON CONFLICT(list_id, subscriber_id) DO UPDATE SET"
 	    " subscribed = CASE WHEN excluded.status IN ('active', 'pending')"
 	    "   AND status NOT IN ('active', 'pending') THEN unixepoch()"
 	    "   ELSE subscribed END,"
-	    " status = excluded.status, changed = unixepoch()", error);
+	    " status = excluded.status, changed = unixepoch(),"
+	    " channel = excluded.channel", error);
 	if (st == NULL)
 		goto fail;
 	sqlite3_bind_int64(st, 1, list_id);
 	sqlite3_bind_int64(st, 2, subscriber_id);
 	sqlite3_bind_text(st, 3, status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, channel, -1, SQLITE_STATIC);
 	if (!store_step_done(store, st, "setting a membership", error) ||
 	    !store_event(store, list_id, subscriber_id, action, channel, detail,
 	    error))
@@ -440,27 +472,39 @@ fail:
 
 /*
  * The writer.
+ *
+ * A new subscriber (the common case in an import) costs three statements:
+ * the subscriber row (attrs as JSON, built here), every attribute's index
+ * row in one multi-row INSERT, and the membership; plus the event unless
+ * the writer is quiet. A known one costs a lookup and, per attribute, a
+ * delete of the old index row and an insert of the new, and a json_patch
+ * of attrs.
  */
+#define W_MAXATTRS 8		/* multi-row index inserts prepared up to this */
+
 enum {
-	W_FIND, W_INSERT, W_NAME, W_ATTR_SET, W_ATTR_DEL, W_MEMBER_GET,
-	W_MEMBER_ADD, W_EVENT, W_NSTMT
+	W_FIND, W_INSERT, W_NAME, W_ATTR_DEL, W_ATTR_ADD, W_ATTRS_PATCH,
+	W_MEMBER_GET, W_MEMBER_ADD, W_EVENT, W_NSTMT
 };
 
 static const char *const writer_sql[W_NSTMT] = {
 	[W_FIND] = "SELECT id FROM subscribers WHERE email_key = ?1",
-	[W_INSERT] = "INSERT INTO subscribers(email, email_key, name)"
-	    " VALUES (?1, ?2, ?3) ON CONFLICT(email_key) DO NOTHING",
+	[W_INSERT] = "INSERT INTO subscribers(email, email_key, name, attrs)"
+	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(email_key) DO NOTHING",
 	[W_NAME] = "UPDATE subscribers SET name = ?2 WHERE id = ?1"
 	    " AND name IS NOT ?2",
-	[W_ATTR_SET] = "INSERT INTO attributes(subscriber_id, key, value)"
-	    " VALUES (?1, ?2, ?3) ON CONFLICT(subscriber_id, key)"
-	    " DO UPDATE SET value = excluded.value WHERE value != excluded.value",
-	[W_ATTR_DEL] = "DELETE FROM attributes WHERE subscriber_id = ?1"
-	    " AND key = ?2",
+	/* the old index row of key ?2, unless its value stays ?3 */
+	[W_ATTR_DEL] = "DELETE FROM attributes WHERE key = ?2 AND"
+	    " subscriber_id = ?1 AND value = (SELECT json_extract(attrs, ?4)"
+	    " FROM subscribers WHERE id = ?1) AND value IS NOT ?3",
+	[W_ATTR_ADD] = "INSERT OR IGNORE INTO attributes(key, value,"
+	    " subscriber_id) VALUES (?2, ?3, ?1)",
+	[W_ATTRS_PATCH] = "UPDATE subscribers SET attrs = json_patch(attrs, ?2)"
+	    " WHERE id = ?1",
 	[W_MEMBER_GET] = "SELECT status FROM memberships WHERE list_id = ?1"
 	    " AND subscriber_id = ?2",
-	[W_MEMBER_ADD] = "INSERT INTO memberships(list_id, subscriber_id, status)"
-	    " VALUES (?1, ?2, 'active')",
+	[W_MEMBER_ADD] = "INSERT INTO memberships(list_id, subscriber_id, status,"
+	    " channel) VALUES (?1, ?2, 'active', ?3)",
 	[W_EVENT] = "INSERT INTO events(list_id, subscriber_id, action, channel)"
 	    " VALUES (?1, ?2, 'subscribe', ?3)",
 };
@@ -469,7 +513,11 @@ struct subscriber_writer {
 	struct store *store;
 	gint64 list_id;
 	char *channel;
+	gboolean quiet;			/* no event per row */
 	sqlite3_stmt *st[W_NSTMT];
+	sqlite3_stmt *index[W_MAXATTRS + 1];	/* [n]: n index rows at once */
+	GString *key, *json, *path;	/* reused for every row */
+	GPtrArray *set;			/* the non-empty attributes: k, v, k, v… */
 };
 
 /* subscriber_writer_new - prepare every statement once */
@@ -483,10 +531,22 @@ subscriber_writer_new(struct store *store, gint64 list_id,
 	w->store = store;
 	w->list_id = list_id;
 	w->channel = g_strdup(channel);
+	w->key = g_string_sized_new(256);
+	w->json = g_string_sized_new(256);
+	w->path = g_string_sized_new(80);
+	w->set = g_ptr_array_new();
 	for (i = 0; i < W_NSTMT; i++)
 		if ((w->st[i] = store_prepare(store, writer_sql[i], error)) == NULL)
 			return NULL;
 	return g_steal_pointer(&w);
+}
+
+/* subscriber_writer_quiet - log no event per new member: the caller logs
+ * one for the whole batch (an import) */
+void
+subscriber_writer_quiet(struct subscriber_writer *w)
+{
+	w->quiet = TRUE;
 }
 
 /* subscriber_writer_free - finalize the statements */
@@ -499,33 +559,142 @@ subscriber_writer_free(struct subscriber_writer *w)
 		return;
 	for (i = 0; i < W_NSTMT; i++)
 		sqlite3_finalize(w->st[i]);
+	for (i = 0; i <= W_MAXATTRS; i++)
+		sqlite3_finalize(w->index[i]);
+	g_string_free(w->key, TRUE);
+	g_string_free(w->json, TRUE);
+	g_string_free(w->path, TRUE);
+	g_ptr_array_unref(w->set);
 	g_free(w->channel);
 	g_free(w);
 }
 
-/* writer_attrs - set or remove each attribute of ATTRS */
+/* writer_json_string - S as a JSON string (UTF-8 already checked) */
+static void
+writer_json_string(GString *out, const char *s)
+{
+	const unsigned char *p;
+
+	g_string_append_c(out, '"');
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\') {
+			g_string_append_c(out, '\\');
+			g_string_append_c(out, *p);
+		} else if (*p < 0x20)
+			g_string_append_printf(out, "\\u%04x", *p);
+		else
+			g_string_append_c(out, *p);
+	}
+	g_string_append_c(out, '"');
+}
+
+/* writer_json - ATTRS as a JSON object into w->json; with PATCH, an empty
+ * value is null (json_patch removes the key), else it is left out; the
+ * non-empty pairs also go to w->set */
+static void
+writer_json(struct subscriber_writer *w, GHashTable *attrs, gboolean patch)
+{
+	GHashTableIter it;
+	gpointer k, v;
+	gboolean first = TRUE;
+
+	g_string_truncate(w->json, 0);
+	g_ptr_array_set_size(w->set, 0);
+	g_string_append_c(w->json, '{');
+	if (attrs != NULL) {
+		g_hash_table_iter_init(&it, attrs);
+		while (g_hash_table_iter_next(&it, &k, &v)) {
+			if (*(char *)v == '\0' && !patch)
+				continue;
+			if (!first)
+				g_string_append_c(w->json, ',');
+			first = FALSE;
+			writer_json_string(w->json, k);
+			g_string_append_c(w->json, ':');
+			if (*(char *)v == '\0') {
+				g_string_append(w->json, "null");
+				continue;
+			}
+			writer_json_string(w->json, v);
+			g_ptr_array_add(w->set, k);
+			g_ptr_array_add(w->set, v);
+		}
+	}
+	g_string_append_c(w->json, '}');
+}
+
+/* writer_index - the index rows of w->set for a new subscriber ID */
+static gboolean
+writer_index(struct subscriber_writer *w, gint64 id, GError **error)
+{
+	guint done = 0, n, i;
+
+	while (done < w->set->len / 2) {
+		sqlite3_stmt *st;
+
+		n = MIN(w->set->len / 2 - done, W_MAXATTRS);
+		if (w->index[n] == NULL) {
+			g_autoptr(GString) sql = g_string_new("INSERT INTO "
+			    "attributes(key, value, subscriber_id) VALUES ");
+
+			for (i = 0; i < n; i++)
+				g_string_append_printf(sql, "%s(?%u, ?%u, ?1)",
+				    i > 0 ? ", " : "", 2 * i + 2, 2 * i + 3);
+			if ((w->index[n] = store_prepare(w->store, sql->str,
+			    error)) == NULL)
+				return FALSE;
+		}
+		st = w->index[n];
+		sqlite3_bind_int64(st, 1, id);
+		for (i = 0; i < 2 * n; i++)
+			sqlite3_bind_text(st, (int)i + 2,
+			    g_ptr_array_index(w->set, 2 * done + i), -1,
+			    SQLITE_STATIC);
+		if (!store_step_done(w->store, st, "writing an attribute", error))
+			return FALSE;
+		done += n;
+	}
+	return TRUE;
+}
+
+/* writer_attrs - update a known subscriber's attributes from ATTRS */
 static gboolean
 writer_attrs(struct subscriber_writer *w, gint64 id, GHashTable *attrs,
     GError **error)
 {
 	GHashTableIter it;
 	gpointer k, v;
+	sqlite3_stmt *st;
 
-	if (attrs == NULL)
+	if (attrs == NULL || g_hash_table_size(attrs) == 0)
 		return TRUE;
 	g_hash_table_iter_init(&it, attrs);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
-		sqlite3_stmt *st = w->st[*(char *)v != '\0' ? W_ATTR_SET :
-		    W_ATTR_DEL];
+		const char *value = *(char *)v != '\0' ? v : NULL;
 
+		/* keys are [a-z_][a-z0-9_.-]*: safe inside a quoted path */
+		g_string_printf(w->path, "$.\"%s\"", (char *)k);
+		st = w->st[W_ATTR_DEL];
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_text(st, 2, k, -1, SQLITE_STATIC);
-		if (*(char *)v != '\0')
-			sqlite3_bind_text(st, 3, v, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, w->path->str, -1, SQLITE_STATIC);
+		if (!store_step_done(w->store, st, "writing an attribute", error))
+			return FALSE;
+		if (value == NULL)
+			continue;
+		st = w->st[W_ATTR_ADD];
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, k, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
 		if (!store_step_done(w->store, st, "writing an attribute", error))
 			return FALSE;
 	}
-	return TRUE;
+	writer_json(w, attrs, TRUE);
+	st = w->st[W_ATTRS_PATCH];
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, w->json->str, (int)w->json->len, SQLITE_STATIC);
+	return store_step_done(w->store, st, "writing attributes", error);
 }
 
 /* writer_check - the address, the name, the attributes */
@@ -544,13 +713,41 @@ writer_check(const char *email, const char *name, GHashTable *attrs,
 		return TRUE;
 	g_hash_table_iter_init(&it, attrs);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
-		g_autofree char *what = g_strdup_printf("attribute %s", (char *)k);
-
-		if (!subscriber_check_key(k, error) ||
-		    !subscriber_check_text(what, v, error))
+		if (!subscriber_check_key(k, error))
 			return FALSE;
+		/* the message names the attribute: built only when needed */
+		if (!subscriber_check_text("a value", v, NULL)) {
+			g_autofree char *what = g_strdup_printf("attribute %s",
+			    (char *)k);
+
+			return subscriber_check_text(what, v, error);
+		}
 	}
 	return TRUE;
+}
+
+/* writer_email_key - subscriber_email_key into w->key, without allocating
+ * when the domain is ASCII */
+static const char *
+writer_email_key(struct subscriber_writer *w, const char *email)
+{
+	const char *at = subscriber_find_at(email), *p;
+	g_autofree char *key = NULL;
+
+	g_string_truncate(w->key, 0);
+	if (at != NULL) {
+		for (p = at + 1; *p != '\0' && (unsigned char)*p < 0x80; p++)
+			;
+		if (*p == '\0') {
+			g_string_append_len(w->key, email, at + 1 - email);
+			for (p = at + 1; *p != '\0'; p++)
+				g_string_append_c(w->key, g_ascii_tolower(*p));
+			return w->key->str;
+		}
+	}
+	key = subscriber_email_key(email);
+	g_string_assign(w->key, key);
+	return w->key->str;
 }
 
 /* subscriber_write - add or update one subscriber and their membership */
@@ -560,7 +757,7 @@ subscriber_write(struct subscriber_writer *w, const char *email,
     gint64 *subscriber_id, GError **error)
 {
 	sqlite3_stmt *st;
-	g_autofree char *key = NULL;
+	const char *key;
 	gint64 id = 0, before;
 	gboolean fresh = FALSE;
 	const char *status = NULL;
@@ -570,19 +767,23 @@ subscriber_write(struct subscriber_writer *w, const char *email,
 		return FALSE;
 	if (name != NULL && *name == '\0')
 		name = NULL;
-	key = subscriber_email_key(email);
+	key = writer_email_key(w, email);
+	writer_json(w, attrs, FALSE);
 	/* insert first: for a new address (the common case in an import)
 	 * that is one probe of the email_key index instead of two */
 	st = w->st[W_INSERT];
 	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, w->json->str, (int)w->json->len, SQLITE_STATIC);
 	before = sqlite3_total_changes64(w->store->db);
 	if (!store_step_done(w->store, st, "adding a subscriber", error))
 		return FALSE;
 	if (sqlite3_total_changes64(w->store->db) != before) {
 		id = sqlite3_last_insert_rowid(w->store->db);
 		fresh = TRUE;
+		if (!writer_index(w, id, error))
+			return FALSE;
 	} else {
 		st = w->st[W_FIND];
 		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -602,10 +803,8 @@ subscriber_write(struct subscriber_writer *w, const char *email,
 			if (!store_step_done(w->store, st, "setting a name", error))
 				return FALSE;
 		}
-	}
-	if (!writer_attrs(w, id, attrs, error))
-		return FALSE;
-	if (!fresh) {
+		if (!writer_attrs(w, id, attrs, error))
+			return FALSE;
 		st = w->st[W_MEMBER_GET];
 		sqlite3_bind_int64(st, 1, w->list_id);
 		sqlite3_bind_int64(st, 2, id);
@@ -631,14 +830,17 @@ subscriber_write(struct subscriber_writer *w, const char *email,
 	st = w->st[W_MEMBER_ADD];
 	sqlite3_bind_int64(st, 1, w->list_id);
 	sqlite3_bind_int64(st, 2, id);
+	sqlite3_bind_text(st, 3, w->channel, -1, SQLITE_STATIC);
 	if (!store_step_done(w->store, st, "adding a membership", error))
 		return FALSE;
-	st = w->st[W_EVENT];
-	sqlite3_bind_int64(st, 1, w->list_id);
-	sqlite3_bind_int64(st, 2, id);
-	sqlite3_bind_text(st, 3, w->channel, -1, SQLITE_STATIC);
-	if (!store_step_done(w->store, st, "writing the event log", error))
-		return FALSE;
+	if (!w->quiet) {
+		st = w->st[W_EVENT];
+		sqlite3_bind_int64(st, 1, w->list_id);
+		sqlite3_bind_int64(st, 2, id);
+		sqlite3_bind_text(st, 3, w->channel, -1, SQLITE_STATIC);
+		if (!store_step_done(w->store, st, "writing the event log", error))
+			return FALSE;
+	}
 	if (outcome != NULL)
 		*outcome = fresh ? SUBSCRIBER_ADDED : SUBSCRIBER_JOINED;
 	return TRUE;
