@@ -108,7 +108,6 @@ import_rows(struct import *im, struct csv_reader *r,
     struct subscriber_writer *w, GError **error)
 {
 	g_autoptr(GHashTable) attrs = g_hash_table_new(g_str_hash, g_str_equal);
-	enum subscriber_outcome outcome;
 	enum csv_result res;
 	guint i;
 
@@ -139,8 +138,8 @@ import_rows(struct import *im, struct csv_reader *r,
 				    (char *)csv_field(r, i));
 		}
 		name = im->name_col >= 0 ? csv_field(r, im->name_col) : NULL;
-		if (!subscriber_write(w, csv_field(r, im->email_col), name, attrs,
-		    &outcome, NULL, &bad)) {
+		if (!subscriber_writer_queue(w, csv_field(r, im->email_col), name,
+		    attrs, &bad)) {
 			if (bad->domain != HERALD_ERROR ||
 			    bad->code != HERALD_ERROR_DATA) {
 				g_propagate_prefixed_error(error,
@@ -151,8 +150,12 @@ import_rows(struct import *im, struct csv_reader *r,
 			import_reject(im, csv_line(r), bad->message);
 			continue;
 		}
-		im->counts[outcome]++;
 	}
+	if (!subscriber_writer_flush(w, error)) {
+		g_prefix_error(error, "%s: ", im->label);
+		return FALSE;
+	}
+	memcpy(im->counts, subscriber_writer_counts(w), sizeof(im->counts));
 	return TRUE;
 }
 
@@ -217,10 +220,14 @@ cmd_sub_import(struct herald *h, int argc, char **argv)
 		if (res == CSV_ERROR || !import_header(&im, r, res, &error))
 			goto out;
 	}
-	/* a bigger page cache while the indexes grow (32 MB); no foreign key
-	 * checks, since the writer only ever uses ids it has just read or
-	 * made (the pragma is a no-op inside a transaction: set it first) */
+	/* a bigger page cache while the indexes grow (32 MB); statement
+	 * journals in memory (each multi-row INSERT keeps one, a few hundred
+	 * KB at most; in a temporary file they cost a write per page); no
+	 * foreign key checks, since the writer only ever uses ids it has just
+	 * read or made (the pragma is a no-op inside a transaction: set it
+	 * first) */
 	if (!store_exec(h->store, "PRAGMA cache_size = -32768;"
+	    "PRAGMA temp_store = MEMORY;"
 	    "PRAGMA foreign_keys = OFF", &error) ||
 	    !store_begin(h->store, &error))
 		goto out;

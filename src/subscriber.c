@@ -473,24 +473,30 @@ fail:
 /*
  * The writer.
  *
- * A new subscriber (the common case in an import) costs three statements:
- * the subscriber row (attrs as JSON, built here), every attribute's index
- * row in one multi-row INSERT, and the membership; plus the event unless
- * the writer is quiet. A known one costs a lookup and, per attribute, a
- * delete of the old index row and an insert of the new, and a json_patch
- * of attrs.
+ * Rows are queued (checked first, so a bad row is refused at once) and
+ * written W_BATCH at a time: one multi-row INSERT of the subscribers with
+ * ids chosen here (max(id) + 1 on), whose RETURNING says which went in;
+ * then one multi-row INSERT of those new subscribers' attribute index
+ * rows and one of their memberships. A row whose address was already
+ * there (stored earlier, or earlier in the same batch) is then handled
+ * alone, in file order: a lookup, its name, per attribute a delete of the
+ * old index row and an insert of the new, a json_patch of attrs, and its
+ * membership. The outcome is what writing the rows one by one would give.
+ * Multi-row statements come in sizes 1, 2, 4 … W_BATCH rows, prepared
+ * once each when first needed.
  */
-#define W_MAXATTRS 8		/* multi-row index inserts prepared up to this */
+#define W_BATCH		256	/* rows per flush; a power of two */
+#define W_SIZES		9	/* log2(W_BATCH) + 1 */
+#define W_NONE		G_MAXSIZE	/* no name */
 
 enum {
-	W_FIND, W_INSERT, W_NAME, W_ATTR_DEL, W_ATTR_ADD, W_ATTRS_PATCH,
+	W_MAXID, W_FIND, W_NAME, W_ATTR_DEL, W_ATTR_ADD, W_ATTRS_PATCH,
 	W_MEMBER_GET, W_MEMBER_ADD, W_EVENT, W_NSTMT
 };
 
 static const char *const writer_sql[W_NSTMT] = {
+	[W_MAXID] = "SELECT coalesce(max(id), 0) FROM subscribers",
 	[W_FIND] = "SELECT id FROM subscribers WHERE email_key = ?1",
-	[W_INSERT] = "INSERT INTO subscribers(email, email_key, name, attrs)"
-	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(email_key) DO NOTHING",
 	[W_NAME] = "UPDATE subscribers SET name = ?2 WHERE id = ?1"
 	    " AND name IS NOT ?2",
 	/* the old index row of key ?2, unless its value stays ?3 */
@@ -509,18 +515,51 @@ static const char *const writer_sql[W_NSTMT] = {
 	    " VALUES (?1, ?2, 'subscribe', ?3)",
 };
 
+/* the multi-row statements: head, one row's placeholders, tail */
+enum { M_SUBSCRIBERS, M_ATTRIBUTES, M_MEMBERS, M_NKIND };
+
+static const struct {
+	const char *head, *row, *tail;
+	int nparams;
+} writer_multi_sql[M_NKIND] = {
+	[M_SUBSCRIBERS] = { "INSERT OR IGNORE INTO subscribers(id, email,"
+	    " email_key, name, attrs) VALUES ", "(?, ?, ?, ?, ?)",
+	    " RETURNING id", 5 },
+	[M_ATTRIBUTES] = { "INSERT OR IGNORE INTO attributes(key, value,"
+	    " subscriber_id) VALUES ", "(?, ?, ?)", "", 3 },
+	[M_MEMBERS] = { "INSERT OR IGNORE INTO memberships(list_id,"
+	    " subscriber_id, status, channel) VALUES ", "(?, ?, 'active', ?)",
+	    "", 3 },
+};
+
+/* one queued row: offsets into the writer's arena */
+struct writer_row {
+	gsize email, key, name, json;	/* name: W_NONE for none */
+	guint kv, nkv;			/* pairs at kv[kv…]: key, value (maybe "") */
+	gint64 id;
+	enum subscriber_outcome outcome;
+	gboolean fresh;
+};
+
 struct subscriber_writer {
 	struct store *store;
 	gint64 list_id;
 	char *channel;
-	gboolean quiet;			/* no event per row */
+	gboolean quiet;			/* no event per new member */
 	sqlite3_stmt *st[W_NSTMT];
-	sqlite3_stmt *index[W_MAXATTRS + 1];	/* [n]: n index rows at once */
-	GString *key, *json, *path;	/* reused for every row */
-	GPtrArray *set;			/* the non-empty attributes: k, v, k, v… */
+	sqlite3_stmt *multi[M_NKIND][W_SIZES];	/* [kind][k]: 2^k rows */
+	GString *arena;			/* the queued rows' strings */
+	GArray *rows;			/* struct writer_row */
+	GArray *kv;			/* gsize: arena offsets */
+	GString *json, *path;
+	GArray *items;			/* guint: what a multi-row statement binds */
+	gint64 base;			/* the id of the first queued row */
+	gint64 counts[4];		/* by enum subscriber_outcome */
+	gint64 last_id;			/* the last row flushed */
+	enum subscriber_outcome last_outcome;
 };
 
-/* subscriber_writer_new - prepare every statement once */
+/* subscriber_writer_new - prepare the single-row statements */
 struct subscriber_writer *
 subscriber_writer_new(struct store *store, gint64 list_id,
     const char *channel, GError **error)
@@ -531,42 +570,75 @@ subscriber_writer_new(struct store *store, gint64 list_id,
 	w->store = store;
 	w->list_id = list_id;
 	w->channel = g_strdup(channel);
-	w->key = g_string_sized_new(256);
+	w->arena = g_string_sized_new(64 * W_BATCH);
+	w->rows = g_array_sized_new(FALSE, FALSE, sizeof(struct writer_row),
+	    W_BATCH);
+	w->kv = g_array_new(FALSE, FALSE, sizeof(gsize));
 	w->json = g_string_sized_new(256);
 	w->path = g_string_sized_new(80);
-	w->set = g_ptr_array_new();
+	w->items = g_array_new(FALSE, FALSE, sizeof(guint));
 	for (i = 0; i < W_NSTMT; i++)
 		if ((w->st[i] = store_prepare(store, writer_sql[i], error)) == NULL)
 			return NULL;
 	return g_steal_pointer(&w);
 }
 
-/* subscriber_writer_quiet - log no event per new member: the caller logs
- * one for the whole batch (an import) */
+/* subscriber_writer_quiet - log no event per new member */
 void
 subscriber_writer_quiet(struct subscriber_writer *w)
 {
 	w->quiet = TRUE;
 }
 
-/* subscriber_writer_free - finalize the statements */
+/* subscriber_writer_counts - rows written so far, by outcome */
+const gint64 *
+subscriber_writer_counts(const struct subscriber_writer *w)
+{
+	return w->counts;
+}
+
+/* subscriber_writer_free - finalize the statements (queued rows are
+ * dropped: flush first) */
 void
 subscriber_writer_free(struct subscriber_writer *w)
 {
-	int i;
+	int i, k;
 
 	if (w == NULL)
 		return;
 	for (i = 0; i < W_NSTMT; i++)
 		sqlite3_finalize(w->st[i]);
-	for (i = 0; i <= W_MAXATTRS; i++)
-		sqlite3_finalize(w->index[i]);
-	g_string_free(w->key, TRUE);
+	for (i = 0; i < M_NKIND; i++)
+		for (k = 0; k < W_SIZES; k++)
+			sqlite3_finalize(w->multi[i][k]);
+	g_string_free(w->arena, TRUE);
+	g_array_unref(w->rows);
+	g_array_unref(w->kv);
 	g_string_free(w->json, TRUE);
 	g_string_free(w->path, TRUE);
-	g_ptr_array_unref(w->set);
+	g_array_unref(w->items);
 	g_free(w->channel);
 	g_free(w);
+}
+
+/* writer_str - the arena string at OFF */
+static inline const char *
+writer_str(const struct subscriber_writer *w, gsize off)
+{
+	return off == W_NONE ? NULL : w->arena->str + off;
+}
+
+/* writer_keep - copy S into the arena; its offset */
+static gsize
+writer_keep(struct subscriber_writer *w, const char *s, gssize len)
+{
+	gsize off = w->arena->len;
+
+	if (len < 0)
+		len = strlen(s);
+	g_string_append_len(w->arena, s, len);
+	g_string_append_c(w->arena, '\0');
+	return off;
 }
 
 /* writer_json_string - S as a JSON string (UTF-8 already checked) */
@@ -588,113 +660,329 @@ writer_json_string(GString *out, const char *s)
 	g_string_append_c(out, '"');
 }
 
-/* writer_json - ATTRS as a JSON object into w->json; with PATCH, an empty
- * value is null (json_patch removes the key), else it is left out; the
- * non-empty pairs also go to w->set */
+/* writer_json - ROW's attributes as a JSON object into w->json; with
+ * PATCH, an empty value is null (json_patch removes the key), else it is
+ * left out */
 static void
-writer_json(struct subscriber_writer *w, GHashTable *attrs, gboolean patch)
+writer_json(struct subscriber_writer *w, const struct writer_row *row,
+    gboolean patch)
 {
-	GHashTableIter it;
-	gpointer k, v;
 	gboolean first = TRUE;
+	guint i;
 
 	g_string_truncate(w->json, 0);
-	g_ptr_array_set_size(w->set, 0);
 	g_string_append_c(w->json, '{');
-	if (attrs != NULL) {
-		g_hash_table_iter_init(&it, attrs);
-		while (g_hash_table_iter_next(&it, &k, &v)) {
-			if (*(char *)v == '\0' && !patch)
-				continue;
-			if (!first)
-				g_string_append_c(w->json, ',');
-			first = FALSE;
-			writer_json_string(w->json, k);
-			g_string_append_c(w->json, ':');
-			if (*(char *)v == '\0') {
-				g_string_append(w->json, "null");
-				continue;
-			}
+	for (i = 0; i < row->nkv; i++) {
+		const char *k = writer_str(w, g_array_index(w->kv, gsize,
+		    row->kv + 2 * i));
+		const char *v = writer_str(w, g_array_index(w->kv, gsize,
+		    row->kv + 2 * i + 1));
+
+		if (*v == '\0' && !patch)
+			continue;
+		if (!first)
+			g_string_append_c(w->json, ',');
+		first = FALSE;
+		writer_json_string(w->json, k);
+		g_string_append_c(w->json, ':');
+		if (*v == '\0')
+			g_string_append(w->json, "null");
+		else
 			writer_json_string(w->json, v);
-			g_ptr_array_add(w->set, k);
-			g_ptr_array_add(w->set, v);
-		}
 	}
 	g_string_append_c(w->json, '}');
 }
 
-/* writer_index - the index rows of w->set for a new subscriber ID */
-static gboolean
-writer_index(struct subscriber_writer *w, gint64 id, GError **error)
+/* writer_multi_stmt - the KIND statement for 2^K rows */
+static sqlite3_stmt *
+writer_multi_stmt(struct subscriber_writer *w, int kind, int k,
+    GError **error)
 {
-	guint done = 0, n, i;
+	g_autoptr(GString) sql = NULL;
+	int i;
 
-	while (done < w->set->len / 2) {
+	if (w->multi[kind][k] != NULL)
+		return w->multi[kind][k];
+	sql = g_string_new(writer_multi_sql[kind].head);
+	for (i = 0; i < 1 << k; i++) {
+		if (i > 0)
+			g_string_append(sql, ", ");
+		g_string_append(sql, writer_multi_sql[kind].row);
+	}
+	g_string_append(sql, writer_multi_sql[kind].tail);
+	w->multi[kind][k] = store_prepare(w->store, sql->str, error);
+	return w->multi[kind][k];
+}
+
+/* writer_multi - run KIND over NITEMS items, each bound by BIND(w, st,
+ * first parameter, item); M_SUBSCRIBERS marks the rows RETURNING names */
+static gboolean
+writer_multi(struct subscriber_writer *w, int kind, guint nitems,
+    void (*bind)(struct subscriber_writer *, sqlite3_stmt *, int, guint),
+    GError **error)
+{
+	guint done = 0;
+	int k, rc;
+
+	while (done < nitems) {
 		sqlite3_stmt *st;
+		guint n, i;
 
-		n = MIN(w->set->len / 2 - done, W_MAXATTRS);
-		if (w->index[n] == NULL) {
-			g_autoptr(GString) sql = g_string_new("INSERT INTO "
-			    "attributes(key, value, subscriber_id) VALUES ");
-
-			for (i = 0; i < n; i++)
-				g_string_append_printf(sql, "%s(?%u, ?%u, ?1)",
-				    i > 0 ? ", " : "", 2 * i + 2, 2 * i + 3);
-			if ((w->index[n] = store_prepare(w->store, sql->str,
-			    error)) == NULL)
-				return FALSE;
-		}
-		st = w->index[n];
-		sqlite3_bind_int64(st, 1, id);
-		for (i = 0; i < 2 * n; i++)
-			sqlite3_bind_text(st, (int)i + 2,
-			    g_ptr_array_index(w->set, 2 * done + i), -1,
-			    SQLITE_STATIC);
-		if (!store_step_done(w->store, st, "writing an attribute", error))
+		for (k = W_SIZES - 1; (1u << k) > nitems - done; k--)
+			;
+		n = 1u << k;
+		if ((st = writer_multi_stmt(w, kind, k, error)) == NULL)
 			return FALSE;
+		for (i = 0; i < n; i++)
+			bind(w, st, 1 + (int)i * writer_multi_sql[kind].nparams,
+			    done + i);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			g_array_index(w->rows, struct writer_row,
+			    sqlite3_column_int64(st, 0) - w->base).fresh = TRUE;
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE) {
+			herald_set_sqlite_error(error, w->store->db, rc,
+			    "writing subscribers");
+			return FALSE;
+		}
 		done += n;
 	}
 	return TRUE;
 }
 
-/* writer_attrs - update a known subscriber's attributes from ATTRS */
+/* writer_bind_subscriber - row I */
+static void
+writer_bind_subscriber(struct subscriber_writer *w, sqlite3_stmt *st, int p,
+    guint i)
+{
+	struct writer_row *row = &g_array_index(w->rows, struct writer_row, i);
+
+	row->id = w->base + i;
+	sqlite3_bind_int64(st, p, row->id);
+	sqlite3_bind_text(st, p + 1, writer_str(w, row->email), -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, p + 2, writer_str(w, row->key), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, p + 3, writer_str(w, row->name), -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, p + 4, writer_str(w, row->json), -1,
+	    SQLITE_STATIC);
+}
+
+/* writer_bind_attribute - index row I: w->items[I] is the row, and the
+ * kv offset of its pair */
+static void
+writer_bind_attribute(struct subscriber_writer *w, sqlite3_stmt *st, int p,
+    guint i)
+{
+	guint r = g_array_index(w->items, guint, 2 * i);
+	guint kv = g_array_index(w->items, guint, 2 * i + 1);
+
+	sqlite3_bind_text(st, p, writer_str(w, g_array_index(w->kv, gsize, kv)),
+	    -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, p + 1, writer_str(w, g_array_index(w->kv, gsize,
+	    kv + 1)), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, p + 2,
+	    g_array_index(w->rows, struct writer_row, r).id);
+}
+
+/* writer_bind_member - membership I: w->items[I] is the row */
+static void
+writer_bind_member(struct subscriber_writer *w, sqlite3_stmt *st, int p,
+    guint i)
+{
+	guint r = g_array_index(w->items, guint, i);
+
+	sqlite3_bind_int64(st, p, w->list_id);
+	sqlite3_bind_int64(st, p + 1,
+	    g_array_index(w->rows, struct writer_row, r).id);
+	sqlite3_bind_text(st, p + 2, w->channel, -1, SQLITE_STATIC);
+}
+
+/* writer_update_attrs - a known subscriber's attributes from ROW */
 static gboolean
-writer_attrs(struct subscriber_writer *w, gint64 id, GHashTable *attrs,
+writer_update_attrs(struct subscriber_writer *w, struct writer_row *row,
     GError **error)
 {
-	GHashTableIter it;
-	gpointer k, v;
 	sqlite3_stmt *st;
+	guint i;
 
-	if (attrs == NULL || g_hash_table_size(attrs) == 0)
+	if (row->nkv == 0)
 		return TRUE;
-	g_hash_table_iter_init(&it, attrs);
-	while (g_hash_table_iter_next(&it, &k, &v)) {
-		const char *value = *(char *)v != '\0' ? v : NULL;
+	for (i = 0; i < row->nkv; i++) {
+		const char *k = writer_str(w, g_array_index(w->kv, gsize,
+		    row->kv + 2 * i));
+		const char *v = writer_str(w, g_array_index(w->kv, gsize,
+		    row->kv + 2 * i + 1));
 
+		if (*v == '\0')
+			v = NULL;
 		/* keys are [a-z_][a-z0-9_.-]*: safe inside a quoted path */
-		g_string_printf(w->path, "$.\"%s\"", (char *)k);
+		g_string_printf(w->path, "$.\"%s\"", k);
 		st = w->st[W_ATTR_DEL];
-		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 1, row->id);
 		sqlite3_bind_text(st, 2, k, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, v, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, w->path->str, -1, SQLITE_STATIC);
 		if (!store_step_done(w->store, st, "writing an attribute", error))
 			return FALSE;
-		if (value == NULL)
+		if (v == NULL)
 			continue;
 		st = w->st[W_ATTR_ADD];
-		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 1, row->id);
 		sqlite3_bind_text(st, 2, k, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, v, -1, SQLITE_STATIC);
 		if (!store_step_done(w->store, st, "writing an attribute", error))
 			return FALSE;
 	}
-	writer_json(w, attrs, TRUE);
+	writer_json(w, row, TRUE);
 	st = w->st[W_ATTRS_PATCH];
-	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 1, row->id);
 	sqlite3_bind_text(st, 2, w->json->str, (int)w->json->len, SQLITE_STATIC);
 	return store_step_done(w->store, st, "writing attributes", error);
+}
+
+/* writer_event - the subscribe event of ROW, unless quiet */
+static gboolean
+writer_event(struct subscriber_writer *w, const struct writer_row *row,
+    GError **error)
+{
+	sqlite3_stmt *st = w->st[W_EVENT];
+
+	if (w->quiet)
+		return TRUE;
+	sqlite3_bind_int64(st, 1, w->list_id);
+	sqlite3_bind_int64(st, 2, row->id);
+	sqlite3_bind_text(st, 3, w->channel, -1, SQLITE_STATIC);
+	return store_step_done(w->store, st, "writing the event log", error);
+}
+
+/* writer_known - ROW, whose address was already stored */
+static gboolean
+writer_known(struct subscriber_writer *w, struct writer_row *row,
+    GError **error)
+{
+	sqlite3_stmt *st = w->st[W_FIND];
+	const char *status = NULL;
+	int rc;
+
+	sqlite3_bind_text(st, 1, writer_str(w, row->key), -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		row->id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW) {
+		herald_set_sqlite_error(error, w->store->db,
+		    rc == SQLITE_DONE ? SQLITE_ERROR : rc, "finding %s",
+		    writer_str(w, row->email));
+		return FALSE;
+	}
+	if (row->name != W_NONE) {
+		st = w->st[W_NAME];
+		sqlite3_bind_int64(st, 1, row->id);
+		sqlite3_bind_text(st, 2, writer_str(w, row->name), -1,
+		    SQLITE_STATIC);
+		if (!store_step_done(w->store, st, "setting a name", error))
+			return FALSE;
+	}
+	if (!writer_update_attrs(w, row, error))
+		return FALSE;
+	st = w->st[W_MEMBER_GET];
+	sqlite3_bind_int64(st, 1, w->list_id);
+	sqlite3_bind_int64(st, 2, row->id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		status = membership_intern((const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		herald_set_sqlite_error(error, w->store->db, rc,
+		    "reading a membership");
+		return FALSE;
+	}
+	if (status != NULL) {
+		row->outcome = g_strcmp0(status, MEMBER_ACTIVE) == 0 ?
+		    SUBSCRIBER_UPDATED : SUBSCRIBER_KEPT;
+		return TRUE;
+	}
+	st = w->st[W_MEMBER_ADD];
+	sqlite3_bind_int64(st, 1, w->list_id);
+	sqlite3_bind_int64(st, 2, row->id);
+	sqlite3_bind_text(st, 3, w->channel, -1, SQLITE_STATIC);
+	if (!store_step_done(w->store, st, "adding a membership", error))
+		return FALSE;
+	row->outcome = SUBSCRIBER_JOINED;
+	return writer_event(w, row, error);
+}
+
+/* subscriber_writer_flush - write every queued row */
+gboolean
+subscriber_writer_flush(struct subscriber_writer *w, GError **error)
+{
+	sqlite3_stmt *st = w->st[W_MAXID];
+	guint i, j, n = w->rows->len;
+	gboolean ok = FALSE;
+	int rc;
+
+	if (n == 0)
+		return TRUE;
+	rc = sqlite3_step(st);
+	w->base = sqlite3_column_int64(st, 0) + 1;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW) {
+		herald_set_sqlite_error(error, w->store->db, rc, "reading ids");
+		goto out;
+	}
+	if (!writer_multi(w, M_SUBSCRIBERS, n, writer_bind_subscriber, error))
+		goto out;
+	/* the new subscribers' index rows, then their memberships */
+	g_array_set_size(w->items, 0);
+	for (i = 0; i < n; i++) {
+		struct writer_row *row = &g_array_index(w->rows,
+		    struct writer_row, i);
+
+		if (!row->fresh)
+			continue;
+		for (j = 0; j < row->nkv; j++) {
+			guint kv = row->kv + 2 * j;
+
+			if (*writer_str(w, g_array_index(w->kv, gsize, kv + 1)) ==
+			    '\0')
+				continue;
+			g_array_append_val(w->items, i);
+			g_array_append_val(w->items, kv);
+		}
+	}
+	if (!writer_multi(w, M_ATTRIBUTES, w->items->len / 2,
+	    writer_bind_attribute, error))
+		goto out;
+	g_array_set_size(w->items, 0);
+	for (i = 0; i < n; i++)
+		if (g_array_index(w->rows, struct writer_row, i).fresh)
+			g_array_append_val(w->items, i);
+	if (!writer_multi(w, M_MEMBERS, w->items->len, writer_bind_member,
+	    error))
+		goto out;
+	/* then, in order, the events of the new and the rows already known */
+	for (i = 0; i < n; i++) {
+		struct writer_row *row = &g_array_index(w->rows,
+		    struct writer_row, i);
+
+		if (row->fresh) {
+			row->outcome = SUBSCRIBER_ADDED;
+			if (!writer_event(w, row, error))
+				goto out;
+		} else if (!writer_known(w, row, error))
+			goto out;
+		w->counts[row->outcome]++;
+	}
+	w->last_id = g_array_index(w->rows, struct writer_row, n - 1).id;
+	w->last_outcome = g_array_index(w->rows, struct writer_row,
+	    n - 1).outcome;
+	ok = TRUE;
+out:
+	g_array_set_size(w->rows, 0);
+	g_array_set_size(w->kv, 0);
+	g_string_truncate(w->arena, 0);
+	return ok;
 }
 
 /* writer_check - the address, the name, the attributes */
@@ -726,122 +1014,78 @@ writer_check(const char *email, const char *name, GHashTable *attrs,
 	return TRUE;
 }
 
-/* writer_email_key - subscriber_email_key into w->key, without allocating
- * when the domain is ASCII */
-static const char *
+/* writer_email_key - subscriber_email_key into the arena, without a
+ * temporary when the domain is ASCII */
+static gsize
 writer_email_key(struct subscriber_writer *w, const char *email)
 {
 	const char *at = subscriber_find_at(email), *p;
 	g_autofree char *key = NULL;
+	gsize off;
 
-	g_string_truncate(w->key, 0);
 	if (at != NULL) {
 		for (p = at + 1; *p != '\0' && (unsigned char)*p < 0x80; p++)
 			;
 		if (*p == '\0') {
-			g_string_append_len(w->key, email, at + 1 - email);
-			for (p = at + 1; *p != '\0'; p++)
-				g_string_append_c(w->key, g_ascii_tolower(*p));
-			return w->key->str;
+			off = writer_keep(w, email, -1);
+			for (p = w->arena->str + off + (at + 1 - email); *p != '\0';
+			    p++)
+				*(char *)p = g_ascii_tolower(*p);
+			return off;
 		}
 	}
 	key = subscriber_email_key(email);
-	g_string_assign(w->key, key);
-	return w->key->str;
+	return writer_keep(w, key, -1);
 }
 
-/* subscriber_write - add or update one subscriber and their membership */
+/* subscriber_writer_queue - check and queue one row; write the queue when
+ * it is full */
+gboolean
+subscriber_writer_queue(struct subscriber_writer *w, const char *email,
+    const char *name, GHashTable *attrs, GError **error)
+{
+	struct writer_row row = { 0 };
+	GHashTableIter it;
+	gpointer k, v;
+
+	if (!writer_check(email, name, attrs, error))
+		return FALSE;
+	row.email = writer_keep(w, email, -1);
+	row.key = writer_email_key(w, email);
+	row.name = name != NULL && *name != '\0' ? writer_keep(w, name, -1) :
+	    W_NONE;
+	row.kv = w->kv->len;
+	if (attrs != NULL) {
+		g_hash_table_iter_init(&it, attrs);
+		while (g_hash_table_iter_next(&it, &k, &v)) {
+			gsize ko = writer_keep(w, k, -1), vo = writer_keep(w, v, -1);
+
+			g_array_append_val(w->kv, ko);
+			g_array_append_val(w->kv, vo);
+			row.nkv++;
+		}
+	}
+	writer_json(w, &row, FALSE);
+	row.json = writer_keep(w, w->json->str, (gssize)w->json->len);
+	g_array_append_val(w->rows, row);
+	if (w->rows->len == W_BATCH)
+		return subscriber_writer_flush(w, error);
+	return TRUE;
+}
+
+/* subscriber_write - one row, written at once */
 gboolean
 subscriber_write(struct subscriber_writer *w, const char *email,
     const char *name, GHashTable *attrs, enum subscriber_outcome *outcome,
     gint64 *subscriber_id, GError **error)
 {
-	sqlite3_stmt *st;
-	const char *key;
-	gint64 id = 0, before;
-	gboolean fresh = FALSE;
-	const char *status = NULL;
-	int rc;
-
-	if (!writer_check(email, name, attrs, error))
+	if (!subscriber_writer_flush(w, error) ||
+	    !subscriber_writer_queue(w, email, name, attrs, error) ||
+	    !subscriber_writer_flush(w, error))
 		return FALSE;
-	if (name != NULL && *name == '\0')
-		name = NULL;
-	key = writer_email_key(w, email);
-	writer_json(w, attrs, FALSE);
-	/* insert first: for a new address (the common case in an import)
-	 * that is one probe of the email_key index instead of two */
-	st = w->st[W_INSERT];
-	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, w->json->str, (int)w->json->len, SQLITE_STATIC);
-	before = sqlite3_total_changes64(w->store->db);
-	if (!store_step_done(w->store, st, "adding a subscriber", error))
-		return FALSE;
-	if (sqlite3_total_changes64(w->store->db) != before) {
-		id = sqlite3_last_insert_rowid(w->store->db);
-		fresh = TRUE;
-		if (!writer_index(w, id, error))
-			return FALSE;
-	} else {
-		st = w->st[W_FIND];
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			id = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-		if (rc != SQLITE_ROW) {
-			herald_set_sqlite_error(error, w->store->db,
-			    rc == SQLITE_DONE ? SQLITE_ERROR : rc, "finding %s", email);
-			return FALSE;
-		}
-		if (name != NULL) {
-			st = w->st[W_NAME];
-			sqlite3_bind_int64(st, 1, id);
-			sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-			if (!store_step_done(w->store, st, "setting a name", error))
-				return FALSE;
-		}
-		if (!writer_attrs(w, id, attrs, error))
-			return FALSE;
-		st = w->st[W_MEMBER_GET];
-		sqlite3_bind_int64(st, 1, w->list_id);
-		sqlite3_bind_int64(st, 2, id);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			status = membership_intern(
-			    (const char *)sqlite3_column_text(st, 0));
-		sqlite3_reset(st);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-			herald_set_sqlite_error(error, w->store->db, rc,
-			    "reading a membership");
-			return FALSE;
-		}
-	}
-	if (subscriber_id != NULL)
-		*subscriber_id = id;
-	if (status != NULL) {
-		if (outcome != NULL)
-			*outcome = g_strcmp0(status, MEMBER_ACTIVE) == 0 ? SUBSCRIBER_UPDATED :
-			    SUBSCRIBER_KEPT;
-		return TRUE;
-	}
-	st = w->st[W_MEMBER_ADD];
-	sqlite3_bind_int64(st, 1, w->list_id);
-	sqlite3_bind_int64(st, 2, id);
-	sqlite3_bind_text(st, 3, w->channel, -1, SQLITE_STATIC);
-	if (!store_step_done(w->store, st, "adding a membership", error))
-		return FALSE;
-	if (!w->quiet) {
-		st = w->st[W_EVENT];
-		sqlite3_bind_int64(st, 1, w->list_id);
-		sqlite3_bind_int64(st, 2, id);
-		sqlite3_bind_text(st, 3, w->channel, -1, SQLITE_STATIC);
-		if (!store_step_done(w->store, st, "writing the event log", error))
-			return FALSE;
-	}
 	if (outcome != NULL)
-		*outcome = fresh ? SUBSCRIBER_ADDED : SUBSCRIBER_JOINED;
+		*outcome = w->last_outcome;
+	if (subscriber_id != NULL)
+		*subscriber_id = w->last_id;
 	return TRUE;
 }

@@ -98,6 +98,19 @@ void subscriber_writer_free(struct subscriber_writer *w);
 /* subscriber_writer_quiet - no event per new member from now on: the
  * caller logs one for the whole batch */
 void subscriber_writer_quiet(struct subscriber_writer *w);
+/*
+ * Batched writing (an import): subscriber_writer_queue checks a row (a
+ * DATA error refuses it at once, and nothing is queued) and queues it;
+ * the queue is written when full and by subscriber_writer_flush, with the
+ * same outcome as subscriber_write row by row, counted in
+ * subscriber_writer_counts (indexed by enum subscriber_outcome). A store
+ * error from either leaves the queue empty and the transaction to roll
+ * back. subscriber_write flushes the queue first.
+ */
+gboolean subscriber_writer_queue(struct subscriber_writer *w,
+    const char *email, const char *name, GHashTable *attrs, GError **error);
+gboolean subscriber_writer_flush(struct subscriber_writer *w, GError **error);
+const gint64 *subscriber_writer_counts(const struct subscriber_writer *w);
 
 /* membership_get - status (a MEMBER_* string, static) and times of the
  * membership, or NULL and a NOUSER error when not a member */

@@ -3,7 +3,7 @@
 # CRLF, a BOM), rejected rows with FILE:LINE and why, --strict, updates,
 # stdin, and one transaction: a failure or a kill halfway leaves nothing.
 . "${TOP:-.}/tests/lib.sh"
-plan 37
+plan 44
 F=$TOP/tests/t0110
 fresh() { rm -rf "$T/data"; hinit; }
 
@@ -59,6 +59,26 @@ t "an unsubscribed member is not subscribed again" 0 herald sub import xen-users
 like "$out" '1 left as they were' &&
     [ "$(sql "SELECT status FROM memberships m JOIN subscribers s ON s.id = m.subscriber_id WHERE s.email = 'ben@example.org'")" = unsubscribed ]
 ok $? "still unsubscribed"
+
+# duplicates inside one file, inside one batch and across batches (the
+# writer flushes every 256 rows): the later row updates the earlier
+fresh
+printf 'email,role,region\nx@example.org,user,asia\nx@EXAMPLE.ORG,developer,\n' > "$T/dupe.csv"
+t "a duplicate in the same file" 0 herald sub import xen-users "$T/dupe.csv"
+like "$out" '2 rows: 1 added, 0 joined, 1 updated'; ok $? "counts: added, then updated"
+[ "$(sql "SELECT attrs FROM subscribers")" = '{"role":"developer","region":"asia"}' ] ||
+    [ "$(sql "SELECT attrs FROM subscribers")" = '{"region":"asia","role":"developer"}' ]
+ok $? "the later row's value wins, the empty cell keeps the earlier"
+"$BUILD/tools/gen-subscribers" 600 > "$T/600.csv"
+{ cat "$T/600.csv"; sed -n '2,300p' "$T/600.csv" | sed 's/,developer,/,manager,/'; } > "$T/900.csv"
+t "900 rows, 300 of them again" 0 herald sub import xen-users "$T/900.csv"
+like "$out" '899 rows: 600 added, 0 joined, 299 updated'; ok $? "counts across batches"
+[ "$(sql "SELECT count(*) FROM (SELECT key, value, subscriber_id FROM attributes EXCEPT SELECT key, value, subscriber_id FROM subscriber_attributes)")" = 0 ] &&
+    [ "$(sql "SELECT count(*) FROM (SELECT key, value, subscriber_id FROM subscriber_attributes EXCEPT SELECT key, value, subscriber_id FROM attributes)")" = 0 ] &&
+    [ "$(sql "SELECT count(*) FROM attributes")" = "$(sql "SELECT count(*) FROM subscriber_attributes")" ]
+ok $? "the segment index and the subscribers' attributes agree"
+t "the same file again: every row updated" 0 herald sub import xen-users "$T/600.csv"
+like "$out" '600 rows: 0 added, 0 joined, 600 updated'; ok $? "counts"
 
 # header and file errors
 t "a missing file: 66" 66 herald sub import xen-users "$T/nope.csv"
