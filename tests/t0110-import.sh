@@ -3,7 +3,7 @@
 # CRLF, a BOM), rejected rows with FILE:LINE and why, --strict, updates,
 # stdin, and one transaction: a failure or a kill halfway leaves nothing.
 . "${TOP:-.}/tests/lib.sh"
-plan 44
+plan 45
 F=$TOP/tests/t0110
 fresh() { rm -rf "$T/data"; hinit; }
 
