@@ -14,7 +14,7 @@ SYSCONFDIR ?= $(PREFIX)/etc
 DATADIR ?= $(PREFIX)/share
 DESTDIR ?=
 
-PKGS = gmime-3.0 libesmtp-1.0 sqlite3 libconfuse glib-2.0 gthread-2.0
+PKGS = gmime-3.0 libesmtp-1.0 sqlite3 libconfuse glib-2.0 gthread-2.0 openssl
 TEST_PKGS = json-glib-1.0
 
 CC ?= cc
@@ -76,7 +76,7 @@ units: $(UNIT_BINS) $(TOOL_BINS)
 # Debian packages: libraries to build against, and the real programs the
 # tests run (Postfix and its smtp-sink/smtp-source, aiosmtpd, prove).
 DEB_PACKAGES = make gcc libc6-dev pkg-config libglib2.0-dev libgmime-3.0-dev \
-	libesmtp-dev libsqlite3-dev libconfuse-dev libjson-glib-dev sqlite3 \
+	libesmtp-dev libssl-dev libsqlite3-dev libconfuse-dev libjson-glib-dev sqlite3 \
 	postfix python3 python3-aiosmtpd perl openssl procps time bc
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

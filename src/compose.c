@@ -7,10 +7,12 @@
  * items carry an `audience` come out with that segment's items first, each
  * item flagged `for_you`), the `list` map, the From, Reply-To, List-Id and
  * other fixed headers (through GMime's address and RFC 2047 encoders), the
- * MIME boundaries, and the whole text/calendar part. A message then costs
- * one small map for the subscriber (subscriber, segments, unsubscribe
- * links), three template renders, and the encoding of two parts, written
- * straight into the caller's GString: no GMime objects per message. The
+ * MIME boundaries, and the whole text/calendar part. A message is
+ * written straight into the caller's GString, no GMime objects per
+ * message; its parts come from this thread's cache of parts pre-rendered
+ * per recipient shape (see "the per-thread cache" below), or, for a shape
+ * not cached, from a small map for the subscriber, three template renders
+ * and the encoding of two parts. The
  * result is checked by GMime's parser and by Python's email package in
  * the tests (t0301, test-compose).
  *
@@ -54,6 +56,8 @@ struct composer {
 	char *outer;			/* multipart/mixed (calendar), or NULL */
 	char *calendar;			/* the encoded calendar part, or NULL */
 	GTimeZone *tz;			/* local time, for Date: */
+	guint serial;			/* unique per composer: the caches' */
+	gboolean no_cache;		/* HERALD_RENDER_CACHE=0: always slow */
 };
 
 static const char *const compose_days[] = {
@@ -440,10 +444,21 @@ compose_base64(GString *out, const char *text, gsize len)
 		g_string_append_len(out, "\r\n", 2);
 }
 
+/* compose_part_head - a leaf part's headers and the blank line */
+static void
+compose_part_head(GString *out, const char *ctype, const char *extra,
+    const char *cte)
+{
+	g_string_append_printf(out, "Content-Type: %s\r\n%s"
+	    "Content-Transfer-Encoding: %s\r\n\r\n", ctype,
+	    extra != NULL ? extra : "", cte);
+}
+
 /* compose_part - one leaf part: its headers, a blank line, the body in
  * the best encoding (CRLF line ends, ending in CRLF). TEXT has LF or CRLF
  * line ends. For base64, line ends are made CRLF first (RFC 2045 says a
- * text type's canonical form has CRLF). */
+ * text type's canonical form has CRLF). compose_cached_part() must choose
+ * and write exactly as this does. */
 static void
 compose_part(GString *out, const char *ctype, const char *extra,
     const char *text, gsize len, const char *boundary)
@@ -452,9 +467,7 @@ compose_part(GString *out, const char *ctype, const char *extra,
 	enum compose_cte cte;
 
 	if (eight == 0) {
-		g_string_append_printf(out, "Content-Type: %s\r\n%s"
-		    "Content-Transfer-Encoding: 7bit\r\n\r\n", ctype,
-		    extra != NULL ? extra : "");
+		compose_part_head(out, ctype, extra, "7bit");
 		if (compose_7bit(out, text, len, boundary))
 			return;
 		g_string_truncate(out, mark);
@@ -462,10 +475,8 @@ compose_part(GString *out, const char *ctype, const char *extra,
 	} else {
 		cte = eight * 100 < len * 17 ? CTE_QP : CTE_BASE64;
 	}
-	g_string_append_printf(out, "Content-Type: %s\r\n%s"
-	    "Content-Transfer-Encoding: %s\r\n\r\n", ctype,
-	    extra != NULL ? extra : "", cte == CTE_QP ? "quoted-printable" :
-	    "base64");
+	compose_part_head(out, ctype, extra, cte == CTE_QP ?
+	    "quoted-printable" : "base64");
 	if (cte == CTE_QP) {
 		compose_qp(out, text, len);
 	} else {
@@ -638,21 +649,6 @@ compose_common(const struct composer *c)
 	return common;
 }
 
-/* compose_first_name - the first word of NAME, or "" */
-static struct value *
-compose_first_name(const char *name)
-{
-	const char *p, *end;
-
-	if (name == NULL)
-		return value_new_string("");
-	for (p = name; *p == ' ' || *p == '\t'; p++)
-		;
-	for (end = p; *end != '\0' && *end != ' ' && *end != '\t'; end++)
-		;
-	return value_new_string_len(p, end - p);
-}
-
 struct compose_recipient {
 	const struct subscriber *sub;
 	const char *segment;
@@ -661,41 +657,194 @@ struct compose_recipient {
 	char *address;		/* the email, domain in ASCII */
 };
 
-/* compose_subscriber_layer - the per-message map */
-static struct value *
-compose_subscriber_layer(const struct composer *c,
-    const struct compose_recipient *r)
+/* The per-subscriber strings of the context are its "slots". A
+ * pre-rendered part (see "the per-thread cache" below) holds a marker
+ * where a slot's text goes: MARK, the slot's number + SLOT_BASE, "&" (or
+ * "&amp;" where the template HTML-escaped it), MARK. None of these bytes
+ * is a newline, and a marker is never empty, so it takes a non-empty
+ * value's place in the engine's output without changing anything else. */
+#define COMPOSE_MARK '\001'
+#define COMPOSE_SLOT_BASE 0x40
+#define COMPOSE_SLOTS_MAX 60	/* more slots than that: no cache */
+#define COMPOSE_SLOTS_INLINE 16
+
+enum compose_slot {
+	SLOT_EMAIL,
+	SLOT_NAME,
+	SLOT_FIRST_NAME,
+	SLOT_ID,
+	SLOT_MAILTO,
+	SLOT_URL,
+	SLOT_ATTR0,		/* the attributes, sorted by name */
+};
+
+struct compose_slots {
+	guint n;
+	const char **s;		/* each slot's text, not NUL-terminated */
+	gsize *len;
+	const char **attr;	/* attribute names, [SLOT_ATTR0] on, sorted */
+	const char *s_in[COMPOSE_SLOTS_INLINE];	/* the arrays, unless */
+	gsize len_in[COMPOSE_SLOTS_INLINE];	/* there are more slots */
+	const char *attr_in[COMPOSE_SLOTS_INLINE];
+	char buf[2][256];	/* mailto, url when they fit */
+	char *heap[2];		/* mailto, url when they do not */
+};
+
+/* compose_slot_set - slot I is the N bytes at S */
+static void
+compose_slot_set(struct compose_slots *sl, guint i, const char *s, gsize n)
+{
+	sl->s[i] = s;
+	sl->len[i] = n;
+}
+
+/* compose_slot_print - slot I is printf(FMT, …), in sl->buf[B] if it
+ * fits, else in sl->heap[H] */
+static void G_GNUC_PRINTF(5, 6)
+compose_slot_print(struct compose_slots *sl, guint i, int b, int h,
+    const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = g_vsnprintf(sl->buf[b], sizeof(sl->buf[b]), fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (gsize)n < sizeof(sl->buf[b])) {
+		compose_slot_set(sl, i, sl->buf[b], n);
+		return;
+	}
+	va_start(ap, fmt);
+	sl->heap[h] = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	compose_slot_set(sl, i, sl->heap[h], strlen(sl->heap[h]));
+}
+
+/* compose_strcmp - qsort order of an array of strings */
+static int
+compose_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* compose_slots_make - R's per-subscriber strings (the id's text goes in
+ * IDTEXT, which must outlive SL; compose_slots_clear after) */
+static void
+compose_slots_make(const struct composer *c, const struct compose_recipient *r,
+    GString *idtext, struct compose_slots *sl)
 {
 	const struct list_config *l = c->list;
-	struct value *top = value_new_map(), *s = value_new_map();
-	struct value *attrs = value_new_map(), *flags = value_new_map();
+	const char *name = r->sub->name != NULL ? r->sub->name : "";
+	const char *p, *end;
+	guint nattr = r->sub->attrs != NULL ? g_hash_table_size(r->sub->attrs) : 0;
+	g_autoptr(value) id = value_new_number(r->sub->id);
 	GHashTableIter it;
 	gpointer k, v;
-	char **n;
+	guint i;
 
-	value_map_set(s, "id", value_new_number(r->sub->id));
-	value_map_set(s, "email", value_new_string(r->sub->email));
-	value_map_set(s, "name", value_new_string(r->sub->name != NULL ?
-	    r->sub->name : ""));
-	value_map_set(s, "first_name", compose_first_name(r->sub->name));
-	if (r->sub->attrs != NULL) {
-		g_hash_table_iter_init(&it, r->sub->attrs);
-		while (g_hash_table_iter_next(&it, &k, &v))
-			value_map_set(attrs, k, value_new_string(v));
+	sl->heap[0] = sl->heap[1] = NULL;
+	sl->n = SLOT_ATTR0 + nattr;
+	if (sl->n <= COMPOSE_SLOTS_INLINE) {
+		sl->s = sl->s_in;
+		sl->len = sl->len_in;
+		sl->attr = sl->attr_in;
+	} else {
+		sl->s = g_new(const char *, sl->n);
+		sl->len = g_new(gsize, sl->n);
+		sl->attr = g_new(const char *, sl->n);
 	}
+	compose_slot_set(sl, SLOT_EMAIL, r->sub->email, strlen(r->sub->email));
+	compose_slot_set(sl, SLOT_NAME, name, strlen(name));
+	/* as compose_first_name */
+	for (p = name; *p == ' ' || *p == '\t'; p++)
+		;
+	for (end = p; *end != '\0' && *end != ' ' && *end != '\t'; end++)
+		;
+	compose_slot_set(sl, SLOT_FIRST_NAME, p, end - p);
+	/* the id prints as a variable tag prints the number */
+	g_string_truncate(idtext, 0);
+	value_to_text(id, idtext);
+	compose_slot_set(sl, SLOT_ID, idtext->str, idtext->len);
+	compose_slot_print(sl, SLOT_MAILTO, 0, 0, "%s-unsubscribe+%s@%s",
+	    l->local, r->unsub_token, l->domain);
+	if (l->unsubscribe_base_url != NULL)
+		compose_slot_print(sl, SLOT_URL, 1, 1, "%s%s",
+		    l->unsubscribe_base_url, r->unsub_token);
+	else
+		compose_slot_set(sl, SLOT_URL, "", 0);
+	if (nattr > 0) {
+		i = SLOT_ATTR0;
+		g_hash_table_iter_init(&it, r->sub->attrs);
+		while (g_hash_table_iter_next(&it, &k, NULL))
+			sl->attr[i++] = k;
+		qsort(sl->attr + SLOT_ATTR0, nattr, sizeof(sl->attr[0]),
+		    compose_strcmp);
+		for (i = SLOT_ATTR0; i < sl->n; i++) {
+			v = g_hash_table_lookup(r->sub->attrs, sl->attr[i]);
+			compose_slot_set(sl, i, v, strlen(v));
+		}
+	}
+}
+
+/* compose_slots_clear - what compose_slots_make allocated */
+static void
+compose_slots_clear(struct compose_slots *sl)
+{
+	g_free(sl->heap[0]);
+	g_free(sl->heap[1]);
+	if (sl->s != sl->s_in) {
+		g_free(sl->s);
+		g_free(sl->len);
+		g_free(sl->attr);
+	}
+}
+
+/* compose_slot_value - slot I as a string value: its text, or with
+ * MARKERS its marker (the empty string stays empty) */
+static struct value *
+compose_slot_value(const struct compose_slots *sl, guint i, gboolean markers)
+{
+	char m[5] = { COMPOSE_MARK, (char)(COMPOSE_SLOT_BASE + i), '&',
+	    COMPOSE_MARK, '\0' };
+
+	if (markers && sl->len[i] > 0)
+		return value_new_string(m);
+	return value_new_string_len(sl->s[i], sl->len[i]);
+}
+
+/* compose_subscriber_layer - the per-message map: subscriber (id, email,
+ * name, first_name, attributes), segments.NAME flags, unsubscribe_mailto,
+ * unsubscribe_url. With MARKERS, every non-empty slot is its marker (the
+ * id too, which otherwise is a number). */
+static struct value *
+compose_subscriber_layer(const struct composer *c,
+    const struct compose_recipient *r, const struct compose_slots *sl,
+    gboolean markers)
+{
+	struct value *top = value_new_map(), *s = value_new_map();
+	struct value *attrs = value_new_map(), *flags = value_new_map();
+	char **n;
+	guint i;
+
+	value_map_set(s, "id", markers ? compose_slot_value(sl, SLOT_ID, TRUE) :
+	    value_new_number(r->sub->id));
+	value_map_set(s, "email", compose_slot_value(sl, SLOT_EMAIL, markers));
+	value_map_set(s, "name", compose_slot_value(sl, SLOT_NAME, markers));
+	value_map_set(s, "first_name", compose_slot_value(sl, SLOT_FIRST_NAME,
+	    markers));
+	for (i = SLOT_ATTR0; i < sl->n; i++)
+		value_map_set(attrs, sl->attr[i], compose_slot_value(sl, i,
+		    markers));
 	value_map_set(s, "attributes", attrs);
 	value_map_set(top, "subscriber", s);
 	for (n = c->segment_names; *n != NULL; n++)
 		value_map_set(flags, *n, value_new_bool(r->matched != NULL &&
 		    g_strv_contains((const char *const *)r->matched, *n)));
 	value_map_set(top, "segments", flags);
-	compose_set_string(top, "unsubscribe_mailto", "%s-unsubscribe+%s@%s",
-	    l->local, r->unsub_token, l->domain);
-	if (l->unsubscribe_base_url != NULL)
-		compose_set_string(top, "unsubscribe_url", "%s%s",
-		    l->unsubscribe_base_url, r->unsub_token);
-	else
-		value_map_set(top, "unsubscribe_url", value_new_string(""));
+	value_map_set(top, "unsubscribe_mailto", compose_slot_value(sl,
+	    SLOT_MAILTO, markers));
+	value_map_set(top, "unsubscribe_url", compose_slot_value(sl, SLOT_URL,
+	    markers));
 	return top;
 }
 
@@ -729,48 +878,61 @@ fail:
 	return FALSE;
 }
 
-/* compose_render_parts - the three renders; SUBJECT, TEXT, HTML appended
- * (any may be NULL to skip it). Strict: every missing name is an error. */
+/* compose_segment_layer - the data as SEGMENT (NULL: none) sees it; NULL
+ * if SEGMENT is not one of the campaign's */
+static struct value *
+compose_segment_layer(const struct composer *c, const char *segment)
+{
+	return segment != NULL ? g_hash_table_lookup(c->layers, segment) :
+	    c->plain;
+}
+
+/* compose_render_parts - the three renders with SUBLAYER on top; SUBJECT,
+ * TEXT, HTML appended (any may be NULL to skip it), every name that
+ * resolved to nothing added to MISSING (if not NULL) */
 static gboolean
 compose_render_parts(const struct composer *c, struct value *sublayer,
     const char *segment, GString *subject, GString *text, GString *html,
-    GError **error)
+    GPtrArray *missing, GError **error)
 {
 	struct value *stack[3];
-	g_autoptr(GPtrArray) missing = NULL;
 
 	stack[0] = c->common;
-	stack[1] = segment != NULL ? g_hash_table_lookup(c->layers, segment) :
-	    c->plain;
+	stack[1] = compose_segment_layer(c, segment);
 	stack[2] = sublayer;
 	if (stack[1] == NULL) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_USAGE,
 		    "segment \"%s\" is not one of this campaign's", segment);
 		return FALSE;
 	}
-	if (c->flags & COMPOSER_STRICT)
-		missing = g_ptr_array_new_with_free_func(g_free);
-	if ((subject != NULL && !template_render(c->ann->set, "subject", stack,
-	    3, TEMPLATE_ESCAPE_NONE, subject, missing, error)) ||
-	    (text != NULL && !template_render(c->ann->set, "text", stack, 3,
-	    TEMPLATE_ESCAPE_NONE, text, missing, error)) ||
-	    (html != NULL && !template_render(c->ann->set, "html", stack, 3,
-	    TEMPLATE_ESCAPE_HTML, html, missing, error)))
-		return FALSE;
-	if (missing != NULL && missing->len > 0) {
-		GString *names = g_string_new(NULL);
-		guint i;
+	return (subject == NULL || template_render(c->ann->set, "subject",
+	    stack, 3, TEMPLATE_ESCAPE_NONE, subject, missing, error)) &&
+	    (text == NULL || template_render(c->ann->set, "text", stack, 3,
+	    TEMPLATE_ESCAPE_NONE, text, missing, error)) &&
+	    (html == NULL || template_render(c->ann->set, "html", stack, 3,
+	    TEMPLATE_ESCAPE_HTML, html, missing, error));
+}
 
-		for (i = 0; i < missing->len; i++)
-			g_string_append_printf(names, "%s%s", i ? ", " : "",
-			    (char *)g_ptr_array_index(missing, i));
-		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
-		    "%s: missing variables (--strict): %s", c->ann->name,
-		    names->str);
-		g_string_free(names, TRUE);
-		return FALSE;
-	}
-	return TRUE;
+/* compose_missing_error - under COMPOSER_STRICT, FALSE and the error that
+ * lists every name in MISSING (if any) */
+static gboolean
+compose_missing_error(const struct composer *c, GPtrArray *missing,
+    GError **error)
+{
+	GString *names;
+	guint i;
+
+	if (!(c->flags & COMPOSER_STRICT) || missing == NULL ||
+	    missing->len == 0)
+		return TRUE;
+	names = g_string_new(NULL);
+	for (i = 0; i < missing->len; i++)
+		g_string_append_printf(names, "%s%s", i ? ", " : "",
+		    (char *)g_ptr_array_index(missing, i));
+	g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
+	    "%s: missing variables (--strict): %s", c->ann->name, names->str);
+	g_string_free(names, TRUE);
+	return FALSE;
 }
 
 /* compose_clean_subject - strip the template's surrounding white space;
@@ -798,6 +960,474 @@ compose_clean_subject(GString *subject, GError **error)
 		return FALSE;
 	}
 	return TRUE;
+}
+
+/* ---- the per-thread cache of pre-rendered parts ----
+ *
+ * Most of a message is the same for every subscriber who gets the same
+ * segment's view. So each thread keeps, per "shape" of recipient, the
+ * three parts rendered once with markers in place of the subscriber's
+ * strings (COMPOSE_MARK), the text and HTML cut into runs of whole lines
+ * without a marker (kept raw, as 7bit CRLF and as quoted-printable) and
+ * single lines with markers. A message then copies the runs and fills in
+ * and encodes only the lines with markers; it renders no template.
+ *
+ * The shape is everything the engine can branch on: the segment layer,
+ * the segments.NAME flags, which slots are empty (a section on a name
+ * renders or not), and the attribute names. Two recipients of one shape
+ * differ only in the text of non-empty slots, which has no line break
+ * (compose_check_subscriber refuses it) and is never empty, like its
+ * marker: the engine's output for one is the other's with the slots'
+ * texts swapped (HTML-escaped where the marker was). That is what makes
+ * the cache exact. An entry is also checked once when made, against a
+ * full render for the recipient it was made for; one that does not match
+ * (data with a marker byte in it, say) is kept as unusable and that shape
+ * renders the slow way. Quoted-printable and the 7bit checks work line by
+ * line, so encoding the runs and the lines apiece gives the same bytes as
+ * encoding the whole part; base64 (which never happens for text mostly
+ * ASCII) puts the part back together and goes the usual way.
+ *
+ * HERALD_RENDER_CACHE=0 in the environment of composer_new() turns the
+ * cache off for that composer: test-compose-cache compares the two ways.
+ *
+ * Must stay true: the cache is per thread (composer_render stays
+ * thread-safe with the composer read-only); it belongs to one composer at
+ * a time (c->serial: a different composer empties it); it holds at most
+ * COMPOSE_CACHE_MAX entries (later shapes render the slow way), so memory
+ * does not grow with the number of messages.
+ */
+#define COMPOSE_CACHE_MAX 128
+
+struct compose_run {
+	gboolean marked;	/* one line with markers, filled per message */
+	char *raw;		/* the text: LF line ends, markers */
+	gsize len;
+	gsize eight;		/* unmarked: its 8-bit bytes */
+	gboolean ok7;		/* unmarked: compose_7bit takes it */
+	char *crlf;		/* unmarked: as 7bit (if ok7) */
+	gsize crlf_len;
+	char *qp;		/* unmarked: as quoted-printable */
+	gsize qp_len;
+};
+
+struct compose_body {
+	GArray *runs;		/* struct compose_run */
+	gsize len;		/* bytes in the unmarked runs */
+	gsize eight;		/* 8-bit bytes in them */
+	gboolean ok7;		/* every unmarked run is ok7 */
+};
+
+struct compose_entry {
+	gboolean usable;	/* FALSE: this shape renders the slow way */
+	char *subject;		/* with markers */
+	gsize subject_len;
+	struct compose_body text, html;
+	GPtrArray *missing;	/* the names that resolved to nothing */
+};
+
+/* Per-thread buffers (a message then allocates nothing for its parts
+ * once they have grown to size) and the cache; freed when the thread
+ * ends. */
+struct compose_scratch {
+	GString *s[3];		/* subject, text, html */
+	GString *key;		/* the shape being looked up */
+	GString *fill;		/* a part's marked lines, filled in */
+	GString *whole;		/* a part put back together (base64) */
+	GString *idtext;	/* the subscriber id as text */
+	GArray *ends;		/* gsize: where each filled line ends */
+	guint serial;		/* the composer the cache is for, 0: none */
+	GHashTable *cache;	/* shape -> struct compose_entry */
+};
+
+/* compose_run_clear - a run's strings */
+static void
+compose_run_clear(gpointer p)
+{
+	struct compose_run *run = p;
+
+	g_free(run->raw);
+	g_free(run->crlf);
+	g_free(run->qp);
+}
+
+/* compose_entry_free - an entry and its runs */
+static void
+compose_entry_free(gpointer p)
+{
+	struct compose_entry *e = p;
+
+	g_free(e->subject);
+	if (e->text.runs != NULL)
+		g_array_unref(e->text.runs);
+	if (e->html.runs != NULL)
+		g_array_unref(e->html.runs);
+	g_ptr_array_unref(e->missing);
+	g_free(e);
+}
+
+/* compose_markers_ok - every MARK in S starts a whole marker of a slot
+ * below N */
+static gboolean
+compose_markers_ok(const char *s, gsize len, guint n)
+{
+	const char *p = s, *end = s + len;
+
+	while ((p = memchr(p, COMPOSE_MARK, end - p)) != NULL) {
+		if (end - p < 4 || (guchar)p[1] < COMPOSE_SLOT_BASE ||
+		    (guchar)p[1] >= COMPOSE_SLOT_BASE + n)
+			return FALSE;
+		if (p[2] == '&' && p[3] == COMPOSE_MARK)
+			p += 4;
+		else if (end - p >= 8 && memcmp(p + 2, "&amp;", 5) == 0 &&
+		    p[7] == COMPOSE_MARK)
+			p += 8;
+		else
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* compose_escape - append N bytes of S with & < > " ' as the template
+ * engine writes them in HTML */
+static void
+compose_escape(GString *out, const char *s, gsize n)
+{
+	const char *end = s + n, *run = s;
+
+	for (; s < end; s++) {
+		const char *ent;
+
+		switch (*s) {
+		case '&': ent = "&amp;"; break;
+		case '<': ent = "&lt;"; break;
+		case '>': ent = "&gt;"; break;
+		case '"': ent = "&quot;"; break;
+		case '\'': ent = "&#39;"; break;
+		default: continue;
+		}
+		g_string_append_len(out, run, s - run);
+		g_string_append(out, ent);
+		run = s + 1;
+	}
+	g_string_append_len(out, run, end - run);
+}
+
+/* compose_fill - append N bytes of S (checked by compose_markers_ok)
+ * with every marker replaced by its slot's text */
+static void
+compose_fill(GString *out, const char *s, gsize n,
+    const struct compose_slots *sl)
+{
+	const char *p = s, *end = s + n, *m;
+
+	while ((m = memchr(p, COMPOSE_MARK, end - p)) != NULL) {
+		guint i = (guchar)m[1] - COMPOSE_SLOT_BASE;
+
+		g_string_append_len(out, p, m - p);
+		if (m[3] == COMPOSE_MARK) {
+			g_string_append_len(out, sl->s[i], sl->len[i]);
+			p = m + 4;
+		} else {
+			compose_escape(out, sl->s[i], sl->len[i]);
+			p = m + 8;
+		}
+	}
+	g_string_append_len(out, p, end - p);
+}
+
+/* compose_body_add - end the unmarked run RUN (if any) in B */
+static void
+compose_body_add(struct compose_body *b, GString *run, const char *boundary)
+{
+	struct compose_run r = { FALSE, NULL, 0, 0, FALSE, NULL, 0, NULL, 0 };
+	g_autoptr(GString) enc = g_string_new(NULL);
+
+	if (run->len == 0)
+		return;
+	r.len = run->len;
+	r.raw = g_strndup(run->str, run->len);
+	r.eight = compose_count8(run->str, run->len);
+	r.ok7 = compose_7bit(enc, run->str, run->len, boundary);
+	if (r.ok7) {
+		r.crlf_len = enc->len;
+		r.crlf = g_strndup(enc->str, enc->len);
+	}
+	g_string_truncate(enc, 0);
+	compose_qp(enc, run->str, run->len);
+	r.qp_len = enc->len;
+	r.qp = g_strndup(enc->str, enc->len);
+	b->len += r.len;
+	b->eight += r.eight;
+	b->ok7 = b->ok7 && r.ok7;
+	g_array_append_val(b->runs, r);
+	g_string_truncate(run, 0);
+}
+
+/* compose_body_make - TEXT (with markers) cut into runs, see above */
+static void
+compose_body_make(struct compose_body *b, const char *text, gsize len,
+    const char *boundary)
+{
+	const char *p = text, *end = text + len;
+	g_autoptr(GString) run = g_string_new(NULL);
+
+	b->runs = g_array_new(FALSE, FALSE, sizeof(struct compose_run));
+	g_array_set_clear_func(b->runs, compose_run_clear);
+	b->len = b->eight = 0;
+	b->ok7 = TRUE;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', end - p);
+		const char *next = nl != NULL ? nl + 1 : end;
+		struct compose_run r = { TRUE, NULL, 0, 0, FALSE, NULL, 0,
+		    NULL, 0 };
+
+		if (memchr(p, COMPOSE_MARK, next - p) == NULL) {
+			g_string_append_len(run, p, next - p);
+		} else {
+			compose_body_add(b, run, boundary);
+			r.raw = g_strndup(p, next - p);
+			r.len = next - p;
+			g_array_append_val(b->runs, r);
+		}
+		p = next;
+	}
+	compose_body_add(b, run, boundary);
+}
+
+/* compose_body_text - B for SL as plain text, appended to OUT */
+static void
+compose_body_text(GString *out, const struct compose_body *b,
+    const struct compose_slots *sl)
+{
+	guint i;
+
+	for (i = 0; i < b->runs->len; i++) {
+		const struct compose_run *run = &g_array_index(b->runs,
+		    struct compose_run, i);
+
+		if (run->marked)
+			compose_fill(out, run->raw, run->len, sl);
+		else
+			g_string_append_len(out, run->raw, run->len);
+	}
+}
+
+/* compose_cached_part - what compose_part writes for B filled in for SL,
+ * from the runs: the same choice of encoding, the same bytes */
+static void
+compose_cached_part(GString *out, const char *ctype,
+    const struct compose_body *b, const struct compose_slots *sl,
+    struct compose_scratch *sc, const char *boundary)
+{
+	GString *fill = sc->fill;
+	gsize len, eight, mark = out->len, at, end;
+	gboolean ok;
+	guint i, j;
+
+	/* the marked lines first: they decide the encoding too */
+	g_string_truncate(fill, 0);
+	g_array_set_size(sc->ends, 0);
+	for (i = 0; i < b->runs->len; i++) {
+		const struct compose_run *run = &g_array_index(b->runs,
+		    struct compose_run, i);
+
+		if (run->marked) {
+			compose_fill(fill, run->raw, run->len, sl);
+			g_array_append_val(sc->ends, fill->len);
+		}
+	}
+	len = b->len + fill->len;
+	eight = b->eight + compose_count8(fill->str, fill->len);
+	if (eight == 0 || eight * 100 < len * 17) {
+		ok = eight == 0 && b->ok7;
+		if (ok)
+			compose_part_head(out, ctype, NULL, "7bit");
+		for (i = j = 0, at = 0; ok && i < b->runs->len; i++) {
+			const struct compose_run *run = &g_array_index(b->runs,
+			    struct compose_run, i);
+
+			if (!run->marked) {
+				g_string_append_len(out, run->crlf,
+				    run->crlf_len);
+				continue;
+			}
+			end = g_array_index(sc->ends, gsize, j++);
+			ok = compose_7bit(out, fill->str + at, end - at,
+			    boundary);
+			at = end;
+		}
+		if (ok)
+			return;
+		g_string_truncate(out, mark);
+		compose_part_head(out, ctype, NULL, "quoted-printable");
+		for (i = j = 0, at = 0; i < b->runs->len; i++) {
+			const struct compose_run *run = &g_array_index(b->runs,
+			    struct compose_run, i);
+
+			if (!run->marked) {
+				g_string_append_len(out, run->qp, run->qp_len);
+				continue;
+			}
+			end = g_array_index(sc->ends, gsize, j++);
+			compose_qp(out, fill->str + at, end - at);
+			at = end;
+		}
+		return;
+	}
+	/* base64 takes the whole part */
+	g_string_truncate(sc->whole, 0);
+	compose_body_text(sc->whole, b, sl);
+	compose_part(out, ctype, NULL, sc->whole->str, sc->whole->len,
+	    boundary);
+}
+
+/* compose_scratch_free - at thread exit */
+static void
+compose_scratch_free(gpointer p)
+{
+	struct compose_scratch *sc = p;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		g_string_free(sc->s[i], TRUE);
+	g_string_free(sc->key, TRUE);
+	g_string_free(sc->fill, TRUE);
+	g_string_free(sc->whole, TRUE);
+	g_string_free(sc->idtext, TRUE);
+	g_array_unref(sc->ends);
+	g_hash_table_unref(sc->cache);
+	g_free(sc);
+}
+
+static GPrivate compose_scratch_key = G_PRIVATE_INIT(compose_scratch_free);
+
+/* compose_scratch_get - this thread's buffers, emptied, and its cache,
+ * emptied unless it was C's */
+static struct compose_scratch *
+compose_scratch_get(const struct composer *c)
+{
+	struct compose_scratch *sc = g_private_get(&compose_scratch_key);
+	int i;
+
+	if (sc == NULL) {
+		sc = g_new0(struct compose_scratch, 1);
+		sc->s[0] = g_string_sized_new(256);
+		sc->s[1] = g_string_sized_new(16384);
+		sc->s[2] = g_string_sized_new(32768);
+		sc->key = g_string_sized_new(128);
+		sc->fill = g_string_sized_new(1024);
+		sc->whole = g_string_new(NULL);
+		sc->idtext = g_string_sized_new(32);
+		sc->ends = g_array_new(FALSE, FALSE, sizeof(gsize));
+		sc->cache = g_hash_table_new_full(g_str_hash, g_str_equal,
+		    g_free, compose_entry_free);
+		g_private_set(&compose_scratch_key, sc);
+	}
+	for (i = 0; i < 3; i++)
+		g_string_truncate(sc->s[i], 0);
+	if (sc->serial != c->serial) {
+		g_hash_table_remove_all(sc->cache);
+		sc->serial = c->serial;
+	}
+	return sc;
+}
+
+/* compose_shape - the cache key for R with slots SL, in KEY */
+static void
+compose_shape(GString *key, const struct composer *c,
+    const struct value *layer, const struct compose_recipient *r,
+    const struct compose_slots *sl)
+{
+	char **n;
+	guint i;
+
+	g_string_printf(key, "%p/", (const void *)layer);
+	for (n = c->segment_names; *n != NULL; n++)
+		g_string_append_c(key, r->matched != NULL &&
+		    g_strv_contains(r->matched, *n) ? '1' : '0');
+	g_string_append_c(key, '/');
+	for (i = 0; i < sl->n; i++)
+		g_string_append_c(key, sl->len[i] > 0 ? '1' : '0');
+	for (i = SLOT_ATTR0; i < sl->n; i++)
+		g_string_append_printf(key, "/%zu:%s", strlen(sl->attr[i]),
+		    sl->attr[i]);
+}
+
+/* compose_entry_make - the entry for R's shape (never NULL; unusable if
+ * the shape cannot be cached or the check fails) */
+static struct compose_entry *
+compose_entry_make(const struct composer *c,
+    const struct compose_recipient *r, const struct compose_slots *sl,
+    struct compose_scratch *sc)
+{
+	struct compose_entry *e = g_new0(struct compose_entry, 1);
+	g_autoptr(GString) subject = g_string_new(NULL);
+	g_autoptr(GString) text = g_string_new(NULL);
+	g_autoptr(GString) html = g_string_new(NULL);
+	g_autoptr(GPtrArray) missing = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(value) marked = NULL, real = NULL;
+	guint i;
+
+	e->missing = g_ptr_array_new_with_free_func(g_free);
+	if (sl->n > COMPOSE_SLOTS_MAX)
+		return e;
+	marked = compose_subscriber_layer(c, r, sl, TRUE);
+	if (!compose_render_parts(c, marked, r->segment, subject, text, html,
+	    e->missing, NULL) ||
+	    !compose_markers_ok(subject->str, subject->len, sl->n) ||
+	    !compose_markers_ok(text->str, text->len, sl->n) ||
+	    !compose_markers_ok(html->str, html->len, sl->n))
+		return e;
+	e->subject_len = subject->len;
+	e->subject = g_strndup(subject->str, subject->len);
+	compose_body_make(&e->text, text->str, text->len, c->boundary);
+	compose_body_make(&e->html, html->str, html->len, c->boundary);
+
+	/* the check: the full render for R, and the entry filled for R */
+	real = compose_subscriber_layer(c, r, sl, FALSE);
+	if (!compose_render_parts(c, real, r->segment, sc->s[0], sc->s[1],
+	    sc->s[2], missing, NULL))
+		return e;
+	g_string_truncate(subject, 0);
+	compose_fill(subject, e->subject, e->subject_len, sl);
+	g_string_truncate(text, 0);
+	compose_body_text(text, &e->text, sl);
+	g_string_truncate(html, 0);
+	compose_body_text(html, &e->html, sl);
+	if (!g_string_equal(subject, sc->s[0]) ||
+	    !g_string_equal(text, sc->s[1]) ||
+	    !g_string_equal(html, sc->s[2]) ||
+	    missing->len != e->missing->len)
+		return e;
+	for (i = 0; i < missing->len; i++)
+		if (strcmp(g_ptr_array_index(missing, i),
+		    g_ptr_array_index(e->missing, i)) != 0)
+			return e;
+	e->usable = TRUE;
+	return e;
+}
+
+/* compose_entry_get - the usable entry for R's shape, made if need be;
+ * NULL: render the slow way */
+static const struct compose_entry *
+compose_entry_get(const struct composer *c,
+    const struct compose_recipient *r, const struct compose_slots *sl,
+    struct compose_scratch *sc)
+{
+	struct value *layer = compose_segment_layer(c, r->segment);
+	struct compose_entry *e;
+
+	if (layer == NULL || c->no_cache)
+		return NULL;	/* (the slow way says what is wrong) */
+	compose_shape(sc->key, c, layer, r, sl);
+	e = g_hash_table_lookup(sc->cache, sc->key->str);
+	if (e == NULL) {
+		if (g_hash_table_size(sc->cache) >= COMPOSE_CACHE_MAX)
+			return NULL;
+		e = compose_entry_make(c, r, sl, sc);
+		g_hash_table_insert(sc->cache, g_strdup(sc->key->str), e);
+	}
+	return e->usable ? e : NULL;
 }
 
 /* ---- built once ---- */
@@ -1030,7 +1660,12 @@ composer_new(const struct announcement *ann, const struct list_config *list,
 	struct subscriber sample = { 0 };
 	guint i;
 
+	static gint serials;
+
 	compose_gmime_init();
+	c->serial = (guint)g_atomic_int_add(&serials, 1) + 1;
+	/* the tests compare the cache's messages with the slow way's */
+	c->no_cache = g_strcmp0(g_getenv("HERALD_RENDER_CACHE"), "0") == 0;
 	c->ann = ann;
 	c->list = list;
 	c->key = *key;
@@ -1085,46 +1720,6 @@ composer_new(const struct announcement *ann, const struct list_config *list,
 	return g_steal_pointer(&c);
 }
 
-/* Per-thread buffers for the rendered parts: a message then allocates
- * nothing for them once a thread's buffers have grown to size. They are
- * freed when the thread ends. */
-struct compose_scratch {
-	GString *s[3];		/* subject, text, html */
-};
-
-/* compose_scratch_free - at thread exit */
-static void
-compose_scratch_free(gpointer p)
-{
-	struct compose_scratch *sc = p;
-	int i;
-
-	for (i = 0; i < 3; i++)
-		g_string_free(sc->s[i], TRUE);
-	g_free(sc);
-}
-
-static GPrivate compose_scratch_key = G_PRIVATE_INIT(compose_scratch_free);
-
-/* compose_scratch_get - this thread's buffers, emptied */
-static struct compose_scratch *
-compose_scratch_get(void)
-{
-	struct compose_scratch *sc = g_private_get(&compose_scratch_key);
-	int i;
-
-	if (sc == NULL) {
-		sc = g_new(struct compose_scratch, 1);
-		sc->s[0] = g_string_sized_new(256);
-		sc->s[1] = g_string_sized_new(16384);
-		sc->s[2] = g_string_sized_new(32768);
-		g_private_set(&compose_scratch_key, sc);
-	}
-	for (i = 0; i < 3; i++)
-		g_string_truncate(sc->s[i], 0);
-	return sc;
-}
-
 /* compose_recipient_clear - the per-message strings */
 static void
 compose_recipient_clear(struct compose_recipient *r)
@@ -1140,12 +1735,14 @@ composer_render(const struct composer *c, const struct subscriber *sub,
 {
 	const struct list_config *l = c->list;
 	struct compose_recipient r = { sub, segment, matched, NULL, NULL };
-	struct compose_scratch *scratch = compose_scratch_get();
+	struct compose_scratch *scratch = compose_scratch_get(c);
 	GString *subject = scratch->s[0], *text = scratch->s[1];
 	GString *html = scratch->s[2];
-	g_autoptr(value) layer = NULL;
+	struct compose_slots slots;
+	const struct compose_entry *e;
 	g_autofree char *msgid = NULL, *bounce = NULL, *enc = NULL;
 	const char *inner = c->boundary;
+	gboolean ok;
 
 	if (!compose_check_subscriber(sub, error))
 		return FALSE;
@@ -1155,9 +1752,28 @@ composer_render(const struct composer *c, const struct subscriber *sub,
 		return FALSE;
 	}
 	r.unsub_token = token_make(&c->key, TOKEN_UNSUBSCRIBE, l->name, sub->id, 0);
-	layer = compose_subscriber_layer(c, &r);
-	if (!compose_render_parts(c, layer, segment, subject, text, html, error) ||
-	    !compose_clean_subject(subject, error)) {
+	compose_slots_make(c, &r, scratch->idtext, &slots);
+	e = compose_entry_get(c, &r, &slots, scratch);
+	/* making an entry used the buffers */
+	g_string_truncate(subject, 0);
+	g_string_truncate(text, 0);
+	g_string_truncate(html, 0);
+	if (e != NULL) {
+		/* the text and HTML are written from the entry below */
+		compose_fill(subject, e->subject, e->subject_len, &slots);
+		ok = compose_missing_error(c, e->missing, error);
+	} else {
+		g_autoptr(value) layer = compose_subscriber_layer(c, &r,
+		    &slots, FALSE);
+		g_autoptr(GPtrArray) missing = c->flags & COMPOSER_STRICT ?
+		    g_ptr_array_new_with_free_func(g_free) : NULL;
+
+		ok = compose_render_parts(c, layer, segment, subject, text,
+		    html, missing, error) &&
+		    compose_missing_error(c, missing, error);
+	}
+	if (!ok || !compose_clean_subject(subject, error)) {
+		compose_slots_clear(&slots);
 		compose_recipient_clear(&r);
 		return FALSE;
 	}
@@ -1217,11 +1833,19 @@ composer_render(const struct composer *c, const struct subscriber *sub,
 		    inner);
 	}
 	g_string_append_printf(out, "--%s\r\n", inner);
-	compose_part(out, "text/plain; charset=utf-8", NULL, text->str,
-	    text->len, inner);
+	if (e != NULL)
+		compose_cached_part(out, "text/plain; charset=utf-8", &e->text,
+		    &slots, scratch, inner);
+	else
+		compose_part(out, "text/plain; charset=utf-8", NULL, text->str,
+		    text->len, inner);
 	g_string_append_printf(out, "--%s\r\n", inner);
-	compose_part(out, "text/html; charset=utf-8", NULL, html->str,
-	    html->len, inner);
+	if (e != NULL)
+		compose_cached_part(out, "text/html; charset=utf-8", &e->html,
+		    &slots, scratch, inner);
+	else
+		compose_part(out, "text/html; charset=utf-8", NULL, html->str,
+		    html->len, inner);
 	g_string_append_printf(out, "--%s--\r\n", inner);
 	if (c->outer != NULL) {
 		g_string_append_printf(out, "--%s\r\n", c->outer);
@@ -1236,6 +1860,7 @@ composer_render(const struct composer *c, const struct subscriber *sub,
 		    bounce, l->domain);
 	if (message_id != NULL)
 		*message_id = g_steal_pointer(&msgid);
+	compose_slots_clear(&slots);
 	compose_recipient_clear(&r);
 	return TRUE;
 }
@@ -1246,16 +1871,23 @@ composer_subject(const struct composer *c, const struct subscriber *sub,
 {
 	struct compose_recipient r = { sub, segment, matched, NULL, NULL };
 	g_autoptr(GString) subject = g_string_new(NULL);
+	g_autoptr(GString) idtext = g_string_new(NULL);
+	g_autoptr(GPtrArray) missing = c->flags & COMPOSER_STRICT ?
+	    g_ptr_array_new_with_free_func(g_free) : NULL;
 	g_autoptr(value) layer = NULL;
+	struct compose_slots slots;
 	gboolean ok;
 
 	if (!compose_check_subscriber(sub, error))
 		return NULL;
 	r.unsub_token = token_make(&c->key, TOKEN_UNSUBSCRIBE, c->list->name,
 	    sub->id, 0);
-	layer = compose_subscriber_layer(c, &r);
+	compose_slots_make(c, &r, idtext, &slots);
+	layer = compose_subscriber_layer(c, &r, &slots, FALSE);
 	ok = compose_render_parts(c, layer, segment, subject, NULL, NULL,
-	    error) && compose_clean_subject(subject, error);
+	    missing, error) && compose_missing_error(c, missing, error) &&
+	    compose_clean_subject(subject, error);
+	compose_slots_clear(&slots);
 	compose_recipient_clear(&r);
 	return ok ? g_string_free(g_steal_pointer(&subject), FALSE) : NULL;
 }

@@ -73,6 +73,43 @@ static const char *const store_migrations[] = {
 	"  channel TEXT NOT NULL,"
 	"  detail TEXT);"
 	"CREATE INDEX events_subscriber ON events(subscriber_id, at);",
+
+	/* 2: campaigns and deliveries (herald send). A campaign is one
+	 * announcement sent to segments of one list; its deliveries are the
+	 * snapshot of recipients taken when it was created, one row each,
+	 * ending sent or failed, or still queued (with next_attempt). The
+	 * lock of a running sender is a flock on a file in data_dir, not a
+	 * row here, so a kill -9 never leaves it stale. */
+	"CREATE TABLE campaigns ("
+	"  id INTEGER PRIMARY KEY,"
+	"  list_id INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,"
+	"  announcement TEXT NOT NULL,"		/* the path as given, made absolute */
+	"  segments TEXT NOT NULL,"		/* names, comma-separated, in order */
+	"  state TEXT NOT NULL DEFAULT 'created' CHECK (state IN"
+	"    ('created','sending','paused','waiting','done','cancelled')),"
+	"  reason TEXT,"			/* why paused or cancelled */
+	"  created INTEGER NOT NULL DEFAULT (unixepoch()),"
+	"  started INTEGER,"			/* first message attempted */
+	"  finished INTEGER,"			/* last row left the queue */
+	"  sending_seconds REAL NOT NULL DEFAULT 0);"	/* for the rate */
+	"CREATE TABLE deliveries ("
+	"  id INTEGER PRIMARY KEY,"
+	"  campaign_id INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,"
+	"  subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,"
+	"  segment TEXT NOT NULL,"		/* the first campaign segment matched */
+	"  matched TEXT NOT NULL DEFAULT '',"	/* every list segment matched, a,b,c */
+	"  state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN"
+	"    ('queued','sent','failed')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt INTEGER NOT NULL DEFAULT 0,"	/* unix time it is due */
+	"  first_attempt INTEGER,"		/* max_age counts from here */
+	"  last_attempt INTEGER,"
+	"  code INTEGER,"			/* last SMTP reply code, 0: none (connection) */
+	"  reply TEXT,"				/* last reply text, or why none */
+	"  stage TEXT,"				/* connect mail rcpt data, or skipped compose */
+	"  UNIQUE (campaign_id, subscriber_id));"
+	"CREATE INDEX deliveries_queue ON deliveries(campaign_id, state, id);"
+	"CREATE INDEX deliveries_subscriber ON deliveries(subscriber_id);",
 };
 
 #define STORE_NMIGRATIONS ((int)G_N_ELEMENTS(store_migrations))

@@ -1,0 +1,702 @@
+/*
+ * cmd_send.c - herald send, herald campaigns, herald campaign
+ * show|pause|resume|retry|cancel: options, confirmation, progress and
+ * summaries. The work is in campaign.c (the store), dispatch.c (a run)
+ * and send.c (SMTP).
+ *
+ *   herald send ANNOUNCEMENT --list LIST --segment S [--segment S2 …]
+ *       [--yes] [--dry-run DIR] [--test EMAIL … [--as EMAIL]] [--json]
+ *
+ * A run on a terminal shows one live line (sent, failed, queued, rate,
+ * time left) on stderr; elsewhere a log line every five seconds. SIGINT
+ * and SIGTERM pause the run cleanly (the messages in flight finish and
+ * their results are committed) and the command says how to resume. Exit
+ * status: 0 when the run ended (done, or only later retries left); 75
+ * when it paused (a signal, the error rate, a pause from elsewhere);
+ * what the error class says otherwise.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "herald.h"
+#include "announcement.h"
+#include "campaign.h"
+#include "cmd.h"
+#include "compose.h"
+#include "config.h"
+#include "dispatch.h"
+#include "send.h"
+#include "store.h"
+#include "subscriber.h"
+#include "token.h"
+
+static volatile sig_atomic_t send_stop;
+
+/* send_on_signal - ask the run to pause */
+static void
+send_on_signal(int signo)
+{
+	send_stop = signo;
+}
+
+struct send_view {
+	const char *cmd;
+	gint64 id;
+	gboolean tty;
+	gboolean json;
+	gint64 last_log;
+	gboolean drew;
+};
+
+/* send_progress - the live line, or a log line now and then */
+static void
+send_progress(const struct dispatch_progress *p, gpointer data)
+{
+	struct send_view *v = data;
+	gint64 done = p->sent + p->failed + p->deferred;
+	gint64 left = MAX(p->todo - done, 0);
+	double eta = p->rate > 0 ? left / p->rate : 0;
+
+	if (v->tty) {
+		fprintf(stderr, "\r\033[Kcampaign %" G_GINT64_FORMAT ": sent %"
+		    G_GINT64_FORMAT ", failed %" G_GINT64_FORMAT ", queued %"
+		    G_GINT64_FORMAT ", %.0f msg/s, %d:%02d left",
+		    v->id, p->sent, p->failed, left + p->deferred, p->rate,
+		    (int)eta / 60, (int)eta % 60);
+		if (p->final)
+			fputc('\n', stderr);
+		v->drew = TRUE;
+		return;
+	}
+	if (!p->final && p->elapsed - v->last_log < 5)
+		return;
+	v->last_log = (gint64)p->elapsed;
+	fprintf(stderr, "herald %s: campaign %" G_GINT64_FORMAT ": sent %"
+	    G_GINT64_FORMAT ", failed %" G_GINT64_FORMAT ", deferred %"
+	    G_GINT64_FORMAT ", left %" G_GINT64_FORMAT ", %.0f msg/s%s\n",
+	    v->cmd, v->id, p->sent, p->failed, p->deferred, left, p->rate,
+	    p->final ? " (run over)" : "");
+}
+
+/* send_composer - the announcement and composer of campaign C */
+static struct composer *
+send_composer(struct herald *h, const struct list_config *list,
+    const char *announcement, const char *const *segments,
+    struct announcement **ann, GError **error)
+{
+	struct token_key key;
+
+	if (!token_key_load(h->config->secret, &key, error))
+		return NULL;
+	if ((*ann = announcement_load(announcement, h->config, error)) == NULL)
+		return NULL;
+	return composer_new(*ann, list, &key, segments, 0, error);
+}
+
+/* send_summary_json - the final summary as one JSON object */
+static void
+send_summary_json(struct store *store, gint64 id,
+    const struct dispatch_progress *p, const char *reason)
+{
+	struct campaign_counts c;
+	g_autoptr(campaign) camp = campaign_get(store, id, NULL);
+	g_autofree char *r = NULL;
+
+	campaign_counts(store, id, &c, NULL);
+	if (reason != NULL) {
+		GString *s = g_string_new("\"");
+		const char *q;
+
+		for (q = reason; *q != '\0'; q++) {
+			if (*q == '"' || *q == '\\')
+				g_string_append_c(s, '\\');
+			if ((unsigned char)*q < 0x20)
+				g_string_append_printf(s, "\\u%04x", *q);
+			else
+				g_string_append_c(s, *q);
+		}
+		g_string_append_c(s, '"');
+		r = g_string_free(s, FALSE);
+	}
+	printf("{\"campaign\": %" G_GINT64_FORMAT ", \"state\": \"%s\", "
+	    "\"reason\": %s, \"total\": %" G_GINT64_FORMAT ", \"sent\": %"
+	    G_GINT64_FORMAT ", \"failed\": %" G_GINT64_FORMAT ", \"queued\": %"
+	    G_GINT64_FORMAT ", \"run\": {\"sent\": %" G_GINT64_FORMAT
+	    ", \"failed\": %" G_GINT64_FORMAT ", \"deferred\": %" G_GINT64_FORMAT
+	    ", \"seconds\": %.3f, \"rate\": %.1f}}\n", id,
+	    camp != NULL ? camp->state : "?", r != NULL ? r : "null", c.total,
+	    c.sent, c.failed, c.queued, p->sent, p->failed, p->deferred,
+	    p->elapsed, p->rate);
+}
+
+/* send_run - lock campaign ID and send what is due; the exit status */
+static int
+send_run(struct herald *h, const char *cmd, gint64 id, gboolean json,
+    gboolean requeue)
+{
+	g_autoptr(campaign) c = NULL;
+	g_autoptr(announcement) ann = NULL;
+	g_autoptr(composer) comp = NULL;
+	g_autofree char *reason = NULL;
+	struct dispatch_progress p = { 0 };
+	struct send_view view = { cmd, id, isatty(2), json, 0, FALSE };
+	struct sigaction sa = { 0 }, oint, oterm;
+	struct campaign_counts counts;
+	const struct list_config *list;
+	GError *error = NULL;
+	gint64 n = 0;
+	gboolean ok;
+	int fd;
+
+	if ((c = campaign_get(h->store, id, &error)) == NULL)
+		return cmd_error(cmd, error);
+	if (strcmp(c->state, "cancelled") == 0) {
+		fprintf(stderr, "herald %s: campaign %" G_GINT64_FORMAT " was "
+		    "cancelled; nothing more is sent for it\n", cmd, id);
+		return EX_UNAVAILABLE;
+	}
+	if ((list = config_list(h->config, c->list, &error)) == NULL)
+		return cmd_error(cmd, error);
+	if ((fd = campaign_lock(h->config->data_dir, id, &error)) < 0)
+		return cmd_error(cmd, error);
+	if (requeue && !campaign_requeue(h->store, id, &n, &error))
+		goto fail;
+	if (requeue)
+		fprintf(stderr, "herald %s: campaign %" G_GINT64_FORMAT ": %"
+		    G_GINT64_FORMAT " failed deliveries queued again, every "
+		    "queued one due now\n", cmd, id, n);
+	comp = send_composer(h, list, c->announcement,
+	    (const char *const *)c->segments, &ann, &error);
+	if (comp == NULL)
+		goto fail;
+	send_stop = 0;
+	sa.sa_handler = send_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &oint);
+	sigaction(SIGTERM, &sa, &oterm);
+	ok = dispatch_run(h->store, h->config, comp, id, &send_stop,
+	    send_progress, &view, &p, &reason, &error);
+	sigaction(SIGINT, &oint, NULL);
+	sigaction(SIGTERM, &oterm, NULL);
+	campaign_unlock(fd);
+	fd = -1;
+	if (!ok)
+		goto fail;
+	if (json)
+		send_summary_json(h->store, id, &p, reason);
+	if (!campaign_counts(h->store, id, &counts, &error))
+		goto fail;
+	if (reason != NULL) {
+		fprintf(stderr, "herald %s: campaign %" G_GINT64_FORMAT " paused: "
+		    "%s.\n  %" G_GINT64_FORMAT " sent, %" G_GINT64_FORMAT
+		    " failed, %" G_GINT64_FORMAT " queued. Resume with: herald "
+		    "campaign resume %" G_GINT64_FORMAT "%s\n", cmd, id, reason,
+		    counts.sent, counts.failed, counts.queued, id,
+		    strstr(reason, "attempts failed") != NULL ?
+		    " (after fixing the cause; \"herald campaign retry\" also "
+		    "queues the failed ones again)" : "");
+		return EX_TEMPFAIL;
+	}
+	if (!json) {
+		printf("campaign %" G_GINT64_FORMAT ": %" G_GINT64_FORMAT " sent, %"
+		    G_GINT64_FORMAT " failed, %" G_GINT64_FORMAT " queued for "
+		    "retry (this run: %" G_GINT64_FORMAT " sent in %.1f s, %.0f "
+		    "msg/s)\n", id, counts.sent, counts.failed, counts.queued,
+		    p.sent, p.elapsed, p.rate);
+		if (counts.queued > 0) {
+			g_autoptr(GDateTime) t = g_date_time_new_from_unix_local(
+			    counts.next_due);
+			g_autofree char *when = g_date_time_format(t, "%F %T");
+
+			printf("the next retry is due at %s: run \"herald campaign "
+			    "resume %" G_GINT64_FORMAT "\" then (or now: \"herald "
+			    "campaign retry %" G_GINT64_FORMAT "\")\n", when, id, id);
+		}
+	}
+	return EX_OK;
+fail:
+	campaign_unlock(fd);
+	return cmd_error(cmd, error);
+}
+
+/* send_maildir_write - one message into DIR/new (through DIR/tmp), with
+ * LF line ends as maildir readers expect */
+static gboolean
+send_maildir_write(const char *dir, guint n, const GString *msg,
+    GError **error)
+{
+	g_autofree char *name = g_strdup_printf("%ld.%d_%u.herald",
+	    (long)time(NULL), (int)getpid(), n);
+	g_autofree char *tmp = g_build_filename(dir, "tmp", name, NULL);
+	g_autofree char *dst = g_build_filename(dir, "new", name, NULL);
+	g_autoptr(GString) lf = g_string_sized_new(msg->len);
+	g_autoptr(GError) ioerr = NULL;
+	gsize i;
+
+	for (i = 0; i < msg->len; i++)
+		if (!(msg->str[i] == '\r' && i + 1 < msg->len &&
+		    msg->str[i + 1] == '\n'))
+			g_string_append_c(lf, msg->str[i]);
+	if (!g_file_set_contents(tmp, lf->str, lf->len, &ioerr) ||
+	    rename(tmp, dst) != 0) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CANTCREAT, "%s: %s",
+		    dst, ioerr != NULL ? ioerr->message : g_strerror(errno));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* send_dry_run - every message of campaign ID into the maildir DIR */
+static gboolean
+send_dry_run(struct herald *h, const struct composer *comp, gint64 id,
+    const char *dir, guint *count, GError **error)
+{
+	g_autoptr(sqlite3_stmt) st = NULL;
+	g_autoptr(sqlite3_stmt) at = NULL;
+	const char *sub_dirs[] = { "tmp", "new", "cur" };
+	guint i;
+	int rc;
+
+	*count = 0;
+	for (i = 0; i < G_N_ELEMENTS(sub_dirs); i++) {
+		g_autofree char *d = g_build_filename(dir, sub_dirs[i], NULL);
+
+		if (g_mkdir_with_parents(d, 0700) != 0) {
+			g_set_error(error, HERALD_ERROR, HERALD_ERROR_CANTCREAT,
+			    "%s: %s", d, g_strerror(errno));
+			return FALSE;
+		}
+	}
+	st = store_prepare(h->store, "SELECT d.id, d.segment, d.matched, s.id,"
+	    " s.email, s.name, s.created FROM deliveries d JOIN subscribers s"
+	    " ON s.id = d.subscriber_id WHERE d.campaign_id = ?1 ORDER BY d.id",
+	    error);
+	at = store_prepare(h->store, "SELECT key, value FROM attributes WHERE"
+	    " subscriber_id = ?1", error);
+	if (st == NULL || at == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		g_autoptr(subscriber) sub = g_new0(struct subscriber, 1);
+		g_autoptr(GString) out = g_string_sized_new(8192);
+		g_auto(GStrv) matched = g_strsplit(
+		    (const char *)sqlite3_column_text(st, 2), ",", -1);
+		const char *name = (const char *)sqlite3_column_text(st, 5);
+
+		sub->id = sqlite3_column_int64(st, 3);
+		sub->email = g_strdup((const char *)sqlite3_column_text(st, 4));
+		sub->name = name != NULL && *name != '\0' ? g_strdup(name) : NULL;
+		sub->created = sqlite3_column_int64(st, 6);
+		sub->attrs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+		    g_free);
+		sqlite3_bind_int64(at, 1, sub->id);
+		while (sqlite3_step(at) == SQLITE_ROW)
+			g_hash_table_insert(sub->attrs,
+			    g_strdup((const char *)sqlite3_column_text(at, 0)),
+			    g_strdup((const char *)sqlite3_column_text(at, 1)));
+		sqlite3_reset(at);
+		if (!composer_render(comp, sub,
+		    (const char *)sqlite3_column_text(st, 1),
+		    (const char *const *)matched, 0, out, NULL, NULL, error)) {
+			g_prefix_error(error, "%s: ", sub->email);
+			return FALSE;
+		}
+		if (!send_maildir_write(dir, *count, out, error))
+			return FALSE;
+		(*count)++;
+	}
+	if (rc != SQLITE_DONE) {
+		herald_set_sqlite_error(error, h->store->db, rc, "reading recipients");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* send_test - the message as AS (or the first recipient) gets it, to the
+ * TEST addresses, from the list's first owner (a test's bounces reach a
+ * person, not the bounce scores) */
+static gboolean
+send_test(struct herald *h, const struct list_config *list,
+    const struct composer *comp, gint64 id, const char *as,
+    const char *const *test, GError **error)
+{
+	g_autoptr(sqlite3_stmt) st = NULL;
+	g_autoptr(subscriber) sub = NULL;
+	g_autoptr(GString) out = g_string_sized_new(8192);
+	g_autoptr(GBytes) body = NULL;
+	g_auto(GStrv) matched = NULL;
+	g_autofree char *segment = NULL;
+	const char *from;
+
+	st = store_prepare(h->store, "SELECT d.subscriber_id, d.segment,"
+	    " d.matched FROM deliveries d WHERE d.campaign_id = ?1 AND"
+	    " (?2 IS NULL OR d.subscriber_id = ?2) ORDER BY d.id LIMIT 1", error);
+	if (st == NULL)
+		return FALSE;
+	if (as != NULL && (sub = subscriber_find(h->store, as, error)) == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, id);
+	if (sub != NULL)
+		sqlite3_bind_int64(st, 2, sub->id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		if (sub == NULL &&
+		    (sub = subscriber_get(h->store, sqlite3_column_int64(st, 0),
+		    error)) == NULL)
+			return FALSE;
+		segment = g_strdup((const char *)sqlite3_column_text(st, 1));
+		matched = g_strsplit((const char *)sqlite3_column_text(st, 2), ",",
+		    -1);
+	} else if (sub == NULL) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_NOUSER,
+		    "nobody to render the test for");
+		return FALSE;
+	}
+	if (!composer_render(comp, sub, segment, (const char *const *)matched,
+	    0, out, NULL, NULL, error))
+		return FALSE;
+	body = g_string_free_to_bytes(g_steal_pointer(&out));
+	from = list->owners != NULL && list->owners[0] != NULL ?
+	    list->owners[0] : list->address;
+	if (!send_one(&h->config->smtp, from, test, body, NULL, error))
+		return FALSE;
+	printf("test message (as %s, segment %s) sent to %u address%s\n",
+	    sub->email, segment != NULL ? segment : "none",
+	    g_strv_length((char **)test), g_strv_length((char **)test) > 1 ?
+	    "es" : "");
+	return TRUE;
+}
+
+/* send_confirm - ask on the terminal; TRUE to go on */
+static gboolean
+send_confirm(gint64 total)
+{
+	char line[64];
+
+	fprintf(stderr, "Send to %" G_GINT64_FORMAT " recipient%s? [y/N] ",
+	    total, total == 1 ? "" : "s");
+	if (fgets(line, sizeof line, stdin) == NULL)
+		return FALSE;
+	return line[0] == 'y' || line[0] == 'Y';
+}
+
+/* send_abs_announcement - a path made absolute, a kind name as it is */
+static char *
+send_abs_announcement(const char *arg)
+{
+	if (g_file_test(arg, G_FILE_TEST_IS_REGULAR) && !g_path_is_absolute(arg))
+		return g_canonicalize_filename(arg, NULL);
+	return g_strdup(arg);
+}
+
+int
+cmd_send(struct herald *h, int argc, char **argv)
+{
+	g_autofree char *list_name = NULL, *dry = NULL, *as = NULL;
+	g_auto(GStrv) segments = NULL, test = NULL;
+	gboolean yes = FALSE, json = FALSE, again = FALSE;
+	GOptionEntry entries[] = {
+		{ "list", 'l', 0, G_OPTION_ARG_STRING, &list_name,
+		    "the list to send to", "LIST" },
+		{ "segment", 's', 0, G_OPTION_ARG_STRING_ARRAY, &segments,
+		    "a segment of the list (repeat: each recipient once, "
+		    "rendered for the first that matches)", "S" },
+		{ "yes", 'y', 0, G_OPTION_ARG_NONE, &yes,
+		    "do not ask for confirmation", NULL },
+		{ "dry-run", 0, 0, G_OPTION_ARG_FILENAME, &dry,
+		    "write every message into the maildir DIR, send nothing",
+		    "DIR" },
+		{ "test", 0, 0, G_OPTION_ARG_STRING_ARRAY, &test,
+		    "send only to EMAIL (repeat), as --as would get it", "EMAIL" },
+		{ "as", 0, 0, G_OPTION_ARG_STRING, &as,
+		    "with --test: render for this subscriber", "EMAIL" },
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &json,
+		    "print the final summary as JSON", NULL },
+		{ "again", 0, 0, G_OPTION_ARG_NONE, &again,
+		    "start a new campaign even if one for this announcement is "
+		    "unfinished", NULL },
+		{ NULL }
+	};
+	g_autoptr(announcement) ann = NULL;
+	g_autoptr(composer) comp = NULL;
+	g_autoptr(GArray) per = NULL;
+	g_autofree char *announcement = NULL;
+	const struct list_config *list;
+	GError *error = NULL;
+	gint64 id, open_id, list_id, total = 0;
+	guint i, n = 0;
+
+	if (!cmd_parse("send", "ANNOUNCEMENT", "Send an announcement to "
+	    "segments of a list as a campaign.", entries, &argc, &argv))
+		return EX_USAGE;
+	if (argc != 2 || list_name == NULL || segments == NULL) {
+		fprintf(stderr, "herald send: usage: herald send ANNOUNCEMENT "
+		    "--list LIST --segment S [--segment S2 …] [--yes]\n");
+		return EX_USAGE;
+	}
+	if (as != NULL && test == NULL) {
+		fprintf(stderr, "herald send: --as goes with --test\n");
+		return EX_USAGE;
+	}
+	if ((list = config_list(h->config, list_name, &error)) == NULL)
+		return cmd_error("send", error);
+	for (i = 0; segments[i] != NULL; i++)
+		if (config_segment(list, segments[i]) == NULL) {
+			fprintf(stderr, "herald send: list %s has no segment \"%s\" "
+			    "(see %s)\n", list->name, segments[i], list->file);
+			return EX_NOUSER;
+		}
+	announcement = send_abs_announcement(argv[1]);
+	comp = send_composer(h, list, announcement, (const char *const *)segments,
+	    &ann, &error);
+	if (comp == NULL)
+		return cmd_error("send", error);
+	if (dry == NULL && test == NULL && !again) {
+		list_id = store_list_id(h->store, list->name, FALSE, NULL);
+		open_id = list_id > 0 ? campaign_find_open(h->store, list_id,
+		    announcement, &error) : 0;
+		if (open_id < 0)
+			return cmd_error("send", error);
+		if (open_id > 0) {
+			fprintf(stderr, "herald send: campaign %" G_GINT64_FORMAT
+			    " of this announcement on %s is not finished; "
+			    "\"herald campaign resume %" G_GINT64_FORMAT "\" goes "
+			    "on with it (--again starts another, which mails "
+			    "everyone again)\n", open_id, list->name, open_id);
+			return EX_USAGE;
+		}
+	}
+	if (!campaign_create(h->store, list, announcement,
+	    (const char *const *)segments, &id, &error))
+		return cmd_error("send", error);
+
+	if (dry != NULL || test != NULL) {
+		/* the snapshot only picks the recipients; nothing is recorded */
+		gboolean ok = dry != NULL ?
+		    send_dry_run(h, comp, id, dry, &n, &error) :
+		    send_test(h, list, comp, id, as, (const char *const *)test,
+		    &error);
+		GError *derr = NULL;
+
+		if (!campaign_delete(h->store, id, &derr))
+			g_clear_error(&derr);
+		if (!ok)
+			return cmd_error("send", error);
+		if (dry != NULL)
+			printf("%u message%s written to %s/new (nothing sent)\n", n,
+			    n == 1 ? "" : "s", dry);
+		return EX_OK;
+	}
+
+	{
+		g_autoptr(campaign) c = campaign_get(h->store, id, &error);
+
+		if (c == NULL ||
+		    (per = campaign_segment_counts(h->store, c, &error)) == NULL)
+			return cmd_error("send", error);
+	}
+	if (!json) {
+		printf("campaign %" G_GINT64_FORMAT ": %s to %s\n", id,
+		    announcement, list->name);
+		for (i = 0; i < per->len; i++) {
+			struct campaign_segment_count *sc = &g_array_index(per,
+			    struct campaign_segment_count, i);
+
+			printf("  %-24s %8" G_GINT64_FORMAT "\n", sc->segment,
+			    sc->total);
+		}
+	}
+	for (i = 0; i < per->len; i++)
+		total += g_array_index(per, struct campaign_segment_count, i).total;
+	if (!json)
+		printf("  %-24s %8" G_GINT64_FORMAT "\n", "total", total);
+	if (!yes) {
+		if (!isatty(0)) {
+			campaign_delete(h->store, id, NULL);
+			fprintf(stderr, "herald send: not on a terminal: add --yes "
+			    "to send without confirmation (nothing was sent)\n");
+			return EX_USAGE;
+		}
+		if (!send_confirm(total)) {
+			campaign_delete(h->store, id, NULL);
+			fprintf(stderr, "herald send: nothing sent\n");
+			return EX_OK;
+		}
+	}
+	g_clear_pointer(&comp, composer_free);
+	g_clear_pointer(&ann, announcement_free);
+	return send_run(h, "send", id, json, FALSE);
+}
+
+/* campaigns_state - the state, with "interrupted" for a dead sender */
+static const char *
+campaigns_state(struct herald *h, const struct campaign *c)
+{
+	if (strcmp(c->state, "sending") == 0 &&
+	    !campaign_locked(h->config->data_dir, c->id))
+		return "interrupted";
+	return c->state;
+}
+
+int
+cmd_campaigns(struct herald *h, int argc, char **argv)
+{
+	g_autoptr(GPtrArray) all = NULL;
+	GError *error = NULL;
+	guint i;
+
+	if (!cmd_parse("campaigns", NULL, "List the campaigns, newest first.",
+	    NULL, &argc, &argv))
+		return EX_USAGE;
+	if (argc > 1) {
+		fprintf(stderr, "herald campaigns: unexpected argument \"%s\"\n",
+		    argv[1]);
+		return EX_USAGE;
+	}
+	if ((all = campaign_list(h->store, &error)) == NULL)
+		return cmd_error("campaigns", error);
+	if (all->len == 0) {
+		printf("no campaigns yet (herald send starts one)\n");
+		return EX_OK;
+	}
+	printf("%5s %-12s %-16s %-11s %8s %8s %8s %8s  %s\n", "ID", "LIST",
+	    "CREATED", "STATE", "TOTAL", "SENT", "FAILED", "QUEUED",
+	    "ANNOUNCEMENT (SEGMENTS)");
+	for (i = 0; i < all->len; i++) {
+		const struct campaign *c = g_ptr_array_index(all, i);
+		struct campaign_counts n;
+		g_autoptr(GDateTime) t = g_date_time_new_from_unix_local(c->created);
+		g_autofree char *when = g_date_time_format(t, "%F %R");
+		g_autofree char *base = g_path_get_basename(c->announcement);
+		g_autofree char *segs = g_strjoinv(",", c->segments);
+
+		if (!campaign_counts(h->store, c->id, &n, &error))
+			return cmd_error("campaigns", error);
+		printf("%5" G_GINT64_FORMAT " %-12s %-16s %-11s %8" G_GINT64_FORMAT
+		    " %8" G_GINT64_FORMAT " %8" G_GINT64_FORMAT " %8"
+		    G_GINT64_FORMAT "  %s (%s)\n", c->id, c->list, when,
+		    campaigns_state(h, c), n.total, n.sent, n.failed, n.queued,
+		    base, segs);
+	}
+	return EX_OK;
+}
+
+/* campaign_show - counts by state and segment, rate, errors by reply */
+static int
+campaign_show(struct herald *h, gint64 id)
+{
+	g_autoptr(campaign) c = NULL;
+	g_autoptr(GArray) per = NULL;
+	g_autoptr(GArray) errs = NULL;
+	struct campaign_counts n;
+	GError *error = NULL;
+	guint i;
+
+	if ((c = campaign_get(h->store, id, &error)) == NULL ||
+	    !campaign_counts(h->store, id, &n, &error) ||
+	    (per = campaign_segment_counts(h->store, c, &error)) == NULL ||
+	    (errs = campaign_errors(h->store, id, 10, &error)) == NULL)
+		return cmd_error("campaign show", error);
+	printf("campaign     %" G_GINT64_FORMAT "\n", c->id);
+	printf("announcement %s\n", c->announcement);
+	printf("list         %s\n", c->list);
+	printf("state        %s%s%s\n", campaigns_state(h, c),
+	    c->reason != NULL ? ": " : "", c->reason != NULL ? c->reason : "");
+	printf("recipients   %" G_GINT64_FORMAT "\n", n.total);
+	printf("sent         %" G_GINT64_FORMAT "\n", n.sent);
+	printf("failed       %" G_GINT64_FORMAT "\n", n.failed);
+	printf("queued       %" G_GINT64_FORMAT " (%" G_GINT64_FORMAT
+	    " due now)\n", n.queued, n.due);
+	if (c->sending_seconds > 0)
+		printf("rate         %.0f msg/s over %.1f s of sending\n",
+		    (n.sent + n.failed) / c->sending_seconds, c->sending_seconds);
+	printf("\n%-24s %8s %8s %8s %8s\n", "SEGMENT", "TOTAL", "SENT", "FAILED",
+	    "QUEUED");
+	for (i = 0; i < per->len; i++) {
+		struct campaign_segment_count *s = &g_array_index(per,
+		    struct campaign_segment_count, i);
+
+		printf("%-24s %8" G_GINT64_FORMAT " %8" G_GINT64_FORMAT " %8"
+		    G_GINT64_FORMAT " %8" G_GINT64_FORMAT "\n", s->segment,
+		    s->total, s->sent, s->failed, s->queued);
+	}
+	if (errs->len > 0)
+		printf("\n%8s %8s  %-8s %s\n", "COUNT", "FAILED", "STAGE", "REPLY");
+	for (i = 0; i < errs->len; i++) {
+		struct campaign_error_group *g = &g_array_index(errs,
+		    struct campaign_error_group, i);
+		char code[16] = "";
+
+		if (g->code != 0)
+			g_snprintf(code, sizeof code, "%d ", g->code);
+		printf("%8" G_GINT64_FORMAT " %8" G_GINT64_FORMAT "  %-8s %s%s\n",
+		    g->count, g->failed, g->stage, code, g->reply);
+	}
+	return EX_OK;
+}
+
+/* campaign_mark - pause or cancel; a running sender sees it and stops */
+static int
+campaign_mark(struct herald *h, const char *cmd, gint64 id, const char *state)
+{
+	g_autoptr(campaign) c = NULL;
+	GError *error = NULL;
+
+	if ((c = campaign_get(h->store, id, &error)) == NULL)
+		return cmd_error(cmd, error);
+	if (strcmp(c->state, "done") == 0 || strcmp(c->state, "cancelled") == 0) {
+		fprintf(stderr, "herald %s: campaign %" G_GINT64_FORMAT " is %s "
+		    "already\n", cmd, id, c->state);
+		return EX_USAGE;
+	}
+	if (!campaign_set_state(h->store, id, state, strcmp(state, "paused") == 0 ?
+	    "paused by \"herald campaign pause\"" :
+	    "cancelled by \"herald campaign cancel\"", &error))
+		return cmd_error(cmd, error);
+	printf("campaign %" G_GINT64_FORMAT " %s%s\n", id, state,
+	    campaign_locked(h->config->data_dir, id) ?
+	    " (the running sender stops after the messages in flight)" : "");
+	return EX_OK;
+}
+
+int
+cmd_campaign(struct herald *h, int argc, char **argv)
+{
+	gboolean json = FALSE;
+	GOptionEntry entries[] = {
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &json,
+		    "resume, retry: print the final summary as JSON", NULL },
+		{ NULL }
+	};
+	char *end = NULL;
+	gint64 id;
+
+	if (!cmd_parse("campaign", "show|pause|resume|retry|cancel ID",
+	    "Look at or steer one campaign. resume sends what is due; retry "
+	    "queues the failed deliveries again, makes every queued one due "
+	    "and sends.", entries, &argc, &argv))
+		return EX_USAGE;
+	if (argc != 3 || (id = g_ascii_strtoll(argv[2], &end, 10)) <= 0 ||
+	    *end != '\0') {
+		fprintf(stderr, "herald campaign: usage: herald campaign "
+		    "show|pause|resume|retry|cancel ID\n");
+		return EX_USAGE;
+	}
+	if (strcmp(argv[1], "show") == 0)
+		return campaign_show(h, id);
+	if (strcmp(argv[1], "pause") == 0)
+		return campaign_mark(h, "campaign pause", id, "paused");
+	if (strcmp(argv[1], "cancel") == 0)
+		return campaign_mark(h, "campaign cancel", id, "cancelled");
+	if (strcmp(argv[1], "resume") == 0)
+		return send_run(h, "campaign resume", id, json, FALSE);
+	if (strcmp(argv[1], "retry") == 0)
+		return send_run(h, "campaign retry", id, json, TRUE);
+	fprintf(stderr, "herald campaign: no action \"%s\" (show, pause, "
+	    "resume, retry, cancel)\n", argv[1]);
+	return EX_USAGE;
+}

@@ -1,0 +1,593 @@
+/*
+ * dispatch.c - one run of a campaign: a producer (this thread), worker
+ * threads that render, compose and send, results committed by the
+ * workers in small transactions. See dispatch.h for the contract.
+ *
+ * A chunk is a range of delivery ids plus the instant the run started:
+ * the worker selects the rows in the range that are queued and were due
+ * at that instant, which is exactly the set the producer counted (nothing
+ * else writes them during the run). Rows deferred during the run are due
+ * later than that instant, so one run is one pass over the queue.
+ *
+ * The error rate is watched over a window of the last send.error_min
+ * attempts (SMTP outcomes only; skipped deliveries do not count): when at
+ * least send.error_threshold of the window failed, temporarily or not,
+ * the run stops handing out chunks and says why.
+ */
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+#include "herald.h"
+#include "campaign.h"
+#include "dispatch.h"
+#include "send.h"
+#include "subscriber.h"
+
+#define DISPATCH_FIRST_CHUNK 16
+#define DISPATCH_TICK_US 100000		/* how often the producer looks up */
+#define DISPATCH_PROGRESS_US 500000
+
+struct dispatch_chunk {
+	gint64 first;
+	gint64 last;
+};
+
+struct dispatch {
+	const struct config *config;
+	const struct composer *composer;
+	struct sender *sender;
+	gint64 id;
+	gint64 now;			/* the run's start, unix time */
+	GAsyncQueue *queue;		/* struct dispatch_chunk *, or &dispatch_end */
+	gint stopping;			/* atomic: hand out nothing more */
+	gint tripped;			/* atomic: the error rate stopped us */
+	gint alive;			/* atomic: workers still running */
+	GMutex lock;			/* everything below */
+	gint64 sent, failed, deferred;
+	guint8 *window;
+	guint wsize, wpos, wfill, wfails;
+	char *reason;
+	GError *error;
+};
+
+struct dispatch_worker {
+	struct dispatch *d;
+	struct store *store;
+	sqlite3_stmt *rows;
+	sqlite3_stmt *attrs;
+	GArray *pending;		/* struct campaign_result */
+};
+
+/* one delivery of a chunk, with its subscriber */
+struct dispatch_item {
+	gint64 delivery_id;
+	struct subscriber *sub;
+	char *segment;
+	char **matched;
+	char *status;
+};
+
+static struct dispatch_chunk dispatch_end;
+
+/* dispatch_fail - remember the first error and stop */
+static void
+dispatch_fail(struct dispatch *d, GError *error)
+{
+	g_mutex_lock(&d->lock);
+	if (d->error == NULL)
+		d->error = error;
+	else
+		g_error_free(error);
+	g_mutex_unlock(&d->lock);
+	g_atomic_int_set(&d->stopping, 1);
+}
+
+/* dispatch_flush - commit the worker's pending results */
+static void
+dispatch_flush(struct dispatch_worker *w)
+{
+	GError *error = NULL;
+	guint i;
+
+	if (w->pending->len == 0)
+		return;
+	if (!campaign_record(w->store, &w->d->config->send,
+	    (struct campaign_result *)(void *)w->pending->data, w->pending->len,
+	    &error))
+		dispatch_fail(w->d, error);
+	for (i = 0; i < w->pending->len; i++)
+		campaign_result_clear(&g_array_index(w->pending,
+		    struct campaign_result, i));
+	g_array_set_size(w->pending, 0);
+}
+
+/* dispatch_add - one result for the worker's next commit */
+static void
+dispatch_add(struct dispatch_worker *w, gint64 delivery_id,
+    enum campaign_fate fate, int code, const char *reply, const char *stage)
+{
+	struct campaign_result r = { delivery_id, fate, code, g_strdup(reply),
+	    stage };
+
+	g_array_append_val(w->pending, r);
+	if (w->pending->len >= CAMPAIGN_COMMIT_EVERY)
+		dispatch_flush(w);
+}
+
+/* dispatch_count - count an outcome and watch the error rate; returns
+ * the fate to record (a failure after the trip only re-queues) */
+static enum campaign_fate
+dispatch_count(struct dispatch *d, const struct send_rcpt *r)
+{
+	enum campaign_fate fate = r->outcome == SEND_OK ? CAMPAIGN_SENT :
+	    r->outcome == SEND_PERM ? CAMPAIGN_PERM : CAMPAIGN_TEMP;
+	double threshold = d->config->send.error_threshold;
+	gboolean bad = fate != CAMPAIGN_SENT;
+
+	g_mutex_lock(&d->lock);
+	if (bad && g_atomic_int_get(&d->tripped))
+		fate = CAMPAIGN_REQUEUE;
+	if (fate == CAMPAIGN_SENT)
+		d->sent++;
+	else if (fate == CAMPAIGN_PERM)
+		d->failed++;
+	else
+		d->deferred++;
+	if (d->wfill == d->wsize)
+		d->wfails -= d->window[d->wpos];
+	else
+		d->wfill++;
+	d->window[d->wpos] = bad;
+	d->wfails += bad;
+	d->wpos = (d->wpos + 1) % d->wsize;
+	if (bad && threshold > 0 && d->wfill == d->wsize &&
+	    d->wfails >= threshold * d->wsize &&
+	    !g_atomic_int_get(&d->tripped)) {
+		g_atomic_int_set(&d->tripped, 1);
+		g_atomic_int_set(&d->stopping, 1);
+		char code[16] = "";
+
+		if (r->code != 0)
+			g_snprintf(code, sizeof code, "%d ", r->code);
+		g_free(d->reason);
+		d->reason = g_strdup_printf("%u of the last %u attempts failed "
+		    "(send.error_threshold %g); the last: %s%s (at %s)",
+		    d->wfails, d->wsize, threshold, code, r->reply,
+		    send_stage_name(r->stage));
+	}
+	g_mutex_unlock(&d->lock);
+	return fate;
+}
+
+/* dispatch_report - a message's fate, from inside the SMTP session */
+static void
+dispatch_report(struct send_message *msg, gpointer data)
+{
+	struct dispatch_worker *w = data;
+	const struct send_rcpt *r = g_ptr_array_index(msg->rcpts, 0);
+	enum campaign_fate fate = dispatch_count(w->d, r);
+
+	dispatch_add(w, msg->id, fate, r->code, r->reply,
+	    send_stage_name(r->stage));
+}
+
+static void
+dispatch_item_clear(gpointer p)
+{
+	struct dispatch_item *it = p;
+
+	subscriber_free(it->sub);
+	g_free(it->segment);
+	g_strfreev(it->matched);
+	g_free(it->status);
+}
+
+/* dispatch_load - the chunk's deliveries with their subscribers */
+static GArray *
+dispatch_load(struct dispatch_worker *w, const struct dispatch_chunk *chunk,
+    GError **error)
+{
+	GArray *items = g_array_new(FALSE, TRUE, sizeof(struct dispatch_item));
+	g_autoptr(GHashTable) by_id = g_hash_table_new(g_int64_hash,
+	    g_int64_equal);
+	sqlite3_stmt *st;
+	guint i;
+	int rc;
+
+	g_array_set_clear_func(items, dispatch_item_clear);
+	st = w->rows;
+	sqlite3_bind_int64(st, 1, w->d->id);
+	sqlite3_bind_int64(st, 2, w->d->now);
+	sqlite3_bind_int64(st, 3, chunk->first);
+	sqlite3_bind_int64(st, 4, chunk->last);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct dispatch_item it = { 0 };
+		const char *name = (const char *)sqlite3_column_text(st, 6);
+
+		it.delivery_id = sqlite3_column_int64(st, 0);
+		it.segment = g_strdup((const char *)sqlite3_column_text(st, 1));
+		it.matched = g_strsplit((const char *)sqlite3_column_text(st, 2),
+		    ",", -1);
+		it.status = g_strdup((const char *)sqlite3_column_text(st, 3));
+		it.sub = g_new0(struct subscriber, 1);
+		it.sub->id = sqlite3_column_int64(st, 4);
+		it.sub->email = g_strdup((const char *)sqlite3_column_text(st, 5));
+		it.sub->name = name != NULL && *name != '\0' ? g_strdup(name) : NULL;
+		it.sub->created = sqlite3_column_int64(st, 7);
+		it.sub->attrs = g_hash_table_new_full(g_str_hash, g_str_equal,
+		    g_free, g_free);
+		g_array_append_val(items, it);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	for (i = 0; i < items->len; i++) {
+		struct dispatch_item *it = &g_array_index(items,
+		    struct dispatch_item, i);
+
+		g_hash_table_insert(by_id, &it->sub->id, it->sub);
+	}
+	st = w->attrs;
+	sqlite3_bind_int64(st, 1, w->d->id);
+	sqlite3_bind_int64(st, 2, w->d->now);
+	sqlite3_bind_int64(st, 3, chunk->first);
+	sqlite3_bind_int64(st, 4, chunk->last);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		gint64 sid = sqlite3_column_int64(st, 0);
+		struct subscriber *sub = g_hash_table_lookup(by_id, &sid);
+
+		if (sub != NULL)
+			g_hash_table_insert(sub->attrs,
+			    g_strdup((const char *)sqlite3_column_text(st, 1)),
+			    g_strdup((const char *)sqlite3_column_text(st, 2)));
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	return items;
+fail:
+	herald_set_sqlite_error(error, w->store->db, rc,
+	    "reading the deliveries of a chunk");
+	g_array_unref(items);
+	return NULL;
+}
+
+/* dispatch_work - render, compose and send one chunk over one session */
+static void
+dispatch_work(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
+{
+	struct dispatch *d = w->d;
+	g_autoptr(GPtrArray) msgs = g_ptr_array_new_with_free_func(
+	    (GDestroyNotify)send_message_free);
+	g_autoptr(GArray) items = NULL;
+	GError *error = NULL;
+	guint i;
+
+	if ((items = dispatch_load(w, chunk, &error)) == NULL) {
+		dispatch_fail(d, error);
+		return;
+	}
+	for (i = 0; i < items->len; i++) {
+		struct dispatch_item *it = &g_array_index(items,
+		    struct dispatch_item, i);
+		GString *out;
+		char *env = NULL;
+		struct send_message *msg;
+		g_autoptr(GBytes) body = NULL;
+
+		if (g_atomic_int_get(&d->stopping))
+			break;
+		if (strcmp(it->status, MEMBER_ACTIVE) != 0) {
+			g_autofree char *why = g_strdup_printf("not sent: the "
+			    "membership is %s now", *it->status != '\0' ?
+			    it->status : "gone");
+
+			g_mutex_lock(&d->lock);
+			d->failed++;
+			g_mutex_unlock(&d->lock);
+			dispatch_add(w, it->delivery_id, CAMPAIGN_SKIP, 0, why,
+			    "skipped");
+			continue;
+		}
+		out = g_string_sized_new(8192);
+		if (!composer_render(d->composer, it->sub, it->segment,
+		    (const char *const *)it->matched, it->delivery_id, out, &env,
+		    NULL, &error)) {
+			g_mutex_lock(&d->lock);
+			d->failed++;
+			g_mutex_unlock(&d->lock);
+			dispatch_add(w, it->delivery_id, CAMPAIGN_SKIP, 0,
+			    error->message, "compose");
+			g_clear_error(&error);
+			g_string_free(out, TRUE);
+			continue;
+		}
+		body = g_string_free_to_bytes(out);
+		msg = send_message_new(it->delivery_id, env, body);
+		g_free(env);
+		send_message_add_rcpt(msg, it->sub->email);
+		g_ptr_array_add(msgs, msg);
+	}
+	g_clear_pointer(&items, g_array_unref);
+	if (msgs->len > 0)
+		sender_session(d->sender, (struct send_message **)msgs->pdata,
+		    msgs->len, dispatch_report, w);
+	dispatch_flush(w);
+}
+
+/* dispatch_worker_main - a worker thread: its own store, chunks until
+ * the end marker */
+static gpointer
+dispatch_worker_main(gpointer data)
+{
+	struct dispatch *d = data;
+	struct dispatch_worker w = { d };
+	struct dispatch_chunk *chunk;
+	GError *error = NULL;
+	static const char rows_sql[] = "SELECT d.id, d.segment, d.matched,"
+	    " coalesce(m.status, ''), s.id, s.email, s.name, s.created"
+	    " FROM deliveries d NOT INDEXED JOIN campaigns c ON c.id = d.campaign_id"
+	    " JOIN subscribers s ON s.id = d.subscriber_id"
+	    " LEFT JOIN memberships m ON m.list_id = c.list_id"
+	    "   AND m.subscriber_id = d.subscriber_id"
+	    " WHERE d.campaign_id = ?1 AND d.state = 'queued'"
+	    " AND d.next_attempt <= ?2 AND d.id BETWEEN ?3 AND ?4 ORDER BY d.id";
+	static const char attrs_sql[] = "SELECT a.subscriber_id, a.key, a.value"
+	    " FROM deliveries d NOT INDEXED JOIN attributes a"
+	    "   ON a.subscriber_id = d.subscriber_id"
+	    " WHERE d.campaign_id = ?1 AND d.state = 'queued'"
+	    " AND d.next_attempt <= ?2 AND d.id BETWEEN ?3 AND ?4";
+
+	w.pending = g_array_new(FALSE, TRUE, sizeof(struct campaign_result));
+	w.store = store_open(d->config->database, 0, &error);
+	if (w.store != NULL &&
+	    ((w.rows = store_prepare(w.store, rows_sql, &error)) == NULL ||
+	    (w.attrs = store_prepare(w.store, attrs_sql, &error)) == NULL))
+		g_clear_pointer(&w.store, store_close);
+	if (w.store == NULL)
+		dispatch_fail(d, error);
+	while ((chunk = g_async_queue_pop(d->queue)) != &dispatch_end) {
+		if (w.store != NULL && !g_atomic_int_get(&d->stopping))
+			dispatch_work(&w, chunk);
+		g_free(chunk);
+	}
+	if (w.store != NULL) {
+		dispatch_flush(&w);
+		sqlite3_finalize(w.rows);
+		sqlite3_finalize(w.attrs);
+		store_close(w.store);
+	}
+	g_array_unref(w.pending);
+	g_atomic_int_add(&d->alive, -1);
+	return NULL;
+}
+
+/* dispatch_snapshot - fill P from the counters */
+static void
+dispatch_snapshot(struct dispatch *d, gint64 start,
+    struct dispatch_progress *p)
+{
+	g_mutex_lock(&d->lock);
+	p->sent = d->sent;
+	p->failed = d->failed;
+	p->deferred = d->deferred;
+	g_mutex_unlock(&d->lock);
+	p->elapsed = (g_get_monotonic_time() - start) / 1e6;
+	p->rate = p->elapsed > 0 ? (p->sent + p->failed + p->deferred) /
+	    p->elapsed : 0;
+}
+
+/* dispatch_external - paused or cancelled by another command? Returns
+ * the state then, NULL otherwise */
+static const char *
+dispatch_external(struct store *store, gint64 id)
+{
+	g_autoptr(sqlite3_stmt) st = store_prepare(store,
+	    "SELECT state FROM campaigns WHERE id = ?1", NULL);
+	const char *state;
+
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return "cancelled";
+	state = (const char *)sqlite3_column_text(st, 0);
+	if (strcmp(state, "paused") == 0)
+		return "paused";
+	if (strcmp(state, "cancelled") == 0)
+		return "cancelled";
+	return NULL;
+}
+
+/* dispatch_next - the next chunk of at most SIZE due rows after *CURSOR;
+ * FALSE at the end (or on error, set) */
+static gboolean
+dispatch_next(struct store *store, sqlite3_stmt *st, struct dispatch *d,
+    gint64 *cursor, int size, struct dispatch_chunk *chunk, GError **error)
+{
+	int rc;
+	gint64 n;
+
+	sqlite3_bind_int64(st, 1, d->id);
+	sqlite3_bind_int64(st, 2, d->now);
+	sqlite3_bind_int64(st, 3, *cursor);
+	sqlite3_bind_int(st, 4, size);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		herald_set_sqlite_error(error, store->db, rc, "reading the queue");
+		return FALSE;
+	}
+	n = sqlite3_column_int64(st, 0);
+	chunk->first = sqlite3_column_int64(st, 1);
+	chunk->last = sqlite3_column_int64(st, 2);
+	sqlite3_reset(st);
+	if (n == 0)
+		return FALSE;
+	*cursor = chunk->last;
+	return TRUE;
+}
+
+/* dispatch_tick - progress, at most every DISPATCH_PROGRESS_US */
+static void
+dispatch_tick(struct dispatch *d, gint64 start, gint64 *last,
+    struct dispatch_progress *p, dispatch_progress_fn fn, gpointer data)
+{
+	gint64 now = g_get_monotonic_time();
+
+	if (fn == NULL || now - *last < DISPATCH_PROGRESS_US)
+		return;
+	*last = now;
+	dispatch_snapshot(d, start, p);
+	fn(p, data);
+}
+
+/* dispatch_run - one run of campaign ID */
+gboolean
+dispatch_run(struct store *store, const struct config *config,
+    const struct composer *composer, gint64 id, volatile sig_atomic_t *stop,
+    dispatch_progress_fn progress,
+    gpointer data, struct dispatch_progress *final, char **reason,
+    GError **error)
+{
+	struct dispatch d = { 0 };
+	struct dispatch_progress p = { 0 };
+	g_autoptr(sqlite3_stmt) next = NULL;
+	g_autoptr(sqlite3_stmt) todo = NULL;
+	g_autofree GThread **threads = NULL;
+	const char *external = NULL;
+	GError *err = NULL;
+	gint64 cursor = 0, start, last = 0;
+	int size = DISPATCH_FIRST_CHUNK, nworkers, i;
+	sigset_t block, old;
+	gboolean ok;
+
+	if (reason != NULL)
+		*reason = NULL;
+	send_init();
+	d.config = config;
+	d.composer = composer;
+	d.id = id;
+	d.now = (gint64)time(NULL);
+	d.wsize = MAX(config->send.error_min, 1);
+	d.window = g_new0(guint8, d.wsize);
+	g_mutex_init(&d.lock);
+	nworkers = MAX(config->send.connections, 1);
+	size = MIN(size, MAX(config->send.batch, 1));
+
+	next = store_prepare(store, "SELECT count(*), min(id), max(id) FROM"
+	    " (SELECT id FROM deliveries WHERE campaign_id = ?1 AND state ="
+	    " 'queued' AND next_attempt <= ?2 AND id > ?3 ORDER BY id LIMIT ?4)",
+	    error);
+	todo = store_prepare(store, "SELECT count(*) FROM deliveries WHERE"
+	    " campaign_id = ?1 AND state = 'queued' AND next_attempt <= ?2",
+	    error);
+	if (next == NULL || todo == NULL)
+		goto fail_early;
+	sqlite3_bind_int64(todo, 1, id);
+	sqlite3_bind_int64(todo, 2, d.now);
+	if (sqlite3_step(todo) == SQLITE_ROW)
+		p.todo = sqlite3_column_int64(todo, 0);
+	sqlite3_reset(todo);	/* no read transaction left open */
+	d.sender = sender_new(&config->smtp, config->send.rate,
+	    config->send.domain_rate, error);
+	if (d.sender == NULL)
+		goto fail_early;
+	if (!campaign_set_state(store, id, "sending", NULL, error))
+		goto fail_early;
+
+	d.queue = g_async_queue_new();
+	threads = g_new0(GThread *, nworkers);
+	/* the workers never see SIGINT or SIGTERM: this thread handles them */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	d.alive = nworkers;
+	for (i = 0; i < nworkers; i++)
+		threads[i] = g_thread_new("herald-send", dispatch_worker_main, &d);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+	start = g_get_monotonic_time();
+	for (;;) {
+		struct dispatch_chunk chunk;
+
+		if (stop != NULL && *stop)
+			g_atomic_int_set(&d.stopping, 1);
+		if (g_atomic_int_get(&d.stopping))
+			break;
+		if (g_async_queue_length(d.queue) >= nworkers) {
+			g_usleep(DISPATCH_TICK_US / 10);
+			dispatch_tick(&d, start, &last, &p, progress, data);
+			continue;
+		}
+		if ((external = dispatch_external(store, id)) != NULL) {
+			g_atomic_int_set(&d.stopping, 1);
+			break;
+		}
+		if (!dispatch_next(store, next, &d, &cursor, size, &chunk, &err)) {
+			if (err != NULL)
+				dispatch_fail(&d, g_steal_pointer(&err));
+			break;
+		}
+		g_async_queue_push(d.queue, g_memdup2(&chunk, sizeof chunk));
+		size = MIN(size * 2, MAX(config->send.batch, 1));
+		dispatch_tick(&d, start, &last, &p, progress, data);
+	}
+	for (i = 0; i < nworkers; i++)
+		g_async_queue_push(d.queue, &dispatch_end);
+	while (g_atomic_int_get(&d.alive) > 0) {
+		if (stop != NULL && *stop)
+			g_atomic_int_set(&d.stopping, 1);
+		g_usleep(DISPATCH_TICK_US / 2);
+		dispatch_tick(&d, start, &last, &p, progress, data);
+	}
+	for (i = 0; i < nworkers; i++)
+		g_thread_join(threads[i]);
+	dispatch_snapshot(&d, start, &p);
+	p.final = TRUE;
+
+	if (g_atomic_int_get(&d.tripped))
+		;	/* d.reason says why */
+	else if (external != NULL) {
+		g_free(d.reason);
+		d.reason = g_strdup(strcmp(external, "paused") == 0 ?
+		    "paused by \"herald campaign pause\"" :
+		    "cancelled by \"herald campaign cancel\"");
+	} else if (stop != NULL && *stop) {
+		g_free(d.reason);
+		d.reason = g_strdup_printf("interrupted by %s",
+		    *stop == SIGTERM ? "SIGTERM" : *stop == SIGINT ? "SIGINT" :
+		    "a signal");
+	} else if (d.error != NULL) {
+		g_free(d.reason);
+		d.reason = g_strdup_printf("stopped by an error: %s",
+		    d.error->message);
+	}
+	ok = campaign_finish_run(store, id, p.elapsed, d.reason, error);
+	if (ok && d.error != NULL) {
+		g_propagate_error(error, d.error);
+		d.error = NULL;
+		ok = FALSE;
+	}
+	if (progress != NULL)
+		progress(&p, data);
+	if (final != NULL)
+		*final = p;
+	if (reason != NULL)
+		*reason = g_steal_pointer(&d.reason);
+	g_async_queue_unref(d.queue);
+	sender_free(d.sender);
+	g_free(d.reason);
+	g_clear_error(&d.error);
+	g_free(d.window);
+	g_mutex_clear(&d.lock);
+	return ok;
+
+fail_early:
+	sender_free(d.sender);
+	g_free(d.window);
+	g_mutex_clear(&d.lock);
+	return FALSE;
+}

@@ -1,0 +1,794 @@
+/*
+ * send.c - SMTP sessions through libesmtp.
+ *
+ * One session is one connection carrying a batch of messages. libesmtp
+ * drives the protocol (EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA, with
+ * PIPELINING when offered); we hand each message its bytes through a
+ * message callback, throttle in that callback (it runs just before the
+ * message's DATA, so sleeping there paces the connection), and read the
+ * outcome of every recipient twice over: on SMTP_EV_MESSAGESENT (the
+ * final DATA reply), so a caller can commit accepted messages while the
+ * session goes on, and after smtp_start_session() returns, for every
+ * message not reported yet. The return value of smtp_start_session()
+ * only says whether the protocol ran; it is never taken as a result.
+ *
+ * TLS: "when-offered" is opportunistic (RFC 7435): encrypt when the relay
+ * offers STARTTLS, accept any certificate. "required" quits before MAIL
+ * unless STARTTLS succeeds with a certificate that verifies against the
+ * system's trust store (OpenSSL's default paths, so SSL_CERT_FILE and
+ * SSL_CERT_DIR apply) and names the relay's host. herald hands libesmtp
+ * its own TLS context, capped at TLS 1.2: libesmtp 1.1 reads a TLS 1.3
+ * session ticket that arrives after the handshake as a dropped connection
+ * (seen about one session in three against aiosmtpd; t0402 catches it).
+ *
+ * Latency: libesmtp writes a message in 2 KB pieces and offers no way to
+ * reach its socket, so with Nagle's algorithm the last piece of every
+ * message waits for the relay's delayed ACK (40 ms on Linux): about 25
+ * messages a second per connection. This file therefore defines connect()
+ * for the process: while a thread is inside a session (a thread-local
+ * flag), a TCP socket it connects gets TCP_NODELAY; every other connect()
+ * goes straight to the C library's.
+ *
+ * Must stay true: nothing here prints or exits; every recipient handed in
+ * comes back with a code, a reply and an outcome.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <openssl/ssl.h>
+#include <auth-client.h>
+#include <libesmtp.h>
+
+#include "herald.h"
+#include "send.h"
+
+/* a token bucket of one: the next instant (monotonic µs) a message may go */
+struct send_pace {
+	gint64 next;
+	gint64 interval;	/* µs between messages, 0: no limit */
+};
+
+struct sender {
+	char *server;		/* host:port */
+	char *host;
+	char *helo;
+	enum starttls_mode starttls;
+	char *user;
+	char *password;
+	long timeout_ms;
+	SSL_CTX *tls;		/* NULL when smtp.starttls is off */
+	GMutex lock;		/* guards the paces */
+	struct send_pace global;
+	gint64 domain_interval;
+	GHashTable *domains;	/* lowercased domain -> struct send_pace * */
+};
+
+/* what one session needs in its callbacks */
+struct send_session {
+	struct sender *sender;
+	send_report_fn report;
+	gpointer data;
+	gboolean connected;
+	char *problem;		/* why the session ended early, if we know */
+};
+
+/* what the message callback reads from */
+struct send_source {
+	struct send_session *session;
+	struct send_message *msg;
+	smtp_message_t m;
+	smtp_recipient_t *rs;	/* libesmtp's recipients, in msg->rcpts order */
+};
+
+static __thread gboolean send_in_session;	/* connect() sets TCP_NODELAY */
+
+/* connect - the C library's, plus TCP_NODELAY on a session's socket */
+int
+connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	static int (*real)(int, const struct sockaddr *, socklen_t);
+	int one = 1;
+
+	if (send_in_session && sa != NULL &&
+	    (sa->sa_family == AF_INET || sa->sa_family == AF_INET6))
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (real == NULL)
+		real = (int (*)(int, const struct sockaddr *, socklen_t))
+		    dlsym(RTLD_NEXT, "connect");
+	if (real == NULL || real == connect)
+		return (int)syscall(SYS_connect, fd, sa, len);
+	return real(fd, sa, len);
+}
+
+static const char *const send_stage_names[] = {
+	[SEND_STAGE_CONNECT] = "connect",
+	[SEND_STAGE_MAIL] = "mail",
+	[SEND_STAGE_RCPT] = "rcpt",
+	[SEND_STAGE_DATA] = "data",
+};
+
+/* send_stage_name - "connect", "mail", "rcpt" or "data" */
+const char *
+send_stage_name(enum send_stage stage)
+{
+	return send_stage_names[stage];
+}
+
+/* send_rcpt_free - free one recipient's result */
+static void
+send_rcpt_free(gpointer p)
+{
+	struct send_rcpt *r = p;
+
+	g_free(r->address);
+	g_free(r->reply);
+	g_free(r);
+}
+
+/* send_message_new - a message with no recipients yet */
+struct send_message *
+send_message_new(gint64 id, const char *envelope_from, GBytes *body)
+{
+	struct send_message *msg = g_new0(struct send_message, 1);
+
+	msg->id = id;
+	msg->envelope_from = g_strdup(envelope_from);
+	msg->body = g_bytes_ref(body);
+	msg->rcpts = g_ptr_array_new_with_free_func(send_rcpt_free);
+	return msg;
+}
+
+/* send_message_add_rcpt - one more recipient */
+void
+send_message_add_rcpt(struct send_message *msg, const char *address)
+{
+	struct send_rcpt *r = g_new0(struct send_rcpt, 1);
+
+	r->address = g_strdup(address);
+	r->outcome = SEND_TEMP;
+	g_ptr_array_add(msg->rcpts, r);
+}
+
+/* send_message_free - free MSG */
+void
+send_message_free(struct send_message *msg)
+{
+	if (msg == NULL)
+		return;
+	g_free(msg->envelope_from);
+	g_bytes_unref(msg->body);
+	g_ptr_array_unref(msg->rcpts);
+	g_free(msg);
+}
+
+/* send_result_clear - free what send_one put in RESULT */
+void
+send_result_clear(struct send_result *result)
+{
+	if (result != NULL && result->rcpts != NULL)
+		g_clear_pointer(&result->rcpts, g_ptr_array_unref);
+}
+
+/* send_clean_text - a reply text on one line, without trailing space */
+static char *
+send_clean_text(const char *text)
+{
+	char *s = g_strdup(text != NULL ? text : "");
+	char *p;
+
+	for (p = s; *p != '\0'; p++)
+		if (*p == '\r' || *p == '\n' || *p == '\t')
+			*p = ' ';
+	return g_strchomp(s);
+}
+
+/* send_outcome_of - the outcome a reply code means */
+static enum send_outcome
+send_outcome_of(int code)
+{
+	if (code >= 200 && code < 300)
+		return SEND_OK;
+	if (code >= 500 && code < 600)
+		return SEND_PERM;
+	return SEND_TEMP;
+}
+
+/* send_classify - fill in every recipient of MSG from libesmtp's statuses:
+ * sent needs a 2xx to RCPT and to the end of DATA; otherwise the first
+ * refusal (MAIL, RCPT, DATA) decides; no reply at all is temporary. */
+static void
+send_classify(struct send_session *ss, struct send_message *msg,
+    smtp_message_t m, smtp_recipient_t *rs)
+{
+	const smtp_status_t *from = smtp_reverse_path_status(m);
+	const smtp_status_t *data = smtp_message_transfer_status(m);
+	guint i;
+
+	for (i = 0; i < msg->rcpts->len; i++) {
+		struct send_rcpt *r = g_ptr_array_index(msg->rcpts, i);
+		const smtp_status_t *rc = smtp_recipient_status(rs[i]);
+		const smtp_status_t *use = NULL;
+
+		g_clear_pointer(&r->reply, g_free);
+		if (rc->code / 100 == 2 && data->code / 100 == 2) {
+			use = data;
+			r->stage = SEND_STAGE_DATA;
+		} else if (from->code / 100 == 4 || from->code / 100 == 5) {
+			use = from;
+			r->stage = SEND_STAGE_MAIL;
+		} else if (rc->code / 100 == 4 || rc->code / 100 == 5) {
+			use = rc;
+			r->stage = SEND_STAGE_RCPT;
+		} else if (data->code / 100 == 4 || data->code / 100 == 5) {
+			use = data;
+			r->stage = SEND_STAGE_DATA;
+		}
+		if (use != NULL) {
+			r->code = use->code;
+			r->reply = send_clean_text(use->text);
+			r->outcome = send_outcome_of(use->code);
+			continue;
+		}
+		/* no usable reply: the connection failed somewhere */
+		r->code = 0;
+		r->outcome = SEND_TEMP;
+		r->stage = rc->code / 100 == 2 ? SEND_STAGE_DATA :
+		    from->code / 100 == 2 ? SEND_STAGE_RCPT :
+		    SEND_STAGE_CONNECT;
+		if (ss->problem != NULL) {
+			r->reply = g_strdup(ss->problem);
+		} else {
+			char buf[256];
+			int err = smtp_errno();
+
+			r->reply = g_strdup_printf("no reply from the relay%s%s",
+			    err != 0 ? ": " : "", err != 0 ?
+			    smtp_strerror(err, buf, sizeof buf) : "");
+		}
+	}
+}
+
+
+/* send_report - classify SRC's message and hand it to the caller, once */
+static void
+send_report(struct send_source *src)
+{
+	struct send_session *ss = src->session;
+
+	if (src->msg->reported)
+		return;
+	send_classify(ss, src->msg, src->m, src->rs);
+	src->msg->reported = TRUE;
+	if (ss->report != NULL)
+		ss->report(src->msg, ss->data);
+}
+
+/* send_pace_wait - reserve the next slot of PACE and sleep until it */
+static void
+send_pace_wait(struct sender *sender, struct send_pace *pace)
+{
+	gint64 now, slot;
+
+	g_mutex_lock(&sender->lock);
+	now = g_get_monotonic_time();
+	slot = MAX(pace->next, now);
+	pace->next = slot + pace->interval;
+	g_mutex_unlock(&sender->lock);
+	if (slot > now)
+		g_usleep(slot - now);
+}
+
+/* send_throttle - wait for the global rate, then for the domain of the
+ * message's first recipient */
+static void
+send_throttle(struct sender *sender, struct send_message *msg)
+{
+	struct send_pace *pace;
+	const char *at;
+	g_autofree char *domain = NULL;
+
+	if (sender->global.interval > 0)
+		send_pace_wait(sender, &sender->global);
+	if (sender->domain_interval <= 0 || msg->rcpts->len == 0)
+		return;
+	at = strrchr(((struct send_rcpt *)g_ptr_array_index(msg->rcpts, 0))->address,
+	    '@');
+	domain = g_ascii_strdown(at != NULL ? at + 1 : "", -1);
+	g_mutex_lock(&sender->lock);
+	pace = g_hash_table_lookup(sender->domains, domain);
+	if (pace == NULL) {
+		pace = g_new0(struct send_pace, 1);
+		pace->interval = sender->domain_interval;
+		g_hash_table_insert(sender->domains, g_steal_pointer(&domain), pace);
+	}
+	g_mutex_unlock(&sender->lock);
+	send_pace_wait(sender, pace);
+}
+
+/* send_message_cb - libesmtp reads the message through this: LEN NULL
+ * means rewind (called before the message's DATA, where we pace), then
+ * the whole body in one piece, then 0. *CTX (malloc'd, libesmtp frees it)
+ * holds how far we are. */
+static const char *
+send_message_cb(void **ctx, int *len, void *arg)
+{
+	struct send_source *src = arg;
+	gsize size;
+	const char *data = g_bytes_get_data(src->msg->body, &size);
+	int *done;
+
+	if (*ctx == NULL)
+		*ctx = calloc(1, sizeof(int));
+	done = *ctx;
+	if (len == NULL) {
+		if (done != NULL && *done == 0)
+			send_throttle(src->session->sender, src->msg);
+		if (done != NULL)
+			*done = 1;
+		return NULL;
+	}
+	if (done == NULL || *done == 2) {
+		*len = 0;
+		return NULL;
+	}
+	*done = 2;
+	*len = (int)size;
+	return data;
+}
+
+/* send_x509_hint - words for the verify results people meet most */
+static const char *
+send_x509_hint(long result)
+{
+	switch (result) {
+	case 10: return ": expired";
+	case 18: return ": self-signed";
+	case 19: return ": self-signed certificate in the chain";
+	case 20: return ": issuer not trusted here";
+	case 21: return ": cannot verify the first certificate";
+	default: return "";
+	}
+}
+
+/* send_event_cb - protocol events: the final reply of each message, and
+ * the TLS checks, which follow the STARTTLS setting */
+static void
+send_event_cb(smtp_session_t session, int event, void *arg, ...)
+{
+	struct send_session *ss = arg;
+	gboolean required = ss->sender->starttls == STARTTLS_REQUIRED;
+	va_list ap;
+	int *ok;
+
+	va_start(ap, arg);
+	switch (event) {
+	case SMTP_EV_CONNECT:
+		ss->connected = TRUE;
+		break;
+	case SMTP_EV_MESSAGESENT: {
+		smtp_message_t m = va_arg(ap, smtp_message_t);
+		struct send_source *src = smtp_message_get_application_data(m);
+
+		if (src != NULL)
+			send_report(src);
+		break;
+	}
+	case SMTP_EV_EXTNA_STARTTLS:
+		if (ss->problem == NULL)
+			ss->problem = g_strdup("STARTTLS is required "
+			    "(smtp.starttls) but the relay does not offer it");
+		break;
+	case SMTP_EV_WEAK_CIPHER:
+		(void)va_arg(ap, int);
+		ok = va_arg(ap, int *);
+		*ok = 1;
+		break;
+	case SMTP_EV_INVALID_PEER_CERTIFICATE: {
+		long result = va_arg(ap, long);
+
+		ok = va_arg(ap, int *);
+		*ok = !required;
+		if (required && ss->problem == NULL)
+			ss->problem = g_strdup_printf("the relay's TLS certificate "
+			    "does not verify (OpenSSL X509 error %ld%s)", result,
+			    send_x509_hint(result));
+		break;
+	}
+	case SMTP_EV_NO_PEER_CERTIFICATE:
+		ok = va_arg(ap, int *);
+		*ok = !required;
+		if (required && ss->problem == NULL)
+			ss->problem = g_strdup("the relay sent no TLS certificate");
+		break;
+	case SMTP_EV_WRONG_PEER_CERTIFICATE:
+		ok = va_arg(ap, int *);
+		*ok = !required;
+		if (required && ss->problem == NULL)
+			ss->problem = g_strdup_printf("the relay's TLS certificate "
+			    "does not name %s", ss->sender->host);
+		break;
+	case SMTP_EV_NO_CLIENT_CERTIFICATE:
+		ok = va_arg(ap, int *);
+		*ok = 1;
+		break;
+	default:
+		break;
+	}
+	va_end(ap);
+	(void)session;
+}
+
+/* send_auth_interact - libesmtp asks for the AUTH user and password */
+static int
+send_auth_interact(auth_client_request_t request, char **result, int fields,
+    void *arg)
+{
+	struct sender *sender = arg;
+	int i;
+
+	for (i = 0; i < fields; i++) {
+		if (request[i].flags & AUTH_USER)
+			result[i] = sender->user;
+		else if (request[i].flags & AUTH_PASS)
+			result[i] = sender->password;
+		else
+			return 0;
+	}
+	return 1;
+}
+
+/* send_configure - a libesmtp session with the sender's settings */
+static smtp_session_t
+send_configure(const char *server, const char *helo, long timeout_ms,
+    enum starttls_mode starttls, SSL_CTX *tls)
+{
+	smtp_session_t s = smtp_create_session();
+	static const int which[] = { Timeout_GREETING, Timeout_ENVELOPE,
+	    Timeout_DATA, Timeout_TRANSFER, Timeout_DATA2 };
+	guint i;
+
+	if (s == NULL)
+		return NULL;
+	smtp_set_server(s, server);
+	if (helo != NULL)
+		smtp_set_hostname(s, helo);
+	for (i = 0; i < G_N_ELEMENTS(which); i++)
+		smtp_set_timeout(s, which[i] | Timeout_OVERRIDE_RFC2822_MINIMUM,
+		    timeout_ms);
+	smtp_starttls_enable(s, starttls == STARTTLS_OFF ? Starttls_DISABLED :
+	    starttls == STARTTLS_REQUIRED ? Starttls_REQUIRED : Starttls_ENABLED);
+	if (tls != NULL)
+		smtp_starttls_set_ctx(s, tls);
+	return s;
+}
+
+/* sender_session - one connection, MSGS[0..N) over it */
+guint
+sender_session(struct sender *sender, struct send_message **msgs, guint n,
+    send_report_fn report, gpointer data)
+{
+	struct send_session ss = { sender, report, data, FALSE, NULL };
+	struct send_source *srcs = g_new0(struct send_source, n);
+	auth_context_t auth = NULL;
+	smtp_session_t s;
+	guint i, j, accepted = 0;
+	gboolean ok;
+
+	s = send_configure(sender->server, sender->helo, sender->timeout_ms,
+	    sender->starttls, sender->tls);
+	if (s == NULL)
+		ss.problem = g_strdup("libesmtp cannot create a session "
+		    "(out of memory)");
+	if (s != NULL && sender->user != NULL) {
+		auth = auth_create_context();
+		auth_set_mechanism_flags(auth, AUTH_PLUGIN_PLAIN, 0);
+		auth_set_interact_cb(auth, send_auth_interact, sender);
+		smtp_auth_set_context(s, auth);
+	}
+	if (s != NULL)
+		smtp_set_eventcb(s, send_event_cb, &ss);
+	for (i = 0; s != NULL && i < n; i++) {
+		struct send_source *src = &srcs[i];
+
+		src->session = &ss;
+		src->msg = msgs[i];
+		src->msg->reported = FALSE;
+		src->m = smtp_add_message(s);
+		smtp_message_set_application_data_release(src->m, src, NULL);
+		smtp_set_reverse_path(src->m, msgs[i]->envelope_from);
+		smtp_set_messagecb(src->m, send_message_cb, src);
+		src->rs = g_new0(smtp_recipient_t, MAX(msgs[i]->rcpts->len, 1));
+		for (j = 0; j < msgs[i]->rcpts->len; j++)
+			src->rs[j] = smtp_add_recipient(src->m,
+			    ((struct send_rcpt *)g_ptr_array_index(msgs[i]->rcpts,
+			    j))->address);
+	}
+	send_in_session = TRUE;
+	ok = s != NULL && smtp_start_session(s);
+	send_in_session = FALSE;
+	if (s != NULL && !ok && ss.problem == NULL) {
+		char buf[256];
+		int err = smtp_errno();
+
+		if (err != 0)
+			ss.problem = g_strdup_printf("no reply from the relay %s: %s",
+			    sender->server, smtp_strerror(err, buf, sizeof buf));
+	}
+	/* every message not reported during the session, reported now */
+	for (i = 0; i < n; i++) {
+		if (s == NULL) {
+			struct send_message *msg = msgs[i];
+
+			for (j = 0; j < msg->rcpts->len; j++) {
+				struct send_rcpt *r = g_ptr_array_index(msg->rcpts, j);
+
+				g_free(r->reply);
+				r->reply = g_strdup(ss.problem);
+				r->code = 0;
+				r->stage = SEND_STAGE_CONNECT;
+				r->outcome = SEND_TEMP;
+			}
+			msg->reported = TRUE;
+			if (report != NULL)
+				report(msg, data);
+		} else {
+			send_report(&srcs[i]);
+		}
+		for (j = 0; j < msgs[i]->rcpts->len; j++)
+			if (((struct send_rcpt *)g_ptr_array_index(msgs[i]->rcpts,
+			    j))->outcome == SEND_OK)
+				accepted++;
+		g_free(srcs[i].rs);
+	}
+	if (s != NULL)
+		smtp_destroy_session(s);
+	if (auth != NULL)
+		auth_destroy_context(auth);
+	g_free(srcs);
+	g_free(ss.problem);
+	return accepted;
+}
+
+/* send_read_password - the first line of PATH */
+static char *
+send_read_password(const char *path, GError **error)
+{
+	g_autofree char *text = NULL;
+	g_autoptr(GError) ioerr = NULL;
+	char *nl;
+
+	if (path == NULL) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "smtp.user is set but smtp.password_file is not");
+		return NULL;
+	}
+	if (!g_file_get_contents(path, &text, NULL, &ioerr)) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "smtp.password_file: %s", ioerr->message);
+		return NULL;
+	}
+	if ((nl = strpbrk(text, "\r\n")) != NULL)
+		*nl = '\0';
+	if (*text == '\0') {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "smtp.password_file %s: the first line is empty", path);
+		return NULL;
+	}
+	return g_steal_pointer(&text);
+}
+
+/* sender_new - settings shared by many sessions */
+struct sender *
+sender_new(const struct smtp_config *smtp, double rate, double domain_rate,
+    GError **error)
+{
+	struct sender *sender;
+	char *password = NULL;
+
+	if (smtp->user != NULL && *smtp->user != '\0' &&
+	    (password = send_read_password(smtp->password_file, error)) == NULL)
+		return NULL;
+	sender = g_new0(struct sender, 1);
+	sender->host = g_strdup(smtp->host);
+	sender->server = strchr(smtp->host, ':') != NULL ?
+	    g_strdup_printf("[%s]:%d", smtp->host, smtp->port) :
+	    g_strdup_printf("%s:%d", smtp->host, smtp->port);
+	sender->helo = g_strdup(smtp->helo);
+	sender->starttls = smtp->starttls;
+	sender->user = password != NULL ? g_strdup(smtp->user) : NULL;
+	sender->password = password;
+	sender->timeout_ms = (long)MAX(smtp->timeout, 1) * 1000L;
+	if (smtp->starttls != STARTTLS_OFF &&
+	    (sender->tls = SSL_CTX_new(TLS_client_method())) != NULL) {
+		SSL_CTX_set_min_proto_version(sender->tls, TLS1_VERSION);
+		SSL_CTX_set_max_proto_version(sender->tls, TLS1_2_VERSION);
+		SSL_CTX_set_default_verify_paths(sender->tls);
+	}
+	g_mutex_init(&sender->lock);
+	sender->global.interval = rate > 0 ? (gint64)(G_USEC_PER_SEC / rate) : 0;
+	sender->domain_interval = domain_rate > 0 ?
+	    (gint64)(G_USEC_PER_SEC / domain_rate) : 0;
+	sender->domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	    g_free);
+	return sender;
+}
+
+/* sender_free - free SENDER, wiping the password */
+void
+sender_free(struct sender *sender)
+{
+	if (sender == NULL)
+		return;
+	g_free(sender->server);
+	g_free(sender->host);
+	g_free(sender->helo);
+	g_free(sender->user);
+	if (sender->password != NULL) {
+		memset(sender->password, 0, strlen(sender->password));
+		g_free(sender->password);
+	}
+	if (sender->tls != NULL)
+		SSL_CTX_free(sender->tls);
+	g_mutex_clear(&sender->lock);
+	g_hash_table_unref(sender->domains);
+	g_free(sender);
+}
+
+/* send_prime_serve - the throwaway listener: one canned conversation */
+static gpointer
+send_prime_serve(gpointer arg)
+{
+	int lfd = GPOINTER_TO_INT(arg), fd;
+	char buf[512];
+	ssize_t n;
+	struct timeval tv = { 2, 0 };
+
+	fd = accept(lfd, NULL, NULL);
+	if (fd < 0)
+		return NULL;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	if (write(fd, "220 herald-prime ESMTP\r\n", 24) < 0)
+		goto out;
+	while ((n = read(fd, buf, sizeof buf - 1)) > 0) {
+		const char *reply;
+
+		buf[n] = '\0';
+		if (g_ascii_strncasecmp(buf, "EHLO", 4) == 0)
+			reply = "250-herald-prime\r\n250-PIPELINING\r\n"
+			    "250 8BITMIME\r\n";
+		else if (g_ascii_strncasecmp(buf, "QUIT", 4) == 0) {
+			if (write(fd, "221 bye\r\n", 9) < 0)
+				break;
+			break;
+		} else if (g_ascii_strncasecmp(buf, "RCPT", 4) == 0 ||
+		    strstr(buf, "RCPT") != NULL)
+			reply = "250 ok\r\n550 no\r\n";
+		else
+			reply = "250 ok\r\n";
+		if (write(fd, reply, strlen(reply)) < 0)
+			break;
+	}
+out:
+	close(fd);
+	return NULL;
+}
+
+/* send_prime - one session in this thread against a throwaway loopback
+ * listener, so libesmtp's tokenizer tables are built here, once */
+static void
+send_prime(void)
+{
+	struct sockaddr_in sa = { 0 };
+	socklen_t len = sizeof sa;
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	g_autofree char *server = NULL;
+	GThread *th;
+	smtp_session_t s;
+	smtp_message_t m;
+
+	if (lfd < 0)
+		return;
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+	    listen(lfd, 1) < 0 ||
+	    getsockname(lfd, (struct sockaddr *)&sa, &len) < 0) {
+		close(lfd);
+		return;
+	}
+	server = g_strdup_printf("127.0.0.1:%d", ntohs(sa.sin_port));
+	th = g_thread_new("send-prime", send_prime_serve, GINT_TO_POINTER(lfd));
+	s = send_configure(server, "localhost", 2000, STARTTLS_OFF, NULL);
+	if (s != NULL) {
+		m = smtp_add_message(s);
+		smtp_set_reverse_path(m, "");
+		smtp_set_message_str(m, (void *)"Subject: x\r\n\r\nx\r\n");
+		smtp_add_recipient(m, "prime@invalid");
+		smtp_start_session(s);
+		smtp_destroy_session(s);
+	}
+	shutdown(lfd, SHUT_RDWR);
+	g_thread_join(th);
+	close(lfd);
+}
+
+/* send_init - once per process, in the main thread */
+void
+send_init(void)
+{
+	static gsize done;
+
+	if (g_once_init_enter(&done)) {
+		auth_client_init();
+		send_prime();
+		g_once_init_leave(&done, 1);
+	}
+}
+
+/* send_one_report - nothing to do per message: send_one reads after */
+static void
+send_one_report(struct send_message *msg, gpointer data)
+{
+	(void)msg;
+	(void)data;
+}
+
+/* send_one - one message, one session, from the main thread */
+gboolean
+send_one(const struct smtp_config *smtp, const char *envelope_from,
+    const char *const *rcpts, GBytes *message, struct send_result *result,
+    GError **error)
+{
+	struct sender *sender;
+	struct send_message *msg;
+	const struct send_rcpt *first = NULL;
+	gboolean temp = FALSE;
+	guint i;
+
+	if (result != NULL)
+		result->rcpts = NULL;
+	if (rcpts == NULL || rcpts[0] == NULL) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_USAGE,
+		    "send_one: no recipients");
+		return FALSE;
+	}
+	send_init();
+	if ((sender = sender_new(smtp, 0, 0, error)) == NULL)
+		return FALSE;
+	msg = send_message_new(0, envelope_from != NULL ? envelope_from : "",
+	    message);
+	for (i = 0; rcpts[i] != NULL; i++)
+		send_message_add_rcpt(msg, rcpts[i]);
+	sender_session(sender, &msg, 1, send_one_report, NULL);
+	sender_free(sender);
+	for (i = 0; i < msg->rcpts->len; i++) {
+		const struct send_rcpt *r = g_ptr_array_index(msg->rcpts, i);
+
+		if (r->outcome == SEND_OK)
+			continue;
+		if (first == NULL)
+			first = r;
+		if (r->outcome == SEND_TEMP)
+			temp = TRUE;
+	}
+	if (first != NULL) {
+		char code[16] = "";
+
+		if (first->code != 0)
+			g_snprintf(code, sizeof code, "%d ", first->code);
+		g_set_error(error, HERALD_ERROR, temp ? HERALD_ERROR_TEMP :
+		    HERALD_ERROR_PERM, "%s: %s%s (at %s)", first->address, code,
+		    first->reply, send_stage_name(first->stage));
+	}
+	if (result != NULL)
+		result->rcpts = g_ptr_array_ref(msg->rcpts);
+	send_message_free(msg);
+	return first == NULL;
+}

@@ -1,0 +1,109 @@
+#!/usr/bin/python3
+"""smtp-fault.py - an SMTP server (aiosmtpd) that injects faults, for the
+send tests.
+
+    smtp-fault.py PORT LOG [--tls CERT KEY] [--require-tls]
+                  [--refuse-all CODE] [--temp-times N]
+
+Faults by recipient: the local part of each RCPT address says what happens
+to it (the rest of the address is free):
+
+    rcpt450 rcpt451 rcpt550 rcpt553   that reply to RCPT
+    data452 data554                   that reply at the end of DATA
+    drop                              the connection closes mid-DATA
+    hang                              no reply to RCPT, ever (time-out)
+
+A temporary fault (4xx, drop, hang) fires only the first N times an address
+is seen (--temp-times, default 1), so a later retry delivers it; permanent
+ones always fire. --refuse-all CODE answers CODE to every RCPT (a relay
+that refuses everything). Every accepted message appends one line per
+recipient to LOG: "RCPT MAIL-FROM". Runs until killed.
+"""
+import argparse
+import asyncio
+import collections
+import ssl
+import threading
+
+from aiosmtpd.controller import Controller
+
+TEMP = {"rcpt450", "rcpt451", "data452", "drop", "hang"}
+
+
+class Faults:
+    def __init__(self, log, temp_times, refuse_all):
+        self.log = log
+        self.temp_times = temp_times
+        self.refuse_all = refuse_all
+        self.seen = collections.Counter()
+
+    def fault(self, address):
+        local = address.split("@")[0].lower()
+        kind = local.split("+")[0].split(".")[0]
+        for k in ("rcpt450", "rcpt451", "rcpt550", "rcpt553", "data452",
+                  "data554", "drop", "hang"):
+            if kind.startswith(k):
+                if k in TEMP:
+                    self.seen[(address, k)] += 1
+                    if self.seen[(address, k)] > self.temp_times:
+                        return None
+                return k
+        return None
+
+    async def handle_RCPT(self, server, session, envelope, address, options):
+        if self.refuse_all:
+            return "%s 5.7.1 refused by policy" % self.refuse_all \
+                if self.refuse_all.startswith("5") else \
+                "%s 4.7.1 try again later" % self.refuse_all
+        f = self.fault(address)
+        if f == "hang":
+            await asyncio.sleep(3600)
+        if f in ("rcpt450", "rcpt451", "rcpt550", "rcpt553"):
+            code = f[4:]
+            text = {"450": "4.2.1 mailbox busy", "451": "4.3.0 local error",
+                    "550": "5.1.1 no such user", "553": "5.1.3 bad address"}
+            return "%s %s" % (code, text[code])
+        envelope.rcpt_tos.append(address)
+        session.faults = getattr(session, "faults", {})
+        session.faults[address] = f
+        return "250 2.1.5 ok"
+
+    async def handle_DATA(self, server, session, envelope):
+        faults = getattr(session, "faults", {})
+        kinds = [faults.get(r) for r in envelope.rcpt_tos]
+        if "drop" in kinds:
+            server.transport.close()
+            return "421 closing"
+        if "data554" in kinds:
+            return "554 5.6.0 message refused"
+        if "data452" in kinds:
+            return "452 4.3.1 insufficient storage"
+        with open(self.log, "a") as f:
+            for r in envelope.rcpt_tos:
+                f.write("%s %s\n" % (r, envelope.mail_from))
+        return "250 2.0.0 queued"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("port", type=int)
+    ap.add_argument("log")
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
+    ap.add_argument("--require-tls", action="store_true")
+    ap.add_argument("--refuse-all")
+    ap.add_argument("--temp-times", type=int, default=1)
+    a = ap.parse_args()
+    kw = {}
+    if a.tls:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(a.tls[0], a.tls[1])
+        kw["tls_context"] = ctx
+        kw["require_starttls"] = a.require_tls
+    handler = Faults(a.log, a.temp_times, a.refuse_all)
+    c = Controller(handler, hostname="127.0.0.1", port=a.port, **kw)
+    c.start()
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+# tests/t0400/common.sh - what the send tests (t0401-t0404) share:
+# subscribers made up on the spot, an instance pointed at a relay, and the
+# relays themselves (Postfix's smtp-sink, the aiosmtpd fault server).
+
+# subs_csv FILE N [LOCALPREFIX] - N subscribers, roles cycling so that the
+# users and developers segments of xen-users both match some
+subs_csv() {
+	$PY - "$1" "$2" "${3:-u}" <<'PYEOF'
+import sys
+path, n, prefix = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+roles = ["user", "developer", "maintainer", "integrator", "user"]
+with open(path, "w") as f:
+    f.write("email,name,role,region\n")
+    for i in range(1, n + 1):
+        f.write("%s%d@example%d.test,Person %d,%s,us-east\n"
+                % (prefix, i, i % 5, i, roles[i % 5]))
+PYEOF
+}
+
+# relay_conf PORT [EXTRA…] - hinit with smtp pointed at 127.0.0.1:PORT
+relay_conf() {
+	_p=$1; shift
+	hinit "smtp {" "host = \"127.0.0.1\"" "port = $_p" \
+	    "starttls = \"off\"" "timeout = 3" "}" "$@"
+}
+
+# start_sink PORT DIR - smtp-sink writing one file per message to DIR
+start_sink() {
+	mkdir -p "$2"
+	/usr/sbin/smtp-sink -u "$(id -un)" -d "$2/%M." 127.0.0.1:"$1" 256 \
+	    >/dev/null 2>&1 &
+	_sink=$!
+	at_exit "kill $_sink"
+	wait_port "$1"
+}
+
+# start_fault PORT LOG [ARGS…] - the fault server
+start_fault() {
+	_fp=$1; _fl=$2; shift 2
+	$PY "$TOP/tests/smtp-fault.py" "$_fp" "$_fl" "$@" >"$T/fault.out" 2>&1 &
+	_fault=$!
+	at_exit "kill $_fault"
+	wait_port "$_fp"
+}
+stop_fault() { kill "$_fault" 2>/dev/null; wait "$_fault" 2>/dev/null; }
+
+# wait_port PORT - until something listens there (5 s at most)
+wait_port() {
+	$PY - "$1" <<'PYEOF'
+import socket, sys, time
+for _ in range(100):
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit(1)
+PYEOF
+}
+
+# state EMAIL - the delivery state of EMAIL in campaign 1
+state() {
+	sql "SELECT d.state FROM deliveries d JOIN subscribers s ON s.id =
+	    d.subscriber_id WHERE s.email = '$1' AND d.campaign_id = ${2:-1}"
+}

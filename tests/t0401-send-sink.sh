@@ -1,0 +1,81 @@
+#!/bin/sh
+# herald send against Postfix's smtp-sink: the snapshot and its counts per
+# segment, one message per recipient with its own VERP sender, the
+# campaign's state and summary, --json, --dry-run, --test, confirmation.
+. "${TOP:-.}/tests/lib.sh"
+. "$TOP/tests/t0400/common.sh"
+HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
+plan 23
+
+PORT=$(free_port)
+relay_conf "$PORT"
+subs_csv "$T/subs.csv" 50
+herald sub import xen-users "$T/subs.csv" >/dev/null
+# one blocklisted (on another list), one unsubscribed: neither is mailed
+sql "UPDATE memberships SET status = 'unsubscribed' WHERE subscriber_id =
+    (SELECT id FROM subscribers WHERE email = 'u5@example0.test')"
+sql "INSERT INTO lists(name) VALUES ('other');
+    INSERT INTO memberships(list_id, subscriber_id, status)
+    SELECT l.id, s.id, 'blocklisted' FROM lists l, subscribers s
+    WHERE l.name = 'other' AND s.email = 'u10@example0.test'"
+start_sink "$PORT" "$T/sink"
+
+t "send without --yes off a terminal refuses" 64 herald send summit \
+    --list xen-users --segment users </dev/null
+like "$err" 'add --yes' && [ "$(sql 'SELECT count(*) FROM campaigns')" = 0 ]
+ok $? "and leaves no campaign behind"
+
+t "send to users and developers" 0 herald send summit --list xen-users \
+    --segment users --segment developers --yes
+like "$out" '^  users +18$' && like "$out" '^  developers +20$' &&
+    like "$out" '^  total +38$'
+ok $? "counts per segment (each recipient once, first segment wins)"
+like "$out" '38 sent, 0 failed, 0 queued'; ok $? "summary line"
+[ "$(ls "$T/sink" | wc -l)" = 38 ]; ok $? "the sink got 38 messages"
+[ "$(cat "$T/sink"/* | grep -c '^X-Rcpt-Args:')" = 38 ] &&
+    [ "$(cat "$T/sink"/* | grep '^X-Rcpt-Args:' | sort -u | wc -l)" = 38 ]
+ok $? "one recipient per message, none twice"
+[ "$(cat "$T/sink"/* | grep '^X-Mail-Args:' | sort -u | wc -l)" = 38 ] &&
+    grep -q '^X-Mail-Args: <xen-users-bounces+b' "$T/sink"/*
+ok $? "each message has its own VERP envelope sender"
+! grep -q 'u5@example0.test\|u10@example0.test' "$T/sink"/*
+ok $? "unsubscribed and blocklisted members are not mailed"
+f=$(grep -l 'X-Rcpt-Args: <u2@example2.test>' "$T/sink"/*)
+grep -q '^To: .*u2@example2.test' "$f" && grep -q '^Subject: ' "$f" &&
+    grep -q '^List-Unsubscribe: ' "$f"
+ok $? "the message is composed for its recipient"
+[ "$(sql "SELECT segment FROM deliveries d JOIN subscribers s ON
+    s.id = d.subscriber_id WHERE s.email = 'u2@example2.test'")" = developers ]
+ok $? "a developer is recorded under developers"
+[ "$(sql "SELECT count(*) FROM deliveries WHERE state = 'sent' AND code = 250
+    AND attempts = 1 AND stage = 'data'")" = 38 ]; ok $? "every row sent, 250"
+
+t "campaigns lists it" 0 herald campaigns
+like "$out" '^ +1 xen-users .* done +38 +38 +0 +0 +summit \(users,developers\)'
+ok $? "done, 38 sent"
+t "campaign show" 0 herald campaign show 1
+like "$out" '^state +done' && like "$out" '^users +18 +18 +0 +0' &&
+    like "$out" '^rate +[0-9]+ msg/s'
+ok $? "state, counts by segment, rate"
+
+t "a second campaign of it once the first is done" 0 \
+    herald send summit --list xen-users --segment users --yes --json
+like "$out" '^\{"campaign": 2, "state": "done".*"sent": 18' ; ok $? "--json summary"
+
+rm -rf "$T/md"
+t "--dry-run writes a maildir" 0 herald send summit --list xen-users \
+    --segment developers --dry-run "$T/md"
+[ "$(ls "$T/md/new" | wc -l)" = 20 ] && ! grep -q "$(printf '\r')" "$T/md/new"/* &&
+    [ "$(sql 'SELECT count(*) FROM campaigns')" = 2 ]
+ok $? "20 messages, LF line ends, no campaign recorded"
+
+n=$(ls "$T/sink" | wc -l)
+t "--test sends to the given address only" 0 herald send summit \
+    --list xen-users --segment users --test tester@example.org \
+    --as u4@example4.test
+[ "$(ls "$T/sink" | wc -l)" = $((n + 1)) ] &&
+    grep -l 'X-Rcpt-Args: <tester@example.org>' "$T/sink"/* | xargs grep -q 'u4@example4.test'
+ok $? "one message, rendered for u4"
+t "a segment the list lacks" 67 herald send summit --list xen-users \
+    --segment nosuch --yes
+finish
