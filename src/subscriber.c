@@ -475,7 +475,8 @@ fail:
  *
  * Rows are queued (checked first, so a bad row is refused at once) and
  * written W_BATCH at a time: one multi-row INSERT of the subscribers with
- * ids chosen here (max(id) + 1 on), whose RETURNING says which went in;
+ * ids chosen here (max(id) + 1 on; when fewer rows went in than were
+ * sent, a range scan of those ids says which);
  * then one multi-row INSERT of those new subscribers' attribute index
  * rows and one of their memberships. A row whose address was already
  * there (stored earlier, or earlier in the same batch) is then handled
@@ -490,12 +491,13 @@ fail:
 #define W_NONE		G_MAXSIZE	/* no name */
 
 enum {
-	W_MAXID, W_FIND, W_NAME, W_ATTR_DEL, W_ATTR_ADD, W_ATTRS_PATCH,
+	W_MAXID, W_RANGE, W_FIND, W_NAME, W_ATTR_DEL, W_ATTR_ADD, W_ATTRS_PATCH,
 	W_MEMBER_GET, W_MEMBER_ADD, W_EVENT, W_NSTMT
 };
 
 static const char *const writer_sql[W_NSTMT] = {
 	[W_MAXID] = "SELECT coalesce(max(id), 0) FROM subscribers",
+	[W_RANGE] = "SELECT id FROM subscribers WHERE id BETWEEN ?1 AND ?2",
 	[W_FIND] = "SELECT id FROM subscribers WHERE email_key = ?1",
 	[W_NAME] = "UPDATE subscribers SET name = ?2 WHERE id = ?1"
 	    " AND name IS NOT ?2",
@@ -523,8 +525,7 @@ static const struct {
 	int nparams;
 } writer_multi_sql[M_NKIND] = {
 	[M_SUBSCRIBERS] = { "INSERT OR IGNORE INTO subscribers(id, email,"
-	    " email_key, name, attrs) VALUES ", "(?, ?, ?, ?, ?)",
-	    " RETURNING id", 5 },
+	    " email_key, name, attrs) VALUES ", "(?, ?, ?, ?, ?)", "", 5 },
 	[M_ATTRIBUTES] = { "INSERT OR IGNORE INTO attributes(key, value,"
 	    " subscriber_id) VALUES ", "(?, ?, ?)", "", 3 },
 	[M_MEMBERS] = { "INSERT OR IGNORE INTO memberships(list_id,"
@@ -715,11 +716,11 @@ writer_multi_stmt(struct subscriber_writer *w, int kind, int k,
 }
 
 /* writer_multi - run KIND over NITEMS items, each bound by BIND(w, st,
- * first parameter, item); M_SUBSCRIBERS marks the rows RETURNING names */
+ * first parameter, item); *CHANGED counts the rows that went in */
 static gboolean
 writer_multi(struct subscriber_writer *w, int kind, guint nitems,
     void (*bind)(struct subscriber_writer *, sqlite3_stmt *, int, guint),
-    GError **error)
+    gint64 *changed, GError **error)
 {
 	guint done = 0;
 	int k, rc;
@@ -736,10 +737,9 @@ writer_multi(struct subscriber_writer *w, int kind, guint nitems,
 		for (i = 0; i < n; i++)
 			bind(w, st, 1 + (int)i * writer_multi_sql[kind].nparams,
 			    done + i);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			g_array_index(w->rows, struct writer_row,
-			    sqlite3_column_int64(st, 0) - w->base).fresh = TRUE;
+		rc = sqlite3_step(st);
 		sqlite3_reset(st);
+		*changed += sqlite3_changes64(w->store->db);
 		if (rc != SQLITE_DONE) {
 			herald_set_sqlite_error(error, w->store->db, rc,
 			    "writing subscribers");
@@ -913,11 +913,40 @@ writer_known(struct subscriber_writer *w, struct writer_row *row,
 	return writer_event(w, row, error);
 }
 
+/* writer_fresh - mark the queued rows that went in, ADDED of them */
+static gboolean
+writer_fresh(struct subscriber_writer *w, gint64 added, GError **error)
+{
+	sqlite3_stmt *st = w->st[W_RANGE];
+	guint i;
+	int rc;
+
+	if (added == (gint64)w->rows->len) {
+		for (i = 0; i < w->rows->len; i++)
+			g_array_index(w->rows, struct writer_row, i).fresh = TRUE;
+		return TRUE;
+	}
+	if (added == 0)
+		return TRUE;
+	sqlite3_bind_int64(st, 1, w->base);
+	sqlite3_bind_int64(st, 2, w->base + w->rows->len - 1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		g_array_index(w->rows, struct writer_row,
+		    sqlite3_column_int64(st, 0) - w->base).fresh = TRUE;
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		herald_set_sqlite_error(error, w->store->db, rc, "reading ids");
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* subscriber_writer_flush - write every queued row */
 gboolean
 subscriber_writer_flush(struct subscriber_writer *w, GError **error)
 {
 	sqlite3_stmt *st = w->st[W_MAXID];
+	gint64 added = 0;
 	guint i, j, n = w->rows->len;
 	gboolean ok = FALSE;
 	int rc;
@@ -931,7 +960,8 @@ subscriber_writer_flush(struct subscriber_writer *w, GError **error)
 		herald_set_sqlite_error(error, w->store->db, rc, "reading ids");
 		goto out;
 	}
-	if (!writer_multi(w, M_SUBSCRIBERS, n, writer_bind_subscriber, error))
+	if (!writer_multi(w, M_SUBSCRIBERS, n, writer_bind_subscriber, &added,
+	    error) || !writer_fresh(w, added, error))
 		goto out;
 	/* the new subscribers' index rows, then their memberships */
 	g_array_set_size(w->items, 0);
@@ -952,14 +982,14 @@ subscriber_writer_flush(struct subscriber_writer *w, GError **error)
 		}
 	}
 	if (!writer_multi(w, M_ATTRIBUTES, w->items->len / 2,
-	    writer_bind_attribute, error))
+	    writer_bind_attribute, &added, error))
 		goto out;
 	g_array_set_size(w->items, 0);
 	for (i = 0; i < n; i++)
 		if (g_array_index(w->rows, struct writer_row, i).fresh)
 			g_array_append_val(w->items, i);
 	if (!writer_multi(w, M_MEMBERS, w->items->len, writer_bind_member,
-	    error))
+	    &added, error))
 		goto out;
 	/* then, in order, the events of the new and the rows already known */
 	for (i = 0; i < n; i++) {
