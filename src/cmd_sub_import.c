@@ -151,7 +151,7 @@ import_rows(struct import *im, struct csv_reader *r,
 			continue;
 		}
 	}
-	if (!subscriber_writer_flush(w, error)) {
+	if (!subscriber_writer_finish(w, error)) {
 		g_prefix_error(error, "%s: ", im->label);
 		return FALSE;
 	}
@@ -220,9 +220,11 @@ cmd_sub_import(struct herald *h, int argc, char **argv)
 		if (res == CSV_ERROR || !import_header(&im, r, res, &error))
 			goto out;
 	}
-	/* a bigger page cache while the indexes grow (32 MB); statement
-	 * journals in memory (each multi-row INSERT keeps one, a few hundred
-	 * KB at most; in a temporary file they cost a write per page); no
+	/* a bigger page cache while the indexes grow (32 MB; an import into
+	 * an empty table lowers it again, see subscriber_writer_bulk);
+	 * statement journals in memory (a multi-row INSERT may keep one, a
+	 * few hundred KB at most; in a temporary file they cost two writes
+	 * per page; the choice is fixed when the transaction begins); no
 	 * foreign key checks, since the writer only ever uses ids it has just
 	 * read or made (the pragma is a no-op inside a transaction: set it
 	 * first) */
@@ -236,7 +238,8 @@ cmd_sub_import(struct herald *h, int argc, char **argv)
 	    &error)) == NULL)
 		goto fail;
 	subscriber_writer_quiet(w);
-	if (!import_rows(&im, r, w, &error))
+	if (!subscriber_writer_bulk(w, &error) ||
+	    !import_rows(&im, r, w, &error))
 		goto fail;
 	g_clear_pointer(&w, subscriber_writer_free);
 	if (strict && im.rejected > 0) {

@@ -40,10 +40,12 @@ static const char *const store_migrations[] = {
 	"CREATE TABLE subscribers ("
 	"  id INTEGER PRIMARY KEY,"
 	"  email TEXT NOT NULL,"		/* as given */
-	"  email_key TEXT NOT NULL UNIQUE,"	/* local part as given, domain lowercased */
+	"  email_key TEXT NOT NULL,"	/* local part as given, domain lowercased */
 	"  name TEXT,"
 	"  attrs TEXT NOT NULL DEFAULT '{}',"	/* JSON object: key -> string */
 	"  created INTEGER NOT NULL DEFAULT (unixepoch()));"
+	/* named, so that an import into an empty table can build it last */
+	"CREATE UNIQUE INDEX subscribers_email_key ON subscribers(email_key);"
 	/* the segment index: one row per (attribute, subscriber), the same
 	 * pairs as subscribers.attrs, kept in step by subscriber.c alone */
 	"CREATE TABLE attributes ("

@@ -558,6 +558,11 @@ struct subscriber_writer {
 	gint64 counts[4];		/* by enum subscriber_outcome */
 	gint64 last_id;			/* the last row flushed */
 	enum subscriber_outcome last_outcome;
+	/* bulk mode: the email index is dropped; these are the hashes of
+	 * the keys written, in an open-addressing set (0 = free) */
+	gboolean bulk;
+	guint64 *seen;
+	gsize nseen, seen_size;		/* used, slots (a power of two) */
 };
 
 /* subscriber_writer_new - prepare the single-row statements */
@@ -618,6 +623,7 @@ subscriber_writer_free(struct subscriber_writer *w)
 	g_string_free(w->json, TRUE);
 	g_string_free(w->path, TRUE);
 	g_array_unref(w->items);
+	g_free(w->seen);
 	g_free(w->channel);
 	g_free(w);
 }
@@ -941,6 +947,98 @@ writer_fresh(struct subscriber_writer *w, gint64 added, GError **error)
 	return TRUE;
 }
 
+/* writer_hash - FNV-1a, 64 bits, never 0 */
+static guint64
+writer_hash(const char *s)
+{
+	guint64 h = G_GUINT64_CONSTANT(14695981039346656037);
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= G_GUINT64_CONSTANT(1099511628211);
+	}
+	return h != 0 ? h : 1;
+}
+
+/* writer_seen - add H to the set; TRUE if it was there already */
+static gboolean
+writer_seen(struct subscriber_writer *w, guint64 h)
+{
+	gsize i, mask;
+
+	if (2 * (w->nseen + 1) > w->seen_size) {
+		guint64 *old = w->seen;
+		gsize n = w->seen_size;
+
+		w->seen_size = MAX(n * 2, 1 << 16);
+		w->seen = g_new0(guint64, w->seen_size);
+		w->nseen = 0;
+		for (i = 0; i < n; i++)
+			if (old[i] != 0)
+				writer_seen(w, old[i]);
+		g_free(old);
+	}
+	mask = w->seen_size - 1;
+	for (i = h & mask; w->seen[i] != 0; i = (i + 1) & mask)
+		if (w->seen[i] == h)
+			return TRUE;
+	w->seen[i] = h;
+	w->nseen++;
+	return FALSE;
+}
+
+/* writer_build_index - leave bulk mode: build the email index */
+static gboolean
+writer_build_index(struct subscriber_writer *w, GError **error)
+{
+	w->bulk = FALSE;
+	g_clear_pointer(&w->seen, g_free);
+	w->nseen = w->seen_size = 0;
+	/* the sort spills to a temporary file, not to memory, whatever the
+	 * caller chose for statement journals (fixed when it began) */
+	return store_exec(w->store, "PRAGMA temp_store = FILE;"
+	    "CREATE UNIQUE INDEX subscribers_email_key ON subscribers(email_key)",
+	    error);
+}
+
+/* subscriber_writer_bulk - an import into an empty subscribers table:
+ * drop the email index (a million random inserts into it cost more than
+ * sorting once), detect repeated addresses by hash, and build the index
+ * at the first possible repeat or in subscriber_writer_finish */
+gboolean
+subscriber_writer_bulk(struct subscriber_writer *w, GError **error)
+{
+	sqlite3_stmt *st = w->st[W_MAXID];
+	gint64 max;
+	int rc;
+
+	rc = sqlite3_step(st);
+	max = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW) {
+		herald_set_sqlite_error(error, w->store->db, rc, "reading ids");
+		return FALSE;
+	}
+	if (max != 0 || w->bulk)
+		return TRUE;
+	/* only the tables' last pages are hot now: a small cache, which is
+	 * also what the sort that builds the index may hold in memory */
+	if (!store_exec(w->store, "DROP INDEX subscribers_email_key;"
+	    "PRAGMA cache_size = -8192", error))
+		return FALSE;
+	w->bulk = TRUE;
+	return TRUE;
+}
+
+/* subscriber_writer_finish - flush, and build the email index if bulk */
+gboolean
+subscriber_writer_finish(struct subscriber_writer *w, GError **error)
+{
+	if (!subscriber_writer_flush(w, error))
+		return FALSE;
+	return !w->bulk || writer_build_index(w, error);
+}
+
 /* subscriber_writer_flush - write every queued row */
 gboolean
 subscriber_writer_flush(struct subscriber_writer *w, GError **error)
@@ -953,6 +1051,13 @@ subscriber_writer_flush(struct subscriber_writer *w, GError **error)
 
 	if (n == 0)
 		return TRUE;
+	/* bulk: a key seen before (or a hash collision) ends bulk mode before
+	 * this batch is written, so the index finds the repeat */
+	for (i = 0; w->bulk && i < n; i++)
+		if (writer_seen(w, writer_hash(writer_str(w,
+		    g_array_index(w->rows, struct writer_row, i).key))) &&
+		    !writer_build_index(w, error))
+			goto out;
 	rc = sqlite3_step(st);
 	w->base = sqlite3_column_int64(st, 0) + 1;
 	sqlite3_reset(st);

@@ -111,6 +111,14 @@ gboolean subscriber_writer_queue(struct subscriber_writer *w,
     const char *email, const char *name, GHashTable *attrs, GError **error);
 gboolean subscriber_writer_flush(struct subscriber_writer *w, GError **error);
 const gint64 *subscriber_writer_counts(const struct subscriber_writer *w);
+/* subscriber_writer_bulk - when no subscriber exists yet, drop the unique
+ * email index until subscriber_writer_finish (or the first repeated
+ * address) builds it again: the caller must then call finish before it
+ * commits (a rollback restores the index anyway) */
+gboolean subscriber_writer_bulk(struct subscriber_writer *w, GError **error);
+/* subscriber_writer_finish - flush, and rebuild what bulk dropped */
+gboolean subscriber_writer_finish(struct subscriber_writer *w,
+    GError **error);
 
 /* membership_get - status (a MEMBER_* string, static) and times of the
  * membership, or NULL and a NOUSER error when not a member */

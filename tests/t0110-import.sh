@@ -3,7 +3,7 @@
 # CRLF, a BOM), rejected rows with FILE:LINE and why, --strict, updates,
 # stdin, and one transaction: a failure or a kill halfway leaves nothing.
 . "${TOP:-.}/tests/lib.sh"
-plan 45
+plan 49
 F=$TOP/tests/t0110
 fresh() { rm -rf "$T/data"; hinit; }
 
@@ -79,6 +79,20 @@ like "$out" '899 rows: 600 added, 0 joined, 299 updated'; ok $? "counts across b
 ok $? "the segment index and the subscribers' attributes agree"
 t "the same file again: every row updated" 0 herald sub import xen-users "$T/600.csv"
 like "$out" '600 rows: 0 added, 0 joined, 600 updated'; ok $? "counts"
+# into an empty table the email index is built after the rows (bulk mode),
+# or at the first repeated address, here in the third batch
+fresh
+t "900 rows with repeats into an empty table" 0 herald sub import xen-users "$T/900.csv"
+like "$out" '899 rows: 600 added, 0 joined, 299 updated' &&
+    [ "$(sql "SELECT count(*) FROM sqlite_schema WHERE name = 'subscribers_email_key'")" = 1 ] &&
+    [ "$(sql "SELECT count(*) FROM (SELECT key, value, subscriber_id FROM attributes EXCEPT SELECT key, value, subscriber_id FROM subscriber_attributes)")" = 0 ] &&
+    [ "$(sql "SELECT count(*) FROM attributes")" = "$(sql "SELECT count(*) FROM subscriber_attributes")" ]
+ok $? "same counts as row by row, the unique email index is back, the attribute tables agree"
+fresh
+t "600 rows into an empty table" 0 herald sub import xen-users "$T/600.csv"
+[ "$(sql "SELECT count(*) FROM sqlite_schema WHERE name = 'subscribers_email_key'")" = 1 ] &&
+    ! sql "INSERT INTO subscribers(email, email_key) SELECT email, email_key FROM subscribers LIMIT 1" 2>/dev/null
+ok $? "the email index is built at the end and enforces uniqueness"
 
 # header and file errors
 t "a missing file: 66" 66 herald sub import xen-users "$T/nope.csv"
@@ -97,8 +111,9 @@ fresh
 "$BUILD/tools/gen-subscribers" 200 > "$T/200.csv"
 sql "CREATE TRIGGER boom BEFORE INSERT ON subscribers WHEN (SELECT count(*) FROM subscribers) >= 50 BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;"
 t "a store failure halfway ends the import" 70 herald sub import xen-users "$T/200.csv"
-[ "$(sql "SELECT count(*) FROM subscribers")" = 0 ] && [ "$(sql "SELECT count(*) FROM events")" = 0 ]
-ok $? "and leaves nothing behind"
+[ "$(sql "SELECT count(*) FROM subscribers")" = 0 ] && [ "$(sql "SELECT count(*) FROM events")" = 0 ] &&
+    [ "$(sql "SELECT count(*) FROM sqlite_schema WHERE name = 'subscribers_email_key'")" = 1 ]
+ok $? "and leaves nothing behind (the email index it dropped is back)"
 sql "DROP TRIGGER boom"
 
 # killed halfway: rows written, transaction open, SIGKILL
@@ -114,8 +129,9 @@ while [ $i -lt 100 ] && sqlite3 "$T/data/herald.db" "PRAGMA busy_timeout=0; BEGI
 done
 kill -9 $pid; wait $pid 2>/dev/null
 exec 3>&-
-[ $i -lt 100 ] && [ "$(sql "SELECT count(*) FROM subscribers")" = 0 ] && [ "$(sql "SELECT count(*) FROM memberships")" = 0 ]
-ok $? "killed mid-import: nothing behind"
+[ $i -lt 100 ] && [ "$(sql "SELECT count(*) FROM subscribers")" = 0 ] && [ "$(sql "SELECT count(*) FROM memberships")" = 0 ] &&
+    [ "$(sql "SELECT count(*) FROM sqlite_schema WHERE name = 'subscribers_email_key'")" = 1 ]
+ok $? "killed mid-import: nothing behind, the email index there"
 t "the same file imports cleanly afterwards" 0 herald sub import xen-users "$T/200.csv"
 [ "$(sql "SELECT count(*) FROM memberships WHERE status = 'active'")" = 200 ]; ok $? "all 200 in"
 finish
