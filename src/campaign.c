@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "herald.h"
+#include "bounce_policy.h"
 #include "campaign.h"
 #include "segment.h"
 
@@ -488,11 +489,46 @@ fail:
 	return FALSE;
 }
 
+/* campaign_record_rejection - a 5xx at RCPT or DATA is a hard bounce of
+ * the recipient: hand it to the bounce policy (source "sync") inside the
+ * caller's transaction. A 5xx at MAIL FROM is about the message, not the
+ * recipient, and is not one. */
+static gboolean
+campaign_record_rejection(struct store *store, const struct config *config,
+    const struct campaign_result *r, gint64 now, GError **error)
+{
+	g_autoptr(sqlite3_stmt) st = NULL;
+	const struct list_config *list;
+	gint64 sub, list_id;
+
+	if (r->fate != CAMPAIGN_PERM || r->code < 500 || r->code > 599 ||
+	    r->stage == NULL || (strcmp(r->stage, "rcpt") != 0 &&
+	    strcmp(r->stage, "data") != 0))
+		return TRUE;
+	st = store_prepare(store, "SELECT d.subscriber_id, c.list_id, l.name"
+	    " FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
+	    " JOIN lists l ON l.id = c.list_id WHERE d.id = ?1", error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, r->delivery_id);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return TRUE;	/* the delivery is gone (campaign deleted) */
+	sub = sqlite3_column_int64(st, 0);
+	list_id = sqlite3_column_int64(st, 1);
+	list = config_list(config, (const char *)sqlite3_column_text(st, 2),
+	    NULL);
+	if (list == NULL)
+		return TRUE;	/* the list file was removed since: no policy */
+	return bounce_policy_record_sync(store, list, list_id, sub,
+	    r->delivery_id, NULL, r->reply, now, error);
+}
+
 /* campaign_record - one batch of results, one transaction */
 gboolean
-campaign_record(struct store *store, const struct send_config *cfg,
+campaign_record(struct store *store, const struct config *config,
     const struct campaign_result *results, guint n, GError **error)
 {
+	const struct send_config *cfg = &config->send;
 	g_autoptr(sqlite3_stmt) fin = NULL;
 	g_autoptr(sqlite3_stmt) tmp = NULL;
 	g_autoptr(sqlite3_stmt) req = NULL;
@@ -556,7 +592,8 @@ campaign_record(struct store *store, const struct send_config *cfg,
 			break;
 		}
 		sqlite3_bind_int64(st, 1, r->delivery_id);
-		if (!store_step_done(store, st, "recording a delivery", error)) {
+		if (!store_step_done(store, st, "recording a delivery", error) ||
+		    !campaign_record_rejection(store, config, r, now, error)) {
 			store_rollback(store);
 			return FALSE;
 		}

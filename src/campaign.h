@@ -135,8 +135,10 @@ gboolean campaign_requeue(struct store *store, gint64 id, gint64 *n,
 /* campaign_record - results of one sending thread, in one transaction:
  * SENT and PERM are final, TEMP backs off (retry_base doubling per
  * attempt, the last try at max_age after the first) or fails past
- * max_age, REQUEUE leaves the delivery queued and due, SKIP fails it. */
-gboolean campaign_record(struct store *store, const struct send_config *cfg,
+ * max_age, REQUEUE leaves the delivery queued and due, SKIP fails it.
+ * A PERM that is a 5xx at RCPT or DATA is also a hard bounce, recorded
+ * through bounce_policy_record_sync() in the same transaction. */
+gboolean campaign_record(struct store *store, const struct config *config,
     const struct campaign_result *results, guint n, GError **error);
 
 /* campaign_finish_run - after a run: add SECONDS of sending, and set the

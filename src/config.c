@@ -615,6 +615,7 @@ config_load(const char *path, GError **error)
 	cfg_opt_t pipe_opts[] = {
 		CFG_INT("max_size", 10 * 1024 * 1024, CFGF_NONE),
 		CFG_INT("pending_expiry_hours", 72, CFGF_NONE),
+		CFG_INT("spool_keep_days", 30, CFGF_NONE),
 		CFG_END()
 	};
 	cfg_opt_t opts[] = {
@@ -645,6 +646,8 @@ config_load(const char *path, GError **error)
 	cfg_set_validate_func(cfg, "send|domain_rate", config_validate_nonneg_float);
 	cfg_set_validate_func(cfg, "pipe|max_size", config_validate_positive);
 	cfg_set_validate_func(cfg, "pipe|pending_expiry_hours",
+	    config_validate_positive);
+	cfg_set_validate_func(cfg, "pipe|spool_keep_days",
 	    config_validate_positive);
 	if (path != NULL) {
 		if (!config_parse_file(cfg, path, error)) {
@@ -699,6 +702,7 @@ config_load(const char *path, GError **error)
 	s = cfg_getsec(cfg, "pipe");
 	config->pipe.max_size = cfg_getint(s, "max_size");
 	config->pipe.pending_expiry_hours = cfg_getint(s, "pending_expiry_hours");
+	config->pipe.spool_keep_days = cfg_getint(s, "spool_keep_days");
 	cfg_free(cfg);
 
 	if (config->smtp.user != NULL && config->smtp.password_file == NULL) {

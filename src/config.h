@@ -85,6 +85,7 @@ struct send_config {
 struct pipe_config {
 	gint64 max_size;	/* bytes; larger inbound mail is refused */
 	int pending_expiry_hours; /* unconfirmed subscriptions expire */
+	int spool_keep_days;	/* herald maintain prunes the inbound archive */
 };
 
 struct config {

@@ -92,7 +92,7 @@ dispatch_flush(struct dispatch_worker *w)
 
 	if (w->pending->len == 0)
 		return;
-	if (!campaign_record(w->store, &w->d->config->send,
+	if (!campaign_record(w->store, w->d->config,
 	    (struct campaign_result *)(void *)w->pending->data, w->pending->len,
 	    &error))
 		dispatch_fail(w->d, error);

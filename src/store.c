@@ -112,6 +112,137 @@ static const char *const store_migrations[] = {
 	"  UNIQUE (campaign_id, subscriber_id));"
 	"CREATE INDEX deliveries_queue ON deliveries(campaign_id, state, id);"
 	"CREATE INDEX deliveries_subscriber ON deliveries(subscriber_id);",
+
+	/* 3: inbound mail (herald pipe): replies and owner mail, pending
+	 * confirmations, complaints, and the bounces handed over to the
+	 * bounce module. digest is the SHA-256 of the raw message: an MTA
+	 * that delivers a message twice (a retry after exit 75) finds it. */
+	"CREATE TABLE replies ("
+	"  id INTEGER PRIMARY KEY,"
+	"  received INTEGER NOT NULL DEFAULT (unixepoch()),"
+	"  list_id INTEGER REFERENCES lists(id) ON DELETE SET NULL,"
+	"  route TEXT NOT NULL,"		/* reply | owner */
+	"  kind TEXT NOT NULL,"		/* reply | autoreply | unsubscribe | loop */
+	"  envelope_from TEXT,"
+	"  from_addr TEXT,"
+	"  from_name TEXT,"
+	"  subject TEXT,"
+	"  message_id TEXT,"
+	"  in_reply_to TEXT,"
+	"  campaign_id INTEGER,"		/* the announcement replied to */
+	"  subscriber_id INTEGER REFERENCES subscribers(id) ON DELETE SET NULL,"
+	"  forwarded INTEGER NOT NULL DEFAULT 0,"	/* 1 once the owners have it */
+	"  size INTEGER NOT NULL,"
+	"  digest TEXT NOT NULL,"
+	"  raw BLOB NOT NULL);"
+	"CREATE INDEX replies_list ON replies(list_id, received);"
+	"CREATE INDEX replies_campaign ON replies(campaign_id, received);"
+	"CREATE INDEX replies_digest ON replies(digest);"
+	"CREATE TABLE confirmations ("
+	"  list_id INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,"
+	"  subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,"
+	"  action TEXT NOT NULL CHECK (action IN ('subscribe','unsubscribe')),"
+	"  requested INTEGER NOT NULL DEFAULT (unixepoch()),"	/* last request */
+	"  sent INTEGER NOT NULL DEFAULT 0,"		/* confirmations mailed */
+	"  PRIMARY KEY (list_id, subscriber_id, action)) WITHOUT ROWID;"
+	"CREATE TABLE complaints ("
+	"  id INTEGER PRIMARY KEY,"
+	"  received INTEGER NOT NULL DEFAULT (unixepoch()),"
+	"  list_id INTEGER REFERENCES lists(id) ON DELETE SET NULL,"
+	"  subscriber_id INTEGER REFERENCES subscribers(id) ON DELETE SET NULL,"
+	"  delivery_id INTEGER,"
+	"  feedback_type TEXT,"
+	"  user_agent TEXT,"
+	"  reporter TEXT,"			/* the envelope sender of the report */
+	"  recipient TEXT,"			/* the complained-of address as reported */
+	"  digest TEXT NOT NULL,"
+	"  raw BLOB NOT NULL);"
+	"CREATE INDEX complaints_subscriber ON complaints(subscriber_id);"
+	"CREATE INDEX complaints_digest ON complaints(digest);"
+	"CREATE TABLE inbound_bounces ("
+	"  id INTEGER PRIMARY KEY,"
+	"  received INTEGER NOT NULL DEFAULT (unixepoch()),"
+	"  list_id INTEGER REFERENCES lists(id) ON DELETE SET NULL,"
+	"  subscriber_id INTEGER REFERENCES subscribers(id) ON DELETE SET NULL,"
+	"  delivery_id INTEGER,"		/* from the VERP token, 0 when none */
+	"  token TEXT,"			/* the verified token, NULL when none */
+	"  envelope_from TEXT,"
+	"  mail_id INTEGER,"		/* bounce_mail row (migration 4) holding it */
+	"  digest TEXT NOT NULL);"	/* the same bytes again are not counted twice */
+	"CREATE INDEX inbound_bounces_digest ON inbound_bounces(digest);",
+
+	/*
+	 * 4: bounces and bounce scores (bounce_policy.c). Reserved position
+	 * 4: renumber if it lands before 2 and 3. delivery_id and campaign_id
+	 * name rows of migration 2 but carry no foreign key, so this one
+	 * stands alone; bounces outlive the deliveries they name.
+	 */
+	/* a returned message as received: headers to see it again, the raw
+	 * bytes up to BOUNCE_POLICY_RAW_MAX */
+	"CREATE TABLE bounce_mail ("
+	"  id INTEGER PRIMARY KEY,"
+	"  received INTEGER NOT NULL,"
+	"  list_id INTEGER REFERENCES lists(id) ON DELETE CASCADE,"
+	"  message_id TEXT, from_addr TEXT, subject TEXT, date TEXT,"
+	"  headers TEXT,"			/* the top-level header block */
+	"  method TEXT,"			/* the classifier's shape: dsn, qmail… */
+	"  raw BLOB, raw_size INTEGER NOT NULL);"
+	/* one row per failed recipient of a message (or one with no address
+	 * when none was found), and one per synchronous 5xx */
+	"CREATE TABLE bounces ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  list_id INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,"
+	"  subscriber_id INTEGER REFERENCES subscribers(id) ON DELETE SET NULL,"
+	"  delivery_id INTEGER,"
+	"  campaign_id INTEGER,"
+	"  mail_id INTEGER REFERENCES bounce_mail(id) ON DELETE SET NULL,"
+	"  source TEXT NOT NULL CHECK (source IN ('verp','content','sync')),"
+	"  address TEXT,"			/* as reported, lowercase */
+	"  kind TEXT NOT NULL CHECK (kind IN ('hard','soft','unknown')),"
+	"  status TEXT,"			/* enhanced status code */
+	"  reason TEXT NOT NULL,"		/* bounce_reason_name() */
+	"  diagnostic TEXT,"			/* the remote reply */
+	"  action TEXT NOT NULL,"		/* what herald did with it */
+	"  scored REAL NOT NULL DEFAULT 0);"	/* what it added to the score */
+	"CREATE INDEX bounces_member ON bounces(list_id, subscriber_id, at);"
+	"CREATE INDEX bounces_campaign ON bounces(campaign_id);"
+	/* the current score of a membership (one period: it starts again
+	 * when stale) and, once disabled, the warnings sent */
+	"CREATE TABLE bounce_scores ("
+	"  list_id INTEGER NOT NULL,"
+	"  subscriber_id INTEGER NOT NULL,"
+	"  score REAL NOT NULL DEFAULT 0,"
+	"  hard INTEGER NOT NULL DEFAULT 0,"	/* hard bounces in the score */
+	"  first_at INTEGER NOT NULL,"		/* first scored bounce */
+	"  last_at INTEGER NOT NULL,"		/* last scored bounce */
+	"  last_day INTEGER NOT NULL,"		/* its UTC day (unix time / 86400) */
+	"  day_score REAL NOT NULL,"		/* what that day added */
+	"  disabled_at INTEGER,"
+	"  warnings_sent INTEGER NOT NULL DEFAULT 0,"
+	"  last_warning_at INTEGER,"
+	"  PRIMARY KEY (list_id, subscriber_id),"
+	"  FOREIGN KEY (list_id, subscriber_id) REFERENCES"
+	"    memberships(list_id, subscriber_id) ON DELETE CASCADE) WITHOUT ROWID;"
+	/* owner notices and warnings, queued in the transaction that caused
+	 * them and sent after it */
+	"CREATE TABLE bounce_notices ("
+	"  id INTEGER PRIMARY KEY,"
+	"  created INTEGER NOT NULL,"
+	"  list_id INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,"
+	"  subscriber_id INTEGER REFERENCES subscribers(id) ON DELETE SET NULL,"
+	"  kind TEXT NOT NULL,"
+	"  recipients TEXT NOT NULL,"		/* addresses, one per line */
+	"  subject TEXT NOT NULL,"
+	"  body TEXT NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'queued'"
+	"    CHECK (state IN ('queued','sent','failed')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  sent INTEGER,"
+	"  error TEXT);"
+	"CREATE INDEX bounce_notices_state ON bounce_notices(state, id);"
+	/* content bounces name addresses in lowercase */
+	"CREATE INDEX subscribers_email_lower ON subscribers(lower(email_key));",
 };
 
 #define STORE_NMIGRATIONS ((int)G_N_ELEMENTS(store_migrations))

@@ -6,7 +6,7 @@
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0400/common.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
-plan 32
+plan 33
 
 PORT=$(free_port)
 LOG=$T/delivered
@@ -31,6 +31,12 @@ t "a send with faults ends its run" 0 herald send summit --list xen-users \
     'data554@f.test') ORDER BY s.email" | tr '\n' ' ')" = \
     "failed|554|data failed|550|rcpt failed|553|rcpt " ]
 ok $? "550 and 553 at RCPT, 554 at DATA: failed, with code and stage"
+[ "$(sql "SELECT group_concat(s.email || ':' || b.kind || ':' || b.source, ' ')
+    FROM (SELECT * FROM bounces ORDER BY subscriber_id) b JOIN subscribers s ON s.id = b.subscriber_id")" = \
+    "$(sql "SELECT group_concat(email || ':hard:sync', ' ') FROM (SELECT email FROM subscribers
+    WHERE email IN ('rcpt550@f.test', 'rcpt553@f.test', 'data554@f.test') ORDER BY id)")" ] &&
+    [ "$(sql "SELECT count(*) FROM bounce_scores WHERE score = 1.0 AND hard = 1")" = 3 ]
+ok $? "the three 5xx rejections are hard bounces for the bounce policy, and only they"
 [ "$(sql "SELECT state, code, stage FROM deliveries d JOIN subscribers s ON
     s.id = d.subscriber_id WHERE s.email IN ('rcpt450@f.test', 'rcpt451@f.test',
     'data452@f.test') ORDER BY s.email" | tr '\n' ' ')" = \

@@ -1,0 +1,99 @@
+/*
+ * cmd_maintain.c - herald maintain: the daily housekeeping that cron or
+ * the systemd timer runs (etc/cron.d/herald, etc/systemd/herald-maintain.*).
+ *
+ * For every list: queue the bounce warnings that are due, remove members
+ * whose warnings ran out, drop stale bounce scores; deliver the notice
+ * outbox through the configured relay; expire subscription requests left
+ * unconfirmed past pipe { pending_expiry_hours } (pipe.c; that one always
+ * goes by the real clock, not --now). Prints a short summary. Running it twice in a row does
+ * nothing the second time; missing a day only delays what was due.
+ *
+ * Must stay true: each list's changes are one transaction; a busy or full
+ * database is EX_TEMPFAIL (75), so the next run simply tries again.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <gmime/gmime.h>
+
+#include "herald.h"
+#include "bounce_policy.h"
+#include "cmd.h"
+#include "config.h"
+#include "pipe.h"
+#include "store.h"
+
+/* cmd_maintain_time - parse --now: unix seconds or ISO 8601 */
+static gboolean
+cmd_maintain_time(const char *text, gint64 *out)
+{
+	g_autoptr(GDateTime) dt = NULL;
+	g_autoptr(GTimeZone) utc = g_time_zone_new_utc();
+	char *end;
+	gint64 v;
+
+	v = g_ascii_strtoll(text, &end, 10);
+	if (end != text && *end == '\0' && v >= 0) {
+		*out = v;
+		return TRUE;
+	}
+	if ((dt = g_date_time_new_from_iso8601(text, utc)) == NULL)
+		return FALSE;
+	*out = g_date_time_to_unix(dt);
+	return TRUE;
+}
+
+int
+cmd_maintain(struct herald *h, int argc, char **argv)
+{
+	g_autofree char *now_text = NULL;
+	const GOptionEntry entries[] = {
+		{ "now", 0, 0, G_OPTION_ARG_STRING, &now_text,
+		    "act as if it were TIME (unix seconds or ISO 8601, UTC "
+		    "unless it says); for tests and catching up", "TIME" },
+		{ NULL }
+	};
+	struct bounce_notifier mailer = { bounce_policy_mail_notice, h->config };
+	struct bounce_maintenance m = { 0 };
+	GError *error = NULL;
+	guint expired = 0;
+	int pruned;
+	gint64 now = (gint64)time(NULL);
+
+	if (!cmd_parse("maintain", NULL, "Daily housekeeping: bounce warnings "
+	    "and removals, stale bounce scores, queued notices.", entries,
+	    &argc, &argv))
+		return EX_USAGE;
+	if (argc > 1) {
+		fprintf(stderr, "herald maintain: unexpected argument \"%s\"\n",
+		    argv[1]);
+		return EX_USAGE;
+	}
+	if (now_text != NULL && !cmd_maintain_time(now_text, &now)) {
+		fprintf(stderr, "herald maintain: --now: \"%s\" is neither unix "
+		    "seconds nor an ISO 8601 time\n", now_text);
+		return EX_USAGE;
+	}
+	g_mime_init();
+	if (!bounce_policy_maintain(h->store, h->config, now, &mailer, &m,
+	    &error))
+		return cmd_error("maintain", error);
+	printf("bounces: %d warning(s) queued, %d member(s) removed, "
+	    "%d stale score(s) dropped, %d score(s) cleared\n", m.warned,
+	    m.removed, m.expired, m.cleared);
+	printf("notices: %d sent, %d failed, %d waiting\n", m.notices_sent,
+	    m.notices_failed, m.notices_queued);
+	if (!pipe_expire_pending(h->store, h->config->pipe.pending_expiry_hours,
+	    &expired, &error))
+		return cmd_error("maintain", error);
+	printf("subscriptions: %u unconfirmed request(s) expired\n", expired);
+	pruned = pipe_spool_prune(h->config->spool_dir,
+	    h->config->pipe.spool_keep_days, &error);
+	if (pruned < 0)
+		return cmd_error("maintain", error);
+	printf("spool: %d archived message(s) older than %d days removed\n",
+	    pruned, h->config->pipe.spool_keep_days);
+	return EX_OK;
+}

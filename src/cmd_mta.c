@@ -1,0 +1,57 @@
+/*
+ * cmd_mta.c - herald mta postfix|exim [--user USER] [--bin PATH] [--config FILE]: print
+ * the MTA configuration for the configured lists (mta.c writes it).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "herald.h"
+#include "cmd.h"
+#include "config.h"
+#include "mta.h"
+
+int
+cmd_mta(struct herald *h, int argc, char **argv)
+{
+	char *user = NULL, *bin = NULL, *confpath = NULL;
+	GOptionEntry entries[] = {
+		{ "user", 0, 0, G_OPTION_ARG_STRING, &user,
+		    "the system user herald pipe runs as (default herald)", "USER" },
+		{ "bin", 0, 0, G_OPTION_ARG_FILENAME, &bin,
+		    "the herald binary (default: this one)", "PATH" },
+		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &confpath,
+		    "the herald.conf the MTA's herald reads (default: this one)",
+		    "FILE" },
+		{ NULL }
+	};
+	g_autofree char *user_owned = NULL, *bin_owned = NULL, *self = NULL;
+	g_autofree char *confpath_owned = NULL;
+	g_autofree char *conf = NULL, *text = NULL;
+	struct mta_params p;
+
+	if (!cmd_parse("mta", "postfix|exim", "Print the MTA configuration that"
+	    " hands the configured lists' mail to herald pipe.", entries, &argc,
+	    &argv))
+		return EX_USAGE;
+	user_owned = user;
+	bin_owned = bin;
+	confpath_owned = confpath;
+	if (argc != 2 || (strcmp(argv[1], "postfix") != 0 &&
+	    strcmp(argv[1], "exim") != 0)) {
+		fprintf(stderr, "herald mta: usage: herald mta postfix|exim\n");
+		return EX_USAGE;
+	}
+	if (bin == NULL)
+		self = g_file_read_link("/proc/self/exe", NULL);
+	if (confpath != NULL)
+		conf = g_strdup(confpath);
+	else if (h->config->path != NULL)
+		conf = g_canonicalize_filename(h->config->path, NULL);
+	p.binary = bin != NULL ? bin : self != NULL ? self : "/usr/local/bin/herald";
+	p.config = conf;
+	p.user = user != NULL ? user : "herald";
+	text = strcmp(argv[1], "postfix") == 0 ? mta_postfix(h->config, &p) :
+	    mta_exim(h->config, &p);
+	fputs(text, stdout);
+	return EX_OK;
+}

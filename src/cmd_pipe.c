@@ -1,0 +1,238 @@
+/*
+ * cmd_pipe.c - herald pipe [-f SENDER] [RECIPIENT]: the delivery command
+ * an MTA runs for every message to one of a list's addresses.
+ *
+ * The addresses come from argv (Postfix pipe(8): ${sender} ${recipient};
+ * it writes the null sender as MAILER-DAEMON unless the transport sets
+ * null_sender=), else from the environment (Postfix local(8): RECIPIENT,
+ * EXTENSION, SENDER; Exim's pipe transport: LOCAL_PART,
+ * LOCAL_PART_SUFFIX, DOMAIN, SENDER).
+ *
+ * Exit status is the MTA contract (README, "Exit status of herald pipe"):
+ * 0 only once the outcome is committed; 75 for anything that may pass,
+ * including a broken configuration, a missing database or secret, or a
+ * bug (a deferred message is never a lost one); 67 no such list address;
+ * 65 a command mail that cannot be understood; a message over
+ * pipe.max_size is refused with "5.3.4" first on stderr (exit 69), or
+ * dropped when its sender is empty. Nothing permanent for the null sender.
+ * One line on stderr and the same line to syslog (LOG_MAIL).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <gmime/gmime.h>
+
+#include "herald.h"
+#include "cmd.h"
+#include "config.h"
+#include "log.h"
+#include "pipe.h"
+#include "store.h"
+#include "token.h"
+
+/* cmd_pipe_recipient - argv, else local(8)'s or Exim's environment */
+static char *
+cmd_pipe_recipient(const char *arg)
+{
+	const char *r, *ext, *lp, *dom;
+
+	if (arg != NULL && *arg != '\0')
+		return g_strdup(arg);
+	if ((r = g_getenv("RECIPIENT")) != NULL && *r != '\0') {
+		ext = g_getenv("EXTENSION");
+		if (ext != NULL && *ext != '\0' && strchr(r, '+') == NULL &&
+		    strchr(r, '@') != NULL)
+			return g_strdup_printf("%.*s+%s%s",
+			    (int)(strchr(r, '@') - r), r, ext, strchr(r, '@'));
+		return g_strdup(r);
+	}
+	if ((r = g_getenv("ORIGINAL_RECIPIENT")) != NULL && *r != '\0')
+		return g_strdup(r);
+	lp = g_getenv("LOCAL_PART");
+	dom = g_getenv("DOMAIN");
+	if (lp != NULL && *lp != '\0' && dom != NULL && *dom != '\0') {
+		const char *pre = g_getenv("LOCAL_PART_PREFIX");
+		const char *suf = g_getenv("LOCAL_PART_SUFFIX");
+
+		return g_strdup_printf("%s%s%s@%s", pre != NULL ? pre : "", lp,
+		    suf != NULL ? suf : "", dom);
+	}
+	return NULL;
+}
+
+/* cmd_pipe_sender - the envelope sender, "" for the null sender */
+static char *
+cmd_pipe_sender(const char *arg, gboolean given)
+{
+	const char *s = given ? arg : g_getenv("SENDER");
+
+	if (s == NULL || *s == '\0' || strcmp(s, "<>") == 0 ||
+	    g_ascii_strcasecmp(s, "MAILER-DAEMON") == 0)
+		return g_strdup("");
+	return g_strdup(s);
+}
+
+/* cmd_pipe_read - all of stdin through a GMime pipe stream, up to MAX
+ * bytes; *OVER is set (and the rest drained) when there is more */
+static GBytes *
+cmd_pipe_read(gint64 max, gboolean *over, GError **error)
+{
+	GMimeStream *in = g_mime_stream_pipe_new(0);
+	GByteArray *buf = g_byte_array_new();
+	char chunk[65536];
+	gssize n;
+
+	*over = FALSE;
+	g_mime_stream_pipe_set_owner(GMIME_STREAM_PIPE(in), FALSE);
+	while ((n = g_mime_stream_read(in, chunk, sizeof(chunk))) > 0) {
+		if (*over)
+			continue;	/* drain, so the MTA's write completes */
+		if ((gint64)(buf->len + (gsize)n) > max) {
+			*over = TRUE;
+			continue;
+		}
+		g_byte_array_append(buf, (const guint8 *)chunk, (guint)n);
+	}
+	g_object_unref(in);
+	if (n < 0) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_TEMP,
+		    "reading the message from stdin failed");
+		g_byte_array_unref(buf);
+		return NULL;
+	}
+	return g_byte_array_free_to_bytes(buf);
+}
+
+/* cmd_pipe_oneline - TEXT with line breaks made spaces */
+static void
+cmd_pipe_oneline(char *text)
+{
+	for (; *text != '\0'; text++)
+		if (*text == '\r' || *text == '\n' || *text == '\t')
+			*text = ' ';
+}
+
+/* cmd_pipe_quick_close - one herald pipe per message: leave the WAL and
+ * its index in place when the connection closes (no checkpoint, no
+ * unlink), so the next pipe neither rebuilds them nor waits for a
+ * checkpoint; SQLite's auto-checkpoint inside commits keeps the WAL small */
+static void
+cmd_pipe_quick_close(struct store *store)
+{
+	int on = 1;
+
+	sqlite3_db_config(store->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	sqlite3_file_control(store->db, "main", SQLITE_FCNTL_PERSIST_WAL, &on);
+}
+
+/* cmd_pipe_status - the exit status for an error of pipe_deliver */
+static int
+cmd_pipe_status(const GError *error)
+{
+	if (error == NULL)
+		return EX_OK;
+	if (error->domain == HERALD_ERROR) {
+		if (error->code == HERALD_ERROR_NOUSER)
+			return EX_NOUSER;
+		if (error->code == HERALD_ERROR_DATA)
+			return EX_DATAERR;
+	}
+	return EX_TEMPFAIL;	/* whatever else it is, it may pass */
+}
+
+int
+cmd_pipe(struct herald *h, int argc, char **argv)
+{
+	char *sender_opt = NULL;
+	GOptionEntry entries[] = {
+		{ "sender", 'f', 0, G_OPTION_ARG_STRING, &sender_opt,
+		    "the envelope sender (MAILER-DAEMON or empty: none)",
+		    "SENDER" },
+		{ NULL }
+	};
+	g_autoptr(config) config = NULL;
+	g_autoptr(store) store = NULL;
+	g_autoptr(GBytes) raw = NULL;
+	g_autofree char *recipient = NULL, *sender = NULL, *spooled = NULL;
+	g_autofree char *line = NULL;
+	struct pipe_result res = { 0 };
+	struct pipe_ctx ctx = { 0 };
+	GError *error = NULL;
+	gboolean over = FALSE;
+	int status;
+
+	if (!cmd_parse("pipe", "[-f SENDER] [RECIPIENT]", "Deliver one message"
+	    " from stdin to a list address (run by the MTA). Exit 0 done, 75"
+	    " try later, 67 no such address, 65 not understood.", entries,
+	    &argc, &argv))
+		return EX_TEMPFAIL;	/* a broken transport definition defers */
+	log_init("herald", TRUE);
+	recipient = cmd_pipe_recipient(argc > 1 ? argv[1] : NULL);
+	sender = cmd_pipe_sender(sender_opt, sender_opt != NULL);
+	g_free(sender_opt);
+	res.outcome = g_string_new(NULL);
+	if (recipient == NULL) {
+		g_set_error(&error, HERALD_ERROR, HERALD_ERROR_TEMP, "no recipient"
+		    " (give it as an argument, or in RECIPIENT or LOCAL_PART and"
+		    " DOMAIN)");
+		goto out;
+	}
+	if ((config = config_load(h->config_path, &error)) == NULL)
+		goto out;
+	g_mime_init();
+	if ((raw = cmd_pipe_read(config->pipe.max_size, &over, &error)) == NULL)
+		goto out;
+	if (over) {
+		struct pipe_address a;
+
+		pipe_address_parse(config, recipient, &a);
+		res.list = a.list;
+		res.route = a.route;
+		pipe_address_clear(&a);
+		if (*sender == '\0') {
+			g_string_printf(res.outcome, "larger than %" G_GINT64_FORMAT
+			    " bytes, from the null sender: dropped",
+			    config->pipe.max_size);
+			goto out;
+		}
+		line = g_strdup_printf("5.3.4 message too big for %s (limit %"
+		    G_GINT64_FORMAT " bytes)", recipient, config->pipe.max_size);
+		fprintf(stderr, "%s\n", line);
+		syslog(LOG_NOTICE, "pipe: to=<%s> from=<%s> status=%d: %s",
+		    recipient, sender, EX_UNAVAILABLE, line);
+		pipe_result_clear(&res);
+		return EX_UNAVAILABLE;
+	}
+	if ((spooled = pipe_spool_write(config->spool_dir, raw, &error)) == NULL)
+		goto out;
+	if (!token_key_load(config->secret, &ctx.key, &error) ||
+	    (store = store_open(config->database, 0, &error)) == NULL)
+		goto out;
+	cmd_pipe_quick_close(store);
+	ctx.config = config;
+	ctx.store = store;
+	pipe_deliver(&ctx, recipient, sender, raw, &res, &error);
+out:
+	status = cmd_pipe_status(error);
+	if (config != NULL)
+		pipe_spool_finish(config->spool_dir, spooled, status == EX_OK);
+	if (error != NULL)
+		g_string_append_printf(res.outcome, "%s%s",
+		    res.outcome->len > 0 ? "; " : "", error->message);
+	cmd_pipe_oneline(res.outcome->str);
+	if (status == EX_OK)
+		log_info("pipe: list=%s route=%s from=<%s> to=<%s> status=0: %s",
+		    res.list != NULL ? res.list->name : "-",
+		    pipe_route_name(res.route), sender, recipient != NULL ?
+		    recipient : "", res.outcome->str);
+	else
+		log_warnx("pipe: list=%s route=%s from=<%s> to=<%s> status=%d"
+		    "%s: %s", res.list != NULL ? res.list->name : "-",
+		    pipe_route_name(res.route), sender, recipient != NULL ?
+		    recipient : "", status, status == EX_TEMPFAIL ?
+		    " (deferred)" : "", res.outcome->str);
+	g_clear_error(&error);
+	pipe_result_clear(&res);
+	store_close(g_steal_pointer(&store));
+	return status;
+}

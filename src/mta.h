@@ -1,0 +1,33 @@
+/*
+ * mta.h - the MTA side of herald pipe, written out for the configured
+ * lists: Postfix (main.cf lines, a master.cf pipe transport, a transport
+ * map naming every list address) and Exim (a router and a transport).
+ *
+ * Must stay true: each recipient is one invocation (Postfix
+ * herald_destination_recipient_limit = 1), the null sender reaches herald
+ * as an empty -f (null_sender=), and the recipient keeps its +extension
+ * (recipient_delimiter = +; Exim local_part_suffix = +*).
+ */
+#ifndef HERALD_MTA_H
+#define HERALD_MTA_H
+
+#include <glib.h>
+#include "config.h"
+
+struct mta_params {
+	const char *binary;	/* absolute path of herald */
+	const char *config;	/* absolute path of herald.conf, or NULL */
+	const char *user;	/* the system user that owns herald's state */
+};
+
+/* mta_postfix - the Postfix snippets, commented (caller frees) */
+char *mta_postfix(const struct config *config, const struct mta_params *p);
+
+/* mta_exim - the Exim router and transport (caller frees) */
+char *mta_exim(const struct config *config, const struct mta_params *p);
+
+/* mta_transport_map - just the transport map lines: one per list address,
+ * "ADDRESS herald:" (caller frees) */
+char *mta_transport_map(const struct config *config);
+
+#endif

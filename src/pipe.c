@@ -1,0 +1,1842 @@
+/*
+ * pipe.c - route one inbound message by the address it came to, and act
+ * on it (see pipe.h for the addresses and what must stay true).
+ *
+ * Order of work, chosen so that a message is never lost and never acts
+ * twice: the MTA keeps the message until herald pipe exits 0, so every
+ * step may fail with TEMP and the whole message comes again later. State
+ * changes are idempotent (unsubscribing the unsubscribed does nothing;
+ * a stored reply, complaint or bounce is found again by the SHA-256 of its
+ * bytes). A notice that goes with a state change is sent BEFORE the change
+ * commits when the change would otherwise hide it on the retry (the
+ * goodbye), and AFTER when the state itself makes the retry send it again
+ * (a pending subscription asks for its confirmation again). No write
+ * transaction is held while talking SMTP.
+ *
+ * Confirmation tokens (purposes s and c) carry the time of the request as
+ * their extra id, so they expire after pipe.pending_expiry_hours without a
+ * table lookup; the confirmations table only throttles how often one
+ * address is asked (PIPE_CONFIRM_INTERVAL), so a forger cannot flood a
+ * subscriber with confirmation requests.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <gmime/gmime.h>
+
+#include "herald.h"
+#include "bounce.h"
+#include "bounce_policy.h"
+#include "compose.h"
+#include "config.h"
+#include "notice.h"
+#include "pipe.h"
+#include "store.h"
+#include "subscriber.h"
+#include "token.h"
+
+#define PIPE_CONFIRM_INTERVAL	600	/* seconds between two confirmations */
+#define PIPE_COMMAND_LINES	5	/* body lines read for a command */
+
+static const struct {
+	const char *suffix;
+	enum pipe_route route;
+} pipe_suffixes[] = {
+	{ "-bounces", PIPE_ROUTE_BOUNCES },
+	{ "-unsubscribe", PIPE_ROUTE_UNSUBSCRIBE },
+	{ "-subscribe", PIPE_ROUTE_SUBSCRIBE },
+	{ "-confirm", PIPE_ROUTE_CONFIRM },
+	{ "-owner", PIPE_ROUTE_OWNER },
+	{ "-request", PIPE_ROUTE_REQUEST },
+	{ "", PIPE_ROUTE_LIST },
+};
+
+/* the state of one message while it is routed */
+struct pipe_msg {
+	struct pipe_ctx *ctx;
+	const struct list_config *list;
+	struct pipe_result *res;
+	const char *sender;		/* "" for the null sender */
+	GBytes *raw;
+	GMimeMessage *msg;		/* NULL when the bytes are no message */
+	char *digest;			/* SHA-256 of RAW, hex */
+	gint64 now;
+};
+
+/* ------------------------------------------------------------------ */
+/* Addresses */
+
+/* pipe_route_name - the word for a route in logs and the database */
+const char *
+pipe_route_name(enum pipe_route route)
+{
+	switch (route) {
+	case PIPE_ROUTE_NONE:		return "none";
+	case PIPE_ROUTE_LIST:		return "reply";
+	case PIPE_ROUTE_BOUNCES:	return "bounces";
+	case PIPE_ROUTE_UNSUBSCRIBE:	return "unsubscribe";
+	case PIPE_ROUTE_SUBSCRIBE:	return "subscribe";
+	case PIPE_ROUTE_CONFIRM:	return "confirm";
+	case PIPE_ROUTE_OWNER:		return "owner";
+	case PIPE_ROUTE_REQUEST:	return "request";
+	}
+	return "none";
+}
+
+/* pipe_address_parse - which list, which of its addresses */
+void
+pipe_address_parse(const struct config *config, const char *recipient,
+    struct pipe_address *out)
+{
+	g_autofree char *addr = g_strdup(recipient != NULL ? recipient : "");
+	char *at, *plus, *local, *domain = NULL;
+	size_t i, n, sl;
+
+	memset(out, 0, sizeof(*out));
+	g_strstrip(addr);
+	if (addr[0] == '<' && addr[strlen(addr) - 1] == '>') {
+		addr[strlen(addr) - 1] = '\0';
+		memmove(addr, addr + 1, strlen(addr));
+	}
+	if ((at = strrchr(addr, '@')) != NULL) {
+		*at = '\0';
+		domain = at + 1;
+	}
+	local = addr;
+	if ((plus = strchr(local, '+')) != NULL) {
+		*plus = '\0';
+		if (plus[1] != '\0')
+			out->extension = g_strdup(plus + 1);
+	}
+	n = strlen(local);
+	for (i = 0; i < G_N_ELEMENTS(pipe_suffixes); i++) {
+		g_autofree char *base = NULL;
+
+		sl = strlen(pipe_suffixes[i].suffix);
+		if (n <= sl || g_ascii_strcasecmp(local + n - sl,
+		    pipe_suffixes[i].suffix) != 0)
+			continue;
+		base = g_strndup(local, n - sl);
+		out->list = config_list_by_local(config, base, domain);
+		if (out->list != NULL) {
+			out->route = pipe_suffixes[i].route;
+			return;
+		}
+	}
+	out->route = PIPE_ROUTE_NONE;
+}
+
+/* pipe_address_clear - free what parse allocated */
+void
+pipe_address_clear(struct pipe_address *addr)
+{
+	g_clear_pointer(&addr->extension, g_free);
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading the message */
+
+/* pipe_header - a header's value, or NULL */
+static const char *
+pipe_header(struct pipe_msg *m, const char *name)
+{
+	return m->msg != NULL ?
+	    g_mime_object_get_header(GMIME_OBJECT(m->msg), name) : NULL;
+}
+
+/* pipe_from - the first From mailbox's address (borrowed), NAME if wanted */
+static const char *
+pipe_from(struct pipe_msg *m, const char **name)
+{
+	InternetAddressList *l;
+	InternetAddress *ia;
+
+	if (name != NULL)
+		*name = NULL;
+	if (m->msg == NULL || (l = g_mime_message_get_from(m->msg)) == NULL ||
+	    internet_address_list_length(l) < 1)
+		return NULL;
+	ia = internet_address_list_get_address(l, 0);
+	if (!INTERNET_ADDRESS_IS_MAILBOX(ia))
+		return NULL;
+	if (name != NULL)
+		*name = internet_address_get_name(ia);
+	return internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+}
+
+/* pipe_first_text - the first text/plain part's text (or text/html's),
+ * not looking inside attached messages; caller frees */
+static char *
+pipe_first_text(GMimeObject *obj, int depth)
+{
+	if (obj == NULL || depth > 8)
+		return NULL;
+	if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+		int i, n = g_mime_multipart_get_count(mp);
+		char *html = NULL, *t;
+
+		for (i = 0; i < n && i < 32; i++) {
+			GMimeObject *p = g_mime_multipart_get_part(mp, i);
+			GMimeContentType *ct = g_mime_object_get_content_type(p);
+
+			if (html == NULL && GMIME_IS_TEXT_PART(p) &&
+			    g_mime_content_type_is_type(ct, "text", "html")) {
+				html = g_mime_text_part_get_text(GMIME_TEXT_PART(p));
+				continue;
+			}
+			if ((t = pipe_first_text(p, depth + 1)) != NULL) {
+				g_free(html);
+				return t;
+			}
+		}
+		return html;
+	}
+	if (GMIME_IS_TEXT_PART(obj) && g_mime_content_type_is_type(
+	    g_mime_object_get_content_type(obj), "text", "plain"))
+		return g_mime_text_part_get_text(GMIME_TEXT_PART(obj));
+	return NULL;
+}
+
+enum pipe_command {
+	PIPE_CMD_NONE,
+	PIPE_CMD_HELP,
+	PIPE_CMD_SUBSCRIBE,
+	PIPE_CMD_UNSUBSCRIBE,
+	PIPE_CMD_CONFIRM,
+};
+
+/* pipe_command_line - the command LINE starts with (after Re:/Fwd:), and
+ * for confirm its token in *TOKEN (caller frees) */
+static enum pipe_command
+pipe_command_line(const char *line, char **token)
+{
+	g_auto(GStrv) words = NULL;
+	const char *p = line;
+	const char *w;
+	int i = 0;
+
+	while (g_ascii_isspace(*p))
+		p++;
+	for (;;) {
+		if (g_ascii_strncasecmp(p, "re:", 3) == 0 ||
+		    g_ascii_strncasecmp(p, "aw:", 3) == 0)
+			p += 3;
+		else if (g_ascii_strncasecmp(p, "fwd:", 4) == 0)
+			p += 4;
+		else if (g_ascii_strncasecmp(p, "fw:", 3) == 0)
+			p += 3;
+		else
+			break;
+		while (g_ascii_isspace(*p))
+			p++;
+	}
+	words = g_strsplit_set(p, " \t\r\n", 4);
+	while (words[i] != NULL && *words[i] == '\0')
+		i++;
+	if ((w = words[i]) == NULL)
+		return PIPE_CMD_NONE;
+	if (g_ascii_strcasecmp(w, "help") == 0 ||
+	    g_ascii_strcasecmp(w, "help.") == 0)
+		return PIPE_CMD_HELP;
+	if (g_ascii_strcasecmp(w, "subscribe") == 0 ||
+	    g_ascii_strcasecmp(w, "join") == 0 ||
+	    g_ascii_strcasecmp(w, "subscribe.") == 0)
+		return PIPE_CMD_SUBSCRIBE;
+	if (g_ascii_strcasecmp(w, "unsubscribe") == 0 ||
+	    g_ascii_strcasecmp(w, "unsubscribe.") == 0 ||
+	    g_ascii_strcasecmp(w, "leave") == 0 ||
+	    g_ascii_strcasecmp(w, "signoff") == 0)
+		return PIPE_CMD_UNSUBSCRIBE;
+	if (g_ascii_strcasecmp(w, "confirm") == 0) {
+		for (i++; words[i] != NULL && *words[i] == '\0'; i++)
+			;
+		if (words[i] == NULL || token == NULL)
+			return PIPE_CMD_NONE;
+		*token = g_strdup(words[i]);
+		return PIPE_CMD_CONFIRM;
+	}
+	return PIPE_CMD_NONE;
+}
+
+/* pipe_first_lines - up to N meaningful body lines: no blank lines, no
+ * quotes, nothing after a signature separator */
+static GPtrArray *
+pipe_first_lines(struct pipe_msg *m, int n)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+	g_autofree char *text = NULL;
+	g_auto(GStrv) lines = NULL;
+	int i;
+
+	if (m->msg == NULL || (text = pipe_first_text(
+	    g_mime_message_get_mime_part(m->msg), 0)) == NULL)
+		return out;
+	lines = g_strsplit(text, "\n", 200);
+	for (i = 0; lines[i] != NULL && (int)out->len < n; i++) {
+		char *l = g_strstrip(lines[i]);
+
+		if (strcmp(l, "--") == 0)
+			break;
+		if (*l == '\0' || *l == '>')
+			continue;
+		g_ptr_array_add(out, g_strdup(l));
+	}
+	return out;
+}
+
+/* pipe_command - the first command in the subject or the first body
+ * lines; *TOKEN for confirm */
+static enum pipe_command
+pipe_command(struct pipe_msg *m, char **token)
+{
+	const char *subject = m->msg != NULL ?
+	    g_mime_message_get_subject(m->msg) : NULL;
+	g_autoptr(GPtrArray) lines = pipe_first_lines(m, PIPE_COMMAND_LINES);
+	enum pipe_command c;
+	guint i;
+
+	if (subject != NULL &&
+	    (c = pipe_command_line(subject, token)) != PIPE_CMD_NONE)
+		return c;
+	for (i = 0; i < lines->len; i++)
+		if ((c = pipe_command_line(g_ptr_array_index(lines, i), token)) !=
+		    PIPE_CMD_NONE)
+			return c;
+	return PIPE_CMD_NONE;
+}
+
+/* pipe_says_unsubscribe - a reply whose first line (or whole subject)
+ * asks to unsubscribe */
+static gboolean
+pipe_says_unsubscribe(struct pipe_msg *m)
+{
+	g_autoptr(GPtrArray) lines = pipe_first_lines(m, 1);
+	const char *subject = m->msg != NULL ?
+	    g_mime_message_get_subject(m->msg) : NULL;
+
+	if (lines->len > 0 && pipe_command_line(g_ptr_array_index(lines, 0),
+	    NULL) == PIPE_CMD_UNSUBSCRIBE)
+		return TRUE;
+	if (subject != NULL) {
+		g_autofree char *s = g_strstrip(g_ascii_strdown(subject, -1));
+
+		while (g_str_has_prefix(s, "re:")) {
+			memmove(s, s + 3, strlen(s + 3) + 1);
+			g_strstrip(s);
+		}
+		return strcmp(s, "unsubscribe") == 0;
+	}
+	return FALSE;
+}
+
+/* pipe_is_autoreply - RFC 3834 and the common vendor markers, or an
+ * out-of-office subject */
+static gboolean
+pipe_is_autoreply(struct pipe_msg *m)
+{
+	static const char *const subjects[] = { "out of office",
+	    "out of the office", "automatic reply", "auto reply", "autoreply",
+	    "auto-reply", "auto response", "autoresponse", "on vacation",
+	    "vacation reply", "away from the office", "away from my desk",
+	    "abwesenheitsnotiz", "abwesend", "absence du bureau",
+	    "réponse automatique", "respuesta automática", "fuera de la oficina",
+	    "risposta automatica", "automatisch antwoord", "afwezig",
+	    "resposta automática", "automatyczna odpowiedź" };
+	const char *v;
+	size_t i;
+
+	if ((v = pipe_header(m, "Auto-Submitted")) != NULL) {
+		g_autofree char *s = g_strstrip(g_ascii_strdown(v, -1));
+		char *semi = strchr(s, ';');
+
+		if (semi != NULL)
+			*semi = '\0';
+		g_strstrip(s);
+		if (strcmp(s, "no") != 0)
+			return TRUE;
+	}
+	if ((v = pipe_header(m, "Precedence")) != NULL) {
+		g_autofree char *s = g_strstrip(g_ascii_strdown(v, -1));
+
+		if (strcmp(s, "bulk") == 0 || strcmp(s, "junk") == 0 ||
+		    strcmp(s, "list") == 0 || strcmp(s, "auto_reply") == 0)
+			return TRUE;
+	}
+	if (pipe_header(m, "X-Autoreply") != NULL ||
+	    pipe_header(m, "X-Autorespond") != NULL ||
+	    pipe_header(m, "X-Auto-Response-Suppress") != NULL)
+		return TRUE;
+	if ((v = m->msg != NULL ? g_mime_message_get_subject(m->msg) : NULL) !=
+	    NULL) {
+		g_autofree char *s = g_utf8_strdown(v, -1);
+
+		for (i = 0; i < G_N_ELEMENTS(subjects); i++)
+			if (strstr(s, subjects[i]) != NULL)
+				return TRUE;
+	}
+	return FALSE;
+}
+
+/* pipe_is_loop - mail that carries one of our List-Ids or X-Loops */
+static gboolean
+pipe_is_loop(struct pipe_msg *m)
+{
+	const struct config *config = m->ctx->config;
+	GMimeHeaderList *hl;
+	guint i;
+	int h, n;
+
+	if (m->msg == NULL)
+		return FALSE;
+	hl = g_mime_object_get_header_list(GMIME_OBJECT(m->msg));
+	n = g_mime_header_list_get_count(hl);
+	for (h = 0; h < n && h < 500; h++) {
+		GMimeHeader *hd = g_mime_header_list_get_header_at(hl, h);
+		const char *name = g_mime_header_get_name(hd);
+		const char *value = g_mime_header_get_value(hd);
+		g_autofree char *v = NULL;
+
+		if (value == NULL || (g_ascii_strcasecmp(name, "List-Id") != 0 &&
+		    g_ascii_strcasecmp(name, "X-Loop") != 0))
+			continue;
+		v = g_ascii_strdown(value, -1);
+		for (i = 0; i < config->lists->len; i++) {
+			const struct list_config *l =
+			    g_ptr_array_index(config->lists, i);
+			g_autofree char *id = g_ascii_strdown(l->local, -1);
+			g_autofree char *dom = g_ascii_strdown(l->domain, -1);
+			g_autofree char *want = g_ascii_strcasecmp(name,
+			    "List-Id") == 0 ? g_strdup_printf("<%s.%s>", id, dom) :
+			    g_strdup_printf("%s@%s", id, dom);
+
+			if (strstr(v, want) != NULL)
+				return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+/* pipe_referenced_delivery - the first delivery of ours that In-Reply-To
+ * or References names, 0 if none */
+static gint64
+pipe_referenced_delivery(struct pipe_msg *m)
+{
+	static const char *const names[] = { "In-Reply-To", "References" };
+	size_t i;
+	gint64 d;
+
+	for (i = 0; i < G_N_ELEMENTS(names); i++) {
+		const char *v = pipe_header(m, names[i]);
+		GMimeReferences *refs;
+		int j, n;
+
+		if (v == NULL || (refs = g_mime_references_parse(NULL, v)) == NULL)
+			continue;
+		n = g_mime_references_length(refs);
+		for (j = n - 1; j >= 0; j--)
+			if (compose_message_id_delivery(
+			    g_mime_references_get_message_id(refs, j),
+			    m->list->domain, &d) && d > 0) {
+				g_mime_references_free(refs);
+				return d;
+			}
+		g_mime_references_free(refs);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The store */
+
+/* pipe_list_id - the list's row id; 0 (no error) when it has none yet
+ * and CREATE is FALSE */
+static gint64
+pipe_list_id(struct pipe_msg *m, gboolean create, GError **error)
+{
+	GError *err = NULL;
+	gint64 id = store_list_id(m->ctx->store, m->list->name, create, &err);
+
+	if (id == 0 && err != NULL) {
+		if (err->code == HERALD_ERROR_NOUSER && !create) {
+			g_error_free(err);
+			return 0;
+		}
+		g_propagate_error(error, err);
+		return -1;
+	}
+	return id;
+}
+
+/* pipe_status - a membership's status; NULL (no error) when none */
+static const char *
+pipe_status(struct pipe_msg *m, gint64 list_id, gint64 sub, GError **error)
+{
+	GError *err = NULL;
+	const char *s;
+
+	if (list_id == 0)
+		return NULL;
+	s = membership_status(m->ctx->store, list_id, sub, &err);
+	if (s == NULL && err != NULL) {
+		if (err->code != HERALD_ERROR_NOUSER)
+			g_propagate_error(error, err);
+		else
+			g_error_free(err);
+	}
+	return s;
+}
+
+/* pipe_subscriber - a subscriber by id or address; NULL (no error) when
+ * there is none */
+static struct subscriber *
+pipe_subscriber(struct pipe_msg *m, gint64 id, const char *email,
+    GError **error)
+{
+	GError *err = NULL;
+	struct subscriber *s = email != NULL ?
+	    subscriber_find(m->ctx->store, email, &err) :
+	    subscriber_get(m->ctx->store, id, &err);
+
+	if (s == NULL && err != NULL) {
+		if (err->code != HERALD_ERROR_NOUSER)
+			g_propagate_error(error, err);
+		else
+			g_error_free(err);
+	}
+	return s;
+}
+
+/* pipe_subscriber_create - the subscriber with EMAIL, made if new */
+static struct subscriber *
+pipe_subscriber_create(struct pipe_msg *m, const char *email,
+    const char *name, GError **error)
+{
+	g_autoptr(sqlite3_stmt) st = NULL;
+	g_autofree char *key = subscriber_email_key(email);
+
+	if (name != NULL && (*name == '\0' ||
+	    !subscriber_check_text("name", name, NULL)))
+		name = NULL;
+	st = store_prepare(m->ctx->store, "INSERT INTO subscribers(email,"
+	    " email_key, name) VALUES (?1, ?2, ?3)"
+	    " ON CONFLICT(email_key) DO NOTHING", error);
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	if (!store_step_done(m->ctx->store, st, "adding a subscriber", error))
+		return NULL;
+	return subscriber_find(m->ctx->store, email, error);
+}
+
+/* pipe_blocklisted - TRUE if SUB is blocklisted on any list */
+static gboolean
+pipe_blocklisted(struct pipe_msg *m, gint64 sub, gboolean *out,
+    GError **error)
+{
+	g_autoptr(sqlite3_stmt) st = store_prepare(m->ctx->store,
+	    "SELECT 1 FROM memberships WHERE subscriber_id = ?1 AND"
+	    " status = 'blocklisted' LIMIT 1", error);
+	int rc;
+
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, sub);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		herald_set_sqlite_error(error, m->ctx->store->db, rc,
+		    "reading the blocklist");
+		return FALSE;
+	}
+	*out = rc == SQLITE_ROW;
+	return TRUE;
+}
+
+/* pipe_find_digest - the id of a row of TABLE with our digest on LIST_ID
+ * (0 if none); for replies also its forwarded flag */
+static gint64
+pipe_find_digest(struct pipe_msg *m, const char *sql, gint64 list_id,
+    int *flag, GError **error)
+{
+	g_autoptr(sqlite3_stmt) st = store_prepare(m->ctx->store, sql, error);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, m->digest, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, list_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW) {
+		herald_set_sqlite_error(error, m->ctx->store->db, rc,
+		    "looking for a message seen before");
+		return -1;
+	}
+	if (flag != NULL)
+		*flag = sqlite3_column_int(st, 1);
+	return sqlite3_column_int64(st, 0);
+}
+
+/* pipe_recent_confirmation - TRUE if ACTION was asked of SUB on LIST_ID
+ * less than PIPE_CONFIRM_INTERVAL ago */
+static gboolean
+pipe_recent_confirmation(struct pipe_msg *m, gint64 list_id, gint64 sub,
+    const char *action, gboolean *recent, GError **error)
+{
+	g_autoptr(sqlite3_stmt) st = store_prepare(m->ctx->store,
+	    "SELECT requested FROM confirmations WHERE list_id = ?1 AND"
+	    " subscriber_id = ?2 AND action = ?3", error);
+	int rc;
+
+	*recent = FALSE;
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, list_id);
+	sqlite3_bind_int64(st, 2, sub);
+	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*recent = m->now - sqlite3_column_int64(st, 0) <
+		    PIPE_CONFIRM_INTERVAL;
+	else if (rc != SQLITE_DONE) {
+		herald_set_sqlite_error(error, m->ctx->store->db, rc,
+		    "reading confirmations");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* pipe_confirmation_sent - note that ACTION was asked of SUB, with an
+ * event, in one transaction */
+static gboolean
+pipe_confirmation_sent(struct pipe_msg *m, gint64 list_id, gint64 sub,
+    const char *action, GError **error)
+{
+	g_autoptr(sqlite3_stmt) st = NULL;
+	g_autofree char *event = g_strdup_printf("%s-request", action);
+
+	if (!store_begin(m->ctx->store, error))
+		return FALSE;
+	st = store_prepare(m->ctx->store, "INSERT INTO confirmations(list_id,"
+	    " subscriber_id, action, requested, sent) VALUES (?1, ?2, ?3, ?4, 1)"
+	    " ON CONFLICT(list_id, subscriber_id, action) DO UPDATE SET"
+	    " requested = excluded.requested, sent = sent + 1", error);
+	if (st == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, list_id);
+	sqlite3_bind_int64(st, 2, sub);
+	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, m->now);
+	if (!store_step_done(m->ctx->store, st, "noting a confirmation", error) ||
+	    !store_event(m->ctx->store, list_id, sub, event, "mail",
+	    "confirmation sent", error))
+		goto fail;
+	return store_commit(m->ctx->store, error);
+fail:
+	store_rollback(m->ctx->store);
+	return FALSE;
+}
+
+/* pipe_confirmation_clear - forget a request once it is done */
+static gboolean
+pipe_confirmation_clear(struct pipe_msg *m, gint64 list_id, gint64 sub,
+    const char *action, GError **error)
+{
+	g_autoptr(sqlite3_stmt) st = store_prepare(m->ctx->store,
+	    "DELETE FROM confirmations WHERE list_id = ?1 AND"
+	    " subscriber_id = ?2 AND action = ?3", error);
+
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, list_id);
+	sqlite3_bind_int64(st, 2, sub);
+	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
+	return store_step_done(m->ctx->store, st, "clearing a confirmation",
+	    error);
+}
+
+/* pipe_set_status - a membership change and its event (channel mail),
+ * clearing a finished confirmation, in one transaction */
+static gboolean
+pipe_set_status(struct pipe_msg *m, gint64 list_id, gint64 sub,
+    const char *status, const char *action, const char *detail,
+    const char *clear, GError **error)
+{
+	if (!store_begin(m->ctx->store, error))
+		return FALSE;
+	if (!membership_set(m->ctx->store, list_id, sub, status, action, "mail",
+	    detail, error) || (clear != NULL &&
+	    !pipe_confirmation_clear(m, list_id, sub, clear, error))) {
+		store_rollback(m->ctx->store);
+		return FALSE;
+	}
+	return store_commit(m->ctx->store, error);
+}
+
+/* ------------------------------------------------------------------ */
+/* Notices */
+
+/* pipe_notice - compose and send a notice to TO; a refusal (5xx) is noted
+ * in the outcome and is not an error, anything temporary is */
+static gboolean
+pipe_notice(struct pipe_msg *m, const char *to, const char *reply_to,
+    const char *subject, const char *text, GError **error)
+{
+	GMimeMessage *msg = notice_compose(m->list, to, reply_to, subject, text);
+	const char *rcpts[] = { to, NULL };
+	GError *err = NULL;
+	gboolean sent = notice_send(m->ctx->config, m->list, msg, rcpts, &err);
+
+	g_object_unref(msg);
+	if (sent)
+		return TRUE;
+	if (err->code == HERALD_ERROR_PERM) {
+		g_string_append_printf(m->res->outcome, "; notice refused: %s",
+		    err->message);
+		g_error_free(err);
+		return TRUE;
+	}
+	g_propagate_prefixed_error(error, err, "notice to %s: ", to);
+	return FALSE;
+}
+
+/* pipe_list_title - the list's display name, or its address */
+static char *
+pipe_list_title(const struct list_config *list)
+{
+	if (list->display_name != NULL && *list->display_name != '\0')
+		return g_strdup_printf("%s <%s>", list->display_name,
+		    list->address);
+	return g_strdup(list->address);
+}
+
+/* pipe_send_confirmation - ask SUB to confirm ACTION (purpose P) */
+static gboolean
+pipe_send_confirmation(struct pipe_msg *m, const struct subscriber *sub,
+    enum token_purpose p, GError **error)
+{
+	g_autofree char *token = token_make(&m->ctx->key, p, m->list->name,
+	    sub->id, m->now);
+	g_autofree char *confirm = notice_address(m->list, "-confirm", token);
+	g_autofree char *title = pipe_list_title(m->list);
+	g_autofree char *subject = NULL, *text = NULL;
+	int hours = m->ctx->config->pipe.pending_expiry_hours;
+
+	if (p == TOKEN_CONFIRM_SUBSCRIBE) {
+		subject = g_strdup_printf("Confirm your subscription to %s",
+		    m->list->display_name != NULL ? m->list->display_name :
+		    m->list->name);
+		text = g_strdup_printf("Someone, probably you, asked to subscribe"
+		    " %s\nto %s.\n\nTo confirm, reply to this message, or send"
+		    " any mail to\n\n    %s\n\nIf you did not ask, ignore this"
+		    " message: nothing happens without\nyour confirmation, and the"
+		    " request expires in %d hours.\n", sub->email, title, confirm,
+		    hours);
+	} else {
+		subject = g_strdup_printf("Confirm: unsubscribe from %s",
+		    m->list->display_name != NULL ? m->list->display_name :
+		    m->list->name);
+		text = g_strdup_printf("Someone, probably you, asked to"
+		    " unsubscribe %s\nfrom %s.\n\nTo confirm, reply to this"
+		    " message, or send any mail to\n\n    %s\n\nIf you did not"
+		    " ask, ignore this message: you stay subscribed.\nThe request"
+		    " expires in %d hours.\n", sub->email, title, confirm, hours);
+	}
+	return pipe_notice(m, sub->email, confirm, subject, text, error);
+}
+
+/* pipe_send_goodbye - tell SUB they are off the list, unless the list
+ * turns that off or the address must get no notice */
+static gboolean
+pipe_send_goodbye(struct pipe_msg *m, const struct subscriber *sub,
+    GError **error)
+{
+	g_autofree char *title = pipe_list_title(m->list);
+	g_autofree char *subscribe = notice_address(m->list, "-subscribe", NULL);
+	g_autofree char *subject = NULL, *text = NULL;
+
+	if (!m->list->goodbye_notice || !notice_may_send_to(sub->email))
+		return TRUE;
+	subject = g_strdup_printf("You are unsubscribed from %s",
+	    m->list->display_name != NULL ? m->list->display_name :
+	    m->list->name);
+	text = g_strdup_printf("%s\nis no longer subscribed to %s.\nYou will"
+	    " get no more announcements from it.\n\nIf this was a mistake,"
+	    " subscribe again by sending a mail to\n%s\n", sub->email, title,
+	    subscribe);
+	if (!pipe_notice(m, sub->email, NULL, subject, text, error))
+		return FALSE;
+	g_string_append(m->res->outcome, ", goodbye sent");
+	return TRUE;
+}
+
+/* pipe_send_help - what the list's addresses do */
+static gboolean
+pipe_send_help(struct pipe_msg *m, const char *to, GError **error)
+{
+	g_autofree char *title = pipe_list_title(m->list);
+	g_autofree char *sub = notice_address(m->list, "-subscribe", NULL);
+	g_autofree char *unsub = notice_address(m->list, "-unsubscribe", NULL);
+	g_autofree char *owner = notice_address(m->list, "-owner", NULL);
+	g_autofree char *subject = g_strdup_printf("Help for %s", m->list->name);
+	g_autofree char *text = g_strdup_printf("%s\n%s%s%s\nThe addresses of"
+	    " this list:\n\n  %s\n      send any mail here to subscribe (you"
+	    " will be asked to confirm)\n  %s\n      send any mail here to"
+	    " unsubscribe (you will be asked to confirm;\n      the link at the"
+	    " foot of each announcement works at once)\n  %s\n      reaches"
+	    " the people behind the list\n\nTo this -request address, a line"
+	    " with one of these words works too:\nhelp, subscribe,"
+	    " unsubscribe.\n", title, m->list->description != NULL ? "(" : "",
+	    m->list->description != NULL ? m->list->description : "",
+	    m->list->description != NULL ? ")\n" : "", sub, unsub, owner);
+
+	return pipe_notice(m, to, NULL, subject, text, error);
+}
+
+/* ------------------------------------------------------------------ */
+/* Unsubscribe and subscribe */
+
+/* pipe_unsubscribe_now - SUB_ID proved it is them (a token): off the list
+ * at once, idempotent; the goodbye goes out first (see the top) */
+static gboolean
+pipe_unsubscribe_now(struct pipe_msg *m, gint64 sub_id, const char *how,
+    GError **error)
+{
+	g_autoptr(subscriber) sub = NULL;
+	const char *status;
+	gint64 list_id;
+	GError *err = NULL;
+
+	if ((list_id = pipe_list_id(m, FALSE, error)) < 0)
+		return FALSE;
+	status = pipe_status(m, list_id, sub_id, &err);
+	if (err != NULL) {
+		g_propagate_error(error, err);
+		return FALSE;
+	}
+	if (status == NULL) {
+		g_string_append_printf(m->res->outcome,
+		    "subscriber %" G_GINT64_FORMAT " is not a member, nothing done",
+		    sub_id);
+		return TRUE;
+	}
+	if (strcmp(status, MEMBER_UNSUBSCRIBED) == 0 ||
+	    strcmp(status, MEMBER_BLOCKLISTED) == 0) {
+		g_string_append_printf(m->res->outcome, "subscriber %"
+		    G_GINT64_FORMAT " already %s", sub_id, status);
+		return TRUE;
+	}
+	if ((sub = pipe_subscriber(m, sub_id, NULL, error)) == NULL)
+		return FALSE;
+	g_string_append_printf(m->res->outcome, "unsubscribed subscriber %"
+	    G_GINT64_FORMAT " (%s)", sub_id, how);
+	if (!pipe_send_goodbye(m, sub, error))
+		return FALSE;
+	return pipe_set_status(m, list_id, sub_id, MEMBER_UNSUBSCRIBED,
+	    "unsubscribe", how, "unsubscribe", error);
+}
+
+/* pipe_unsubscribe_request - no token: ask the subscribed address among
+ * CANDIDATES (subscriber ids first, then addresses) to confirm. Nobody
+ * subscribed: no mail at all. */
+static gboolean
+pipe_unsubscribe_request(struct pipe_msg *m, gint64 linked,
+    GError **error)
+{
+	const char *candidates[] = { pipe_from(m, NULL), m->sender };
+	g_autoptr(subscriber) sub = NULL;
+	const char *status = NULL;
+	gboolean recent;
+	gint64 list_id;
+	size_t i;
+
+	if ((list_id = pipe_list_id(m, FALSE, error)) < 0)
+		return FALSE;
+	if (list_id == 0) {
+		g_string_append(m->res->outcome, "unsubscribe request: not"
+		    " subscribed, no mail");
+		return TRUE;
+	}
+	for (i = 0; i <= G_N_ELEMENTS(candidates); i++) {
+		GError *err = NULL;
+
+		if (i == 0 && linked <= 0)
+			continue;
+		if (i > 0 && (candidates[i - 1] == NULL ||
+		    *candidates[i - 1] == '\0'))
+			continue;
+		g_clear_pointer(&sub, subscriber_free);
+		sub = pipe_subscriber(m, i == 0 ? linked : 0,
+		    i == 0 ? NULL : candidates[i - 1], &err);
+		if (err != NULL) {
+			g_propagate_error(error, err);
+			return FALSE;
+		}
+		if (sub == NULL)
+			continue;
+		status = pipe_status(m, list_id, sub->id, &err);
+		if (err != NULL) {
+			g_propagate_error(error, err);
+			return FALSE;
+		}
+		if (status != NULL && (strcmp(status, MEMBER_ACTIVE) == 0 ||
+		    strcmp(status, MEMBER_PENDING) == 0 ||
+		    strcmp(status, MEMBER_DISABLED) == 0))
+			break;
+		status = NULL;
+	}
+	if (status == NULL) {
+		g_string_append(m->res->outcome, "unsubscribe request: not"
+		    " subscribed, no mail");
+		return TRUE;
+	}
+	if (!notice_may_send_to(sub->email)) {
+		g_string_append_printf(m->res->outcome, "unsubscribe request for"
+		    " subscriber %" G_GINT64_FORMAT ": address takes no notices",
+		    sub->id);
+		return TRUE;
+	}
+	if (!pipe_recent_confirmation(m, list_id, sub->id, "unsubscribe",
+	    &recent, error))
+		return FALSE;
+	if (recent) {
+		g_string_append_printf(m->res->outcome, "unsubscribe request for"
+		    " subscriber %" G_GINT64_FORMAT ": confirmation sent less than"
+		    " %d minutes ago, not again", sub->id,
+		    PIPE_CONFIRM_INTERVAL / 60);
+		return TRUE;
+	}
+	g_string_append_printf(m->res->outcome, "confirmation of unsubscribe"
+	    " sent to subscriber %" G_GINT64_FORMAT, sub->id);
+	return pipe_send_confirmation(m, sub, TOKEN_CONFIRM_UNSUBSCRIBE,
+	    error) && pipe_confirmation_sent(m, list_id, sub->id,
+	    "unsubscribe", error);
+}
+
+/* pipe_subscribe_request - double opt-in for the address that asked */
+static gboolean
+pipe_subscribe_request(struct pipe_msg *m, GError **error)
+{
+	const char *name = NULL;
+	const char *addr = pipe_from(m, &name);
+	g_autoptr(subscriber) sub = NULL;
+	const char *status;
+	gboolean blocked, recent;
+	gint64 list_id;
+	GError *err = NULL;
+
+	if (addr == NULL || *addr == '\0')
+		addr = m->sender;
+	if (!m->list->subscribe_by_mail) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_NOUSER,
+		    "%s is closed to subscription by mail", m->list->address);
+		return FALSE;
+	}
+	if (!notice_may_send_to(addr) ||
+	    !subscriber_check_email(addr, NULL)) {
+		g_string_append_printf(m->res->outcome, "subscribe request from"
+		    " <%s>: address takes no notices, dropped", addr);
+		return TRUE;
+	}
+	if (pipe_is_autoreply(m)) {
+		g_string_append(m->res->outcome, "subscribe request is an"
+		    " auto-reply, dropped");
+		return TRUE;
+	}
+	if (!store_begin(m->ctx->store, error))
+		return FALSE;
+	if ((list_id = pipe_list_id(m, TRUE, error)) < 0 ||
+	    (sub = pipe_subscriber_create(m, addr, name, error)) == NULL ||
+	    !pipe_blocklisted(m, sub->id, &blocked, error))
+		goto fail;
+	status = pipe_status(m, list_id, sub->id, &err);
+	if (err != NULL) {
+		g_propagate_error(error, err);
+		goto fail;
+	}
+	if (blocked || (status != NULL && strcmp(status, MEMBER_ACTIVE) == 0)) {
+		g_string_append_printf(m->res->outcome, "subscriber %"
+		    G_GINT64_FORMAT " is %s, no mail", sub->id,
+		    blocked ? "blocklisted" : "already active");
+		store_rollback(m->ctx->store);
+		return TRUE;
+	}
+	if ((status == NULL || strcmp(status, MEMBER_PENDING) != 0) &&
+	    !membership_set(m->ctx->store, list_id, sub->id, MEMBER_PENDING,
+	    "subscribe-pending", "mail", "double opt-in", error))
+		goto fail;
+	if (!pipe_recent_confirmation(m, list_id, sub->id, "subscribe",
+	    &recent, error) || !store_commit(m->ctx->store, error))
+		goto fail;
+	if (recent) {
+		g_string_append_printf(m->res->outcome, "subscriber %"
+		    G_GINT64_FORMAT " pending; confirmation sent less than %d"
+		    " minutes ago, not again", sub->id,
+		    PIPE_CONFIRM_INTERVAL / 60);
+		return TRUE;
+	}
+	g_string_append_printf(m->res->outcome, "subscriber %" G_GINT64_FORMAT
+	    " pending, confirmation sent", sub->id);
+	return pipe_send_confirmation(m, sub, TOKEN_CONFIRM_SUBSCRIBE, error) &&
+	    pipe_confirmation_sent(m, list_id, sub->id, "subscribe", error);
+fail:
+	store_rollback(m->ctx->store);
+	return FALSE;
+}
+
+/* pipe_confirm - a token of purpose s or c, from mail to LIST-confirm+
+ * or a "confirm TOKEN" command */
+static gboolean
+pipe_confirm(struct pipe_msg *m, const char *token, GError **error)
+{
+	enum token_purpose p;
+	gint64 sub_id, asked, list_id;
+	const char *status;
+	GError *err = NULL;
+	int hours = m->ctx->config->pipe.pending_expiry_hours;
+
+	if (*m->sender == '\0' || pipe_is_autoreply(m)) {
+		g_string_append(m->res->outcome, "confirmation by an auto-reply"
+		    " or a bounce ignored");
+		return TRUE;
+	}
+	if (token == NULL || !token_verify(&m->ctx->key, token, m->list->name,
+	    &p, &sub_id, &asked, NULL) ||
+	    (p != TOKEN_CONFIRM_SUBSCRIBE && p != TOKEN_CONFIRM_UNSUBSCRIBE)) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
+		    "no valid confirmation token for %s", m->list->address);
+		return FALSE;
+	}
+	if (m->now - asked > (gint64)hours * 3600 || asked > m->now + 3600) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
+		    "this confirmation has expired (after %d hours); please ask"
+		    " again", hours);
+		return FALSE;
+	}
+	if (p == TOKEN_CONFIRM_UNSUBSCRIBE)
+		return pipe_unsubscribe_now(m, sub_id, "confirmed", error);
+	if ((list_id = pipe_list_id(m, FALSE, error)) < 0)
+		return FALSE;
+	status = pipe_status(m, list_id, sub_id, &err);
+	if (err != NULL) {
+		g_propagate_error(error, err);
+		return FALSE;
+	}
+	if (status != NULL && strcmp(status, MEMBER_ACTIVE) == 0) {
+		g_string_append_printf(m->res->outcome, "subscriber %"
+		    G_GINT64_FORMAT " already active", sub_id);
+		return TRUE;
+	}
+	if (status == NULL || strcmp(status, MEMBER_PENDING) != 0) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
+		    "no subscription request is pending for this confirmation;"
+		    " please ask again");
+		return FALSE;
+	}
+	g_string_append_printf(m->res->outcome, "subscriber %" G_GINT64_FORMAT
+	    " confirmed, active", sub_id);
+	return pipe_set_status(m, list_id, sub_id, MEMBER_ACTIVE, "subscribe",
+	    "confirmed", "subscribe", error);
+}
+
+/* ------------------------------------------------------------------ */
+/* Complaints and bounces */
+
+/* pipe_token_in - the subscriber (and delivery) a local part
+ * "LIST-SUFFIX+TOKEN" of ours names, verified for purpose P */
+static gboolean
+pipe_token_in(struct pipe_msg *m, const char *text, enum token_purpose p,
+    const struct list_config **list, gint64 *sub, gint64 *extra)
+{
+	g_autofree char *addr = strchr(text, '@') != NULL ? g_strdup(text) :
+	    g_strdup_printf("%s@", text);
+	struct pipe_address a;
+	enum token_purpose got;
+	gboolean ok = FALSE;
+
+	/* no domain in a bare local part: accept any of our lists' */
+	if (g_str_has_suffix(addr, "@")) {
+		guint i;
+
+		for (i = 0; i < m->ctx->config->lists->len && !ok; i++) {
+			const struct list_config *l =
+			    g_ptr_array_index(m->ctx->config->lists, i);
+			g_autofree char *full = g_strconcat(addr, l->domain, NULL);
+
+			ok = pipe_token_in(m, full, p, list, sub, extra);
+		}
+		return ok;
+	}
+	pipe_address_parse(m->ctx->config, addr, &a);
+	if (a.list != NULL && a.extension != NULL &&
+	    token_verify(&m->ctx->key, a.extension, a.list->name, &got, sub,
+	    extra, NULL) && got == p) {
+		*list = a.list;
+		ok = TRUE;
+	}
+	pipe_address_clear(&a);
+	return ok;
+}
+
+/* pipe_complaint - an ARF report: find who complained (the VERP token in
+ * the returned headers, the unsubscribe token, or the reported recipient),
+ * blocklist them on every list they are on, record the complaint */
+static gboolean
+pipe_complaint(struct pipe_msg *m, gint64 env_sub, gint64 env_delivery,
+    GError **error)
+{
+	struct bounce_complaint *c = bounce_complaint_parse(m->msg);
+	g_autoptr(GPtrArray) cands = bounce_verp_candidates(m->msg);
+	g_autoptr(subscriber) sub = NULL;
+	g_autoptr(sqlite3_stmt) st = NULL;
+	const struct list_config *l = m->list;
+	gint64 sub_id = env_sub, delivery = env_delivery, list_id, seen;
+	g_autofree char *how = NULL;
+	guint i;
+
+	for (i = 0; sub_id == 0 && i < cands->len; i++)
+		if (pipe_token_in(m, g_ptr_array_index(cands, i), TOKEN_BOUNCE,
+		    &l, &sub_id, &delivery))
+			how = g_strdup("VERP token");
+	if (sub_id == 0 && c != NULL && c->original_headers != NULL) {
+		GMimeHeader *h = g_mime_header_list_get_header(
+		    c->original_headers, "List-Unsubscribe");
+		const char *v = h != NULL ? g_mime_header_get_value(h) : NULL;
+		const char *p = v != NULL ? strstr(v, "mailto:") : NULL;
+
+		if (p != NULL) {
+			g_autofree char *a = g_strndup(p + 7, strcspn(p + 7, ">?,"));
+
+			if (pipe_token_in(m, a, TOKEN_UNSUBSCRIBE, &l, &sub_id, NULL))
+				how = g_strdup("unsubscribe token");
+		}
+	} else if (sub_id != 0 && how == NULL)
+		how = g_strdup("VERP token");
+	if (sub_id == 0 && c != NULL && c->recipient != NULL) {
+		if ((sub = pipe_subscriber(m, 0, c->recipient, error)) == NULL &&
+		    error != NULL && *error != NULL)
+			goto fail;
+		if (sub != NULL) {
+			sub_id = sub->id;
+			how = g_strdup("reported recipient");
+		}
+	}
+	m->list = l;
+	m->res->list = l;
+	if (!store_begin(m->ctx->store, error))
+		goto fail;
+	if ((list_id = pipe_list_id(m, TRUE, error)) < 0 ||
+	    (seen = pipe_find_digest(m, "SELECT id, 0 FROM complaints WHERE"
+	    " digest = ?1 AND (list_id = ?2 OR ?2 = 0)", list_id, NULL,
+	    error)) < 0)
+		goto fail_tx;
+	if (seen > 0) {
+		g_string_append_printf(m->res->outcome, "complaint %"
+		    G_GINT64_FORMAT " seen before", seen);
+		bounce_complaint_free(c);
+		store_rollback(m->ctx->store);
+		return TRUE;
+	}
+	st = store_prepare(m->ctx->store, "INSERT INTO complaints(list_id,"
+	    " subscriber_id, delivery_id, feedback_type, user_agent, reporter,"
+	    " recipient, digest, raw) VALUES (?1, nullif(?2, 0), nullif(?3, 0),"
+	    " ?4, ?5, ?6, ?7, ?8, ?9)", error);
+	if (st == NULL)
+		goto fail_tx;
+	sqlite3_bind_int64(st, 1, list_id);
+	sqlite3_bind_int64(st, 2, sub_id);
+	sqlite3_bind_int64(st, 3, delivery);
+	sqlite3_bind_text(st, 4, c != NULL ? c->feedback_type : NULL, -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, c != NULL ? c->user_agent : NULL, -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, m->sender, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, c != NULL ? c->recipient : NULL, -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, m->digest, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 9, g_bytes_get_data(m->raw, NULL),
+	    (int)g_bytes_get_size(m->raw), SQLITE_STATIC);
+	if (!store_step_done(m->ctx->store, st, "recording a complaint", error))
+		goto fail_tx;
+	g_clear_pointer(&st, sqlite3_finalize);
+	if (sub_id != 0) {
+		g_autofree char *detail = g_strdup_printf("ARF %s",
+		    c != NULL && c->feedback_type != NULL ? c->feedback_type :
+		    "report");
+		g_autoptr(GArray) lists = g_array_new(FALSE, FALSE,
+		    sizeof(gint64));
+		int rc;
+
+		st = store_prepare(m->ctx->store, "SELECT list_id FROM memberships"
+		    " WHERE subscriber_id = ?1 AND status != 'blocklisted'", error);
+		if (st == NULL)
+			goto fail_tx;
+		sqlite3_bind_int64(st, 1, sub_id);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			gint64 id = sqlite3_column_int64(st, 0);
+
+			g_array_append_val(lists, id);
+		}
+		if (rc != SQLITE_DONE) {
+			herald_set_sqlite_error(error, m->ctx->store->db, rc,
+			    "reading memberships");
+			goto fail_tx;
+		}
+		for (i = 0; i < lists->len; i++)
+			if (!membership_set(m->ctx->store, g_array_index(lists,
+			    gint64, i), sub_id, MEMBER_BLOCKLISTED, "complaint",
+			    "complaint", detail, error))
+				goto fail_tx;
+		g_string_append_printf(m->res->outcome, "complaint (%s) from"
+		    " subscriber %" G_GINT64_FORMAT " found by %s: blocklisted on"
+		    " %u list%s", c != NULL && c->feedback_type != NULL ?
+		    c->feedback_type : "ARF", sub_id, how, lists->len,
+		    lists->len == 1 ? "" : "s");
+	} else
+		g_string_append(m->res->outcome, "complaint recorded, no"
+		    " subscriber found in it");
+	bounce_complaint_free(c);
+	return store_commit(m->ctx->store, error);
+fail_tx:
+	store_rollback(m->ctx->store);
+fail:
+	bounce_complaint_free(c);
+	return FALSE;
+}
+
+/* pipe_bounce_hand_over - a bounce for LIST (SUB_ID and DELIVERY from a
+ * verified VERP token, 0 when none) goes to the bounce policy, which
+ * stores it (bounded), classifies and scores it; inbound_bounces records
+ * the arrival (envelope, token, digest), so the same bytes delivered
+ * again (an MTA retry after a crash past the commit) count once. All in
+ * one transaction; notices the policy queued are sent after the commit. */
+static gboolean
+pipe_bounce_hand_over(struct pipe_msg *m, gint64 sub_id, gint64 delivery,
+    const char *token, GError **error)
+{
+	g_autoptr(sqlite3_stmt) st = NULL;
+	struct bounce_verp verp = { sub_id, delivery };
+	struct bounce_notifier mailer = { bounce_policy_mail_notice,
+	    (void *)m->ctx->config };
+	struct bounce_outcome oc = { 0 };
+	gint64 list_id, seen;
+	gsize len;
+	const char *raw = g_bytes_get_data(m->raw, &len);
+
+	if (!store_begin(m->ctx->store, error))
+		return FALSE;
+	if ((list_id = pipe_list_id(m, TRUE, error)) < 0 ||
+	    (seen = pipe_find_digest(m, "SELECT id, 0 FROM inbound_bounces"
+	    " WHERE digest = ?1 AND list_id = ?2", list_id, NULL, error)) < 0)
+		goto fail;
+	if (seen > 0) {
+		g_string_append_printf(m->res->outcome, "bounce %" G_GINT64_FORMAT
+		    " seen before", seen);
+		store_rollback(m->ctx->store);
+		return TRUE;
+	}
+	if (!bounce_policy_handle(m->ctx->store, m->list,
+	    sub_id != 0 ? &verp : NULL, m->msg, raw, len, NULL, m->now,
+	    &mailer, &oc, error))
+		goto fail;
+	st = store_prepare(m->ctx->store, "INSERT INTO inbound_bounces(list_id,"
+	    " subscriber_id, delivery_id, token, envelope_from, digest, mail_id)"
+	    " VALUES (?1, nullif(?2, 0), ?3, ?4, ?5, ?6, nullif(?7, 0))", error);
+	if (st == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, list_id);
+	sqlite3_bind_int64(st, 2, sub_id);
+	sqlite3_bind_int64(st, 3, delivery);
+	sqlite3_bind_text(st, 4, token, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, m->sender, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, m->digest, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, oc.mail_id);
+	if (!store_step_done(m->ctx->store, st, "storing a bounce", error) ||
+	    !store_commit(m->ctx->store, error))
+		goto fail;
+	if (sub_id != 0)
+		g_string_append_printf(m->res->outcome, "bounce for subscriber %"
+		    G_GINT64_FORMAT " delivery %" G_GINT64_FORMAT, sub_id,
+		    delivery);
+	else
+		g_string_append(m->res->outcome, "bounce without a valid token");
+	g_string_append_printf(m->res->outcome, ": %d recipient(s) stored, %d"
+	    " scored, %d disabled", oc.stored, oc.scored, oc.disabled);
+	if (oc.notices > 0) {
+		int sent = 0, failed = 0, queued = 0;
+
+		/* after the commit: a relay that is down leaves them queued
+		 * for herald maintain, never an error for the MTA */
+		if (!bounce_policy_flush(m->ctx->store, m->ctx->config, m->now,
+		    &mailer, &sent, &failed, &queued, NULL))
+			queued = oc.notices;
+		g_string_append_printf(m->res->outcome, ", %d notice(s) sent,"
+		    " %d queued", sent, queued);
+	}
+	return TRUE;
+fail:
+	store_rollback(m->ctx->store);
+	return FALSE;
+}
+
+/* pipe_bounces - LIST-bounces[+TOKEN]@: complaints apart, a bounce */
+static gboolean
+pipe_bounces(struct pipe_msg *m, const char *ext, GError **error)
+{
+	enum token_purpose p;
+	gint64 sub = 0, delivery = 0;
+	g_autofree char *found = NULL;
+	const char *token = NULL;
+
+	if (ext != NULL && token_verify(&m->ctx->key, ext, m->list->name, &p,
+	    &sub, &delivery, NULL) && p == TOKEN_BOUNCE)
+		token = ext;
+	else
+		sub = delivery = 0;
+	if (m->msg != NULL && bounce_is_complaint(m->msg))
+		return pipe_complaint(m, sub, delivery, error);
+	if (token == NULL && m->msg != NULL) {
+		g_autoptr(GPtrArray) cands = bounce_verp_candidates(m->msg);
+		const struct list_config *l = m->list;
+		guint i;
+
+		for (i = 0; i < cands->len && token == NULL; i++)
+			if (pipe_token_in(m, g_ptr_array_index(cands, i),
+			    TOKEN_BOUNCE, &l, &sub, &delivery) && l == m->list) {
+				const char *c = g_ptr_array_index(cands, i);
+
+				found = g_strdup(strchr(c, '+') + 1);
+				token = found;
+			} else
+				sub = delivery = 0;
+	}
+	return pipe_bounce_hand_over(m, sub, delivery, token, error);
+}
+
+/* ------------------------------------------------------------------ */
+/* Replies and owner mail */
+
+/* pipe_delivery_link - the campaign and subscriber of a delivery, when
+ * the deliveries table (migration 2) knows it */
+static void
+pipe_delivery_link(struct pipe_msg *m, gint64 delivery, gint64 *campaign,
+    gint64 *sub)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (delivery <= 0 || sqlite3_prepare_v2(m->ctx->store->db,
+	    "SELECT campaign_id, subscriber_id FROM deliveries WHERE id = ?1",
+	    -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return;
+	}
+	sqlite3_bind_int64(st, 1, delivery);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*campaign = sqlite3_column_int64(st, 0);
+		*sub = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+}
+
+/* pipe_reply_store - store a reply (or owner mail) once; *ID and
+ * *FORWARDED say what is there */
+static gboolean
+pipe_reply_store(struct pipe_msg *m, const char *kind, gint64 campaign,
+    gint64 sub_id, gint64 *id, int *forwarded, GError **error)
+{
+	g_autoptr(sqlite3_stmt) st = NULL;
+	const char *name = NULL;
+	const char *from = pipe_from(m, &name);
+	const char *route = pipe_route_name(m->res->route);
+	gint64 list_id;
+
+	if (!store_begin(m->ctx->store, error))
+		return FALSE;
+	if ((list_id = pipe_list_id(m, TRUE, error)) < 0 ||
+	    (*id = pipe_find_digest(m, "SELECT id, forwarded FROM replies"
+	    " WHERE digest = ?1 AND list_id = ?2", list_id, forwarded,
+	    error)) < 0)
+		goto fail;
+	if (*id > 0) {
+		store_rollback(m->ctx->store);
+		return TRUE;
+	}
+	st = store_prepare(m->ctx->store, "INSERT INTO replies(list_id, route,"
+	    " kind, envelope_from, from_addr, from_name, subject, message_id,"
+	    " in_reply_to, campaign_id, subscriber_id, size, digest, raw)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, nullif(?10, 0),"
+	    " nullif(?11, 0), ?12, ?13, ?14)", error);
+	if (st == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, list_id);
+	sqlite3_bind_text(st, 2, route, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, m->sender, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, m->msg != NULL ?
+	    g_mime_message_get_subject(m->msg) : NULL, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, m->msg != NULL ?
+	    g_mime_message_get_message_id(m->msg) : NULL, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, pipe_header(m, "In-Reply-To"), -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(st, 10, campaign);
+	sqlite3_bind_int64(st, 11, sub_id);
+	sqlite3_bind_int64(st, 12, (gint64)g_bytes_get_size(m->raw));
+	sqlite3_bind_text(st, 13, m->digest, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 14, g_bytes_get_data(m->raw, NULL),
+	    (int)g_bytes_get_size(m->raw), SQLITE_STATIC);
+	if (!store_step_done(m->ctx->store, st, "storing a reply", error))
+		goto fail;
+	*id = sqlite3_last_insert_rowid(m->ctx->store->db);
+	*forwarded = 0;
+	return store_commit(m->ctx->store, error);
+fail:
+	store_rollback(m->ctx->store);
+	return FALSE;
+}
+
+/* pipe_forward - send reply ID to the owners (Reply-To: the writer) and
+ * mark it forwarded */
+static gboolean
+pipe_forward(struct pipe_msg *m, gint64 id, gint64 campaign, gint64 sub_id,
+    GError **error)
+{
+	const char *name = NULL;
+	const char *from = pipe_from(m, &name);
+	const char *subject = m->msg != NULL ?
+	    g_mime_message_get_subject(m->msg) : NULL;
+	g_autofree char *fsubject = NULL, *summary = NULL;
+	g_autofree char *subtext = sub_id > 0 ? g_strdup_printf("#%"
+	    G_GINT64_FORMAT, sub_id) : g_strdup("not a subscriber");
+	g_autofree char *camptext = campaign > 0 ? g_strdup_printf("#%"
+	    G_GINT64_FORMAT, campaign) : g_strdup("not linked");
+	g_autoptr(sqlite3_stmt) st = NULL;
+	const char *reply_to = from != NULL && *from != '\0' ? from :
+	    *m->sender != '\0' ? m->sender : NULL;
+	GMimeMessage *fwd;
+	gboolean sent;
+
+	if (m->list->owners == NULL || m->list->owners[0] == NULL) {
+		g_string_append(m->res->outcome, ", no owners to forward to");
+		return TRUE;
+	}
+	fsubject = g_strdup_printf("[%s %s] %s", m->list->name,
+	    m->res->route == PIPE_ROUTE_OWNER ? "owner" : "reply",
+	    subject != NULL ? subject : "(no subject)");
+	summary = g_strdup_printf("%s arrived at %s.\n\nFrom: %s%s%s\n"
+	    "Envelope sender: <%s>\nSubscriber: %s\nCampaign: %s\nStored as:"
+	    " herald reply show %" G_GINT64_FORMAT "\n\nReplying to this"
+	    " message answers the sender. The message is attached.\n",
+	    m->res->route == PIPE_ROUTE_OWNER ? "Mail for the list owners" :
+	    "A reply to an announcement", m->res->route == PIPE_ROUTE_OWNER ?
+	    "the owner address" : m->list->address,
+	    name != NULL ? name : "", name != NULL ? " " : "",
+	    from != NULL ? from : "(none)", m->sender, subtext, camptext, id);
+	fwd = notice_forward(m->list, m->raw, reply_to, fsubject, summary);
+	sent = notice_send(m->ctx->config, m->list, fwd,
+	    (const char *const *)m->list->owners, error);
+	g_object_unref(fwd);
+	if (!sent)
+		return FALSE;
+	st = store_prepare(m->ctx->store, "UPDATE replies SET forwarded = 1"
+	    " WHERE id = ?1", error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, id);
+	if (!store_step_done(m->ctx->store, st, "marking a reply forwarded",
+	    error))
+		return FALSE;
+	g_string_append(m->res->outcome, ", forwarded to the owners");
+	return TRUE;
+}
+
+/* pipe_reply - mail to the list address or the owner address */
+static gboolean
+pipe_reply(struct pipe_msg *m, GError **error)
+{
+	gint64 delivery = pipe_referenced_delivery(m), campaign = 0, sub_id = 0;
+	gint64 id, linked;
+	int forwarded = 0;
+	const char *kind = "reply";
+	gboolean forward = TRUE, unsub = FALSE;
+	const char *from = pipe_from(m, NULL);
+
+	pipe_delivery_link(m, delivery, &campaign, &sub_id);
+	linked = sub_id;
+	if (sub_id == 0 && from != NULL) {
+		g_autoptr(subscriber) s = pipe_subscriber(m, 0, from, error);
+
+		if (s == NULL && error != NULL && *error != NULL)
+			return FALSE;
+		if (s != NULL)
+			sub_id = s->id;
+	}
+	if (pipe_is_loop(m)) {
+		kind = "loop";
+		forward = FALSE;
+	} else if (pipe_is_autoreply(m)) {
+		kind = "autoreply";
+		forward = FALSE;
+	} else if (*m->sender == '\0') {
+		kind = "bounce";
+		forward = FALSE;
+	} else if (m->res->route == PIPE_ROUTE_LIST && pipe_says_unsubscribe(m)) {
+		kind = "unsubscribe";
+		forward = FALSE;
+		unsub = TRUE;
+	}
+	if (!pipe_reply_store(m, kind, campaign, sub_id, &id, &forwarded, error))
+		return FALSE;
+	g_string_append_printf(m->res->outcome, "%s %" G_GINT64_FORMAT
+	    " stored%s%s", kind, id, campaign > 0 ? " (campaign linked)" : "",
+	    forwarded ? ", seen before" : "");
+	if (unsub) {
+		g_string_append(m->res->outcome, "; ");
+		return pipe_unsubscribe_request(m, linked, error);
+	}
+	if (!forward) {
+		g_string_append(m->res->outcome, ", not forwarded");
+		return TRUE;
+	}
+	if (forwarded)
+		return TRUE;
+	return pipe_forward(m, id, campaign, sub_id, error);
+}
+
+/* pipe_request - LIST-request@: one command */
+static gboolean
+pipe_request(struct pipe_msg *m, GError **error)
+{
+	g_autofree char *token = NULL;
+	const char *from = pipe_from(m, NULL);
+	const char *to = from != NULL ? from : m->sender;
+	enum pipe_command c;
+
+	if (*m->sender == '\0' || pipe_is_autoreply(m) || pipe_is_loop(m)) {
+		g_string_append(m->res->outcome, "auto-reply, bounce or loop to"
+		    " the request address, dropped");
+		return TRUE;
+	}
+	c = pipe_command(m, &token);
+	switch (c) {
+	case PIPE_CMD_HELP:
+		if (!notice_may_send_to(to)) {
+			g_string_append(m->res->outcome, "help: address takes no"
+			    " notices");
+			return TRUE;
+		}
+		g_string_append(m->res->outcome, "help sent");
+		return pipe_send_help(m, to, error);
+	case PIPE_CMD_SUBSCRIBE:
+		return pipe_subscribe_request(m, error);
+	case PIPE_CMD_UNSUBSCRIBE:
+		return pipe_unsubscribe_request(m, 0, error);
+	case PIPE_CMD_CONFIRM:
+		return pipe_confirm(m, token, error);
+	case PIPE_CMD_NONE:
+		break;
+	}
+	g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
+	    "no command found in the subject or the first lines; send \"help\""
+	    " to %s-request@%s", m->list->local, m->list->domain);
+	return FALSE;
+}
+
+/* pipe_unsubscribe - LIST-unsubscribe[+TOKEN]@ */
+static gboolean
+pipe_unsubscribe(struct pipe_msg *m, const char *ext, GError **error)
+{
+	enum token_purpose p;
+	gint64 sub;
+
+	if (ext != NULL && token_verify(&m->ctx->key, ext, m->list->name, &p,
+	    &sub, NULL, NULL) && p == TOKEN_UNSUBSCRIBE)
+		return pipe_unsubscribe_now(m, sub, "token", error);
+	if (ext != NULL)
+		g_string_append(m->res->outcome, "token not valid for this list;"
+		    " ");
+	if (*m->sender == '\0' || pipe_is_autoreply(m) || pipe_is_loop(m)) {
+		g_string_append(m->res->outcome, "auto-reply or bounce, dropped");
+		return TRUE;
+	}
+	return pipe_unsubscribe_request(m, 0, error);
+}
+
+/* ------------------------------------------------------------------ */
+/* The entry */
+
+/* pipe_parse - the message in RAW, or NULL */
+static GMimeMessage *
+pipe_parse(GBytes *raw)
+{
+	GMimeStream *mem = g_mime_stream_mem_new_with_buffer(
+	    g_bytes_get_data(raw, NULL), g_bytes_get_size(raw));
+	GMimeParser *parser = g_mime_parser_new_with_stream(mem);
+	GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
+
+	g_object_unref(parser);
+	g_object_unref(mem);
+	return msg;
+}
+
+/* pipe_deliver - see pipe.h */
+gboolean
+pipe_deliver(struct pipe_ctx *ctx, const char *recipient, const char *sender,
+    GBytes *raw, struct pipe_result *res, GError **error)
+{
+	struct pipe_address a;
+	struct pipe_msg m = { 0 };
+	gboolean ok = FALSE;
+	GError *err = NULL;
+
+	if (res->outcome == NULL)
+		res->outcome = g_string_new(NULL);
+	pipe_address_parse(ctx->config, recipient, &a);
+	res->list = a.list;
+	res->route = a.route;
+	m.ctx = ctx;
+	m.list = a.list;
+	m.res = res;
+	m.sender = sender != NULL ? sender : "";
+	m.raw = raw;
+	m.now = g_get_real_time() / G_USEC_PER_SEC;
+	if (a.route == PIPE_ROUTE_NONE) {
+		g_set_error(&err, HERALD_ERROR, HERALD_ERROR_NOUSER,
+		    "no list has the address %s", recipient);
+		goto out;
+	}
+	m.digest = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, raw);
+	m.msg = pipe_parse(raw);
+	if (m.msg == NULL && a.route != PIPE_ROUTE_BOUNCES) {
+		g_set_error(&err, HERALD_ERROR, HERALD_ERROR_DATA,
+		    "the input is not a mail message");
+		goto out;
+	}
+	switch (a.route) {
+	case PIPE_ROUTE_BOUNCES:
+		ok = pipe_bounces(&m, a.extension, &err);
+		break;
+	case PIPE_ROUTE_UNSUBSCRIBE:
+		ok = pipe_unsubscribe(&m, a.extension, &err);
+		break;
+	case PIPE_ROUTE_SUBSCRIBE:
+		if (*m.sender == '\0' || pipe_is_loop(&m)) {
+			g_string_append(res->outcome, "bounce or loop, dropped");
+			ok = TRUE;
+		} else
+			ok = pipe_subscribe_request(&m, &err);
+		break;
+	case PIPE_ROUTE_CONFIRM:
+		ok = pipe_confirm(&m, a.extension, &err);
+		break;
+	case PIPE_ROUTE_OWNER:
+		if (bounce_is_complaint(m.msg))
+			ok = pipe_complaint(&m, 0, 0, &err);
+		else
+			ok = pipe_reply(&m, &err);
+		break;
+	case PIPE_ROUTE_REQUEST:
+		ok = pipe_request(&m, &err);
+		break;
+	case PIPE_ROUTE_LIST:
+		ok = pipe_reply(&m, &err);
+		break;
+	case PIPE_ROUTE_NONE:
+		break;
+	}
+out:
+	if (!ok && *m.sender == '\0' && err != NULL &&
+	    err->code != HERALD_ERROR_TEMP) {
+		/* never a permanent failure for the null sender */
+		g_string_append_printf(res->outcome, "%sfrom the null sender,"
+		    " dropped: %s", res->outcome->len > 0 ? "; " : "",
+		    err->message);
+		g_clear_error(&err);
+		ok = TRUE;
+	}
+	if (err != NULL)
+		g_propagate_error(error, err);
+	g_clear_object(&m.msg);
+	g_free(m.digest);
+	pipe_address_clear(&a);
+	return ok;
+}
+
+/* pipe_result_clear - free a result's words */
+void
+pipe_result_clear(struct pipe_result *result)
+{
+	if (result->outcome != NULL)
+		g_string_free(result->outcome, TRUE);
+	result->outcome = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Expiry */
+
+/* pipe_expire_pending - see pipe.h */
+gboolean
+pipe_expire_pending(struct store *store, int hours, guint *expired,
+    GError **error)
+{
+	g_autoptr(sqlite3_stmt) sel = NULL, del = NULL, conf = NULL;
+	gint64 cutoff = g_get_real_time() / G_USEC_PER_SEC - (gint64)hours * 3600;
+	g_autoptr(GArray) rows = g_array_new(FALSE, FALSE, sizeof(gint64));
+	guint i, n = 0;
+	int rc;
+
+	if (expired != NULL)
+		*expired = 0;
+	if (!store_begin(store, error))
+		return FALSE;
+	sel = store_prepare(store, "SELECT list_id, subscriber_id FROM"
+	    " memberships WHERE status = 'pending' AND changed < ?1", error);
+	del = store_prepare(store, "DELETE FROM memberships WHERE list_id = ?1"
+	    " AND subscriber_id = ?2 AND status = 'pending'", error);
+	conf = store_prepare(store, "DELETE FROM confirmations WHERE"
+	    " requested < ?1", error);
+	if (sel == NULL || del == NULL || conf == NULL)
+		goto fail;
+	sqlite3_bind_int64(sel, 1, cutoff);
+	while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+		gint64 l = sqlite3_column_int64(sel, 0);
+		gint64 s = sqlite3_column_int64(sel, 1);
+
+		g_array_append_val(rows, l);
+		g_array_append_val(rows, s);
+	}
+	if (rc != SQLITE_DONE) {
+		herald_set_sqlite_error(error, store->db, rc,
+		    "reading pending subscriptions");
+		goto fail;
+	}
+	for (i = 0; i + 1 < rows->len; i += 2) {
+		gint64 l = g_array_index(rows, gint64, i);
+		gint64 s = g_array_index(rows, gint64, i + 1);
+
+		sqlite3_bind_int64(del, 1, l);
+		sqlite3_bind_int64(del, 2, s);
+		if (!store_step_done(store, del, "expiring a subscription", error) ||
+		    !store_event(store, l, s, "subscribe-expired", "mail",
+		    "not confirmed in time", error))
+			goto fail;
+		n++;
+	}
+	sqlite3_bind_int64(conf, 1, cutoff);
+	if (!store_step_done(store, conf, "expiring confirmations", error) ||
+	    !store_commit(store, error))
+		goto fail;
+	if (expired != NULL)
+		*expired = n;
+	return TRUE;
+fail:
+	store_rollback(store);
+	return FALSE;
+}
+
+/* ------------------------------------------------------------------ */
+/* The spool */
+
+/* pipe_spool_write - SPOOL/tmp/NAME, then rename to SPOOL/new/NAME */
+char *
+pipe_spool_write(const char *spool_dir, GBytes *raw, GError **error)
+{
+	g_autofree char *tmpdir = g_build_filename(spool_dir, "tmp", NULL);
+	g_autofree char *newdir = g_build_filename(spool_dir, "new", NULL);
+	g_autofree char *name = g_strdup_printf("%" G_GINT64_FORMAT ".%d.%08x",
+	    g_get_real_time(), (int)getpid(), g_random_int());
+	g_autofree char *tmp = g_build_filename(tmpdir, name, NULL);
+	char *path = g_build_filename(newdir, name, NULL);
+	const guint8 *p = g_bytes_get_data(raw, NULL);
+	gsize left = g_bytes_get_size(raw);
+	int fd, e;
+
+	if ((g_mkdir_with_parents(tmpdir, 0700) != 0 ||
+	    g_mkdir_with_parents(newdir, 0700) != 0))
+		goto fail;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		goto fail;
+	while (left > 0) {
+		ssize_t n = write(fd, p, left);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			e = errno;
+			close(fd);
+			unlink(tmp);
+			errno = e;
+			goto fail;
+		}
+		p += n;
+		left -= (gsize)n;
+	}
+	if (close(fd) != 0 || rename(tmp, path) != 0) {
+		e = errno;
+		unlink(tmp);
+		errno = e;
+		goto fail;
+	}
+	return path;
+fail:
+	e = errno;
+	g_set_error(error, HERALD_ERROR, HERALD_ERROR_TEMP,
+	    "spooling the message in %s: %s", spool_dir, g_strerror(e));
+	g_free(path);
+	return NULL;
+}
+
+/* pipe_spool_finish - archive or drop the spooled copy */
+void
+pipe_spool_finish(const char *spool_dir, const char *path, gboolean keep)
+{
+	g_autofree char *curdir = NULL, *base = NULL, *dest = NULL;
+
+	if (path == NULL)
+		return;
+	if (!keep) {
+		unlink(path);
+		return;
+	}
+	curdir = g_build_filename(spool_dir, "cur", NULL);
+	base = g_path_get_basename(path);
+	dest = g_build_filename(curdir, base, NULL);
+	if (g_mkdir_with_parents(curdir, 0700) != 0 || rename(path, dest) != 0)
+		unlink(path);	/* the outcome is committed; the copy is a spare */
+}
+
+/* pipe_spool_prune - remove archived files older than DAYS */
+int
+pipe_spool_prune(const char *spool_dir, int days, GError **error)
+{
+	g_autofree char *curdir = g_build_filename(spool_dir, "cur", NULL);
+	g_autoptr(GError) ioerr = NULL;
+	GDir *dir = g_dir_open(curdir, 0, &ioerr);
+	time_t cutoff = time(NULL) - (time_t)days * 86400;
+	const char *ent;
+	int n = 0;
+
+	if (dir == NULL) {
+		if (g_error_matches(ioerr, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+			return 0;
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_IO, "%s",
+		    ioerr->message);
+		return -1;
+	}
+	while ((ent = g_dir_read_name(dir)) != NULL) {
+		g_autofree char *p = g_build_filename(curdir, ent, NULL);
+		struct stat sb;
+
+		if (stat(p, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		    sb.st_mtime < cutoff && unlink(p) == 0)
+			n++;
+	}
+	g_dir_close(dir);
+	return n;
+}

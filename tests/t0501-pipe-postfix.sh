@@ -1,0 +1,154 @@
+#!/bin/sh
+# herald pipe under a real Postfix on loopback: mail submitted over SMTP to
+# LIST-unsubscribe+TOKEN@, LIST-subscribe@ and the list address goes
+# through the herald pipe transport (pipe(8), argv ${sender} ${recipient},
+# null_sender=) and the database shows the outcome; notices come back
+# through the same Postfix into the subscribers' maildirs; a bounce made by
+# Postfix itself travels to the VERP address; and a pipe that exits 75
+# leaves the message deferred in the queue until the next run.
+. "${TOP:-.}/tests/lib.sh"
+. "$TOP/tests/t0500/pipe-lib.sh"
+F=$TOP/tests/t0500
+
+if ! command -v postfix >/dev/null || [ "$(id -u)" != 0 ]; then
+	echo "1..0 # skip needs Postfix (make deps) and root"; exit 0
+fi
+hinit
+PORT=$(free_port)
+PF=$T/pf
+mkdir -p "$PF/etc" "$PF/queue" "$PF/data" "$PF/mail"
+chmod 711 "$T"
+chown -R nobody "$T/data" "$PF/mail"
+printf 'smtp {\n  host = "127.0.0.1"\n  port = %s\n  starttls = "off"\n  timeout = 10\n}\n' "$PORT" >> "$HERALD_CONFIG"
+
+# the transport and the map, as herald mta postfix writes them
+"$HERALD" mta postfix --user nobody > "$T/mta.out"
+MAP=$(sed -n 's/^\([^# ][^ \t]*@lists[^ \t]*\)[ \t]*herald:$/\1=herald:/p' "$T/mta.out" | tr '\n' ' ')
+cat > "$PF/etc/main.cf" <<EOC
+compatibility_level = 3.6
+queue_directory = $PF/queue
+data_directory = $PF/data
+maillog_file = $PF/maillog
+maillog_file_prefixes = $PF
+myhostname = mx.herald.test
+mydomain = herald.test
+mydestination =
+alias_maps =
+alias_database =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+relay_domains = lists.xenproject.org
+transport_maps = inline:{ $MAP }
+$(sed -n 's/^\(recipient_delimiter = .*\)/\1/p; s/^\(herald_destination_recipient_limit = .*\)/\1/p' "$T/mta.out")
+virtual_mailbox_domains = subs.test, xenproject.org
+virtual_mailbox_base = $PF/mail
+virtual_mailbox_maps = inline:{ alice@subs.test=alice/, eve@subs.test=eve/, dave@subs.test=dave/, community@xenproject.org=owner/, events@xenproject.org=owner2/ }
+virtual_uid_maps = static:65534
+virtual_gid_maps = static:65534
+smtpd_reject_unlisted_recipient = no
+default_destination_concurrency_limit = 4
+minimal_backoff_time = 1s
+maximal_backoff_time = 2s
+queue_run_delay = 1s
+delay_warning_time = 0
+EOC
+# Debian's master.cf, unchrooted, with smtpd on 127.0.0.1:PORT
+awk -v port="$PORT" '
+	/^[a-z0-9]/ && NF >= 8 && $2 ~ /^(inet|unix|unix-dgram|fifo|pass)$/ {
+		if ($1 == "smtp" && $2 == "inet") $1 = "127.0.0.1:" port
+		$5 = "n"
+	}
+	{ print }' /etc/postfix/master.cf > "$PF/etc/master.cf"
+grep -q "^127.0.0.1:$PORT" "$PF/etc/master.cf" || { echo "Bail out! no smtpd line in master.cf"; exit 1; }
+sed -n '/^herald /,/argv=/p' "$T/mta.out" >> "$PF/etc/master.cf"
+PFC="-c $PF/etc"
+
+chmod 755 "$PF/data"; chown postfix "$PF/data"
+pf_stop() { postfix $PFC stop >/dev/null 2>&1; }
+at_exit pf_stop
+postfix $PFC start >"$T/pf.start" 2>&1 || { cat "$T/pf.start" "$PF/maillog" 2>/dev/null | sed 's/^/# /'; echo "Bail out! postfix did not start"; exit 1; }
+_i=0
+while [ $_i -lt 50 ] && ! $PY -c "import socket; socket.create_connection(('127.0.0.1', $PORT), 1)" 2>/dev/null; do
+	sleep 0.2; _i=$((_i + 1))
+done
+umask 000	# database files this script makes stay writable for the pipe's user
+
+# submit FROM TO FILE - hand a message to Postfix over SMTP
+submit() {
+	$PY - "$PORT" "$1" "$2" "$3" <<'EOP'
+import smtplib, sys
+port, frm, to, path = sys.argv[1:5]
+with open(path, 'rb') as f:
+    data = f.read()
+s = smtplib.SMTP('127.0.0.1', int(port), timeout=10)
+s.sendmail(frm, [to], data)
+s.quit()
+EOP
+}
+# waitfor SQL WANT - poll the database (up to 30 s) until SQL gives WANT
+waitfor() {
+	_i=0
+	while [ $_i -lt 150 ]; do
+		[ "$(sql "$1" 2>/dev/null)" = "$2" ] && return 0
+		sleep 0.2; _i=$((_i + 1))
+	done
+	echo "#   waited for: $1 = $2, got: $(sql "$1" 2>&1)"
+	sed 's/^/#   maillog: /' "$PF/maillog" | tail -8
+	return 1
+}
+# maildir_grep WHO REGEX - a message in WHO's maildir matches
+maildir_files() { ls "$PF/mail/$1/new/" 2>/dev/null | sed "s|^|$PF/mail/$1/new/|"; }
+
+ALICE=$(add_sub alice@subs.test active xen-users)
+DAVE=$(add_sub dave@subs.test active xen-users)
+chown nobody "$T/data"/herald.db* 2>/dev/null
+
+plan 14
+# 1. LIST-unsubscribe+TOKEN@ through the pipe transport
+fill $F/gmail-unsubscribe.eml $T/m RCPT=xen-users-unsubscribe+$(tok u xen-users $ALICE)@$D
+expect 0 submit alice@subs.test xen-users-unsubscribe+$(tok u xen-users $ALICE)@$D $T/m; ok $? "Postfix accepts the unsubscribe mailto"
+waitfor "SELECT status FROM memberships WHERE subscriber_id = $ALICE" unsubscribed; ok $? "herald pipe unsubscribed alice"
+_i=0; while [ $_i -lt 100 ] && [ -z "$(maildir_files alice)" ]; do sleep 0.2; _i=$((_i + 1)); done
+grep -q '^Subject: You are unsubscribed' $(maildir_files alice) /dev/null; ok $? "her goodbye came back through Postfix to her maildir"
+grep -q 'status=sent (delivered via herald service' "$PF/maillog"; ok $? "the maillog shows delivery via the herald service"
+
+# 2. LIST-subscribe@ and confirming by reply, all through Postfix
+fill $F/plain.eml $T/m "FROM=Eve <eve@subs.test>" RCPT=xen-users-subscribe@$D SUBJECT=subscribe BODY=please MSGID=pf-e1
+submit eve@subs.test xen-users-subscribe@$D $T/m
+waitfor "SELECT m.status FROM memberships m JOIN subscribers s ON s.id = m.subscriber_id WHERE s.email = 'eve@subs.test'" pending; ok $? "subscribe@ makes eve pending"
+_i=0; while [ $_i -lt 100 ] && [ -z "$(maildir_files eve)" ]; do sleep 0.2; _i=$((_i + 1)); done
+CONF=$(sed -n 's/^Reply-To: *<\{0,1\}\(xen-users-confirm+[a-z0-9-]*@lists.xenproject.org\)>\{0,1\}$/\1/p' $(maildir_files eve) /dev/null | head -1)
+like "$CONF" '^xen-users-confirm\+s'; ok $? "the confirmation reached eve's maildir ($CONF)"
+fill $F/plain.eml $T/m "FROM=Eve <eve@subs.test>" RCPT=$CONF "SUBJECT=Re: Confirm your subscription" BODY=yes MSGID=pf-e2
+submit eve@subs.test "$CONF" $T/m
+waitfor "SELECT m.status FROM memberships m JOIN subscribers s ON s.id = m.subscriber_id WHERE s.email = 'eve@subs.test'" active; ok $? "her reply to LIST-confirm+TOKEN activates her"
+
+# 3. a reply to the list address, forwarded to the owners' maildirs
+fill $F/reply.eml $T/m
+submit dave@subs.test xen-users@$D $T/m
+waitfor "SELECT kind || forwarded FROM replies WHERE from_addr = 'dave@subs.test'" reply1; ok $? "the reply is stored and forwarded"
+_i=0; while [ $_i -lt 100 ] && [ -z "$(maildir_files owner)" ]; do sleep 0.2; _i=$((_i + 1)); done
+grep -q '^Reply-To: dave@subs.test' $(maildir_files owner) /dev/null; ok $? "the owner's copy arrived with Reply-To: dave"
+
+# 4. Postfix's own bounce travels to the VERP address and through the pipe
+VT=$(tok b xen-users $DAVE 31)
+fill $F/plain.eml $T/m "FROM=Xen Project Community <community@xenproject.org>" RCPT=ghost@subs.test SUBJECT=announcement BODY=hello MSGID=pf-b1
+submit "xen-users-bounces+$VT@$D" ghost@subs.test $T/m
+waitfor "SELECT subscriber_id || ' ' || delivery_id || ' ' || envelope_from FROM inbound_bounces" "$DAVE 31 "; ok $? "Postfix's DSN reached herald with the null sender and the token"
+
+# 5. exit 75 defers; the next queue run delivers
+cp "$HERALD_CONFIG" "$T/good.conf"
+echo 'pipe {' >> "$HERALD_CONFIG"	# a broken configuration: herald pipe exits 75
+fill $F/plain.eml $T/m "FROM=Dave <dave@subs.test>" RCPT=xen-users@$D "SUBJECT=Re: talks" "BODY=Which room is the toolstack talk in?" MSGID=pf-d1
+submit dave@subs.test xen-users@$D $T/m
+_i=0; while [ $_i -lt 100 ] && ! grep -q 'status=deferred.*herald' "$PF/maillog"; do sleep 0.2; _i=$((_i + 1)); done
+grep -q 'status=deferred (temporary failure' "$PF/maillog"; ok $? "exit 75 is logged by Postfix as deferred"
+postqueue $PFC -p > "$T/queue.out"
+grep -q 'xen-users@lists.xenproject.org' "$T/queue.out"; ok $? "the message waits in Postfix's queue"
+[ "$(sql "SELECT count(*) FROM replies WHERE subject = 'Re: talks'")" = 0 ]; ok $? "and herald stored nothing"
+cp "$T/good.conf" "$HERALD_CONFIG"
+postqueue $PFC -f
+waitfor "SELECT count(*) FROM replies WHERE subject = 'Re: talks'" 1; ok $? "after postqueue -f it is delivered to herald once"
+finish
