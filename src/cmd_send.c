@@ -276,8 +276,8 @@ send_dry_run(struct herald *h, const struct composer *comp, gint64 id,
 	    " s.email, s.name, s.created FROM deliveries d JOIN subscribers s"
 	    " ON s.id = d.subscriber_id WHERE d.campaign_id = ?1 ORDER BY d.id",
 	    error);
-	at = store_prepare(h->store, "SELECT key, value FROM attributes WHERE"
-	    " subscriber_id = ?1", error);
+	at = store_prepare(h->store, "SELECT j.key, j.value FROM subscribers s,"
+	    " json_each(s.attrs) j WHERE s.id = ?1", error);
 	if (st == NULL || at == NULL)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, id);

@@ -256,9 +256,11 @@ sub_show(struct herald *h, int argc, char **argv)
 	} else {
 		g_autofree char *s1 = sub_time(since);
 		g_autofree char *s2 = sub_time(changed);
+		g_autofree char *via = membership_channel(h->store, list_id,
+		    sub->id);
 
-		printf("%s: %s (subscribed %s, changed %s)\n", list->name, status,
-		    s1, s2);
+		printf("%s: %s (subscribed %s, changed %s, via %s)\n", list->name,
+		    status, s1, s2, via != NULL ? via : "?");
 	}
 	return EX_OK;
 }

@@ -57,7 +57,7 @@ export_keys(struct export *ex, GError **error)
 	g_autoptr(sqlite3_stmt) st = export_query(ex,
 	    "SELECT DISTINCT a.key FROM memberships m"
 	    " JOIN subscribers s ON s.id = m.subscriber_id"
-	    " JOIN attributes a ON a.subscriber_id = m.subscriber_id",
+	    " JOIN json_each(s.attrs) a",
 	    " ORDER BY a.key", error);
 	int rc;
 
@@ -105,7 +105,7 @@ export_rows(struct export *ex, GError **error)
 	g_autoptr(sqlite3_stmt) st = export_query(ex,
 	    "SELECT s.id, s.email, s.name, a.key, a.value FROM memberships m"
 	    " JOIN subscribers s ON s.id = m.subscriber_id"
-	    " LEFT JOIN attributes a ON a.subscriber_id = s.id",
+	    " LEFT JOIN json_each(s.attrs) a",
 	    " ORDER BY s.id", error);
 	g_autoptr(GString) out = g_string_new(NULL);
 	guint n = ex->keys->len + 2, i;

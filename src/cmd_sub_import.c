@@ -108,7 +108,6 @@ import_rows(struct import *im, struct csv_reader *r,
     struct subscriber_writer *w, GError **error)
 {
 	g_autoptr(GHashTable) attrs = g_hash_table_new(g_str_hash, g_str_equal);
-	enum subscriber_outcome outcome;
 	enum csv_result res;
 	guint i;
 
@@ -139,8 +138,8 @@ import_rows(struct import *im, struct csv_reader *r,
 				    (char *)csv_field(r, i));
 		}
 		name = im->name_col >= 0 ? csv_field(r, im->name_col) : NULL;
-		if (!subscriber_write(w, csv_field(r, im->email_col), name, attrs,
-		    &outcome, NULL, &bad)) {
+		if (!subscriber_writer_queue(w, csv_field(r, im->email_col), name,
+		    attrs, &bad)) {
 			if (bad->domain != HERALD_ERROR ||
 			    bad->code != HERALD_ERROR_DATA) {
 				g_propagate_prefixed_error(error,
@@ -151,8 +150,12 @@ import_rows(struct import *im, struct csv_reader *r,
 			import_reject(im, csv_line(r), bad->message);
 			continue;
 		}
-		im->counts[outcome]++;
 	}
+	if (!subscriber_writer_finish(w, error)) {
+		g_prefix_error(error, "%s: ", im->label);
+		return FALSE;
+	}
+	memcpy(im->counts, subscriber_writer_counts(w), sizeof(im->counts));
 	return TRUE;
 }
 
@@ -183,6 +186,7 @@ cmd_sub_import(struct herald *h, int argc, char **argv)
 	g_autoptr(subscriber_writer) w = NULL;
 	const struct list_config *list;
 	GError *error = NULL;
+	g_autofree char *detail = NULL;
 	FILE *fp;
 	gint64 list_id;
 	int rc = EX_OK;
@@ -216,16 +220,26 @@ cmd_sub_import(struct herald *h, int argc, char **argv)
 		if (res == CSV_ERROR || !import_header(&im, r, res, &error))
 			goto out;
 	}
-	/* a bigger page cache while the indexes grow (32 MB); no foreign key
-	 * checks, since the writer only ever uses ids it has just read or
-	 * made (the pragma is a no-op inside a transaction: set it first) */
+	/* a bigger page cache while the indexes grow (32 MB; an import into
+	 * an empty table lowers it again, see subscriber_writer_bulk);
+	 * statement journals in memory (a multi-row INSERT may keep one, a
+	 * few hundred KB at most; in a temporary file they cost two writes
+	 * per page; the choice is fixed when the transaction begins); no
+	 * foreign key checks, since the writer only ever uses ids it has just
+	 * read or made (the pragma is a no-op inside a transaction: set it
+	 * first) */
 	if (!store_exec(h->store, "PRAGMA cache_size = -32768;"
+	    "PRAGMA temp_store = MEMORY;"
 	    "PRAGMA foreign_keys = OFF", &error) ||
 	    !store_begin(h->store, &error))
 		goto out;
 	if ((list_id = store_list_id(h->store, list->name, TRUE, &error)) == 0 ||
 	    (w = subscriber_writer_new(h->store, list_id, "import",
-	    &error)) == NULL || !import_rows(&im, r, w, &error))
+	    &error)) == NULL)
+		goto fail;
+	subscriber_writer_quiet(w);
+	if (!subscriber_writer_bulk(w, &error) ||
+	    !import_rows(&im, r, w, &error))
 		goto fail;
 	g_clear_pointer(&w, subscriber_writer_free);
 	if (strict && im.rejected > 0) {
@@ -234,7 +248,16 @@ cmd_sub_import(struct herald *h, int argc, char **argv)
 		rc = EX_DATAERR;
 		goto out;
 	}
-	if (!store_commit(h->store, &error))
+	/* one event for the file: each membership says "import" itself */
+	detail = g_strdup_printf("%s: %" G_GINT64_FORMAT " rows, %"
+	    G_GINT64_FORMAT " added, %" G_GINT64_FORMAT " joined, %"
+	    G_GINT64_FORMAT " updated, %" G_GINT64_FORMAT " kept, %"
+	    G_GINT64_FORMAT " rejected", im.label, im.rows,
+	    im.counts[SUBSCRIBER_ADDED], im.counts[SUBSCRIBER_JOINED],
+	    im.counts[SUBSCRIBER_UPDATED], im.counts[SUBSCRIBER_KEPT],
+	    im.rejected);
+	if (!store_event(h->store, list_id, 0, "import", "import", detail,
+	    &error) || !store_commit(h->store, &error))
 		goto fail;
 	import_summary(&im, list->name, TRUE);
 	rc = im.rejected > 0 ? EX_DATAERR : EX_OK;

@@ -333,9 +333,9 @@ dispatch_worker_main(gpointer data)
 	    "   AND m.subscriber_id = d.subscriber_id"
 	    " WHERE d.campaign_id = ?1 AND d.state = 'queued'"
 	    " AND d.next_attempt <= ?2 AND d.id BETWEEN ?3 AND ?4 ORDER BY d.id";
-	static const char attrs_sql[] = "SELECT a.subscriber_id, a.key, a.value"
-	    " FROM deliveries d NOT INDEXED JOIN attributes a"
-	    "   ON a.subscriber_id = d.subscriber_id"
+	static const char attrs_sql[] = "SELECT d.subscriber_id, a.key, a.value"
+	    " FROM deliveries d NOT INDEXED JOIN subscribers s"
+	    "   ON s.id = d.subscriber_id, json_each(s.attrs) a"
 	    " WHERE d.campaign_id = ?1 AND d.state = 'queued'"
 	    " AND d.next_attempt <= ?2 AND d.id BETWEEN ?3 AND ?4";
 

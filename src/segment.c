@@ -563,17 +563,39 @@ segment_bind(sqlite3_stmt *st, int first, GPtrArray *params)
 		    g_ptr_array_index(params, i), -1, SQLITE_STATIC);
 }
 
-/* segment_count - active members of LIST_ID that SEG matches */
+/* seg_uses_subscriber - whether N's SQL names s (the subscribers row) */
+static gboolean
+seg_uses_subscriber(const struct seg_node *n)
+{
+	switch (n->kind) {
+	case SEG_AND:
+	case SEG_OR:
+		return seg_uses_subscriber(n->a) || seg_uses_subscriber(n->b);
+	case SEG_NOT:
+		return seg_uses_subscriber(n->a);
+	case SEG_EXISTS:
+		return n->field == F_NAME;
+	default:
+		return n->field == F_EMAIL || n->field == F_NAME ||
+		    n->field == F_CREATED;
+	}
+}
+
+/* segment_count - active members of LIST_ID that SEG matches (the
+ * subscribers row is joined only when the expression reads it: a count
+ * over attributes then never touches that table) */
 gint64
 segment_count(struct store *store, gint64 list_id, const struct segment *seg,
     GError **error)
 {
-	g_autoptr(GString) sql = g_string_new("SELECT count(*) FROM memberships m"
-	    " JOIN subscribers s ON s.id = m.subscriber_id"
-	    " WHERE m.list_id = ?1 AND m.status = 'active' AND ");
+	g_autoptr(GString) sql = g_string_new("SELECT count(*) FROM memberships m");
 	g_autoptr(GPtrArray) params = g_ptr_array_new();
 	g_autoptr(sqlite3_stmt) st = NULL;
 	int rc;
+
+	if (seg_uses_subscriber(seg->root))
+		g_string_append(sql, " JOIN subscribers s ON s.id = m.subscriber_id");
+	g_string_append(sql, " WHERE m.list_id = ?1 AND m.status = 'active' AND ");
 
 	segment_to_sql(seg, sql, params);
 	if ((st = store_prepare(store, sql->str, error)) == NULL)

@@ -7,7 +7,13 @@
  * version); every other command refuses a file that is behind or ahead.
  *
  * Migration 1: lists, subscribers, their attributes, memberships and the
- * event log. Later migrations add campaigns and deliveries, inbound mail
+ * event log. A subscriber's attributes live twice: as a JSON object in
+ * subscribers.attrs (read whole: show, export, templates; or as rows
+ * through the subscriber_attributes view) and as the segment index
+ * attributes(key, value, subscriber_id); subscriber.c keeps the two equal
+ * and is the only writer of either. Each status change is an event, except
+ * that an import logs one event for the whole file; memberships.channel
+ * says through which channel the last change came. Later migrations add campaigns and deliveries, inbound mail
  * (replies, pending confirmations) and bounces. Never edit a migration that
  * has shipped: append a new one.
  *
@@ -34,15 +40,22 @@ static const char *const store_migrations[] = {
 	"CREATE TABLE subscribers ("
 	"  id INTEGER PRIMARY KEY,"
 	"  email TEXT NOT NULL,"		/* as given */
-	"  email_key TEXT NOT NULL UNIQUE,"	/* local part as given, domain lowercased */
+	"  email_key TEXT NOT NULL,"	/* local part as given, domain lowercased */
 	"  name TEXT,"
+	"  attrs TEXT NOT NULL DEFAULT '{}',"	/* JSON object: key -> string */
 	"  created INTEGER NOT NULL DEFAULT (unixepoch()));"
+	/* named, so that an import into an empty table can build it last */
+	"CREATE UNIQUE INDEX subscribers_email_key ON subscribers(email_key);"
+	/* the segment index: one row per (attribute, subscriber), the same
+	 * pairs as subscribers.attrs, kept in step by subscriber.c alone */
 	"CREATE TABLE attributes ("
-	"  subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,"
 	"  key TEXT NOT NULL,"
 	"  value TEXT NOT NULL,"
-	"  PRIMARY KEY (subscriber_id, key)) WITHOUT ROWID;"
-	"CREATE INDEX attributes_key_value ON attributes(key, value, subscriber_id);"
+	"  subscriber_id INTEGER NOT NULL,"
+	"  PRIMARY KEY (key, value, subscriber_id)) WITHOUT ROWID;"
+	/* one subscriber's attributes, as rows */
+	"CREATE VIEW subscriber_attributes(subscriber_id, key, value) AS"
+	"  SELECT s.id, j.key, j.value FROM subscribers s, json_each(s.attrs) j;"
 	"CREATE TABLE memberships ("
 	"  list_id INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,"
 	"  subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,"
@@ -50,6 +63,7 @@ static const char *const store_migrations[] = {
 	"    ('pending','active','unsubscribed','disabled','blocklisted')),"
 	"  subscribed INTEGER NOT NULL DEFAULT (unixepoch()),"	/* joined (or asked to) */
 	"  changed INTEGER NOT NULL DEFAULT (unixepoch()),"	/* last status change */
+	"  channel TEXT NOT NULL DEFAULT 'cli',"	/* ... and through which channel */
 	"  PRIMARY KEY (list_id, subscriber_id)) WITHOUT ROWID;"
 	"CREATE INDEX memberships_subscriber ON memberships(subscriber_id);"
 	"CREATE TABLE events ("
@@ -269,12 +283,24 @@ store_schema_version(struct store *store)
 	return v;
 }
 
+/* store_configure - process-wide SQLite settings, before its first use:
+ * no memory statistics (they take a global mutex on every allocation) */
+static gpointer
+store_configure(gpointer unused)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	return NULL;
+}
+
 /* store_open - open and configure a connection */
 struct store *
 store_open(const char *path, int flags, GError **error)
 {
+	static GOnce once = G_ONCE_INIT;
 	g_autoptr(store) store = g_new0(struct store, 1);
 	int oflags, rc, version;
+
+	g_once(&once, store_configure, NULL);
 
 	store->path = g_strdup(path);
 	if (!(flags & STORE_OPEN_CREATE) && access(path, F_OK) != 0) {

@@ -14,7 +14,7 @@
  * of a million rows prepares each statement once.
  *
  * Must stay true: nothing here begins or commits a transaction except
- * membership_set's own (nestable) one; every status change writes one
+ * the (nestable) ones of membership_set and subscriber_delete; every status change writes one
  * event in the same transaction as the change.
  */
 #include <string.h>
@@ -290,11 +290,11 @@ subscriber_load(struct store *store, sqlite3_stmt *st, const char *what,
 	sub->created = sqlite3_column_int64(st, 3);
 	sub->attrs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	    g_free);
-	at = store_prepare(store, "SELECT key, value FROM attributes"
-	    " WHERE subscriber_id = ?1", error);
+	at = store_prepare(store, "SELECT key, value FROM json_each(?1)", error);
 	if (at == NULL)
 		return NULL;
-	sqlite3_bind_int64(at, 1, sub->id);
+	sqlite3_bind_text(at, 1, (const char *)sqlite3_column_text(st, 4), -1,
+	    SQLITE_TRANSIENT);
 	while ((rc = sqlite3_step(at)) == SQLITE_ROW)
 		g_hash_table_insert(sub->attrs,
 		    g_strdup((const char *)sqlite3_column_text(at, 0)),
@@ -311,7 +311,7 @@ struct subscriber *
 subscriber_get(struct store *store, gint64 id, GError **error)
 {
 	g_autoptr(sqlite3_stmt) st = store_prepare(store, "SELECT id, email, "
-	    "name, created FROM subscribers WHERE id = ?1", error);
+	    "name, created, attrs FROM subscribers WHERE id = ?1", error);
 	g_autofree char *what = g_strdup_printf("#%" G_GINT64_FORMAT, id);
 
 	if (st == NULL)
@@ -325,7 +325,7 @@ struct subscriber *
 subscriber_find(struct store *store, const char *email, GError **error)
 {
 	g_autoptr(sqlite3_stmt) st = store_prepare(store, "SELECT id, email, "
-	    "name, created FROM subscribers WHERE email_key = ?1", error);
+	    "name, created, attrs FROM subscribers WHERE email_key = ?1", error);
 	g_autofree char *key = subscriber_email_key(email);
 
 	if (st == NULL)
@@ -334,17 +334,31 @@ subscriber_find(struct store *store, const char *email, GError **error)
 	return subscriber_load(store, st, email, error);
 }
 
-/* subscriber_delete - the subscriber and everything hanging off them */
+/* subscriber_delete - the subscriber and everything hanging off them
+ * (the segment index by hand: it has no foreign key, which would cost a
+ * scan of the whole table per deleted subscriber) */
 gboolean
 subscriber_delete(struct store *store, gint64 id, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = store_prepare(store,
-	    "DELETE FROM subscribers WHERE id = ?1", error);
+	g_autoptr(sqlite3_stmt) at = store_prepare(store,
+	    "DELETE FROM attributes WHERE (key, value, subscriber_id) IN"
+	    " (SELECT key, value, subscriber_id FROM subscriber_attributes"
+	    "  WHERE subscriber_id = ?1)", error);
+	g_autoptr(sqlite3_stmt) st = NULL;
 
-	if (st == NULL)
+	if (at == NULL || (st = store_prepare(store,
+	    "DELETE FROM subscribers WHERE id = ?1", error)) == NULL)
 		return FALSE;
+	sqlite3_bind_int64(at, 1, id);
 	sqlite3_bind_int64(st, 1, id);
-	return store_step_done(store, st, "deleting a subscriber", error);
+	if (!store_begin(store, error))
+		return FALSE;
+	if (!store_step_done(store, at, "deleting attributes", error) ||
+	    !store_step_done(store, st, "deleting a subscriber", error)) {
+		store_rollback(store);
+		return FALSE;
+	}
+	return store_commit(store, error);
 }
 
 /* membership_intern - the MEMBER_* constant equal to S, or NULL */
@@ -391,6 +405,22 @@ membership_get(struct store *store, gint64 list_id, gint64 subscriber_id,
 	return NULL;
 }
 
+/* membership_channel - how the last change came */
+char *
+membership_channel(struct store *store, gint64 list_id, gint64 subscriber_id)
+{
+	g_autoptr(sqlite3_stmt) st = store_prepare(store, "SELECT channel FROM "
+	    "memberships WHERE list_id = ?1 AND subscriber_id = ?2", NULL);
+
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, list_id);
+	sqlite3_bind_int64(st, 2, subscriber_id);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return NULL;
+	return g_strdup((const char *)sqlite3_column_text(st, 0));
+}
+
 /* membership_status - the status alone */
 const char *
 membership_status(struct store *store, gint64 list_id, gint64 subscriber_id,
@@ -417,17 +447,19 @@ membership_set(struct store *store, gint64 list_id, gint64 subscriber_id,
 	/* joining again (from unsubscribed, disabled, blocklisted) restarts
 	 * the subscription date; other changes only stamp "changed" */
 	st = store_prepare(store, "INSERT INTO memberships(list_id, "
-	    "subscriber_id, status) VALUES (?1, ?2, ?3)"
+	    "subscriber_id, status, channel) VALUES (?1, ?2, ?3, ?4)"
 	    " ON CONFLICT(list_id, subscriber_id) DO UPDATE SET"
 	    " subscribed = CASE WHEN excluded.status IN ('active', 'pending')"
 	    "   AND status NOT IN ('active', 'pending') THEN unixepoch()"
 	    "   ELSE subscribed END,"
-	    " status = excluded.status, changed = unixepoch()", error);
+	    " status = excluded.status, changed = unixepoch(),"
+	    " channel = excluded.channel", error);
 	if (st == NULL)
 		goto fail;
 	sqlite3_bind_int64(st, 1, list_id);
 	sqlite3_bind_int64(st, 2, subscriber_id);
 	sqlite3_bind_text(st, 3, status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, channel, -1, SQLITE_STATIC);
 	if (!store_step_done(store, st, "setting a membership", error) ||
 	    !store_event(store, list_id, subscriber_id, action, channel, detail,
 	    error))
@@ -440,39 +472,100 @@ fail:
 
 /*
  * The writer.
+ *
+ * Rows are queued (checked first, so a bad row is refused at once) and
+ * written W_BATCH at a time: one multi-row INSERT of the subscribers with
+ * ids chosen here (max(id) + 1 on; when fewer rows went in than were
+ * sent, a range scan of those ids says which);
+ * then one multi-row INSERT of those new subscribers' attribute index
+ * rows and one of their memberships. A row whose address was already
+ * there (stored earlier, or earlier in the same batch) is then handled
+ * alone, in file order: a lookup, its name, per attribute a delete of the
+ * old index row and an insert of the new, a json_patch of attrs, and its
+ * membership. The outcome is what writing the rows one by one would give.
+ * Multi-row statements come in sizes 1, 2, 4 … W_BATCH rows, prepared
+ * once each when first needed.
  */
+#define W_BATCH		256	/* rows per flush; a power of two */
+#define W_SIZES		9	/* log2(W_BATCH) + 1 */
+#define W_NONE		G_MAXSIZE	/* no name */
+
 enum {
-	W_FIND, W_INSERT, W_NAME, W_ATTR_SET, W_ATTR_DEL, W_MEMBER_GET,
-	W_MEMBER_ADD, W_EVENT, W_NSTMT
+	W_MAXID, W_RANGE, W_FIND, W_NAME, W_ATTR_DEL, W_ATTR_ADD, W_ATTRS_PATCH,
+	W_MEMBER_GET, W_MEMBER_ADD, W_EVENT, W_NSTMT
 };
 
 static const char *const writer_sql[W_NSTMT] = {
+	[W_MAXID] = "SELECT coalesce(max(id), 0) FROM subscribers",
+	[W_RANGE] = "SELECT id FROM subscribers WHERE id BETWEEN ?1 AND ?2",
 	[W_FIND] = "SELECT id FROM subscribers WHERE email_key = ?1",
-	[W_INSERT] = "INSERT INTO subscribers(email, email_key, name)"
-	    " VALUES (?1, ?2, ?3) ON CONFLICT(email_key) DO NOTHING",
 	[W_NAME] = "UPDATE subscribers SET name = ?2 WHERE id = ?1"
 	    " AND name IS NOT ?2",
-	[W_ATTR_SET] = "INSERT INTO attributes(subscriber_id, key, value)"
-	    " VALUES (?1, ?2, ?3) ON CONFLICT(subscriber_id, key)"
-	    " DO UPDATE SET value = excluded.value WHERE value != excluded.value",
-	[W_ATTR_DEL] = "DELETE FROM attributes WHERE subscriber_id = ?1"
-	    " AND key = ?2",
+	/* the old index row of key ?2, unless its value stays ?3 */
+	[W_ATTR_DEL] = "DELETE FROM attributes WHERE key = ?2 AND"
+	    " subscriber_id = ?1 AND value = (SELECT json_extract(attrs, ?4)"
+	    " FROM subscribers WHERE id = ?1) AND value IS NOT ?3",
+	[W_ATTR_ADD] = "INSERT OR IGNORE INTO attributes(key, value,"
+	    " subscriber_id) VALUES (?2, ?3, ?1)",
+	[W_ATTRS_PATCH] = "UPDATE subscribers SET attrs = json_patch(attrs, ?2)"
+	    " WHERE id = ?1",
 	[W_MEMBER_GET] = "SELECT status FROM memberships WHERE list_id = ?1"
 	    " AND subscriber_id = ?2",
-	[W_MEMBER_ADD] = "INSERT INTO memberships(list_id, subscriber_id, status)"
-	    " VALUES (?1, ?2, 'active')",
+	[W_MEMBER_ADD] = "INSERT INTO memberships(list_id, subscriber_id, status,"
+	    " channel) VALUES (?1, ?2, 'active', ?3)",
 	[W_EVENT] = "INSERT INTO events(list_id, subscriber_id, action, channel)"
 	    " VALUES (?1, ?2, 'subscribe', ?3)",
+};
+
+/* the multi-row statements: head, one row's placeholders, tail */
+enum { M_SUBSCRIBERS, M_ATTRIBUTES, M_MEMBERS, M_NKIND };
+
+static const struct {
+	const char *head, *row, *tail;
+	int nparams;
+} writer_multi_sql[M_NKIND] = {
+	[M_SUBSCRIBERS] = { "INSERT OR IGNORE INTO subscribers(id, email,"
+	    " email_key, name, attrs) VALUES ", "(?, ?, ?, ?, ?)", "", 5 },
+	[M_ATTRIBUTES] = { "INSERT OR IGNORE INTO attributes(key, value,"
+	    " subscriber_id) VALUES ", "(?, ?, ?)", "", 3 },
+	[M_MEMBERS] = { "INSERT OR IGNORE INTO memberships(list_id,"
+	    " subscriber_id, status, channel) VALUES ", "(?, ?, 'active', ?)",
+	    "", 3 },
+};
+
+/* one queued row: offsets into the writer's arena */
+struct writer_row {
+	gsize email, key, name, json;	/* name: W_NONE for none */
+	guint kv, nkv;			/* pairs at kv[kv…]: key, value (maybe "") */
+	gint64 id;
+	enum subscriber_outcome outcome;
+	gboolean fresh;
 };
 
 struct subscriber_writer {
 	struct store *store;
 	gint64 list_id;
 	char *channel;
+	gboolean quiet;			/* no event per new member */
 	sqlite3_stmt *st[W_NSTMT];
+	sqlite3_stmt *multi[M_NKIND][W_SIZES];	/* [kind][k]: 2^k rows */
+	GString *arena;			/* the queued rows' strings */
+	GArray *rows;			/* struct writer_row */
+	GArray *kv;			/* gsize: arena offsets */
+	GString *json, *path;
+	GArray *items;			/* guint: what a multi-row statement binds */
+	gint64 base;			/* the id of the first queued row */
+	gint64 counts[4];		/* by enum subscriber_outcome */
+	gint64 last_id;			/* the last row flushed */
+	enum subscriber_outcome last_outcome;
+	/* bulk mode: the email index is dropped; these are the hashes of
+	 * the keys written, in an open-addressing set (0 = free) */
+	gboolean bulk;
+	guint64 *seen;
+	gsize nseen, seen_size;		/* used, slots (a power of two) */
 };
 
-/* subscriber_writer_new - prepare every statement once */
+/* subscriber_writer_new - prepare the single-row statements */
 struct subscriber_writer *
 subscriber_writer_new(struct store *store, gint64 list_id,
     const char *channel, GError **error)
@@ -483,49 +576,548 @@ subscriber_writer_new(struct store *store, gint64 list_id,
 	w->store = store;
 	w->list_id = list_id;
 	w->channel = g_strdup(channel);
+	w->arena = g_string_sized_new(64 * W_BATCH);
+	w->rows = g_array_sized_new(FALSE, FALSE, sizeof(struct writer_row),
+	    W_BATCH);
+	w->kv = g_array_new(FALSE, FALSE, sizeof(gsize));
+	w->json = g_string_sized_new(256);
+	w->path = g_string_sized_new(80);
+	w->items = g_array_new(FALSE, FALSE, sizeof(guint));
 	for (i = 0; i < W_NSTMT; i++)
 		if ((w->st[i] = store_prepare(store, writer_sql[i], error)) == NULL)
 			return NULL;
 	return g_steal_pointer(&w);
 }
 
-/* subscriber_writer_free - finalize the statements */
+/* subscriber_writer_quiet - log no event per new member */
+void
+subscriber_writer_quiet(struct subscriber_writer *w)
+{
+	w->quiet = TRUE;
+}
+
+/* subscriber_writer_counts - rows written so far, by outcome */
+const gint64 *
+subscriber_writer_counts(const struct subscriber_writer *w)
+{
+	return w->counts;
+}
+
+/* subscriber_writer_free - finalize the statements (queued rows are
+ * dropped: flush first) */
 void
 subscriber_writer_free(struct subscriber_writer *w)
 {
-	int i;
+	int i, k;
 
 	if (w == NULL)
 		return;
 	for (i = 0; i < W_NSTMT; i++)
 		sqlite3_finalize(w->st[i]);
+	for (i = 0; i < M_NKIND; i++)
+		for (k = 0; k < W_SIZES; k++)
+			sqlite3_finalize(w->multi[i][k]);
+	g_string_free(w->arena, TRUE);
+	g_array_unref(w->rows);
+	g_array_unref(w->kv);
+	g_string_free(w->json, TRUE);
+	g_string_free(w->path, TRUE);
+	g_array_unref(w->items);
+	g_free(w->seen);
 	g_free(w->channel);
 	g_free(w);
 }
 
-/* writer_attrs - set or remove each attribute of ATTRS */
-static gboolean
-writer_attrs(struct subscriber_writer *w, gint64 id, GHashTable *attrs,
+/* writer_str - the arena string at OFF */
+static inline const char *
+writer_str(const struct subscriber_writer *w, gsize off)
+{
+	return off == W_NONE ? NULL : w->arena->str + off;
+}
+
+/* writer_keep - copy S into the arena; its offset */
+static gsize
+writer_keep(struct subscriber_writer *w, const char *s, gssize len)
+{
+	gsize off = w->arena->len;
+
+	if (len < 0)
+		len = strlen(s);
+	g_string_append_len(w->arena, s, len);
+	g_string_append_c(w->arena, '\0');
+	return off;
+}
+
+/* writer_json_string - S as a JSON string (UTF-8 already checked) */
+static void
+writer_json_string(GString *out, const char *s)
+{
+	const unsigned char *p;
+
+	g_string_append_c(out, '"');
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\') {
+			g_string_append_c(out, '\\');
+			g_string_append_c(out, *p);
+		} else if (*p < 0x20)
+			g_string_append_printf(out, "\\u%04x", *p);
+		else
+			g_string_append_c(out, *p);
+	}
+	g_string_append_c(out, '"');
+}
+
+/* writer_json - ROW's attributes as a JSON object into w->json; with
+ * PATCH, an empty value is null (json_patch removes the key), else it is
+ * left out */
+static void
+writer_json(struct subscriber_writer *w, const struct writer_row *row,
+    gboolean patch)
+{
+	gboolean first = TRUE;
+	guint i;
+
+	g_string_truncate(w->json, 0);
+	g_string_append_c(w->json, '{');
+	for (i = 0; i < row->nkv; i++) {
+		const char *k = writer_str(w, g_array_index(w->kv, gsize,
+		    row->kv + 2 * i));
+		const char *v = writer_str(w, g_array_index(w->kv, gsize,
+		    row->kv + 2 * i + 1));
+
+		if (*v == '\0' && !patch)
+			continue;
+		if (!first)
+			g_string_append_c(w->json, ',');
+		first = FALSE;
+		writer_json_string(w->json, k);
+		g_string_append_c(w->json, ':');
+		if (*v == '\0')
+			g_string_append(w->json, "null");
+		else
+			writer_json_string(w->json, v);
+	}
+	g_string_append_c(w->json, '}');
+}
+
+/* writer_multi_stmt - the KIND statement for 2^K rows */
+static sqlite3_stmt *
+writer_multi_stmt(struct subscriber_writer *w, int kind, int k,
     GError **error)
 {
-	GHashTableIter it;
-	gpointer k, v;
+	g_autoptr(GString) sql = NULL;
+	int i;
 
-	if (attrs == NULL)
+	if (w->multi[kind][k] != NULL)
+		return w->multi[kind][k];
+	sql = g_string_new(writer_multi_sql[kind].head);
+	for (i = 0; i < 1 << k; i++) {
+		if (i > 0)
+			g_string_append(sql, ", ");
+		g_string_append(sql, writer_multi_sql[kind].row);
+	}
+	g_string_append(sql, writer_multi_sql[kind].tail);
+	w->multi[kind][k] = store_prepare(w->store, sql->str, error);
+	return w->multi[kind][k];
+}
+
+/* writer_multi - run KIND over NITEMS items, each bound by BIND(w, st,
+ * first parameter, item); *CHANGED counts the rows that went in */
+static gboolean
+writer_multi(struct subscriber_writer *w, int kind, guint nitems,
+    void (*bind)(struct subscriber_writer *, sqlite3_stmt *, int, guint),
+    gint64 *changed, GError **error)
+{
+	guint done = 0;
+	int k, rc;
+
+	while (done < nitems) {
+		sqlite3_stmt *st;
+		guint n, i;
+
+		for (k = W_SIZES - 1; (1u << k) > nitems - done; k--)
+			;
+		n = 1u << k;
+		if ((st = writer_multi_stmt(w, kind, k, error)) == NULL)
+			return FALSE;
+		for (i = 0; i < n; i++)
+			bind(w, st, 1 + (int)i * writer_multi_sql[kind].nparams,
+			    done + i);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		*changed += sqlite3_changes64(w->store->db);
+		if (rc != SQLITE_DONE) {
+			herald_set_sqlite_error(error, w->store->db, rc,
+			    "writing subscribers");
+			return FALSE;
+		}
+		done += n;
+	}
+	return TRUE;
+}
+
+/* writer_bind_subscriber - row I */
+static void
+writer_bind_subscriber(struct subscriber_writer *w, sqlite3_stmt *st, int p,
+    guint i)
+{
+	struct writer_row *row = &g_array_index(w->rows, struct writer_row, i);
+
+	row->id = w->base + i;
+	sqlite3_bind_int64(st, p, row->id);
+	sqlite3_bind_text(st, p + 1, writer_str(w, row->email), -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, p + 2, writer_str(w, row->key), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, p + 3, writer_str(w, row->name), -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, p + 4, writer_str(w, row->json), -1,
+	    SQLITE_STATIC);
+}
+
+/* writer_bind_attribute - index row I: w->items[I] is the row, and the
+ * kv offset of its pair */
+static void
+writer_bind_attribute(struct subscriber_writer *w, sqlite3_stmt *st, int p,
+    guint i)
+{
+	guint r = g_array_index(w->items, guint, 2 * i);
+	guint kv = g_array_index(w->items, guint, 2 * i + 1);
+
+	sqlite3_bind_text(st, p, writer_str(w, g_array_index(w->kv, gsize, kv)),
+	    -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, p + 1, writer_str(w, g_array_index(w->kv, gsize,
+	    kv + 1)), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, p + 2,
+	    g_array_index(w->rows, struct writer_row, r).id);
+}
+
+/* writer_bind_member - membership I: w->items[I] is the row */
+static void
+writer_bind_member(struct subscriber_writer *w, sqlite3_stmt *st, int p,
+    guint i)
+{
+	guint r = g_array_index(w->items, guint, i);
+
+	sqlite3_bind_int64(st, p, w->list_id);
+	sqlite3_bind_int64(st, p + 1,
+	    g_array_index(w->rows, struct writer_row, r).id);
+	sqlite3_bind_text(st, p + 2, w->channel, -1, SQLITE_STATIC);
+}
+
+/* writer_update_attrs - a known subscriber's attributes from ROW */
+static gboolean
+writer_update_attrs(struct subscriber_writer *w, struct writer_row *row,
+    GError **error)
+{
+	sqlite3_stmt *st;
+	guint i;
+
+	if (row->nkv == 0)
 		return TRUE;
-	g_hash_table_iter_init(&it, attrs);
-	while (g_hash_table_iter_next(&it, &k, &v)) {
-		sqlite3_stmt *st = w->st[*(char *)v != '\0' ? W_ATTR_SET :
-		    W_ATTR_DEL];
+	for (i = 0; i < row->nkv; i++) {
+		const char *k = writer_str(w, g_array_index(w->kv, gsize,
+		    row->kv + 2 * i));
+		const char *v = writer_str(w, g_array_index(w->kv, gsize,
+		    row->kv + 2 * i + 1));
 
-		sqlite3_bind_int64(st, 1, id);
+		if (*v == '\0')
+			v = NULL;
+		/* keys are [a-z_][a-z0-9_.-]*: safe inside a quoted path */
+		g_string_printf(w->path, "$.\"%s\"", k);
+		st = w->st[W_ATTR_DEL];
+		sqlite3_bind_int64(st, 1, row->id);
 		sqlite3_bind_text(st, 2, k, -1, SQLITE_STATIC);
-		if (*(char *)v != '\0')
-			sqlite3_bind_text(st, 3, v, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, v, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, w->path->str, -1, SQLITE_STATIC);
+		if (!store_step_done(w->store, st, "writing an attribute", error))
+			return FALSE;
+		if (v == NULL)
+			continue;
+		st = w->st[W_ATTR_ADD];
+		sqlite3_bind_int64(st, 1, row->id);
+		sqlite3_bind_text(st, 2, k, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, v, -1, SQLITE_STATIC);
 		if (!store_step_done(w->store, st, "writing an attribute", error))
 			return FALSE;
 	}
+	writer_json(w, row, TRUE);
+	st = w->st[W_ATTRS_PATCH];
+	sqlite3_bind_int64(st, 1, row->id);
+	sqlite3_bind_text(st, 2, w->json->str, (int)w->json->len, SQLITE_STATIC);
+	return store_step_done(w->store, st, "writing attributes", error);
+}
+
+/* writer_event - the subscribe event of ROW, unless quiet */
+static gboolean
+writer_event(struct subscriber_writer *w, const struct writer_row *row,
+    GError **error)
+{
+	sqlite3_stmt *st = w->st[W_EVENT];
+
+	if (w->quiet)
+		return TRUE;
+	sqlite3_bind_int64(st, 1, w->list_id);
+	sqlite3_bind_int64(st, 2, row->id);
+	sqlite3_bind_text(st, 3, w->channel, -1, SQLITE_STATIC);
+	return store_step_done(w->store, st, "writing the event log", error);
+}
+
+/* writer_known - ROW, whose address was already stored */
+static gboolean
+writer_known(struct subscriber_writer *w, struct writer_row *row,
+    GError **error)
+{
+	sqlite3_stmt *st = w->st[W_FIND];
+	const char *status = NULL;
+	int rc;
+
+	sqlite3_bind_text(st, 1, writer_str(w, row->key), -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		row->id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW) {
+		herald_set_sqlite_error(error, w->store->db,
+		    rc == SQLITE_DONE ? SQLITE_ERROR : rc, "finding %s",
+		    writer_str(w, row->email));
+		return FALSE;
+	}
+	if (row->name != W_NONE) {
+		st = w->st[W_NAME];
+		sqlite3_bind_int64(st, 1, row->id);
+		sqlite3_bind_text(st, 2, writer_str(w, row->name), -1,
+		    SQLITE_STATIC);
+		if (!store_step_done(w->store, st, "setting a name", error))
+			return FALSE;
+	}
+	if (!writer_update_attrs(w, row, error))
+		return FALSE;
+	st = w->st[W_MEMBER_GET];
+	sqlite3_bind_int64(st, 1, w->list_id);
+	sqlite3_bind_int64(st, 2, row->id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		status = membership_intern((const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		herald_set_sqlite_error(error, w->store->db, rc,
+		    "reading a membership");
+		return FALSE;
+	}
+	if (status != NULL) {
+		row->outcome = g_strcmp0(status, MEMBER_ACTIVE) == 0 ?
+		    SUBSCRIBER_UPDATED : SUBSCRIBER_KEPT;
+		return TRUE;
+	}
+	st = w->st[W_MEMBER_ADD];
+	sqlite3_bind_int64(st, 1, w->list_id);
+	sqlite3_bind_int64(st, 2, row->id);
+	sqlite3_bind_text(st, 3, w->channel, -1, SQLITE_STATIC);
+	if (!store_step_done(w->store, st, "adding a membership", error))
+		return FALSE;
+	row->outcome = SUBSCRIBER_JOINED;
+	return writer_event(w, row, error);
+}
+
+/* writer_fresh - mark the queued rows that went in, ADDED of them */
+static gboolean
+writer_fresh(struct subscriber_writer *w, gint64 added, GError **error)
+{
+	sqlite3_stmt *st = w->st[W_RANGE];
+	guint i;
+	int rc;
+
+	if (added == (gint64)w->rows->len) {
+		for (i = 0; i < w->rows->len; i++)
+			g_array_index(w->rows, struct writer_row, i).fresh = TRUE;
+		return TRUE;
+	}
+	if (added == 0)
+		return TRUE;
+	sqlite3_bind_int64(st, 1, w->base);
+	sqlite3_bind_int64(st, 2, w->base + w->rows->len - 1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		g_array_index(w->rows, struct writer_row,
+		    sqlite3_column_int64(st, 0) - w->base).fresh = TRUE;
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		herald_set_sqlite_error(error, w->store->db, rc, "reading ids");
+		return FALSE;
+	}
 	return TRUE;
+}
+
+/* writer_hash - FNV-1a, 64 bits, never 0 */
+static guint64
+writer_hash(const char *s)
+{
+	guint64 h = G_GUINT64_CONSTANT(14695981039346656037);
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= G_GUINT64_CONSTANT(1099511628211);
+	}
+	return h != 0 ? h : 1;
+}
+
+/* writer_seen - add H to the set; TRUE if it was there already */
+static gboolean
+writer_seen(struct subscriber_writer *w, guint64 h)
+{
+	gsize i, mask;
+
+	if (2 * (w->nseen + 1) > w->seen_size) {
+		guint64 *old = w->seen;
+		gsize n = w->seen_size;
+
+		w->seen_size = MAX(n * 2, 1 << 16);
+		w->seen = g_new0(guint64, w->seen_size);
+		w->nseen = 0;
+		for (i = 0; i < n; i++)
+			if (old[i] != 0)
+				writer_seen(w, old[i]);
+		g_free(old);
+	}
+	mask = w->seen_size - 1;
+	for (i = h & mask; w->seen[i] != 0; i = (i + 1) & mask)
+		if (w->seen[i] == h)
+			return TRUE;
+	w->seen[i] = h;
+	w->nseen++;
+	return FALSE;
+}
+
+/* writer_build_index - leave bulk mode: build the email index */
+static gboolean
+writer_build_index(struct subscriber_writer *w, GError **error)
+{
+	w->bulk = FALSE;
+	g_clear_pointer(&w->seen, g_free);
+	w->nseen = w->seen_size = 0;
+	/* the sort spills to a temporary file, not to memory, whatever the
+	 * caller chose for statement journals (fixed when it began) */
+	return store_exec(w->store, "PRAGMA temp_store = FILE;"
+	    "CREATE UNIQUE INDEX subscribers_email_key ON subscribers(email_key)",
+	    error);
+}
+
+/* subscriber_writer_bulk - an import into an empty subscribers table:
+ * drop the email index (a million random inserts into it cost more than
+ * sorting once), detect repeated addresses by hash, and build the index
+ * at the first possible repeat or in subscriber_writer_finish */
+gboolean
+subscriber_writer_bulk(struct subscriber_writer *w, GError **error)
+{
+	sqlite3_stmt *st = w->st[W_MAXID];
+	gint64 max;
+	int rc;
+
+	rc = sqlite3_step(st);
+	max = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW) {
+		herald_set_sqlite_error(error, w->store->db, rc, "reading ids");
+		return FALSE;
+	}
+	if (max != 0 || w->bulk)
+		return TRUE;
+	/* only the tables' last pages are hot now: a small cache, which is
+	 * also what the sort that builds the index may hold in memory */
+	if (!store_exec(w->store, "DROP INDEX subscribers_email_key;"
+	    "PRAGMA cache_size = -8192", error))
+		return FALSE;
+	w->bulk = TRUE;
+	return TRUE;
+}
+
+/* subscriber_writer_finish - flush, and build the email index if bulk */
+gboolean
+subscriber_writer_finish(struct subscriber_writer *w, GError **error)
+{
+	if (!subscriber_writer_flush(w, error))
+		return FALSE;
+	return !w->bulk || writer_build_index(w, error);
+}
+
+/* subscriber_writer_flush - write every queued row */
+gboolean
+subscriber_writer_flush(struct subscriber_writer *w, GError **error)
+{
+	sqlite3_stmt *st = w->st[W_MAXID];
+	gint64 added = 0;
+	guint i, j, n = w->rows->len;
+	gboolean ok = FALSE;
+	int rc;
+
+	if (n == 0)
+		return TRUE;
+	/* bulk: a key seen before (or a hash collision) ends bulk mode before
+	 * this batch is written, so the index finds the repeat */
+	for (i = 0; w->bulk && i < n; i++)
+		if (writer_seen(w, writer_hash(writer_str(w,
+		    g_array_index(w->rows, struct writer_row, i).key))) &&
+		    !writer_build_index(w, error))
+			goto out;
+	rc = sqlite3_step(st);
+	w->base = sqlite3_column_int64(st, 0) + 1;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW) {
+		herald_set_sqlite_error(error, w->store->db, rc, "reading ids");
+		goto out;
+	}
+	if (!writer_multi(w, M_SUBSCRIBERS, n, writer_bind_subscriber, &added,
+	    error) || !writer_fresh(w, added, error))
+		goto out;
+	/* the new subscribers' index rows, then their memberships */
+	g_array_set_size(w->items, 0);
+	for (i = 0; i < n; i++) {
+		struct writer_row *row = &g_array_index(w->rows,
+		    struct writer_row, i);
+
+		if (!row->fresh)
+			continue;
+		for (j = 0; j < row->nkv; j++) {
+			guint kv = row->kv + 2 * j;
+
+			if (*writer_str(w, g_array_index(w->kv, gsize, kv + 1)) ==
+			    '\0')
+				continue;
+			g_array_append_val(w->items, i);
+			g_array_append_val(w->items, kv);
+		}
+	}
+	if (!writer_multi(w, M_ATTRIBUTES, w->items->len / 2,
+	    writer_bind_attribute, &added, error))
+		goto out;
+	g_array_set_size(w->items, 0);
+	for (i = 0; i < n; i++)
+		if (g_array_index(w->rows, struct writer_row, i).fresh)
+			g_array_append_val(w->items, i);
+	if (!writer_multi(w, M_MEMBERS, w->items->len, writer_bind_member,
+	    &added, error))
+		goto out;
+	/* then, in order, the events of the new and the rows already known */
+	for (i = 0; i < n; i++) {
+		struct writer_row *row = &g_array_index(w->rows,
+		    struct writer_row, i);
+
+		if (row->fresh) {
+			row->outcome = SUBSCRIBER_ADDED;
+			if (!writer_event(w, row, error))
+				goto out;
+		} else if (!writer_known(w, row, error))
+			goto out;
+		w->counts[row->outcome]++;
+	}
+	w->last_id = g_array_index(w->rows, struct writer_row, n - 1).id;
+	w->last_outcome = g_array_index(w->rows, struct writer_row,
+	    n - 1).outcome;
+	ok = TRUE;
+out:
+	g_array_set_size(w->rows, 0);
+	g_array_set_size(w->kv, 0);
+	g_string_truncate(w->arena, 0);
+	return ok;
 }
 
 /* writer_check - the address, the name, the attributes */
@@ -544,102 +1136,91 @@ writer_check(const char *email, const char *name, GHashTable *attrs,
 		return TRUE;
 	g_hash_table_iter_init(&it, attrs);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
-		g_autofree char *what = g_strdup_printf("attribute %s", (char *)k);
-
-		if (!subscriber_check_key(k, error) ||
-		    !subscriber_check_text(what, v, error))
+		if (!subscriber_check_key(k, error))
 			return FALSE;
+		/* the message names the attribute: built only when needed */
+		if (!subscriber_check_text("a value", v, NULL)) {
+			g_autofree char *what = g_strdup_printf("attribute %s",
+			    (char *)k);
+
+			return subscriber_check_text(what, v, error);
+		}
 	}
 	return TRUE;
 }
 
-/* subscriber_write - add or update one subscriber and their membership */
+/* writer_email_key - subscriber_email_key into the arena, without a
+ * temporary when the domain is ASCII */
+static gsize
+writer_email_key(struct subscriber_writer *w, const char *email)
+{
+	const char *at = subscriber_find_at(email), *p;
+	g_autofree char *key = NULL;
+	gsize off;
+
+	if (at != NULL) {
+		for (p = at + 1; *p != '\0' && (unsigned char)*p < 0x80; p++)
+			;
+		if (*p == '\0') {
+			off = writer_keep(w, email, -1);
+			for (p = w->arena->str + off + (at + 1 - email); *p != '\0';
+			    p++)
+				*(char *)p = g_ascii_tolower(*p);
+			return off;
+		}
+	}
+	key = subscriber_email_key(email);
+	return writer_keep(w, key, -1);
+}
+
+/* subscriber_writer_queue - check and queue one row; write the queue when
+ * it is full */
+gboolean
+subscriber_writer_queue(struct subscriber_writer *w, const char *email,
+    const char *name, GHashTable *attrs, GError **error)
+{
+	struct writer_row row = { 0 };
+	GHashTableIter it;
+	gpointer k, v;
+
+	if (!writer_check(email, name, attrs, error))
+		return FALSE;
+	row.email = writer_keep(w, email, -1);
+	row.key = writer_email_key(w, email);
+	row.name = name != NULL && *name != '\0' ? writer_keep(w, name, -1) :
+	    W_NONE;
+	row.kv = w->kv->len;
+	if (attrs != NULL) {
+		g_hash_table_iter_init(&it, attrs);
+		while (g_hash_table_iter_next(&it, &k, &v)) {
+			gsize ko = writer_keep(w, k, -1), vo = writer_keep(w, v, -1);
+
+			g_array_append_val(w->kv, ko);
+			g_array_append_val(w->kv, vo);
+			row.nkv++;
+		}
+	}
+	writer_json(w, &row, FALSE);
+	row.json = writer_keep(w, w->json->str, (gssize)w->json->len);
+	g_array_append_val(w->rows, row);
+	if (w->rows->len == W_BATCH)
+		return subscriber_writer_flush(w, error);
+	return TRUE;
+}
+
+/* subscriber_write - one row, written at once */
 gboolean
 subscriber_write(struct subscriber_writer *w, const char *email,
     const char *name, GHashTable *attrs, enum subscriber_outcome *outcome,
     gint64 *subscriber_id, GError **error)
 {
-	sqlite3_stmt *st;
-	g_autofree char *key = NULL;
-	gint64 id = 0, before;
-	gboolean fresh = FALSE;
-	const char *status = NULL;
-	int rc;
-
-	if (!writer_check(email, name, attrs, error))
-		return FALSE;
-	if (name != NULL && *name == '\0')
-		name = NULL;
-	key = subscriber_email_key(email);
-	/* insert first: for a new address (the common case in an import)
-	 * that is one probe of the email_key index instead of two */
-	st = w->st[W_INSERT];
-	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	before = sqlite3_total_changes64(w->store->db);
-	if (!store_step_done(w->store, st, "adding a subscriber", error))
-		return FALSE;
-	if (sqlite3_total_changes64(w->store->db) != before) {
-		id = sqlite3_last_insert_rowid(w->store->db);
-		fresh = TRUE;
-	} else {
-		st = w->st[W_FIND];
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			id = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-		if (rc != SQLITE_ROW) {
-			herald_set_sqlite_error(error, w->store->db,
-			    rc == SQLITE_DONE ? SQLITE_ERROR : rc, "finding %s", email);
-			return FALSE;
-		}
-		if (name != NULL) {
-			st = w->st[W_NAME];
-			sqlite3_bind_int64(st, 1, id);
-			sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-			if (!store_step_done(w->store, st, "setting a name", error))
-				return FALSE;
-		}
-	}
-	if (!writer_attrs(w, id, attrs, error))
-		return FALSE;
-	if (!fresh) {
-		st = w->st[W_MEMBER_GET];
-		sqlite3_bind_int64(st, 1, w->list_id);
-		sqlite3_bind_int64(st, 2, id);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			status = membership_intern(
-			    (const char *)sqlite3_column_text(st, 0));
-		sqlite3_reset(st);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-			herald_set_sqlite_error(error, w->store->db, rc,
-			    "reading a membership");
-			return FALSE;
-		}
-	}
-	if (subscriber_id != NULL)
-		*subscriber_id = id;
-	if (status != NULL) {
-		if (outcome != NULL)
-			*outcome = g_strcmp0(status, MEMBER_ACTIVE) == 0 ? SUBSCRIBER_UPDATED :
-			    SUBSCRIBER_KEPT;
-		return TRUE;
-	}
-	st = w->st[W_MEMBER_ADD];
-	sqlite3_bind_int64(st, 1, w->list_id);
-	sqlite3_bind_int64(st, 2, id);
-	if (!store_step_done(w->store, st, "adding a membership", error))
-		return FALSE;
-	st = w->st[W_EVENT];
-	sqlite3_bind_int64(st, 1, w->list_id);
-	sqlite3_bind_int64(st, 2, id);
-	sqlite3_bind_text(st, 3, w->channel, -1, SQLITE_STATIC);
-	if (!store_step_done(w->store, st, "writing the event log", error))
+	if (!subscriber_writer_flush(w, error) ||
+	    !subscriber_writer_queue(w, email, name, attrs, error) ||
+	    !subscriber_writer_flush(w, error))
 		return FALSE;
 	if (outcome != NULL)
-		*outcome = fresh ? SUBSCRIBER_ADDED : SUBSCRIBER_JOINED;
+		*outcome = w->last_outcome;
+	if (subscriber_id != NULL)
+		*subscriber_id = w->last_id;
 	return TRUE;
 }

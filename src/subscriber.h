@@ -5,7 +5,14 @@
  * given, the domain lowercased) with a name and string attributes; a
  * membership ties a subscriber to a list with a status (store.h's MEMBER_*)
  * and timestamps. Every status change writes one event (store_event) with
- * its channel, in the same transaction.
+ * its channel, in the same transaction, except in a quiet writer (an
+ * import), whose caller logs one event for the batch; the membership
+ * itself keeps the channel of its last change.
+ *
+ * Attributes are stored twice (store.c): subscribers.attrs (JSON) and the
+ * segment index table attributes(key, value, subscriber_id). Only this
+ * module writes either, and keeps them equal; read one subscriber's
+ * attributes from subscriber_get/find or the subscriber_attributes view.
  *
  * Must stay true: addresses are checked before they are stored (RFC 5321
  * lengths, one @, dot-atom or quoted local part, an IDN domain stored as
@@ -88,12 +95,41 @@ gboolean subscriber_write(struct subscriber_writer *w, const char *email,
     const char *name, GHashTable *attrs, enum subscriber_outcome *outcome,
     gint64 *subscriber_id, GError **error);
 void subscriber_writer_free(struct subscriber_writer *w);
+/* subscriber_writer_quiet - no event per new member from now on: the
+ * caller logs one for the whole batch */
+void subscriber_writer_quiet(struct subscriber_writer *w);
+/*
+ * Batched writing (an import): subscriber_writer_queue checks a row (a
+ * DATA error refuses it at once, and nothing is queued) and queues it;
+ * the queue is written when full and by subscriber_writer_flush, with the
+ * same outcome as subscriber_write row by row, counted in
+ * subscriber_writer_counts (indexed by enum subscriber_outcome). A store
+ * error from either leaves the queue empty and the transaction to roll
+ * back. subscriber_write flushes the queue first.
+ */
+gboolean subscriber_writer_queue(struct subscriber_writer *w,
+    const char *email, const char *name, GHashTable *attrs, GError **error);
+gboolean subscriber_writer_flush(struct subscriber_writer *w, GError **error);
+const gint64 *subscriber_writer_counts(const struct subscriber_writer *w);
+/* subscriber_writer_bulk - when no subscriber exists yet, drop the unique
+ * email index until subscriber_writer_finish (or the first repeated
+ * address) builds it again: the caller must then call finish before it
+ * commits (a rollback restores the index anyway) */
+gboolean subscriber_writer_bulk(struct subscriber_writer *w, GError **error);
+/* subscriber_writer_finish - flush, and rebuild what bulk dropped */
+gboolean subscriber_writer_finish(struct subscriber_writer *w,
+    GError **error);
 
 /* membership_get - status (a MEMBER_* string, static) and times of the
  * membership, or NULL and a NOUSER error when not a member */
 const char *membership_get(struct store *store, gint64 list_id,
     gint64 subscriber_id, gint64 *subscribed, gint64 *changed,
     GError **error);
+
+/* membership_channel - the channel of the membership's last change (cli,
+ * import, mail…; caller frees), or NULL when not a member */
+char *membership_channel(struct store *store, gint64 list_id,
+    gint64 subscriber_id);
 
 /* g_autoptr needs a type name: this typedef exists for it alone */
 typedef struct subscriber subscriber;

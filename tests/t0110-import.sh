@@ -3,7 +3,7 @@
 # CRLF, a BOM), rejected rows with FILE:LINE and why, --strict, updates,
 # stdin, and one transaction: a failure or a kill halfway leaves nothing.
 . "${TOP:-.}/tests/lib.sh"
-plan 35
+plan 49
 F=$TOP/tests/t0110
 fresh() { rm -rf "$T/data"; hinit; }
 
@@ -23,7 +23,12 @@ ok $? "quotes and commas inside fields"
 [ "$(sql "SELECT name FROM subscribers WHERE email = 'fay@example.org'")" = 'Zoë Faÿ' ]; ok $? "UTF-8 kept"
 [ "$(sql "SELECT count(*) FROM attributes a JOIN subscribers s ON s.id = a.subscriber_id WHERE s.email = 'ann@example.com' AND key = 'company'")" = 0 ]
 ok $? "an empty cell stores no attribute"
-[ "$(sql "SELECT count(*) FROM events WHERE action = 'subscribe' AND channel = 'import'")" = 3 ]; ok $? "one event per new member, channel import"
+[ "$(sql "SELECT count(*) FROM events")" = 1 ] &&
+    [ "$(sql "SELECT action || ' ' || channel || ' ' || detail FROM events")" = "import import $F/bad.csv: 8 rows, 3 added, 0 joined, 0 updated, 0 kept, 5 rejected" ]
+ok $? "one event for the import, naming the file and the counts"
+[ "$(sql "SELECT group_concat(DISTINCT channel) FROM memberships")" = import ] &&
+    like "$(herald sub show xen-users ben@example.org)" '^xen-users: active \(subscribed [0-9-]+ [0-9:]+, changed [0-9-]+ [0-9:]+, via import\)$'
+ok $? "each membership says it came by import; sub show says so"
 
 # --strict: one bad row and nothing goes in
 fresh
@@ -46,10 +51,48 @@ t "update existing" 0 herald sub import xen-users "$T/upd.csv"
 like "$out" '1 added, 0 joined, 1 updated'; ok $? "one added, one updated"
 [ "$(sql "SELECT name || ' ' || (SELECT value FROM attributes WHERE subscriber_id = s.id AND key = 'role') FROM subscribers s WHERE email = 'ann@example.com'")" = "Ann Ng developer" ]
 ok $? "name and attribute updated; empty cells left the rest"
+[ "$(sql "SELECT count(*) FROM (SELECT key, value, subscriber_id FROM attributes EXCEPT SELECT key, value, subscriber_id FROM subscriber_attributes)")" = 0 ] &&
+    [ "$(sql "SELECT count(*) FROM (SELECT key, value, subscriber_id FROM subscriber_attributes EXCEPT SELECT key, value, subscriber_id FROM attributes)")" = 0 ] &&
+    [ "$(sql "SELECT count(*) FROM attributes a JOIN subscribers s ON s.id = a.subscriber_id WHERE s.email = 'ann@example.com' AND key = 'role'")" = 1 ]
+ok $? "the segment index and the subscribers' attributes agree after updates"
 t "an unsubscribed member is not subscribed again" 0 herald sub import xen-users "$T/ben.csv"
 like "$out" '1 left as they were' &&
     [ "$(sql "SELECT status FROM memberships m JOIN subscribers s ON s.id = m.subscriber_id WHERE s.email = 'ben@example.org'")" = unsubscribed ]
 ok $? "still unsubscribed"
+
+# duplicates inside one file, inside one batch and across batches (the
+# writer flushes every 256 rows): the later row updates the earlier
+fresh
+printf 'email,role,region\nx@example.org,user,asia\nx@EXAMPLE.ORG,developer,\n' > "$T/dupe.csv"
+t "a duplicate in the same file" 0 herald sub import xen-users "$T/dupe.csv"
+like "$out" '2 rows: 1 added, 0 joined, 1 updated'; ok $? "counts: added, then updated"
+[ "$(sql "SELECT attrs FROM subscribers")" = '{"role":"developer","region":"asia"}' ] ||
+    [ "$(sql "SELECT attrs FROM subscribers")" = '{"region":"asia","role":"developer"}' ]
+ok $? "the later row's value wins, the empty cell keeps the earlier"
+"$BUILD/tools/gen-subscribers" 600 > "$T/600.csv"
+{ cat "$T/600.csv"; sed -n '2,300p' "$T/600.csv" | sed 's/,developer,/,manager,/'; } > "$T/900.csv"
+t "900 rows, 300 of them again" 0 herald sub import xen-users "$T/900.csv"
+like "$out" '899 rows: 600 added, 0 joined, 299 updated'; ok $? "counts across batches"
+[ "$(sql "SELECT count(*) FROM (SELECT key, value, subscriber_id FROM attributes EXCEPT SELECT key, value, subscriber_id FROM subscriber_attributes)")" = 0 ] &&
+    [ "$(sql "SELECT count(*) FROM (SELECT key, value, subscriber_id FROM subscriber_attributes EXCEPT SELECT key, value, subscriber_id FROM attributes)")" = 0 ] &&
+    [ "$(sql "SELECT count(*) FROM attributes")" = "$(sql "SELECT count(*) FROM subscriber_attributes")" ]
+ok $? "the segment index and the subscribers' attributes agree"
+t "the same file again: every row updated" 0 herald sub import xen-users "$T/600.csv"
+like "$out" '600 rows: 0 added, 0 joined, 600 updated'; ok $? "counts"
+# into an empty table the email index is built after the rows (bulk mode),
+# or at the first repeated address, here in the third batch
+fresh
+t "900 rows with repeats into an empty table" 0 herald sub import xen-users "$T/900.csv"
+like "$out" '899 rows: 600 added, 0 joined, 299 updated' &&
+    [ "$(sql "SELECT count(*) FROM sqlite_schema WHERE name = 'subscribers_email_key'")" = 1 ] &&
+    [ "$(sql "SELECT count(*) FROM (SELECT key, value, subscriber_id FROM attributes EXCEPT SELECT key, value, subscriber_id FROM subscriber_attributes)")" = 0 ] &&
+    [ "$(sql "SELECT count(*) FROM attributes")" = "$(sql "SELECT count(*) FROM subscriber_attributes")" ]
+ok $? "same counts as row by row, the unique email index is back, the attribute tables agree"
+fresh
+t "600 rows into an empty table" 0 herald sub import xen-users "$T/600.csv"
+[ "$(sql "SELECT count(*) FROM sqlite_schema WHERE name = 'subscribers_email_key'")" = 1 ] &&
+    ! sql "INSERT INTO subscribers(email, email_key) SELECT email, email_key FROM subscribers LIMIT 1" 2>/dev/null
+ok $? "the email index is built at the end and enforces uniqueness"
 
 # header and file errors
 t "a missing file: 66" 66 herald sub import xen-users "$T/nope.csv"
@@ -68,8 +111,9 @@ fresh
 "$BUILD/tools/gen-subscribers" 200 > "$T/200.csv"
 sql "CREATE TRIGGER boom BEFORE INSERT ON subscribers WHEN (SELECT count(*) FROM subscribers) >= 50 BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;"
 t "a store failure halfway ends the import" 70 herald sub import xen-users "$T/200.csv"
-[ "$(sql "SELECT count(*) FROM subscribers")" = 0 ] && [ "$(sql "SELECT count(*) FROM events")" = 0 ]
-ok $? "and leaves nothing behind"
+[ "$(sql "SELECT count(*) FROM subscribers")" = 0 ] && [ "$(sql "SELECT count(*) FROM events")" = 0 ] &&
+    [ "$(sql "SELECT count(*) FROM sqlite_schema WHERE name = 'subscribers_email_key'")" = 1 ]
+ok $? "and leaves nothing behind (the email index it dropped is back)"
 sql "DROP TRIGGER boom"
 
 # killed halfway: rows written, transaction open, SIGKILL
@@ -85,8 +129,9 @@ while [ $i -lt 100 ] && sqlite3 "$T/data/herald.db" "PRAGMA busy_timeout=0; BEGI
 done
 kill -9 $pid; wait $pid 2>/dev/null
 exec 3>&-
-[ $i -lt 100 ] && [ "$(sql "SELECT count(*) FROM subscribers")" = 0 ] && [ "$(sql "SELECT count(*) FROM memberships")" = 0 ]
-ok $? "killed mid-import: nothing behind"
+[ $i -lt 100 ] && [ "$(sql "SELECT count(*) FROM subscribers")" = 0 ] && [ "$(sql "SELECT count(*) FROM memberships")" = 0 ] &&
+    [ "$(sql "SELECT count(*) FROM sqlite_schema WHERE name = 'subscribers_email_key'")" = 1 ]
+ok $? "killed mid-import: nothing behind, the email index there"
 t "the same file imports cleanly afterwards" 0 herald sub import xen-users "$T/200.csv"
 [ "$(sql "SELECT count(*) FROM memberships WHERE status = 'active'")" = 200 ]; ok $? "all 200 in"
 finish
