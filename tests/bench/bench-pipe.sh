@@ -104,4 +104,23 @@ for kind in b u; do
 	$PY "$D/run.py" "$HERALD" "$D/m/$kind.list" "$RUNS" "$RUNS" 2
 	$PY "$D/run.py" "$HERALD" "$D/m/$kind.list" $((2 * RUNS)) "$RUNS" 8
 done
+# instruction counts do not move with the load: one invocation of each
+# under callgrind, when valgrind is installed
+if command -v valgrind >/dev/null 2>&1; then
+	echo "instructions of one invocation (valgrind --tool=callgrind --callgrind-out-file=/dev/null COMMAND):"
+	ir() { sed -n 's/.*Collected : //p' "$D/cg.err"; }
+	valgrind --tool=callgrind --callgrind-out-file=/dev/null "$HERALD" --version >/dev/null 2>"$D/cg.err"
+	echo "  $HERALD --version: $(ir)"
+	for kind in b u; do
+		n=$((4 * RUNS))
+		line=$(sed -n "${n}p" "$D/m/$kind.list")
+		path=$(printf '%s' "$line" | cut -f1)
+		sender=$(printf '%s' "$line" | cut -f2)
+		rcpt=$(printf '%s' "$line" | cut -f3)
+		valgrind --tool=callgrind --callgrind-out-file=/dev/null "$HERALD" pipe -f "$sender" "$rcpt" < "$path" 2>"$D/cg.err"
+		echo "  $HERALD pipe ($([ $kind = b ] && echo bounce || echo unsubscribe)): $(ir)"
+	done
+fi
+echo "shared libraries loaded: $(ldd "$HERALD" | wc -l) (make STATIC_DEPS=0 links GLib, GMime, SQLite, libconfuse shared)"
+echo "WAL after the runs: $(stat -c %s "$D/data/herald.db-wal" 2>/dev/null || echo 0) bytes"
 echo "check: $(sqlite3 "$D/data/herald.db" "SELECT count(*) FROM inbound_bounces") bounces stored, $(sqlite3 "$D/data/herald.db" "SELECT count(*) FROM memberships WHERE status = 'unsubscribed'") unsubscribed"
