@@ -36,6 +36,44 @@ TEST_LIBS := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) $(PKG_CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lpthread -lm
 
+# ./herald links GLib, GObject, GIO, GMime, SQLite and libconfuse (and
+# what only they use: PCRE2, libffi, GModule) from their static archives
+# when all of them are installed (STATIC_DEPS=auto, the default; 1 insists,
+# 0 links everything dynamically). The MTA starts one "herald pipe" per
+# inbound message, and dynamic linking of those libraries (BIND_NOW: every
+# symbol resolved at start) was the larger part of its run time. libesmtp
+# and OpenSSL stay shared (no archive of libesmtp; OpenSSL gets its fixes
+# from the system). The ASan build, the unit tests and the test tools link
+# dynamically (json-glib there needs the shared GLib: one GLib a process;
+# GThread is part of GLib and no longer needed apart).
+STATIC_DEPS ?= auto
+# libesmtp and OpenSSL are not linked into ./herald: src/send.c opens them
+# with dlopen() when it first sends (most herald pipe runs never do), by
+# the sonames of the libraries installed here; it defines connect(), which
+# the executable must export for libesmtp to call it.
+DLOPEN_LIBS = -lesmtp -lssl -lcrypto
+soname = $(shell objdump -p $$($(CC) -print-file-name=$(1)) 2>/dev/null | sed -n 's/^ *SONAME *//p')
+ESMTP_SONAME := $(call soname,libesmtp.so)
+SSL_SONAME := $(call soname,libssl.so)
+override CPPFLAGS += $(if $(ESMTP_SONAME),-DSEND_ESMTP_SONAME='"$(ESMTP_SONAME)"') $(if $(SSL_SONAME),-DSEND_SSL_SONAME='"$(SSL_SONAME)"')
+HERALD_LDFLAGS = -Wl,--export-dynamic-symbol=connect
+STATIC_LIBS = gmime-3.0 gio-2.0 gobject-2.0 gmodule-2.0 glib-2.0 sqlite3 confuse pcre2-8 ffi
+ifneq ($(STATIC_DEPS)$(SANITIZE),0)
+ifneq ($(SANITIZE),1)
+STATIC_MISSING := $(strip $(foreach l,$(STATIC_LIBS),$(if $(filter /%,$(shell $(CC) -print-file-name=lib$(l).a)),,$(l))))
+ifeq ($(STATIC_MISSING),)
+# the rest of "pkg-config --static" shared; a library whose unversioned
+# .so link is not installed (no -dev package) is named by its file
+STATIC_REST := $(filter-out $(STATIC_LIBS:%=-l%) $(DLOPEN_LIBS) -lgthread-2.0 -pthread,$(shell pkg-config --static --libs $(PKGS) 2>/dev/null))
+STATIC_REST := $(foreach f,$(STATIC_REST),$(if $(filter -l%,$(f)),$(if $(filter /%,$(shell $(CC) -print-file-name=lib$(f:-l%=%).so)),$(f),$(or $(firstword $(wildcard $(dir $(shell $(CC) -print-file-name=libc.so))lib$(f:-l%=%).so.*)),$(f))),$(f)))
+HERALD_LIBS = -Wl,-O1,--as-needed -Wl,-Bstatic $(STATIC_LIBS:%=-l%) -Wl,-Bdynamic $(sort $(STATIC_REST)) -pthread -lm
+else ifeq ($(STATIC_DEPS),1)
+$(error STATIC_DEPS=1: no static archive of $(STATIC_MISSING))
+endif
+endif
+endif
+HERALD_LIBS ?= $(filter-out $(DLOPEN_LIBS),$(LDLIBS_ALL))
+
 SRCS := $(sort $(wildcard src/*.c))
 OBJS := $(SRCS:src/%.c=$(BUILD)/%.o)
 LIB_OBJS := $(filter-out $(BUILD)/main.o,$(OBJS))
@@ -56,7 +94,7 @@ endif
 all: $(HERALD_BIN)
 
 $(HERALD_BIN): $(OBJS)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS_ALL)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(HERALD_LDFLAGS) -o $@ $(OBJS) $(HERALD_LIBS)
 
 $(BUILD)/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -c -o $@ $<

@@ -318,41 +318,70 @@ config_segment_free(gpointer p)
 	g_free(s);
 }
 
+/* config_word - the next word of P up to END (separators: blank, tab,
+ * double quote, "{"), its length in *LEN; NULL when there is none */
+static const char *
+config_word(const char **p, const char *end, size_t *len)
+{
+	const char *w;
+
+	while (*p < end && strchr(" \t\"{", **p) != NULL)
+		(*p)++;
+	if (*p >= end)
+		return NULL;
+	for (w = *p; *p < end && strchr(" \t\"{", **p) == NULL; (*p)++)
+		;
+	*len = (size_t)(*p - w);
+	return w;
+}
+
 /* config_where_lines - the line of each segment's "where" in the file
  * (what a segment error's column counts along); libconfuse reports a
  * section's validation only after reading past it, so its own line is
- * late. Scans for "segment NAME {" and the first "where" after it. */
+ * late. One pass: at the first "segment NAME {" line of each segment,
+ * the first line from there on that holds "where". */
 static void
 config_where_lines(const char *path, GPtrArray *segments)
 {
 	g_autofree char *text = NULL;
-	g_auto(GStrv) lines = NULL;
-	guint i, j, k;
+	g_autofree gboolean *found = NULL;
+	const char *line, *end, *p, *w, *k, *kend;
+	size_t len, klen;
+	guint i, n, left;
 
-	if (!g_file_get_contents(path, &text, NULL, NULL))
+	if (segments->len == 0 || !g_file_get_contents(path, &text, NULL, NULL))
 		return;
-	lines = g_strsplit(text, "\n", -1);
-	for (i = 0; i < segments->len; i++) {
-		struct segment_def *def = g_ptr_array_index(segments, i);
+	found = g_new0(gboolean, segments->len);
+	left = segments->len;
+	for (line = text, n = 1; left > 0 && *line != '\0'; n++) {
+		end = strchrnul(line, '\n');
+		p = line;
+		if ((w = config_word(&p, end, &len)) != NULL && len == 7 &&
+		    memcmp(w, "segment", 7) == 0 &&
+		    (w = config_word(&p, end, &len)) != NULL) {
+			for (i = 0; i < segments->len; i++) {
+				struct segment_def *def =
+				    g_ptr_array_index(segments, i);
+				guint m = n;
 
-		for (j = 0; lines[j] != NULL; j++) {
-			g_auto(GStrv) w = g_strsplit_set(lines[j], " \t\"{", -1);
-			guint n = 0;
-			const char *words[2] = { NULL, NULL };
-
-			for (k = 0; w[k] != NULL && n < 2; k++)
-				if (*w[k] != '\0')
-					words[n++] = w[k];
-			if (n < 2 || strcmp(words[0], "segment") != 0 ||
-			    strcmp(words[1], def->name) != 0)
-				continue;
-			for (k = j; lines[k] != NULL; k++)
-				if (strstr(lines[k], "where") != NULL) {
-					def->line = k + 1;
-					break;
+				if (found[i] || strlen(def->name) != len ||
+				    memcmp(def->name, w, len) != 0)
+					continue;
+				found[i] = TRUE;
+				left--;
+				for (k = line; *k != '\0'; m++) {
+					kend = strchrnul(k, '\n');
+					klen = (size_t)(kend - k);
+					if (g_strstr_len(k, (gssize)klen, "where")
+					    != NULL) {
+						def->line = (int)m;
+						break;
+					}
+					k = *kend != '\0' ? kend + 1 : kend;
 				}
-			break;
+			}
 		}
+		line = *end != '\0' ? end + 1 : end;
 	}
 }
 

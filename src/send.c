@@ -29,6 +29,17 @@
  * flag), a TCP socket it connects gets TCP_NODELAY; every other connect()
  * goes straight to the C library's.
  *
+ * Loading: libesmtp and OpenSSL are opened with dlopen() by send_init(),
+ * not linked: the process most often started, one "herald pipe" per
+ * inbound message, usually sends nothing, and resolving their symbols at
+ * start-up (BIND_NOW) cost it about a millisecond. Below the includes,
+ * every libesmtp and OpenSSL function this file calls is a macro for a
+ * pointer filled in from the library (SEND_LIB_FUNCS lists them; the
+ * headers' own macros end in listed ones: SSL_CTX_set_min_proto_version in
+ * SSL_CTX_ctrl, smtp_set_message_str in _smtp_message_str_cb).
+ * The executable must export connect() (the Makefile's
+ * --export-dynamic-symbol) for libesmtp to get ours.
+ *
  * Must stay true: nothing here prints or exits; every recipient handed in
  * comes back with a code, a reply and an outcome.
  */
@@ -48,6 +59,106 @@
 
 #include "herald.h"
 #include "send.h"
+
+#ifndef SEND_ESMTP_SONAME
+#define SEND_ESMTP_SONAME	"libesmtp.so.6"
+#endif
+#ifndef SEND_SSL_SONAME
+#define SEND_SSL_SONAME		"libssl.so.3"
+#endif
+
+/* the functions taken from libesmtp (E) and from OpenSSL's libssl (S) */
+#define SEND_LIB_FUNCS(E, S) \
+	E(auth_client_init) E(auth_create_context) E(auth_destroy_context) \
+	E(auth_set_interact_cb) E(auth_set_mechanism_flags) \
+	E(smtp_add_message) E(smtp_add_recipient) E(smtp_auth_set_context) \
+	E(smtp_create_session) E(smtp_destroy_session) E(smtp_errno) \
+	E(smtp_message_get_application_data) \
+	E(smtp_message_set_application_data_release) \
+	E(smtp_message_transfer_status) E(smtp_recipient_status) \
+	E(smtp_reverse_path_status) E(smtp_set_eventcb) E(smtp_set_hostname) \
+	E(_smtp_message_str_cb) E(smtp_set_messagecb) \
+	E(smtp_set_reverse_path) E(smtp_set_server) E(smtp_set_timeout) \
+	E(smtp_start_session) E(smtp_starttls_enable) \
+	E(smtp_starttls_set_ctx) E(smtp_strerror) \
+	S(SSL_CTX_free) S(SSL_CTX_new) S(SSL_CTX_set_default_verify_paths) \
+	S(SSL_CTX_ctrl) S(TLS_client_method)
+
+#define SEND_LIB_PTR(f)	__typeof__(f) *f;
+static struct {
+	SEND_LIB_FUNCS(SEND_LIB_PTR, SEND_LIB_PTR)
+	char *error;		/* why they could not be loaded, or NULL */
+} send_lib;
+#undef SEND_LIB_PTR
+
+/* send_lib_load - open libesmtp and libssl and find every function of
+ * SEND_LIB_FUNCS; FALSE with send_lib.error set when one is missing */
+static gboolean
+send_lib_load(void)
+{
+	void *esmtp, *ssl;
+	const char *missing = NULL;
+
+	if ((esmtp = dlopen(SEND_ESMTP_SONAME, RTLD_NOW | RTLD_GLOBAL)) == NULL ||
+	    (ssl = dlopen(SEND_SSL_SONAME, RTLD_NOW | RTLD_GLOBAL)) == NULL) {
+		send_lib.error = g_strdup(dlerror());
+		return FALSE;
+	}
+#define SEND_LIB_SYM(lib, f) \
+	if (missing == NULL && \
+	    (*(void **)&send_lib.f = dlsym(lib, #f)) == NULL) \
+		missing = #f;
+#define SEND_LIB_E(f)	SEND_LIB_SYM(esmtp, f)
+#define SEND_LIB_S(f)	SEND_LIB_SYM(ssl, f)
+	SEND_LIB_FUNCS(SEND_LIB_E, SEND_LIB_S)
+#undef SEND_LIB_S
+#undef SEND_LIB_E
+#undef SEND_LIB_SYM
+	if (missing != NULL) {
+		send_lib.error = g_strdup_printf("%s or %s has no %s",
+		    SEND_ESMTP_SONAME, SEND_SSL_SONAME, missing);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* from here on, every call goes through the pointers */
+#define auth_client_init		(*send_lib.auth_client_init)
+#define auth_create_context		(*send_lib.auth_create_context)
+#define auth_destroy_context		(*send_lib.auth_destroy_context)
+#define auth_set_interact_cb		(*send_lib.auth_set_interact_cb)
+#define auth_set_mechanism_flags	(*send_lib.auth_set_mechanism_flags)
+#define smtp_add_message		(*send_lib.smtp_add_message)
+#define smtp_add_recipient		(*send_lib.smtp_add_recipient)
+#define smtp_auth_set_context		(*send_lib.smtp_auth_set_context)
+#define smtp_create_session		(*send_lib.smtp_create_session)
+#define smtp_destroy_session		(*send_lib.smtp_destroy_session)
+#define smtp_errno			(*send_lib.smtp_errno)
+#define smtp_message_get_application_data \
+	(*send_lib.smtp_message_get_application_data)
+#define smtp_message_set_application_data_release \
+	(*send_lib.smtp_message_set_application_data_release)
+#define smtp_message_transfer_status	(*send_lib.smtp_message_transfer_status)
+#define smtp_recipient_status		(*send_lib.smtp_recipient_status)
+#define smtp_reverse_path_status	(*send_lib.smtp_reverse_path_status)
+#define smtp_set_eventcb		(*send_lib.smtp_set_eventcb)
+#define smtp_set_hostname		(*send_lib.smtp_set_hostname)
+#define _smtp_message_str_cb		(*send_lib._smtp_message_str_cb)
+#define smtp_set_messagecb		(*send_lib.smtp_set_messagecb)
+#define smtp_set_reverse_path		(*send_lib.smtp_set_reverse_path)
+#define smtp_set_server			(*send_lib.smtp_set_server)
+#define smtp_set_timeout		(*send_lib.smtp_set_timeout)
+#define smtp_start_session		(*send_lib.smtp_start_session)
+#define smtp_starttls_enable		(*send_lib.smtp_starttls_enable)
+#define smtp_starttls_set_ctx		(*send_lib.smtp_starttls_set_ctx)
+#define smtp_strerror			(*send_lib.smtp_strerror)
+#define SSL_CTX_free			(*send_lib.SSL_CTX_free)
+#define SSL_CTX_new			(*send_lib.SSL_CTX_new)
+#define SSL_CTX_set_default_verify_paths \
+	(*send_lib.SSL_CTX_set_default_verify_paths)
+#define SSL_CTX_ctrl			(*send_lib.SSL_CTX_ctrl)
+#define TLS_client_method		(*send_lib.TLS_client_method)
+
 
 /* a token bucket of one: the next instant (monotonic µs) a message may go */
 struct send_pace {
@@ -592,6 +703,12 @@ sender_new(const struct smtp_config *smtp, double rate, double domain_rate,
 	struct sender *sender;
 	char *password = NULL;
 
+	send_init();
+	if (send_lib.error != NULL) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_TEMP,
+		    "cannot load the SMTP client: %s", send_lib.error);
+		return NULL;
+	}
 	if (smtp->user != NULL && *smtp->user != '\0' &&
 	    (password = send_read_password(smtp->password_file, error)) == NULL)
 		return NULL;
@@ -726,8 +843,10 @@ send_init(void)
 	static gsize done;
 
 	if (g_once_init_enter(&done)) {
-		auth_client_init();
-		send_prime();
+		if (send_lib_load()) {
+			auth_client_init();
+			send_prime();
+		}
 		g_once_init_leave(&done, 1);
 	}
 }

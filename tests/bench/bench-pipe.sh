@@ -4,7 +4,10 @@
 # 99th percentile over RUNS runs, default 1,000) for a VERP bounce and for
 # an unsubscribe by token (goodbye notices off, so no SMTP is timed), then
 # messages per second with 2 and 8 pipes in parallel. Target: median under
-# 5 ms. Prints the figures and the commands that produced them.
+# 5 ms. Then the instruction count of one invocation of each under
+# callgrind (steady whatever the load), the shared libraries loaded and the
+# WAL's size after the runs. SUBS=N and RUNS=N for a smaller pass. Prints
+# the figures and the commands that produced them.
 set -eu
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 HERALD=${HERALD:-$TOP/herald}
@@ -93,7 +96,7 @@ else:
     print("  %d pipes, %d in parallel: %.0f messages/s" % (len(times), par, len(times) / wall))
 EOP
 echo "load average now: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
-echo "process start-up alone (dynamic linking of GMime, GIO, libesmtp, OpenSSL, SQLite):"
+echo "process start-up alone (loading and linking; libesmtp and OpenSSL are opened only to send):"
 echo "  command: $HERALD --version"
 $PY "$D/run.py" "$HERALD" --version 0 "$RUNS" 1
 for kind in b u; do
@@ -104,4 +107,23 @@ for kind in b u; do
 	$PY "$D/run.py" "$HERALD" "$D/m/$kind.list" "$RUNS" "$RUNS" 2
 	$PY "$D/run.py" "$HERALD" "$D/m/$kind.list" $((2 * RUNS)) "$RUNS" 8
 done
+# instruction counts do not move with the load: one invocation of each
+# under callgrind, when valgrind is installed
+if command -v valgrind >/dev/null 2>&1; then
+	echo "instructions of one invocation (valgrind --tool=callgrind --callgrind-out-file=/dev/null COMMAND):"
+	ir() { sed -n 's/.*Collected : //p' "$D/cg.err"; }
+	valgrind --tool=callgrind --callgrind-out-file=/dev/null "$HERALD" --version >/dev/null 2>"$D/cg.err"
+	echo "  $HERALD --version: $(ir)"
+	for kind in b u; do
+		n=$((4 * RUNS))
+		line=$(sed -n "${n}p" "$D/m/$kind.list")
+		path=$(printf '%s' "$line" | cut -f1)
+		sender=$(printf '%s' "$line" | cut -f2)
+		rcpt=$(printf '%s' "$line" | cut -f3)
+		valgrind --tool=callgrind --callgrind-out-file=/dev/null "$HERALD" pipe -f "$sender" "$rcpt" < "$path" 2>"$D/cg.err"
+		echo "  $HERALD pipe ($([ $kind = b ] && echo bounce || echo unsubscribe)): $(ir)"
+	done
+fi
+echo "shared libraries loaded: $(ldd "$HERALD" | wc -l) (make STATIC_DEPS=0 links GLib, GMime, SQLite, libconfuse shared)"
+echo "WAL after the runs: $(stat -c %s "$D/data/herald.db-wal" 2>/dev/null || echo 0) bytes"
 echo "check: $(sqlite3 "$D/data/herald.db" "SELECT count(*) FROM inbound_bounces") bounces stored, $(sqlite3 "$D/data/herald.db" "SELECT count(*) FROM memberships WHERE status = 'unsubscribed'") unsubscribed"
