@@ -143,7 +143,10 @@ check: deps
 asan: deps
 	$(MAKE) SANITIZE=1 test
 
-demo: deps all
+# demo and check build in a second make: the pkg-config flags above are
+# read when make starts, before deps has installed the libraries.
+demo: deps
+	$(MAKE) all
 	sh tests/demo.sh
 
 bench: all units
