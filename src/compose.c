@@ -159,14 +159,31 @@ compose_quoted(const char *name)
 	return g_string_free(q, FALSE);
 }
 
+/* compose_has_long_word - S holds a run without a space longer than a
+ * header line should be: compose_header could not fold it, so it must go
+ * as RFC 2047 encoded-words, which fold between words */
+static gboolean
+compose_has_long_word(const char *s)
+{
+	gsize run = 0;
+
+	for (; *s != '\0'; s++)
+		if (*s == ' ' || *s == '\t')
+			run = 0;
+		else if (++run > COMPOSE_FOLD - 10)
+			return TRUE;
+	return FALSE;
+}
+
 /* compose_display_name - NAME as an RFC 5322 display name: as is when
- * it is plain words, quoted when it has specials, RFC 2047 when not ASCII */
+ * it is plain words, quoted when it has specials, RFC 2047 when not ASCII
+ * or when a word is too long to fold */
 static char *
 compose_display_name(const char *name)
 {
 	const char *p;
 
-	if (!compose_is_ascii(name))
+	if (!compose_is_ascii(name) || compose_has_long_word(name))
 		return g_mime_utils_header_encode_phrase(NULL, name, "utf-8");
 	for (p = name; *p != '\0'; p++)
 		if (!g_ascii_isalnum(*p) &&
@@ -1792,7 +1809,8 @@ composer_render(const struct composer *c, const struct subscriber *sub,
 		}
 		compose_header(out, "To", addr);
 	}
-	if (compose_is_ascii(subject->str))
+	if (compose_is_ascii(subject->str) &&
+	    !compose_has_long_word(subject->str))
 		compose_header(out, "Subject", subject->str);
 	else {
 		enc = g_mime_utils_header_encode_text(NULL, subject->str, "utf-8");

@@ -287,6 +287,33 @@ test_injection(void)
 	g_assert_nonnull(strstr(error->message, "email"));
 }
 
+/* test_long_name - a name with no space to fold at, longer than a header
+ * line may be, is still sent in lines under 998 octets (RFC 2047 words,
+ * folded between them) and reads back as the same name */
+static void
+test_long_name(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(composer) c = composer_new(summit, users, &key, NULL, 0, &error);
+	g_autoptr(GString) out = g_string_new(NULL);
+	g_autofree char *longname = g_strnfill(1500, 'x');
+	g_autoptr(subscriber) s = sub_new(6, "long@example.com", longname);
+	GMimeMessage *m;
+	InternetAddressList *to;
+	InternetAddress *a;
+
+	g_assert_true(composer_render(c, s, "users", NULL, 11, out, NULL, NULL,
+	    &error));
+	g_assert_no_error(error);
+	assert_crlf(out);
+	m = parse(out);
+	to = g_mime_message_get_to(m);
+	g_assert_cmpint(internet_address_list_length(to), ==, 1);
+	a = internet_address_list_get_address(to, 0);
+	g_assert_cmpstr(internet_address_get_name(a), ==, longname);
+	g_object_unref(m);
+}
+
 static void
 test_non_ascii(void)
 {
@@ -446,6 +473,7 @@ main(int argc, char **argv)
 	g_test_add_func("/compose/escaping", test_escaping);
 	g_test_add_func("/compose/injection", test_injection);
 	g_test_add_func("/compose/non-ascii", test_non_ascii);
+	g_test_add_func("/compose/long-name", test_long_name);
 	g_test_add_func("/compose/strict", test_strict);
 	g_test_add_func("/compose/threads", test_threads);
 	rc = g_test_run();
