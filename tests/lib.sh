@@ -25,12 +25,16 @@ _fail=0
 _cleanups=""
 
 # cleanup - run registered cleanups (servers to stop), remove $T
+# at_exit CMD - run CMD (a whole command line, e.g. "kill $pid") at exit
 _on_exit() {
-	for c in $_cleanups; do eval "$c" >/dev/null 2>&1 || true; done
+	printf '%s\n' "$_cleanups" | while IFS= read -r c; do
+		[ -z "$c" ] || eval "$c" >/dev/null 2>&1 || true
+	done
 	[ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 trap _on_exit EXIT
-at_exit() { _cleanups="$_cleanups $1"; }
+at_exit() { _cleanups="$_cleanups
+$1"; }
 
 plan() { echo "1..$1"; }
 finish() {
