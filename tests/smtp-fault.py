@@ -3,7 +3,7 @@
 send tests.
 
     smtp-fault.py PORT LOG [--tls CERT KEY] [--require-tls]
-                  [--refuse-all CODE] [--temp-times N]
+                  [--refuse-all CODE] [--temp-times N] [--auth USER PASS]
 
 Faults by recipient: the local part of each RCPT address says what happens
 to it (the rest of the address is free):
@@ -17,7 +17,9 @@ A temporary fault (4xx, drop, hang) fires only the first N times an address
 is seen (--temp-times, default 1), so a later retry delivers it; permanent
 ones always fire. --refuse-all CODE answers CODE to every RCPT (a relay
 that refuses everything). Every accepted message appends one line per
-recipient to LOG: "RCPT MAIL-FROM". Runs until killed.
+recipient to LOG: "RCPT MAIL-FROM". --auth makes AUTH (PLAIN, LOGIN)
+required before MAIL, with that one user and password; each AUTH attempt
+appends "AUTH USER ok|bad" to LOG. Runs until killed.
 """
 import argparse
 import asyncio
@@ -26,6 +28,7 @@ import ssl
 import threading
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 TEMP = {"rcpt450", "rcpt451", "data452", "drop", "hang"}
 
@@ -84,6 +87,19 @@ class Faults:
         return "250 2.0.0 queued"
 
 
+class Authenticator:
+    """one user and password; every attempt is logged"""
+    def __init__(self, log, user, password):
+        self.log, self.user, self.password = log, user, password
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        user = auth_data.login.decode()
+        good = user == self.user and auth_data.password.decode() == self.password
+        with open(self.log, "a") as f:
+            f.write("AUTH %s %s\n" % (user, "ok" if good else "bad"))
+        return AuthResult(success=good)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("port", type=int)
@@ -92,8 +108,13 @@ def main():
     ap.add_argument("--require-tls", action="store_true")
     ap.add_argument("--refuse-all")
     ap.add_argument("--temp-times", type=int, default=1)
+    ap.add_argument("--auth", nargs=2, metavar=("USER", "PASS"))
     a = ap.parse_args()
     kw = {}
+    if a.auth:
+        kw["authenticator"] = Authenticator(a.log, a.auth[0], a.auth[1])
+        kw["auth_required"] = True
+        kw["auth_require_tls"] = False
     if a.tls:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(a.tls[0], a.tls[1])

@@ -6,7 +6,7 @@
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0400/common.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
-plan 33
+plan 37
 
 PORT=$(free_port)
 LOG=$T/delivered
@@ -131,6 +131,21 @@ t "STARTTLS required, certificate trusted" 0 herald campaign retry 5
 [ "$(sql "SELECT state FROM deliveries WHERE campaign_id = 5")" = sent ]
 ok $? "sent over TLS"
 unset SSL_CERT_FILE
+stop_fault
+start_fault "$PORT" "$LOG"
+# AUTH: the password comes from smtp.password_file, never the command line
+stop_fault
+start_fault "$PORT" "$LOG" --auth herald 's3cret pass'
+printf 's3cret pass\n' > "$T/password"
+relay_conf "$PORT" "smtp { user = \"herald\" password_file = \"$T/password\" }"
+t "AUTH with the password from smtp.password_file" 0 herald send summit \
+    --list xen-users --segment managers --yes
+[ "$(sql "SELECT group_concat(DISTINCT state) FROM deliveries WHERE campaign_id = (SELECT max(id) FROM campaigns)")" = sent ] &&
+    grep -q '^AUTH herald ok$' "$LOG"; ok $? "the relay accepted AUTH and the mail"
+printf 'wrong\n' > "$T/password"
+t "AUTH refused: the campaign pauses (75)" 75 herald send summit --list xen-users --segment managers --yes --again
+[ "$(sql "SELECT group_concat(DISTINCT state) FROM deliveries WHERE campaign_id = (SELECT max(id) FROM campaigns)")" = queued ] &&
+    grep -q '^AUTH herald bad$' "$LOG"; ok $? "a refused AUTH leaves the deliveries queued (the relay's fault, not theirs)"
 stop_fault
 start_fault "$PORT" "$LOG"
 echo "Subject: x" > "$T/msg"
