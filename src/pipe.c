@@ -470,6 +470,19 @@ pipe_list_id(struct pipe_msg *m, gboolean create, GError **error)
 	return id;
 }
 
+/* pipe_drop_nouser - "no such member" is an answer, not a failure: drop
+ * a NOUSER error ERR, pass any other on to ERROR (ERR may be NULL) */
+static void
+pipe_drop_nouser(GError *err, GError **error)
+{
+	if (err == NULL)
+		return;
+	if (err->code != HERALD_ERROR_NOUSER)
+		g_propagate_error(error, err);
+	else
+		g_error_free(err);
+}
+
 /* pipe_status - a membership's status; NULL (no error) when none */
 static const char *
 pipe_status(struct pipe_msg *m, gint64 list_id, gint64 sub, GError **error)
@@ -480,12 +493,8 @@ pipe_status(struct pipe_msg *m, gint64 list_id, gint64 sub, GError **error)
 	if (list_id == 0)
 		return NULL;
 	s = membership_status(m->ctx->store, list_id, sub, &err);
-	if (s == NULL && err != NULL) {
-		if (err->code != HERALD_ERROR_NOUSER)
-			g_propagate_error(error, err);
-		else
-			g_error_free(err);
-	}
+	if (s == NULL)
+		pipe_drop_nouser(err, error);
 	return s;
 }
 
@@ -500,12 +509,8 @@ pipe_subscriber(struct pipe_msg *m, gint64 id, const char *email,
 	    subscriber_find(m->ctx->store, email, &err) :
 	    subscriber_get(m->ctx->store, id, &err);
 
-	if (s == NULL && err != NULL) {
-		if (err->code != HERALD_ERROR_NOUSER)
-			g_propagate_error(error, err);
-		else
-			g_error_free(err);
-	}
+	if (s == NULL)
+		pipe_drop_nouser(err, error);
 	return s;
 }
 
