@@ -43,6 +43,7 @@ struct dispatch {
 	gint stopping;			/* atomic: hand out nothing more */
 	gint tripped;			/* atomic: the error rate stopped us */
 	gint alive;			/* atomic: workers still running */
+	GMutex commit;			/* one worker commits at a time */
 	GMutex lock;			/* everything below */
 	gint64 sent, failed, deferred;
 	guint8 *window;
@@ -88,13 +89,19 @@ static void
 dispatch_flush(struct dispatch_worker *w)
 {
 	GError *error = NULL;
+	gboolean ok;
 	guint i;
 
 	if (w->pending->len == 0)
 		return;
-	if (!campaign_record(w->store, w->d->config,
+	/* the workers take turns here rather than in SQLite, whose busy
+	 * handler sleeps a millisecond or more while the SMTP session waits */
+	g_mutex_lock(&w->d->commit);
+	ok = campaign_record(w->store, w->d->config,
 	    (struct campaign_result *)(void *)w->pending->data, w->pending->len,
-	    &error))
+	    &error);
+	g_mutex_unlock(&w->d->commit);
+	if (!ok)
 		dispatch_fail(w->d, error);
 	for (i = 0; i < w->pending->len; i++)
 		campaign_result_clear(&g_array_index(w->pending,
@@ -473,6 +480,7 @@ dispatch_run(struct store *store, const struct config *config,
 	d.wsize = MAX(config->send.error_min, 1);
 	d.window = g_new0(guint8, d.wsize);
 	g_mutex_init(&d.lock);
+	g_mutex_init(&d.commit);
 	nworkers = MAX(config->send.connections, 1);
 	size = MIN(size, MAX(config->send.batch, 1));
 
@@ -583,11 +591,13 @@ dispatch_run(struct store *store, const struct config *config,
 	g_clear_error(&d.error);
 	g_free(d.window);
 	g_mutex_clear(&d.lock);
+	g_mutex_clear(&d.commit);
 	return ok;
 
 fail_early:
 	sender_free(d.sender);
 	g_free(d.window);
 	g_mutex_clear(&d.lock);
+	g_mutex_clear(&d.commit);
 	return FALSE;
 }
