@@ -59,7 +59,7 @@ send_progress(const struct dispatch_progress *p, gpointer data)
 {
 	struct send_view *v = data;
 	gint64 done = p->sent + p->failed + p->deferred;
-	gint64 left = MAX(p->todo - done, 0);
+	gint64 left = MAX(p->due_at_start - done, 0);
 	double eta = p->rate > 0 ? left / p->rate : 0;
 
 	if (v->tty) {

@@ -461,7 +461,7 @@ dispatch_run(struct store *store, const struct config *config,
 	struct dispatch d = { 0 };
 	struct dispatch_progress p = { 0 };
 	g_autoptr(sqlite3_stmt) next = NULL;
-	g_autoptr(sqlite3_stmt) todo = NULL;
+	g_autoptr(sqlite3_stmt) count_due = NULL;
 	g_autofree GThread **threads = NULL;
 	const char *external = NULL;
 	GError *err = NULL;
@@ -488,16 +488,16 @@ dispatch_run(struct store *store, const struct config *config,
 	    " (SELECT id FROM deliveries WHERE campaign_id = ?1 AND state ="
 	    " 'queued' AND next_attempt <= ?2 AND id > ?3 ORDER BY id LIMIT ?4)",
 	    error);
-	todo = store_prepare(store, "SELECT count(*) FROM deliveries WHERE"
+	count_due = store_prepare(store, "SELECT count(*) FROM deliveries WHERE"
 	    " campaign_id = ?1 AND state = 'queued' AND next_attempt <= ?2",
 	    error);
-	if (next == NULL || todo == NULL)
+	if (next == NULL || count_due == NULL)
 		goto fail_early;
-	sqlite3_bind_int64(todo, 1, id);
-	sqlite3_bind_int64(todo, 2, d.now);
-	if (sqlite3_step(todo) == SQLITE_ROW)
-		p.todo = sqlite3_column_int64(todo, 0);
-	sqlite3_reset(todo);	/* no read transaction left open */
+	sqlite3_bind_int64(count_due, 1, id);
+	sqlite3_bind_int64(count_due, 2, d.now);
+	if (sqlite3_step(count_due) == SQLITE_ROW)
+		p.due_at_start = sqlite3_column_int64(count_due, 0);
+	sqlite3_reset(count_due);	/* no read transaction left open */
 	d.sender = sender_new(&config->smtp, config->send.rate,
 	    config->send.domain_rate, error);
 	if (d.sender == NULL)

@@ -26,7 +26,7 @@
 #include "store.h"
 
 struct dispatch_progress {
-	gint64 todo;		/* deliveries due when the run started */
+	gint64 due_at_start;		/* deliveries due when the run started */
 	gint64 sent;		/* in this run */
 	gint64 failed;		/* permanently, in this run (skips included) */
 	gint64 deferred;	/* queued again for a later retry */
