@@ -987,7 +987,8 @@ writer_seen(struct subscriber_writer *w, guint64 h)
 	return FALSE;
 }
 
-/* writer_build_index - leave bulk mode: build the email index */
+/* writer_build_index - leave bulk mode: build the email indexes (the
+ * same two that store.c's migrations create, by the same names) */
 static gboolean
 writer_build_index(struct subscriber_writer *w, GError **error)
 {
@@ -997,13 +998,14 @@ writer_build_index(struct subscriber_writer *w, GError **error)
 	/* the sort spills to a temporary file, not to memory, whatever the
 	 * caller chose for statement journals (fixed when it began) */
 	return store_exec(w->store, "PRAGMA temp_store = FILE;"
-	    "CREATE UNIQUE INDEX subscribers_email_key ON subscribers(email_key)",
-	    error);
+	    "CREATE UNIQUE INDEX subscribers_email_key ON subscribers(email_key);"
+	    "CREATE INDEX subscribers_email_lower ON"
+	    " subscribers(lower(email_key))", error);
 }
 
 /* subscriber_writer_bulk - an import into an empty subscribers table:
- * drop the email index (a million random inserts into it cost more than
- * sorting once), detect repeated addresses by hash, and build the index
+ * drop the two email indexes (a million random inserts into each cost
+ * more than sorting once), detect repeated addresses by hash, and build the index
  * at the first possible repeat or in subscriber_writer_finish */
 gboolean
 subscriber_writer_bulk(struct subscriber_writer *w, GError **error)
@@ -1024,6 +1026,7 @@ subscriber_writer_bulk(struct subscriber_writer *w, GError **error)
 	/* only the tables' last pages are hot now: a small cache, which is
 	 * also what the sort that builds the index may hold in memory */
 	if (!store_exec(w->store, "DROP INDEX subscribers_email_key;"
+	    "DROP INDEX subscribers_email_lower;"
 	    "PRAGMA cache_size = -8192", error))
 		return FALSE;
 	w->bulk = TRUE;

@@ -3,11 +3,12 @@
 # CRLF, a BOM), rejected rows with FILE:LINE and why, --strict, updates,
 # stdin, and one transaction: a failure or a kill halfway leaves nothing.
 . "${TOP:-.}/tests/lib.sh"
-plan 49
+plan 50
 F=$TOP/tests/t0110
 fresh() { rm -rf "$T/data"; hinit; }
 
 hinit
+schema_fresh=$(sql "SELECT type, name, sql FROM sqlite_master ORDER BY name")
 t "import with bad rows: exit 65, the rest imported" 65 herald sub import xen-users "$F/bad.csv"
 like "$err" "^$F/bad.csv:4: \"not-an-address\" is not a valid address: it has no @$"; ok $? "line 4: bad address"
 like "$err" "^$F/bad.csv:5: the name contains a line break$"; ok $? "line 5: a quoted line break in a name"
@@ -29,6 +30,8 @@ ok $? "one event for the import, naming the file and the counts"
 [ "$(sql "SELECT group_concat(DISTINCT channel) FROM memberships")" = import ] &&
     like "$(herald sub show xen-users ben@example.org)" '^xen-users: active \(subscribed [0-9-]+ [0-9:]+, changed [0-9-]+ [0-9:]+, via import\)$'
 ok $? "each membership says it came by import; sub show says so"
+[ "$(sql "SELECT type, name, sql FROM sqlite_master ORDER BY name")" = "$schema_fresh" ]
+ok $? "an import into an empty list leaves the schema as init made it (the indexes it drops for speed are back)"
 
 # --strict: one bad row and nothing goes in
 fresh
