@@ -706,7 +706,9 @@ bp_handle_content(struct store *store, const struct list_config *list,
 	}
 	st = store_prepare(store, "SELECT s.id FROM subscribers s"
 	    " JOIN memberships m ON m.subscriber_id = s.id AND m.list_id = ?2"
-	    " WHERE lower(s.email_key) = ?1 ORDER BY s.id", error);
+	    " WHERE s.id IN (SELECT id FROM subscribers WHERE email_key = ?1"
+	    " UNION SELECT id FROM subscribers WHERE lower(email_key) = ?1"
+	    " AND email_key <> lower(email_key)) ORDER BY s.id", error);
 	if (st == NULL)
 		return FALSE;
 	for (i = 0; i < report->recipients->len; i++) {

@@ -1000,7 +1000,8 @@ writer_build_index(struct subscriber_writer *w, GError **error)
 	return store_exec(w->store, "PRAGMA temp_store = FILE;"
 	    "CREATE UNIQUE INDEX subscribers_email_key ON subscribers(email_key);"
 	    "CREATE INDEX subscribers_email_lower ON"
-	    " subscribers(lower(email_key))", error);
+	    " subscribers(lower(email_key)) WHERE email_key <> lower(email_key)",
+	    error);
 }
 
 /* subscriber_writer_bulk - an import into an empty subscribers table:
