@@ -227,10 +227,13 @@ cmd_sub_import(struct herald *h, int argc, char **argv)
 	 * per page; the choice is fixed when the transaction begins); no
 	 * foreign key checks, since the writer only ever uses ids it has just
 	 * read or made (the pragma is a no-op inside a transaction: set it
-	 * first) */
+	 * first); no CHECK constraints, since the writer only ever writes the
+	 * status 'active' (SQLite evaluates memberships' "status IN (…)" by
+	 * building a temporary B-tree per row: a tenth of an import's time) */
 	if (!store_exec(h->store, "PRAGMA cache_size = -32768;"
 	    "PRAGMA temp_store = MEMORY;"
-	    "PRAGMA foreign_keys = OFF", &error) ||
+	    "PRAGMA foreign_keys = OFF;"
+	    "PRAGMA ignore_check_constraints = ON", &error) ||
 	    !store_begin(h->store, &error))
 		goto out;
 	if ((list_id = store_list_id(h->store, list->name, TRUE, &error)) == 0 ||
@@ -265,7 +268,8 @@ cmd_sub_import(struct herald *h, int argc, char **argv)
 fail:
 	store_rollback(h->store);
 out:
-	store_exec(h->store, "PRAGMA foreign_keys = ON", NULL);
+	store_exec(h->store, "PRAGMA foreign_keys = ON;"
+	    "PRAGMA ignore_check_constraints = OFF", NULL);
 	if (fp != stdin)
 		fclose(fp);
 	g_ptr_array_unref(im.keys);

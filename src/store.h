@@ -33,6 +33,15 @@ enum store_open_flags {
 #define MEMBER_DISABLED		"disabled"	/* by bounces */
 #define MEMBER_BLOCKLISTED	"blocklisted"
 
+/* the two indexes of subscribers' addresses, as the latest migration
+ * leaves them; a bulk import drops them and builds them with these (so
+ * the schema after an import is the schema init made) */
+#define STORE_SQL_EMAIL_KEY_INDEX \
+	"CREATE UNIQUE INDEX subscribers_email_key ON subscribers(email_key)"
+#define STORE_SQL_EMAIL_LOWER_INDEX \
+	"CREATE INDEX subscribers_email_lower ON subscribers(lower(email_key))" \
+	" WHERE email_key <> lower(email_key)"
+
 /* store_open - open PATH; without CREATE a missing file is a NOINPUT
  * error that says to run herald init. Checks the schema version unless
  * CREATE: older says "run herald init", newer says the binary is too old. */

@@ -486,8 +486,8 @@ fail:
  * Multi-row statements come in sizes 1, 2, 4 … W_BATCH rows, prepared
  * once each when first needed.
  */
-#define W_BATCH		256	/* rows per flush; a power of two */
-#define W_SIZES		9	/* log2(W_BATCH) + 1 */
+#define W_BATCH		1024	/* rows per flush; a power of two */
+#define W_SIZES		11	/* log2(W_BATCH) + 1 */
 #define W_NONE		G_MAXSIZE	/* no name */
 
 enum {
@@ -998,10 +998,7 @@ writer_build_index(struct subscriber_writer *w, GError **error)
 	/* the sort spills to a temporary file, not to memory, whatever the
 	 * caller chose for statement journals (fixed when it began) */
 	return store_exec(w->store, "PRAGMA temp_store = FILE;"
-	    "CREATE UNIQUE INDEX subscribers_email_key ON subscribers(email_key);"
-	    "CREATE INDEX subscribers_email_lower ON"
-	    " subscribers(lower(email_key)) WHERE email_key <> lower(email_key)",
-	    error);
+	    STORE_SQL_EMAIL_KEY_INDEX ";" STORE_SQL_EMAIL_LOWER_INDEX, error);
 }
 
 /* subscriber_writer_bulk - an import into an empty subscribers table:

@@ -10,10 +10,10 @@
 . "$TOP/tests/t0500/pipe-lib.sh"
 F=$TOP/tests/t0500
 N=60
-FRAME=4120	# one WAL frame: a 24-byte header and a 4096-byte page
 
 plan 4
 hinit
+FRAME=$(($(sql "PRAGMA page_size") + 24))	# one WAL frame: a 24-byte header and a page
 sql "INSERT INTO lists(name) VALUES ('xen-users');
      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $N)
      INSERT INTO subscribers(id, email, email_key)

@@ -4,7 +4,7 @@
 # back to the content, and a bounce for someone not subscribed is stored
 # and acted on for nobody. Fixtures: tests/t0650 (Sisimai's, BSD licence).
 . "${TOP:-.}/tests/lib.sh"
-plan 23
+plan 25
 
 F=$BUILD/tools/bounce-feed
 D=$TOP/tests/t0650
@@ -61,4 +61,15 @@ t "LIST and --campaign together" 64 herald bounces xen-users --campaign 1
 [ "$(sql "SELECT count(*) FROM bounce_mail WHERE raw_size > 0 AND length(raw) = raw_size
     AND headers LIKE '%Subject:%'")" = 6 ]
 ok $? "six messages stored, raw bytes and headers"
+
+# a member whose address has capitals before the @ is found from a report
+# that names it in lowercase (the partial index of migration 6)
+sql "INSERT INTO subscribers(email, email_key) VALUES
+  ('Mixed.Case@example.org', 'Mixed.Case@example.org');
+INSERT INTO memberships(list_id, subscriber_id, status) VALUES (1, 4, 'active');"
+sed 's/nyaan@example\.org/mixed.case@example.org/g' "$D/soft-expired.eml" > "$T/mixed.eml"
+t "a content bounce naming a mixed-case address in lowercase" 0 "$F" --now $T0 "$T/mixed.eml"
+like "$out" 'mixed.eml: no-token stored=1 scored=1' &&
+    [ "$(sql "SELECT count(*) FROM bounces WHERE subscriber_id = 4")" = 1 ]
+ok $? "scores the member"
 finish
