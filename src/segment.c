@@ -22,8 +22,9 @@
  * other name is an attribute. "~" is a glob (* ? [..]), case-insensitive.
  *
  * Attribute conditions become "m.subscriber_id IN (SELECT subscriber_id
- * FROM attributes WHERE key = ? AND value …)", which SQLite answers from
- * the (key, value, subscriber_id) index. Must stay true: nothing the user
+ * FROM attributes WHERE key = ? AND value …)", which SQLite answers
+ * through the attributes view: the matching pairs from attribute_values'
+ * (key, value) index, then each pair's members. Must stay true: nothing the user
  * wrote reaches the SQL text; names and values are all parameters.
  */
 #include <stdio.h>

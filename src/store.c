@@ -10,10 +10,13 @@
  * event log. A subscriber's attributes live twice: as a JSON object in
  * subscribers.attrs (read whole: show, export, templates; or as rows
  * through the subscriber_attributes view) and as the segment index
- * attributes(key, value, subscriber_id); subscriber.c keeps the two equal
- * and is the only writer of either. Each status change is an event, except
- * that an import logs one event for the whole file; memberships.channel
- * says through which channel the last change came. Later migrations add campaigns and deliveries, inbound mail
+ * (since migration 6: attribute_values numbers each (key, value) pair,
+ * attribute_members holds (pair, subscriber), and the view
+ * attributes(key, value, subscriber_id) joins them for segment queries);
+ * subscriber.c keeps the two equal and is the only writer of either. Each
+ * status change is an event, except that an import logs one event for the
+ * whole file; memberships.channel says through which channel the last
+ * change came. Later migrations add campaigns and deliveries, inbound mail
  * (replies, pending confirmations) and bounces. Never edit a migration that
  * has shipped: append a new one.
  *
@@ -244,11 +247,37 @@ static const char *const store_migrations[] = {
 	/* content bounces name addresses in lowercase */
 	"CREATE INDEX subscribers_email_lower ON subscribers(lower(email_key));",
 
-	/* 6: that index holds only the keys that lowercasing changes (a
+	/* 5: that index holds only the keys that lowercasing changes (a
 	 * lowercase address is found by the unique index): a bulk import
 	 * builds it from a handful of rows, not a million */
 	"DROP INDEX subscribers_email_lower;"
 	STORE_SQL_EMAIL_LOWER_INDEX ";",
+
+	/* 6: the segment index keeps each (attribute, value) pair once, and
+	 * per subscriber only the pair's number: an import inserts two
+	 * integers per attribute, not two strings into a B-tree ordered by
+	 * them (2.3 M index rows: 3.1 s -> 1.3 s). "attributes" stays, as a
+	 * view, for the segment queries. Pairs no subscriber has any more
+	 * may stay behind: they match nobody. */
+	"CREATE TABLE attribute_values ("
+	"  id INTEGER PRIMARY KEY,"
+	"  key TEXT NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  UNIQUE (key, value));"
+	"CREATE TABLE attribute_members ("
+	"  value_id INTEGER NOT NULL,"
+	"  subscriber_id INTEGER NOT NULL,"
+	"  PRIMARY KEY (value_id, subscriber_id)) WITHOUT ROWID;"
+	"INSERT INTO attribute_values(key, value)"
+	"  SELECT DISTINCT key, value FROM attributes ORDER BY key, value;"
+	"INSERT INTO attribute_members(value_id, subscriber_id)"
+	"  SELECT v.id, a.subscriber_id FROM attributes a"
+	"  JOIN attribute_values v ON v.key = a.key AND v.value = a.value"
+	"  ORDER BY 1, 2;"
+	"DROP TABLE attributes;"
+	"CREATE VIEW attributes(key, value, subscriber_id) AS"
+	"  SELECT v.key, v.value, m.subscriber_id FROM attribute_members m"
+	"  JOIN attribute_values v ON v.id = m.value_id;",
 };
 
 #define STORE_NMIGRATIONS ((int)G_N_ELEMENTS(store_migrations))
@@ -380,6 +409,15 @@ store_close(struct store *store)
 gboolean
 store_migrate(struct store *store, int *applied, GError **error)
 {
+	return store_migrate_to(store, STORE_NMIGRATIONS, applied, error);
+}
+
+/* store_migrate_to - apply the migrations up to version TARGET (tests
+ * build an older file with it, to check the step up from there) */
+gboolean
+store_migrate_to(struct store *store, int target, int *applied,
+    GError **error)
+{
 	int version, n = 0;
 
 	if (applied != NULL)
@@ -396,7 +434,7 @@ store_migrate(struct store *store, int *applied, GError **error)
 		    "herald knows (%d)", store->path, version, STORE_NMIGRATIONS);
 		return FALSE;
 	}
-	for (; version < STORE_NMIGRATIONS; version++) {
+	for (; version < MIN(target, STORE_NMIGRATIONS); version++) {
 		g_autofree char *bump = g_strdup_printf(
 		    "PRAGMA user_version = %d;", version + 1);
 

@@ -51,6 +51,8 @@ void store_close(struct store *store);
 /* store_migrate - apply every migration the file lacks, each in its own
  * transaction; returns the number applied in *APPLIED (may be NULL). */
 gboolean store_migrate(struct store *store, int *applied, GError **error);
+gboolean store_migrate_to(struct store *store, int target, int *applied,
+    GError **error);
 int store_schema_version(struct store *store);
 int store_schema_latest(void);
 

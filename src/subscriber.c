@@ -341,9 +341,10 @@ gboolean
 subscriber_delete(struct store *store, gint64 id, GError **error)
 {
 	g_autoptr(sqlite3_stmt) at = store_prepare(store,
-	    "DELETE FROM attributes WHERE (key, value, subscriber_id) IN"
-	    " (SELECT key, value, subscriber_id FROM subscriber_attributes"
-	    "  WHERE subscriber_id = ?1)", error);
+	    "DELETE FROM attribute_members WHERE subscriber_id = ?1 AND"
+	    " value_id IN (SELECT v.id FROM subscriber_attributes a"
+	    "  JOIN attribute_values v ON v.key = a.key AND v.value = a.value"
+	    "  WHERE a.subscriber_id = ?1)", error);
 	g_autoptr(sqlite3_stmt) st = NULL;
 
 	if (at == NULL || (st = store_prepare(store,
@@ -492,7 +493,7 @@ fail:
 
 enum {
 	W_MAXID, W_RANGE, W_FIND, W_NAME, W_ATTR_DEL, W_ATTR_ADD, W_ATTRS_PATCH,
-	W_MEMBER_GET, W_MEMBER_ADD, W_EVENT, W_NSTMT
+	W_MEMBER_GET, W_MEMBER_ADD, W_EVENT, W_VALUE_ADD, W_VALUE_GET, W_NSTMT
 };
 
 static const char *const writer_sql[W_NSTMT] = {
@@ -502,11 +503,13 @@ static const char *const writer_sql[W_NSTMT] = {
 	[W_NAME] = "UPDATE subscribers SET name = ?2 WHERE id = ?1"
 	    " AND name IS NOT ?2",
 	/* the old index row of key ?2, unless its value stays ?3 */
-	[W_ATTR_DEL] = "DELETE FROM attributes WHERE key = ?2 AND"
-	    " subscriber_id = ?1 AND value = (SELECT json_extract(attrs, ?4)"
-	    " FROM subscribers WHERE id = ?1) AND value IS NOT ?3",
-	[W_ATTR_ADD] = "INSERT OR IGNORE INTO attributes(key, value,"
-	    " subscriber_id) VALUES (?2, ?3, ?1)",
+	[W_ATTR_DEL] = "DELETE FROM attribute_members WHERE subscriber_id = ?1"
+	    " AND value_id = (SELECT id FROM attribute_values WHERE key = ?2"
+	    " AND value = (SELECT json_extract(attrs, ?4) FROM subscribers"
+	    " WHERE id = ?1) AND value IS NOT ?3)",
+	/* ?2: the pair's id, from writer_value_id */
+	[W_ATTR_ADD] = "INSERT OR IGNORE INTO attribute_members(value_id,"
+	    " subscriber_id) VALUES (?2, ?1)",
 	[W_ATTRS_PATCH] = "UPDATE subscribers SET attrs = json_patch(attrs, ?2)"
 	    " WHERE id = ?1",
 	[W_MEMBER_GET] = "SELECT status FROM memberships WHERE list_id = ?1"
@@ -515,6 +518,10 @@ static const char *const writer_sql[W_NSTMT] = {
 	    " channel) VALUES (?1, ?2, 'active', ?3)",
 	[W_EVENT] = "INSERT INTO events(list_id, subscriber_id, action, channel)"
 	    " VALUES (?1, ?2, 'subscribe', ?3)",
+	[W_VALUE_ADD] = "INSERT INTO attribute_values(key, value) VALUES (?1, ?2)"
+	    " ON CONFLICT DO NOTHING",
+	[W_VALUE_GET] = "SELECT id FROM attribute_values WHERE key = ?1"
+	    " AND value = ?2",
 };
 
 /* the multi-row statements: head, one row's placeholders, tail */
@@ -526,8 +533,8 @@ static const struct {
 } writer_multi_sql[M_NKIND] = {
 	[M_SUBSCRIBERS] = { "INSERT OR IGNORE INTO subscribers(id, email,"
 	    " email_key, name, attrs) VALUES ", "(?, ?, ?, ?, ?)", "", 5 },
-	[M_ATTRIBUTES] = { "INSERT OR IGNORE INTO attributes(key, value,"
-	    " subscriber_id) VALUES ", "(?, ?, ?)", "", 3 },
+	[M_ATTRIBUTES] = { "INSERT OR IGNORE INTO attribute_members(value_id,"
+	    " subscriber_id) VALUES ", "(?, ?)", "", 2 },
 	[M_MEMBERS] = { "INSERT OR IGNORE INTO memberships(list_id,"
 	    " subscriber_id, status, channel) VALUES ", "(?, ?, 'active', ?)",
 	    "", 3 },
@@ -554,6 +561,8 @@ struct subscriber_writer {
 	GArray *kv;			/* gsize: arena offsets */
 	GString *json, *path;
 	GArray *items;			/* guint: what a multi-row statement binds */
+	GArray *vids;			/* gint64: the pairs' ids it binds */
+	GHashTable *value_ids;		/* "key\nvalue" -> id, a bounded cache */
 	gint64 base;			/* the id of the first queued row */
 	gint64 counts[4];		/* by enum subscriber_outcome */
 	gint64 last_id;			/* the last row flushed */
@@ -583,6 +592,9 @@ subscriber_writer_new(struct store *store, gint64 list_id,
 	w->json = g_string_sized_new(256);
 	w->path = g_string_sized_new(80);
 	w->items = g_array_new(FALSE, FALSE, sizeof(guint));
+	w->vids = g_array_new(FALSE, FALSE, sizeof(gint64));
+	w->value_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	    NULL);
 	for (i = 0; i < W_NSTMT; i++)
 		if ((w->st[i] = store_prepare(store, writer_sql[i], error)) == NULL)
 			return NULL;
@@ -623,6 +635,8 @@ subscriber_writer_free(struct subscriber_writer *w)
 	g_string_free(w->json, TRUE);
 	g_string_free(w->path, TRUE);
 	g_array_unref(w->items);
+	g_array_unref(w->vids);
+	g_hash_table_unref(w->value_ids);
 	g_free(w->seen);
 	g_free(w->channel);
 	g_free(w);
@@ -774,21 +788,63 @@ writer_bind_subscriber(struct subscriber_writer *w, sqlite3_stmt *st, int p,
 	    SQLITE_STATIC);
 }
 
-/* writer_bind_attribute - index row I: w->items[I] is the row, and the
- * kv offset of its pair */
+/* writer_bind_attribute - index row I: w->items[I] is the row, and
+ * w->vids[I] the id of its pair */
 static void
 writer_bind_attribute(struct subscriber_writer *w, sqlite3_stmt *st, int p,
     guint i)
 {
-	guint r = g_array_index(w->items, guint, 2 * i);
-	guint kv = g_array_index(w->items, guint, 2 * i + 1);
+	guint r = g_array_index(w->items, guint, i);
 
-	sqlite3_bind_text(st, p, writer_str(w, g_array_index(w->kv, gsize, kv)),
-	    -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, p + 1, writer_str(w, g_array_index(w->kv, gsize,
-	    kv + 1)), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, p + 2,
+	sqlite3_bind_int64(st, p, g_array_index(w->vids, gint64, i));
+	sqlite3_bind_int64(st, p + 1,
 	    g_array_index(w->rows, struct writer_row, r).id);
+}
+
+/* writer_value_id - the id of the pair (K, V) in attribute_values, added
+ * if new; 0 on error. The cache holds ids made or read in this writer's
+ * transaction, and is emptied when it grows past W_VALUE_CACHE pairs (an
+ * attribute with a value per subscriber would otherwise fill memory). */
+#define W_VALUE_CACHE	65536
+static gint64
+writer_value_id(struct subscriber_writer *w, const char *k, const char *v,
+    GError **error)
+{
+	char *pair = g_strconcat(k, "\n", v, NULL);
+	gpointer hit;
+	sqlite3_stmt *st;
+	gint64 id = 0;
+	int rc;
+
+	if ((hit = g_hash_table_lookup(w->value_ids, pair)) != NULL) {
+		g_free(pair);
+		return GPOINTER_TO_SIZE(hit);
+	}
+	st = w->st[W_VALUE_ADD];
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, v, -1, SQLITE_STATIC);
+	if (!store_step_done(w->store, st, "writing an attribute value",
+	    error)) {
+		g_free(pair);
+		return 0;
+	}
+	st = w->st[W_VALUE_GET];
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, v, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (id <= 0) {
+		herald_set_sqlite_error(error, w->store->db,
+		    rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
+		    "reading an attribute value");
+		g_free(pair);
+		return 0;
+	}
+	if (g_hash_table_size(w->value_ids) >= W_VALUE_CACHE)
+		g_hash_table_remove_all(w->value_ids);
+	g_hash_table_insert(w->value_ids, pair, GSIZE_TO_POINTER((gsize)id));
+	return id;
 }
 
 /* writer_bind_member - membership I: w->items[I] is the row */
@@ -810,6 +866,7 @@ writer_update_attrs(struct subscriber_writer *w, struct writer_row *row,
     GError **error)
 {
 	sqlite3_stmt *st;
+	gint64 vid;
 	guint i;
 
 	if (row->nkv == 0)
@@ -833,10 +890,11 @@ writer_update_attrs(struct subscriber_writer *w, struct writer_row *row,
 			return FALSE;
 		if (v == NULL)
 			continue;
+		if ((vid = writer_value_id(w, k, v, error)) == 0)
+			return FALSE;
 		st = w->st[W_ATTR_ADD];
 		sqlite3_bind_int64(st, 1, row->id);
-		sqlite3_bind_text(st, 2, k, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, v, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, vid);
 		if (!store_step_done(w->store, st, "writing an attribute", error))
 			return FALSE;
 	}
@@ -1071,6 +1129,7 @@ subscriber_writer_flush(struct subscriber_writer *w, GError **error)
 		goto out;
 	/* the new subscribers' index rows, then their memberships */
 	g_array_set_size(w->items, 0);
+	g_array_set_size(w->vids, 0);
 	for (i = 0; i < n; i++) {
 		struct writer_row *row = &g_array_index(w->rows,
 		    struct writer_row, i);
@@ -1079,15 +1138,20 @@ subscriber_writer_flush(struct subscriber_writer *w, GError **error)
 			continue;
 		for (j = 0; j < row->nkv; j++) {
 			guint kv = row->kv + 2 * j;
+			const char *v = writer_str(w, g_array_index(w->kv, gsize,
+			    kv + 1));
+			gint64 vid;
 
-			if (*writer_str(w, g_array_index(w->kv, gsize, kv + 1)) ==
-			    '\0')
+			if (*v == '\0')
 				continue;
+			if ((vid = writer_value_id(w, writer_str(w,
+			    g_array_index(w->kv, gsize, kv)), v, error)) == 0)
+				goto out;
 			g_array_append_val(w->items, i);
-			g_array_append_val(w->items, kv);
+			g_array_append_val(w->vids, vid);
 		}
 	}
-	if (!writer_multi(w, M_ATTRIBUTES, w->items->len / 2,
+	if (!writer_multi(w, M_ATTRIBUTES, w->items->len,
 	    writer_bind_attribute, &added, error))
 		goto out;
 	g_array_set_size(w->items, 0);

@@ -63,7 +63,7 @@ t "LIST and --campaign together" 64 herald bounces xen-users --campaign 1
 ok $? "six messages stored, raw bytes and headers"
 
 # a member whose address has capitals before the @ is found from a report
-# that names it in lowercase (the partial index of migration 6)
+# that names it in lowercase (the partial index of migration 5)
 sql "INSERT INTO subscribers(email, email_key) VALUES
   ('Mixed.Case@example.org', 'Mixed.Case@example.org');
 INSERT INTO memberships(list_id, subscriber_id, status) VALUES (1, 4, 'active');"

@@ -2,8 +2,9 @@
  * test-store.c - the schema and transactions: migrations are idempotent, a
  * newer schema than the binary knows is refused, an older one is sent to
  * herald init, a missing file is NOINPUT, the connection is in WAL mode
- * with foreign keys on, and a failed (or abandoned) transaction leaves
- * nothing behind, however deeply nested.
+ * with foreign keys on, a failed (or abandoned) transaction leaves
+ * nothing behind, however deeply nested, and migration 6 carries the
+ * segment index of an older file over unchanged.
  */
 #include <string.h>
 #include <glib/gstdio.h>
@@ -145,6 +146,54 @@ test_event(void)
 	    "subscriber_id IS NULL AND action = 'subscribe'"), ==, 1);
 }
 
+/* migration 6 moves the segment index of a version-5 file into numbered
+ * pairs: the attributes view shows the very same rows, and a segment
+ * query and a pair shared by two subscribers still work */
+static void
+test_attribute_pairs_upgrade(void)
+{
+	g_autofree char *wal = g_strconcat(path, "-wal", NULL);
+	g_autofree char *shm = g_strconcat(path, "-shm", NULL);
+	g_autoptr(store) st = NULL;
+	g_autoptr(GError) error = NULL;
+	const char *rows = "SELECT group_concat(key || '=' || value || '@' ||"
+	    " subscriber_id, ' ') FROM (SELECT * FROM attributes"
+	    " ORDER BY 1, 2, 3)";
+	g_autoptr(sqlite3_stmt) q = NULL;
+
+	g_unlink(path);
+	g_unlink(wal);
+	g_unlink(shm);
+	st = store_open(path, STORE_OPEN_CREATE, NULL);
+	g_assert_nonnull(st);
+	g_assert_true(store_migrate_to(st, 5, NULL, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(store_schema_version(st), ==, 5);
+	store_exec(st, "INSERT INTO subscribers(id, email,"
+	    " email_key, attrs) VALUES (1, 'a@x.org', 'a@x.org',"
+	    " '{\"role\":\"dev\",\"region\":\"eu\"}'), (2, 'b@x.org',"
+	    " 'b@x.org', '{\"role\":\"dev\"}');"
+	    "INSERT INTO attributes(key, value, subscriber_id) VALUES"
+	    " ('role', 'dev', 1), ('region', 'eu', 1), ('role', 'dev', 2)",
+	    &error);
+	g_assert_no_error(error);
+	g_assert_true(store_migrate(st, NULL, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(store_schema_version(st), ==, store_schema_latest());
+	q = store_prepare(st, rows, NULL);
+	g_assert_cmpint(sqlite3_step(q), ==, SQLITE_ROW);
+	g_assert_cmpstr((const char *)sqlite3_column_text(q, 0), ==,
+	    "region=eu@1 role=dev@1 role=dev@2");
+	g_assert_cmpint(scalar(st, "SELECT count(*) FROM attribute_values"),
+	    ==, 2);
+	g_assert_cmpint(scalar(st, "SELECT count(*) FROM attribute_members"),
+	    ==, 3);
+	g_assert_cmpint(scalar(st, "SELECT count(*) FROM subscribers s WHERE"
+	    " s.id IN (SELECT subscriber_id FROM attributes WHERE key = 'role'"
+	    " AND value = 'dev') AND s.id IN (SELECT subscriber_id FROM"
+	    " attributes WHERE key = 'region' AND value = 'eu')"), ==, 1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -157,6 +206,8 @@ main(int argc, char **argv)
 	g_test_add_func("/store/versions", test_versions);
 	g_test_add_func("/store/failed-transaction", test_failed_transaction);
 	g_test_add_func("/store/event", test_event);
+	g_test_add_func("/store/attribute-pairs-upgrade",
+	    test_attribute_pairs_upgrade);
 	rc = g_test_run();
 	{
 		g_autofree char *wal = g_strconcat(path, "-wal", NULL);
