@@ -199,6 +199,17 @@ struct send_source {
 };
 
 static __thread gboolean send_in_session;	/* connect() sets TCP_NODELAY */
+static __thread int send_fd = -1;	/* ... and notes the session's socket */
+
+/* send_cork - hold (ON) or send (off) the session socket's partial
+ * segments: a message's body goes out in full segments, not in
+ * libesmtp's 2 KB writes, one packet and one wake-up of the relay each */
+static void
+send_cork(int on)
+{
+	if (send_fd >= 0)
+		setsockopt(send_fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+}
 
 /* connect - the C library's, plus TCP_NODELAY on a session's socket */
 int
@@ -208,8 +219,10 @@ connect(int fd, const struct sockaddr *sa, socklen_t len)
 	int one = 1;
 
 	if (send_in_session && sa != NULL &&
-	    (sa->sa_family == AF_INET || sa->sa_family == AF_INET6))
+	    (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)) {
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		send_fd = fd;
+	}
 	if (real == NULL)
 		real = (int (*)(int, const struct sockaddr *, socklen_t))
 		    dlsym(RTLD_NEXT, "connect");
@@ -426,7 +439,10 @@ send_throttle(struct sender *sender, struct send_message *msg)
 /* send_message_cb - libesmtp reads the message through this: LEN NULL
  * means rewind (called before the message's DATA, where we pace), then
  * the whole body in one piece, then 0. *CTX (malloc'd, libesmtp frees it)
- * holds how far we are. */
+ * holds how far we are. The socket is corked while libesmtp copies the
+ * body out (it asks for the body after the relay's 354, and for the end
+ * before it writes the final dot and waits for the reply, which the
+ * uncork lets go at once). */
 static const char *
 send_message_cb(void **ctx, int *len, void *arg)
 {
@@ -446,11 +462,13 @@ send_message_cb(void **ctx, int *len, void *arg)
 		return NULL;
 	}
 	if (done == NULL || *done == 2) {
+		send_cork(0);
 		*len = 0;
 		return NULL;
 	}
 	*done = 2;
 	*len = (int)size;
+	send_cork(1);
 	return data;
 }
 
@@ -622,8 +640,10 @@ sender_session(struct sender *sender, struct send_message **msgs, guint n,
 			    j))->address);
 	}
 	send_in_session = TRUE;
+	send_fd = -1;
 	ok = s != NULL && smtp_start_session(s);
 	send_in_session = FALSE;
+	send_fd = -1;
 	if (s != NULL && !ok && ss.problem == NULL) {
 		char buf[256];
 		int err = smtp_errno();
