@@ -529,20 +529,18 @@ campaign_record(struct store *store, const struct config *config,
     const struct campaign_result *results, guint n, GError **error)
 {
 	const struct send_config *cfg = &config->send;
-	g_autoptr(sqlite3_stmt) fin = NULL;
-	g_autoptr(sqlite3_stmt) tmp = NULL;
-	g_autoptr(sqlite3_stmt) req = NULL;
+	sqlite3_stmt *fin, *tmp, *req;	/* the store's: never finalized here */
 	gint64 now = (gint64)time(NULL);
 	guint i;
 
 	if (n == 0)
 		return TRUE;
-	fin = store_prepare(store, "UPDATE deliveries SET state = ?2,"
+	fin = store_cached(store, "UPDATE deliveries SET state = ?2,"
 	    " attempts = attempts + ?7, code = ?3, reply = ?4, stage = ?5,"
 	    " last_attempt = ?6, first_attempt = coalesce(first_attempt, ?6)"
 	    " WHERE id = ?1 AND state = 'queued'", error);
 	/* the old values of attempts and first_attempt are used throughout */
-	tmp = store_prepare(store, "UPDATE deliveries SET"
+	tmp = store_cached(store, "UPDATE deliveries SET"
 	    " attempts = attempts + 1, code = ?2, reply = ?3, stage = ?4,"
 	    " last_attempt = ?5, first_attempt = coalesce(first_attempt, ?5),"
 	    " state = CASE WHEN ?5 - coalesce(first_attempt, ?5) >= ?6"
@@ -550,7 +548,7 @@ campaign_record(struct store *store, const struct config *config,
 	    " next_attempt = min(?5 + ?7 * (1 << min(attempts, ?8)),"
 	    "   coalesce(first_attempt, ?5) + ?6)"
 	    " WHERE id = ?1 AND state = 'queued'", error);
-	req = store_prepare(store, "UPDATE deliveries SET code = ?2, reply = ?3,"
+	req = store_cached(store, "UPDATE deliveries SET code = ?2, reply = ?3,"
 	    " stage = ?4, next_attempt = 0 WHERE id = ?1 AND state = 'queued'",
 	    error);
 	if (fin == NULL || tmp == NULL || req == NULL)

@@ -399,6 +399,7 @@ store_close(struct store *store)
 {
 	if (store == NULL)
 		return;
+	g_clear_pointer(&store->cached, g_hash_table_unref);
 	if (store->db != NULL)
 		sqlite3_close_v2(store->db);
 	g_free(store->path);
@@ -503,6 +504,31 @@ store_prepare(struct store *store, const char *sql, GError **error)
 		    sql);
 		return NULL;
 	}
+	return st;
+}
+
+static void
+store_finalize(gpointer st)
+{
+	sqlite3_finalize(st);
+}
+
+/* store_cached - SQL compiled once per connection, for statements run
+ * again and again (per batch of a send): the statement stays the store's
+ * (store_close finalizes it), the caller leaves it reset. SQL must be a
+ * string that outlives the store (a literal): it is the key. */
+sqlite3_stmt *
+store_cached(struct store *store, const char *sql, GError **error)
+{
+	sqlite3_stmt *st;
+
+	if (store->cached == NULL)
+		store->cached = g_hash_table_new_full(g_str_hash, g_str_equal,
+		    NULL, store_finalize);
+	if ((st = g_hash_table_lookup(store->cached, sql)) != NULL)
+		return st;
+	if ((st = store_prepare(store, sql, error)) != NULL)
+		g_hash_table_insert(store->cached, (gpointer)sql, st);
 	return st;
 }
 

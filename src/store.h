@@ -19,6 +19,7 @@ struct store {
 	sqlite3 *db;
 	char *path;
 	int depth;		/* nesting of store_begin() */
+	GHashTable *cached;	/* SQL text (static) -> statement, see store_cached */
 };
 
 enum store_open_flags {
@@ -69,6 +70,8 @@ sqlite3_stmt *store_prepare(struct store *store, const char *sql,
     GError **error);
 
 /* store_step_done - step a statement that returns no rows; reset it */
+sqlite3_stmt *store_cached(struct store *store, const char *sql,
+    GError **error);
 gboolean store_step_done(struct store *store, sqlite3_stmt *stmt,
     const char *what, GError **error);
 
