@@ -56,7 +56,7 @@ soname = $(shell objdump -p $$($(CC) -print-file-name=$(1)) 2>/dev/null | sed -n
 ESMTP_SONAME := $(call soname,libesmtp.so)
 SSL_SONAME := $(call soname,libssl.so)
 override CPPFLAGS += $(if $(ESMTP_SONAME),-DSEND_ESMTP_SONAME='"$(ESMTP_SONAME)"') $(if $(SSL_SONAME),-DSEND_SSL_SONAME='"$(SSL_SONAME)"')
-HERALD_LDFLAGS = -Wl,--export-dynamic-symbol=connect
+HERALD_LDFLAGS = -Wl,--export-dynamic-symbol=connect -Wl,--export-dynamic-symbol=write
 STATIC_LIBS = gmime-3.0 gio-2.0 gobject-2.0 gmodule-2.0 glib-2.0 sqlite3 confuse pcre2-8 ffi
 ifneq ($(STATIC_DEPS)$(SANITIZE),0)
 ifneq ($(SANITIZE),1)

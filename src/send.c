@@ -27,7 +27,14 @@
  * messages a second per connection. This file therefore defines connect()
  * for the process: while a thread is inside a session (a thread-local
  * flag), a TCP socket it connects gets TCP_NODELAY; every other connect()
- * goes straight to the C library's.
+ * goes straight to the C library's. That alone leaves every 2 KB write
+ * a system call, a packet and a wake-up of the relay (8 for a 16 KB
+ * announcement), so write() is defined here too: between the moment
+ * libesmtp asks for a message's body (after the relay's 354) and the
+ * moment it asks for the end (before it writes the final dot and waits
+ * for the reply), its writes on the session's socket are gathered, then
+ * written in one go; a failed write-out fails libesmtp's next write, so
+ * the message ends as a dropped connection would. Never on a TLS session.
  *
  * Loading: libesmtp and OpenSSL are opened with dlopen() by send_init(),
  * not linked: the process most often started, one "herald pipe" per
@@ -37,7 +44,7 @@
  * pointer filled in from the library (SEND_LIB_FUNCS lists them; the
  * headers' own macros end in listed ones: SSL_CTX_set_min_proto_version in
  * SSL_CTX_ctrl, smtp_set_message_str in _smtp_message_str_cb).
- * The executable must export connect() (the Makefile's
+ * The executable must export connect() and write() (the Makefile's
  * --export-dynamic-symbol) for libesmtp to get ours.
  *
  * Must stay true: nothing here prints or exits; every recipient handed in
@@ -45,6 +52,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -200,15 +208,108 @@ struct send_source {
 
 static __thread gboolean send_in_session;	/* connect() sets TCP_NODELAY */
 static __thread int send_fd = -1;	/* ... and notes the session's socket */
+static __thread gboolean send_tls;	/* STARTTLS succeeded on it */
+/* a message body's writes, gathered: see write() below */
+static __thread GByteArray *send_gather;
+static __thread gboolean send_gathering;
+static __thread int send_gather_errno;	/* a failed flush, for the next write */
 
-/* send_cork - hold (ON) or send (off) the session socket's partial
- * segments: a message's body goes out in full segments, not in
- * libesmtp's 2 KB writes, one packet and one wake-up of the relay each */
-static void
-send_cork(int on)
+/* the most a gathered body holds before it is written out */
+#define SEND_GATHER_MAX	(256 * 1024)
+
+/* send_real_write - the C library's write() */
+static ssize_t
+send_real_write(int fd, const void *buf, size_t len)
 {
-	if (send_fd >= 0)
-		setsockopt(send_fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+	static ssize_t (*real)(int, const void *, size_t);
+
+	if (real == NULL)
+		real = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT,
+		    "write");
+	if (real == NULL || real == write)
+		return (ssize_t)syscall(SYS_write, fd, buf, len);
+	return real(fd, buf, len);
+}
+
+/* send_gather_flush - write out what was gathered, all of it (waiting
+ * for room if the socket is non-blocking); FALSE, with errno kept for
+ * libesmtp's next write, if the connection failed */
+static gboolean
+send_gather_flush(void)
+{
+	gsize off = 0;
+
+	while (send_gather != NULL && off < send_gather->len) {
+		ssize_t n = send_real_write(send_fd, send_gather->data + off,
+		    send_gather->len - off);
+
+		if (n > 0)
+			off += (gsize)n;
+		else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd p = { send_fd, POLLOUT, 0 };
+
+			if (poll(&p, 1, 60 * 1000) <= 0) {
+				send_gather_errno = ETIMEDOUT;
+				break;
+			}
+		} else if (n < 0 && errno == EINTR)
+			continue;
+		else {
+			send_gather_errno = n < 0 ? errno : EPIPE;
+			break;
+		}
+	}
+	if (send_gather != NULL)
+		g_byte_array_set_size(send_gather, 0);
+	return send_gather_errno == 0;
+}
+
+/* send_gather_begin, send_gather_end - libesmtp copies a message body
+ * out in 2 KB writes, each a system call, a TCP segment and a wake-up of
+ * the relay (8 for a 16 KB announcement); between these two calls they
+ * are gathered, and written at the end in one. Only on a plain-text
+ * session: a TLS session's writes stay OpenSSL's business. */
+static void
+send_gather_begin(void)
+{
+	if (send_fd < 0 || send_tls)
+		return;
+	if (send_gather == NULL)
+		send_gather = g_byte_array_sized_new(32 * 1024);
+	send_gathering = TRUE;
+}
+
+static void
+send_gather_end(void)
+{
+	if (!send_gathering)
+		return;
+	send_gathering = FALSE;
+	send_gather_flush();
+}
+
+/* write - the C library's, except that a session's body writes are
+ * gathered (send_gather_begin); this executable exports it so that
+ * libesmtp's calls come here. A flush that failed fails the next write. */
+ssize_t
+write(int fd, const void *buf, size_t len)
+{
+	if (G_UNLIKELY(send_in_session) && fd == send_fd && fd >= 0) {
+		if (send_gather_errno != 0) {
+			errno = send_gather_errno;
+			return -1;
+		}
+		if (send_gathering) {
+			if (send_gather->len + len > SEND_GATHER_MAX &&
+			    !send_gather_flush()) {
+				errno = send_gather_errno;
+				return -1;
+			}
+			g_byte_array_append(send_gather, buf, (guint)len);
+			return (ssize_t)len;
+		}
+	}
+	return send_real_write(fd, buf, len);
 }
 
 /* connect - the C library's, plus TCP_NODELAY on a session's socket */
@@ -222,6 +323,9 @@ connect(int fd, const struct sockaddr *sa, socklen_t len)
 	    (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)) {
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		send_fd = fd;
+		send_tls = FALSE;
+		send_gathering = FALSE;
+		send_gather_errno = 0;
 	}
 	if (real == NULL)
 		real = (int (*)(int, const struct sockaddr *, socklen_t))
@@ -439,10 +543,9 @@ send_throttle(struct sender *sender, struct send_message *msg)
 /* send_message_cb - libesmtp reads the message through this: LEN NULL
  * means rewind (called before the message's DATA, where we pace), then
  * the whole body in one piece, then 0. *CTX (malloc'd, libesmtp frees it)
- * holds how far we are. The socket is corked while libesmtp copies the
- * body out (it asks for the body after the relay's 354, and for the end
- * before it writes the final dot and waits for the reply, which the
- * uncork lets go at once). */
+ * holds how far we are. libesmtp's writes are gathered while it copies
+ * the body out (it asks for the body after the relay's 354, and for the
+ * end before it writes the final dot and waits for the reply). */
 static const char *
 send_message_cb(void **ctx, int *len, void *arg)
 {
@@ -462,13 +565,13 @@ send_message_cb(void **ctx, int *len, void *arg)
 		return NULL;
 	}
 	if (done == NULL || *done == 2) {
-		send_cork(0);
+		send_gather_end();
 		*len = 0;
 		return NULL;
 	}
 	*done = 2;
 	*len = (int)size;
-	send_cork(1);
+	send_gather_begin();
 	return data;
 }
 
@@ -513,6 +616,9 @@ send_event_cb(smtp_session_t session, int event, void *arg, ...)
 		if (ss->problem == NULL)
 			ss->problem = g_strdup("STARTTLS is required "
 			    "(smtp.starttls) but the relay does not offer it");
+		break;
+	case SMTP_EV_STARTTLS_OK:
+		send_tls = TRUE;	/* no more gathering: see write() */
 		break;
 	case SMTP_EV_WEAK_CIPHER:
 		(void)va_arg(ap, int);
@@ -642,8 +748,11 @@ sender_session(struct sender *sender, struct send_message **msgs, guint n,
 	send_in_session = TRUE;
 	send_fd = -1;
 	ok = s != NULL && smtp_start_session(s);
+	send_gathering = FALSE;
 	send_in_session = FALSE;
 	send_fd = -1;
+	send_gather_errno = 0;
+	g_clear_pointer(&send_gather, g_byte_array_unref);
 	if (s != NULL && !ok && ss.problem == NULL) {
 		char buf[256];
 		int err = smtp_errno();

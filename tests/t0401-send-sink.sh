@@ -5,7 +5,7 @@
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0400/common.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
-plan 23
+plan 24
 
 PORT=$(free_port)
 relay_conf "$PORT"
@@ -44,6 +44,17 @@ f=$(grep -l 'X-Rcpt-Args: <u2@example2.test>' "$T/sink"/*)
 grep -q '^To: .*u2@example2.test' "$f" && grep -q '^Subject: ' "$f" &&
     grep -q '^List-Unsubscribe: ' "$f"
 ok $? "the message is composed for its recipient"
+# the body leaves in one gathered write (send.c): every message arrives
+# whole, its MIME tree intact and its last line the outer closing boundary
+bad=0
+for m in "$T/sink"/*; do
+	s=$("$BUILD/tools/mime-check" "$m" | sed -n 's/^  part //p' | tr '\n' ' ')
+	b=$(sed -n 's/^[ 	]*boundary="\(=_herald_mix_[^"]*\)".*/\1/p' "$m" | head -1)
+	[ "$s" = "multipart/mixed multipart/alternative text/plain text/html text/calendar " ] &&
+	    [ -n "$b" ] && [ "$(grep -v '^$' "$m" | tail -n 1 | tr -d '\r')" = "--$b--" ] ||
+	    { bad=$((bad + 1)); [ $bad = 1 ] && echo "# $m: [$s] [$b] [$(tail -n 1 "$m")]"; }
+done
+[ "$bad" = 0 ]; ok $? "every message arrives whole: MIME tree intact, closing boundary last ($bad not)"
 [ "$(sql "SELECT segment FROM deliveries d JOIN subscribers s ON
     s.id = d.subscriber_id WHERE s.email = 'u2@example2.test'")" = developers ]
 ok $? "a developer is recorded under developers"
