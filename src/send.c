@@ -29,12 +29,12 @@
  * flag), a TCP socket it connects gets TCP_NODELAY; every other connect()
  * goes straight to the C library's. That alone leaves every 2 KB write
  * a system call, a packet and a wake-up of the relay (8 for a 16 KB
- * announcement), so write() is defined here too: between the moment
- * libesmtp asks for a message's body (after the relay's 354) and the
- * moment it asks for the end (before it writes the final dot and waits
- * for the reply), its writes on the session's socket are gathered, then
- * written in one go; a failed write-out fails libesmtp's next write, so
- * the message ends as a dropped connection would. Never on a TLS session.
+ * announcement), so write() is defined here too: from the moment
+ * libesmtp asks for a message's body (after the relay's 354) to its
+ * first write after it has read the end (the final dot line, before it
+ * waits for the reply), its writes on the session's socket are gathered
+ * and go out in one; a failed write-out fails libesmtp's write, so the
+ * message ends as a dropped connection would. Never on a TLS session.
  *
  * Loading: libesmtp and OpenSSL are opened with dlopen() by send_init(),
  * not linked: the process most often started, one "herald pipe" per
@@ -212,6 +212,7 @@ static __thread gboolean send_tls;	/* STARTTLS succeeded on it */
 /* a message body's writes, gathered: see write() below */
 static __thread GByteArray *send_gather;
 static __thread gboolean send_gathering;
+static __thread gboolean send_gather_last;	/* the next write ends it */
 static __thread int send_gather_errno;	/* a failed flush, for the next write */
 
 /* the most a gathered body holds before it is written out */
@@ -266,9 +267,12 @@ send_gather_flush(void)
 
 /* send_gather_begin, send_gather_end - libesmtp copies a message body
  * out in 2 KB writes, each a system call, a TCP segment and a wake-up of
- * the relay (8 for a 16 KB announcement); between these two calls they
- * are gathered, and written at the end in one. Only on a plain-text
- * session: a TLS session's writes stay OpenSSL's business. */
+ * the relay (8 for a 16 KB announcement); from the first call on they are
+ * gathered. After the second (the body has ended), libesmtp's next write
+ * is the last: what is left of the body and the terminating dot line,
+ * which it always writes before it waits for the reply. That write joins
+ * the rest and all of it goes out in one. Only on a plain-text session:
+ * a TLS session's writes stay OpenSSL's business. */
 static void
 send_gather_begin(void)
 {
@@ -282,10 +286,8 @@ send_gather_begin(void)
 static void
 send_gather_end(void)
 {
-	if (!send_gathering)
-		return;
-	send_gathering = FALSE;
-	send_gather_flush();
+	if (send_gathering)
+		send_gather_last = TRUE;
 }
 
 /* write - the C library's, except that a session's body writes are
@@ -306,6 +308,13 @@ write(int fd, const void *buf, size_t len)
 				return -1;
 			}
 			g_byte_array_append(send_gather, buf, (guint)len);
+			if (send_gather_last) {
+				send_gathering = send_gather_last = FALSE;
+				if (!send_gather_flush()) {
+					errno = send_gather_errno;
+					return -1;
+				}
+			}
 			return (ssize_t)len;
 		}
 	}
@@ -324,7 +333,7 @@ connect(int fd, const struct sockaddr *sa, socklen_t len)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		send_fd = fd;
 		send_tls = FALSE;
-		send_gathering = FALSE;
+		send_gathering = send_gather_last = FALSE;
 		send_gather_errno = 0;
 	}
 	if (real == NULL)
@@ -748,7 +757,7 @@ sender_session(struct sender *sender, struct send_message **msgs, guint n,
 	send_in_session = TRUE;
 	send_fd = -1;
 	ok = s != NULL && smtp_start_session(s);
-	send_gathering = FALSE;
+	send_gathering = send_gather_last = FALSE;
 	send_in_session = FALSE;
 	send_fd = -1;
 	send_gather_errno = 0;
