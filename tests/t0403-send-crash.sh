@@ -5,7 +5,7 @@
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0400/common.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
-plan 8
+plan 9
 
 N=3000
 PORT=$(free_port)
@@ -20,7 +20,18 @@ want=$(sql "SELECT count(*) FROM memberships m JOIN attributes a ON
 "$HERALD" send summit --list xen-users --segment users --segment developers \
     --yes >/dev/null 2>&1 &
 pid=$!
-sleep 0.6
+sleep 0.3
+# the sending threads are batch work for the scheduler (SCHED_BATCH = 3),
+# the main thread is not
+pol=
+for task in /proc/$pid/task/*; do
+	[ "$(cat "$task/comm" 2>/dev/null)" = herald-send ] &&
+	    pol="$pol $(awk '{ print $41 }' "$task/stat" 2>/dev/null)"
+done
+[ -n "$pol" ] && [ -z "$(echo $pol | tr -d ' 3')" ] &&
+    [ "$(awk '{ print $41 }' /proc/$pid/stat)" = 0 ]
+ok $? "sending threads run as SCHED_BATCH, the main thread does not (policies:$pol)"
+sleep 0.3
 kill -9 $pid; wait $pid 2>/dev/null
 n1=$(sql "SELECT count(*) FROM deliveries WHERE state = 'sent'")
 [ "$n1" -gt 0 ] && [ "$n1" -lt "$want" ]; ok $? "killed halfway ($n1 of $want recorded sent)"
