@@ -241,8 +241,10 @@ cmd_sub_import(struct herald *h, int argc, char **argv)
 	    &error)) == NULL)
 		goto fail;
 	subscriber_writer_quiet(w);
-	if (!subscriber_writer_bulk(w, &error) ||
-	    !import_rows(&im, r, w, &error))
+	if (!subscriber_writer_bulk(w, &error))
+		goto fail;
+	subscriber_writer_pipeline(w);
+	if (!import_rows(&im, r, w, &error))
 		goto fail;
 	g_clear_pointer(&w, subscriber_writer_free);
 	if (strict && im.rejected > 0) {
@@ -266,6 +268,8 @@ cmd_sub_import(struct herald *h, int argc, char **argv)
 	rc = im.rejected > 0 ? EX_DATAERR : EX_OK;
 	goto out;
 fail:
+	/* its writing thread ends before the rollback */
+	g_clear_pointer(&w, subscriber_writer_free);
 	store_rollback(h->store);
 out:
 	store_exec(h->store, "PRAGMA foreign_keys = ON;"

@@ -549,6 +549,14 @@ struct writer_row {
 	gboolean fresh;
 };
 
+/* one batch of queued rows: their strings, the rows, their pairs */
+struct writer_batch {
+	GString *arena;			/* the rows' strings */
+	GArray *rows;			/* struct writer_row */
+	GArray *kv;			/* gsize: arena offsets */
+	GString *json;			/* scratch for writer_json */
+};
+
 struct subscriber_writer {
 	struct store *store;
 	gint64 list_id;
@@ -556,10 +564,16 @@ struct subscriber_writer {
 	gboolean quiet;			/* no event per new member */
 	sqlite3_stmt *st[W_NSTMT];
 	sqlite3_stmt *multi[M_NKIND][W_SIZES];	/* [kind][k]: 2^k rows */
-	GString *arena;			/* the queued rows' strings */
-	GArray *rows;			/* struct writer_row */
-	GArray *kv;			/* gsize: arena offsets */
-	GString *json, *path;
+	struct writer_batch *fill;	/* being queued into (the caller's side) */
+	struct writer_batch *b;		/* being written (the writing side) */
+	/* the pipeline (subscriber_writer_pipeline): a thread writes the
+	 * batches the caller hands over, through TODO; each comes back,
+	 * emptied, through DONE; PERROR is its first error */
+	GThread *thread;
+	GAsyncQueue *todo, *done;
+	guint inflight;			/* batches handed over, not back */
+	GError *perror;
+	GString *path;
 	GArray *items;			/* guint: what a multi-row statement binds */
 	GArray *vids;			/* gint64: the pairs' ids it binds */
 	GHashTable *value_ids;		/* "key\nvalue" -> id, a bounded cache */
@@ -574,6 +588,42 @@ struct subscriber_writer {
 	gsize nseen, seen_size;		/* used, slots (a power of two) */
 };
 
+/* writer_batch_new, writer_batch_clear, writer_batch_free */
+static struct writer_batch *
+writer_batch_new(void)
+{
+	struct writer_batch *b = g_new0(struct writer_batch, 1);
+
+	b->arena = g_string_sized_new(64 * W_BATCH);
+	b->rows = g_array_sized_new(FALSE, FALSE, sizeof(struct writer_row),
+	    W_BATCH);
+	b->kv = g_array_new(FALSE, FALSE, sizeof(gsize));
+	b->json = g_string_sized_new(256);
+	return b;
+}
+
+static void
+writer_batch_clear(struct writer_batch *b)
+{
+	g_array_set_size(b->rows, 0);
+	g_array_set_size(b->kv, 0);
+	g_string_truncate(b->arena, 0);
+}
+
+static void
+writer_batch_free(struct writer_batch *b)
+{
+	if (b == NULL)
+		return;
+	g_string_free(b->arena, TRUE);
+	g_array_unref(b->rows);
+	g_array_unref(b->kv);
+	g_string_free(b->json, TRUE);
+	g_free(b);
+}
+
+static void writer_pipeline_stop(struct subscriber_writer *w);
+
 /* subscriber_writer_new - prepare the single-row statements */
 struct subscriber_writer *
 subscriber_writer_new(struct store *store, gint64 list_id,
@@ -585,11 +635,8 @@ subscriber_writer_new(struct store *store, gint64 list_id,
 	w->store = store;
 	w->list_id = list_id;
 	w->channel = g_strdup(channel);
-	w->arena = g_string_sized_new(64 * W_BATCH);
-	w->rows = g_array_sized_new(FALSE, FALSE, sizeof(struct writer_row),
-	    W_BATCH);
-	w->kv = g_array_new(FALSE, FALSE, sizeof(gsize));
-	w->json = g_string_sized_new(256);
+	w->fill = writer_batch_new();
+	w->b = writer_batch_new();
 	w->path = g_string_sized_new(80);
 	w->items = g_array_new(FALSE, FALSE, sizeof(guint));
 	w->vids = g_array_new(FALSE, FALSE, sizeof(gint64));
@@ -629,10 +676,10 @@ subscriber_writer_free(struct subscriber_writer *w)
 	for (i = 0; i < M_NKIND; i++)
 		for (k = 0; k < W_SIZES; k++)
 			sqlite3_finalize(w->multi[i][k]);
-	g_string_free(w->arena, TRUE);
-	g_array_unref(w->rows);
-	g_array_unref(w->kv);
-	g_string_free(w->json, TRUE);
+	writer_pipeline_stop(w);
+	writer_batch_free(w->fill);
+	writer_batch_free(w->b);
+	g_clear_error(&w->perror);
 	g_string_free(w->path, TRUE);
 	g_array_unref(w->items);
 	g_array_unref(w->vids);
@@ -642,23 +689,24 @@ subscriber_writer_free(struct subscriber_writer *w)
 	g_free(w);
 }
 
-/* writer_str - the arena string at OFF */
+/* writer_str - the string at OFF in B's arena */
 static inline const char *
-writer_str(const struct subscriber_writer *w, gsize off)
+writer_str(const struct writer_batch *b, gsize off)
 {
-	return off == W_NONE ? NULL : w->arena->str + off;
+	return off == W_NONE ? NULL : b->arena->str + off;
 }
 
-/* writer_keep - copy S into the arena; its offset */
+/* writer_keep - copy S into the arena of the batch being queued into;
+ * its offset */
 static gsize
 writer_keep(struct subscriber_writer *w, const char *s, gssize len)
 {
-	gsize off = w->arena->len;
+	gsize off = w->fill->arena->len;
 
 	if (len < 0)
 		len = strlen(s);
-	g_string_append_len(w->arena, s, len);
-	g_string_append_c(w->arena, '\0');
+	g_string_append_len(w->fill->arena, s, len);
+	g_string_append_c(w->fill->arena, '\0');
 	return off;
 }
 
@@ -681,37 +729,37 @@ writer_json_string(GString *out, const char *s)
 	g_string_append_c(out, '"');
 }
 
-/* writer_json - ROW's attributes as a JSON object into w->json; with
+/* writer_json - ROW's attributes (in B) as a JSON object into b->json; with
  * PATCH, an empty value is null (json_patch removes the key), else it is
  * left out */
 static void
-writer_json(struct subscriber_writer *w, const struct writer_row *row,
+writer_json(struct writer_batch *b, const struct writer_row *row,
     gboolean patch)
 {
 	gboolean first = TRUE;
 	guint i;
 
-	g_string_truncate(w->json, 0);
-	g_string_append_c(w->json, '{');
+	g_string_truncate(b->json, 0);
+	g_string_append_c(b->json, '{');
 	for (i = 0; i < row->nkv; i++) {
-		const char *k = writer_str(w, g_array_index(w->kv, gsize,
+		const char *k = writer_str(b, g_array_index(b->kv, gsize,
 		    row->kv + 2 * i));
-		const char *v = writer_str(w, g_array_index(w->kv, gsize,
+		const char *v = writer_str(b, g_array_index(b->kv, gsize,
 		    row->kv + 2 * i + 1));
 
 		if (*v == '\0' && !patch)
 			continue;
 		if (!first)
-			g_string_append_c(w->json, ',');
+			g_string_append_c(b->json, ',');
 		first = FALSE;
-		writer_json_string(w->json, k);
-		g_string_append_c(w->json, ':');
+		writer_json_string(b->json, k);
+		g_string_append_c(b->json, ':');
 		if (*v == '\0')
-			g_string_append(w->json, "null");
+			g_string_append(b->json, "null");
 		else
-			writer_json_string(w->json, v);
+			writer_json_string(b->json, v);
 	}
-	g_string_append_c(w->json, '}');
+	g_string_append_c(b->json, '}');
 }
 
 /* writer_multi_stmt - the KIND statement for 2^K rows */
@@ -775,16 +823,16 @@ static void
 writer_bind_subscriber(struct subscriber_writer *w, sqlite3_stmt *st, int p,
     guint i)
 {
-	struct writer_row *row = &g_array_index(w->rows, struct writer_row, i);
+	struct writer_row *row = &g_array_index(w->b->rows, struct writer_row, i);
 
 	row->id = w->base + i;
 	sqlite3_bind_int64(st, p, row->id);
-	sqlite3_bind_text(st, p + 1, writer_str(w, row->email), -1,
+	sqlite3_bind_text(st, p + 1, writer_str(w->b, row->email), -1,
 	    SQLITE_STATIC);
-	sqlite3_bind_text(st, p + 2, writer_str(w, row->key), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, p + 3, writer_str(w, row->name), -1,
+	sqlite3_bind_text(st, p + 2, writer_str(w->b, row->key), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, p + 3, writer_str(w->b, row->name), -1,
 	    SQLITE_STATIC);
-	sqlite3_bind_text(st, p + 4, writer_str(w, row->json), -1,
+	sqlite3_bind_text(st, p + 4, writer_str(w->b, row->json), -1,
 	    SQLITE_STATIC);
 }
 
@@ -798,7 +846,7 @@ writer_bind_attribute(struct subscriber_writer *w, sqlite3_stmt *st, int p,
 
 	sqlite3_bind_int64(st, p, g_array_index(w->vids, gint64, i));
 	sqlite3_bind_int64(st, p + 1,
-	    g_array_index(w->rows, struct writer_row, r).id);
+	    g_array_index(w->b->rows, struct writer_row, r).id);
 }
 
 /* writer_value_id - the id of the pair (K, V) in attribute_values, added
@@ -856,7 +904,7 @@ writer_bind_member(struct subscriber_writer *w, sqlite3_stmt *st, int p,
 
 	sqlite3_bind_int64(st, p, w->list_id);
 	sqlite3_bind_int64(st, p + 1,
-	    g_array_index(w->rows, struct writer_row, r).id);
+	    g_array_index(w->b->rows, struct writer_row, r).id);
 	sqlite3_bind_text(st, p + 2, w->channel, -1, SQLITE_STATIC);
 }
 
@@ -872,9 +920,9 @@ writer_update_attrs(struct subscriber_writer *w, struct writer_row *row,
 	if (row->nkv == 0)
 		return TRUE;
 	for (i = 0; i < row->nkv; i++) {
-		const char *k = writer_str(w, g_array_index(w->kv, gsize,
+		const char *k = writer_str(w->b, g_array_index(w->b->kv, gsize,
 		    row->kv + 2 * i));
-		const char *v = writer_str(w, g_array_index(w->kv, gsize,
+		const char *v = writer_str(w->b, g_array_index(w->b->kv, gsize,
 		    row->kv + 2 * i + 1));
 
 		if (*v == '\0')
@@ -898,10 +946,10 @@ writer_update_attrs(struct subscriber_writer *w, struct writer_row *row,
 		if (!store_step_done(w->store, st, "writing an attribute", error))
 			return FALSE;
 	}
-	writer_json(w, row, TRUE);
+	writer_json(w->b, row, TRUE);
 	st = w->st[W_ATTRS_PATCH];
 	sqlite3_bind_int64(st, 1, row->id);
-	sqlite3_bind_text(st, 2, w->json->str, (int)w->json->len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, w->b->json->str, (int)w->b->json->len, SQLITE_STATIC);
 	return store_step_done(w->store, st, "writing attributes", error);
 }
 
@@ -929,7 +977,7 @@ writer_known(struct subscriber_writer *w, struct writer_row *row,
 	const char *status = NULL;
 	int rc;
 
-	sqlite3_bind_text(st, 1, writer_str(w, row->key), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, writer_str(w->b, row->key), -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		row->id = sqlite3_column_int64(st, 0);
@@ -937,13 +985,13 @@ writer_known(struct subscriber_writer *w, struct writer_row *row,
 	if (rc != SQLITE_ROW) {
 		herald_set_sqlite_error(error, w->store->db,
 		    rc == SQLITE_DONE ? SQLITE_ERROR : rc, "finding %s",
-		    writer_str(w, row->email));
+		    writer_str(w->b, row->email));
 		return FALSE;
 	}
 	if (row->name != W_NONE) {
 		st = w->st[W_NAME];
 		sqlite3_bind_int64(st, 1, row->id);
-		sqlite3_bind_text(st, 2, writer_str(w, row->name), -1,
+		sqlite3_bind_text(st, 2, writer_str(w->b, row->name), -1,
 		    SQLITE_STATIC);
 		if (!store_step_done(w->store, st, "setting a name", error))
 			return FALSE;
@@ -985,17 +1033,17 @@ writer_fresh(struct subscriber_writer *w, gint64 added, GError **error)
 	guint i;
 	int rc;
 
-	if (added == (gint64)w->rows->len) {
-		for (i = 0; i < w->rows->len; i++)
-			g_array_index(w->rows, struct writer_row, i).fresh = TRUE;
+	if (added == (gint64)w->b->rows->len) {
+		for (i = 0; i < w->b->rows->len; i++)
+			g_array_index(w->b->rows, struct writer_row, i).fresh = TRUE;
 		return TRUE;
 	}
 	if (added == 0)
 		return TRUE;
 	sqlite3_bind_int64(st, 1, w->base);
-	sqlite3_bind_int64(st, 2, w->base + w->rows->len - 1);
+	sqlite3_bind_int64(st, 2, w->base + w->b->rows->len - 1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		g_array_index(w->rows, struct writer_row,
+		g_array_index(w->b->rows, struct writer_row,
 		    sqlite3_column_int64(st, 0) - w->base).fresh = TRUE;
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
@@ -1095,16 +1143,17 @@ subscriber_writer_finish(struct subscriber_writer *w, GError **error)
 {
 	if (!subscriber_writer_flush(w, error))
 		return FALSE;
+	writer_pipeline_stop(w);
 	return !w->bulk || writer_build_index(w, error);
 }
 
-/* subscriber_writer_flush - write every queued row */
-gboolean
-subscriber_writer_flush(struct subscriber_writer *w, GError **error)
+/* writer_write_batch - write the rows of w->b, and empty it */
+static gboolean
+writer_write_batch(struct subscriber_writer *w, GError **error)
 {
 	sqlite3_stmt *st = w->st[W_MAXID];
 	gint64 added = 0;
-	guint i, j, n = w->rows->len;
+	guint i, j, n = w->b->rows->len;
 	gboolean ok = FALSE;
 	int rc;
 
@@ -1113,8 +1162,8 @@ subscriber_writer_flush(struct subscriber_writer *w, GError **error)
 	/* bulk: a key seen before (or a hash collision) ends bulk mode before
 	 * this batch is written, so the index finds the repeat */
 	for (i = 0; w->bulk && i < n; i++)
-		if (writer_seen(w, writer_hash(writer_str(w,
-		    g_array_index(w->rows, struct writer_row, i).key))) &&
+		if (writer_seen(w, writer_hash(writer_str(w->b,
+		    g_array_index(w->b->rows, struct writer_row, i).key))) &&
 		    !writer_build_index(w, error))
 			goto out;
 	rc = sqlite3_step(st);
@@ -1131,21 +1180,21 @@ subscriber_writer_flush(struct subscriber_writer *w, GError **error)
 	g_array_set_size(w->items, 0);
 	g_array_set_size(w->vids, 0);
 	for (i = 0; i < n; i++) {
-		struct writer_row *row = &g_array_index(w->rows,
+		struct writer_row *row = &g_array_index(w->b->rows,
 		    struct writer_row, i);
 
 		if (!row->fresh)
 			continue;
 		for (j = 0; j < row->nkv; j++) {
 			guint kv = row->kv + 2 * j;
-			const char *v = writer_str(w, g_array_index(w->kv, gsize,
+			const char *v = writer_str(w->b, g_array_index(w->b->kv, gsize,
 			    kv + 1));
 			gint64 vid;
 
 			if (*v == '\0')
 				continue;
-			if ((vid = writer_value_id(w, writer_str(w,
-			    g_array_index(w->kv, gsize, kv)), v, error)) == 0)
+			if ((vid = writer_value_id(w, writer_str(w->b,
+			    g_array_index(w->b->kv, gsize, kv)), v, error)) == 0)
 				goto out;
 			g_array_append_val(w->items, i);
 			g_array_append_val(w->vids, vid);
@@ -1156,14 +1205,14 @@ subscriber_writer_flush(struct subscriber_writer *w, GError **error)
 		goto out;
 	g_array_set_size(w->items, 0);
 	for (i = 0; i < n; i++)
-		if (g_array_index(w->rows, struct writer_row, i).fresh)
+		if (g_array_index(w->b->rows, struct writer_row, i).fresh)
 			g_array_append_val(w->items, i);
 	if (!writer_multi(w, M_MEMBERS, w->items->len, writer_bind_member,
 	    &added, error))
 		goto out;
 	/* then, in order, the events of the new and the rows already known */
 	for (i = 0; i < n; i++) {
-		struct writer_row *row = &g_array_index(w->rows,
+		struct writer_row *row = &g_array_index(w->b->rows,
 		    struct writer_row, i);
 
 		if (row->fresh) {
@@ -1174,15 +1223,122 @@ subscriber_writer_flush(struct subscriber_writer *w, GError **error)
 			goto out;
 		w->counts[row->outcome]++;
 	}
-	w->last_id = g_array_index(w->rows, struct writer_row, n - 1).id;
-	w->last_outcome = g_array_index(w->rows, struct writer_row,
+	w->last_id = g_array_index(w->b->rows, struct writer_row, n - 1).id;
+	w->last_outcome = g_array_index(w->b->rows, struct writer_row,
 	    n - 1).outcome;
 	ok = TRUE;
 out:
-	g_array_set_size(w->rows, 0);
-	g_array_set_size(w->kv, 0);
-	g_string_truncate(w->arena, 0);
+	writer_batch_clear(w->b);
 	return ok;
+}
+
+/*
+ * The pipeline: the caller's thread reads, checks and queues rows into
+ * one batch while a second thread writes the other one, so parsing costs
+ * no time of its own. Two batches in all: w->fill (the caller's), and one
+ * either free (in DONE) or being written. The SQLite connection is the
+ * writing thread's alone while the pipeline runs; the caller only waits
+ * for it (writer_settle) or stops it.
+ */
+static struct writer_batch writer_batch_end;
+
+static gpointer
+writer_thread_main(gpointer data)
+{
+	struct subscriber_writer *w = data;
+	struct writer_batch *b;
+
+	while ((b = g_async_queue_pop(w->todo)) != &writer_batch_end) {
+		GError *error = NULL;
+
+		w->b = b;
+		if (w->perror == NULL && !writer_write_batch(w, &error))
+			w->perror = error;	/* read after DONE hands b back */
+		writer_batch_clear(b);
+		g_async_queue_push(w->done, b);
+	}
+	return NULL;
+}
+
+/* writer_perror - the writing thread's first error, if any */
+static gboolean
+writer_perror(struct subscriber_writer *w, GError **error)
+{
+	if (w->perror == NULL)
+		return TRUE;
+	if (error != NULL)
+		*error = g_error_copy(w->perror);
+	return FALSE;
+}
+
+/* writer_hand_over - give the filled batch to the writing thread and
+ * take the free one (waiting while it is being written) */
+static gboolean
+writer_hand_over(struct subscriber_writer *w, GError **error)
+{
+	struct writer_batch *free_batch = g_async_queue_pop(w->done);
+
+	if (!writer_perror(w, error)) {
+		g_async_queue_push(w->done, free_batch);
+		return FALSE;
+	}
+	g_async_queue_push(w->todo, w->fill);
+	w->fill = free_batch;
+	return TRUE;
+}
+
+/* writer_settle - wait until the writing thread has written all it has */
+static gboolean
+writer_settle(struct subscriber_writer *w, GError **error)
+{
+	struct writer_batch *free_batch = g_async_queue_pop(w->done);
+
+	g_async_queue_push(w->done, free_batch);
+	return writer_perror(w, error);
+}
+
+/* subscriber_writer_pipeline - from now on, write batches in a second
+ * thread (call with nothing queued; an import does) */
+void
+subscriber_writer_pipeline(struct subscriber_writer *w)
+{
+	if (w->thread != NULL || w->fill->rows->len > 0)
+		return;
+	w->todo = g_async_queue_new();
+	w->done = g_async_queue_new();
+	g_async_queue_push(w->done, w->b);
+	w->b = NULL;
+	w->thread = g_thread_new("herald-import", writer_thread_main, w);
+}
+
+/* writer_pipeline_stop - end the writing thread (after what it has) */
+static void
+writer_pipeline_stop(struct subscriber_writer *w)
+{
+	if (w->thread == NULL)
+		return;
+	g_async_queue_push(w->todo, &writer_batch_end);
+	g_thread_join(w->thread);
+	w->thread = NULL;
+	w->b = g_async_queue_pop(w->done);
+	g_async_queue_unref(w->todo);
+	g_async_queue_unref(w->done);
+	w->todo = w->done = NULL;
+}
+
+/* subscriber_writer_flush - write every queued row */
+gboolean
+subscriber_writer_flush(struct subscriber_writer *w, GError **error)
+{
+	struct writer_batch *t;
+
+	if (w->thread != NULL)
+		return (w->fill->rows->len == 0 || writer_hand_over(w, error)) &&
+		    writer_settle(w, error);
+	t = w->b;
+	w->b = w->fill;
+	w->fill = t;
+	return writer_write_batch(w, error);
 }
 
 /* writer_check - the address, the name, the attributes */
@@ -1228,7 +1384,7 @@ writer_email_key(struct subscriber_writer *w, const char *email)
 			;
 		if (*p == '\0') {
 			off = writer_keep(w, email, -1);
-			for (p = w->arena->str + off + (at + 1 - email); *p != '\0';
+			for (p = w->fill->arena->str + off + (at + 1 - email); *p != '\0';
 			    p++)
 				*(char *)p = g_ascii_tolower(*p);
 			return off;
@@ -1254,22 +1410,24 @@ subscriber_writer_queue(struct subscriber_writer *w, const char *email,
 	row.key = writer_email_key(w, email);
 	row.name = name != NULL && *name != '\0' ? writer_keep(w, name, -1) :
 	    W_NONE;
-	row.kv = w->kv->len;
+	row.kv = w->fill->kv->len;
 	if (attrs != NULL) {
 		g_hash_table_iter_init(&it, attrs);
 		while (g_hash_table_iter_next(&it, &k, &v)) {
 			gsize ko = writer_keep(w, k, -1), vo = writer_keep(w, v, -1);
 
-			g_array_append_val(w->kv, ko);
-			g_array_append_val(w->kv, vo);
+			g_array_append_val(w->fill->kv, ko);
+			g_array_append_val(w->fill->kv, vo);
 			row.nkv++;
 		}
 	}
-	writer_json(w, &row, FALSE);
-	row.json = writer_keep(w, w->json->str, (gssize)w->json->len);
-	g_array_append_val(w->rows, row);
-	if (w->rows->len == W_BATCH)
-		return subscriber_writer_flush(w, error);
+	writer_json(w->fill, &row, FALSE);
+	row.json = writer_keep(w, w->fill->json->str,
+	    (gssize)w->fill->json->len);
+	g_array_append_val(w->fill->rows, row);
+	if (w->fill->rows->len == W_BATCH)
+		return w->thread != NULL ? writer_hand_over(w, error) :
+		    subscriber_writer_flush(w, error);
 	return TRUE;
 }
 

@@ -116,7 +116,13 @@ const gint64 *subscriber_writer_counts(const struct subscriber_writer *w);
  * address) builds it again: the caller must then call finish before it
  * commits (a rollback restores the index anyway) */
 gboolean subscriber_writer_bulk(struct subscriber_writer *w, GError **error);
-/* subscriber_writer_finish - flush, and rebuild what bulk dropped */
+/* subscriber_writer_pipeline - write batches in a second thread while
+ * the caller queues the next (an import: parsing then costs no time of
+ * its own). Until subscriber_writer_finish or _free, the store belongs to
+ * that thread: the caller must not use it. Call before queueing. */
+void subscriber_writer_pipeline(struct subscriber_writer *w);
+/* subscriber_writer_finish - flush, end the pipeline, and rebuild what
+ * bulk dropped */
 gboolean subscriber_writer_finish(struct subscriber_writer *w,
     GError **error);
 

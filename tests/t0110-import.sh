@@ -3,7 +3,7 @@
 # CRLF, a BOM), rejected rows with FILE:LINE and why, --strict, updates,
 # stdin, and one transaction: a failure or a kill halfway leaves nothing.
 . "${TOP:-.}/tests/lib.sh"
-plan 50
+plan 55
 F=$TOP/tests/t0110
 fresh() { rm -rf "$T/data"; hinit; }
 
@@ -118,6 +118,33 @@ t "a store failure halfway ends the import" 70 herald sub import xen-users "$T/2
     [ "$(sql "SELECT count(*) FROM sqlite_schema WHERE name = 'subscribers_email_key'")" = 1 ]
 ok $? "and leaves nothing behind (the email index it dropped is back)"
 sql "DROP TRIGGER boom"
+
+# the same across batches: the import writes batches of 1024 rows in a
+# second thread while it reads the next; the third batch fails there
+fresh
+"$BUILD/tools/gen-subscribers" 5000 > "$T/5000.csv"
+sql "CREATE TRIGGER boom BEFORE INSERT ON subscribers WHEN (SELECT count(*) FROM subscribers) >= 2100 BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;"
+t "a store failure in the writing thread ends the import" 70 herald sub import xen-users "$T/5000.csv"
+like "$err" 'disk on fire' && [ "$(sql "SELECT count(*) FROM subscribers")" = 0 ] &&
+    [ "$(sql "SELECT count(*) FROM attribute_members")" = 0 ] &&
+    [ "$(sql "SELECT count(*) FROM sqlite_schema WHERE name = 'subscribers_email_key'")" = 1 ]
+ok $? "says why, and the batches already written are rolled back"
+sql "DROP TRIGGER boom"
+
+# repeats across batches: rows 4001-5000 repeat the addresses of rows
+# 1-1000 with another role; the later row wins, as row by row
+fresh
+{ cat "$T/5000.csv"; sed 1d "$T/5000.csv" | grep -v '"' | head -n 1000 |
+    awk -F, 'BEGIN { OFS = "," } { $3 = "manager"; print }'; } > "$T/rep.csv"
+t "5000 rows, then 1000 of them again" 0 herald sub import xen-users "$T/rep.csv"
+like "$out" '6000 rows: 5000 added, 0 joined, 1000 updated'; ok $? "5000 added, 1000 updated"
+first=$(sed 1d "$T/5000.csv" | grep -v '"' | head -n 1 | cut -d, -f1)
+[ "$(sql "SELECT count(*) FROM subscribers")" = 5000 ] &&
+    [ "$(sql "SELECT value FROM attributes a JOIN subscribers s ON s.id = a.subscriber_id WHERE s.email = '$first' AND key = 'role'")" = manager ] &&
+    [ "$(sql "SELECT count(*) FROM (SELECT key, value, subscriber_id FROM attributes EXCEPT SELECT key, value, subscriber_id FROM subscriber_attributes)")" = 0 ] &&
+    [ "$(sql "SELECT count(*) FROM (SELECT key, value, subscriber_id FROM subscriber_attributes EXCEPT SELECT key, value, subscriber_id FROM attributes)")" = 0 ]
+ok $? "the later role stands, and the segment index agrees with the attributes"
+fresh
 
 # killed halfway: rows written, transaction open, SIGKILL
 mkfifo "$T/fifo"
