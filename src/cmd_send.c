@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -473,6 +474,11 @@ cmd_send(struct herald *h, int argc, char **argv)
 	if (!campaign_create(h->store, list, announcement,
 	    (const char *const *)segments, &id, &error))
 		return cmd_error("send", error);
+	/* the snapshot's memory (SQLite's temporary B-trees for the segment
+	 * conditions: tens of MB on a million members) goes back to the
+	 * system before the senders take theirs, or it stays in the main
+	 * thread's heap for the whole run */
+	malloc_trim(0);
 
 	if (dry != NULL || test != NULL) {
 		/* the snapshot only picks the recipients; nothing is recorded */
