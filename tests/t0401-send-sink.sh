@@ -5,7 +5,7 @@
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0400/common.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
-plan 24
+plan 26
 
 PORT=$(free_port)
 relay_conf "$PORT"
@@ -89,4 +89,20 @@ t "--test sends to the given address only" 0 herald send summit \
 ok $? "one message, rendered for u4"
 t "a segment the list lacks" 67 herald send summit --list xen-users \
     --segment nosuch --yes
+
+# a body larger than send.c gathers at once (256 KB): written out in
+# pieces, it still arrives whole and in order
+mkdir -p "$T/tpl"
+cp -R "$TOP/templates/." "$T/tpl/"
+awk '/^\{\{\/body\}\}/ { for (i = 1; i <= 6000; i++) printf "bulk line %05d of a long announcement, to make the body large\n", i } { print }' \
+    "$TOP/templates/summit/text.mustache" > "$T/tpl/summit/text.mustache"
+n=$(ls "$T/sink" | wc -l)
+t "--test with a body near 400 KB" 0 env HERALD_TEMPLATES="$T/tpl" "$HERALD" send summit \
+    --list xen-users --segment users --test big@example.org --as u4@example4.test
+f=$(grep -l 'X-Rcpt-Args: <big@example.org>' "$T/sink"/*)
+[ "$(ls "$T/sink" | wc -l)" = $((n + 1)) ] && [ "$(wc -c < "$f")" -gt 300000 ] &&
+    [ "$(grep -c '^bulk line [0-9]* of a long announcement' "$f")" = 6000 ] &&
+    [ "$(grep '^bulk line' "$f" | cut -c11-15 | sort -c && echo sorted)" = sorted ] &&
+    [ "$(grep -v '^$' "$f" | tail -n 1 | tr -d '\r' | sed -n 's/^--=_herald_mix_.*--$/end/p')" = end ]
+ok $? "it arrives whole: 6000 lines in order, the closing boundary last"
 finish
