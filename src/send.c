@@ -214,6 +214,7 @@ static __thread GByteArray *send_gather;
 static __thread gboolean send_gathering;
 static __thread gboolean send_gather_last;	/* the next write ends it */
 static __thread int send_gather_errno;	/* a failed flush, for the next write */
+static __thread int send_timeout_ms;	/* the session's, for a flush */
 
 /* the most a gathered body holds before it is written out */
 #define SEND_GATHER_MAX	(256 * 1024)
@@ -249,7 +250,7 @@ send_gather_flush(void)
 		else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			struct pollfd p = { send_fd, POLLOUT, 0 };
 
-			if (poll(&p, 1, 60 * 1000) <= 0) {
+			if (poll(&p, 1, send_timeout_ms) <= 0) {
 				send_gather_errno = ETIMEDOUT;
 				break;
 			}
@@ -288,6 +289,17 @@ send_gather_end(void)
 {
 	if (send_gathering)
 		send_gather_last = TRUE;
+}
+
+/* send_socket_reset - forget the session's socket: FD (or -1) is the
+ * one to watch now, with nothing gathered and no failure pending */
+static void
+send_socket_reset(int fd)
+{
+	send_fd = fd;
+	send_tls = FALSE;
+	send_gathering = send_gather_last = FALSE;
+	send_gather_errno = 0;
 }
 
 /* write - the C library's, except that a session's body writes are
@@ -331,10 +343,7 @@ connect(int fd, const struct sockaddr *sa, socklen_t len)
 	if (send_in_session && sa != NULL &&
 	    (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)) {
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		send_fd = fd;
-		send_tls = FALSE;
-		send_gathering = send_gather_last = FALSE;
-		send_gather_errno = 0;
+		send_socket_reset(fd);
 	}
 	if (real == NULL)
 		real = (int (*)(int, const struct sockaddr *, socklen_t))
@@ -755,12 +764,11 @@ sender_session(struct sender *sender, struct send_message **msgs, guint n,
 			    j))->address);
 	}
 	send_in_session = TRUE;
-	send_fd = -1;
+	send_socket_reset(-1);
+	send_timeout_ms = (int)MIN(sender->timeout_ms, G_MAXINT);
 	ok = s != NULL && smtp_start_session(s);
-	send_gathering = send_gather_last = FALSE;
 	send_in_session = FALSE;
-	send_fd = -1;
-	send_gather_errno = 0;
+	send_socket_reset(-1);
 	g_clear_pointer(&send_gather, g_byte_array_unref);
 	if (s != NULL && !ok && ss.problem == NULL) {
 		char buf[256];

@@ -567,13 +567,12 @@ struct subscriber_writer {
 	struct writer_batch *fill;	/* being queued into (the caller's side) */
 	struct writer_batch *b;		/* being written (the writing side) */
 	/* the pipeline (subscriber_writer_pipeline): a thread writes the
-	 * batches the caller hands over, through TODO; each comes back,
-	 * emptied, through DONE; PERROR is its first error */
+	 * batches the caller hands over, through TO_WRITE; each comes back,
+	 * emptied, through WRITTEN; PERROR is its first error */
 	GThread *thread;
-	GAsyncQueue *todo, *done;
-	guint inflight;			/* batches handed over, not back */
+	GAsyncQueue *to_write, *written;
 	GError *perror;
-	GString *path;
+	GString *path, *pair;		/* scratch: a JSON path, a pair's key */
 	GArray *items;			/* guint: what a multi-row statement binds */
 	GArray *vids;			/* gint64: the pairs' ids it binds */
 	GHashTable *value_ids;		/* "key\nvalue" -> id, a bounded cache */
@@ -638,6 +637,7 @@ subscriber_writer_new(struct store *store, gint64 list_id,
 	w->fill = writer_batch_new();
 	w->b = writer_batch_new();
 	w->path = g_string_sized_new(80);
+	w->pair = g_string_sized_new(80);
 	w->items = g_array_new(FALSE, FALSE, sizeof(guint));
 	w->vids = g_array_new(FALSE, FALSE, sizeof(gint64));
 	w->value_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
@@ -681,6 +681,7 @@ subscriber_writer_free(struct subscriber_writer *w)
 	writer_batch_free(w->b);
 	g_clear_error(&w->perror);
 	g_string_free(w->path, TRUE);
+	g_string_free(w->pair, TRUE);
 	g_array_unref(w->items);
 	g_array_unref(w->vids);
 	g_hash_table_unref(w->value_ids);
@@ -858,24 +859,23 @@ static gint64
 writer_value_id(struct subscriber_writer *w, const char *k, const char *v,
     GError **error)
 {
-	char *pair = g_strconcat(k, "\n", v, NULL);
 	gpointer hit;
 	sqlite3_stmt *st;
 	gint64 id = 0;
 	int rc;
 
-	if ((hit = g_hash_table_lookup(w->value_ids, pair)) != NULL) {
-		g_free(pair);
+	/* the key, built in a scratch buffer: copied only when cached */
+	g_string_assign(w->pair, k);
+	g_string_append_c(w->pair, '\n');
+	g_string_append(w->pair, v);
+	if ((hit = g_hash_table_lookup(w->value_ids, w->pair->str)) != NULL)
 		return GPOINTER_TO_SIZE(hit);
-	}
 	st = w->st[W_VALUE_ADD];
 	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, v, -1, SQLITE_STATIC);
 	if (!store_step_done(w->store, st, "writing an attribute value",
-	    error)) {
-		g_free(pair);
+	    error))
 		return 0;
-	}
 	st = w->st[W_VALUE_GET];
 	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, v, -1, SQLITE_STATIC);
@@ -886,12 +886,12 @@ writer_value_id(struct subscriber_writer *w, const char *k, const char *v,
 		herald_set_sqlite_error(error, w->store->db,
 		    rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
 		    "reading an attribute value");
-		g_free(pair);
 		return 0;
 	}
 	if (g_hash_table_size(w->value_ids) >= W_VALUE_CACHE)
 		g_hash_table_remove_all(w->value_ids);
-	g_hash_table_insert(w->value_ids, pair, GSIZE_TO_POINTER((gsize)id));
+	g_hash_table_insert(w->value_ids, g_strdup(w->pair->str),
+	    GSIZE_TO_POINTER((gsize)id));
 	return id;
 }
 
@@ -1236,7 +1236,7 @@ out:
  * The pipeline: the caller's thread reads, checks and queues rows into
  * one batch while a second thread writes the other one, so parsing costs
  * no time of its own. Two batches in all: w->fill (the caller's), and one
- * either free (in DONE) or being written. The SQLite connection is the
+ * either free (in WRITTEN) or being written. The SQLite connection is the
  * writing thread's alone while the pipeline runs; the caller only waits
  * for it (writer_settle) or stops it.
  */
@@ -1248,14 +1248,14 @@ writer_thread_main(gpointer data)
 	struct subscriber_writer *w = data;
 	struct writer_batch *b;
 
-	while ((b = g_async_queue_pop(w->todo)) != &writer_batch_end) {
+	while ((b = g_async_queue_pop(w->to_write)) != &writer_batch_end) {
 		GError *error = NULL;
 
 		w->b = b;
 		if (w->perror == NULL && !writer_write_batch(w, &error))
-			w->perror = error;	/* read after DONE hands b back */
+			w->perror = error;	/* read after WRITTEN hands b back */
 		writer_batch_clear(b);
-		g_async_queue_push(w->done, b);
+		g_async_queue_push(w->written, b);
 	}
 	return NULL;
 }
@@ -1276,13 +1276,13 @@ writer_perror(struct subscriber_writer *w, GError **error)
 static gboolean
 writer_hand_over(struct subscriber_writer *w, GError **error)
 {
-	struct writer_batch *free_batch = g_async_queue_pop(w->done);
+	struct writer_batch *free_batch = g_async_queue_pop(w->written);
 
 	if (!writer_perror(w, error)) {
-		g_async_queue_push(w->done, free_batch);
+		g_async_queue_push(w->written, free_batch);
 		return FALSE;
 	}
-	g_async_queue_push(w->todo, w->fill);
+	g_async_queue_push(w->to_write, w->fill);
 	w->fill = free_batch;
 	return TRUE;
 }
@@ -1291,9 +1291,9 @@ writer_hand_over(struct subscriber_writer *w, GError **error)
 static gboolean
 writer_settle(struct subscriber_writer *w, GError **error)
 {
-	struct writer_batch *free_batch = g_async_queue_pop(w->done);
+	struct writer_batch *free_batch = g_async_queue_pop(w->written);
 
-	g_async_queue_push(w->done, free_batch);
+	g_async_queue_push(w->written, free_batch);
 	return writer_perror(w, error);
 }
 
@@ -1304,9 +1304,9 @@ subscriber_writer_pipeline(struct subscriber_writer *w)
 {
 	if (w->thread != NULL || w->fill->rows->len > 0)
 		return;
-	w->todo = g_async_queue_new();
-	w->done = g_async_queue_new();
-	g_async_queue_push(w->done, w->b);
+	w->to_write = g_async_queue_new();
+	w->written = g_async_queue_new();
+	g_async_queue_push(w->written, w->b);
 	w->b = NULL;
 	w->thread = g_thread_new("herald-import", writer_thread_main, w);
 }
@@ -1317,13 +1317,13 @@ writer_pipeline_stop(struct subscriber_writer *w)
 {
 	if (w->thread == NULL)
 		return;
-	g_async_queue_push(w->todo, &writer_batch_end);
+	g_async_queue_push(w->to_write, &writer_batch_end);
 	g_thread_join(w->thread);
 	w->thread = NULL;
-	w->b = g_async_queue_pop(w->done);
-	g_async_queue_unref(w->todo);
-	g_async_queue_unref(w->done);
-	w->todo = w->done = NULL;
+	w->b = g_async_queue_pop(w->written);
+	g_async_queue_unref(w->to_write);
+	g_async_queue_unref(w->written);
+	w->to_write = w->written = NULL;
 }
 
 /* subscriber_writer_flush - write every queued row */
