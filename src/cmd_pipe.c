@@ -103,15 +103,6 @@ cmd_pipe_read(gint64 max, gboolean *over, GError **error)
 	return g_byte_array_free_to_bytes(buf);
 }
 
-/* cmd_pipe_oneline - TEXT with line breaks made spaces */
-static void
-cmd_pipe_oneline(char *text)
-{
-	for (; *text != '\0'; text++)
-		if (*text == '\r' || *text == '\n' || *text == '\t')
-			*text = ' ';
-}
-
 /*
  * The WAL of one herald pipe per message. A pipe closes without a
  * checkpoint (none of its own to wait for), but the first connection to
@@ -163,21 +154,6 @@ cmd_pipe_wal_trim(struct store *store, int frames)
 	    NULL, NULL);
 }
 
-/* cmd_pipe_status - the exit status for an error of pipe_deliver */
-static int
-cmd_pipe_status(const GError *error)
-{
-	if (error == NULL)
-		return EX_OK;
-	if (error->domain == HERALD_ERROR) {
-		if (error->code == HERALD_ERROR_NOUSER)
-			return EX_NOUSER;
-		if (error->code == HERALD_ERROR_DATA)
-			return EX_DATAERR;
-	}
-	return EX_TEMPFAIL;	/* whatever else it is, it may pass */
-}
-
 int
 cmd_pipe(struct herald *h, int argc, char **argv)
 {
@@ -222,25 +198,14 @@ cmd_pipe(struct herald *h, int argc, char **argv)
 	if ((raw = cmd_pipe_read(config->pipe.max_size, &over, &error)) == NULL)
 		goto out;
 	if (over) {
-		struct pipe_address a;
-
-		pipe_address_parse(config, recipient, &a);
-		res.list = a.list;
-		res.route = a.route;
-		pipe_address_clear(&a);
-		if (*sender == '\0') {
-			g_string_printf(res.outcome, "larger than %" G_GINT64_FORMAT
-			    " bytes, from the null sender: dropped",
-			    config->pipe.max_size);
+		if ((status = pipe_oversize(config, recipient, sender, &res,
+		    &line)) == EX_OK)
 			goto out;
-		}
-		line = g_strdup_printf("5.3.4 message too big for %s (limit %"
-		    G_GINT64_FORMAT " bytes)", recipient, config->pipe.max_size);
 		fprintf(stderr, "%s\n", line);
 		syslog(LOG_NOTICE, "pipe: to=<%s> from=<%s> status=%d: %s",
-		    recipient, sender, EX_UNAVAILABLE, line);
+		    recipient, sender, status, line);
 		pipe_result_clear(&res);
-		return EX_UNAVAILABLE;
+		return status;
 	}
 	if ((spooled = pipe_spool_write(config->spool_dir, raw, &error)) == NULL)
 		goto out;
@@ -252,24 +217,18 @@ cmd_pipe(struct herald *h, int argc, char **argv)
 	ctx.store = store;
 	pipe_deliver(&ctx, recipient, sender, raw, &res, &error);
 out:
-	status = cmd_pipe_status(error);
+	status = pipe_exit_status(error);
 	if (config != NULL)
 		pipe_spool_finish(config->spool_dir, spooled, status == EX_OK);
 	if (error != NULL)
 		g_string_append_printf(res.outcome, "%s%s",
 		    res.outcome->len > 0 ? "; " : "", error->message);
-	cmd_pipe_oneline(res.outcome->str);
+	g_free(line);
+	line = pipe_log_line(&res, sender, recipient, status);
 	if (status == EX_OK)
-		log_info("pipe: list=%s route=%s from=<%s> to=<%s> status=0: %s",
-		    res.list != NULL ? res.list->name : "-",
-		    pipe_route_name(res.route), sender, recipient != NULL ?
-		    recipient : "", res.outcome->str);
+		log_info("pipe: %s", line);
 	else
-		log_warnx("pipe: list=%s route=%s from=<%s> to=<%s> status=%d"
-		    "%s: %s", res.list != NULL ? res.list->name : "-",
-		    pipe_route_name(res.route), sender, recipient != NULL ?
-		    recipient : "", status, status == EX_TEMPFAIL ?
-		    " (deferred)" : "", res.outcome->str);
+		log_warnx("pipe: %s", line);
 	g_clear_error(&error);
 	pipe_result_clear(&res);
 	cmd_pipe_wal_trim(store, wal_frames);

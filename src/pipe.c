@@ -686,17 +686,35 @@ pipe_set_status(struct pipe_msg *m, gint64 list_id, gint64 sub,
 /* ------------------------------------------------------------------ */
 /* Notices */
 
+/* pipe_may_send - FALSE (TEMP, and RESULT's alone set) inside a grouped
+ * commit: no mail goes out while the group's write transaction is open,
+ * so the caller delivers this message again alone, after the commit */
+static gboolean
+pipe_may_send(struct pipe_msg *m, GError **error)
+{
+	if (!m->ctx->grouped)
+		return TRUE;
+	m->res->alone = TRUE;
+	g_set_error(error, HERALD_ERROR, HERALD_ERROR_TEMP,
+	    "it sends mail: to be delivered outside the grouped commit");
+	return FALSE;
+}
+
 /* pipe_notice - compose and send a notice to TO; a refusal (5xx) is noted
  * in the outcome and is not an error, anything temporary is */
 static gboolean
 pipe_notice(struct pipe_msg *m, const char *to, const char *reply_to,
     const char *subject, const char *text, GError **error)
 {
-	GMimeMessage *msg = notice_compose(m->list, to, reply_to, subject, text);
+	GMimeMessage *msg;
 	const char *rcpts[] = { to, NULL };
 	GError *err = NULL;
-	gboolean sent = notice_send(m->ctx->config, m->list, msg, rcpts, &err);
+	gboolean sent;
 
+	if (!pipe_may_send(m, error))
+		return FALSE;
+	msg = notice_compose(m->list, to, reply_to, subject, text);
+	sent = notice_send(m->ctx->config, m->list, msg, rcpts, &err);
 	g_object_unref(msg);
 	if (sent)
 		return TRUE;
@@ -1272,7 +1290,12 @@ pipe_bounce_hand_over(struct pipe_msg *m, gint64 sub_id, gint64 delivery,
 		g_string_append(m->res->outcome, "bounce without a valid token");
 	g_string_append_printf(m->res->outcome, ": %d recipient(s) stored, %d"
 	    " scored, %d disabled", oc.stored, oc.scored, oc.disabled);
-	if (oc.notices > 0) {
+	if (oc.notices > 0 && m->ctx->grouped) {
+		/* not while the group's transaction is open: pipe_flush() */
+		m->res->flush = TRUE;
+		g_string_append_printf(m->res->outcome, ", %d notice(s) queued",
+		    oc.notices);
+	} else if (oc.notices > 0) {
 		int sent = 0, failed = 0, queued = 0;
 
 		/* after the commit: a relay that is down leaves them queued
@@ -1443,6 +1466,8 @@ pipe_forward(struct pipe_msg *m, gint64 id, gint64 campaign, gint64 sub_id,
 	    "the owner address" : m->list->address,
 	    name != NULL ? name : "", name != NULL ? " " : "",
 	    from != NULL ? from : "(none)", m->sender, subtext, camptext, id);
+	if (!pipe_may_send(m, error))
+		return FALSE;
 	fwd = notice_forward(m->list, m->raw, reply_to, fsubject, summary);
 	sent = notice_send(m->ctx->config, m->list, fwd,
 	    (const char *const *)m->list->owners, error);
@@ -1680,6 +1705,76 @@ pipe_result_clear(struct pipe_result *result)
 	if (result->outcome != NULL)
 		g_string_free(result->outcome, TRUE);
 	result->outcome = NULL;
+}
+
+/* pipe_exit_status - see pipe.h */
+int
+pipe_exit_status(const GError *error)
+{
+	if (error == NULL)
+		return EX_OK;
+	if (error->domain == HERALD_ERROR) {
+		if (error->code == HERALD_ERROR_NOUSER)
+			return EX_NOUSER;
+		if (error->code == HERALD_ERROR_DATA)
+			return EX_DATAERR;
+	}
+	return EX_TEMPFAIL;	/* whatever else it is, it may pass */
+}
+
+/* pipe_oversize - see pipe.h */
+int
+pipe_oversize(const struct config *config, const char *recipient,
+    const char *sender, struct pipe_result *res, char **line)
+{
+	struct pipe_address a;
+
+	*line = NULL;
+	if (res->outcome == NULL)
+		res->outcome = g_string_new(NULL);
+	pipe_address_parse(config, recipient, &a);
+	res->list = a.list;
+	res->route = a.route;
+	pipe_address_clear(&a);
+	if (sender == NULL || *sender == '\0') {
+		g_string_printf(res->outcome, "larger than %" G_GINT64_FORMAT
+		    " bytes, from the null sender: dropped",
+		    config->pipe.max_size);
+		return EX_OK;
+	}
+	*line = g_strdup_printf("5.3.4 message too big for %s (limit %"
+	    G_GINT64_FORMAT " bytes)", recipient, config->pipe.max_size);
+	return EX_UNAVAILABLE;
+}
+
+/* pipe_log_line - see pipe.h */
+char *
+pipe_log_line(const struct pipe_result *res, const char *sender,
+    const char *recipient, int status)
+{
+	char *line, *p;
+
+	line = g_strdup_printf("list=%s route=%s from=<%s> to=<%s> status=%d"
+	    "%s: %s", res->list != NULL ? res->list->name : "-",
+	    pipe_route_name(res->route), sender != NULL ? sender : "",
+	    recipient != NULL ? recipient : "", status, status == EX_TEMPFAIL ?
+	    " (deferred)" : "", res->outcome != NULL ? res->outcome->str : "");
+	for (p = line; *p != '\0'; p++)
+		if (*p == '\r' || *p == '\n' || *p == '\t')
+			*p = ' ';
+	return line;
+}
+
+/* pipe_flush - see pipe.h */
+gboolean
+pipe_flush(struct pipe_ctx *ctx, int *sent, GError **error)
+{
+	struct bounce_notifier mailer = { bounce_policy_mail_notice,
+	    (void *)ctx->config };
+
+	return bounce_policy_flush(ctx->store, ctx->config,
+	    g_get_real_time() / G_USEC_PER_SEC, &mailer, sent, NULL, NULL,
+	    error);
 }
 
 /* ------------------------------------------------------------------ */

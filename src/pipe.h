@@ -52,6 +52,7 @@ struct pipe_ctx {
 	const struct config *config;
 	struct store *store;
 	struct token_key key;
+	gboolean grouped;	/* inside store_group_begin(): send no mail */
 };
 
 /* what happened to one message, for the log line */
@@ -59,6 +60,10 @@ struct pipe_result {
 	const struct list_config *list;	/* NULL when unknown */
 	enum pipe_route route;
 	GString *outcome;		/* words for the log line */
+	gboolean alone;			/* grouped: failed, as it sends mail;
+					 * deliver it again outside the group */
+	gboolean flush;			/* grouped: notices queued, pipe_flush()
+					 * after the commit */
 };
 
 /* pipe_address_parse - split RECIPIENT (LOCAL[+EXT]@DOMAIN, any case) into
@@ -78,6 +83,26 @@ gboolean pipe_deliver(struct pipe_ctx *ctx, const char *recipient,
     const char *sender, GBytes *raw, struct pipe_result *result,
     GError **error);
 void pipe_result_clear(struct pipe_result *result);
+
+/* pipe_exit_status - the exit status of herald pipe (and so the LMTP reply) for
+ * what pipe_deliver left in ERROR: 0 for NULL, 67 NOUSER, 65 DATA, and 75
+ * for anything else (it may pass; a deferred message is never lost) */
+int pipe_exit_status(const GError *error);
+
+/* pipe_oversize - a message over pipe.max_size for RECIPIENT: from the
+ * null sender it is dropped (0, RESULT says so), otherwise refused: 69 and
+ * *LINE the "5.3.4 ..." text (caller frees) */
+int pipe_oversize(const struct config *config, const char *recipient,
+    const char *sender, struct pipe_result *res, char **line);
+
+/* pipe_log_line - "list=L route=R from=<S> to=<R> status=N: outcome", on
+ * one line (caller frees): herald pipe's log line, herald lmtp's too */
+char *pipe_log_line(const struct pipe_result *res, const char *sender,
+    const char *recipient, int status);
+
+/* pipe_flush - send the bounce policy's queued notices (after a grouped
+ * commit); *SENT (may be NULL) counts them */
+gboolean pipe_flush(struct pipe_ctx *ctx, int *sent, GError **error);
 
 /* pipe_expire_pending - end subscription requests left unconfirmed for
  * more than HOURS (membership removed, event "subscribe-expired"), and
