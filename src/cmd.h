@@ -43,6 +43,7 @@ int cmd_send(struct herald *h, int argc, char **argv);
 int cmd_campaigns(struct herald *h, int argc, char **argv);
 int cmd_campaign(struct herald *h, int argc, char **argv);
 int cmd_pipe(struct herald *h, int argc, char **argv);
+int cmd_lmtp(struct herald *h, int argc, char **argv);
 int cmd_replies(struct herald *h, int argc, char **argv);
 int cmd_reply(struct herald *h, int argc, char **argv);
 int cmd_bounce(struct herald *h, int argc, char **argv);

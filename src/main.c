@@ -54,6 +54,8 @@ static const struct command commands[] = {
 	    "daily: bounce warnings and removals, stale scores, notices" },
 	{ "pipe", cmd_pipe, 0,
 	    "deliver one inbound message from the MTA (stdin)" },
+	{ "lmtp", cmd_lmtp, NEEDS_CONFIG,
+	    "serve LMTP for the lists' addresses (what pipe does, at scale)" },
 	{ "replies", cmd_replies, NEEDS_STORE,
 	    "list replies and owner mail that arrived by mail" },
 	{ "reply", cmd_reply, NEEDS_STORE,
