@@ -24,12 +24,14 @@ def main():
     rcpts = sys.argv[4:]
     with open(path, "rb") as f:
         data = f.read()
+    # on the wire every line ends in CRLF (smtplib sends bytes as they are)
+    data = data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
     try:
         if where.startswith("/"):
-            s = smtplib.LMTP(where, timeout=60)
+            s = smtplib.LMTP(where, local_hostname="localhost", timeout=60)
         else:
             host, port = where.rsplit(":", 1)
-            s = smtplib.LMTP(host, int(port), timeout=60)
+            s = smtplib.LMTP(host, int(port), local_hostname="localhost", timeout=60)
         s.ehlo_or_helo_if_needed()
         code, text = s.mail(sender)
         if code != 250:
