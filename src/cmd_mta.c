@@ -1,5 +1,6 @@
 /*
- * cmd_mta.c - herald mta postfix|exim [--user USER] [--bin PATH] [--config FILE]: print
+ * cmd_mta.c - herald mta postfix|exim [--user USER] [--bin PATH] [--config FILE]
+ * [--lmtp] [--socket WHERE]: print
  * the MTA configuration for the configured lists (mta.c writes it).
  */
 #include <stdio.h>
@@ -13,7 +14,8 @@
 int
 cmd_mta(struct herald *h, int argc, char **argv)
 {
-	char *user = NULL, *bin = NULL, *confpath = NULL;
+	char *user = NULL, *bin = NULL, *confpath = NULL, *lmtp = NULL;
+	gboolean use_lmtp = FALSE;
 	GOptionEntry entries[] = {
 		{ "user", 0, 0, G_OPTION_ARG_STRING, &user,
 		    "the system user herald pipe runs as (default herald)", "USER" },
@@ -22,20 +24,27 @@ cmd_mta(struct herald *h, int argc, char **argv)
 		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &confpath,
 		    "the herald.conf the MTA's herald reads (default: this one)",
 		    "FILE" },
+		{ "lmtp", 0, 0, G_OPTION_ARG_NONE, &use_lmtp,
+		    "deliver to herald lmtp, not herald pipe", NULL },
+		{ "socket", 0, 0, G_OPTION_ARG_STRING, &lmtp,
+		    "where herald lmtp listens (default unix:DATA_DIR/lmtp.sock;"
+		    " implies --lmtp)", "WHERE" },
 		{ NULL }
 	};
+	g_autofree char *lmtp_owned = NULL;
 	g_autofree char *user_owned = NULL, *bin_owned = NULL, *self = NULL;
 	g_autofree char *confpath_owned = NULL;
 	g_autofree char *conf = NULL, *text = NULL;
 	struct mta_params p;
 
 	if (!cmd_parse("mta", "postfix|exim", "Print the MTA configuration that"
-	    " hands the configured lists' mail to herald pipe.", entries, &argc,
-	    &argv))
+	    " hands the configured lists' mail to herald pipe (or, with --lmtp,"
+	    " to herald lmtp).", entries, &argc, &argv))
 		return EX_USAGE;
 	user_owned = user;
 	bin_owned = bin;
 	confpath_owned = confpath;
+	lmtp_owned = lmtp;
 	if (argc != 2 || (strcmp(argv[1], "postfix") != 0 &&
 	    strcmp(argv[1], "exim") != 0)) {
 		fprintf(stderr, "herald mta: usage: herald mta postfix|exim\n");
@@ -50,6 +59,12 @@ cmd_mta(struct herald *h, int argc, char **argv)
 	p.binary = bin != NULL ? bin : self != NULL ? self : "/usr/local/bin/herald";
 	p.config = conf;
 	p.user = user != NULL ? user : "herald";
+	p.lmtp = NULL;
+	if (lmtp != NULL)
+		p.lmtp = lmtp;
+	else if (use_lmtp)
+		p.lmtp = lmtp_owned = g_strdup_printf("unix:%s/lmtp.sock",
+		    h->config->data_dir);
 	text = strcmp(argv[1], "postfix") == 0 ? mta_postfix(h->config, &p) :
 	    mta_exim(h->config, &p);
 	fputs(text, stdout);

@@ -40,7 +40,7 @@ mta_domains(const struct config *config, const char *sep)
 
 /* mta_transport_map - ADDRESS herald: for every list address */
 char *
-mta_transport_map(const struct config *config)
+mta_transport_map(const struct config *config, const char *transport)
 {
 	GString *s = g_string_new(NULL);
 	guint i;
@@ -50,8 +50,8 @@ mta_transport_map(const struct config *config)
 		const struct list_config *l = g_ptr_array_index(config->lists, i);
 
 		for (j = 0; j < G_N_ELEMENTS(mta_suffixes); j++)
-			g_string_append_printf(s, "%s%s@%s\therald:\n", l->local,
-			    mta_suffixes[j], l->domain);
+			g_string_append_printf(s, "%s%s@%s\t%s\n", l->local,
+			    mta_suffixes[j], l->domain, transport);
 	}
 	return g_string_free(s, FALSE);
 }
@@ -65,14 +65,52 @@ mta_command(const struct mta_params *p)
 	return g_strdup_printf("%s pipe", p->binary);
 }
 
+/* mta_postfix_lmtp - main.cf and the transport map for herald lmtp */
+static char *
+mta_postfix_lmtp(const struct config *config, const struct mta_params *p)
+{
+	g_autofree char *next = g_str_has_prefix(p->lmtp, "unix:") ?
+	    g_strdup_printf("lmtp:%s", p->lmtp) :
+	    g_strdup_printf("lmtp:inet:%s", p->lmtp);
+	g_autofree char *map = mta_transport_map(config, next);
+	g_autofree char *domains = mta_domains(config, ", ");
+
+	return g_strdup_printf(
+	    "# --- main.cf (postconf -e each line) ---\n"
+	    "# list addresses carry +TOKEN extensions\n"
+	    "recipient_delimiter = +\n"
+	    "# the list domain is relayed to herald lmtp, and only its addresses\n"
+	    "# exist (add the domain to relay_domains if you have one already)\n"
+	    "relay_domains = %s\n"
+	    "transport_maps = hash:/etc/postfix/herald_transport\n"
+	    "relay_recipient_maps = hash:/etc/postfix/herald_transport\n"
+	    "\n"
+	    "# --- master.cf ---\n"
+	    "# nothing to add: the lmtp service is there already. herald lmtp\n"
+	    "# must listen where lmtp(8) looks: %s is\n"
+	    "# inside Postfix's chroot when the lmtp line's chroot column is y\n"
+	    "# (Debian's default); make it n, or listen under\n"
+	    "# /var/spool/postfix. The postfix user must be able to write the\n"
+	    "# socket (herald lmtp --socket-mode, or a shared group).\n"
+	    "#   herald lmtp --listen %s\n"
+	    "\n"
+	    "# --- /etc/postfix/herald_transport (then: postmap "
+	    "/etc/postfix/herald_transport) ---\n"
+	    "%s",
+	    domains, p->lmtp, p->lmtp, map);
+}
+
 /* mta_postfix - main.cf, master.cf and the transport map */
 char *
 mta_postfix(const struct config *config, const struct mta_params *p)
 {
-	g_autofree char *map = mta_transport_map(config);
+	g_autofree char *map = NULL;
 	g_autofree char *domains = mta_domains(config, ", ");
 	g_autofree char *cmd = mta_command(p);
 
+	if (p->lmtp != NULL)
+		return mta_postfix_lmtp(config, p);
+	map = mta_transport_map(config, "herald:");
 	return g_strdup_printf(
 	    "# --- main.cf (postconf -e each line) ---\n"
 	    "# list addresses carry +TOKEN extensions\n"
@@ -98,6 +136,58 @@ mta_postfix(const struct config *config, const struct mta_params *p)
 	    domains, p->user, cmd, map);
 }
 
+/* mta_exim_lmtp - a router and an lmtp (unix socket) or smtp (protocol
+ * lmtp, TCP) transport for herald lmtp */
+static char *
+mta_exim_lmtp(const struct config *config, const struct mta_params *p)
+{
+	GString *parts = g_string_new(NULL);
+	g_autofree char *domains = mta_domains(config, " : ");
+	g_autofree char *transport = NULL;
+	const char *colon;
+	char *out;
+	guint i;
+	size_t j;
+
+	for (i = 0; i < config->lists->len; i++) {
+		const struct list_config *l = g_ptr_array_index(config->lists, i);
+
+		for (j = 0; j < G_N_ELEMENTS(mta_suffixes); j++)
+			g_string_append_printf(parts, "%s%s%s",
+			    parts->len > 0 ? " : \\\n                " : "",
+			    l->local, mta_suffixes[j]);
+	}
+	if (g_str_has_prefix(p->lmtp, "unix:"))
+		transport = g_strdup_printf("  driver = lmtp\n  socket = %s\n",
+		    p->lmtp + 5);
+	else {
+		colon = strrchr(p->lmtp, ':');
+		transport = g_strdup_printf("  driver = smtp\n  protocol = lmtp\n"
+		    "  hosts = %.*s\n  port = %s\n  allow_localhost\n",
+		    colon != NULL ? (int)(colon - p->lmtp) : (int)strlen(p->lmtp),
+		    p->lmtp, colon != NULL ? colon + 1 : "24");
+	}
+	out = g_strdup_printf(
+	    "# --- routers (begin routers; before dnslookup) ---\n"
+	    "herald_lists:\n"
+	    "  driver = accept\n"
+	    "  domains = %s\n"
+	    "  local_parts = %s\n"
+	    "  local_part_suffix = +*\n"
+	    "  local_part_suffix_optional\n"
+	    "  transport = herald_lmtp\n"
+	    "\n"
+	    "# --- transports (begin transports) ---\n"
+	    "# herald lmtp --listen %s\n"
+	    "herald_lmtp:\n"
+	    "%s"
+	    "  # 4xx defers, 5xx bounces, one reply per recipient\n"
+	    "  batch_max = 100\n",
+	    domains, parts->str, p->lmtp, transport);
+	g_string_free(parts, TRUE);
+	return out;
+}
+
 /* mta_exim - a router before dnslookup and a pipe transport */
 char *
 mta_exim(const struct config *config, const struct mta_params *p)
@@ -109,6 +199,8 @@ mta_exim(const struct config *config, const struct mta_params *p)
 	guint i;
 	size_t j;
 
+	if (p->lmtp != NULL)
+		return mta_exim_lmtp(config, p);
 	for (i = 0; i < config->lists->len; i++) {
 		const struct list_config *l = g_ptr_array_index(config->lists, i);
 
