@@ -22,7 +22,10 @@
  *
  * Replies: the status herald pipe would exit with (pipe_exit_status, or
  * pipe_oversize), as 250, 451, 550 5.1.1, 550 5.6.0 or 552 5.3.4, and
- * the text of herald pipe's log line. A recipient that no list has is
+ * the text of herald pipe's log line. Handled messages are archived in
+ * the spool as herald pipe's are, but appended to one mbox file a day
+ * (pipe_spool_archive) after their group's commit: a file created per
+ * message cost more than the delivery itself. A recipient that no list has is
  * refused at RCPT already, unless the sender is empty (then it is taken
  * and dropped, as by the pipe).
  */
@@ -143,6 +146,30 @@ lmtp_unit_undo(struct lmtp_unit *u, const char *why)
 	u->error = g_strdup(why);
 }
 
+/* lmtp_archive - the handled messages of JOBS (any recipient 250) into
+ * the spool's archive, in one write */
+static void
+lmtp_archive(struct lmtp_worker *w, struct lmtp_job **jobs, guint n)
+{
+	g_autofree const char **senders = g_new0(const char *, n);
+	g_autofree GBytes **raws = g_new0(GBytes *, n);
+	GError *err = NULL;
+	guint i, j, k = 0;
+
+	for (i = 0; i < n; i++)
+		for (j = 0; j < jobs[i]->rcpts->len; j++)
+			if (jobs[i]->status[j] == EX_OK) {
+				senders[k] = jobs[i]->sender;
+				raws[k++] = jobs[i]->raw;
+				break;
+			}
+	if (k > 0 && !pipe_spool_archive(w->ctx.config->spool_dir,
+	    senders, raws, k, &err)) {
+		log_warnx("lmtp: %s", err->message);
+		g_clear_error(&err);
+	}
+}
+
 /* lmtp_deliver - every recipient of JOBS in grouped commits, then the
  * ones that must be delivered alone; each unit's status is final after */
 static void
@@ -220,6 +247,7 @@ lmtp_deliver(struct lmtp_worker *w, struct lmtp_job **jobs, guint n)
 		pipe_result_clear(&u->res);
 		g_free(u->error);
 	}
+	lmtp_archive(w, jobs, n);
 }
 
 /* lmtp_worker_main - take what is queued, deliver it, answer; until the
@@ -656,10 +684,8 @@ lmtp_data(struct lmtp_conn *c, const char *arg)
 	struct lmtp_server *srv = c->srv;
 	const struct config *config = srv->config;
 	struct lmtp_job job = { 0 };
-	g_autofree char *spooled = NULL;
 	GByteArray *buf;
-	GError *err = NULL;
-	gboolean over = c->declared_over, timed_out, kept = FALSE;
+	gboolean over = c->declared_over, timed_out;
 	guint i;
 
 	if (c->sender == NULL || c->rcpts->len == 0) {
@@ -696,22 +722,11 @@ lmtp_data(struct lmtp_conn *c, const char *arg)
 	job.rcpts = c->rcpts;
 	job.status = g_new0(int, c->rcpts->len);
 	job.text = g_new0(char *, c->rcpts->len);
-	if ((spooled = pipe_spool_write(config->spool_dir, job.raw,
-	    &err)) == NULL) {
-		for (i = 0; i < c->rcpts->len; i++) {
-			job.status[i] = EX_TEMPFAIL;
-			job.text[i] = g_strdup(err->message);
-		}
-		log_warnx("lmtp: from=<%s>: %s", c->sender, err->message);
-		g_clear_error(&err);
-	} else
-		lmtp_submit(srv, &job);
+	lmtp_submit(srv, &job);
 	for (i = 0; i < c->rcpts->len; i++) {
 		lmtp_reply(c, lmtp_code(job.status[i], c->sender), job.text[i]);
-		kept |= job.status[i] == EX_OK;
 		g_free(job.text[i]);
 	}
-	pipe_spool_finish(config->spool_dir, spooled, kept);
 	g_free(job.status);
 	g_free(job.text);
 	g_bytes_unref(job.raw);

@@ -1911,6 +1911,70 @@ pipe_spool_finish(const char *spool_dir, const char *path, gboolean keep)
 		unlink(path);	/* the outcome is committed; the copy is a spare */
 }
 
+/* pipe_spool_archive - append N messages to SPOOL/cur/lmtp-YYYYMMDD.mbox
+ * (mboxrd: a "From " line, ">From " quoted), in one write */
+gboolean
+pipe_spool_archive(const char *spool_dir, const char *const *senders,
+    GBytes *const *raws, guint n, GError **error)
+{
+	g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+	g_autofree char *day = g_date_time_format(now, "lmtp-%Y%m%d.mbox");
+	g_autofree char *stamp = g_date_time_format(now, "%a %b %e %H:%M:%S %Y");
+	g_autofree char *curdir = g_build_filename(spool_dir, "cur", NULL);
+	g_autofree char *path = g_build_filename(curdir, day, NULL);
+	g_autoptr(GString) out = g_string_new(NULL);
+	gsize off = 0;
+	guint i;
+	int fd, e;
+
+	for (i = 0; i < n; i++) {
+		gsize len;
+		const char *p = g_bytes_get_data(raws[i], &len), *end = p + len;
+
+		g_string_append_printf(out, "From %s %s\n", senders[i] != NULL &&
+		    *senders[i] != '\0' ? senders[i] : "MAILER-DAEMON", stamp);
+		while (p < end) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			const char *q = p;
+			gsize ll = nl != NULL ? (gsize)(nl - p) + 1 :
+			    (gsize)(end - p);
+
+			while (q < p + ll && *q == '>')
+				q++;
+			if ((gsize)(p + ll - q) >= 5 && memcmp(q, "From ", 5) == 0)
+				g_string_append_c(out, '>');
+			g_string_append_len(out, p, (gssize)ll);
+			p += ll;
+		}
+		if (out->len > 0 && out->str[out->len - 1] != '\n')
+			g_string_append_c(out, '\n');
+		g_string_append_c(out, '\n');
+	}
+	if (g_mkdir_with_parents(curdir, 0700) != 0 || (fd = open(path,
+	    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0)
+		goto fail;
+	while (off < out->len) {
+		ssize_t w = write(fd, out->str + off, out->len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			e = errno;
+			close(fd);
+			errno = e;
+			goto fail;
+		}
+		off += (gsize)w;
+	}
+	if (close(fd) == 0)
+		return TRUE;
+fail:
+	e = errno;
+	g_set_error(error, HERALD_ERROR, herald_errno_class(e),
+	    "archiving in %s: %s", path, g_strerror(e));
+	return FALSE;
+}
+
 /* pipe_spool_prune - remove archived files older than DAYS */
 int
 pipe_spool_prune(const char *spool_dir, int days, GError **error)

@@ -121,6 +121,13 @@ char *pipe_spool_write(const char *spool_dir, GBytes *raw, GError **error);
 void pipe_spool_finish(const char *spool_dir, const char *path,
     gboolean keep);
 
+/* pipe_spool_archive - herald lmtp's archive: append N handled messages
+ * (SENDERS[i], RAWS[i]) to SPOOL_DIR/cur/lmtp-YYYYMMDD.mbox (mboxrd, one
+ * file a day, UTC) in one write, instead of a file per message. An error
+ * (TEMP on a full disk) loses only the archive copy. */
+gboolean pipe_spool_archive(const char *spool_dir, const char *const *senders,
+    GBytes *const *raws, guint n, GError **error);
+
 /* pipe_spool_prune - remove archived mail older than DAYS; the count of
  * files removed, -1 and ERROR if the folder cannot be read */
 int pipe_spool_prune(const char *spool_dir, int days, GError **error);

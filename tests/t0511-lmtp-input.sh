@@ -26,7 +26,7 @@ expect 67 $PY "$LMTPC" "$LMTPSOCK" zed@subs.test $T/m nobody@$D xen-users-bounce
 R=$(printf '%s\n' "$err" | cut -c1-9 | tr '\n' ' ')
 [ "$R" = "550 5.1.1 250 2.0.0 550 5.6.0 " ]; ok $? "three recipients: 550 5.1.1 at RCPT, 250 for the bounce address, 550 5.6.0 for the command mail ($R)"
 [ "$(sql "SELECT count(*) FROM inbound_bounces WHERE subscriber_id = $ALICE")" = 1 ]; ok $? "the bounce is stored"
-[ "$(ls $T/data/spool/new | wc -l)" = 0 ] && [ "$(ls $T/data/spool/cur | wc -l)" = 1 ]; ok $? "the message is spooled once, kept in cur"
+[ "$(ls $T/data/spool/cur)" = "lmtp-$(date -u +%Y%m%d).mbox" ] && [ "$(grep -c '^From zed@subs.test ' $T/data/spool/cur/*)" = 1 ]; ok $? "the message is archived once, in the spool's mbox of the day"
 expect 0 $PY "$LMTPC" "$LMTPSOCK" "" $T/m nobody@$D xen-users-request@$D
 [ "$(printf '%s\n' "$err" | cut -c1-3 | tr '\n' ' ')" = "250 250 " ]; ok $? "the same from the null sender: 250 for each (dropped)"
 
@@ -34,8 +34,8 @@ expect 0 $PY "$LMTPC" "$LMTPSOCK" "" $T/m nobody@$D xen-users-request@$D
 expect 0 $TALK "$LMTPSOCK" "1:LHLO test\r\n" "5:MAIL FROM:<>\r\nRCPT TO:<xen-users-bounces@$D>\r\nRCPT TO:<xen-users-bounces+$VT@$D>\r\nDATA\r\nSubject: x\r\n\r\n..leading dot\r\n.\r\n" "1:QUIT\r\n"
 like "$out" '250-PIPELINING' && like "$out" '250-8BITMIME' && like "$out" '250 SIZE 4000'; ok $? "LHLO offers PIPELINING, 8BITMIME and SIZE (pipe.max_size)"
 [ "$(printf '%s\n' "$out" | grep -c '^250 2\.0\.0 list=xen-users route=bounces')" = 2 ] && like "$out" '^354 '; ok $? "pipelined MAIL, RCPT, RCPT, DATA: 354 and a 250 per recipient"
-grep -l -x '.leading dot' $T/data/spool/cur/* >/dev/null; ok $? "the dot is unstuffed, and the message kept with LF line ends"
-! grep -l "$(printf '\r')" $T/data/spool/cur/* >/dev/null; ok $? "(no CR left in any spooled message)"
+grep -q -x '.leading dot' $T/data/spool/cur/*; ok $? "the dot is unstuffed, and the message kept with LF line ends"
+! grep -q "$(printf '\r')" $T/data/spool/cur/*; ok $? "(no CR left in any archived message)"
 
 # --- sizes
 head -c 6000 /dev/zero | tr '\0' x | fold -w 70 > $T/big-body
@@ -59,12 +59,12 @@ expect 0 $PY "$LMTPC" "$LMTPSOCK" zed@subs.test $T/broken xen-users@$D
 [ "$(sql "SELECT count(*) FROM replies WHERE subject = 'broken'")" = 1 ]; ok $? "broken MIME to the list address: 250, stored as herald pipe would"
 
 # --- a client that leaves during DATA: nothing committed
-N0=$(sql "SELECT count(*) FROM inbound_bounces"); S0=$(ls $T/data/spool/cur | wc -l)
+N0=$(sql "SELECT count(*) FROM inbound_bounces"); S0=$(cat $T/data/spool/cur/* | wc -c)
 fill $F/bounce-dsn.eml $T/m VERP=$(tok b xen-users $ALICE 11) RCPTADDR=alice@subs.test
 head -c 600 $T/m | sed 's/$/\r/' > $T/half
 $TALK "$LMTPSOCK" "1:LHLO test\r\n" "1:MAIL FROM:<>\r\n" "1:RCPT TO:<xen-users-bounces@$D>\r\n" "1:DATA\r\n" "0:@$T/half" close >/dev/null
 sleep 0.5
-[ "$(sql "SELECT count(*) FROM inbound_bounces")" = "$N0" ] && [ "$(ls $T/data/spool/cur | wc -l)" = "$S0" ] && [ "$(ls $T/data/spool/new | wc -l)" = 0 ]; ok $? "a client gone before the final dot: nothing stored, nothing spooled"
+[ "$(sql "SELECT count(*) FROM inbound_bounces")" = "$N0" ] && [ "$(cat $T/data/spool/cur/* | wc -c)" = "$S0" ] && ! [ -d $T/data/spool/new ]; ok $? "a client gone before the final dot: nothing stored, nothing archived"
 grep -q 'the client left during DATA, message dropped' $T/lmtp.log; ok $? "and the log says so"
 
 # --- garbage and out-of-order commands
