@@ -992,8 +992,19 @@ lmtp_server_new(const struct config *config, const struct lmtp_params *p,
 		    g_strerror(errno));
 		goto fail;
 	}
-	if (p->listen_fd >= 0)
+	if (p->listen_fd >= 0) {
+		int on = 0;
+		socklen_t len = sizeof(on);
+
+		if (getsockopt(p->listen_fd, SOL_SOCKET, SO_ACCEPTCONN, &on,
+		    &len) != 0 || !on) {
+			g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+			    "descriptor %d is not a listening socket",
+			    p->listen_fd);
+			goto fail;
+		}
 		srv->fd = p->listen_fd;
+	}
 	else if (p->listen != NULL && g_str_has_prefix(p->listen, "unix:")) {
 		srv->fd = lmtp_listen_unix(p->listen + 5, p->socket_mode, error);
 		if (srv->fd >= 0)

@@ -106,6 +106,27 @@ wait $TP
 grep -q '^421 4\.3\.2 shutting down' $T/stop.out; ok $? "a stop says 421 4.3.2 to a connected client"
 ! kill -0 $P 2>/dev/null && grep -q 'lmtp: stopped; ' $T/lmtp.log && ! [ -e "$LMTPSOCK" ]; ok $? "and the server ends, removing its socket"
 
+# --- socket activation: the socket systemd would pass as fd 3
+$PY - "$HERALD" "$T/sd.sock" "$T/sd.pid" <<'EOP' 2>>$T/sd.log
+import os, socket, sys
+herald, path, pidfile = sys.argv[1:4]
+s = socket.socket(socket.AF_UNIX); s.bind(path); s.listen(8)
+pid = os.fork()
+if pid == 0:
+    os.set_inheritable(s.fileno(), True)
+    if s.fileno() != 3:
+        os.dup2(s.fileno(), 3)
+    os.environ["LISTEN_FDS"] = "1"
+    os.environ["LISTEN_PID"] = str(os.getpid())
+    os.execv(herald, [herald, "lmtp"])
+open(pidfile, "w").write("%d\n" % pid)
+EOP
+expect 0 $TALK "$T/sd.sock" "1:LHLO test\r\n" "1:QUIT\r\n"
+like "$out" '^250-PIPELINING'; ok $? "LISTEN_FDS=1: herald lmtp serves the socket it was given"
+SDP=$(cat $T/sd.pid); kill $SDP
+_i=0; while [ $_i -lt 100 ] && kill -0 $SDP 2>/dev/null; do sleep 0.05; _i=$((_i + 1)); done
+grep -q 'listening on the socket systemd passed' $T/sd.log && ! [ -e $T/data/lmtp.sock ]; ok $? "and it did not listen on its default socket"
+
 # --- start-up errors
 expect 78 herald lmtp --listen nonsense; ok $? "a bad --listen is a configuration error (78)"
 expect 64 herald lmtp --workers 0; ok $? "a bad number is a usage error (64)"
