@@ -17,7 +17,8 @@ struct config;
 struct store;
 
 struct herald {
-	const char *config_path;	/* -c FILE, $HERALD_CONFIG, or the default */
+	const char *config_option;	/* -c FILE, or NULL */
+	const char *config_path;	/* the file found (NEEDS_CONFIG) */
 	struct config *config;		/* set when the command NEEDS_CONFIG */
 	struct store *store;		/* set when the command NEEDS_STORE */
 };

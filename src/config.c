@@ -554,21 +554,34 @@ fail:
 	return NULL;
 }
 
-/* config_default_path - where the configuration comes from */
-const char *
-config_default_path(const char *option)
+/* config_find - the first of -c, $HERALD_CONFIG, ./etc/herald.conf and
+ * the system file that exists */
+char *
+config_find(const char *option, GError **error)
 {
-	const char *env;
+	const char *const tried[] = { "./etc/herald.conf",
+	    SYSCONFDIR "/herald/herald.conf" };
+	const char *env = g_getenv("HERALD_CONFIG");
+	const char *named = option != NULL ? option :
+	    env != NULL && *env != '\0' ? env : NULL;
+	g_autofree char *cwd = NULL;
+	size_t i;
 
-	if (option != NULL)
-		return option;
-	env = g_getenv("HERALD_CONFIG");
-	if (env != NULL && *env != '\0')
-		return env;
-	if (g_file_test("etc/herald.conf", G_FILE_TEST_IS_REGULAR))
-		return "etc/herald.conf";
-	if (g_file_test(SYSCONFDIR "/herald/herald.conf", G_FILE_TEST_IS_REGULAR))
-		return SYSCONFDIR "/herald/herald.conf";
+	if (named != NULL) {
+		if (g_file_test(named, G_FILE_TEST_IS_REGULAR))
+			return g_strdup(named);
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s: no such configuration file (named by %s)", named,
+		    option != NULL ? "-c" : "$HERALD_CONFIG");
+		return NULL;
+	}
+	for (i = 0; i < G_N_ELEMENTS(tried); i++)
+		if (g_file_test(tried[i], G_FILE_TEST_IS_REGULAR))
+			return g_strdup(tried[i] + (i == 0 ? 2 : 0));
+	cwd = g_get_current_dir();
+	g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+	    "no configuration file found: tried %s/%s and %s; name one"
+	    " with -c FILE or $HERALD_CONFIG", cwd, tried[0] + 2, tried[1]);
 	return NULL;
 }
 
@@ -591,8 +604,16 @@ config_load_lists(struct config *config, GError **error)
 
 	config->lists = g_ptr_array_new_with_free_func(
 	    (GDestroyNotify)config_list_free);
-	if (!g_file_test(config->list_dir, G_FILE_TEST_IS_DIR))
-		return TRUE;	/* no lists yet: commands that need one say so */
+	/* a folder with no lists is a configuration with no lists; a folder
+	 * that is not there is a mistake (herald pipe would answer "no such
+	 * list" for every list's mail, and the MTA bounce it) */
+	if (!g_file_test(config->list_dir, G_FILE_TEST_IS_DIR)) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s: the list folder %s is not there%s", config->path !=
+		    NULL ? config->path : "herald.conf", config->list_dir,
+		    config->path != NULL ? " (list_dir)" : "");
+		return FALSE;
+	}
 	dir = g_dir_open(config->list_dir, 0, &ioerr);
 	if (dir == NULL) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG, "%s",

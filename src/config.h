@@ -102,11 +102,15 @@ struct config {
 	GPtrArray *lists;	/* struct list_config *, sorted by name */
 };
 
-/* config_default_path - -c, $HERALD_CONFIG, ./etc/herald.conf, the system file */
-const char *config_default_path(const char *option);
+/* config_find - the configuration file to read: OPTION (-c), else
+ * $HERALD_CONFIG (either must exist), else ./etc/herald.conf, else
+ * SYSCONFDIR/herald/herald.conf (caller frees). None: NULL and a CONFIG
+ * error that names the files tried. */
+char *config_find(const char *option, GError **error);
 
-/* config_load - read PATH (NULL or missing default: built-in defaults) and
- * every list file; NULL and a CONFIG error naming FILE:LINE on failure. */
+/* config_load - read PATH (NULL: built-in defaults, for tests) and every
+ * list file; NULL and a CONFIG error naming FILE:LINE on failure. A list
+ * folder that does not exist is an error; an empty one means no lists. */
 struct config *config_load(const char *path, GError **error);
 void config_free(struct config *config);
 

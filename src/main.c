@@ -2,8 +2,9 @@
  * main.c - herald's entry point and its one command table.
  *
  * The table is the only list of subcommands. Its flags say what set-up a
- * command needs, done here once: NEEDS_CONFIG loads etc/herald.conf and the
- * list files; NEEDS_STORE opens the database and checks its schema.
+ * command needs, done here once: NEEDS_CONFIG finds the configuration
+ * (config_find: -c, $HERALD_CONFIG, ./etc/herald.conf, the system file;
+ * none is an error naming what was tried) and loads it and the list files; NEEDS_STORE opens the database and checks its schema.
  * Global options come before the subcommand: -c FILE, --version, --help.
  */
 #include <signal.h>
@@ -76,7 +77,7 @@ main_usage(FILE *fp)
 		fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(fp, "  %-10s %s\n\n", "help", "this list, or help COMMAND");
 	fprintf(fp, "Options:\n  -c FILE    configuration file (default: "
-	    "$HERALD_CONFIG, ./etc/herald.conf, /etc/herald/herald.conf)\n"
+	    "$HERALD_CONFIG, ./etc/herald.conf, " SYSCONFDIR "/herald/herald.conf)\n"
 	    "  --version  print the version\n\n"
 	    "\"herald COMMAND --help\" describes one command.\n");
 }
@@ -99,6 +100,7 @@ main(int argc, char **argv)
 	struct herald h = { 0 };
 	const struct command *cmd;
 	const char *config_opt = NULL;
+	char *config_path = NULL;
 	GError *error = NULL;
 	int i = 1, status;
 
@@ -153,21 +155,28 @@ main(int argc, char **argv)
 		if (strcmp(argv[j], "--help") == 0 || strcmp(argv[j], "-h") == 0)
 			return cmd->fn(&h, argc - i, argv + i);
 
-	h.config_path = config_default_path(config_opt);
+	h.config_option = config_opt;
 	if (cmd->flags & NEEDS_CONFIG) {
-		h.config = config_load(h.config_path, &error);
-		if (h.config == NULL)
+		if ((config_path = config_find(config_opt, &error)) == NULL)
 			return cmd_error(cmd->name, error);
+		h.config_path = config_path;
+		h.config = config_load(h.config_path, &error);
+		if (h.config == NULL) {
+			g_free(config_path);
+			return cmd_error(cmd->name, error);
+		}
 	}
 	if ((cmd->flags & NEEDS_STORE) == NEEDS_STORE) {
 		h.store = store_open(h.config->database, 0, &error);
 		if (h.store == NULL) {
 			config_free(h.config);
+			g_free(config_path);
 			return cmd_error(cmd->name, error);
 		}
 	}
 	status = cmd->fn(&h, argc - i, argv + i);
 	store_close(h.store);
 	config_free(h.config);
+	g_free(config_path);
 	return status;
 }

@@ -49,6 +49,9 @@ GMimeMessage *notice_forward(const struct list_config *list,
     GBytes *original, const char *reply_to, const char *subject,
     const char *summary);
 
+/* notice_bytes - MSG as it goes over SMTP (CRLF line ends) */
+GBytes *notice_bytes(GMimeMessage *msg);
+
 /* notice_send - hand MSG to the configured relay for RCPTS (NULL-ended),
  * envelope sender LIST-bounces@DOMAIN. TRUE once the relay accepted it for
  * every recipient. */
