@@ -9,13 +9,19 @@
  * LOCAL_PART_SUFFIX, DOMAIN, SENDER).
  *
  * Exit status is the MTA contract (README, "Exit status of herald pipe"):
- * 0 only once the outcome is committed; 75 for anything that may pass,
- * including a broken configuration, a missing database or secret, or a
- * bug (a deferred message is never a lost one); 67 no such list address;
- * 65 a command mail that cannot be understood; a message over
- * pipe.max_size is refused with "5.3.4" first on stderr (exit 69), or
- * dropped when its sender is empty. Nothing permanent for the null sender.
- * One line on stderr and the same line to syslog (LOG_MAIL).
+ * 0 only once the outcome is committed and synced (the store is opened
+ * STORE_OPEN_DURABLE); 75 for anything that may pass, including no
+ * configuration found, one that does not load, a missing list folder,
+ * database or secret, or a bug (a deferred message is never a lost one);
+ * 67 only when the configuration loaded and no list has the address; 65
+ * a command mail that cannot be understood; a message over pipe.max_size
+ * is refused with "5.3.4" first on stderr (exit 69), or, from the empty
+ * sender, handled from its first max_size bytes when it is a bounce and
+ * dropped otherwise. Nothing permanent for the null sender. Several
+ * recipients are each delivered; one status answers for all (the worst).
+ * One line per recipient on stderr and the same line to syslog
+ * (LOG_MAIL). After its own work a pipe tries a few notices earlier runs
+ * left in the outbox (outbox.h), unless the relay just failed its own.
  */
 #include <stdio.h>
 #include <string.h>
