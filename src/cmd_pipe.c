@@ -362,8 +362,8 @@ cmd_pipe(struct herald *h, int argc, char **argv)
 		    " (herald_destination_recipient_limit = 1)", recipients->len);
 	pipe_spool_finish(config->spool_dir, spooled, status == EX_OK);
 	/* notices earlier runs could not send: a few, unless the relay
-	 * just failed ours */
-	if (!deferred && !outbox_flush(store, &config->smtp,
+	 * just failed ours or the store is in trouble (75: busy, full) */
+	if (!deferred && status != EX_TEMPFAIL && !outbox_flush(store, &config->smtp,
 	    g_get_real_time() / G_USEC_PER_SEC, CMD_PIPE_OUTBOX_BATCH, NULL,
 	    &error)) {
 		log_debug("pipe: outbox: %s", error->message);
