@@ -289,7 +289,9 @@ static const char *const store_migrations[] = {
 	"  id INTEGER PRIMARY KEY,"
 	"  created INTEGER NOT NULL,"
 	"  list_id INTEGER REFERENCES lists(id) ON DELETE CASCADE,"
-	"  subscriber_id INTEGER REFERENCES subscribers(id) ON DELETE SET NULL,"
+	/* a purged subscriber (sub rm --purge) takes their notices along:
+	 * they hold the address, and nobody erased should get mail */
+	"  subscriber_id INTEGER REFERENCES subscribers(id) ON DELETE CASCADE,"
 	"  kind TEXT NOT NULL,"		/* goodbye, confirm-subscribe, forward… */
 	"  envelope_from TEXT NOT NULL,"
 	"  recipients TEXT NOT NULL,"		/* addresses, one per line */
