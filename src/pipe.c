@@ -1409,10 +1409,8 @@ pipe_queue_forward(struct pipe_msg *m, gint64 list_id, gint64 id,
 	GMimeMessage *fwd;
 	gboolean ok;
 
-	if (m->list->owners == NULL || m->list->owners[0] == NULL) {
-		g_string_append(m->res->outcome, ", no owners to forward to");
+	if (m->list->owners == NULL || m->list->owners[0] == NULL)
 		return TRUE;
-	}
 	fsubject = g_strdup_printf("[%s %s] %s", m->list->name,
 	    m->res->route == PIPE_ROUTE_OWNER ? "owner" : "reply",
 	    subject != NULL ? subject : "(no subject)");
@@ -1557,6 +1555,8 @@ pipe_reply(struct pipe_msg *m, GError **error)
 	}
 	if (!forward)
 		g_string_append(m->res->outcome, ", not forwarded");
+	else if (m->list->owners == NULL || m->list->owners[0] == NULL)
+		g_string_append(m->res->outcome, ", no owners to forward to");
 	return TRUE;
 }
 
@@ -1672,8 +1672,8 @@ pipe_send_notices(struct pipe_ctx *ctx, struct pipe_result *res, gint64 now)
 			break;
 		}
 		if (!ok)
-			g_string_append_printf(res->outcome, " (recording that"
-			    " failed: %s; it may go out again)", err->message);
+			g_string_append_printf(res->outcome, " (the outbox: %s;"
+			    " it is tried again later)", err->message);
 	}
 }
 
