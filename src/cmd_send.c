@@ -5,7 +5,13 @@
  * and send.c (SMTP).
  *
  *   herald send ANNOUNCEMENT --list LIST --segment S [--segment S2 …]
- *       [--yes] [--dry-run DIR] [--test EMAIL … [--as EMAIL]] [--json]
+ *       [--yes] [--dry-run DIR | --test EMAIL … [--as EMAIL]] [--json]
+ *       [--again]
+ *
+ * A second send of an announcement its list got already (a campaign of
+ * it unfinished, done, or cancelled after some were sent) is refused
+ * without --again. A --test copy is rendered with a COMPOSER_TEST
+ * composer: marked, and its tokens act on nobody.
  *
  * A run on a terminal shows one live line (sent, failed, queued, rate,
  * time left) on stderr; elsewhere a log line every five seconds. SIGINT
