@@ -395,13 +395,13 @@ send_refuse_again(struct herald *h, const struct list_config *list, gint64 id)
 	if (strcmp(c->state, "done") == 0)
 		fprintf(stderr, "herald send: campaign %" G_GINT64_FORMAT " of this "
 		    "announcement on %s is done (%" G_GINT64_FORMAT " sent); "
-		    "--again sends it once more, to everyone\n", id, list->name,
-		    n.sent);
+		    "--again sends it once more, to everyone in the segments "
+		    "given\n", id, list->name, n.sent);
 	else if (strcmp(c->state, "cancelled") == 0)
 		fprintf(stderr, "herald send: campaign %" G_GINT64_FORMAT " of this "
 		    "announcement on %s was cancelled after %" G_GINT64_FORMAT
-		    " were sent; --again sends it once more, to everyone (those "
-		    "too)\n", id, list->name, n.sent);
+		    " were sent; --again sends it once more, to everyone in the "
+		    "segments given (those too)\n", id, list->name, n.sent);
 	else
 		fprintf(stderr, "herald send: campaign %" G_GINT64_FORMAT " of this "
 		    "announcement on %s is not finished; \"herald campaign "

@@ -1015,6 +1015,7 @@ pipe_confirm(struct pipe_msg *m, const char *token, GError **error)
 	gint64 sub_id, asked, list_id;
 	const char *status;
 	GError *err = NULL;
+	gboolean valid;
 	int hours = m->ctx->config->pipe.pending_expiry_hours;
 
 	if (*m->sender == '\0' || pipe_is_autoreply(m)) {
@@ -1022,11 +1023,11 @@ pipe_confirm(struct pipe_msg *m, const char *token, GError **error)
 		    " or a bounce ignored");
 		return TRUE;
 	}
-	if (token != NULL && token_verify(&m->ctx->key, token, m->list->name,
-	    &p, &sub_id, &asked, NULL) && token_is_test(p))
+	valid = token != NULL && token_verify(&m->ctx->key, token,
+	    m->list->name, &p, &sub_id, &asked, NULL);
+	if (valid && token_is_test(p))
 		return pipe_test_token(m, sub_id);
-	if (token == NULL || !token_verify(&m->ctx->key, token, m->list->name,
-	    &p, &sub_id, &asked, NULL) ||
+	if (!valid ||
 	    (p != TOKEN_CONFIRM_SUBSCRIBE && p != TOKEN_CONFIRM_UNSUBSCRIBE)) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
 		    "no valid confirmation token for %s", m->list->address);
@@ -1365,12 +1366,13 @@ pipe_bounces(struct pipe_msg *m, const char *ext, GError **error)
 	gint64 sub = 0, delivery = 0;
 	g_autofree char *found = NULL;
 	const char *token = NULL;
+	gboolean valid;
 
-	if (ext != NULL && token_verify(&m->ctx->key, ext, m->list->name, &p,
-	    &sub, &delivery, NULL) && token_is_test(p))
+	valid = ext != NULL && token_verify(&m->ctx->key, ext, m->list->name,
+	    &p, &sub, &delivery, NULL);
+	if (valid && token_is_test(p))
 		return pipe_test_return(m, sub, TRUE, error);
-	if (ext != NULL && token_verify(&m->ctx->key, ext, m->list->name, &p,
-	    &sub, &delivery, NULL) && p == TOKEN_BOUNCE)
+	if (valid && p == TOKEN_BOUNCE)
 		token = ext;
 	else
 		sub = delivery = 0;
