@@ -451,7 +451,8 @@ cmd_send(struct herald *h, int argc, char **argv)
 		    "write every message into the maildir DIR, send nothing",
 		    "DIR" },
 		{ "test", 0, 0, G_OPTION_ARG_STRING_ARRAY, &test,
-		    "send only to EMAIL (repeat), as --as would get it", "EMAIL" },
+		    "send a test copy (marked, its tokens act on nobody) to "
+		    "EMAIL only (repeat), as --as would get it", "EMAIL" },
 		{ "as", 0, 0, G_OPTION_ARG_STRING, &as,
 		    "with --test: render for this subscriber", "EMAIL" },
 		{ "json", 0, 0, G_OPTION_ARG_NONE, &json,

@@ -66,8 +66,10 @@ PYEOF
 
 # herald_send NAME - send, keep the JSON summary and GNU time's report
 herald_send() {
+	# --again: every round mails the same subscribers on purpose
 	/usr/bin/time -v "$HERALD" send summit --list xen-users --segment users \
-	    --segment developers --yes --json --again >"$T/$1.json" 2>"$T/$1.time"
+	    --segment developers --yes --json --again \
+	    >"$T/$1.json" 2>"$T/$1.time"
 	rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$T/$1.time")
 	wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$T/$1.time")
 	rate=$($PY -c 'import json,sys; print("%.0f" % json.load(open(sys.argv[1]))["run"]["rate"])' "$T/$1.json")
