@@ -4,7 +4,7 @@
  *
  *   expr    := and ("or" and)*
  *   and     := unary ("and" unary)*
- *   unary   := "not" unary | primary
+ *   unary   := "not" unary | primary      (a run of nots read in a loop)
  *   primary := "(" expr ")" | "exists" "(" NAME ")"
  *            | NAME op VALUE | NAME ["not"] "in" "(" VALUE ("," VALUE)* ")"
  *   op      := "=" | "!=" | "<" | "<=" | ">" | ">=" | "~"
@@ -36,11 +36,11 @@
  * associate to the left: "a and (b or (c and d))" becomes "d & c | b & a",
  * with no parentheses however deep the nesting.
  *
- * Each condition is true, false or (SQL's NULL) unknown; a "not" makes
- * unknown false first (coalesce), as if "not" were applied to the
- * condition alone. Pushing "not" down keeps that meaning: every condition
- * herald writes is true or false for a subscriber who has the field and
- * false for one who lacks it.
+ * A condition's SQL may be unknown (NULL); "not" makes unknown false first
+ * (NOT coalesce(c, 0)), and a WHERE or CASE WHEN keeps only true, so at
+ * every level unknown acts as false: the formula is two-valued over its
+ * conditions, De Morgan holds, and pushing "not" down changes no count
+ * (t0120 checks random expressions against an evaluator written apart).
  *
  * Attribute conditions become "m.subscriber_id IN (SELECT subscriber_id
  * FROM attributes WHERE key = ? AND value …)", which SQLite answers
