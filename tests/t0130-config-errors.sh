@@ -53,7 +53,7 @@ for v in 1.5 -0.1; do
 	cp "$T/good-herald.conf" "$HERALD_CONFIG"
 	printf 'send {\n  error_threshold = %s\n}\n' "$v" >> "$HERALD_CONFIG"
 	n=$(grep -n error_threshold "$HERALD_CONFIG" | cut -d: -f1)
-	expect 78 herald lists && like "$err" "herald.conf:$n: error_threshold must be between 0 and 1"
+	expect 78 herald lists && like "$err" "herald.conf:$n: send\.error_threshold must be between 0 and 1"
 	ok $? "error_threshold = $v: 78 at its line"
 done
 cp "$T/good-herald.conf" "$HERALD_CONFIG"
