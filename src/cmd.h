@@ -33,6 +33,16 @@ int cmd_error(const char *cmd, GError *error);
 gboolean cmd_parse(const char *cmd, const char *params, const char *summary,
     const GOptionEntry *entries, int *argc, char ***argv);
 
+/* cmd_is_help - ARG is --help, -h or -? */
+gboolean cmd_is_help(const char *arg);
+
+/* cmd_help_verbs - print the help of command CMD, whose first argument is
+ * a verb, in GOption's layout (the one every --help has): usage line
+ * "herald CMD [OPTION…] PARAMS", SUMMARY, then VERBS (one per line, each
+ * "  VERB ARGS"). Returns EX_OK. */
+int cmd_help_verbs(const char *cmd, const char *params, const char *summary,
+    const char *verbs);
+
 /* argv[0] is the subcommand name ("bounce"); what follows is its own. */
 int cmd_init(struct herald *h, int argc, char **argv);
 int cmd_lists(struct herald *h, int argc, char **argv);

@@ -1681,6 +1681,10 @@ composer_new(const struct announcement *ann, const struct list_config *list,
 
 	static gint serials;
 
+	if (!announcement_check_audience(ann, list, error)) {
+		g_ptr_array_unref(names);
+		return NULL;
+	}
 	compose_gmime_init();
 	c->serial = (guint)g_atomic_int_add(&serials, 1) + 1;
 	/* the tests compare the cache's messages with the slow way's */

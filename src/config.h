@@ -46,6 +46,7 @@ struct list_config {
 	char *name;		/* the file's base name: lists/NAME.conf */
 	char *file;		/* path of the list file */
 	char *address;		/* NAME@DOMAIN unless set */
+	int address_line;	/* the line of address =, 0 when not set */
 	char *local;		/* local part of address */
 	char *domain;		/* domain of address */
 	char *display_name;
@@ -136,6 +137,15 @@ void config_list_free(struct list_config *list);
  * CONFIG error at the line of the unclosed '{' otherwise. */
 gboolean config_check_braces(const char *path, const char *text,
     GError **error);
+
+/* config_scan - TEXT (LEN bytes, read from PATH) checked for what
+ * libconfuse lets through: a NUL byte, an option set twice in one section,
+ * a ${…} outside quotes; *OUT (caller frees) is the text to parse, with
+ * the environment expansion of double-quoted strings turned off (every
+ * "${" escaped), lines unchanged. *LINES (NULL: not wanted) maps each
+ * top-level option to its line. FALSE and a CONFIG error at FILE:LINE. */
+gboolean config_scan(const char *path, const char *text, gsize len,
+    char **out, GHashTable **lines, GError **error);
 
 /* g_autoptr needs a type name: this typedef exists for it alone */
 typedef struct config config;

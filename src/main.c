@@ -7,6 +7,7 @@
  * none is an error naming what was tried) and loads it and the list files; NEEDS_STORE opens the database and checks its schema.
  * Global options come before the subcommand: -c FILE, --version, --help.
  */
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -82,6 +83,21 @@ main_usage(FILE *fp)
 	    "\"herald COMMAND --help\" describes one command.\n");
 }
 
+/* main_locale - characters are UTF-8 whatever the environment says, so
+ * GOption prints its usage as written ("[OPTION…]", not "[OPTION?]") and
+ * converts nothing; only LC_CTYPE: numbers, messages and collation stay
+ * C's (libconfuse reads "0.5" with strtod) */
+static void
+main_locale(void)
+{
+	static const char *const utf8[] = { "C.UTF-8", "C.utf8", "en_US.UTF-8" };
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(utf8); i++)
+		if (setlocale(LC_CTYPE, utf8[i]) != NULL)
+			return;
+}
+
 /* main_find - a command by name, or NULL */
 static const struct command *
 main_find(const char *name)
@@ -105,6 +121,7 @@ main(int argc, char **argv)
 	int i = 1, status;
 
 	signal(SIGPIPE, SIG_IGN);
+	main_locale();
 	g_mime_init();
 	log_init("herald", FALSE);
 	while (i < argc && argv[i][0] == '-') {
@@ -132,7 +149,8 @@ main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	if (strcmp(argv[i], "help") == 0) {
-		if (i + 1 < argc) {
+		if (i + 1 < argc && !cmd_is_help(argv[i + 1]) &&
+		    strcmp(argv[i + 1], "help") != 0) {
 			char *sub[] = { argv[i + 1], (char *)"--help", NULL };
 
 			if ((cmd = main_find(argv[i + 1])) == NULL) {
@@ -152,7 +170,7 @@ main(int argc, char **argv)
 	}
 	/* --help never needs configuration */
 	for (int j = i + 1; j < argc; j++)
-		if (strcmp(argv[j], "--help") == 0 || strcmp(argv[j], "-h") == 0)
+		if (cmd_is_help(argv[j]))
 			return cmd->fn(&h, argc - i, argv + i);
 
 	h.config_option = config_opt;
