@@ -20,7 +20,7 @@
  * subscriber's token, and the https URL when the list has
  * unsubscribe_base_url), List-Unsubscribe-Post (RFC 8058, with the URL),
  * List-Post (NO for announce-only lists), List-Help, List-Owner,
- * Precedence: bulk, X-Loop.
+ * Precedence: bulk, X-Loop; X-Herald-Test: yes on a test copy.
  *
  * Must stay true: header injection is impossible. A CR, LF or NUL in the
  * subscriber's name, email or any attribute, in a one-line data field or
@@ -40,13 +40,24 @@
  * "X-Loop: LIST@DOMAIN" */
 #define COMPOSE_LOOP_HEADER "X-Loop"
 
-/* Message-ID: <herald.DELIVERY.RANDOM@DOMAIN>, DELIVERY in decimal (0 for
- * a render outside a campaign), RANDOM 16 hex digits */
+/* Message-ID: <herald.DELIVERY.NONCE.MAC@DOMAIN>, DELIVERY in decimal (0
+ * for a render outside a campaign), NONCE 8 random hex digits, MAC
+ * token_message_mac() of the two (16 base32 characters) */
 #define COMPOSE_MSGID_PREFIX "herald."
+
+/* the header that marks a test copy: "X-Herald-Test: yes" */
+#define COMPOSE_TEST_HEADER "X-Herald-Test"
+/* what a test copy's subject starts with */
+#define COMPOSE_TEST_SUBJECT "[test] "
 
 enum composer_flags {
 	COMPOSER_STRICT = 1 << 0,	/* a missing variable is an error */
 	COMPOSER_NO_CALENDAR = 1 << 1,	/* leave out the text/calendar part */
+	/* a test copy (herald send --test): the message as the subscriber
+	 * gets it, but "[test] " before the subject, COMPOSE_TEST_HEADER,
+	 * and every token (List-Unsubscribe, the links, the VERP sender)
+	 * a test token (token.h) that acts on nobody */
+	COMPOSER_TEST = 1 << 2,
 };
 
 struct composer;
@@ -83,10 +94,11 @@ char *composer_subject(const struct composer *c,
     const char *const *matched, GError **error);
 
 /* compose_message_id_delivery - the delivery id inside a Message-ID (or
- * an In-Reply-To/References value) herald made for DOMAIN; FALSE if it is
- * not one of ours. */
+ * an In-Reply-To/References value) herald made for DOMAIN with KEY; FALSE
+ * if it is not one of ours, or its MAC does not verify (a Message-ID
+ * someone wrote by hand names no delivery). DOMAIN may be NULL (any). */
 gboolean compose_message_id_delivery(const char *msgid, const char *domain,
-    gint64 *delivery_id);
+    const struct token_key *key, gint64 *delivery_id);
 
 /* g_autoptr needs a type name: this typedef exists for it alone */
 typedef struct composer composer;

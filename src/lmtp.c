@@ -13,12 +13,12 @@
  * every message through pipe_deliver() inside one grouped commit
  * (store_group_begin): a burst costs one fsync per group, and the group
  * grows by itself while the previous one is being committed. Nothing is
- * answered before its group commits. A message that would send mail
- * (a goodbye, a confirmation, a forward to the owners) is not sent from
- * inside the group: pipe_deliver() fails it with "alone", and it is
- * delivered again, alone, in its own transactions, after the group's
- * commit, exactly as herald pipe would. The bounce policy's notices that
- * a group queued are flushed after its commit.
+ * answered before its group commits. No mail leaves while the group's
+ * transaction is open: the notices a message causes (a goodbye, a
+ * confirmation, a forward to the owners) are queued in the outbox in the
+ * group's transaction, as herald pipe queues them in its own, and sent
+ * after the commit (pipe_send_queued); the bounce policy's notices too
+ * (pipe_flush).
  *
  * Replies: the status herald pipe would exit with (pipe_exit_status, or
  * pipe_oversize), as 250, 451, 550 5.1.1, 550 5.6.0 or 552 5.3.4, and
@@ -58,7 +58,8 @@
 struct lmtp_job {
 	const char *sender;		/* "" for the null sender */
 	GPtrArray *rcpts;		/* char * */
-	GBytes *raw;
+	GBytes *raw;			/* the first pipe.max_size bytes when */
+	gboolean over;			/* over: the message was larger */
 	int *status;			/* per recipient: sysexits */
 	char **text;			/* per recipient: the log line */
 	gboolean done;
@@ -69,7 +70,6 @@ struct lmtp_unit {
 	struct lmtp_job *job;
 	guint i;
 	int status;			/* -1: not yet */
-	gboolean alone;
 	struct pipe_result res;
 	char *error;			/* what went wrong, for the line */
 };
@@ -115,20 +115,30 @@ struct lmtp_conn {
 /* ------------------------------------------------------------------ */
 /* Delivery */
 
-/* lmtp_unit_run - one recipient through pipe_deliver (GROUPED or not) */
+/* lmtp_unit_run - one recipient through pipe_deliver, in the group */
 static void
-lmtp_unit_run(struct lmtp_worker *w, struct lmtp_unit *u, gboolean grouped)
+lmtp_unit_run(struct lmtp_worker *w, struct lmtp_unit *u)
 {
+	const struct config *config = w->ctx.config;
+	g_autofree char *line = NULL;
 	GError *err = NULL;
+	GBytes *raw = u->job->raw;
+	g_autoptr(GBytes) head = NULL;
+	const char *rcpt = g_ptr_array_index(u->job->rcpts, u->i);
 
-	pipe_result_clear(&u->res);
-	memset(&u->res, 0, sizeof(u->res));
-	g_clear_pointer(&u->error, g_free);
-	w->ctx.grouped = grouped;
-	pipe_deliver(&w->ctx, g_ptr_array_index(u->job->rcpts, u->i),
-	    u->job->sender, u->job->raw, &u->res, &err);
+	if (u->job->over) {
+		/* past pipe.max_size: what herald pipe does with it */
+		u->status = pipe_oversize(config, rcpt, u->job->sender, &u->res,
+		    &line);
+		if (u->status >= 0) {
+			if (line != NULL)
+				u->error = g_strdup(line + strlen("5.3.4 "));
+			return;
+		}
+	}
+	w->ctx.grouped = TRUE;
+	pipe_deliver(&w->ctx, rcpt, u->job->sender, raw, &u->res, &err);
 	w->ctx.grouped = FALSE;
-	u->alone = grouped && u->res.alone;
 	u->status = pipe_exit_status(err);
 	if (err != NULL)
 		u->error = g_strdup(err->message);
@@ -139,7 +149,7 @@ lmtp_unit_run(struct lmtp_worker *w, struct lmtp_unit *u, gboolean grouped)
 static void
 lmtp_unit_undo(struct lmtp_unit *u, const char *why)
 {
-	if (u->status != EX_OK || u->alone)
+	if (u->status != EX_OK)
 		return;
 	u->status = EX_TEMPFAIL;
 	g_free(u->error);
@@ -170,8 +180,8 @@ lmtp_archive(struct lmtp_worker *w, struct lmtp_job **jobs, guint n)
 	}
 }
 
-/* lmtp_deliver - every recipient of JOBS in grouped commits, then the
- * ones that must be delivered alone; each unit's status is final after */
+/* lmtp_deliver - every recipient of JOBS in grouped commits, then their
+ * notices; each unit's status is final after */
 static void
 lmtp_deliver(struct lmtp_worker *w, struct lmtp_job **jobs, guint n)
 {
@@ -197,7 +207,7 @@ lmtp_deliver(struct lmtp_worker *w, struct lmtp_job **jobs, guint n)
 			u->error = g_strdup(err->message);
 			continue;
 		}
-		lmtp_unit_run(w, u, TRUE);
+		lmtp_unit_run(w, u);
 		if (store_group_lost(store)) {
 			/* SQLite rolled the whole group back: undone */
 			for (j = first; j <= i; j++)
@@ -230,8 +240,8 @@ lmtp_deliver(struct lmtp_worker *w, struct lmtp_job **jobs, guint n)
 		const char *sender = u->job->sender;
 		const char *rcpt = g_ptr_array_index(u->job->rcpts, u->i);
 
-		if (u->alone)
-			lmtp_unit_run(w, u, FALSE);
+		if (u->status == EX_OK)
+			pipe_send_queued(&w->ctx, &u->res);
 		if (u->res.outcome == NULL)
 			u->res.outcome = g_string_new(NULL);
 		if (u->error != NULL)
@@ -587,7 +597,8 @@ lmtp_rcpt(struct lmtp_conn *c, const char *arg)
 }
 
 /* lmtp_read_data - the message up to the final dot: dots unstuffed, CRLF
- * made LF; *OVER when it passed MAX (the rest is read and dropped). NULL
+ * made LF; *OVER when it passed MAX (its first MAX bytes are kept, the
+ * rest is read and dropped). NULL
  * when the client went away or timed out first. */
 static GByteArray *
 lmtp_read_data(struct lmtp_conn *c, gint64 max, gboolean *over,
@@ -620,8 +631,10 @@ lmtp_read_data(struct lmtp_conn *c, gint64 max, gboolean *over,
 		if (!partial && len > 0 && p[len - 1] == '\r')
 			len--;
 		if (!*over && (gint64)(buf->len + len + 1) > max) {
+			/* the first MAX bytes are kept: a bounce's report */
 			*over = TRUE;
-			g_byte_array_set_size(buf, 0);
+			g_byte_array_append(buf, (const guint8 *)p,
+			    (guint)MIN((gint64)len, max - (gint64)buf->len));
 		}
 		if (!*over) {
 			g_byte_array_append(buf, (const guint8 *)p, (guint)len);
@@ -654,28 +667,6 @@ lmtp_code(int status, const char *sender)
 	return "451 4.3.0";
 }
 
-/* lmtp_oversized - the answers for a message over pipe.max_size */
-static void
-lmtp_oversized(struct lmtp_conn *c)
-{
-	guint i;
-
-	for (i = 0; i < c->rcpts->len; i++) {
-		const char *rcpt = g_ptr_array_index(c->rcpts, i);
-		struct pipe_result res = { 0 };
-		g_autofree char *line = NULL, *text = NULL;
-		int status = pipe_oversize(c->srv->config, rcpt, c->sender,
-		    &res, &line);
-
-		text = line != NULL ? g_strdup(line + strlen("5.3.4 ")) :
-		    pipe_log_line(&res, c->sender, rcpt, status);
-		log_info("lmtp: to=<%s> from=<%s> status=%d: %s", rcpt,
-		    c->sender, status, line != NULL ? line : text);
-		lmtp_reply(c, lmtp_code(status, c->sender), text);
-		pipe_result_clear(&res);
-	}
-}
-
 /* lmtp_data - DATA: read the message, deliver it, one reply a recipient;
  * FALSE when the connection must end */
 static gboolean
@@ -685,7 +676,7 @@ lmtp_data(struct lmtp_conn *c, const char *arg)
 	const struct config *config = srv->config;
 	struct lmtp_job job = { 0 };
 	GByteArray *buf;
-	gboolean over = c->declared_over, timed_out;
+	gboolean over = FALSE, timed_out;
 	guint i;
 
 	if (c->sender == NULL || c->rcpts->len == 0) {
@@ -711,12 +702,7 @@ lmtp_data(struct lmtp_conn *c, const char *arg)
 		}
 		return FALSE;
 	}
-	if (over) {
-		g_byte_array_unref(buf);
-		lmtp_oversized(c);
-		lmtp_reset(c);
-		return TRUE;
-	}
+	job.over = over;
 	job.raw = g_byte_array_free_to_bytes(buf);
 	job.sender = c->sender;
 	job.rcpts = c->rcpts;
@@ -1024,12 +1010,8 @@ lmtp_server_new(const struct config *config, const struct lmtp_params *p,
 		w->ctx.config = config;
 		g_ptr_array_add(srv->workers, w);
 		if (!token_key_load(config->secret, &w->ctx.key, error) ||
-		    (w->ctx.store = store_open(config->database, 0,
-		    error)) == NULL)
-			goto fail;
-		/* a 250 is a promise: every commit reaches the disk */
-		if (!store_exec(w->ctx.store, "PRAGMA synchronous = FULL",
-		    error))
+		    (w->ctx.store = store_open(config->database,
+		    STORE_OPEN_DURABLE, error)) == NULL)
 			goto fail;
 	}
 	for (i = 0; i < srv->workers->len; i++) {

@@ -7,11 +7,13 @@
  * step may fail with TEMP and the whole message comes again later. State
  * changes are idempotent (unsubscribing the unsubscribed does nothing;
  * a stored reply, complaint or bounce is found again by the SHA-256 of its
- * bytes). A notice that goes with a state change is sent BEFORE the change
- * commits when the change would otherwise hide it on the retry (the
- * goodbye), and AFTER when the state itself makes the retry send it again
- * (a pending subscription asks for its confirmation again). No write
- * transaction is held while talking SMTP.
+ * bytes). A notice that goes with a state change (a goodbye, a
+ * confirmation request, a forward to the owners) is queued in the outbox
+ * in the same transaction as the change and sent after the commit, so it
+ * goes out once per committed change: a failed commit leaves neither, a
+ * retry that finds the change done queues nothing, and a relay that is
+ * down leaves the notice queued for the next run (outbox.h), not the
+ * message to the MTA. No write transaction is held while talking SMTP.
  *
  * Confirmation tokens (purposes s and c) carry the time of the request as
  * their extra id, so they expire after pipe.pending_expiry_hours without a
@@ -32,6 +34,7 @@
 #include "compose.h"
 #include "config.h"
 #include "notice.h"
+#include "outbox.h"
 #include "pipe.h"
 #include "store.h"
 #include "subscriber.h"
@@ -439,7 +442,7 @@ pipe_referenced_delivery(struct pipe_msg *m)
 		for (j = n - 1; j >= 0; j--)
 			if (compose_message_id_delivery(
 			    g_mime_references_get_message_id(refs, j),
-			    m->list->domain, &d) && d > 0) {
+			    m->list->domain, &m->ctx->key, &d) && d > 0) {
 				g_mime_references_free(refs);
 				return d;
 			}
@@ -616,14 +619,20 @@ pipe_recent_confirmation(struct pipe_msg *m, gint64 list_id, gint64 sub,
 	return TRUE;
 }
 
+static gboolean pipe_queue_confirmation(struct pipe_msg *m, gint64 list_id,
+    const struct subscriber *sub, enum token_purpose p, GError **error);
+
 /* pipe_confirmation_sent - note that ACTION was asked of SUB, with an
- * event, in one transaction */
+ * event, and queue the confirmation (purpose P), in one transaction (or
+ * in the caller's) */
 static gboolean
-pipe_confirmation_sent(struct pipe_msg *m, gint64 list_id, gint64 sub,
-    const char *action, GError **error)
+pipe_confirmation_sent(struct pipe_msg *m, gint64 list_id,
+    const struct subscriber *subscriber, const char *action,
+    enum token_purpose p, GError **error)
 {
 	g_autoptr(sqlite3_stmt) st = NULL;
 	g_autofree char *event = g_strdup_printf("%s-request", action);
+	gint64 sub = subscriber->id;
 
 	if (!store_begin(m->ctx->store, error))
 		return FALSE;
@@ -639,7 +648,8 @@ pipe_confirmation_sent(struct pipe_msg *m, gint64 list_id, gint64 sub,
 	sqlite3_bind_int64(st, 4, m->now);
 	if (!store_step_done(m->ctx->store, st, "noting a confirmation", error) ||
 	    !store_event(m->ctx->store, list_id, sub, event, "mail",
-	    "confirmation sent", error))
+	    "confirmation queued", error) ||
+	    !pipe_queue_confirmation(m, list_id, subscriber, p, error))
 		goto fail;
 	return store_commit(m->ctx->store, error);
 fail:
@@ -665,67 +675,41 @@ pipe_confirmation_clear(struct pipe_msg *m, gint64 list_id, gint64 sub,
 	    error);
 }
 
-/* pipe_set_status - a membership change and its event (channel mail),
- * clearing a finished confirmation, in one transaction */
-static gboolean
-pipe_set_status(struct pipe_msg *m, gint64 list_id, gint64 sub,
-    const char *status, const char *action, const char *detail,
-    const char *clear, GError **error)
-{
-	if (!store_begin(m->ctx->store, error))
-		return FALSE;
-	if (!membership_set(m->ctx->store, list_id, sub, status, action, "mail",
-	    detail, error) || (clear != NULL &&
-	    !pipe_confirmation_clear(m, list_id, sub, clear, error))) {
-		store_rollback(m->ctx->store);
-		return FALSE;
-	}
-	return store_commit(m->ctx->store, error);
-}
-
 /* ------------------------------------------------------------------ */
 /* Notices */
 
-/* pipe_may_send - FALSE (TEMP, and RESULT's alone set) inside a grouped
- * commit: no mail goes out while the group's write transaction is open,
- * so the caller delivers this message again alone, after the commit */
+/* pipe_queue - MSG to RCPTS into the outbox, in the open transaction;
+ * pipe_deliver sends it once everything is committed */
 static gboolean
-pipe_may_send(struct pipe_msg *m, GError **error)
+pipe_queue(struct pipe_msg *m, gint64 list_id, gint64 sub, const char *kind,
+    const char *what, GMimeMessage *msg, const char *const *rcpts,
+    GError **error)
 {
-	if (!m->ctx->grouped)
-		return TRUE;
-	m->res->alone = TRUE;
-	g_set_error(error, HERALD_ERROR, HERALD_ERROR_TEMP,
-	    "it sends mail: to be delivered outside the grouped commit");
-	return FALSE;
+	g_autofree char *envelope = notice_address(m->list, "-bounces", NULL);
+	g_autoptr(GBytes) bytes = notice_bytes(msg);
+	struct pipe_notice_ref ref = { 0, what };
+
+	if (!outbox_queue(m->ctx->store, list_id, sub, kind, envelope, rcpts,
+	    bytes, m->now, &ref.id, error))
+		return FALSE;
+	if (m->res->notices == NULL)
+		m->res->notices = g_array_new(FALSE, FALSE, sizeof(ref));
+	g_array_append_val(m->res->notices, ref);
+	return TRUE;
 }
 
-/* pipe_notice - compose and send a notice to TO; a refusal (5xx) is noted
- * in the outcome and is not an error, anything temporary is */
+/* pipe_queue_text - a plain text notice to TO, queued */
 static gboolean
-pipe_notice(struct pipe_msg *m, const char *to, const char *reply_to,
+pipe_queue_text(struct pipe_msg *m, gint64 list_id, gint64 sub,
+    const char *kind, const char *what, const char *to, const char *reply_to,
     const char *subject, const char *text, GError **error)
 {
-	GMimeMessage *msg;
+	GMimeMessage *msg = notice_compose(m->list, to, reply_to, subject, text);
 	const char *rcpts[] = { to, NULL };
-	GError *err = NULL;
-	gboolean sent;
+	gboolean ok = pipe_queue(m, list_id, sub, kind, what, msg, rcpts, error);
 
-	if (!pipe_may_send(m, error))
-		return FALSE;
-	msg = notice_compose(m->list, to, reply_to, subject, text);
-	sent = notice_send(m->ctx->config, m->list, msg, rcpts, &err);
 	g_object_unref(msg);
-	if (sent)
-		return TRUE;
-	if (err->code == HERALD_ERROR_PERM) {
-		g_string_append_printf(m->res->outcome, "; notice refused: %s",
-		    err->message);
-		g_error_free(err);
-		return TRUE;
-	}
-	g_propagate_prefixed_error(error, err, "notice to %s: ", to);
-	return FALSE;
+	return ok;
 }
 
 /* pipe_list_title - the list's display name, or its address */
@@ -738,10 +722,11 @@ pipe_list_title(const struct list_config *list)
 	return g_strdup(list->address);
 }
 
-/* pipe_send_confirmation - ask SUB to confirm ACTION (purpose P) */
+/* pipe_queue_confirmation - ask SUB to confirm ACTION (purpose P), in the
+ * open transaction */
 static gboolean
-pipe_send_confirmation(struct pipe_msg *m, const struct subscriber *sub,
-    enum token_purpose p, GError **error)
+pipe_queue_confirmation(struct pipe_msg *m, gint64 list_id,
+    const struct subscriber *sub, enum token_purpose p, GError **error)
 {
 	g_autofree char *token = token_make(&m->ctx->key, p, m->list->name,
 	    sub->id, m->now);
@@ -770,14 +755,17 @@ pipe_send_confirmation(struct pipe_msg *m, const struct subscriber *sub,
 		    " ask, ignore this message: you stay subscribed.\nThe request"
 		    " expires in %d hours.\n", sub->email, title, confirm, hours);
 	}
-	return pipe_notice(m, sub->email, confirm, subject, text, error);
+	return pipe_queue_text(m, list_id, sub->id, p == TOKEN_CONFIRM_SUBSCRIBE ?
+	    "confirm-subscribe" : "confirm-unsubscribe", "confirmation",
+	    sub->email, confirm, subject, text, error);
 }
 
-/* pipe_send_goodbye - tell SUB they are off the list, unless the list
- * turns that off or the address must get no notice */
+/* pipe_queue_goodbye - tell SUB they are off the list (in the open
+ * transaction), unless the list turns that off or the address must get no
+ * notice */
 static gboolean
-pipe_send_goodbye(struct pipe_msg *m, const struct subscriber *sub,
-    GError **error)
+pipe_queue_goodbye(struct pipe_msg *m, gint64 list_id,
+    const struct subscriber *sub, GError **error)
 {
 	g_autofree char *title = pipe_list_title(m->list);
 	g_autofree char *subscribe = notice_address(m->list, "-subscribe", NULL);
@@ -792,15 +780,14 @@ pipe_send_goodbye(struct pipe_msg *m, const struct subscriber *sub,
 	    " get no more announcements from it.\n\nIf this was a mistake,"
 	    " subscribe again by sending a mail to\n%s\n", sub->email, title,
 	    subscribe);
-	if (!pipe_notice(m, sub->email, NULL, subject, text, error))
-		return FALSE;
-	g_string_append(m->res->outcome, ", goodbye sent");
-	return TRUE;
+	return pipe_queue_text(m, list_id, sub->id, "goodbye", "goodbye",
+	    sub->email, NULL, subject, text, error);
 }
 
-/* pipe_send_help - what the list's addresses do */
+/* pipe_queue_help - what the list's addresses do, to TO (a transaction
+ * of its own) */
 static gboolean
-pipe_send_help(struct pipe_msg *m, const char *to, GError **error)
+pipe_queue_help(struct pipe_msg *m, const char *to, GError **error)
 {
 	g_autofree char *title = pipe_list_title(m->list);
 	g_autofree char *sub = notice_address(m->list, "-subscribe", NULL);
@@ -817,15 +804,58 @@ pipe_send_help(struct pipe_msg *m, const char *to, GError **error)
 	    " unsubscribe.\n", title, m->list->description != NULL ? "(" : "",
 	    m->list->description != NULL ? m->list->description : "",
 	    m->list->description != NULL ? ")\n" : "", sub, unsub, owner);
+	gint64 list_id;
 
-	return pipe_notice(m, to, NULL, subject, text, error);
+	if (!store_begin(m->ctx->store, error))
+		return FALSE;
+	if ((list_id = pipe_list_id(m, TRUE, error)) < 0 ||
+	    !pipe_queue_text(m, list_id, 0, "help", "help", to, NULL, subject,
+	    text, error) || !store_commit(m->ctx->store, error)) {
+		store_rollback(m->ctx->store);
+		return FALSE;
+	}
+	g_string_append(m->res->outcome, "help requested");
+	return TRUE;
+}
+
+/* pipe_set_status - a membership change and its event (channel mail),
+ * clearing a finished confirmation, and the goodbye to GOODBYE (may be
+ * NULL), in one transaction */
+static gboolean
+pipe_set_status(struct pipe_msg *m, gint64 list_id, gint64 sub,
+    const char *status, const char *action, const char *detail,
+    const char *clear, const struct subscriber *goodbye, GError **error)
+{
+	if (!store_begin(m->ctx->store, error))
+		return FALSE;
+	if (!membership_set(m->ctx->store, list_id, sub, status, action, "mail",
+	    detail, error) || (clear != NULL &&
+	    !pipe_confirmation_clear(m, list_id, sub, clear, error)) ||
+	    (goodbye != NULL && !pipe_queue_goodbye(m, list_id, goodbye,
+	    error))) {
+		store_rollback(m->ctx->store);
+		return FALSE;
+	}
+	return store_commit(m->ctx->store, error);
 }
 
 /* ------------------------------------------------------------------ */
 /* Unsubscribe and subscribe */
 
+/* pipe_test_token - a verified token of a test copy (herald send --test,
+ * token.h): the copy was rendered for subscriber SUB_ID but went to a
+ * tester, so the token acts on nobody; the outcome (the log line) says so */
+static gboolean
+pipe_test_token(struct pipe_msg *m, gint64 sub_id)
+{
+	g_string_append_printf(m->res->outcome, "a test copy's token (rendered"
+	    " as subscriber %" G_GINT64_FORMAT "): it acts on nobody, nothing"
+	    " changed", sub_id);
+	return TRUE;
+}
+
 /* pipe_unsubscribe_now - SUB_ID proved it is them (a token): off the list
- * at once, idempotent; the goodbye goes out first (see the top) */
+ * at once, idempotent; the goodbye is queued with the change */
 static gboolean
 pipe_unsubscribe_now(struct pipe_msg *m, gint64 sub_id, const char *how,
     GError **error)
@@ -856,12 +886,12 @@ pipe_unsubscribe_now(struct pipe_msg *m, gint64 sub_id, const char *how,
 	}
 	if ((sub = pipe_subscriber(m, sub_id, NULL, error)) == NULL)
 		return FALSE;
+	if (!pipe_set_status(m, list_id, sub_id, MEMBER_UNSUBSCRIBED,
+	    "unsubscribe", how, "unsubscribe", sub, error))
+		return FALSE;
 	g_string_append_printf(m->res->outcome, "unsubscribed subscriber %"
 	    G_GINT64_FORMAT " (%s)", sub_id, how);
-	if (!pipe_send_goodbye(m, sub, error))
-		return FALSE;
-	return pipe_set_status(m, list_id, sub_id, MEMBER_UNSUBSCRIBED,
-	    "unsubscribe", how, "unsubscribe", error);
+	return TRUE;
 }
 
 /* pipe_unsubscribe_request - no token: ask the subscribed address among
@@ -934,11 +964,12 @@ pipe_unsubscribe_request(struct pipe_msg *m, gint64 linked,
 		    PIPE_CONFIRM_INTERVAL / 60);
 		return TRUE;
 	}
-	g_string_append_printf(m->res->outcome, "confirmation of unsubscribe"
-	    " sent to subscriber %" G_GINT64_FORMAT, sub->id);
-	return pipe_send_confirmation(m, sub, TOKEN_CONFIRM_UNSUBSCRIBE,
-	    error) && pipe_confirmation_sent(m, list_id, sub->id,
-	    "unsubscribe", error);
+	if (!pipe_confirmation_sent(m, list_id, sub, "unsubscribe",
+	    TOKEN_CONFIRM_UNSUBSCRIBE, error))
+		return FALSE;
+	g_string_append_printf(m->res->outcome, "unsubscribe request for"
+	    " subscriber %" G_GINT64_FORMAT ": asked to confirm", sub->id);
+	return TRUE;
 }
 
 /* pipe_subscribe_request - double opt-in for the address that asked */
@@ -994,19 +1025,19 @@ pipe_subscribe_request(struct pipe_msg *m, GError **error)
 	    "subscribe-pending", "mail", "double opt-in", error))
 		goto fail;
 	if (!pipe_recent_confirmation(m, list_id, sub->id, "subscribe",
-	    &recent, error) || !store_commit(m->ctx->store, error))
+	    &recent, error) || (!recent && !pipe_confirmation_sent(m, list_id,
+	    sub, "subscribe", TOKEN_CONFIRM_SUBSCRIBE, error)) ||
+	    !store_commit(m->ctx->store, error))
 		goto fail;
-	if (recent) {
+	if (recent)
 		g_string_append_printf(m->res->outcome, "subscriber %"
 		    G_GINT64_FORMAT " pending; confirmation sent less than %d"
 		    " minutes ago, not again", sub->id,
 		    PIPE_CONFIRM_INTERVAL / 60);
-		return TRUE;
-	}
-	g_string_append_printf(m->res->outcome, "subscriber %" G_GINT64_FORMAT
-	    " pending, confirmation sent", sub->id);
-	return pipe_send_confirmation(m, sub, TOKEN_CONFIRM_SUBSCRIBE, error) &&
-	    pipe_confirmation_sent(m, list_id, sub->id, "subscribe", error);
+	else
+		g_string_append_printf(m->res->outcome, "subscriber %"
+		    G_GINT64_FORMAT " pending, asked to confirm", sub->id);
+	return TRUE;
 fail:
 	store_rollback(m->ctx->store);
 	return FALSE;
@@ -1021,6 +1052,7 @@ pipe_confirm(struct pipe_msg *m, const char *token, GError **error)
 	gint64 sub_id, asked, list_id;
 	const char *status;
 	GError *err = NULL;
+	gboolean valid;
 	int hours = m->ctx->config->pipe.pending_expiry_hours;
 
 	if (*m->sender == '\0' || pipe_is_autoreply(m)) {
@@ -1028,8 +1060,11 @@ pipe_confirm(struct pipe_msg *m, const char *token, GError **error)
 		    " or a bounce ignored");
 		return TRUE;
 	}
-	if (token == NULL || !token_verify(&m->ctx->key, token, m->list->name,
-	    &p, &sub_id, &asked, NULL) ||
+	valid = token != NULL && token_verify(&m->ctx->key, token,
+	    m->list->name, &p, &sub_id, &asked, NULL);
+	if (valid && token_is_test(p))
+		return pipe_test_token(m, sub_id);
+	if (!valid ||
 	    (p != TOKEN_CONFIRM_SUBSCRIBE && p != TOKEN_CONFIRM_UNSUBSCRIBE)) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
 		    "no valid confirmation token for %s", m->list->address);
@@ -1061,14 +1096,67 @@ pipe_confirm(struct pipe_msg *m, const char *token, GError **error)
 		    " please ask again");
 		return FALSE;
 	}
+	if (!pipe_set_status(m, list_id, sub_id, MEMBER_ACTIVE, "subscribe",
+	    "confirmed", "subscribe", NULL, error))
+		return FALSE;
 	g_string_append_printf(m->res->outcome, "subscriber %" G_GINT64_FORMAT
 	    " confirmed, active", sub_id);
-	return pipe_set_status(m, list_id, sub_id, MEMBER_ACTIVE, "subscribe",
-	    "confirmed", "subscribe", error);
+	return TRUE;
 }
 
 /* ------------------------------------------------------------------ */
 /* Complaints and bounces */
+
+/* pipe_test_return - a bounce or a complaint about a test copy (a test
+ * bounce token in the envelope address, or in the returned headers): the
+ * copy was rendered for subscriber SUB_ID, who never got it, so nothing
+ * is recorded, scored or blocklisted. When the token was the envelope
+ * address (FORWARD: the relay bounced the copy to its VERP sender) it goes
+ * to the owners, so a test's bounce still reaches a person; a token found
+ * only inside the message is logged alone, since that may be the bounce
+ * of such a forward (no loop). */
+static gboolean
+pipe_test_return(struct pipe_msg *m, gint64 sub_id, gboolean forward,
+    GError **error)
+{
+	const char *what = m->msg != NULL && bounce_is_complaint(m->msg) ?
+	    "complaint" : "bounce";
+	g_autofree char *subject = NULL, *summary = NULL;
+	GMimeMessage *fwd;
+	gboolean queued;
+	gint64 list_id = 0;
+
+	g_string_append_printf(m->res->outcome, "%s of a test copy (rendered"
+	    " as subscriber %" G_GINT64_FORMAT "): nothing recorded or scored",
+	    what, sub_id);
+	if (!forward)
+		return TRUE;
+	if (m->list->owners == NULL || m->list->owners[0] == NULL) {
+		g_string_append(m->res->outcome, ", no owners to forward to");
+		return TRUE;
+	}
+	subject = g_strdup_printf("[%s test] %s of a test copy", m->list->name,
+	    what);
+	summary = g_strdup_printf("A %s of a test copy (herald send --test)"
+	    " arrived at %s-bounces@%s.\nIt counts for nobody: the copy was"
+	    " rendered as subscriber %" G_GINT64_FORMAT " but sent to the"
+	    " tester.\nThe %s is attached.\n", what, m->list->local,
+	    m->list->domain, sub_id, what);
+	fwd = notice_forward(m->list, m->raw, NULL, subject, summary);
+	/* through the outbox like every notice: a relay that is down leaves
+	 * it queued for the next run, not the bounce to the MTA */
+	queued = store_begin(m->ctx->store, error) &&
+	    (list_id = pipe_list_id(m, TRUE, error)) >= 0 &&
+	    pipe_queue(m, list_id, 0, "forward", "forward to the owners", fwd,
+	    (const char *const *)m->list->owners, error) &&
+	    store_commit(m->ctx->store, error);
+	g_object_unref(fwd);
+	if (!queued) {
+		store_rollback(m->ctx->store);
+		return FALSE;
+	}
+	return TRUE;
+}
 
 /* pipe_token_in - the subscriber (and delivery) a local part
  * "LIST-SUFFIX+TOKEN" of ours names, verified for purpose P */
@@ -1123,8 +1211,12 @@ pipe_complaint(struct pipe_msg *m, gint64 env_sub, gint64 env_delivery,
 	guint i;
 
 	for (i = 0; sub_id == 0 && i < cands->len; i++)
-		if (pipe_token_in(m, g_ptr_array_index(cands, i), TOKEN_BOUNCE,
-		    &l, &sub_id, &delivery))
+		if (pipe_token_in(m, g_ptr_array_index(cands, i),
+		    TOKEN_TEST_BOUNCE, &l, &sub_id, &delivery)) {
+			bounce_complaint_free(c);
+			return pipe_test_return(m, sub_id, FALSE, error);
+		} else if (pipe_token_in(m, g_ptr_array_index(cands, i),
+		    TOKEN_BOUNCE, &l, &sub_id, &delivery))
 			how = g_strdup("VERP token");
 	if (sub_id == 0 && c != NULL && c->original_headers != NULL) {
 		GMimeHeader *h = g_mime_header_list_get_header(
@@ -1135,6 +1227,11 @@ pipe_complaint(struct pipe_msg *m, gint64 env_sub, gint64 env_delivery,
 		if (p != NULL) {
 			g_autofree char *a = g_strndup(p + 7, strcspn(p + 7, ">?,"));
 
+			if (pipe_token_in(m, a, TOKEN_TEST_UNSUBSCRIBE, &l,
+			    &sub_id, NULL)) {
+				bounce_complaint_free(c);
+				return pipe_test_return(m, sub_id, FALSE, error);
+			}
 			if (pipe_token_in(m, a, TOKEN_UNSUBSCRIBE, &l, &sub_id, NULL))
 				how = g_strdup("unsubscribe token");
 		}
@@ -1320,9 +1417,13 @@ pipe_bounces(struct pipe_msg *m, const char *ext, GError **error)
 	gint64 sub = 0, delivery = 0;
 	g_autofree char *found = NULL;
 	const char *token = NULL;
+	gboolean valid;
 
-	if (ext != NULL && token_verify(&m->ctx->key, ext, m->list->name, &p,
-	    &sub, &delivery, NULL) && p == TOKEN_BOUNCE)
+	valid = ext != NULL && token_verify(&m->ctx->key, ext, m->list->name,
+	    &p, &sub, &delivery, NULL);
+	if (valid && token_is_test(p))
+		return pipe_test_return(m, sub, TRUE, error);
+	if (valid && p == TOKEN_BOUNCE)
 		token = ext;
 	else
 		sub = delivery = 0;
@@ -1335,6 +1436,9 @@ pipe_bounces(struct pipe_msg *m, const char *ext, GError **error)
 
 		for (i = 0; i < cands->len && token == NULL; i++)
 			if (pipe_token_in(m, g_ptr_array_index(cands, i),
+			    TOKEN_TEST_BOUNCE, &l, &sub, &delivery))
+				return pipe_test_return(m, sub, FALSE, error);
+			else if (pipe_token_in(m, g_ptr_array_index(cands, i),
 			    TOKEN_BOUNCE, &l, &sub, &delivery) && l == m->list) {
 				const char *c = g_ptr_array_index(cands, i);
 
@@ -1371,26 +1475,87 @@ pipe_delivery_link(struct pipe_msg *m, gint64 delivery, gint64 *campaign,
 	sqlite3_finalize(st);
 }
 
-/* pipe_reply_store - store a reply (or owner mail) once; *ID and
- * *FORWARDED say what is there */
+/* pipe_queue_forward - reply ID to the owners (Reply-To: the writer), in
+ * the open transaction, and mark it forwarded; nothing if the list has no
+ * owners */
+static gboolean
+pipe_queue_forward(struct pipe_msg *m, gint64 list_id, gint64 id,
+    gint64 campaign, gint64 sub_id, GError **error)
+{
+	const char *name = NULL;
+	const char *from = pipe_from(m, &name);
+	const char *subject = m->msg != NULL ?
+	    g_mime_message_get_subject(m->msg) : NULL;
+	g_autofree char *fsubject = NULL, *summary = NULL;
+	g_autofree char *subtext = sub_id > 0 ? g_strdup_printf("#%"
+	    G_GINT64_FORMAT, sub_id) : g_strdup("not a subscriber");
+	g_autofree char *camptext = campaign > 0 ? g_strdup_printf("#%"
+	    G_GINT64_FORMAT, campaign) : g_strdup("not linked");
+	g_autoptr(sqlite3_stmt) st = NULL;
+	const char *reply_to = from != NULL && *from != '\0' ? from :
+	    *m->sender != '\0' ? m->sender : NULL;
+	GMimeMessage *fwd;
+	gboolean ok;
+
+	if (m->list->owners == NULL || m->list->owners[0] == NULL)
+		return TRUE;
+	fsubject = g_strdup_printf("[%s %s] %s", m->list->name,
+	    m->res->route == PIPE_ROUTE_OWNER ? "owner" : "reply",
+	    subject != NULL ? subject : "(no subject)");
+	summary = g_strdup_printf("%s arrived at %s.\n\nFrom: %s%s%s\n"
+	    "Envelope sender: <%s>\nSubscriber: %s\nCampaign: %s\nStored as:"
+	    " herald reply show %" G_GINT64_FORMAT "\n\nReplying to this"
+	    " message answers the sender. The message is attached.\n",
+	    m->res->route == PIPE_ROUTE_OWNER ? "Mail for the list owners" :
+	    "A reply to an announcement", m->res->route == PIPE_ROUTE_OWNER ?
+	    "the owner address" : m->list->address,
+	    name != NULL ? name : "", name != NULL ? " " : "",
+	    from != NULL ? from : "(none)", m->sender, subtext, camptext, id);
+	fwd = notice_forward(m->list, m->raw, reply_to, fsubject, summary);
+	ok = pipe_queue(m, list_id, sub_id, "forward", "forward to the owners",
+	    fwd, (const char *const *)m->list->owners, error);
+	g_object_unref(fwd);
+	if (!ok)
+		return FALSE;
+	st = store_prepare(m->ctx->store, "UPDATE replies SET forwarded = 1"
+	    " WHERE id = ?1", error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, id);
+	return store_step_done(m->ctx->store, st, "marking a reply forwarded",
+	    error);
+}
+
+/* pipe_reply_store - store a reply (or owner mail) once and, if FORWARD,
+ * queue its forward to the owners with it; *ID is its row, *SEEN set when
+ * it was there before */
 static gboolean
 pipe_reply_store(struct pipe_msg *m, const char *kind, gint64 campaign,
-    gint64 sub_id, gint64 *id, int *forwarded, GError **error)
+    gint64 sub_id, gboolean forward, gint64 *id, gboolean *seen,
+    GError **error)
 {
 	g_autoptr(sqlite3_stmt) st = NULL;
 	const char *name = NULL;
 	const char *from = pipe_from(m, &name);
 	const char *route = pipe_route_name(m->res->route);
 	gint64 list_id;
+	int forwarded = 0;
 
+	*seen = FALSE;
 	if (!store_begin(m->ctx->store, error))
 		return FALSE;
 	if ((list_id = pipe_list_id(m, TRUE, error)) < 0 ||
 	    (*id = pipe_find_digest(m, "SELECT id, forwarded FROM replies"
-	    " WHERE digest = ?1 AND list_id = ?2", list_id, forwarded,
+	    " WHERE digest = ?1 AND list_id = ?2", list_id, &forwarded,
 	    error)) < 0)
 		goto fail;
 	if (*id > 0) {
+		*seen = TRUE;
+		/* stored by a run before migration 7 whose forward failed */
+		if (forward && !forwarded && (!pipe_queue_forward(m, list_id,
+		    *id, campaign, sub_id, error) ||
+		    !store_commit(m->ctx->store, error)))
+			goto fail;
 		store_rollback(m->ctx->store);
 		return TRUE;
 	}
@@ -1422,68 +1587,13 @@ pipe_reply_store(struct pipe_msg *m, const char *kind, gint64 campaign,
 	if (!store_step_done(m->ctx->store, st, "storing a reply", error))
 		goto fail;
 	*id = sqlite3_last_insert_rowid(m->ctx->store->db);
-	*forwarded = 0;
+	if (forward && !pipe_queue_forward(m, list_id, *id, campaign, sub_id,
+	    error))
+		goto fail;
 	return store_commit(m->ctx->store, error);
 fail:
 	store_rollback(m->ctx->store);
 	return FALSE;
-}
-
-/* pipe_forward - send reply ID to the owners (Reply-To: the writer) and
- * mark it forwarded */
-static gboolean
-pipe_forward(struct pipe_msg *m, gint64 id, gint64 campaign, gint64 sub_id,
-    GError **error)
-{
-	const char *name = NULL;
-	const char *from = pipe_from(m, &name);
-	const char *subject = m->msg != NULL ?
-	    g_mime_message_get_subject(m->msg) : NULL;
-	g_autofree char *fsubject = NULL, *summary = NULL;
-	g_autofree char *subtext = sub_id > 0 ? g_strdup_printf("#%"
-	    G_GINT64_FORMAT, sub_id) : g_strdup("not a subscriber");
-	g_autofree char *camptext = campaign > 0 ? g_strdup_printf("#%"
-	    G_GINT64_FORMAT, campaign) : g_strdup("not linked");
-	g_autoptr(sqlite3_stmt) st = NULL;
-	const char *reply_to = from != NULL && *from != '\0' ? from :
-	    *m->sender != '\0' ? m->sender : NULL;
-	GMimeMessage *fwd;
-	gboolean sent;
-
-	if (m->list->owners == NULL || m->list->owners[0] == NULL) {
-		g_string_append(m->res->outcome, ", no owners to forward to");
-		return TRUE;
-	}
-	fsubject = g_strdup_printf("[%s %s] %s", m->list->name,
-	    m->res->route == PIPE_ROUTE_OWNER ? "owner" : "reply",
-	    subject != NULL ? subject : "(no subject)");
-	summary = g_strdup_printf("%s arrived at %s.\n\nFrom: %s%s%s\n"
-	    "Envelope sender: <%s>\nSubscriber: %s\nCampaign: %s\nStored as:"
-	    " herald reply show %" G_GINT64_FORMAT "\n\nReplying to this"
-	    " message answers the sender. The message is attached.\n",
-	    m->res->route == PIPE_ROUTE_OWNER ? "Mail for the list owners" :
-	    "A reply to an announcement", m->res->route == PIPE_ROUTE_OWNER ?
-	    "the owner address" : m->list->address,
-	    name != NULL ? name : "", name != NULL ? " " : "",
-	    from != NULL ? from : "(none)", m->sender, subtext, camptext, id);
-	if (!pipe_may_send(m, error))
-		return FALSE;
-	fwd = notice_forward(m->list, m->raw, reply_to, fsubject, summary);
-	sent = notice_send(m->ctx->config, m->list, fwd,
-	    (const char *const *)m->list->owners, error);
-	g_object_unref(fwd);
-	if (!sent)
-		return FALSE;
-	st = store_prepare(m->ctx->store, "UPDATE replies SET forwarded = 1"
-	    " WHERE id = ?1", error);
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, id);
-	if (!store_step_done(m->ctx->store, st, "marking a reply forwarded",
-	    error))
-		return FALSE;
-	g_string_append(m->res->outcome, ", forwarded to the owners");
-	return TRUE;
 }
 
 /* pipe_reply - mail to the list address or the owner address */
@@ -1492,7 +1602,7 @@ pipe_reply(struct pipe_msg *m, GError **error)
 {
 	gint64 delivery = pipe_referenced_delivery(m), campaign = 0, sub_id = 0;
 	gint64 id, linked;
-	int forwarded = 0;
+	gboolean seen = FALSE;
 	const char *kind = "reply";
 	gboolean forward = TRUE, unsub = FALSE;
 	const char *from = pipe_from(m, NULL);
@@ -1521,22 +1631,21 @@ pipe_reply(struct pipe_msg *m, GError **error)
 		forward = FALSE;
 		unsub = TRUE;
 	}
-	if (!pipe_reply_store(m, kind, campaign, sub_id, &id, &forwarded, error))
+	if (!pipe_reply_store(m, kind, campaign, sub_id, forward, &id, &seen,
+	    error))
 		return FALSE;
 	g_string_append_printf(m->res->outcome, "%s %" G_GINT64_FORMAT
 	    " stored%s%s", kind, id, campaign > 0 ? " (campaign linked)" : "",
-	    forwarded ? ", seen before" : "");
+	    seen ? ", seen before" : "");
 	if (unsub) {
 		g_string_append(m->res->outcome, "; ");
 		return pipe_unsubscribe_request(m, linked, error);
 	}
-	if (!forward) {
+	if (!forward)
 		g_string_append(m->res->outcome, ", not forwarded");
-		return TRUE;
-	}
-	if (forwarded)
-		return TRUE;
-	return pipe_forward(m, id, campaign, sub_id, error);
+	else if (m->list->owners == NULL || m->list->owners[0] == NULL)
+		g_string_append(m->res->outcome, ", no owners to forward to");
+	return TRUE;
 }
 
 /* pipe_request - LIST-request@: one command */
@@ -1561,8 +1670,7 @@ pipe_request(struct pipe_msg *m, GError **error)
 			    " notices");
 			return TRUE;
 		}
-		g_string_append(m->res->outcome, "help sent");
-		return pipe_send_help(m, to, error);
+		return pipe_queue_help(m, to, error);
 	case PIPE_CMD_SUBSCRIBE:
 		return pipe_subscribe_request(m, error);
 	case PIPE_CMD_UNSUBSCRIBE:
@@ -1586,8 +1694,12 @@ pipe_unsubscribe(struct pipe_msg *m, const char *ext, GError **error)
 	gint64 sub;
 
 	if (ext != NULL && token_verify(&m->ctx->key, ext, m->list->name, &p,
-	    &sub, NULL, NULL) && p == TOKEN_UNSUBSCRIBE)
-		return pipe_unsubscribe_now(m, sub, "token", error);
+	    &sub, NULL, NULL)) {
+		if (p == TOKEN_UNSUBSCRIBE)
+			return pipe_unsubscribe_now(m, sub, "token", error);
+		if (token_is_test(p))
+			return pipe_test_token(m, sub);
+	}
 	if (ext != NULL)
 		g_string_append(m->res->outcome, "token not valid for this list;"
 		    " ");
@@ -1615,6 +1727,48 @@ pipe_parse(GBytes *raw)
 	return msg;
 }
 
+/* pipe_send_notices - after everything committed: try each notice the
+ * message queued, and say in the outcome what became of it. Not an error
+ * when one cannot leave: it waits in the outbox. */
+static void
+pipe_send_notices(struct pipe_ctx *ctx, struct pipe_result *res, gint64 now)
+{
+	guint i;
+
+	for (i = 0; res->notices != NULL && i < res->notices->len; i++) {
+		struct pipe_notice_ref *n = &g_array_index(res->notices,
+		    struct pipe_notice_ref, i);
+		g_autofree char *reason = NULL;
+		g_autoptr(GError) err = NULL;
+		enum outbox_outcome oc;
+		gboolean ok = outbox_try(ctx->store, &ctx->config->smtp, n->id,
+		    TRUE, now, &oc, &reason, &err);
+
+		g_string_append_printf(res->outcome, "; %s ", n->what);
+		switch (oc) {
+		case OUTBOX_SENT:
+			g_string_append(res->outcome, "sent");
+			break;
+		case OUTBOX_DEFERRED:
+			res->deferred = TRUE;
+			g_string_append_printf(res->outcome, "queued, not sent"
+			    " now (%s): retried later", reason);
+			break;
+		case OUTBOX_FAILED:
+			g_string_append_printf(res->outcome, "refused: %s",
+			    reason);
+			break;
+		case OUTBOX_NOT_MINE:
+			res->deferred = TRUE;
+			g_string_append(res->outcome, "queued");
+			break;
+		}
+		if (!ok)
+			g_string_append_printf(res->outcome, " (the outbox: %s;"
+			    " it is tried again later)", err->message);
+	}
+}
+
 /* pipe_deliver - see pipe.h */
 gboolean
 pipe_deliver(struct pipe_ctx *ctx, const char *recipient, const char *sender,
@@ -1639,6 +1793,11 @@ pipe_deliver(struct pipe_ctx *ctx, const char *recipient, const char *sender,
 	if (a.route == PIPE_ROUTE_NONE) {
 		g_set_error(&err, HERALD_ERROR, HERALD_ERROR_NOUSER,
 		    "no list has the address %s", recipient);
+		goto out;
+	}
+	if (g_bytes_get_size(raw) == 0) {
+		g_set_error(&err, HERALD_ERROR, HERALD_ERROR_DATA,
+		    "the message is empty (0 bytes)");
 		goto out;
 	}
 	m.digest = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, raw);
@@ -1690,6 +1849,8 @@ out:
 		g_clear_error(&err);
 		ok = TRUE;
 	}
+	if (ok && !ctx->grouped)
+		pipe_send_notices(ctx, res, m.now);
 	if (err != NULL)
 		g_propagate_error(error, err);
 	g_clear_object(&m.msg);
@@ -1698,13 +1859,11 @@ out:
 	return ok;
 }
 
-/* pipe_result_clear - free a result's words */
+/* pipe_send_queued - see pipe.h */
 void
-pipe_result_clear(struct pipe_result *result)
+pipe_send_queued(struct pipe_ctx *ctx, struct pipe_result *res)
 {
-	if (result->outcome != NULL)
-		g_string_free(result->outcome, TRUE);
-	result->outcome = NULL;
+	pipe_send_notices(ctx, res, g_get_real_time() / G_USEC_PER_SEC);
 }
 
 /* pipe_exit_status - see pipe.h */
@@ -1736,15 +1895,23 @@ pipe_oversize(const struct config *config, const char *recipient,
 	res->list = a.list;
 	res->route = a.route;
 	pipe_address_clear(&a);
-	if (sender == NULL || *sender == '\0') {
+	if (sender != NULL && *sender != '\0') {
+		*line = g_strdup_printf("5.3.4 message too big for %s (limit %"
+		    G_GINT64_FORMAT " bytes)", recipient, config->pipe.max_size);
+		return EX_UNAVAILABLE;
+	}
+	if (res->route != PIPE_ROUTE_BOUNCES) {
 		g_string_printf(res->outcome, "larger than %" G_GINT64_FORMAT
 		    " bytes, from the null sender: dropped",
 		    config->pipe.max_size);
 		return EX_OK;
 	}
-	*line = g_strdup_printf("5.3.4 message too big for %s (limit %"
-	    G_GINT64_FORMAT " bytes)", recipient, config->pipe.max_size);
-	return EX_UNAVAILABLE;
+	/* a bounce: its address names the delivery, and the report comes
+	 * first; the rest is the returned message */
+	g_string_printf(res->outcome, "larger than %" G_GINT64_FORMAT " bytes,"
+	    " its first %" G_GINT64_FORMAT " handled: ", config->pipe.max_size,
+	    config->pipe.max_size);
+	return -1;
 }
 
 /* pipe_log_line - see pipe.h */
@@ -1775,6 +1942,17 @@ pipe_flush(struct pipe_ctx *ctx, int *sent, GError **error)
 	return bounce_policy_flush(ctx->store, ctx->config,
 	    g_get_real_time() / G_USEC_PER_SEC, &mailer, sent, NULL, NULL,
 	    error);
+}
+
+/* pipe_result_clear - free a result's words */
+void
+pipe_result_clear(struct pipe_result *result)
+{
+	if (result->outcome != NULL)
+		g_string_free(result->outcome, TRUE);
+	result->outcome = NULL;
+	g_clear_pointer(&result->notices, g_array_unref);
+	result->deferred = FALSE;
 }
 
 /* ------------------------------------------------------------------ */

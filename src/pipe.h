@@ -15,7 +15,12 @@
  * the mail sent to that subscriber carried) changes a membership at once;
  * every other request is answered by a confirmation to the address that is
  * subscribed (unsubscribe) or that asked (subscribe), and an address that
- * is not subscribed gets no mail at all. No notice goes to an empty sender,
+ * is not subscribed gets no mail at all. A test copy's token (token.h,
+ * herald send --test) acts on nobody: it changes, records and scores
+ * nothing, and the outcome says it was a test copy's. A notice (goodbye,
+ * confirmation, help, forward) is queued in the outbox in the transaction
+ * of the change it tells of and sent after the commit: once per committed
+ * change. No notice goes to an empty sender,
  * MAILER-DAEMON or a list-like address; mail carrying our List-Id or X-Loop
  * is never forwarded again. Errors: TEMP for anything that may pass
  * (SQLite busy past its timeout, a full disk, a relay that is down);
@@ -52,7 +57,14 @@ struct pipe_ctx {
 	const struct config *config;
 	struct store *store;
 	struct token_key key;
-	gboolean grouped;	/* inside store_group_begin(): send no mail */
+	gboolean grouped;	/* inside store_group_begin() (herald lmtp):
+				 * notices wait for pipe_send_queued() */
+};
+
+/* a notice a message queued in the outbox (outbox.h) */
+struct pipe_notice_ref {
+	gint64 id;			/* outbox row */
+	const char *what;		/* "goodbye", "confirmation"… (static) */
 };
 
 /* what happened to one message, for the log line */
@@ -60,10 +72,10 @@ struct pipe_result {
 	const struct list_config *list;	/* NULL when unknown */
 	enum pipe_route route;
 	GString *outcome;		/* words for the log line */
-	gboolean alone;			/* grouped: failed, as it sends mail;
-					 * deliver it again outside the group */
-	gboolean flush;			/* grouped: notices queued, pipe_flush()
-					 * after the commit */
+	GArray *notices;		/* struct pipe_notice_ref, queued */
+	gboolean deferred;		/* one of them could not leave now */
+	gboolean flush;			/* grouped: the bounce policy queued
+					 * notices, pipe_flush() after commit */
 };
 
 /* pipe_address_parse - split RECIPIENT (LOCAL[+EXT]@DOMAIN, any case) into
@@ -78,20 +90,33 @@ const char *pipe_route_name(enum pipe_route route);
 /* pipe_deliver - act on RAW (one RFC 5322 message) sent by SENDER (NULL or
  * "" for the null sender) to RECIPIENT. TRUE once the outcome is
  * committed; RESULT says what happened either way (clear it with
- * pipe_result_clear). */
+ * pipe_result_clear). Notices the message causes are queued in the
+ * outbox with the change and sent after its commit; one that cannot
+ * leave now stays queued (result->deferred) and is not an error. */
 gboolean pipe_deliver(struct pipe_ctx *ctx, const char *recipient,
     const char *sender, GBytes *raw, struct pipe_result *result,
     GError **error);
 void pipe_result_clear(struct pipe_result *result);
 
-/* pipe_exit_status - the exit status of herald pipe (and so the LMTP reply) for
- * what pipe_deliver left in ERROR: 0 for NULL, 67 NOUSER, 65 DATA, and 75
- * for anything else (it may pass; a deferred message is never lost) */
+/* pipe_send_queued - what pipe_deliver does after its commit, for a
+ * caller that committed for it (herald lmtp's grouped commit, with the
+ * context's grouped set during pipe_deliver): try the notices RESULT
+ * queued, and say in its outcome what became of them */
+void pipe_send_queued(struct pipe_ctx *ctx, struct pipe_result *result);
+
+/* pipe_flush - send the bounce policy's queued notices (after a grouped
+ * commit); *SENT (may be NULL) counts them */
+gboolean pipe_flush(struct pipe_ctx *ctx, int *sent, GError **error);
+
+/* pipe_exit_status - the exit status of herald pipe (and so herald lmtp's
+ * reply) for what pipe_deliver left in ERROR: 0 for NULL, 67 NOUSER, 65
+ * DATA, and 75 for anything else (it may pass; deferred is never lost) */
 int pipe_exit_status(const GError *error);
 
-/* pipe_oversize - a message over pipe.max_size for RECIPIENT: from the
- * null sender it is dropped (0, RESULT says so), otherwise refused: 69 and
- * *LINE the "5.3.4 ..." text (caller frees) */
+/* pipe_oversize - a message over pipe.max_size for RECIPIENT: refused
+ * (69, and *LINE the "5.3.4 ..." text, caller frees) unless the sender is
+ * empty; then dropped (0, RESULT says so), or, for a bounce address, -1:
+ * deliver its first max_size bytes (RESULT's outcome begins saying so) */
 int pipe_oversize(const struct config *config, const char *recipient,
     const char *sender, struct pipe_result *res, char **line);
 
@@ -99,10 +124,6 @@ int pipe_oversize(const struct config *config, const char *recipient,
  * one line (caller frees): herald pipe's log line, herald lmtp's too */
 char *pipe_log_line(const struct pipe_result *res, const char *sender,
     const char *recipient, int status);
-
-/* pipe_flush - send the bounce policy's queued notices (after a grouped
- * commit); *SENT (may be NULL) counts them */
-gboolean pipe_flush(struct pipe_ctx *ctx, int *sent, GError **error);
 
 /* pipe_expire_pending - end subscription requests left unconfirmed for
  * more than HOURS (membership removed, event "subscribe-expired"), and

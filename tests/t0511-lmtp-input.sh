@@ -43,10 +43,16 @@ fill $F/plain.eml $T/big "FROM=Lea <lea@subs.test>" RCPT=xen-users@$D SUBJECT=bi
 cat $T/big-body >> $T/big
 N0=$(sql "SELECT count(*) FROM replies")
 expect 69 $PY "$LMTPC" "$LMTPSOCK" lea@subs.test $T/big xen-users@$D
-like "$err" '^552 5\.3\.4 message too big for xen-users@'; ok $? "past pipe.max_size: 552 5.3.4 after DATA"
+like "$err" '^552 5\.3\.4 .*message too big for xen-users@'; ok $? "past pipe.max_size: 552 5.3.4 after DATA"
 expect 0 $PY "$LMTPC" "$LMTPSOCK" "" $T/big xen-users@$D
 like "$err" '^250 2\.0\.0 .*dropped'; ok $? "from the null sender: 250, dropped"
 [ "$(sql "SELECT count(*) FROM replies")" = "$N0" ]; ok $? "and nothing stored"
+VB=$(tok b xen-users $ALICE 12)
+fill $F/bounce-dsn.eml $T/bigb VERP=$VB RCPTADDR=alice@subs.test
+cat $T/big-body >> $T/bigb
+N0=$(sql "SELECT count(*) FROM inbound_bounces")
+expect 0 $PY "$LMTPC" "$LMTPSOCK" "" $T/bigb xen-users-bounces+$VB@$D
+like "$err" '^250 2\.0\.0 .*larger than 4000 bytes, its first 4000 handled: bounce for subscriber' && [ "$(sql "SELECT count(*) FROM inbound_bounces")" = $((N0 + 1)) ]; ok $? "an oversized bounce: its first pipe.max_size bytes handled, as by herald pipe"
 expect 0 $TALK "$LMTPSOCK" "1:LHLO test\r\n" "1:MAIL FROM:<lea@subs.test> SIZE=999999\r\n" "1:MAIL FROM:<> SIZE=999999 BODY=8BITMIME\r\n" "1:RSET\r\n" "1:MAIL FROM:<lea@subs.test> SIZE=10 BODY=BINARYMIME\r\n" "1:QUIT\r\n"
 like "$out" '^552 5\.3\.4 message too big' && like "$out" '^250 2\.1\.0' && like "$out" '^555 5\.5\.4'; ok $? "SIZE= over the limit: 552 at MAIL, but 250 for the null sender; BODY=BINARYMIME: 555"
 
