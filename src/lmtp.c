@@ -123,7 +123,6 @@ lmtp_unit_run(struct lmtp_worker *w, struct lmtp_unit *u)
 	g_autofree char *line = NULL;
 	GError *err = NULL;
 	GBytes *raw = u->job->raw;
-	g_autoptr(GBytes) head = NULL;
 	const char *rcpt = g_ptr_array_index(u->job->rcpts, u->i);
 
 	if (u->job->over) {
