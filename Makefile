@@ -115,7 +115,7 @@ units: $(UNIT_BINS) $(TOOL_BINS)
 # tests run (Postfix and its smtp-sink/smtp-source, aiosmtpd, prove).
 DEB_PACKAGES = make gcc binutils libc6-dev pkg-config libglib2.0-dev libgmime-3.0-dev \
 	libesmtp-dev libssl-dev libsqlite3-dev libconfuse-dev libjson-glib-dev sqlite3 \
-	postfix python3 python3-aiosmtpd perl openssl procps time bc
+	postfix python3 python3-aiosmtpd perl openssl procps time bc mlmmj
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 deps:
