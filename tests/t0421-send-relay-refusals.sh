@@ -8,7 +8,7 @@
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0400/common.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
-plan 21
+plan 23
 
 PORT=$(free_port)
 LOG=$T/delivered
@@ -53,6 +53,16 @@ t "with the right password, resume sends them all" 0 herald campaign resume 1
 [ "$(sql "SELECT count(*) FROM deliveries WHERE campaign_id = 1 AND
     state = 'sent'")" = 40 ]; ok $? "40 sent"
 
+# 1b. smtp.user set, and the relay offers no AUTH: nothing unauthenticated
+stop_fault
+: > "$LOG.commands"
+start_fault "$PORT" "$LOG"
+t "a relay without AUTH while smtp.user is set: the send pauses (75)" 75 \
+    herald send summit --list xen-users --segment managers --yes --again
+like "$err" 'paused: the relay refused the session.*did not accept AUTH.*\(at auth\)' &&
+    [ ! -s "$LOG.commands" ] && untouched 2
+ok $? "no MAIL FROM went out, every delivery queued, and it says why"
+
 # 2. 530 at MAIL: the relay wants AUTH and herald has no smtp.user
 stop_fault
 : > "$LOG.commands"
@@ -62,8 +72,8 @@ t "530 at MAIL: the send pauses (75)" 75 herald send summit \
     --list xen-users --segment managers --yes --again
 like "$err" 'paused: the relay refused the session.*530 5\.7\.0 Authentication required \(at mail\)'
 ok $? "and says why"
-untouched 2; ok $? "every delivery queued, no bounce, no score"
-[ "$(touched 2)" -le 4 ]; ok $? "at most one delivery per connection tried"
+untouched 3; ok $? "every delivery queued, no bounce, no score"
+[ "$(touched 3)" -le 4 ]; ok $? "at most one delivery per connection tried"
 
 # 3. 554 5.7.1 Relay access denied at RCPT (Postfix's reject after
 # permit_sasl_authenticated): the recipients are not at fault
@@ -73,15 +83,15 @@ t "relay access denied at RCPT: the send pauses (75)" 75 herald send summit \
     --list xen-users --segment managers --yes --again
 like "$err" 'paused: the relay refused the session.*554 5\.7\.1 <m[0-9]+@r\.test>: Relay access denied \(at rcpt\)'
 ok $? "and says why"
-untouched 3; ok $? "every delivery queued, no hard bounce, no score of 1.0"
-[ "$(touched 3)" -le 4 ]; ok $? "at most one delivery per connection tried"
+untouched 4; ok $? "every delivery queued, no hard bounce, no score of 1.0"
+[ "$(touched 4)" -le 4 ]; ok $? "at most one delivery per connection tried"
 
 # 4. the sender refused at MAIL
 stop_fault
 start_fault "$PORT" "$LOG" --mail-reply "553 5.7.1 Sender address rejected: not owned by user"
 t "sender rejected at MAIL: the send pauses (75)" 75 herald send summit \
     --list xen-users --segment managers --yes --again
-untouched 4; ok $? "every delivery queued, no bounce"
+untouched 5; ok $? "every delivery queued, no bounce"
 
 # a recipient refusal is still the recipient's: hard bounce, scored
 stop_fault
@@ -89,7 +99,7 @@ start_fault "$PORT" "$LOG" --rcpt-reply "550 5.1.1 <{rcpt}>: Recipient address r
 relay_conf "$PORT" "send {" "error_min = 1000" "}"
 t "a recipient refusal that mentions the relay table" 0 herald send summit \
     --list xen-users --segment managers --yes --again
-[ "$(sql "SELECT count(*) FROM deliveries WHERE campaign_id = 5 AND
+[ "$(sql "SELECT count(*) FROM deliveries WHERE campaign_id = 6 AND
     state = 'failed' AND code = 550")" = 40 ] &&
     [ "$(sql "SELECT count(*) FROM bounces WHERE kind = 'hard'")" = 40 ]
 ok $? "fails each recipient and is a hard bounce (about the recipient)"
