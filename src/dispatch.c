@@ -83,6 +83,7 @@ struct dispatch_worker {
 	sqlite3_stmt *attrs;
 	sqlite3_stmt *member;		/* one membership, before MAIL FROM */
 	GArray *pending;		/* struct campaign_result */
+	gboolean failed;		/* a commit failed: wait for the last try */
 };
 
 /* one delivery of a chunk, with its subscriber */
@@ -120,8 +121,9 @@ dispatch_fail(struct dispatch *d, GError *error)
 }
 
 /* dispatch_flush - commit the worker's pending results. A failure stops
- * the run and keeps them for the next try; on the LAST try they are
- * given up (their deliveries stay queued: see the top of the file). */
+ * the run and keeps them for the LAST try, when the worker ends; then
+ * they are given up (their deliveries stay queued: see the top of the
+ * file). One try in between would only wait out the busy timeout again. */
 static void
 dispatch_flush(struct dispatch_worker *w, gboolean last)
 {
@@ -129,7 +131,7 @@ dispatch_flush(struct dispatch_worker *w, gboolean last)
 	gboolean ok;
 	guint i;
 
-	if (w->pending->len == 0)
+	if (w->pending->len == 0 || (w->failed && !last))
 		return;
 	/* the workers take turns here rather than in SQLite, whose busy
 	 * handler sleeps a millisecond or more while the SMTP session waits */
@@ -140,6 +142,7 @@ dispatch_flush(struct dispatch_worker *w, gboolean last)
 	g_mutex_unlock(&w->d->commit);
 	if (!ok) {
 		dispatch_fail(w->d, error);
+		w->failed = TRUE;
 		if (!last)
 			return;
 	}
