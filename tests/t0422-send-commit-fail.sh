@@ -70,7 +70,7 @@ c.execute("COMMIT")
 PYEOF
 locker=$!
 at_exit "kill $locker"
-expect 75 herald send summit --list xen-users --segment integrators --yes
+expect 75 herald send summit --list xen-users --segment integrators --yes --again
 ok $? "a commit that waits past the busy timeout ends the send (75)"
 wait $locker
 like "$err" 'database is locked' && [ -e "$T/locked" ]; ok $? "naming the lock"
