@@ -819,11 +819,28 @@ send_message_cb(void **ctx, int *len, void *arg)
 	return data;
 }
 
+/* send_auth_block - the session has not authenticated and sends
+ * nothing more: QUIT (on a plain-text session) and shut the socket, so
+ * libesmtp's next command fails to go out and it finds the connection
+ * gone */
+static void
+send_auth_block(struct send_session *ss)
+{
+	ss->auth_blocked = TRUE;
+	if (send_fd >= 0) {
+		if (!send_tls)
+			(void)send_real_write(send_fd, "QUIT\r\n", 6);
+		shutdown(send_fd, SHUT_RDWR);
+	}
+}
+
 /* send_monitor_cb - libesmtp's protocol monitor, installed when smtp.user
  * is set: it sees every command before it is written and every reply as
- * it is read (not message bodies). Follows AUTH to its verdict; a MAIL
- * FROM about to leave before AUTH succeeded is stopped by shutting the
- * socket first (libesmtp then finds the connection gone). */
+ * it is read (not message bodies). Follows AUTH to its verdict: a refusal
+ * ends the session there (504, a mechanism the relay does not know, lets
+ * libesmtp try the next), and a MAIL FROM about to leave before AUTH
+ * succeeded (no mechanism offered or accepted) is stopped the same way,
+ * before it is written. */
 static void
 send_monitor_cb(const char *buf, int len, int writing, void *arg)
 {
@@ -837,14 +854,8 @@ send_monitor_cb(const char *buf, int len, int writing, void *arg)
 		if (g_ascii_strncasecmp(buf, "AUTH ", 5) == 0)
 			ss->auth_pending = TRUE;
 		else if (!ss->auth_pending &&
-		    memmem(buf, (size_t)len, "MAIL FROM:", 10) != NULL) {
-			ss->auth_blocked = TRUE;
-			if (send_fd >= 0) {
-				if (!send_tls)
-					(void)send_real_write(send_fd, "QUIT\r\n", 6);
-				shutdown(send_fd, SHUT_RDWR);
-			}
-		}
+		    memmem(buf, (size_t)len, "MAIL FROM:", 10) != NULL)
+			send_auth_block(ss);
 		return;
 	}
 	if (!ss->auth_pending || !g_ascii_isdigit(buf[0]))
@@ -862,6 +873,8 @@ send_monitor_cb(const char *buf, int len, int writing, void *arg)
 	g_free(ss->auth_reply);
 	ss->auth_reply = g_strndup(buf + 4, (gsize)((nl != NULL ? nl : buf + len) -
 	    (buf + 4)));
+	if (code != 504)
+		send_auth_block(ss);
 }
 
 /* send_x509_hint - words for the verify results people meet most */

@@ -2,13 +2,14 @@
 # Refusals that are the relay's or the configuration's fault, not the
 # recipient's, against the aiosmtpd fault server (tests/smtp-fault.py):
 # a real 535 to AUTH (libesmtp would go on with MAIL FROM unauthenticated),
+# over plain text and inside STARTTLS, a relay that offers no AUTH,
 # 530 "authentication required" at MAIL, "554 5.7.1 Relay access denied"
 # at RCPT, a sender rejected at MAIL. Each leaves every delivery queued,
 # pauses the campaign with the relay's reply, and scores no bounce.
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0400/common.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
-plan 23
+plan 25
 
 PORT=$(free_port)
 LOG=$T/delivered
@@ -63,6 +64,24 @@ like "$err" 'paused: the relay refused the session.*did not accept AUTH.*\(at au
     [ ! -s "$LOG.commands" ] && untouched 2
 ok $? "no MAIL FROM went out, every delivery queued, and it says why"
 
+# 1c. AUTH refused inside STARTTLS (the usual set-up): the same
+stop_fault
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+    -addext subjectAltName=DNS:localhost -keyout "$T/key.pem" \
+    -out "$T/cert.pem" >/dev/null 2>&1
+: > "$LOG.commands"
+start_fault "$PORT" "$LOG" --tls "$T/cert.pem" "$T/key.pem" --require-tls \
+    --auth herald 'another pass'
+sed -i -e 's/starttls = "off"/starttls = "required"/' \
+    -e 's/host = "127.0.0.1"/host = "localhost"/' "$HERALD_CONFIG"
+SSL_CERT_FILE=$T/cert.pem; export SSL_CERT_FILE
+t "AUTH refused over TLS: the send pauses (75)" 75 herald send summit \
+    --list xen-users --segment managers --yes --again
+like "$err" 'paused: the relay refused the session.*535 5\.7\.8 .*\(at auth\)' &&
+    [ ! -s "$LOG.commands" ] && untouched 3
+ok $? "no MAIL FROM went out, every delivery queued, and it says why"
+unset SSL_CERT_FILE
+
 # 2. 530 at MAIL: the relay wants AUTH and herald has no smtp.user
 stop_fault
 : > "$LOG.commands"
@@ -72,8 +91,8 @@ t "530 at MAIL: the send pauses (75)" 75 herald send summit \
     --list xen-users --segment managers --yes --again
 like "$err" 'paused: the relay refused the session.*530 5\.7\.0 Authentication required \(at mail\)'
 ok $? "and says why"
-untouched 3; ok $? "every delivery queued, no bounce, no score"
-[ "$(touched 3)" -le 4 ]; ok $? "at most one delivery per connection tried"
+untouched 4; ok $? "every delivery queued, no bounce, no score"
+[ "$(touched 4)" -le 4 ]; ok $? "at most one delivery per connection tried"
 
 # 3. 554 5.7.1 Relay access denied at RCPT (Postfix's reject after
 # permit_sasl_authenticated): the recipients are not at fault
@@ -83,15 +102,15 @@ t "relay access denied at RCPT: the send pauses (75)" 75 herald send summit \
     --list xen-users --segment managers --yes --again
 like "$err" 'paused: the relay refused the session.*554 5\.7\.1 <m[0-9]+@r\.test>: Relay access denied \(at rcpt\)'
 ok $? "and says why"
-untouched 4; ok $? "every delivery queued, no hard bounce, no score of 1.0"
-[ "$(touched 4)" -le 4 ]; ok $? "at most one delivery per connection tried"
+untouched 5; ok $? "every delivery queued, no hard bounce, no score of 1.0"
+[ "$(touched 5)" -le 4 ]; ok $? "at most one delivery per connection tried"
 
 # 4. the sender refused at MAIL
 stop_fault
 start_fault "$PORT" "$LOG" --mail-reply "553 5.7.1 Sender address rejected: not owned by user"
 t "sender rejected at MAIL: the send pauses (75)" 75 herald send summit \
     --list xen-users --segment managers --yes --again
-untouched 5; ok $? "every delivery queued, no bounce"
+untouched 6; ok $? "every delivery queued, no bounce"
 
 # a recipient refusal is still the recipient's: hard bounce, scored
 stop_fault
@@ -99,7 +118,7 @@ start_fault "$PORT" "$LOG" --rcpt-reply "550 5.1.1 <{rcpt}>: Recipient address r
 relay_conf "$PORT" "send {" "error_min = 1000" "}"
 t "a recipient refusal that mentions the relay table" 0 herald send summit \
     --list xen-users --segment managers --yes --again
-[ "$(sql "SELECT count(*) FROM deliveries WHERE campaign_id = 6 AND
+[ "$(sql "SELECT count(*) FROM deliveries WHERE campaign_id = 7 AND
     state = 'failed' AND code = 550")" = 40 ] &&
     [ "$(sql "SELECT count(*) FROM bounces WHERE kind = 'hard'")" = 40 ]
 ok $? "fails each recipient and is a hard bounce (about the recipient)"
