@@ -132,10 +132,13 @@ deps:
 	else echo "make deps: everything is installed"; fi
 
 # The suite: C unit tests (GLib's gtest prints TAP) and numbered shell
-# tests, all through prove, which ends with its summary.
+# tests, all through prove, which ends with its summary; --directives
+# shows every skipped case with its reason (on a bare clone: the Mustache
+# spec and the bounce corpus of ../shared, which HERALD_SPEC_DIR and
+# HERALD_BOUNCE_CORPUS can name instead).
 test: all units
 	TOP=$(CURDIR) HERALD=$(CURDIR)/$(HERALD_BIN) BUILD=$(CURDIR)/$(BUILD) \
-	    prove --exec '' $(PROVE_FLAGS) $(UNIT_BINS) $(SHELL_TESTS)
+	    prove --directives --exec '' $(PROVE_FLAGS) $(UNIT_BINS) $(SHELL_TESTS)
 
 check: deps
 	$(MAKE) test

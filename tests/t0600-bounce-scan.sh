@@ -35,7 +35,9 @@ if [ -x "$SCORER" ] && [ -d "$CORPUS" ]; then
 	awk -v s="$kind" 'BEGIN { exit !(s + 0 >= 0.93) }'
 	ok $? "corpus address+kind score $kind >= 0.93"
 else
-	why="bounce corpus not found: $( [ -d "$CORPUS" ] || echo "$CORPUS (set HERALD_BOUNCE_CORPUS)")$( [ -x "$SCORER" ] || echo " scorer $SCORER (set SCORER)")"
+	why=
+	[ -d "$CORPUS" ] || why="bounce corpus $CORPUS not found (set HERALD_BOUNCE_CORPUS)"
+	[ -x "$SCORER" ] || why="${why:+$why; }scorer $SCORER not found (set SCORER)"
 	skip "$why"
 	skip "$why"
 fi
