@@ -18,9 +18,14 @@ struct mta_params {
 	const char *binary;	/* absolute path of herald */
 	const char *config;	/* absolute path of herald.conf, or NULL */
 	const char *user;	/* the system user that owns herald's state */
+	const char *postfix_dir; /* Postfix's configuration folder, NULL:
+				 * the default (/etc/postfix, no -c) */
 };
 
-/* mta_postfix - the Postfix snippets, commented (caller frees) */
+/* mta_postfix - the Postfix snippets, commented, the data folder's owner
+ * they need, and the postconf -e / postconf -M / postmap / postfix reload
+ * commands that install them (with -c DIR and the map in DIR when
+ * P->postfix_dir is set; caller frees) */
 char *mta_postfix(const struct config *config, const struct mta_params *p);
 
 /* mta_exim - the Exim router and transport (caller frees) */
