@@ -521,6 +521,9 @@ cmd_send(struct herald *h, int argc, char **argv)
 		total += g_array_index(per, struct campaign_segment_count, i).total;
 	if (!json)
 		printf("  %-24s %8" G_GINT64_FORMAT "\n", "total", total);
+	/* the counts come before the progress lines on stderr, also when
+	 * both go to one file (stdout is then fully buffered) */
+	fflush(stdout);
 	if (!yes) {
 		if (!isatty(0)) {
 			campaign_delete(h->store, id, NULL);

@@ -6,11 +6,12 @@
 # fields are checked against the database, one campaign of everything
 # (tests/t0903/campaign.sh) behind them. The schemas are README's section
 # "JSON output"; every key it names for a command is checked here.
-# Also: the replies listing cuts a 2 MB subject to one short line.
+# Also: the replies listing cuts a 2 MB subject to one short line, and
+# send's per-segment counts come before its progress lines in one file.
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0400/common.sh"
 . "$TOP/tests/t0903/campaign.sh"
-plan 33
+plan 34
 
 # check NAME CODE - run python CODE with j (the parsed $out), jl (for
 # JSON lines: each line parsed; CODE that names jl gets no j), db (a sqlite3 connection) and q(SQL) (first
@@ -138,4 +139,10 @@ line=$(printf '%s\n' "$out" | grep "^$R ")
 [ "$(printf '%s\n' "$out" | wc -l)" = 3 ] && [ "${#line}" -lt 200 ] &&
     printf '%s' "$line" | grep -q 'Sxyxy.*…$'
 ok $? "the listing cuts it (one line of ${#line} characters, ending in …)"
+
+# send >FILE 2>&1 (the fixture's): the counts first, as they happened
+c=$(grep -n '^  total ' "$T/send.out" | cut -d: -f1)
+p=$(grep -n '^herald send: campaign 1: sent' "$T/send.out" | cut -d: -f1)
+[ -n "$c" ] && [ -n "$p" ] && [ "$c" -lt "$p" ]
+ok $? "send into one file: the per-segment counts (line $c) before the progress (line $p)"
 finish
