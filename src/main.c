@@ -44,6 +44,8 @@ static const struct command commands[] = {
 	    "list the campaigns and their deliveries by state" },
 	{ "campaign", cmd_campaign, NEEDS_STORE,
 	    "show, pause, resume, retry or cancel one campaign" },
+	{ "report", cmd_report, NEEDS_STORE,
+	    "a campaign summed up: text, or an HTML page with charts" },
 	{ "render", cmd_render, NEEDS_STORE,
 	    "print an announcement's messages exactly as they would be sent" },
 	{ "preview", cmd_preview, NEEDS_STORE,
