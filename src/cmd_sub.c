@@ -322,9 +322,9 @@ sub_usage(FILE *fp)
 	fprintf(fp, "usage: herald sub VERB LIST …\n\n"
 	    "  add LIST EMAIL [--name N] [--attr KEY=VALUE …]\n"
 	    "  rm LIST EMAIL [--purge]\n"
-	    "  show LIST EMAIL\n"
+	    "  show LIST EMAIL [--json]\n"
 	    "  import LIST FILE.csv|- [--strict]\n"
-	    "  export LIST [--segment NAME|--where EXPR]\n\n"
+	    "  export LIST [--segment NAME|--where EXPR] [--json]\n\n"
 	    "\"herald sub VERB --help\" describes one.\n");
 }
 
