@@ -640,8 +640,10 @@ report_html(const struct report *r)
 	for (i = 0; i < r->codes->len; i++) {
 		const struct report_code *k = &g_array_index(r->codes,
 		    struct report_code, i);
-		g_autofree char *cut = g_utf8_substring(k->reply != NULL &&
-		    g_utf8_validate(k->reply, -1, NULL) ? k->reply : "", 0, 120);
+		const char *reply = k->reply != NULL &&
+		    g_utf8_validate(k->reply, -1, NULL) ? k->reply : "";
+		g_autofree char *cut = g_utf8_substring(reply, 0,
+		    MIN(g_utf8_strlen(reply, -1), 120));
 
 		g_string_append_printf(h, "<tr><td>%d</td><td class=\"count\">%"
 		    G_GINT64_FORMAT "</td><td class=\"reply\">", k->code,
