@@ -32,6 +32,7 @@ cmd_mta(struct herald *h, int argc, char **argv)
 	g_autofree char *confpath_owned = NULL, *pfdir_owned = NULL;
 	g_autofree char *conf = NULL, *text = NULL;
 	struct mta_params p;
+	GError *error = NULL;
 
 	if (!cmd_parse("mta", "postfix|exim", "Print the MTA configuration that"
 	    " hands the configured lists' mail to herald pipe.", entries, &argc,
@@ -46,6 +47,8 @@ cmd_mta(struct herald *h, int argc, char **argv)
 		fprintf(stderr, "herald mta: usage: herald mta postfix|exim\n");
 		return EX_USAGE;
 	}
+	if (pfdir != NULL && !mta_check_postfix_dir(pfdir, &error))
+		return cmd_error("mta", error);
 	if (bin == NULL)
 		self = g_file_read_link("/proc/self/exe", NULL);
 	if (confpath != NULL)

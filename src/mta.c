@@ -65,6 +65,32 @@ mta_command(const struct mta_params *p)
 	return g_strdup_printf("%s pipe", p->binary);
 }
 
+/* mta_check_postfix_dir - DIR is absolute and has nothing Postfix would
+ * split a map list on or expand (white space, comma, quote, backslash, $),
+ * nor a control character; else a USAGE error naming it */
+gboolean
+mta_check_postfix_dir(const char *dir, GError **error)
+{
+	const unsigned char *p;
+
+	if (dir[0] != '/') {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_USAGE,
+		    "--postfix-dir %s: wants an absolute path (Postfix's daemons "
+		    "do not run in this folder)", dir);
+		return FALSE;
+	}
+	for (p = (const unsigned char *)dir; *p != '\0'; p++)
+		if (*p <= ' ' || *p == 0x7f || strchr(",\"'\\$", *p) != NULL) {
+			g_set_error(error, HERALD_ERROR, HERALD_ERROR_USAGE,
+			    "--postfix-dir %s: Postfix would split or expand it at "
+			    "'%c' in main.cf: choose a path without white space, "
+			    "commas, quotes, backslashes or $", dir,
+			    *p > ' ' ? *p : '?');
+			return FALSE;
+		}
+	return TRUE;
+}
+
 /* mta_postfix_cmd - "postconf" or "postconf -c DIR" (as a shell word) */
 static char *
 mta_postfix_cmd(const char *prog, const struct mta_params *p)

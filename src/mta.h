@@ -28,6 +28,11 @@ struct mta_params {
  * P->postfix_dir is set; caller frees) */
 char *mta_postfix(const struct config *config, const struct mta_params *p);
 
+/* mta_check_postfix_dir - DIR can name Postfix's configuration folder
+ * in main.cf lines: absolute, no white space, comma, quote, backslash, $
+ * or control character; FALSE and a USAGE error naming it otherwise */
+gboolean mta_check_postfix_dir(const char *dir, GError **error);
+
 /* mta_exim - the Exim router and transport (caller frees) */
 char *mta_exim(const struct config *config, const struct mta_params *p);
 

@@ -7,9 +7,9 @@
 # in /etc/postfix). Without --postfix-dir: no -c, the map in /etc/postfix.
 . "${TOP:-.}/tests/lib.sh"
 command -v postconf >/dev/null 2>&1 || { echo "1..0 # SKIP no Postfix (postconf)"; exit 0; }
-plan 12
+plan 14
 hinit
-PF="$T/pf conf"
+PF=$T/pf.conf-dir
 mkdir -p "$PF"
 cp /etc/postfix/master.cf "$PF/master.cf"
 printf 'compatibility_level = 3.6\n' >"$PF/main.cf"
@@ -50,4 +50,6 @@ t "mta postfix without --postfix-dir" 0 herald mta postfix
 unlike "$out" '^post[a-z]* -c ' && like "$out" "^postmap '/etc/postfix/herald_transport'$" &&
     like "$out" '^transport_maps = hash:/etc/postfix/herald_transport$'
 ok $? "no -c, the map in /etc/postfix"
+t "a --postfix-dir with a space is refused" 64 herald mta postfix --postfix-dir "$T/pf conf"
+like "$err" "Postfix would split" && [ -z "$out" ]; ok $? "saying why, printing nothing"
 finish
