@@ -73,6 +73,35 @@ sleep 0.5
 [ "$(sql "SELECT count(*) FROM inbound_bounces")" = "$N0" ] && [ "$(cat $T/data/spool/cur/* | wc -c)" = "$S0" ] && ! [ -d $T/data/spool/new ]; ok $? "a client gone before the final dot: nothing stored, nothing archived"
 grep -q 'the client left during DATA, message dropped' $T/lmtp.log; ok $? "and the log says so"
 
+# --- no write transaction across a network read: while a client is in
+# the middle of DATA, another writer gets the database at once
+fill $F/bounce-dsn.eml $T/m VERP=$(tok b xen-users $ALICE 13) RCPTADDR=alice@subs.test
+sed 's/$/\r/' $T/m > $T/crlf
+$PY - "$LMTPSOCK" "$T/crlf" "$T/data/herald.db" "$D" > $T/mid.out 2>&1 <<'EOP'
+import socket, sqlite3, sys
+sock, path, db, dom = sys.argv[1:5]
+s = socket.socket(socket.AF_UNIX); s.connect(sock); s.settimeout(20)
+f = s.makefile("rb")
+def reply():
+    while True:
+        l = f.readline()
+        if l[3:4] != b"-":
+            return l.decode().strip()
+reply()
+s.sendall(b"LHLO t\r\n"); reply()
+s.sendall(b"MAIL FROM:<>\r\n"); reply()
+s.sendall(("RCPT TO:<xen-users-bounces@%s>\r\n" % dom).encode()); reply()
+s.sendall(b"DATA\r\n"); reply()
+data = open(path, "rb").read()
+s.sendall(data[:len(data) // 2])
+c = sqlite3.connect(db, timeout=0.2)
+c.execute("BEGIN IMMEDIATE"); c.execute("INSERT INTO lists(name) VALUES ('mid-data')"); c.commit()
+print("writer committed while the client was in DATA")
+s.sendall(data[len(data) // 2:] + b".\r\n")
+print(reply())
+EOP
+grep -q '^writer committed while the client was in DATA' $T/mid.out && grep -q '^250 2\.0\.0 ' $T/mid.out; ok $? "another writer commits while a client is half-way through DATA, and the message is then delivered ($(tail -1 $T/mid.out | cut -c1-40))"
+
 # --- garbage and out-of-order commands
 expect 0 $TALK "$LMTPSOCK" "1:HELO x\r\n" "1:MAIL FROM:<a@b.test>\r\n" "1:LHLO test\r\n" "1:RCPT TO:<xen-users@$D>\r\n" "1:DATA\r\n" "1:MAIL FROM:a b c\r\n" "1:MAIL FROM:<a@b.test>\r\n" "1:MAIL FROM:<a@b.test>\r\n" "1:DATA\r\n" "1:RCPT TO:<>\r\n" "1:\xff\xfe\x00junk\r\n" "1:NOOP\r\n" "1:QUIT\r\n"
 R=$(printf '%s\n' "$out" | grep -v -e '^220 ' -e '^250-' -e '^250 SIZE' | cut -c1-9 | tr '\n' ' ')
