@@ -18,6 +18,7 @@
 
 #include "herald.h"
 #include "config.h"
+#include "subscriber.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -209,6 +210,24 @@ config_cb_reply_to(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 	return 0;
 }
 
+/* config_cb_archive - "public" | "private" | "off" */
+static int
+config_cb_archive(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	if (strcmp(value, "public") == 0)
+		*(long *)result = ARCHIVE_PUBLIC;
+	else if (strcmp(value, "private") == 0)
+		*(long *)result = ARCHIVE_PRIVATE;
+	else if (strcmp(value, "off") == 0)
+		*(long *)result = ARCHIVE_OFF;
+	else {
+		cfg_error(cfg, "%s must be public, private or off, not \"%s\"",
+		    opt->name, value);
+		return -1;
+	}
+	return 0;
+}
+
 /* config_cb_positive - integer options that must be > 0 */
 static int
 config_validate_positive(cfg_t *cfg, cfg_opt_t *opt)
@@ -302,6 +321,7 @@ config_list_free(struct list_config *list)
 	g_strfreev(list->owners);
 	g_free(list->unsubscribe_base_url);
 	g_free(list->description);
+	g_strfreev(list->editable);
 	if (list->segments != NULL)
 		g_ptr_array_unref(list->segments);
 	g_free(list);
@@ -430,6 +450,9 @@ config_parse_list_file(const char *path, const char *default_domain,
 		CFG_BOOL("subscribe_by_mail", cfg_true, CFGF_NONE),
 		CFG_BOOL("goodbye_notice", cfg_true, CFGF_NONE),
 		CFG_STR("unsubscribe_base_url", "", CFGF_NONE),
+		CFG_STR_LIST("editable_attributes", "{}", CFGF_NONE),
+		CFG_INT_CB("archive", ARCHIVE_PUBLIC, CFGF_NONE,
+		    config_cb_archive),
 		CFG_SEC("bounce", bounce_opts, CFGF_NONE),
 		CFG_SEC("segment", segment_opts,
 		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
@@ -515,6 +538,22 @@ config_parse_list_file(const char *path, const char *default_domain,
 		    "%s: unsubscribe_base_url must start with https://", path);
 		goto fail;
 	}
+	n = cfg_size(cfg, "editable_attributes");
+	list->editable = g_new0(char *, n + 1);
+	for (i = 0; i < n; i++) {
+		g_autofree char *k = subscriber_key_fold(
+		    cfg_getnstr(cfg, "editable_attributes", i));
+
+		if (!subscriber_check_key(k, NULL)) {
+			g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+			    "%s: editable_attributes: \"%s\" is not an attribute"
+			    " name", path, cfg_getnstr(cfg, "editable_attributes",
+			    i));
+			goto fail;
+		}
+		list->editable[i] = g_steal_pointer(&k);
+	}
+	list->archive = cfg_getint(cfg, "archive");
 	b = cfg_getsec(cfg, "bounce");
 	list->bounce.hard_score = cfg_getfloat(b, "hard_score");
 	list->bounce.soft_score = cfg_getfloat(b, "soft_score");
@@ -615,6 +654,42 @@ config_load_lists(struct config *config, GError **error)
 	return TRUE;
 }
 
+/* config_validate_base_url - web base_url is an http(s) URL (https for
+ * mail providers' one-click; http only makes sense for a local demo) */
+static int
+config_validate_base_url(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+
+	if (v == NULL || *v == '\0')
+		return 0;
+	if ((!g_str_has_prefix(v, "https://") &&
+	    !g_str_has_prefix(v, "http://")) || strpbrk(v, " \t\r\n\"<>?#")) {
+		cfg_error(cfg, "base_url must be an https:// URL without query"
+		    " or fragment, not \"%s\"", v);
+		return -1;
+	}
+	return 0;
+}
+
+/* config_web_urls - a list without its own unsubscribe_base_url gets
+ * BASE_URL/unsubscribe/ when web.base_url is set */
+static void
+config_web_urls(struct config *config)
+{
+	guint i;
+
+	if (config->web.base_url == NULL)
+		return;
+	for (i = 0; i < config->lists->len; i++) {
+		struct list_config *l = g_ptr_array_index(config->lists, i);
+
+		if (l->unsubscribe_base_url == NULL)
+			l->unsubscribe_base_url = g_strdup_printf(
+			    "%s/unsubscribe/", config->web.base_url);
+	}
+}
+
 /* config_load - the main file and the lists */
 struct config *
 config_load(const char *path, GError **error)
@@ -647,6 +722,22 @@ config_load(const char *path, GError **error)
 		CFG_INT("spool_keep_days", 30, CFGF_NONE),
 		CFG_END()
 	};
+	cfg_opt_t web_opts[] = {
+		CFG_STR("listen", "127.0.0.1:8025", CFGF_NONE),
+		CFG_STR("base_url", "", CFGF_NONE),
+		CFG_STR("templates", "", CFGF_NONE),
+		CFG_STR_LIST("trusted_proxies", "{\"127.0.0.1\", \"::1\"}",
+		    CFGF_NONE),
+		CFG_INT("threads", 4, CFGF_NONE),
+		CFG_INT("max_connections", 512, CFGF_NONE),
+		CFG_INT("per_ip_connections", 64, CFGF_NONE),
+		CFG_INT("timeout", 15, CFGF_NONE),
+		CFG_INT("max_body", 16384, CFGF_NONE),
+		CFG_INT("ip_rate", 600, CFGF_NONE),
+		CFG_INT("token_rate", 10, CFGF_NONE),
+		CFG_INT("retry_after", 5, CFGF_NONE),
+		CFG_END()
+	};
 	cfg_opt_t opts[] = {
 		CFG_STR("data_dir", "", CFGF_NONE),
 		CFG_STR("database", "", CFGF_NONE),
@@ -657,6 +748,7 @@ config_load(const char *path, GError **error)
 		CFG_SEC("smtp", smtp_opts, CFGF_NONE),
 		CFG_SEC("send", send_opts, CFGF_NONE),
 		CFG_SEC("pipe", pipe_opts, CFGF_NONE),
+		CFG_SEC("web", web_opts, CFGF_NONE),
 		CFG_END()
 	};
 	g_autoptr(config) config = g_new0(struct config, 1);
@@ -678,6 +770,17 @@ config_load(const char *path, GError **error)
 	    config_validate_positive);
 	cfg_set_validate_func(cfg, "pipe|spool_keep_days",
 	    config_validate_positive);
+	cfg_set_validate_func(cfg, "web|threads", config_validate_positive);
+	cfg_set_validate_func(cfg, "web|max_connections",
+	    config_validate_positive);
+	cfg_set_validate_func(cfg, "web|per_ip_connections",
+	    config_validate_positive);
+	cfg_set_validate_func(cfg, "web|timeout", config_validate_positive);
+	cfg_set_validate_func(cfg, "web|max_body", config_validate_positive);
+	cfg_set_validate_func(cfg, "web|ip_rate", config_validate_positive);
+	cfg_set_validate_func(cfg, "web|token_rate", config_validate_positive);
+	cfg_set_validate_func(cfg, "web|retry_after", config_validate_positive);
+	cfg_set_validate_func(cfg, "web|base_url", config_validate_base_url);
 	if (path != NULL) {
 		if (!config_parse_file(cfg, path, error)) {
 			cfg_free(cfg);
@@ -732,6 +835,32 @@ config_load(const char *path, GError **error)
 	config->pipe.max_size = cfg_getint(s, "max_size");
 	config->pipe.pending_expiry_hours = cfg_getint(s, "pending_expiry_hours");
 	config->pipe.spool_keep_days = cfg_getint(s, "spool_keep_days");
+	s = cfg_getsec(cfg, "web");
+	config->web.listen = g_strdup(cfg_getstr(s, "listen"));
+	config->web.base_url = config_strdup_nonempty(cfg_getstr(s, "base_url"));
+	if (config->web.base_url != NULL) {
+		char *e = config->web.base_url + strlen(config->web.base_url);
+
+		while (e > config->web.base_url && e[-1] == '/')
+			*--e = '\0';
+	}
+	config->web.templates = config_path_in(dir, cfg_getstr(s, "templates"));
+	{
+		unsigned i, n = cfg_size(s, "trusted_proxies");
+
+		config->web.trusted_proxies = g_new0(char *, n + 1);
+		for (i = 0; i < n; i++)
+			config->web.trusted_proxies[i] = g_strdup(
+			    cfg_getnstr(s, "trusted_proxies", i));
+	}
+	config->web.threads = cfg_getint(s, "threads");
+	config->web.max_connections = cfg_getint(s, "max_connections");
+	config->web.per_ip_connections = cfg_getint(s, "per_ip_connections");
+	config->web.timeout = cfg_getint(s, "timeout");
+	config->web.max_body = cfg_getint(s, "max_body");
+	config->web.ip_rate = cfg_getint(s, "ip_rate");
+	config->web.token_rate = cfg_getint(s, "token_rate");
+	config->web.retry_after = cfg_getint(s, "retry_after");
 	cfg_free(cfg);
 
 	if (config->smtp.user != NULL && config->smtp.password_file == NULL) {
@@ -742,6 +871,7 @@ config_load(const char *path, GError **error)
 	}
 	if (!config_load_lists(config, error))
 		return NULL;
+	config_web_urls(config);
 	return g_steal_pointer(&config);
 }
 
@@ -762,6 +892,10 @@ config_free(struct config *config)
 	g_free(config->smtp.user);
 	g_free(config->smtp.password_file);
 	g_free(config->smtp.helo);
+	g_free(config->web.listen);
+	g_free(config->web.base_url);
+	g_free(config->web.templates);
+	g_strfreev(config->web.trusted_proxies);
 	if (config->lists != NULL)
 		g_ptr_array_unref(config->lists);
 	g_free(config);
