@@ -14,7 +14,8 @@ SYSCONFDIR ?= $(PREFIX)/etc
 DATADIR ?= $(PREFIX)/share
 DESTDIR ?=
 
-PKGS = gmime-3.0 libesmtp-1.0 sqlite3 libconfuse glib-2.0 gthread-2.0 openssl
+PKGS = gmime-3.0 libesmtp-1.0 sqlite3 libconfuse glib-2.0 gthread-2.0 openssl \
+	libmicrohttpd
 TEST_PKGS = json-glib-1.0
 
 CC ?= cc
@@ -115,7 +116,8 @@ units: $(UNIT_BINS) $(TOOL_BINS)
 # tests run (Postfix and its smtp-sink/smtp-source, aiosmtpd, prove).
 DEB_PACKAGES = make gcc binutils libc6-dev pkg-config libglib2.0-dev libgmime-3.0-dev \
 	libesmtp-dev libssl-dev libsqlite3-dev libconfuse-dev libjson-glib-dev sqlite3 \
-	postfix python3 python3-aiosmtpd perl openssl procps time bc
+	postfix python3 python3-aiosmtpd perl openssl procps time bc \
+	libmicrohttpd-dev curl python3-selenium chromium chromium-driver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 deps:

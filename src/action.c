@@ -445,6 +445,20 @@ action_unsubscribe(struct action_ctx *ctx, const struct list_config *list,
 		return FALSE;
 	action_say(ctx, "unsubscribed subscriber %" G_GINT64_FORMAT " (%s)",
 	    sub_id, how);
+	if (ctx->goodbye_after) {
+		GError *e = NULL;
+
+		/* the web: the unsubscribe never waits for the relay */
+		if (!action_set_status(ctx, list_id, sub_id, MEMBER_UNSUBSCRIBED,
+		    "unsubscribe", how, "unsubscribe", error))
+			return FALSE;
+		action_set(state, ACTION_DONE);
+		if (!action_send_goodbye(ctx, list, sub, &e)) {
+			action_say(ctx, "; goodbye not sent: %s", e->message);
+			g_error_free(e);
+		}
+		return TRUE;
+	}
 	if (!action_send_goodbye(ctx, list, sub, error) ||
 	    !action_set_status(ctx, list_id, sub_id, MEMBER_UNSUBSCRIBED,
 	    "unsubscribe", how, "unsubscribe", error))

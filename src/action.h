@@ -12,7 +12,8 @@
  * (channel ctx->channel) and is committed when the function returns TRUE.
  * No write transaction is held while a notice is sent: the goodbye goes
  * out before the unsubscribe commits (so a retry after a failed send
- * sends it again), a confirmation after the pending row commits. Errors:
+ * sends it again; with goodbye_after, the web's choice, after it and at
+ * most once), a confirmation after the pending row commits. Errors:
  * TEMP for what may pass (SQLite busy, a relay down), DATA for a token
  * that is not valid or has expired, NOUSER for a list closed to it.
  * Outcome words (ctx->outcome) never contain a token.
@@ -35,6 +36,9 @@ struct action_ctx {
 	const char *channel;	/* the events' channel: "mail", "web" */
 	gint64 now;		/* unix time of the request */
 	GString *outcome;	/* words for the log line; may be NULL */
+	gboolean goodbye_after;	/* commit the unsubscribe, then try the
+				 * goodbye (a failure is only noted): for
+				 * callers that cannot repeat the request */
 };
 
 /* what an action found or did */

@@ -62,6 +62,10 @@ static const struct command commands[] = {
 	    "print the Postfix or Exim configuration for the lists" },
 	{ "bounce", cmd_bounce, 0,
 	    "classify returned mail: bounce scan FILE…" },
+	{ "serve", cmd_serve, NEEDS_STORE,
+	    "the lists' web side: one-click unsubscribe, preferences, archive" },
+	{ "web", cmd_web, NEEDS_CONFIG,
+	    "web nginx: print the reverse proxy configuration for serve" },
 };
 
 /* main_usage - the list of commands, on FP */
