@@ -50,6 +50,7 @@
 #define WEB_MAX_FIELD		1024	/* bytes of one field's value */
 #define WEB_BUSY_TIMEOUT_MS	3000	/* a web request waits this for a lock */
 #define WEB_RATE_KEYS		100000	/* forget every client past this many */
+#define WEB_DISCARD		(4 << 20) /* bytes of a refused body read on */
 
 struct web_bucket {
 	double tokens;
@@ -1041,7 +1042,7 @@ web_route(struct MHD_Connection *c, struct web_req *r, const char *url)
 		return web_health(c, r);
 	if (strcmp(what, "archive") == 0 && n >= 2 && n <= 3)
 		return web_archive(c, r, arg, n == 3 ? parts[2] : NULL);
-	if (n != 2 || arg == NULL)
+	if (n != 2 || arg == NULL || *arg == '\0')
 		return web_error(c, r, MHD_HTTP_NOT_FOUND, NULL, "Not here",
 		    "There is no page at this address.");
 	if (strcmp(what, "subscribe") == 0)
@@ -1201,12 +1202,14 @@ web_access(void *cls, struct MHD_Connection *c, const char *url,
 	if (*upload_data_size > 0) {
 		r->body += *upload_data_size;
 		if (r->body > (gsize)web->config->web.max_body) {
+			/* read on and drop it, so the client (still sending)
+			 * reads the 413; past WEB_DISCARD, hang up */
 			r->too_big = TRUE;
 			*upload_data_size = 0;
-			return web_route(c, r, url);
+			return r->body > WEB_DISCARD ? MHD_NO : MHD_YES;
 		}
-		if (r->pp == NULL)
-			r->bad_form = TRUE;	/* a body in no form encoding */
+		if (r->pp == NULL)	/* a POST body in no form encoding */
+			r->bad_form = r->bad_form || strcmp(method, "POST") == 0;
 		else if (!r->bad_form && MHD_post_process(r->pp, upload_data,
 		    *upload_data_size) != MHD_YES)
 			r->bad_form = TRUE;
