@@ -49,6 +49,53 @@ action_set(enum action_state *state, enum action_state s)
 		*state = s;
 }
 
+/* action_begin - a write transaction, under ctx->write_lock if there is
+ * one (so the threads of one process queue for the write lock here, not
+ * in SQLite's busy handler, which sleeps in steps of up to 100 ms) */
+static gboolean
+action_begin(struct action_ctx *ctx, GError **error)
+{
+	if (ctx->write_lock != NULL && !ctx->locked) {
+		g_mutex_lock(ctx->write_lock);
+		ctx->locked = TRUE;
+	}
+	if (store_begin(ctx->store, error))
+		return TRUE;
+	if (ctx->locked) {
+		ctx->locked = FALSE;
+		g_mutex_unlock(ctx->write_lock);
+	}
+	return FALSE;
+}
+
+/* action_unlock - leave the process's write lock */
+static void
+action_unlock(struct action_ctx *ctx)
+{
+	if (ctx->locked && ctx->store->depth == 0) {
+		ctx->locked = FALSE;
+		g_mutex_unlock(ctx->write_lock);
+	}
+}
+
+/* action_commit - commit (a failed COMMIT is rolled back by store.c);
+ * the lock is left either way */
+static gboolean
+action_commit(struct action_ctx *ctx, GError **error)
+{
+	gboolean ok = store_commit(ctx->store, error);
+
+	action_unlock(ctx);
+	return ok;
+}
+
+static void
+action_rollback(struct action_ctx *ctx)
+{
+	store_rollback(ctx->store);
+	action_unlock(ctx);
+}
+
 /* action_token_find - try TEXT against every list */
 gboolean
 action_token_find(const struct config *config, const struct token_key *key,
@@ -232,7 +279,7 @@ action_confirmation_sent(struct action_ctx *ctx, gint64 list_id, gint64 sub,
 	g_autoptr(sqlite3_stmt) st = NULL;
 	g_autofree char *event = g_strdup_printf("%s-request", action);
 
-	if (!store_begin(ctx->store, error))
+	if (!action_begin(ctx, error))
 		return FALSE;
 	st = store_prepare(ctx->store, "INSERT INTO confirmations(list_id,"
 	    " subscriber_id, action, requested, sent) VALUES (?1, ?2, ?3, ?4, 1)"
@@ -248,9 +295,9 @@ action_confirmation_sent(struct action_ctx *ctx, gint64 list_id, gint64 sub,
 	    !store_event(ctx->store, list_id, sub, event, ctx->channel,
 	    "confirmation sent", error))
 		goto fail;
-	return store_commit(ctx->store, error);
+	return action_commit(ctx, error);
 fail:
-	store_rollback(ctx->store);
+	action_rollback(ctx);
 	return FALSE;
 }
 
@@ -279,15 +326,15 @@ action_set_status(struct action_ctx *ctx, gint64 list_id, gint64 sub,
     const char *status, const char *action, const char *detail,
     const char *clear, GError **error)
 {
-	if (!store_begin(ctx->store, error))
+	if (!action_begin(ctx, error))
 		return FALSE;
 	if (!membership_set(ctx->store, list_id, sub, status, action,
 	    ctx->channel, detail, error) || (clear != NULL &&
 	    !action_confirmation_clear(ctx, list_id, sub, clear, error))) {
-		store_rollback(ctx->store);
+		action_rollback(ctx);
 		return FALSE;
 	}
-	return store_commit(ctx->store, error);
+	return action_commit(ctx, error);
 }
 
 /* ------------------------------------------------------------------ */
@@ -482,7 +529,7 @@ action_resubscribe(struct action_ctx *ctx, const struct list_config *list,
 		action_set(state, ACTION_TEST);
 		return TRUE;
 	}
-	if (!store_begin(ctx->store, error))
+	if (!action_begin(ctx, error))
 		return FALSE;
 	if ((list_id = action_list_id(ctx, list, FALSE, error)) < 0 ||
 	    !action_blocklisted(ctx, sub_id, &blocked, error))
@@ -492,7 +539,7 @@ action_resubscribe(struct action_ctx *ctx, const struct list_config *list,
 		g_propagate_error(error, err);
 		goto fail;
 	}
-	store_rollback(ctx->store);
+	action_rollback(ctx);
 	if (status == NULL) {
 		action_say(ctx, "subscriber %" G_GINT64_FORMAT " is not a member,"
 		    " nothing done", sub_id);
@@ -512,7 +559,7 @@ action_resubscribe(struct action_ctx *ctx, const struct list_config *list,
 		return TRUE;
 	}
 	/* the transaction again, now to write: the status may have moved */
-	if (!store_begin(ctx->store, error))
+	if (!action_begin(ctx, error))
 		return FALSE;
 	status = action_status_id(ctx, list_id, sub_id, &err);
 	if (err != NULL) {
@@ -520,19 +567,19 @@ action_resubscribe(struct action_ctx *ctx, const struct list_config *list,
 		goto fail;
 	}
 	if (status == NULL || strcmp(status, MEMBER_UNSUBSCRIBED) != 0) {
-		store_rollback(ctx->store);
+		action_rollback(ctx);
 		action_set(state, ACTION_ALREADY);
 		return TRUE;
 	}
 	if (!membership_set(ctx->store, list_id, sub_id, MEMBER_ACTIVE,
 	    "resubscribe", ctx->channel, "undo of an unsubscribe", error) ||
-	    !store_commit(ctx->store, error))
+	    !action_commit(ctx, error))
 		goto fail;
 	action_say(ctx, "subscriber %" G_GINT64_FORMAT " resubscribed", sub_id);
 	action_set(state, ACTION_DONE);
 	return TRUE;
 fail:
-	store_rollback(ctx->store);
+	action_rollback(ctx);
 	return FALSE;
 }
 
@@ -555,7 +602,7 @@ action_subscribe_request(struct action_ctx *ctx,
 		action_set(state, ACTION_NO_MAIL);
 		return TRUE;
 	}
-	if (!store_begin(ctx->store, error))
+	if (!action_begin(ctx, error))
 		return FALSE;
 	if ((list_id = action_list_id(ctx, list, TRUE, error)) < 0 ||
 	    (sub = action_subscriber_create(ctx, email, name, &fresh,
@@ -573,7 +620,7 @@ action_subscribe_request(struct action_ctx *ctx,
 	    strcmp(status, MEMBER_DISABLED) == 0))) {
 		action_say(ctx, "subscriber %" G_GINT64_FORMAT " is %s, no mail",
 		    sub->id, blocked ? "blocklisted" : status);
-		store_rollback(ctx->store);
+		action_rollback(ctx);
 		action_set(state, blocked ? ACTION_REFUSED : ACTION_ALREADY);
 		return TRUE;
 	}
@@ -587,7 +634,7 @@ action_subscribe_request(struct action_ctx *ctx,
 	    !action_attrs_set(ctx, list_id, sub->email, NULL, attrs, error))
 		goto fail;
 	if (!action_recent_confirmation(ctx, list_id, sub->id, "subscribe",
-	    &recent, error) || !store_commit(ctx->store, error))
+	    &recent, error) || !action_commit(ctx, error))
 		goto fail;
 	if (recent) {
 		action_say(ctx, "subscriber %" G_GINT64_FORMAT " pending;"
@@ -605,7 +652,7 @@ action_subscribe_request(struct action_ctx *ctx,
 	action_set(state, ACTION_DONE);
 	return TRUE;
 fail:
-	store_rollback(ctx->store);
+	action_rollback(ctx);
 	return FALSE;
 }
 
@@ -740,7 +787,7 @@ action_preferences(struct action_ctx *ctx, const struct list_config *list,
 		action_set(state, ACTION_TEST);
 		return TRUE;
 	}
-	if (!store_begin(ctx->store, error))
+	if (!action_begin(ctx, error))
 		return FALSE;
 	if ((list_id = action_list_id(ctx, list, FALSE, error)) < 0)
 		goto fail;
@@ -750,7 +797,7 @@ action_preferences(struct action_ctx *ctx, const struct list_config *list,
 		goto fail;
 	}
 	if (status == NULL) {
-		store_rollback(ctx->store);
+		action_rollback(ctx);
 		action_say(ctx, "subscriber %" G_GINT64_FORMAT " is not a member,"
 		    " nothing done", sub_id);
 		action_set(state, ACTION_NOT_MEMBER);
@@ -760,14 +807,14 @@ action_preferences(struct action_ctx *ctx, const struct list_config *list,
 	    !action_attrs_set(ctx, list_id, sub->email, name, attrs, error) ||
 	    !store_event(ctx->store, list_id, sub_id, "preferences",
 	    ctx->channel, "name and attributes", error) ||
-	    !store_commit(ctx->store, error))
+	    !action_commit(ctx, error))
 		goto fail;
 	action_say(ctx, "subscriber %" G_GINT64_FORMAT " preferences saved",
 	    sub_id);
 	action_set(state, ACTION_DONE);
 	return TRUE;
 fail:
-	store_rollback(ctx->store);
+	action_rollback(ctx);
 	return FALSE;
 }
 

@@ -39,6 +39,8 @@ struct action_ctx {
 	gboolean goodbye_after;	/* commit the unsubscribe, then try the
 				 * goodbye (a failure is only noted): for
 				 * callers that cannot repeat the request */
+	GMutex *write_lock;	/* NULL, or held around each transaction */
+	gboolean locked;	/* (action.c's own) */
 };
 
 /* what an action found or did */

@@ -74,6 +74,7 @@ struct web {
 	char *bound;
 	struct web_limiter ip_limit, token_limit;
 	GPrivate *stores;	/* the thread's struct store */
+	GMutex write_lock;	/* one writer at a time among the threads */
 	GMutex archive_lock;	/* announcement_load uses libconfuse */
 	GHashTable *archive;	/* campaign id -> struct web_issue */
 };
@@ -410,6 +411,7 @@ web_action_ctx(struct web_req *r, struct action_ctx *a, GError **error)
 	a->now = g_get_real_time() / G_USEC_PER_SEC;
 	a->outcome = r->outcome;
 	a->goodbye_after = TRUE;
+	a->write_lock = &r->web->write_lock;
 	return (a->store = web_store(r->web, error)) != NULL;
 }
 
@@ -1326,6 +1328,7 @@ web_new(const struct config *config, const struct token_key *key,
 	web_limiter_init(&web->ip_limit, config->web.ip_rate);
 	web_limiter_init(&web->token_limit, config->web.token_rate);
 	g_mutex_init(&web->archive_lock);
+	g_mutex_init(&web->write_lock);
 	web->archive = g_hash_table_new_full(g_int64_hash, g_int64_equal,
 	    g_free, web_issue_free);
 	if (!web_parse_listen(web, web->listen, error))
@@ -1422,6 +1425,7 @@ web_free(struct web *web)
 	web_limiter_clear(&web->token_limit);
 	g_hash_table_unref(web->archive);
 	g_mutex_clear(&web->archive_lock);
+	g_mutex_clear(&web->write_lock);
 	g_free(web->listen);
 	g_free(web->bound);
 	g_free(web);

@@ -1,7 +1,7 @@
 /*
  * herald-token.c - test helper: print the token herald would make.
  *
- *   herald-token SECRET-FILE PURPOSE LIST SUBSCRIBER [EXTRA]
+ *   herald-token SECRET-FILE PURPOSE LIST SUBSCRIBER[..LAST] [EXTRA]
  *
  * PURPOSE is b, u, s or c (token.h). Tests use it to write the VERP,
  * unsubscribe and confirmation addresses a subscriber's mail carried, and
@@ -18,7 +18,8 @@ main(int argc, char **argv)
 {
 	struct token_key key;
 	GError *error = NULL;
-	char *t;
+	gint64 first, last, sub;
+	char *t, *end;
 
 	if (argc < 5 || argc > 6) {
 		fprintf(stderr, "usage: herald-token SECRET PURPOSE LIST SUB "
@@ -29,10 +30,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "herald-token: %s\n", error->message);
 		return 66;
 	}
-	t = token_make(&key, (enum token_purpose)argv[2][0], argv[3],
-	    g_ascii_strtoll(argv[4], NULL, 10),
-	    argc == 6 ? g_ascii_strtoll(argv[5], NULL, 10) : 0);
-	printf("%s\n", t);
-	g_free(t);
+	/* SUB may be a range FIRST..LAST: one token a line (benchmarks) */
+	first = g_ascii_strtoll(argv[4], &end, 10);
+	last = g_str_has_prefix(end, "..") ? g_ascii_strtoll(end + 2, NULL, 10) :
+	    first;
+	for (sub = first; sub <= last; sub++) {
+		t = token_make(&key, (enum token_purpose)argv[2][0], argv[3], sub,
+		    argc == 6 ? g_ascii_strtoll(argv[5], NULL, 10) : 0);
+		printf("%s\n", t);
+		g_free(t);
+	}
 	return 0;
 }
