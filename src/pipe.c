@@ -543,6 +543,7 @@ pipe_find_digest(struct pipe_msg *m, const char *sql, gint64 list_id,
 static void
 pipe_action(struct pipe_msg *m, struct action_ctx *a)
 {
+	memset(a, 0, sizeof(*a));
 	a->config = m->ctx->config;
 	a->store = m->ctx->store;
 	a->key = &m->ctx->key;
