@@ -7,7 +7,7 @@
 # the real SQLite file is unchanged afterwards.
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0700/serve-lib.sh"
-plan 48
+plan 52
 
 sink_start
 hinit 'web {' '  base_url = "https://lists.example.org"' '  token_rate = 3' \
@@ -172,4 +172,13 @@ sys.exit(0 if not got.startswith(b"HTTP/1.1 200") else 1)
 PY
 ok $? "a 5th connection from one address is refused (per_ip_connections = 4)"
 t "and the server still answers" 0 curl -sf "$WEB/health"
+
+# --- configuration and command line
+cp "$HERALD_CONFIG" "$T/good.conf"
+printf 'web {\n  base_url = "ftp://lists.example.org"\n}\n' >> "$HERALD_CONFIG"
+t "web.base_url that is no http(s) URL: 78" 78 herald serve
+like "$err" 'herald.conf:[0-9]+: .*base_url'; ok $? "naming file:line ($err)"
+cp "$T/good.conf" "$HERALD_CONFIG"
+t "--listen that is not ADDR:PORT: 64" 64 herald serve --listen localhost
+t "--listen on a port in use: 75" 75 herald serve --listen "127.0.0.1:$WEBPORT"
 finish
