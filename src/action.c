@@ -105,15 +105,22 @@ action_token_find(const struct config *config, const struct token_key *key,
 	enum token_purpose p;
 	gint64 s, e;
 	guint i;
+	int text_purpose;
 
-	if (text == NULL || *text == '\0' || strchr(purposes,
-	    g_ascii_tolower(text[0])) == NULL)
+	if (text == NULL || *text == '\0')
+		return FALSE;
+	/* a test copy's token starts with 't' before its purpose letter */
+	if (g_ascii_tolower(text[0]) == TOKEN_TEST_LETTER && text[1] != '\0')
+		text_purpose = g_ascii_tolower(text[1]);
+	else
+		text_purpose = g_ascii_tolower(text[0]);
+	if (strchr(purposes, text_purpose) == NULL)
 		return FALSE;
 	for (i = 0; config->lists != NULL && i < config->lists->len; i++) {
 		const struct list_config *l = g_ptr_array_index(config->lists, i);
 
 		if (!token_verify(key, text, l->name, &p, &s, &e, NULL) ||
-		    strchr(purposes, (int)p) == NULL)
+		    strchr(purposes, (int)token_purpose_base(p)) == NULL)
 			continue;
 		if (list != NULL)
 			*list = l;
@@ -464,7 +471,7 @@ action_unsubscribe(struct action_ctx *ctx, const struct list_config *list,
 	GError *err = NULL;
 
 	if (sub_id <= 0) {
-		action_say(ctx, "a test copy's token, nothing done");
+		action_say(ctx, "a token for no subscriber, nothing changed");
 		action_set(state, ACTION_TEST);
 		return TRUE;
 	}
@@ -525,7 +532,7 @@ action_resubscribe(struct action_ctx *ctx, const struct list_config *list,
 	GError *err = NULL;
 
 	if (sub_id <= 0) {
-		action_say(ctx, "a test copy's token, nothing done");
+		action_say(ctx, "a token for no subscriber, nothing changed");
 		action_set(state, ACTION_TEST);
 		return TRUE;
 	}
@@ -708,6 +715,15 @@ action_confirm_check(struct action_ctx *ctx, const struct list_config *list,
 	gint64 sub, asked;
 	int hours = ctx->config->pipe.pending_expiry_hours;
 
+	if (token != NULL && token_verify(ctx->key, token, list->name, &p, &sub,
+	    &asked, NULL) && token_is_test(p)) {
+		/* a test copy's: the caller says so and does nothing */
+		if (purpose != NULL)
+			*purpose = p;
+		if (sub_id != NULL)
+			*sub_id = sub;
+		return TRUE;
+	}
 	if (token == NULL || !token_verify(ctx->key, token, list->name, &p,
 	    &sub, &asked, NULL) ||
 	    (p != TOKEN_CONFIRM_SUBSCRIBE && p != TOKEN_CONFIRM_UNSUBSCRIBE)) {
@@ -740,6 +756,13 @@ action_confirm(struct action_ctx *ctx, const struct list_config *list,
 
 	if (!action_confirm_check(ctx, list, token, &p, &sub_id, error))
 		return FALSE;
+	if (token_is_test(p)) {
+		action_say(ctx, "a test copy's token (rendered as subscriber %"
+		    G_GINT64_FORMAT "): it acts on nobody, nothing changed",
+		    sub_id);
+		action_set(state, ACTION_TEST);
+		return TRUE;
+	}
 	if (p == TOKEN_CONFIRM_UNSUBSCRIBE)
 		return action_unsubscribe(ctx, list, sub_id, "confirmed", state,
 		    error);
@@ -783,7 +806,7 @@ action_preferences(struct action_ctx *ctx, const struct list_config *list,
 	GError *err = NULL;
 
 	if (sub_id <= 0) {
-		action_say(ctx, "a test copy's token, nothing done");
+		action_say(ctx, "a token for no subscriber, nothing changed");
 		action_set(state, ACTION_TEST);
 		return TRUE;
 	}

@@ -51,12 +51,15 @@ enum action_state {
 	ACTION_REFUSED,		/* blocklisted, or disabled by bounces */
 	ACTION_THROTTLED,	/* a confirmation went out recently */
 	ACTION_NO_MAIL,		/* the address takes no notices */
-	ACTION_TEST,		/* a test copy's token: acts on nobody */
+	ACTION_TEST,		/* a test copy's token, or one for subscriber
+				 * 0 (the archive): acts on nobody */
 };
 
 /* action_token_find - the list whose token TEXT is, for one of PURPOSES
- * (a string of enum token_purpose letters): *LIST, *PURPOSE, *SUB and
- * *EXTRA (each may be NULL) set on success; FALSE (no error) otherwise */
+ * (a string of enum token_purpose letters; a test copy's token of one of
+ * them too, *PURPOSE then carrying TOKEN_TEST: the caller must act on
+ * nobody): *LIST, *PURPOSE, *SUB and *EXTRA (each may be NULL) set on
+ * success; FALSE (no error) otherwise */
 gboolean action_token_find(const struct config *config,
     const struct token_key *key, const char *text, const char *purposes,
     const struct list_config **list, enum token_purpose *purpose,
@@ -99,14 +102,16 @@ gboolean action_unsubscribe_request(struct action_ctx *ctx,
     enum action_state *state, GError **error);
 
 /* action_confirm_check - TOKEN is a confirmation (purpose s or c) for
- * LIST that has not expired: *PURPOSE and *SUB_ID set (may be NULL);
- * else a DATA error that says why */
+ * LIST that has not expired, or any test copy's token (*PURPOSE with
+ * TOKEN_TEST): *PURPOSE and *SUB_ID set (may be NULL); else a DATA error
+ * that says why */
 gboolean action_confirm_check(struct action_ctx *ctx,
     const struct list_config *list, const char *token,
     enum token_purpose *purpose, gint64 *sub_id, GError **error);
 
 /* action_confirm - complete what TOKEN confirms on LIST: the pending
- * subscription becomes active, or the unsubscribe happens */
+ * subscription becomes active, or the unsubscribe happens; a test copy's
+ * token changes nothing (ACTION_TEST) */
 gboolean action_confirm(struct action_ctx *ctx,
     const struct list_config *list, const char *token,
     enum action_state *state, GError **error);

@@ -20,7 +20,7 @@
  * subscriber's token, and the https URL when the list has
  * unsubscribe_base_url), List-Unsubscribe-Post (RFC 8058, with the URL),
  * List-Post (NO for announce-only lists), List-Help, List-Owner,
- * Precedence: bulk, X-Loop.
+ * Precedence: bulk, X-Loop; X-Herald-Test: yes on a test copy.
  *
  * Must stay true: header injection is impossible. A CR, LF or NUL in the
  * subscriber's name, email or any attribute, in a one-line data field or
@@ -44,9 +44,19 @@
  * a render outside a campaign), RANDOM 16 hex digits */
 #define COMPOSE_MSGID_PREFIX "herald."
 
+/* the header that marks a test copy: "X-Herald-Test: yes" */
+#define COMPOSE_TEST_HEADER "X-Herald-Test"
+/* what a test copy's subject starts with */
+#define COMPOSE_TEST_SUBJECT "[test] "
+
 enum composer_flags {
 	COMPOSER_STRICT = 1 << 0,	/* a missing variable is an error */
 	COMPOSER_NO_CALENDAR = 1 << 1,	/* leave out the text/calendar part */
+	/* a test copy (herald send --test): the message as the subscriber
+	 * gets it, but "[test] " before the subject, COMPOSE_TEST_HEADER,
+	 * and every token (List-Unsubscribe, the links, the VERP sender)
+	 * a test token (token.h) that acts on nobody */
+	COMPOSER_TEST = 1 << 2,
 };
 
 struct composer;

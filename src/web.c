@@ -457,6 +457,7 @@ web_unsubscribe(struct MHD_Connection *c, struct web_req *r,
 	g_autoptr(subscriber) sub = NULL;
 	struct action_ctx a;
 	enum action_state st = ACTION_DONE;
+	enum token_purpose tp;
 	gint64 sub_id;
 	GError *err = NULL;
 	struct value *ctx;
@@ -465,8 +466,10 @@ web_unsubscribe(struct MHD_Connection *c, struct web_req *r,
 	if (!web_method_ok(r, "GET, HEAD, POST"))
 		return web_wrong_method(c, r);
 	if (!action_token_find(r->web->config, r->web->key, token, "u", &list,
-	    NULL, &sub_id, NULL))
+	    &tp, &sub_id, NULL))
 		return web_bad_token(c, r);
+	if (token_is_test(tp))
+		sub_id = 0;	/* a test copy's: its pages act on nobody */
 	if (strcmp(r->method, "POST") == 0) {
 		v = web_field(r, "List-Unsubscribe");
 		if (v == NULL || strcmp(v, "One-Click") != 0) {
@@ -509,6 +512,7 @@ web_resubscribe(struct MHD_Connection *c, struct web_req *r,
 	g_autoptr(subscriber) sub = NULL;
 	struct action_ctx a;
 	enum action_state st = ACTION_DONE;
+	enum token_purpose tp;
 	gint64 sub_id;
 	GError *err = NULL;
 	struct value *ctx;
@@ -516,8 +520,10 @@ web_resubscribe(struct MHD_Connection *c, struct web_req *r,
 	if (!web_method_ok(r, "POST"))
 		return web_wrong_method(c, r);
 	if (!action_token_find(r->web->config, r->web->key, token, "u", &list,
-	    NULL, &sub_id, NULL))
+	    &tp, &sub_id, NULL))
 		return web_bad_token(c, r);
+	if (token_is_test(tp))
+		sub_id = 0;	/* a test copy's: its pages act on nobody */
 	if (!web_limiter_take(&r->web->token_limit, token))
 		return web_error(c, r, MHD_HTTP_TOO_MANY_REQUESTS, list,
 		    "Slow down", "Too many requests for this link; please wait a"
@@ -595,6 +601,7 @@ web_preferences(struct MHD_Connection *c, struct web_req *r,
 	g_autoptr(GPtrArray) ms = NULL;
 	struct action_ctx a;
 	enum action_state st = ACTION_DONE;
+	enum token_purpose tp;
 	gint64 sub_id;
 	GError *err = NULL;
 	struct value *ctx, *lists;
@@ -605,8 +612,10 @@ web_preferences(struct MHD_Connection *c, struct web_req *r,
 	if (!web_method_ok(r, "GET, HEAD, POST"))
 		return web_wrong_method(c, r);
 	if (!action_token_find(r->web->config, r->web->key, token, "u", &list,
-	    NULL, &sub_id, NULL))
+	    &tp, &sub_id, NULL))
 		return web_bad_token(c, r);
+	if (token_is_test(tp))
+		sub_id = 0;	/* a test copy's: its pages act on nobody */
 	if (!web_action_ctx(r, &a, &err) ||
 	    !web_load_sub(&a, sub_id, &sub, &err))
 		return web_failed(c, r, list, err);
@@ -762,10 +771,13 @@ web_confirm(struct MHD_Connection *c, struct web_req *r, const char *token)
 	    NULL, NULL, NULL))
 		return web_bad_token(c, r);
 	if (!web_action_ctx(r, &a, &err) ||
-	    !action_confirm_check(&a, list, token, &p, &sub_id, &err) ||
-	    !web_load_sub(&a, sub_id, &sub, &err))
+	    !action_confirm_check(&a, list, token, &p, &sub_id, &err))
 		return web_failed(c, r, list, err);
-	if (sub == NULL)
+	if (token_is_test(p))
+		sub_id = 0;	/* a test copy's: acts on nobody */
+	if (!web_load_sub(&a, sub_id, &sub, &err))
+		return web_failed(c, r, list, err);
+	if (sub == NULL && sub_id > 0)
 		return web_bad_token(c, r);
 	ctx = web_subscriber_ctx(list, token, sub);
 	if (p == TOKEN_CONFIRM_SUBSCRIBE)

@@ -7,7 +7,7 @@
 # the real SQLite file is unchanged afterwards.
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0700/serve-lib.sh"
-plan 52
+plan 56
 
 sink_start
 hinit 'web {' '  base_url = "https://lists.example.org"' '  token_rate = 3' \
@@ -55,6 +55,16 @@ hc --data-urlencode action=save --data-urlencode name=Hacked --data-urlencode em
 [ "$(sql "SELECT coalesce(name, '') FROM subscribers WHERE id = $BOB")" = "" ] && [ "$(sql "SELECT name FROM subscribers WHERE id = $ALICE")" = Hacked ]; ok $? "a form naming bob changes alice's name, never bob's"
 sql "UPDATE subscribers SET name = NULL WHERE id = $ALICE; DELETE FROM events WHERE action = 'preferences'"
 S0=$(state)
+
+# --- a test copy's token (herald send --test) acts on nobody
+TT=$(tok tu xen-devel $BOB)
+hc -d List-Unsubscribe=One-Click "$WEB/unsubscribe/$TT"
+[ "$code" = 200 ] && like "$body" "test copy"; ok $? "a test copy's one-click: 200, the page says it was a test copy"
+hc "$WEB/preferences/$TT"
+[ "$code" = 200 ] && unlike "$body" 'bob@subs.test'; ok $? "its preferences page shows nobody's data"
+hc -X POST "$WEB/confirm/$(tok ts xen-devel $BOB $(date +%s))"
+[ "$code" = 200 ] && like "$body" "test copy"; ok $? "a test confirmation: says so"
+unchanged && [ "$(status bob@subs.test xen-devel)" = active ]; ok $? "nothing changed"
 
 # --- what the one-click POST needs
 hc -X POST "$WEB/unsubscribe/$BT"
