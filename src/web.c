@@ -18,7 +18,9 @@
  * all, a connection idle for web.timeout seconds is closed, and one
  * client address (the proxy's X-Forwarded-For when the peer is a trusted
  * proxy) makes web.ip_rate requests a minute, one token web.token_rate
- * POSTs a minute; past them 429 with Retry-After.
+ * POSTs a minute; past them 429 with Retry-After. One-click POSTs with a
+ * valid token are not counted per address (a mail provider sends them
+ * for all its users from a few addresses); one with a bad token is.
  *
  * Pages are Mustache templates (templates/web/NAME.mustache, one layout),
  * rendered with HTML escaping; every page carries a Content-Security-
@@ -95,6 +97,7 @@ struct web_req {
 	GHashTable *form;	/* field -> GString */
 	gsize body;		/* bytes of body seen */
 	gboolean too_big, bad_form, answered;
+	gboolean one_click;	/* POST /unsubscribe/: not limited per address */
 	unsigned status;
 	GString *outcome;
 	gint64 start;
@@ -373,6 +376,10 @@ static enum MHD_Result
 web_bad_token(struct MHD_Connection *c, struct web_req *r)
 {
 	g_string_assign(r->outcome, "token not valid");
+	if (r->one_click && !web_limiter_take(&r->web->ip_limit, r->client))
+		return web_error(c, r, MHD_HTTP_TOO_MANY_REQUESTS, NULL,
+		    "Slow down", "Too many requests from your address; please"
+		    " wait a minute.");
 	return web_error(c, r, MHD_HTTP_BAD_REQUEST, NULL,
 	    "This link does not work", "The link is not valid: it may have"
 	    " been cut short or changed on its way. Please use the link in"
@@ -1193,7 +1200,12 @@ web_access(void *cls, struct MHD_Connection *c, const char *url,
 		    web_gstring_free);
 		web_client(web, c, r->client, sizeof(r->client));
 		*con_cls = r;
-		if (!web_limiter_take(&web->ip_limit, r->client))
+		/* one-click POSTs come in bursts from a few mail providers'
+		 * addresses: they are limited per token, and their client
+		 * address pays only for a token that is not valid */
+		r->one_click = strcmp(method, "POST") == 0 &&
+		    g_str_has_prefix(url, "/unsubscribe/");
+		if (!r->one_click && !web_limiter_take(&web->ip_limit, r->client))
 			return web_error(c, r, MHD_HTTP_TOO_MANY_REQUESTS, NULL,
 			    "Slow down", "Too many requests from your address;"
 			    " please wait a minute.");

@@ -7,7 +7,7 @@
 # the real SQLite file is unchanged afterwards.
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0700/serve-lib.sh"
-plan 56
+plan 58
 
 sink_start
 hinit 'web {' '  base_url = "https://lists.example.org"' '  token_rate = 3' \
@@ -191,4 +191,23 @@ like "$err" 'herald.conf:[0-9]+: .*base_url'; ok $? "naming file:line ($err)"
 cp "$T/good.conf" "$HERALD_CONFIG"
 t "--listen that is not ADDR:PORT: 64" 64 herald serve --listen localhost
 t "--listen on a port in use: 75" 75 herald serve --listen "127.0.0.1:$WEBPORT"
+
+# --- the per-address limit spares valid one-click POSTs (a provider's
+# few addresses send them for all its users), not bad tokens or pages
+serve_stop
+printf 'web {\n  ip_rate = 5\n  token_rate = 3\n}\n' >> "$HERALD_CONFIG"
+for i in 1 2 3 4 5 6 7 8; do add_sub "many$i@subs.test" active xen-devel >/dev/null; done
+serve_start
+n=0
+for i in 1 2 3 4 5 6 7 8; do
+	hc -d List-Unsubscribe=One-Click "$WEB/unsubscribe/$(tok u xen-devel "$(sql "SELECT id FROM subscribers WHERE email = 'many$i@subs.test'")")"
+	[ "$code" = 200 ] && n=$((n + 1))
+done
+[ "$n" = 8 ]; ok $? "8 one-click POSTs from one address with ip_rate = 5: all 200 ($n)"
+n=0
+for i in 1 2 3 4 5 6; do
+	hc -d List-Unsubscribe=One-Click "$WEB/unsubscribe/u$i-a-aaaaaaaaaaaaaaaa"
+	[ "$code" = 429 ] && n=$((n + 1))
+done
+[ "$n" -ge 1 ]; ok $? "bad tokens from that address run into 429 ($n of 6)"
 finish
