@@ -7,6 +7,7 @@
  * server stops accepting, finishes the requests in flight and exits 0.
  * One line at start says where it listens; web.c logs one per request.
  */
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,6 +53,10 @@ cmd_serve(struct herald *h, int argc, char **argv)
 	if ((web = web_new(h->config, &key, listen, &error)) == NULL)
 		return cmd_error("serve", error);
 	send_init();
+	/* a long-running server: keep freed memory rather than hand it back
+	 * and fault it in again on the next request (glibc trims each
+	 * thread's heap with madvise; 5% of the one-click POST's time) */
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
