@@ -96,7 +96,7 @@ OKS=$((W_requests - W_non2xx))
 U=$(sqlite3 "$D/data/herald.db" "SELECT count(*) FROM memberships WHERE status = 'unsubscribed'")
 E=$(sqlite3 "$D/data/herald.db" "SELECT count(*) FROM events WHERE action = 'unsubscribe' AND channel = 'web'")
 echo "  committed: $U unsubscribed, $E events, for $OKS answered 200 (lost: $((OKS > U ? OKS - U : 0)))"
-grep -c ' 503 ' "$D/serve.log" | sed 's/^/  503 busy answers: /'
+echo "  503 busy answers: $(grep -c 'POST /unsubscribe/- 503 ' "$D/serve.log" || true)"
 
 # the GET page against nginx serving a static file of the same size
 T1=$(head -1 "$D/tokens")
