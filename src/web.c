@@ -1049,6 +1049,21 @@ web_health(struct MHD_Connection *c, struct web_req *r)
 	    g_strdup("ok\n"), TRUE);
 }
 
+/* web_form_utf8 - every form field's name and value is UTF-8 */
+static gboolean
+web_form_utf8(struct web_req *r)
+{
+	GHashTableIter it;
+	gpointer k, v;
+
+	g_hash_table_iter_init(&it, r->form);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		if (!g_utf8_validate(k, -1, NULL) || !g_utf8_validate(
+		    ((GString *)v)->str, (gssize)((GString *)v)->len, NULL))
+			return FALSE;
+	return TRUE;
+}
+
 /* web_route - the request is whole: answer it */
 static enum MHD_Result
 web_route(struct MHD_Connection *c, struct web_req *r, const char *url)
@@ -1060,7 +1075,7 @@ web_route(struct MHD_Connection *c, struct web_req *r, const char *url)
 	if (r->too_big)
 		return web_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
 		    "Too large", "The request is larger than this server takes.");
-	if (url[0] != '/' || r->bad_form)
+	if (url[0] != '/' || r->bad_form || !web_form_utf8(r))
 		return web_error(c, r, MHD_HTTP_BAD_REQUEST, NULL, "Not understood",
 		    "The request's address or form is malformed.");
 	parts = g_strsplit(url + 1, "/", 4);

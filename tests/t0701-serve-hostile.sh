@@ -7,7 +7,7 @@
 # the real SQLite file is unchanged afterwards.
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0700/serve-lib.sh"
-plan 58
+plan 60
 
 sink_start
 hinit 'web {' '  base_url = "https://lists.example.org"' '  token_rate = 3' \
@@ -84,6 +84,10 @@ for u in '/unsubscribe/%zz' '/unsubscribe/%' '/unsubscribe/u%00x' '/subscribe/xe
 done
 hc --data-urlencode email=eve@subs.test --data 'name=%ff%fe' "$WEB/subscribe/xen-devel"
 [ "$code" = 400 ]; ok $? "invalid UTF-8 in a form value: 400 ($code)"
+hc --data 'action=save&name=Al%c3%28ce' "$WEB/preferences/$AT"
+[ "$code" = 400 ]; ok $? "invalid UTF-8 in a preferences field: 400 ($code)"
+hc --data 'action%ff=save' "$WEB/preferences/$AT"
+[ "$code" = 400 ]; ok $? "invalid UTF-8 in a field name: 400 ($code)"
 hc --data-urlencode 'email=eve@subs.test
 x' "$WEB/subscribe/xen-devel"
 [ "$code" = 400 ]; ok $? "a line break in the address: 400"
