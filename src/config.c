@@ -373,6 +373,7 @@ config_list_free(struct list_config *list)
 	g_free(list->from);
 	g_strfreev(list->owners);
 	g_free(list->unsubscribe_base_url);
+	g_free(list->preferences_base_url);
 	g_free(list->description);
 	g_strfreev(list->editable);
 	if (list->segments != NULL)
@@ -726,7 +727,8 @@ config_validate_base_url(cfg_t *cfg, cfg_opt_t *opt)
 }
 
 /* config_web_urls - a list without its own unsubscribe_base_url gets
- * BASE_URL/unsubscribe/ when web.base_url is set */
+ * BASE_URL/unsubscribe/ when web.base_url is set, and every list the
+ * preferences page BASE_URL/preferences/ (the same token) */
 static void
 config_web_urls(struct config *config)
 {
@@ -740,6 +742,8 @@ config_web_urls(struct config *config)
 		if (l->unsubscribe_base_url == NULL)
 			l->unsubscribe_base_url = g_strdup_printf(
 			    "%s/unsubscribe/", config->web.base_url);
+		l->preferences_base_url = g_strdup_printf("%s/preferences/",
+		    config->web.base_url);
 	}
 }
 

@@ -62,6 +62,7 @@ struct list_config {
 	gboolean subscribe_by_mail;	/* LIST-subscribe@ accepted */
 	gboolean goodbye_notice;	/* tell people they were unsubscribed */
 	char *unsubscribe_base_url;	/* https://…/ or NULL: adds the URL form */
+	char *preferences_base_url;	/* web.base_url/preferences/ or NULL */
 	char *description;		/* a line for "why you get this" */
 	char **editable;		/* attributes subscribers set on the web */
 	enum archive_mode archive;	/* the web archive of its campaigns */

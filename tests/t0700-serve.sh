@@ -6,7 +6,7 @@
 # feed, health, one log line per request without tokens, SIGTERM.
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0700/serve-lib.sh"
-plan 65
+plan 66
 
 sink_start
 hinit 'web {' '  base_url = "https://lists.example.org/herald/"' '}'
@@ -27,6 +27,9 @@ like "$URL" '^https://lists.example.org/herald/unsubscribe/u'; ok $? "the list's
 printf '%s\n' "$out" | tr -d '\r' | grep -q '^List-Unsubscribe-Post: List-Unsubscribe=One-Click$'; ok $? "with List-Unsubscribe-Post"
 P=${URL#https://lists.example.org/herald}
 AT=${P#/unsubscribe/}
+printf '%s\n' "$out" > "$T/alice.eml"
+$PY -c 'import sys, email; m = email.message_from_file(open(sys.argv[1])); print("\n".join(p.get_payload(decode=True).decode() for p in m.walk() if p.get_content_type() in ("text/plain", "text/html")))' "$T/alice.eml" > "$T/alice.txt"
+[ "$(grep -c "https://lists.example.org/herald/preferences/$AT" "$T/alice.txt")" -ge 2 ]; ok $? "the text and HTML parts link her preferences page (preferences_url)"
 hch -d List-Unsubscribe=One-Click "$WEB$P"
 [ "$code" = 200 ]; ok $? "curl -d List-Unsubscribe=One-Click answers 200 ($code)"
 [ "$(status alice@subs.test xen-devel)" = unsubscribed ]; ok $? "alice is off xen-devel, on disk"
