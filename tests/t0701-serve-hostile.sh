@@ -7,7 +7,7 @@
 # the real SQLite file is unchanged afterwards.
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0700/serve-lib.sh"
-plan 60
+plan 62
 
 sink_start
 hinit 'web {' '  base_url = "https://lists.example.org"' '  token_rate = 3' \
@@ -195,6 +195,13 @@ like "$err" 'herald.conf:[0-9]+: .*base_url'; ok $? "naming file:line ($err)"
 cp "$T/good.conf" "$HERALD_CONFIG"
 t "--listen that is not ADDR:PORT: 64" 64 herald serve --listen localhost
 t "--listen on a port in use: 75" 75 herald serve --listen "127.0.0.1:$WEBPORT"
+
+# --- X-Forwarded-For: its last hop, from a trusted proxy (127.0.0.1 is
+# one by default), and only when it is an address
+curl -s -o /dev/null -H 'X-Forwarded-For: 198.51.100.1, 203.0.113.7' "$WEB/health"
+curl -s -o /dev/null -H 'X-Forwarded-For: <script>' "$WEB/health"
+grep -q 'serve: 203\.0\.113\.7 GET /health' "$T/serve.log" && ! grep -q '198\.51\.100\.1' "$T/serve.log"; ok $? "the proxy's last X-Forwarded-For hop is the client"
+! grep -q 'script' "$T/serve.log"; ok $? "a hop that is no address is ignored"
 
 # --- the per-address limit spares valid one-click POSTs (a provider's
 # few addresses send them for all its users), not bad tokens or pages
