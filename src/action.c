@@ -459,6 +459,75 @@ action_send_goodbye(struct action_ctx *ctx, const struct list_config *list,
 /* ------------------------------------------------------------------ */
 /* The actions */
 
+/* action_unsubscribe_moot - TRUE (with the outcome said) when STATUS
+ * leaves nothing to unsubscribe */
+static gboolean
+action_unsubscribe_moot(struct action_ctx *ctx, gint64 sub_id,
+    const char *status, enum action_state *state)
+{
+	if (status == NULL) {
+		action_say(ctx, "subscriber %" G_GINT64_FORMAT " is not a member,"
+		    " nothing done", sub_id);
+		action_set(state, ACTION_NOT_MEMBER);
+		return TRUE;
+	}
+	if (strcmp(status, MEMBER_UNSUBSCRIBED) == 0 ||
+	    strcmp(status, MEMBER_BLOCKLISTED) == 0) {
+		action_say(ctx, "subscriber %" G_GINT64_FORMAT " already %s",
+		    sub_id, status);
+		action_set(state, ACTION_ALREADY);
+		return TRUE;
+	}
+	return FALSE;
+}
+
+/* action_unsubscribe_first - goodbye_after: the reads and the change in
+ * one write transaction (no read transaction of their own, so fewer
+ * locks), committed; then the goodbye, whose failure is only noted */
+static gboolean
+action_unsubscribe_first(struct action_ctx *ctx,
+    const struct list_config *list, gint64 sub_id, const char *how,
+    enum action_state *state, GError **error)
+{
+	g_autoptr(subscriber) sub = NULL;
+	const char *status;
+	gint64 list_id;
+	GError *err = NULL;
+
+	if (!action_begin(ctx, error))
+		return FALSE;
+	if ((list_id = action_list_id(ctx, list, FALSE, error)) < 0)
+		goto fail;
+	status = action_status_id(ctx, list_id, sub_id, &err);
+	if (err != NULL) {
+		g_propagate_error(error, err);
+		goto fail;
+	}
+	if (action_unsubscribe_moot(ctx, sub_id, status, state)) {
+		action_rollback(ctx);
+		return TRUE;
+	}
+	if (!membership_set(ctx->store, list_id, sub_id, MEMBER_UNSUBSCRIBED,
+	    "unsubscribe", ctx->channel, how, error) ||
+	    !action_confirmation_clear(ctx, list_id, sub_id, "unsubscribe",
+	    error) || !action_commit(ctx, error))
+		goto fail;
+	action_say(ctx, "unsubscribed subscriber %" G_GINT64_FORMAT " (%s)",
+	    sub_id, how);
+	action_set(state, ACTION_DONE);
+	if (!list->goodbye_notice)
+		return TRUE;
+	if ((sub = subscriber_get(ctx->store, sub_id, &err)) == NULL ||
+	    !action_send_goodbye(ctx, list, sub, &err)) {
+		action_say(ctx, "; goodbye not sent: %s", err->message);
+		g_error_free(err);
+	}
+	return TRUE;
+fail:
+	action_rollback(ctx);
+	return FALSE;
+}
+
 /* action_unsubscribe - see action.h */
 gboolean
 action_unsubscribe(struct action_ctx *ctx, const struct list_config *list,
@@ -475,6 +544,9 @@ action_unsubscribe(struct action_ctx *ctx, const struct list_config *list,
 		action_set(state, ACTION_TEST);
 		return TRUE;
 	}
+	if (ctx->goodbye_after)
+		return action_unsubscribe_first(ctx, list, sub_id, how, state,
+		    error);
 	if ((list_id = action_list_id(ctx, list, FALSE, error)) < 0)
 		return FALSE;
 	status = action_status_id(ctx, list_id, sub_id, &err);
@@ -482,37 +554,12 @@ action_unsubscribe(struct action_ctx *ctx, const struct list_config *list,
 		g_propagate_error(error, err);
 		return FALSE;
 	}
-	if (status == NULL) {
-		action_say(ctx, "subscriber %" G_GINT64_FORMAT " is not a member,"
-		    " nothing done", sub_id);
-		action_set(state, ACTION_NOT_MEMBER);
+	if (action_unsubscribe_moot(ctx, sub_id, status, state))
 		return TRUE;
-	}
-	if (strcmp(status, MEMBER_UNSUBSCRIBED) == 0 ||
-	    strcmp(status, MEMBER_BLOCKLISTED) == 0) {
-		action_say(ctx, "subscriber %" G_GINT64_FORMAT " already %s",
-		    sub_id, status);
-		action_set(state, ACTION_ALREADY);
-		return TRUE;
-	}
 	if ((sub = subscriber_get(ctx->store, sub_id, error)) == NULL)
 		return FALSE;
 	action_say(ctx, "unsubscribed subscriber %" G_GINT64_FORMAT " (%s)",
 	    sub_id, how);
-	if (ctx->goodbye_after) {
-		GError *e = NULL;
-
-		/* the web: the unsubscribe never waits for the relay */
-		if (!action_set_status(ctx, list_id, sub_id, MEMBER_UNSUBSCRIBED,
-		    "unsubscribe", how, "unsubscribe", error))
-			return FALSE;
-		action_set(state, ACTION_DONE);
-		if (!action_send_goodbye(ctx, list, sub, &e)) {
-			action_say(ctx, "; goodbye not sent: %s", e->message);
-			g_error_free(e);
-		}
-		return TRUE;
-	}
 	if (!action_send_goodbye(ctx, list, sub, error) ||
 	    !action_set_status(ctx, list_id, sub_id, MEMBER_UNSUBSCRIBED,
 	    "unsubscribe", how, "unsubscribe", error))
