@@ -361,8 +361,8 @@ web_failed(struct MHD_Connection *c, struct web_req *r,
 	g_string_append(r->outcome, err->message);
 	if (err->code == HERALD_ERROR_TEMP)
 		ret = web_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, list,
-		    "Busy", "The list is busy right now: nothing was changed."
-		    " Please try again in a few seconds.");
+		    "Busy", "The list could not finish this right now. Please"
+		    " try again in a few seconds.");
 	else if (err->code == HERALD_ERROR_DATA)
 		ret = web_error(c, r, MHD_HTTP_BAD_REQUEST, list,
 		    "This link does not work", err->message);
