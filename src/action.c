@@ -5,11 +5,12 @@
  * Order of work, so that a request is never lost and never acts twice:
  * the caller may repeat any request after an error (the MTA retries a
  * message, a browser posts again), so every change is idempotent. A
- * notice that goes with a change is sent BEFORE the change commits when
- * the change would otherwise hide it on the retry (the goodbye), and
- * AFTER when the state itself makes the retry send it again (a pending
- * subscription asks for its confirmation again). No write transaction is
- * held while talking SMTP.
+ * notice that goes with a change (the goodbye, a confirmation request) is
+ * queued in the outbox (outbox.h) in the same transaction as the change,
+ * so it exists exactly when the change does; the caller sends what was
+ * queued after the commit (action_notices_send), and a relay that is down
+ * leaves it queued for herald maintain or the next herald pipe. No write
+ * transaction is held while talking SMTP.
  *
  * Confirmation tokens (purposes s and c) carry the time of the request as
  * their extra id, so they expire after pipe.pending_expiry_hours without a
@@ -24,6 +25,7 @@
 #include "action.h"
 #include "config.h"
 #include "notice.h"
+#include "outbox.h"
 #include "store.h"
 #include "subscriber.h"
 #include "token.h"
@@ -277,11 +279,18 @@ action_recent_confirmation(struct action_ctx *ctx, gint64 list_id,
 	return TRUE;
 }
 
+static gboolean action_queue_confirmation(struct action_ctx *ctx,
+    const struct list_config *list, gint64 list_id,
+    const struct subscriber *sub, enum token_purpose p, GError **error);
+
 /* action_confirmation_sent - note that ACTION was asked of SUB, with an
- * event, in one transaction */
+ * event, and queue the confirmation (purpose P), in one transaction (or
+ * in the caller's) */
 static gboolean
-action_confirmation_sent(struct action_ctx *ctx, gint64 list_id, gint64 sub,
-    const char *action, GError **error)
+action_confirmation_sent(struct action_ctx *ctx,
+    const struct list_config *list, gint64 list_id,
+    const struct subscriber *sub, const char *action, enum token_purpose p,
+    GError **error)
 {
 	g_autoptr(sqlite3_stmt) st = NULL;
 	g_autofree char *event = g_strdup_printf("%s-request", action);
@@ -295,12 +304,13 @@ action_confirmation_sent(struct action_ctx *ctx, gint64 list_id, gint64 sub,
 	if (st == NULL)
 		goto fail;
 	sqlite3_bind_int64(st, 1, list_id);
-	sqlite3_bind_int64(st, 2, sub);
+	sqlite3_bind_int64(st, 2, sub->id);
 	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, ctx->now);
 	if (!store_step_done(ctx->store, st, "noting a confirmation", error) ||
-	    !store_event(ctx->store, list_id, sub, event, ctx->channel,
-	    "confirmation sent", error))
+	    !store_event(ctx->store, list_id, sub->id, event, ctx->channel,
+	    "confirmation queued", error) ||
+	    !action_queue_confirmation(ctx, list, list_id, sub, p, error))
 		goto fail;
 	return action_commit(ctx, error);
 fail:
@@ -326,18 +336,26 @@ action_confirmation_clear(struct action_ctx *ctx, gint64 list_id,
 	    error);
 }
 
+static gboolean action_queue_goodbye(struct action_ctx *ctx,
+    const struct list_config *list, gint64 list_id,
+    const struct subscriber *sub, GError **error);
+
 /* action_set_status - a membership change and its event, clearing a
- * finished confirmation, in one transaction */
+ * finished confirmation, and the goodbye to GOODBYE (may be NULL), in one
+ * transaction */
 static gboolean
-action_set_status(struct action_ctx *ctx, gint64 list_id, gint64 sub,
-    const char *status, const char *action, const char *detail,
-    const char *clear, GError **error)
+action_set_status(struct action_ctx *ctx, const struct list_config *list,
+    gint64 list_id, gint64 sub, const char *status, const char *action,
+    const char *detail, const char *clear, const struct subscriber *goodbye,
+    GError **error)
 {
 	if (!action_begin(ctx, error))
 		return FALSE;
 	if (!membership_set(ctx->store, list_id, sub, status, action,
 	    ctx->channel, detail, error) || (clear != NULL &&
-	    !action_confirmation_clear(ctx, list_id, sub, clear, error))) {
+	    !action_confirmation_clear(ctx, list_id, sub, clear, error)) ||
+	    (goodbye != NULL && !action_queue_goodbye(ctx, list, list_id,
+	    goodbye, error))) {
 		action_rollback(ctx);
 		return FALSE;
 	}
@@ -347,27 +365,78 @@ action_set_status(struct action_ctx *ctx, gint64 list_id, gint64 sub,
 /* ------------------------------------------------------------------ */
 /* Notices */
 
-/* action_notice - see action.h */
-gboolean
-action_notice(struct action_ctx *ctx, const struct list_config *list,
+/* action_queue - MSG from LIST to TO into the outbox, in the open
+ * transaction, noted in *ctx->notices for action_notices_send */
+static gboolean
+action_queue(struct action_ctx *ctx, const struct list_config *list,
+    gint64 list_id, gint64 sub, const char *kind, const char *what,
     const char *to, const char *reply_to, const char *subject,
     const char *text, GError **error)
 {
 	GMimeMessage *msg = notice_compose(list, to, reply_to, subject, text);
+	g_autofree char *envelope = notice_address(list, "-bounces", NULL);
+	g_autoptr(GBytes) bytes = notice_bytes(msg);
 	const char *rcpts[] = { to, NULL };
-	GError *err = NULL;
-	gboolean sent = notice_send(ctx->config, list, msg, rcpts, &err);
+	struct action_notice n = { 0, what };
 
 	g_object_unref(msg);
-	if (sent)
-		return TRUE;
-	if (err->code == HERALD_ERROR_PERM) {
-		action_say(ctx, "; notice refused: %s", err->message);
-		g_error_free(err);
-		return TRUE;
+	if (!outbox_queue(ctx->store, list_id, sub, kind, envelope, rcpts,
+	    bytes, ctx->now, &n.id, error))
+		return FALSE;
+	if (ctx->notices != NULL) {
+		if (*ctx->notices == NULL)
+			*ctx->notices = g_array_new(FALSE, FALSE, sizeof(n));
+		g_array_append_val(*ctx->notices, n);
 	}
-	g_propagate_prefixed_error(error, err, "notice to %s: ", to);
-	return FALSE;
+	return TRUE;
+}
+
+/* action_notices_send - see action.h */
+gboolean
+action_notices_send(const struct config *config, struct store *store,
+    GArray *notices, gint64 now, GString *outcome)
+{
+	gboolean all = TRUE;
+	guint i;
+
+	for (i = 0; notices != NULL && i < notices->len; i++) {
+		struct action_notice *n = &g_array_index(notices,
+		    struct action_notice, i);
+		g_autofree char *reason = NULL;
+		g_autoptr(GError) err = NULL;
+		enum outbox_outcome oc;
+		gboolean ok = outbox_try(store, &config->smtp, n->id, TRUE, now,
+		    &oc, &reason, &err);
+
+		if (outcome != NULL)
+			g_string_append_printf(outcome, "; %s ", n->what);
+		switch (oc) {
+		case OUTBOX_SENT:
+			if (outcome != NULL)
+				g_string_append(outcome, "sent");
+			break;
+		case OUTBOX_DEFERRED:
+			all = FALSE;
+			if (outcome != NULL)
+				g_string_append_printf(outcome, "queued, not sent"
+				    " now (%s): retried later", reason);
+			break;
+		case OUTBOX_FAILED:
+			if (outcome != NULL)
+				g_string_append_printf(outcome, "refused: %s",
+				    reason);
+			break;
+		case OUTBOX_NOT_MINE:
+			all = FALSE;
+			if (outcome != NULL)
+				g_string_append(outcome, "queued");
+			break;
+		}
+		if (!ok && outcome != NULL)
+			g_string_append_printf(outcome, " (the outbox: %s; it is"
+			    " tried again later)", err->message);
+	}
+	return all;
 }
 
 /* action_list_title - see action.h */
@@ -387,12 +456,13 @@ action_list_name(const struct list_config *list)
 	return list->display_name != NULL ? list->display_name : list->name;
 }
 
-/* action_send_confirmation - ask SUB to confirm (purpose P) on LIST:
- * reply, mail LIST-confirm+TOKEN, or (with web.base_url) open the link */
+/* action_queue_confirmation - ask SUB to confirm (purpose P) on LIST:
+ * reply, mail LIST-confirm+TOKEN, or (with web.base_url) open the link;
+ * queued in the open transaction */
 static gboolean
-action_send_confirmation(struct action_ctx *ctx,
-    const struct list_config *list, const struct subscriber *sub,
-    enum token_purpose p, GError **error)
+action_queue_confirmation(struct action_ctx *ctx,
+    const struct list_config *list, gint64 list_id,
+    const struct subscriber *sub, enum token_purpose p, GError **error)
 {
 	g_autofree char *token = token_make(ctx->key, p, list->name, sub->id,
 	    ctx->now);
@@ -402,38 +472,39 @@ action_send_confirmation(struct action_ctx *ctx,
 	const char *base = ctx->config->web.base_url;
 	int hours = ctx->config->pipe.pending_expiry_hours;
 
-	link = base != NULL ? g_strdup_printf(", or open\n\n    %s/confirm/%s\n\n"
-	    "and press the button there", base, token) : g_strdup("");
+	link = base != NULL ? g_strdup_printf("Or open\n\n    %s/confirm/%s\n\n"
+	    "and press the button there.\n\n", base, token) : g_strdup("");
 	if (p == TOKEN_CONFIRM_SUBSCRIBE) {
 		subject = g_strdup_printf("Confirm your subscription to %s",
 		    action_list_name(list));
 		text = g_strdup_printf("Someone, probably you, asked to subscribe"
 		    " %s\nto %s.\n\nTo confirm, reply to this message, or send"
-		    " any mail to\n\n    %s\n\n%s%sIf you did not ask, ignore"
+		    " any mail to\n\n    %s\n\n%sIf you did not ask, ignore"
 		    " this message: nothing happens without\nyour confirmation,"
 		    " and the request expires in %d hours.\n", sub->email, title,
-		    confirm, link + (*link != '\0' ? 2 : 0),
-		    *link != '\0' ? ".\n\n" : "", hours);
+		    confirm, link, hours);
 	} else {
 		subject = g_strdup_printf("Confirm: unsubscribe from %s",
 		    action_list_name(list));
 		text = g_strdup_printf("Someone, probably you, asked to"
 		    " unsubscribe %s\nfrom %s.\n\nTo confirm, reply to this"
-		    " message, or send any mail to\n\n    %s\n\n%s%sIf you did"
+		    " message, or send any mail to\n\n    %s\n\n%sIf you did"
 		    " not ask, ignore this message: you stay subscribed.\nThe"
 		    " request expires in %d hours.\n", sub->email, title, confirm,
-		    link + (*link != '\0' ? 2 : 0), *link != '\0' ? ".\n\n" : "",
-		    hours);
+		    link, hours);
 	}
-	return action_notice(ctx, list, sub->email, confirm, subject, text,
-	    error);
+	return action_queue(ctx, list, list_id, sub->id,
+	    p == TOKEN_CONFIRM_SUBSCRIBE ? "confirm-subscribe" :
+	    "confirm-unsubscribe", "confirmation", sub->email, confirm, subject,
+	    text, error);
 }
 
-/* action_send_goodbye - tell SUB they are off LIST, unless the list
- * turns that off or the address must get no notice */
+/* action_queue_goodbye - tell SUB they are off LIST (in the open
+ * transaction), unless the list turns that off or the address must get
+ * no notice */
 static gboolean
-action_send_goodbye(struct action_ctx *ctx, const struct list_config *list,
-    const struct subscriber *sub, GError **error)
+action_queue_goodbye(struct action_ctx *ctx, const struct list_config *list,
+    gint64 list_id, const struct subscriber *sub, GError **error)
 {
 	g_autofree char *title = action_list_title(list);
 	g_autofree char *subscribe = notice_address(list, "-subscribe", NULL);
@@ -450,10 +521,8 @@ action_send_goodbye(struct action_ctx *ctx, const struct list_config *list,
 	    " get no more announcements from it.\n\nIf this was a mistake,"
 	    " subscribe again by sending a mail to\n%s%s\n", sub->email, title,
 	    subscribe, web);
-	if (!action_notice(ctx, list, sub->email, NULL, subject, text, error))
-		return FALSE;
-	action_say(ctx, ", goodbye sent");
-	return TRUE;
+	return action_queue(ctx, list, list_id, sub->id, "goodbye", "goodbye",
+	    sub->email, NULL, subject, text, error);
 }
 
 /* ------------------------------------------------------------------ */
@@ -481,54 +550,9 @@ action_unsubscribe_moot(struct action_ctx *ctx, gint64 sub_id,
 	return FALSE;
 }
 
-/* action_unsubscribe_first - goodbye_after: the reads and the change in
- * one write transaction (no read transaction of their own, so fewer
- * locks), committed; then the goodbye, whose failure is only noted */
-static gboolean
-action_unsubscribe_first(struct action_ctx *ctx,
-    const struct list_config *list, gint64 sub_id, const char *how,
-    enum action_state *state, GError **error)
-{
-	g_autoptr(subscriber) sub = NULL;
-	const char *status;
-	gint64 list_id;
-	GError *err = NULL;
-
-	if (!action_begin(ctx, error))
-		return FALSE;
-	if ((list_id = action_list_id(ctx, list, FALSE, error)) < 0)
-		goto fail;
-	status = action_status_id(ctx, list_id, sub_id, &err);
-	if (err != NULL) {
-		g_propagate_error(error, err);
-		goto fail;
-	}
-	if (action_unsubscribe_moot(ctx, sub_id, status, state)) {
-		action_rollback(ctx);
-		return TRUE;
-	}
-	if (!membership_set(ctx->store, list_id, sub_id, MEMBER_UNSUBSCRIBED,
-	    "unsubscribe", ctx->channel, how, error) ||
-	    !action_confirmation_clear(ctx, list_id, sub_id, "unsubscribe",
-	    error) || !action_commit(ctx, error))
-		goto fail;
-	action_say(ctx, "unsubscribed subscriber %" G_GINT64_FORMAT " (%s)",
-	    sub_id, how);
-	action_set(state, ACTION_DONE);
-	if (!list->goodbye_notice)
-		return TRUE;
-	if ((sub = subscriber_get(ctx->store, sub_id, &err)) == NULL ||
-	    !action_send_goodbye(ctx, list, sub, &err)) {
-		action_say(ctx, "; goodbye not sent: %s", err->message);
-		g_error_free(err);
-	}
-	return TRUE;
-fail:
-	action_rollback(ctx);
-	return FALSE;
-}
-
-/* action_unsubscribe - see action.h */
+/* action_unsubscribe - see action.h; the reads and the change in one
+ * write transaction (no read transactions of their own: fewer locks),
+ * the goodbye queued in it */
 gboolean
 action_unsubscribe(struct action_ctx *ctx, const struct list_config *list,
     gint64 sub_id, const char *how, enum action_state *state,
@@ -544,28 +568,31 @@ action_unsubscribe(struct action_ctx *ctx, const struct list_config *list,
 		action_set(state, ACTION_TEST);
 		return TRUE;
 	}
-	if (ctx->goodbye_after)
-		return action_unsubscribe_first(ctx, list, sub_id, how, state,
-		    error);
-	if ((list_id = action_list_id(ctx, list, FALSE, error)) < 0)
+	if (!action_begin(ctx, error))
 		return FALSE;
+	if ((list_id = action_list_id(ctx, list, FALSE, error)) < 0)
+		goto fail;
 	status = action_status_id(ctx, list_id, sub_id, &err);
 	if (err != NULL) {
 		g_propagate_error(error, err);
-		return FALSE;
+		goto fail;
 	}
-	if (action_unsubscribe_moot(ctx, sub_id, status, state))
+	if (action_unsubscribe_moot(ctx, sub_id, status, state)) {
+		action_rollback(ctx);
 		return TRUE;
-	if ((sub = subscriber_get(ctx->store, sub_id, error)) == NULL)
-		return FALSE;
+	}
+	if ((sub = subscriber_get(ctx->store, sub_id, error)) == NULL ||
+	    !action_set_status(ctx, list, list_id, sub_id, MEMBER_UNSUBSCRIBED,
+	    "unsubscribe", how, "unsubscribe", sub, error) ||
+	    !action_commit(ctx, error))
+		goto fail;
 	action_say(ctx, "unsubscribed subscriber %" G_GINT64_FORMAT " (%s)",
 	    sub_id, how);
-	if (!action_send_goodbye(ctx, list, sub, error) ||
-	    !action_set_status(ctx, list_id, sub_id, MEMBER_UNSUBSCRIBED,
-	    "unsubscribe", how, "unsubscribe", error))
-		return FALSE;
 	action_set(state, ACTION_DONE);
 	return TRUE;
+fail:
+	action_rollback(ctx);
+	return FALSE;
 }
 
 /* action_resubscribe - see action.h */
@@ -688,7 +715,9 @@ action_subscribe_request(struct action_ctx *ctx,
 	    !action_attrs_set(ctx, list_id, sub->email, NULL, attrs, error))
 		goto fail;
 	if (!action_recent_confirmation(ctx, list_id, sub->id, "subscribe",
-	    &recent, error) || !action_commit(ctx, error))
+	    &recent, error) || (!recent && !action_confirmation_sent(ctx, list,
+	    list_id, sub, "subscribe", TOKEN_CONFIRM_SUBSCRIBE, error)) ||
+	    !action_commit(ctx, error))
 		goto fail;
 	if (recent) {
 		action_say(ctx, "subscriber %" G_GINT64_FORMAT " pending;"
@@ -697,12 +726,8 @@ action_subscribe_request(struct action_ctx *ctx,
 		action_set(state, ACTION_THROTTLED);
 		return TRUE;
 	}
-	action_say(ctx, "subscriber %" G_GINT64_FORMAT " pending, confirmation"
-	    " sent", sub->id);
-	if (!action_send_confirmation(ctx, list, sub, TOKEN_CONFIRM_SUBSCRIBE,
-	    error) || !action_confirmation_sent(ctx, list_id, sub->id,
-	    "subscribe", error))
-		return FALSE;
+	action_say(ctx, "subscriber %" G_GINT64_FORMAT " pending, asked to"
+	    " confirm", sub->id);
 	action_set(state, ACTION_DONE);
 	return TRUE;
 fail:
@@ -741,13 +766,11 @@ action_unsubscribe_request(struct action_ctx *ctx,
 		action_set(state, ACTION_THROTTLED);
 		return TRUE;
 	}
-	action_say(ctx, "confirmation of unsubscribe sent to subscriber %"
-	    G_GINT64_FORMAT, sub->id);
-	if (!action_send_confirmation(ctx, list, sub,
-	    TOKEN_CONFIRM_UNSUBSCRIBE, error) ||
-	    !action_confirmation_sent(ctx, list_id, sub->id, "unsubscribe",
-	    error))
+	if (!action_confirmation_sent(ctx, list, list_id, sub, "unsubscribe",
+	    TOKEN_CONFIRM_UNSUBSCRIBE, error))
 		return FALSE;
+	action_say(ctx, "unsubscribe request for subscriber %" G_GINT64_FORMAT
+	    ": asked to confirm", sub->id);
 	action_set(state, ACTION_DONE);
 	return TRUE;
 }
@@ -832,11 +855,11 @@ action_confirm(struct action_ctx *ctx, const struct list_config *list,
 		    " please ask again");
 		return FALSE;
 	}
+	if (!action_set_status(ctx, list, list_id, sub_id, MEMBER_ACTIVE,
+	    "subscribe", "confirmed", "subscribe", NULL, error))
+		return FALSE;
 	action_say(ctx, "subscriber %" G_GINT64_FORMAT " confirmed, active",
 	    sub_id);
-	if (!action_set_status(ctx, list_id, sub_id, MEMBER_ACTIVE, "subscribe",
-	    "confirmed", "subscribe", error))
-		return FALSE;
 	action_set(state, ACTION_DONE);
 	return TRUE;
 }

@@ -10,10 +10,10 @@
  * purpose (action_token_find), or goes through a confirmation mailed to
  * the address concerned. Every change is one transaction with its event
  * (channel ctx->channel) and is committed when the function returns TRUE.
- * No write transaction is held while a notice is sent: the goodbye goes
- * out before the unsubscribe commits (so a retry after a failed send
- * sends it again; with goodbye_after, the web's choice, after it and at
- * most once), a confirmation after the pending row commits. Errors:
+ * A notice (the goodbye, a confirmation request) is queued in the outbox
+ * in the transaction of its change and sent by the caller after the
+ * commit (action_notices_send): it exists exactly when the change does,
+ * and no write transaction is held while a notice is sent. Errors:
  * TEMP for what may pass (SQLite busy, a relay down), DATA for a token
  * that is not valid or has expired, NOUSER for a list closed to it.
  * Outcome words (ctx->outcome) never contain a token.
@@ -36,11 +36,16 @@ struct action_ctx {
 	const char *channel;	/* the events' channel: "mail", "web" */
 	gint64 now;		/* unix time of the request */
 	GString *outcome;	/* words for the log line; may be NULL */
-	gboolean goodbye_after;	/* commit the unsubscribe, then try the
-				 * goodbye (a failure is only noted): for
-				 * callers that cannot repeat the request */
+	GArray **notices;	/* NULL, or where the notices queued go
+				 * (struct action_notice, made on demand) */
 	GMutex *write_lock;	/* NULL, or held around each transaction */
 	gboolean locked;	/* (action.c's own) */
+};
+
+/* a notice an action queued in the outbox, to send after the commit */
+struct action_notice {
+	gint64 id;		/* the outbox row */
+	const char *what;	/* "goodbye", "confirmation" (static) */
 };
 
 /* what an action found or did */
@@ -136,10 +141,11 @@ gboolean action_unsubscribe_all(struct action_ctx *ctx, gint64 sub_id,
 /* action_list_title - "Display <address>" or the address (caller frees) */
 char *action_list_title(const struct list_config *list);
 
-/* action_notice - send a text notice to TO from LIST; a refusal (5xx) is
- * noted in the outcome and is not an error, anything temporary is */
-gboolean action_notice(struct action_ctx *ctx,
-    const struct list_config *list, const char *to, const char *reply_to,
-    const char *subject, const char *text, GError **error);
+/* action_notices_send - after the commit: try each of NOTICES (may be
+ * NULL), saying in OUTCOME (may be NULL) what became of it. TRUE when
+ * every one left; one that could not waits in the outbox (herald
+ * maintain and each herald pipe try it again): never an error. */
+gboolean action_notices_send(const struct config *config,
+    struct store *store, GArray *notices, gint64 now, GString *outcome);
 
 #endif

@@ -7,15 +7,17 @@
  * step may fail with TEMP and the whole message comes again later. State
  * changes are idempotent (unsubscribing the unsubscribed does nothing;
  * a stored reply, complaint or bounce is found again by the SHA-256 of its
- * bytes). A notice that goes with a state change is sent BEFORE the change
- * commits when the change would otherwise hide it on the retry (the
- * goodbye), and AFTER when the state itself makes the retry send it again
- * (a pending subscription asks for its confirmation again). No write
- * transaction is held while talking SMTP.
+ * bytes). A notice that goes with a state change (a goodbye, a
+ * confirmation request, a forward to the owners) is queued in the outbox
+ * in the same transaction as the change and sent after the commit, so it
+ * goes out once per committed change: a failed commit leaves neither, a
+ * retry that finds the change done queues nothing, and a relay that is
+ * down leaves the notice queued for the next run (outbox.h), not the
+ * message to the MTA. No write transaction is held while talking SMTP.
  *
  * The membership actions (unsubscribe by token, subscribe and unsubscribe
- * requests, confirmations) are action.c's, shared with herald serve: this
- * file only reads the mail, finds who asked, and calls them.
+ * requests, confirmations, and their notices) are action.c's, shared with
+ * herald serve: this file reads the mail, finds who asked, and calls them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +33,7 @@
 #include "compose.h"
 #include "config.h"
 #include "notice.h"
+#include "outbox.h"
 #include "pipe.h"
 #include "store.h"
 #include "subscriber.h"
@@ -437,7 +440,7 @@ pipe_referenced_delivery(struct pipe_msg *m)
 		for (j = n - 1; j >= 0; j--)
 			if (compose_message_id_delivery(
 			    g_mime_references_get_message_id(refs, j),
-			    m->list->domain, &d) && d > 0) {
+			    m->list->domain, &m->ctx->key, &d) && d > 0) {
 				g_mime_references_free(refs);
 				return d;
 			}
@@ -539,7 +542,7 @@ pipe_find_digest(struct pipe_msg *m, const char *sql, gint64 list_id,
 }
 
 /* pipe_action - the shared actions' context for this message: channel
- * mail, the outcome words of the log line */
+ * mail, the outcome words of the log line, its notices */
 static void
 pipe_action(struct pipe_msg *m, struct action_ctx *a)
 {
@@ -550,14 +553,50 @@ pipe_action(struct pipe_msg *m, struct action_ctx *a)
 	a->channel = "mail";
 	a->now = m->now;
 	a->outcome = m->res->outcome;
+	a->notices = &m->res->notices;
 }
 
 /* ------------------------------------------------------------------ */
 /* Notices */
 
-/* pipe_send_help - what the list's addresses do */
+/* pipe_queue - MSG to RCPTS into the outbox, in the open transaction;
+ * pipe_deliver sends it once everything is committed */
 static gboolean
-pipe_send_help(struct pipe_msg *m, const char *to, GError **error)
+pipe_queue(struct pipe_msg *m, gint64 list_id, gint64 sub, const char *kind,
+    const char *what, GMimeMessage *msg, const char *const *rcpts,
+    GError **error)
+{
+	g_autofree char *envelope = notice_address(m->list, "-bounces", NULL);
+	g_autoptr(GBytes) bytes = notice_bytes(msg);
+	struct action_notice ref = { 0, what };
+
+	if (!outbox_queue(m->ctx->store, list_id, sub, kind, envelope, rcpts,
+	    bytes, m->now, &ref.id, error))
+		return FALSE;
+	if (m->res->notices == NULL)
+		m->res->notices = g_array_new(FALSE, FALSE, sizeof(ref));
+	g_array_append_val(m->res->notices, ref);
+	return TRUE;
+}
+
+/* pipe_queue_text - a plain text notice to TO, queued */
+static gboolean
+pipe_queue_text(struct pipe_msg *m, gint64 list_id, gint64 sub,
+    const char *kind, const char *what, const char *to, const char *reply_to,
+    const char *subject, const char *text, GError **error)
+{
+	GMimeMessage *msg = notice_compose(m->list, to, reply_to, subject, text);
+	const char *rcpts[] = { to, NULL };
+	gboolean ok = pipe_queue(m, list_id, sub, kind, what, msg, rcpts, error);
+
+	g_object_unref(msg);
+	return ok;
+}
+
+/* pipe_queue_help - what the list's addresses do, to TO (a transaction
+ * of its own) */
+static gboolean
+pipe_queue_help(struct pipe_msg *m, const char *to, GError **error)
 {
 	g_autofree char *title = action_list_title(m->list);
 	g_autofree char *sub = notice_address(m->list, "-subscribe", NULL);
@@ -574,11 +613,18 @@ pipe_send_help(struct pipe_msg *m, const char *to, GError **error)
 	    " unsubscribe.\n", title, m->list->description != NULL ? "(" : "",
 	    m->list->description != NULL ? m->list->description : "",
 	    m->list->description != NULL ? ")\n" : "", sub, unsub, owner);
+	gint64 list_id;
 
-	struct action_ctx a;
-
-	pipe_action(m, &a);
-	return action_notice(&a, m->list, to, NULL, subject, text, error);
+	if (!store_begin(m->ctx->store, error))
+		return FALSE;
+	if ((list_id = pipe_list_id(m, TRUE, error)) < 0 ||
+	    !pipe_queue_text(m, list_id, 0, "help", "help", to, NULL, subject,
+	    text, error) || !store_commit(m->ctx->store, error)) {
+		store_rollback(m->ctx->store);
+		return FALSE;
+	}
+	g_string_append(m->res->outcome, "help requested");
+	return TRUE;
 }
 
 /* ------------------------------------------------------------------ */
@@ -661,7 +707,6 @@ pipe_subscribe_request(struct pipe_msg *m, GError **error)
 	const char *name = NULL;
 	const char *addr = pipe_from(m, &name);
 	struct action_ctx a;
-	enum action_state st;
 
 	if (addr == NULL || *addr == '\0')
 		addr = m->sender;
@@ -670,13 +715,19 @@ pipe_subscribe_request(struct pipe_msg *m, GError **error)
 		    "%s is closed to subscription by mail", m->list->address);
 		return FALSE;
 	}
+	if (!notice_may_send_to(addr) ||
+	    !subscriber_check_email(addr, NULL)) {
+		g_string_append_printf(m->res->outcome, "subscribe request from"
+		    " <%s>: address takes no notices, dropped", addr);
+		return TRUE;
+	}
 	if (pipe_is_autoreply(m)) {
 		g_string_append(m->res->outcome, "subscribe request is an"
 		    " auto-reply, dropped");
 		return TRUE;
 	}
 	pipe_action(m, &a);
-	return action_subscribe_request(&a, m->list, addr, name, NULL, &st,
+	return action_subscribe_request(&a, m->list, addr, name, NULL, NULL,
 	    NULL, error);
 }
 
@@ -715,7 +766,8 @@ pipe_test_return(struct pipe_msg *m, gint64 sub_id, gboolean forward,
 	    "complaint" : "bounce";
 	g_autofree char *subject = NULL, *summary = NULL;
 	GMimeMessage *fwd;
-	gboolean sent;
+	gboolean queued;
+	gint64 list_id = 0;
 
 	g_string_append_printf(m->res->outcome, "%s of a test copy (rendered"
 	    " as subscriber %" G_GINT64_FORMAT "): nothing recorded or scored",
@@ -734,12 +786,18 @@ pipe_test_return(struct pipe_msg *m, gint64 sub_id, gboolean forward,
 	    " tester.\nThe %s is attached.\n", what, m->list->local,
 	    m->list->domain, sub_id, what);
 	fwd = notice_forward(m->list, m->raw, NULL, subject, summary);
-	sent = notice_send(m->ctx->config, m->list, fwd,
-	    (const char *const *)m->list->owners, error);
+	/* through the outbox like every notice: a relay that is down leaves
+	 * it queued for the next run, not the bounce to the MTA */
+	queued = store_begin(m->ctx->store, error) &&
+	    (list_id = pipe_list_id(m, TRUE, error)) >= 0 &&
+	    pipe_queue(m, list_id, 0, "forward", "forward to the owners", fwd,
+	    (const char *const *)m->list->owners, error) &&
+	    store_commit(m->ctx->store, error);
 	g_object_unref(fwd);
-	if (!sent)
+	if (!queued) {
+		store_rollback(m->ctx->store);
 		return FALSE;
-	g_string_append(m->res->outcome, ", forwarded to the owners");
+	}
 	return TRUE;
 }
 
@@ -1055,26 +1113,87 @@ pipe_delivery_link(struct pipe_msg *m, gint64 delivery, gint64 *campaign,
 	sqlite3_finalize(st);
 }
 
-/* pipe_reply_store - store a reply (or owner mail) once; *ID and
- * *FORWARDED say what is there */
+/* pipe_queue_forward - reply ID to the owners (Reply-To: the writer), in
+ * the open transaction, and mark it forwarded; nothing if the list has no
+ * owners */
+static gboolean
+pipe_queue_forward(struct pipe_msg *m, gint64 list_id, gint64 id,
+    gint64 campaign, gint64 sub_id, GError **error)
+{
+	const char *name = NULL;
+	const char *from = pipe_from(m, &name);
+	const char *subject = m->msg != NULL ?
+	    g_mime_message_get_subject(m->msg) : NULL;
+	g_autofree char *fsubject = NULL, *summary = NULL;
+	g_autofree char *subtext = sub_id > 0 ? g_strdup_printf("#%"
+	    G_GINT64_FORMAT, sub_id) : g_strdup("not a subscriber");
+	g_autofree char *camptext = campaign > 0 ? g_strdup_printf("#%"
+	    G_GINT64_FORMAT, campaign) : g_strdup("not linked");
+	g_autoptr(sqlite3_stmt) st = NULL;
+	const char *reply_to = from != NULL && *from != '\0' ? from :
+	    *m->sender != '\0' ? m->sender : NULL;
+	GMimeMessage *fwd;
+	gboolean ok;
+
+	if (m->list->owners == NULL || m->list->owners[0] == NULL)
+		return TRUE;
+	fsubject = g_strdup_printf("[%s %s] %s", m->list->name,
+	    m->res->route == PIPE_ROUTE_OWNER ? "owner" : "reply",
+	    subject != NULL ? subject : "(no subject)");
+	summary = g_strdup_printf("%s arrived at %s.\n\nFrom: %s%s%s\n"
+	    "Envelope sender: <%s>\nSubscriber: %s\nCampaign: %s\nStored as:"
+	    " herald reply show %" G_GINT64_FORMAT "\n\nReplying to this"
+	    " message answers the sender. The message is attached.\n",
+	    m->res->route == PIPE_ROUTE_OWNER ? "Mail for the list owners" :
+	    "A reply to an announcement", m->res->route == PIPE_ROUTE_OWNER ?
+	    "the owner address" : m->list->address,
+	    name != NULL ? name : "", name != NULL ? " " : "",
+	    from != NULL ? from : "(none)", m->sender, subtext, camptext, id);
+	fwd = notice_forward(m->list, m->raw, reply_to, fsubject, summary);
+	ok = pipe_queue(m, list_id, sub_id, "forward", "forward to the owners",
+	    fwd, (const char *const *)m->list->owners, error);
+	g_object_unref(fwd);
+	if (!ok)
+		return FALSE;
+	st = store_prepare(m->ctx->store, "UPDATE replies SET forwarded = 1"
+	    " WHERE id = ?1", error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, id);
+	return store_step_done(m->ctx->store, st, "marking a reply forwarded",
+	    error);
+}
+
+/* pipe_reply_store - store a reply (or owner mail) once and, if FORWARD,
+ * queue its forward to the owners with it; *ID is its row, *SEEN set when
+ * it was there before */
 static gboolean
 pipe_reply_store(struct pipe_msg *m, const char *kind, gint64 campaign,
-    gint64 sub_id, gint64 *id, int *forwarded, GError **error)
+    gint64 sub_id, gboolean forward, gint64 *id, gboolean *seen,
+    GError **error)
 {
 	g_autoptr(sqlite3_stmt) st = NULL;
 	const char *name = NULL;
 	const char *from = pipe_from(m, &name);
 	const char *route = pipe_route_name(m->res->route);
 	gint64 list_id;
+	int forwarded = 0;
 
+	*seen = FALSE;
 	if (!store_begin(m->ctx->store, error))
 		return FALSE;
 	if ((list_id = pipe_list_id(m, TRUE, error)) < 0 ||
 	    (*id = pipe_find_digest(m, "SELECT id, forwarded FROM replies"
-	    " WHERE digest = ?1 AND list_id = ?2", list_id, forwarded,
+	    " WHERE digest = ?1 AND list_id = ?2", list_id, &forwarded,
 	    error)) < 0)
 		goto fail;
 	if (*id > 0) {
+		*seen = TRUE;
+		/* stored by a run before migration 7 whose forward failed */
+		if (forward && !forwarded && (!pipe_queue_forward(m, list_id,
+		    *id, campaign, sub_id, error) ||
+		    !store_commit(m->ctx->store, error)))
+			goto fail;
 		store_rollback(m->ctx->store);
 		return TRUE;
 	}
@@ -1106,66 +1225,13 @@ pipe_reply_store(struct pipe_msg *m, const char *kind, gint64 campaign,
 	if (!store_step_done(m->ctx->store, st, "storing a reply", error))
 		goto fail;
 	*id = sqlite3_last_insert_rowid(m->ctx->store->db);
-	*forwarded = 0;
+	if (forward && !pipe_queue_forward(m, list_id, *id, campaign, sub_id,
+	    error))
+		goto fail;
 	return store_commit(m->ctx->store, error);
 fail:
 	store_rollback(m->ctx->store);
 	return FALSE;
-}
-
-/* pipe_forward - send reply ID to the owners (Reply-To: the writer) and
- * mark it forwarded */
-static gboolean
-pipe_forward(struct pipe_msg *m, gint64 id, gint64 campaign, gint64 sub_id,
-    GError **error)
-{
-	const char *name = NULL;
-	const char *from = pipe_from(m, &name);
-	const char *subject = m->msg != NULL ?
-	    g_mime_message_get_subject(m->msg) : NULL;
-	g_autofree char *fsubject = NULL, *summary = NULL;
-	g_autofree char *subtext = sub_id > 0 ? g_strdup_printf("#%"
-	    G_GINT64_FORMAT, sub_id) : g_strdup("not a subscriber");
-	g_autofree char *camptext = campaign > 0 ? g_strdup_printf("#%"
-	    G_GINT64_FORMAT, campaign) : g_strdup("not linked");
-	g_autoptr(sqlite3_stmt) st = NULL;
-	const char *reply_to = from != NULL && *from != '\0' ? from :
-	    *m->sender != '\0' ? m->sender : NULL;
-	GMimeMessage *fwd;
-	gboolean sent;
-
-	if (m->list->owners == NULL || m->list->owners[0] == NULL) {
-		g_string_append(m->res->outcome, ", no owners to forward to");
-		return TRUE;
-	}
-	fsubject = g_strdup_printf("[%s %s] %s", m->list->name,
-	    m->res->route == PIPE_ROUTE_OWNER ? "owner" : "reply",
-	    subject != NULL ? subject : "(no subject)");
-	summary = g_strdup_printf("%s arrived at %s.\n\nFrom: %s%s%s\n"
-	    "Envelope sender: <%s>\nSubscriber: %s\nCampaign: %s\nStored as:"
-	    " herald reply show %" G_GINT64_FORMAT "\n\nReplying to this"
-	    " message answers the sender. The message is attached.\n",
-	    m->res->route == PIPE_ROUTE_OWNER ? "Mail for the list owners" :
-	    "A reply to an announcement", m->res->route == PIPE_ROUTE_OWNER ?
-	    "the owner address" : m->list->address,
-	    name != NULL ? name : "", name != NULL ? " " : "",
-	    from != NULL ? from : "(none)", m->sender, subtext, camptext, id);
-	fwd = notice_forward(m->list, m->raw, reply_to, fsubject, summary);
-	sent = notice_send(m->ctx->config, m->list, fwd,
-	    (const char *const *)m->list->owners, error);
-	g_object_unref(fwd);
-	if (!sent)
-		return FALSE;
-	st = store_prepare(m->ctx->store, "UPDATE replies SET forwarded = 1"
-	    " WHERE id = ?1", error);
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, id);
-	if (!store_step_done(m->ctx->store, st, "marking a reply forwarded",
-	    error))
-		return FALSE;
-	g_string_append(m->res->outcome, ", forwarded to the owners");
-	return TRUE;
 }
 
 /* pipe_reply - mail to the list address or the owner address */
@@ -1174,7 +1240,7 @@ pipe_reply(struct pipe_msg *m, GError **error)
 {
 	gint64 delivery = pipe_referenced_delivery(m), campaign = 0, sub_id = 0;
 	gint64 id, linked;
-	int forwarded = 0;
+	gboolean seen = FALSE;
 	const char *kind = "reply";
 	gboolean forward = TRUE, unsub = FALSE;
 	const char *from = pipe_from(m, NULL);
@@ -1203,22 +1269,21 @@ pipe_reply(struct pipe_msg *m, GError **error)
 		forward = FALSE;
 		unsub = TRUE;
 	}
-	if (!pipe_reply_store(m, kind, campaign, sub_id, &id, &forwarded, error))
+	if (!pipe_reply_store(m, kind, campaign, sub_id, forward, &id, &seen,
+	    error))
 		return FALSE;
 	g_string_append_printf(m->res->outcome, "%s %" G_GINT64_FORMAT
 	    " stored%s%s", kind, id, campaign > 0 ? " (campaign linked)" : "",
-	    forwarded ? ", seen before" : "");
+	    seen ? ", seen before" : "");
 	if (unsub) {
 		g_string_append(m->res->outcome, "; ");
 		return pipe_unsubscribe_request(m, linked, error);
 	}
-	if (!forward) {
+	if (!forward)
 		g_string_append(m->res->outcome, ", not forwarded");
-		return TRUE;
-	}
-	if (forwarded)
-		return TRUE;
-	return pipe_forward(m, id, campaign, sub_id, error);
+	else if (m->list->owners == NULL || m->list->owners[0] == NULL)
+		g_string_append(m->res->outcome, ", no owners to forward to");
+	return TRUE;
 }
 
 /* pipe_request - LIST-request@: one command */
@@ -1243,8 +1308,7 @@ pipe_request(struct pipe_msg *m, GError **error)
 			    " notices");
 			return TRUE;
 		}
-		g_string_append(m->res->outcome, "help sent");
-		return pipe_send_help(m, to, error);
+		return pipe_queue_help(m, to, error);
 	case PIPE_CMD_SUBSCRIBE:
 		return pipe_subscribe_request(m, error);
 	case PIPE_CMD_UNSUBSCRIBE:
@@ -1269,15 +1333,15 @@ pipe_unsubscribe(struct pipe_msg *m, const char *ext, GError **error)
 
 	if (ext != NULL && token_verify(&m->ctx->key, ext, m->list->name, &p,
 	    &sub, NULL, NULL)) {
-		struct action_ctx a;
-
-		if (token_is_test(p))
-			return pipe_test_token(m, sub);
 		if (p == TOKEN_UNSUBSCRIBE) {
+			struct action_ctx a;
+
 			pipe_action(m, &a);
 			return action_unsubscribe(&a, m->list, sub, "token", NULL,
 			    error);
 		}
+		if (token_is_test(p))
+			return pipe_test_token(m, sub);
 	}
 	if (ext != NULL)
 		g_string_append(m->res->outcome, "token not valid for this list;"
@@ -1332,6 +1396,11 @@ pipe_deliver(struct pipe_ctx *ctx, const char *recipient, const char *sender,
 		    "no list has the address %s", recipient);
 		goto out;
 	}
+	if (g_bytes_get_size(raw) == 0) {
+		g_set_error(&err, HERALD_ERROR, HERALD_ERROR_DATA,
+		    "the message is empty (0 bytes)");
+		goto out;
+	}
 	m.digest = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, raw);
 	m.msg = pipe_parse(raw);
 	if (m.msg == NULL && a.route != PIPE_ROUTE_BOUNCES) {
@@ -1381,6 +1450,10 @@ out:
 		g_clear_error(&err);
 		ok = TRUE;
 	}
+	if (ok)
+		if (!action_notices_send(ctx->config, ctx->store, res->notices,
+		    m.now, res->outcome))
+			res->deferred = TRUE;
 	if (err != NULL)
 		g_propagate_error(error, err);
 	g_clear_object(&m.msg);
@@ -1396,6 +1469,8 @@ pipe_result_clear(struct pipe_result *result)
 	if (result->outcome != NULL)
 		g_string_free(result->outcome, TRUE);
 	result->outcome = NULL;
+	g_clear_pointer(&result->notices, g_array_unref);
+	result->deferred = FALSE;
 }
 
 /* ------------------------------------------------------------------ */

@@ -101,6 +101,7 @@ struct web_req {
 	gboolean one_click;	/* POST /unsubscribe/: not limited per address */
 	unsigned status;
 	GString *outcome;
+	GArray *notices;	/* struct action_notice: sent once answered */
 	gint64 start;
 };
 
@@ -425,7 +426,7 @@ web_action_ctx(struct web_req *r, struct action_ctx *a, GError **error)
 	a->channel = "web";
 	a->now = g_get_real_time() / G_USEC_PER_SEC;
 	a->outcome = r->outcome;
-	a->goodbye_after = TRUE;
+	a->notices = &r->notices;
 	a->write_lock = &r->web->write_lock;
 	return (a->store = web_store(r->web, error)) != NULL;
 }
@@ -1279,6 +1280,16 @@ web_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (r == NULL)
 		return;
 	us = g_get_monotonic_time() - r->start;
+	/* the answer is out (the change was committed before it): now the
+	 * notices the change queued, whose words end the log line */
+	if (r->notices != NULL) {
+		struct store *st = web_store(r->web, NULL);
+
+		if (st != NULL)
+			action_notices_send(r->web->config, st, r->notices,
+			    g_get_real_time() / G_USEC_PER_SEC, r->outcome);
+		g_array_unref(r->notices);
+	}
 	log_info("serve: %s %s %s %u %.1fms%s%s%s", r->client, r->method,
 	    r->path, r->answered ? r->status : 0, us / 1000.0,
 	    r->outcome->len > 0 ? " (" : "", r->outcome->str,

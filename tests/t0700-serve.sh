@@ -6,12 +6,14 @@
 # feed, health, one log line per request without tokens, SIGTERM.
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0700/serve-lib.sh"
-plan 66
+plan 67
 
 sink_start
 hinit 'web {' '  base_url = "https://lists.example.org/herald/"' '}'
 sink_conf
 echo 'editable_attributes = { "role", "Region" }' >> "$T/lists/xen-devel.conf"
+# the example announcements' audiences name xen-users' segments
+sed -n '/^segment /,/^}/p' "$TOP/lists/xen-users.conf" >> "$T/lists/xen-devel.conf"
 ALICE=$(add_sub alice@subs.test active xen-users xen-devel)
 BOB=$(add_sub bob@subs.test active xen-users xen-devel)
 CAROL=$(add_sub carol@subs.test active xen-devel)
@@ -39,7 +41,9 @@ unlike "$hdrs" '^Set-Cookie'; ok $? "no cookie"
 like "$body" 'no longer subscribed'; ok $? "the done page says so"
 like "$body" "action=\"../resubscribe/$AT\""; ok $? "and offers undo"
 like "$body" "href=\"../preferences/$AT\""; ok $? "and links the preferences"
+sink_wait alice@subs.test 1
 [ "$(sink_count alice@subs.test)" = 1 ]; ok $? "alice got one goodbye"
+[ "$(sql "SELECT state FROM outbox WHERE kind = 'goodbye'")" = sent ]; ok $? "through the outbox, sent"
 grep -q "lists.example.org/herald/subscribe/xen-devel" "$(sink_last alice@subs.test)"; ok $? "naming the web form to come back"
 hc -d List-Unsubscribe=One-Click "$WEB$P"
 [ "$code" = 200 ] && [ "$(sink_count alice@subs.test)" = 1 ]; ok $? "again: 200, idempotent, no second goodbye"
@@ -98,6 +102,7 @@ hc --data-urlencode email=dave@subs.test --data-urlencode name=Dave --data-urlen
 [ "$code" = 200 ] && like "$body" 'Almost done'; ok $? "POST: confirmation sent ($code)"
 [ "$(status dave@subs.test xen-devel)" = pending ]; ok $? "dave is pending"
 [ "$(sql "SELECT json_extract(attrs, '\$.role') FROM subscribers WHERE email = 'dave@subs.test'")" = user ]; ok $? "with his attribute"
+sink_wait dave@subs.test 1
 [ "$(sink_count dave@subs.test)" = 1 ]; ok $? "one confirmation mail"
 LINK=$(grep -o 'https://lists.example.org/herald/confirm/[a-z0-9-]*' "$(sink_last dave@subs.test)")
 like "$LINK" 'confirm/s'; ok $? "it carries the web link ($LINK)"

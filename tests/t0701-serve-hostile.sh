@@ -7,7 +7,7 @@
 # the real SQLite file is unchanged afterwards.
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0700/serve-lib.sh"
-plan 62
+plan 64
 
 sink_start
 hinit 'web {' '  base_url = "https://lists.example.org"' '  token_rate = 3' \
@@ -202,6 +202,16 @@ curl -s -o /dev/null -H 'X-Forwarded-For: 198.51.100.1, 203.0.113.7' "$WEB/healt
 curl -s -o /dev/null -H 'X-Forwarded-For: <script>' "$WEB/health"
 grep -q 'serve: 203\.0\.113\.7 GET /health' "$T/serve.log" && ! grep -q '198\.51\.100\.1' "$T/serve.log"; ok $? "the proxy's last X-Forwarded-For hop is the client"
 ! grep -q 'script' "$T/serve.log"; ok $? "a hop that is no address is ignored"
+
+# --- the relay is down: the one-click still answers 200 once the change
+# is on disk, and the goodbye waits in the outbox (herald maintain and the
+# next herald pipe retry it)
+sink_stop
+CAROL=$(add_sub carol@subs.test active xen-devel)
+hc -d List-Unsubscribe=One-Click "$WEB/unsubscribe/$(tok u xen-devel $CAROL)"
+[ "$code" = 200 ] && [ "$(status carol@subs.test xen-devel)" = unsubscribed ]; ok $? "relay down: one-click 200, unsubscribed ($code)"
+_i=0; while [ $_i -lt 50 ] && ! grep -q 'goodbye queued, not sent' "$T/serve.log"; do sleep 0.1; _i=$((_i + 1)); done
+[ "$(sql "SELECT state FROM outbox WHERE subscriber_id = $CAROL AND kind = 'goodbye'")" = queued ]; ok $? "the goodbye is queued in the outbox"
 
 # --- the per-address limit spares valid one-click POSTs (a provider's
 # few addresses send them for all its users), not bad tokens or pages

@@ -21,6 +21,8 @@ sink_start
 hinit 'web {' '  base_url = "https://lists.example.org"' '}'
 sink_conf
 echo 'editable_attributes = { "role" }' >> "$T/lists/xen-devel.conf"
+# the example announcements' audiences name xen-users' segments
+sed -n '/^segment /,/^}/p' "$TOP/lists/xen-users.conf" >> "$T/lists/xen-devel.conf"
 ALICE=$(add_sub alice@subs.test active xen-devel)
 sql "UPDATE subscribers SET attrs = '{\"role\":\"maintainer\"}' WHERE id = $ALICE"
 sql "INSERT INTO attributes(key, value, subscriber_id) VALUES ('role', 'maintainer', $ALICE)" 2>/dev/null || true
@@ -32,6 +34,7 @@ B unsubscribe "$WEB/unsubscribe/$AT"; ok $? "unsubscribe page, button, done page
 
 B subscribe "$WEB/subscribe/xen-devel" erin@subs.test; ok $? "the subscribe form"
 [ "$(status erin@subs.test xen-devel)" = pending ]; ok $? "erin is pending"
+sink_wait erin@subs.test 1
 LINK=$(grep -o 'https://lists.example.org/confirm/[a-z0-9-]*' "$(sink_last erin@subs.test)")
 B confirm "$WEB${LINK#https://lists.example.org}"; ok $? "the link in the confirmation mail, Confirm"
 [ "$(status erin@subs.test xen-devel)" = active ]; ok $? "erin is active"

@@ -39,3 +39,11 @@ state() {
 header() {
 	$PY -c 'import sys, email; m = email.message_from_string(sys.stdin.read()); print(" ".join((m[sys.argv[1]] or "").split()))' "$1"
 }
+# sink_wait ADDRESS N - wait (up to 10 s) until the sink holds N messages
+# for ADDRESS: herald serve sends a change's notices after its answer
+sink_wait() {
+	_i=0
+	while [ $_i -lt 100 ] && [ "$(sink_count "$1")" -lt "$2" ]; do
+		sleep 0.1; _i=$((_i + 1))
+	done
+}

@@ -100,6 +100,8 @@ try:
         if "Saved." not in text():
             fail("not saved")
     elif step == "archive":
+        if len(args[0]) < 5:
+            fail("no subject to look for: %r" % args[0])
         if args[0] not in text():
             fail("the archive does not list %r" % args[0])
         drv.find_element(By.PARTIAL_LINK_TEXT, args[0][:20]).click()

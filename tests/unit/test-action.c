@@ -4,11 +4,12 @@
  * purposes, tampering and test tokens for real ones), unsubscribe and its
  * idempotence, undo only from "unsubscribed", test tokens and subscriber
  * 0 acting on nobody, preferences, and the in-process write lock left
- * free on every path. No notice is sent (goodbye_notice off, no
- * confirmation requested).
+ * free on every path. The goodbye is queued in the outbox with the
+ * change, once; nothing is sent.
  */
 #include <string.h>
 #include <glib/gstdio.h>
+#include <gmime/gmime.h>
 
 #include "herald.h"
 #include "action.h"
@@ -26,6 +27,7 @@ struct fixture {
 	GMutex lock;
 	struct action_ctx a;
 	gint64 alice, bob;
+	GArray *notices;	/* what the actions queued */
 };
 
 /* fx_sql - run SQL, which must work */
@@ -69,7 +71,7 @@ fx_setup(struct fixture *f, gconstpointer data)
 	f->list->domain = g_strdup("lists.example.org");
 	f->list->address = g_strdup("news@lists.example.org");
 	f->list->display_name = g_strdup("News");
-	f->list->goodbye_notice = FALSE;
+	f->list->goodbye_notice = TRUE;
 	f->config.lists = g_ptr_array_new_with_free_func(
 	    (GDestroyNotify)config_list_free);
 	g_ptr_array_add(f->config.lists, f->list);
@@ -81,7 +83,7 @@ fx_setup(struct fixture *f, gconstpointer data)
 	f->a.key = &f->key;
 	f->a.channel = "web";
 	f->a.now = g_get_real_time() / G_USEC_PER_SEC;
-	f->a.goodbye_after = TRUE;
+	f->a.notices = &f->notices;
 	f->a.write_lock = &f->lock;
 	fx_sql(f, "INSERT INTO lists(name) VALUES ('news');"
 	    "INSERT INTO subscribers(email, email_key) VALUES"
@@ -103,6 +105,8 @@ fx_teardown(struct fixture *f, gconstpointer data)
 	g_mutex_unlock(&f->lock);
 	g_mutex_clear(&f->lock);
 	store_close(f->store);
+	if (f->notices != NULL)
+		g_array_unref(f->notices);
 	g_ptr_array_unref(f->config.lists);
 	cmd = g_strdup_printf("rm -rf '%s'", f->dir);
 	g_assert_cmpint(system(cmd), ==, 0);
@@ -159,11 +163,17 @@ test_unsubscribe(struct fixture *f, gconstpointer data)
 	g_assert_cmpstr(fx_status(f, f->bob), ==, MEMBER_ACTIVE);
 	g_assert_cmpint(fx_int(f, "SELECT count(*) FROM events WHERE action ="
 	    " 'unsubscribe' AND channel = 'web'"), ==, 1);
+	/* the goodbye is in the outbox, queued with the change */
+	g_assert_cmpint(fx_int(f, "SELECT count(*) FROM outbox WHERE kind ="
+	    " 'goodbye'"), ==, 1);
+	g_assert_nonnull(f->notices);
+	g_assert_cmpint(f->notices->len, ==, 1);
 	g_assert_true(action_unsubscribe(&f->a, f->list, f->alice, "one-click",
 	    &st, NULL));
 	g_assert_cmpint(st, ==, ACTION_ALREADY);
 	g_assert_cmpint(fx_int(f, "SELECT count(*) FROM events WHERE action ="
 	    " 'unsubscribe'"), ==, 1);
+	g_assert_cmpint(fx_int(f, "SELECT count(*) FROM outbox"), ==, 1);
 	g_assert_true(action_unsubscribe(&f->a, f->list, 0, "one-click", &st,
 	    NULL));
 	g_assert_cmpint(st, ==, ACTION_TEST);
@@ -245,6 +255,7 @@ int
 main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
+	g_mime_init();
 	g_test_add("/action/token-find", struct fixture, NULL, fx_setup,
 	    test_token_find, fx_teardown);
 	g_test_add("/action/unsubscribe", struct fixture, NULL, fx_setup,
