@@ -697,10 +697,9 @@ action_subscribe_request(struct action_ctx *ctx,
 		g_propagate_error(error, err);
 		goto fail;
 	}
-	if (blocked || (status != NULL && (strcmp(status, MEMBER_ACTIVE) == 0 ||
-	    strcmp(status, MEMBER_DISABLED) == 0))) {
+	if (blocked || (status != NULL && strcmp(status, MEMBER_ACTIVE) == 0)) {
 		action_say(ctx, "subscriber %" G_GINT64_FORMAT " is %s, no mail",
-		    sub->id, blocked ? "blocklisted" : status);
+		    sub->id, blocked ? "blocklisted" : "already active");
 		action_rollback(ctx);
 		action_set(state, blocked ? ACTION_REFUSED : ACTION_ALREADY);
 		return TRUE;

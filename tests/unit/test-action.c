@@ -251,6 +251,32 @@ test_preferences(struct fixture *f, gconstpointer data)
 	g_assert_cmpint(st, ==, ACTION_TEST);
 }
 
+static void
+test_subscribe_request(struct fixture *f, gconstpointer data)
+{
+	enum action_state st;
+
+	/* active: nothing, no mail */
+	g_assert_true(action_subscribe_request(&f->a, f->list,
+	    "alice@example.org", NULL, NULL, &st, NULL, NULL));
+	g_assert_cmpint(st, ==, ACTION_ALREADY);
+	g_assert_cmpint(fx_int(f, "SELECT count(*) FROM outbox"), ==, 0);
+	/* disabled by bounces: may ask again (double opt-in), as by mail */
+	fx_sql(f, "UPDATE memberships SET status = 'disabled' WHERE"
+	    " subscriber_id = 2");
+	g_assert_true(action_subscribe_request(&f->a, f->list,
+	    "bob@example.org", NULL, NULL, &st, NULL, NULL));
+	g_assert_cmpint(st, ==, ACTION_DONE);
+	g_assert_cmpstr(fx_status(f, f->bob), ==, MEMBER_PENDING);
+	g_assert_cmpint(fx_int(f, "SELECT count(*) FROM outbox WHERE kind ="
+	    " 'confirm-subscribe' AND subscriber_id = 2"), ==, 1);
+	/* again at once: throttled, no second confirmation */
+	g_assert_true(action_subscribe_request(&f->a, f->list,
+	    "bob@example.org", NULL, NULL, &st, NULL, NULL));
+	g_assert_cmpint(st, ==, ACTION_THROTTLED);
+	g_assert_cmpint(fx_int(f, "SELECT count(*) FROM outbox"), ==, 1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -264,6 +290,8 @@ main(int argc, char **argv)
 	    test_resubscribe, fx_teardown);
 	g_test_add("/action/confirm-test-token", struct fixture, NULL, fx_setup,
 	    test_confirm_test_token, fx_teardown);
+	g_test_add("/action/subscribe-request", struct fixture, NULL, fx_setup,
+	    test_subscribe_request, fx_teardown);
 	g_test_add("/action/preferences", struct fixture, NULL, fx_setup,
 	    test_preferences, fx_teardown);
 	return g_test_run();
