@@ -52,6 +52,8 @@
 #define WEB_MAX_FIELD		1024	/* bytes of one field's value */
 #define WEB_BUSY_TIMEOUT_MS	3000	/* a web request waits this for a lock */
 #define WEB_CACHE_KB		32768	/* SQLite page cache per thread */
+#define WEB_CONN_MEMORY		(16 * 1024) /* request line and headers, per
+					 * connection (MHD clears it per request) */
 #define WEB_RATE_KEYS		100000	/* forget every client past this many */
 #define WEB_DISCARD		(4 << 20) /* bytes of a refused body read on */
 
@@ -1431,8 +1433,7 @@ web_start(struct web *web, GError **error)
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)wc->max_connections,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)wc->per_ip_connections,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)wc->timeout,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024 +
-	    (wc->max_body > 16 * 1024 ? 0 : 16 * 1024)),
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)WEB_CONN_MEMORY,
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 512u,
 	    MHD_OPTION_NOTIFY_COMPLETED, web_completed, web,
 	    MHD_OPTION_UNESCAPE_CALLBACK, web_unescape, NULL,
