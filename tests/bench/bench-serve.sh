@@ -93,6 +93,7 @@ R=$(sed -n 's/^RESULT //p' "$D/wrk.out")
 echo "  $R"
 eval "$(printf '%s' "$R" | tr ' ' '\n' | sed 's/^/W_/')"
 OKS=$((W_requests - W_non2xx))
+sleep 1	# the requests still in flight when wrk stopped finish first
 U=$(sqlite3 "$D/data/herald.db" "SELECT count(*) FROM memberships WHERE status = 'unsubscribed'")
 E=$(sqlite3 "$D/data/herald.db" "SELECT count(*) FROM events WHERE action = 'unsubscribe' AND channel = 'web'")
 echo "  committed: $U unsubscribed, $E events, for $OKS answered 200 (lost: $((OKS > U ? OKS - U : 0)))"
