@@ -62,5 +62,7 @@ int cmd_maintain(struct herald *h, int argc, char **argv);
 int cmd_mta(struct herald *h, int argc, char **argv);
 int cmd_serve(struct herald *h, int argc, char **argv);
 int cmd_web(struct herald *h, int argc, char **argv);
+int cmd_report(struct herald *h, int argc, char **argv);
+int cmd_version(struct herald *h, int argc, char **argv);
 
 #endif
