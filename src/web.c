@@ -10,7 +10,8 @@
  * once), then with each piece of the body (fed to MHD's post processor,
  * which parses both encodings RFC 8058 allows), then once more at the
  * end, when the request is routed and answered. The completion callback
- * writes the one log line of the request and frees it.
+ * (the answer is out) tries the notices the request's change queued in
+ * the outbox, writes the one log line of the request and frees it.
  *
  * Limits: the request line and headers fit in MHD's per-connection
  * memory (web.max_body plus 16 KiB), bodies in web.max_body, a client

@@ -14,7 +14,8 @@
  * Must stay true: a GET (or HEAD) never changes state; every change is a
  * POST with a valid token of the right purpose (the subscribe form aside,
  * which only mails a confirmation), done by action.c, the module herald
- * pipe uses, and committed before the 200 goes out. A busy database is 503
+ * pipe uses, and committed before the 200 goes out; the notices a change
+ * queued in the outbox are tried after the answer. A busy database is 503
  * with Retry-After, never a lost action. Bad input (a malformed URL or
  * percent-encoding, invalid UTF-8, an oversized body, a wrong method, an
  * unknown list or token) is a 4xx with a plain page and changes nothing.
