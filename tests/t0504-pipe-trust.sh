@@ -27,7 +27,10 @@ SYSCONF=$(strings "$HERALD" | grep -m1 '/herald/herald.conf$' || true)
 if [ -n "$SYSCONF" ] && [ -e "$SYSCONF" ]; then
 	skip "a system configuration exists here ($SYSCONF)"; skip "-"; skip "-"; skip "-"
 else
-	expect 75 env -u HERALD_CONFIG sh -c "cd $T/elsewhere && exec \"$HERALD\" pipe -f dave@subs.test xen-users@$D" < $T/m
+	# a database and secret where built-in defaults would look (as on a
+	# machine where herald ran before): no configuration must still defer
+	mkdir -p "$T/xdg/herald" && cp "$T/data/herald.db" "$T/data/secret" "$T/xdg/herald/"
+	expect 75 env -u HERALD_CONFIG XDG_DATA_HOME="$T/xdg" sh -c "cd $T/elsewhere && exec \"$HERALD\" pipe -f dave@subs.test xen-users@$D" < $T/m
 	ok $? "pipe where no configuration is found defers (75), not 67"
 	like "$err" 'no configuration file found: tried .*/elsewhere/etc/herald.conf and .*/herald/herald.conf'; ok $? "and names the files it tried"
 	expect 78 env -u HERALD_CONFIG sh -c "cd $T/elsewhere && exec \"$HERALD\" lists"
