@@ -62,7 +62,15 @@ t "a relay without AUTH while smtp.user is set: the send pauses (75)" 75 \
     herald send summit --list xen-users --segment managers --yes --again
 like "$err" 'paused: the relay refused the session.*did not accept AUTH.*\(at auth\)' &&
     [ ! -s "$LOG.commands" ] && untouched 2
-ok $? "no MAIL FROM went out, every delivery queued, and it says why"
+r=$?
+ok $r "no MAIL FROM went out, every delivery queued, and it says why"
+if [ $r != 0 ]; then
+	# seen once under a heavy load, not reproduced since: what happened
+	sql "SELECT state, stage, code, reply, count(*) FROM deliveries
+	    WHERE campaign_id = 2 GROUP BY 1, 2, 3, 4" | sed 's/^/#   /'
+	sed 's/^/#   commands: /' "$LOG.commands"
+	sed 's/^/#   server: /' "$T/fault.out"
+fi
 
 # 1c. AUTH refused inside STARTTLS (the usual set-up): the same
 stop_fault
