@@ -979,9 +979,18 @@ config_list_cmp(gconstpointer a, gconstpointer b)
 	return strcmp(x->name, y->name);
 }
 
+/* The suffixes of a list's other addresses, as herald pipe routes them
+ * (pipe.c, pipe_suffixes) */
+static const char *const config_list_suffixes[] = {
+	"-bounces", "-unsubscribe", "-subscribe", "-confirm", "-owner",
+	"-request",
+};
+
 /* config_check_addresses - no two lists share an address (the pipe would
  * route all its mail to the first); the error is at the later file's
- * address line, naming the other */
+ * address line, naming the other. Nor is a list's address another list's
+ * LIST-owner@ (or any of its suffixed addresses); the error is at the
+ * line of the address that no mail would reach. */
 static gboolean
 config_check_addresses(const struct config *config, GError **error)
 {
@@ -1015,6 +1024,38 @@ config_check_addresses(const struct config *config, GError **error)
 			    "%s: address %s is also the address of list %s (%s)",
 			    l->file, l->address, o->name, o->file);
 		return FALSE;
+	}
+	/* a list's address that is another list's LIST-owner@ (or -bounces,
+	 * -request…): herald pipe tries those routes before a list's own
+	 * address, so no mail would ever reach the list */
+	for (i = 0; i < config->lists->len; i++) {
+		const struct list_config *l = g_ptr_array_index(config->lists, i);
+		const struct list_config *o;
+		guint j;
+
+		for (j = 0; j < G_N_ELEMENTS(config_list_suffixes); j++) {
+			g_autofree char *addr = g_strdup_printf("%s%s@%s",
+			    l->local, config_list_suffixes[j], l->domain);
+			g_autofree char *key = g_ascii_strdown(addr, -1);
+
+			if ((o = g_hash_table_lookup(seen, key)) == NULL)
+				continue;
+			if (o->address_line > 0)
+				g_set_error(error, HERALD_ERROR,
+				    HERALD_ERROR_CONFIG, "%s:%d: address %s is "
+				    "also the %s address of list %s (%s), where "
+				    "herald pipe would take its mail", o->file,
+				    o->address_line, o->address,
+				    config_list_suffixes[j], l->name, l->file);
+			else
+				g_set_error(error, HERALD_ERROR,
+				    HERALD_ERROR_CONFIG, "%s: address %s is "
+				    "also the %s address of list %s (%s), where "
+				    "herald pipe would take its mail", o->file,
+				    o->address, config_list_suffixes[j],
+				    l->name, l->file);
+			return FALSE;
+		}
 	}
 	return TRUE;
 }
