@@ -58,6 +58,9 @@ struct list_config {
 	char *unsubscribe_base_url;	/* https://…/ or NULL: adds the URL form */
 	char *description;		/* a line for "why you get this" */
 	struct bounce_policy bounce;
+	char *timezone;		/* an IANA zone ("Europe/Berlin"), NULL: local */
+	char *window;		/* sending window ("Mon-Fri 09:00-17:00"), NULL: any time */
+	int daily_cap;		/* most messages a day per campaign, 0: no cap */
 	GPtrArray *segments;		/* struct segment_def *, in file order */
 };
 

@@ -52,6 +52,8 @@ static const struct command commands[] = {
 	    "stored bounces: scores per subscriber, rates per campaign" },
 	{ "maintain", cmd_maintain, NEEDS_STORE,
 	    "daily: bounce warnings and removals, stale scores, notices" },
+	{ "run", cmd_run, NEEDS_STORE,
+	    "dispatcher: send scheduled campaigns, windows, caps, resumes" },
 	{ "pipe", cmd_pipe, 0,
 	    "deliver one inbound message from the MTA (stdin)" },
 	{ "replies", cmd_replies, NEEDS_STORE,
@@ -153,6 +155,8 @@ main(int argc, char **argv)
 		if (strcmp(argv[j], "--help") == 0 || strcmp(argv[j], "-h") == 0)
 			return cmd->fn(&h, argc - i, argv + i);
 
+	if (!herald_clock_check(&error))	/* HERALD_NOW, for tests */
+		return cmd_error(cmd->name, error);
 	h.config_path = config_default_path(config_opt);
 	if (cmd->flags & NEEDS_CONFIG) {
 		h.config = config_load(h.config_path, &error);
