@@ -9,7 +9,7 @@
 . "$TOP/tests/t0400/common.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
 TZ=UTC; export TZ
-plan 31
+plan 36
 
 PORT=$(free_port)
 relay_conf "$PORT" "send {" "connections = 2" "rate = 40" "batch = 10" "}"
@@ -98,4 +98,15 @@ like "$out" 'daily cap of 40 reached .* goes on 2014-08-08 00:00 CEST'; ok $? "a
 now "2014-08-08 09:00:00" herald maintain --campaigns >/dev/null 2>&1
 [ "$(c)" = "$users" ] && [ "$(sql "SELECT state FROM campaigns WHERE id = $id")" = done ]
 ok $? "day 3: the rest ($(c) of $users), done"
+
+# bad schedules: a clear error, nothing recorded
+t "--at that is not a time" 64 herald send talks --list xen-users --again \
+    --segment users --yes --at "next tuesday"
+like "$err" "not a time: YYYY-MM-DD HH:MM.*Europe/Berlin"; ok $? "names the format and the list's zone"
+t "--at in the past" 64 herald send talks --list xen-users --again \
+    --segment users --yes --at "2014-07-31 10:00"
+t "a --window that is not one" 64 herald send talks --list xen-users --again \
+    --segment users --yes --window "Mon-Fry 09:00-17:00"
+printf 'window = "9 to 5"\n' >> "$T/lists/xen-users.conf"
+t "a list window that is not one" 78 herald campaigns
 finish

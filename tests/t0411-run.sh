@@ -7,7 +7,7 @@
 . "$TOP/tests/t0400/common.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
 TZ=UTC; export TZ
-plan 13
+plan 17
 
 PORT=$(free_port)
 relay_conf "$PORT" "send {" "connections = 2" "rate = 200" "batch = 20" "}"
@@ -65,4 +65,19 @@ kill -TERM $run; wait $run
 sleep 0.3
 [ "$(cat "$T/sink"/* | grep -c '^X-Rcpt-Args:')" = $((users + total)) ]
 ok $? "the sink got one message per delivery, none twice ($((users + total)))"
+
+t "--interval out of bounds is refused" 64 herald run --interval 0
+t "HERALD_NOW that is not a time is refused" 64 env HERALD_NOW=soon "$HERALD" run --once
+# the shipped unit
+if command -v systemd-analyze >/dev/null 2>&1; then
+	mkdir -p "$T/units"
+	sed 's|^ExecStart=.*|ExecStart=/bin/true|' "$TOP/etc/systemd/herald-run.service" \
+	    > "$T/units/herald-run.service"
+	w=$(cd "$T/units" && systemd-analyze verify ./herald-run.service 2>&1)
+	[ -z "$w" ]; ok $? "systemd-analyze verify finds nothing in herald-run.service"
+else
+	skip "systemd-analyze is not installed"
+fi
+grep -q '^\*/5 .*herald maintain --campaigns' "$TOP/etc/cron.d/herald"
+ok $? "the cron.d file has the campaign pass every five minutes"
 finish
