@@ -573,8 +573,19 @@ schedule_run(struct store *store, const struct config *config,
 		    !schedule_release(store, c->id, plan.release, error))
 			goto fail;
 	}
-	if ((comp = schedule_composer(config, list, c, &ann, error)) == NULL)
-		goto fail;
+	if ((comp = schedule_composer(config, list, c, &ann, &err)) == NULL) {
+		/* one campaign that cannot be rendered (its announcement file
+		 * gone or broken) pauses alone; the dispatcher goes on */
+		reason = g_strdup_printf("not sent: %s", err->message);
+		g_clear_error(&err);
+		if (!campaign_set_state(store, c->id, "paused", reason, error))
+			goto fail;
+		ev.what = "ran";
+		ev.detail = reason;
+		if (event != NULL)
+			event(&ev, data);
+		goto done;
+	}
 	ev.what = c->started == 0 ? "starting" : "resuming";
 	if (event != NULL)
 		event(&ev, data);

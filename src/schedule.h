@@ -102,8 +102,10 @@ typedef void (*schedule_event_fn)(const struct schedule_event *e,
  * ends the pass; the campaign goes on at the next pass. EVENT (may be
  * NULL) hears about every campaign acted on. *NEXT (may be NULL) gets
  * the earliest instant at which a campaign may next have something to
- * do (0: none known). FALSE and an error when the store fails or a
- * campaign cannot be composed; campaigns already run stay run. */
+ * do (0: none known). A campaign that cannot be composed (its
+ * announcement gone or broken) is paused with the reason and the pass
+ * goes on. FALSE and an error when the store fails; campaigns already
+ * run stay run. */
 gboolean schedule_pass(struct store *store, const struct config *config,
     gint64 only, volatile sig_atomic_t *stop, schedule_event_fn event,
     gpointer data, gint64 *next, GError **error);

@@ -7,7 +7,7 @@
 . "$TOP/tests/t0400/common.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
 TZ=UTC; export TZ
-plan 17
+plan 20
 
 PORT=$(free_port)
 relay_conf "$PORT" "send {" "connections = 2" "rate = 200" "batch = 20" "}"
@@ -65,6 +65,18 @@ kill -TERM $run; wait $run
 sleep 0.3
 [ "$(cat "$T/sink"/* | grep -c '^X-Rcpt-Args:')" = $((users + total)) ]
 ok $? "the sink got one message per delivery, none twice ($((users + total)))"
+
+# a campaign whose announcement cannot be read pauses alone; the
+# dispatcher goes on with the others
+cp "$TOP/templates/sponsorship/example.conf" "$T/gone.conf"
+t "schedule one from a file" 0 herald send "$T/gone.conf" --list xen-users \
+    --segment users --yes --at "2014-08-01 08:59"
+rm -f "$T/gone.conf"
+"$HERALD" run --once >/dev/null 2>"$T/run3.err"; rc=$?
+[ $rc = 0 ] && [ "$(sql "SELECT state FROM campaigns WHERE id = 3")" = paused ]
+ok $? "herald run pauses it, says why and exits 0 ($rc)"
+like "$(sql "SELECT reason FROM campaigns WHERE id = 3")" 'not sent: '
+ok $? "the reason names the failure: $(sql "SELECT reason FROM campaigns WHERE id = 3")"
 
 t "--interval out of bounds is refused" 64 herald run --interval 0
 t "HERALD_NOW that is not a time is refused" 64 env HERALD_NOW=soon "$HERALD" run --once
