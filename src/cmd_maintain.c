@@ -4,7 +4,8 @@
  *
  * For every list: queue the bounce warnings that are due, remove members
  * whose warnings ran out, drop stale bounce scores; deliver the notice
- * outbox through the configured relay; expire subscription requests left
+ * outboxes (the bounce policy's, and outbox.c's: goodbyes, confirmations,
+ * forwards the pipe could not send) through the configured relay; expire subscription requests left
  * unconfirmed past pipe { pending_expiry_hours } (pipe.c; that one always
  * goes by the real clock, not --now); and one pass over the campaigns, as
  * herald run makes (schedule.c: scheduled starts, windows, daily caps,
@@ -24,6 +25,7 @@
 
 #include "herald.h"
 #include "bounce_policy.h"
+#include "outbox.h"
 #include "cmd.h"
 #include "config.h"
 #include "pipe.h"
@@ -109,8 +111,10 @@ cmd_maintain(struct herald *h, int argc, char **argv)
 	struct bounce_notifier mailer = { bounce_policy_mail_notice, h->config };
 	struct bounce_maintenance m = { 0 };
 	GError *error = NULL;
+	struct outbox_stats ob = { 0 };
 	guint expired = 0;
-	int pruned;
+	int pruned, obpruned;
+	gint64 waiting;
 	gint64 now = (gint64)time(NULL);
 
 	if (!cmd_parse("maintain", NULL, "Daily housekeeping: bounce warnings "
@@ -138,6 +142,14 @@ cmd_maintain(struct herald *h, int argc, char **argv)
 	    m.removed, m.expired, m.cleared);
 	printf("notices: %d sent, %d failed, %d waiting\n", m.notices_sent,
 	    m.notices_failed, m.notices_queued);
+	if (!outbox_flush(h->store, &h->config->smtp, now, 0, &ob, &error) ||
+	    (waiting = outbox_waiting(h->store, &error)) < 0 ||
+	    (obpruned = outbox_prune(h->store, h->config->pipe.spool_keep_days,
+	    now, &error)) < 0)
+		return cmd_error("maintain", error);
+	printf("outbox: %d sent, %d failed, %" G_GINT64_FORMAT " waiting, %d"
+	    " older than %d days removed\n", ob.sent, ob.failed, waiting,
+	    obpruned, h->config->pipe.spool_keep_days);
 	if (!pipe_expire_pending(h->store, h->config->pipe.pending_expiry_hours,
 	    &expired, &error))
 		return cmd_error("maintain", error);

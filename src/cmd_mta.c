@@ -1,6 +1,8 @@
 /*
  * cmd_mta.c - herald mta postfix|exim [--user USER] [--bin PATH] [--config FILE]: print
- * the MTA configuration for the configured lists (mta.c writes it).
+ * the MTA configuration for the configured lists (mta.c writes it). A
+ * user that is not a valid user name, or a path the MTA would split or
+ * expand, is refused (64) before anything is printed.
  */
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +29,7 @@ cmd_mta(struct herald *h, int argc, char **argv)
 	g_autofree char *user_owned = NULL, *bin_owned = NULL, *self = NULL;
 	g_autofree char *confpath_owned = NULL;
 	g_autofree char *conf = NULL, *text = NULL;
+	GError *error = NULL;
 	struct mta_params p;
 
 	if (!cmd_parse("mta", "postfix|exim", "Print the MTA configuration that"
@@ -50,6 +53,8 @@ cmd_mta(struct herald *h, int argc, char **argv)
 	p.binary = bin != NULL ? bin : self != NULL ? self : "/usr/local/bin/herald";
 	p.config = conf;
 	p.user = user != NULL ? user : "herald";
+	if (!mta_check(&p, &error))
+		return cmd_error("mta", error);
 	text = strcmp(argv[1], "postfix") == 0 ? mta_postfix(h->config, &p) :
 	    mta_exim(h->config, &p);
 	fputs(text, stdout);

@@ -265,17 +265,18 @@ sub_show(struct herald *h, int argc, char **argv)
 	return EX_OK;
 }
 
-/* sub_usage - the verbs */
-static void
-sub_usage(FILE *fp)
+/* sub_help - the verbs, in the layout of every --help */
+static int
+sub_help(void)
 {
-	fprintf(fp, "usage: herald sub VERB LIST …\n\n"
+	return cmd_help_verbs("sub", "VERB LIST …", "Add, remove, show, import "
+	    "and export the subscribers of a list.",
+	    "Verbs:\n"
 	    "  add LIST EMAIL [--name N] [--attr KEY=VALUE …]\n"
 	    "  rm LIST EMAIL [--purge]\n"
 	    "  show LIST EMAIL\n"
 	    "  import LIST FILE.csv|- [--strict]\n"
-	    "  export LIST [--segment NAME|--where EXPR]\n\n"
-	    "\"herald sub VERB --help\" describes one.\n");
+	    "  export LIST [--segment NAME|--where EXPR]\n");
 }
 
 int
@@ -290,10 +291,12 @@ cmd_sub(struct herald *h, int argc, char **argv)
 	};
 	size_t i;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
-		sub_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? EX_USAGE : EX_OK;
+	if (argc >= 2 && cmd_is_help(argv[1]))
+		return sub_help();
+	if (argc < 2) {
+		fprintf(stderr, "herald sub: a verb is needed: add, rm, show, "
+		    "import or export (try \"herald sub --help\")\n");
+		return EX_USAGE;
 	}
 	for (i = 0; i < G_N_ELEMENTS(verbs); i++)
 		if (strcmp(argv[1], verbs[i].verb) == 0)

@@ -1681,6 +1681,10 @@ composer_new(const struct announcement *ann, const struct list_config *list,
 
 	static gint serials;
 
+	if (!announcement_check_audience(ann, list, error)) {
+		g_ptr_array_unref(names);
+		return NULL;
+	}
 	compose_gmime_init();
 	c->serial = (guint)g_atomic_int_add(&serials, 1) + 1;
 	/* the tests compare the cache's messages with the slow way's */
@@ -1830,9 +1834,14 @@ composer_render(const struct composer *c, const struct subscriber *sub,
 		compose_header(out, "Subject", enc);
 	}
 	compose_date(out, c->tz);
-	msgid = g_strdup_printf(COMPOSE_MSGID_PREFIX "%" G_GINT64_FORMAT
-	    ".%016" G_GINT64_MODIFIER "x@%s", delivery_id, compose_random(),
-	    l->domain);
+	{
+		guint32 nonce = (guint32)compose_random();
+		char mac[TOKEN_MAC_CHARS + 1];
+
+		token_message_mac(&c->key, delivery_id, nonce, mac);
+		msgid = g_strdup_printf(COMPOSE_MSGID_PREFIX "%" G_GINT64_FORMAT
+		    ".%08x.%s@%s", delivery_id, nonce, mac, l->domain);
+	}
 	g_string_append_printf(out, "Message-ID: <%s>\r\n", msgid);
 	g_string_append(out, c->head);
 	{
@@ -1927,13 +1936,15 @@ composer_subject(const struct composer *c, const struct subscriber *sub,
 
 gboolean
 compose_message_id_delivery(const char *msgid, const char *domain,
-    gint64 *delivery_id)
+    const struct token_key *key, gint64 *delivery_id)
 {
+	char mac[TOKEN_MAC_CHARS + 1], *end;
 	const char *p, *at;
-	char *end;
+	guint32 nonce;
+	guint diff = 0, i;
 	gint64 id;
 
-	if (msgid == NULL)
+	if (msgid == NULL || key == NULL)
 		return FALSE;
 	while (*msgid == ' ' || *msgid == '\t' || *msgid == '<')
 		msgid++;
@@ -1943,15 +1954,24 @@ compose_message_id_delivery(const char *msgid, const char *domain,
 	if (!g_ascii_isdigit(*p))
 		return FALSE;
 	id = g_ascii_strtoll(p, &end, 10);
-	if (*end != '.')
+	if (*end != '.' || id < 0)
 		return FALSE;
-	at = strchr(end, '@');
-	if (at == NULL || strspn(end + 1, "0123456789abcdef") !=
-	    (gsize)(at - end - 1) || at - end - 1 != 16)
+	p = end + 1;
+	if (strspn(p, "0123456789abcdefABCDEF") != 8 || p[8] != '.')
+		return FALSE;
+	nonce = (guint32)g_ascii_strtoull(p, NULL, 16);
+	p += 9;
+	at = strchr(p, '@');
+	if (at == NULL || at - p != TOKEN_MAC_CHARS)
 		return FALSE;
 	if (domain != NULL && (g_ascii_strncasecmp(at + 1, domain,
 	    strlen(domain)) != 0 || (at[1 + strlen(domain)] != '\0' &&
 	    at[1 + strlen(domain)] != '>')))
+		return FALSE;
+	token_message_mac(key, id, nonce, mac);
+	for (i = 0; i < TOKEN_MAC_CHARS; i++)
+		diff |= (guint)(mac[i] ^ g_ascii_tolower(p[i]));
+	if (diff != 0)
 		return FALSE;
 	if (delivery_id != NULL)
 		*delivery_id = id;

@@ -139,19 +139,246 @@ config_check_braces(const char *path, const char *text, GError **error)
 	return TRUE;
 }
 
-/* config_parse_file - braces check, then libconfuse; errors as CONFIG */
-static gboolean
-config_parse_file(cfg_t *cfg, const char *path, GError **error)
+/*
+ * config_scan - what libconfuse does not check, in one pass over a file's
+ * text (herald.conf, a list file, an announcement's data) before it is
+ * parsed. It knows libconfuse's tokens (strings, comments, braces, =, +=)
+ * but no schema, so new options and sections need nothing here:
+ *
+ *  - a NUL byte is an error at its line (libconfuse would stop reading
+ *    there and take the rest of the file as missing);
+ *  - an option set twice with = in one section is an error at the second
+ *    (libconfuse keeps the last one); += appends and is allowed;
+ *  - libconfuse replaces ${NAME} in a double-quoted string by the
+ *    environment variable NAME, and a bare ${NAME} too: the copy it parses
+ *    has every "${" in a double-quoted string escaped (\$, which it reads
+ *    as a plain $), and a bare one is an error. Nothing in a herald file
+ *    comes from the environment.
+ *
+ * The copy keeps every line where it was. *LINES (if not NULL) maps each
+ * top-level option to the line where it is set.
+ */
+struct config_scan {
+	const char *path;
+	const char *p;
+	int line;
+	GString *out;
+	GPtrArray *scopes;	/* GHashTable * name -> line, innermost last */
+	GError **error;
+	const char *tok;	/* the last token in the text */
+};
+
+enum config_tok { TOK_EOF, TOK_STR, TOK_OPEN, TOK_CLOSE, TOK_SET, TOK_ADD,
+	TOK_OTHER, TOK_ERROR };
+
+/* config_scan_fail - a CONFIG error at the current line */
+static enum config_tok
+config_scan_fail(struct config_scan *sc, const char *what)
 {
-	g_autofree char *text = NULL;
+	g_set_error(sc->error, HERALD_ERROR, HERALD_ERROR_CONFIG, "%s:%d: %s",
+	    sc->path, sc->line, what);
+	return TOK_ERROR;
+}
+
+/* config_scan_quoted - a string from its opening quote Q; "${" escaped */
+static enum config_tok
+config_scan_quoted(struct config_scan *sc)
+{
+	char q = *sc->p;
+
+	g_string_append_c(sc->out, *sc->p++);
+	for (; *sc->p != q; sc->p++) {
+		if (*sc->p == '\0')
+			return config_scan_fail(sc, "unterminated string");
+		if (*sc->p == '\\' && sc->p[1] != '\0') {
+			g_string_append_c(sc->out, *sc->p++);
+		} else if (q == '"' && sc->p[0] == '$' && sc->p[1] == '{')
+			g_string_append_c(sc->out, '\\');
+		if (*sc->p == '\n')
+			sc->line++;
+		g_string_append_c(sc->out, *sc->p);
+	}
+	g_string_append_c(sc->out, *sc->p++);
+	return TOK_STR;
+}
+
+/* config_scan_token - the next token, copied to the output */
+static enum config_tok
+config_scan_token(struct config_scan *sc)
+{
+	const char *start;
+
+	for (;;) {
+		start = sc->p;
+		if (*sc->p == '\0')
+			return TOK_EOF;
+		if (*sc->p == '\n') {
+			sc->line++;
+			sc->p++;
+		} else if (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\r')
+			sc->p++;
+		else if (*sc->p == '#' || (sc->p[0] == '/' && sc->p[1] == '/'))
+			sc->p = strchrnul(sc->p, '\n');
+		else if (sc->p[0] == '/' && sc->p[1] == '*') {
+			for (sc->p += 2; *sc->p != '\0' &&
+			    !(sc->p[0] == '*' && sc->p[1] == '/'); sc->p++)
+				if (*sc->p == '\n')
+					sc->line++;
+			if (*sc->p != '\0')
+				sc->p += 2;
+		} else
+			break;
+		g_string_append_len(sc->out, start, sc->p - start);
+	}
+	sc->tok = start;
+	if (*sc->p == '"' || *sc->p == '\'')
+		return config_scan_quoted(sc);
+	if (sc->p[0] == '$' && sc->p[1] == '{')
+		return config_scan_fail(sc, "${…} outside quotes: herald does "
+		    "not read the environment here (write it in quotes for a "
+		    "literal ${…})");
+	if (strchr("{}=(),", *sc->p) != NULL || (sc->p[0] == '+' &&
+	    sc->p[1] == '=')) {
+		enum config_tok t = *sc->p == '{' ? TOK_OPEN :
+		    *sc->p == '}' ? TOK_CLOSE : *sc->p == '=' ? TOK_SET :
+		    *sc->p == '+' ? TOK_ADD : TOK_OTHER;
+
+		sc->p += t == TOK_ADD ? 2 : 1;
+		g_string_append_len(sc->out, start, sc->p - start);
+		return t;
+	}
+	/* an unquoted word (libconfuse's rule), or a character it skips */
+	while (*sc->p != '\0' && strchr(" #\"'\t\n\r={}()+,*", *sc->p) == NULL &&
+	    !(sc->p[0] == '/' && (sc->p[1] == '/' || sc->p[1] == '*')))
+		sc->p++;
+	if (sc->p == start)
+		sc->p++;
+	g_string_append_len(sc->out, start, sc->p - start);
+	return sc->p - start > 1 || strchr("+*", *start) == NULL ? TOK_STR :
+	    TOK_OTHER;
+}
+
+/* config_scan_set - option NAME (at LINE) set with = in the innermost
+ * section: an error if it was already */
+static gboolean
+config_scan_set(struct config_scan *sc, const char *name, int line,
+    gboolean add)
+{
+	GHashTable *scope = g_ptr_array_index(sc->scopes, sc->scopes->len - 1);
+	gpointer first;
+
+	if (g_hash_table_lookup_extended(scope, name, NULL, &first)) {
+		if (add)
+			return TRUE;
+		g_set_error(sc->error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s:%d: %s is set twice in one section (first at line %d)",
+		    sc->path, line, name, GPOINTER_TO_INT(first));
+		return FALSE;
+	}
+	g_hash_table_insert(scope, g_strdup(name), GINT_TO_POINTER(line));
+	return TRUE;
+}
+
+gboolean
+config_scan(const char *path, const char *text, gsize len, char **out,
+    GHashTable **lines, GError **error)
+{
+	struct config_scan sc = { path, text, 1, NULL, NULL, error, NULL };
+	g_autofree char *name = NULL;
+	enum config_tok t;
+	int name_line = 0;
+	enum { S_NAME, S_AFTER_NAME, S_AFTER_TITLE, S_VALUE, S_LIST, S_SKIP }
+	    state = S_NAME;
+	const char *nul = memchr(text, '\0', len);
+	gboolean ok = TRUE;
+
+	if (nul != NULL) {
+		const char *q;
+
+		for (q = text; q < nul; q++)
+			if (*q == '\n')
+				sc.line++;
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s:%d: a NUL byte (the file must be text)", path, sc.line);
+		return FALSE;
+	}
+	sc.out = g_string_sized_new(len + 16);
+	sc.scopes = g_ptr_array_new_with_free_func(
+	    (GDestroyNotify)g_hash_table_unref);
+	g_ptr_array_add(sc.scopes, g_hash_table_new_full(g_str_hash,
+	    g_str_equal, g_free, NULL));
+	while (ok && (t = config_scan_token(&sc)) != TOK_EOF) {
+		if (t == TOK_ERROR) {
+			ok = FALSE;
+			break;
+		}
+		switch (state) {
+		case S_NAME:
+			if (t == TOK_STR) {
+				g_free(name);
+				name = g_strndup(sc.tok, sc.p - sc.tok);
+				name_line = sc.line;
+				state = S_AFTER_NAME;
+			} else if (t == TOK_CLOSE && sc.scopes->len > 1)
+				g_ptr_array_set_size(sc.scopes, sc.scopes->len - 1);
+			break;
+		case S_AFTER_NAME:
+		case S_AFTER_TITLE:
+			if ((t == TOK_SET || t == TOK_ADD) && state == S_AFTER_NAME) {
+				ok = config_scan_set(&sc, name, name_line,
+				    t == TOK_ADD);
+				state = S_VALUE;
+			} else if (t == TOK_OPEN) {
+				g_ptr_array_add(sc.scopes, g_hash_table_new_full(
+				    g_str_hash, g_str_equal, g_free, NULL));
+				state = S_NAME;
+			} else if (t == TOK_STR && state == S_AFTER_NAME)
+				state = S_AFTER_TITLE;
+			else
+				state = t == TOK_OTHER ? S_SKIP : S_NAME;
+			break;
+		case S_VALUE:
+			state = t == TOK_OPEN ? S_LIST : S_NAME;
+			break;
+		case S_LIST:
+			if (t == TOK_CLOSE)
+				state = S_NAME;
+			break;
+		case S_SKIP:	/* a function call's arguments */
+			if (t == TOK_OTHER && sc.p[-1] == ')')
+				state = S_NAME;
+			break;
+		}
+	}
+	if (ok && lines != NULL)
+		*lines = g_hash_table_ref(g_ptr_array_index(sc.scopes, 0));
+	g_ptr_array_unref(sc.scopes);
+	if (!ok) {
+		g_string_free(sc.out, TRUE);
+		return FALSE;
+	}
+	*out = g_string_free(sc.out, FALSE);
+	return TRUE;
+}
+
+/* config_parse_file - braces check, config_scan, then libconfuse; errors
+ * as CONFIG; *LINES (may be NULL) as config_scan's */
+static gboolean
+config_parse_file(cfg_t *cfg, const char *path, GHashTable **lines,
+    GError **error)
+{
+	g_autofree char *raw = NULL, *text = NULL;
 	g_autoptr(GError) ioerr = NULL;
+	gsize len;
 	int rc;
 
-	if (!g_file_get_contents(path, &text, NULL, &ioerr)) {
+	if (!g_file_get_contents(path, &raw, &len, &ioerr)) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG, "%s: %s",
 		    path, ioerr->message);
 		return FALSE;
 	}
+	if (!config_scan(path, raw, len, &text, lines, error))
+		return FALSE;
 	if (!config_check_braces(path, text, error))
 		return FALSE;
 	config_errbuf = g_string_new(NULL);
@@ -255,6 +482,8 @@ static const struct config_bound {
 	{ "send|retry_base", 1, 30 * 86400 },
 	/* the error window is an array of this many attempts */
 	{ "send|error_min", 1, 1000000 },
+	/* a share of the attempts that failed */
+	{ "send|error_threshold", 0, 1 },
 	{ "smtp|timeout", 1, 3600 },
 };
 
@@ -505,6 +734,52 @@ config_valid_name(const char *name)
 	return p - name <= 64;
 }
 
+/* config_line - the line where top-level option NAME is set, 0 if not */
+static int
+config_line(GHashTable *lines, const char *name)
+{
+	return lines != NULL ?
+	    GPOINTER_TO_INT(g_hash_table_lookup(lines, name)) : 0;
+}
+
+/* config_valid_address - S (LEN bytes, -1: to its NUL) is local@domain: one
+ * '@' not at either end, a domain with no empty label, and nothing that
+ * has no place in a plain address (white space, controls, <>()[],;:\") */
+static gboolean
+config_valid_address(const char *s, gssize len)
+{
+	g_autofree char *a = len < 0 ? g_strdup(s) : g_strndup(s, len);
+	const char *at = strrchr(a, '@'), *p;
+
+	if (at == NULL || at == a || at[1] == '\0' || at[1] == '.' ||
+	    g_str_has_suffix(at, ".") || strstr(at, "..") != NULL)
+		return FALSE;
+	for (p = a; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f ||
+		    strchr("<>()[],;:\\\"", *p) != NULL ||
+		    (*p == '@' && p != at))
+			return FALSE;
+	return TRUE;
+}
+
+/* config_valid_from - "local@domain" or "Display Name <local@domain>" (a
+ * name with no line break, no < or >) */
+static gboolean
+config_valid_from(const char *s)
+{
+	const char *lt = strchr(s, '<');
+	size_t n = strlen(s);
+
+	if (strpbrk(s, "\r\n") != NULL)
+		return FALSE;
+	if (lt == NULL)
+		return strchr(s, '>') == NULL && config_valid_address(s, -1);
+	if (n < 3 || s[n - 1] != '>' || strchr(lt + 1, '<') != NULL ||
+	    memchr(s, '>', lt - s) != NULL)
+		return FALSE;
+	return config_valid_address(lt + 1, (gssize)(s + n - 1 - (lt + 1)));
+}
+
 /* config_parse_list_file - read one lists/NAME.conf */
 struct list_config *
 config_parse_list_file(const char *path, const char *default_domain,
@@ -546,9 +821,10 @@ config_parse_list_file(const char *path, const char *default_domain,
 	};
 	g_autofree char *base = g_path_get_basename(path);
 	g_autofree char *dir = g_path_get_dirname(path);
+	g_autoptr(GHashTable) lines = NULL;
 	struct list_config *list;
 	cfg_t *cfg, *b;
-	const char *addr, *at;
+	const char *addr, *at, *from;
 	unsigned i, n;
 
 	(void)dir;
@@ -575,7 +851,7 @@ config_parse_list_file(const char *path, const char *default_domain,
 	cfg_set_validate_func(cfg, "daily_cap", config_validate_cap);
 	config_segment_lines = g_hash_table_new_full(g_str_hash, g_str_equal,
 	    g_free, NULL);
-	if (!config_parse_file(cfg, path, error)) {
+	if (!config_parse_file(cfg, path, &lines, error)) {
 		g_clear_pointer(&config_segment_lines, g_hash_table_unref);
 		cfg_free(cfg);
 		return NULL;
@@ -588,29 +864,45 @@ config_parse_list_file(const char *path, const char *default_domain,
 	if (addr == NULL || *addr == '\0') {
 		list->local = g_strdup(base);
 		list->domain = g_strdup(default_domain);
-	} else if ((at = strrchr(addr, '@')) == NULL || at == addr ||
-	    at[1] == '\0' || strchr(addr, ' ') != NULL) {
+	} else if (!config_valid_address(addr, -1)) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
-		    "%s: address \"%s\" is not LOCAL@DOMAIN", path, addr);
+		    "%s:%d: address \"%s\" is not LOCAL@DOMAIN", path,
+		    config_line(lines, "address"), addr);
 		goto fail;
 	} else {
+		at = strrchr(addr, '@');
 		list->local = g_strndup(addr, at - addr);
 		list->domain = g_strdup(at + 1);
+		list->address_line = config_line(lines, "address");
 	}
 	list->address = g_strdup_printf("%s@%s", list->local, list->domain);
 	list->display_name = g_strdup(*cfg_getstr(cfg, "display_name") != '\0' ?
 	    cfg_getstr(cfg, "display_name") : base);
 	list->description = config_strdup_nonempty(cfg_getstr(cfg, "description"));
-	list->from = g_strdup(*cfg_getstr(cfg, "from") != '\0' ?
-	    cfg_getstr(cfg, "from") : list->address);
+	from = cfg_getstr(cfg, "from");
+	if (*from != '\0' && !config_valid_from(from)) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s:%d: from = \"%s\" is not an address (want "
+		    "\"local@domain\" or \"Name <local@domain>\")", path,
+		    config_line(lines, "from"), from);
+		goto fail;
+	}
+	list->from = g_strdup(*from != '\0' ? from : list->address);
 	n = cfg_size(cfg, "owners");
+	if (n == 0 && g_hash_table_contains(lines, "owners")) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s:%d: owners = {} names nobody (leave it out, or name "
+		    "at least one address)", path, config_line(lines, "owners"));
+		goto fail;
+	}
 	list->owners = g_new0(char *, n + 1);
 	for (i = 0; i < n; i++) {
 		const char *o = cfg_getnstr(cfg, "owners", i);
 
-		if (strchr(o, '@') == NULL || strpbrk(o, "\r\n ") != NULL) {
+		if (!config_valid_address(o, -1)) {
 			g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
-			    "%s: owner \"%s\" is not an address", path, o);
+			    "%s:%d: owner \"%s\" is not an address", path,
+			    config_line(lines, "owners"), o);
 			goto fail;
 		}
 		list->owners[i] = g_strdup(o);
@@ -669,21 +961,34 @@ fail:
 	return NULL;
 }
 
-/* config_default_path - where the configuration comes from */
-const char *
-config_default_path(const char *option)
+/* config_find - the first of -c, $HERALD_CONFIG, ./etc/herald.conf and
+ * the system file that exists */
+char *
+config_find(const char *option, GError **error)
 {
-	const char *env;
+	const char *const tried[] = { "./etc/herald.conf",
+	    SYSCONFDIR "/herald/herald.conf" };
+	const char *env = g_getenv("HERALD_CONFIG");
+	const char *named = option != NULL ? option :
+	    env != NULL && *env != '\0' ? env : NULL;
+	g_autofree char *cwd = NULL;
+	size_t i;
 
-	if (option != NULL)
-		return option;
-	env = g_getenv("HERALD_CONFIG");
-	if (env != NULL && *env != '\0')
-		return env;
-	if (g_file_test("etc/herald.conf", G_FILE_TEST_IS_REGULAR))
-		return "etc/herald.conf";
-	if (g_file_test(SYSCONFDIR "/herald/herald.conf", G_FILE_TEST_IS_REGULAR))
-		return SYSCONFDIR "/herald/herald.conf";
+	if (named != NULL) {
+		if (g_file_test(named, G_FILE_TEST_IS_REGULAR))
+			return g_strdup(named);
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s: no such configuration file (named by %s)", named,
+		    option != NULL ? "-c" : "$HERALD_CONFIG");
+		return NULL;
+	}
+	for (i = 0; i < G_N_ELEMENTS(tried); i++)
+		if (g_file_test(tried[i], G_FILE_TEST_IS_REGULAR))
+			return g_strdup(tried[i] + (i == 0 ? 2 : 0));
+	cwd = g_get_current_dir();
+	g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+	    "no configuration file found: tried %s/%s and %s; name one"
+	    " with -c FILE or $HERALD_CONFIG", cwd, tried[0] + 2, tried[1]);
 	return NULL;
 }
 
@@ -696,6 +1001,46 @@ config_list_cmp(gconstpointer a, gconstpointer b)
 	return strcmp(x->name, y->name);
 }
 
+/* config_check_addresses - no two lists share an address (the pipe would
+ * route all its mail to the first); the error is at the later file's
+ * address line, naming the other */
+static gboolean
+config_check_addresses(const struct config *config, GError **error)
+{
+	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash,
+	    g_str_equal, g_free, NULL);
+	guint i;
+
+	for (i = 0; i < config->lists->len; i++) {
+		const struct list_config *l = g_ptr_array_index(config->lists, i);
+		const struct list_config *o;
+		char *key = g_ascii_strdown(l->address, -1);
+
+		if ((o = g_hash_table_lookup(seen, key)) == NULL) {
+			g_hash_table_insert(seen, key, (gpointer)l);
+			continue;
+		}
+		g_free(key);
+		if (l->address_line == 0 && o->address_line > 0) {
+			const struct list_config *t = l;
+
+			l = o;	/* only its name gives L that address */
+			o = t;
+		}
+		if (l->address_line > 0)
+			g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+			    "%s:%d: address %s is also the address of list %s "
+			    "(%s)", l->file, l->address_line, l->address,
+			    o->name, o->file);
+		else
+			g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+			    "%s: address %s is also the address of list %s (%s)",
+			    l->file, l->address, o->name, o->file);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* config_load_lists - every DIR/NAME.conf, sorted by name */
 static gboolean
 config_load_lists(struct config *config, GError **error)
@@ -706,8 +1051,16 @@ config_load_lists(struct config *config, GError **error)
 
 	config->lists = g_ptr_array_new_with_free_func(
 	    (GDestroyNotify)config_list_free);
-	if (!g_file_test(config->list_dir, G_FILE_TEST_IS_DIR))
-		return TRUE;	/* no lists yet: commands that need one say so */
+	/* a folder with no lists is a configuration with no lists; a folder
+	 * that is not there is a mistake (herald pipe would answer "no such
+	 * list" for every list's mail, and the MTA bounce it) */
+	if (!g_file_test(config->list_dir, G_FILE_TEST_IS_DIR)) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s: the list folder %s is not there%s", config->path !=
+		    NULL ? config->path : "herald.conf", config->list_dir,
+		    config->path != NULL ? " (list_dir)" : "");
+		return FALSE;
+	}
 	dir = g_dir_open(config->list_dir, 0, &ioerr);
 	if (dir == NULL) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG, "%s",
@@ -727,7 +1080,7 @@ config_load_lists(struct config *config, GError **error)
 		g_ptr_array_add(config->lists, list);
 	}
 	g_ptr_array_sort(config->lists, config_list_cmp);
-	return TRUE;
+	return config_check_addresses(config, error);
 }
 
 /* config_load - the main file and the lists */
@@ -791,7 +1144,7 @@ config_load(const char *path, GError **error)
 	cfg_set_validate_func(cfg, "pipe|spool_keep_days",
 	    config_validate_positive);
 	if (path != NULL) {
-		if (!config_parse_file(cfg, path, error)) {
+		if (!config_parse_file(cfg, path, NULL, error)) {
 			cfg_free(cfg);
 			return NULL;
 		}

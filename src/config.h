@@ -46,6 +46,7 @@ struct list_config {
 	char *name;		/* the file's base name: lists/NAME.conf */
 	char *file;		/* path of the list file */
 	char *address;		/* NAME@DOMAIN unless set */
+	int address_line;	/* the line of address =, 0 when not set */
 	char *local;		/* local part of address */
 	char *domain;		/* domain of address */
 	char *display_name;
@@ -105,11 +106,15 @@ struct config {
 	GPtrArray *lists;	/* struct list_config *, sorted by name */
 };
 
-/* config_default_path - -c, $HERALD_CONFIG, ./etc/herald.conf, the system file */
-const char *config_default_path(const char *option);
+/* config_find - the configuration file to read: OPTION (-c), else
+ * $HERALD_CONFIG (either must exist), else ./etc/herald.conf, else
+ * SYSCONFDIR/herald/herald.conf (caller frees). None: NULL and a CONFIG
+ * error that names the files tried. */
+char *config_find(const char *option, GError **error);
 
-/* config_load - read PATH (NULL or missing default: built-in defaults) and
- * every list file; NULL and a CONFIG error naming FILE:LINE on failure. */
+/* config_load - read PATH (NULL: built-in defaults, for tests) and every
+ * list file; NULL and a CONFIG error naming FILE:LINE on failure. A list
+ * folder that does not exist is an error; an empty one means no lists. */
 struct config *config_load(const char *path, GError **error);
 void config_free(struct config *config);
 
@@ -135,6 +140,15 @@ void config_list_free(struct list_config *list);
  * CONFIG error at the line of the unclosed '{' otherwise. */
 gboolean config_check_braces(const char *path, const char *text,
     GError **error);
+
+/* config_scan - TEXT (LEN bytes, read from PATH) checked for what
+ * libconfuse lets through: a NUL byte, an option set twice in one section,
+ * a ${…} outside quotes; *OUT (caller frees) is the text to parse, with
+ * the environment expansion of double-quoted strings turned off (every
+ * "${" escaped), lines unchanged. *LINES (NULL: not wanted) maps each
+ * top-level option to its line. FALSE and a CONFIG error at FILE:LINE. */
+gboolean config_scan(const char *path, const char *text, gsize len,
+    char **out, GHashTable **lines, GError **error);
 
 /* g_autoptr needs a type name: this typedef exists for it alone */
 typedef struct config config;

@@ -38,6 +38,63 @@ mta_domains(const struct config *config, const char *sep)
 	return g_string_free(s, FALSE);
 }
 
+/* mta_valid_user - NAME is a system user name by useradd's rule */
+static gboolean
+mta_valid_user(const char *name)
+{
+	const char *p;
+
+	if (name == NULL || !(g_ascii_islower(*name) || *name == '_'))
+		return FALSE;
+	for (p = name; *p != '\0'; p++)
+		if (!g_ascii_islower(*p) && !g_ascii_isdigit(*p) && *p != '_' &&
+		    *p != '-')
+			return FALSE;
+	return p - name <= 32;
+}
+
+/* mta_valid_path - PATH is absolute and has nothing an MTA reads as its
+ * own syntax (white space ends an argument, $ starts a macro) */
+static gboolean
+mta_valid_path(const char *path)
+{
+	const char *p;
+
+	if (path == NULL || path[0] != '/')
+		return FALSE;
+	for (p = path; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f ||
+		    strchr("$\"'\\`;", *p) != NULL)
+			return FALSE;
+	return TRUE;
+}
+
+gboolean
+mta_check(const struct mta_params *p, GError **error)
+{
+	if (!mta_valid_user(p->user)) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_USAGE,
+		    "--user \"%s\" is not a valid user name (a lower-case "
+		    "letter or _, then letters, digits, _ or -; at most 32)",
+		    p->user);
+		return FALSE;
+	}
+	if (!mta_valid_path(p->binary)) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_USAGE,
+		    "--bin \"%s\" is not an absolute path without white space, "
+		    "quotes, $ or ;", p->binary);
+		return FALSE;
+	}
+	if (p->config != NULL && !mta_valid_path(p->config)) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_USAGE,
+		    "the configuration path \"%s\" is not an absolute path "
+		    "without white space, quotes, $ or ; (give one with "
+		    "--config)", p->config);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* mta_transport_map - ADDRESS herald: for every list address */
 char *
 mta_transport_map(const struct config *config)

@@ -20,6 +20,14 @@ struct mta_params {
 	const char *user;	/* the system user that owns herald's state */
 };
 
+/* mta_check - P can be written into an MTA's configuration: the user a
+ * valid system user name (a lower-case letter or _, then lower-case
+ * letters, digits, _ and -, at most 32; useradd's rule), the binary and
+ * configuration absolute paths with no white space, control character,
+ * quote, backslash or $ (which the MTA would read as its own syntax).
+ * FALSE and a USAGE error naming the value otherwise. */
+gboolean mta_check(const struct mta_params *p, GError **error);
+
 /* mta_postfix - the Postfix snippets, commented (caller frees) */
 char *mta_postfix(const struct config *config, const struct mta_params *p);
 

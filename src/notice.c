@@ -165,19 +165,26 @@ notice_forward(const struct list_config *list, GBytes *original,
 	return msg;
 }
 
-/* notice_send - one message through send.c's one-message session */
-gboolean
-notice_send(const struct config *config, const struct list_config *list,
-    GMimeMessage *msg, const char *const *rcpts, GError **error)
+/* notice_bytes - the message with CRLF line ends */
+GBytes *
+notice_bytes(GMimeMessage *msg)
 {
 	GMimeFormatOptions *fo = g_mime_format_options_new();
-	g_autofree char *envelope = notice_address(list, "-bounces", NULL);
-	g_autoptr(GBytes) bytes = NULL;
 	char *text;
 
 	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
 	text = g_mime_object_to_string(GMIME_OBJECT(msg), fo);
 	g_mime_format_options_free(fo);
-	bytes = g_bytes_new_take(text, strlen(text));
+	return g_bytes_new_take(text, strlen(text));
+}
+
+/* notice_send - one message through send.c's one-message session */
+gboolean
+notice_send(const struct config *config, const struct list_config *list,
+    GMimeMessage *msg, const char *const *rcpts, GError **error)
+{
+	g_autofree char *envelope = notice_address(list, "-bounces", NULL);
+	g_autoptr(GBytes) bytes = notice_bytes(msg);
+
 	return send_one(&config->smtp, envelope, rcpts, bytes, NULL, error);
 }

@@ -13,8 +13,9 @@
  * Must stay true: notice_may_send_to() is asked before every notice to a
  * subscriber or requester: no notice to an empty sender, MAILER-DAEMON or
  * a list-like address (-request, -bounces, -owner, -admin). notice_send()
- * reports an SMTP 4xx or an unreachable relay as HERALD_ERROR_TEMP (herald
- * pipe exits 75 and the MTA retries), a 5xx as HERALD_ERROR_PERM.
+ * reports an SMTP 4xx or an unreachable relay as HERALD_ERROR_TEMP, a 5xx
+ * as HERALD_ERROR_PERM. Inbound paths do not call it directly: they queue
+ * notice_bytes() in the outbox (outbox.h) with the change, which retries.
  */
 #ifndef HERALD_NOTICE_H
 #define HERALD_NOTICE_H
@@ -48,6 +49,9 @@ GMimeMessage *notice_compose(const struct list_config *list, const char *to,
 GMimeMessage *notice_forward(const struct list_config *list,
     GBytes *original, const char *reply_to, const char *subject,
     const char *summary);
+
+/* notice_bytes - MSG as it goes over SMTP (CRLF line ends) */
+GBytes *notice_bytes(GMimeMessage *msg);
 
 /* notice_send - hand MSG to the configured relay for RCPTS (NULL-ended),
  * envelope sender LIST-bounces@DOMAIN. TRUE once the relay accepted it for

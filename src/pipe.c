@@ -7,11 +7,13 @@
  * step may fail with TEMP and the whole message comes again later. State
  * changes are idempotent (unsubscribing the unsubscribed does nothing;
  * a stored reply, complaint or bounce is found again by the SHA-256 of its
- * bytes). A notice that goes with a state change is sent BEFORE the change
- * commits when the change would otherwise hide it on the retry (the
- * goodbye), and AFTER when the state itself makes the retry send it again
- * (a pending subscription asks for its confirmation again). No write
- * transaction is held while talking SMTP.
+ * bytes). A notice that goes with a state change (a goodbye, a
+ * confirmation request, a forward to the owners) is queued in the outbox
+ * in the same transaction as the change and sent after the commit, so it
+ * goes out once per committed change: a failed commit leaves neither, a
+ * retry that finds the change done queues nothing, and a relay that is
+ * down leaves the notice queued for the next run (outbox.h), not the
+ * message to the MTA. No write transaction is held while talking SMTP.
  *
  * Confirmation tokens (purposes s and c) carry the time of the request as
  * their extra id, so they expire after pipe.pending_expiry_hours without a
@@ -32,6 +34,7 @@
 #include "compose.h"
 #include "config.h"
 #include "notice.h"
+#include "outbox.h"
 #include "pipe.h"
 #include "store.h"
 #include "subscriber.h"
@@ -439,7 +442,7 @@ pipe_referenced_delivery(struct pipe_msg *m)
 		for (j = n - 1; j >= 0; j--)
 			if (compose_message_id_delivery(
 			    g_mime_references_get_message_id(refs, j),
-			    m->list->domain, &d) && d > 0) {
+			    m->list->domain, &m->ctx->key, &d) && d > 0) {
 				g_mime_references_free(refs);
 				return d;
 			}
@@ -616,14 +619,20 @@ pipe_recent_confirmation(struct pipe_msg *m, gint64 list_id, gint64 sub,
 	return TRUE;
 }
 
+static gboolean pipe_queue_confirmation(struct pipe_msg *m, gint64 list_id,
+    const struct subscriber *sub, enum token_purpose p, GError **error);
+
 /* pipe_confirmation_sent - note that ACTION was asked of SUB, with an
- * event, in one transaction */
+ * event, and queue the confirmation (purpose P), in one transaction (or
+ * in the caller's) */
 static gboolean
-pipe_confirmation_sent(struct pipe_msg *m, gint64 list_id, gint64 sub,
-    const char *action, GError **error)
+pipe_confirmation_sent(struct pipe_msg *m, gint64 list_id,
+    const struct subscriber *subscriber, const char *action,
+    enum token_purpose p, GError **error)
 {
 	g_autoptr(sqlite3_stmt) st = NULL;
 	g_autofree char *event = g_strdup_printf("%s-request", action);
+	gint64 sub = subscriber->id;
 
 	if (!store_begin(m->ctx->store, error))
 		return FALSE;
@@ -639,7 +648,8 @@ pipe_confirmation_sent(struct pipe_msg *m, gint64 list_id, gint64 sub,
 	sqlite3_bind_int64(st, 4, m->now);
 	if (!store_step_done(m->ctx->store, st, "noting a confirmation", error) ||
 	    !store_event(m->ctx->store, list_id, sub, event, "mail",
-	    "confirmation sent", error))
+	    "confirmation queued", error) ||
+	    !pipe_queue_confirmation(m, list_id, subscriber, p, error))
 		goto fail;
 	return store_commit(m->ctx->store, error);
 fail:
@@ -665,49 +675,41 @@ pipe_confirmation_clear(struct pipe_msg *m, gint64 list_id, gint64 sub,
 	    error);
 }
 
-/* pipe_set_status - a membership change and its event (channel mail),
- * clearing a finished confirmation, in one transaction */
-static gboolean
-pipe_set_status(struct pipe_msg *m, gint64 list_id, gint64 sub,
-    const char *status, const char *action, const char *detail,
-    const char *clear, GError **error)
-{
-	if (!store_begin(m->ctx->store, error))
-		return FALSE;
-	if (!membership_set(m->ctx->store, list_id, sub, status, action, "mail",
-	    detail, error) || (clear != NULL &&
-	    !pipe_confirmation_clear(m, list_id, sub, clear, error))) {
-		store_rollback(m->ctx->store);
-		return FALSE;
-	}
-	return store_commit(m->ctx->store, error);
-}
-
 /* ------------------------------------------------------------------ */
 /* Notices */
 
-/* pipe_notice - compose and send a notice to TO; a refusal (5xx) is noted
- * in the outcome and is not an error, anything temporary is */
+/* pipe_queue - MSG to RCPTS into the outbox, in the open transaction;
+ * pipe_deliver sends it once everything is committed */
 static gboolean
-pipe_notice(struct pipe_msg *m, const char *to, const char *reply_to,
+pipe_queue(struct pipe_msg *m, gint64 list_id, gint64 sub, const char *kind,
+    const char *what, GMimeMessage *msg, const char *const *rcpts,
+    GError **error)
+{
+	g_autofree char *envelope = notice_address(m->list, "-bounces", NULL);
+	g_autoptr(GBytes) bytes = notice_bytes(msg);
+	struct pipe_notice_ref ref = { 0, what };
+
+	if (!outbox_queue(m->ctx->store, list_id, sub, kind, envelope, rcpts,
+	    bytes, m->now, &ref.id, error))
+		return FALSE;
+	if (m->res->notices == NULL)
+		m->res->notices = g_array_new(FALSE, FALSE, sizeof(ref));
+	g_array_append_val(m->res->notices, ref);
+	return TRUE;
+}
+
+/* pipe_queue_text - a plain text notice to TO, queued */
+static gboolean
+pipe_queue_text(struct pipe_msg *m, gint64 list_id, gint64 sub,
+    const char *kind, const char *what, const char *to, const char *reply_to,
     const char *subject, const char *text, GError **error)
 {
 	GMimeMessage *msg = notice_compose(m->list, to, reply_to, subject, text);
 	const char *rcpts[] = { to, NULL };
-	GError *err = NULL;
-	gboolean sent = notice_send(m->ctx->config, m->list, msg, rcpts, &err);
+	gboolean ok = pipe_queue(m, list_id, sub, kind, what, msg, rcpts, error);
 
 	g_object_unref(msg);
-	if (sent)
-		return TRUE;
-	if (err->code == HERALD_ERROR_PERM) {
-		g_string_append_printf(m->res->outcome, "; notice refused: %s",
-		    err->message);
-		g_error_free(err);
-		return TRUE;
-	}
-	g_propagate_prefixed_error(error, err, "notice to %s: ", to);
-	return FALSE;
+	return ok;
 }
 
 /* pipe_list_title - the list's display name, or its address */
@@ -720,10 +722,11 @@ pipe_list_title(const struct list_config *list)
 	return g_strdup(list->address);
 }
 
-/* pipe_send_confirmation - ask SUB to confirm ACTION (purpose P) */
+/* pipe_queue_confirmation - ask SUB to confirm ACTION (purpose P), in the
+ * open transaction */
 static gboolean
-pipe_send_confirmation(struct pipe_msg *m, const struct subscriber *sub,
-    enum token_purpose p, GError **error)
+pipe_queue_confirmation(struct pipe_msg *m, gint64 list_id,
+    const struct subscriber *sub, enum token_purpose p, GError **error)
 {
 	g_autofree char *token = token_make(&m->ctx->key, p, m->list->name,
 	    sub->id, m->now);
@@ -752,14 +755,17 @@ pipe_send_confirmation(struct pipe_msg *m, const struct subscriber *sub,
 		    " ask, ignore this message: you stay subscribed.\nThe request"
 		    " expires in %d hours.\n", sub->email, title, confirm, hours);
 	}
-	return pipe_notice(m, sub->email, confirm, subject, text, error);
+	return pipe_queue_text(m, list_id, sub->id, p == TOKEN_CONFIRM_SUBSCRIBE ?
+	    "confirm-subscribe" : "confirm-unsubscribe", "confirmation",
+	    sub->email, confirm, subject, text, error);
 }
 
-/* pipe_send_goodbye - tell SUB they are off the list, unless the list
- * turns that off or the address must get no notice */
+/* pipe_queue_goodbye - tell SUB they are off the list (in the open
+ * transaction), unless the list turns that off or the address must get no
+ * notice */
 static gboolean
-pipe_send_goodbye(struct pipe_msg *m, const struct subscriber *sub,
-    GError **error)
+pipe_queue_goodbye(struct pipe_msg *m, gint64 list_id,
+    const struct subscriber *sub, GError **error)
 {
 	g_autofree char *title = pipe_list_title(m->list);
 	g_autofree char *subscribe = notice_address(m->list, "-subscribe", NULL);
@@ -774,15 +780,14 @@ pipe_send_goodbye(struct pipe_msg *m, const struct subscriber *sub,
 	    " get no more announcements from it.\n\nIf this was a mistake,"
 	    " subscribe again by sending a mail to\n%s\n", sub->email, title,
 	    subscribe);
-	if (!pipe_notice(m, sub->email, NULL, subject, text, error))
-		return FALSE;
-	g_string_append(m->res->outcome, ", goodbye sent");
-	return TRUE;
+	return pipe_queue_text(m, list_id, sub->id, "goodbye", "goodbye",
+	    sub->email, NULL, subject, text, error);
 }
 
-/* pipe_send_help - what the list's addresses do */
+/* pipe_queue_help - what the list's addresses do, to TO (a transaction
+ * of its own) */
 static gboolean
-pipe_send_help(struct pipe_msg *m, const char *to, GError **error)
+pipe_queue_help(struct pipe_msg *m, const char *to, GError **error)
 {
 	g_autofree char *title = pipe_list_title(m->list);
 	g_autofree char *sub = notice_address(m->list, "-subscribe", NULL);
@@ -799,8 +804,39 @@ pipe_send_help(struct pipe_msg *m, const char *to, GError **error)
 	    " unsubscribe.\n", title, m->list->description != NULL ? "(" : "",
 	    m->list->description != NULL ? m->list->description : "",
 	    m->list->description != NULL ? ")\n" : "", sub, unsub, owner);
+	gint64 list_id;
 
-	return pipe_notice(m, to, NULL, subject, text, error);
+	if (!store_begin(m->ctx->store, error))
+		return FALSE;
+	if ((list_id = pipe_list_id(m, TRUE, error)) < 0 ||
+	    !pipe_queue_text(m, list_id, 0, "help", "help", to, NULL, subject,
+	    text, error) || !store_commit(m->ctx->store, error)) {
+		store_rollback(m->ctx->store);
+		return FALSE;
+	}
+	g_string_append(m->res->outcome, "help requested");
+	return TRUE;
+}
+
+/* pipe_set_status - a membership change and its event (channel mail),
+ * clearing a finished confirmation, and the goodbye to GOODBYE (may be
+ * NULL), in one transaction */
+static gboolean
+pipe_set_status(struct pipe_msg *m, gint64 list_id, gint64 sub,
+    const char *status, const char *action, const char *detail,
+    const char *clear, const struct subscriber *goodbye, GError **error)
+{
+	if (!store_begin(m->ctx->store, error))
+		return FALSE;
+	if (!membership_set(m->ctx->store, list_id, sub, status, action, "mail",
+	    detail, error) || (clear != NULL &&
+	    !pipe_confirmation_clear(m, list_id, sub, clear, error)) ||
+	    (goodbye != NULL && !pipe_queue_goodbye(m, list_id, goodbye,
+	    error))) {
+		store_rollback(m->ctx->store);
+		return FALSE;
+	}
+	return store_commit(m->ctx->store, error);
 }
 
 /* ------------------------------------------------------------------ */
@@ -819,7 +855,7 @@ pipe_test_token(struct pipe_msg *m, gint64 sub_id)
 }
 
 /* pipe_unsubscribe_now - SUB_ID proved it is them (a token): off the list
- * at once, idempotent; the goodbye goes out first (see the top) */
+ * at once, idempotent; the goodbye is queued with the change */
 static gboolean
 pipe_unsubscribe_now(struct pipe_msg *m, gint64 sub_id, const char *how,
     GError **error)
@@ -850,12 +886,12 @@ pipe_unsubscribe_now(struct pipe_msg *m, gint64 sub_id, const char *how,
 	}
 	if ((sub = pipe_subscriber(m, sub_id, NULL, error)) == NULL)
 		return FALSE;
+	if (!pipe_set_status(m, list_id, sub_id, MEMBER_UNSUBSCRIBED,
+	    "unsubscribe", how, "unsubscribe", sub, error))
+		return FALSE;
 	g_string_append_printf(m->res->outcome, "unsubscribed subscriber %"
 	    G_GINT64_FORMAT " (%s)", sub_id, how);
-	if (!pipe_send_goodbye(m, sub, error))
-		return FALSE;
-	return pipe_set_status(m, list_id, sub_id, MEMBER_UNSUBSCRIBED,
-	    "unsubscribe", how, "unsubscribe", error);
+	return TRUE;
 }
 
 /* pipe_unsubscribe_request - no token: ask the subscribed address among
@@ -928,11 +964,12 @@ pipe_unsubscribe_request(struct pipe_msg *m, gint64 linked,
 		    PIPE_CONFIRM_INTERVAL / 60);
 		return TRUE;
 	}
-	g_string_append_printf(m->res->outcome, "confirmation of unsubscribe"
-	    " sent to subscriber %" G_GINT64_FORMAT, sub->id);
-	return pipe_send_confirmation(m, sub, TOKEN_CONFIRM_UNSUBSCRIBE,
-	    error) && pipe_confirmation_sent(m, list_id, sub->id,
-	    "unsubscribe", error);
+	if (!pipe_confirmation_sent(m, list_id, sub, "unsubscribe",
+	    TOKEN_CONFIRM_UNSUBSCRIBE, error))
+		return FALSE;
+	g_string_append_printf(m->res->outcome, "unsubscribe request for"
+	    " subscriber %" G_GINT64_FORMAT ": asked to confirm", sub->id);
+	return TRUE;
 }
 
 /* pipe_subscribe_request - double opt-in for the address that asked */
@@ -988,19 +1025,19 @@ pipe_subscribe_request(struct pipe_msg *m, GError **error)
 	    "subscribe-pending", "mail", "double opt-in", error))
 		goto fail;
 	if (!pipe_recent_confirmation(m, list_id, sub->id, "subscribe",
-	    &recent, error) || !store_commit(m->ctx->store, error))
+	    &recent, error) || (!recent && !pipe_confirmation_sent(m, list_id,
+	    sub, "subscribe", TOKEN_CONFIRM_SUBSCRIBE, error)) ||
+	    !store_commit(m->ctx->store, error))
 		goto fail;
-	if (recent) {
+	if (recent)
 		g_string_append_printf(m->res->outcome, "subscriber %"
 		    G_GINT64_FORMAT " pending; confirmation sent less than %d"
 		    " minutes ago, not again", sub->id,
 		    PIPE_CONFIRM_INTERVAL / 60);
-		return TRUE;
-	}
-	g_string_append_printf(m->res->outcome, "subscriber %" G_GINT64_FORMAT
-	    " pending, confirmation sent", sub->id);
-	return pipe_send_confirmation(m, sub, TOKEN_CONFIRM_SUBSCRIBE, error) &&
-	    pipe_confirmation_sent(m, list_id, sub->id, "subscribe", error);
+	else
+		g_string_append_printf(m->res->outcome, "subscriber %"
+		    G_GINT64_FORMAT " pending, asked to confirm", sub->id);
+	return TRUE;
 fail:
 	store_rollback(m->ctx->store);
 	return FALSE;
@@ -1059,10 +1096,12 @@ pipe_confirm(struct pipe_msg *m, const char *token, GError **error)
 		    " please ask again");
 		return FALSE;
 	}
+	if (!pipe_set_status(m, list_id, sub_id, MEMBER_ACTIVE, "subscribe",
+	    "confirmed", "subscribe", NULL, error))
+		return FALSE;
 	g_string_append_printf(m->res->outcome, "subscriber %" G_GINT64_FORMAT
 	    " confirmed, active", sub_id);
-	return pipe_set_status(m, list_id, sub_id, MEMBER_ACTIVE, "subscribe",
-	    "confirmed", "subscribe", error);
+	return TRUE;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1084,7 +1123,8 @@ pipe_test_return(struct pipe_msg *m, gint64 sub_id, gboolean forward,
 	    "complaint" : "bounce";
 	g_autofree char *subject = NULL, *summary = NULL;
 	GMimeMessage *fwd;
-	gboolean sent;
+	gboolean queued;
+	gint64 list_id = 0;
 
 	g_string_append_printf(m->res->outcome, "%s of a test copy (rendered"
 	    " as subscriber %" G_GINT64_FORMAT "): nothing recorded or scored",
@@ -1103,12 +1143,18 @@ pipe_test_return(struct pipe_msg *m, gint64 sub_id, gboolean forward,
 	    " tester.\nThe %s is attached.\n", what, m->list->local,
 	    m->list->domain, sub_id, what);
 	fwd = notice_forward(m->list, m->raw, NULL, subject, summary);
-	sent = notice_send(m->ctx->config, m->list, fwd,
-	    (const char *const *)m->list->owners, error);
+	/* through the outbox like every notice: a relay that is down leaves
+	 * it queued for the next run, not the bounce to the MTA */
+	queued = store_begin(m->ctx->store, error) &&
+	    (list_id = pipe_list_id(m, TRUE, error)) >= 0 &&
+	    pipe_queue(m, list_id, 0, "forward", "forward to the owners", fwd,
+	    (const char *const *)m->list->owners, error) &&
+	    store_commit(m->ctx->store, error);
 	g_object_unref(fwd);
-	if (!sent)
+	if (!queued) {
+		store_rollback(m->ctx->store);
 		return FALSE;
-	g_string_append(m->res->outcome, ", forwarded to the owners");
+	}
 	return TRUE;
 }
 
@@ -1424,26 +1470,87 @@ pipe_delivery_link(struct pipe_msg *m, gint64 delivery, gint64 *campaign,
 	sqlite3_finalize(st);
 }
 
-/* pipe_reply_store - store a reply (or owner mail) once; *ID and
- * *FORWARDED say what is there */
+/* pipe_queue_forward - reply ID to the owners (Reply-To: the writer), in
+ * the open transaction, and mark it forwarded; nothing if the list has no
+ * owners */
+static gboolean
+pipe_queue_forward(struct pipe_msg *m, gint64 list_id, gint64 id,
+    gint64 campaign, gint64 sub_id, GError **error)
+{
+	const char *name = NULL;
+	const char *from = pipe_from(m, &name);
+	const char *subject = m->msg != NULL ?
+	    g_mime_message_get_subject(m->msg) : NULL;
+	g_autofree char *fsubject = NULL, *summary = NULL;
+	g_autofree char *subtext = sub_id > 0 ? g_strdup_printf("#%"
+	    G_GINT64_FORMAT, sub_id) : g_strdup("not a subscriber");
+	g_autofree char *camptext = campaign > 0 ? g_strdup_printf("#%"
+	    G_GINT64_FORMAT, campaign) : g_strdup("not linked");
+	g_autoptr(sqlite3_stmt) st = NULL;
+	const char *reply_to = from != NULL && *from != '\0' ? from :
+	    *m->sender != '\0' ? m->sender : NULL;
+	GMimeMessage *fwd;
+	gboolean ok;
+
+	if (m->list->owners == NULL || m->list->owners[0] == NULL)
+		return TRUE;
+	fsubject = g_strdup_printf("[%s %s] %s", m->list->name,
+	    m->res->route == PIPE_ROUTE_OWNER ? "owner" : "reply",
+	    subject != NULL ? subject : "(no subject)");
+	summary = g_strdup_printf("%s arrived at %s.\n\nFrom: %s%s%s\n"
+	    "Envelope sender: <%s>\nSubscriber: %s\nCampaign: %s\nStored as:"
+	    " herald reply show %" G_GINT64_FORMAT "\n\nReplying to this"
+	    " message answers the sender. The message is attached.\n",
+	    m->res->route == PIPE_ROUTE_OWNER ? "Mail for the list owners" :
+	    "A reply to an announcement", m->res->route == PIPE_ROUTE_OWNER ?
+	    "the owner address" : m->list->address,
+	    name != NULL ? name : "", name != NULL ? " " : "",
+	    from != NULL ? from : "(none)", m->sender, subtext, camptext, id);
+	fwd = notice_forward(m->list, m->raw, reply_to, fsubject, summary);
+	ok = pipe_queue(m, list_id, sub_id, "forward", "forward to the owners",
+	    fwd, (const char *const *)m->list->owners, error);
+	g_object_unref(fwd);
+	if (!ok)
+		return FALSE;
+	st = store_prepare(m->ctx->store, "UPDATE replies SET forwarded = 1"
+	    " WHERE id = ?1", error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, id);
+	return store_step_done(m->ctx->store, st, "marking a reply forwarded",
+	    error);
+}
+
+/* pipe_reply_store - store a reply (or owner mail) once and, if FORWARD,
+ * queue its forward to the owners with it; *ID is its row, *SEEN set when
+ * it was there before */
 static gboolean
 pipe_reply_store(struct pipe_msg *m, const char *kind, gint64 campaign,
-    gint64 sub_id, gint64 *id, int *forwarded, GError **error)
+    gint64 sub_id, gboolean forward, gint64 *id, gboolean *seen,
+    GError **error)
 {
 	g_autoptr(sqlite3_stmt) st = NULL;
 	const char *name = NULL;
 	const char *from = pipe_from(m, &name);
 	const char *route = pipe_route_name(m->res->route);
 	gint64 list_id;
+	int forwarded = 0;
 
+	*seen = FALSE;
 	if (!store_begin(m->ctx->store, error))
 		return FALSE;
 	if ((list_id = pipe_list_id(m, TRUE, error)) < 0 ||
 	    (*id = pipe_find_digest(m, "SELECT id, forwarded FROM replies"
-	    " WHERE digest = ?1 AND list_id = ?2", list_id, forwarded,
+	    " WHERE digest = ?1 AND list_id = ?2", list_id, &forwarded,
 	    error)) < 0)
 		goto fail;
 	if (*id > 0) {
+		*seen = TRUE;
+		/* stored by a run before migration 7 whose forward failed */
+		if (forward && !forwarded && (!pipe_queue_forward(m, list_id,
+		    *id, campaign, sub_id, error) ||
+		    !store_commit(m->ctx->store, error)))
+			goto fail;
 		store_rollback(m->ctx->store);
 		return TRUE;
 	}
@@ -1475,66 +1582,13 @@ pipe_reply_store(struct pipe_msg *m, const char *kind, gint64 campaign,
 	if (!store_step_done(m->ctx->store, st, "storing a reply", error))
 		goto fail;
 	*id = sqlite3_last_insert_rowid(m->ctx->store->db);
-	*forwarded = 0;
+	if (forward && !pipe_queue_forward(m, list_id, *id, campaign, sub_id,
+	    error))
+		goto fail;
 	return store_commit(m->ctx->store, error);
 fail:
 	store_rollback(m->ctx->store);
 	return FALSE;
-}
-
-/* pipe_forward - send reply ID to the owners (Reply-To: the writer) and
- * mark it forwarded */
-static gboolean
-pipe_forward(struct pipe_msg *m, gint64 id, gint64 campaign, gint64 sub_id,
-    GError **error)
-{
-	const char *name = NULL;
-	const char *from = pipe_from(m, &name);
-	const char *subject = m->msg != NULL ?
-	    g_mime_message_get_subject(m->msg) : NULL;
-	g_autofree char *fsubject = NULL, *summary = NULL;
-	g_autofree char *subtext = sub_id > 0 ? g_strdup_printf("#%"
-	    G_GINT64_FORMAT, sub_id) : g_strdup("not a subscriber");
-	g_autofree char *camptext = campaign > 0 ? g_strdup_printf("#%"
-	    G_GINT64_FORMAT, campaign) : g_strdup("not linked");
-	g_autoptr(sqlite3_stmt) st = NULL;
-	const char *reply_to = from != NULL && *from != '\0' ? from :
-	    *m->sender != '\0' ? m->sender : NULL;
-	GMimeMessage *fwd;
-	gboolean sent;
-
-	if (m->list->owners == NULL || m->list->owners[0] == NULL) {
-		g_string_append(m->res->outcome, ", no owners to forward to");
-		return TRUE;
-	}
-	fsubject = g_strdup_printf("[%s %s] %s", m->list->name,
-	    m->res->route == PIPE_ROUTE_OWNER ? "owner" : "reply",
-	    subject != NULL ? subject : "(no subject)");
-	summary = g_strdup_printf("%s arrived at %s.\n\nFrom: %s%s%s\n"
-	    "Envelope sender: <%s>\nSubscriber: %s\nCampaign: %s\nStored as:"
-	    " herald reply show %" G_GINT64_FORMAT "\n\nReplying to this"
-	    " message answers the sender. The message is attached.\n",
-	    m->res->route == PIPE_ROUTE_OWNER ? "Mail for the list owners" :
-	    "A reply to an announcement", m->res->route == PIPE_ROUTE_OWNER ?
-	    "the owner address" : m->list->address,
-	    name != NULL ? name : "", name != NULL ? " " : "",
-	    from != NULL ? from : "(none)", m->sender, subtext, camptext, id);
-	fwd = notice_forward(m->list, m->raw, reply_to, fsubject, summary);
-	sent = notice_send(m->ctx->config, m->list, fwd,
-	    (const char *const *)m->list->owners, error);
-	g_object_unref(fwd);
-	if (!sent)
-		return FALSE;
-	st = store_prepare(m->ctx->store, "UPDATE replies SET forwarded = 1"
-	    " WHERE id = ?1", error);
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, id);
-	if (!store_step_done(m->ctx->store, st, "marking a reply forwarded",
-	    error))
-		return FALSE;
-	g_string_append(m->res->outcome, ", forwarded to the owners");
-	return TRUE;
 }
 
 /* pipe_reply - mail to the list address or the owner address */
@@ -1543,7 +1597,7 @@ pipe_reply(struct pipe_msg *m, GError **error)
 {
 	gint64 delivery = pipe_referenced_delivery(m), campaign = 0, sub_id = 0;
 	gint64 id, linked;
-	int forwarded = 0;
+	gboolean seen = FALSE;
 	const char *kind = "reply";
 	gboolean forward = TRUE, unsub = FALSE;
 	const char *from = pipe_from(m, NULL);
@@ -1572,22 +1626,21 @@ pipe_reply(struct pipe_msg *m, GError **error)
 		forward = FALSE;
 		unsub = TRUE;
 	}
-	if (!pipe_reply_store(m, kind, campaign, sub_id, &id, &forwarded, error))
+	if (!pipe_reply_store(m, kind, campaign, sub_id, forward, &id, &seen,
+	    error))
 		return FALSE;
 	g_string_append_printf(m->res->outcome, "%s %" G_GINT64_FORMAT
 	    " stored%s%s", kind, id, campaign > 0 ? " (campaign linked)" : "",
-	    forwarded ? ", seen before" : "");
+	    seen ? ", seen before" : "");
 	if (unsub) {
 		g_string_append(m->res->outcome, "; ");
 		return pipe_unsubscribe_request(m, linked, error);
 	}
-	if (!forward) {
+	if (!forward)
 		g_string_append(m->res->outcome, ", not forwarded");
-		return TRUE;
-	}
-	if (forwarded)
-		return TRUE;
-	return pipe_forward(m, id, campaign, sub_id, error);
+	else if (m->list->owners == NULL || m->list->owners[0] == NULL)
+		g_string_append(m->res->outcome, ", no owners to forward to");
+	return TRUE;
 }
 
 /* pipe_request - LIST-request@: one command */
@@ -1612,8 +1665,7 @@ pipe_request(struct pipe_msg *m, GError **error)
 			    " notices");
 			return TRUE;
 		}
-		g_string_append(m->res->outcome, "help sent");
-		return pipe_send_help(m, to, error);
+		return pipe_queue_help(m, to, error);
 	case PIPE_CMD_SUBSCRIBE:
 		return pipe_subscribe_request(m, error);
 	case PIPE_CMD_UNSUBSCRIBE:
@@ -1670,6 +1722,48 @@ pipe_parse(GBytes *raw)
 	return msg;
 }
 
+/* pipe_send_notices - after everything committed: try each notice the
+ * message queued, and say in the outcome what became of it. Not an error
+ * when one cannot leave: it waits in the outbox. */
+static void
+pipe_send_notices(struct pipe_ctx *ctx, struct pipe_result *res, gint64 now)
+{
+	guint i;
+
+	for (i = 0; res->notices != NULL && i < res->notices->len; i++) {
+		struct pipe_notice_ref *n = &g_array_index(res->notices,
+		    struct pipe_notice_ref, i);
+		g_autofree char *reason = NULL;
+		g_autoptr(GError) err = NULL;
+		enum outbox_outcome oc;
+		gboolean ok = outbox_try(ctx->store, &ctx->config->smtp, n->id,
+		    TRUE, now, &oc, &reason, &err);
+
+		g_string_append_printf(res->outcome, "; %s ", n->what);
+		switch (oc) {
+		case OUTBOX_SENT:
+			g_string_append(res->outcome, "sent");
+			break;
+		case OUTBOX_DEFERRED:
+			res->deferred = TRUE;
+			g_string_append_printf(res->outcome, "queued, not sent"
+			    " now (%s): retried later", reason);
+			break;
+		case OUTBOX_FAILED:
+			g_string_append_printf(res->outcome, "refused: %s",
+			    reason);
+			break;
+		case OUTBOX_NOT_MINE:
+			res->deferred = TRUE;
+			g_string_append(res->outcome, "queued");
+			break;
+		}
+		if (!ok)
+			g_string_append_printf(res->outcome, " (the outbox: %s;"
+			    " it is tried again later)", err->message);
+	}
+}
+
 /* pipe_deliver - see pipe.h */
 gboolean
 pipe_deliver(struct pipe_ctx *ctx, const char *recipient, const char *sender,
@@ -1694,6 +1788,11 @@ pipe_deliver(struct pipe_ctx *ctx, const char *recipient, const char *sender,
 	if (a.route == PIPE_ROUTE_NONE) {
 		g_set_error(&err, HERALD_ERROR, HERALD_ERROR_NOUSER,
 		    "no list has the address %s", recipient);
+		goto out;
+	}
+	if (g_bytes_get_size(raw) == 0) {
+		g_set_error(&err, HERALD_ERROR, HERALD_ERROR_DATA,
+		    "the message is empty (0 bytes)");
 		goto out;
 	}
 	m.digest = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, raw);
@@ -1745,6 +1844,8 @@ out:
 		g_clear_error(&err);
 		ok = TRUE;
 	}
+	if (ok)
+		pipe_send_notices(ctx, res, m.now);
 	if (err != NULL)
 		g_propagate_error(error, err);
 	g_clear_object(&m.msg);
@@ -1760,6 +1861,8 @@ pipe_result_clear(struct pipe_result *result)
 	if (result->outcome != NULL)
 		g_string_free(result->outcome, TRUE);
 	result->outcome = NULL;
+	g_clear_pointer(&result->notices, g_array_unref);
+	result->deferred = FALSE;
 }
 
 /* ------------------------------------------------------------------ */

@@ -522,9 +522,11 @@ schedule_after_stop(struct store *store, gint64 id, const char *why,
 
 	if (c == NULL)
 		return FALSE;
-	if (strcmp(c->state, "paused") != 0 || (c->reason != NULL &&
-	    (strstr(c->reason, "herald campaign") != NULL ||
-	    strstr(c->reason, "attempts failed") != NULL)))
+	/* dispatch_run() words a pause by the stop flag "interrupted by …";
+	 * a trip of the error rate, a refused session and a pause from
+	 * elsewhere say otherwise and take precedence over the flag */
+	if (strcmp(c->state, "paused") != 0 || c->reason == NULL ||
+	    !g_str_has_prefix(c->reason, "interrupted by "))
 		return TRUE;
 	return campaign_set_state(store, id, "waiting", why, error);
 }

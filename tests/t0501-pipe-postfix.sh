@@ -105,7 +105,7 @@ ALICE=$(add_sub alice@subs.test active xen-users)
 DAVE=$(add_sub dave@subs.test active xen-users)
 chown nobody "$T/data"/herald.db* 2>/dev/null
 
-plan 14
+plan 16
 # 1. LIST-unsubscribe+TOKEN@ through the pipe transport
 fill $F/gmail-unsubscribe.eml $T/m RCPT=xen-users-unsubscribe+$(tok u xen-users $ALICE)@$D
 expect 0 submit alice@subs.test xen-users-unsubscribe+$(tok u xen-users $ALICE)@$D $T/m; ok $? "Postfix accepts the unsubscribe mailto"
@@ -151,4 +151,17 @@ grep -q 'xen-users@lists.xenproject.org' "$T/queue.out"; ok $? "the message wait
 cp "$T/good.conf" "$HERALD_CONFIG"
 postqueue $PFC -f
 waitfor "SELECT count(*) FROM replies WHERE subject = 'Re: talks'" 1; ok $? "after postqueue -f it is delivered to herald once"
+
+# 6. the list folder moved away: our fault, so deferred (it was 67, and
+# Postfix bounced the reply to its writer as "no such list")
+D0=$(grep -c 'status=deferred' "$PF/maillog"); B0=$(grep -c 'status=bounced' "$PF/maillog")
+mv "$T/lists" "$T/lists.away"
+fill $F/plain.eml $T/m "FROM=Dave <dave@subs.test>" RCPT=xen-users@$D "SUBJECT=Re: venue" "BODY=Is there parking?" MSGID=pf-d2
+submit dave@subs.test xen-users@$D $T/m
+_i=0; while [ $_i -lt 100 ] && [ "$(grep -c 'status=deferred' "$PF/maillog")" = "$D0" ]; do sleep 0.2; _i=$((_i + 1)); done
+grep 'status=deferred' "$PF/maillog" | tail -1 | grep -q 'list folder .* is not there' &&
+[ "$(grep -c 'status=bounced' "$PF/maillog")" = "$B0" ]; ok $? "a missing list folder: deferred with the reason, nothing bounced"
+mv "$T/lists.away" "$T/lists"
+postqueue $PFC -f
+waitfor "SELECT count(*) FROM replies WHERE subject = 'Re: venue'" 1; ok $? "with the folder back, the next queue run delivers it"
 finish

@@ -54,7 +54,7 @@ print(n)
 EOP
 subs_csv "$T/subs.csv" 3000 s
 "$HERALD" sub import xen-users "$T/subs.csv" >/dev/null
-printf 'send {\n  rate = 400\n}\n' >> "$HERALD_CONFIG"
+printf 'send {\n  rate = 200\n}\n' >> "$HERALD_CONFIG"
 "$HERALD" send summit --list xen-users --segment users --yes > "$T/send.out" 2>&1 &
 SPID=$!
 $PY "$T/writer.py" "$T/data/herald.db" 4 0.02 > "$T/writer.out" &
