@@ -504,6 +504,7 @@ send_event(const struct schedule_event *e, gpointer data)
 }
 
 static int send_pass(struct herald *h, gint64 id);
+static const char *campaigns_state(struct herald *h, const struct campaign *c);
 
 /* send_scheduled - record campaign ID's schedule S; unless LATER (--at),
  * make one pass over it now. The exit status. */
@@ -556,7 +557,7 @@ send_pass(struct herald *h, gint64 id)
 	    herald_now())) != NULL)
 		printf("campaign %" G_GINT64_FORMAT " %s: %s; herald run (or "
 		    "herald maintain --campaigns) goes on with it\n", id,
-		    c->state, line);
+		    campaigns_state(h, c), line);
 	return EX_OK;
 }
 

@@ -439,8 +439,8 @@ schedule_plan_make(struct store *store, const struct list_config *list,
 			plan->next = schedule_window_next(&w, tz, now);
 			when = plan->next > 0 ? schedule_format(tz, plan->next) :
 			    g_strdup("never");
-			plan->why = g_strdup_printf("window %s closed; opens %s",
-			    s->window, when);
+			plan->why = g_strdup_printf("the window is closed; it "
+			    "opens %s", when);
 			return TRUE;
 		}
 		plan->stop_at = schedule_window_next(&w, tz, now);
@@ -458,6 +458,10 @@ schedule_plan_make(struct store *store, const struct list_config *list,
 		plan->next = q.next_retry;
 		if (q.held > 0 && (plan->next == 0 || day_end < plan->next))
 			plan->next = day_end;
+		/* the next day's share waits for the window, too */
+		if (s->window != NULL && plan->next > 0 &&
+		    !schedule_window_is_open(&w, tz, plan->next))
+			plan->next = schedule_window_next(&w, tz, plan->next);
 		when = schedule_format(tz, plan->next);
 		plan->why = q.held > 0 ? g_strdup_printf("daily cap of %d "
 		    "reached (%" G_GINT64_FORMAT " today); goes on %s",

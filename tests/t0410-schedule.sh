@@ -9,7 +9,7 @@
 . "$TOP/tests/t0400/common.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
 TZ=UTC; export TZ
-plan 36
+plan 40
 
 PORT=$(free_port)
 relay_conf "$PORT" "send {" "connections = 2" "rate = 40" "batch = 10" "}"
@@ -98,6 +98,18 @@ like "$out" 'daily cap of 40 reached .* goes on 2014-08-08 00:00 CEST'; ok $? "a
 now "2014-08-08 09:00:00" herald maintain --campaigns >/dev/null 2>&1
 [ "$(c)" = "$users" ] && [ "$(sql "SELECT state FROM campaigns WHERE id = $id")" = done ]
 ok $? "day 3: the rest ($(c) of $users), done"
+
+# a cap and a window together: the next day's share waits for Monday
+HERALD_NOW="2014-08-01 06:00:00"
+t "send with a cap and a window" 0 herald send talks --list xen-users --again \
+    --segment users --yes --at "2014-08-08 10:00" --daily-cap 10 \
+    --window "Mon-Fri 09:00-17:00"
+id=5
+now "2014-08-08 10:00:00" herald maintain --campaigns >/dev/null 2>&1
+now "2014-08-09 10:00:00" herald maintain --campaigns >/dev/null 2>&1
+[ "$(c)" = 10 ]; ok $? "10 on Friday, none on Saturday ($(c))"
+t "campaigns says when it goes on" 0 now "2014-08-08 11:00:00" herald campaigns
+like "$out" 'daily cap of 10 reached .* goes on 2014-08-11 09:00 CEST'; ok $? "Monday 09:00, not Saturday midnight"
 
 # bad schedules: a clear error, nothing recorded
 t "--at that is not a time" 64 herald send talks --list xen-users --again \
