@@ -722,8 +722,8 @@ schedule_describe(struct store *store, const struct config *config,
 		return NULL;
 	}
 	start = schedule_format(tz, s.at);
-	g_string_append_printf(out, "%s %s", now < s.at ? "starts" : "started",
-	    start);
+	g_string_append_printf(out, "%s %s", now < s.at ? "starts" :
+	    c->started == 0 ? "due since" : "started", start);
 	if (s.window != NULL)
 		g_string_append_printf(out, ", window %s", s.window);
 	if (s.daily_cap > 0)

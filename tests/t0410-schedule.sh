@@ -9,7 +9,7 @@
 . "$TOP/tests/t0400/common.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
 TZ=UTC; export TZ
-plan 40
+plan 44
 
 PORT=$(free_port)
 relay_conf "$PORT" "send {" "connections = 2" "rate = 40" "batch = 10" "}"
@@ -110,6 +110,20 @@ now "2014-08-09 10:00:00" herald maintain --campaigns >/dev/null 2>&1
 [ "$(c)" = 10 ]; ok $? "10 on Friday, none on Saturday ($(c))"
 t "campaigns says when it goes on" 0 now "2014-08-08 11:00:00" herald campaigns
 like "$out" 'daily cap of 10 reached .* goes on 2014-08-11 09:00 CEST'; ok $? "Monday 09:00, not Saturday midnight"
+
+# the list's own window and cap apply to a send without --at: outside
+# the window it records the campaign and sends nothing
+printf 'window = "Sat-Sun 10:00-12:00"\ndaily_cap = 7\n' >> "$T/lists/xen-users.conf"
+n=$(sunk)
+t "a send outside the list's window" 0 now "2014-08-08 15:00:00" herald send \
+    sponsorship --list xen-users --again --segment users --yes
+like "$out" 'campaign 6 scheduled: due since 2014-08-08 15:00 CEST, window Sat-Sun 10:00-12:00, at most 7 a day; the window is closed; it opens 2014-08-09 10:00 CEST'
+ok $? "says it waits for the list's window"
+[ "$(sunk)" = "$n" ]; ok $? "and sends nothing now"
+id=6
+now "2014-08-09 10:00:00" herald maintain --campaigns >/dev/null 2>&1
+[ "$(c)" = 7 ]; ok $? "Saturday 10:00: the list's cap of 7 ($(c))"
+sed -i '/^window = /d; /^daily_cap = /d' "$T/lists/xen-users.conf"
 
 # bad schedules: a clear error, nothing recorded
 t "--at that is not a time" 64 herald send talks --list xen-users --again \
