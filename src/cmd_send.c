@@ -490,11 +490,25 @@ send_schedule_options(const struct list_config *list, const char *at_text,
 	return TRUE;
 }
 
+/* what a foreground pass heard, for its summary */
+struct send_pass_view {
+	gboolean json;
+	struct dispatch_progress p;	/* of the last run */
+	char *detail;			/* its reason, or NULL */
+};
+
 /* send_event - a pass's report, as herald run prints it */
 static void
 send_event(const struct schedule_event *e, gpointer data)
 {
+	struct send_pass_view *v = data;
+
 	if (strcmp(e->what, "ran") != 0)
+		return;
+	v->p = e->progress;
+	g_free(v->detail);
+	v->detail = g_strdup(e->detail);
+	if (v->json)
 		return;
 	printf("campaign %" G_GINT64_FORMAT ": this run %" G_GINT64_FORMAT
 	    " sent, %" G_GINT64_FORMAT " failed, %" G_GINT64_FORMAT " deferred "
@@ -503,20 +517,25 @@ send_event(const struct schedule_event *e, gpointer data)
 	    "; " : "", e->detail != NULL ? e->detail : "");
 }
 
-static int send_pass(struct herald *h, gint64 id);
+static int send_pass(struct herald *h, gint64 id, gboolean json);
 static const char *campaigns_state(struct herald *h, const struct campaign *c);
 
 /* send_scheduled - record campaign ID's schedule S; unless LATER (--at),
  * make one pass over it now. The exit status. */
 static int
 send_scheduled(struct herald *h, const struct list_config *list, gint64 id,
-    const struct schedule *s, gboolean later)
+    const struct schedule *s, gboolean later, gboolean json)
 {
 	g_autofree char *start = schedule_format_at(list, s->at);
+	struct dispatch_progress none = { 0 };
 	GError *error = NULL;
 
 	if (!schedule_set(h->store, id, s, &error))
 		return cmd_error("send", error);
+	if (later && json) {
+		send_summary_json(h->store, id, &none, NULL);
+		return EX_OK;
+	}
 	if (later) {
 		printf("campaign %" G_GINT64_FORMAT " scheduled: starts %s%s%s%s; "
 		    "herald run (or herald maintain --campaigns) sends it\n", id,
@@ -525,40 +544,54 @@ send_scheduled(struct herald *h, const struct list_config *list, gint64 id,
 		    ", with a daily cap" : "");
 		return EX_OK;
 	}
-	return send_pass(h, id);
+	return send_pass(h, id, json);
 }
 
 /* send_pass - one pass of the schedule over campaign ID, in the
- * foreground; a signal stops it after the messages in flight */
+ * foreground; a signal stops it after the messages in flight, and the
+ * campaign waits for herald run or herald maintain (exit 75, as a
+ * stopped send); a pause by the error rate is 75 too */
 static int
-send_pass(struct herald *h, gint64 id)
+send_pass(struct herald *h, gint64 id, gboolean json)
 {
 	g_autoptr(campaign) c = NULL;
 	g_autofree char *line = NULL;
+	struct send_pass_view v = { json, { 0 }, NULL };
 	struct sigaction sa = { 0 }, oint, oterm;
 	GError *error = NULL;
 	gboolean ok;
+	int status = EX_OK;
 
 	send_stop = 0;
 	sa.sa_handler = send_on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &oint);
 	sigaction(SIGTERM, &sa, &oterm);
-	ok = schedule_pass(h->store, h->config, id, &send_stop, send_event, NULL,
+	ok = schedule_pass(h->store, h->config, id, &send_stop, send_event, &v,
 	    NULL, &error);
 	sigaction(SIGINT, &oint, NULL);
 	sigaction(SIGTERM, &oterm, NULL);
-	if (!ok)
+	if (!ok || (c = campaign_get(h->store, id, &error)) == NULL) {
+		g_free(v.detail);
 		return cmd_error("send", error);
-	if ((c = campaign_get(h->store, id, &error)) == NULL)
-		return cmd_error("send", error);
-	if (strcmp(c->state, "done") != 0 &&
+	}
+	if (send_stop || strcmp(c->state, "paused") == 0)
+		status = EX_TEMPFAIL;
+	if (json)
+		send_summary_json(h->store, id, &v.p, v.detail);
+	else if (strcmp(c->state, "paused") == 0)
+		fprintf(stderr, "herald send: campaign %" G_GINT64_FORMAT " paused:"
+		    " %s. Resume with: herald campaign resume %" G_GINT64_FORMAT
+		    "\n", id, c->reason != NULL ? c->reason : "?", id);
+	else if (strcmp(c->state, "done") != 0 &&
 	    (line = schedule_describe(h->store, h->config, c,
 	    herald_now())) != NULL)
 		printf("campaign %" G_GINT64_FORMAT " %s: %s; herald run (or "
-		    "herald maintain --campaigns) goes on with it\n", id,
-		    campaigns_state(h, c), line);
-	return EX_OK;
+		    "herald maintain --campaigns) goes on with it%s\n", id,
+		    campaigns_state(h, c), line, send_stop ? " (\"herald "
+		    "campaign pause\" holds it)" : "");
+	g_free(v.detail);
+	return status;
 }
 
 int
@@ -731,7 +764,8 @@ cmd_send(struct herald *h, int argc, char **argv)
 	g_clear_pointer(&comp, composer_free);
 	g_clear_pointer(&ann, announcement_free);
 	if (sched.at > 0)
-		return send_scheduled(h, list, id, &sched, at_text != NULL);
+		return send_scheduled(h, list, id, &sched, at_text != NULL,
+		    json);
 	return send_run(h, "send", id, json, FALSE);
 }
 
@@ -902,7 +936,8 @@ campaign_is_scheduled(struct herald *h, gint64 id)
  * again) a scheduled campaign: within its window and cap, like a pass
  * of herald run; a paused one is unpaused first */
 static int
-campaign_resume_scheduled(struct herald *h, gint64 id, gboolean retry)
+campaign_resume_scheduled(struct herald *h, gint64 id, gboolean retry,
+    gboolean json)
 {
 	g_autoptr(campaign) c = NULL;
 	const char *cmd = retry ? "campaign retry" : "campaign resume";
@@ -921,7 +956,7 @@ campaign_resume_scheduled(struct herald *h, gint64 id, gboolean retry)
 	if (strcmp(c->state, "paused") == 0 &&
 	    !campaign_set_state(h->store, id, "waiting", NULL, &error))
 		return cmd_error(cmd, error);
-	return send_pass(h, id);
+	return send_pass(h, id, json);
 }
 
 int
@@ -956,7 +991,7 @@ cmd_campaign(struct herald *h, int argc, char **argv)
 	if ((strcmp(argv[1], "resume") == 0 || strcmp(argv[1], "retry") == 0) &&
 	    campaign_is_scheduled(h, id))
 		return campaign_resume_scheduled(h, id,
-		    strcmp(argv[1], "retry") == 0);
+		    strcmp(argv[1], "retry") == 0, json);
 	if (strcmp(argv[1], "resume") == 0)
 		return send_run(h, "campaign resume", id, json, FALSE);
 	if (strcmp(argv[1], "retry") == 0)
