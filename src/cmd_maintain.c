@@ -17,6 +17,7 @@
  * Must stay true: each list's changes are one transaction; a busy or full
  * database is EX_TEMPFAIL (75), so the next run simply tries again.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -77,14 +78,31 @@ maintain_event(const struct schedule_event *e, gpointer data)
 	    "; " : "", e->detail != NULL ? e->detail : "");
 }
 
-/* maintain_campaigns - one pass over the campaigns; the exit status */
+static volatile sig_atomic_t maintain_stop;
+
+/* maintain_on_signal - stop the campaign pass after the messages in flight */
+static void
+maintain_on_signal(int signo)
+{
+	maintain_stop = signo;
+}
+
+/* maintain_campaigns - one pass over the campaigns; the exit status.
+ * SIGTERM or SIGINT (a timer stopped, cron's job killed politely) stops
+ * the run after the messages in flight; the campaign waits for the next
+ * pass. */
 static int
 maintain_campaigns(struct herald *h, struct maintain_pass *p)
 {
+	struct sigaction sa = { 0 };
 	GError *error = NULL;
 
-	if (!schedule_pass(h->store, h->config, 0, NULL, maintain_event, p,
-	    NULL, &error))
+	sa.sa_handler = maintain_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (!schedule_pass(h->store, h->config, 0, &maintain_stop,
+	    maintain_event, p, NULL, &error))
 		return cmd_error("maintain", error);
 	printf("campaigns: %d run(s), %" G_GINT64_FORMAT " sent, %"
 	    G_GINT64_FORMAT " failed, %" G_GINT64_FORMAT " deferred\n", p->runs,

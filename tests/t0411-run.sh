@@ -7,7 +7,7 @@
 . "$TOP/tests/t0400/common.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
 TZ=UTC; export TZ
-plan 20
+plan 22
 
 PORT=$(free_port)
 relay_conf "$PORT" "send {" "connections = 2" "rate = 200" "batch = 20" "}"
@@ -77,6 +77,18 @@ rm -f "$T/gone.conf"
 ok $? "herald run pauses it, says why and exits 0 ($rc)"
 like "$(sql "SELECT reason FROM campaigns WHERE id = 3")" 'not sent: '
 ok $? "the reason names the failure: $(sql "SELECT reason FROM campaigns WHERE id = 3")"
+
+# herald maintain --campaigns stops the same way on SIGTERM
+t "schedule a fourth" 0 herald send sponsorship --list xen-users \
+    --segment users --yes --at "2014-08-01 08:59"
+"$HERALD" maintain --campaigns >/dev/null 2>&1 &
+m=$!
+i=0
+while [ "$(sent 4)" -lt 30 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+kill -TERM $m; wait $m; rc=$?
+[ $rc = 0 ] && [ "$(sql "SELECT state FROM campaigns WHERE id = 4")" = waiting ] &&
+    [ "$(sent 4)" -lt "$users" ]
+ok $? "maintain --campaigns on SIGTERM: exit 0, the campaign waits ($rc, $(sent 4) of $users sent)"
 
 t "--interval out of bounds is refused" 64 herald run --interval 0
 t "HERALD_NOW that is not a time is refused" 64 env HERALD_NOW=soon "$HERALD" run --once
