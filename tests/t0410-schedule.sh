@@ -9,7 +9,7 @@
 . "$TOP/tests/t0400/common.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
 TZ=UTC; export TZ
-plan 44
+plan 45
 
 PORT=$(free_port)
 relay_conf "$PORT" "send {" "connections = 2" "rate = 40" "batch = 10" "}"
@@ -38,6 +38,11 @@ ok $? "the deliveries are made at once ($users)"
 t "campaigns lists it" 0 herald campaigns
 like "$out" '^ +1 .* scheduled ' && like "$out" 'starts 2014-08-01 09:00 CEST'
 ok $? "state scheduled, with its start"
+herald campaigns --json | $PY -c 'import json, sys
+c = json.load(sys.stdin)[0]
+assert c["state"] == "scheduled" and c["scheduled_at"] == "2014-08-01T07:00:00Z", c
+assert c["schedule"].startswith("starts 2014-08-01 09:00 CEST"), c'
+ok $? "campaigns --json: scheduled_at (UTC) and the schedule line"
 t "a pass at 08:59 Berlin" 0 now "2014-08-01 08:59:00" herald maintain --campaigns
 like "$out" 'campaigns: 0 run'; ok $? "starts nothing before its time"
 [ "$(sunk)" = 0 ] && [ "$(sql "SELECT count(*) FROM deliveries WHERE state <> 'queued'")" = 0 ]
