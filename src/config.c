@@ -19,6 +19,7 @@
 #include "herald.h"
 #include "config.h"
 #include "subscriber.h"
+#include "schedule.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -547,6 +548,56 @@ config_validate_port(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
+/* config_validate_timezone - a zone GLib knows (tzdata), or "" */
+static int
+config_validate_timezone(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+	GTimeZone *tz;
+
+	if (v == NULL || *v == '\0')
+		return 0;
+	if ((tz = g_time_zone_new_identifier(v)) == NULL) {
+		cfg_error(cfg, "timezone \"%s\" is not a time zone (an IANA "
+		    "name such as \"Europe/Berlin\" or \"UTC\")", v);
+		return -1;
+	}
+	g_time_zone_unref(tz);
+	return 0;
+}
+
+/* config_validate_window - "[DAYS ]HH:MM-HH:MM", or "" */
+static int
+config_validate_window(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+	struct schedule_window w;
+	GError *error = NULL;
+
+	if (v == NULL || *v == '\0')
+		return 0;
+	if (!schedule_window_parse(v, &w, &error)) {
+		cfg_error(cfg, "%s", error->message);
+		g_error_free(error);
+		return -1;
+	}
+	return 0;
+}
+
+/* config_validate_cap - daily_cap: 0 (none) or a positive number */
+static int
+config_validate_cap(cfg_t *cfg, cfg_opt_t *opt)
+{
+	long v = cfg_opt_getnint(opt, 0);
+
+	if (v < 0 || v > G_MAXINT) {
+		cfg_error(cfg, "daily_cap must be 0 (no cap) or a number of "
+		    "messages a day, not %ld", v);
+		return -1;
+	}
+	return 0;
+}
+
 /* config_validate_segment - remember the line where a segment ends */
 static int
 config_validate_segment(cfg_t *cfg, cfg_opt_t *opt)
@@ -605,6 +656,8 @@ config_list_free(struct list_config *list)
 	g_free(list->preferences_base_url);
 	g_free(list->description);
 	g_strfreev(list->editable);
+	g_free(list->timezone);
+	g_free(list->window);
 	if (list->segments != NULL)
 		g_ptr_array_unref(list->segments);
 	g_free(list);
@@ -783,6 +836,9 @@ config_parse_list_file(const char *path, const char *default_domain,
 		CFG_INT_CB("archive", ARCHIVE_PUBLIC, CFGF_NONE,
 		    config_cb_archive),
 		CFG_SEC("bounce", bounce_opts, CFGF_NONE),
+		CFG_STR("timezone", "", CFGF_NONE),
+		CFG_STR("window", "", CFGF_NONE),
+		CFG_INT("daily_cap", 0, CFGF_NONE),
 		CFG_SEC("segment", segment_opts,
 		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_END()
@@ -814,6 +870,9 @@ config_parse_list_file(const char *path, const char *default_domain,
 	cfg_set_validate_func(cfg, "bounce|warning_interval_days",
 	    config_validate_positive);
 	cfg_set_validate_func(cfg, "bounce|threshold", config_validate_nonneg_float);
+	cfg_set_validate_func(cfg, "timezone", config_validate_timezone);
+	cfg_set_validate_func(cfg, "window", config_validate_window);
+	cfg_set_validate_func(cfg, "daily_cap", config_validate_cap);
 	config_segment_lines = g_hash_table_new_full(g_str_hash, g_str_equal,
 	    g_free, NULL);
 	if (!config_parse_file(cfg, path, &lines, error)) {
@@ -900,6 +959,9 @@ config_parse_list_file(const char *path, const char *default_domain,
 		list->editable[i] = g_steal_pointer(&k);
 	}
 	list->archive = cfg_getint(cfg, "archive");
+	list->timezone = config_strdup_nonempty(cfg_getstr(cfg, "timezone"));
+	list->window = config_strdup_nonempty(cfg_getstr(cfg, "window"));
+	list->daily_cap = cfg_getint(cfg, "daily_cap");
 	b = cfg_getsec(cfg, "bounce");
 	list->bounce.hard_score = cfg_getfloat(b, "hard_score");
 	list->bounce.soft_score = cfg_getfloat(b, "soft_score");

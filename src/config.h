@@ -68,6 +68,9 @@ struct list_config {
 	char **editable;		/* attributes subscribers set on the web */
 	enum archive_mode archive;	/* the web archive of its campaigns */
 	struct bounce_policy bounce;
+	char *timezone;		/* an IANA zone ("Europe/Berlin"), NULL: local */
+	char *window;		/* sending window ("Mon-Fri 09:00-17:00"), NULL: any time */
+	int daily_cap;		/* most messages a day per campaign, 0: no cap */
 	GPtrArray *segments;		/* struct segment_def *, in file order */
 };
 
