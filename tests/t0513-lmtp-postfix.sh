@@ -119,6 +119,7 @@ expect 0 submit alice@subs.test xen-users-unsubscribe+$(tok u xen-users $ALICE)@
 waitfor "SELECT status FROM memberships WHERE subscriber_id = $ALICE" unsubscribed; ok $? "herald lmtp unsubscribed alice"
 _i=0; while [ $_i -lt 100 ] && [ -z "$(maildir_files alice)" ]; do sleep 0.2; _i=$((_i + 1)); done
 grep -q '^Subject: You are unsubscribed' $(maildir_files alice) /dev/null; ok $? "her goodbye came back through Postfix to her maildir"
+_i=0; while [ $_i -lt 150 ] && ! grep -q 'relay=.*lmtp.sock.*status=sent' "$PF/maillog"; do sleep 0.2; _i=$((_i + 1)); done
 grep -q 'relay=.*lmtp.sock.*status=sent (250 2\.0\.0 list=xen-users route=unsubscribe' "$PF/maillog"; ok $? "the maillog shows lmtp(8) got 250 with herald's line"
 
 # 2. one message to the list and the owner address: one LMTP transaction,
