@@ -56,7 +56,15 @@ soname = $(shell objdump -p $$($(CC) -print-file-name=$(1)) 2>/dev/null | sed -n
 ESMTP_SONAME := $(call soname,libesmtp.so)
 SSL_SONAME := $(call soname,libssl.so)
 override CPPFLAGS += $(if $(ESMTP_SONAME),-DSEND_ESMTP_SONAME='"$(ESMTP_SONAME)"') $(if $(SSL_SONAME),-DSEND_SSL_SONAME='"$(SSL_SONAME)"')
-HERALD_LDFLAGS = -Wl,--export-dynamic-symbol=connect -Wl,--export-dynamic-symbol=write
+# libopendkim (DKIM signing) and libcrypto are opened the same way, by
+# src/dkim.c, when a list signs; it defines PEM_read_bio_PrivateKey(),
+# which the executable exports so libopendkim gets the parsed key it
+# holds instead of parsing the PEM again for every message.
+OPENDKIM_SONAME := $(call soname,libopendkim.so)
+CRYPTO_SONAME := $(call soname,libcrypto.so)
+override CPPFLAGS += $(if $(OPENDKIM_SONAME),-DDKIM_OPENDKIM_SONAME='"$(OPENDKIM_SONAME)"') $(if $(CRYPTO_SONAME),-DDKIM_CRYPTO_SONAME='"$(CRYPTO_SONAME)"')
+HERALD_LDFLAGS = -Wl,--export-dynamic-symbol=connect -Wl,--export-dynamic-symbol=write \
+	-Wl,--export-dynamic-symbol=PEM_read_bio_PrivateKey
 STATIC_LIBS = gmime-3.0 gio-2.0 gobject-2.0 gmodule-2.0 glib-2.0 sqlite3 confuse pcre2-8 ffi
 ifneq ($(STATIC_DEPS)$(SANITIZE),0)
 ifneq ($(SANITIZE),1)
@@ -115,7 +123,8 @@ units: $(UNIT_BINS) $(TOOL_BINS)
 # tests run (Postfix and its smtp-sink/smtp-source, aiosmtpd, prove).
 DEB_PACKAGES = make gcc binutils libc6-dev pkg-config libglib2.0-dev libgmime-3.0-dev \
 	libesmtp-dev libssl-dev libsqlite3-dev libconfuse-dev libjson-glib-dev sqlite3 \
-	postfix python3 python3-aiosmtpd perl openssl procps time bc
+	postfix python3 python3-aiosmtpd perl openssl procps time bc \
+	libopendkim-dev opendkim-tools python3-dkim
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 deps:

@@ -49,5 +49,8 @@ int cmd_bounce(struct herald *h, int argc, char **argv);
 int cmd_bounces(struct herald *h, int argc, char **argv);
 int cmd_maintain(struct herald *h, int argc, char **argv);
 int cmd_mta(struct herald *h, int argc, char **argv);
+int cmd_dkim(struct herald *h, int argc, char **argv);
+int cmd_dns(struct herald *h, int argc, char **argv);
+int cmd_doctor(struct herald *h, int argc, char **argv);
 
 #endif

@@ -20,7 +20,11 @@
  * subscriber's token, and the https URL when the list has
  * unsubscribe_base_url), List-Unsubscribe-Post (RFC 8058, with the URL),
  * List-Post (NO for announce-only lists), List-Help, List-Owner,
- * Precedence: bulk, X-Loop.
+ * Precedence: bulk, X-Loop. When the list has a dkim { } section, the
+ * DKIM-Signature header(s) come first, over the message as composed
+ * (dkim.h); composer_new() loads the keys (a CONFIG error naming the file
+ * when one is missing or unfit) and a failure to sign one message is a
+ * TEMP error from composer_render().
  *
  * Must stay true: header injection is impossible. A CR, LF or NUL in the
  * subscriber's name, email or any attribute, in a one-line data field or
@@ -47,6 +51,7 @@
 enum composer_flags {
 	COMPOSER_STRICT = 1 << 0,	/* a missing variable is an error */
 	COMPOSER_NO_CALENDAR = 1 << 1,	/* leave out the text/calendar part */
+	COMPOSER_NO_SIGN = 1 << 2,	/* no DKIM signature even if the list signs */
 };
 
 struct composer;

@@ -62,6 +62,12 @@ static const struct command commands[] = {
 	    "print the Postfix or Exim configuration for the lists" },
 	{ "bounce", cmd_bounce, 0,
 	    "classify returned mail: bounce scan FILE…" },
+	{ "dkim", cmd_dkim, NEEDS_CONFIG,
+	    "dkim keygen LIST: make a signing key, print its TXT record" },
+	{ "dns", cmd_dns, NEEDS_CONFIG,
+	    "the DNS records a list needs (SPF, DKIM, DMARC, MX)" },
+	{ "doctor", cmd_doctor, NEEDS_CONFIG,
+	    "check a list's signing, alignment and headers (PASS/FAIL)" },
 };
 
 /* main_usage - the list of commands, on FP */
