@@ -4,7 +4,9 @@
  * the CPU time per signature (tests/bench/bench-dkim.sh puts it beside
  * herald send's signed-minus-unsigned figure and openssl speed's).
  *
- *   dkim-sign KEY MESSAGE [N]
+ *   dkim-sign KEY MESSAGE [N [ED25519_KEY]]
+ *
+ * With ED25519_KEY each message gets the second signature too.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +45,10 @@ main(int argc, char **argv)
 	cfg.domain = (char *)"example.org";
 	cfg.selector = (char *)"bench";
 	cfg.key_file = argv[1];
+	if (argc > 4) {
+		cfg.ed25519_selector = (char *)"bench-ed";
+		cfg.ed25519_key_file = argv[4];
+	}
 	if ((s = dkim_signer_new(&cfg, &error)) == NULL ||
 	    !g_file_get_contents(argv[2], &msg, &len, &error)) {
 		fprintf(stderr, "dkim-sign: %s\n", error->message);
