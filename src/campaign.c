@@ -294,14 +294,17 @@ campaign_list(struct store *store, GError **error)
 	return out;
 }
 
-/* campaign_find_open - an unfinished campaign of the same announcement */
+/* campaign_find_earlier - the newest campaign of the same announcement
+ * that may have reached anyone */
 gint64
-campaign_find_open(struct store *store, gint64 list_id,
+campaign_find_earlier(struct store *store, gint64 list_id,
     const char *announcement, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = store_prepare(store, "SELECT id FROM"
-	    " campaigns WHERE list_id = ?1 AND announcement = ?2 AND state NOT IN"
-	    " ('done', 'cancelled') ORDER BY id DESC LIMIT 1", error);
+	g_autoptr(sqlite3_stmt) st = store_prepare(store, "SELECT c.id FROM"
+	    " campaigns c WHERE c.list_id = ?1 AND c.announcement = ?2 AND"
+	    " (c.state != 'cancelled' OR EXISTS (SELECT 1 FROM deliveries d"
+	    " WHERE d.campaign_id = c.id AND d.state = 'sent'))"
+	    " ORDER BY c.id DESC LIMIT 1", error);
 	int rc;
 
 	if (st == NULL)

@@ -93,9 +93,12 @@ void campaign_free(struct campaign *c);
 /* campaign_list - every campaign, newest first (struct campaign *) */
 GPtrArray *campaign_list(struct store *store, GError **error);
 
-/* campaign_find_open - an unfinished campaign (not done nor cancelled) of
- * ANNOUNCEMENT on LIST_ID, 0 if none */
-gint64 campaign_find_open(struct store *store, gint64 list_id,
+/* campaign_find_earlier - the newest campaign of ANNOUNCEMENT on LIST_ID
+ * that may have mailed anyone or still may: unfinished, done, or
+ * cancelled after at least one message was sent. 0 if none, -1 and an
+ * error when the store fails. herald send refuses to mail an
+ * announcement again without --again while there is one. */
+gint64 campaign_find_earlier(struct store *store, gint64 list_id,
     const char *announcement, GError **error);
 
 gboolean campaign_counts(struct store *store, gint64 id,

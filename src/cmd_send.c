@@ -5,7 +5,13 @@
  * and send.c (SMTP).
  *
  *   herald send ANNOUNCEMENT --list LIST --segment S [--segment S2 …]
- *       [--yes] [--dry-run DIR] [--test EMAIL … [--as EMAIL]] [--json]
+ *       [--yes] [--dry-run DIR | --test EMAIL … [--as EMAIL]] [--json]
+ *       [--again]
+ *
+ * A second send of an announcement its list got already (a campaign of
+ * it unfinished, done, or cancelled after some were sent) is refused
+ * without --again. A --test copy is rendered with a COMPOSER_TEST
+ * composer: marked, and its tokens act on nobody.
  *
  * A run on a terminal shows one live line (sent, failed, queued, rate,
  * time left) on stderr; elsewhere a log line every five seconds. SIGINT
@@ -87,7 +93,7 @@ send_progress(const struct dispatch_progress *p, gpointer data)
 /* send_composer - the announcement and composer of campaign C */
 static struct composer *
 send_composer(struct herald *h, const struct list_config *list,
-    const char *announcement, const char *const *segments,
+    const char *announcement, const char *const *segments, int flags,
     struct announcement **ann, GError **error)
 {
 	struct token_key key;
@@ -96,7 +102,7 @@ send_composer(struct herald *h, const struct list_config *list,
 		return NULL;
 	if ((*ann = announcement_load(announcement, h->config, error)) == NULL)
 		return NULL;
-	return composer_new(*ann, list, &key, segments, 0, error);
+	return composer_new(*ann, list, &key, segments, flags, error);
 }
 
 /* send_summary_json - the final summary as one JSON object */
@@ -172,7 +178,7 @@ send_run(struct herald *h, const char *cmd, gint64 id, gboolean json,
 		    G_GINT64_FORMAT " failed deliveries queued again, every "
 		    "queued one due now\n", cmd, id, n);
 	comp = send_composer(h, list, c->announcement,
-	    (const char *const *)c->segments, &ann, &error);
+	    (const char *const *)c->segments, 0, &ann, &error);
 	if (comp == NULL)
 		goto fail;
 	send_stop = 0;
@@ -319,8 +325,11 @@ send_dry_run(struct herald *h, const struct composer *comp, gint64 id,
 }
 
 /* send_test - the message as AS (or the first recipient) gets it, to the
- * TEST addresses, from the list's first owner (a test's bounces reach a
- * person, not the bounce scores) */
+ * TEST addresses. COMP is a COMPOSER_TEST composer: the copy is marked
+ * and its tokens are test tokens, so its List-Unsubscribe acts on nobody,
+ * and its VERP envelope sender (as a real message's) brings a bounce back
+ * to herald pipe as a test copy's, which scores nobody and goes to the
+ * owners (pipe.c). */
 static gboolean
 send_test(struct herald *h, const struct list_config *list,
     const struct composer *comp, gint64 id, const char *as,
@@ -331,8 +340,7 @@ send_test(struct herald *h, const struct list_config *list,
 	g_autoptr(GString) out = g_string_sized_new(8192);
 	g_autoptr(GBytes) body = NULL;
 	g_auto(GStrv) matched = NULL;
-	g_autofree char *segment = NULL;
-	const char *from;
+	g_autofree char *segment = NULL, *envelope = NULL;
 
 	st = store_prepare(h->store, "SELECT d.subscriber_id, d.segment,"
 	    " d.matched FROM deliveries d WHERE d.campaign_id = ?1 AND"
@@ -358,18 +366,49 @@ send_test(struct herald *h, const struct list_config *list,
 		return FALSE;
 	}
 	if (!composer_render(comp, sub, segment, (const char *const *)matched,
-	    0, out, NULL, NULL, error))
+	    0, out, &envelope, NULL, error))
 		return FALSE;
 	body = g_string_free_to_bytes(g_steal_pointer(&out));
-	from = list->owners != NULL && list->owners[0] != NULL ?
-	    list->owners[0] : list->address;
-	if (!send_one(&h->config->smtp, from, test, body, NULL, error))
+	if (!send_one(&h->config->smtp, envelope, test, body, NULL, error))
 		return FALSE;
-	printf("test message (as %s, segment %s) sent to %u address%s\n",
+	printf("test copy (as %s, segment %s; its tokens act on nobody) sent "
+	    "to %u address%s\n",
 	    sub->email, segment != NULL ? segment : "none",
 	    g_strv_length((char **)test), g_strv_length((char **)test) > 1 ?
 	    "es" : "");
 	return TRUE;
+}
+
+/* send_refuse_again - say why a send of an announcement that campaign ID
+ * (unfinished, done, or cancelled after some were sent) has mailed is
+ * refused, and how to go on; the exit status */
+static int
+send_refuse_again(struct herald *h, const struct list_config *list, gint64 id)
+{
+	g_autoptr(campaign) c = NULL;
+	struct campaign_counts n;
+	GError *error = NULL;
+
+	if ((c = campaign_get(h->store, id, &error)) == NULL ||
+	    !campaign_counts(h->store, id, &n, &error))
+		return cmd_error("send", error);
+	if (strcmp(c->state, "done") == 0)
+		fprintf(stderr, "herald send: campaign %" G_GINT64_FORMAT " of this "
+		    "announcement on %s is done (%" G_GINT64_FORMAT " sent); "
+		    "--again sends it once more, to everyone in the segments "
+		    "given\n", id, list->name, n.sent);
+	else if (strcmp(c->state, "cancelled") == 0)
+		fprintf(stderr, "herald send: campaign %" G_GINT64_FORMAT " of this "
+		    "announcement on %s was cancelled after %" G_GINT64_FORMAT
+		    " were sent; --again sends it once more, to everyone in the "
+		    "segments given (those too)\n", id, list->name, n.sent);
+	else
+		fprintf(stderr, "herald send: campaign %" G_GINT64_FORMAT " of this "
+		    "announcement on %s is not finished; \"herald campaign "
+		    "resume %" G_GINT64_FORMAT "\" goes on with it (--again "
+		    "starts another, which mails everyone again)\n", id,
+		    list->name, id);
+	return EX_USAGE;
 }
 
 /* send_confirm - ask on the terminal; TRUE to go on */
@@ -412,14 +451,16 @@ cmd_send(struct herald *h, int argc, char **argv)
 		    "write every message into the maildir DIR, send nothing",
 		    "DIR" },
 		{ "test", 0, 0, G_OPTION_ARG_STRING_ARRAY, &test,
-		    "send only to EMAIL (repeat), as --as would get it", "EMAIL" },
+		    "send a test copy (marked, its tokens act on nobody) to "
+		    "EMAIL only (repeat), as --as would get it", "EMAIL" },
 		{ "as", 0, 0, G_OPTION_ARG_STRING, &as,
 		    "with --test: render for this subscriber", "EMAIL" },
 		{ "json", 0, 0, G_OPTION_ARG_NONE, &json,
 		    "print the final summary as JSON", NULL },
 		{ "again", 0, 0, G_OPTION_ARG_NONE, &again,
-		    "start a new campaign even if one for this announcement is "
-		    "unfinished", NULL },
+		    "send it even though a campaign of this announcement on "
+		    "the list is unfinished or done (mails everyone again)",
+		    NULL },
 		{ NULL }
 	};
 	g_autoptr(announcement) ann = NULL;
@@ -428,7 +469,7 @@ cmd_send(struct herald *h, int argc, char **argv)
 	g_autofree char *announcement = NULL;
 	const struct list_config *list;
 	GError *error = NULL;
-	gint64 id, open_id, list_id, total = 0;
+	gint64 id, earlier, list_id, total = 0;
 	guint i, n = 0;
 
 	if (!cmd_parse("send", "ANNOUNCEMENT", "Send an announcement to "
@@ -443,6 +484,23 @@ cmd_send(struct herald *h, int argc, char **argv)
 		fprintf(stderr, "herald send: --as goes with --test\n");
 		return EX_USAGE;
 	}
+	if (dry != NULL && *dry == '\0') {
+		fprintf(stderr, "herald send: --dry-run needs a folder to write "
+		    "the maildir in, not \"\"\n");
+		return EX_USAGE;
+	}
+	if (dry != NULL && test != NULL) {
+		fprintf(stderr, "herald send: --test and --dry-run do not go "
+		    "together (--test mails one rendering, --dry-run writes "
+		    "them all to a folder)\n");
+		return EX_USAGE;
+	}
+	for (i = 0; test != NULL && test[i] != NULL; i++)
+		if (!subscriber_check_email(test[i], &error)) {
+			fprintf(stderr, "herald send: --test: %s\n", error->message);
+			g_clear_error(&error);
+			return EX_USAGE;
+		}
 	if ((list = config_list(h->config, list_name, &error)) == NULL)
 		return cmd_error("send", error);
 	for (i = 0; segments[i] != NULL; i++)
@@ -453,23 +511,17 @@ cmd_send(struct herald *h, int argc, char **argv)
 		}
 	announcement = send_abs_announcement(argv[1]);
 	comp = send_composer(h, list, announcement, (const char *const *)segments,
-	    &ann, &error);
+	    test != NULL ? COMPOSER_TEST : 0, &ann, &error);
 	if (comp == NULL)
 		return cmd_error("send", error);
 	if (dry == NULL && test == NULL && !again) {
 		list_id = store_list_id(h->store, list->name, FALSE, NULL);
-		open_id = list_id > 0 ? campaign_find_open(h->store, list_id,
+		earlier = list_id > 0 ? campaign_find_earlier(h->store, list_id,
 		    announcement, &error) : 0;
-		if (open_id < 0)
+		if (earlier < 0)
 			return cmd_error("send", error);
-		if (open_id > 0) {
-			fprintf(stderr, "herald send: campaign %" G_GINT64_FORMAT
-			    " of this announcement on %s is not finished; "
-			    "\"herald campaign resume %" G_GINT64_FORMAT "\" goes "
-			    "on with it (--again starts another, which mails "
-			    "everyone again)\n", open_id, list->name, open_id);
-			return EX_USAGE;
-		}
+		if (earlier > 0)
+			return send_refuse_again(h, list, earlier);
 	}
 	if (!campaign_create(h->store, list, announcement,
 	    (const char *const *)segments, &id, &error))

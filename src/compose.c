@@ -1642,6 +1642,8 @@ compose_fixed_headers(struct composer *c, GError **error)
 	}
 	compose_header(h, "Precedence", "bulk");
 	compose_header(h, COMPOSE_LOOP_HEADER, l->address);
+	if (c->flags & COMPOSER_TEST)
+		compose_header(h, COMPOSE_TEST_HEADER, "yes");
 	c->head = g_strdup(h->str);
 	return TRUE;
 }
@@ -1745,6 +1747,14 @@ composer_new(const struct announcement *ann, const struct list_config *list,
 	return g_steal_pointer(&c);
 }
 
+/* compose_purpose - P, as a test token for a test copy */
+static enum token_purpose
+compose_purpose(const struct composer *c, enum token_purpose p)
+{
+	return (c->flags & COMPOSER_TEST) ?
+	    (enum token_purpose)(p | TOKEN_TEST) : p;
+}
+
 /* compose_recipient_clear - the per-message strings */
 static void
 compose_recipient_clear(struct compose_recipient *r)
@@ -1777,7 +1787,8 @@ composer_render(const struct composer *c, const struct subscriber *sub,
 		g_prefix_error(error, "subscriber %" G_GINT64_FORMAT ": ", sub->id);
 		return FALSE;
 	}
-	r.unsub_token = token_make(&c->key, TOKEN_UNSUBSCRIBE, l->name, sub->id, 0);
+	r.unsub_token = token_make(&c->key, compose_purpose(c,
+	    TOKEN_UNSUBSCRIBE), l->name, sub->id, 0);
 	compose_slots_make(c, &r, scratch->idtext, &slots);
 	e = compose_entry_get(c, &r, &slots, scratch);
 	/* making an entry used the buffers */
@@ -1803,6 +1814,8 @@ composer_render(const struct composer *c, const struct subscriber *sub,
 		compose_recipient_clear(&r);
 		return FALSE;
 	}
+	if (c->flags & COMPOSER_TEST)
+		g_string_prepend(subject, COMPOSE_TEST_SUBJECT);
 
 	/* headers */
 	g_string_append(out, c->from);
@@ -1888,8 +1901,8 @@ composer_render(const struct composer *c, const struct subscriber *sub,
 		compose_recipient_clear(&r);
 		return FALSE;
 	}
-	bounce = token_make(&c->key, TOKEN_BOUNCE, l->name, sub->id,
-	    delivery_id);
+	bounce = token_make(&c->key, compose_purpose(c, TOKEN_BOUNCE), l->name,
+	    sub->id, delivery_id);
 	if (envelope_from != NULL)
 		*envelope_from = g_strdup_printf("%s-bounces+%s@%s", l->local,
 		    bounce, l->domain);
@@ -1915,13 +1928,15 @@ composer_subject(const struct composer *c, const struct subscriber *sub,
 
 	if (!compose_check_subscriber(sub, error))
 		return NULL;
-	r.unsub_token = token_make(&c->key, TOKEN_UNSUBSCRIBE, c->list->name,
-	    sub->id, 0);
+	r.unsub_token = token_make(&c->key, compose_purpose(c,
+	    TOKEN_UNSUBSCRIBE), c->list->name, sub->id, 0);
 	compose_slots_make(c, &r, idtext, &slots);
 	layer = compose_subscriber_layer(c, &r, &slots, FALSE);
 	ok = compose_render_parts(c, layer, segment, subject, NULL, NULL,
 	    missing, error) && compose_missing_error(c, missing, error) &&
 	    compose_clean_subject(subject, error);
+	if (ok && (c->flags & COMPOSER_TEST))
+		g_string_prepend(subject, COMPOSE_TEST_SUBJECT);
 	compose_slots_clear(&slots);
 	compose_recipient_clear(&r);
 	return ok ? g_string_free(g_steal_pointer(&subject), FALSE) : NULL;

@@ -20,11 +20,11 @@
  * subscriber's token, and the https URL when the list has
  * unsubscribe_base_url), List-Unsubscribe-Post (RFC 8058, with the URL),
  * List-Post (NO for announce-only lists), List-Help, List-Owner,
- * Precedence: bulk, X-Loop. When the list has a dkim { } section, the
- * DKIM-Signature header(s) come first, over the message as composed
- * (dkim.h); composer_new() loads the keys (a CONFIG error naming the file
- * when one is missing or unfit) and a failure to sign one message is a
- * TEMP error from composer_render().
+ * Precedence: bulk, X-Loop; X-Herald-Test: yes on a test copy. When the
+ * list has a dkim { } section, the DKIM-Signature header(s) come first,
+ * over the message as composed (dkim.h); composer_new() loads the keys (a
+ * CONFIG error naming the file when one is missing or unfit) and a
+ * failure to sign one message is a TEMP error from composer_render().
  *
  * Must stay true: header injection is impossible. A CR, LF or NUL in the
  * subscriber's name, email or any attribute, in a one-line data field or
@@ -48,10 +48,20 @@
  * a render outside a campaign), RANDOM 16 hex digits */
 #define COMPOSE_MSGID_PREFIX "herald."
 
+/* the header that marks a test copy: "X-Herald-Test: yes" */
+#define COMPOSE_TEST_HEADER "X-Herald-Test"
+/* what a test copy's subject starts with */
+#define COMPOSE_TEST_SUBJECT "[test] "
+
 enum composer_flags {
 	COMPOSER_STRICT = 1 << 0,	/* a missing variable is an error */
 	COMPOSER_NO_CALENDAR = 1 << 1,	/* leave out the text/calendar part */
-	COMPOSER_NO_SIGN = 1 << 2,	/* no DKIM signature even if the list signs */
+	/* a test copy (herald send --test): the message as the subscriber
+	 * gets it, but "[test] " before the subject, COMPOSE_TEST_HEADER,
+	 * and every token (List-Unsubscribe, the links, the VERP sender)
+	 * a test token (token.h) that acts on nobody */
+	COMPOSER_TEST = 1 << 2,
+	COMPOSER_NO_SIGN = 1 << 3,	/* no DKIM signature even if the list signs */
 };
 
 struct composer;

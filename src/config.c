@@ -235,6 +235,59 @@ config_validate_nonneg_float(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
+/* The bounds of the numbers that size what a send builds: past them a
+ * value is a typo or a misunderstanding, and it would cost threads, file
+ * descriptors or memory in proportion (send.connections = 100000 asked for
+ * 100000 threads and their stacks), or wrap when stored in an int. */
+static const struct config_bound {
+	const char *name;	/* the option, in its section */
+	double min, max;
+} config_bounds[] = {
+	/* each connection is a thread with an SMTP session, a socket and
+	 * its own SQLite connection (three more descriptors) */
+	{ "send|connections", 1, 100 },
+	/* libesmtp keeps every message of a session in memory */
+	{ "send|batch", 1, 10000 },
+	{ "send|rate", 0, 1000000 },
+	{ "send|domain_rate", 0, 1000000 },
+	/* a delivery's queue life and first retry: at most 30 days */
+	{ "send|max_age", 1, 30 * 86400 },
+	{ "send|retry_base", 1, 30 * 86400 },
+	/* the error window is an array of this many attempts */
+	{ "send|error_min", 1, 1000000 },
+	{ "smtp|timeout", 1, 3600 },
+};
+
+/* config_validate_bounded - a number of config_bounds[] within its bounds
+ * (NaN is outside every bound) */
+static int
+config_validate_bounded(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *sec = cfg_name(cfg);
+	double v;
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(config_bounds); i++) {
+		const struct config_bound *b = &config_bounds[i];
+		const char *bar = strchr(b->name, '|');
+
+		if ((size_t)(bar - b->name) != strlen(sec) ||
+		    strncmp(b->name, sec, bar - b->name) != 0 ||
+		    strcmp(bar + 1, opt->name) != 0)
+			continue;
+		v = opt->type == CFGT_FLOAT ?
+		    cfg_opt_getnfloat(opt, cfg_opt_size(opt) - 1) :
+		    (double)cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
+		if (!(v >= b->min && v <= b->max)) {
+			cfg_error(cfg, "%s.%s must be between %.15g and %.15g,"
+			    " not %.15g", sec, opt->name, b->min, b->max, v);
+			return -1;
+		}
+		return 0;
+	}
+	return 0;
+}
+
 static int
 config_validate_port(cfg_t *cfg, cfg_opt_t *opt)
 {
@@ -803,16 +856,13 @@ config_load(const char *path, GError **error)
 	g_autofree char *dir = NULL;
 	cfg_t *cfg, *s;
 	const char *v;
+	size_t i;
 
 	cfg = cfg_init(opts, CFGF_NONE);
 	cfg_set_validate_func(cfg, "smtp|port", config_validate_port);
-	cfg_set_validate_func(cfg, "smtp|timeout", config_validate_positive);
-	cfg_set_validate_func(cfg, "send|connections", config_validate_positive);
-	cfg_set_validate_func(cfg, "send|batch", config_validate_positive);
-	cfg_set_validate_func(cfg, "send|max_age", config_validate_positive);
-	cfg_set_validate_func(cfg, "send|retry_base", config_validate_positive);
-	cfg_set_validate_func(cfg, "send|rate", config_validate_nonneg_float);
-	cfg_set_validate_func(cfg, "send|domain_rate", config_validate_nonneg_float);
+	for (i = 0; i < G_N_ELEMENTS(config_bounds); i++)
+		cfg_set_validate_func(cfg, config_bounds[i].name,
+		    config_validate_bounded);
 	cfg_set_validate_func(cfg, "pipe|max_size", config_validate_positive);
 	cfg_set_validate_func(cfg, "pipe|pending_expiry_hours",
 	    config_validate_positive);

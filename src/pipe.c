@@ -806,6 +806,18 @@ pipe_send_help(struct pipe_msg *m, const char *to, GError **error)
 /* ------------------------------------------------------------------ */
 /* Unsubscribe and subscribe */
 
+/* pipe_test_token - a verified token of a test copy (herald send --test,
+ * token.h): the copy was rendered for subscriber SUB_ID but went to a
+ * tester, so the token acts on nobody; the outcome (the log line) says so */
+static gboolean
+pipe_test_token(struct pipe_msg *m, gint64 sub_id)
+{
+	g_string_append_printf(m->res->outcome, "a test copy's token (rendered"
+	    " as subscriber %" G_GINT64_FORMAT "): it acts on nobody, nothing"
+	    " changed", sub_id);
+	return TRUE;
+}
+
 /* pipe_unsubscribe_now - SUB_ID proved it is them (a token): off the list
  * at once, idempotent; the goodbye goes out first (see the top) */
 static gboolean
@@ -1003,6 +1015,7 @@ pipe_confirm(struct pipe_msg *m, const char *token, GError **error)
 	gint64 sub_id, asked, list_id;
 	const char *status;
 	GError *err = NULL;
+	gboolean valid;
 	int hours = m->ctx->config->pipe.pending_expiry_hours;
 
 	if (*m->sender == '\0' || pipe_is_autoreply(m)) {
@@ -1010,8 +1023,11 @@ pipe_confirm(struct pipe_msg *m, const char *token, GError **error)
 		    " or a bounce ignored");
 		return TRUE;
 	}
-	if (token == NULL || !token_verify(&m->ctx->key, token, m->list->name,
-	    &p, &sub_id, &asked, NULL) ||
+	valid = token != NULL && token_verify(&m->ctx->key, token,
+	    m->list->name, &p, &sub_id, &asked, NULL);
+	if (valid && token_is_test(p))
+		return pipe_test_token(m, sub_id);
+	if (!valid ||
 	    (p != TOKEN_CONFIRM_SUBSCRIBE && p != TOKEN_CONFIRM_UNSUBSCRIBE)) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
 		    "no valid confirmation token for %s", m->list->address);
@@ -1051,6 +1067,50 @@ pipe_confirm(struct pipe_msg *m, const char *token, GError **error)
 
 /* ------------------------------------------------------------------ */
 /* Complaints and bounces */
+
+/* pipe_test_return - a bounce or a complaint about a test copy (a test
+ * bounce token in the envelope address, or in the returned headers): the
+ * copy was rendered for subscriber SUB_ID, who never got it, so nothing
+ * is recorded, scored or blocklisted. When the token was the envelope
+ * address (FORWARD: the relay bounced the copy to its VERP sender) it goes
+ * to the owners, so a test's bounce still reaches a person; a token found
+ * only inside the message is logged alone, since that may be the bounce
+ * of such a forward (no loop). */
+static gboolean
+pipe_test_return(struct pipe_msg *m, gint64 sub_id, gboolean forward,
+    GError **error)
+{
+	const char *what = m->msg != NULL && bounce_is_complaint(m->msg) ?
+	    "complaint" : "bounce";
+	g_autofree char *subject = NULL, *summary = NULL;
+	GMimeMessage *fwd;
+	gboolean sent;
+
+	g_string_append_printf(m->res->outcome, "%s of a test copy (rendered"
+	    " as subscriber %" G_GINT64_FORMAT "): nothing recorded or scored",
+	    what, sub_id);
+	if (!forward)
+		return TRUE;
+	if (m->list->owners == NULL || m->list->owners[0] == NULL) {
+		g_string_append(m->res->outcome, ", no owners to forward to");
+		return TRUE;
+	}
+	subject = g_strdup_printf("[%s test] %s of a test copy", m->list->name,
+	    what);
+	summary = g_strdup_printf("A %s of a test copy (herald send --test)"
+	    " arrived at %s-bounces@%s.\nIt counts for nobody: the copy was"
+	    " rendered as subscriber %" G_GINT64_FORMAT " but sent to the"
+	    " tester.\nThe %s is attached.\n", what, m->list->local,
+	    m->list->domain, sub_id, what);
+	fwd = notice_forward(m->list, m->raw, NULL, subject, summary);
+	sent = notice_send(m->ctx->config, m->list, fwd,
+	    (const char *const *)m->list->owners, error);
+	g_object_unref(fwd);
+	if (!sent)
+		return FALSE;
+	g_string_append(m->res->outcome, ", forwarded to the owners");
+	return TRUE;
+}
 
 /* pipe_token_in - the subscriber (and delivery) a local part
  * "LIST-SUFFIX+TOKEN" of ours names, verified for purpose P */
@@ -1105,8 +1165,12 @@ pipe_complaint(struct pipe_msg *m, gint64 env_sub, gint64 env_delivery,
 	guint i;
 
 	for (i = 0; sub_id == 0 && i < cands->len; i++)
-		if (pipe_token_in(m, g_ptr_array_index(cands, i), TOKEN_BOUNCE,
-		    &l, &sub_id, &delivery))
+		if (pipe_token_in(m, g_ptr_array_index(cands, i),
+		    TOKEN_TEST_BOUNCE, &l, &sub_id, &delivery)) {
+			bounce_complaint_free(c);
+			return pipe_test_return(m, sub_id, FALSE, error);
+		} else if (pipe_token_in(m, g_ptr_array_index(cands, i),
+		    TOKEN_BOUNCE, &l, &sub_id, &delivery))
 			how = g_strdup("VERP token");
 	if (sub_id == 0 && c != NULL && c->original_headers != NULL) {
 		GMimeHeader *h = g_mime_header_list_get_header(
@@ -1117,6 +1181,11 @@ pipe_complaint(struct pipe_msg *m, gint64 env_sub, gint64 env_delivery,
 		if (p != NULL) {
 			g_autofree char *a = g_strndup(p + 7, strcspn(p + 7, ">?,"));
 
+			if (pipe_token_in(m, a, TOKEN_TEST_UNSUBSCRIBE, &l,
+			    &sub_id, NULL)) {
+				bounce_complaint_free(c);
+				return pipe_test_return(m, sub_id, FALSE, error);
+			}
 			if (pipe_token_in(m, a, TOKEN_UNSUBSCRIBE, &l, &sub_id, NULL))
 				how = g_strdup("unsubscribe token");
 		}
@@ -1297,9 +1366,13 @@ pipe_bounces(struct pipe_msg *m, const char *ext, GError **error)
 	gint64 sub = 0, delivery = 0;
 	g_autofree char *found = NULL;
 	const char *token = NULL;
+	gboolean valid;
 
-	if (ext != NULL && token_verify(&m->ctx->key, ext, m->list->name, &p,
-	    &sub, &delivery, NULL) && p == TOKEN_BOUNCE)
+	valid = ext != NULL && token_verify(&m->ctx->key, ext, m->list->name,
+	    &p, &sub, &delivery, NULL);
+	if (valid && token_is_test(p))
+		return pipe_test_return(m, sub, TRUE, error);
+	if (valid && p == TOKEN_BOUNCE)
 		token = ext;
 	else
 		sub = delivery = 0;
@@ -1312,6 +1385,9 @@ pipe_bounces(struct pipe_msg *m, const char *ext, GError **error)
 
 		for (i = 0; i < cands->len && token == NULL; i++)
 			if (pipe_token_in(m, g_ptr_array_index(cands, i),
+			    TOKEN_TEST_BOUNCE, &l, &sub, &delivery))
+				return pipe_test_return(m, sub, FALSE, error);
+			else if (pipe_token_in(m, g_ptr_array_index(cands, i),
 			    TOKEN_BOUNCE, &l, &sub, &delivery) && l == m->list) {
 				const char *c = g_ptr_array_index(cands, i);
 
@@ -1561,8 +1637,12 @@ pipe_unsubscribe(struct pipe_msg *m, const char *ext, GError **error)
 	gint64 sub;
 
 	if (ext != NULL && token_verify(&m->ctx->key, ext, m->list->name, &p,
-	    &sub, NULL, NULL) && p == TOKEN_UNSUBSCRIBE)
-		return pipe_unsubscribe_now(m, sub, "token", error);
+	    &sub, NULL, NULL)) {
+		if (p == TOKEN_UNSUBSCRIBE)
+			return pipe_unsubscribe_now(m, sub, "token", error);
+		if (token_is_test(p))
+			return pipe_test_token(m, sub);
+	}
 	if (ext != NULL)
 		g_string_append(m->res->outcome, "token not valid for this list;"
 		    " ");

@@ -15,7 +15,9 @@
  * the mail sent to that subscriber carried) changes a membership at once;
  * every other request is answered by a confirmation to the address that is
  * subscribed (unsubscribe) or that asked (subscribe), and an address that
- * is not subscribed gets no mail at all. No notice goes to an empty sender,
+ * is not subscribed gets no mail at all. A test copy's token (token.h,
+ * herald send --test) acts on nobody: it changes, records and scores
+ * nothing, and the outcome says it was a test copy's. No notice goes to an empty sender,
  * MAILER-DAEMON or a list-like address; mail carrying our List-Id or X-Loop
  * is never forwarded again. Errors: TEMP for anything that may pass
  * (SQLite busy past its timeout, a full disk, a relay that is down);

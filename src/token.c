@@ -2,6 +2,8 @@
  * token.c - sign and verify herald's mail tokens (see token.h for the
  * format). The MAC input is "herald-token-1", purpose, list, subscriber and
  * extra id, each NUL-separated, so no two different tuples share an input.
+ * The purpose field is one letter, or 't' and the letter for a test token:
+ * real tokens made before test tokens existed still verify.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -81,9 +83,24 @@ token_hmac(const struct token_key *key)
 	return g_hmac_copy(k->hmac);
 }
 
+/* token_is_test - a test copy's purpose */
+gboolean
+token_is_test(enum token_purpose purpose)
+{
+	return (purpose & TOKEN_TEST) != 0;
+}
+
+/* token_purpose_base - without the test flag */
+enum token_purpose
+token_purpose_base(enum token_purpose purpose)
+{
+	return (enum token_purpose)(purpose & ~TOKEN_TEST);
+}
+
 /* token_mac - TOKEN_MAC_CHARS of base32 over the tuple */
 static void
-token_mac(const struct token_key *key, char purpose, const char *list,
+token_mac(const struct token_key *key, enum token_purpose purpose,
+    const char *list,
     gint64 subscriber_id, gint64 extra_id, char out[TOKEN_MAC_CHARS + 1])
 {
 	g_autoptr(GHmac) hmac = token_hmac(key);
@@ -93,7 +110,9 @@ token_mac(const struct token_key *key, char purpose, const char *list,
 	guint bits = 0, acc = 0, i, o = 0;
 
 	g_string_append_c(tuple, '\0');
-	g_string_append_c(tuple, purpose);
+	if (token_is_test(purpose))
+		g_string_append_c(tuple, TOKEN_TEST_LETTER);
+	g_string_append_c(tuple, (char)token_purpose_base(purpose));
 	g_string_append_c(tuple, '\0');
 	g_string_append(tuple, list);
 	g_string_append_c(tuple, '\0');
@@ -122,8 +141,10 @@ token_make(const struct token_key *key, enum token_purpose purpose,
 	char mac[TOKEN_MAC_CHARS + 1];
 
 	g_return_val_if_fail(subscriber_id >= 0 && extra_id >= 0, NULL);
-	token_mac(key, (char)purpose, list, subscriber_id, extra_id, mac);
-	g_string_append_c(s, (char)purpose);
+	token_mac(key, purpose, list, subscriber_id, extra_id, mac);
+	if (token_is_test(purpose))
+		g_string_append_c(s, TOKEN_TEST_LETTER);
+	g_string_append_c(s, (char)token_purpose_base(purpose));
 	token_b32_number(s, (guint64)subscriber_id);
 	g_string_append_c(s, '-');
 	token_b32_number(s, (guint64)extra_id);
@@ -161,9 +182,15 @@ token_verify(const struct token_key *key, const char *text, const char *list,
 	g_autofree char *t = g_ascii_strdown(text, -1);
 	const char *p = t;
 	char mac[TOKEN_MAC_CHARS + 1], kind;
+	enum token_purpose purp;
+	gboolean test = FALSE;
 	gint64 sub, extra;
 	guint diff = 0, i;
 
+	if (*p == TOKEN_TEST_LETTER) {
+		test = TRUE;
+		p++;
+	}
 	kind = *p++;
 	if ((kind != TOKEN_BOUNCE && kind != TOKEN_UNSUBSCRIBE &&
 	    kind != TOKEN_CONFIRM_SUBSCRIBE && kind != TOKEN_CONFIRM_UNSUBSCRIBE) ||
@@ -174,7 +201,8 @@ token_verify(const struct token_key *key, const char *text, const char *list,
 		    "malformed token \"%s\"", text);
 		return FALSE;
 	}
-	token_mac(key, kind, list, sub, extra, mac);
+	purp = (enum token_purpose)(kind | (test ? TOKEN_TEST : 0));
+	token_mac(key, purp, list, sub, extra, mac);
 	for (i = 0; i < TOKEN_MAC_CHARS; i++)
 		diff |= (guint)(mac[i] ^ p[i]);
 	if (diff != 0) {
@@ -183,7 +211,7 @@ token_verify(const struct token_key *key, const char *text, const char *list,
 		return FALSE;
 	}
 	if (purpose != NULL)
-		*purpose = (enum token_purpose)kind;
+		*purpose = purp;
 	if (subscriber_id != NULL)
 		*subscriber_id = sub;
 	if (extra_id != NULL)

@@ -9,6 +9,19 @@
  * Verification compares in constant time and rejects a token made for any
  * other purpose or list. Possession of a token is the proof: only the mail
  * sent to that subscriber carried it.
+ *
+ * Test tokens: a test copy (herald send --test) is rendered for a real
+ * subscriber, but it goes to a tester, so its tokens must act on nobody.
+ * They carry the TOKEN_TEST flag, written as a leading 't' ("tu3c-0-…")
+ * and covered by the MAC (the purpose field of the MAC input is "tu", not
+ * "u"), so a test token never verifies as a real one and a real one can
+ * not be turned into a test one. token_verify() returns the purpose WITH
+ * the flag: code that compares the purpose with TOKEN_UNSUBSCRIBE (say)
+ * refuses a test token without knowing about tests, and code that wants
+ * to answer "this was a test copy's token, nothing changed" asks
+ * token_is_test() and token_purpose_base(). A caller that acts on a token
+ * (the pipe, herald serve) must do nothing for a test token beyond saying
+ * so (and logging it).
  */
 #ifndef HERALD_TOKEN_H
 #define HERALD_TOKEN_H
@@ -23,7 +36,21 @@ enum token_purpose {
 	TOKEN_UNSUBSCRIBE = 'u',	/* LIST-unsubscribe+TOKEN and the https link */
 	TOKEN_CONFIRM_SUBSCRIBE = 's',	/* LIST-confirm+TOKEN for a subscription */
 	TOKEN_CONFIRM_UNSUBSCRIBE = 'c',/* LIST-confirm+TOKEN for an unsubscribe */
+
+	/* a flag OR'ed into one of the above: made for a test copy */
+	TOKEN_TEST = 0x100,
+	TOKEN_TEST_BOUNCE = TOKEN_TEST | TOKEN_BOUNCE,
+	TOKEN_TEST_UNSUBSCRIBE = TOKEN_TEST | TOKEN_UNSUBSCRIBE,
 };
+
+/* the letter that starts a test token's text */
+#define TOKEN_TEST_LETTER 't'
+
+/* token_is_test - TRUE when PURPOSE (from token_verify) is a test copy's */
+gboolean token_is_test(enum token_purpose purpose);
+
+/* token_purpose_base - PURPOSE without the test flag */
+enum token_purpose token_purpose_base(enum token_purpose purpose);
 
 struct token_key {
 	guint8 bytes[TOKEN_SECRET_BYTES];
@@ -38,13 +65,15 @@ gboolean token_key_create(const char *path, struct token_key *key,
 gboolean token_key_load(const char *path, struct token_key *key,
     GError **error);
 
-/* token_make - the token text (caller frees) */
+/* token_make - the token text (caller frees); PURPOSE may carry
+ * TOKEN_TEST */
 char *token_make(const struct token_key *key, enum token_purpose purpose,
     const char *list, gint64 subscriber_id, gint64 extra_id);
 
-/* token_verify - check TEXT (any case) for LIST; on success set *PURPOSE,
- * *SUBSCRIBER_ID and *EXTRA_ID (each may be NULL). A malformed or forged
- * token, or one for another list, is a HERALD_ERROR_DATA error. */
+/* token_verify - check TEXT (any case) for LIST; on success set *PURPOSE
+ * (with TOKEN_TEST for a test copy's token: see above), *SUBSCRIBER_ID and
+ * *EXTRA_ID (each may be NULL). A malformed or forged token, or one for
+ * another list, is a HERALD_ERROR_DATA error. */
 gboolean token_verify(const struct token_key *key, const char *text,
     const char *list, enum token_purpose *purpose, gint64 *subscriber_id,
     gint64 *extra_id, GError **error);

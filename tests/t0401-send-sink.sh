@@ -69,8 +69,8 @@ like "$out" '^state +done' && like "$out" '^users +18 +18 +0 +0' &&
     like "$out" '^rate +[0-9]+ msg/s'
 ok $? "state, counts by segment, rate"
 
-t "a second campaign of it once the first is done" 0 \
-    herald send summit --list xen-users --segment users --yes --json
+t "a second campaign of it once the first is done, with --again" 0 \
+    herald send summit --list xen-users --segment users --yes --json --again
 like "$out" '^\{"campaign": 2, "state": "done".*"sent": 18' ; ok $? "--json summary"
 
 rm -rf "$T/md"

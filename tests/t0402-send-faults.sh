@@ -69,7 +69,7 @@ ok $? "the server logged each of the 10 deliveries once"
 relay_conf "$PORT" "send {" "retry_base = 300" "}"
 sed -i 's/timeout = 3/timeout = 1/' "$HERALD_CONFIG"
 t "a server that stops answering" 0 herald send summit --list xen-users \
-    --segment integrators --yes
+    --segment integrators --yes --again
 [ "$(sql "SELECT state, code FROM deliveries WHERE campaign_id = 2" |
     sort -u)" = "queued|0" ]; ok $? "both queued (the session timed out)"
 like "$(sql "SELECT reply FROM deliveries WHERE campaign_id = 2 LIMIT 1")" \
@@ -98,7 +98,7 @@ start_fault "$PORT" "$LOG" --refuse-all 554
 relay_conf "$PORT" "send {" "error_min = 10" "error_threshold = 0.5" "batch = 8" \
     "connections = 2" "}"
 t "the error rate pauses the campaign" 75 herald send summit \
-    --list xen-users --segment managers --yes
+    --list xen-users --segment managers --yes --again
 like "$err" 'paused: .*of the last 10 attempts failed' &&
     like "$err" 'herald campaign resume 4'; ok $? "and says why and how to go on"
 [ "$(sql "SELECT state FROM campaigns WHERE id = 4")" = paused ] &&
@@ -123,7 +123,7 @@ sed -i -e 's/starttls = "off"/starttls = "required"/' \
     -e 's/host = "127.0.0.1"/host = "localhost"/' "$HERALD_CONFIG"
 SSL_CERT_FILE=$T/none.pem; export SSL_CERT_FILE
 t "STARTTLS required, certificate not trusted" 0 herald send summit \
-    --list xen-users --segment architects --yes
+    --list xen-users --segment architects --yes --again
 like "$(sql "SELECT state || ' ' || reply FROM deliveries WHERE campaign_id = 5")" \
     '^queued .*certificate does not verify'; ok $? "queued: the certificate does not verify"
 SSL_CERT_FILE=$T/cert.pem
@@ -139,7 +139,7 @@ start_fault "$PORT" "$LOG" --auth herald 's3cret pass'
 printf 's3cret pass\n' > "$T/password"
 relay_conf "$PORT" "smtp { user = \"herald\" password_file = \"$T/password\" }"
 t "AUTH with the password from smtp.password_file" 0 herald send summit \
-    --list xen-users --segment managers --yes
+    --list xen-users --segment managers --yes --again
 [ "$(sql "SELECT group_concat(DISTINCT state) FROM deliveries WHERE campaign_id = (SELECT max(id) FROM campaigns)")" = sent ] &&
     grep -q '^AUTH herald ok$' "$LOG"; ok $? "the relay accepted AUTH and the mail"
 printf 'wrong\n' > "$T/password"

@@ -66,8 +66,10 @@ PYEOF
 
 # herald_send NAME - send, keep the JSON summary and GNU time's report
 herald_send() {
+	# --again: every round mails the same subscribers on purpose
 	/usr/bin/time -v "$HERALD" send summit --list xen-users --segment users \
-	    --segment developers --yes --json >"$T/$1.json" 2>"$T/$1.time"
+	    --segment developers --yes --json --again \
+	    >"$T/$1.json" 2>"$T/$1.time"
 	rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$T/$1.time")
 	wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$T/$1.time")
 	rate=$($PY -c 'import json,sys; print("%.0f" % json.load(open(sys.argv[1]))["run"]["rate"])' "$T/$1.json")
@@ -85,7 +87,7 @@ size=$(wc -c < "$msg")
 echo "== $ROUNDS rounds, each herald then smtp-source against the same sink"
 echo "   (alternated, so a host whose speed drifts weighs on both alike)"
 instance small "$N"
-echo "  herald: herald send summit --list xen-users --segment users --segment developers --yes --json"
+echo "  herald: herald send summit --list xen-users --segment users --segment developers --yes --json --again"
 echo "          ($N subscribers, $CONN connections, batch 200 per connection; a new campaign each round)"
 cmd="smtp-source -s $CONN -d -m $N -F $msg -f bounces@example.org -t rcpt@example.org 127.0.0.1:$PORT"
 echo "  smtp-source: $cmd"

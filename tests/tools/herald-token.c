@@ -3,7 +3,8 @@
  *
  *   herald-token SECRET-FILE PURPOSE LIST SUBSCRIBER [EXTRA]
  *
- * PURPOSE is b, u, s or c (token.h). Tests use it to write the VERP,
+ * PURPOSE is b, u, s or c (token.h), or t and one of them for a test
+ * copy's token (tu, tb). Tests use it to write the VERP,
  * unsubscribe and confirmation addresses a subscriber's mail carried, and
  * to forge tokens for someone else to show they change nothing.
  */
@@ -18,6 +19,8 @@ main(int argc, char **argv)
 {
 	struct token_key key;
 	GError *error = NULL;
+	const char *p;
+	int purpose;
 	char *t;
 
 	if (argc < 5 || argc > 6) {
@@ -25,11 +28,14 @@ main(int argc, char **argv)
 		    "[EXTRA]\n");
 		return 64;
 	}
+	p = argv[2];
 	if (!token_key_load(argv[1], &key, &error)) {
 		fprintf(stderr, "herald-token: %s\n", error->message);
 		return 66;
 	}
-	t = token_make(&key, (enum token_purpose)argv[2][0], argv[3],
+	purpose = p[0] == TOKEN_TEST_LETTER && p[1] != '\0' ?
+	    TOKEN_TEST | p[1] : p[0];
+	t = token_make(&key, (enum token_purpose)purpose, argv[3],
 	    g_ascii_strtoll(argv[4], NULL, 10),
 	    argc == 6 ? g_ascii_strtoll(argv[5], NULL, 10) : 0);
 	printf("%s\n", t);

@@ -69,9 +69,9 @@ long_name(const char *word, int n)
 }
 
 /* compare - render every test subscriber with a cached composer (twice)
- * and an uncached one; the messages must agree */
+ * and an uncached one, both with FLAGS; the messages must agree */
 static void
-compare(const struct announcement *ann)
+compare(const struct announcement *ann, int flags)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(composer) cached = NULL, slow = NULL;
@@ -94,10 +94,10 @@ compare(const struct announcement *ann)
 	GPtrArray *want = g_ptr_array_new_with_free_func(g_free);
 
 	g_unsetenv("HERALD_RENDER_CACHE");
-	cached = composer_new(ann, users, &key, order, 0, &error);
+	cached = composer_new(ann, users, &key, order, flags, &error);
 	g_assert_no_error(error);
 	g_setenv("HERALD_RENDER_CACHE", "0", TRUE);
-	slow = composer_new(ann, users, &key, order, 0, &error);
+	slow = composer_new(ann, users, &key, order, flags, &error);
 	g_unsetenv("HERALD_RENDER_CACHE");
 	g_assert_no_error(error);
 	for (round = 0; round < 3; round++) {
@@ -124,6 +124,15 @@ compare(const struct announcement *ann)
 			    out, NULL, NULL, &error));
 			g_assert_no_error(error);
 			g_hash_table_unref(s.attrs);
+			/* a test copy: marked, and no real token in it */
+			if (flags & COMPOSER_TEST) {
+				g_assert_nonnull(strstr(out->str,
+				    "\r\nX-Herald-Test: yes\r\n"));
+				g_assert_nonnull(strstr(out->str,
+				    "-unsubscribe+tu"));
+				g_assert_null(strstr(out->str, "-unsubscribe+u"));
+				g_assert_null(strstr(out->str, "unsubscribe/u"));
+			}
 			norm = normal(out);
 			if (round == 0)
 				g_ptr_array_add(want, g_steal_pointer(&norm));
@@ -145,7 +154,19 @@ test_summit(void)
 	    &error);
 
 	g_assert_no_error(error);
-	compare(summit);
+	compare(summit, 0);
+}
+
+/* a test copy (herald send --test) comes out the same both ways too */
+static void
+test_test_copy(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(announcement) summit = announcement_load("summit", NULL,
+	    &error);
+
+	g_assert_no_error(error);
+	compare(summit, COMPOSER_TEST);
 }
 
 static void
@@ -189,7 +210,8 @@ test_every_use(void)
 	    "</p>\n<a href=\"{{unsubscribe_url}}\">{{title}}</a>\n");
 	ann = announcement_load(data, NULL, &error);
 	g_assert_no_error(error);
-	compare(ann);
+	compare(ann, 0);
+	compare(ann, COMPOSER_TEST);
 }
 
 int
@@ -210,6 +232,7 @@ main(int argc, char **argv)
 	g_assert_no_error(error);
 	g_test_add_func("/compose-cache/summit", test_summit);
 	g_test_add_func("/compose-cache/every-use", test_every_use);
+	g_test_add_func("/compose-cache/test-copy", test_test_copy);
 	rc = g_test_run();
 	config_list_free(users);
 	{

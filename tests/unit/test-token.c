@@ -9,6 +9,10 @@
 #include "herald.h"
 #include "token.h"
 
+/* token_make(key of 32 x "a", unsubscribe, "xen-users", 7, 0) as made
+ * before test tokens existed */
+#define STABLE_TOKEN "uh-a-w2hujqidmsaip3hx"
+
 static struct token_key key_a, key_b;
 
 static void
@@ -95,6 +99,59 @@ test_other_subscriber(void)
 	g_assert_false(token_verify(&key_a, forged, "xen-users", NULL, NULL, NULL, NULL));
 }
 
+/* a test copy's token verifies, but only as a test token: never with a
+ * real purpose, and neither can be relabelled as the other */
+static void
+test_test_token(void)
+{
+	g_autofree char *t = token_make(&key_a, TOKEN_TEST_UNSUBSCRIBE,
+	    "xen-users", 7, 0);
+	g_autofree char *real = token_make(&key_a, TOKEN_UNSUBSCRIBE,
+	    "xen-users", 7, 0);
+	g_autofree char *b = token_make(&key_a, TOKEN_TEST_BOUNCE, "xen-users",
+	    7, 0);
+	g_autofree char *up = g_ascii_strup(t, -1);
+	g_autofree char *as_real = g_strdup(t + 1);
+	g_autofree char *as_test = g_strconcat("t", real, NULL);
+	enum token_purpose p;
+	gint64 sub = 0;
+
+	g_assert_true(t[0] == TOKEN_TEST_LETTER && t[1] == TOKEN_UNSUBSCRIBE);
+	g_assert_cmpstr(t + 1, !=, real);
+	g_assert_true(token_verify(&key_a, t, "xen-users", &p, &sub, NULL, NULL));
+	g_assert_cmpint(p, ==, TOKEN_TEST_UNSUBSCRIBE);
+	g_assert_cmpint(p, !=, TOKEN_UNSUBSCRIBE);
+	g_assert_true(token_is_test(p));
+	g_assert_cmpint(token_purpose_base(p), ==, TOKEN_UNSUBSCRIBE);
+	g_assert_cmpint(sub, ==, 7);
+	g_assert_true(token_verify(&key_a, up, "xen-users", &p, NULL, NULL, NULL));
+	g_assert_cmpint(p, ==, TOKEN_TEST_UNSUBSCRIBE);
+	/* the flag is in the MAC: dropping or adding the 't' fails */
+	g_assert_false(token_verify(&key_a, as_real, "xen-users", &p, NULL, NULL,
+	    NULL));
+	g_assert_false(token_verify(&key_a, as_test, "xen-users", &p, NULL, NULL,
+	    NULL));
+	/* a real token is not a test one */
+	g_assert_true(token_verify(&key_a, real, "xen-users", &p, NULL, NULL,
+	    NULL));
+	g_assert_false(token_is_test(p));
+	g_assert_true(token_verify(&key_a, b, "xen-users", &p, NULL, NULL, NULL));
+	g_assert_cmpint(p, ==, TOKEN_TEST_BOUNCE);
+	g_assert_false(token_verify(&key_a, "tt7-a-aaaaaaaaaaaaaaaa", "xen-users",
+	    NULL, NULL, NULL, NULL));
+}
+
+/* tokens sent before test tokens existed still verify: the MAC input of
+ * a real token did not change (this value was made by the older code) */
+static void
+test_stable(void)
+{
+	g_autofree char *t = token_make(&key_a, TOKEN_UNSUBSCRIBE, "xen-users",
+	    7, 0);
+
+	g_assert_cmpstr(t, ==, STABLE_TOKEN);
+}
+
 static void
 test_key_file(void)
 {
@@ -129,6 +186,8 @@ main(int argc, char **argv)
 	g_test_add_func("/token/cross-purpose", test_cross_purpose);
 	g_test_add_func("/token/cross-list-and-key", test_cross_list_and_key);
 	g_test_add_func("/token/other-subscriber", test_other_subscriber);
+	g_test_add_func("/token/test-token", test_test_token);
+	g_test_add_func("/token/stable", test_stable);
 	g_test_add_func("/token/key-file", test_key_file);
 	return g_test_run();
 }
