@@ -1236,14 +1236,19 @@ dkim_doctor(const struct config *config, const struct list_config *list,
 		    g_strdup(rsa->record);
 		want_ed = o->ed25519_txt != NULL ? g_strdup(o->ed25519_txt) :
 		    ed != NULL ? g_strdup(ed->record) : NULL;
-		/* a record pasted in zone syntax: the strings joined */
+		/* a record as dig prints it or pasted in zone syntax: the
+		 * quoted strings joined, as DNS joins them */
 		for (char **w = (char *[]){ want_rsa, want_ed, NULL }; *w != NULL;
 		    w++) {
 			char *p, *q;
+			gboolean in = FALSE;
 
+			if (strchr(*w, '"') == NULL)
+				continue;
 			for (p = q = *w; *p != '\0'; p++)
-				if (*p != '"' && *p != '(' && *p != ')' &&
-				    *p != '\n' && *p != '\t')
+				if (*p == '"')
+					in = !in;
+				else if (in)
 					*q++ = *p;
 			*q = '\0';
 		}

@@ -13,7 +13,7 @@
 . "$TOP/tests/t0500/pipe-lib.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
 V=$TOP/tests/t0700
-plan 52
+plan 54
 
 PORT=$(free_port)
 relay_conf "$PORT"
@@ -199,6 +199,10 @@ like "$out" '^PASS key readable: .*xen-users\.herald\.pem \(rsa, 2048 bits' &&
     like "$out" '^PASS signature verifies .*rsa-sha256 s=herald d=xenproject\.org: pass.*ed25519-sha256 s=herald-ed25519 d=xenproject\.org: pass' &&
     like "$out" '^SKIP one-click URL'
 ok $? "PASS lines: key, record, alignment, headers, over-signing, verification"
+DIG=$(sed -n '/^herald\._domainkey/,/)/p' "$T/dns.txt" | grep -o '"[^"]*"' | tr '\n' ' ')
+t "doctor with the record as dig +short prints it" 0 herald doctor xen-users --txt "$DIG"
+like "$out" '^PASS signature verifies \(libopendkim, key from --txt\)'
+ok $? "the quoted strings are joined as DNS joins them"
 OTHER=$(openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 2>/dev/null | openssl pkey -pubout -outform der 2>/dev/null | base64 -w0)
 t "doctor with a record of another key" 78 herald doctor xen-users --txt "v=DKIM1; k=rsa; p=$OTHER"
 like "$out" '^FAIL published key does NOT match' && like "$out" '^FAIL signature verifies'
