@@ -127,7 +127,7 @@ units: $(UNIT_BINS) $(TOOL_BINS)
 DEB_PACKAGES = make gcc binutils libc6-dev pkg-config libglib2.0-dev libgmime-3.0-dev \
 	libesmtp-dev libssl-dev libsqlite3-dev libconfuse-dev libjson-glib-dev sqlite3 \
 	postfix python3 python3-aiosmtpd perl openssl procps time bc \
-	libopendkim-dev opendkim-tools python3-dkim
+	libopendkim-dev opendkim-tools python3-dkim iproute2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 deps:

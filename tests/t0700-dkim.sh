@@ -29,7 +29,7 @@ pyverify() { $PY "$V/dkim-verify.py" "$1" "${2:-$T/dns.txt}"; }
 # its own whose resolv.conf names a DNS server (dns-txt.py) answering
 # from RECORDS on that namespace's loopback
 ODK=no
-if command -v opendkim-testmsg >/dev/null && [ "$(id -u)" = 0 ] &&
+if command -v opendkim-testmsg >/dev/null && command -v ip >/dev/null && [ "$(id -u)" = 0 ] &&
     unshare -mn true 2>/dev/null; then ODK=yes; fi
 odkverify() {
 	cat > "$T/odk.sh" <<EOF
@@ -146,7 +146,7 @@ for kind in summit talks sponsorship; do
 		bad=0; for m in "$T/sink"/*; do odkverify "$m" 2>/dev/null || bad=$((bad + 1)); done
 		[ "$bad" = 0 ]; ok $? "$kind: opendkim-testmsg verifies them all ($bad not)"
 	else
-		skip "$kind: opendkim-testmsg needs root and unshare for its private DNS"
+		skip "$kind: opendkim-testmsg needs root, unshare and ip for its private DNS"
 	fi
 done
 M=$(ls "$T/sink"/* | head -1)
@@ -173,9 +173,9 @@ if [ $ODK = yes ]; then
 	echo > "$T/empty.txt"
 	! odkverify "$M" "$T/empty.txt" 2>/dev/null; ok $? "opendkim-testmsg: no key in DNS fails (it did ask our DNS)"
 else
-	skip "opendkim-testmsg (no root or no unshare)"
-	skip "opendkim-testmsg (no root or no unshare)"
-	skip "opendkim-testmsg (no root or no unshare)"
+	skip "opendkim-testmsg (needs root, unshare and ip)"
+	skip "opendkim-testmsg (needs root, unshare and ip)"
+	skip "opendkim-testmsg (needs root, unshare and ip)"
 fi
 
 # --- notices are signed: the goodbye after an unsubscribe by token
