@@ -116,7 +116,7 @@ waitfor "SELECT status FROM memberships WHERE subscriber_id = $ALICE" unsubscrib
 _i=0; while [ $_i -lt 100 ] && [ -z "$(maildir_files alice)" ]; do sleep 0.2; _i=$((_i + 1)); done
 grep -q '^Subject: You are unsubscribed' $(maildir_files alice) /dev/null; ok $? "her goodbye came back through Postfix to her maildir"
 grep -q 'status=sent (delivered via herald service' "$PF/maillog"; ok $? "the maillog shows delivery via the herald service"
-$PY "$TOP/tests/t0700/dkim-verify.py" $(maildir_files alice | head -1) "$T/dkim.out" > "$T/v.out"
+$PY "$TOP/tests/t0710/dkim-verify.py" $(maildir_files alice | head -1) "$T/dkim.out" > "$T/v.out"
 ok $? "the goodbye in her maildir verifies, both signatures (dkimpy: $(tr '\n' ' ' < "$T/v.out"))"
 
 # 2. LIST-subscribe@ and confirming by reply, all through Postfix
@@ -136,10 +136,10 @@ submit dave@subs.test xen-users@$D $T/m
 waitfor "SELECT kind || forwarded FROM replies WHERE from_addr = 'dave@subs.test'" reply1; ok $? "the reply is stored and forwarded"
 _i=0; while [ $_i -lt 100 ] && [ -z "$(maildir_files owner)" ]; do sleep 0.2; _i=$((_i + 1)); done
 grep -q '^Reply-To: dave@subs.test' $(maildir_files owner) /dev/null; ok $? "the owner's copy arrived with Reply-To: dave"
-$PY "$TOP/tests/t0700/dkim-verify.py" $(maildir_files owner | head -1) "$T/dkim.out" >/dev/null
+$PY "$TOP/tests/t0710/dkim-verify.py" $(maildir_files owner | head -1) "$T/dkim.out" >/dev/null
 ok $? "the owner's forward, signed, verifies in the maildir"
 sed 's/^Subject: /Subject: Fwd: /' $(maildir_files owner | head -1) > "$T/changed.eml"
-! $PY "$TOP/tests/t0700/dkim-verify.py" "$T/changed.eml" "$T/dkim.out" >/dev/null
+! $PY "$TOP/tests/t0710/dkim-verify.py" "$T/changed.eml" "$T/dkim.out" >/dev/null
 ok $? "and fails once its Subject is changed"
 
 # 4. Postfix's own bounce travels to the VERP address and through the pipe
@@ -167,6 +167,6 @@ waitfor "SELECT count(*) FROM replies WHERE subject = 'Re: talks'" 1; ok $? "aft
 HERALD_TEMPLATES=$TOP/templates "$HERALD" send summit --list xen-users --segment users --yes >/dev/null 2>&1
 _i=0; while [ $_i -lt 100 ] && [ -z "$(maildir_files carol)" ]; do sleep 0.2; _i=$((_i + 1)); done
 grep -q '^DKIM-Signature: v=1; a=rsa-sha256' $(maildir_files carol) /dev/null; ok $? "the summit announcement reached carol's maildir, signed"
-$PY "$TOP/tests/t0700/dkim-verify.py" $(maildir_files carol | head -1) "$T/dkim.out" >/dev/null
+$PY "$TOP/tests/t0710/dkim-verify.py" $(maildir_files carol | head -1) "$T/dkim.out" >/dev/null
 ok $? "and verifies there (dkimpy, both signatures)"
 finish

@@ -12,7 +12,7 @@
 . "$TOP/tests/t0400/common.sh"
 . "$TOP/tests/t0500/pipe-lib.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
-V=$TOP/tests/t0700
+V=$TOP/tests/t0710
 plan 54
 
 PORT=$(free_port)
