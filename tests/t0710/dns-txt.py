@@ -3,7 +3,7 @@
 # (UDP) answering TXT queries from RECORDS (zone lines as herald dns or
 # herald dkim keygen print them), NXDOMAIN for any other name. Only for
 # tests: opendkim-testmsg looks keys up through the system resolver, and
-# t0700 runs it in a network namespace whose resolv.conf points here.
+# t0710 runs it in a network namespace whose resolv.conf points here.
 import re
 import socket
 import struct
