@@ -220,6 +220,8 @@ static const struct field_rule announcement_rules[] = {
 
 /* state of the current parse (libconfuse is single-threaded anyway) */
 static GString *announcement_errbuf;
+static GHashTable *announcement_audience_lines;	/* cfg_opt_t * -> line */
+static GPtrArray *announcement_audiences;	/* struct announcement_audience * */
 static int announcement_kind_line;
 static const char *announcement_path;	/* sections made at init lack it */
 
@@ -396,6 +398,11 @@ announcement_validate_opt(cfg_t *cfg, cfg_opt_t *opt)
 		cfg_error(cfg, "%s: the list must not be empty", opt->name);
 		return -1;
 	}
+	/* the last call for a list is at its closing brace */
+	if (strcmp(opt->name, "audience") == 0 &&
+	    announcement_audience_lines != NULL)
+		g_hash_table_insert(announcement_audience_lines, opt,
+		    GINT_TO_POINTER(cfg->line));
 	if (opt->type != CFGT_STR)
 		return 0;
 	for (i = 0; i < n; i++) {
@@ -550,14 +557,20 @@ static cfg_t *
 announcement_parse(const char *path, cfg_opt_t *opts, int kind_line,
     GError **error)
 {
-	g_autofree char *text = NULL;
+	g_autofree char *raw = NULL, *text = NULL;
 	g_autoptr(GError) ioerr = NULL;
+	gsize len;
 	cfg_t *cfg;
 	int rc;
 
-	if (!g_file_get_contents(path, &text, NULL, &ioerr)) {
+	if (!g_file_get_contents(path, &raw, &len, &ioerr)) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_NOINPUT, "%s: %s",
 		    path, ioerr->message);
+		return NULL;
+	}
+	/* NUL bytes, options set twice, ${…} (never expanded) */
+	if (!config_scan(path, raw, len, &text, NULL, error)) {
+		(*error)->code = HERALD_ERROR_DATA;
 		return NULL;
 	}
 	if (!g_utf8_validate(text, -1, NULL)) {
@@ -575,7 +588,7 @@ announcement_parse(const char *path, cfg_opt_t *opts, int kind_line,
 	announcement_kind_line = kind_line;
 	announcement_path = path;
 	cfg_set_error_function(cfg, announcement_errfunc);
-	rc = cfg_parse(cfg, path);
+	rc = cfg_parse_buf(cfg, text);
 	if (rc == CFG_SUCCESS) {
 		/* a top-level field is missing: point at `kind =` */
 		cfg->line = announcement_kind_line;
@@ -726,6 +739,56 @@ announcement_opt_value(cfg_opt_t *opt)
 	}
 }
 
+/* announcement_note_audience - keep the segments an audience names, with
+ * its line, for announcement_check_audience */
+static void
+announcement_note_audience(cfg_opt_t *opt)
+{
+	unsigned int i;
+
+	if (announcement_audiences == NULL || announcement_audience_lines == NULL)
+		return;
+	for (i = 0; i < cfg_opt_size(opt); i++) {
+		struct announcement_audience *a = g_new0(
+		    struct announcement_audience, 1);
+
+		a->segment = g_strdup(cfg_opt_getnstr(opt, i));
+		a->line = GPOINTER_TO_INT(g_hash_table_lookup(
+		    announcement_audience_lines, opt));
+		g_ptr_array_add(announcement_audiences, a);
+	}
+}
+
+static void
+announcement_audience_free(gpointer p)
+{
+	struct announcement_audience *a = p;
+
+	g_free(a->segment);
+	g_free(a);
+}
+
+gboolean
+announcement_check_audience(const struct announcement *ann,
+    const struct list_config *list, GError **error)
+{
+	guint i;
+
+	for (i = 0; ann->audiences != NULL && i < ann->audiences->len; i++) {
+		const struct announcement_audience *a =
+		    g_ptr_array_index(ann->audiences, i);
+
+		if (config_segment(list, a->segment) == NULL) {
+			g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
+			    "%s:%d: audience names segment \"%s\", which list "
+			    "%s does not have (see %s)", ann->file, a->line,
+			    a->segment, list->name, list->file);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
 /* announcement_section_value - SEC as a map (see the file comment) */
 static struct value *
 announcement_section_value(cfg_t *sec)
@@ -743,6 +806,8 @@ announcement_section_value(cfg_t *sec)
 
 		if (strcmp(opt->name, "templates") == 0)
 			continue;
+		if (strcmp(opt->name, "audience") == 0)
+			announcement_note_audience(opt);
 		value_map_set(map, opt->name, announcement_opt_value(opt));
 		if (opt->type == CFGT_SEC && (opt->flags & CFGF_MULTI)) {
 			g_autofree char *k = g_strconcat("has_", opt->name, NULL);
@@ -963,10 +1028,14 @@ announcement_load(const char *kind_or_path, const struct config *config,
 		return NULL;
 	}
 	ann->kind = g_steal_pointer(&kind);
+	announcement_audience_lines = g_hash_table_new(g_direct_hash,
+	    g_direct_equal);
 	cfg = announcement_parse(path, announcement_schema(ann->kind), kind_line,
 	    error);
-	if (cfg == NULL)
+	if (cfg == NULL) {
+		g_clear_pointer(&announcement_audience_lines, g_hash_table_unref);
 		return NULL;
+	}
 	ann->file = g_strdup(path);
 	base = g_path_get_basename(path);
 	ann->name = g_str_has_suffix(base, ".conf") ?
@@ -979,7 +1048,12 @@ announcement_load(const char *kind_or_path, const struct config *config,
 	    NULL;
 	ann->templates = announcement_find_templates(path, tmpl, config);
 	ann->calendar = cfg_getbool(cfg, "calendar");
+	ann->audiences = g_ptr_array_new_with_free_func(
+	    announcement_audience_free);
+	announcement_audiences = ann->audiences;
 	ann->data = announcement_section_value(cfg);
+	announcement_audiences = NULL;
+	g_clear_pointer(&announcement_audience_lines, g_hash_table_unref);
 	ann->events = g_ptr_array_new_with_free_func(announcement_event_free);
 	announcement_collect_events(ann, cfg);
 	cfg_free(cfg);
@@ -1003,6 +1077,8 @@ announcement_free(struct announcement *ann)
 		template_set_free(ann->set);
 	if (ann->events != NULL)
 		g_ptr_array_unref(ann->events);
+	if (ann->audiences != NULL)
+		g_ptr_array_unref(ann->audiences);
 	g_free(ann);
 }
 

@@ -38,6 +38,12 @@ struct announcement_event {
 	gboolean all_day;	/* dates without times: whole days */
 };
 
+/* one segment an `audience = {…}` names, and the line of that audience */
+struct announcement_audience {
+	char *segment;
+	int line;
+};
+
 struct announcement {
 	char *kind;		/* "summit", "talks", "sponsorship" */
 	char *name;		/* the data file's base name without .conf */
@@ -47,6 +53,7 @@ struct announcement {
 	struct template_set *set;	/* "subject", "text", "html" + partials */
 	gboolean calendar;	/* add a text/calendar part */
 	GPtrArray *events;	/* struct announcement_event *, for the calendar */
+	GPtrArray *audiences;	/* struct announcement_audience *, file order */
 };
 
 /* announcement_load - read KIND_OR_PATH (see above), validate it, and
@@ -56,6 +63,11 @@ struct announcement {
 struct announcement *announcement_load(const char *kind_or_path,
     const struct config *config, GError **error);
 void announcement_free(struct announcement *ann);
+
+/* announcement_check_audience - every segment ANN's audiences name is a
+ * segment of LIST; else a DATA error at the data file's line */
+gboolean announcement_check_audience(const struct announcement *ann,
+    const struct list_config *list, GError **error);
 
 /* announcement_kinds - the kinds herald knows, NULL-terminated (static) */
 const char *const *announcement_kinds(void);

@@ -17,7 +17,8 @@ struct config;
 struct store;
 
 struct herald {
-	const char *config_path;	/* -c FILE, $HERALD_CONFIG, or the default */
+	const char *config_option;	/* -c FILE, or NULL */
+	const char *config_path;	/* the file found (NEEDS_CONFIG) */
 	struct config *config;		/* set when the command NEEDS_CONFIG */
 	struct store *store;		/* set when the command NEEDS_STORE */
 };
@@ -31,6 +32,16 @@ int cmd_error(const char *cmd, GError *error);
  * and return FALSE (the caller returns EX_USAGE). --help prints and exits 0. */
 gboolean cmd_parse(const char *cmd, const char *params, const char *summary,
     const GOptionEntry *entries, int *argc, char ***argv);
+
+/* cmd_is_help - ARG is --help, -h or -? */
+gboolean cmd_is_help(const char *arg);
+
+/* cmd_help_verbs - print the help of command CMD, whose first argument is
+ * a verb, in GOption's layout (the one every --help has): usage line
+ * "herald CMD [OPTION…] PARAMS", SUMMARY, then VERBS (one per line, each
+ * "  VERB ARGS"). Returns EX_OK. */
+int cmd_help_verbs(const char *cmd, const char *params, const char *summary,
+    const char *verbs);
 
 /* argv[0] is the subcommand name ("bounce"); what follows is its own. */
 int cmd_init(struct herald *h, int argc, char **argv);
@@ -48,7 +59,12 @@ int cmd_reply(struct herald *h, int argc, char **argv);
 int cmd_bounce(struct herald *h, int argc, char **argv);
 int cmd_bounces(struct herald *h, int argc, char **argv);
 int cmd_maintain(struct herald *h, int argc, char **argv);
+int cmd_run(struct herald *h, int argc, char **argv);
 int cmd_mta(struct herald *h, int argc, char **argv);
+int cmd_serve(struct herald *h, int argc, char **argv);
+int cmd_web(struct herald *h, int argc, char **argv);
+int cmd_report(struct herald *h, int argc, char **argv);
+int cmd_version(struct herald *h, int argc, char **argv);
 int cmd_dkim(struct herald *h, int argc, char **argv);
 int cmd_dns(struct herald *h, int argc, char **argv);
 int cmd_doctor(struct herald *h, int argc, char **argv);

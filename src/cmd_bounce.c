@@ -146,6 +146,12 @@ int
 cmd_bounce(struct herald *h, int argc, char **argv)
 {
 	(void)h;
+	if (argc >= 2 && cmd_is_help(argv[1]))
+		return cmd_help_verbs("bounce", "VERB …", "Work with returned mail "
+		    "without a configuration or a database.",
+		    "Verbs:\n"
+		    "  scan [-v] FILE…    classify bounce messages (\"-\" reads "
+		    "stdin)\n");
 	if (argc < 2) {
 		fprintf(stderr, "herald bounce: a subcommand is needed "
 		    "(try \"herald bounce scan FILE...\")\n");

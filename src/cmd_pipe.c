@@ -9,13 +9,19 @@
  * LOCAL_PART_SUFFIX, DOMAIN, SENDER).
  *
  * Exit status is the MTA contract (README, "Exit status of herald pipe"):
- * 0 only once the outcome is committed; 75 for anything that may pass,
- * including a broken configuration, a missing database or secret, or a
- * bug (a deferred message is never a lost one); 67 no such list address;
- * 65 a command mail that cannot be understood; a message over
- * pipe.max_size is refused with "5.3.4" first on stderr (exit 69), or
- * dropped when its sender is empty. Nothing permanent for the null sender.
- * One line on stderr and the same line to syslog (LOG_MAIL).
+ * 0 only once the outcome is committed and synced (the store is opened
+ * STORE_OPEN_DURABLE); 75 for anything that may pass, including no
+ * configuration found, one that does not load, a missing list folder,
+ * database or secret, or a bug (a deferred message is never a lost one);
+ * 67 only when the configuration loaded and no list has the address; 65
+ * a command mail that cannot be understood; a message over pipe.max_size
+ * is refused with "5.3.4" first on stderr (exit 69), or, from the empty
+ * sender, handled from its first max_size bytes when it is a bounce and
+ * dropped otherwise. Nothing permanent for the null sender. Several
+ * recipients are each delivered; one status answers for all (the worst).
+ * One line per recipient on stderr and the same line to syslog
+ * (LOG_MAIL). After its own work a pipe tries a few notices earlier runs
+ * left in the outbox (outbox.h), unless the relay just failed its own.
  */
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +32,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "log.h"
+#include "outbox.h"
 #include "pipe.h"
 #include "store.h"
 #include "token.h"
@@ -72,8 +79,8 @@ cmd_pipe_sender(const char *arg, gboolean given)
 	return g_strdup(s);
 }
 
-/* cmd_pipe_read - all of stdin through a GMime pipe stream, up to MAX
- * bytes; *OVER is set (and the rest drained) when there is more */
+/* cmd_pipe_read - all of stdin through a GMime pipe stream, keeping the
+ * first MAX bytes; *OVER is set (and the rest drained) when there is more */
 static GBytes *
 cmd_pipe_read(gint64 max, gboolean *over, GError **error)
 {
@@ -89,7 +96,7 @@ cmd_pipe_read(gint64 max, gboolean *over, GError **error)
 			continue;	/* drain, so the MTA's write completes */
 		if ((gint64)(buf->len + (gsize)n) > max) {
 			*over = TRUE;
-			continue;
+			n = (gssize)(max - (gint64)buf->len);
 		}
 		g_byte_array_append(buf, (const guint8 *)chunk, (guint)n);
 	}
@@ -178,6 +185,113 @@ cmd_pipe_status(const GError *error)
 	return EX_TEMPFAIL;	/* whatever else it is, it may pass */
 }
 
+/* cmd_pipe_worse - the status for a message with several recipients: a
+ * deferral of one defers all (the others are done again on the retry, and
+ * every action is idempotent); else the first permanent failure */
+static int
+cmd_pipe_worse(int a, int b)
+{
+	if (a == EX_TEMPFAIL || b == EX_TEMPFAIL)
+		return EX_TEMPFAIL;
+	return a != EX_OK ? a : b;
+}
+
+/* cmd_pipe_log - the one line per recipient, on stderr and to syslog */
+static void
+cmd_pipe_log(int status, const struct pipe_result *res, const char *sender,
+    const char *recipient)
+{
+	cmd_pipe_oneline(res->outcome->str);
+	if (status == EX_OK)
+		log_info("pipe: list=%s route=%s from=<%s> to=<%s> status=0: %s",
+		    res->list != NULL ? res->list->name : "-",
+		    pipe_route_name(res->route), sender, recipient != NULL ?
+		    recipient : "", res->outcome->str);
+	else
+		log_warnx("pipe: list=%s route=%s from=<%s> to=<%s> status=%d"
+		    "%s: %s", res->list != NULL ? res->list->name : "-",
+		    pipe_route_name(res->route), sender, recipient != NULL ?
+		    recipient : "", status, status == EX_TEMPFAIL ?
+		    " (deferred)" : "", res->outcome->str);
+}
+
+/* cmd_pipe_one - deliver RAW to one RECIPIENT and log it; OVER: RAW is
+ * the first pipe.max_size bytes of a larger message */
+static int
+cmd_pipe_one(struct pipe_ctx *ctx, const char *recipient, const char *sender,
+    GBytes *raw, gboolean over, gboolean *deferred)
+{
+	const struct config *config = ctx->config;
+	struct pipe_result res = { 0 };
+	GError *error = NULL;
+	int status;
+
+	res.outcome = g_string_new(NULL);
+	if (over) {
+		struct pipe_address a;
+
+		pipe_address_parse(config, recipient, &a);
+		res.list = a.list;
+		res.route = a.route;
+		pipe_address_clear(&a);
+		if (*sender != '\0') {
+			g_autofree char *line = g_strdup_printf("5.3.4 message too"
+			    " big for %s (limit %" G_GINT64_FORMAT " bytes)",
+			    recipient, config->pipe.max_size);
+
+			fprintf(stderr, "%s\n", line);
+			syslog(LOG_NOTICE, "pipe: to=<%s> from=<%s> status=%d: %s",
+			    recipient, sender, EX_UNAVAILABLE, line);
+			pipe_result_clear(&res);
+			return EX_UNAVAILABLE;
+		}
+		if (res.route != PIPE_ROUTE_BOUNCES) {
+			g_string_printf(res.outcome, "larger than %" G_GINT64_FORMAT
+			    " bytes, from the null sender: dropped",
+			    config->pipe.max_size);
+			goto out;
+		}
+		/* a bounce: its address names the delivery, and the report
+		 * comes first; the rest is the returned message */
+		g_string_printf(res.outcome, "larger than %" G_GINT64_FORMAT
+		    " bytes, its first %" G_GINT64_FORMAT " handled: ",
+		    config->pipe.max_size, config->pipe.max_size);
+	}
+	pipe_deliver(ctx, recipient, sender, raw, &res, &error);
+	*deferred |= res.deferred;
+out:
+	status = cmd_pipe_status(error);
+	if (error != NULL)
+		g_string_append_printf(res.outcome, "%s%s",
+		    res.outcome->len > 0 ? "; " : "", error->message);
+	cmd_pipe_log(status, &res, sender, recipient);
+	g_clear_error(&error);
+	pipe_result_clear(&res);
+	return status;
+}
+
+/* cmd_pipe_fail - log ERROR for every recipient (nothing was done for
+ * any), free it, and return the status */
+static int
+cmd_pipe_fail(GError *error, const char *sender, GPtrArray *recipients)
+{
+	struct pipe_result res = { 0 };
+	int status = cmd_pipe_status(error);
+	guint i;
+
+	for (i = 0; i < MAX(recipients->len, 1); i++) {
+		res.outcome = g_string_new(error->message);
+		cmd_pipe_log(status, &res, sender, i < recipients->len ?
+		    g_ptr_array_index(recipients, i) : NULL);
+		pipe_result_clear(&res);
+	}
+	g_error_free(error);
+	return status;
+}
+
+/* how many queued notices of other runs a pipe tries after its own work */
+#define CMD_PIPE_OUTBOX_BATCH	8
+
 int
 cmd_pipe(struct herald *h, int argc, char **argv)
 {
@@ -191,87 +305,70 @@ cmd_pipe(struct herald *h, int argc, char **argv)
 	g_autoptr(config) config = NULL;
 	g_autoptr(store) store = NULL;
 	g_autoptr(GBytes) raw = NULL;
-	g_autofree char *recipient = NULL, *sender = NULL, *spooled = NULL;
-	g_autofree char *line = NULL;
-	struct pipe_result res = { 0 };
+	g_autoptr(GPtrArray) recipients = g_ptr_array_new_with_free_func(g_free);
+	g_autofree char *sender = NULL, *spooled = NULL, *path = NULL;
 	struct pipe_ctx ctx = { 0 };
 	GError *error = NULL;
-	int wal_frames = 0;
-	gboolean over = FALSE;
-	int status;
+	int wal_frames = 0, i;
+	gboolean over = FALSE, deferred = FALSE;
+	int status = EX_OK;
+	char *r;
 
-	if (!cmd_parse("pipe", "[-f SENDER] [RECIPIENT]", "Deliver one message"
-	    " from stdin to a list address (run by the MTA). Exit 0 done, 75"
+	if (!cmd_parse("pipe", "[-f SENDER] [RECIPIENT…]", "Deliver one message"
+	    " from stdin to list addresses (run by the MTA). Exit 0 done, 75"
 	    " try later, 67 no such address, 65 not understood.", entries,
 	    &argc, &argv))
 		return EX_TEMPFAIL;	/* a broken transport definition defers */
 	log_init("herald", TRUE);
-	recipient = cmd_pipe_recipient(argc > 1 ? argv[1] : NULL);
+	for (i = 1; i < argc; i++)
+		if ((r = cmd_pipe_recipient(argv[i])) != NULL)
+			g_ptr_array_add(recipients, r);
+	if (recipients->len == 0 && (r = cmd_pipe_recipient(NULL)) != NULL)
+		g_ptr_array_add(recipients, r);
 	sender = cmd_pipe_sender(sender_opt, sender_opt != NULL);
 	g_free(sender_opt);
-	res.outcome = g_string_new(NULL);
-	if (recipient == NULL) {
+	if (recipients->len == 0) {
 		g_set_error(&error, HERALD_ERROR, HERALD_ERROR_TEMP, "no recipient"
 		    " (give it as an argument, or in RECIPIENT or LOCAL_PART and"
 		    " DOMAIN)");
-		goto out;
+		return cmd_pipe_fail(error, sender, recipients);
 	}
-	if ((config = config_load(h->config_path, &error)) == NULL)
-		goto out;
+	/* from here on, every fault of ours defers (75): a configuration
+	 * that is not found or does not load, a missing database or secret */
+	if ((path = config_find(h->config_option, &error)) == NULL ||
+	    (config = config_load(path, &error)) == NULL)
+		return cmd_pipe_fail(error, sender, recipients);
 	g_mime_init();
-	if ((raw = cmd_pipe_read(config->pipe.max_size, &over, &error)) == NULL)
-		goto out;
-	if (over) {
-		struct pipe_address a;
-
-		pipe_address_parse(config, recipient, &a);
-		res.list = a.list;
-		res.route = a.route;
-		pipe_address_clear(&a);
-		if (*sender == '\0') {
-			g_string_printf(res.outcome, "larger than %" G_GINT64_FORMAT
-			    " bytes, from the null sender: dropped",
-			    config->pipe.max_size);
-			goto out;
-		}
-		line = g_strdup_printf("5.3.4 message too big for %s (limit %"
-		    G_GINT64_FORMAT " bytes)", recipient, config->pipe.max_size);
-		fprintf(stderr, "%s\n", line);
-		syslog(LOG_NOTICE, "pipe: to=<%s> from=<%s> status=%d: %s",
-		    recipient, sender, EX_UNAVAILABLE, line);
-		pipe_result_clear(&res);
-		return EX_UNAVAILABLE;
+	if ((raw = cmd_pipe_read(config->pipe.max_size, &over, &error)) == NULL ||
+	    (spooled = pipe_spool_write(config->spool_dir, raw, &error)) == NULL ||
+	    !token_key_load(config->secret, &ctx.key, &error) ||
+	    (store = store_open(config->database, STORE_OPEN_DURABLE,
+	    &error)) == NULL) {
+		status = cmd_pipe_fail(error, sender, recipients);
+		pipe_spool_finish(config->spool_dir, spooled, FALSE);
+		return status;
 	}
-	if ((spooled = pipe_spool_write(config->spool_dir, raw, &error)) == NULL)
-		goto out;
-	if (!token_key_load(config->secret, &ctx.key, &error) ||
-	    (store = store_open(config->database, 0, &error)) == NULL)
-		goto out;
 	cmd_pipe_quick_close(store, &wal_frames);
 	ctx.config = config;
 	ctx.store = store;
-	pipe_deliver(&ctx, recipient, sender, raw, &res, &error);
-out:
-	status = cmd_pipe_status(error);
-	if (config != NULL)
-		pipe_spool_finish(config->spool_dir, spooled, status == EX_OK);
-	if (error != NULL)
-		g_string_append_printf(res.outcome, "%s%s",
-		    res.outcome->len > 0 ? "; " : "", error->message);
-	cmd_pipe_oneline(res.outcome->str);
-	if (status == EX_OK)
-		log_info("pipe: list=%s route=%s from=<%s> to=<%s> status=0: %s",
-		    res.list != NULL ? res.list->name : "-",
-		    pipe_route_name(res.route), sender, recipient != NULL ?
-		    recipient : "", res.outcome->str);
-	else
-		log_warnx("pipe: list=%s route=%s from=<%s> to=<%s> status=%d"
-		    "%s: %s", res.list != NULL ? res.list->name : "-",
-		    pipe_route_name(res.route), sender, recipient != NULL ?
-		    recipient : "", status, status == EX_TEMPFAIL ?
-		    " (deferred)" : "", res.outcome->str);
-	g_clear_error(&error);
-	pipe_result_clear(&res);
+	for (i = 0; i < (int)recipients->len; i++)
+		status = cmd_pipe_worse(status, cmd_pipe_one(&ctx,
+		    g_ptr_array_index(recipients, i), sender, raw, over,
+		    &deferred));
+	if (recipients->len > 1 && status != EX_OK)
+		log_warnx("pipe: %u recipients in one delivery, and not all went"
+		    " well: the exit status is the MTA's answer for all of them;"
+		    " set the transport's recipient limit to 1"
+		    " (herald_destination_recipient_limit = 1)", recipients->len);
+	pipe_spool_finish(config->spool_dir, spooled, status == EX_OK);
+	/* notices earlier runs could not send: a few, unless the relay
+	 * just failed ours or the store is in trouble (75: busy, full) */
+	if (!deferred && status != EX_TEMPFAIL && !outbox_flush(store, &config->smtp,
+	    g_get_real_time() / G_USEC_PER_SEC, CMD_PIPE_OUTBOX_BATCH, NULL,
+	    &error)) {
+		log_debug("pipe: outbox: %s", error->message);
+		g_clear_error(&error);
+	}
 	cmd_pipe_wal_trim(store, wal_frames);
 	store_close(g_steal_pointer(&store));
 	return status;

@@ -694,6 +694,7 @@ enum compose_slot {
 	SLOT_ID,
 	SLOT_MAILTO,
 	SLOT_URL,
+	SLOT_PREFS,		/* the preferences page (herald serve) */
 	SLOT_ATTR0,		/* the attributes, sorted by name */
 };
 
@@ -705,8 +706,8 @@ struct compose_slots {
 	const char *s_in[COMPOSE_SLOTS_INLINE];	/* the arrays, unless */
 	gsize len_in[COMPOSE_SLOTS_INLINE];	/* there are more slots */
 	const char *attr_in[COMPOSE_SLOTS_INLINE];
-	char buf[2][256];	/* mailto, url when they fit */
-	char *heap[2];		/* mailto, url when they do not */
+	char buf[3][256];	/* mailto, url, prefs when they fit */
+	char *heap[3];		/* mailto, url, prefs when they do not */
 };
 
 /* compose_slot_set - slot I is the N bytes at S */
@@ -761,7 +762,7 @@ compose_slots_make(const struct composer *c, const struct compose_recipient *r,
 	gpointer k, v;
 	guint i;
 
-	sl->heap[0] = sl->heap[1] = NULL;
+	sl->heap[0] = sl->heap[1] = sl->heap[2] = NULL;
 	sl->n = SLOT_ATTR0 + nattr;
 	if (sl->n <= COMPOSE_SLOTS_INLINE) {
 		sl->s = sl->s_in;
@@ -791,6 +792,11 @@ compose_slots_make(const struct composer *c, const struct compose_recipient *r,
 		    l->unsubscribe_base_url, r->unsub_token);
 	else
 		compose_slot_set(sl, SLOT_URL, "", 0);
+	if (l->preferences_base_url != NULL)
+		compose_slot_print(sl, SLOT_PREFS, 2, 2, "%s%s",
+		    l->preferences_base_url, r->unsub_token);
+	else
+		compose_slot_set(sl, SLOT_PREFS, "", 0);
 	if (nattr > 0) {
 		i = SLOT_ATTR0;
 		g_hash_table_iter_init(&it, r->sub->attrs);
@@ -811,6 +817,7 @@ compose_slots_clear(struct compose_slots *sl)
 {
 	g_free(sl->heap[0]);
 	g_free(sl->heap[1]);
+	g_free(sl->heap[2]);
 	if (sl->s != sl->s_in) {
 		g_free(sl->s);
 		g_free(sl->len);
@@ -833,7 +840,7 @@ compose_slot_value(const struct compose_slots *sl, guint i, gboolean markers)
 
 /* compose_subscriber_layer - the per-message map: subscriber (id, email,
  * name, first_name, attributes), segments.NAME flags, unsubscribe_mailto,
- * unsubscribe_url. With MARKERS, every non-empty slot is its marker (the
+ * unsubscribe_url, preferences_url. With MARKERS, every non-empty slot is its marker (the
  * id too, which otherwise is a number). */
 static struct value *
 compose_subscriber_layer(const struct composer *c,
@@ -864,6 +871,8 @@ compose_subscriber_layer(const struct composer *c,
 	    SLOT_MAILTO, markers));
 	value_map_set(top, "unsubscribe_url", compose_slot_value(sl, SLOT_URL,
 	    markers));
+	value_map_set(top, "preferences_url", compose_slot_value(sl,
+	    SLOT_PREFS, markers));
 	return top;
 }
 
@@ -1684,6 +1693,10 @@ composer_new(const struct announcement *ann, const struct list_config *list,
 
 	static gint serials;
 
+	if (!announcement_check_audience(ann, list, error)) {
+		g_ptr_array_unref(names);
+		return NULL;
+	}
 	compose_gmime_init();
 	c->serial = (guint)g_atomic_int_add(&serials, 1) + 1;
 	/* the tests compare the cache's messages with the slow way's */
@@ -1839,9 +1852,14 @@ composer_render(const struct composer *c, const struct subscriber *sub,
 		compose_header(out, "Subject", enc);
 	}
 	compose_date(out, c->tz);
-	msgid = g_strdup_printf(COMPOSE_MSGID_PREFIX "%" G_GINT64_FORMAT
-	    ".%016" G_GINT64_MODIFIER "x@%s", delivery_id, compose_random(),
-	    l->domain);
+	{
+		guint32 nonce = (guint32)compose_random();
+		char mac[TOKEN_MAC_CHARS + 1];
+
+		token_message_mac(&c->key, delivery_id, nonce, mac);
+		msgid = g_strdup_printf(COMPOSE_MSGID_PREFIX "%" G_GINT64_FORMAT
+		    ".%08x.%s@%s", delivery_id, nonce, mac, l->domain);
+	}
 	g_string_append_printf(out, "Message-ID: <%s>\r\n", msgid);
 	g_string_append(out, c->head);
 	{
@@ -1944,13 +1962,15 @@ composer_subject(const struct composer *c, const struct subscriber *sub,
 
 gboolean
 compose_message_id_delivery(const char *msgid, const char *domain,
-    gint64 *delivery_id)
+    const struct token_key *key, gint64 *delivery_id)
 {
+	char mac[TOKEN_MAC_CHARS + 1], *end;
 	const char *p, *at;
-	char *end;
+	guint32 nonce;
+	guint diff = 0, i;
 	gint64 id;
 
-	if (msgid == NULL)
+	if (msgid == NULL || key == NULL)
 		return FALSE;
 	while (*msgid == ' ' || *msgid == '\t' || *msgid == '<')
 		msgid++;
@@ -1960,15 +1980,24 @@ compose_message_id_delivery(const char *msgid, const char *domain,
 	if (!g_ascii_isdigit(*p))
 		return FALSE;
 	id = g_ascii_strtoll(p, &end, 10);
-	if (*end != '.')
+	if (*end != '.' || id < 0)
 		return FALSE;
-	at = strchr(end, '@');
-	if (at == NULL || strspn(end + 1, "0123456789abcdef") !=
-	    (gsize)(at - end - 1) || at - end - 1 != 16)
+	p = end + 1;
+	if (strspn(p, "0123456789abcdefABCDEF") != 8 || p[8] != '.')
+		return FALSE;
+	nonce = (guint32)g_ascii_strtoull(p, NULL, 16);
+	p += 9;
+	at = strchr(p, '@');
+	if (at == NULL || at - p != TOKEN_MAC_CHARS)
 		return FALSE;
 	if (domain != NULL && (g_ascii_strncasecmp(at + 1, domain,
 	    strlen(domain)) != 0 || (at[1 + strlen(domain)] != '\0' &&
 	    at[1 + strlen(domain)] != '>')))
+		return FALSE;
+	token_message_mac(key, id, nonce, mac);
+	for (i = 0; i < TOKEN_MAC_CHARS; i++)
+		diff |= (guint)(mac[i] ^ g_ascii_tolower(p[i]));
+	if (diff != 0)
 		return FALSE;
 	if (delivery_id != NULL)
 		*delivery_id = id;

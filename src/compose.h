@@ -44,8 +44,9 @@
  * "X-Loop: LIST@DOMAIN" */
 #define COMPOSE_LOOP_HEADER "X-Loop"
 
-/* Message-ID: <herald.DELIVERY.RANDOM@DOMAIN>, DELIVERY in decimal (0 for
- * a render outside a campaign), RANDOM 16 hex digits */
+/* Message-ID: <herald.DELIVERY.NONCE.MAC@DOMAIN>, DELIVERY in decimal (0
+ * for a render outside a campaign), NONCE 8 random hex digits, MAC
+ * token_message_mac() of the two (16 base32 characters) */
 #define COMPOSE_MSGID_PREFIX "herald."
 
 /* the header that marks a test copy: "X-Herald-Test: yes" */
@@ -98,10 +99,11 @@ char *composer_subject(const struct composer *c,
     const char *const *matched, GError **error);
 
 /* compose_message_id_delivery - the delivery id inside a Message-ID (or
- * an In-Reply-To/References value) herald made for DOMAIN; FALSE if it is
- * not one of ours. */
+ * an In-Reply-To/References value) herald made for DOMAIN with KEY; FALSE
+ * if it is not one of ours, or its MAC does not verify (a Message-ID
+ * someone wrote by hand names no delivery). DOMAIN may be NULL (any). */
 gboolean compose_message_id_delivery(const char *msgid, const char *domain,
-    gint64 *delivery_id);
+    const struct token_key *key, gint64 *delivery_id);
 
 /* g_autoptr needs a type name: this typedef exists for it alone */
 typedef struct composer composer;

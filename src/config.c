@@ -19,6 +19,8 @@
 #include "herald.h"
 #include "config.h"
 #include "dkim.h"
+#include "subscriber.h"
+#include "schedule.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -139,19 +141,246 @@ config_check_braces(const char *path, const char *text, GError **error)
 	return TRUE;
 }
 
-/* config_parse_file - braces check, then libconfuse; errors as CONFIG */
-static gboolean
-config_parse_file(cfg_t *cfg, const char *path, GError **error)
+/*
+ * config_scan - what libconfuse does not check, in one pass over a file's
+ * text (herald.conf, a list file, an announcement's data) before it is
+ * parsed. It knows libconfuse's tokens (strings, comments, braces, =, +=)
+ * but no schema, so new options and sections need nothing here:
+ *
+ *  - a NUL byte is an error at its line (libconfuse would stop reading
+ *    there and take the rest of the file as missing);
+ *  - an option set twice with = in one section is an error at the second
+ *    (libconfuse keeps the last one); += appends and is allowed;
+ *  - libconfuse replaces ${NAME} in a double-quoted string by the
+ *    environment variable NAME, and a bare ${NAME} too: the copy it parses
+ *    has every "${" in a double-quoted string escaped (\$, which it reads
+ *    as a plain $), and a bare one is an error. Nothing in a herald file
+ *    comes from the environment.
+ *
+ * The copy keeps every line where it was. *LINES (if not NULL) maps each
+ * top-level option to the line where it is set.
+ */
+struct config_scan {
+	const char *path;
+	const char *p;
+	int line;
+	GString *out;
+	GPtrArray *scopes;	/* GHashTable * name -> line, innermost last */
+	GError **error;
+	const char *tok;	/* the last token in the text */
+};
+
+enum config_tok { TOK_EOF, TOK_STR, TOK_OPEN, TOK_CLOSE, TOK_SET, TOK_ADD,
+	TOK_OTHER, TOK_ERROR };
+
+/* config_scan_fail - a CONFIG error at the current line */
+static enum config_tok
+config_scan_fail(struct config_scan *sc, const char *what)
 {
-	g_autofree char *text = NULL;
+	g_set_error(sc->error, HERALD_ERROR, HERALD_ERROR_CONFIG, "%s:%d: %s",
+	    sc->path, sc->line, what);
+	return TOK_ERROR;
+}
+
+/* config_scan_quoted - a string from its opening quote Q; "${" escaped */
+static enum config_tok
+config_scan_quoted(struct config_scan *sc)
+{
+	char q = *sc->p;
+
+	g_string_append_c(sc->out, *sc->p++);
+	for (; *sc->p != q; sc->p++) {
+		if (*sc->p == '\0')
+			return config_scan_fail(sc, "unterminated string");
+		if (*sc->p == '\\' && sc->p[1] != '\0') {
+			g_string_append_c(sc->out, *sc->p++);
+		} else if (q == '"' && sc->p[0] == '$' && sc->p[1] == '{')
+			g_string_append_c(sc->out, '\\');
+		if (*sc->p == '\n')
+			sc->line++;
+		g_string_append_c(sc->out, *sc->p);
+	}
+	g_string_append_c(sc->out, *sc->p++);
+	return TOK_STR;
+}
+
+/* config_scan_token - the next token, copied to the output */
+static enum config_tok
+config_scan_token(struct config_scan *sc)
+{
+	const char *start;
+
+	for (;;) {
+		start = sc->p;
+		if (*sc->p == '\0')
+			return TOK_EOF;
+		if (*sc->p == '\n') {
+			sc->line++;
+			sc->p++;
+		} else if (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\r')
+			sc->p++;
+		else if (*sc->p == '#' || (sc->p[0] == '/' && sc->p[1] == '/'))
+			sc->p = strchrnul(sc->p, '\n');
+		else if (sc->p[0] == '/' && sc->p[1] == '*') {
+			for (sc->p += 2; *sc->p != '\0' &&
+			    !(sc->p[0] == '*' && sc->p[1] == '/'); sc->p++)
+				if (*sc->p == '\n')
+					sc->line++;
+			if (*sc->p != '\0')
+				sc->p += 2;
+		} else
+			break;
+		g_string_append_len(sc->out, start, sc->p - start);
+	}
+	sc->tok = start;
+	if (*sc->p == '"' || *sc->p == '\'')
+		return config_scan_quoted(sc);
+	if (sc->p[0] == '$' && sc->p[1] == '{')
+		return config_scan_fail(sc, "${…} outside quotes: herald does "
+		    "not read the environment here (write it in quotes for a "
+		    "literal ${…})");
+	if (strchr("{}=(),", *sc->p) != NULL || (sc->p[0] == '+' &&
+	    sc->p[1] == '=')) {
+		enum config_tok t = *sc->p == '{' ? TOK_OPEN :
+		    *sc->p == '}' ? TOK_CLOSE : *sc->p == '=' ? TOK_SET :
+		    *sc->p == '+' ? TOK_ADD : TOK_OTHER;
+
+		sc->p += t == TOK_ADD ? 2 : 1;
+		g_string_append_len(sc->out, start, sc->p - start);
+		return t;
+	}
+	/* an unquoted word (libconfuse's rule), or a character it skips */
+	while (*sc->p != '\0' && strchr(" #\"'\t\n\r={}()+,*", *sc->p) == NULL &&
+	    !(sc->p[0] == '/' && (sc->p[1] == '/' || sc->p[1] == '*')))
+		sc->p++;
+	if (sc->p == start)
+		sc->p++;
+	g_string_append_len(sc->out, start, sc->p - start);
+	return sc->p - start > 1 || strchr("+*", *start) == NULL ? TOK_STR :
+	    TOK_OTHER;
+}
+
+/* config_scan_set - option NAME (at LINE) set with = in the innermost
+ * section: an error if it was already */
+static gboolean
+config_scan_set(struct config_scan *sc, const char *name, int line,
+    gboolean add)
+{
+	GHashTable *scope = g_ptr_array_index(sc->scopes, sc->scopes->len - 1);
+	gpointer first;
+
+	if (g_hash_table_lookup_extended(scope, name, NULL, &first)) {
+		if (add)
+			return TRUE;
+		g_set_error(sc->error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s:%d: %s is set twice in one section (first at line %d)",
+		    sc->path, line, name, GPOINTER_TO_INT(first));
+		return FALSE;
+	}
+	g_hash_table_insert(scope, g_strdup(name), GINT_TO_POINTER(line));
+	return TRUE;
+}
+
+gboolean
+config_scan(const char *path, const char *text, gsize len, char **out,
+    GHashTable **lines, GError **error)
+{
+	struct config_scan sc = { path, text, 1, NULL, NULL, error, NULL };
+	g_autofree char *name = NULL;
+	enum config_tok t;
+	int name_line = 0;
+	enum { S_NAME, S_AFTER_NAME, S_AFTER_TITLE, S_VALUE, S_LIST, S_SKIP }
+	    state = S_NAME;
+	const char *nul = memchr(text, '\0', len);
+	gboolean ok = TRUE;
+
+	if (nul != NULL) {
+		const char *q;
+
+		for (q = text; q < nul; q++)
+			if (*q == '\n')
+				sc.line++;
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s:%d: a NUL byte (the file must be text)", path, sc.line);
+		return FALSE;
+	}
+	sc.out = g_string_sized_new(len + 16);
+	sc.scopes = g_ptr_array_new_with_free_func(
+	    (GDestroyNotify)g_hash_table_unref);
+	g_ptr_array_add(sc.scopes, g_hash_table_new_full(g_str_hash,
+	    g_str_equal, g_free, NULL));
+	while (ok && (t = config_scan_token(&sc)) != TOK_EOF) {
+		if (t == TOK_ERROR) {
+			ok = FALSE;
+			break;
+		}
+		switch (state) {
+		case S_NAME:
+			if (t == TOK_STR) {
+				g_free(name);
+				name = g_strndup(sc.tok, sc.p - sc.tok);
+				name_line = sc.line;
+				state = S_AFTER_NAME;
+			} else if (t == TOK_CLOSE && sc.scopes->len > 1)
+				g_ptr_array_set_size(sc.scopes, sc.scopes->len - 1);
+			break;
+		case S_AFTER_NAME:
+		case S_AFTER_TITLE:
+			if ((t == TOK_SET || t == TOK_ADD) && state == S_AFTER_NAME) {
+				ok = config_scan_set(&sc, name, name_line,
+				    t == TOK_ADD);
+				state = S_VALUE;
+			} else if (t == TOK_OPEN) {
+				g_ptr_array_add(sc.scopes, g_hash_table_new_full(
+				    g_str_hash, g_str_equal, g_free, NULL));
+				state = S_NAME;
+			} else if (t == TOK_STR && state == S_AFTER_NAME)
+				state = S_AFTER_TITLE;
+			else
+				state = t == TOK_OTHER ? S_SKIP : S_NAME;
+			break;
+		case S_VALUE:
+			state = t == TOK_OPEN ? S_LIST : S_NAME;
+			break;
+		case S_LIST:
+			if (t == TOK_CLOSE)
+				state = S_NAME;
+			break;
+		case S_SKIP:	/* a function call's arguments */
+			if (t == TOK_OTHER && sc.p[-1] == ')')
+				state = S_NAME;
+			break;
+		}
+	}
+	if (ok && lines != NULL)
+		*lines = g_hash_table_ref(g_ptr_array_index(sc.scopes, 0));
+	g_ptr_array_unref(sc.scopes);
+	if (!ok) {
+		g_string_free(sc.out, TRUE);
+		return FALSE;
+	}
+	*out = g_string_free(sc.out, FALSE);
+	return TRUE;
+}
+
+/* config_parse_file - braces check, config_scan, then libconfuse; errors
+ * as CONFIG; *LINES (may be NULL) as config_scan's */
+static gboolean
+config_parse_file(cfg_t *cfg, const char *path, GHashTable **lines,
+    GError **error)
+{
+	g_autofree char *raw = NULL, *text = NULL;
 	g_autoptr(GError) ioerr = NULL;
+	gsize len;
 	int rc;
 
-	if (!g_file_get_contents(path, &text, NULL, &ioerr)) {
+	if (!g_file_get_contents(path, &raw, &len, &ioerr)) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG, "%s: %s",
 		    path, ioerr->message);
 		return FALSE;
 	}
+	if (!config_scan(path, raw, len, &text, lines, error))
+		return FALSE;
 	if (!config_check_braces(path, text, error))
 		return FALSE;
 	config_errbuf = g_string_new(NULL);
@@ -210,6 +439,24 @@ config_cb_reply_to(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 	return 0;
 }
 
+/* config_cb_archive - "public" | "private" | "off" */
+static int
+config_cb_archive(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	if (strcmp(value, "public") == 0)
+		*(long *)result = ARCHIVE_PUBLIC;
+	else if (strcmp(value, "private") == 0)
+		*(long *)result = ARCHIVE_PRIVATE;
+	else if (strcmp(value, "off") == 0)
+		*(long *)result = ARCHIVE_OFF;
+	else {
+		cfg_error(cfg, "%s must be public, private or off, not \"%s\"",
+		    opt->name, value);
+		return -1;
+	}
+	return 0;
+}
+
 /* config_cb_positive - integer options that must be > 0 */
 static int
 config_validate_positive(cfg_t *cfg, cfg_opt_t *opt)
@@ -255,6 +502,8 @@ static const struct config_bound {
 	{ "send|retry_base", 1, 30 * 86400 },
 	/* the error window is an array of this many attempts */
 	{ "send|error_min", 1, 1000000 },
+	/* a share of the attempts that failed */
+	{ "send|error_threshold", 0, 1 },
 	{ "smtp|timeout", 1, 3600 },
 };
 
@@ -295,6 +544,56 @@ config_validate_port(cfg_t *cfg, cfg_opt_t *opt)
 
 	if (v < 1 || v > 65535) {
 		cfg_error(cfg, "port must be between 1 and 65535, not %ld", v);
+		return -1;
+	}
+	return 0;
+}
+
+/* config_validate_timezone - a zone GLib knows (tzdata), or "" */
+static int
+config_validate_timezone(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+	GTimeZone *tz;
+
+	if (v == NULL || *v == '\0')
+		return 0;
+	if ((tz = g_time_zone_new_identifier(v)) == NULL) {
+		cfg_error(cfg, "timezone \"%s\" is not a time zone (an IANA "
+		    "name such as \"Europe/Berlin\" or \"UTC\")", v);
+		return -1;
+	}
+	g_time_zone_unref(tz);
+	return 0;
+}
+
+/* config_validate_window - "[DAYS ]HH:MM-HH:MM", or "" */
+static int
+config_validate_window(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+	struct schedule_window w;
+	GError *error = NULL;
+
+	if (v == NULL || *v == '\0')
+		return 0;
+	if (!schedule_window_parse(v, &w, &error)) {
+		cfg_error(cfg, "%s", error->message);
+		g_error_free(error);
+		return -1;
+	}
+	return 0;
+}
+
+/* config_validate_cap - daily_cap: 0 (none) or a positive number */
+static int
+config_validate_cap(cfg_t *cfg, cfg_opt_t *opt)
+{
+	long v = cfg_opt_getnint(opt, 0);
+
+	if (v < 0 || v > G_MAXINT) {
+		cfg_error(cfg, "daily_cap must be 0 (no cap) or a number of "
+		    "messages a day, not %ld", v);
 		return -1;
 	}
 	return 0;
@@ -363,7 +662,11 @@ config_list_free(struct list_config *list)
 	g_free(list->from);
 	g_strfreev(list->owners);
 	g_free(list->unsubscribe_base_url);
+	g_free(list->preferences_base_url);
 	g_free(list->description);
+	g_strfreev(list->editable);
+	g_free(list->timezone);
+	g_free(list->window);
 	if (list->segments != NULL)
 		g_ptr_array_unref(list->segments);
 	g_free(list);
@@ -459,6 +762,52 @@ config_valid_name(const char *name)
 		if (!g_ascii_isalnum(*p) && *p != '-' && *p != '_' && *p != '.')
 			return FALSE;
 	return p - name <= 64;
+}
+
+/* config_line - the line where top-level option NAME is set, 0 if not */
+static int
+config_line(GHashTable *lines, const char *name)
+{
+	return lines != NULL ?
+	    GPOINTER_TO_INT(g_hash_table_lookup(lines, name)) : 0;
+}
+
+/* config_valid_address - S (LEN bytes, -1: to its NUL) is local@domain: one
+ * '@' not at either end, a domain with no empty label, and nothing that
+ * has no place in a plain address (white space, controls, <>()[],;:\") */
+static gboolean
+config_valid_address(const char *s, gssize len)
+{
+	g_autofree char *a = len < 0 ? g_strdup(s) : g_strndup(s, len);
+	const char *at = strrchr(a, '@'), *p;
+
+	if (at == NULL || at == a || at[1] == '\0' || at[1] == '.' ||
+	    g_str_has_suffix(at, ".") || strstr(at, "..") != NULL)
+		return FALSE;
+	for (p = a; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f ||
+		    strchr("<>()[],;:\\\"", *p) != NULL ||
+		    (*p == '@' && p != at))
+			return FALSE;
+	return TRUE;
+}
+
+/* config_valid_from - "local@domain" or "Display Name <local@domain>" (a
+ * name with no line break, no < or >) */
+static gboolean
+config_valid_from(const char *s)
+{
+	const char *lt = strchr(s, '<');
+	size_t n = strlen(s);
+
+	if (strpbrk(s, "\r\n") != NULL)
+		return FALSE;
+	if (lt == NULL)
+		return strchr(s, '>') == NULL && config_valid_address(s, -1);
+	if (n < 3 || s[n - 1] != '>' || strchr(lt + 1, '<') != NULL ||
+	    memchr(s, '>', lt - s) != NULL)
+		return FALSE;
+	return config_valid_address(lt + 1, (gssize)(s + n - 1 - (lt + 1)));
 }
 
 /* config_from_domain - the domain of the From of LIST */
@@ -611,17 +960,24 @@ config_parse_list_file(const char *path, const char *default_domain,
 		CFG_BOOL("subscribe_by_mail", cfg_true, CFGF_NONE),
 		CFG_BOOL("goodbye_notice", cfg_true, CFGF_NONE),
 		CFG_STR("unsubscribe_base_url", "", CFGF_NONE),
+		CFG_STR_LIST("editable_attributes", "{}", CFGF_NONE),
+		CFG_INT_CB("archive", ARCHIVE_PUBLIC, CFGF_NONE,
+		    config_cb_archive),
 		CFG_SEC("bounce", bounce_opts, CFGF_NONE),
 		CFG_SEC("dkim", dkim_opts, CFGF_NODEFAULT),
+		CFG_STR("timezone", "", CFGF_NONE),
+		CFG_STR("window", "", CFGF_NONE),
+		CFG_INT("daily_cap", 0, CFGF_NONE),
 		CFG_SEC("segment", segment_opts,
 		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_END()
 	};
 	g_autofree char *base = g_path_get_basename(path);
 	g_autofree char *dir = g_path_get_dirname(path);
+	g_autoptr(GHashTable) lines = NULL;
 	struct list_config *list;
 	cfg_t *cfg, *b;
-	const char *addr, *at;
+	const char *addr, *at, *from;
 	unsigned i, n;
 
 	(void)dir;
@@ -643,9 +999,12 @@ config_parse_list_file(const char *path, const char *default_domain,
 	cfg_set_validate_func(cfg, "bounce|warning_interval_days",
 	    config_validate_positive);
 	cfg_set_validate_func(cfg, "bounce|threshold", config_validate_nonneg_float);
+	cfg_set_validate_func(cfg, "timezone", config_validate_timezone);
+	cfg_set_validate_func(cfg, "window", config_validate_window);
+	cfg_set_validate_func(cfg, "daily_cap", config_validate_cap);
 	config_segment_lines = g_hash_table_new_full(g_str_hash, g_str_equal,
 	    g_free, NULL);
-	if (!config_parse_file(cfg, path, error)) {
+	if (!config_parse_file(cfg, path, &lines, error)) {
 		g_clear_pointer(&config_segment_lines, g_hash_table_unref);
 		cfg_free(cfg);
 		return NULL;
@@ -658,29 +1017,45 @@ config_parse_list_file(const char *path, const char *default_domain,
 	if (addr == NULL || *addr == '\0') {
 		list->local = g_strdup(base);
 		list->domain = g_strdup(default_domain);
-	} else if ((at = strrchr(addr, '@')) == NULL || at == addr ||
-	    at[1] == '\0' || strchr(addr, ' ') != NULL) {
+	} else if (!config_valid_address(addr, -1)) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
-		    "%s: address \"%s\" is not LOCAL@DOMAIN", path, addr);
+		    "%s:%d: address \"%s\" is not LOCAL@DOMAIN", path,
+		    config_line(lines, "address"), addr);
 		goto fail;
 	} else {
+		at = strrchr(addr, '@');
 		list->local = g_strndup(addr, at - addr);
 		list->domain = g_strdup(at + 1);
+		list->address_line = config_line(lines, "address");
 	}
 	list->address = g_strdup_printf("%s@%s", list->local, list->domain);
 	list->display_name = g_strdup(*cfg_getstr(cfg, "display_name") != '\0' ?
 	    cfg_getstr(cfg, "display_name") : base);
 	list->description = config_strdup_nonempty(cfg_getstr(cfg, "description"));
-	list->from = g_strdup(*cfg_getstr(cfg, "from") != '\0' ?
-	    cfg_getstr(cfg, "from") : list->address);
+	from = cfg_getstr(cfg, "from");
+	if (*from != '\0' && !config_valid_from(from)) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s:%d: from = \"%s\" is not an address (want "
+		    "\"local@domain\" or \"Name <local@domain>\")", path,
+		    config_line(lines, "from"), from);
+		goto fail;
+	}
+	list->from = g_strdup(*from != '\0' ? from : list->address);
 	n = cfg_size(cfg, "owners");
+	if (n == 0 && g_hash_table_contains(lines, "owners")) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s:%d: owners = {} names nobody (leave it out, or name "
+		    "at least one address)", path, config_line(lines, "owners"));
+		goto fail;
+	}
 	list->owners = g_new0(char *, n + 1);
 	for (i = 0; i < n; i++) {
 		const char *o = cfg_getnstr(cfg, "owners", i);
 
-		if (strchr(o, '@') == NULL || strpbrk(o, "\r\n ") != NULL) {
+		if (!config_valid_address(o, -1)) {
 			g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
-			    "%s: owner \"%s\" is not an address", path, o);
+			    "%s:%d: owner \"%s\" is not an address", path,
+			    config_line(lines, "owners"), o);
 			goto fail;
 		}
 		list->owners[i] = g_strdup(o);
@@ -697,6 +1072,25 @@ config_parse_list_file(const char *path, const char *default_domain,
 		    "%s: unsubscribe_base_url must start with https://", path);
 		goto fail;
 	}
+	n = cfg_size(cfg, "editable_attributes");
+	list->editable = g_new0(char *, n + 1);
+	for (i = 0; i < n; i++) {
+		g_autofree char *k = subscriber_key_fold(
+		    cfg_getnstr(cfg, "editable_attributes", i));
+
+		if (!subscriber_check_key(k, NULL)) {
+			g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+			    "%s: editable_attributes: \"%s\" is not an attribute"
+			    " name", path, cfg_getnstr(cfg, "editable_attributes",
+			    i));
+			goto fail;
+		}
+		list->editable[i] = g_steal_pointer(&k);
+	}
+	list->archive = cfg_getint(cfg, "archive");
+	list->timezone = config_strdup_nonempty(cfg_getstr(cfg, "timezone"));
+	list->window = config_strdup_nonempty(cfg_getstr(cfg, "window"));
+	list->daily_cap = cfg_getint(cfg, "daily_cap");
 	b = cfg_getsec(cfg, "bounce");
 	list->bounce.hard_score = cfg_getfloat(b, "hard_score");
 	list->bounce.soft_score = cfg_getfloat(b, "soft_score");
@@ -739,21 +1133,34 @@ fail:
 	return NULL;
 }
 
-/* config_default_path - where the configuration comes from */
-const char *
-config_default_path(const char *option)
+/* config_find - the first of -c, $HERALD_CONFIG, ./etc/herald.conf and
+ * the system file that exists */
+char *
+config_find(const char *option, GError **error)
 {
-	const char *env;
+	const char *const tried[] = { "./etc/herald.conf",
+	    SYSCONFDIR "/herald/herald.conf" };
+	const char *env = g_getenv("HERALD_CONFIG");
+	const char *named = option != NULL ? option :
+	    env != NULL && *env != '\0' ? env : NULL;
+	g_autofree char *cwd = NULL;
+	size_t i;
 
-	if (option != NULL)
-		return option;
-	env = g_getenv("HERALD_CONFIG");
-	if (env != NULL && *env != '\0')
-		return env;
-	if (g_file_test("etc/herald.conf", G_FILE_TEST_IS_REGULAR))
-		return "etc/herald.conf";
-	if (g_file_test(SYSCONFDIR "/herald/herald.conf", G_FILE_TEST_IS_REGULAR))
-		return SYSCONFDIR "/herald/herald.conf";
+	if (named != NULL) {
+		if (g_file_test(named, G_FILE_TEST_IS_REGULAR))
+			return g_strdup(named);
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s: no such configuration file (named by %s)", named,
+		    option != NULL ? "-c" : "$HERALD_CONFIG");
+		return NULL;
+	}
+	for (i = 0; i < G_N_ELEMENTS(tried); i++)
+		if (g_file_test(tried[i], G_FILE_TEST_IS_REGULAR))
+			return g_strdup(tried[i] + (i == 0 ? 2 : 0));
+	cwd = g_get_current_dir();
+	g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+	    "no configuration file found: tried %s/%s and %s; name one"
+	    " with -c FILE or $HERALD_CONFIG", cwd, tried[0] + 2, tried[1]);
 	return NULL;
 }
 
@@ -766,6 +1173,87 @@ config_list_cmp(gconstpointer a, gconstpointer b)
 	return strcmp(x->name, y->name);
 }
 
+/* The suffixes of a list's other addresses, as herald pipe routes them
+ * (pipe.c, pipe_suffixes) */
+static const char *const config_list_suffixes[] = {
+	"-bounces", "-unsubscribe", "-subscribe", "-confirm", "-owner",
+	"-request",
+};
+
+/* config_check_addresses - no two lists share an address (the pipe would
+ * route all its mail to the first); the error is at the later file's
+ * address line, naming the other. Nor is a list's address another list's
+ * LIST-owner@ (or any of its suffixed addresses); the error is at the
+ * line of the address that no mail would reach. */
+static gboolean
+config_check_addresses(const struct config *config, GError **error)
+{
+	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash,
+	    g_str_equal, g_free, NULL);
+	guint i;
+
+	for (i = 0; i < config->lists->len; i++) {
+		const struct list_config *l = g_ptr_array_index(config->lists, i);
+		const struct list_config *o;
+		char *key = g_ascii_strdown(l->address, -1);
+
+		if ((o = g_hash_table_lookup(seen, key)) == NULL) {
+			g_hash_table_insert(seen, key, (gpointer)l);
+			continue;
+		}
+		g_free(key);
+		if (l->address_line == 0 && o->address_line > 0) {
+			const struct list_config *t = l;
+
+			l = o;	/* only its name gives L that address */
+			o = t;
+		}
+		if (l->address_line > 0)
+			g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+			    "%s:%d: address %s is also the address of list %s "
+			    "(%s)", l->file, l->address_line, l->address,
+			    o->name, o->file);
+		else
+			g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+			    "%s: address %s is also the address of list %s (%s)",
+			    l->file, l->address, o->name, o->file);
+		return FALSE;
+	}
+	/* a list's address that is another list's LIST-owner@ (or -bounces,
+	 * -request…): herald pipe tries those routes before a list's own
+	 * address, so no mail would ever reach the list */
+	for (i = 0; i < config->lists->len; i++) {
+		const struct list_config *l = g_ptr_array_index(config->lists, i);
+		const struct list_config *o;
+		guint j;
+
+		for (j = 0; j < G_N_ELEMENTS(config_list_suffixes); j++) {
+			g_autofree char *addr = g_strdup_printf("%s%s@%s",
+			    l->local, config_list_suffixes[j], l->domain);
+			g_autofree char *key = g_ascii_strdown(addr, -1);
+
+			if ((o = g_hash_table_lookup(seen, key)) == NULL)
+				continue;
+			if (o->address_line > 0)
+				g_set_error(error, HERALD_ERROR,
+				    HERALD_ERROR_CONFIG, "%s:%d: address %s is "
+				    "also the %s address of list %s (%s), where "
+				    "herald pipe would take its mail", o->file,
+				    o->address_line, o->address,
+				    config_list_suffixes[j], l->name, l->file);
+			else
+				g_set_error(error, HERALD_ERROR,
+				    HERALD_ERROR_CONFIG, "%s: address %s is "
+				    "also the %s address of list %s (%s), where "
+				    "herald pipe would take its mail", o->file,
+				    o->address, config_list_suffixes[j],
+				    l->name, l->file);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
 /* config_load_lists - every DIR/NAME.conf, sorted by name */
 static gboolean
 config_load_lists(struct config *config, GError **error)
@@ -776,8 +1264,16 @@ config_load_lists(struct config *config, GError **error)
 
 	config->lists = g_ptr_array_new_with_free_func(
 	    (GDestroyNotify)config_list_free);
-	if (!g_file_test(config->list_dir, G_FILE_TEST_IS_DIR))
-		return TRUE;	/* no lists yet: commands that need one say so */
+	/* a folder with no lists is a configuration with no lists; a folder
+	 * that is not there is a mistake (herald pipe would answer "no such
+	 * list" for every list's mail, and the MTA bounce it) */
+	if (!g_file_test(config->list_dir, G_FILE_TEST_IS_DIR)) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s: the list folder %s is not there%s", config->path !=
+		    NULL ? config->path : "herald.conf", config->list_dir,
+		    config->path != NULL ? " (list_dir)" : "");
+		return FALSE;
+	}
 	dir = g_dir_open(config->list_dir, 0, &ioerr);
 	if (dir == NULL) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG, "%s",
@@ -805,7 +1301,46 @@ config_load_lists(struct config *config, GError **error)
 		g_ptr_array_add(config->lists, list);
 	}
 	g_ptr_array_sort(config->lists, config_list_cmp);
-	return TRUE;
+	return config_check_addresses(config, error);
+}
+
+/* config_validate_base_url - web base_url is an http(s) URL (https for
+ * mail providers' one-click; http only makes sense for a local demo) */
+static int
+config_validate_base_url(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+
+	if (v == NULL || *v == '\0')
+		return 0;
+	if ((!g_str_has_prefix(v, "https://") &&
+	    !g_str_has_prefix(v, "http://")) || strpbrk(v, " \t\r\n\"<>?#")) {
+		cfg_error(cfg, "base_url must be an https:// URL without query"
+		    " or fragment, not \"%s\"", v);
+		return -1;
+	}
+	return 0;
+}
+
+/* config_web_urls - a list without its own unsubscribe_base_url gets
+ * BASE_URL/unsubscribe/ when web.base_url is set, and every list the
+ * preferences page BASE_URL/preferences/ (the same token) */
+static void
+config_web_urls(struct config *config)
+{
+	guint i;
+
+	if (config->web.base_url == NULL)
+		return;
+	for (i = 0; i < config->lists->len; i++) {
+		struct list_config *l = g_ptr_array_index(config->lists, i);
+
+		if (l->unsubscribe_base_url == NULL)
+			l->unsubscribe_base_url = g_strdup_printf(
+			    "%s/unsubscribe/", config->web.base_url);
+		l->preferences_base_url = g_strdup_printf("%s/preferences/",
+		    config->web.base_url);
+	}
 }
 
 /* config_load - the main file and the lists */
@@ -840,6 +1375,22 @@ config_load(const char *path, GError **error)
 		CFG_INT("spool_keep_days", 30, CFGF_NONE),
 		CFG_END()
 	};
+	cfg_opt_t web_opts[] = {
+		CFG_STR("listen", "127.0.0.1:8025", CFGF_NONE),
+		CFG_STR("base_url", "", CFGF_NONE),
+		CFG_STR("templates", "", CFGF_NONE),
+		CFG_STR_LIST("trusted_proxies", "{\"127.0.0.1\", \"::1\"}",
+		    CFGF_NONE),
+		CFG_INT("threads", 4, CFGF_NONE),
+		CFG_INT("max_connections", 512, CFGF_NONE),
+		CFG_INT("per_ip_connections", 64, CFGF_NONE),
+		CFG_INT("timeout", 15, CFGF_NONE),
+		CFG_INT("max_body", 16384, CFGF_NONE),
+		CFG_INT("ip_rate", 600, CFGF_NONE),
+		CFG_INT("token_rate", 10, CFGF_NONE),
+		CFG_INT("retry_after", 5, CFGF_NONE),
+		CFG_END()
+	};
 	cfg_opt_t opts[] = {
 		CFG_STR("data_dir", "", CFGF_NONE),
 		CFG_STR("database", "", CFGF_NONE),
@@ -850,6 +1401,7 @@ config_load(const char *path, GError **error)
 		CFG_SEC("smtp", smtp_opts, CFGF_NONE),
 		CFG_SEC("send", send_opts, CFGF_NONE),
 		CFG_SEC("pipe", pipe_opts, CFGF_NONE),
+		CFG_SEC("web", web_opts, CFGF_NONE),
 		CFG_END()
 	};
 	g_autoptr(config) config = g_new0(struct config, 1);
@@ -868,8 +1420,19 @@ config_load(const char *path, GError **error)
 	    config_validate_positive);
 	cfg_set_validate_func(cfg, "pipe|spool_keep_days",
 	    config_validate_positive);
+	cfg_set_validate_func(cfg, "web|threads", config_validate_positive);
+	cfg_set_validate_func(cfg, "web|max_connections",
+	    config_validate_positive);
+	cfg_set_validate_func(cfg, "web|per_ip_connections",
+	    config_validate_positive);
+	cfg_set_validate_func(cfg, "web|timeout", config_validate_positive);
+	cfg_set_validate_func(cfg, "web|max_body", config_validate_positive);
+	cfg_set_validate_func(cfg, "web|ip_rate", config_validate_positive);
+	cfg_set_validate_func(cfg, "web|token_rate", config_validate_positive);
+	cfg_set_validate_func(cfg, "web|retry_after", config_validate_positive);
+	cfg_set_validate_func(cfg, "web|base_url", config_validate_base_url);
 	if (path != NULL) {
-		if (!config_parse_file(cfg, path, error)) {
+		if (!config_parse_file(cfg, path, NULL, error)) {
 			cfg_free(cfg);
 			return NULL;
 		}
@@ -922,6 +1485,32 @@ config_load(const char *path, GError **error)
 	config->pipe.max_size = cfg_getint(s, "max_size");
 	config->pipe.pending_expiry_hours = cfg_getint(s, "pending_expiry_hours");
 	config->pipe.spool_keep_days = cfg_getint(s, "spool_keep_days");
+	s = cfg_getsec(cfg, "web");
+	config->web.listen = g_strdup(cfg_getstr(s, "listen"));
+	config->web.base_url = config_strdup_nonempty(cfg_getstr(s, "base_url"));
+	if (config->web.base_url != NULL) {
+		char *e = config->web.base_url + strlen(config->web.base_url);
+
+		while (e > config->web.base_url && e[-1] == '/')
+			*--e = '\0';
+	}
+	config->web.templates = config_path_in(dir, cfg_getstr(s, "templates"));
+	{
+		unsigned i, n = cfg_size(s, "trusted_proxies");
+
+		config->web.trusted_proxies = g_new0(char *, n + 1);
+		for (i = 0; i < n; i++)
+			config->web.trusted_proxies[i] = g_strdup(
+			    cfg_getnstr(s, "trusted_proxies", i));
+	}
+	config->web.threads = cfg_getint(s, "threads");
+	config->web.max_connections = cfg_getint(s, "max_connections");
+	config->web.per_ip_connections = cfg_getint(s, "per_ip_connections");
+	config->web.timeout = cfg_getint(s, "timeout");
+	config->web.max_body = cfg_getint(s, "max_body");
+	config->web.ip_rate = cfg_getint(s, "ip_rate");
+	config->web.token_rate = cfg_getint(s, "token_rate");
+	config->web.retry_after = cfg_getint(s, "retry_after");
 	cfg_free(cfg);
 
 	if (config->smtp.user != NULL && config->smtp.password_file == NULL) {
@@ -932,6 +1521,7 @@ config_load(const char *path, GError **error)
 	}
 	if (!config_load_lists(config, error))
 		return NULL;
+	config_web_urls(config);
 	return g_steal_pointer(&config);
 }
 
@@ -952,6 +1542,10 @@ config_free(struct config *config)
 	g_free(config->smtp.user);
 	g_free(config->smtp.password_file);
 	g_free(config->smtp.helo);
+	g_free(config->web.listen);
+	g_free(config->web.base_url);
+	g_free(config->web.templates);
+	g_strfreev(config->web.trusted_proxies);
 	if (config->lists != NULL)
 		g_ptr_array_unref(config->lists);
 	g_free(config);

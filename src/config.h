@@ -25,6 +25,12 @@ enum reply_to_policy {
 	REPLY_TO_OWNER,		/* Reply-To: the list's -owner address */
 };
 
+enum archive_mode {
+	ARCHIVE_PUBLIC,		/* /archive/LIST/ lists the campaigns sent */
+	ARCHIVE_PRIVATE,	/* not served (a page that says so) */
+	ARCHIVE_OFF,		/* not served, as if there were no archive */
+};
+
 struct bounce_policy {
 	double hard_score;		/* added per hard bounce (1.0) */
 	double soft_score;		/* added per soft bounce (0.5) */
@@ -56,6 +62,7 @@ struct list_config {
 	char *name;		/* the file's base name: lists/NAME.conf */
 	char *file;		/* path of the list file */
 	char *address;		/* NAME@DOMAIN unless set */
+	int address_line;	/* the line of address =, 0 when not set */
 	char *local;		/* local part of address */
 	char *domain;		/* domain of address */
 	char *display_name;
@@ -66,9 +73,15 @@ struct list_config {
 	gboolean subscribe_by_mail;	/* LIST-subscribe@ accepted */
 	gboolean goodbye_notice;	/* tell people they were unsubscribed */
 	char *unsubscribe_base_url;	/* https://…/ or NULL: adds the URL form */
+	char *preferences_base_url;	/* web.base_url/preferences/ or NULL */
 	char *description;		/* a line for "why you get this" */
+	char **editable;		/* attributes subscribers set on the web */
+	enum archive_mode archive;	/* the web archive of its campaigns */
 	struct bounce_policy bounce;
 	struct list_dkim *dkim;		/* NULL: messages are not signed */
+	char *timezone;		/* an IANA zone ("Europe/Berlin"), NULL: local */
+	char *window;		/* sending window ("Mon-Fri 09:00-17:00"), NULL: any time */
+	int daily_cap;		/* most messages a day per campaign, 0: no cap */
 	GPtrArray *segments;		/* struct segment_def *, in file order */
 };
 
@@ -99,6 +112,21 @@ struct pipe_config {
 	int spool_keep_days;	/* herald maintain prunes the inbound archive */
 };
 
+struct web_config {
+	char *listen;		/* ADDR:PORT of herald serve (127.0.0.1:8025) */
+	char *base_url;		/* the public URL, no trailing '/'; NULL: none */
+	char *templates;	/* the pages' folder; NULL: found as announcements' */
+	char **trusted_proxies;	/* peers whose X-Forwarded-For counts */
+	int threads;		/* worker threads */
+	int max_connections;	/* open connections, in all */
+	int per_ip_connections;	/* open connections from one address */
+	int timeout;		/* seconds a connection may stay idle */
+	int max_body;		/* bytes of a request body */
+	int ip_rate;		/* requests a minute from one address */
+	int token_rate;		/* POSTs a minute with one token */
+	int retry_after;	/* seconds, on 503 and 429 */
+};
+
 struct config {
 	char *path;		/* the file read, NULL when built-in defaults */
 	char *data_dir;
@@ -110,14 +138,19 @@ struct config {
 	struct smtp_config smtp;
 	struct send_config send;
 	struct pipe_config pipe;
+	struct web_config web;
 	GPtrArray *lists;	/* struct list_config *, sorted by name */
 };
 
-/* config_default_path - -c, $HERALD_CONFIG, ./etc/herald.conf, the system file */
-const char *config_default_path(const char *option);
+/* config_find - the configuration file to read: OPTION (-c), else
+ * $HERALD_CONFIG (either must exist), else ./etc/herald.conf, else
+ * SYSCONFDIR/herald/herald.conf (caller frees). None: NULL and a CONFIG
+ * error that names the files tried. */
+char *config_find(const char *option, GError **error);
 
-/* config_load - read PATH (NULL or missing default: built-in defaults) and
- * every list file; NULL and a CONFIG error naming FILE:LINE on failure. */
+/* config_load - read PATH (NULL: built-in defaults, for tests) and every
+ * list file; NULL and a CONFIG error naming FILE:LINE on failure. A list
+ * folder that does not exist is an error; an empty one means no lists. */
 struct config *config_load(const char *path, GError **error);
 void config_free(struct config *config);
 
@@ -147,6 +180,15 @@ char *config_from_domain(const struct list_config *list);
  * CONFIG error at the line of the unclosed '{' otherwise. */
 gboolean config_check_braces(const char *path, const char *text,
     GError **error);
+
+/* config_scan - TEXT (LEN bytes, read from PATH) checked for what
+ * libconfuse lets through: a NUL byte, an option set twice in one section,
+ * a ${…} outside quotes; *OUT (caller frees) is the text to parse, with
+ * the environment expansion of double-quoted strings turned off (every
+ * "${" escaped), lines unchanged. *LINES (NULL: not wanted) maps each
+ * top-level option to its line. FALSE and a CONFIG error at FILE:LINE. */
+gboolean config_scan(const char *path, const char *text, gsize len,
+    char **out, GHashTable **lines, GError **error);
 
 /* g_autoptr needs a type name: this typedef exists for it alone */
 typedef struct config config;

@@ -12,7 +12,29 @@
  * The error rate is watched over a window of the last send.error_min
  * attempts (SMTP outcomes only; skipped deliveries do not count): when at
  * least send.error_threshold of the window failed, temporarily or not,
- * the run stops handing out chunks and says why.
+ * the run stops handing out chunks and says why. A refusal that blames
+ * the sender or the session (SEND_HALT: AUTH refused, authentication
+ * required, relay access denied, sender rejected) stops the run at once,
+ * leaves its delivery queued and counts against nobody.
+ *
+ * Stopping (dispatch_stop): the producer hands out nothing more and
+ * sender_stop() ends every session before its next MAIL FROM, so what
+ * is in flight on each connection finishes and the rest of every chunk
+ * stays queued, however long the chunk or slow the pacing. The producer
+ * looks for a pause or a cancel from another command every tick, also
+ * while the workers are busy.
+ *
+ * Membership: a chunk's rows come with their membership, and every
+ * message is looked at once more just before its MAIL FROM (the admit
+ * callback, one indexed read): an unsubscribe, a disabling or a
+ * blocklisting committed by then stops it.
+ *
+ * Commits: a worker's results are committed every CAMPAIGN_COMMIT_EVERY
+ * messages. A commit that fails (disk full, database locked past the
+ * busy timeout) stops the run; the results stay pending and are tried
+ * again when the worker ends, and only then given up: at most
+ * CAMPAIGN_COMMIT_EVERY accepted messages per connection are then still
+ * queued, the same window as a kill -9.
  */
 #include <sched.h>
 #include <signal.h>
@@ -39,6 +61,7 @@ struct dispatch {
 	const struct composer *composer;
 	struct sender *sender;
 	gint64 id;
+	gint64 list_id;
 	gint64 now;			/* the run's start, unix time */
 	GAsyncQueue *queue;		/* struct dispatch_chunk *, or &dispatch_end */
 	gint stopping;			/* atomic: hand out nothing more */
@@ -58,7 +81,9 @@ struct dispatch_worker {
 	struct store *store;
 	sqlite3_stmt *rows;
 	sqlite3_stmt *attrs;
+	sqlite3_stmt *member;		/* one membership, before MAIL FROM */
 	GArray *pending;		/* struct campaign_result */
+	gboolean failed;		/* a commit failed: wait for the last try */
 };
 
 /* one delivery of a chunk, with its subscriber */
@@ -72,6 +97,16 @@ struct dispatch_item {
 
 static struct dispatch_chunk dispatch_end;
 
+/* dispatch_stop - hand out nothing more, and end every session before
+ * its next MAIL FROM (a pacing wait included) */
+static void
+dispatch_stop(struct dispatch *d)
+{
+	g_atomic_int_set(&d->stopping, 1);
+	if (d->sender != NULL)
+		sender_stop(d->sender);
+}
+
 /* dispatch_fail - remember the first error and stop */
 static void
 dispatch_fail(struct dispatch *d, GError *error)
@@ -82,18 +117,21 @@ dispatch_fail(struct dispatch *d, GError *error)
 	else
 		g_error_free(error);
 	g_mutex_unlock(&d->lock);
-	g_atomic_int_set(&d->stopping, 1);
+	dispatch_stop(d);
 }
 
-/* dispatch_flush - commit the worker's pending results */
+/* dispatch_flush - commit the worker's pending results. A failure stops
+ * the run and keeps them for the LAST try, when the worker ends; then
+ * they are given up (their deliveries stay queued: see the top of the
+ * file). One try in between would only wait out the busy timeout again. */
 static void
-dispatch_flush(struct dispatch_worker *w)
+dispatch_flush(struct dispatch_worker *w, gboolean last)
 {
 	GError *error = NULL;
 	gboolean ok;
 	guint i;
 
-	if (w->pending->len == 0)
+	if (w->pending->len == 0 || (w->failed && !last))
 		return;
 	/* the workers take turns here rather than in SQLite, whose busy
 	 * handler sleeps a millisecond or more while the SMTP session waits */
@@ -102,8 +140,12 @@ dispatch_flush(struct dispatch_worker *w)
 	    (struct campaign_result *)(void *)w->pending->data, w->pending->len,
 	    &error);
 	g_mutex_unlock(&w->d->commit);
-	if (!ok)
+	if (!ok) {
 		dispatch_fail(w->d, error);
+		w->failed = TRUE;
+		if (!last)
+			return;
+	}
 	for (i = 0; i < w->pending->len; i++)
 		campaign_result_clear(&g_array_index(w->pending,
 		    struct campaign_result, i));
@@ -120,7 +162,31 @@ dispatch_add(struct dispatch_worker *w, gint64 delivery_id,
 
 	g_array_append_val(w->pending, r);
 	if (w->pending->len >= CAMPAIGN_COMMIT_EVERY)
-		dispatch_flush(w);
+		dispatch_flush(w, FALSE);
+}
+
+/* dispatch_halt - a refusal that is the relay's or the configuration's
+ * (SEND_HALT): stop the run and say so; the delivery is re-queued */
+static enum campaign_fate
+dispatch_halt(struct dispatch *d, const struct send_rcpt *r)
+{
+	char code[16] = "";
+
+	g_mutex_lock(&d->lock);
+	d->deferred++;
+	if (!g_atomic_int_get(&d->tripped)) {
+		g_atomic_int_set(&d->tripped, 1);
+		if (r->code != 0)
+			g_snprintf(code, sizeof code, "%d ", r->code);
+		g_free(d->reason);
+		d->reason = g_strdup_printf("the relay refused the session, not "
+		    "a recipient: %s%s (at %s); the deliveries stay queued and no "
+		    "bounce is counted. Fix the relay or the smtp settings first",
+		    code, r->reply, send_stage_name(r->stage));
+	}
+	g_mutex_unlock(&d->lock);
+	dispatch_stop(d);
+	return CAMPAIGN_REQUEUE;
 }
 
 /* dispatch_count - count an outcome and watch the error rate; returns
@@ -131,8 +197,10 @@ dispatch_count(struct dispatch *d, const struct send_rcpt *r)
 	enum campaign_fate fate = r->outcome == SEND_OK ? CAMPAIGN_SENT :
 	    r->outcome == SEND_PERM ? CAMPAIGN_PERM : CAMPAIGN_TEMP;
 	double threshold = d->config->send.error_threshold;
-	gboolean bad = fate != CAMPAIGN_SENT;
+	gboolean bad = fate != CAMPAIGN_SENT, trips = FALSE;
 
+	if (r->outcome == SEND_HALT)
+		return dispatch_halt(d, r);
 	g_mutex_lock(&d->lock);
 	if (bad && g_atomic_int_get(&d->tripped))
 		fate = CAMPAIGN_REQUEUE;
@@ -153,7 +221,7 @@ dispatch_count(struct dispatch *d, const struct send_rcpt *r)
 	    d->wfails >= threshold * d->wsize &&
 	    !g_atomic_int_get(&d->tripped)) {
 		g_atomic_int_set(&d->tripped, 1);
-		g_atomic_int_set(&d->stopping, 1);
+		trips = TRUE;
 		char code[16] = "";
 
 		if (r->code != 0)
@@ -165,6 +233,8 @@ dispatch_count(struct dispatch *d, const struct send_rcpt *r)
 		    send_stage_name(r->stage));
 	}
 	g_mutex_unlock(&d->lock);
+	if (trips)
+		dispatch_stop(d);
 	return fate;
 }
 
@@ -178,6 +248,45 @@ dispatch_report(struct send_message *msg, gpointer data)
 
 	dispatch_add(w, msg->id, fate, r->code, r->reply,
 	    send_stage_name(r->stage));
+}
+
+/* dispatch_skip - DELIVERY_ID is not sent: the membership is STATUS now */
+static void
+dispatch_skip(struct dispatch_worker *w, gint64 delivery_id,
+    const char *status)
+{
+	g_autofree char *why = g_strdup_printf("not sent: the membership is %s "
+	    "now", *status != '\0' ? status : "gone");
+
+	g_mutex_lock(&w->d->lock);
+	w->d->failed++;
+	g_mutex_unlock(&w->d->lock);
+	dispatch_add(w, delivery_id, CAMPAIGN_SKIP, 0, why, "skipped");
+}
+
+/* dispatch_admit - just before MSG's MAIL FROM: is its subscriber (the
+ * gint64 at msg->user) still an active member, blocklisted nowhere?
+ * One read of the primary key and one of the subscriber index. A read
+ * that fails lets the message go: the chunk's own read said yes. */
+static gboolean
+dispatch_admit(struct send_message *msg, gpointer data)
+{
+	struct dispatch_worker *w = data;
+	sqlite3_stmt *st = w->member;
+	g_autofree char *status = NULL;
+	gboolean blocked = FALSE;
+
+	sqlite3_bind_int64(st, 1, w->d->list_id);
+	sqlite3_bind_int64(st, 2, *(const gint64 *)msg->user);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		status = g_strdup((const char *)sqlite3_column_text(st, 0));
+		blocked = sqlite3_column_int(st, 1) != 0;
+	}
+	sqlite3_reset(st);
+	if (status == NULL || (strcmp(status, MEMBER_ACTIVE) == 0 && !blocked))
+		return TRUE;
+	dispatch_skip(w, msg->id, blocked ? "blocklisted" : status);
+	return FALSE;
 }
 
 static void
@@ -269,6 +378,7 @@ dispatch_work(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
 	g_autoptr(GPtrArray) msgs = g_ptr_array_new_with_free_func(
 	    (GDestroyNotify)send_message_free);
 	g_autoptr(GArray) items = NULL;
+	g_autofree gint64 *sids = NULL;
 	GError *error = NULL;
 	guint i;
 
@@ -276,6 +386,7 @@ dispatch_work(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
 		dispatch_fail(d, error);
 		return;
 	}
+	sids = g_new0(gint64, MAX(items->len, 1));
 	for (i = 0; i < items->len; i++) {
 		struct dispatch_item *it = &g_array_index(items,
 		    struct dispatch_item, i);
@@ -287,15 +398,7 @@ dispatch_work(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
 		if (g_atomic_int_get(&d->stopping))
 			break;
 		if (strcmp(it->status, MEMBER_ACTIVE) != 0) {
-			g_autofree char *why = g_strdup_printf("not sent: the "
-			    "membership is %s now", *it->status != '\0' ?
-			    it->status : "gone");
-
-			g_mutex_lock(&d->lock);
-			d->failed++;
-			g_mutex_unlock(&d->lock);
-			dispatch_add(w, it->delivery_id, CAMPAIGN_SKIP, 0, why,
-			    "skipped");
+			dispatch_skip(w, it->delivery_id, it->status);
 			continue;
 		}
 		out = g_string_sized_new(8192);
@@ -324,13 +427,15 @@ dispatch_work(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
 		msg = send_message_new(it->delivery_id, env, body);
 		g_free(env);
 		send_message_add_rcpt(msg, it->sub->email);
+		sids[msgs->len] = it->sub->id;
+		msg->user = &sids[msgs->len];
 		g_ptr_array_add(msgs, msg);
 	}
 	g_clear_pointer(&items, g_array_unref);
 	if (msgs->len > 0)
 		sender_session(d->sender, (struct send_message **)msgs->pdata,
-		    msgs->len, dispatch_report, w);
-	dispatch_flush(w);
+		    msgs->len, dispatch_admit, dispatch_report, w);
+	dispatch_flush(w, FALSE);
 }
 
 /* dispatch_batch_policy - this thread is batch work for the scheduler
@@ -368,13 +473,18 @@ dispatch_worker_main(gpointer data)
 	    "   ON s.id = d.subscriber_id, json_each(s.attrs) a"
 	    " WHERE d.campaign_id = ?1 AND d.state = 'queued'"
 	    " AND d.next_attempt <= ?2 AND d.id BETWEEN ?3 AND ?4";
+	static const char member_sql[] = "SELECT coalesce((SELECT status FROM"
+	    " memberships WHERE list_id = ?1 AND subscriber_id = ?2), ''),"
+	    " EXISTS (SELECT 1 FROM memberships WHERE subscriber_id = ?2"
+	    " AND status = 'blocklisted')";
 
 	dispatch_batch_policy();
 	w.pending = g_array_new(FALSE, TRUE, sizeof(struct campaign_result));
 	w.store = store_open(d->config->database, 0, &error);
 	if (w.store != NULL &&
 	    ((w.rows = store_prepare(w.store, rows_sql, &error)) == NULL ||
-	    (w.attrs = store_prepare(w.store, attrs_sql, &error)) == NULL))
+	    (w.attrs = store_prepare(w.store, attrs_sql, &error)) == NULL ||
+	    (w.member = store_prepare(w.store, member_sql, &error)) == NULL))
 		g_clear_pointer(&w.store, store_close);
 	if (w.store == NULL)
 		dispatch_fail(d, error);
@@ -384,9 +494,10 @@ dispatch_worker_main(gpointer data)
 		g_free(chunk);
 	}
 	if (w.store != NULL) {
-		dispatch_flush(&w);
+		dispatch_flush(&w, TRUE);
 		sqlite3_finalize(w.rows);
 		sqlite3_finalize(w.attrs);
+		sqlite3_finalize(w.member);
 		store_close(w.store);
 	}
 	g_array_unref(w.pending);
@@ -409,6 +520,24 @@ dispatch_snapshot(struct dispatch *d, gint64 start,
 	    p->elapsed : 0;
 }
 
+/* dispatch_list_id - the list of campaign ID, 0 on error (set) */
+static gint64
+dispatch_list_id(struct store *store, gint64 id, GError **error)
+{
+	g_autoptr(sqlite3_stmt) st = store_prepare(store,
+	    "SELECT list_id FROM campaigns WHERE id = ?1", error);
+	int rc;
+
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		return sqlite3_column_int64(st, 0);
+	herald_set_sqlite_error(error, store->db, rc == SQLITE_DONE ?
+	    SQLITE_NOTFOUND : rc, "reading the campaign's list");
+	return 0;
+}
+
 /* dispatch_external - paused or cancelled by another command? Returns
  * the state then, NULL otherwise */
 static const char *
@@ -429,6 +558,24 @@ dispatch_external(struct store *store, gint64 id)
 	if (strcmp(state, "cancelled") == 0)
 		return "cancelled";
 	return NULL;
+}
+
+/* dispatch_watch - a signal (*STOP), or a pause or cancel from another
+ * command (looked up at most every DISPATCH_TICK_US, in *EXTERNAL):
+ * stop the run */
+static void
+dispatch_watch(struct dispatch *d, struct store *store,
+    volatile sig_atomic_t *stop, const char **external, gint64 *looked)
+{
+	gint64 now = g_get_monotonic_time();
+
+	if (stop != NULL && *stop)
+		dispatch_stop(d);
+	if (*external == NULL && now - *looked >= DISPATCH_TICK_US) {
+		*looked = now;
+		if ((*external = dispatch_external(store, d->id)) != NULL)
+			dispatch_stop(d);
+	}
 }
 
 /* dispatch_next - the next chunk of at most SIZE due rows after *CURSOR;
@@ -489,7 +636,7 @@ dispatch_run(struct store *store, const struct config *config,
 	g_autofree GThread **threads = NULL;
 	const char *external = NULL;
 	GError *err = NULL;
-	gint64 cursor = 0, start, last = 0;
+	gint64 cursor = 0, start, last = 0, looked = 0;
 	int size = DISPATCH_FIRST_CHUNK, nworkers, i;
 	sigset_t block, old;
 	gboolean ok;
@@ -500,7 +647,7 @@ dispatch_run(struct store *store, const struct config *config,
 	d.config = config;
 	d.composer = composer;
 	d.id = id;
-	d.now = (gint64)time(NULL);
+	d.now = herald_now();
 	d.wsize = MAX(config->send.error_min, 1);
 	d.window = g_new0(guint8, d.wsize);
 	g_mutex_init(&d.lock);
@@ -526,7 +673,8 @@ dispatch_run(struct store *store, const struct config *config,
 	    config->send.domain_rate, error);
 	if (d.sender == NULL)
 		goto fail_early;
-	if (!campaign_set_state(store, id, "sending", NULL, error))
+	if (!campaign_set_state(store, id, "sending", NULL, error) ||
+	    (d.list_id = dispatch_list_id(store, id, error)) == 0)
 		goto fail_early;
 
 	d.queue = g_async_queue_new();
@@ -545,18 +693,13 @@ dispatch_run(struct store *store, const struct config *config,
 	for (;;) {
 		struct dispatch_chunk chunk;
 
-		if (stop != NULL && *stop)
-			g_atomic_int_set(&d.stopping, 1);
+		dispatch_watch(&d, store, stop, &external, &looked);
 		if (g_atomic_int_get(&d.stopping))
 			break;
 		if (g_async_queue_length(d.queue) >= nworkers) {
 			g_usleep(DISPATCH_TICK_US / 10);
 			dispatch_tick(&d, start, &last, &p, progress, data);
 			continue;
-		}
-		if ((external = dispatch_external(store, id)) != NULL) {
-			g_atomic_int_set(&d.stopping, 1);
-			break;
 		}
 		if (!dispatch_next(store, next, &d, &cursor, size, &chunk, &err)) {
 			if (err != NULL)
@@ -570,9 +713,8 @@ dispatch_run(struct store *store, const struct config *config,
 	for (i = 0; i < nworkers; i++)
 		g_async_queue_push(d.queue, &dispatch_end);
 	while (g_atomic_int_get(&d.alive) > 0) {
-		if (stop != NULL && *stop)
-			g_atomic_int_set(&d.stopping, 1);
-		g_usleep(DISPATCH_TICK_US / 2);
+		dispatch_watch(&d, store, stop, &external, &looked);
+		g_usleep(DISPATCH_TICK_US / 10);
 		dispatch_tick(&d, start, &last, &p, progress, data);
 	}
 	for (i = 0; i < nworkers; i++)

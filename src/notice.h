@@ -17,8 +17,9 @@
  * Must stay true: notice_may_send_to() is asked before every notice to a
  * subscriber or requester: no notice to an empty sender, MAILER-DAEMON or
  * a list-like address (-request, -bounces, -owner, -admin). notice_send()
- * reports an SMTP 4xx or an unreachable relay as HERALD_ERROR_TEMP (herald
- * pipe exits 75 and the MTA retries), a 5xx as HERALD_ERROR_PERM.
+ * reports an SMTP 4xx or an unreachable relay as HERALD_ERROR_TEMP, a 5xx
+ * as HERALD_ERROR_PERM. Inbound paths do not call it directly: they queue
+ * notice_bytes() in the outbox (outbox.h) with the change, which retries.
  */
 #ifndef HERALD_NOTICE_H
 #define HERALD_NOTICE_H

@@ -7,17 +7,17 @@
  * step may fail with TEMP and the whole message comes again later. State
  * changes are idempotent (unsubscribing the unsubscribed does nothing;
  * a stored reply, complaint or bounce is found again by the SHA-256 of its
- * bytes). A notice that goes with a state change is sent BEFORE the change
- * commits when the change would otherwise hide it on the retry (the
- * goodbye), and AFTER when the state itself makes the retry send it again
- * (a pending subscription asks for its confirmation again). No write
- * transaction is held while talking SMTP.
+ * bytes). A notice that goes with a state change (a goodbye, a
+ * confirmation request, a forward to the owners) is queued in the outbox
+ * in the same transaction as the change and sent after the commit, so it
+ * goes out once per committed change: a failed commit leaves neither, a
+ * retry that finds the change done queues nothing, and a relay that is
+ * down leaves the notice queued for the next run (outbox.h), not the
+ * message to the MTA. No write transaction is held while talking SMTP.
  *
- * Confirmation tokens (purposes s and c) carry the time of the request as
- * their extra id, so they expire after pipe.pending_expiry_hours without a
- * table lookup; the confirmations table only throttles how often one
- * address is asked (PIPE_CONFIRM_INTERVAL), so a forger cannot flood a
- * subscriber with confirmation requests.
+ * The membership actions (unsubscribe by token, subscribe and unsubscribe
+ * requests, confirmations, and their notices) are action.c's, shared with
+ * herald serve: this file reads the mail, finds who asked, and calls them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,17 +27,18 @@
 #include <gmime/gmime.h>
 
 #include "herald.h"
+#include "action.h"
 #include "bounce.h"
 #include "bounce_policy.h"
 #include "compose.h"
 #include "config.h"
 #include "notice.h"
+#include "outbox.h"
 #include "pipe.h"
 #include "store.h"
 #include "subscriber.h"
 #include "token.h"
 
-#define PIPE_CONFIRM_INTERVAL	600	/* seconds between two confirmations */
 #define PIPE_COMMAND_LINES	5	/* body lines read for a command */
 
 static const struct {
@@ -439,7 +440,7 @@ pipe_referenced_delivery(struct pipe_msg *m)
 		for (j = n - 1; j >= 0; j--)
 			if (compose_message_id_delivery(
 			    g_mime_references_get_message_id(refs, j),
-			    m->list->domain, &d) && d > 0) {
+			    m->list->domain, &m->ctx->key, &d) && d > 0) {
 				g_mime_references_free(refs);
 				return d;
 			}
@@ -514,53 +515,6 @@ pipe_subscriber(struct pipe_msg *m, gint64 id, const char *email,
 	return s;
 }
 
-/* pipe_subscriber_create - the subscriber with EMAIL, made if new */
-static struct subscriber *
-pipe_subscriber_create(struct pipe_msg *m, const char *email,
-    const char *name, GError **error)
-{
-	g_autoptr(sqlite3_stmt) st = NULL;
-	g_autofree char *key = subscriber_email_key(email);
-
-	if (name != NULL && (*name == '\0' ||
-	    !subscriber_check_text("name", name, NULL)))
-		name = NULL;
-	st = store_prepare(m->ctx->store, "INSERT INTO subscribers(email,"
-	    " email_key, name) VALUES (?1, ?2, ?3)"
-	    " ON CONFLICT(email_key) DO NOTHING", error);
-	if (st == NULL)
-		return NULL;
-	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	if (!store_step_done(m->ctx->store, st, "adding a subscriber", error))
-		return NULL;
-	return subscriber_find(m->ctx->store, email, error);
-}
-
-/* pipe_blocklisted - TRUE if SUB is blocklisted on any list */
-static gboolean
-pipe_blocklisted(struct pipe_msg *m, gint64 sub, gboolean *out,
-    GError **error)
-{
-	g_autoptr(sqlite3_stmt) st = store_prepare(m->ctx->store,
-	    "SELECT 1 FROM memberships WHERE subscriber_id = ?1 AND"
-	    " status = 'blocklisted' LIMIT 1", error);
-	int rc;
-
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, sub);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		herald_set_sqlite_error(error, m->ctx->store->db, rc,
-		    "reading the blocklist");
-		return FALSE;
-	}
-	*out = rc == SQLITE_ROW;
-	return TRUE;
-}
-
 /* pipe_find_digest - the id of a row of TABLE with our digest on LIST_ID
  * (0 if none); for replies also its forwarded flag */
 static gint64
@@ -587,204 +541,66 @@ pipe_find_digest(struct pipe_msg *m, const char *sql, gint64 list_id,
 	return sqlite3_column_int64(st, 0);
 }
 
-/* pipe_recent_confirmation - TRUE if ACTION was asked of SUB on LIST_ID
- * less than PIPE_CONFIRM_INTERVAL ago */
-static gboolean
-pipe_recent_confirmation(struct pipe_msg *m, gint64 list_id, gint64 sub,
-    const char *action, gboolean *recent, GError **error)
+/* pipe_action - the shared actions' context for this message: channel
+ * mail, the outcome words of the log line, its notices */
+static void
+pipe_action(struct pipe_msg *m, struct action_ctx *a)
 {
-	g_autoptr(sqlite3_stmt) st = store_prepare(m->ctx->store,
-	    "SELECT requested FROM confirmations WHERE list_id = ?1 AND"
-	    " subscriber_id = ?2 AND action = ?3", error);
-	int rc;
-
-	*recent = FALSE;
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, list_id);
-	sqlite3_bind_int64(st, 2, sub);
-	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*recent = m->now - sqlite3_column_int64(st, 0) <
-		    PIPE_CONFIRM_INTERVAL;
-	else if (rc != SQLITE_DONE) {
-		herald_set_sqlite_error(error, m->ctx->store->db, rc,
-		    "reading confirmations");
-		return FALSE;
-	}
-	return TRUE;
-}
-
-/* pipe_confirmation_sent - note that ACTION was asked of SUB, with an
- * event, in one transaction */
-static gboolean
-pipe_confirmation_sent(struct pipe_msg *m, gint64 list_id, gint64 sub,
-    const char *action, GError **error)
-{
-	g_autoptr(sqlite3_stmt) st = NULL;
-	g_autofree char *event = g_strdup_printf("%s-request", action);
-
-	if (!store_begin(m->ctx->store, error))
-		return FALSE;
-	st = store_prepare(m->ctx->store, "INSERT INTO confirmations(list_id,"
-	    " subscriber_id, action, requested, sent) VALUES (?1, ?2, ?3, ?4, 1)"
-	    " ON CONFLICT(list_id, subscriber_id, action) DO UPDATE SET"
-	    " requested = excluded.requested, sent = sent + 1", error);
-	if (st == NULL)
-		goto fail;
-	sqlite3_bind_int64(st, 1, list_id);
-	sqlite3_bind_int64(st, 2, sub);
-	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, m->now);
-	if (!store_step_done(m->ctx->store, st, "noting a confirmation", error) ||
-	    !store_event(m->ctx->store, list_id, sub, event, "mail",
-	    "confirmation sent", error))
-		goto fail;
-	return store_commit(m->ctx->store, error);
-fail:
-	store_rollback(m->ctx->store);
-	return FALSE;
-}
-
-/* pipe_confirmation_clear - forget a request once it is done */
-static gboolean
-pipe_confirmation_clear(struct pipe_msg *m, gint64 list_id, gint64 sub,
-    const char *action, GError **error)
-{
-	g_autoptr(sqlite3_stmt) st = store_prepare(m->ctx->store,
-	    "DELETE FROM confirmations WHERE list_id = ?1 AND"
-	    " subscriber_id = ?2 AND action = ?3", error);
-
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, list_id);
-	sqlite3_bind_int64(st, 2, sub);
-	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
-	return store_step_done(m->ctx->store, st, "clearing a confirmation",
-	    error);
-}
-
-/* pipe_set_status - a membership change and its event (channel mail),
- * clearing a finished confirmation, in one transaction */
-static gboolean
-pipe_set_status(struct pipe_msg *m, gint64 list_id, gint64 sub,
-    const char *status, const char *action, const char *detail,
-    const char *clear, GError **error)
-{
-	if (!store_begin(m->ctx->store, error))
-		return FALSE;
-	if (!membership_set(m->ctx->store, list_id, sub, status, action, "mail",
-	    detail, error) || (clear != NULL &&
-	    !pipe_confirmation_clear(m, list_id, sub, clear, error))) {
-		store_rollback(m->ctx->store);
-		return FALSE;
-	}
-	return store_commit(m->ctx->store, error);
+	memset(a, 0, sizeof(*a));
+	a->config = m->ctx->config;
+	a->store = m->ctx->store;
+	a->key = &m->ctx->key;
+	a->channel = "mail";
+	a->now = m->now;
+	a->outcome = m->res->outcome;
+	a->notices = &m->res->notices;
 }
 
 /* ------------------------------------------------------------------ */
 /* Notices */
 
-/* pipe_notice - compose and send a notice to TO; a refusal (5xx) is noted
- * in the outcome and is not an error, anything temporary is */
+/* pipe_queue - MSG to RCPTS into the outbox, in the open transaction;
+ * pipe_deliver sends it once everything is committed */
 static gboolean
-pipe_notice(struct pipe_msg *m, const char *to, const char *reply_to,
+pipe_queue(struct pipe_msg *m, gint64 list_id, gint64 sub, const char *kind,
+    const char *what, GMimeMessage *msg, const char *const *rcpts,
+    GError **error)
+{
+	g_autofree char *envelope = notice_address(m->list, "-bounces", NULL);
+	g_autoptr(GBytes) bytes = notice_bytes(m->list, msg, error);
+	struct action_notice ref = { 0, what };
+
+	if (bytes == NULL)
+		return FALSE;
+	if (!outbox_queue(m->ctx->store, list_id, sub, kind, envelope, rcpts,
+	    bytes, m->now, &ref.id, error))
+		return FALSE;
+	if (m->res->notices == NULL)
+		m->res->notices = g_array_new(FALSE, FALSE, sizeof(ref));
+	g_array_append_val(m->res->notices, ref);
+	return TRUE;
+}
+
+/* pipe_queue_text - a plain text notice to TO, queued */
+static gboolean
+pipe_queue_text(struct pipe_msg *m, gint64 list_id, gint64 sub,
+    const char *kind, const char *what, const char *to, const char *reply_to,
     const char *subject, const char *text, GError **error)
 {
 	GMimeMessage *msg = notice_compose(m->list, to, reply_to, subject, text);
 	const char *rcpts[] = { to, NULL };
-	GError *err = NULL;
-	gboolean sent = notice_send(m->ctx->config, m->list, msg, rcpts, &err);
+	gboolean ok = pipe_queue(m, list_id, sub, kind, what, msg, rcpts, error);
 
 	g_object_unref(msg);
-	if (sent)
-		return TRUE;
-	if (err->code == HERALD_ERROR_PERM) {
-		g_string_append_printf(m->res->outcome, "; notice refused: %s",
-		    err->message);
-		g_error_free(err);
-		return TRUE;
-	}
-	g_propagate_prefixed_error(error, err, "notice to %s: ", to);
-	return FALSE;
+	return ok;
 }
 
-/* pipe_list_title - the list's display name, or its address */
-static char *
-pipe_list_title(const struct list_config *list)
-{
-	if (list->display_name != NULL && *list->display_name != '\0')
-		return g_strdup_printf("%s <%s>", list->display_name,
-		    list->address);
-	return g_strdup(list->address);
-}
-
-/* pipe_send_confirmation - ask SUB to confirm ACTION (purpose P) */
+/* pipe_queue_help - what the list's addresses do, to TO (a transaction
+ * of its own) */
 static gboolean
-pipe_send_confirmation(struct pipe_msg *m, const struct subscriber *sub,
-    enum token_purpose p, GError **error)
+pipe_queue_help(struct pipe_msg *m, const char *to, GError **error)
 {
-	g_autofree char *token = token_make(&m->ctx->key, p, m->list->name,
-	    sub->id, m->now);
-	g_autofree char *confirm = notice_address(m->list, "-confirm", token);
-	g_autofree char *title = pipe_list_title(m->list);
-	g_autofree char *subject = NULL, *text = NULL;
-	int hours = m->ctx->config->pipe.pending_expiry_hours;
-
-	if (p == TOKEN_CONFIRM_SUBSCRIBE) {
-		subject = g_strdup_printf("Confirm your subscription to %s",
-		    m->list->display_name != NULL ? m->list->display_name :
-		    m->list->name);
-		text = g_strdup_printf("Someone, probably you, asked to subscribe"
-		    " %s\nto %s.\n\nTo confirm, reply to this message, or send"
-		    " any mail to\n\n    %s\n\nIf you did not ask, ignore this"
-		    " message: nothing happens without\nyour confirmation, and the"
-		    " request expires in %d hours.\n", sub->email, title, confirm,
-		    hours);
-	} else {
-		subject = g_strdup_printf("Confirm: unsubscribe from %s",
-		    m->list->display_name != NULL ? m->list->display_name :
-		    m->list->name);
-		text = g_strdup_printf("Someone, probably you, asked to"
-		    " unsubscribe %s\nfrom %s.\n\nTo confirm, reply to this"
-		    " message, or send any mail to\n\n    %s\n\nIf you did not"
-		    " ask, ignore this message: you stay subscribed.\nThe request"
-		    " expires in %d hours.\n", sub->email, title, confirm, hours);
-	}
-	return pipe_notice(m, sub->email, confirm, subject, text, error);
-}
-
-/* pipe_send_goodbye - tell SUB they are off the list, unless the list
- * turns that off or the address must get no notice */
-static gboolean
-pipe_send_goodbye(struct pipe_msg *m, const struct subscriber *sub,
-    GError **error)
-{
-	g_autofree char *title = pipe_list_title(m->list);
-	g_autofree char *subscribe = notice_address(m->list, "-subscribe", NULL);
-	g_autofree char *subject = NULL, *text = NULL;
-
-	if (!m->list->goodbye_notice || !notice_may_send_to(sub->email))
-		return TRUE;
-	subject = g_strdup_printf("You are unsubscribed from %s",
-	    m->list->display_name != NULL ? m->list->display_name :
-	    m->list->name);
-	text = g_strdup_printf("%s\nis no longer subscribed to %s.\nYou will"
-	    " get no more announcements from it.\n\nIf this was a mistake,"
-	    " subscribe again by sending a mail to\n%s\n", sub->email, title,
-	    subscribe);
-	if (!pipe_notice(m, sub->email, NULL, subject, text, error))
-		return FALSE;
-	g_string_append(m->res->outcome, ", goodbye sent");
-	return TRUE;
-}
-
-/* pipe_send_help - what the list's addresses do */
-static gboolean
-pipe_send_help(struct pipe_msg *m, const char *to, GError **error)
-{
-	g_autofree char *title = pipe_list_title(m->list);
+	g_autofree char *title = action_list_title(m->list);
 	g_autofree char *sub = notice_address(m->list, "-subscribe", NULL);
 	g_autofree char *unsub = notice_address(m->list, "-unsubscribe", NULL);
 	g_autofree char *owner = notice_address(m->list, "-owner", NULL);
@@ -799,8 +615,18 @@ pipe_send_help(struct pipe_msg *m, const char *to, GError **error)
 	    " unsubscribe.\n", title, m->list->description != NULL ? "(" : "",
 	    m->list->description != NULL ? m->list->description : "",
 	    m->list->description != NULL ? ")\n" : "", sub, unsub, owner);
+	gint64 list_id;
 
-	return pipe_notice(m, to, NULL, subject, text, error);
+	if (!store_begin(m->ctx->store, error))
+		return FALSE;
+	if ((list_id = pipe_list_id(m, TRUE, error)) < 0 ||
+	    !pipe_queue_text(m, list_id, 0, "help", "help", to, NULL, subject,
+	    text, error) || !store_commit(m->ctx->store, error)) {
+		store_rollback(m->ctx->store);
+		return FALSE;
+	}
+	g_string_append(m->res->outcome, "help requested");
+	return TRUE;
 }
 
 /* ------------------------------------------------------------------ */
@@ -818,46 +644,6 @@ pipe_test_token(struct pipe_msg *m, gint64 sub_id)
 	return TRUE;
 }
 
-/* pipe_unsubscribe_now - SUB_ID proved it is them (a token): off the list
- * at once, idempotent; the goodbye goes out first (see the top) */
-static gboolean
-pipe_unsubscribe_now(struct pipe_msg *m, gint64 sub_id, const char *how,
-    GError **error)
-{
-	g_autoptr(subscriber) sub = NULL;
-	const char *status;
-	gint64 list_id;
-	GError *err = NULL;
-
-	if ((list_id = pipe_list_id(m, FALSE, error)) < 0)
-		return FALSE;
-	status = pipe_status(m, list_id, sub_id, &err);
-	if (err != NULL) {
-		g_propagate_error(error, err);
-		return FALSE;
-	}
-	if (status == NULL) {
-		g_string_append_printf(m->res->outcome,
-		    "subscriber %" G_GINT64_FORMAT " is not a member, nothing done",
-		    sub_id);
-		return TRUE;
-	}
-	if (strcmp(status, MEMBER_UNSUBSCRIBED) == 0 ||
-	    strcmp(status, MEMBER_BLOCKLISTED) == 0) {
-		g_string_append_printf(m->res->outcome, "subscriber %"
-		    G_GINT64_FORMAT " already %s", sub_id, status);
-		return TRUE;
-	}
-	if ((sub = pipe_subscriber(m, sub_id, NULL, error)) == NULL)
-		return FALSE;
-	g_string_append_printf(m->res->outcome, "unsubscribed subscriber %"
-	    G_GINT64_FORMAT " (%s)", sub_id, how);
-	if (!pipe_send_goodbye(m, sub, error))
-		return FALSE;
-	return pipe_set_status(m, list_id, sub_id, MEMBER_UNSUBSCRIBED,
-	    "unsubscribe", how, "unsubscribe", error);
-}
-
 /* pipe_unsubscribe_request - no token: ask the subscribed address among
  * CANDIDATES (subscriber ids first, then addresses) to confirm. Nobody
  * subscribed: no mail at all. */
@@ -868,7 +654,7 @@ pipe_unsubscribe_request(struct pipe_msg *m, gint64 linked,
 	const char *candidates[] = { pipe_from(m, NULL), m->sender };
 	g_autoptr(subscriber) sub = NULL;
 	const char *status = NULL;
-	gboolean recent;
+	struct action_ctx a;
 	gint64 list_id;
 	size_t i;
 
@@ -912,27 +698,8 @@ pipe_unsubscribe_request(struct pipe_msg *m, gint64 linked,
 		    " subscribed, no mail");
 		return TRUE;
 	}
-	if (!notice_may_send_to(sub->email)) {
-		g_string_append_printf(m->res->outcome, "unsubscribe request for"
-		    " subscriber %" G_GINT64_FORMAT ": address takes no notices",
-		    sub->id);
-		return TRUE;
-	}
-	if (!pipe_recent_confirmation(m, list_id, sub->id, "unsubscribe",
-	    &recent, error))
-		return FALSE;
-	if (recent) {
-		g_string_append_printf(m->res->outcome, "unsubscribe request for"
-		    " subscriber %" G_GINT64_FORMAT ": confirmation sent less than"
-		    " %d minutes ago, not again", sub->id,
-		    PIPE_CONFIRM_INTERVAL / 60);
-		return TRUE;
-	}
-	g_string_append_printf(m->res->outcome, "confirmation of unsubscribe"
-	    " sent to subscriber %" G_GINT64_FORMAT, sub->id);
-	return pipe_send_confirmation(m, sub, TOKEN_CONFIRM_UNSUBSCRIBE,
-	    error) && pipe_confirmation_sent(m, list_id, sub->id,
-	    "unsubscribe", error);
+	pipe_action(m, &a);
+	return action_unsubscribe_request(&a, m->list, sub, NULL, error);
 }
 
 /* pipe_subscribe_request - double opt-in for the address that asked */
@@ -941,11 +708,7 @@ pipe_subscribe_request(struct pipe_msg *m, GError **error)
 {
 	const char *name = NULL;
 	const char *addr = pipe_from(m, &name);
-	g_autoptr(subscriber) sub = NULL;
-	const char *status;
-	gboolean blocked, recent;
-	gint64 list_id;
-	GError *err = NULL;
+	struct action_ctx a;
 
 	if (addr == NULL || *addr == '\0')
 		addr = m->sender;
@@ -965,45 +728,9 @@ pipe_subscribe_request(struct pipe_msg *m, GError **error)
 		    " auto-reply, dropped");
 		return TRUE;
 	}
-	if (!store_begin(m->ctx->store, error))
-		return FALSE;
-	if ((list_id = pipe_list_id(m, TRUE, error)) < 0 ||
-	    (sub = pipe_subscriber_create(m, addr, name, error)) == NULL ||
-	    !pipe_blocklisted(m, sub->id, &blocked, error))
-		goto fail;
-	status = pipe_status(m, list_id, sub->id, &err);
-	if (err != NULL) {
-		g_propagate_error(error, err);
-		goto fail;
-	}
-	if (blocked || (status != NULL && strcmp(status, MEMBER_ACTIVE) == 0)) {
-		g_string_append_printf(m->res->outcome, "subscriber %"
-		    G_GINT64_FORMAT " is %s, no mail", sub->id,
-		    blocked ? "blocklisted" : "already active");
-		store_rollback(m->ctx->store);
-		return TRUE;
-	}
-	if ((status == NULL || strcmp(status, MEMBER_PENDING) != 0) &&
-	    !membership_set(m->ctx->store, list_id, sub->id, MEMBER_PENDING,
-	    "subscribe-pending", "mail", "double opt-in", error))
-		goto fail;
-	if (!pipe_recent_confirmation(m, list_id, sub->id, "subscribe",
-	    &recent, error) || !store_commit(m->ctx->store, error))
-		goto fail;
-	if (recent) {
-		g_string_append_printf(m->res->outcome, "subscriber %"
-		    G_GINT64_FORMAT " pending; confirmation sent less than %d"
-		    " minutes ago, not again", sub->id,
-		    PIPE_CONFIRM_INTERVAL / 60);
-		return TRUE;
-	}
-	g_string_append_printf(m->res->outcome, "subscriber %" G_GINT64_FORMAT
-	    " pending, confirmation sent", sub->id);
-	return pipe_send_confirmation(m, sub, TOKEN_CONFIRM_SUBSCRIBE, error) &&
-	    pipe_confirmation_sent(m, list_id, sub->id, "subscribe", error);
-fail:
-	store_rollback(m->ctx->store);
-	return FALSE;
+	pipe_action(m, &a);
+	return action_subscribe_request(&a, m->list, addr, name, NULL, NULL,
+	    NULL, error);
 }
 
 /* pipe_confirm - a token of purpose s or c, from mail to LIST-confirm+
@@ -1011,58 +738,15 @@ fail:
 static gboolean
 pipe_confirm(struct pipe_msg *m, const char *token, GError **error)
 {
-	enum token_purpose p;
-	gint64 sub_id, asked, list_id;
-	const char *status;
-	GError *err = NULL;
-	gboolean valid;
-	int hours = m->ctx->config->pipe.pending_expiry_hours;
+	struct action_ctx a;
 
 	if (*m->sender == '\0' || pipe_is_autoreply(m)) {
 		g_string_append(m->res->outcome, "confirmation by an auto-reply"
 		    " or a bounce ignored");
 		return TRUE;
 	}
-	valid = token != NULL && token_verify(&m->ctx->key, token,
-	    m->list->name, &p, &sub_id, &asked, NULL);
-	if (valid && token_is_test(p))
-		return pipe_test_token(m, sub_id);
-	if (!valid ||
-	    (p != TOKEN_CONFIRM_SUBSCRIBE && p != TOKEN_CONFIRM_UNSUBSCRIBE)) {
-		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
-		    "no valid confirmation token for %s", m->list->address);
-		return FALSE;
-	}
-	if (m->now - asked > (gint64)hours * 3600 || asked > m->now + 3600) {
-		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
-		    "this confirmation has expired (after %d hours); please ask"
-		    " again", hours);
-		return FALSE;
-	}
-	if (p == TOKEN_CONFIRM_UNSUBSCRIBE)
-		return pipe_unsubscribe_now(m, sub_id, "confirmed", error);
-	if ((list_id = pipe_list_id(m, FALSE, error)) < 0)
-		return FALSE;
-	status = pipe_status(m, list_id, sub_id, &err);
-	if (err != NULL) {
-		g_propagate_error(error, err);
-		return FALSE;
-	}
-	if (status != NULL && strcmp(status, MEMBER_ACTIVE) == 0) {
-		g_string_append_printf(m->res->outcome, "subscriber %"
-		    G_GINT64_FORMAT " already active", sub_id);
-		return TRUE;
-	}
-	if (status == NULL || strcmp(status, MEMBER_PENDING) != 0) {
-		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
-		    "no subscription request is pending for this confirmation;"
-		    " please ask again");
-		return FALSE;
-	}
-	g_string_append_printf(m->res->outcome, "subscriber %" G_GINT64_FORMAT
-	    " confirmed, active", sub_id);
-	return pipe_set_status(m, list_id, sub_id, MEMBER_ACTIVE, "subscribe",
-	    "confirmed", "subscribe", error);
+	pipe_action(m, &a);
+	return action_confirm(&a, m->list, token, NULL, error);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1084,7 +768,8 @@ pipe_test_return(struct pipe_msg *m, gint64 sub_id, gboolean forward,
 	    "complaint" : "bounce";
 	g_autofree char *subject = NULL, *summary = NULL;
 	GMimeMessage *fwd;
-	gboolean sent;
+	gboolean queued;
+	gint64 list_id = 0;
 
 	g_string_append_printf(m->res->outcome, "%s of a test copy (rendered"
 	    " as subscriber %" G_GINT64_FORMAT "): nothing recorded or scored",
@@ -1103,12 +788,18 @@ pipe_test_return(struct pipe_msg *m, gint64 sub_id, gboolean forward,
 	    " tester.\nThe %s is attached.\n", what, m->list->local,
 	    m->list->domain, sub_id, what);
 	fwd = notice_forward(m->list, m->raw, NULL, subject, summary);
-	sent = notice_send(m->ctx->config, m->list, fwd,
-	    (const char *const *)m->list->owners, error);
+	/* through the outbox like every notice: a relay that is down leaves
+	 * it queued for the next run, not the bounce to the MTA */
+	queued = store_begin(m->ctx->store, error) &&
+	    (list_id = pipe_list_id(m, TRUE, error)) >= 0 &&
+	    pipe_queue(m, list_id, 0, "forward", "forward to the owners", fwd,
+	    (const char *const *)m->list->owners, error) &&
+	    store_commit(m->ctx->store, error);
 	g_object_unref(fwd);
-	if (!sent)
+	if (!queued) {
+		store_rollback(m->ctx->store);
 		return FALSE;
-	g_string_append(m->res->outcome, ", forwarded to the owners");
+	}
 	return TRUE;
 }
 
@@ -1424,26 +1115,87 @@ pipe_delivery_link(struct pipe_msg *m, gint64 delivery, gint64 *campaign,
 	sqlite3_finalize(st);
 }
 
-/* pipe_reply_store - store a reply (or owner mail) once; *ID and
- * *FORWARDED say what is there */
+/* pipe_queue_forward - reply ID to the owners (Reply-To: the writer), in
+ * the open transaction, and mark it forwarded; nothing if the list has no
+ * owners */
+static gboolean
+pipe_queue_forward(struct pipe_msg *m, gint64 list_id, gint64 id,
+    gint64 campaign, gint64 sub_id, GError **error)
+{
+	const char *name = NULL;
+	const char *from = pipe_from(m, &name);
+	const char *subject = m->msg != NULL ?
+	    g_mime_message_get_subject(m->msg) : NULL;
+	g_autofree char *fsubject = NULL, *summary = NULL;
+	g_autofree char *subtext = sub_id > 0 ? g_strdup_printf("#%"
+	    G_GINT64_FORMAT, sub_id) : g_strdup("not a subscriber");
+	g_autofree char *camptext = campaign > 0 ? g_strdup_printf("#%"
+	    G_GINT64_FORMAT, campaign) : g_strdup("not linked");
+	g_autoptr(sqlite3_stmt) st = NULL;
+	const char *reply_to = from != NULL && *from != '\0' ? from :
+	    *m->sender != '\0' ? m->sender : NULL;
+	GMimeMessage *fwd;
+	gboolean ok;
+
+	if (m->list->owners == NULL || m->list->owners[0] == NULL)
+		return TRUE;
+	fsubject = g_strdup_printf("[%s %s] %s", m->list->name,
+	    m->res->route == PIPE_ROUTE_OWNER ? "owner" : "reply",
+	    subject != NULL ? subject : "(no subject)");
+	summary = g_strdup_printf("%s arrived at %s.\n\nFrom: %s%s%s\n"
+	    "Envelope sender: <%s>\nSubscriber: %s\nCampaign: %s\nStored as:"
+	    " herald reply show %" G_GINT64_FORMAT "\n\nReplying to this"
+	    " message answers the sender. The message is attached.\n",
+	    m->res->route == PIPE_ROUTE_OWNER ? "Mail for the list owners" :
+	    "A reply to an announcement", m->res->route == PIPE_ROUTE_OWNER ?
+	    "the owner address" : m->list->address,
+	    name != NULL ? name : "", name != NULL ? " " : "",
+	    from != NULL ? from : "(none)", m->sender, subtext, camptext, id);
+	fwd = notice_forward(m->list, m->raw, reply_to, fsubject, summary);
+	ok = pipe_queue(m, list_id, sub_id, "forward", "forward to the owners",
+	    fwd, (const char *const *)m->list->owners, error);
+	g_object_unref(fwd);
+	if (!ok)
+		return FALSE;
+	st = store_prepare(m->ctx->store, "UPDATE replies SET forwarded = 1"
+	    " WHERE id = ?1", error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, id);
+	return store_step_done(m->ctx->store, st, "marking a reply forwarded",
+	    error);
+}
+
+/* pipe_reply_store - store a reply (or owner mail) once and, if FORWARD,
+ * queue its forward to the owners with it; *ID is its row, *SEEN set when
+ * it was there before */
 static gboolean
 pipe_reply_store(struct pipe_msg *m, const char *kind, gint64 campaign,
-    gint64 sub_id, gint64 *id, int *forwarded, GError **error)
+    gint64 sub_id, gboolean forward, gint64 *id, gboolean *seen,
+    GError **error)
 {
 	g_autoptr(sqlite3_stmt) st = NULL;
 	const char *name = NULL;
 	const char *from = pipe_from(m, &name);
 	const char *route = pipe_route_name(m->res->route);
 	gint64 list_id;
+	int forwarded = 0;
 
+	*seen = FALSE;
 	if (!store_begin(m->ctx->store, error))
 		return FALSE;
 	if ((list_id = pipe_list_id(m, TRUE, error)) < 0 ||
 	    (*id = pipe_find_digest(m, "SELECT id, forwarded FROM replies"
-	    " WHERE digest = ?1 AND list_id = ?2", list_id, forwarded,
+	    " WHERE digest = ?1 AND list_id = ?2", list_id, &forwarded,
 	    error)) < 0)
 		goto fail;
 	if (*id > 0) {
+		*seen = TRUE;
+		/* stored by a run before migration 7 whose forward failed */
+		if (forward && !forwarded && (!pipe_queue_forward(m, list_id,
+		    *id, campaign, sub_id, error) ||
+		    !store_commit(m->ctx->store, error)))
+			goto fail;
 		store_rollback(m->ctx->store);
 		return TRUE;
 	}
@@ -1475,66 +1227,13 @@ pipe_reply_store(struct pipe_msg *m, const char *kind, gint64 campaign,
 	if (!store_step_done(m->ctx->store, st, "storing a reply", error))
 		goto fail;
 	*id = sqlite3_last_insert_rowid(m->ctx->store->db);
-	*forwarded = 0;
+	if (forward && !pipe_queue_forward(m, list_id, *id, campaign, sub_id,
+	    error))
+		goto fail;
 	return store_commit(m->ctx->store, error);
 fail:
 	store_rollback(m->ctx->store);
 	return FALSE;
-}
-
-/* pipe_forward - send reply ID to the owners (Reply-To: the writer) and
- * mark it forwarded */
-static gboolean
-pipe_forward(struct pipe_msg *m, gint64 id, gint64 campaign, gint64 sub_id,
-    GError **error)
-{
-	const char *name = NULL;
-	const char *from = pipe_from(m, &name);
-	const char *subject = m->msg != NULL ?
-	    g_mime_message_get_subject(m->msg) : NULL;
-	g_autofree char *fsubject = NULL, *summary = NULL;
-	g_autofree char *subtext = sub_id > 0 ? g_strdup_printf("#%"
-	    G_GINT64_FORMAT, sub_id) : g_strdup("not a subscriber");
-	g_autofree char *camptext = campaign > 0 ? g_strdup_printf("#%"
-	    G_GINT64_FORMAT, campaign) : g_strdup("not linked");
-	g_autoptr(sqlite3_stmt) st = NULL;
-	const char *reply_to = from != NULL && *from != '\0' ? from :
-	    *m->sender != '\0' ? m->sender : NULL;
-	GMimeMessage *fwd;
-	gboolean sent;
-
-	if (m->list->owners == NULL || m->list->owners[0] == NULL) {
-		g_string_append(m->res->outcome, ", no owners to forward to");
-		return TRUE;
-	}
-	fsubject = g_strdup_printf("[%s %s] %s", m->list->name,
-	    m->res->route == PIPE_ROUTE_OWNER ? "owner" : "reply",
-	    subject != NULL ? subject : "(no subject)");
-	summary = g_strdup_printf("%s arrived at %s.\n\nFrom: %s%s%s\n"
-	    "Envelope sender: <%s>\nSubscriber: %s\nCampaign: %s\nStored as:"
-	    " herald reply show %" G_GINT64_FORMAT "\n\nReplying to this"
-	    " message answers the sender. The message is attached.\n",
-	    m->res->route == PIPE_ROUTE_OWNER ? "Mail for the list owners" :
-	    "A reply to an announcement", m->res->route == PIPE_ROUTE_OWNER ?
-	    "the owner address" : m->list->address,
-	    name != NULL ? name : "", name != NULL ? " " : "",
-	    from != NULL ? from : "(none)", m->sender, subtext, camptext, id);
-	fwd = notice_forward(m->list, m->raw, reply_to, fsubject, summary);
-	sent = notice_send(m->ctx->config, m->list, fwd,
-	    (const char *const *)m->list->owners, error);
-	g_object_unref(fwd);
-	if (!sent)
-		return FALSE;
-	st = store_prepare(m->ctx->store, "UPDATE replies SET forwarded = 1"
-	    " WHERE id = ?1", error);
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, id);
-	if (!store_step_done(m->ctx->store, st, "marking a reply forwarded",
-	    error))
-		return FALSE;
-	g_string_append(m->res->outcome, ", forwarded to the owners");
-	return TRUE;
 }
 
 /* pipe_reply - mail to the list address or the owner address */
@@ -1543,7 +1242,7 @@ pipe_reply(struct pipe_msg *m, GError **error)
 {
 	gint64 delivery = pipe_referenced_delivery(m), campaign = 0, sub_id = 0;
 	gint64 id, linked;
-	int forwarded = 0;
+	gboolean seen = FALSE;
 	const char *kind = "reply";
 	gboolean forward = TRUE, unsub = FALSE;
 	const char *from = pipe_from(m, NULL);
@@ -1572,22 +1271,21 @@ pipe_reply(struct pipe_msg *m, GError **error)
 		forward = FALSE;
 		unsub = TRUE;
 	}
-	if (!pipe_reply_store(m, kind, campaign, sub_id, &id, &forwarded, error))
+	if (!pipe_reply_store(m, kind, campaign, sub_id, forward, &id, &seen,
+	    error))
 		return FALSE;
 	g_string_append_printf(m->res->outcome, "%s %" G_GINT64_FORMAT
 	    " stored%s%s", kind, id, campaign > 0 ? " (campaign linked)" : "",
-	    forwarded ? ", seen before" : "");
+	    seen ? ", seen before" : "");
 	if (unsub) {
 		g_string_append(m->res->outcome, "; ");
 		return pipe_unsubscribe_request(m, linked, error);
 	}
-	if (!forward) {
+	if (!forward)
 		g_string_append(m->res->outcome, ", not forwarded");
-		return TRUE;
-	}
-	if (forwarded)
-		return TRUE;
-	return pipe_forward(m, id, campaign, sub_id, error);
+	else if (m->list->owners == NULL || m->list->owners[0] == NULL)
+		g_string_append(m->res->outcome, ", no owners to forward to");
+	return TRUE;
 }
 
 /* pipe_request - LIST-request@: one command */
@@ -1612,8 +1310,7 @@ pipe_request(struct pipe_msg *m, GError **error)
 			    " notices");
 			return TRUE;
 		}
-		g_string_append(m->res->outcome, "help sent");
-		return pipe_send_help(m, to, error);
+		return pipe_queue_help(m, to, error);
 	case PIPE_CMD_SUBSCRIBE:
 		return pipe_subscribe_request(m, error);
 	case PIPE_CMD_UNSUBSCRIBE:
@@ -1638,8 +1335,13 @@ pipe_unsubscribe(struct pipe_msg *m, const char *ext, GError **error)
 
 	if (ext != NULL && token_verify(&m->ctx->key, ext, m->list->name, &p,
 	    &sub, NULL, NULL)) {
-		if (p == TOKEN_UNSUBSCRIBE)
-			return pipe_unsubscribe_now(m, sub, "token", error);
+		if (p == TOKEN_UNSUBSCRIBE) {
+			struct action_ctx a;
+
+			pipe_action(m, &a);
+			return action_unsubscribe(&a, m->list, sub, "token", NULL,
+			    error);
+		}
 		if (token_is_test(p))
 			return pipe_test_token(m, sub);
 	}
@@ -1696,6 +1398,11 @@ pipe_deliver(struct pipe_ctx *ctx, const char *recipient, const char *sender,
 		    "no list has the address %s", recipient);
 		goto out;
 	}
+	if (g_bytes_get_size(raw) == 0) {
+		g_set_error(&err, HERALD_ERROR, HERALD_ERROR_DATA,
+		    "the message is empty (0 bytes)");
+		goto out;
+	}
 	m.digest = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, raw);
 	m.msg = pipe_parse(raw);
 	if (m.msg == NULL && a.route != PIPE_ROUTE_BOUNCES) {
@@ -1745,6 +1452,10 @@ out:
 		g_clear_error(&err);
 		ok = TRUE;
 	}
+	if (ok)
+		if (!action_notices_send(ctx->config, ctx->store, res->notices,
+		    m.now, res->outcome))
+			res->deferred = TRUE;
 	if (err != NULL)
 		g_propagate_error(error, err);
 	g_clear_object(&m.msg);
@@ -1760,6 +1471,8 @@ pipe_result_clear(struct pipe_result *result)
 	if (result->outcome != NULL)
 		g_string_free(result->outcome, TRUE);
 	result->outcome = NULL;
+	g_clear_pointer(&result->notices, g_array_unref);
+	result->deferred = FALSE;
 }
 
 /* ------------------------------------------------------------------ */

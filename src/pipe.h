@@ -17,7 +17,10 @@
  * subscribed (unsubscribe) or that asked (subscribe), and an address that
  * is not subscribed gets no mail at all. A test copy's token (token.h,
  * herald send --test) acts on nobody: it changes, records and scores
- * nothing, and the outcome says it was a test copy's. No notice goes to an empty sender,
+ * nothing, and the outcome says it was a test copy's. A notice (goodbye,
+ * confirmation, help, forward) is queued in the outbox in the transaction
+ * of the change it tells of and sent after the commit: once per committed
+ * change. No notice goes to an empty sender,
  * MAILER-DAEMON or a list-like address; mail carrying our List-Id or X-Loop
  * is never forwarded again. Errors: TEMP for anything that may pass
  * (SQLite busy past its timeout, a full disk, a relay that is down);
@@ -56,11 +59,14 @@ struct pipe_ctx {
 	struct token_key key;
 };
 
+/* a notice a message queued in the outbox (outbox.h) */
 /* what happened to one message, for the log line */
 struct pipe_result {
 	const struct list_config *list;	/* NULL when unknown */
 	enum pipe_route route;
 	GString *outcome;		/* words for the log line */
+	GArray *notices;		/* struct action_notice, queued */
+	gboolean deferred;		/* one of them could not leave now */
 };
 
 /* pipe_address_parse - split RECIPIENT (LOCAL[+EXT]@DOMAIN, any case) into
@@ -75,7 +81,9 @@ const char *pipe_route_name(enum pipe_route route);
 /* pipe_deliver - act on RAW (one RFC 5322 message) sent by SENDER (NULL or
  * "" for the null sender) to RECIPIENT. TRUE once the outcome is
  * committed; RESULT says what happened either way (clear it with
- * pipe_result_clear). */
+ * pipe_result_clear). Notices the message causes are queued in the
+ * outbox with the change and sent after its commit; one that cannot
+ * leave now stays queued (result->deferred) and is not an error. */
 gboolean pipe_deliver(struct pipe_ctx *ctx, const char *recipient,
     const char *sender, GBytes *raw, struct pipe_result *result,
     GError **error);

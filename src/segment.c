@@ -4,7 +4,7 @@
  *
  *   expr    := and ("or" and)*
  *   and     := unary ("and" unary)*
- *   unary   := "not" unary | primary
+ *   unary   := "not" unary | primary      (a run of nots read in a loop)
  *   primary := "(" expr ")" | "exists" "(" NAME ")"
  *            | NAME op VALUE | NAME ["not"] "in" "(" VALUE ("," VALUE)* ")"
  *   op      := "=" | "!=" | "<" | "<=" | ">" | ">=" | "~"
@@ -20,6 +20,27 @@
  * case-insensitive), name, subscribed (the membership's date), created (the
  * subscriber's); dates are "YYYY-MM-DD" or "YYYY-MM-DD HH:MM" in UTC. Any
  * other name is an attribute. "~" is a glob (* ? [..]), case-insensitive.
+ *
+ * Parentheses nest at most SEG_MAX_NEST deep; any number of "not" and of
+ * and/or terms is fine.
+ *
+ * The tree is normalised before it is written as SQL, so that whatever the
+ * grammar accepts stays inside SQLite's limits (a parser stack of about
+ * 100 entries, an expression tree at most 1000 deep): "not" is pushed down
+ * to the conditions (De Morgan; a double negation disappears), and/or
+ * chains become one node with many terms, and equality tests on one field
+ * that an "or" joins (or negated ones that an "and" joins) become one IN
+ * list. A long chain is written in groups of SEG_SQL_FLAT terms; and/or
+ * nested deeper than SEG_SQL_NEST levels is written, from there down, with
+ * SQLite's bitwise | and & over 0/1 terms, which share one precedence and
+ * associate to the left: "a and (b or (c and d))" becomes "d & c | b & a",
+ * with no parentheses however deep the nesting.
+ *
+ * A condition's SQL may be unknown (NULL); "not" makes unknown false first
+ * (NOT coalesce(c, 0)), and a WHERE or CASE WHEN keeps only true, so at
+ * every level unknown acts as false: the formula is two-valued over its
+ * conditions, De Morgan holds, and pushing "not" down changes no count
+ * (t0120 checks random expressions against an evaluator written apart).
  *
  * Attribute conditions become "m.subscriber_id IN (SELECT subscriber_id
  * FROM attributes WHERE key = ? AND value …)", which SQLite answers
@@ -38,6 +59,10 @@ enum seg_kind { SEG_AND, SEG_OR, SEG_NOT, SEG_CMP, SEG_IN, SEG_EXISTS };
 enum seg_field { F_ATTR, F_EMAIL, F_NAME, F_SUBSCRIBED, F_CREATED };
 enum seg_op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_GLOB };
 
+#define SEG_MAX_NEST	256	/* parentheses, at most this deep */
+#define SEG_SQL_FLAT	16	/* terms joined at one level of SQL */
+#define SEG_SQL_NEST	6	/* and/or levels written as AND/OR */
+
 static const char *const seg_op_sql[] = {
 	[OP_EQ] = "=", [OP_NE] = "!=", [OP_LT] = "<", [OP_LE] = "<=",
 	[OP_GT] = ">", [OP_GE] = ">=", [OP_GLOB] = "GLOB",
@@ -45,7 +70,10 @@ static const char *const seg_op_sql[] = {
 
 struct seg_node {
 	enum seg_kind kind;
-	struct seg_node *a, *b;		/* AND, OR: both; NOT: a */
+	GPtrArray *kids;		/* AND, OR: the terms; NOT: one */
+	guint height;			/* and/or levels below, 0 for a condition */
+	guint rank;			/* parentheses its | & chain needs */
+	gboolean neg;			/* a condition under "not" */
 	enum seg_field field;
 	char *key;			/* attribute name (folded) */
 	enum seg_op op;
@@ -60,6 +88,7 @@ struct segment {
 struct seg_parser {
 	const char *text;
 	const char *p;
+	guint depth;			/* parentheses open */
 	GError **error;
 };
 
@@ -69,14 +98,30 @@ static struct seg_node *seg_parse_or(struct seg_parser *ps);
 static void
 seg_node_free(struct seg_node *n)
 {
+	guint i;
+
 	if (n == NULL)
 		return;
-	seg_node_free(n->a);
-	seg_node_free(n->b);
+	if (n->kids != NULL) {
+		for (i = 0; i < n->kids->len; i++)
+			seg_node_free(g_ptr_array_index(n->kids, i));
+		g_ptr_array_unref(n->kids);
+	}
 	g_free(n->key);
 	if (n->values != NULL)
 		g_ptr_array_unref(n->values);
 	g_free(n);
+}
+
+/* seg_node_new - an AND, OR or NOT node with no terms yet */
+static struct seg_node *
+seg_node_new(enum seg_kind kind)
+{
+	struct seg_node *n = g_new0(struct seg_node, 1);
+
+	n->kind = kind;
+	n->kids = g_ptr_array_new();
+	return n;
 }
 
 /* segment_free - the compiled expression */
@@ -315,13 +360,18 @@ seg_parse_primary(struct seg_parser *ps)
 	int op;
 
 	seg_skip(ps);
+	at = ps->p;
 	if (seg_punct(ps, '(')) {
+		if (++ps->depth > SEG_MAX_NEST)
+			return seg_fail(ps, at, "parentheses nested more than "
+			    G_STRINGIFY(SEG_MAX_NEST) " deep");
 		if ((n = seg_parse_or(ps)) == NULL)
 			return NULL;
 		if (!seg_punct(ps, ')')) {
 			seg_node_free(n);
 			return seg_fail(ps, ps->p, "expected )");
 		}
+		ps->depth--;
 		return n;
 	}
 	if (*ps->p == '\0')
@@ -382,50 +432,54 @@ fail:
 	return NULL;
 }
 
-/* seg_parse_unary - "not" unary | primary */
+/* seg_parse_unary - "not"* primary: a run of "not" is read in a loop, and
+ * only its parity is kept (one NOT node or none) */
 static struct seg_node *
 seg_parse_unary(struct seg_parser *ps)
 {
 	const char *at;
 	struct seg_node *n, *a;
+	gboolean odd = FALSE;
 
-	seg_skip(ps);
-	at = ps->p;
-	if (seg_keyword(ps, "not")) {
+	for (;;) {
+		seg_skip(ps);
+		at = ps->p;
+		if (!seg_keyword(ps, "not"))
+			break;
 		seg_skip(ps);
 		/* "not" followed by an operator is an attribute named not */
-		if (strchr("=!<>~", *ps->p) == NULL || *ps->p == '\0') {
-			if ((a = seg_parse_unary(ps)) == NULL)
-				return NULL;
-			n = g_new0(struct seg_node, 1);
-			n->kind = SEG_NOT;
-			n->a = a;
-			return n;
+		if (*ps->p != '\0' && strchr("=!<>~", *ps->p) != NULL) {
+			ps->p = at;
+			break;
 		}
-		ps->p = at;
+		odd = !odd;
 	}
-	return seg_parse_primary(ps);
+	if ((a = seg_parse_primary(ps)) == NULL || !odd)
+		return a;
+	n = seg_node_new(SEG_NOT);
+	g_ptr_array_add(n->kids, a);
+	return n;
 }
 
-/* seg_parse_binary - a left-associative chain of KW-joined SUB terms */
+/* seg_parse_binary - a chain of KW-joined SUB terms, one node with them all */
 static struct seg_node *
 seg_parse_binary(struct seg_parser *ps, const char *kw, enum seg_kind kind,
     struct seg_node *(*sub)(struct seg_parser *))
 {
-	struct seg_node *left = sub(ps), *right, *n;
+	struct seg_node *first = sub(ps), *right, *n;
 
-	while (left != NULL && seg_keyword(ps, kw)) {
+	if (first == NULL || !seg_keyword(ps, kw))
+		return first;
+	n = seg_node_new(kind);
+	g_ptr_array_add(n->kids, first);
+	do {
 		if ((right = sub(ps)) == NULL) {
-			seg_node_free(left);
+			seg_node_free(n);
 			return NULL;
 		}
-		n = g_new0(struct seg_node, 1);
-		n->kind = kind;
-		n->a = left;
-		n->b = right;
-		left = n;
-	}
-	return left;
+		g_ptr_array_add(n->kids, right);
+	} while (seg_keyword(ps, kw));
+	return n;
 }
 
 static struct seg_node *
@@ -440,11 +494,120 @@ seg_parse_or(struct seg_parser *ps)
 	return seg_parse_binary(ps, "or", SEG_OR, seg_parse_and);
 }
 
+/* seg_foldable - whether N is an equality test (= or in) that can join
+ * others on its field in one IN list */
+static gboolean
+seg_foldable(const struct seg_node *n)
+{
+	if (n->kind != SEG_IN && !(n->kind == SEG_CMP && n->op == OP_EQ))
+		return FALSE;
+	return !n->negate && (n->field == F_ATTR || n->field == F_EMAIL ||
+	    n->field == F_NAME);
+}
+
+/* seg_fold - N's terms with the equality tests on one field joined: under
+ * "or" the plain ones (a = "1" or a = "2" is a in ("1", "2")), under "and"
+ * the negated ones (not a = "1" and not a = "2" is not a in ("1", "2")) */
+static void
+seg_fold(struct seg_node *n)
+{
+	g_autoptr(GHashTable) first = g_hash_table_new_full(g_str_hash,
+	    g_str_equal, g_free, NULL);
+	GPtrArray *kids = g_ptr_array_new();
+	gboolean neg = n->kind == SEG_AND;
+	guint i, j;
+
+	for (i = 0; i < n->kids->len; i++) {
+		struct seg_node *k = g_ptr_array_index(n->kids, i), *f;
+		char *id;
+
+		if (!seg_foldable(k) || k->neg != neg) {
+			g_ptr_array_add(kids, k);
+			continue;
+		}
+		id = g_strdup_printf("%d:%s", k->field, k->key);
+		if ((f = g_hash_table_lookup(first, id)) == NULL) {
+			g_hash_table_insert(first, id, k);
+			g_ptr_array_add(kids, k);
+			continue;
+		}
+		g_free(id);
+		f->kind = SEG_IN;
+		for (j = 0; j < k->values->len; j++)
+			g_ptr_array_add(f->values,
+			    g_steal_pointer(&k->values->pdata[j]));
+		g_ptr_array_set_size(k->values, 0);
+		seg_node_free(k);
+	}
+	g_ptr_array_unref(n->kids);
+	n->kids = kids;
+}
+
+/* seg_norm - N (consumed) under NEG nots, normalised: nots pushed down to
+ * the conditions, and/or chains in one node, equality tests folded; a
+ * node left with one term is that term */
+static struct seg_node *
+seg_norm(struct seg_node *n, gboolean neg)
+{
+	struct seg_node *k, *m;
+	guint i, j, r, r1, r2;
+
+	switch (n->kind) {
+	case SEG_NOT:
+		k = g_ptr_array_index(n->kids, 0);
+		g_ptr_array_set_size(n->kids, 0);
+		seg_node_free(n);
+		return seg_norm(k, !neg);
+	case SEG_AND:
+	case SEG_OR:
+		m = seg_node_new((n->kind == SEG_AND) != neg ? SEG_AND : SEG_OR);
+		for (i = 0; i < n->kids->len; i++) {
+			k = seg_norm(g_ptr_array_index(n->kids, i), neg);
+			if (k->kind != m->kind) {
+				g_ptr_array_add(m->kids, k);
+				continue;
+			}
+			for (j = 0; j < k->kids->len; j++)
+				g_ptr_array_add(m->kids,
+				    g_ptr_array_index(k->kids, j));
+			g_ptr_array_set_size(k->kids, 0);
+			seg_node_free(k);
+		}
+		g_ptr_array_set_size(n->kids, 0);
+		seg_node_free(n);
+		seg_fold(m);
+		if (m->kids->len == 1) {
+			k = g_ptr_array_index(m->kids, 0);
+			g_ptr_array_set_size(m->kids, 0);
+			seg_node_free(m);
+			return k;
+		}
+		/* the rank: the highest of the terms', one more if two share it
+		 * (Strahler's number); conditions all go in one group */
+		r1 = r2 = 0;
+		for (i = 0; i < m->kids->len; i++) {
+			k = g_ptr_array_index(m->kids, i);
+			m->height = MAX(m->height, k->height + 1);
+			r = k->kids == NULL ? 1 : k->rank;
+			if (r > r1) {
+				r2 = r1;
+				r1 = r;
+			} else if (r > r2)
+				r2 = r;
+		}
+		m->rank = MAX(r1, r2 + 1);
+		return m;
+	default:
+		n->neg = n->neg != neg;
+		return n;
+	}
+}
+
 /* segment_compile - parse EXPR; NULL and a DATA error "column N: …" */
 struct segment *
 segment_compile(const char *expr, GError **error)
 {
-	struct seg_parser ps = { expr, expr, error };
+	struct seg_parser ps = { expr, expr, 0, error };
 	struct seg_node *root;
 	struct segment *seg;
 
@@ -462,7 +625,7 @@ segment_compile(const char *expr, GError **error)
 		    "expected and, or, or the end");
 	}
 	seg = g_new0(struct segment, 1);
-	seg->root = root;
+	seg->root = seg_norm(root, FALSE);
 	return seg;
 }
 
@@ -490,9 +653,9 @@ seg_sql_values(const struct seg_node *n, GString *sql, GPtrArray *params,
 	g_ptr_array_add(params, g_ptr_array_index(n->values, 0));
 }
 
-/* seg_sql - one node */
+/* seg_sql_cond - a condition, as if it had no "not" */
 static void
-seg_sql(const struct seg_node *n, GString *sql, GPtrArray *params)
+seg_sql_cond(const struct seg_node *n, GString *sql, GPtrArray *params)
 {
 	static const char *const lhs[] = {
 		[F_EMAIL] = "s.email_key", [F_NAME] = "s.name",
@@ -500,22 +663,7 @@ seg_sql(const struct seg_node *n, GString *sql, GPtrArray *params)
 		[F_CREATED] = "datetime(s.created, 'unixepoch')",
 	};
 
-	switch (n->kind) {
-	case SEG_AND:
-	case SEG_OR:
-		g_string_append_c(sql, '(');
-		seg_sql(n->a, sql, params);
-		g_string_append(sql, n->kind == SEG_AND ? " AND " : " OR ");
-		seg_sql(n->b, sql, params);
-		g_string_append_c(sql, ')');
-		break;
-	case SEG_NOT:
-		/* a NULL (a missing name) is false, so NOT of it is true */
-		g_string_append(sql, "(NOT coalesce(");
-		seg_sql(n->a, sql, params);
-		g_string_append(sql, ", 0))");
-		break;
-	case SEG_EXISTS:
+	if (n->kind == SEG_EXISTS) {
 		if (n->field == F_ATTR) {
 			g_string_append(sql, "(m.subscriber_id IN (SELECT "
 			    "subscriber_id FROM attributes WHERE key = ?))");
@@ -524,25 +672,157 @@ seg_sql(const struct seg_node *n, GString *sql, GPtrArray *params)
 			g_string_append(sql, "(s.name IS NOT NULL)");
 		else
 			g_string_append(sql, "(1)");
-		break;
-	case SEG_CMP:
-	case SEG_IN:
-		g_string_append_c(sql, '(');
-		if (n->field == F_ATTR) {
-			g_string_append(sql, "m.subscriber_id IN (SELECT "
-			    "subscriber_id FROM attributes WHERE key = ? AND ");
-			g_ptr_array_add(params, n->key);
-			seg_sql_values(n, sql, params, "value");
-			g_string_append_c(sql, ')');
-		} else {
-			seg_sql_values(n, sql, params,
-			    n->field == F_EMAIL && n->op == OP_GLOB ? "s.email" :
-			    lhs[n->field]);
-			if (n->field == F_NAME)
-				g_string_append(sql, " AND s.name IS NOT NULL");
-		}
+		return;
+	}
+	g_string_append_c(sql, '(');
+	if (n->field == F_ATTR) {
+		g_string_append(sql, "m.subscriber_id IN (SELECT "
+		    "subscriber_id FROM attributes WHERE key = ? AND ");
+		g_ptr_array_add(params, n->key);
+		seg_sql_values(n, sql, params, "value");
 		g_string_append_c(sql, ')');
-		break;
+	} else {
+		seg_sql_values(n, sql, params,
+		    n->field == F_EMAIL && n->op == OP_GLOB ? "s.email" :
+		    lhs[n->field]);
+		if (n->field == F_NAME)
+			g_string_append(sql, " AND s.name IS NOT NULL");
+	}
+	g_string_append_c(sql, ')');
+}
+
+/* seg_sql_term - a condition with its "not"; BITS: as 0 or 1, for | and &
+ * (a "not" makes unknown false first: a missing name is not "x") */
+static void
+seg_sql_term(const struct seg_node *n, gboolean bits, GString *sql,
+    GPtrArray *params)
+{
+	if (!n->neg && !bits) {
+		seg_sql_cond(n, sql, params);
+		return;
+	}
+	g_string_append(sql, n->neg ? "(NOT coalesce(" : "coalesce(");
+	seg_sql_cond(n, sql, params);
+	g_string_append(sql, n->neg ? ", 0))" : ", 0)");
+}
+
+static void seg_sql_node(const struct seg_node *n, guint level, GString *sql,
+    GPtrArray *params);
+static void seg_sql_bits(const struct seg_node *n, GString *sql,
+    GPtrArray *params);
+
+/* seg_sql_kid - one term of an and/or: BITS as 0 or 1, else at LEVEL */
+static void
+seg_sql_kid(const struct seg_node *k, gboolean bits, guint level,
+    GString *sql, GPtrArray *params)
+{
+	if (k->kids == NULL)
+		seg_sql_term(k, bits, sql, params);
+	else if (!bits)
+		seg_sql_node(k, level, sql, params);
+	else {
+		g_string_append_c(sql, '(');
+		seg_sql_bits(k, sql, params);
+		g_string_append_c(sql, ')');
+	}
+}
+
+/* seg_sql_list - N's terms FROM to TO, parenthesised, joined by AND/OR (by
+ * & and | if BITS), SEG_SQL_FLAT at most to a level: a longer run is cut
+ * into parenthesised groups, so neither SQLite's parser stack nor its
+ * expression tree grows with the number of terms */
+static void
+seg_sql_list(const struct seg_node *n, guint from, guint to, gboolean bits,
+    guint level, GString *sql, GPtrArray *params)
+{
+	const char *op = n->kind == SEG_AND ? (bits ? " & " : " AND ") :
+	    (bits ? " | " : " OR ");
+	guint i, step = 1;
+
+	while ((to - from + step - 1) / step > SEG_SQL_FLAT)
+		step *= SEG_SQL_FLAT;
+	g_string_append_c(sql, '(');
+	for (i = from; i < to; i += step) {
+		if (i > from)
+			g_string_append(sql, op);
+		if (step == 1)
+			seg_sql_kid(g_ptr_array_index(n->kids, i), bits,
+			    level + 1, sql, params);
+		else
+			seg_sql_list(n, i, MIN(i + step, to), bits, level + 1,
+			    sql, params);
+	}
+	g_string_append_c(sql, ')');
+}
+
+/* seg_sql_bits - and/or node N as a left-to-right chain of | and & over 0
+ * and 1: first the chain of its term of highest rank, then the other terms
+ * (its conditions as one group). A term goes into parentheses only when
+ * another of its node ranks as high or higher, so the parentheses nest no
+ * deeper than the rank (at most log2 of the number of conditions), however
+ * deep the and/or nesting */
+static void
+seg_sql_bits(const struct seg_node *n, GString *sql, GPtrArray *params)
+{
+	g_autoptr(GPtrArray) conds = g_ptr_array_new();
+	g_autoptr(GPtrArray) rest = g_ptr_array_new();
+	struct seg_node cgroup = { .kind = n->kind, .kids = conds };
+	struct seg_node group = { .kind = n->kind, .kids = rest };
+	const char *op = n->kind == SEG_AND ? " & " : " | ";
+	const struct seg_node *top = NULL;
+	guint i;
+
+	for (i = 0; i < n->kids->len; i++) {
+		const struct seg_node *k = g_ptr_array_index(n->kids, i);
+
+		if (k->kids != NULL && (top == NULL || k->rank > top->rank))
+			top = k;
+	}
+	for (i = 0; i < n->kids->len; i++) {
+		struct seg_node *k = g_ptr_array_index(n->kids, i);
+
+		if (k != top)
+			g_ptr_array_add(k->kids == NULL ? conds : rest, k);
+	}
+	if (top == NULL) {
+		seg_sql_list(n, 0, n->kids->len, TRUE, 0, sql, params);
+		return;
+	}
+	if (conds->len == 1)
+		g_ptr_array_add(rest, g_ptr_array_index(conds, 0));
+	else if (conds->len > 1)
+		g_ptr_array_add(rest, &cgroup);
+	seg_sql_bits(top, sql, params);
+	if (rest->len > SEG_SQL_FLAT) {
+		g_string_append(sql, op);
+		seg_sql_list(&group, 0, rest->len, TRUE, 0, sql, params);
+		return;
+	}
+	for (i = 0; i < rest->len; i++) {
+		const struct seg_node *k = g_ptr_array_index(rest, i);
+
+		g_string_append(sql, op);
+		if (k == &cgroup)
+			seg_sql_list(&cgroup, 0, conds->len, TRUE, 0, sql, params);
+		else
+			seg_sql_kid(k, TRUE, 0, sql, params);
+	}
+}
+
+/* seg_sql_node - N at LEVEL of AND/OR nesting: past SEG_SQL_NEST the rest
+ * of the tree is written as bits */
+static void
+seg_sql_node(const struct seg_node *n, guint level, GString *sql,
+    GPtrArray *params)
+{
+	if (n->kids == NULL)
+		seg_sql_term(n, FALSE, sql, params);
+	else if (level + n->height <= SEG_SQL_NEST)
+		seg_sql_list(n, 0, n->kids->len, FALSE, level, sql, params);
+	else {
+		g_string_append_c(sql, '(');
+		seg_sql_bits(n, sql, params);
+		g_string_append_c(sql, ')');
 	}
 }
 
@@ -550,7 +830,7 @@ seg_sql(const struct seg_node *n, GString *sql, GPtrArray *params)
 void
 segment_to_sql(const struct segment *seg, GString *sql, GPtrArray *params)
 {
-	seg_sql(seg->root, sql, params);
+	seg_sql_node(seg->root, 0, sql, params);
 }
 
 /* segment_bind - PARAMS as text from FIRST on */
@@ -568,12 +848,15 @@ segment_bind(sqlite3_stmt *st, int first, GPtrArray *params)
 static gboolean
 seg_uses_subscriber(const struct seg_node *n)
 {
+	guint i;
+
 	switch (n->kind) {
 	case SEG_AND:
 	case SEG_OR:
-		return seg_uses_subscriber(n->a) || seg_uses_subscriber(n->b);
-	case SEG_NOT:
-		return seg_uses_subscriber(n->a);
+		for (i = 0; i < n->kids->len; i++)
+			if (seg_uses_subscriber(g_ptr_array_index(n->kids, i)))
+				return TRUE;
+		return FALSE;
 	case SEG_EXISTS:
 		return n->field == F_NAME;
 	default:

@@ -4,13 +4,33 @@
  * One session is one connection carrying a batch of messages. libesmtp
  * drives the protocol (EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA, with
  * PIPELINING when offered); we hand each message its bytes through a
- * message callback, throttle in that callback (it runs just before the
- * message's DATA, so sleeping there paces the connection), and read the
- * outcome of every recipient twice over: on SMTP_EV_MESSAGESENT (the
- * final DATA reply), so a caller can commit accepted messages while the
- * session goes on, and after smtp_start_session() returns, for every
- * message not reported yet. The return value of smtp_start_session()
- * only says whether the protocol ran; it is never taken as a result.
+ * message callback, and read the outcome of every recipient twice over:
+ * on SMTP_EV_MESSAGESENT (the final DATA reply), so a caller can commit
+ * accepted messages while the session goes on, and after
+ * smtp_start_session() returns, for every message not reported yet. The
+ * return value of smtp_start_session() only says whether the protocol
+ * ran; it is never taken as a result.
+ *
+ * Feeding one message at a time: libesmtp walks the session's messages
+ * and skips any that has no recipient left to do. Every message is
+ * added to the session without recipients, and a message gets its
+ * recipients ("armed", send_arm_after) only once the one before it is
+ * over: at its final DATA reply (SMTP_EV_MESSAGESENT comes before
+ * libesmtp looks for the next message), or as soon as it cannot be sent
+ * (a refused MAIL FROM, every RCPT refused: the events come before the
+ * look). Arming is where the rate limits wait (a wait a stop wakes),
+ * where sender_stop() and a SEND_HALT reply end the feeding, and where
+ * the caller's admit callback has the last word. What is never armed is
+ * never sent. Should libesmtp move on without us (it finds no armed
+ * message and QUITs, e.g. after DATA itself was refused), a fresh
+ * session carries the rest.
+ *
+ * AUTH: libesmtp goes on with MAIL FROM, unauthenticated, after a
+ * refused AUTH. With smtp.user set, its protocol monitor watches the
+ * AUTH exchange, and a MAIL FROM about to leave a session that has not
+ * authenticated is stopped there: the socket is shut (after a QUIT on a
+ * plain-text session) before the command is written, and the message
+ * ends at stage "auth" with the relay's refusal.
  *
  * TLS: "when-offered" is opportunistic (RFC 7435): encrypt when the relay
  * offers STARTTLS, accept any certificate. "required" quits before MAIL
@@ -84,11 +104,13 @@
 	E(smtp_message_get_application_data) \
 	E(smtp_message_set_application_data_release) \
 	E(smtp_message_transfer_status) E(smtp_recipient_status) \
+	E(smtp_recipient_get_application_data) \
+	E(smtp_recipient_set_application_data_release) E(smtp_set_monitorcb) \
 	E(smtp_reverse_path_status) E(smtp_set_eventcb) E(smtp_set_hostname) \
 	E(_smtp_message_str_cb) E(smtp_set_messagecb) \
 	E(smtp_set_reverse_path) E(smtp_set_server) E(smtp_set_timeout) \
 	E(smtp_start_session) E(smtp_starttls_enable) \
-	E(smtp_starttls_set_ctx) E(smtp_strerror) \
+	E(smtp_starttls_set_ctx) E(smtp_strerror) E(smtp_version) \
 	S(SSL_CTX_free) S(SSL_CTX_new) S(SSL_CTX_set_default_verify_paths) \
 	S(SSL_CTX_ctrl) S(TLS_client_method)
 
@@ -148,6 +170,11 @@ send_lib_load(void)
 	(*send_lib.smtp_message_set_application_data_release)
 #define smtp_message_transfer_status	(*send_lib.smtp_message_transfer_status)
 #define smtp_recipient_status		(*send_lib.smtp_recipient_status)
+#define smtp_recipient_get_application_data \
+	(*send_lib.smtp_recipient_get_application_data)
+#define smtp_recipient_set_application_data_release \
+	(*send_lib.smtp_recipient_set_application_data_release)
+#define smtp_set_monitorcb		(*send_lib.smtp_set_monitorcb)
 #define smtp_reverse_path_status	(*send_lib.smtp_reverse_path_status)
 #define smtp_set_eventcb		(*send_lib.smtp_set_eventcb)
 #define smtp_set_hostname		(*send_lib.smtp_set_hostname)
@@ -160,6 +187,7 @@ send_lib_load(void)
 #define smtp_starttls_enable		(*send_lib.smtp_starttls_enable)
 #define smtp_starttls_set_ctx		(*send_lib.smtp_starttls_set_ctx)
 #define smtp_strerror			(*send_lib.smtp_strerror)
+#define smtp_version			(*send_lib.smtp_version)
 #define SSL_CTX_free			(*send_lib.SSL_CTX_free)
 #define SSL_CTX_new			(*send_lib.SSL_CTX_new)
 #define SSL_CTX_set_default_verify_paths \
@@ -183,27 +211,45 @@ struct sender {
 	char *password;
 	long timeout_ms;
 	SSL_CTX *tls;		/* NULL when smtp.starttls is off */
-	GMutex lock;		/* guards the paces */
+	GMutex lock;		/* guards the paces; with stop_cond, the stop */
+	GCond stop_cond;	/* broadcast by sender_stop() */
+	gint stopped;		/* atomic: sender_stop() was called */
 	struct send_pace global;
 	gint64 domain_interval;
 	GHashTable *domains;	/* lowercased domain -> struct send_pace * */
 };
 
-/* what one session needs in its callbacks */
+struct send_source;
+
+/* what one libesmtp session needs in its callbacks */
 struct send_session {
 	struct sender *sender;
+	send_admit_fn admit;
 	send_report_fn report;
 	gpointer data;
+	struct send_source *srcs;	/* its messages */
+	guint n;
+	guint next;		/* the first one neither armed nor left out */
+	int last;		/* the last one armed, -1 none */
 	gboolean connected;
+	gboolean halted;	/* a SEND_HALT reply: arm nothing more */
 	char *problem;		/* why the session ended early, if we know */
+	/* AUTH, as the protocol monitor saw it (smtp.user set) */
+	gboolean auth_pending;	/* an AUTH command waits for its verdict */
+	gboolean authenticated;
+	gboolean auth_blocked;	/* a MAIL FROM was stopped: not authenticated */
+	int auth_code;		/* the last refusal of AUTH, 0: none */
+	char *auth_reply;
 };
 
-/* what the message callback reads from */
+/* one message of a session; what the message callback reads from */
 struct send_source {
 	struct send_session *session;
 	struct send_message *msg;
 	smtp_message_t m;
 	smtp_recipient_t *rs;	/* libesmtp's recipients, in msg->rcpts order */
+	gboolean armed;		/* it has its recipients: libesmtp sends it */
+	guint rcpt_seen, rcpt_ok;	/* RCPT replies so far, and 2xx ones */
 };
 
 static __thread gboolean send_in_session;	/* connect() sets TCP_NODELAY */
@@ -355,12 +401,13 @@ connect(int fd, const struct sockaddr *sa, socklen_t len)
 
 static const char *const send_stage_names[] = {
 	[SEND_STAGE_CONNECT] = "connect",
+	[SEND_STAGE_AUTH] = "auth",
 	[SEND_STAGE_MAIL] = "mail",
 	[SEND_STAGE_RCPT] = "rcpt",
 	[SEND_STAGE_DATA] = "data",
 };
 
-/* send_stage_name - "connect", "mail", "rcpt" or "data" */
+/* send_stage_name - the stage's name, as deliveries.stage keeps it */
 const char *
 send_stage_name(enum send_stage stage)
 {
@@ -446,22 +493,117 @@ send_outcome_of(int code)
 	return SEND_TEMP;
 }
 
+/* send_enhanced - the reply's enhanced status code (RFC 3463) as
+ * CLASS.SUBJECT.DETAIL: libesmtp parses it when the relay announced
+ * ENHANCEDSTATUSCODES, otherwise it leads the text, if anywhere */
+static gboolean
+send_enhanced(const smtp_status_t *st, int *subject, int *detail)
+{
+	int c;
+
+	if (st->enh_class != 0) {
+		*subject = st->enh_subject;
+		*detail = st->enh_detail;
+		return TRUE;
+	}
+	return st->text != NULL &&
+	    sscanf(st->text, "%d.%d.%d", &c, subject, detail) == 3 &&
+	    (c == 4 || c == 5);
+}
+
+/* send_blames_session - is a refusal at RCPT or DATA about the sender or
+ * the session rather than the recipient? 530 (authentication required);
+ * the enhanced codes for the sender's address (X.1.7, X.1.8, X.7.27)
+ * and for authentication (X.7.8, X.7.9, X.7.11); and the words relays
+ * use for it. Postfix's "Recipient address rejected: User unknown in
+ * relay recipient table" is about the recipient, so "relay" alone does
+ * not count: the phrases do. (At MAIL FROM every 5xx is about the
+ * sender: send_classify.) */
+static gboolean
+send_blames_session(const smtp_status_t *st)
+{
+	static const char *const phrases[] = { "relay access denied",
+	    "relaying denied", "relay denied", "unable to relay",
+	    "not permitted to relay", "relaying not permitted",
+	    "relay not permitted", "relaying not allowed", "do not relay",
+	    "authentication required", "sender address rejected",
+	    "client host rejected", "helo command rejected",
+	    "sender rejected" };
+	g_autofree char *low = NULL;
+	int subject, detail;
+	guint i;
+
+	if (st->code == 530)
+		return TRUE;
+	if (st->code / 100 != 5)
+		return FALSE;
+	if (send_enhanced(st, &subject, &detail) &&
+	    ((subject == 1 && (detail == 7 || detail == 8)) ||
+	    (subject == 7 && (detail == 8 || detail == 9 || detail == 11 ||
+	    detail == 27))))
+		return TRUE;
+	if (st->text == NULL)
+		return FALSE;
+	low = g_ascii_strdown(st->text, -1);
+	for (i = 0; i < G_N_ELEMENTS(phrases); i++)
+		if (strstr(low, phrases[i]) != NULL)
+			return TRUE;
+	return FALSE;
+}
+
+/* send_rcpt_set - one recipient's result */
+static void
+send_rcpt_set(struct send_rcpt *r, enum send_stage stage, int code,
+    const char *reply, enum send_outcome outcome)
+{
+	g_free(r->reply);
+	r->reply = send_clean_text(reply);
+	r->code = code;
+	r->stage = stage;
+	r->outcome = outcome;
+}
+
+/* send_auth_result - a message stopped before its MAIL FROM because the
+ * session had not authenticated: the relay's refusal of AUTH (a 4xx is
+ * temporary, anything else halts), or why there was none */
+static void
+send_auth_result(struct send_session *ss, struct send_rcpt *r)
+{
+	g_autofree char *why = NULL;
+
+	if (ss->auth_code == 0)
+		why = g_strdup_printf("the relay %s did not accept AUTH "
+		    "(smtp.user is set, so nothing is sent unauthenticated)",
+		    ss->sender->server);
+	send_rcpt_set(r, SEND_STAGE_AUTH, ss->auth_code, why != NULL ? why :
+	    ss->auth_reply, ss->auth_code / 100 == 4 ? SEND_TEMP : SEND_HALT);
+}
+
 /* send_classify - fill in every recipient of MSG from libesmtp's statuses:
  * sent needs a 2xx to RCPT and to the end of DATA; otherwise the first
- * refusal (MAIL, RCPT, DATA) decides; no reply at all is temporary. */
+ * refusal (MAIL, RCPT, DATA) decides; no reply at all is temporary. A
+ * 5xx at MAIL FROM, and a 5xx at RCPT or DATA that blames the sender or
+ * the session (send_blames_session), is SEND_HALT. */
 static void
 send_classify(struct send_session *ss, struct send_message *msg,
     smtp_message_t m, smtp_recipient_t *rs)
 {
+	static const smtp_status_t none;
 	const smtp_status_t *from = smtp_reverse_path_status(m);
 	const smtp_status_t *data = smtp_message_transfer_status(m);
 	guint i;
 
 	for (i = 0; i < msg->rcpts->len; i++) {
 		struct send_rcpt *r = g_ptr_array_index(msg->rcpts, i);
-		const smtp_status_t *rc = smtp_recipient_status(rs[i]);
+		const smtp_status_t *rc = rs[i] != NULL ?
+		    smtp_recipient_status(rs[i]) : &none;
 		const smtp_status_t *use = NULL;
+		enum send_outcome outcome;
 
+		if (from->code == 0 && ss->auth_blocked) {
+			send_auth_result(ss, r);
+			continue;
+		}
 		g_clear_pointer(&r->reply, g_free);
 		if (rc->code / 100 == 2 && data->code / 100 == 2) {
 			use = data;
@@ -477,9 +619,11 @@ send_classify(struct send_session *ss, struct send_message *msg,
 			r->stage = SEND_STAGE_DATA;
 		}
 		if (use != NULL) {
-			r->code = use->code;
-			r->reply = send_clean_text(use->text);
-			r->outcome = send_outcome_of(use->code);
+			outcome = send_outcome_of(use->code);
+			if (outcome == SEND_PERM && (r->stage == SEND_STAGE_MAIL ||
+			    send_blames_session(use)))
+				outcome = SEND_HALT;
+			send_rcpt_set(r, r->stage, use->code, use->text, outcome);
 			continue;
 		}
 		/* no usable reply: the connection failed somewhere */
@@ -501,6 +645,32 @@ send_classify(struct send_session *ss, struct send_message *msg,
 	}
 }
 
+/* send_halts - does MSG's result halt the session? */
+static gboolean
+send_halts(const struct send_message *msg)
+{
+	guint i;
+
+	for (i = 0; i < msg->rcpts->len; i++)
+		if (((struct send_rcpt *)g_ptr_array_index(msg->rcpts,
+		    i))->outcome == SEND_HALT)
+			return TRUE;
+	return FALSE;
+}
+
+/* send_answered - did the relay reply to every recipient of MSG (a
+ * reported message), rather than the connection failing under it? */
+static gboolean
+send_answered(const struct send_message *msg)
+{
+	guint i;
+
+	for (i = 0; i < msg->rcpts->len; i++)
+		if (((struct send_rcpt *)g_ptr_array_index(msg->rcpts,
+		    i))->code == 0)
+			return FALSE;
+	return TRUE;
+}
 
 /* send_report - classify SRC's message and hand it to the caller, once */
 static void
@@ -512,38 +682,63 @@ send_report(struct send_source *src)
 		return;
 	send_classify(ss, src->msg, src->m, src->rs);
 	src->msg->reported = TRUE;
+	if (send_halts(src->msg))
+		ss->halted = TRUE;
 	if (ss->report != NULL)
 		ss->report(src->msg, ss->data);
 }
 
-/* send_pace_wait - reserve the next slot of PACE and sleep until it */
+/* send_report_failed - MSG was not reached because the session failed:
+ * every recipient gets that failure, and the caller hears of it */
 static void
+send_report_failed(struct send_session *ss, struct send_message *msg,
+    enum send_stage stage, int code, const char *reply,
+    enum send_outcome outcome)
+{
+	guint j;
+
+	for (j = 0; j < msg->rcpts->len; j++)
+		send_rcpt_set(g_ptr_array_index(msg->rcpts, j), stage, code,
+		    reply, outcome);
+	msg->tried = msg->reported = TRUE;
+	if (ss->report != NULL)
+		ss->report(msg, ss->data);
+}
+
+/* send_pace_wait - reserve the next slot of PACE and sleep until it, or
+ * until sender_stop(); FALSE when stopped */
+static gboolean
 send_pace_wait(struct sender *sender, struct send_pace *pace)
 {
 	gint64 now, slot;
+	gboolean go;
 
 	g_mutex_lock(&sender->lock);
 	now = g_get_monotonic_time();
 	slot = MAX(pace->next, now);
 	pace->next = slot + pace->interval;
+	while (!g_atomic_int_get(&sender->stopped) &&
+	    g_get_monotonic_time() < slot)
+		g_cond_wait_until(&sender->stop_cond, &sender->lock, slot);
+	go = !g_atomic_int_get(&sender->stopped);
 	g_mutex_unlock(&sender->lock);
-	if (slot > now)
-		g_usleep(slot - now);
+	return go;
 }
 
 /* send_throttle - wait for the global rate, then for the domain of the
- * message's first recipient */
-static void
+ * message's first recipient; FALSE when a stop ended the wait */
+static gboolean
 send_throttle(struct sender *sender, struct send_message *msg)
 {
 	struct send_pace *pace;
 	const char *at;
 	g_autofree char *domain = NULL;
 
-	if (sender->global.interval > 0)
-		send_pace_wait(sender, &sender->global);
+	if (sender->global.interval > 0 &&
+	    !send_pace_wait(sender, &sender->global))
+		return FALSE;
 	if (sender->domain_interval <= 0 || msg->rcpts->len == 0)
-		return;
+		return TRUE;
 	at = strrchr(((struct send_rcpt *)g_ptr_array_index(msg->rcpts, 0))->address,
 	    '@');
 	domain = g_ascii_strdown(at != NULL ? at + 1 : "", -1);
@@ -555,15 +750,49 @@ send_throttle(struct sender *sender, struct send_message *msg)
 		g_hash_table_insert(sender->domains, g_steal_pointer(&domain), pace);
 	}
 	g_mutex_unlock(&sender->lock);
-	send_pace_wait(sender, pace);
+	return send_pace_wait(sender, pace);
+}
+
+/* send_arm_after - the message at index AFTER (-1: none yet) is over or
+ * cannot be sent: arm the next one, unless one is armed already. Waits
+ * for the rate limits first; arms nothing once the sender is stopped or
+ * the session halted; a message the caller does not admit is left out
+ * and the next one considered. */
+static void
+send_arm_after(struct send_session *ss, int after)
+{
+	if (ss->last != after)
+		return;
+	while (ss->next < ss->n && !ss->halted) {
+		struct send_source *src = &ss->srcs[ss->next];
+		guint j;
+
+		if (g_atomic_int_get(&ss->sender->stopped) ||
+		    !send_throttle(ss->sender, src->msg))
+			return;
+		ss->next++;
+		if (ss->admit != NULL && !ss->admit(src->msg, ss->data))
+			continue;
+		for (j = 0; j < src->msg->rcpts->len; j++) {
+			src->rs[j] = smtp_add_recipient(src->m,
+			    ((struct send_rcpt *)g_ptr_array_index(src->msg->rcpts,
+			    j))->address);
+			if (src->rs[j] != NULL)
+				smtp_recipient_set_application_data_release(
+				    src->rs[j], src, NULL);
+		}
+		src->armed = src->msg->tried = TRUE;
+		ss->last = (int)(src - ss->srcs);
+		return;
+	}
 }
 
 /* send_message_cb - libesmtp reads the message through this: LEN NULL
- * means rewind (called before the message's DATA, where we pace), then
- * the whole body in one piece, then 0. *CTX (malloc'd, libesmtp frees it)
- * holds how far we are. libesmtp's writes are gathered while it copies
- * the body out (it asks for the body after the relay's 354, and for the
- * end before it writes the final dot and waits for the reply). */
+ * means rewind (called before the message's DATA), then the whole body
+ * in one piece, then 0. *CTX (malloc'd, libesmtp frees it) holds how far
+ * we are. libesmtp's writes are gathered while it copies the body out
+ * (it asks for the body after the relay's 354, and for the end before it
+ * writes the final dot and waits for the reply). */
 static const char *
 send_message_cb(void **ctx, int *len, void *arg)
 {
@@ -576,8 +805,6 @@ send_message_cb(void **ctx, int *len, void *arg)
 		*ctx = calloc(1, sizeof(int));
 	done = *ctx;
 	if (len == NULL) {
-		if (done != NULL && *done == 0)
-			send_throttle(src->session->sender, src->msg);
 		if (done != NULL)
 			*done = 1;
 		return NULL;
@@ -591,6 +818,64 @@ send_message_cb(void **ctx, int *len, void *arg)
 	*len = (int)size;
 	send_gather_begin();
 	return data;
+}
+
+/* send_auth_block - the session has not authenticated and sends
+ * nothing more: QUIT (on a plain-text session) and shut the socket, so
+ * libesmtp's next command fails to go out and it finds the connection
+ * gone */
+static void
+send_auth_block(struct send_session *ss)
+{
+	ss->auth_blocked = TRUE;
+	if (send_fd >= 0) {
+		if (!send_tls)
+			(void)send_real_write(send_fd, "QUIT\r\n", 6);
+		shutdown(send_fd, SHUT_RDWR);
+	}
+}
+
+/* send_monitor_cb - libesmtp's protocol monitor, installed when smtp.user
+ * is set: it sees every command before it is written and every reply as
+ * it is read (not message bodies). Follows AUTH to its verdict: a refusal
+ * ends the session there (504, a mechanism the relay does not know, lets
+ * libesmtp try the next), and a MAIL FROM about to leave before AUTH
+ * succeeded (no mechanism offered or accepted) is stopped the same way,
+ * before it is written. */
+static void
+send_monitor_cb(const char *buf, int len, int writing, void *arg)
+{
+	struct send_session *ss = arg;
+	const char *nl;
+	int code;
+
+	if (ss->authenticated || ss->auth_blocked || len < 4)
+		return;
+	if (writing) {
+		if (g_ascii_strncasecmp(buf, "AUTH ", 5) == 0)
+			ss->auth_pending = TRUE;
+		else if (!ss->auth_pending &&
+		    memmem(buf, (size_t)len, "MAIL FROM:", 10) != NULL)
+			send_auth_block(ss);
+		return;
+	}
+	if (!ss->auth_pending || !g_ascii_isdigit(buf[0]))
+		return;
+	code = (buf[0] - '0') * 100 + (buf[1] - '0') * 10 + (buf[2] - '0');
+	if (code == 334)	/* a challenge: the exchange goes on */
+		return;
+	ss->auth_pending = FALSE;
+	if (code / 100 == 2) {
+		ss->authenticated = TRUE;
+		return;
+	}
+	nl = memchr(buf, '\n', (size_t)len);
+	ss->auth_code = code;
+	g_free(ss->auth_reply);
+	ss->auth_reply = g_strndup(buf + 4, (gsize)((nl != NULL ? nl : buf + len) -
+	    (buf + 4)));
+	if (code != 504)
+		send_auth_block(ss);
 }
 
 /* send_x509_hint - words for the verify results people meet most */
@@ -607,8 +892,9 @@ send_x509_hint(long result)
 	}
 }
 
-/* send_event_cb - protocol events: the final reply of each message, and
- * the TLS checks, which follow the STARTTLS setting */
+/* send_event_cb - protocol events: the replies that end a message (and
+ * arm the next: send_arm_after), and the TLS checks, which follow the
+ * STARTTLS setting */
 static void
 send_event_cb(smtp_session_t session, int event, void *arg, ...)
 {
@@ -622,12 +908,50 @@ send_event_cb(smtp_session_t session, int event, void *arg, ...)
 	case SMTP_EV_CONNECT:
 		ss->connected = TRUE;
 		break;
+	case SMTP_EV_MAILSTATUS: {
+		smtp_message_t m;
+		struct send_source *src;
+		int code;
+
+		(void)va_arg(ap, const char *);
+		m = va_arg(ap, smtp_message_t);
+		src = smtp_message_get_application_data(m);
+		code = smtp_reverse_path_status(m)->code;
+		if (code / 100 == 5)
+			ss->halted = TRUE;	/* about the sender: send_classify */
+		if (src != NULL && code / 100 != 2)
+			send_arm_after(ss, (int)(src - ss->srcs));
+		break;
+	}
+	case SMTP_EV_RCPTSTATUS: {
+		smtp_recipient_t rcpt;
+		struct send_source *src;
+		const smtp_status_t *st;
+
+		(void)va_arg(ap, const char *);
+		rcpt = va_arg(ap, smtp_recipient_t);
+		src = smtp_recipient_get_application_data(rcpt);
+		st = smtp_recipient_status(rcpt);
+		if (src == NULL || st == NULL)
+			break;
+		if (send_outcome_of(st->code) == SEND_PERM &&
+		    send_blames_session(st))
+			ss->halted = TRUE;
+		src->rcpt_seen++;
+		if (st->code / 100 == 2)
+			src->rcpt_ok++;
+		if (src->rcpt_seen == src->msg->rcpts->len && src->rcpt_ok == 0)
+			send_arm_after(ss, (int)(src - ss->srcs));
+		break;
+	}
 	case SMTP_EV_MESSAGESENT: {
 		smtp_message_t m = va_arg(ap, smtp_message_t);
 		struct send_source *src = smtp_message_get_application_data(m);
 
-		if (src != NULL)
+		if (src != NULL) {
 			send_report(src);
+			send_arm_after(ss, (int)(src - ss->srcs));
+		}
 		break;
 	}
 	case SMTP_EV_EXTNA_STARTTLS:
@@ -722,55 +1046,71 @@ send_configure(const char *server, const char *helo, long timeout_ms,
 	return s;
 }
 
-/* sender_session - one connection, MSGS[0..N) over it */
-guint
-sender_session(struct sender *sender, struct send_message **msgs, guint n,
-    send_report_fn report, gpointer data)
+/* send_session_run - one libesmtp session (one connection) for
+ * MSGS[0..N): the messages are added without recipients and armed one by
+ * one (send_arm_after). Returns how many of MSGS it dealt with (tried,
+ * left out, or left for good after a stop or a halt); the caller starts
+ * another session for the rest. *ACCEPTED grows by the recipients the
+ * relay accepted. */
+static guint
+send_session_run(struct sender *sender, struct send_message **msgs, guint n,
+    send_admit_fn admit, send_report_fn report, gpointer data,
+    guint *accepted)
 {
-	struct send_session ss = { sender, report, data, FALSE, NULL };
-	struct send_source *srcs = g_new0(struct send_source, n);
+	struct send_session ss = { sender, admit, report, data, NULL, n, 0, -1,
+	    FALSE, FALSE, NULL, FALSE, FALSE, FALSE, 0, NULL };
 	auth_context_t auth = NULL;
 	smtp_session_t s;
-	guint i, j, accepted = 0;
-	gboolean ok;
+	guint i, j, done;
+	gboolean ok, clean;
 
+	ss.srcs = g_new0(struct send_source, n);
+	for (i = 0; i < n; i++) {
+		ss.srcs[i].session = &ss;
+		ss.srcs[i].msg = msgs[i];
+		ss.srcs[i].rs = g_new0(smtp_recipient_t,
+		    MAX(msgs[i]->rcpts->len, 1));
+		msgs[i]->reported = msgs[i]->tried = FALSE;
+	}
 	s = send_configure(sender->server, sender->helo, sender->timeout_ms,
 	    sender->starttls, sender->tls);
-	if (s == NULL)
-		ss.problem = g_strdup("libesmtp cannot create a session "
-		    "(out of memory)");
-	if (s != NULL && sender->user != NULL) {
+	if (s == NULL) {
+		for (i = 0; i < n; i++)
+			send_report_failed(&ss, msgs[i], SEND_STAGE_CONNECT, 0,
+			    "libesmtp cannot create a session (out of memory)",
+			    SEND_TEMP);
+		done = n;
+		goto out;
+	}
+	if (sender->user != NULL) {
 		auth = auth_create_context();
 		auth_set_mechanism_flags(auth, AUTH_PLUGIN_PLAIN, 0);
 		auth_set_interact_cb(auth, send_auth_interact, sender);
 		smtp_auth_set_context(s, auth);
+		smtp_set_monitorcb(s, send_monitor_cb, &ss, 0);
 	}
-	if (s != NULL)
-		smtp_set_eventcb(s, send_event_cb, &ss);
-	for (i = 0; s != NULL && i < n; i++) {
-		struct send_source *src = &srcs[i];
+	smtp_set_eventcb(s, send_event_cb, &ss);
+	for (i = 0; i < n; i++) {
+		struct send_source *src = &ss.srcs[i];
 
-		src->session = &ss;
-		src->msg = msgs[i];
-		src->msg->reported = FALSE;
 		src->m = smtp_add_message(s);
 		smtp_message_set_application_data_release(src->m, src, NULL);
 		smtp_set_reverse_path(src->m, msgs[i]->envelope_from);
 		smtp_set_messagecb(src->m, send_message_cb, src);
-		src->rs = g_new0(smtp_recipient_t, MAX(msgs[i]->rcpts->len, 1));
-		for (j = 0; j < msgs[i]->rcpts->len; j++)
-			src->rs[j] = smtp_add_recipient(src->m,
-			    ((struct send_rcpt *)g_ptr_array_index(msgs[i]->rcpts,
-			    j))->address);
+	}
+	send_arm_after(&ss, -1);
+	if (ss.last < 0) {		/* stopped, or nothing admitted */
+		done = n;
+		goto out;
 	}
 	send_in_session = TRUE;
 	send_socket_reset(-1);
 	send_timeout_ms = (int)MIN(sender->timeout_ms, G_MAXINT);
-	ok = s != NULL && smtp_start_session(s);
+	ok = smtp_start_session(s);
 	send_in_session = FALSE;
 	send_socket_reset(-1);
 	g_clear_pointer(&send_gather, g_byte_array_unref);
-	if (s != NULL && !ok && ss.problem == NULL) {
+	if (!ok && ss.problem == NULL) {
 		char buf[256];
 		int err = smtp_errno();
 
@@ -778,39 +1118,72 @@ sender_session(struct sender *sender, struct send_message **msgs, guint n,
 			ss.problem = g_strdup_printf("no reply from the relay %s: %s",
 			    sender->server, smtp_strerror(err, buf, sizeof buf));
 	}
-	/* every message not reported during the session, reported now */
+	/* every message armed and not reported during the session, now */
+	for (i = 0; i < ss.next; i++)
+		if (ss.srcs[i].armed)
+			send_report(&ss.srcs[i]);
+	done = ss.next;
+	/* the rest: left after a stop or a halt; carried by a fresh session
+	 * if libesmtp ended this one cleanly without them; failed with the
+	 * session if the connection failed */
+	clean = ok && !ss.auth_blocked && ss.problem == NULL &&
+	    send_answered(msgs[ss.last]);
+	if (ss.halted || g_atomic_int_get(&sender->stopped))
+		done = n;
+	else if (done < n && !clean) {
+		struct send_rcpt *r = g_ptr_array_index(msgs[ss.last]->rcpts, 0);
+		g_autofree char *why = g_strdup_printf("no reply from the "
+		    "relay %s", sender->server);
+		gboolean at_auth = ss.auth_blocked;
+
+		for (i = done; i < n; i++)
+			send_report_failed(&ss, msgs[i], at_auth ? SEND_STAGE_AUTH :
+			    SEND_STAGE_CONNECT, at_auth ? r->code : 0, at_auth ?
+			    r->reply : ss.problem != NULL ? ss.problem : why,
+			    SEND_TEMP);
+		done = n;
+	}
+out:
 	for (i = 0; i < n; i++) {
-		if (s == NULL) {
-			struct send_message *msg = msgs[i];
-
-			for (j = 0; j < msg->rcpts->len; j++) {
-				struct send_rcpt *r = g_ptr_array_index(msg->rcpts, j);
-
-				g_free(r->reply);
-				r->reply = g_strdup(ss.problem);
-				r->code = 0;
-				r->stage = SEND_STAGE_CONNECT;
-				r->outcome = SEND_TEMP;
-			}
-			msg->reported = TRUE;
-			if (report != NULL)
-				report(msg, data);
-		} else {
-			send_report(&srcs[i]);
-		}
-		for (j = 0; j < msgs[i]->rcpts->len; j++)
-			if (((struct send_rcpt *)g_ptr_array_index(msgs[i]->rcpts,
-			    j))->outcome == SEND_OK)
-				accepted++;
-		g_free(srcs[i].rs);
+		if (msgs[i]->reported)
+			for (j = 0; j < msgs[i]->rcpts->len; j++)
+				if (((struct send_rcpt *)g_ptr_array_index(
+				    msgs[i]->rcpts, j))->outcome == SEND_OK)
+					(*accepted)++;
+		g_free(ss.srcs[i].rs);
 	}
 	if (s != NULL)
 		smtp_destroy_session(s);
 	if (auth != NULL)
 		auth_destroy_context(auth);
-	g_free(srcs);
+	g_free(ss.srcs);
 	g_free(ss.problem);
+	g_free(ss.auth_reply);
+	return done;
+}
+
+/* sender_session - MSGS[0..N) over one connection (more only when
+ * libesmtp ends a session with messages it was never given) */
+guint
+sender_session(struct sender *sender, struct send_message **msgs, guint n,
+    send_admit_fn admit, send_report_fn report, gpointer data)
+{
+	guint from = 0, accepted = 0;
+
+	while (from < n)
+		from += send_session_run(sender, msgs + from, n - from, admit,
+		    report, data, &accepted);
 	return accepted;
+}
+
+/* sender_stop - no more MAIL FROM in any session, no more waiting */
+void
+sender_stop(struct sender *sender)
+{
+	g_mutex_lock(&sender->lock);
+	g_atomic_int_set(&sender->stopped, 1);
+	g_cond_broadcast(&sender->stop_cond);
+	g_mutex_unlock(&sender->lock);
 }
 
 /* send_read_password - the first line of PATH */
@@ -875,6 +1248,7 @@ sender_new(const struct smtp_config *smtp, double rate, double domain_rate,
 		SSL_CTX_set_default_verify_paths(sender->tls);
 	}
 	g_mutex_init(&sender->lock);
+	g_cond_init(&sender->stop_cond);
 	sender->global.interval = rate > 0 ? (gint64)(G_USEC_PER_SEC / rate) : 0;
 	sender->domain_interval = domain_rate > 0 ?
 	    (gint64)(G_USEC_PER_SEC / domain_rate) : 0;
@@ -900,6 +1274,7 @@ sender_free(struct sender *sender)
 	if (sender->tls != NULL)
 		SSL_CTX_free(sender->tls);
 	g_mutex_clear(&sender->lock);
+	g_cond_clear(&sender->stop_cond);
 	g_hash_table_unref(sender->domains);
 	g_free(sender);
 }
@@ -982,6 +1357,20 @@ send_prime(void)
 	close(lfd);
 }
 
+/* send_lib_ready - load the libraries once; TRUE when they are there */
+static gboolean
+send_lib_ready(void)
+{
+	static gsize done;
+
+	if (g_once_init_enter(&done)) {
+		gsize ok = send_lib_load() ? 2 : 1;
+
+		g_once_init_leave(&done, ok);
+	}
+	return done == 2;
+}
+
 /* send_init - once per process, in the main thread */
 void
 send_init(void)
@@ -989,12 +1378,31 @@ send_init(void)
 	static gsize done;
 
 	if (g_once_init_enter(&done)) {
-		if (send_lib_load()) {
+		if (send_lib_ready()) {
 			auth_client_init();
 			send_prime();
 		}
 		g_once_init_leave(&done, 1);
 	}
+}
+
+/* send_lib_version - libesmtp's version and the file it came from */
+char *
+send_lib_version(GError **error)
+{
+	char buf[64];
+
+	if (!send_lib_ready()) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_TEMP,
+		    "cannot load the SMTP client: %s", send_lib.error);
+		return NULL;
+	}
+	if (smtp_version(buf, sizeof(buf), 0) == 0) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_SOFTWARE,
+		    "%s gives no version", SEND_ESMTP_SONAME);
+		return NULL;
+	}
+	return g_strdup_printf("%s (%s)", buf, SEND_ESMTP_SONAME);
 }
 
 /* send_one_report - nothing to do per message: send_one reads after */
@@ -1031,7 +1439,7 @@ send_one(const struct smtp_config *smtp, const char *envelope_from,
 	    message);
 	for (i = 0; rcpts[i] != NULL; i++)
 		send_message_add_rcpt(msg, rcpts[i]);
-	sender_session(sender, &msg, 1, send_one_report, NULL);
+	sender_session(sender, &msg, 1, NULL, send_one_report, NULL);
 	sender_free(sender);
 	for (i = 0; i < msg->rcpts->len; i++) {
 		const struct send_rcpt *r = g_ptr_array_index(msg->rcpts, i);
@@ -1040,8 +1448,8 @@ send_one(const struct smtp_config *smtp, const char *envelope_from,
 			continue;
 		if (first == NULL)
 			first = r;
-		if (r->outcome == SEND_TEMP)
-			temp = TRUE;
+		if (r->outcome == SEND_TEMP || r->outcome == SEND_HALT)
+			temp = TRUE;	/* a halt is the relay's or ours */
 	}
 	if (first != NULL) {
 		char code[16] = "";

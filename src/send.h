@@ -9,14 +9,25 @@
  * may run in many threads at once, one session per thread; the sender is
  * read-only apart from its rate limiters, which lock.
  *
+ * A session feeds libesmtp one message at a time: just before each
+ * message's MAIL FROM it waits for the rate limits, then stops if
+ * sender_stop() was called, then asks the caller whether the message
+ * still goes (the admit callback). A stop therefore takes effect after
+ * the message in flight on each connection, however long the batch, and
+ * a pacing wait ends at once.
+ *
  * Must stay true: the session's return value is never trusted alone; a
  * recipient counts as sent only when its RCPT reply and the message's
  * final DATA reply are both 2xx. No reply at all (refused connection,
  * time-out, a drop mid-DATA, STARTTLS required but not offered) is
  * temporary: the relay may be back later. 5xx is permanent, 4xx
- * temporary. send_init() runs once in the main thread before any worker
- * starts (libesmtp builds a static parsing table lazily on the first
- * reply it reads; two threads building it at once can corrupt it).
+ * temporary, except a refusal that is about the sender or the session
+ * rather than the recipient (SEND_HALT below): nothing in it may count
+ * against the recipient. With smtp.user set, no MAIL FROM leaves a
+ * session that has not authenticated. send_init() runs once in the main
+ * thread before any worker starts (libesmtp builds a static parsing
+ * table lazily on the first reply it reads; two threads building it at
+ * once can corrupt it).
  */
 #ifndef HERALD_SEND_H
 #define HERALD_SEND_H
@@ -25,7 +36,8 @@
 #include "config.h"
 
 enum send_stage {
-	SEND_STAGE_CONNECT,	/* before MAIL: connect, greeting, EHLO, TLS, AUTH */
+	SEND_STAGE_CONNECT,	/* before MAIL: connect, greeting, EHLO, TLS */
+	SEND_STAGE_AUTH,	/* AUTH refused, or not offered when smtp.user is set */
 	SEND_STAGE_MAIL,	/* MAIL FROM refused */
 	SEND_STAGE_RCPT,	/* RCPT TO refused */
 	SEND_STAGE_DATA,	/* DATA, the message, or its final reply */
@@ -35,6 +47,11 @@ enum send_outcome {
 	SEND_OK,		/* the relay took responsibility */
 	SEND_TEMP,		/* 4xx, or no reply: try again later */
 	SEND_PERM,		/* 5xx: do not try again */
+	SEND_HALT,		/* refused for the sender's or the session's sake,
+				 * not the recipient's (AUTH refused, a 5xx at
+				 * MAIL, authentication required, relay access
+				 * denied, sender rejected): every message would
+				 * meet it; the recipient is not at fault */
 };
 
 struct send_rcpt {
@@ -53,6 +70,8 @@ struct send_message {
 	GPtrArray *rcpts;	/* struct send_rcpt * */
 	gpointer user;		/* the caller's */
 	gboolean reported;	/* the report callback has run for it */
+	gboolean tried;		/* its MAIL FROM went out (or the session
+				 * failed before it): the results are set */
 };
 
 struct send_message *send_message_new(gint64 id, const char *envelope_from,
@@ -65,12 +84,22 @@ void send_message_free(struct send_message *msg);
  * messages the relay accepted, so they can be committed at once) */
 typedef void (*send_report_fn)(struct send_message *msg, gpointer data);
 
+/* send_admit_fn - called in the session's thread just before MSG's MAIL
+ * FROM, after the pacing wait: FALSE leaves MSG out (never reported, not
+ * tried; the caller records what it wants) */
+typedef gboolean (*send_admit_fn)(struct send_message *msg, gpointer data);
+
 struct sender;
 
 /* send_init - once per process, in the main thread, before any worker:
  * initialise libesmtp's AUTH client and make it parse one reply (from a
  * throwaway loopback listener) so its lazily built tables exist. */
 void send_init(void);
+
+/* send_lib_version - "VERSION (SONAME)" of the libesmtp that sending
+ * uses, loading it if need be; NULL with a TEMP error when it cannot be
+ * loaded. Free with g_free(). */
+char *send_lib_version(GError **error);
 
 /* sender_new - settings for many sessions; reads SMTP's password file.
  * RATE and DOMAIN_RATE are messages per second (0: no limit). A missing
@@ -80,10 +109,19 @@ struct sender *sender_new(const struct smtp_config *smtp, double rate,
 void sender_free(struct sender *sender);
 
 /* sender_session - open one connection, send MSGS[0..N) over it, fill in
- * every recipient's result and call REPORT for each message. Returns the
- * number of recipients the relay accepted. Thread-safe. */
+ * every recipient's result and call REPORT for each message tried.
+ * ADMIT (may be NULL) is asked before each message's MAIL FROM. After
+ * sender_stop(), after a SEND_HALT reply, or for a message ADMIT refused,
+ * the messages left are not tried (msg->tried FALSE, no report). When
+ * the connection fails, the messages not reached yet are reported with
+ * its failure (temporary). Returns the number of recipients the relay
+ * accepted. Thread-safe. */
 guint sender_session(struct sender *sender, struct send_message **msgs,
-    guint n, send_report_fn report, gpointer data);
+    guint n, send_admit_fn admit, send_report_fn report, gpointer data);
+
+/* sender_stop - every session of SENDER stops before its next MAIL FROM,
+ * and every pacing wait ends now; for good. Thread-safe, idempotent. */
+void sender_stop(struct sender *sender);
 
 /* the results of send_one */
 struct send_result {
@@ -95,8 +133,9 @@ void send_result_clear(struct send_result *result);
  * ENVELOPE_FROM (may be "" for the null sender) to RCPTS (NULL-terminated)
  * through the relay in SMTP, in one session. TRUE when the relay accepted
  * it for every recipient. Otherwise FALSE and an error: TEMP when any
- * recipient got a 4xx or no reply (connection refused, time-out, dropped),
- * PERM when every refusal was a 5xx; the message names the first refused
+ * recipient got a 4xx or no reply (connection refused, time-out, dropped)
+ * or a refusal that is the relay's or the configuration's (SEND_HALT),
+ * PERM when every refusal was a 5xx about a recipient; the message names the first refused
  * recipient and its reply. RESULT (may be NULL; clear it with
  * send_result_clear) gets every recipient's code, reply and stage either
  * way. Calls send_init() itself: use it from the main thread. */
@@ -104,6 +143,7 @@ gboolean send_one(const struct smtp_config *smtp, const char *envelope_from,
     const char *const *rcpts, GBytes *message, struct send_result *result,
     GError **error);
 
+/* send_stage_name - "connect", "auth", "mail", "rcpt" or "data" */
 const char *send_stage_name(enum send_stage stage);
 
 #endif

@@ -23,7 +23,9 @@
  * Connection settings: WAL (readers never block the writer, so herald pipe
  * runs beside herald send), busy_timeout (a writer waits, then TEMP),
  * foreign_keys on, synchronous NORMAL (durable at checkpoints under WAL; a
- * power loss may lose the last transactions, never corrupt the file).
+ * power loss may lose the last transactions, never corrupt the file), or
+ * FULL with STORE_OPEN_DURABLE (the WAL is synced at every commit: herald
+ * pipe, whose exit 0 lets the MTA delete its copy).
  */
 #include <errno.h>
 #include <string.h>
@@ -278,6 +280,40 @@ static const char *const store_migrations[] = {
 	"CREATE VIEW attributes(key, value, subscriber_id) AS"
 	"  SELECT v.key, v.value, m.subscriber_id FROM attribute_members m"
 	"  JOIN attribute_values v ON v.id = m.value_id;",
+
+	/* 7: the outbox (outbox.c): notices queued in the transaction of
+	 * the change they tell of (a goodbye with its unsubscribe), sent
+	 * after the commit, retried until sent or failed. next_attempt is
+	 * also the claim of the run that is sending the row. */
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  created INTEGER NOT NULL,"
+	"  list_id INTEGER REFERENCES lists(id) ON DELETE CASCADE,"
+	/* a purged subscriber (sub rm --purge) takes their notices along:
+	 * they hold the address, and nobody erased should get mail */
+	"  subscriber_id INTEGER REFERENCES subscribers(id) ON DELETE CASCADE,"
+	"  kind TEXT NOT NULL,"		/* goodbye, confirm-subscribe, forward… */
+	"  envelope_from TEXT NOT NULL,"
+	"  recipients TEXT NOT NULL,"		/* addresses, one per line */
+	"  message BLOB NOT NULL,"		/* RFC 5322, CRLF */
+	"  state TEXT NOT NULL DEFAULT 'queued'"
+	"    CHECK (state IN ('queued','sent','failed')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt INTEGER NOT NULL,"	/* due then, or claimed until then */
+	"  finished INTEGER,"			/* sent or given up */
+	"  error TEXT);"			/* the relay's last words */
+	"CREATE INDEX outbox_due ON outbox(state, next_attempt);",
+
+	/* 8: scheduled campaigns (schedule.c). scheduled_at is when the
+	 * campaign may start (NULL: an unscheduled one, sent by herald send
+	 * in the foreground); send_window its sending window in the list's
+	 * zone ("Mon-Fri 09:00-17:00", NULL: any time); daily_cap the most
+	 * messages a day (0: no cap). A scheduled campaign's deliveries not
+	 * yet released to the queue are held with next_attempt =
+	 * CAMPAIGN_HELD (year 9999). */
+	"ALTER TABLE campaigns ADD COLUMN scheduled_at INTEGER;"
+	"ALTER TABLE campaigns ADD COLUMN send_window TEXT;"
+	"ALTER TABLE campaigns ADD COLUMN daily_cap INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define STORE_NMIGRATIONS ((int)G_N_ELEMENTS(store_migrations))
@@ -355,8 +391,10 @@ store_open(const char *path, int flags, GError **error)
 	}
 	sqlite3_extended_result_codes(store->db, 0);
 	sqlite3_busy_timeout(store->db, STORE_BUSY_TIMEOUT_MS);
-	if (!store_exec(store, "PRAGMA foreign_keys = ON;"
-	    "PRAGMA synchronous = NORMAL;", error))
+	if (!store_exec(store, "PRAGMA foreign_keys = ON;", error) ||
+	    !store_exec(store, (flags & STORE_OPEN_DURABLE) ?
+	    "PRAGMA synchronous = FULL;" : "PRAGMA synchronous = NORMAL;",
+	    error))
 		return NULL;
 	/* a new file gets 8 KiB pages (ignored for a file that has any): a
 	 * bulk import writes fewer, fuller B-tree pages and WAL frames; 16

@@ -25,6 +25,7 @@ struct store {
 enum store_open_flags {
 	STORE_OPEN_CREATE = 1 << 0,	/* create the file (herald init) */
 	STORE_OPEN_READONLY = 1 << 1,
+	STORE_OPEN_DURABLE = 1 << 2,	/* synchronous = FULL: a commit is on disk */
 };
 
 /* memberships.status values */

@@ -78,4 +78,12 @@ gboolean token_verify(const struct token_key *key, const char *text,
     const char *list, enum token_purpose *purpose, gint64 *subscriber_id,
     gint64 *extra_id, GError **error);
 
+/* token_message_mac - the check part of the Message-ID herald gives the
+ * message of DELIVERY (compose.c): TOKEN_MAC_CHARS of base32 of the HMAC
+ * over (purpose 'm', DELIVERY, NONCE), NONCE the random part that keeps
+ * two messages of one delivery id apart. Only herald can make it, so a
+ * reply names a delivery only if it quotes a Message-ID herald sent. */
+void token_message_mac(const struct token_key *key, gint64 delivery,
+    guint32 nonce, char out[TOKEN_MAC_CHARS + 1]);
+
 #endif

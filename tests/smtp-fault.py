@@ -4,6 +4,7 @@ send tests.
 
     smtp-fault.py PORT LOG [--tls CERT KEY] [--require-tls]
                   [--refuse-all CODE] [--temp-times N] [--auth USER PASS]
+                  [--mail-reply REPLY] [--rcpt-reply REPLY]
 
 Faults by recipient: the local part of each RCPT address says what happens
 to it (the rest of the address is free):
@@ -19,26 +20,44 @@ ones always fire. --refuse-all CODE answers CODE to every RCPT (a relay
 that refuses everything). Every accepted message appends one line per
 recipient to LOG: "RCPT MAIL-FROM". --auth makes AUTH (PLAIN, LOGIN)
 required before MAIL, with that one user and password; each AUTH attempt
-appends "AUTH USER ok|bad" to LOG. Runs until killed.
+appends "AUTH USER ok|bad" to LOG, and a bad one is refused with a real
+"535 5.7.8 Authentication credentials invalid" (a MAIL without AUTH then
+gets aiosmtpd's "530 5.7.0 Authentication required"). Every MAIL FROM the
+server reads appends "MAIL FROM-ADDRESS" to LOG.commands. --mail-reply
+answers REPLY (a whole reply line, e.g. "530 5.7.0 Authentication
+required") to every MAIL FROM; --rcpt-reply answers REPLY to every RCPT
+("{rcpt}" in it becomes the address, e.g. "554 5.7.1 <{rcpt}>: Relay
+access denied"). Runs until killed.
 """
 import argparse
+import re
 import asyncio
 import collections
 import ssl
 import threading
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
+from aiosmtpd.smtp import SMTP, AuthResult
 
 TEMP = {"rcpt450", "rcpt451", "data452", "drop", "hang"}
 
 
 class Faults:
-    def __init__(self, log, temp_times, refuse_all):
+    def __init__(self, log, temp_times, refuse_all, mail_reply=None,
+                 rcpt_reply=None):
         self.log = log
         self.temp_times = temp_times
         self.refuse_all = refuse_all
+        self.mail_reply = mail_reply
+        self.rcpt_reply = rcpt_reply
         self.seen = collections.Counter()
+
+    async def handle_MAIL(self, server, session, envelope, address, options):
+        if self.mail_reply:
+            return self.mail_reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     def fault(self, address):
         local = address.split("@")[0].lower()
@@ -54,6 +73,8 @@ class Faults:
         return None
 
     async def handle_RCPT(self, server, session, envelope, address, options):
+        if self.rcpt_reply:
+            return self.rcpt_reply.replace("{rcpt}", address)
         if self.refuse_all:
             return "%s 5.7.1 refused by policy" % self.refuse_all \
                 if self.refuse_all.startswith("5") else \
@@ -84,7 +105,27 @@ class Faults:
         with open(self.log, "a") as f:
             for r in envelope.rcpt_tos:
                 f.write("%s %s\n" % (r, envelope.mail_from))
+        # LOG.msgids: RCPT MESSAGE-ID, for tests that reply to a message
+        mid = re.search(rb"^Message-ID:\s*<([^>\r\n]*)>", envelope.content or b"",
+                        re.M | re.I)
+        with open(self.log + ".msgids", "a") as f:
+            for r in envelope.rcpt_tos:
+                f.write("%s %s\n" % (r, mid.group(1).decode() if mid else "-"))
         return "250 2.0.0 queued"
+
+
+class LoggingSMTP(SMTP):
+    """every MAIL command read, logged before aiosmtpd looks at it (its
+    AUTH check answers 530 before any handler hook runs)"""
+    async def smtp_MAIL(self, arg):
+        with open(self.event_handler.log + ".commands", "a") as f:
+            f.write("MAIL %s\n" % arg)
+        await super().smtp_MAIL(arg)
+
+
+class LoggingController(Controller):
+    def factory(self):
+        return LoggingSMTP(self.handler, **self.SMTP_kwargs)
 
 
 class Authenticator:
@@ -97,7 +138,9 @@ class Authenticator:
         good = user == self.user and auth_data.password.decode() == self.password
         with open(self.log, "a") as f:
             f.write("AUTH %s %s\n" % (user, "ok" if good else "bad"))
-        return AuthResult(success=good)
+        # handled=False: aiosmtpd itself answers 535 to a refusal (its
+        # default, handled=True, leaves the client waiting for a reply)
+        return AuthResult(success=good, handled=good)
 
 
 def main():
@@ -109,6 +152,8 @@ def main():
     ap.add_argument("--refuse-all")
     ap.add_argument("--temp-times", type=int, default=1)
     ap.add_argument("--auth", nargs=2, metavar=("USER", "PASS"))
+    ap.add_argument("--mail-reply")
+    ap.add_argument("--rcpt-reply")
     a = ap.parse_args()
     kw = {}
     if a.auth:
@@ -120,8 +165,9 @@ def main():
         ctx.load_cert_chain(a.tls[0], a.tls[1])
         kw["tls_context"] = ctx
         kw["require_starttls"] = a.require_tls
-    handler = Faults(a.log, a.temp_times, a.refuse_all)
-    c = Controller(handler, hostname="127.0.0.1", port=a.port, **kw)
+    handler = Faults(a.log, a.temp_times, a.refuse_all, a.mail_reply,
+                     a.rcpt_reply)
+    c = LoggingController(handler, hostname="127.0.0.1", port=a.port, **kw)
     c.start()
     threading.Event().wait()
 

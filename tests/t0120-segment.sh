@@ -2,10 +2,11 @@
 # herald segment and herald sub export: the README's newcomer path (import
 # the shipped samples, see every segment's count), --where, --list, errors
 # with their columns, a broken segment in a list file (78 with file:line),
-# injection attempts that match nothing extra and change nothing, and the
-# export/import round trip.
+# injection attempts that match nothing extra and change nothing, the
+# export/import round trip, and expressions past SQLite's parser limits
+# (1,000 terms, 100 nested nots, 255 levels of and/or) with their counts.
 . "${TOP:-.}/tests/lib.sh"
-plan 36
+plan 47
 
 hinit
 t "import the xen-users sample" 0 herald sub import xen-users "$TOP/lists/xen-users.sample.csv"
@@ -66,6 +67,48 @@ end=$((line + 1))
 t "a bad segment in the list file: 78" 78 herald segment xen-users --count
 like "$err" "lists/xen-users.conf:$end: segment managers: column 8: expected a quoted value"; ok $? "file:line: segment NAME: column"
 t "that segment alone: 78" 78 herald segment xen-users managers
+cp "$TOP/lists/xen-users.conf" "$T/lists/xen-users.conf"
+
+# long and deep expressions: every one the grammar takes compiles, and
+# counts what a simple one of known count does
+t "role = developer" 0 herald segment xen-users --where 'role = "developer"'
+devs=$out
+e='role = "r0"'
+for i in $(seq 1 999); do e="$e or role = \"r$i\""; done
+t "1,000 or terms" 0 herald segment xen-users --where "$e or role = \"developer\""
+[ "$out" = "$devs" ]; ok $? "1,000 or terms: $out, as role = developer"
+e='role = "developer"'; p=$e
+for i in $(seq 1 100); do e="not $e"; p="not ($p)"; done
+expect 0 herald segment xen-users --where "$e" && [ "$out" = "$devs" ] &&
+    expect 0 herald segment xen-users --where "$p" && [ "$out" = "$devs" ] &&
+    expect 0 herald segment xen-users --where "not $e" && [ "$out" = $((300 - devs)) ]
+ok $? "100 nested nots, with and without parentheses: $devs; 101: $((300 - devs))"
+# random expressions (a fixed seed), small to 1,000 terms and 255 levels
+# deep, against counts an evaluator of the README's rules gives
+$PY "$TOP/tests/t0120/segref.py" "$TOP/lists/xen-users.sample.csv" 1 > "$T/exprs"
+bad=0 n=0
+while IFS='	' read -r want e; do
+	n=$((n + 1))
+	got=$("$HERALD" segment xen-users --where "$e" 2>&1)
+	[ "$got" = "$want" ] || { bad=$((bad + 1)); echo "# wanted $want, got $(printf '%s' "$got" | cut -c1-160)"; }
+done < "$T/exprs"
+[ "$n" -gt 60 ] && [ $bad = 0 ]; ok $? "$n random expressions, the counts right ($bad not)"
+e='region = "asia"'
+for i in $(seq 1 256); do e="($e)"; done
+t "parentheses 256 deep" 0 herald segment xen-users --where "$e"
+t "257 deep: 65" 65 herald segment xen-users --where "($e)"
+like "$err" 'column 257: parentheses nested more than 256 deep'; ok $? "with the column"
+# the same in a list file, through a campaign's snapshot (every list
+# segment is evaluated there once more) and the dry run's messages
+want=$(sed -n 64p "$T/exprs" | cut -f1)
+{ printf 'segment deep {\n\twhere = "'; sed -n 64p "$T/exprs" | cut -f2 | sed 's/[\\"]/\\&/g' | tr -d '\n'
+  printf '"\n}\nsegment wide {\n\twhere = "'; sed -n 61p "$T/exprs" | cut -f2 | sed 's/[\\"]/\\&/g' | tr -d '\n'
+  printf '"\n}\n'; } >> "$T/lists/xen-users.conf"
+t "a deep and a wide segment in the list file" 0 herald segment xen-users deep
+[ "$out" = "$want" ] && [ "$want" -gt 0 ]; ok $? "the count as the evaluator's ($want)"
+HERALD_TEMPLATES=$TOP/templates herald send summit --list xen-users --segment deep \
+    --dry-run "$T/md" >/dev/null 2>&1
+[ "$(ls "$T/md/new" | wc -l)" = "$want" ]; ok $? "a dry run of it writes $want messages"
 cp "$TOP/lists/xen-users.conf" "$T/lists/xen-users.conf"
 
 # export: CSV that import reads back unchanged

@@ -1,10 +1,12 @@
 #!/bin/sh
 # Announcement data files: every mistake is named by FILE:LINE (templates
-# by FILE:LINE:COL), exits 65, and stops render before any message.
+# by FILE:LINE:COL), exits 65, and stops render before any message: also
+# an option set twice, a NUL byte, an audience naming a segment the list
+# lacks; and ${VAR} in the data is the text itself, never the environment.
 . "${TOP:-.}/tests/lib.sh"
 HERALD_TEMPLATES=$TOP/templates
 export HERALD_TEMPLATES
-plan 22
+plan 35
 
 hinit
 herald sub add xen-users ada@example.com --name Ada --attr role=user >/dev/null
@@ -182,6 +184,96 @@ cp -R "$TOP/tests/t0300/tmpl" "$T/tmpl"
 render 65 tmplerr; ok $? "a broken template: exit 65"
 like "$err" 'tmpl/summit/text.mustache:[0-9]+:[0-9]+: '; ok $? "named by FILE:LINE:COL"
 [ -z "$out" ]; ok $? "and no message was printed"
+
+# an option set twice: libconfuse keeps the last one
+data twice <<'X'
+kind = "summit"
+title = "First"
+intro = "Hello"
+title = "Second"
+X
+render 65 twice; like "$err" 'twice.conf:4: title is set twice in one section \(first at line 2\)'
+ok $? "an option set twice: 65 at the second, naming the first"
+data twiceinner <<'X'
+kind = "summit"
+title = "T"
+event e {
+	name = "E"
+	start = "2014-09-15"
+	timezone = "America/New_York"
+	city = "New York"
+	city = "Chicago"
+}
+event f {
+	name = "F"
+	start = "2014-09-16"
+	timezone = "America/New_York"
+	city = "New York"
+}
+X
+render 65 twiceinner; like "$err" 'twiceinner.conf:8: city is set twice in one section \(first at line 7\)'
+ok $? "in a section too (the same name in two sections is fine)"
+printf 'kind = "summit"\ntitle = "T"\0\nintro = "never read"\n' > "$T/nul.conf"
+render 65 nul; like "$err" 'nul.conf:2: a NUL byte'; ok $? "a NUL byte: 65 at its line"
+
+# an audience must name segments of the list it is sent to
+data aud <<'X'
+kind = "summit"
+title = "T"
+event e {
+	name = "E"
+	start = "2014-09-15 09:00"
+	timezone = "America/New_York"
+	city = "New York"
+	topic {
+		title = "For users"
+		text = "x"
+		audience = { "users",
+		    "nobody-here" }
+	}
+}
+X
+render 65 aud; like "$err" 'aud.conf:12: audience names segment "nobody-here", which list xen-users does not have'
+ok $? "an audience naming an unknown segment: 65 at its line"
+expect 65 herald preview "$T/aud.conf" --list xen-users; ok $? "preview refuses it too"
+expect 65 herald send "$T/aud.conf" --list xen-users --segment users --dry-run "$T/aud-md" &&
+    like "$err" 'aud.conf:12: audience names segment "nobody-here"' && [ ! -e "$T/aud-md" ] &&
+    [ "$(sql 'SELECT count(*) FROM campaigns')" = 0 ]
+ok $? "send refuses it too, before writing or recording anything"
+sed -i 's/"nobody-here"/"developers"/' "$T/aud.conf"
+render 0 aud; ok $? "with segments the list has, it renders"
+expect 65 herald render "$T/aud.conf" --list xen-devel --to ada@example.com
+like "$err" 'aud.conf:12: audience names segment "users", which list xen-devel does not have'
+ok $? "for a list without them, it does not"
+
+# ${VAR}: the text as written, never the environment
+HERALD_T_SECRET=leaked-value; export HERALD_T_SECRET
+data env <<'X'
+kind = "summit"
+title = "US${HERALD_T_SECRET} and ${HOME}"
+intro = "Price: US${HERALD_T_SECRET:-5}, \${HOME}"
+event e {
+	name = "E"
+	start = "2014-09-15 09:00"
+	timezone = "America/New_York"
+	city = "New York"
+	price = 100
+	currency = "US${HERALD_T_SECRET}"
+}
+X
+render 0 env; ok $? "a data file with \${…} renders"
+! printf '%s' "$out" | grep -q "leaked-value\|$HOME" &&
+    like "$out" 'Price: US\$\{HERALD_T_SECRET:-5\}, \$\{HOME\}' &&
+    like "$out" 'US\$\{HERALD_T_SECRET\}'
+ok $? "nothing from the environment reaches the message"
+like "$out" '^Subject: .*US\$\{HERALD_T_SECRET\}'; ok $? "the subject has the literal text"
+printf 'kind = "summit"\ntitle = ${HERALD_T_SECRET}\n' > "$T/bare.conf"
+render 65 bare; like "$err" 'bare.conf:2: \$\{…\} outside quotes'; ok $? "a bare \${…}: 65 at its line"
+# the list file's strings are not expanded either
+sed -i 's/^display_name = .*/display_name = "Xen ${HERALD_T_SECRET}"/' "$T/lists/xen-users.conf"
+render 0 ok; like "$out" '^List-Id: Xen \$\{HERALD_T_SECRET\}' && ! printf '%s' "$out" | grep -q leaked-value
+ok $? "a list file's \${…} reaches the List-Id as written"
+cp "$TOP/lists/xen-users.conf" "$T/lists/xen-users.conf"
 
 # every shipped example loads
 for k in summit talks sponsorship; do

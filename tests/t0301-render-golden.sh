@@ -27,7 +27,7 @@ herald sub import xen-users "$T/subs.csv" >/dev/null ||
 # normalise FILE - the parts that change from run to run
 normalise() {
 	sed -E -e 's/^Date: .*\r$/Date: DATE\r/' \
-	    -e 's/^Message-ID: <herald\.0\.[0-9a-f]{16}@/Message-ID: <herald.0.RANDOM@/' \
+	    -e 's/^Message-ID: <herald\.0\.[0-9a-f]{8}\.[a-z2-7]{16}@/Message-ID: <herald.0.RANDOM@/' \
 	    -e 's/=_herald_(alt|mix)_[0-9a-f]{24}/=_herald_\1_BOUNDARY/g' \
 	    -e 's/^DTSTAMP:[0-9TZ]+\r$/DTSTAMP:STAMP\r/' "$1"
 }

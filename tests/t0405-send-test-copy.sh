@@ -75,7 +75,7 @@ N0=$(sink_count community@xenproject.org)
 fill $F/bounce-dsn.eml $T/m VERP=$TB RCPTADDR=u4@example4.test
 t "a bounce of the test copy at its VERP address: exit 0" 0 \
     hpipe "" xen-users-bounces+$TB@$D $T/m
-like "$err" "route=bounces .*bounce of a test copy \(rendered as subscriber $U4\): nothing recorded or scored, forwarded to the owners"
+like "$err" "route=bounces .*bounce of a test copy \(rendered as subscriber $U4\): nothing recorded or scored; forward to the owners sent"
 ok $? "the log line says so"
 [ "$(sql 'SELECT count(*) FROM inbound_bounces') $(sql 'SELECT count(*) FROM bounces') $(sql 'SELECT count(*) FROM bounce_scores')" = "0 0 0" ]
 ok $? "no bounce is stored or scored"

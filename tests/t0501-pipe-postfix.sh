@@ -108,7 +108,7 @@ ALICE=$(add_sub alice@subs.test active xen-users)
 DAVE=$(add_sub dave@subs.test active xen-users)
 chown nobody "$T/data"/herald.db* 2>/dev/null
 
-plan 19
+plan 21
 # 1. LIST-unsubscribe+TOKEN@ through the pipe transport
 fill $F/gmail-unsubscribe.eml $T/m RCPT=xen-users-unsubscribe+$(tok u xen-users $ALICE)@$D
 expect 0 submit alice@subs.test xen-users-unsubscribe+$(tok u xen-users $ALICE)@$D $T/m; ok $? "Postfix accepts the unsubscribe mailto"
@@ -162,7 +162,20 @@ cp "$T/good.conf" "$HERALD_CONFIG"
 postqueue $PFC -f
 waitfor "SELECT count(*) FROM replies WHERE subject = 'Re: talks'" 1; ok $? "after postqueue -f it is delivered to herald once"
 
-# 6. an announcement, signed, through Postfix into a subscriber's maildir
+# 6. the list folder moved away: our fault, so deferred (it was 67, and
+# Postfix bounced the reply to its writer as "no such list")
+D0=$(grep -c 'status=deferred' "$PF/maillog"); B0=$(grep -c 'status=bounced' "$PF/maillog")
+mv "$T/lists" "$T/lists.away"
+fill $F/plain.eml $T/m "FROM=Dave <dave@subs.test>" RCPT=xen-users@$D "SUBJECT=Re: venue" "BODY=Is there parking?" MSGID=pf-d2
+submit dave@subs.test xen-users@$D $T/m
+_i=0; while [ $_i -lt 100 ] && [ "$(grep -c 'status=deferred' "$PF/maillog")" = "$D0" ]; do sleep 0.2; _i=$((_i + 1)); done
+grep 'status=deferred' "$PF/maillog" | tail -1 | grep -q 'list folder .* is not there' &&
+[ "$(grep -c 'status=bounced' "$PF/maillog")" = "$B0" ]; ok $? "a missing list folder: deferred with the reason, nothing bounced"
+mv "$T/lists.away" "$T/lists"
+postqueue $PFC -f
+waitfor "SELECT count(*) FROM replies WHERE subject = 'Re: venue'" 1; ok $? "with the folder back, the next queue run delivers it"
+
+# 7. an announcement, signed, through Postfix into a subscriber's maildir
 "$HERALD" sub add xen-users carol@subs.test --attr role=user >/dev/null
 HERALD_TEMPLATES=$TOP/templates "$HERALD" send summit --list xen-users --segment users --yes >/dev/null 2>&1
 _i=0; while [ $_i -lt 100 ] && [ -z "$(maildir_files carol)" ]; do sleep 0.2; _i=$((_i + 1)); done

@@ -61,7 +61,7 @@ main(int argc, char **argv)
 	if (!g_option_context_parse(ctx, &argc, &argv, &error))
 		return fail(error);
 	g_mime_init();
-	if ((cfg = config_load(config_default_path(NULL), &error)) == NULL)
+	if ((cfg = config_load(g_getenv("HERALD_CONFIG"), &error)) == NULL)
 		return fail(error);
 	if ((list = config_list(cfg, list_name != NULL ? list_name :
 	    "xen-users", &error)) == NULL)

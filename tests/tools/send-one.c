@@ -53,7 +53,8 @@ main(int argc, char **argv)
 		struct send_rcpt *r = g_ptr_array_index(res.rcpts, i);
 
 		printf("%s %s %d %s %s\n", r->address, r->outcome == SEND_OK ?
-		    "ok" : r->outcome == SEND_TEMP ? "temp" : "perm", r->code,
+		    "ok" : r->outcome == SEND_TEMP ? "temp" : r->outcome == SEND_HALT ?
+		    "halt" : "perm", r->code,
 		    send_stage_name(r->stage), r->reply);
 	}
 	send_result_clear(&res);

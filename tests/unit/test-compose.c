@@ -160,10 +160,34 @@ test_structure(void)
 	    "Xen Project Developer Summit: August 18-19, 2014, Chicago, IL");
 	g_assert_cmpstr(g_mime_message_get_message_id(m), ==, msgid);
 	g_assert_true(compose_message_id_delivery(msgid, "lists.xenproject.org",
-	    &delivery));
+	    &key, &delivery));
 	g_assert_cmpint(delivery, ==, 777);
 	g_assert_false(compose_message_id_delivery("<abc@lists.xenproject.org>",
-	    NULL, NULL));
+	    NULL, &key, NULL));
+	{
+		/* the issue's guess: a well-formed id whose MAC is made up,
+		 * another delivery's number under this MAC, another key */
+		g_autofree char *forged = g_strdup(msgid);
+		g_autofree char *other = NULL;
+		struct token_key key2 = key;
+		char *dot = strchr(forged, '@') - TOKEN_MAC_CHARS - 1;
+
+		memset(dot + 1, 'a', TOKEN_MAC_CHARS);
+		g_assert_false(compose_message_id_delivery(forged, NULL, &key,
+		    NULL));
+		g_assert_false(compose_message_id_delivery(
+		    "<herald.5.0000000000000000@lists.xenproject.org>", NULL,
+		    &key, NULL));
+		other = g_strdup_printf("herald.778%s", msgid +
+		    strlen("herald.777"));
+		g_assert_false(compose_message_id_delivery(other, NULL, &key,
+		    NULL));
+		key2.bytes[0] ^= 1;
+		g_assert_false(compose_message_id_delivery(msgid, NULL, &key2,
+		    NULL));
+		g_assert_false(compose_message_id_delivery(msgid, NULL, NULL,
+		    NULL));
+	}
 	g_assert_cmpstr(g_mime_object_get_header((GMimeObject *)m, "List-Id"), ==,
 	    "Xen Project Users <xen-users.lists.xenproject.org>");
 	g_assert_cmpstr(g_mime_object_get_header((GMimeObject *)m, "List-Post"),

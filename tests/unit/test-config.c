@@ -50,6 +50,65 @@ check(const char *text, const char *want)
 		g_error("got \"%s\", wanted \"%s…\" for:\n%s", msg, want, text);
 }
 
+/* scan - config_scan over TEXT: the text libconfuse would get, or NULL
+ * and the error message in *MSG */
+static char *
+scan(const char *text, gssize len, char **msg)
+{
+	g_autoptr(GError) error = NULL;
+	char *out = NULL;
+
+	*msg = NULL;
+	if (!config_scan("f.conf", text, len < 0 ? strlen(text) : (gsize)len,
+	    &out, NULL, &error)) {
+		g_assert_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG);
+		*msg = g_strdup(error->message);
+		return NULL;
+	}
+	return out;
+}
+
+static void
+test_scan(void)
+{
+	static const struct { const char *text, *out, *err; } cases[] = {
+		/* ${ escaped in double quotes only; lines and the rest kept */
+		{ "a = \"US${HOME}\"\nb = 'x${HOME}'\n",
+		    "a = \"US\\${HOME}\"\nb = 'x${HOME}'\n", NULL },
+		{ "a = \"\\${X} $ {Y} $\" # ${Z}\n",
+		    "a = \"\\${X} $ {Y} $\" # ${Z}\n", NULL },
+		{ "a = ${HOME}\n", NULL, "f.conf:1: ${…} outside quotes" },
+		/* set twice: in one section only; += appends; lists and
+		 * comments are not options */
+		{ "a = 1\n/* a = 2 */\n# a = 3\nb = { \"a = 4\", x }\n"
+		    "s t { a = 5 }\ns u { a = 6 }\nl = {1}\nl += {2}\n", "", NULL },
+		{ "a = 1\ns {\n a = 2\n a = \"\n\"\n}\n", NULL,
+		    "f.conf:4: a is set twice in one section (first at line 3)" },
+		{ "x = \"multi\nline\"\nx = 2\n", NULL,
+		    "f.conf:3: x is set twice in one section (first at line 1)" },
+	};
+	char *msg, *out;
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(cases); i++) {
+		out = scan(cases[i].text, -1, &msg);
+		if (cases[i].err != NULL) {
+			if (out != NULL || !g_str_has_prefix(msg, cases[i].err))
+				g_error("%s: got \"%s\", wanted \"%s\"",
+				    cases[i].text, msg, cases[i].err);
+		} else if (out == NULL)
+			g_error("%s: %s", cases[i].text, msg);
+		else if (*cases[i].out != '\0')
+			g_assert_cmpstr(out, ==, cases[i].out);
+		g_free(out);
+		g_free(msg);
+	}
+	out = scan("a = 1\nb = 2\0c = 3\n", 18, &msg);
+	g_assert_null(out);
+	g_assert_cmpstr(msg, ==, "f.conf:2: a NUL byte (the file must be text)");
+	g_free(msg);
+}
+
 static void
 test_list_errors(void)
 {
@@ -143,6 +202,7 @@ main(int argc, char **argv)
 
 	g_test_init(&argc, &argv, NULL);
 	tmpdir = g_dir_make_tmp("herald-config-XXXXXX", NULL);
+	g_test_add_func("/config/scan", test_scan);
 	g_test_add_func("/config/list-errors", test_list_errors);
 	g_test_add_func("/config/main-errors", test_main_errors);
 	g_test_add_func("/config/shipped-lists", test_shipped_lists);

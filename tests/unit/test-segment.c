@@ -88,6 +88,59 @@ test_precedence(void)
 	g_free(p);
 }
 
+/* the tree is normalised before it becomes SQL: nots go down to the
+ * conditions, chains are one node, equality tests on a field fold */
+static void
+test_normalise(void)
+{
+	g_autoptr(GString) deep = g_string_new(NULL);
+	g_autoptr(GError) error = NULL;
+	char *p;
+	char *sql = compile("role = \"a\" or (role = \"b\" or region = \"x\") or "
+	    "role in (\"c\", \"d\")", &p);
+	guint i;
+
+	g_assert_cmpstr(p, ==, "role|a|b|c|d|region|x");
+	g_assert_nonnull(strstr(sql, "value IN (?, ?, ?, ?)"));
+	g_free(sql);
+	g_free(p);
+	/* not not: nothing left of it */
+	sql = compile("not not not (not role = \"a\")", &p);
+	g_assert_null(strstr(sql, "NOT"));
+	g_free(sql);
+	g_free(p);
+	/* De Morgan: not (a or b) is not a and not b, and those fold */
+	sql = compile("not (role = \"a\" or role = \"b\" or exists(x))", &p);
+	g_assert_cmpstr(p, ==, "role|a|b|x");
+	g_assert_true(g_str_has_prefix(sql, "((NOT coalesce("));
+	g_assert_nonnull(strstr(sql, ") AND (NOT coalesce("));
+	g_assert_null(strstr(sql, " OR "));
+	g_free(sql);
+	g_free(p);
+	/* != and "not in" are not folded (each wants the attribute) */
+	sql = compile("role != \"a\" or role != \"b\" or role not in (\"c\")", &p);
+	g_assert_cmpstr(p, ==, "role|a|role|b|role|c");
+	g_free(sql);
+	g_free(p);
+	/* parentheses: 256 deep parse, 257 are refused with the column */
+	for (i = 0; i < 256; i++)
+		g_string_append(deep, i % 2 ? "a = \"1\" and (" : "b = \"2\" or (");
+	g_string_append(deep, "c = \"3\"");
+	for (i = 0; i < 256; i++)
+		g_string_append_c(deep, ')');
+	sql = compile(deep->str, &p);
+	g_assert_null(strstr(sql, " AND ("));	/* | and & past a few levels */
+	g_assert_nonnull(strstr(sql, " & "));
+	g_free(sql);
+	g_free(p);
+	g_string_prepend(deep, "(");
+	g_string_append_c(deep, ')');
+	g_assert_null(segment_compile(deep->str, &error));
+	g_assert_error(error, HERALD_ERROR, HERALD_ERROR_DATA);
+	g_assert_true(g_str_has_prefix(error->message, "column "));
+	g_assert_nonnull(strstr(error->message, "more than 256 deep"));
+}
+
 static void
 test_errors(void)
 {
@@ -278,6 +331,7 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/segment/compile", test_compile);
 	g_test_add_func("/segment/precedence", test_precedence);
+	g_test_add_func("/segment/normalise", test_normalise);
 	g_test_add_func("/segment/errors", test_errors);
 	g_test_add_func("/segment/match", test_match);
 	g_test_add_func("/segment/injection", test_injection);
