@@ -872,6 +872,26 @@ dkim_verify_message(const char *msg, gsize len, dkim_lookup_fn lookup, gpointer 
 	return TRUE;
 }
 
+/* dkim_check_lists - every signing list's keys load (a long-running
+ * server checks them before it starts, as send does through its composer) */
+gboolean
+dkim_check_lists(const struct config *config, GError **error)
+{
+	guint i;
+
+	for (i = 0; config->lists != NULL && i < config->lists->len; i++) {
+		const struct list_config *l = g_ptr_array_index(config->lists, i);
+		struct dkim_signer *s;
+
+		if (l->dkim == NULL)
+			continue;
+		if ((s = dkim_signer_new(l->dkim, error)) == NULL)
+			return FALSE;
+		dkim_signer_free(s);
+	}
+	return TRUE;
+}
+
 /* ------------------------------------------------------------------ */
 /* herald dns: the records a list needs */
 

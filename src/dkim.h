@@ -120,6 +120,10 @@ gboolean dkim_verify_message(const char *msg, gsize len, dkim_lookup_fn lookup,
 struct config;
 struct list_config;
 
+/* dkim_check_lists - load the keys of every list that signs: FALSE and
+ * the CONFIG error of the first key missing or unfit */
+gboolean dkim_check_lists(const struct config *config, GError **error);
+
 /* what herald dns may be told */
 struct dkim_dns_opts {
 	char **spf;		/* SPF mechanisms (NULL-ended; NULL: "mx a") */

@@ -13,7 +13,7 @@
 . "$TOP/tests/t0500/pipe-lib.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
 V=$TOP/tests/t0710
-plan 54
+plan 56
 
 PORT=$(free_port)
 relay_conf "$PORT"
@@ -78,6 +78,8 @@ like "$err" "$K" && [ "$(sql 'SELECT count(*) FROM campaigns')" = 0 ]
 ok $? "naming the path, and no campaign is left behind"
 t "render with the key missing is refused" 78 herald render summit \
     --list xen-users --to u1@example1.test
+t "serve with the key missing does not start" 78 timeout 10 "$HERALD" serve --listen 127.0.0.1:$(free_port)
+like "$err" "$K"; ok $? "naming the path"
 chmod 000 "$T/k.away"; mv "$T/k.away" "$K"
 if [ "$(id -u)" != 0 ]; then
 	t "an unreadable key is refused" 78 herald render summit --list xen-users --to u1@example1.test
