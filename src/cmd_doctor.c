@@ -45,6 +45,7 @@ cmd_doctor(struct herald *h, int argc, char **argv)
 	o.txt = txt;
 	o.ed25519_txt = edtxt;
 	o.announcement = ann != NULL ? ann : "summit";
+	o.web_configured = h->config->web.base_url != NULL;
 	checks = dkim_doctor(h->config, list, &o);
 	for (i = 0; i < checks->len; i++) {
 		const struct dkim_check *c = g_ptr_array_index(checks, i);
