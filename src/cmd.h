@@ -66,5 +66,8 @@ int cmd_serve(struct herald *h, int argc, char **argv);
 int cmd_web(struct herald *h, int argc, char **argv);
 int cmd_report(struct herald *h, int argc, char **argv);
 int cmd_version(struct herald *h, int argc, char **argv);
+int cmd_dkim(struct herald *h, int argc, char **argv);
+int cmd_dns(struct herald *h, int argc, char **argv);
+int cmd_doctor(struct herald *h, int argc, char **argv);
 
 #endif

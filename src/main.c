@@ -76,6 +76,12 @@ static const struct command commands[] = {
 	    "web nginx: print the reverse proxy configuration for serve" },
 	{ "version", cmd_version, 0,
 	    "herald's version and the libraries' (as --version)" },
+	{ "dkim", cmd_dkim, NEEDS_CONFIG,
+	    "dkim keygen LIST: make a signing key, print its TXT record" },
+	{ "dns", cmd_dns, NEEDS_CONFIG,
+	    "the DNS records a list needs (SPF, DKIM, DMARC, MX)" },
+	{ "doctor", cmd_doctor, NEEDS_CONFIG,
+	    "check a list's signing, alignment and headers (PASS/FAIL)" },
 };
 
 /* main_usage - the list of commands, on FP */

@@ -567,9 +567,11 @@ pipe_queue(struct pipe_msg *m, gint64 list_id, gint64 sub, const char *kind,
     GError **error)
 {
 	g_autofree char *envelope = notice_address(m->list, "-bounces", NULL);
-	g_autoptr(GBytes) bytes = notice_bytes(msg);
+	g_autoptr(GBytes) bytes = notice_bytes(m->list, msg, error);
 	struct action_notice ref = { 0, what };
 
+	if (bytes == NULL)
+		return FALSE;
 	if (!outbox_queue(m->ctx->store, list_id, sub, kind, envelope, rcpts,
 	    bytes, m->now, &ref.id, error))
 		return FALSE;
