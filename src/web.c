@@ -57,6 +57,16 @@
 					 * connection (MHD clears it per request) */
 #define WEB_RATE_KEYS		100000	/* forget every client past this many */
 #define WEB_DISCARD		(4 << 20) /* bytes of a refused body read on */
+/* the archive's footer, in place of the partials footer-html and
+ * footer-text (the page is /archive/LIST/ID: the form is ../../subscribe/) */
+#define WEB_ARCHIVE_FOOTER_HTML \
+	"<tr><td style=\"padding:16px 28px 24px 28px;border-top:1px solid" \
+	" #e4e4e4;font-size:12px;line-height:1.5;color:#666666;\">" \
+	"<p style=\"margin:0;\">From the archive of {{list.display_name}}." \
+	" <a href=\"../../subscribe/{{list.name}}\" style=\"color:#5b2c86;\">" \
+	"Subscribe</a> to get the next one by mail.</p></td></tr>\n"
+#define WEB_ARCHIVE_FOOTER_TEXT \
+	"-- \nFrom the archive of {{list.display_name}} <{{list.address}}>.\n"
 #define WEB_GROUP_MAX		512	/* one-click POSTs in one commit at most */
 
 struct web_bucket {
@@ -1091,6 +1101,19 @@ web_issue_render(struct web *web, const struct list_config *list,
 
 	if ((ann = announcement_load(path, web->config, error)) == NULL)
 		return NULL;
+	/* the copy of no one carries no one's footer (the address it went
+	 * to, the links to leave or to the preferences): the shared footer
+	 * partials become a neutral line with the subscribe form's link */
+	if ((template_set_has(ann->set, "footer-html") &&
+	    !template_set_add(ann->set, "footer-html", WEB_ARCHIVE_FOOTER_HTML,
+	    "(archive footer)", error)) ||
+	    (template_set_has(ann->set, "footer-text") &&
+	    !template_set_add(ann->set, "footer-text", WEB_ARCHIVE_FOOTER_TEXT,
+	    "(archive footer)", error)) ||
+	    !template_set_check(ann->set, FALSE, error)) {
+		announcement_free(ann);
+		return NULL;
+	}
 	/* the composer borrows the announcement's templates: free it last */
 	comp = composer_new(ann, list, web->key, NULL, COMPOSER_NO_CALENDAR,
 	    error);
@@ -1194,11 +1217,15 @@ web_archive(struct MHD_Connection *c, struct web_req *r, const char *name,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		gint64 id = sqlite3_column_int64(st, 0);
 		gint64 when = sqlite3_column_int64(st, 2);
+		g_autoptr(GError) ierr = NULL;
 		const struct web_issue *is = web_issue(r->web, list, id,
-		    (const char *)sqlite3_column_text(st, 1), NULL);
+		    (const char *)sqlite3_column_text(st, 1), &ierr);
 		g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(when);
 		struct value *m = value_new_map();
 
+		if (is == NULL)
+			log_warnx("serve: archive of %s, campaign %" G_GINT64_FORMAT
+			    ": %s", list->name, id, ierr->message);
 		if (when > updated)
 			updated = when;
 		value_map_set(m, "id", value_new_number((double)id));

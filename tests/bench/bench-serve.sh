@@ -114,12 +114,12 @@ echo "  503 busy answers: $(grep -c 'POST /unsubscribe/- 503 ' "$D/serve.log" ||
 # the GET page against nginx serving a static file of the same size
 T1=$(head -1 "$D/tokens")
 curl -s -o "$D/page.html" "http://127.0.0.1:$PORT/unsubscribe/$T1"
-echo "GET /unsubscribe/TOKEN page ($(wc -c < "$D/page.html") bytes): wrk -t$THREADS -c$C -d${DUR}s"
+echo "GET /unsubscribe/TOKEN page ($(wc -c < "$D/page.html") bytes): wrk -t$THREADS -c$C -d${DUR}s --latency"
 C0=$(cpu)
-wrk -t"$THREADS" -c"$C" -d"${DUR}s" "http://127.0.0.1:$PORT/unsubscribe/$T1" > "$D/get.out"
+wrk -t"$THREADS" -c"$C" -d"${DUR}s" --latency "http://127.0.0.1:$PORT/unsubscribe/$T1" > "$D/get.out"
 C1=$(cpu)
 HR=$(sed -n 's/^Requests\/sec: *//p' "$D/get.out")
-grep -E 'Requests/sec|Latency  |Non-2xx|Socket' "$D/get.out" | sed 's/^/  herald: /'
+grep -E 'Requests/sec|Latency  | 99%|Non-2xx|Socket' "$D/get.out" | sed 's/^/  herald: /'
 GN=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$D/get.out")
 echo "  herald: server CPU $(echo "scale=1; ($C1 - $C0) * 1000000 / $TICK / $GN" | bc) us per GET"
 if command -v nginx >/dev/null; then
@@ -142,9 +142,9 @@ EON
 	nginx -p "$D/nginx" -c "$D/nginx/nginx.conf"
 	sleep 0.3
 	NGINXPID=$(cat "$D/nginx/nginx.pid")
-	wrk -t"$THREADS" -c"$C" -d"${DUR}s" "http://127.0.0.1:$NP/page.html" > "$D/nginx.out"
+	wrk -t"$THREADS" -c"$C" -d"${DUR}s" --latency "http://127.0.0.1:$NP/page.html" > "$D/nginx.out"
 	NR=$(sed -n 's/^Requests\/sec: *//p' "$D/nginx.out")
-	grep -E 'Requests/sec|Latency  ' "$D/nginx.out" | sed 's/^/  nginx:  /'
+	grep -E 'Requests/sec|Latency  | 99%' "$D/nginx.out" | sed 's/^/  nginx:  /'
 	echo "  herald / nginx = $(echo "scale=2; $HR / $NR" | bc)"
 else
 	echo "  nginx is not installed: no comparison (apt-get install nginx-light)"
