@@ -37,6 +37,7 @@
 #include "compose.h"
 #include "config.h"
 #include "dispatch.h"
+#include "relay.h"
 #include "send.h"
 #include "store.h"
 #include "subscriber.h"
@@ -58,6 +59,7 @@ struct send_view {
 	gboolean json;
 	gint64 last_log;
 	gboolean drew;
+	gint64 quota_until;	/* the wait for a quota last printed */
 };
 
 /* send_progress - the live line, or a log line now and then */
@@ -69,6 +71,14 @@ send_progress(const struct dispatch_progress *p, gpointer data)
 	gint64 left = MAX(p->due_at_start - done, 0);
 	double eta = p->rate > 0 ? left / p->rate : 0;
 
+	if (p->quota_until != 0 && p->quota_until != v->quota_until) {
+		g_autofree char *when = relay_format_time(p->quota_until);
+
+		fprintf(stderr, "%sherald %s: campaign %" G_GINT64_FORMAT ": every "
+		    "relay is at its quota; waiting until %s\n", v->drew ?
+		    "\r\033[K" : "", v->cmd, v->id, when);
+	}
+	v->quota_until = p->quota_until;
 	if (v->tty) {
 		fprintf(stderr, "\r\033[Kcampaign %" G_GINT64_FORMAT ": sent %"
 		    G_GINT64_FORMAT ", failed %" G_GINT64_FORMAT ", queued %"
@@ -650,6 +660,7 @@ campaign_show(struct herald *h, gint64 id)
 	g_autoptr(campaign) c = NULL;
 	g_autoptr(GArray) per = NULL;
 	g_autoptr(GArray) errs = NULL;
+	g_autoptr(GArray) relays = NULL;
 	struct campaign_counts n;
 	GError *error = NULL;
 	guint i;
@@ -681,6 +692,20 @@ campaign_show(struct herald *h, gint64 id)
 		printf("%-24s %8" G_GINT64_FORMAT " %8" G_GINT64_FORMAT " %8"
 		    G_GINT64_FORMAT " %8" G_GINT64_FORMAT "\n", s->segment,
 		    s->total, s->sent, s->failed, s->queued);
+	}
+	if ((relays = relay_counts(h->store, h->config, id, &error)) == NULL)
+		return cmd_error("campaign show", error);
+	printf("\n%-16s %8s %8s %8s  %s\n", "RELAY", "SENT", "DEFERRED",
+	    "FAILED", "STATE");
+	for (i = 0; i < relays->len; i++) {
+		struct relay_count *r = &g_array_index(relays, struct relay_count,
+		    i);
+
+		printf("%-16s %8" G_GINT64_FORMAT " %8" G_GINT64_FORMAT " %8"
+		    G_GINT64_FORMAT "  %s%s%s\n", r->relay, r->sent, r->deferred,
+		    r->failed, r->state != NULL ? r->state : "unused",
+		    r->reason != NULL ? ": " : "", r->reason != NULL ? r->reason :
+		    "");
 	}
 	if (errs->len > 0)
 		printf("\n%8s %8s  %-8s %s\n", "COUNT", "FAILED", "STAGE", "REPLY");

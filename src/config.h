@@ -72,6 +72,17 @@ struct smtp_config {
 	char *helo;		/* NULL: the host name */
 };
 
+/* one relay of the pool: relay NAME { } in herald.conf, or the smtp { }
+ * section when there is none (named "smtp") */
+struct relay_config {
+	char *name;
+	struct smtp_config smtp;	/* host, port, TLS, AUTH, timeout */
+	int weight;		/* share of the deliveries among those up */
+	int connections;	/* its SMTP sessions (send.connections) */
+	gint64 per_hour;	/* sliding-window quotas, 0: none */
+	gint64 per_day;
+};
+
 struct send_config {
 	int connections;	/* parallel SMTP sessions */
 	int batch;		/* messages per session (libesmtp keeps them all) */
@@ -81,6 +92,8 @@ struct send_config {
 	int retry_base;		/* first retry delay, seconds; doubles each time */
 	double error_threshold;	/* pause when failed/attempted passes this… */
 	int error_min;		/* …after at least this many attempts */
+	int relay_backoff;	/* seconds a failed relay rests before a probe */
+	gboolean quota_pause;	/* every relay at its quota: pause, not wait */
 };
 
 struct pipe_config {
@@ -98,6 +111,8 @@ struct config {
 	char *list_dir;
 	char *domain;
 	struct smtp_config smtp;
+	GPtrArray *relays;	/* struct relay_config *, at least one; the
+				 * first is smtp { } when there is no relay */
 	struct send_config send;
 	struct pipe_config pipe;
 	GPtrArray *lists;	/* struct list_config *, sorted by name */

@@ -44,6 +44,7 @@
 #include "herald.h"
 #include "campaign.h"
 #include "dispatch.h"
+#include "relay.h"
 #include "send.h"
 #include "subscriber.h"
 
@@ -51,15 +52,45 @@
 #define DISPATCH_TICK_US 100000		/* how often the producer looks up */
 #define DISPATCH_PROGRESS_US 500000
 
+#define DISPATCH_BACKOFF_MAX (600 * G_USEC_PER_SEC)
+
 struct dispatch_chunk {
 	gint64 first;
 	gint64 last;
+	gint64 n;		/* due rows when it was handed out */
+};
+
+enum dispatch_relay_state {
+	RELAY_UP,
+	RELAY_DOWN,		/* until down_until, then probed */
+	RELAY_PROBING,		/* one chunk out to see if it is back */
+};
+
+/* one relay of the pool: its settings, its sessions, its breaker */
+struct dispatch_relay {
+	const struct relay_config *cfg;
+	struct sender *sender;
+	GAsyncQueue *queue;	/* its chunks, or &dispatch_end */
+	GThread **threads;	/* cfg->connections workers */
+	gint64 assigned;	/* rows handed to it this run (producer's) */
+	gint inflight;		/* atomic: rows handed out and not done */
+	/* under the dispatch lock */
+	struct dispatch *d;
+	enum dispatch_relay_state state;
+	gint64 down_until;	/* monotonic µs */
+	gint64 backoff;		/* µs, doubles at each failed probe */
+	char *reason;		/* why it is down */
+	gboolean changed;	/* the store should hear of its state */
+	gboolean at_quota;	/* the producer's: last seen at its quota */
 };
 
 struct dispatch {
 	const struct config *config;
 	const struct composer *composer;
-	struct sender *sender;
+	struct dispatch_relay *relays;
+	guint nrelays;
+	GQueue retry;			/* struct dispatch_chunk *: given back */
+	gint chunks;			/* atomic: chunks out with the workers */
 	gint64 id;
 	gint64 list_id;
 	gint64 now;			/* the run's start, unix time */
@@ -78,12 +109,15 @@ struct dispatch {
 
 struct dispatch_worker {
 	struct dispatch *d;
+	struct dispatch_relay *relay;
 	struct store *store;
 	sqlite3_stmt *rows;
 	sqlite3_stmt *attrs;
 	sqlite3_stmt *member;		/* one membership, before MAIL FROM */
 	GArray *pending;		/* struct campaign_result */
 	gboolean failed;		/* a commit failed: wait for the last try */
+	gboolean fault;			/* the relay failed under this chunk */
+	gboolean answered;		/* the relay answered in this chunk */
 };
 
 /* one delivery of a chunk, with its subscriber */
@@ -102,9 +136,12 @@ static struct dispatch_chunk dispatch_end;
 static void
 dispatch_stop(struct dispatch *d)
 {
+	guint i;
+
 	g_atomic_int_set(&d->stopping, 1);
-	if (d->sender != NULL)
-		sender_stop(d->sender);
+	for (i = 0; i < d->nrelays; i++)
+		if (d->relays[i].sender != NULL)
+			sender_stop(d->relays[i].sender);
 }
 
 /* dispatch_fail - remember the first error and stop */
@@ -158,7 +195,8 @@ dispatch_add(struct dispatch_worker *w, gint64 delivery_id,
     enum campaign_fate fate, int code, const char *reply, const char *stage)
 {
 	struct campaign_result r = { delivery_id, fate, code, g_strdup(reply),
-	    stage };
+	    stage, fate == CAMPAIGN_SENT || fate == CAMPAIGN_TEMP ||
+	    fate == CAMPAIGN_PERM ? w->relay->cfg->name : NULL };
 
 	g_array_append_val(w->pending, r);
 	if (w->pending->len >= CAMPAIGN_COMMIT_EVERY)
@@ -238,13 +276,93 @@ dispatch_count(struct dispatch *d, const struct send_rcpt *r)
 	return fate;
 }
 
-/* dispatch_report - a message's fate, from inside the SMTP session */
+/* dispatch_relay_fault - is R's result the relay's failure rather than
+ * the recipient's: no reply at all (refused connection, time-out, a
+ * drop), a 421 (the relay closing the session), or a refusal of the
+ * session (SEND_HALT: AUTH refused and the like)? */
+static gboolean
+dispatch_relay_fault(const struct send_rcpt *r)
+{
+	return r->outcome == SEND_HALT || r->code == 421 ||
+	    (r->outcome == SEND_TEMP && r->code == 0);
+}
+
+/* dispatch_all_down - every relay is down (call with the lock held) */
+static gboolean
+dispatch_all_down(struct dispatch *d)
+{
+	guint i;
+
+	for (i = 0; i < d->nrelays; i++)
+		if (d->relays[i].state != RELAY_DOWN)
+			return FALSE;
+	return TRUE;
+}
+
+/* dispatch_relay_down - R failed (R's result says how): the breaker
+ * opens for its back-off (doubled after a failed probe). When every
+ * relay is down the run stops, saying why for each. */
+static void
+dispatch_relay_down(struct dispatch *d, struct dispatch_relay *relay,
+    const struct send_rcpt *r)
+{
+	gint64 base = (gint64)d->config->send.relay_backoff * G_USEC_PER_SEC;
+	char code[16] = "";
+	gboolean all;
+
+	if (r->code != 0)
+		g_snprintf(code, sizeof code, "%d ", r->code);
+	g_mutex_lock(&d->lock);
+	if (relay->state == RELAY_DOWN) {
+		g_mutex_unlock(&d->lock);
+		return;
+	}
+	relay->backoff = relay->state == RELAY_PROBING ?
+	    MIN(MAX(relay->backoff, base) * 2, DISPATCH_BACKOFF_MAX) : base;
+	relay->state = RELAY_DOWN;
+	relay->down_until = g_get_monotonic_time() + relay->backoff;
+	relay->changed = TRUE;
+	g_free(relay->reason);
+	relay->reason = g_strdup_printf("%s%s (at %s)", code, r->reply,
+	    send_stage_name(r->stage));
+	all = dispatch_all_down(d);
+	if (all && !g_atomic_int_get(&d->tripped)) {
+		GString *why = g_string_new("every relay is down:");
+		guint i;
+
+		g_atomic_int_set(&d->tripped, 1);
+		for (i = 0; i < d->nrelays; i++)
+			g_string_append_printf(why, "%s %s: %s", i > 0 ? ";" : "",
+			    d->relays[i].cfg->name, d->relays[i].reason);
+		g_string_append(why, "; the deliveries stay queued");
+		g_free(d->reason);
+		d->reason = g_string_free(why, FALSE);
+	}
+	g_mutex_unlock(&d->lock);
+	if (all)
+		dispatch_stop(d);
+}
+
+/* dispatch_report - a message's fate, from inside the SMTP session. With
+ * more than one relay, a relay's failure marks it down and leaves the
+ * message queued for another relay (the chunk goes back to the queue) */
 static void
 dispatch_report(struct send_message *msg, gpointer data)
 {
 	struct dispatch_worker *w = data;
 	const struct send_rcpt *r = g_ptr_array_index(msg->rcpts, 0);
-	enum campaign_fate fate = dispatch_count(w->d, r);
+	enum campaign_fate fate;
+
+	if (r->code != 0 && r->code != 421)
+		w->answered = TRUE;
+	if (w->d->nrelays > 1 && dispatch_relay_fault(r)) {
+		w->fault = TRUE;
+		dispatch_relay_down(w->d, w->relay, r);
+		dispatch_add(w, msg->id, CAMPAIGN_REQUEUE, r->code, r->reply,
+		    send_stage_name(r->stage));
+		return;
+	}
+	fate = dispatch_count(w->d, r);
 
 	dispatch_add(w, msg->id, fate, r->code, r->reply,
 	    send_stage_name(r->stage));
@@ -370,6 +488,43 @@ fail:
 	return NULL;
 }
 
+/* dispatch_done - after a chunk: a probe that got answers brings its
+ * relay back; a chunk its relay failed goes back to the queue (after its
+ * results are committed, so another relay sends only what is left) */
+static void
+dispatch_done(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
+{
+	struct dispatch *d = w->d;
+	struct dispatch_relay *relay = w->relay;
+
+	g_mutex_lock(&d->lock);
+	if (!w->fault && w->answered && relay->state == RELAY_PROBING) {
+		relay->state = RELAY_UP;
+		relay->changed = TRUE;
+		g_clear_pointer(&relay->reason, g_free);
+	}
+	if (w->fault && !w->failed && !g_atomic_int_get(&d->stopping))
+		g_queue_push_tail(&d->retry, g_memdup2(chunk, sizeof *chunk));
+	g_mutex_unlock(&d->lock);
+}
+
+/* dispatch_pass - a chunk that reached a relay marked down since goes
+ * straight back to the queue, for the relays that are up */
+static gboolean
+dispatch_pass(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
+{
+	struct dispatch *d = w->d;
+	gboolean down;
+
+	if (d->nrelays < 2)
+		return FALSE;
+	g_mutex_lock(&d->lock);
+	if ((down = w->relay->state == RELAY_DOWN))
+		g_queue_push_tail(&d->retry, g_memdup2(chunk, sizeof *chunk));
+	g_mutex_unlock(&d->lock);
+	return down;
+}
+
 /* dispatch_work - render, compose and send one chunk over one session */
 static void
 dispatch_work(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
@@ -423,10 +578,13 @@ dispatch_work(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
 		g_ptr_array_add(msgs, msg);
 	}
 	g_clear_pointer(&items, g_array_unref);
+	w->fault = w->answered = FALSE;
 	if (msgs->len > 0)
-		sender_session(d->sender, (struct send_message **)msgs->pdata,
-		    msgs->len, dispatch_admit, dispatch_report, w);
+		sender_session(w->relay->sender,
+		    (struct send_message **)msgs->pdata, msgs->len,
+		    dispatch_admit, dispatch_report, w);
 	dispatch_flush(w, FALSE);
+	dispatch_done(w, chunk);
 }
 
 /* dispatch_batch_policy - this thread is batch work for the scheduler
@@ -447,8 +605,9 @@ dispatch_batch_policy(void)
 static gpointer
 dispatch_worker_main(gpointer data)
 {
-	struct dispatch *d = data;
-	struct dispatch_worker w = { d };
+	struct dispatch_relay *relay = data;
+	struct dispatch *d = relay->d;
+	struct dispatch_worker w = { d, relay };
 	struct dispatch_chunk *chunk;
 	GError *error = NULL;
 	static const char rows_sql[] = "SELECT d.id, d.segment, d.matched,"
@@ -479,9 +638,12 @@ dispatch_worker_main(gpointer data)
 		g_clear_pointer(&w.store, store_close);
 	if (w.store == NULL)
 		dispatch_fail(d, error);
-	while ((chunk = g_async_queue_pop(d->queue)) != &dispatch_end) {
-		if (w.store != NULL && !g_atomic_int_get(&d->stopping))
+	while ((chunk = g_async_queue_pop(relay->queue)) != &dispatch_end) {
+		if (w.store != NULL && !g_atomic_int_get(&d->stopping) &&
+		    !dispatch_pass(&w, chunk))
 			dispatch_work(&w, chunk);
+		g_atomic_int_add(&relay->inflight, -(gint)chunk->n);
+		g_atomic_int_add(&d->chunks, -1);
 		g_free(chunk);
 	}
 	if (w.store != NULL) {
@@ -589,6 +751,7 @@ dispatch_next(struct store *store, sqlite3_stmt *st, struct dispatch *d,
 		return FALSE;
 	}
 	n = sqlite3_column_int64(st, 0);
+	chunk->n = n;
 	chunk->first = sqlite3_column_int64(st, 1);
 	chunk->last = sqlite3_column_int64(st, 2);
 	sqlite3_reset(st);
@@ -612,6 +775,215 @@ dispatch_tick(struct dispatch *d, gint64 start, gint64 *last,
 	fn(p, data);
 }
 
+/* dispatch_relays_new - a sender for every relay; send.rate is shared
+ * out by weight */
+static gboolean
+dispatch_relays_new(struct dispatch *d, GError **error)
+{
+	const struct config *config = d->config;
+	double total = 0;
+	guint i;
+
+	d->nrelays = config->relays->len;
+	d->relays = g_new0(struct dispatch_relay, d->nrelays);
+	for (i = 0; i < d->nrelays; i++)
+		total += ((const struct relay_config *)g_ptr_array_index(
+		    config->relays, i))->weight;
+	for (i = 0; i < d->nrelays; i++) {
+		struct dispatch_relay *r = &d->relays[i];
+
+		r->d = d;
+		r->cfg = g_ptr_array_index(config->relays, i);
+		r->changed = TRUE;
+		r->sender = sender_new(&r->cfg->smtp, config->send.rate *
+		    r->cfg->weight / total, config->send.domain_rate, error);
+		if (r->sender == NULL) {
+			if (d->nrelays > 1)
+				g_prefix_error(error, "relay \"%s\": ", r->cfg->name);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+/* dispatch_relays_start - the worker threads of every relay */
+static void
+dispatch_relays_start(struct dispatch *d)
+{
+	guint i;
+	int j;
+
+	for (i = 0; i < d->nrelays; i++) {
+		struct dispatch_relay *r = &d->relays[i];
+
+		r->queue = g_async_queue_new();
+		r->threads = g_new0(GThread *, r->cfg->connections);
+		g_atomic_int_add(&d->alive, r->cfg->connections);
+		for (j = 0; j < r->cfg->connections; j++)
+			r->threads[j] = g_thread_new("herald-send",
+			    dispatch_worker_main, r);
+	}
+}
+
+/* dispatch_relays_free - after every worker has ended */
+static void
+dispatch_relays_free(struct dispatch *d)
+{
+	guint i;
+
+	for (i = 0; i < d->nrelays; i++) {
+		struct dispatch_relay *r = &d->relays[i];
+
+		sender_free(r->sender);
+		if (r->queue != NULL)
+			g_async_queue_unref(r->queue);
+		g_free(r->threads);
+		g_free(r->reason);
+	}
+	g_free(d->relays);
+	g_queue_clear_full(&d->retry, g_free);
+}
+
+/* dispatch_persist - tell the store of every relay whose state changed
+ * (best effort: it is what campaign show reports); a relay that came
+ * back starts level with the others, not owed what it missed */
+static void
+dispatch_persist(struct dispatch *d, struct store *store)
+{
+	guint i, j;
+
+	for (i = 0; i < d->nrelays; i++) {
+		struct dispatch_relay *r = &d->relays[i];
+		g_autofree char *reason = NULL;
+		const char *state;
+
+		g_mutex_lock(&d->lock);
+		if (!r->changed) {
+			g_mutex_unlock(&d->lock);
+			continue;
+		}
+		r->changed = FALSE;
+		state = r->state == RELAY_DOWN ? "down" : r->at_quota ?
+		    "at quota" : "up";
+		reason = g_strdup(r->reason);
+		if (r->state == RELAY_UP)
+			for (j = 0; j < d->nrelays; j++)
+				if (j != i && d->relays[j].state == RELAY_UP)
+					r->assigned = MAX(r->assigned,
+					    d->relays[j].assigned * r->cfg->weight /
+					    d->relays[j].cfg->weight);
+		g_mutex_unlock(&d->lock);
+		(void)relay_set_state(store, r->cfg->name, state, reason, NULL);
+	}
+}
+
+/* dispatch_pick - the relay for the next chunk (of NEED rows, 0: a
+ * fresh one): a down relay whose back-off is over gets a probe first;
+ * otherwise the relay that is up, under its quota and furthest behind
+ * its weight, whose queue has room (else NULL: wait a tick). *LIMIT gets
+ * how many rows it may take. NULL with *OPENS set when every relay that
+ * is not down is at its quota (the first instant one opens). */
+static struct dispatch_relay *
+dispatch_pick(struct dispatch *d, struct store *store, gint64 need,
+    gint64 *limit, gint64 *opens, GError **error)
+{
+	struct dispatch_relay *best = NULL;
+	gint64 now = g_get_monotonic_time(), clock = relay_now(), best_left = 0;
+	gboolean others = FALSE;
+	guint i;
+
+	*opens = 0;
+	for (i = 0; i < d->nrelays; i++) {
+		struct dispatch_relay *r = &d->relays[i];
+		enum dispatch_relay_state state;
+		gint64 left, at = 0;
+
+		g_mutex_lock(&d->lock);
+		state = r->state;
+		g_mutex_unlock(&d->lock);
+		if (state == RELAY_PROBING ||
+		    (state == RELAY_DOWN && now < r->down_until)) {
+			others = TRUE;
+			continue;
+		}
+		left = r->cfg->per_hour > 0 || r->cfg->per_day > 0 ?
+		    relay_quota_left(store, r->cfg, clock, &at, error) :
+		    G_MAXINT64;
+		if (left < 0)
+			return NULL;
+		if ((left == 0) != r->at_quota) {
+			g_mutex_lock(&d->lock);
+			r->at_quota = left == 0;
+			r->changed = TRUE;
+			g_mutex_unlock(&d->lock);
+		}
+		if (left == 0) {
+			if (*opens == 0 || at < *opens)
+				*opens = at;
+			continue;
+		}
+		if (left != G_MAXINT64)
+			left -= g_atomic_int_get(&r->inflight);
+		/* full by what is in flight, or the chunk given back is
+		 * larger than what is left: wait for the chunks out */
+		if (left <= 0 || need > left) {
+			others = TRUE;
+			continue;
+		}
+		if (state == RELAY_DOWN) {
+			/* the probe: one small chunk, before anything else */
+			g_mutex_lock(&d->lock);
+			r->state = RELAY_PROBING;
+			g_mutex_unlock(&d->lock);
+			*limit = MIN(left, DISPATCH_FIRST_CHUNK);
+			return r;
+		}
+		if (best == NULL || r->assigned * best->cfg->weight <
+		    best->assigned * r->cfg->weight) {
+			best = r;
+			best_left = left;
+		}
+	}
+	if (best == NULL) {
+		if (others)	/* a probe or a chunk out may change it */
+			*opens = 0;
+		return NULL;
+	}
+	*opens = 0;
+	if ((gint64)g_async_queue_length(best->queue) >= best->cfg->connections)
+		return NULL;
+	*limit = best_left;
+	return best;
+}
+
+/* dispatch_quota_pause - every relay is at its quota and the run is to
+ * pause: say until when */
+static void
+dispatch_quota_pause(struct dispatch *d, gint64 opens)
+{
+	g_autofree char *when = relay_format_time(opens);
+
+	g_mutex_lock(&d->lock);
+	if (!g_atomic_int_get(&d->tripped)) {
+		g_atomic_int_set(&d->tripped, 1);
+		g_free(d->reason);
+		d->reason = g_strdup_printf("every relay is at its quota "
+		    "(send.on_quota = pause); the first window opens at %s; the "
+		    "deliveries stay queued", when);
+	}
+	g_mutex_unlock(&d->lock);
+	dispatch_stop(d);
+}
+
+/* dispatch_wait - a tick of the producer's waiting */
+static void
+dispatch_wait(struct dispatch *d, gint64 start, gint64 *last,
+    struct dispatch_progress *p, dispatch_progress_fn fn, gpointer data)
+{
+	g_usleep(DISPATCH_TICK_US / 10);
+	dispatch_tick(d, start, last, p, fn, data);
+}
+
 /* dispatch_run - one run of campaign ID */
 gboolean
 dispatch_run(struct store *store, const struct config *config,
@@ -624,13 +996,14 @@ dispatch_run(struct store *store, const struct config *config,
 	struct dispatch_progress p = { 0 };
 	g_autoptr(sqlite3_stmt) next = NULL;
 	g_autoptr(sqlite3_stmt) count_due = NULL;
-	g_autofree GThread **threads = NULL;
 	const char *external = NULL;
 	GError *err = NULL;
 	gint64 cursor = 0, start, last = 0, looked = 0;
-	int size = DISPATCH_FIRST_CHUNK, nworkers, i;
+	int size = DISPATCH_FIRST_CHUNK;
+	guint i;
+	int j;
 	sigset_t block, old;
-	gboolean ok;
+	gboolean ok, fresh_done = FALSE;
 
 	if (reason != NULL)
 		*reason = NULL;
@@ -643,7 +1016,7 @@ dispatch_run(struct store *store, const struct config *config,
 	d.window = g_new0(guint8, d.wsize);
 	g_mutex_init(&d.lock);
 	g_mutex_init(&d.commit);
-	nworkers = MAX(config->send.connections, 1);
+	g_queue_init(&d.retry);
 	size = MIN(size, MAX(config->send.batch, 1));
 
 	next = store_prepare(store, "SELECT count(*), min(id), max(id) FROM"
@@ -660,58 +1033,104 @@ dispatch_run(struct store *store, const struct config *config,
 	if (sqlite3_step(count_due) == SQLITE_ROW)
 		p.due_at_start = sqlite3_column_int64(count_due, 0);
 	sqlite3_reset(count_due);	/* no read transaction left open */
-	d.sender = sender_new(&config->smtp, config->send.rate,
-	    config->send.domain_rate, error);
-	if (d.sender == NULL)
+	if (!dispatch_relays_new(&d, error))
 		goto fail_early;
 	if (!campaign_set_state(store, id, "sending", NULL, error) ||
 	    (d.list_id = dispatch_list_id(store, id, error)) == 0)
 		goto fail_early;
 
-	d.queue = g_async_queue_new();
-	threads = g_new0(GThread *, nworkers);
 	/* the workers never see SIGINT or SIGTERM: this thread handles them */
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	d.alive = nworkers;
-	for (i = 0; i < nworkers; i++)
-		threads[i] = g_thread_new("herald-send", dispatch_worker_main, &d);
+	dispatch_relays_start(&d);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 
 	start = g_get_monotonic_time();
 	for (;;) {
-		struct dispatch_chunk chunk;
+		struct dispatch_chunk chunk, *back;
+		struct dispatch_relay *relay;
+		gint64 limit = 0, opens = 0;
 
 		dispatch_watch(&d, store, stop, &external, &looked);
 		if (g_atomic_int_get(&d.stopping))
 			break;
-		if (g_async_queue_length(d.queue) >= nworkers) {
-			g_usleep(DISPATCH_TICK_US / 10);
-			dispatch_tick(&d, start, &last, &p, progress, data);
+		dispatch_persist(&d, store);
+		g_mutex_lock(&d.lock);
+		back = g_queue_pop_head(&d.retry);
+		g_mutex_unlock(&d.lock);
+		if (back == NULL && fresh_done) {
+			gboolean idle = g_atomic_int_get(&d.chunks) == 0;
+
+			g_mutex_lock(&d.lock);
+			idle = idle && g_queue_is_empty(&d.retry);
+			g_mutex_unlock(&d.lock);
+			if (idle)
+				break;
+			dispatch_wait(&d, start, &last, &p, progress, data);
 			continue;
 		}
-		if (!dispatch_next(store, next, &d, &cursor, size, &chunk, &err)) {
-			if (err != NULL)
+		relay = dispatch_pick(&d, store, back != NULL ? back->n : 0,
+		    &limit, &opens, &err);
+		if (relay == NULL) {
+			if (back != NULL) {
+				g_mutex_lock(&d.lock);
+				g_queue_push_head(&d.retry, back);
+				g_mutex_unlock(&d.lock);
+			}
+			if (err != NULL) {
 				dispatch_fail(&d, g_steal_pointer(&err));
-			break;
+				break;
+			}
+			if (opens != 0 && config->send.quota_pause) {
+				dispatch_quota_pause(&d, opens);
+				break;
+			}
+			p.quota_until = opens;
+			dispatch_wait(&d, start, &last, &p, progress, data);
+			continue;
 		}
-		g_async_queue_push(d.queue, g_memdup2(&chunk, sizeof chunk));
-		size = MIN(size * 2, MAX(config->send.batch, 1));
+		p.quota_until = 0;
+		if (back != NULL) {
+			chunk = *back;
+			g_free(back);
+		} else if (!dispatch_next(store, next, &d, &cursor,
+		    (int)MIN(size, limit), &chunk, &err)) {
+			if (relay->state == RELAY_PROBING) {
+				g_mutex_lock(&d.lock);
+				relay->state = RELAY_DOWN;
+				g_mutex_unlock(&d.lock);
+			}
+			if (err != NULL) {
+				dispatch_fail(&d, g_steal_pointer(&err));
+				break;
+			}
+			fresh_done = TRUE;
+			continue;
+		} else
+			size = MIN(size * 2, MAX(config->send.batch, 1));
+		relay->assigned += chunk.n;
+		g_atomic_int_add(&relay->inflight, (gint)chunk.n);
+		g_atomic_int_add(&d.chunks, 1);
+		g_async_queue_push(relay->queue, g_memdup2(&chunk, sizeof chunk));
 		dispatch_tick(&d, start, &last, &p, progress, data);
 	}
-	for (i = 0; i < nworkers; i++)
-		g_async_queue_push(d.queue, &dispatch_end);
+	for (i = 0; i < d.nrelays; i++)
+		for (j = 0; j < d.relays[i].cfg->connections; j++)
+			g_async_queue_push(d.relays[i].queue, &dispatch_end);
 	while (g_atomic_int_get(&d.alive) > 0) {
 		dispatch_watch(&d, store, stop, &external, &looked);
 		g_usleep(DISPATCH_TICK_US / 10);
 		dispatch_tick(&d, start, &last, &p, progress, data);
 	}
-	for (i = 0; i < nworkers; i++)
-		g_thread_join(threads[i]);
+	for (i = 0; i < d.nrelays; i++)
+		for (j = 0; j < d.relays[i].cfg->connections; j++)
+			g_thread_join(d.relays[i].threads[j]);
+	dispatch_persist(&d, store);
 	dispatch_snapshot(&d, start, &p);
 	p.final = TRUE;
+	p.quota_until = 0;
 
 	if (g_atomic_int_get(&d.tripped))
 		;	/* d.reason says why */
@@ -742,8 +1161,7 @@ dispatch_run(struct store *store, const struct config *config,
 		*final = p;
 	if (reason != NULL)
 		*reason = g_steal_pointer(&d.reason);
-	g_async_queue_unref(d.queue);
-	sender_free(d.sender);
+	dispatch_relays_free(&d);
 	g_free(d.reason);
 	g_clear_error(&d.error);
 	g_free(d.window);
@@ -752,7 +1170,7 @@ dispatch_run(struct store *store, const struct config *config,
 	return ok;
 
 fail_early:
-	sender_free(d.sender);
+	dispatch_relays_free(&d);
 	g_free(d.window);
 	g_mutex_clear(&d.lock);
 	g_mutex_clear(&d.commit);

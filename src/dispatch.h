@@ -32,6 +32,8 @@ struct dispatch_progress {
 	gint64 deferred;	/* queued again for a later retry */
 	double elapsed;		/* seconds */
 	double rate;		/* messages per second attempted */
+	gint64 quota_until;	/* waiting: every relay is at its quota until
+				 * then (unix time, relay_now's clock); 0 not */
 	gboolean final;
 };
 

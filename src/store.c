@@ -303,6 +303,21 @@ static const char *const store_migrations[] = {
 	"  finished INTEGER,"			/* sent or given up */
 	"  error TEXT);"			/* the relay's last words */
 	"CREATE INDEX outbox_due ON outbox(state, next_attempt);",
+	/* 8: the relay pool (relay.c). deliveries.relay names the relay
+	 * that last tried a delivery; relay_usage counts what each relay
+	 * accepted per minute (the quotas' sliding windows, across runs and
+	 * processes); relay_state is each relay's last known state. */
+	"ALTER TABLE deliveries ADD COLUMN relay TEXT;"
+	"CREATE TABLE relay_usage ("
+	"  relay TEXT NOT NULL,"
+	"  minute INTEGER NOT NULL,"		/* unix time / 60 */
+	"  sent INTEGER NOT NULL,"
+	"  PRIMARY KEY (relay, minute)) WITHOUT ROWID;"
+	"CREATE TABLE relay_state ("
+	"  relay TEXT PRIMARY KEY,"
+	"  state TEXT NOT NULL,"		/* up, down, at quota */
+	"  reason TEXT,"
+	"  since INTEGER NOT NULL);",
 };
 
 #define STORE_NMIGRATIONS ((int)G_N_ELEMENTS(store_migrations))
