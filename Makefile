@@ -6,12 +6,16 @@
 #   make demo       deps, build, and one campaign end to end on a local sink
 #   make asan       the whole suite under AddressSanitizer and UBSan
 #   make bench      the benchmarks in tests/bench (figures and commands)
-#   make install    PREFIX=/usr/local DESTDIR= (nothing else system-wide)
+#   make install    PREFIX=/usr/local DESTDIR= (nothing else system-wide):
+#                   the binary, an example herald.conf, the templates, the
+#                   docs, the man pages (doc/*.scd) and bash completion
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 SYSCONFDIR ?= $(PREFIX)/etc
 DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+COMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
 DESTDIR ?=
 
 PKGS = gmime-3.0 libesmtp-1.0 sqlite3 libconfuse glib-2.0 gthread-2.0 openssl
@@ -82,6 +86,11 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/%)
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 SHELL_TESTS := $(sort $(wildcard tests/t[0-9][0-9][0-9][0-9]-*.sh))
+# man pages: doc/NAME.N.scd, turned into roff by scdoc (Debian's scdoc);
+# "make" builds them when scdoc is installed, "make install" insists
+MAN_SRCS := $(sort $(wildcard doc/*.scd))
+MAN_PAGES := $(MAN_SRCS:doc/%.scd=$(BUILD)/man/%)
+SCDOC := $(shell command -v scdoc 2>/dev/null)
 
 ifeq ($(SANITIZE),1)
 HERALD_BIN = $(BUILD)/herald
@@ -89,9 +98,16 @@ else
 HERALD_BIN = herald
 endif
 
-.PHONY: all deps check test asan demo bench install uninstall clean units
+.PHONY: all deps check test asan demo bench install uninstall clean units man
 
-all: $(HERALD_BIN)
+all: $(HERALD_BIN) $(if $(SCDOC),man)
+
+man: $(MAN_PAGES)
+
+$(BUILD)/man/%: doc/%.scd
+	@mkdir -p $(BUILD)/man
+	@command -v scdoc >/dev/null || { echo "make: scdoc is missing (make deps installs it)"; exit 1; }
+	scdoc < $< > $@
 
 $(HERALD_BIN): $(OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(HERALD_LDFLAGS) -o $@ $(OBJS) $(HERALD_LIBS)
@@ -115,7 +131,8 @@ units: $(UNIT_BINS) $(TOOL_BINS)
 # tests run (Postfix and its smtp-sink/smtp-source, aiosmtpd, prove).
 DEB_PACKAGES = make gcc binutils libc6-dev pkg-config libglib2.0-dev libgmime-3.0-dev \
 	libesmtp-dev libssl-dev libsqlite3-dev libconfuse-dev libjson-glib-dev sqlite3 \
-	postfix python3 python3-aiosmtpd perl openssl procps time bc
+	postfix python3 python3-aiosmtpd perl openssl procps time bc \
+	scdoc mandoc chromium chromium-driver python3-selenium bash-completion
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 deps:
@@ -132,10 +149,13 @@ deps:
 	else echo "make deps: everything is installed"; fi
 
 # The suite: C unit tests (GLib's gtest prints TAP) and numbered shell
-# tests, all through prove, which ends with its summary.
+# tests, all through prove, which ends with its summary; --directives
+# shows every skipped case with its reason (on a bare clone: the Mustache
+# spec and the bounce corpus of ../shared, which HERALD_SPEC_DIR and
+# HERALD_BOUNCE_CORPUS can name instead).
 test: all units
 	TOP=$(CURDIR) HERALD=$(CURDIR)/$(HERALD_BIN) BUILD=$(CURDIR)/$(BUILD) \
-	    prove --exec '' $(PROVE_FLAGS) $(UNIT_BINS) $(SHELL_TESTS)
+	    prove --directives --exec '' $(PROVE_FLAGS) $(UNIT_BINS) $(SHELL_TESTS)
 
 check: deps
 	$(MAKE) test
@@ -152,17 +172,23 @@ demo: deps
 bench: all units
 	@for b in tests/bench/*.sh; do echo "== $$b"; sh $$b || exit 1; done
 
-install: all
+install: all man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/herald/lists \
-	    $(DESTDIR)$(DATADIR)/herald/templates $(DESTDIR)$(DATADIR)/doc/herald
+	    $(DESTDIR)$(DATADIR)/herald/templates $(DESTDIR)$(DATADIR)/doc/herald \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(COMPLETIONDIR)
 	install -m 755 herald $(DESTDIR)$(BINDIR)/herald
+	for m in $(MAN_PAGES); do install -m 644 $$m \
+	    $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
+	install -m 644 etc/bash-completion/herald $(DESTDIR)$(COMPLETIONDIR)/herald
 	install -m 644 etc/herald.conf $(DESTDIR)$(SYSCONFDIR)/herald/herald.conf.example
 	if [ -d templates ]; then cp -R templates/. $(DESTDIR)$(DATADIR)/herald/templates/; fi
 	cp -R etc/. $(DESTDIR)$(DATADIR)/doc/herald/
 	install -m 644 README $(DESTDIR)$(DATADIR)/doc/herald/README
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/herald
+	rm -f $(DESTDIR)$(BINDIR)/herald $(DESTDIR)$(COMPLETIONDIR)/herald
+	for m in $(MAN_PAGES); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
 	rm -rf $(DESTDIR)$(DATADIR)/herald $(DESTDIR)$(DATADIR)/doc/herald
 
 clean:

@@ -60,5 +60,7 @@ int cmd_bounce(struct herald *h, int argc, char **argv);
 int cmd_bounces(struct herald *h, int argc, char **argv);
 int cmd_maintain(struct herald *h, int argc, char **argv);
 int cmd_mta(struct herald *h, int argc, char **argv);
+int cmd_report(struct herald *h, int argc, char **argv);
+int cmd_version(struct herald *h, int argc, char **argv);
 
 #endif

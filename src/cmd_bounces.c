@@ -16,6 +16,7 @@
 #include "bounce_policy.h"
 #include "cmd.h"
 #include "config.h"
+#include "json_out.h"
 #include "store.h"
 
 /* cmd_bounces_time - unix time T as "YYYY-MM-DD HH:MM" UTC (caller frees) */
@@ -28,9 +29,45 @@ cmd_bounces_time(gint64 t)
 	    g_strdup("-");
 }
 
+/* cmd_bounces_members_json - the per-subscriber rows as a JSON array */
+static void
+cmd_bounces_members_json(GPtrArray *rows)
+{
+	struct json_out jo;
+	guint i;
+
+	json_out_init(&jo, stdout);
+	json_out_array(&jo);
+	for (i = 0; i < rows->len; i++) {
+		const struct bounce_member_row *r = g_ptr_array_index(rows, i);
+
+		json_out_object(&jo);
+		json_out_kstring(&jo, "list", r->list);
+		json_out_kstring(&jo, "email", r->email);
+		json_out_key(&jo, "subscriber");
+		if (r->subscriber_id != 0)
+			json_out_int(&jo, r->subscriber_id);
+		else
+			json_out_null(&jo);
+		json_out_kstring(&jo, "membership", r->membership);
+		json_out_ktime(&jo, "disabled", r->disabled_at);
+		json_out_kint(&jo, "warnings_sent", r->warnings_sent);
+		json_out_kdouble(&jo, "score", r->score);
+		json_out_kint(&jo, "bounces", r->bounces);
+		json_out_ktime(&jo, "last", r->last_at);
+		json_out_kstring(&jo, "kind", r->kind);
+		json_out_kstring(&jo, "status", r->status);
+		json_out_kstring(&jo, "reason", r->reason);
+		json_out_kstring(&jo, "source", r->source);
+		json_out_end(&jo);
+	}
+	json_out_end(&jo);
+	json_out_end_line(&jo);
+}
+
 /* cmd_bounces_members - the per-subscriber table */
 static int
-cmd_bounces_members(struct herald *h, const char *list)
+cmd_bounces_members(struct herald *h, const char *list, gboolean json)
 {
 	g_autoptr(GPtrArray) rows = NULL;
 	GError *error = NULL;
@@ -38,6 +75,10 @@ cmd_bounces_members(struct herald *h, const char *list)
 
 	if ((rows = bounce_policy_members(h->store, list, &error)) == NULL)
 		return cmd_error("bounces", error);
+	if (json) {
+		cmd_bounces_members_json(rows);
+		return EX_OK;
+	}
 	if (rows->len == 0) {
 		printf("no bounces stored%s%s\n", list != NULL ? " for " : "",
 		    list != NULL ? list : "");
@@ -75,9 +116,43 @@ cmd_bounces_rate(gint64 n, gint64 of)
 	return g_strdup_printf("%.1f%%", 100.0 * (double)n / (double)of);
 }
 
+/* cmd_bounces_campaign_json - the rate of one campaign as a JSON object */
+static void
+cmd_bounces_campaign_json(const struct bounce_campaign_report *rep)
+{
+	struct json_out jo;
+	guint i;
+
+	json_out_init(&jo, stdout);
+	json_out_object(&jo);
+	json_out_kint(&jo, "campaign", rep->campaign_id);
+	json_out_key(&jo, "recipients");
+	if (rep->recipients >= 0)
+		json_out_int(&jo, rep->recipients);
+	else
+		json_out_null(&jo);
+	json_out_kint(&jo, "bounced", rep->bounced);
+	json_out_key(&jo, "by_kind");
+	json_out_array(&jo);
+	for (i = 0; i < rep->rows->len; i++) {
+		const struct bounce_campaign_row *r =
+		    g_ptr_array_index(rep->rows, i);
+
+		json_out_object(&jo);
+		json_out_kstring(&jo, "kind", r->kind);
+		json_out_kstring(&jo, "reason", r->reason);
+		json_out_kint(&jo, "recipients", r->recipients);
+		json_out_kint(&jo, "bounces", r->bounces);
+		json_out_end(&jo);
+	}
+	json_out_end(&jo);
+	json_out_end(&jo);
+	json_out_end_line(&jo);
+}
+
 /* cmd_bounces_campaign - the rate table of one campaign */
 static int
-cmd_bounces_campaign(struct herald *h, gint64 id)
+cmd_bounces_campaign(struct herald *h, gint64 id, gboolean json)
 {
 	struct bounce_campaign_report *rep;
 	g_autofree char *total = NULL;
@@ -86,6 +161,11 @@ cmd_bounces_campaign(struct herald *h, gint64 id)
 
 	if ((rep = bounce_policy_campaign(h->store, id, &error)) == NULL)
 		return cmd_error("bounces", error);
+	if (json) {
+		cmd_bounces_campaign_json(rep);
+		bounce_campaign_report_free(rep);
+		return EX_OK;
+	}
 	total = cmd_bounces_rate(rep->bounced, rep->recipients);
 	if (rep->recipients >= 0)
 		printf("campaign %" G_GINT64_FORMAT ": %" G_GINT64_FORMAT
@@ -116,9 +196,12 @@ int
 cmd_bounces(struct herald *h, int argc, char **argv)
 {
 	gint64 campaign = 0;
+	gboolean json = FALSE;
 	const GOptionEntry entries[] = {
 		{ "campaign", 0, 0, G_OPTION_ARG_INT64, &campaign,
 		    "the bounce rate of campaign ID by kind and reason", "ID" },
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &json,
+		    "print JSON (README: JSON output)", NULL },
 		{ NULL }
 	};
 	GError *error = NULL;
@@ -139,9 +222,9 @@ cmd_bounces(struct herald *h, int argc, char **argv)
 			    "--campaign, not both\n");
 			return EX_USAGE;
 		}
-		return cmd_bounces_campaign(h, campaign);
+		return cmd_bounces_campaign(h, campaign, json);
 	}
 	if (argc > 1 && config_list(h->config, argv[1], &error) == NULL)
 		return cmd_error("bounces", error);
-	return cmd_bounces_members(h, argc > 1 ? argv[1] : NULL);
+	return cmd_bounces_members(h, argc > 1 ? argv[1] : NULL, json);
 }

@@ -1,8 +1,9 @@
 /*
- * cmd_mta.c - herald mta postfix|exim [--user USER] [--bin PATH] [--config FILE]: print
- * the MTA configuration for the configured lists (mta.c writes it). A
- * user that is not a valid user name, or a path the MTA would split or
- * expand, is refused (64) before anything is printed.
+ * cmd_mta.c - herald mta postfix|exim [--user USER] [--bin PATH] [--config FILE]
+ * [--postfix-dir DIR]: print the MTA configuration for the configured
+ * lists (mta.c writes it). A user that is not a valid user name, or a
+ * path the MTA would split or expand, is refused (64) before anything is
+ * printed.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,7 +16,7 @@
 int
 cmd_mta(struct herald *h, int argc, char **argv)
 {
-	char *user = NULL, *bin = NULL, *confpath = NULL;
+	char *user = NULL, *bin = NULL, *confpath = NULL, *pfdir = NULL;
 	GOptionEntry entries[] = {
 		{ "user", 0, 0, G_OPTION_ARG_STRING, &user,
 		    "the system user herald pipe runs as (default herald)", "USER" },
@@ -24,10 +25,13 @@ cmd_mta(struct herald *h, int argc, char **argv)
 		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &confpath,
 		    "the herald.conf the MTA's herald reads (default: this one)",
 		    "FILE" },
+		{ "postfix-dir", 0, 0, G_OPTION_ARG_FILENAME, &pfdir,
+		    "Postfix's configuration folder (postconf -c DIR; default "
+		    "/etc/postfix)", "DIR" },
 		{ NULL }
 	};
 	g_autofree char *user_owned = NULL, *bin_owned = NULL, *self = NULL;
-	g_autofree char *confpath_owned = NULL;
+	g_autofree char *confpath_owned = NULL, *pfdir_owned = NULL;
 	g_autofree char *conf = NULL, *text = NULL;
 	GError *error = NULL;
 	struct mta_params p;
@@ -39,11 +43,14 @@ cmd_mta(struct herald *h, int argc, char **argv)
 	user_owned = user;
 	bin_owned = bin;
 	confpath_owned = confpath;
+	pfdir_owned = pfdir;
 	if (argc != 2 || (strcmp(argv[1], "postfix") != 0 &&
 	    strcmp(argv[1], "exim") != 0)) {
 		fprintf(stderr, "herald mta: usage: herald mta postfix|exim\n");
 		return EX_USAGE;
 	}
+	if (pfdir != NULL && !mta_check_postfix_dir(pfdir, &error))
+		return cmd_error("mta", error);
 	if (bin == NULL)
 		self = g_file_read_link("/proc/self/exe", NULL);
 	if (confpath != NULL)
@@ -53,6 +60,7 @@ cmd_mta(struct herald *h, int argc, char **argv)
 	p.binary = bin != NULL ? bin : self != NULL ? self : "/usr/local/bin/herald";
 	p.config = conf;
 	p.user = user != NULL ? user : "herald";
+	p.postfix_dir = pfdir;
 	if (!mta_check(&p, &error))
 		return cmd_error("mta", error);
 	text = strcmp(argv[1], "postfix") == 0 ? mta_postfix(h->config, &p) :

@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "cmd_sub.h"
 #include "config.h"
+#include "json_out.h"
 #include "segment.h"
 #include "store.h"
 
@@ -33,10 +34,11 @@ segment_of_def(const struct list_config *list, const struct segment_def *def,
 	return seg;
 }
 
-/* segment_print_list - the addresses SEG matches */
+/* segment_print_list - the addresses SEG matches, one a line, or as
+ * the JSON array strings when JO is not NULL */
 static gboolean
 segment_print_list(struct store *store, gint64 list_id,
-    const struct segment *seg, GError **error)
+    const struct segment *seg, struct json_out *jo, GError **error)
 {
 	g_autoptr(GString) sql = g_string_new("SELECT s.email FROM memberships m"
 	    " JOIN subscribers s ON s.id = m.subscriber_id"
@@ -52,7 +54,11 @@ segment_print_list(struct store *store, gint64 list_id,
 	sqlite3_bind_int64(st, 1, list_id);
 	segment_bind(st, 2, params);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		printf("%s\n", sqlite3_column_text(st, 0));
+		if (jo != NULL)
+			json_out_string(jo, (const char *)sqlite3_column_text(st,
+			    0));
+		else
+			printf("%s\n", sqlite3_column_text(st, 0));
 	if (rc != SQLITE_DONE) {
 		herald_set_sqlite_error(error, store->db, rc, "listing a segment");
 		return FALSE;
@@ -60,11 +66,14 @@ segment_print_list(struct store *store, gint64 list_id,
 	return TRUE;
 }
 
-/* segment_all - "NAME COUNT" for every segment of LIST */
+/* segment_all - "NAME COUNT" for every segment of LIST (JSON: an array
+ * of {"segment", "count"}) */
 static int
-segment_all(struct herald *h, const struct list_config *list, gint64 list_id)
+segment_all(struct herald *h, const struct list_config *list, gint64 list_id,
+    gboolean json)
 {
 	GError *error = NULL;
+	struct json_out jo;
 	guint i;
 
 	/* check them all before printing anything */
@@ -75,6 +84,9 @@ segment_all(struct herald *h, const struct list_config *list, gint64 list_id)
 		if (seg == NULL)
 			return cmd_error("segment", error);
 	}
+	json_out_init(&jo, stdout);
+	if (json)
+		json_out_array(&jo);
 	for (i = 0; i < list->segments->len; i++) {
 		const struct segment_def *def = g_ptr_array_index(list->segments, i);
 		g_autoptr(segment) seg = segment_of_def(list, def, &error);
@@ -83,16 +95,38 @@ segment_all(struct herald *h, const struct list_config *list, gint64 list_id)
 
 		if (n < 0)
 			return cmd_error("segment", error);
-		printf("%s %" G_GINT64_FORMAT "\n", def->name, n);
+		if (json) {
+			json_out_object(&jo);
+			json_out_kstring(&jo, "segment", def->name);
+			json_out_kint(&jo, "count", n);
+			json_out_end(&jo);
+		} else
+			printf("%s %" G_GINT64_FORMAT "\n", def->name, n);
+	}
+	if (json) {
+		json_out_end(&jo);
+		json_out_end_line(&jo);
 	}
 	return EX_OK;
+}
+
+/* segment_json_head - open the object of one segment: list, segment
+ * (null for --where) and its expression */
+static void
+segment_json_head(struct json_out *jo, const struct list_config *list,
+    const struct segment_def *def, const char *where)
+{
+	json_out_object(jo);
+	json_out_kstring(jo, "list", list->name);
+	json_out_kstring(jo, "segment", def != NULL ? def->name : NULL);
+	json_out_kstring(jo, "where", def != NULL ? def->where : where);
 }
 
 int
 cmd_segment(struct herald *h, int argc, char **argv)
 {
 	g_autofree char *where = NULL;
-	gboolean count = FALSE, list_members = FALSE;
+	gboolean count = FALSE, list_members = FALSE, json = FALSE;
 	const GOptionEntry entries[] = {
 		{ "where", 0, 0, G_OPTION_ARG_STRING, &where,
 		    "an expression instead of a named segment", "EXPR" },
@@ -100,11 +134,14 @@ cmd_segment(struct herald *h, int argc, char **argv)
 		    "print the number of members (the default)", NULL },
 		{ "list", 0, 0, G_OPTION_ARG_NONE, &list_members,
 		    "print the members' addresses, one a line", NULL },
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &json,
+		    "print JSON (README: JSON output)", NULL },
 		{ NULL }
 	};
 	g_autoptr(segment) seg = NULL;
 	const struct list_config *list;
-	const struct segment_def *def;
+	const struct segment_def *def = NULL;
+	struct json_out jo;
 	GError *error = NULL;
 	gint64 list_id, n;
 	int rc = EX_OK;
@@ -129,7 +166,7 @@ cmd_segment(struct herald *h, int argc, char **argv)
 			    "or --where\n");
 			return EX_USAGE;
 		}
-		return segment_all(h, list, list_id);
+		return segment_all(h, list, list_id, json);
 	}
 	if (where != NULL) {
 		if ((seg = segment_compile(where, &error)) == NULL) {
@@ -142,12 +179,32 @@ cmd_segment(struct herald *h, int argc, char **argv)
 		return cmd_error("segment", error);
 	} else if ((seg = segment_of_def(list, def, &error)) == NULL)
 		return cmd_error("segment", error);
-	if (list_members)
-		return list_id == 0 || segment_print_list(h->store, list_id, seg,
-		    &error) ? EX_OK : cmd_error("segment", error);
+	json_out_init(&jo, stdout);
+	if (list_members) {
+		if (json) {
+			segment_json_head(&jo, list, def, where);
+			json_out_key(&jo, "members");
+			json_out_array(&jo);
+		}
+		if (list_id != 0 && !segment_print_list(h->store, list_id, seg,
+		    json ? &jo : NULL, &error))
+			return cmd_error("segment", error);
+		if (json) {
+			json_out_end(&jo);
+			json_out_end(&jo);
+			json_out_end_line(&jo);
+		}
+		return EX_OK;
+	}
 	n = list_id == 0 ? 0 : segment_count(h->store, list_id, seg, &error);
 	if (n < 0)
 		return cmd_error("segment", error);
-	printf("%" G_GINT64_FORMAT "\n", n);
+	if (json) {
+		segment_json_head(&jo, list, def, where);
+		json_out_kint(&jo, "count", n);
+		json_out_end(&jo);
+		json_out_end_line(&jo);
+	} else
+		printf("%" G_GINT64_FORMAT "\n", n);
 	return EX_OK;
 }

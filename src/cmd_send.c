@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "herald.h"
+#include "json_out.h"
 #include "announcement.h"
 #include "campaign.h"
 #include "cmd.h"
@@ -582,6 +583,9 @@ cmd_send(struct herald *h, int argc, char **argv)
 		total += g_array_index(per, struct campaign_segment_count, i).total;
 	if (!json)
 		printf("  %-24s %8" G_GINT64_FORMAT "\n", "total", total);
+	/* the counts come before the progress lines on stderr, also when
+	 * both go to one file (stdout is then fully buffered) */
+	fflush(stdout);
 	if (!yes) {
 		if (!isatty(0)) {
 			campaign_delete(h->store, id, NULL);
@@ -610,15 +614,48 @@ campaigns_state(struct herald *h, const struct campaign *c)
 	return c->state;
 }
 
+/* campaign_json_head - the fields campaigns and campaign show share */
+static void
+campaign_json_head(struct herald *h, struct json_out *jo,
+    const struct campaign *c, const struct campaign_counts *n)
+{
+	char **seg;
+
+	json_out_kint(jo, "id", c->id);
+	json_out_kstring(jo, "list", c->list);
+	json_out_kstring(jo, "announcement", c->announcement);
+	json_out_key(jo, "segments");
+	json_out_array(jo);
+	for (seg = c->segments; seg != NULL && *seg != NULL; seg++)
+		json_out_string(jo, *seg);
+	json_out_end(jo);
+	json_out_kstring(jo, "state", campaigns_state(h, c));
+	json_out_kstring(jo, "reason", c->reason);
+	json_out_ktime(jo, "created", c->created);
+	json_out_ktime(jo, "started", c->started);
+	json_out_ktime(jo, "finished", c->finished);
+	json_out_kint(jo, "total", n->total);
+	json_out_kint(jo, "sent", n->sent);
+	json_out_kint(jo, "failed", n->failed);
+	json_out_kint(jo, "queued", n->queued);
+}
+
 int
 cmd_campaigns(struct herald *h, int argc, char **argv)
 {
+	gboolean json = FALSE;
+	const GOptionEntry entries[] = {
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &json,
+		    "print a JSON array, one object per campaign", NULL },
+		{ NULL }
+	};
 	g_autoptr(GPtrArray) all = NULL;
 	GError *error = NULL;
+	struct json_out jo;
 	guint i;
 
 	if (!cmd_parse("campaigns", NULL, "List the campaigns, newest first.",
-	    NULL, &argc, &argv))
+	    entries, &argc, &argv))
 		return EX_USAGE;
 	if (argc > 1) {
 		fprintf(stderr, "herald campaigns: unexpected argument \"%s\"\n",
@@ -627,11 +664,14 @@ cmd_campaigns(struct herald *h, int argc, char **argv)
 	}
 	if ((all = campaign_list(h->store, &error)) == NULL)
 		return cmd_error("campaigns", error);
-	if (all->len == 0) {
+	json_out_init(&jo, stdout);
+	if (json)
+		json_out_array(&jo);
+	else if (all->len == 0) {
 		printf("no campaigns yet (herald send starts one)\n");
 		return EX_OK;
-	}
-	printf("%5s %-12s %-16s %-11s %8s %8s %8s %8s  %s\n", "ID", "LIST",
+	} else
+		printf("%5s %-12s %-16s %-11s %8s %8s %8s %8s  %s\n", "ID", "LIST",
 	    "CREATED", "STATE", "TOTAL", "SENT", "FAILED", "QUEUED",
 	    "ANNOUNCEMENT (SEGMENTS)");
 	for (i = 0; i < all->len; i++) {
@@ -644,18 +684,84 @@ cmd_campaigns(struct herald *h, int argc, char **argv)
 
 		if (!campaign_counts(h->store, c->id, &n, &error))
 			return cmd_error("campaigns", error);
+		if (json) {
+			json_out_object(&jo);
+			campaign_json_head(h, &jo, c, &n);
+			json_out_end(&jo);
+			continue;
+		}
 		printf("%5" G_GINT64_FORMAT " %-12s %-16s %-11s %8" G_GINT64_FORMAT
 		    " %8" G_GINT64_FORMAT " %8" G_GINT64_FORMAT " %8"
 		    G_GINT64_FORMAT "  %s (%s)\n", c->id, c->list, when,
 		    campaigns_state(h, c), n.total, n.sent, n.failed, n.queued,
 		    base, segs);
 	}
+	if (json) {
+		json_out_end(&jo);
+		json_out_end_line(&jo);
+	}
 	return EX_OK;
+}
+
+/* campaign_show_json - campaign show --json (README: JSON output) */
+static void
+campaign_show_json(struct herald *h, const struct campaign *c,
+    const struct campaign_counts *n, GArray *per, GArray *errs)
+{
+	struct json_out jo;
+	guint i;
+
+	json_out_init(&jo, stdout);
+	json_out_object(&jo);
+	campaign_json_head(h, &jo, c, n);
+	json_out_kint(&jo, "due", n->due);
+	json_out_kdouble(&jo, "sending_seconds", c->sending_seconds);
+	json_out_key(&jo, "rate");
+	if (c->sending_seconds > 0)
+		json_out_double(&jo, (n->sent + n->failed) / c->sending_seconds);
+	else
+		json_out_null(&jo);
+	json_out_key(&jo, "by_segment");
+	json_out_array(&jo);
+	for (i = 0; i < per->len; i++) {
+		struct campaign_segment_count *s = &g_array_index(per,
+		    struct campaign_segment_count, i);
+
+		json_out_object(&jo);
+		json_out_kstring(&jo, "segment", s->segment);
+		json_out_kint(&jo, "total", s->total);
+		json_out_kint(&jo, "sent", s->sent);
+		json_out_kint(&jo, "failed", s->failed);
+		json_out_kint(&jo, "queued", s->queued);
+		json_out_end(&jo);
+	}
+	json_out_end(&jo);
+	json_out_key(&jo, "errors");
+	json_out_array(&jo);
+	for (i = 0; i < errs->len; i++) {
+		struct campaign_error_group *g = &g_array_index(errs,
+		    struct campaign_error_group, i);
+
+		json_out_object(&jo);
+		json_out_kstring(&jo, "stage", g->stage);
+		json_out_key(&jo, "code");
+		if (g->code != 0)
+			json_out_int(&jo, g->code);
+		else
+			json_out_null(&jo);
+		json_out_kstring(&jo, "reply", g->reply);
+		json_out_kint(&jo, "count", g->count);
+		json_out_kint(&jo, "failed", g->failed);
+		json_out_end(&jo);
+	}
+	json_out_end(&jo);
+	json_out_end(&jo);
+	json_out_end_line(&jo);
 }
 
 /* campaign_show - counts by state and segment, rate, errors by reply */
 static int
-campaign_show(struct herald *h, gint64 id)
+campaign_show(struct herald *h, gint64 id, gboolean json)
 {
 	g_autoptr(campaign) c = NULL;
 	g_autoptr(GArray) per = NULL;
@@ -670,6 +776,10 @@ campaign_show(struct herald *h, gint64 id)
 	    (per = campaign_segment_counts(h->store, c, &error)) == NULL ||
 	    (errs = campaign_errors(h->store, id, 10, &error)) == NULL)
 		return cmd_error("campaign show", error);
+	if (json) {
+		campaign_show_json(h, c, &n, per, errs);
+		return EX_OK;
+	}
 	printf("campaign     %" G_GINT64_FORMAT "\n", c->id);
 	printf("announcement %s\n", c->announcement);
 	printf("list         %s\n", c->list);
@@ -752,7 +862,8 @@ cmd_campaign(struct herald *h, int argc, char **argv)
 	gboolean json = FALSE;
 	GOptionEntry entries[] = {
 		{ "json", 0, 0, G_OPTION_ARG_NONE, &json,
-		    "resume, retry: print the final summary as JSON", NULL },
+		    "show: the campaign as JSON; resume, retry: the final "
+		    "summary as JSON", NULL },
 		{ NULL }
 	};
 	char *end = NULL;
@@ -770,7 +881,7 @@ cmd_campaign(struct herald *h, int argc, char **argv)
 		return EX_USAGE;
 	}
 	if (strcmp(argv[1], "show") == 0)
-		return campaign_show(h, id);
+		return campaign_show(h, id, json);
 	if (strcmp(argv[1], "pause") == 0)
 		return campaign_mark(h, "campaign pause", id, "paused");
 	if (strcmp(argv[1], "cancel") == 0)

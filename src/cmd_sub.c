@@ -18,6 +18,7 @@
 #include "cmd.h"
 #include "cmd_sub.h"
 #include "config.h"
+#include "json_out.h"
 #include "store.h"
 #include "subscriber.h"
 
@@ -206,12 +207,57 @@ sub_attr_cmp(gconstpointer a, gconstpointer b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* sub_show - herald sub show LIST EMAIL */
+/* sub_show_json - sub show --json (README: JSON output) */
+static void
+sub_show_json(const struct subscriber *sub, GPtrArray *keys,
+    const struct list_config *list, const char *status, gint64 since,
+    gint64 changed, const char *via)
+{
+	struct json_out jo;
+	guint i;
+
+	json_out_init(&jo, stdout);
+	json_out_object(&jo);
+	json_out_kint(&jo, "id", sub->id);
+	json_out_kstring(&jo, "email", sub->email);
+	json_out_kstring(&jo, "name", sub->name);
+	json_out_ktime(&jo, "created", sub->created);
+	json_out_key(&jo, "attributes");
+	json_out_object(&jo);
+	for (i = 0; i < keys->len; i++) {
+		const char *key = g_ptr_array_index(keys, i);
+
+		json_out_kstring(&jo, key, g_hash_table_lookup(sub->attrs, key));
+	}
+	json_out_end(&jo);
+	json_out_kstring(&jo, "list", list->name);
+	json_out_key(&jo, "membership");
+	if (status == NULL)
+		json_out_null(&jo);
+	else {
+		json_out_object(&jo);
+		json_out_kstring(&jo, "status", status);
+		json_out_ktime(&jo, "subscribed", since);
+		json_out_ktime(&jo, "changed", changed);
+		json_out_kstring(&jo, "channel", via);
+		json_out_end(&jo);
+	}
+	json_out_end(&jo);
+	json_out_end_line(&jo);
+}
+
+/* sub_show - herald sub show LIST EMAIL [--json] */
 static int
 sub_show(struct herald *h, int argc, char **argv)
 {
+	gboolean json = FALSE;
+	const GOptionEntry entries[] = {
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &json,
+		    "print one JSON object", NULL },
+		{ NULL }
+	};
 	g_autoptr(subscriber) sub = NULL;
-	g_autofree char *created = NULL;
+	g_autofree char *created = NULL, *via = NULL;
 	g_autoptr(GPtrArray) keys = NULL;
 	const struct list_config *list;
 	const char *status;
@@ -223,7 +269,7 @@ sub_show(struct herald *h, int argc, char **argv)
 	guint i;
 
 	if (!cmd_parse("sub show", "LIST EMAIL", "Show a subscriber: name, "
-	    "attributes, and their membership of LIST.", NULL, &argc, &argv))
+	    "attributes, and their membership of LIST.", entries, &argc, &argv))
 		return EX_USAGE;
 	if (argc != 3) {
 		fprintf(stderr, "herald sub show: wants LIST and EMAIL "
@@ -234,30 +280,34 @@ sub_show(struct herald *h, int argc, char **argv)
 		return rc;
 	if ((sub = subscriber_find(h->store, argv[2], &error)) == NULL)
 		return cmd_error("sub show", error);
-	created = sub_time(sub->created);
-	printf("email:   %s\nname:    %s\ncreated: %s\n", sub->email,
-	    sub->name != NULL ? sub->name : "", created);
 	keys = g_ptr_array_new();
 	g_hash_table_iter_init(&it, sub->attrs);
 	while (g_hash_table_iter_next(&it, &k, NULL))
 		g_ptr_array_add(keys, k);
 	g_ptr_array_sort(keys, sub_attr_cmp);
+	list_id = store_list_id(h->store, list->name, FALSE, NULL);
+	status = list_id == 0 ? NULL : membership_get(h->store, list_id, sub->id,
+	    &since, &changed, NULL);
+	if (status != NULL)
+		via = membership_channel(h->store, list_id, sub->id);
+	if (json) {
+		sub_show_json(sub, keys, list, status, since, changed, via);
+		return EX_OK;
+	}
+	created = sub_time(sub->created);
+	printf("email:   %s\nname:    %s\ncreated: %s\n", sub->email,
+	    sub->name != NULL ? sub->name : "", created);
 	for (i = 0; i < keys->len; i++) {
 		const char *key = g_ptr_array_index(keys, i);
 
 		printf("attr:    %s=%s\n", key,
 		    (char *)g_hash_table_lookup(sub->attrs, key));
 	}
-	list_id = store_list_id(h->store, list->name, FALSE, NULL);
-	status = list_id == 0 ? NULL : membership_get(h->store, list_id, sub->id,
-	    &since, &changed, NULL);
 	if (status == NULL) {
 		printf("%s: not a member\n", list->name);
 	} else {
 		g_autofree char *s1 = sub_time(since);
 		g_autofree char *s2 = sub_time(changed);
-		g_autofree char *via = membership_channel(h->store, list_id,
-		    sub->id);
 
 		printf("%s: %s (subscribed %s, changed %s, via %s)\n", list->name,
 		    status, s1, s2, via != NULL ? via : "?");
@@ -274,9 +324,10 @@ sub_help(void)
 	    "Verbs:\n"
 	    "  add LIST EMAIL [--name N] [--attr KEY=VALUE …]\n"
 	    "  rm LIST EMAIL [--purge]\n"
-	    "  show LIST EMAIL\n"
+	    "  show LIST EMAIL [--json]\n"
 	    "  import LIST FILE.csv|- [--strict]\n"
-	    "  export LIST [--segment NAME|--where EXPR]\n");
+	    "  export LIST [--segment NAME|--where EXPR] [--json]\n\n"
+	    "\"herald sub VERB --help\" describes one.\n");
 }
 
 int

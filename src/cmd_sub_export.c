@@ -7,6 +7,8 @@
  * byte order, then one row per member in the order they were first added;
  * a member without a name or an attribute gets an empty cell. Fields are
  * quoted when they hold a comma or a quote (RFC 4180); lines end in LF.
+ * With --json: JSON lines instead, one object per member in the same
+ * order, {"email", "name", "attributes": {KEY: VALUE…}}.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include "cmd_sub.h"
 #include "config.h"
 #include "csv.h"
+#include "json_out.h"
 #include "segment.h"
 #include "store.h"
 
@@ -162,15 +165,75 @@ fail:
 	return FALSE;
 }
 
+/* export_json - one JSON object a line per member */
+static gboolean
+export_json(struct export *ex, GError **error)
+{
+	g_autoptr(sqlite3_stmt) st = export_query(ex,
+	    "SELECT s.id, s.email, s.name, a.key, a.value FROM memberships m"
+	    " JOIN subscribers s ON s.id = m.subscriber_id"
+	    " LEFT JOIN json_each(s.attrs) a",
+	    " ORDER BY s.id", error);
+	struct json_out jo;
+	gint64 cur = 0;
+	int rc;
+
+	if (st == NULL)
+		return FALSE;
+	json_out_init(&jo, stdout);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		gint64 id = sqlite3_column_int64(st, 0);
+		const char *key = (const char *)sqlite3_column_text(st, 3);
+
+		if (id != cur) {
+			if (cur != 0) {
+				json_out_end(&jo);
+				json_out_end(&jo);
+				json_out_end_line(&jo);
+			}
+			cur = id;
+			json_out_object(&jo);
+			json_out_kstring(&jo, "email",
+			    (const char *)sqlite3_column_text(st, 1));
+			json_out_kstring(&jo, "name",
+			    (const char *)sqlite3_column_text(st, 2));
+			json_out_key(&jo, "attributes");
+			json_out_object(&jo);
+		}
+		if (key != NULL)
+			json_out_kstring(&jo, key,
+			    (const char *)sqlite3_column_text(st, 4));
+	}
+	if (cur != 0) {
+		json_out_end(&jo);
+		json_out_end(&jo);
+		json_out_end_line(&jo);
+	}
+	if (rc != SQLITE_DONE) {
+		herald_set_sqlite_error(error, ex->store->db, rc,
+		    "reading subscribers");
+		return FALSE;
+	}
+	if (fflush(stdout) != 0) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_IO,
+		    "writing: %s", g_strerror(errno));
+		return FALSE;
+	}
+	return TRUE;
+}
+
 int
 cmd_sub_export(struct herald *h, int argc, char **argv)
 {
 	g_autofree char *segname = NULL, *where = NULL;
+	gboolean json = FALSE;
 	const GOptionEntry entries[] = {
 		{ "segment", 0, 0, G_OPTION_ARG_STRING, &segname,
 		    "only the members of this segment", "NAME" },
 		{ "where", 0, 0, G_OPTION_ARG_STRING, &where,
 		    "only the members this expression matches", "EXPR" },
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &json,
+		    "JSON lines instead of CSV: one object per member", NULL },
 		{ NULL }
 	};
 	struct export ex = { 0 };
@@ -212,7 +275,8 @@ cmd_sub_export(struct herald *h, int argc, char **argv)
 	ex.keys = g_ptr_array_new_with_free_func(g_free);
 	ex.col = g_hash_table_new(g_str_hash, g_str_equal);
 	ex.list_id = store_list_id(h->store, list->name, FALSE, NULL);
-	if (!export_keys(&ex, &error) || !export_rows(&ex, &error))
+	if (json ? !export_json(&ex, &error) :
+	    !export_keys(&ex, &error) || !export_rows(&ex, &error))
 		rc = cmd_error("sub export", error);
 	g_hash_table_unref(ex.col);
 	g_ptr_array_unref(ex.keys);

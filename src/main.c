@@ -46,6 +46,8 @@ static const struct command commands[] = {
 	    "list the campaigns and their deliveries by state" },
 	{ "campaign", cmd_campaign, NEEDS_STORE,
 	    "show, pause, resume, retry or cancel one campaign" },
+	{ "report", cmd_report, NEEDS_STORE,
+	    "a campaign summed up: text, or an HTML page with charts" },
 	{ "render", cmd_render, NEEDS_STORE,
 	    "print an announcement's messages exactly as they would be sent" },
 	{ "preview", cmd_preview, NEEDS_STORE,
@@ -64,6 +66,8 @@ static const struct command commands[] = {
 	    "print the Postfix or Exim configuration for the lists" },
 	{ "bounce", cmd_bounce, 0,
 	    "classify returned mail: bounce scan FILE…" },
+	{ "version", cmd_version, 0,
+	    "herald's version and the libraries' (as --version)" },
 };
 
 /* main_usage - the list of commands, on FP */
@@ -79,7 +83,7 @@ main_usage(FILE *fp)
 	fprintf(fp, "  %-10s %s\n\n", "help", "this list, or help COMMAND");
 	fprintf(fp, "Options:\n  -c FILE    configuration file (default: "
 	    "$HERALD_CONFIG, ./etc/herald.conf, " SYSCONFDIR "/herald/herald.conf)\n"
-	    "  --version  print the version\n\n"
+	    "  --version  print the version (as herald version)\n\n"
 	    "\"herald COMMAND --help\" describes one command.\n");
 }
 
@@ -132,8 +136,9 @@ main(int argc, char **argv)
 			config_opt = argv[i] + 9;
 			i++;
 		} else if (strcmp(argv[i], "--version") == 0) {
-			printf("herald %s\n", HERALD_VERSION);
-			return EX_OK;
+			char *sub[] = { (char *)"version", NULL };
+
+			return cmd_version(&h, 1, sub);
 		} else if (strcmp(argv[i], "--help") == 0 ||
 		    strcmp(argv[i], "-h") == 0) {
 			main_usage(stdout);

@@ -122,37 +122,115 @@ mta_command(const struct mta_params *p)
 	return g_strdup_printf("%s pipe", p->binary);
 }
 
-/* mta_postfix - main.cf, master.cf and the transport map */
+/* mta_check_postfix_dir - DIR is absolute and has nothing Postfix would
+ * split a map list on or expand (white space, comma, quote, backslash, $),
+ * nor a control character; else a USAGE error naming it */
+gboolean
+mta_check_postfix_dir(const char *dir, GError **error)
+{
+	const unsigned char *p;
+
+	if (dir[0] != '/') {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_USAGE,
+		    "--postfix-dir %s: wants an absolute path (Postfix's daemons "
+		    "do not run in this folder)", dir);
+		return FALSE;
+	}
+	for (p = (const unsigned char *)dir; *p != '\0'; p++)
+		if (*p <= ' ' || *p == 0x7f || strchr(",\"'\\$", *p) != NULL) {
+			g_set_error(error, HERALD_ERROR, HERALD_ERROR_USAGE,
+			    "--postfix-dir %s: Postfix would split or expand it at "
+			    "'%c' in main.cf: choose a path without white space, "
+			    "commas, quotes, backslashes or $", dir,
+			    *p > ' ' ? *p : '?');
+			return FALSE;
+		}
+	return TRUE;
+}
+
+/* mta_postfix_cmd - "postconf" or "postconf -c DIR" (as a shell word) */
+static char *
+mta_postfix_cmd(const char *prog, const struct mta_params *p)
+{
+	g_autofree char *q = NULL;
+
+	if (p->postfix_dir == NULL)
+		return g_strdup(prog);
+	q = g_shell_quote(p->postfix_dir);
+	return g_strdup_printf("%s -c %s", prog, q);
+}
+
+/* mta_postfix - main.cf, master.cf and the transport map, then the
+ * postconf and postmap commands that install them */
 char *
 mta_postfix(const struct config *config, const struct mta_params *p)
 {
 	g_autofree char *map = mta_transport_map(config);
 	g_autofree char *domains = mta_domains(config, ", ");
 	g_autofree char *cmd = mta_command(p);
+	g_autofree char *mapfile = g_build_filename(p->postfix_dir != NULL ?
+	    p->postfix_dir : "/etc/postfix", "herald_transport", NULL);
+	g_autofree char *postconf = mta_postfix_cmd("postconf", p);
+	g_autofree char *postmap = mta_postfix_cmd("postmap", p);
+	g_autofree char *postfix = mta_postfix_cmd("postfix", p);
+	g_autofree char *hash = g_strdup_printf("hash:%s", mapfile);
+	g_autofree char *master = g_strdup_printf("herald/unix=herald unix - n n"
+	    " - - pipe flags=DRXq user=%s null_sender= argv=%s -f ${sender} "
+	    "${recipient}", p->user, cmd);
+	const char *settings[] = { "recipient_delimiter = +", NULL, NULL,
+	    NULL, "herald_destination_recipient_limit = 1" };
+	g_autofree char *relay = g_strdup_printf("relay_domains = %s", domains);
+	g_autofree char *tmaps = g_strdup_printf("transport_maps = %s", hash);
+	g_autofree char *rmaps = g_strdup_printf("relay_recipient_maps = %s",
+	    hash);
+	g_autofree char *qmaster = g_shell_quote(master);
+	g_autofree char *qmapfile = g_shell_quote(mapfile);
+	g_autofree char *qdata = g_shell_quote(config->data_dir);
+	g_autofree char *quser = g_shell_quote(p->user);
+	g_autoptr(GString) conf = g_string_new(NULL);
+	size_t i;
 
+	settings[1] = relay;
+	settings[2] = tmaps;
+	settings[3] = rmaps;
+	g_string_append_printf(conf, "%s -e", postconf);
+	for (i = 0; i < G_N_ELEMENTS(settings); i++) {
+		g_autofree char *q = g_shell_quote(settings[i]);
+
+		g_string_append_printf(conf, " \\\n    %s", q);
+	}
 	return g_strdup_printf(
-	    "# --- main.cf (postconf -e each line) ---\n"
+	    "# herald pipe runs as %s: herald's data folder %s (the\n"
+	    "# database with its -wal and -shm files, the secret, the spool)\n"
+	    "# must belong to that user, e.g. chown -R %s %s\n"
+	    "\n"
+	    "# --- main.cf (the postconf -e line at the end sets these) ---\n"
 	    "# list addresses carry +TOKEN extensions\n"
 	    "recipient_delimiter = +\n"
 	    "# the list domain is relayed to herald, and only its addresses exist\n"
 	    "# (add the domain to relay_domains if you have one already)\n"
-	    "relay_domains = %s\n"
-	    "transport_maps = hash:/etc/postfix/herald_transport\n"
-	    "relay_recipient_maps = hash:/etc/postfix/herald_transport\n"
+	    "%s\n%s\n%s\n"
 	    "# one recipient per herald pipe run: the exit status is per address\n"
 	    "herald_destination_recipient_limit = 1\n"
 	    "\n"
-	    "# --- master.cf ---\n"
+	    "# --- master.cf (the postconf -M line at the end adds it) ---\n"
 	    "# D: Delivered-To, R: Return-Path, X: final delivery, q: quote\n"
 	    "# null_sender= : a bounce arrives as -f '' (not MAILER-DAEMON)\n"
 	    "herald    unix  -       n       n       -       -       pipe\n"
 	    "  flags=DRXq user=%s null_sender=\n"
 	    "  argv=%s -f ${sender} ${recipient}\n"
 	    "\n"
-	    "# --- /etc/postfix/herald_transport (then: postmap "
-	    "/etc/postfix/herald_transport) ---\n"
-	    "%s",
-	    domains, p->user, cmd, map);
+	    "# --- %s (then: postmap %s) ---\n"
+	    "%s"
+	    "\n"
+	    "# --- as root, once the map file above is in place ---\n"
+	    "%s\n"
+	    "%s -M %s\n"
+	    "%s %s\n"
+	    "%s reload\n",
+	    p->user, config->data_dir, quser, qdata,
+	    relay, tmaps, rmaps, p->user, cmd, mapfile, mapfile, map,
+	    conf->str, postconf, qmaster, postmap, qmapfile, postfix);
 }
 
 /* mta_exim - a router before dnslookup and a pipe transport */

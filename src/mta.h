@@ -18,6 +18,8 @@ struct mta_params {
 	const char *binary;	/* absolute path of herald */
 	const char *config;	/* absolute path of herald.conf, or NULL */
 	const char *user;	/* the system user that owns herald's state */
+	const char *postfix_dir; /* Postfix's configuration folder, NULL:
+				 * the default (/etc/postfix, no -c) */
 };
 
 /* mta_check - P can be written into an MTA's configuration: the user a
@@ -28,8 +30,16 @@ struct mta_params {
  * FALSE and a USAGE error naming the value otherwise. */
 gboolean mta_check(const struct mta_params *p, GError **error);
 
-/* mta_postfix - the Postfix snippets, commented (caller frees) */
+/* mta_postfix - the Postfix snippets, commented, the data folder's owner
+ * they need, and the postconf -e / postconf -M / postmap / postfix reload
+ * commands that install them (with -c DIR and the map in DIR when
+ * P->postfix_dir is set; caller frees) */
 char *mta_postfix(const struct config *config, const struct mta_params *p);
+
+/* mta_check_postfix_dir - DIR can name Postfix's configuration folder
+ * in main.cf lines: absolute, no white space, comma, quote, backslash, $
+ * or control character; FALSE and a USAGE error naming it otherwise */
+gboolean mta_check_postfix_dir(const char *dir, GError **error);
 
 /* mta_exim - the Exim router and transport (caller frees) */
 char *mta_exim(const struct config *config, const struct mta_params *p);

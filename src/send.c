@@ -110,7 +110,7 @@
 	E(_smtp_message_str_cb) E(smtp_set_messagecb) \
 	E(smtp_set_reverse_path) E(smtp_set_server) E(smtp_set_timeout) \
 	E(smtp_start_session) E(smtp_starttls_enable) \
-	E(smtp_starttls_set_ctx) E(smtp_strerror) \
+	E(smtp_starttls_set_ctx) E(smtp_strerror) E(smtp_version) \
 	S(SSL_CTX_free) S(SSL_CTX_new) S(SSL_CTX_set_default_verify_paths) \
 	S(SSL_CTX_ctrl) S(TLS_client_method)
 
@@ -187,6 +187,7 @@ send_lib_load(void)
 #define smtp_starttls_enable		(*send_lib.smtp_starttls_enable)
 #define smtp_starttls_set_ctx		(*send_lib.smtp_starttls_set_ctx)
 #define smtp_strerror			(*send_lib.smtp_strerror)
+#define smtp_version			(*send_lib.smtp_version)
 #define SSL_CTX_free			(*send_lib.SSL_CTX_free)
 #define SSL_CTX_new			(*send_lib.SSL_CTX_new)
 #define SSL_CTX_set_default_verify_paths \
@@ -1356,6 +1357,20 @@ send_prime(void)
 	close(lfd);
 }
 
+/* send_lib_ready - load the libraries once; TRUE when they are there */
+static gboolean
+send_lib_ready(void)
+{
+	static gsize done;
+
+	if (g_once_init_enter(&done)) {
+		gsize ok = send_lib_load() ? 2 : 1;
+
+		g_once_init_leave(&done, ok);
+	}
+	return done == 2;
+}
+
 /* send_init - once per process, in the main thread */
 void
 send_init(void)
@@ -1363,12 +1378,31 @@ send_init(void)
 	static gsize done;
 
 	if (g_once_init_enter(&done)) {
-		if (send_lib_load()) {
+		if (send_lib_ready()) {
 			auth_client_init();
 			send_prime();
 		}
 		g_once_init_leave(&done, 1);
 	}
+}
+
+/* send_lib_version - libesmtp's version and the file it came from */
+char *
+send_lib_version(GError **error)
+{
+	char buf[64];
+
+	if (!send_lib_ready()) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_TEMP,
+		    "cannot load the SMTP client: %s", send_lib.error);
+		return NULL;
+	}
+	if (smtp_version(buf, sizeof(buf), 0) == 0) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_SOFTWARE,
+		    "%s gives no version", SEND_ESMTP_SONAME);
+		return NULL;
+	}
+	return g_strdup_printf("%s (%s)", buf, SEND_ESMTP_SONAME);
 }
 
 /* send_one_report - nothing to do per message: send_one reads after */

@@ -96,6 +96,11 @@ struct sender;
  * throwaway loopback listener) so its lazily built tables exist. */
 void send_init(void);
 
+/* send_lib_version - "VERSION (SONAME)" of the libesmtp that sending
+ * uses, loading it if need be; NULL with a TEMP error when it cannot be
+ * loaded. Free with g_free(). */
+char *send_lib_version(GError **error);
+
 /* sender_new - settings for many sessions; reads SMTP's password file.
  * RATE and DOMAIN_RATE are messages per second (0: no limit). A missing
  * or empty password file is a CONFIG error. */

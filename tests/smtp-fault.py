@@ -30,6 +30,7 @@ required") to every MAIL FROM; --rcpt-reply answers REPLY to every RCPT
 access denied"). Runs until killed.
 """
 import argparse
+import re
 import asyncio
 import collections
 import ssl
@@ -104,6 +105,12 @@ class Faults:
         with open(self.log, "a") as f:
             for r in envelope.rcpt_tos:
                 f.write("%s %s\n" % (r, envelope.mail_from))
+        # LOG.msgids: RCPT MESSAGE-ID, for tests that reply to a message
+        mid = re.search(rb"^Message-ID:\s*<([^>\r\n]*)>", envelope.content or b"",
+                        re.M | re.I)
+        with open(self.log + ".msgids", "a") as f:
+            for r in envelope.rcpt_tos:
+                f.write("%s %s\n" % (r, mid.group(1).decode() if mid else "-"))
         return "250 2.0.0 queued"
 
 

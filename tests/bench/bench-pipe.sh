@@ -66,13 +66,13 @@ cat > "$D/run.py" <<'EOP'
 import statistics, subprocess, sys, time
 from concurrent.futures import ThreadPoolExecutor
 herald, listfile, start, count, par = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-if listfile == "--version":
-    jobs = [("/dev/null", None, "--version")] * count
+if listfile == "--help":
+    jobs = [("/dev/null", None, "--help")] * count
 else:
     jobs = [l.rstrip("\n").split("\t") for l in open(listfile)][start:start + count]
 def one(job):
     path, sender, rcpt = job
-    argv = [herald, "--version"] if sender is None else [herald, "pipe", "-f", sender, rcpt]
+    argv = [herald, "--help"] if sender is None else [herald, "pipe", "-f", sender, rcpt]
     with open(path, "rb") as f:
         t0 = time.perf_counter()
         rc = subprocess.run(argv, stdin=f, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
@@ -97,8 +97,8 @@ else:
 EOP
 echo "load average now: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
 echo "process start-up alone (loading and linking; libesmtp and OpenSSL are opened only to send):"
-echo "  command: $HERALD --version"
-$PY "$D/run.py" "$HERALD" --version 0 "$RUNS" 1
+echo "  command: $HERALD --help"
+$PY "$D/run.py" "$HERALD" --help 0 "$RUNS" 1
 for kind in b u; do
 	[ $kind = b ] && what="VERP bounce (stored for the bounce module)" || what="unsubscribe by token (no goodbye)"
 	echo "$what:"
@@ -112,8 +112,8 @@ done
 if command -v valgrind >/dev/null 2>&1; then
 	echo "instructions of one invocation (valgrind --tool=callgrind --callgrind-out-file=/dev/null COMMAND):"
 	ir() { sed -n 's/.*Collected : //p' "$D/cg.err"; }
-	valgrind --tool=callgrind --callgrind-out-file=/dev/null "$HERALD" --version >/dev/null 2>"$D/cg.err"
-	echo "  $HERALD --version: $(ir)"
+	valgrind --tool=callgrind --callgrind-out-file=/dev/null "$HERALD" --help >/dev/null 2>"$D/cg.err"
+	echo "  $HERALD --help: $(ir)"
 	for kind in b u; do
 		n=$((4 * RUNS))
 		line=$(sed -n "${n}p" "$D/m/$kind.list")

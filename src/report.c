@@ -1,0 +1,660 @@
+/*
+ * report.c - herald report: one campaign as a text summary or as one
+ * self-contained HTML page (see report.h). report_build() reads
+ * everything in a few queries; the writers only format. The page is
+ * HTML5 with its CSS in a <style> element and its charts as inline SVG
+ * drawn here (a send curve, stacked bars per segment, bars of bounce
+ * kinds and reply codes), so it can be mailed or archived as one file and
+ * opens the same anywhere; every string from the database is escaped.
+ * The numbers carry ids and classes (n-sent, tr[data-segment] td.sent…)
+ * that the test reads back in a browser.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "herald.h"
+#include "bounce_policy.h"
+#include "report.h"
+
+/* the curve's minutes are filled in with zeros over at most a day */
+#define REPORT_FILL_MINUTES	1440
+#define REPORT_CODES		8
+
+static const char *const report_colors[] = { "#2e7d32", "#f9a825", "#c62828",
+    "#6d6d6d" };
+
+static void
+report_segment_clear(gpointer p)
+{
+	g_free(((struct report_segment *)p)->segment);
+}
+
+static void
+report_bounce_clear(gpointer p)
+{
+	struct report_bounce *b = p;
+
+	g_free(b->kind);
+	g_free(b->reason);
+}
+
+static void
+report_code_clear(gpointer p)
+{
+	g_free(((struct report_code *)p)->reply);
+}
+
+/* report_free - free R (NULL is fine) */
+void
+report_free(struct report *r)
+{
+	if (r == NULL)
+		return;
+	campaign_free(r->campaign);
+	if (r->minutes != NULL)
+		g_array_unref(r->minutes);
+	if (r->segments != NULL)
+		g_array_unref(r->segments);
+	if (r->bounces != NULL)
+		g_array_unref(r->bounces);
+	if (r->codes != NULL)
+		g_array_unref(r->codes);
+	g_free(r);
+}
+
+/* report_minutes - the send curve, gaps of up to a day filled with 0 */
+static gboolean
+report_minutes(struct store *store, struct report *r, GError **error)
+{
+	g_autoptr(sqlite3_stmt) st = store_prepare(store,
+	    "WITH d AS (SELECT * FROM deliveries WHERE campaign_id = ?1"
+	    "  AND attempts > 0)"
+	    " SELECT m, sum(s), sum(df), sum(f) FROM ("
+	    "  SELECT last_attempt / 60 * 60 AS m, state = 'sent' AS s, 0 AS df,"
+	    "   state = 'failed' AS f FROM d WHERE state IN ('sent', 'failed')"
+	    "  UNION ALL SELECT coalesce(first_attempt, last_attempt) / 60 * 60,"
+	    "   0, 1, 0 FROM d WHERE state = 'queued' OR (attempts > 1 AND"
+	    "   (state = 'sent' OR coalesce(code, 0) < 500)))"
+	    " GROUP BY m ORDER BY m", error);
+	struct report_minute m;
+	int rc;
+
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, r->campaign->id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		m.minute = sqlite3_column_int64(st, 0);
+		if (r->minutes->len > 0) {
+			gint64 last = g_array_index(r->minutes,
+			    struct report_minute, r->minutes->len - 1).minute;
+			struct report_minute zero = { 0 };
+
+			if ((m.minute - last) / 60 <= REPORT_FILL_MINUTES)
+				for (zero.minute = last + 60; zero.minute <
+				    m.minute; zero.minute += 60)
+					g_array_append_val(r->minutes, zero);
+		}
+		m.sent = sqlite3_column_int64(st, 1);
+		m.deferred = sqlite3_column_int64(st, 2);
+		m.failed = sqlite3_column_int64(st, 3);
+		g_array_append_val(r->minutes, m);
+	}
+	if (rc != SQLITE_DONE) {
+		herald_set_sqlite_error(error, store->db, rc, "reading the curve");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* report_segments - per campaign segment: counts, bounces, unsubscribes
+ * (after the campaign was created), replies */
+static gboolean
+report_segments(struct store *store, struct report *r, GError **error)
+{
+	g_autoptr(GArray) per = campaign_segment_counts(store, r->campaign,
+	    error);
+	g_autoptr(sqlite3_stmt) st = store_prepare(store,
+	    "SELECT (SELECT count(DISTINCT b.subscriber_id) FROM bounces b"
+	    "   JOIN deliveries d ON d.campaign_id = b.campaign_id"
+	    "   AND d.subscriber_id = b.subscriber_id WHERE b.campaign_id = ?1"
+	    "   AND d.segment = ?2 AND b.kind IN ('hard', 'unknown')),"
+	    " (SELECT count(DISTINCT b.subscriber_id) FROM bounces b"
+	    "   JOIN deliveries d ON d.campaign_id = b.campaign_id"
+	    "   AND d.subscriber_id = b.subscriber_id WHERE b.campaign_id = ?1"
+	    "   AND d.segment = ?2 AND b.kind = 'soft'),"
+	    " (SELECT count(DISTINCT e.subscriber_id) FROM events e"
+	    "   JOIN deliveries d ON d.subscriber_id = e.subscriber_id"
+	    "   WHERE d.campaign_id = ?1 AND d.segment = ?2"
+	    "   AND e.action = 'unsubscribe' AND e.list_id = ?3 AND e.at >= ?4),"
+	    " (SELECT count(*) FROM replies x JOIN deliveries d"
+	    "   ON d.campaign_id = x.campaign_id"
+	    "   AND d.subscriber_id = x.subscriber_id"
+	    "   WHERE x.campaign_id = ?1 AND d.segment = ?2 AND x.kind = 'reply')",
+	    error);
+	guint i;
+	int rc;
+
+	if (per == NULL || st == NULL)
+		return FALSE;
+	for (i = 0; i < per->len; i++) {
+		const struct campaign_segment_count *c = &g_array_index(per,
+		    struct campaign_segment_count, i);
+		struct report_segment s = { 0 };
+
+		sqlite3_bind_int64(st, 1, r->campaign->id);
+		sqlite3_bind_text(st, 2, c->segment, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, r->campaign->list_id);
+		sqlite3_bind_int64(st, 4, r->campaign->created);
+		if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+			herald_set_sqlite_error(error, store->db, rc,
+			    "reading outcomes by segment");
+			return FALSE;
+		}
+		s.segment = g_strdup(c->segment);
+		s.total = c->total;
+		s.sent = c->sent;
+		s.failed = c->failed;
+		s.queued = c->queued;
+		s.hard = sqlite3_column_int64(st, 0);
+		s.soft = sqlite3_column_int64(st, 1);
+		s.unsubscribed = sqlite3_column_int64(st, 2);
+		s.replies = sqlite3_column_int64(st, 3);
+		r->unsubscribed += s.unsubscribed;
+		r->replies += s.replies;
+		g_array_append_val(r->segments, s);
+		sqlite3_reset(st);
+	}
+	return TRUE;
+}
+
+/* report_codes - the most frequent last reply codes of the deliveries */
+static gboolean
+report_codes(struct store *store, struct report *r, GError **error)
+{
+	g_autoptr(sqlite3_stmt) st = store_prepare(store,
+	    "SELECT coalesce(code, 0), min(reply), count(*) FROM deliveries"
+	    " WHERE campaign_id = ?1 AND attempts > 0 GROUP BY coalesce(code, 0)"
+	    " ORDER BY count(*) DESC, 1 LIMIT ?2", error);
+	int rc;
+
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, r->campaign->id);
+	sqlite3_bind_int(st, 2, REPORT_CODES);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct report_code c;
+
+		c.code = sqlite3_column_int(st, 0);
+		c.reply = g_strdup((const char *)sqlite3_column_text(st, 1));
+		c.count = sqlite3_column_int64(st, 2);
+		g_array_append_val(r->codes, c);
+	}
+	if (rc != SQLITE_DONE) {
+		herald_set_sqlite_error(error, store->db, rc, "reading reply codes");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* report_build - read campaign ID's report */
+struct report *
+report_build(struct store *store, gint64 id, GError **error)
+{
+	g_autoptr(report) r = g_new0(struct report, 1);
+	struct bounce_campaign_report *b;
+	guint i;
+
+	r->minutes = g_array_new(FALSE, TRUE, sizeof(struct report_minute));
+	r->segments = g_array_new(FALSE, TRUE, sizeof(struct report_segment));
+	g_array_set_clear_func(r->segments, report_segment_clear);
+	r->bounces = g_array_new(FALSE, TRUE, sizeof(struct report_bounce));
+	g_array_set_clear_func(r->bounces, report_bounce_clear);
+	r->codes = g_array_new(FALSE, TRUE, sizeof(struct report_code));
+	g_array_set_clear_func(r->codes, report_code_clear);
+	if ((r->campaign = campaign_get(store, id, error)) == NULL ||
+	    !campaign_counts(store, id, &r->counts, error) ||
+	    !report_minutes(store, r, error) || !report_segments(store, r, error) ||
+	    !report_codes(store, r, error) ||
+	    (b = bounce_policy_campaign(store, id, error)) == NULL)
+		return NULL;
+	r->bounced = b->bounced;
+	for (i = 0; i < b->rows->len; i++) {
+		const struct bounce_campaign_row *row = g_ptr_array_index(b->rows,
+		    i);
+		struct report_bounce rb = { g_strdup(row->kind),
+		    g_strdup(row->reason), row->recipients, row->bounces };
+
+		g_array_append_val(r->bounces, rb);
+	}
+	bounce_campaign_report_free(b);
+	return g_steal_pointer(&r);
+}
+
+/* report_time - unix time T as FORMAT in UTC, "-" for none (caller frees) */
+static char *
+report_time(gint64 t, const char *format)
+{
+	g_autoptr(GDateTime) d = t > 0 ? g_date_time_new_from_unix_utc(t) : NULL;
+
+	return d != NULL ? g_date_time_format(d, format) : g_strdup("-");
+}
+
+/* report_pct - N of OF as "12.5%" ("-" when OF is 0; caller frees) */
+static char *
+report_pct(gint64 n, gint64 of)
+{
+	return of > 0 ? g_strdup_printf("%.1f%%", 100.0 * n / of) :
+	    g_strdup("-");
+}
+
+/* report_text - the terminal summary */
+char *
+report_text(const struct report *r)
+{
+	const struct campaign *c = r->campaign;
+	g_autofree char *created = report_time(c->created, "%F %R");
+	g_autofree char *started = report_time(c->started, "%F %R");
+	g_autofree char *finished = report_time(c->finished, "%F %R");
+	g_autofree char *bpct = report_pct(r->bounced, r->counts.total);
+	g_autofree char *segs = g_strjoinv(",", c->segments);
+	GString *s = g_string_new(NULL);
+	guint i;
+
+	g_string_append_printf(s, "campaign %" G_GINT64_FORMAT ": %s to %s (%s),"
+	    " %s%s%s\n", c->id, c->announcement, c->list, segs, c->state,
+	    c->reason != NULL ? ": " : "", c->reason != NULL ? c->reason : "");
+	g_string_append_printf(s, "created %s, first sent %s, finished %s (UTC)\n",
+	    created, started, finished);
+	g_string_append_printf(s, "recipients %" G_GINT64_FORMAT ": sent %"
+	    G_GINT64_FORMAT ", failed %" G_GINT64_FORMAT ", queued %"
+	    G_GINT64_FORMAT "\n", r->counts.total, r->counts.sent,
+	    r->counts.failed, r->counts.queued);
+	g_string_append_printf(s, "bounced %" G_GINT64_FORMAT " (%s), "
+	    "unsubscribed since %" G_GINT64_FORMAT ", replies %" G_GINT64_FORMAT
+	    "\n", r->bounced, bpct, r->unsubscribed, r->replies);
+	g_string_append_printf(s, "\n%-24s %7s %7s %7s %7s %7s %7s %7s %7s\n",
+	    "SEGMENT", "TOTAL", "SENT", "FAILED", "QUEUED", "HARD", "SOFT",
+	    "UNSUB", "REPLIES");
+	for (i = 0; i < r->segments->len; i++) {
+		const struct report_segment *g = &g_array_index(r->segments,
+		    struct report_segment, i);
+
+		g_string_append_printf(s, "%-24s %7" G_GINT64_FORMAT " %7"
+		    G_GINT64_FORMAT " %7" G_GINT64_FORMAT " %7" G_GINT64_FORMAT
+		    " %7" G_GINT64_FORMAT " %7" G_GINT64_FORMAT " %7"
+		    G_GINT64_FORMAT " %7" G_GINT64_FORMAT "\n", g->segment,
+		    g->total, g->sent, g->failed, g->queued, g->hard, g->soft,
+		    g->unsubscribed, g->replies);
+	}
+	if (r->minutes->len > 0)
+		g_string_append_printf(s, "\n%-16s %7s %8s %7s\n",
+		    "MINUTE (UTC)", "SENT", "DEFERRED", "FAILED");
+	for (i = 0; i < r->minutes->len; i++) {
+		const struct report_minute *m = &g_array_index(r->minutes,
+		    struct report_minute, i);
+		g_autofree char *t = report_time(m->minute, "%F %R");
+
+		if (m->sent + m->deferred + m->failed == 0)
+			continue;
+		g_string_append_printf(s, "%-16s %7" G_GINT64_FORMAT " %8"
+		    G_GINT64_FORMAT " %7" G_GINT64_FORMAT "\n", t, m->sent,
+		    m->deferred, m->failed);
+	}
+	if (r->bounces->len > 0)
+		g_string_append_printf(s, "\n%-8s %-16s %10s %8s\n", "KIND",
+		    "REASON", "RECIPIENTS", "BOUNCES");
+	for (i = 0; i < r->bounces->len; i++) {
+		const struct report_bounce *b = &g_array_index(r->bounces,
+		    struct report_bounce, i);
+
+		g_string_append_printf(s, "%-8s %-16s %10" G_GINT64_FORMAT " %8"
+		    G_GINT64_FORMAT "\n", b->kind, b->reason, b->recipients,
+		    b->bounces);
+	}
+	if (r->codes->len > 0)
+		g_string_append_printf(s, "\n%8s %5s  %s\n", "COUNT", "CODE",
+		    "REPLY (one of them)");
+	for (i = 0; i < r->codes->len; i++) {
+		const struct report_code *k = &g_array_index(r->codes,
+		    struct report_code, i);
+
+		g_string_append_printf(s, "%8" G_GINT64_FORMAT " %5d  %.60s\n",
+		    k->count, k->code, k->reply != NULL ? k->reply : "");
+	}
+	return g_string_free(s, FALSE);
+}
+
+/* report_esc - S escaped for HTML text and attribute values, appended */
+static void
+report_esc(GString *out, const char *s)
+{
+	g_autofree char *valid = g_utf8_make_valid(s != NULL ? s : "", -1);
+	g_autofree char *e = g_markup_escape_text(valid, -1);
+
+	g_string_append(out, e);
+}
+
+/* report_axis_max - 4 times a round step (1, 2 or 5 times a power of
+ * ten), at or above N: the curve's four grid lines fall on integers */
+static gint64
+report_axis_max(gint64 n)
+{
+	gint64 p = 1, need = (n + 3) / 4;
+
+	for (;;) {
+		if (need <= p)
+			return 4 * p;
+		if (need <= 2 * p)
+			return 8 * p;
+		if (need <= 5 * p)
+			return 20 * p;
+		p *= 10;
+	}
+}
+
+/* report_curve - the send curve: sent, deferred and failed per minute as
+ * three lines over time */
+static void
+report_curve(GString *h, const struct report *r)
+{
+	const double x0 = 48, x1 = 588, y0 = 200, y1 = 14;
+	const char *names[] = { "sent", "deferred", "failed" };
+	gint64 top = 0, totals[3] = { 0 };
+	guint n = r->minutes->len, i, k;
+	g_autofree char *first = NULL, *last = NULL;
+
+	for (i = 0; i < n; i++) {
+		const struct report_minute *m = &g_array_index(r->minutes,
+		    struct report_minute, i);
+
+		top = MAX(top, MAX(m->sent, MAX(m->deferred, m->failed)));
+		totals[0] += m->sent;
+		totals[1] += m->deferred;
+		totals[2] += m->failed;
+	}
+	top = report_axis_max(top);
+	g_string_append(h, "<svg class=\"chart\" viewBox=\"0 0 600 236\" "
+	    "role=\"img\" aria-label=\"messages per minute\">\n");
+	for (k = 0; k <= 4; k++) {
+		double y = y0 - (y0 - y1) * k / 4;
+
+		g_string_append_printf(h, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\""
+		    " y2=\"%.1f\" class=\"grid\"/><text x=\"%.0f\" y=\"%.1f\" "
+		    "class=\"tick\" text-anchor=\"end\">%" G_GINT64_FORMAT
+		    "</text>\n", x0, y, x1, y, x0 - 6, y + 4, top * k / 4);
+	}
+	if (n == 0)
+		g_string_append(h, "<text x=\"300\" y=\"110\" text-anchor=\"middle\""
+		    " class=\"tick\">nothing sent yet</text>\n");
+	for (k = 0; k < 3 && n > 0; k++) {
+		g_string_append_printf(h, "<polyline class=\"series\" data-series="
+		    "\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"2.5\" "
+		    "points=\"", names[k], report_colors[k]);
+		for (i = 0; i < n; i++) {
+			const struct report_minute *m = &g_array_index(r->minutes,
+			    struct report_minute, i);
+			gint64 v = k == 0 ? m->sent : k == 1 ? m->deferred :
+			    m->failed;
+			double x = n == 1 ? (x0 + x1) / 2 :
+			    x0 + (x1 - x0) * i / (n - 1);
+
+			g_string_append_printf(h, "%s%.1f,%.1f", i > 0 ? " " : "",
+			    x, y0 - (y0 - y1) * v / top);
+		}
+		g_string_append(h, "\"/>\n");
+		if (n <= 60)
+			for (i = 0; i < n; i++) {
+				const struct report_minute *m = &g_array_index(
+				    r->minutes, struct report_minute, i);
+				gint64 v = k == 0 ? m->sent : k == 1 ?
+				    m->deferred : m->failed;
+				double x = n == 1 ? (x0 + x1) / 2 :
+				    x0 + (x1 - x0) * i / (n - 1);
+
+				g_string_append_printf(h, "<circle cx=\"%.1f\" "
+				    "cy=\"%.1f\" r=\"3.5\" fill=\"%s\"><title>%s: %"
+				    G_GINT64_FORMAT "</title></circle>\n", x,
+				    y0 - (y0 - y1) * v / top, report_colors[k],
+				    names[k], v);
+			}
+	}
+	if (n > 0) {
+		first = report_time(g_array_index(r->minutes, struct report_minute,
+		    0).minute, "%H:%M");
+		last = report_time(g_array_index(r->minutes, struct report_minute,
+		    n - 1).minute, "%H:%M");
+		g_string_append_printf(h, "<text x=\"%.0f\" y=\"226\" class=\"tick\""
+		    " text-anchor=\"%s\">%s</text>\n", n == 1 ? (x0 + x1) / 2 : x0,
+		    n == 1 ? "middle" : "start", first);
+		if (n > 1)
+			g_string_append_printf(h, "<text x=\"%.0f\" y=\"226\" "
+			    "class=\"tick\" text-anchor=\"end\">%s</text>\n", x1,
+			    last);
+	}
+	g_string_append(h, "</svg>\n<p class=\"legend\">");
+	for (k = 0; k < 3; k++)
+		g_string_append_printf(h, "<span><i style=\"background:%s\"></i>%s "
+		    "<b id=\"curve-%s\">%" G_GINT64_FORMAT "</b></span>",
+		    report_colors[k], names[k], names[k], totals[k]);
+	g_string_append(h, " <small>per minute, UTC</small></p>\n");
+}
+
+/* report_hbar - one row of a horizontal bar chart: LABEL, then the
+ * stacked VALUES (N of them, in COLORS) scaled to TOP, at row ROW */
+static void
+report_hbar(GString *h, guint row, const char *label, const gint64 *values,
+    guint n, gint64 top, const char *const *names, const char *const *colors)
+{
+	const double x0 = 190, x1 = 550, hgt = 26;
+	double y = 8 + row * (hgt + 10), x = x0;
+	gint64 sum = 0;
+	guint k;
+
+	g_string_append_printf(h, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\""
+	    " class=\"label\">", x0 - 8, y + 19);
+	report_esc(h, label);
+	g_string_append(h, "</text>\n");
+	for (k = 0; k < n; k++) {
+		double w = top > 0 ? (x1 - x0) * values[k] / top : 0;
+
+		if (values[k] > 0)
+			g_string_append_printf(h, "<rect x=\"%.1f\" y=\"%.1f\" "
+			    "width=\"%.1f\" height=\"%.0f\" fill=\"%s\"><title>%s: %"
+			    G_GINT64_FORMAT "</title></rect>\n", x, y, w, hgt,
+			    colors[k], names[k], values[k]);
+		x += w;
+		sum += values[k];
+	}
+	g_string_append_printf(h, "<text x=\"%.1f\" y=\"%.1f\" class=\"tick\">%"
+	    G_GINT64_FORMAT "</text>\n", x + 6, y + 19, sum);
+}
+
+/* report_svg_open - an SVG for ROWS bars */
+static void
+report_svg_open(GString *h, guint rows, const char *label)
+{
+	g_string_append_printf(h, "<svg class=\"chart\" viewBox=\"0 0 600 %u\" "
+	    "role=\"img\" aria-label=\"%s\">\n", 16 + MAX(rows, 1) * 36, label);
+}
+
+static const char report_css[] =
+	"*{box-sizing:border-box}"
+	"body{margin:0;padding:16px;font:15px/1.45 system-ui,-apple-system,"
+	"'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#1d1d1f;"
+	"background:#f5f5f7}"
+	"main{max-width:1100px;margin:0 auto}"
+	"h1{font-size:1.5em;margin:0 0 4px}h2{font-size:1.1em;margin:0 0 8px}"
+	".sub{color:#555;margin:0 0 16px;overflow-wrap:anywhere}"
+	".cards{display:flex;flex-wrap:wrap;gap:10px;margin-bottom:16px}"
+	".card{flex:1 1 120px;background:#fff;border-radius:10px;padding:10px 14px;"
+	"box-shadow:0 1px 2px rgba(0,0,0,.08)}"
+	".card b{display:block;font-size:1.6em}.card span{color:#555}"
+	"section{background:#fff;border-radius:10px;padding:14px;margin-bottom:16px;"
+	"box-shadow:0 1px 2px rgba(0,0,0,.08);overflow-x:auto}"
+	".grid2{display:grid;grid-template-columns:1fr;gap:16px}"
+	"@media (min-width:900px){.grid2{grid-template-columns:1fr 1fr}"
+	".grid2 section{margin-bottom:0}}"
+	"svg.chart{width:100%;max-width:760px;height:auto;display:block;"
+	"margin:0 auto}"
+	"svg .grid{stroke:#e3e3e8;stroke-width:1}"
+	"svg .tick{font-size:16px;fill:#555}svg .label{font-size:17px;fill:#1d1d1f}"
+	".legend{margin:6px 0 0;display:flex;flex-wrap:wrap;gap:12px}"
+	".legend i{display:inline-block;width:12px;height:12px;border-radius:2px;"
+	"margin-right:5px;vertical-align:-1px}"
+	"table{border-collapse:collapse;width:100%;margin-top:10px;font-size:.92em}"
+	"th,td{padding:5px 8px;border-bottom:1px solid #e3e3e8;text-align:right}"
+	"th:first-child,td:first-child{text-align:left}"
+	"td.reply{text-align:left;overflow-wrap:anywhere}";
+
+/* report_html - the page */
+char *
+report_html(const struct report *r)
+{
+	const struct campaign *c = r->campaign;
+	static const char *const seg_names[] = { "sent", "failed", "queued" };
+	static const char *const one[] = { "recipients" };
+	static const char *const seg_colors[] = { "#2e7d32", "#c62828",
+	    "#9e9e9e" };
+	g_autofree char *created = report_time(c->created, "%F %R UTC");
+	g_autofree char *started = report_time(c->started, "%F %R");
+	g_autofree char *finished = report_time(c->finished, "%F %R");
+	g_autofree char *bpct = report_pct(r->bounced, r->counts.total);
+	g_autofree char *segs = g_strjoinv(", ", c->segments);
+	g_autofree char *base = g_path_get_basename(c->announcement);
+	GString *h = g_string_new(NULL);
+	gint64 top = 0;
+	guint i;
+
+	g_string_append(h, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
+	    "<meta charset=\"utf-8\">\n<meta name=\"viewport\" "
+	    "content=\"width=device-width, initial-scale=1\">\n<title>");
+	g_string_append_printf(h, "Campaign %" G_GINT64_FORMAT ": ", c->id);
+	report_esc(h, base);
+	g_string_append_printf(h, "</title>\n<style>%s</style></head>\n<body>"
+	    "<main>\n<h1>Campaign %" G_GINT64_FORMAT ": ", report_css, c->id);
+	report_esc(h, base);
+	g_string_append(h, "</h1>\n<p class=\"sub\">to <b>");
+	report_esc(h, c->list);
+	g_string_append(h, "</b> (");
+	report_esc(h, segs);
+	g_string_append(h, ") &middot; <span id=\"state\">");
+	report_esc(h, c->state);
+	g_string_append(h, "</span>");
+	if (c->reason != NULL) {
+		g_string_append(h, ": ");
+		report_esc(h, c->reason);
+	}
+	g_string_append_printf(h, " &middot; created %s, first sent %s, finished"
+	    " %s</p>\n<div class=\"cards\">\n", created, started, finished);
+#define CARD(id, label, v) g_string_append_printf(h, "<div class=\"card\">" \
+	"<b id=\"n-%s\">%" G_GINT64_FORMAT "</b><span>%s</span></div>\n", id, \
+	(gint64)(v), label)
+	CARD("total", "recipients", r->counts.total);
+	CARD("sent", "sent", r->counts.sent);
+	CARD("failed", "failed", r->counts.failed);
+	CARD("queued", "queued", r->counts.queued);
+	CARD("bounced", "bounced", r->bounced);
+	CARD("unsubscribed", "unsubscribed since", r->unsubscribed);
+	CARD("replies", "replies", r->replies);
+#undef CARD
+	g_string_append_printf(h, "</div>\n<section><h2>Sending over time</h2>\n");
+	report_curve(h, r);
+	g_string_append(h, "</section>\n<section><h2>Outcomes per segment</h2>\n");
+	for (i = 0; i < r->segments->len; i++)
+		top = MAX(top, g_array_index(r->segments, struct report_segment,
+		    i).total);
+	report_svg_open(h, r->segments->len, "outcomes per segment");
+	for (i = 0; i < r->segments->len; i++) {
+		const struct report_segment *s = &g_array_index(r->segments,
+		    struct report_segment, i);
+		gint64 v[] = { s->sent, s->failed, s->queued };
+
+		report_hbar(h, i, s->segment, v, 3, top, seg_names, seg_colors);
+	}
+	g_string_append(h, "</svg>\n<p class=\"legend\">");
+	for (i = 0; i < 3; i++)
+		g_string_append_printf(h, "<span><i style=\"background:%s\"></i>%s"
+		    "</span>", seg_colors[i], seg_names[i]);
+	g_string_append(h, "</p>\n<table><thead><tr><th>segment</th><th>total"
+	    "</th><th>sent</th><th>failed</th><th>queued</th><th>hard bounces"
+	    "</th><th>soft bounces</th><th>unsubscribed</th><th>replies</th>"
+	    "</tr></thead><tbody>\n");
+	for (i = 0; i < r->segments->len; i++) {
+		const struct report_segment *s = &g_array_index(r->segments,
+		    struct report_segment, i);
+
+		g_string_append(h, "<tr data-segment=\"");
+		report_esc(h, s->segment);
+		g_string_append(h, "\"><td>");
+		report_esc(h, s->segment);
+		g_string_append_printf(h, "</td><td class=\"total\">%"
+		    G_GINT64_FORMAT "</td><td class=\"sent\">%" G_GINT64_FORMAT
+		    "</td><td class=\"failed\">%" G_GINT64_FORMAT "</td>"
+		    "<td class=\"queued\">%" G_GINT64_FORMAT "</td><td class=\"hard\">%"
+		    G_GINT64_FORMAT "</td><td class=\"soft\">%" G_GINT64_FORMAT
+		    "</td><td class=\"unsubscribed\">%" G_GINT64_FORMAT "</td>"
+		    "<td class=\"replies\">%" G_GINT64_FORMAT "</td></tr>\n",
+		    s->total, s->sent, s->failed, s->queued, s->hard, s->soft,
+		    s->unsubscribed, s->replies);
+	}
+	g_string_append_printf(h, "</tbody></table></section>\n<div class=\"grid2\">"
+	    "\n<section><h2>Bounces by kind <small>(%" G_GINT64_FORMAT
+	    " recipients, %s)</small></h2>\n", r->bounced, bpct);
+	top = 0;
+	for (i = 0; i < r->bounces->len; i++)
+		top = MAX(top, g_array_index(r->bounces, struct report_bounce,
+		    i).recipients);
+	report_svg_open(h, r->bounces->len, "bounces by kind");
+	if (r->bounces->len == 0)
+		g_string_append(h, "<text x=\"300\" y=\"30\" text-anchor=\"middle\""
+		    " class=\"tick\">no bounces</text>\n");
+	for (i = 0; i < r->bounces->len; i++) {
+		const struct report_bounce *b = &g_array_index(r->bounces,
+		    struct report_bounce, i);
+		g_autofree char *label = g_strdup_printf("%s %s", b->kind,
+		    b->reason);
+		const char *color[] = { strcmp(b->kind, "soft") == 0 ?
+		    report_colors[1] : strcmp(b->kind, "hard") == 0 ?
+		    report_colors[2] : report_colors[3] };
+
+		report_hbar(h, i, label, &b->recipients, 1, top, one, color);
+	}
+	g_string_append(h, "</svg></section>\n<section><h2>Most frequent reply "
+	    "codes</h2>\n");
+	top = 0;
+	for (i = 0; i < r->codes->len; i++)
+		top = MAX(top, g_array_index(r->codes, struct report_code,
+		    i).count);
+	report_svg_open(h, r->codes->len, "reply codes");
+	for (i = 0; i < r->codes->len; i++) {
+		const struct report_code *k = &g_array_index(r->codes,
+		    struct report_code, i);
+		g_autofree char *label = k->code != 0 ?
+		    g_strdup_printf("%d", k->code) : g_strdup("no reply");
+		const char *color[] = { report_colors[k->code >= 500 ? 2 :
+		    k->code >= 400 ? 1 : k->code >= 200 ? 0 : 3] };
+
+		report_hbar(h, i, label, &k->count, 1, top, one, color);
+	}
+	g_string_append(h, "</svg>\n<table><tbody>\n");
+	for (i = 0; i < r->codes->len; i++) {
+		const struct report_code *k = &g_array_index(r->codes,
+		    struct report_code, i);
+		const char *reply = k->reply != NULL &&
+		    g_utf8_validate(k->reply, -1, NULL) ? k->reply : "";
+		g_autofree char *cut = g_utf8_substring(reply, 0,
+		    MIN(g_utf8_strlen(reply, -1), 120));
+
+		g_string_append_printf(h, "<tr><td>%d</td><td class=\"count\">%"
+		    G_GINT64_FORMAT "</td><td class=\"reply\">", k->code,
+		    k->count);
+		report_esc(h, cut);
+		g_string_append(h, "</td></tr>\n");
+	}
+	g_string_append(h, "</tbody></table></section>\n</div>\n"
+	    "<p class=\"sub\">herald report ");
+	g_string_append_printf(h, "%" G_GINT64_FORMAT " &middot; ", c->id);
+	report_esc(h, c->announcement);
+	g_string_append(h, "</p>\n</main></body></html>\n");
+	return g_string_free(h, FALSE);
+}

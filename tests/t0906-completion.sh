@@ -1,0 +1,54 @@
+#!/bin/sh
+# t0906-completion.sh - bash completion (etc/bash-completion/herald),
+# driven as bash drives it: COMP_WORDS and COMP_CWORD set, the completion
+# function called, COMPREPLY read. Commands and options come from the
+# herald under test (a new command completes by itself), list and segment
+# names from the instance's lists, campaign ids from its campaigns (one
+# campaign of tests/t0903/campaign.sh); -c FILE on the line is honoured.
+# make install puts the file under share/bash-completion/completions.
+. "${TOP:-.}/tests/lib.sh"
+. "$TOP/tests/t0400/common.sh"
+command -v bash >/dev/null 2>&1 || { echo "1..0 # SKIP no bash"; exit 0; }
+. "$TOP/tests/t0903/campaign.sh"
+plan 19
+C=$TOP/etc/bash-completion/herald
+mkdir -p "$T/bin"
+ln -s "$HERALD" "$T/bin/herald"
+PATH=$T/bin:$PATH; export PATH
+
+# comp WORD… - what completing the last WORD offers, sorted, one line
+comp() {
+	bash -c '. "$0"; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
+	    _herald "$1" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
+	    printf "%s\n" "${COMPREPLY[@]}"' "$C" herald "$@" | grep . | sort | tr '\n' ' ' | sed 's/ $//'
+}
+# is WANT WORD… - comp WORD… gives exactly WANT
+is() { _w=$1; shift; got=$(comp "$@"); [ "$got" = "$_w" ] || echo "#   got '$got', want '$_w'"; [ "$got" = "$_w" ]; }
+
+cmds=$(herald help | awk '/^Commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 } on && /^$/ { on = 0 }' | sort | tr '\n' ' ' | sed 's/ $//')
+is "$cmds" ""; ok $? "the commands, as herald help lists them"
+is "segment send" se; ok $? "a prefix: se → segment send"
+is "--config= --help --version" --; ok $? "global options"
+is "--campaign --json --kind" replies --; ok $? "a command's options from its --help"
+is "$(herald send --help | sed -nE 's/^ +(-[a-zA-Z], )?(--[a-z][a-z0-9-]*).*/\2/p' | grep -v '^--help$' | sort | tr '\n' ' ' | sed 's/ $//')" send --; ok $? "every option of send"
+is "--attr --name" sub add --; ok $? "a verb's options: sub add"
+is "add export import rm show" sub ""; ok $? "sub's verbs"
+is "xen-devel xen-users" sub show ""; ok $? "list names after sub show"
+is "xen-devel xen-users" send summit --list ""; ok $? "list names after --list"
+is "developers" segment xen-users dev; ok $? "segment names of the list given"
+is "users" send summit --list xen-users --segment use; ok $? "--segment completes from the --list's segments"
+is "users" sub export xen-users --segment use; ok $? "sub export LIST --segment"
+is "toolstack" render summit -l xen-devel -s t; ok $? "-s after -l xen-devel: that list's segments"
+is "cancel pause resume retry show" campaign ""; ok $? "campaign's actions"
+[ "$(comp campaign show "")" = "$CAMPAIGN" ]; ok $? "campaign ids ($CAMPAIGN)"
+[ "$(comp report "")" = "$CAMPAIGN" ]; ok $? "report ID: campaign ids"
+is "exim postfix" mta ""; ok $? "mta postfix|exim"
+# -c FILE on the line: another instance with no lists
+mkdir -p "$T/other/lists"
+printf 'data_dir = "%s"\nlist_dir = "%s"\n' "$T/other" "$T/other/lists" >"$T/other.conf"
+is "" -c "$T/other.conf" sub show ""; ok $? "-c FILE: the lists of that configuration (none)"
+
+make -s -C "$TOP" install PREFIX=/opt/herald DESTDIR="$T/root" >"$T/install.log" 2>&1 &&
+    cmp -s "$C" "$T/root/opt/herald/share/bash-completion/completions/herald"
+ok $? "make install puts it in share/bash-completion/completions/herald"
+finish
