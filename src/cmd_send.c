@@ -706,7 +706,8 @@ cmd_campaigns(struct herald *h, int argc, char **argv)
 /* campaign_show_json - campaign show --json (README: JSON output) */
 static void
 campaign_show_json(struct herald *h, const struct campaign *c,
-    const struct campaign_counts *n, GArray *per, GArray *errs)
+    const struct campaign_counts *n, GArray *per, GArray *errs,
+    GArray *relays)
 {
 	struct json_out jo;
 	guint i;
@@ -755,6 +756,22 @@ campaign_show_json(struct herald *h, const struct campaign *c,
 		json_out_end(&jo);
 	}
 	json_out_end(&jo);
+	json_out_key(&jo, "relays");
+	json_out_array(&jo);
+	for (i = 0; i < relays->len; i++) {
+		struct relay_count *r = &g_array_index(relays, struct relay_count,
+		    i);
+
+		json_out_object(&jo);
+		json_out_kstring(&jo, "relay", r->relay);
+		json_out_kint(&jo, "sent", r->sent);
+		json_out_kint(&jo, "deferred", r->deferred);
+		json_out_kint(&jo, "failed", r->failed);
+		json_out_kstring(&jo, "state", r->state);
+		json_out_kstring(&jo, "reason", r->reason);
+		json_out_end(&jo);
+	}
+	json_out_end(&jo);
 	json_out_end(&jo);
 	json_out_end_line(&jo);
 }
@@ -774,10 +791,11 @@ campaign_show(struct herald *h, gint64 id, gboolean json)
 	if ((c = campaign_get(h->store, id, &error)) == NULL ||
 	    !campaign_counts(h->store, id, &n, &error) ||
 	    (per = campaign_segment_counts(h->store, c, &error)) == NULL ||
-	    (errs = campaign_errors(h->store, id, 10, &error)) == NULL)
+	    (errs = campaign_errors(h->store, id, 10, &error)) == NULL ||
+	    (relays = relay_counts(h->store, h->config, id, &error)) == NULL)
 		return cmd_error("campaign show", error);
 	if (json) {
-		campaign_show_json(h, c, &n, per, errs);
+		campaign_show_json(h, c, &n, per, errs, relays);
 		return EX_OK;
 	}
 	printf("campaign     %" G_GINT64_FORMAT "\n", c->id);
@@ -803,8 +821,6 @@ campaign_show(struct herald *h, gint64 id, gboolean json)
 		    G_GINT64_FORMAT " %8" G_GINT64_FORMAT "\n", s->segment,
 		    s->total, s->sent, s->failed, s->queued);
 	}
-	if ((relays = relay_counts(h->store, h->config, id, &error)) == NULL)
-		return cmd_error("campaign show", error);
 	printf("\n%-16s %8s %8s %8s  %s\n", "RELAY", "SENT", "DEFERRED",
 	    "FAILED", "STATE");
 	for (i = 0; i < relays->len; i++) {

@@ -10,7 +10,7 @@
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0400/common.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
-plan 26
+plan 27
 
 # relay NAME PORT WEIGHT [EXTRA…] - the lines of one relay section
 relay() {
@@ -70,6 +70,11 @@ ok $? "each delivery records the relay that sent it"
 t "campaign show" 0 herald campaign show 1
 like "$out" "^a +$na +0 +0  up$" && like "$out" "^b +$nb +0 +0  up$"
 ok $? "lists each relay with sent, deferred, failed and its state"
+[ "$(herald campaign show 1 --json | $PY -c 'import json, sys
+print(" ".join("%s:%d:%d:%d:%s" % (r["relay"], r["sent"], r["deferred"],
+    r["failed"], r["state"]) for r in json.load(sys.stdin)["relays"]))')" = \
+    "a:$na:0:0:up b:$nb:0:0:up" ]
+ok $? "and so does campaign show --json"
 
 # 2. a relay killed mid-campaign: the other carries the rest
 subs_csv "$T/subs2.csv" 1000 k

@@ -57,7 +57,7 @@ HERALD_NOW="2026-01-03 09:00:00"
     >"$T/out" 2>"$T/err" &
 send=$!
 for i in $(seq 1 100); do
-	grep -q 'waiting until' "$T/err" && break
+	grep -q 'waiting until' "$T/err" 2>/dev/null && break
 	sleep 0.1
 done
 like "$(cat "$T/err")" 'every relay is at its quota; waiting until 2026-01-03 10:00:00'
