@@ -29,6 +29,22 @@
  * callback, one indexed read): an unsubscribe, a disabling or a
  * blocklisting committed by then stops it.
  *
+ * Relays: each relay of config->relays has its own sender, its own
+ * workers (relay.connections) and its own queue of chunks. The producer
+ * gives each chunk to the relay that is up, under its quota (relay.c,
+ * counted in the store, minus the rows it has in flight) and furthest
+ * behind its weight, and waits for that relay's queue rather than
+ * handing the chunk to another. With two relays or more, a relay's
+ * failure (no reply, a 421, a SEND_HALT refusal) marks it down (the
+ * breaker: it rests send.relay_backoff seconds, doubling at each failed
+ * probe, then gets one small chunk); its messages are re-queued untouched
+ * and the chunk, once its results are committed, goes back to the
+ * producer (d->retry), which hands out what is still due of it to the
+ * relays that are up. Every relay down pauses the run. With one relay,
+ * a failure is the delivery's, as above. A relay at its quota gets
+ * nothing; when every relay not down is, the run waits (the progress
+ * says until when) or pauses (send.on_quota).
+ *
  * Commits: a worker's results are committed every CAMPAIGN_COMMIT_EVERY
  * messages. A commit that fails (disk full, database locked past the
  * busy timeout) stops the run; the results stay pending and are tried
@@ -117,7 +133,6 @@ struct dispatch_worker {
 	GArray *pending;		/* struct campaign_result */
 	gboolean failed;		/* a commit failed: wait for the last try */
 	gboolean fault;			/* the relay failed under this chunk */
-	gboolean answered;		/* the relay answered in this chunk */
 };
 
 /* one delivery of a chunk, with its subscriber */
@@ -353,8 +368,6 @@ dispatch_report(struct send_message *msg, gpointer data)
 	const struct send_rcpt *r = g_ptr_array_index(msg->rcpts, 0);
 	enum campaign_fate fate;
 
-	if (r->code != 0 && r->code != 421)
-		w->answered = TRUE;
 	if (w->d->nrelays > 1 && dispatch_relay_fault(r)) {
 		w->fault = TRUE;
 		dispatch_relay_down(w->d, w->relay, r);
@@ -488,8 +501,8 @@ fail:
 	return NULL;
 }
 
-/* dispatch_done - after a chunk: a probe that got answers brings its
- * relay back; a chunk its relay failed goes back to the queue (after its
+/* dispatch_done - after a chunk: a probe its relay did not fail brings
+ * the relay back; a chunk its relay failed goes back to the queue (after its
  * results are committed, so another relay sends only what is left) */
 static void
 dispatch_done(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
@@ -498,7 +511,7 @@ dispatch_done(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
 	struct dispatch_relay *relay = w->relay;
 
 	g_mutex_lock(&d->lock);
-	if (!w->fault && w->answered && relay->state == RELAY_PROBING) {
+	if (!w->fault && relay->state == RELAY_PROBING) {
 		relay->state = RELAY_UP;
 		relay->changed = TRUE;
 		g_clear_pointer(&relay->reason, g_free);
@@ -578,7 +591,7 @@ dispatch_work(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
 		g_ptr_array_add(msgs, msg);
 	}
 	g_clear_pointer(&items, g_array_unref);
-	w->fault = w->answered = FALSE;
+	w->fault = FALSE;
 	if (msgs->len > 0)
 		sender_session(w->relay->sender,
 		    (struct send_message **)msgs->pdata, msgs->len,
@@ -731,11 +744,12 @@ dispatch_watch(struct dispatch *d, struct store *store,
 	}
 }
 
-/* dispatch_next - the next chunk of at most SIZE due rows after *CURSOR;
- * FALSE at the end (or on error, set) */
+/* dispatch_next - the next chunk of at most SIZE due rows after *CURSOR
+ * and up to UPTO; FALSE at the end (or on error, set) */
 static gboolean
 dispatch_next(struct store *store, sqlite3_stmt *st, struct dispatch *d,
-    gint64 *cursor, int size, struct dispatch_chunk *chunk, GError **error)
+    gint64 *cursor, gint64 upto, int size, struct dispatch_chunk *chunk,
+    GError **error)
 {
 	int rc;
 	gint64 n;
@@ -744,6 +758,7 @@ dispatch_next(struct store *store, sqlite3_stmt *st, struct dispatch *d,
 	sqlite3_bind_int64(st, 2, d->now);
 	sqlite3_bind_int64(st, 3, *cursor);
 	sqlite3_bind_int(st, 4, size);
+	sqlite3_bind_int64(st, 5, upto);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st);
@@ -877,15 +892,14 @@ dispatch_persist(struct dispatch *d, struct store *store)
 	}
 }
 
-/* dispatch_pick - the relay for the next chunk (of NEED rows, 0: a
- * fresh one): a down relay whose back-off is over gets a probe first;
+/* dispatch_pick - the relay for the next chunk: a down relay whose back-off is over gets a probe first;
  * otherwise the relay that is up, under its quota and furthest behind
  * its weight, whose queue has room (else NULL: wait a tick). *LIMIT gets
  * how many rows it may take. NULL with *OPENS set when every relay that
  * is not down is at its quota (the first instant one opens). */
 static struct dispatch_relay *
-dispatch_pick(struct dispatch *d, struct store *store, gint64 need,
-    gint64 *limit, gint64 *opens, GError **error)
+dispatch_pick(struct dispatch *d, struct store *store, gint64 *limit,
+    gint64 *opens, GError **error)
 {
 	struct dispatch_relay *best = NULL;
 	gint64 now = g_get_monotonic_time(), clock = relay_now(), best_left = 0;
@@ -924,9 +938,8 @@ dispatch_pick(struct dispatch *d, struct store *store, gint64 need,
 		}
 		if (left != G_MAXINT64)
 			left -= g_atomic_int_get(&r->inflight);
-		/* full by what is in flight, or the chunk given back is
-		 * larger than what is left: wait for the chunks out */
-		if (left <= 0 || need > left) {
+		/* full by what is in flight: wait for the chunks out */
+		if (left <= 0) {
 			others = TRUE;
 			continue;
 		}
@@ -1021,7 +1034,8 @@ dispatch_run(struct store *store, const struct config *config,
 
 	next = store_prepare(store, "SELECT count(*), min(id), max(id) FROM"
 	    " (SELECT id FROM deliveries WHERE campaign_id = ?1 AND state ="
-	    " 'queued' AND next_attempt <= ?2 AND id > ?3 ORDER BY id LIMIT ?4)",
+	    " 'queued' AND next_attempt <= ?2 AND id > ?3 AND id <= ?5"
+	    " ORDER BY id LIMIT ?4)",
 	    error);
 	count_due = store_prepare(store, "SELECT count(*) FROM deliveries WHERE"
 	    " campaign_id = ?1 AND state = 'queued' AND next_attempt <= ?2",
@@ -1071,8 +1085,7 @@ dispatch_run(struct store *store, const struct config *config,
 			dispatch_wait(&d, start, &last, &p, progress, data);
 			continue;
 		}
-		relay = dispatch_pick(&d, store, back != NULL ? back->n : 0,
-		    &limit, &opens, &err);
+		relay = dispatch_pick(&d, store, &limit, &opens, &err);
 		if (relay == NULL) {
 			if (back != NULL) {
 				g_mutex_lock(&d.lock);
@@ -1093,9 +1106,33 @@ dispatch_run(struct store *store, const struct config *config,
 		}
 		p.quota_until = 0;
 		if (back != NULL) {
-			chunk = *back;
-			g_free(back);
-		} else if (!dispatch_next(store, next, &d, &cursor,
+			/* what is still due of it, at most LIMIT; the rest
+			 * goes back */
+			gint64 from = back->first - 1;
+			gboolean any = dispatch_next(store, next, &d, &from,
+			    back->last, (int)MIN(back->n, limit), &chunk, &err);
+
+			if (any && chunk.last < back->last) {
+				back->first = chunk.last + 1;
+				back->n = MAX(back->n - chunk.n, 1);
+				g_mutex_lock(&d.lock);
+				g_queue_push_head(&d.retry, back);
+				g_mutex_unlock(&d.lock);
+			} else
+				g_free(back);
+			if (!any) {
+				if (relay->state == RELAY_PROBING) {
+					g_mutex_lock(&d.lock);
+					relay->state = RELAY_DOWN;
+					g_mutex_unlock(&d.lock);
+				}
+				if (err != NULL) {
+					dispatch_fail(&d, g_steal_pointer(&err));
+					break;
+				}
+				continue;
+			}
+		} else if (!dispatch_next(store, next, &d, &cursor, G_MAXINT64,
 		    (int)MIN(size, limit), &chunk, &err)) {
 			if (relay->state == RELAY_PROBING) {
 				g_mutex_lock(&d.lock);

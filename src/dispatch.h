@@ -1,6 +1,7 @@
 /*
  * dispatch.h - run a campaign: hand the due deliveries out in chunks to
- * send.connections worker threads; each worker reads its chunk's
+ * the worker threads of the relays (relay.connections each, by weight;
+ * see dispatch.c for failover and quotas); each worker reads its chunk's
  * subscribers with its own SQLite connection, renders and composes every
  * message (compose.c), sends the chunk over one SMTP session (send.c) and
  * records the results (campaign.c) every CAMPAIGN_COMMIT_EVERY messages.
