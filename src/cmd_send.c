@@ -772,6 +772,23 @@ campaign_show_json(struct herald *h, const struct campaign *c,
 		json_out_end(&jo);
 	}
 	json_out_end(&jo);
+	json_out_key(&jo, "shapes");
+	json_out_array(&jo);
+	for (i = 0; i < h->config->shapes->len; i++) {
+		const struct shape_config *sh = g_ptr_array_index(
+		    h->config->shapes, i);
+		g_autofree char *name = g_strdup_printf("shape %s", sh->name);
+		g_autofree char *state = NULL;
+		g_autofree char *why = NULL;
+
+		(void)relay_get_state(h->store, name, &state, &why, NULL);
+		json_out_object(&jo);
+		json_out_kstring(&jo, "shape", sh->name);
+		json_out_kstring(&jo, "state", state);
+		json_out_kstring(&jo, "reason", why);
+		json_out_end(&jo);
+	}
+	json_out_end(&jo);
 	json_out_end(&jo);
 	json_out_end_line(&jo);
 }
@@ -832,6 +849,20 @@ campaign_show(struct herald *h, gint64 id, gboolean json)
 		    r->failed, r->state != NULL ? r->state : "unused",
 		    r->reason != NULL ? ": " : "", r->reason != NULL ? r->reason :
 		    "");
+	}
+	if (h->config->shapes->len > 0)
+		printf("\n%-16s %s\n", "SHAPE", "STATE (the last run's end)");
+	for (i = 0; i < h->config->shapes->len; i++) {
+		const struct shape_config *sh = g_ptr_array_index(
+		    h->config->shapes, i);
+		g_autofree char *name = g_strdup_printf("shape %s", sh->name);
+		g_autofree char *state = NULL;
+		g_autofree char *why = NULL;
+
+		if (!relay_get_state(h->store, name, &state, &why, &error))
+			return cmd_error("campaign show", error);
+		printf("%-16s %s%s%s\n", sh->name, state != NULL ? state :
+		    "unused", why != NULL ? ": " : "", why != NULL ? why : "");
 	}
 	if (errs->len > 0)
 		printf("\n%8s %8s  %-8s %s\n", "COUNT", "FAILED", "STAGE", "REPLY");

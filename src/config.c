@@ -1087,6 +1087,70 @@ config_relay(cfg_t *s, const char *dir, int connections)
 	return r;
 }
 
+static void
+config_shape_free(struct shape_config *sh)
+{
+	g_free(sh->name);
+	g_strfreev(sh->domains);
+	g_free(sh);
+}
+
+/* config_shape - one shape NAME { } section */
+static struct shape_config *
+config_shape(cfg_t *s)
+{
+	struct shape_config *sh = g_new0(struct shape_config, 1);
+	guint i, n = cfg_size(s, "domains");
+
+	sh->name = g_strdup(cfg_title(s));
+	sh->domains = g_new0(char *, n + 1);
+	for (i = 0; i < n; i++)
+		sh->domains[i] = g_ascii_strdown(cfg_getnstr(s, "domains", i), -1);
+	sh->rate = cfg_getfloat(s, "rate");
+	sh->connections = cfg_getint(s, "connections");
+	return sh;
+}
+
+/* config_check_shapes - domains named, each in one group at most,
+ * numbers within bounds */
+static gboolean
+config_check_shapes(const struct config *config, GError **error)
+{
+	const char *file = config->path != NULL ? config->path : "herald.conf";
+	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+	const char *why = NULL;
+	g_autofree char *what = NULL;
+	guint i;
+	char **d;
+
+	for (i = 0; i < config->shapes->len && why == NULL; i++) {
+		const struct shape_config *sh = g_ptr_array_index(config->shapes, i);
+
+		if (sh->domains[0] == NULL)
+			why = "domains names no domain";
+		else if (!(sh->rate >= 0 && sh->rate <= 1000000))
+			why = "rate must be between 0 and 1000000";
+		else if (sh->connections < 0 || sh->connections > 100)
+			why = "connections must be between 0 and 100";
+		for (d = sh->domains; why == NULL && *d != NULL; d++) {
+			const char *other = g_hash_table_lookup(seen, *d);
+
+			if (other != NULL) {
+				what = g_strdup_printf("%s is in shape \"%s\" already",
+				    *d, other);
+				why = what;
+			} else
+				g_hash_table_insert(seen, *d, sh->name);
+		}
+		if (why != NULL) {
+			g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+			    "%s: shape \"%s\": %s", file, sh->name, why);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
 /* config_check_relays - each relay's numbers within bounds, a password
  * file wherever a user is set; at most 100 connections in all */
 static gboolean
@@ -1162,6 +1226,12 @@ config_load(const char *path, GError **error)
 		CFG_SEC("quota", quota_opts, CFGF_NONE),
 		CFG_END()
 	};
+	cfg_opt_t shape_opts[] = {
+		CFG_STR_LIST("domains", "{}", CFGF_NONE),
+		CFG_FLOAT("rate", 0, CFGF_NONE),
+		CFG_INT("connections", 0, CFGF_NONE),
+		CFG_END()
+	};
 	cfg_opt_t send_opts[] = {
 		CFG_INT("connections", 4, CFGF_NONE),
 		CFG_INT("batch", 200, CFGF_NONE),
@@ -1190,6 +1260,8 @@ config_load(const char *path, GError **error)
 		CFG_STR("domain", "lists.example.org", CFGF_NONE),
 		CFG_SEC("smtp", smtp_opts, CFGF_NONE),
 		CFG_SEC("relay", relay_opts,
+		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+		CFG_SEC("shape", shape_opts,
 		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_SEC("send", send_opts, CFGF_NONE),
 		CFG_SEC("pipe", pipe_opts, CFGF_NONE),
@@ -1265,6 +1337,11 @@ config_load(const char *path, GError **error)
 	config->send.relay_backoff = cfg_getint(s, "relay_backoff");
 	config->relays = g_ptr_array_new_with_free_func(
 	    (GDestroyNotify)config_relay_free);
+	config->shapes = g_ptr_array_new_with_free_func(
+	    (GDestroyNotify)config_shape_free);
+	for (i = 0; i < cfg_size(cfg, "shape"); i++)
+		g_ptr_array_add(config->shapes,
+		    config_shape(cfg_getnsec(cfg, "shape", i)));
 	for (i = 0; i < cfg_size(cfg, "relay"); i++)
 		g_ptr_array_add(config->relays,
 		    config_relay(cfg_getnsec(cfg, "relay", i), dir,
@@ -1290,7 +1367,8 @@ config_load(const char *path, GError **error)
 		r->connections = config->send.connections;
 		g_ptr_array_add(config->relays, r);
 	}
-	if (!config_check_relays(config, error))
+	if (!config_check_relays(config, error) ||
+	    !config_check_shapes(config, error))
 		return NULL;
 	if (!config_load_lists(config, error))
 		return NULL;
@@ -1316,6 +1394,8 @@ config_free(struct config *config)
 	g_free(config->smtp.helo);
 	if (config->relays != NULL)
 		g_ptr_array_unref(config->relays);
+	if (config->shapes != NULL)
+		g_ptr_array_unref(config->shapes);
 	if (config->lists != NULL)
 		g_ptr_array_unref(config->lists);
 	g_free(config);

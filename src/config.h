@@ -83,6 +83,14 @@ struct relay_config {
 	gint64 per_day;
 };
 
+/* a group of recipient domains shaped together: shape NAME { } */
+struct shape_config {
+	char *name;
+	char **domains;		/* lowercased, NULL-terminated */
+	double rate;		/* messages per second to the group, 0: none */
+	int connections;	/* messages in flight to it at once, 0: any */
+};
+
 struct send_config {
 	int connections;	/* parallel SMTP sessions */
 	int batch;		/* messages per session (libesmtp keeps them all) */
@@ -113,6 +121,7 @@ struct config {
 	struct smtp_config smtp;
 	GPtrArray *relays;	/* struct relay_config *, at least one; the
 				 * first is smtp { } when there is no relay */
+	GPtrArray *shapes;	/* struct shape_config * */
 	struct send_config send;
 	struct pipe_config pipe;
 	GPtrArray *lists;	/* struct list_config *, sorted by name */

@@ -100,12 +100,39 @@ struct dispatch_relay {
 	gboolean at_quota;	/* the producer's: last seen at its quota */
 };
 
+/* a group of destination domains (shape NAME { }): how many messages
+ * are in flight to it, and its rate, halved at each "slow down" reply
+ * and grown back by a 32nd of the configured rate at each success */
+struct dispatch_shape {
+	const struct shape_config *cfg;
+	int inflight;
+	double rate;		/* now; cfg->rate at most */
+	gint64 next;		/* monotonic µs of its next slot */
+	gint64 slowed;		/* 421 or 4.7.x replies from it */
+	char *last;		/* the last of them */
+};
+
+/* what msg->user points at: the subscriber, and its shape: the slot
+ * it holds (released when its report comes, or when its connection
+ * moves on to the next message, whichever is first) and the rate its
+ * report will adapt */
+struct dispatch_held {
+	gint64 sid;
+	struct dispatch_shape *shape;	/* NULL: its report has come */
+	gboolean holding;		/* it holds a slot of shape */
+};
+
 struct dispatch {
 	const struct config *config;
 	const struct composer *composer;
 	struct dispatch_relay *relays;
 	guint nrelays;
 	GQueue retry;			/* struct dispatch_chunk *: given back */
+	struct dispatch_shape *shapes;
+	guint nshapes;
+	GHashTable *shape_of;		/* domain -> struct dispatch_shape * */
+	GMutex shape_lock;		/* the shapes' counters */
+	GCond shape_cond;		/* a slot came free, or a stop */
 	gint chunks;			/* atomic: chunks out with the workers */
 	gint64 id;
 	gint64 list_id;
@@ -131,6 +158,7 @@ struct dispatch_worker {
 	sqlite3_stmt *attrs;
 	sqlite3_stmt *member;		/* one membership, before MAIL FROM */
 	GArray *pending;		/* struct campaign_result */
+	struct dispatch_held *admitted;	/* the last message admitted */
 	gboolean failed;		/* a commit failed: wait for the last try */
 	gboolean fault;			/* the relay failed under this chunk */
 };
@@ -146,6 +174,9 @@ struct dispatch_item {
 
 static struct dispatch_chunk dispatch_end;
 
+static void dispatch_shape_release(struct dispatch *d,
+    struct dispatch_held *held, const struct send_rcpt *r);
+
 /* dispatch_stop - hand out nothing more, and end every session before
  * its next MAIL FROM (a pacing wait included) */
 static void
@@ -154,6 +185,9 @@ dispatch_stop(struct dispatch *d)
 	guint i;
 
 	g_atomic_int_set(&d->stopping, 1);
+	g_mutex_lock(&d->shape_lock);
+	g_cond_broadcast(&d->shape_cond);
+	g_mutex_unlock(&d->shape_lock);
 	for (i = 0; i < d->nrelays; i++)
 		if (d->relays[i].sender != NULL)
 			sender_stop(d->relays[i].sender);
@@ -293,12 +327,14 @@ dispatch_count(struct dispatch *d, const struct send_rcpt *r)
 
 /* dispatch_relay_fault - is R's result the relay's failure rather than
  * the recipient's: no reply at all (refused connection, time-out, a
- * drop), a 421 (the relay closing the session), or a refusal of the
- * session (SEND_HALT: AUTH refused and the like)? */
+ * drop), a 421 before RCPT (the relay closing the session; a 421 to a
+ * RCPT is about that destination: shaping), or a refusal of the session
+ * (SEND_HALT: AUTH refused and the like)? */
 static gboolean
 dispatch_relay_fault(const struct send_rcpt *r)
 {
-	return r->outcome == SEND_HALT || r->code == 421 ||
+	return r->outcome == SEND_HALT ||
+	    (r->code == 421 && r->stage <= SEND_STAGE_MAIL) ||
 	    (r->outcome == SEND_TEMP && r->code == 0);
 }
 
@@ -368,6 +404,7 @@ dispatch_report(struct send_message *msg, gpointer data)
 	const struct send_rcpt *r = g_ptr_array_index(msg->rcpts, 0);
 	enum campaign_fate fate;
 
+	dispatch_shape_release(w->d, msg->user, r);
 	if (w->d->nrelays > 1 && dispatch_relay_fault(r)) {
 		w->fault = TRUE;
 		dispatch_relay_down(w->d, w->relay, r);
@@ -395,10 +432,90 @@ dispatch_skip(struct dispatch_worker *w, gint64 delivery_id,
 	dispatch_add(w, delivery_id, CAMPAIGN_SKIP, 0, why, "skipped");
 }
 
+/* dispatch_shape_slowdown - does R ask the sender to slow down: a 421
+ * or a 4.7.x (RFC 3463: security or policy, as rate limits are) 4xx? */
+static gboolean
+dispatch_shape_slowdown(const struct send_rcpt *r)
+{
+	return r->code / 100 == 4 && (r->code == 421 ||
+	    (r->reply != NULL && strncmp(r->reply, "4.7.", 4) == 0));
+}
+
+/* dispatch_shape_acquire - before a message to ADDRESS: wait for a
+ * slot of its domain's group (its connections) and for the group's
+ * pace; FALSE on a stop (the message stays queued, untouched) */
+static gboolean
+dispatch_shape_acquire(struct dispatch *d, struct dispatch_held *held,
+    const char *address)
+{
+	const char *at = strrchr(address, '@');
+	g_autofree char *domain = g_ascii_strdown(at != NULL ? at + 1 : "", -1);
+	struct dispatch_shape *sh;
+	gint64 slot = 0, now;
+
+	if (d->shape_of == NULL ||
+	    (sh = g_hash_table_lookup(d->shape_of, domain)) == NULL)
+		return TRUE;
+	g_mutex_lock(&d->shape_lock);
+	while (!g_atomic_int_get(&d->stopping) && sh->cfg->connections > 0 &&
+	    sh->inflight >= sh->cfg->connections)
+		g_cond_wait_until(&d->shape_cond, &d->shape_lock,
+		    g_get_monotonic_time() + DISPATCH_TICK_US);
+	if (g_atomic_int_get(&d->stopping)) {
+		g_mutex_unlock(&d->shape_lock);
+		return FALSE;
+	}
+	sh->inflight++;
+	held->shape = sh;
+	held->holding = TRUE;
+	if (sh->rate > 0) {
+		now = g_get_monotonic_time();
+		slot = MAX(sh->next, now);
+		sh->next = slot + (gint64)(G_USEC_PER_SEC / sh->rate);
+	}
+	g_mutex_unlock(&d->shape_lock);
+	while (!g_atomic_int_get(&d->stopping) &&
+	    (now = g_get_monotonic_time()) < slot)
+		g_usleep(MIN(slot - now, DISPATCH_TICK_US));
+	return TRUE;
+}
+
+/* dispatch_shape_release - HELD's message is over (R: how, NULL: never
+ * sent); the group adapts its rate to R (additive increase,
+ * multiplicative decrease) */
+static void
+dispatch_shape_release(struct dispatch *d, struct dispatch_held *held,
+    const struct send_rcpt *r)
+{
+	struct dispatch_shape *sh = held->shape;
+	double top;
+
+	if (sh == NULL || (r == NULL && !held->holding))
+		return;
+	top = sh->cfg->rate;
+	g_mutex_lock(&d->shape_lock);
+	if (held->holding)
+		sh->inflight--;
+	held->holding = FALSE;
+	if (r != NULL)
+		held->shape = NULL;
+	if (r != NULL && dispatch_shape_slowdown(r)) {
+		sh->slowed++;
+		g_free(sh->last);
+		sh->last = g_strdup_printf("%d %s", r->code, r->reply);
+		if (top > 0)
+			sh->rate = MAX(sh->rate / 2, top / 64);
+	} else if (r != NULL && r->outcome == SEND_OK && top > 0)
+		sh->rate = MIN(sh->rate + top / 32, top);
+	g_cond_broadcast(&d->shape_cond);
+	g_mutex_unlock(&d->shape_lock);
+}
+
 /* dispatch_admit - just before MSG's MAIL FROM: is its subscriber (the
  * gint64 at msg->user) still an active member, blocklisted nowhere?
  * One read of the primary key and one of the subscriber index. A read
- * that fails lets the message go: the chunk's own read said yes. */
+ * that fails lets the message go: the chunk's own read said yes. Then
+ * the destination's shaping (dispatch_shape_acquire). */
 static gboolean
 dispatch_admit(struct send_message *msg, gpointer data)
 {
@@ -407,15 +524,20 @@ dispatch_admit(struct send_message *msg, gpointer data)
 	g_autofree char *status = NULL;
 	gboolean blocked = FALSE;
 
+	/* one message at a time per connection: the one before is over */
+	if (w->admitted != NULL)
+		dispatch_shape_release(w->d, w->admitted, NULL);
+	w->admitted = msg->user;
 	sqlite3_bind_int64(st, 1, w->d->list_id);
-	sqlite3_bind_int64(st, 2, *(const gint64 *)msg->user);
+	sqlite3_bind_int64(st, 2, ((const struct dispatch_held *)msg->user)->sid);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		status = g_strdup((const char *)sqlite3_column_text(st, 0));
 		blocked = sqlite3_column_int(st, 1) != 0;
 	}
 	sqlite3_reset(st);
 	if (status == NULL || (strcmp(status, MEMBER_ACTIVE) == 0 && !blocked))
-		return TRUE;
+		return dispatch_shape_acquire(w->d, msg->user,
+		    ((struct send_rcpt *)g_ptr_array_index(msg->rcpts, 0))->address);
 	dispatch_skip(w, msg->id, blocked ? "blocklisted" : status);
 	return FALSE;
 }
@@ -546,7 +668,7 @@ dispatch_work(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
 	g_autoptr(GPtrArray) msgs = g_ptr_array_new_with_free_func(
 	    (GDestroyNotify)send_message_free);
 	g_autoptr(GArray) items = NULL;
-	g_autofree gint64 *sids = NULL;
+	g_autofree struct dispatch_held *held = NULL;
 	GError *error = NULL;
 	guint i;
 
@@ -554,7 +676,7 @@ dispatch_work(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
 		dispatch_fail(d, error);
 		return;
 	}
-	sids = g_new0(gint64, MAX(items->len, 1));
+	held = g_new0(struct dispatch_held, MAX(items->len, 1));
 	for (i = 0; i < items->len; i++) {
 		struct dispatch_item *it = &g_array_index(items,
 		    struct dispatch_item, i);
@@ -586,8 +708,8 @@ dispatch_work(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
 		msg = send_message_new(it->delivery_id, env, body);
 		g_free(env);
 		send_message_add_rcpt(msg, it->sub->email);
-		sids[msgs->len] = it->sub->id;
-		msg->user = &sids[msgs->len];
+		held[msgs->len].sid = it->sub->id;
+		msg->user = &held[msgs->len];
 		g_ptr_array_add(msgs, msg);
 	}
 	g_clear_pointer(&items, g_array_unref);
@@ -596,6 +718,9 @@ dispatch_work(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
 		sender_session(w->relay->sender,
 		    (struct send_message **)msgs->pdata, msgs->len,
 		    dispatch_admit, dispatch_report, w);
+	for (i = 0; i < msgs->len; i++)		/* admitted, never reported */
+		dispatch_shape_release(d, &held[i], NULL);
+	w->admitted = NULL;
 	dispatch_flush(w, FALSE);
 	dispatch_done(w, chunk);
 }
@@ -840,11 +965,63 @@ dispatch_relays_start(struct dispatch *d)
 	}
 }
 
+/* dispatch_shapes_new - the destination groups of shape NAME { } */
+static void
+dispatch_shapes_new(struct dispatch *d)
+{
+	const GPtrArray *shapes = d->config->shapes;
+	guint i;
+	char **dom;
+
+	d->nshapes = shapes != NULL ? shapes->len : 0;
+	if (d->nshapes == 0)
+		return;
+	d->shapes = g_new0(struct dispatch_shape, d->nshapes);
+	d->shape_of = g_hash_table_new(g_str_hash, g_str_equal);
+	for (i = 0; i < d->nshapes; i++) {
+		struct dispatch_shape *sh = &d->shapes[i];
+
+		sh->cfg = g_ptr_array_index(shapes, i);
+		sh->rate = sh->cfg->rate;
+		for (dom = sh->cfg->domains; *dom != NULL; dom++)
+			g_hash_table_insert(d->shape_of, *dom, sh);
+	}
+}
+
+/* dispatch_shapes_persist - each group's state for campaign show, as
+ * relay_state rows named "shape NAME" */
+static void
+dispatch_shapes_persist(struct dispatch *d, struct store *store)
+{
+	guint i;
+
+	for (i = 0; i < d->nshapes; i++) {
+		struct dispatch_shape *sh = &d->shapes[i];
+		g_autofree char *name = g_strdup_printf("shape %s", sh->cfg->name);
+		g_autofree char *state = NULL;
+
+		if (sh->slowed == 0)
+			state = sh->cfg->rate > 0 ? g_strdup_printf("%g msg/s",
+			    sh->rate) : g_strdup("no rate limit");
+		else
+			state = g_strdup_printf("slowed by %" G_GINT64_FORMAT
+			    " repl%s to %.3g msg/s (of %g)", sh->slowed,
+			    sh->slowed == 1 ? "y" : "ies", sh->rate, sh->cfg->rate);
+		(void)relay_set_state(store, name, state, sh->last, NULL);
+	}
+}
+
 /* dispatch_relays_free - after every worker has ended */
 static void
 dispatch_relays_free(struct dispatch *d)
 {
 	guint i;
+
+	for (i = 0; i < d->nshapes; i++)
+		g_free(d->shapes[i].last);
+	g_free(d->shapes);
+	if (d->shape_of != NULL)
+		g_hash_table_unref(d->shape_of);
 
 	for (i = 0; i < d->nrelays; i++) {
 		struct dispatch_relay *r = &d->relays[i];
@@ -1030,6 +1207,9 @@ dispatch_run(struct store *store, const struct config *config,
 	g_mutex_init(&d.lock);
 	g_mutex_init(&d.commit);
 	g_queue_init(&d.retry);
+	g_mutex_init(&d.shape_lock);
+	g_cond_init(&d.shape_cond);
+	dispatch_shapes_new(&d);
 	size = MIN(size, MAX(config->send.batch, 1));
 
 	next = store_prepare(store, "SELECT count(*), min(id), max(id) FROM"
@@ -1165,6 +1345,7 @@ dispatch_run(struct store *store, const struct config *config,
 		for (j = 0; j < d.relays[i].cfg->connections; j++)
 			g_thread_join(d.relays[i].threads[j]);
 	dispatch_persist(&d, store);
+	dispatch_shapes_persist(&d, store);
 	dispatch_snapshot(&d, start, &p);
 	p.final = TRUE;
 	p.quota_until = 0;
@@ -1204,6 +1385,8 @@ dispatch_run(struct store *store, const struct config *config,
 	g_free(d.window);
 	g_mutex_clear(&d.lock);
 	g_mutex_clear(&d.commit);
+	g_mutex_clear(&d.shape_lock);
+	g_cond_clear(&d.shape_cond);
 	return ok;
 
 fail_early:
@@ -1211,5 +1394,7 @@ fail_early:
 	g_free(d.window);
 	g_mutex_clear(&d.lock);
 	g_mutex_clear(&d.commit);
+	g_mutex_clear(&d.shape_lock);
+	g_cond_clear(&d.shape_cond);
 	return FALSE;
 }

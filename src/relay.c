@@ -145,6 +145,30 @@ relay_set_state(struct store *store, const char *relay, const char *state,
 	return store_step_done(store, st, "recording a relay's state", error);
 }
 
+gboolean
+relay_get_state(struct store *store, const char *name, char **state,
+    char **reason, GError **error)
+{
+	g_autoptr(sqlite3_stmt) st = store_prepare(store, "SELECT state, reason"
+	    " FROM relay_state WHERE relay = ?1", error);
+	int rc;
+
+	*state = *reason = NULL;
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*state = g_strdup((const char *)sqlite3_column_text(st, 0));
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+			*reason = g_strdup((const char *)sqlite3_column_text(st, 1));
+		return TRUE;
+	}
+	if (rc == SQLITE_DONE)
+		return TRUE;
+	herald_set_sqlite_error(error, store->db, rc, "reading a relay's state");
+	return FALSE;
+}
+
 static void
 relay_count_clear(gpointer p)
 {

@@ -39,6 +39,11 @@ gint64 relay_quota_left(struct store *store, const struct relay_config *relay,
 gboolean relay_set_state(struct store *store, const char *relay,
     const char *state, const char *reason, GError **error);
 
+/* relay_get_state - NAME's last known state and reason (each NULL when
+ * none; the caller frees them); FALSE and an error when the store fails */
+gboolean relay_get_state(struct store *store, const char *name, char **state,
+    char **reason, GError **error);
+
 /* one relay's part in a campaign, for campaign show */
 struct relay_count {
 	char *relay;

@@ -57,7 +57,7 @@ PYEOF
 "$HERALD" sub import xen-users "$T/subs.csv" >/dev/null
 "$HERALD" send summit --list xen-users --segment us-east --dry-run "$T/md" \
     >/dev/null 2>&1 || true
-msg=$(ls "$T/md/new"/* | head -1)
+msg=$T/md/new/$(ls "$T/md/new" | head -1)
 size=$(wc -c < "$msg")
 
 hcmd="herald send summit --list xen-users --segment us-east --yes --json --again"
