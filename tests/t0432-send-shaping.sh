@@ -7,7 +7,7 @@
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0400/common.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
-plan 10
+plan 12
 
 PORT=$(free_port)
 LOG=$T/delivered
@@ -39,4 +39,9 @@ t "retry: the destination takes them now" 0 herald campaign retry 1
 like "$out" '40 sent, 0 failed, 0 queued'; ok $? "all 40 sent"
 t "campaign show" 0 herald campaign show 1
 like "$out" '^slow +1000 msg/s$'; ok $? "the slow group is back at its rate"
+
+write_conf "shape a { domains = {\"x.test\"} }" \
+    "shape b { domains = {\"y.test\", \"X.test\"} }"
+t "a domain in two groups: a configuration error" 78 herald campaigns
+like "$err" 'shape "b": x\.test is in shape "a" already'; ok $? "naming both"
 finish
