@@ -18,7 +18,8 @@ MANDIR ?= $(DATADIR)/man
 COMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
 DESTDIR ?=
 
-PKGS = gmime-3.0 libesmtp-1.0 sqlite3 libconfuse glib-2.0 gthread-2.0 openssl
+PKGS = gmime-3.0 libesmtp-1.0 sqlite3 libconfuse glib-2.0 gthread-2.0 openssl \
+	libmicrohttpd
 TEST_PKGS = json-glib-1.0
 
 CC ?= cc
@@ -128,11 +129,13 @@ $(BUILD):
 units: $(UNIT_BINS) $(TOOL_BINS)
 
 # Debian packages: libraries to build against, and the real programs the
-# tests run (Postfix and its smtp-sink/smtp-source, aiosmtpd, prove).
+# tests run (Postfix and its smtp-sink/smtp-source, aiosmtpd, prove; strace
+# for t0504, which checks that herald pipe syncs its commit before exit 0).
 DEB_PACKAGES = make gcc binutils libc6-dev pkg-config libglib2.0-dev libgmime-3.0-dev \
 	libesmtp-dev libssl-dev libsqlite3-dev libconfuse-dev libjson-glib-dev sqlite3 \
-	postfix python3 python3-aiosmtpd perl openssl procps time bc \
-	scdoc mandoc chromium chromium-driver python3-selenium bash-completion
+	postfix python3 python3-aiosmtpd perl openssl procps time bc strace \
+	libmicrohttpd-dev curl python3-selenium chromium chromium-driver wrk \
+	nginx-light scdoc mandoc bash-completion
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 deps:

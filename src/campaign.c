@@ -332,7 +332,8 @@ campaign_counts(struct store *store, gint64 id, struct campaign_counts *counts,
 	    " count(*) FILTER (WHERE state = 'failed'),"
 	    " count(*) FILTER (WHERE state = 'queued'),"
 	    " count(*) FILTER (WHERE state = 'queued' AND next_attempt <= ?2),"
-	    " coalesce(min(next_attempt) FILTER (WHERE state = 'queued'), 0)"
+	    " coalesce(min(next_attempt) FILTER (WHERE state = 'queued'"
+	    "   AND next_attempt < " G_STRINGIFY(CAMPAIGN_HELD) "), 0)"
 	    " FROM deliveries WHERE campaign_id = ?1", error);
 	int rc;
 
@@ -340,7 +341,7 @@ campaign_counts(struct store *store, gint64 id, struct campaign_counts *counts,
 	if (st == NULL)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, (gint64)time(NULL));
+	sqlite3_bind_int64(st, 2, herald_now());
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
 		herald_set_sqlite_error(error, store->db, rc, "counting deliveries");
 		return FALSE;
@@ -479,8 +480,11 @@ campaign_requeue(struct store *store, gint64 id, gint64 *n, GError **error)
 	    " AND state = 'failed'", id, "re-queueing failed deliveries", error))
 		goto fail;
 	changed = sqlite3_changes(store->db);
+	/* a scheduled campaign's held deliveries stay held: the schedule
+	 * releases them */
 	if (!campaign_exec_id(store, "UPDATE deliveries SET next_attempt = 0"
-	    " WHERE campaign_id = ?1 AND state = 'queued'", id,
+	    " WHERE campaign_id = ?1 AND state = 'queued' AND next_attempt <> "
+	    G_STRINGIFY(CAMPAIGN_HELD), id,
 	    "making queued deliveries due", error))
 		goto fail;
 	if (!store_commit(store, error))
@@ -534,7 +538,7 @@ campaign_record(struct store *store, const struct config *config,
 {
 	const struct send_config *cfg = &config->send;
 	sqlite3_stmt *fin, *tmp, *req;	/* the store's: never finalized here */
-	gint64 now = (gint64)time(NULL), clock = relay_now(), used = 0;
+	gint64 now = herald_now(), clock = relay_now(), used = 0;
 	const char *used_by = NULL;	/* the relay of the USED sent so far */
 	guint i;
 

@@ -33,6 +33,11 @@
 
 #define CAMPAIGN_COMMIT_EVERY 20
 
+/* next_attempt of a scheduled campaign's delivery that schedule.c has
+ * not released yet (9999-12-31 23:59:59 UTC): never due, and not a retry
+ * time (campaign_counts leaves it out of next_due) */
+#define CAMPAIGN_HELD 253402300799
+
 struct campaign {
 	gint64 id;
 	gint64 list_id;

@@ -7,12 +7,17 @@
  * outboxes (the bounce policy's, and outbox.c's: goodbyes, confirmations,
  * forwards the pipe could not send) through the configured relay; expire subscription requests left
  * unconfirmed past pipe { pending_expiry_hours } (pipe.c; that one always
- * goes by the real clock, not --now). Prints a short summary. Running it twice in a row does
+ * goes by the real clock, not --now); and one pass over the campaigns, as
+ * herald run makes (schedule.c: scheduled starts, windows, daily caps,
+ * interrupted runs, retries due; by herald's clock, HERALD_NOW in tests,
+ * not --now). --campaigns does only that pass, for a cron line every few
+ * minutes on hosts without herald run. Prints a short summary. Running it twice in a row does
  * nothing the second time; missing a day only delays what was due.
  *
  * Must stay true: each list's changes are one transaction; a busy or full
  * database is EX_TEMPFAIL (75), so the next run simply tries again.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +30,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "pipe.h"
+#include "schedule.h"
 #include "store.h"
 
 /* cmd_maintain_time - parse --now: unix seconds or ISO 8601 */
@@ -47,14 +53,77 @@ cmd_maintain_time(const char *text, gint64 *out)
 	return TRUE;
 }
 
+/* the campaign pass's tally, for the summary line */
+struct maintain_pass {
+	int runs;
+	gint64 sent, failed, deferred;
+};
+
+/* maintain_event - one line per run on stderr, counted for the summary */
+static void
+maintain_event(const struct schedule_event *e, gpointer data)
+{
+	struct maintain_pass *p = data;
+
+	if (strcmp(e->what, "ran") != 0)
+		return;
+	p->runs++;
+	p->sent += e->progress.sent;
+	p->failed += e->progress.failed;
+	p->deferred += e->progress.deferred;
+	fprintf(stderr, "herald maintain: campaign %" G_GINT64_FORMAT ": sent %"
+	    G_GINT64_FORMAT ", failed %" G_GINT64_FORMAT ", deferred %"
+	    G_GINT64_FORMAT "%s%s\n", e->id, e->progress.sent,
+	    e->progress.failed, e->progress.deferred, e->detail != NULL ?
+	    "; " : "", e->detail != NULL ? e->detail : "");
+}
+
+static volatile sig_atomic_t maintain_stop;
+
+/* maintain_on_signal - stop the campaign pass after the messages in flight */
+static void
+maintain_on_signal(int signo)
+{
+	maintain_stop = signo;
+}
+
+/* maintain_campaigns - one pass over the campaigns; the exit status.
+ * SIGTERM or SIGINT (a timer stopped, cron's job killed politely) stops
+ * the run after the messages in flight; the campaign waits for the next
+ * pass. */
+static int
+maintain_campaigns(struct herald *h, struct maintain_pass *p)
+{
+	struct sigaction sa = { 0 };
+	GError *error = NULL;
+
+	sa.sa_handler = maintain_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (!schedule_pass(h->store, h->config, 0, &maintain_stop,
+	    maintain_event, p, NULL, &error))
+		return cmd_error("maintain", error);
+	printf("campaigns: %d run(s), %" G_GINT64_FORMAT " sent, %"
+	    G_GINT64_FORMAT " failed, %" G_GINT64_FORMAT " deferred\n", p->runs,
+	    p->sent, p->failed, p->deferred);
+	return EX_OK;
+}
+
 int
 cmd_maintain(struct herald *h, int argc, char **argv)
 {
 	g_autofree char *now_text = NULL;
+	gboolean campaigns_only = FALSE;
+	struct maintain_pass pass = { 0 };
 	const GOptionEntry entries[] = {
 		{ "now", 0, 0, G_OPTION_ARG_STRING, &now_text,
 		    "act as if it were TIME (unix seconds or ISO 8601, UTC "
 		    "unless it says); for tests and catching up", "TIME" },
+		{ "campaigns", 0, 0, G_OPTION_ARG_NONE, &campaigns_only,
+		    "only the pass over the campaigns (scheduled starts, "
+		    "windows, caps, resumes); for a cron line every few minutes",
+		    NULL },
 		{ NULL }
 	};
 	struct bounce_notifier mailer = { bounce_policy_mail_notice, h->config };
@@ -81,6 +150,8 @@ cmd_maintain(struct herald *h, int argc, char **argv)
 		return EX_USAGE;
 	}
 	g_mime_init();
+	if (campaigns_only)
+		return maintain_campaigns(h, &pass);
 	if (!bounce_policy_maintain(h->store, h->config, now, &mailer, &m,
 	    &error))
 		return cmd_error("maintain", error);
@@ -107,5 +178,5 @@ cmd_maintain(struct herald *h, int argc, char **argv)
 		return cmd_error("maintain", error);
 	printf("spool: %d archived message(s) older than %d days removed\n",
 	    pruned, h->config->pipe.spool_keep_days);
-	return EX_OK;
+	return maintain_campaigns(h, &pass);
 }

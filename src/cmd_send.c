@@ -6,7 +6,13 @@
  *
  *   herald send ANNOUNCEMENT --list LIST --segment S [--segment S2 …]
  *       [--yes] [--dry-run DIR | --test EMAIL … [--as EMAIL]] [--json]
- *       [--again]
+ *       [--again] [--at "YYYY-MM-DD HH:MM"] [--window W] [--daily-cap N]
+ *
+ * With --at, a window or a daily cap (given here or in the list file) the
+ * campaign is scheduled (schedule.c): its deliveries are made now, and
+ * herald run or herald maintain sends them when due. Without --at the
+ * command makes one pass over it at once, within the window and the cap,
+ * and leaves the rest to those.
  *
  * A second send of an announcement its list got already (a campaign of
  * it unfinished, done, or cancelled after some were sent) is refused
@@ -39,6 +45,7 @@
 #include "config.h"
 #include "dispatch.h"
 #include "relay.h"
+#include "schedule.h"
 #include "send.h"
 #include "store.h"
 #include "subscriber.h"
@@ -444,10 +451,167 @@ send_abs_announcement(const char *arg)
 	return g_strdup(arg);
 }
 
+/* send_schedule_options - the schedule --at, --window and --daily-cap
+ * (or the list's window and daily_cap) make into *S; S->at stays 0 when
+ * there is none. FALSE after saying what is wrong. */
+static gboolean
+send_schedule_options(const struct list_config *list, const char *at_text,
+    const char *window, int cap, gboolean copy_only, struct schedule *s)
+{
+	struct schedule_window w;
+	GError *error = NULL;
+	gint64 now = herald_now();
+
+	if (window == NULL)
+		window = list->window;
+	else if (*window == '\0')
+		window = NULL;
+	if (cap < 0)
+		cap = list->daily_cap;
+	if (at_text == NULL && window == NULL && cap == 0)
+		return TRUE;
+	if (copy_only) {
+		if (at_text == NULL)
+			return TRUE;	/* a copy ignores the list's window */
+		fprintf(stderr, "herald send: --at schedules a campaign; "
+		    "--test and --dry-run send or write at once\n");
+		return FALSE;
+	}
+	if (window != NULL && !schedule_window_parse(window, &w, &error)) {
+		fprintf(stderr, "herald send: --window: %s\n", error->message);
+		g_error_free(error);
+		return FALSE;
+	}
+	s->at = now;
+	if (at_text != NULL && !schedule_parse_at(list, at_text, &s->at,
+	    &error)) {
+		fprintf(stderr, "herald send: --at: %s\n", error->message);
+		g_error_free(error);
+		return FALSE;
+	}
+	if (at_text != NULL && s->at < now - 60) {
+		g_autofree char *t = schedule_format_at(list, now);
+
+		fprintf(stderr, "herald send: --at \"%s\" is in the past (it is "
+		    "%s now)\n", at_text, t);
+		return FALSE;
+	}
+	s->window = (char *)window;	/* borrowed: lives as long as the command */
+	s->daily_cap = cap;
+	return TRUE;
+}
+
+/* what a foreground pass heard, for its summary */
+struct send_pass_view {
+	gboolean json;
+	struct dispatch_progress p;	/* of the last run */
+	char *detail;			/* its reason, or NULL */
+};
+
+/* send_event - a pass's report, as herald run prints it */
+static void
+send_event(const struct schedule_event *e, gpointer data)
+{
+	struct send_pass_view *v = data;
+
+	if (strcmp(e->what, "ran") != 0)
+		return;
+	v->p = e->progress;
+	g_free(v->detail);
+	v->detail = g_strdup(e->detail);
+	if (v->json)
+		return;
+	printf("campaign %" G_GINT64_FORMAT ": this run %" G_GINT64_FORMAT
+	    " sent, %" G_GINT64_FORMAT " failed, %" G_GINT64_FORMAT " deferred "
+	    "in %.1f s%s%s\n", e->id, e->progress.sent, e->progress.failed,
+	    e->progress.deferred, e->progress.elapsed, e->detail != NULL ?
+	    "; " : "", e->detail != NULL ? e->detail : "");
+}
+
+static int send_pass(struct herald *h, gint64 id, gboolean json);
+static const char *campaigns_state(struct herald *h, const struct campaign *c);
+
+/* send_scheduled - record campaign ID's schedule S; unless LATER (--at),
+ * make one pass over it now. The exit status. */
+static int
+send_scheduled(struct herald *h, const struct list_config *list, gint64 id,
+    const struct schedule *s, gboolean later, gboolean json)
+{
+	g_autofree char *start = schedule_format_at(list, s->at);
+	struct dispatch_progress none = { 0 };
+	GError *error = NULL;
+
+	if (!schedule_set(h->store, id, s, &error))
+		return cmd_error("send", error);
+	if (later && json) {
+		send_summary_json(h->store, id, &none, NULL);
+		return EX_OK;
+	}
+	if (later) {
+		printf("campaign %" G_GINT64_FORMAT " scheduled: starts %s%s%s%s; "
+		    "herald run (or herald maintain --campaigns) sends it\n", id,
+		    start, s->window != NULL ? ", window " : "",
+		    s->window != NULL ? s->window : "", s->daily_cap > 0 ?
+		    ", with a daily cap" : "");
+		return EX_OK;
+	}
+	return send_pass(h, id, json);
+}
+
+/* send_pass - one pass of the schedule over campaign ID, in the
+ * foreground; a signal stops it after the messages in flight, and the
+ * campaign waits for herald run or herald maintain (exit 75, as a
+ * stopped send); a pause by the error rate is 75 too */
+static int
+send_pass(struct herald *h, gint64 id, gboolean json)
+{
+	g_autoptr(campaign) c = NULL;
+	g_autofree char *line = NULL;
+	struct send_pass_view v = { json, { 0 }, NULL };
+	struct sigaction sa = { 0 }, oint, oterm;
+	GError *error = NULL;
+	gboolean ok;
+	int status = EX_OK;
+
+	send_stop = 0;
+	sa.sa_handler = send_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &oint);
+	sigaction(SIGTERM, &sa, &oterm);
+	ok = schedule_pass(h->store, h->config, id, &send_stop, send_event, &v,
+	    NULL, &error);
+	sigaction(SIGINT, &oint, NULL);
+	sigaction(SIGTERM, &oterm, NULL);
+	if (!ok || (c = campaign_get(h->store, id, &error)) == NULL) {
+		g_free(v.detail);
+		return cmd_error("send", error);
+	}
+	if (send_stop || strcmp(c->state, "paused") == 0)
+		status = EX_TEMPFAIL;
+	if (json)
+		send_summary_json(h->store, id, &v.p, v.detail);
+	else if (strcmp(c->state, "paused") == 0)
+		fprintf(stderr, "herald send: campaign %" G_GINT64_FORMAT " paused:"
+		    " %s. Resume with: herald campaign resume %" G_GINT64_FORMAT
+		    "\n", id, c->reason != NULL ? c->reason : "?", id);
+	else if (strcmp(c->state, "done") != 0 &&
+	    (line = schedule_describe(h->store, h->config, c,
+	    herald_now())) != NULL)
+		printf("campaign %" G_GINT64_FORMAT " %s: %s; herald run (or "
+		    "herald maintain --campaigns) goes on with it%s\n", id,
+		    campaigns_state(h, c), line, send_stop ? " (\"herald "
+		    "campaign pause\" holds it)" : "");
+	g_free(v.detail);
+	return status;
+}
+
 int
 cmd_send(struct herald *h, int argc, char **argv)
 {
 	g_autofree char *list_name = NULL, *dry = NULL, *as = NULL;
+	g_autofree char *at_text = NULL, *window = NULL;
+	struct schedule sched = { 0, NULL, 0 };
+	int cap = -1;
 	g_auto(GStrv) segments = NULL, test = NULL;
 	gboolean yes = FALSE, json = FALSE, again = FALSE;
 	GOptionEntry entries[] = {
@@ -472,6 +636,15 @@ cmd_send(struct herald *h, int argc, char **argv)
 		    "send it even though a campaign of this announcement on "
 		    "the list is unfinished or done (mails everyone again)",
 		    NULL },
+		{ "at", 0, 0, G_OPTION_ARG_STRING, &at_text,
+		    "schedule it: start at TIME (YYYY-MM-DD HH:MM, the list's "
+		    "zone); herald run or herald maintain sends it", "TIME" },
+		{ "window", 0, 0, G_OPTION_ARG_STRING, &window,
+		    "send only within W, e.g. \"Mon-Fri 09:00-17:00\" (the "
+		    "list's zone; default: the list's window)", "W" },
+		{ "daily-cap", 0, 0, G_OPTION_ARG_INT, &cap,
+		    "send at most N messages a day (default: the list's "
+		    "daily_cap; 0: none)", "N" },
 		{ NULL }
 	};
 	g_autoptr(announcement) ann = NULL;
@@ -520,6 +693,9 @@ cmd_send(struct herald *h, int argc, char **argv)
 			    "(see %s)\n", list->name, segments[i], list->file);
 			return EX_NOUSER;
 		}
+	if (!send_schedule_options(list, at_text, window, cap,
+	    dry != NULL || test != NULL, &sched))
+		return EX_USAGE;
 	announcement = send_abs_announcement(argv[1]);
 	comp = send_composer(h, list, announcement, (const char *const *)segments,
 	    test != NULL ? COMPOSER_TEST : 0, &ann, &error);
@@ -601,13 +777,25 @@ cmd_send(struct herald *h, int argc, char **argv)
 	}
 	g_clear_pointer(&comp, composer_free);
 	g_clear_pointer(&ann, announcement_free);
+	if (sched.at > 0)
+		return send_scheduled(h, list, id, &sched, at_text != NULL,
+		    json);
 	return send_run(h, "send", id, json, FALSE);
 }
 
-/* campaigns_state - the state, with "interrupted" for a dead sender */
+/* campaigns_state - the state, with "interrupted" for a dead sender and
+ * "scheduled" for a scheduled one not started */
 static const char *
 campaigns_state(struct herald *h, const struct campaign *c)
 {
+	struct schedule s;
+
+	if (strcmp(c->state, "created") == 0 &&
+	    schedule_get(h->store, c->id, &s, NULL)) {
+		schedule_clear(&s);
+		if (s.at > 0)
+			return "scheduled";
+	}
 	if (strcmp(c->state, "sending") == 0 &&
 	    !campaign_locked(h->config->data_dir, c->id))
 		return "interrupted";
@@ -619,6 +807,8 @@ static void
 campaign_json_head(struct herald *h, struct json_out *jo,
     const struct campaign *c, const struct campaign_counts *n)
 {
+	g_autofree char *line = NULL;
+	struct schedule sched = { 0, NULL, 0 };
 	char **seg;
 
 	json_out_kint(jo, "id", c->id);
@@ -638,6 +828,13 @@ campaign_json_head(struct herald *h, struct json_out *jo,
 	json_out_kint(jo, "sent", n->sent);
 	json_out_kint(jo, "failed", n->failed);
 	json_out_kint(jo, "queued", n->queued);
+	json_out_ktime(jo, "scheduled_at", schedule_get(h->store, c->id, &sched,
+	    NULL) ? sched.at : 0);
+	schedule_clear(&sched);
+	line = strcmp(c->state, "done") != 0 &&
+	    strcmp(c->state, "cancelled") != 0 ? schedule_describe(h->store,
+	    h->config, c, herald_now()) : NULL;
+	json_out_kstring(jo, "schedule", line);
 }
 
 int
@@ -650,6 +847,8 @@ cmd_campaigns(struct herald *h, int argc, char **argv)
 		{ NULL }
 	};
 	g_autoptr(GPtrArray) all = NULL;
+	char *line = NULL;
+	gint64 now = herald_now();
 	GError *error = NULL;
 	struct json_out jo;
 	guint i;
@@ -695,6 +894,11 @@ cmd_campaigns(struct herald *h, int argc, char **argv)
 		    G_GINT64_FORMAT "  %s (%s)\n", c->id, c->list, when,
 		    campaigns_state(h, c), n.total, n.sent, n.failed, n.queued,
 		    base, segs);
+		if (strcmp(c->state, "done") != 0 &&
+		    strcmp(c->state, "cancelled") != 0 &&
+		    (line = schedule_describe(h->store, h->config, c, now)) != NULL)
+			printf("%5s %s\n", "", line);
+		g_clear_pointer(&line, g_free);
 	}
 	if (json) {
 		json_out_end(&jo);
@@ -801,6 +1005,7 @@ campaign_show(struct herald *h, gint64 id, gboolean json)
 	g_autoptr(GArray) per = NULL;
 	g_autoptr(GArray) errs = NULL;
 	g_autoptr(GArray) relays = NULL;
+	g_autofree char *line = NULL;
 	struct campaign_counts n;
 	GError *error = NULL;
 	guint i;
@@ -820,6 +1025,9 @@ campaign_show(struct herald *h, gint64 id, gboolean json)
 	printf("list         %s\n", c->list);
 	printf("state        %s%s%s\n", campaigns_state(h, c),
 	    c->reason != NULL ? ": " : "", c->reason != NULL ? c->reason : "");
+	if ((line = schedule_describe(h->store, h->config, c,
+	    herald_now())) != NULL)
+		printf("schedule     %s\n", line);
 	printf("recipients   %" G_GINT64_FORMAT "\n", n.total);
 	printf("sent         %" G_GINT64_FORMAT "\n", n.sent);
 	printf("failed       %" G_GINT64_FORMAT "\n", n.failed);
@@ -903,6 +1111,45 @@ campaign_mark(struct herald *h, const char *cmd, gint64 id, const char *state)
 	return EX_OK;
 }
 
+/* campaign_is_scheduled - does campaign ID have a schedule? */
+static gboolean
+campaign_is_scheduled(struct herald *h, gint64 id)
+{
+	struct schedule s;
+
+	if (!schedule_get(h->store, id, &s, NULL))
+		return FALSE;	/* send_run says what is wrong */
+	schedule_clear(&s);
+	return s.at > 0;
+}
+
+/* campaign_resume_scheduled - resume (RETRY: also queue the failed
+ * again) a scheduled campaign: within its window and cap, like a pass
+ * of herald run; a paused one is unpaused first */
+static int
+campaign_resume_scheduled(struct herald *h, gint64 id, gboolean retry,
+    gboolean json)
+{
+	g_autoptr(campaign) c = NULL;
+	const char *cmd = retry ? "campaign retry" : "campaign resume";
+	GError *error = NULL;
+	gint64 n = 0;
+
+	if ((c = campaign_get(h->store, id, &error)) == NULL)
+		return cmd_error(cmd, error);
+	if (strcmp(c->state, "cancelled") == 0) {
+		fprintf(stderr, "herald %s: campaign %" G_GINT64_FORMAT " was "
+		    "cancelled; nothing more is sent for it\n", cmd, id);
+		return EX_UNAVAILABLE;
+	}
+	if (retry && !campaign_requeue(h->store, id, &n, &error))
+		return cmd_error(cmd, error);
+	if (strcmp(c->state, "paused") == 0 &&
+	    !campaign_set_state(h->store, id, "waiting", NULL, &error))
+		return cmd_error(cmd, error);
+	return send_pass(h, id, json);
+}
+
 int
 cmd_campaign(struct herald *h, int argc, char **argv)
 {
@@ -933,6 +1180,10 @@ cmd_campaign(struct herald *h, int argc, char **argv)
 		return campaign_mark(h, "campaign pause", id, "paused");
 	if (strcmp(argv[1], "cancel") == 0)
 		return campaign_mark(h, "campaign cancel", id, "cancelled");
+	if ((strcmp(argv[1], "resume") == 0 || strcmp(argv[1], "retry") == 0) &&
+	    campaign_is_scheduled(h, id))
+		return campaign_resume_scheduled(h, id,
+		    strcmp(argv[1], "retry") == 0, json);
 	if (strcmp(argv[1], "resume") == 0)
 		return send_run(h, "campaign resume", id, json, FALSE);
 	if (strcmp(argv[1], "retry") == 0)

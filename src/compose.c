@@ -692,6 +692,7 @@ enum compose_slot {
 	SLOT_ID,
 	SLOT_MAILTO,
 	SLOT_URL,
+	SLOT_PREFS,		/* the preferences page (herald serve) */
 	SLOT_ATTR0,		/* the attributes, sorted by name */
 };
 
@@ -703,8 +704,8 @@ struct compose_slots {
 	const char *s_in[COMPOSE_SLOTS_INLINE];	/* the arrays, unless */
 	gsize len_in[COMPOSE_SLOTS_INLINE];	/* there are more slots */
 	const char *attr_in[COMPOSE_SLOTS_INLINE];
-	char buf[2][256];	/* mailto, url when they fit */
-	char *heap[2];		/* mailto, url when they do not */
+	char buf[3][256];	/* mailto, url, prefs when they fit */
+	char *heap[3];		/* mailto, url, prefs when they do not */
 };
 
 /* compose_slot_set - slot I is the N bytes at S */
@@ -759,7 +760,7 @@ compose_slots_make(const struct composer *c, const struct compose_recipient *r,
 	gpointer k, v;
 	guint i;
 
-	sl->heap[0] = sl->heap[1] = NULL;
+	sl->heap[0] = sl->heap[1] = sl->heap[2] = NULL;
 	sl->n = SLOT_ATTR0 + nattr;
 	if (sl->n <= COMPOSE_SLOTS_INLINE) {
 		sl->s = sl->s_in;
@@ -789,6 +790,11 @@ compose_slots_make(const struct composer *c, const struct compose_recipient *r,
 		    l->unsubscribe_base_url, r->unsub_token);
 	else
 		compose_slot_set(sl, SLOT_URL, "", 0);
+	if (l->preferences_base_url != NULL)
+		compose_slot_print(sl, SLOT_PREFS, 2, 2, "%s%s",
+		    l->preferences_base_url, r->unsub_token);
+	else
+		compose_slot_set(sl, SLOT_PREFS, "", 0);
 	if (nattr > 0) {
 		i = SLOT_ATTR0;
 		g_hash_table_iter_init(&it, r->sub->attrs);
@@ -809,6 +815,7 @@ compose_slots_clear(struct compose_slots *sl)
 {
 	g_free(sl->heap[0]);
 	g_free(sl->heap[1]);
+	g_free(sl->heap[2]);
 	if (sl->s != sl->s_in) {
 		g_free(sl->s);
 		g_free(sl->len);
@@ -831,7 +838,7 @@ compose_slot_value(const struct compose_slots *sl, guint i, gboolean markers)
 
 /* compose_subscriber_layer - the per-message map: subscriber (id, email,
  * name, first_name, attributes), segments.NAME flags, unsubscribe_mailto,
- * unsubscribe_url. With MARKERS, every non-empty slot is its marker (the
+ * unsubscribe_url, preferences_url. With MARKERS, every non-empty slot is its marker (the
  * id too, which otherwise is a number). */
 static struct value *
 compose_subscriber_layer(const struct composer *c,
@@ -862,6 +869,8 @@ compose_subscriber_layer(const struct composer *c,
 	    SLOT_MAILTO, markers));
 	value_map_set(top, "unsubscribe_url", compose_slot_value(sl, SLOT_URL,
 	    markers));
+	value_map_set(top, "preferences_url", compose_slot_value(sl,
+	    SLOT_PREFS, markers));
 	return top;
 }
 

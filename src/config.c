@@ -18,6 +18,8 @@
 
 #include "herald.h"
 #include "config.h"
+#include "subscriber.h"
+#include "schedule.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -436,6 +438,24 @@ config_cb_reply_to(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 	return 0;
 }
 
+/* config_cb_archive - "public" | "private" | "off" */
+static int
+config_cb_archive(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	if (strcmp(value, "public") == 0)
+		*(long *)result = ARCHIVE_PUBLIC;
+	else if (strcmp(value, "private") == 0)
+		*(long *)result = ARCHIVE_PRIVATE;
+	else if (strcmp(value, "off") == 0)
+		*(long *)result = ARCHIVE_OFF;
+	else {
+		cfg_error(cfg, "%s must be public, private or off, not \"%s\"",
+		    opt->name, value);
+		return -1;
+	}
+	return 0;
+}
+
 /* config_cb_positive - integer options that must be > 0 */
 static int
 config_validate_positive(cfg_t *cfg, cfg_opt_t *opt)
@@ -530,6 +550,56 @@ config_validate_port(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
+/* config_validate_timezone - a zone GLib knows (tzdata), or "" */
+static int
+config_validate_timezone(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+	GTimeZone *tz;
+
+	if (v == NULL || *v == '\0')
+		return 0;
+	if ((tz = g_time_zone_new_identifier(v)) == NULL) {
+		cfg_error(cfg, "timezone \"%s\" is not a time zone (an IANA "
+		    "name such as \"Europe/Berlin\" or \"UTC\")", v);
+		return -1;
+	}
+	g_time_zone_unref(tz);
+	return 0;
+}
+
+/* config_validate_window - "[DAYS ]HH:MM-HH:MM", or "" */
+static int
+config_validate_window(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+	struct schedule_window w;
+	GError *error = NULL;
+
+	if (v == NULL || *v == '\0')
+		return 0;
+	if (!schedule_window_parse(v, &w, &error)) {
+		cfg_error(cfg, "%s", error->message);
+		g_error_free(error);
+		return -1;
+	}
+	return 0;
+}
+
+/* config_validate_cap - daily_cap: 0 (none) or a positive number */
+static int
+config_validate_cap(cfg_t *cfg, cfg_opt_t *opt)
+{
+	long v = cfg_opt_getnint(opt, 0);
+
+	if (v < 0 || v > G_MAXINT) {
+		cfg_error(cfg, "daily_cap must be 0 (no cap) or a number of "
+		    "messages a day, not %ld", v);
+		return -1;
+	}
+	return 0;
+}
+
 /* config_validate_segment - remember the line where a segment ends */
 static int
 config_validate_segment(cfg_t *cfg, cfg_opt_t *opt)
@@ -585,7 +655,11 @@ config_list_free(struct list_config *list)
 	g_free(list->from);
 	g_strfreev(list->owners);
 	g_free(list->unsubscribe_base_url);
+	g_free(list->preferences_base_url);
 	g_free(list->description);
+	g_strfreev(list->editable);
+	g_free(list->timezone);
+	g_free(list->window);
 	if (list->segments != NULL)
 		g_ptr_array_unref(list->segments);
 	g_free(list);
@@ -760,7 +834,13 @@ config_parse_list_file(const char *path, const char *default_domain,
 		CFG_BOOL("subscribe_by_mail", cfg_true, CFGF_NONE),
 		CFG_BOOL("goodbye_notice", cfg_true, CFGF_NONE),
 		CFG_STR("unsubscribe_base_url", "", CFGF_NONE),
+		CFG_STR_LIST("editable_attributes", "{}", CFGF_NONE),
+		CFG_INT_CB("archive", ARCHIVE_PUBLIC, CFGF_NONE,
+		    config_cb_archive),
 		CFG_SEC("bounce", bounce_opts, CFGF_NONE),
+		CFG_STR("timezone", "", CFGF_NONE),
+		CFG_STR("window", "", CFGF_NONE),
+		CFG_INT("daily_cap", 0, CFGF_NONE),
 		CFG_SEC("segment", segment_opts,
 		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_END()
@@ -792,6 +872,9 @@ config_parse_list_file(const char *path, const char *default_domain,
 	cfg_set_validate_func(cfg, "bounce|warning_interval_days",
 	    config_validate_positive);
 	cfg_set_validate_func(cfg, "bounce|threshold", config_validate_nonneg_float);
+	cfg_set_validate_func(cfg, "timezone", config_validate_timezone);
+	cfg_set_validate_func(cfg, "window", config_validate_window);
+	cfg_set_validate_func(cfg, "daily_cap", config_validate_cap);
 	config_segment_lines = g_hash_table_new_full(g_str_hash, g_str_equal,
 	    g_free, NULL);
 	if (!config_parse_file(cfg, path, &lines, error)) {
@@ -862,6 +945,25 @@ config_parse_list_file(const char *path, const char *default_domain,
 		    "%s: unsubscribe_base_url must start with https://", path);
 		goto fail;
 	}
+	n = cfg_size(cfg, "editable_attributes");
+	list->editable = g_new0(char *, n + 1);
+	for (i = 0; i < n; i++) {
+		g_autofree char *k = subscriber_key_fold(
+		    cfg_getnstr(cfg, "editable_attributes", i));
+
+		if (!subscriber_check_key(k, NULL)) {
+			g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+			    "%s: editable_attributes: \"%s\" is not an attribute"
+			    " name", path, cfg_getnstr(cfg, "editable_attributes",
+			    i));
+			goto fail;
+		}
+		list->editable[i] = g_steal_pointer(&k);
+	}
+	list->archive = cfg_getint(cfg, "archive");
+	list->timezone = config_strdup_nonempty(cfg_getstr(cfg, "timezone"));
+	list->window = config_strdup_nonempty(cfg_getstr(cfg, "window"));
+	list->daily_cap = cfg_getint(cfg, "daily_cap");
 	b = cfg_getsec(cfg, "bounce");
 	list->bounce.hard_score = cfg_getfloat(b, "hard_score");
 	list->bounce.soft_score = cfg_getfloat(b, "soft_score");
@@ -941,9 +1043,18 @@ config_list_cmp(gconstpointer a, gconstpointer b)
 	return strcmp(x->name, y->name);
 }
 
+/* The suffixes of a list's other addresses, as herald pipe routes them
+ * (pipe.c, pipe_suffixes) */
+static const char *const config_list_suffixes[] = {
+	"-bounces", "-unsubscribe", "-subscribe", "-confirm", "-owner",
+	"-request",
+};
+
 /* config_check_addresses - no two lists share an address (the pipe would
  * route all its mail to the first); the error is at the later file's
- * address line, naming the other */
+ * address line, naming the other. Nor is a list's address another list's
+ * LIST-owner@ (or any of its suffixed addresses); the error is at the
+ * line of the address that no mail would reach. */
 static gboolean
 config_check_addresses(const struct config *config, GError **error)
 {
@@ -977,6 +1088,38 @@ config_check_addresses(const struct config *config, GError **error)
 			    "%s: address %s is also the address of list %s (%s)",
 			    l->file, l->address, o->name, o->file);
 		return FALSE;
+	}
+	/* a list's address that is another list's LIST-owner@ (or -bounces,
+	 * -request…): herald pipe tries those routes before a list's own
+	 * address, so no mail would ever reach the list */
+	for (i = 0; i < config->lists->len; i++) {
+		const struct list_config *l = g_ptr_array_index(config->lists, i);
+		const struct list_config *o;
+		guint j;
+
+		for (j = 0; j < G_N_ELEMENTS(config_list_suffixes); j++) {
+			g_autofree char *addr = g_strdup_printf("%s%s@%s",
+			    l->local, config_list_suffixes[j], l->domain);
+			g_autofree char *key = g_ascii_strdown(addr, -1);
+
+			if ((o = g_hash_table_lookup(seen, key)) == NULL)
+				continue;
+			if (o->address_line > 0)
+				g_set_error(error, HERALD_ERROR,
+				    HERALD_ERROR_CONFIG, "%s:%d: address %s is "
+				    "also the %s address of list %s (%s), where "
+				    "herald pipe would take its mail", o->file,
+				    o->address_line, o->address,
+				    config_list_suffixes[j], l->name, l->file);
+			else
+				g_set_error(error, HERALD_ERROR,
+				    HERALD_ERROR_CONFIG, "%s: address %s is "
+				    "also the %s address of list %s (%s), where "
+				    "herald pipe would take its mail", o->file,
+				    o->address, config_list_suffixes[j],
+				    l->name, l->file);
+			return FALSE;
+		}
 	}
 	return TRUE;
 }
@@ -1035,6 +1178,24 @@ config_cb_on_quota(cfg_t *cfg, cfg_opt_t *opt, const char *value,
 	else {
 		cfg_error(cfg, "%s must be wait or pause, not \"%s\"", opt->name,
 		    value);
+		return -1;
+	}
+	return 0;
+}
+
+/* config_validate_base_url - web base_url is an http(s) URL (https for
+ * mail providers' one-click; http only makes sense for a local demo) */
+static int
+config_validate_base_url(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+
+	if (v == NULL || *v == '\0')
+		return 0;
+	if ((!g_str_has_prefix(v, "https://") &&
+	    !g_str_has_prefix(v, "http://")) || strpbrk(v, " \t\r\n\"<>?#")) {
+		cfg_error(cfg, "base_url must be an https:// URL without query"
+		    " or fragment, not \"%s\"", v);
 		return -1;
 	}
 	return 0;
@@ -1192,6 +1353,27 @@ config_check_relays(const struct config *config, GError **error)
 	return TRUE;
 }
 
+/* config_web_urls - a list without its own unsubscribe_base_url gets
+ * BASE_URL/unsubscribe/ when web.base_url is set, and every list the
+ * preferences page BASE_URL/preferences/ (the same token) */
+static void
+config_web_urls(struct config *config)
+{
+	guint i;
+
+	if (config->web.base_url == NULL)
+		return;
+	for (i = 0; i < config->lists->len; i++) {
+		struct list_config *l = g_ptr_array_index(config->lists, i);
+
+		if (l->unsubscribe_base_url == NULL)
+			l->unsubscribe_base_url = g_strdup_printf(
+			    "%s/unsubscribe/", config->web.base_url);
+		l->preferences_base_url = g_strdup_printf("%s/preferences/",
+		    config->web.base_url);
+	}
+}
+
 /* config_load - the main file and the lists */
 struct config *
 config_load(const char *path, GError **error)
@@ -1251,6 +1433,22 @@ config_load(const char *path, GError **error)
 		CFG_INT("spool_keep_days", 30, CFGF_NONE),
 		CFG_END()
 	};
+	cfg_opt_t web_opts[] = {
+		CFG_STR("listen", "127.0.0.1:8025", CFGF_NONE),
+		CFG_STR("base_url", "", CFGF_NONE),
+		CFG_STR("templates", "", CFGF_NONE),
+		CFG_STR_LIST("trusted_proxies", "{\"127.0.0.1\", \"::1\"}",
+		    CFGF_NONE),
+		CFG_INT("threads", 4, CFGF_NONE),
+		CFG_INT("max_connections", 512, CFGF_NONE),
+		CFG_INT("per_ip_connections", 64, CFGF_NONE),
+		CFG_INT("timeout", 15, CFGF_NONE),
+		CFG_INT("max_body", 16384, CFGF_NONE),
+		CFG_INT("ip_rate", 600, CFGF_NONE),
+		CFG_INT("token_rate", 10, CFGF_NONE),
+		CFG_INT("retry_after", 5, CFGF_NONE),
+		CFG_END()
+	};
 	cfg_opt_t opts[] = {
 		CFG_STR("data_dir", "", CFGF_NONE),
 		CFG_STR("database", "", CFGF_NONE),
@@ -1265,6 +1463,7 @@ config_load(const char *path, GError **error)
 		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_SEC("send", send_opts, CFGF_NONE),
 		CFG_SEC("pipe", pipe_opts, CFGF_NONE),
+		CFG_SEC("web", web_opts, CFGF_NONE),
 		CFG_END()
 	};
 	g_autoptr(config) config = g_new0(struct config, 1);
@@ -1283,6 +1482,17 @@ config_load(const char *path, GError **error)
 	    config_validate_positive);
 	cfg_set_validate_func(cfg, "pipe|spool_keep_days",
 	    config_validate_positive);
+	cfg_set_validate_func(cfg, "web|threads", config_validate_positive);
+	cfg_set_validate_func(cfg, "web|max_connections",
+	    config_validate_positive);
+	cfg_set_validate_func(cfg, "web|per_ip_connections",
+	    config_validate_positive);
+	cfg_set_validate_func(cfg, "web|timeout", config_validate_positive);
+	cfg_set_validate_func(cfg, "web|max_body", config_validate_positive);
+	cfg_set_validate_func(cfg, "web|ip_rate", config_validate_positive);
+	cfg_set_validate_func(cfg, "web|token_rate", config_validate_positive);
+	cfg_set_validate_func(cfg, "web|retry_after", config_validate_positive);
+	cfg_set_validate_func(cfg, "web|base_url", config_validate_base_url);
 	if (path != NULL) {
 		if (!config_parse_file(cfg, path, NULL, error)) {
 			cfg_free(cfg);
@@ -1350,6 +1560,32 @@ config_load(const char *path, GError **error)
 	config->pipe.max_size = cfg_getint(s, "max_size");
 	config->pipe.pending_expiry_hours = cfg_getint(s, "pending_expiry_hours");
 	config->pipe.spool_keep_days = cfg_getint(s, "spool_keep_days");
+	s = cfg_getsec(cfg, "web");
+	config->web.listen = g_strdup(cfg_getstr(s, "listen"));
+	config->web.base_url = config_strdup_nonempty(cfg_getstr(s, "base_url"));
+	if (config->web.base_url != NULL) {
+		char *e = config->web.base_url + strlen(config->web.base_url);
+
+		while (e > config->web.base_url && e[-1] == '/')
+			*--e = '\0';
+	}
+	config->web.templates = config_path_in(dir, cfg_getstr(s, "templates"));
+	{
+		unsigned i, n = cfg_size(s, "trusted_proxies");
+
+		config->web.trusted_proxies = g_new0(char *, n + 1);
+		for (i = 0; i < n; i++)
+			config->web.trusted_proxies[i] = g_strdup(
+			    cfg_getnstr(s, "trusted_proxies", i));
+	}
+	config->web.threads = cfg_getint(s, "threads");
+	config->web.max_connections = cfg_getint(s, "max_connections");
+	config->web.per_ip_connections = cfg_getint(s, "per_ip_connections");
+	config->web.timeout = cfg_getint(s, "timeout");
+	config->web.max_body = cfg_getint(s, "max_body");
+	config->web.ip_rate = cfg_getint(s, "ip_rate");
+	config->web.token_rate = cfg_getint(s, "token_rate");
+	config->web.retry_after = cfg_getint(s, "retry_after");
 	cfg_free(cfg);
 
 	if (config->smtp.user != NULL && config->smtp.password_file == NULL) {
@@ -1372,6 +1608,7 @@ config_load(const char *path, GError **error)
 		return NULL;
 	if (!config_load_lists(config, error))
 		return NULL;
+	config_web_urls(config);
 	return g_steal_pointer(&config);
 }
 
@@ -1396,6 +1633,10 @@ config_free(struct config *config)
 		g_ptr_array_unref(config->relays);
 	if (config->shapes != NULL)
 		g_ptr_array_unref(config->shapes);
+	g_free(config->web.listen);
+	g_free(config->web.base_url);
+	g_free(config->web.templates);
+	g_strfreev(config->web.trusted_proxies);
 	if (config->lists != NULL)
 		g_ptr_array_unref(config->lists);
 	g_free(config);

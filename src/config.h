@@ -25,6 +25,12 @@ enum reply_to_policy {
 	REPLY_TO_OWNER,		/* Reply-To: the list's -owner address */
 };
 
+enum archive_mode {
+	ARCHIVE_PUBLIC,		/* /archive/LIST/ lists the campaigns sent */
+	ARCHIVE_PRIVATE,	/* not served (a page that says so) */
+	ARCHIVE_OFF,		/* not served, as if there were no archive */
+};
+
 struct bounce_policy {
 	double hard_score;		/* added per hard bounce (1.0) */
 	double soft_score;		/* added per soft bounce (0.5) */
@@ -57,8 +63,14 @@ struct list_config {
 	gboolean subscribe_by_mail;	/* LIST-subscribe@ accepted */
 	gboolean goodbye_notice;	/* tell people they were unsubscribed */
 	char *unsubscribe_base_url;	/* https://…/ or NULL: adds the URL form */
+	char *preferences_base_url;	/* web.base_url/preferences/ or NULL */
 	char *description;		/* a line for "why you get this" */
+	char **editable;		/* attributes subscribers set on the web */
+	enum archive_mode archive;	/* the web archive of its campaigns */
 	struct bounce_policy bounce;
+	char *timezone;		/* an IANA zone ("Europe/Berlin"), NULL: local */
+	char *window;		/* sending window ("Mon-Fri 09:00-17:00"), NULL: any time */
+	int daily_cap;		/* most messages a day per campaign, 0: no cap */
 	GPtrArray *segments;		/* struct segment_def *, in file order */
 };
 
@@ -110,6 +122,21 @@ struct pipe_config {
 	int spool_keep_days;	/* herald maintain prunes the inbound archive */
 };
 
+struct web_config {
+	char *listen;		/* ADDR:PORT of herald serve (127.0.0.1:8025) */
+	char *base_url;		/* the public URL, no trailing '/'; NULL: none */
+	char *templates;	/* the pages' folder; NULL: found as announcements' */
+	char **trusted_proxies;	/* peers whose X-Forwarded-For counts */
+	int threads;		/* worker threads */
+	int max_connections;	/* open connections, in all */
+	int per_ip_connections;	/* open connections from one address */
+	int timeout;		/* seconds a connection may stay idle */
+	int max_body;		/* bytes of a request body */
+	int ip_rate;		/* requests a minute from one address */
+	int token_rate;		/* POSTs a minute with one token */
+	int retry_after;	/* seconds, on 503 and 429 */
+};
+
 struct config {
 	char *path;		/* the file read, NULL when built-in defaults */
 	char *data_dir;
@@ -124,6 +151,7 @@ struct config {
 	GPtrArray *shapes;	/* struct shape_config * */
 	struct send_config send;
 	struct pipe_config pipe;
+	struct web_config web;
 	GPtrArray *lists;	/* struct list_config *, sorted by name */
 };
 

@@ -1201,7 +1201,7 @@ dispatch_run(struct store *store, const struct config *config,
 	d.config = config;
 	d.composer = composer;
 	d.id = id;
-	d.now = (gint64)time(NULL);
+	d.now = herald_now();
 	d.wsize = MAX(config->send.error_min, 1);
 	d.window = g_new0(guint8, d.wsize);
 	g_mutex_init(&d.lock);

@@ -44,6 +44,23 @@ void herald_set_sqlite_error(GError **error, sqlite3 *db, int rc,
 /* errno to an error class: ENOSPC, EAGAIN, EINTR, EDQUOT are TEMP. */
 int herald_errno_class(int errnum);
 
+/* herald_now - unix seconds by herald's clock: the real clock, or, when
+ * the environment sets HERALD_NOW ("YYYY-MM-DD HH:MM[:SS]" in the local
+ * zone, or ISO 8601 with an offset), that instant at the first call,
+ * advancing with the real clock from there. HERALD_NOW is for tests
+ * only. Every due time herald compares (deliveries, schedules, caps) is
+ * taken from here. */
+gint64 herald_now(void);
+
+/* herald_clock_check - FALSE and a USAGE error when HERALD_NOW is set
+ * but cannot be read (main checks it once, before any command) */
+gboolean herald_clock_check(GError **error);
+
+/* herald_parse_local - "YYYY-MM-DD HH:MM[:SS]" (or with a T) in the zone
+ * TZ, or ISO 8601 with its own offset, to unix seconds; FALSE if TEXT is
+ * neither */
+gboolean herald_parse_local(const char *text, GTimeZone *tz, gint64 *out);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
 
 #ifdef GMIME_H_INCLUDED_BY_HERALD

@@ -56,6 +56,8 @@ static const struct command commands[] = {
 	    "stored bounces: scores per subscriber, rates per campaign" },
 	{ "maintain", cmd_maintain, NEEDS_STORE,
 	    "daily: bounce warnings and removals, stale scores, notices" },
+	{ "run", cmd_run, NEEDS_STORE,
+	    "dispatcher: send scheduled campaigns, windows, caps, resumes" },
 	{ "pipe", cmd_pipe, 0,
 	    "deliver one inbound message from the MTA (stdin)" },
 	{ "replies", cmd_replies, NEEDS_STORE,
@@ -66,6 +68,10 @@ static const struct command commands[] = {
 	    "print the Postfix or Exim configuration for the lists" },
 	{ "bounce", cmd_bounce, 0,
 	    "classify returned mail: bounce scan FILE…" },
+	{ "serve", cmd_serve, NEEDS_STORE,
+	    "the lists' web side: one-click unsubscribe, preferences, archive" },
+	{ "web", cmd_web, NEEDS_CONFIG,
+	    "web nginx: print the reverse proxy configuration for serve" },
 	{ "version", cmd_version, 0,
 	    "herald's version and the libraries' (as --version)" },
 };
@@ -178,6 +184,8 @@ main(int argc, char **argv)
 		if (cmd_is_help(argv[j]))
 			return cmd->fn(&h, argc - i, argv + i);
 
+	if (!herald_clock_check(&error))	/* HERALD_NOW, for tests */
+		return cmd_error(cmd->name, error);
 	h.config_option = config_opt;
 	if (cmd->flags & NEEDS_CONFIG) {
 		if ((config_path = config_find(config_opt, &error)) == NULL)

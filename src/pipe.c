@@ -15,11 +15,9 @@
  * down leaves the notice queued for the next run (outbox.h), not the
  * message to the MTA. No write transaction is held while talking SMTP.
  *
- * Confirmation tokens (purposes s and c) carry the time of the request as
- * their extra id, so they expire after pipe.pending_expiry_hours without a
- * table lookup; the confirmations table only throttles how often one
- * address is asked (PIPE_CONFIRM_INTERVAL), so a forger cannot flood a
- * subscriber with confirmation requests.
+ * The membership actions (unsubscribe by token, subscribe and unsubscribe
+ * requests, confirmations, and their notices) are action.c's, shared with
+ * herald serve: this file reads the mail, finds who asked, and calls them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +27,7 @@
 #include <gmime/gmime.h>
 
 #include "herald.h"
+#include "action.h"
 #include "bounce.h"
 #include "bounce_policy.h"
 #include "compose.h"
@@ -40,7 +39,6 @@
 #include "subscriber.h"
 #include "token.h"
 
-#define PIPE_CONFIRM_INTERVAL	600	/* seconds between two confirmations */
 #define PIPE_COMMAND_LINES	5	/* body lines read for a command */
 
 static const struct {
@@ -517,53 +515,6 @@ pipe_subscriber(struct pipe_msg *m, gint64 id, const char *email,
 	return s;
 }
 
-/* pipe_subscriber_create - the subscriber with EMAIL, made if new */
-static struct subscriber *
-pipe_subscriber_create(struct pipe_msg *m, const char *email,
-    const char *name, GError **error)
-{
-	g_autoptr(sqlite3_stmt) st = NULL;
-	g_autofree char *key = subscriber_email_key(email);
-
-	if (name != NULL && (*name == '\0' ||
-	    !subscriber_check_text("name", name, NULL)))
-		name = NULL;
-	st = store_prepare(m->ctx->store, "INSERT INTO subscribers(email,"
-	    " email_key, name) VALUES (?1, ?2, ?3)"
-	    " ON CONFLICT(email_key) DO NOTHING", error);
-	if (st == NULL)
-		return NULL;
-	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	if (!store_step_done(m->ctx->store, st, "adding a subscriber", error))
-		return NULL;
-	return subscriber_find(m->ctx->store, email, error);
-}
-
-/* pipe_blocklisted - TRUE if SUB is blocklisted on any list */
-static gboolean
-pipe_blocklisted(struct pipe_msg *m, gint64 sub, gboolean *out,
-    GError **error)
-{
-	g_autoptr(sqlite3_stmt) st = store_prepare(m->ctx->store,
-	    "SELECT 1 FROM memberships WHERE subscriber_id = ?1 AND"
-	    " status = 'blocklisted' LIMIT 1", error);
-	int rc;
-
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, sub);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		herald_set_sqlite_error(error, m->ctx->store->db, rc,
-		    "reading the blocklist");
-		return FALSE;
-	}
-	*out = rc == SQLITE_ROW;
-	return TRUE;
-}
-
 /* pipe_find_digest - the id of a row of TABLE with our digest on LIST_ID
  * (0 if none); for replies also its forwarded flag */
 static gint64
@@ -590,89 +541,19 @@ pipe_find_digest(struct pipe_msg *m, const char *sql, gint64 list_id,
 	return sqlite3_column_int64(st, 0);
 }
 
-/* pipe_recent_confirmation - TRUE if ACTION was asked of SUB on LIST_ID
- * less than PIPE_CONFIRM_INTERVAL ago */
-static gboolean
-pipe_recent_confirmation(struct pipe_msg *m, gint64 list_id, gint64 sub,
-    const char *action, gboolean *recent, GError **error)
+/* pipe_action - the shared actions' context for this message: channel
+ * mail, the outcome words of the log line, its notices */
+static void
+pipe_action(struct pipe_msg *m, struct action_ctx *a)
 {
-	g_autoptr(sqlite3_stmt) st = store_prepare(m->ctx->store,
-	    "SELECT requested FROM confirmations WHERE list_id = ?1 AND"
-	    " subscriber_id = ?2 AND action = ?3", error);
-	int rc;
-
-	*recent = FALSE;
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, list_id);
-	sqlite3_bind_int64(st, 2, sub);
-	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*recent = m->now - sqlite3_column_int64(st, 0) <
-		    PIPE_CONFIRM_INTERVAL;
-	else if (rc != SQLITE_DONE) {
-		herald_set_sqlite_error(error, m->ctx->store->db, rc,
-		    "reading confirmations");
-		return FALSE;
-	}
-	return TRUE;
-}
-
-static gboolean pipe_queue_confirmation(struct pipe_msg *m, gint64 list_id,
-    const struct subscriber *sub, enum token_purpose p, GError **error);
-
-/* pipe_confirmation_sent - note that ACTION was asked of SUB, with an
- * event, and queue the confirmation (purpose P), in one transaction (or
- * in the caller's) */
-static gboolean
-pipe_confirmation_sent(struct pipe_msg *m, gint64 list_id,
-    const struct subscriber *subscriber, const char *action,
-    enum token_purpose p, GError **error)
-{
-	g_autoptr(sqlite3_stmt) st = NULL;
-	g_autofree char *event = g_strdup_printf("%s-request", action);
-	gint64 sub = subscriber->id;
-
-	if (!store_begin(m->ctx->store, error))
-		return FALSE;
-	st = store_prepare(m->ctx->store, "INSERT INTO confirmations(list_id,"
-	    " subscriber_id, action, requested, sent) VALUES (?1, ?2, ?3, ?4, 1)"
-	    " ON CONFLICT(list_id, subscriber_id, action) DO UPDATE SET"
-	    " requested = excluded.requested, sent = sent + 1", error);
-	if (st == NULL)
-		goto fail;
-	sqlite3_bind_int64(st, 1, list_id);
-	sqlite3_bind_int64(st, 2, sub);
-	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, m->now);
-	if (!store_step_done(m->ctx->store, st, "noting a confirmation", error) ||
-	    !store_event(m->ctx->store, list_id, sub, event, "mail",
-	    "confirmation queued", error) ||
-	    !pipe_queue_confirmation(m, list_id, subscriber, p, error))
-		goto fail;
-	return store_commit(m->ctx->store, error);
-fail:
-	store_rollback(m->ctx->store);
-	return FALSE;
-}
-
-/* pipe_confirmation_clear - forget a request once it is done */
-static gboolean
-pipe_confirmation_clear(struct pipe_msg *m, gint64 list_id, gint64 sub,
-    const char *action, GError **error)
-{
-	g_autoptr(sqlite3_stmt) st = store_prepare(m->ctx->store,
-	    "DELETE FROM confirmations WHERE list_id = ?1 AND"
-	    " subscriber_id = ?2 AND action = ?3", error);
-
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, list_id);
-	sqlite3_bind_int64(st, 2, sub);
-	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
-	return store_step_done(m->ctx->store, st, "clearing a confirmation",
-	    error);
+	memset(a, 0, sizeof(*a));
+	a->config = m->ctx->config;
+	a->store = m->ctx->store;
+	a->key = &m->ctx->key;
+	a->channel = "mail";
+	a->now = m->now;
+	a->outcome = m->res->outcome;
+	a->notices = &m->res->notices;
 }
 
 /* ------------------------------------------------------------------ */
@@ -687,7 +568,7 @@ pipe_queue(struct pipe_msg *m, gint64 list_id, gint64 sub, const char *kind,
 {
 	g_autofree char *envelope = notice_address(m->list, "-bounces", NULL);
 	g_autoptr(GBytes) bytes = notice_bytes(msg);
-	struct pipe_notice_ref ref = { 0, what };
+	struct action_notice ref = { 0, what };
 
 	if (!outbox_queue(m->ctx->store, list_id, sub, kind, envelope, rcpts,
 	    bytes, m->now, &ref.id, error))
@@ -712,84 +593,12 @@ pipe_queue_text(struct pipe_msg *m, gint64 list_id, gint64 sub,
 	return ok;
 }
 
-/* pipe_list_title - the list's display name, or its address */
-static char *
-pipe_list_title(const struct list_config *list)
-{
-	if (list->display_name != NULL && *list->display_name != '\0')
-		return g_strdup_printf("%s <%s>", list->display_name,
-		    list->address);
-	return g_strdup(list->address);
-}
-
-/* pipe_queue_confirmation - ask SUB to confirm ACTION (purpose P), in the
- * open transaction */
-static gboolean
-pipe_queue_confirmation(struct pipe_msg *m, gint64 list_id,
-    const struct subscriber *sub, enum token_purpose p, GError **error)
-{
-	g_autofree char *token = token_make(&m->ctx->key, p, m->list->name,
-	    sub->id, m->now);
-	g_autofree char *confirm = notice_address(m->list, "-confirm", token);
-	g_autofree char *title = pipe_list_title(m->list);
-	g_autofree char *subject = NULL, *text = NULL;
-	int hours = m->ctx->config->pipe.pending_expiry_hours;
-
-	if (p == TOKEN_CONFIRM_SUBSCRIBE) {
-		subject = g_strdup_printf("Confirm your subscription to %s",
-		    m->list->display_name != NULL ? m->list->display_name :
-		    m->list->name);
-		text = g_strdup_printf("Someone, probably you, asked to subscribe"
-		    " %s\nto %s.\n\nTo confirm, reply to this message, or send"
-		    " any mail to\n\n    %s\n\nIf you did not ask, ignore this"
-		    " message: nothing happens without\nyour confirmation, and the"
-		    " request expires in %d hours.\n", sub->email, title, confirm,
-		    hours);
-	} else {
-		subject = g_strdup_printf("Confirm: unsubscribe from %s",
-		    m->list->display_name != NULL ? m->list->display_name :
-		    m->list->name);
-		text = g_strdup_printf("Someone, probably you, asked to"
-		    " unsubscribe %s\nfrom %s.\n\nTo confirm, reply to this"
-		    " message, or send any mail to\n\n    %s\n\nIf you did not"
-		    " ask, ignore this message: you stay subscribed.\nThe request"
-		    " expires in %d hours.\n", sub->email, title, confirm, hours);
-	}
-	return pipe_queue_text(m, list_id, sub->id, p == TOKEN_CONFIRM_SUBSCRIBE ?
-	    "confirm-subscribe" : "confirm-unsubscribe", "confirmation",
-	    sub->email, confirm, subject, text, error);
-}
-
-/* pipe_queue_goodbye - tell SUB they are off the list (in the open
- * transaction), unless the list turns that off or the address must get no
- * notice */
-static gboolean
-pipe_queue_goodbye(struct pipe_msg *m, gint64 list_id,
-    const struct subscriber *sub, GError **error)
-{
-	g_autofree char *title = pipe_list_title(m->list);
-	g_autofree char *subscribe = notice_address(m->list, "-subscribe", NULL);
-	g_autofree char *subject = NULL, *text = NULL;
-
-	if (!m->list->goodbye_notice || !notice_may_send_to(sub->email))
-		return TRUE;
-	subject = g_strdup_printf("You are unsubscribed from %s",
-	    m->list->display_name != NULL ? m->list->display_name :
-	    m->list->name);
-	text = g_strdup_printf("%s\nis no longer subscribed to %s.\nYou will"
-	    " get no more announcements from it.\n\nIf this was a mistake,"
-	    " subscribe again by sending a mail to\n%s\n", sub->email, title,
-	    subscribe);
-	return pipe_queue_text(m, list_id, sub->id, "goodbye", "goodbye",
-	    sub->email, NULL, subject, text, error);
-}
-
 /* pipe_queue_help - what the list's addresses do, to TO (a transaction
  * of its own) */
 static gboolean
 pipe_queue_help(struct pipe_msg *m, const char *to, GError **error)
 {
-	g_autofree char *title = pipe_list_title(m->list);
+	g_autofree char *title = action_list_title(m->list);
 	g_autofree char *sub = notice_address(m->list, "-subscribe", NULL);
 	g_autofree char *unsub = notice_address(m->list, "-unsubscribe", NULL);
 	g_autofree char *owner = notice_address(m->list, "-owner", NULL);
@@ -818,27 +627,6 @@ pipe_queue_help(struct pipe_msg *m, const char *to, GError **error)
 	return TRUE;
 }
 
-/* pipe_set_status - a membership change and its event (channel mail),
- * clearing a finished confirmation, and the goodbye to GOODBYE (may be
- * NULL), in one transaction */
-static gboolean
-pipe_set_status(struct pipe_msg *m, gint64 list_id, gint64 sub,
-    const char *status, const char *action, const char *detail,
-    const char *clear, const struct subscriber *goodbye, GError **error)
-{
-	if (!store_begin(m->ctx->store, error))
-		return FALSE;
-	if (!membership_set(m->ctx->store, list_id, sub, status, action, "mail",
-	    detail, error) || (clear != NULL &&
-	    !pipe_confirmation_clear(m, list_id, sub, clear, error)) ||
-	    (goodbye != NULL && !pipe_queue_goodbye(m, list_id, goodbye,
-	    error))) {
-		store_rollback(m->ctx->store);
-		return FALSE;
-	}
-	return store_commit(m->ctx->store, error);
-}
-
 /* ------------------------------------------------------------------ */
 /* Unsubscribe and subscribe */
 
@@ -854,46 +642,6 @@ pipe_test_token(struct pipe_msg *m, gint64 sub_id)
 	return TRUE;
 }
 
-/* pipe_unsubscribe_now - SUB_ID proved it is them (a token): off the list
- * at once, idempotent; the goodbye is queued with the change */
-static gboolean
-pipe_unsubscribe_now(struct pipe_msg *m, gint64 sub_id, const char *how,
-    GError **error)
-{
-	g_autoptr(subscriber) sub = NULL;
-	const char *status;
-	gint64 list_id;
-	GError *err = NULL;
-
-	if ((list_id = pipe_list_id(m, FALSE, error)) < 0)
-		return FALSE;
-	status = pipe_status(m, list_id, sub_id, &err);
-	if (err != NULL) {
-		g_propagate_error(error, err);
-		return FALSE;
-	}
-	if (status == NULL) {
-		g_string_append_printf(m->res->outcome,
-		    "subscriber %" G_GINT64_FORMAT " is not a member, nothing done",
-		    sub_id);
-		return TRUE;
-	}
-	if (strcmp(status, MEMBER_UNSUBSCRIBED) == 0 ||
-	    strcmp(status, MEMBER_BLOCKLISTED) == 0) {
-		g_string_append_printf(m->res->outcome, "subscriber %"
-		    G_GINT64_FORMAT " already %s", sub_id, status);
-		return TRUE;
-	}
-	if ((sub = pipe_subscriber(m, sub_id, NULL, error)) == NULL)
-		return FALSE;
-	if (!pipe_set_status(m, list_id, sub_id, MEMBER_UNSUBSCRIBED,
-	    "unsubscribe", how, "unsubscribe", sub, error))
-		return FALSE;
-	g_string_append_printf(m->res->outcome, "unsubscribed subscriber %"
-	    G_GINT64_FORMAT " (%s)", sub_id, how);
-	return TRUE;
-}
-
 /* pipe_unsubscribe_request - no token: ask the subscribed address among
  * CANDIDATES (subscriber ids first, then addresses) to confirm. Nobody
  * subscribed: no mail at all. */
@@ -904,7 +652,7 @@ pipe_unsubscribe_request(struct pipe_msg *m, gint64 linked,
 	const char *candidates[] = { pipe_from(m, NULL), m->sender };
 	g_autoptr(subscriber) sub = NULL;
 	const char *status = NULL;
-	gboolean recent;
+	struct action_ctx a;
 	gint64 list_id;
 	size_t i;
 
@@ -948,28 +696,8 @@ pipe_unsubscribe_request(struct pipe_msg *m, gint64 linked,
 		    " subscribed, no mail");
 		return TRUE;
 	}
-	if (!notice_may_send_to(sub->email)) {
-		g_string_append_printf(m->res->outcome, "unsubscribe request for"
-		    " subscriber %" G_GINT64_FORMAT ": address takes no notices",
-		    sub->id);
-		return TRUE;
-	}
-	if (!pipe_recent_confirmation(m, list_id, sub->id, "unsubscribe",
-	    &recent, error))
-		return FALSE;
-	if (recent) {
-		g_string_append_printf(m->res->outcome, "unsubscribe request for"
-		    " subscriber %" G_GINT64_FORMAT ": confirmation sent less than"
-		    " %d minutes ago, not again", sub->id,
-		    PIPE_CONFIRM_INTERVAL / 60);
-		return TRUE;
-	}
-	if (!pipe_confirmation_sent(m, list_id, sub, "unsubscribe",
-	    TOKEN_CONFIRM_UNSUBSCRIBE, error))
-		return FALSE;
-	g_string_append_printf(m->res->outcome, "unsubscribe request for"
-	    " subscriber %" G_GINT64_FORMAT ": asked to confirm", sub->id);
-	return TRUE;
+	pipe_action(m, &a);
+	return action_unsubscribe_request(&a, m->list, sub, NULL, error);
 }
 
 /* pipe_subscribe_request - double opt-in for the address that asked */
@@ -978,11 +706,7 @@ pipe_subscribe_request(struct pipe_msg *m, GError **error)
 {
 	const char *name = NULL;
 	const char *addr = pipe_from(m, &name);
-	g_autoptr(subscriber) sub = NULL;
-	const char *status;
-	gboolean blocked, recent;
-	gint64 list_id;
-	GError *err = NULL;
+	struct action_ctx a;
 
 	if (addr == NULL || *addr == '\0')
 		addr = m->sender;
@@ -1002,45 +726,9 @@ pipe_subscribe_request(struct pipe_msg *m, GError **error)
 		    " auto-reply, dropped");
 		return TRUE;
 	}
-	if (!store_begin(m->ctx->store, error))
-		return FALSE;
-	if ((list_id = pipe_list_id(m, TRUE, error)) < 0 ||
-	    (sub = pipe_subscriber_create(m, addr, name, error)) == NULL ||
-	    !pipe_blocklisted(m, sub->id, &blocked, error))
-		goto fail;
-	status = pipe_status(m, list_id, sub->id, &err);
-	if (err != NULL) {
-		g_propagate_error(error, err);
-		goto fail;
-	}
-	if (blocked || (status != NULL && strcmp(status, MEMBER_ACTIVE) == 0)) {
-		g_string_append_printf(m->res->outcome, "subscriber %"
-		    G_GINT64_FORMAT " is %s, no mail", sub->id,
-		    blocked ? "blocklisted" : "already active");
-		store_rollback(m->ctx->store);
-		return TRUE;
-	}
-	if ((status == NULL || strcmp(status, MEMBER_PENDING) != 0) &&
-	    !membership_set(m->ctx->store, list_id, sub->id, MEMBER_PENDING,
-	    "subscribe-pending", "mail", "double opt-in", error))
-		goto fail;
-	if (!pipe_recent_confirmation(m, list_id, sub->id, "subscribe",
-	    &recent, error) || (!recent && !pipe_confirmation_sent(m, list_id,
-	    sub, "subscribe", TOKEN_CONFIRM_SUBSCRIBE, error)) ||
-	    !store_commit(m->ctx->store, error))
-		goto fail;
-	if (recent)
-		g_string_append_printf(m->res->outcome, "subscriber %"
-		    G_GINT64_FORMAT " pending; confirmation sent less than %d"
-		    " minutes ago, not again", sub->id,
-		    PIPE_CONFIRM_INTERVAL / 60);
-	else
-		g_string_append_printf(m->res->outcome, "subscriber %"
-		    G_GINT64_FORMAT " pending, asked to confirm", sub->id);
-	return TRUE;
-fail:
-	store_rollback(m->ctx->store);
-	return FALSE;
+	pipe_action(m, &a);
+	return action_subscribe_request(&a, m->list, addr, name, NULL, NULL,
+	    NULL, error);
 }
 
 /* pipe_confirm - a token of purpose s or c, from mail to LIST-confirm+
@@ -1048,60 +736,15 @@ fail:
 static gboolean
 pipe_confirm(struct pipe_msg *m, const char *token, GError **error)
 {
-	enum token_purpose p;
-	gint64 sub_id, asked, list_id;
-	const char *status;
-	GError *err = NULL;
-	gboolean valid;
-	int hours = m->ctx->config->pipe.pending_expiry_hours;
+	struct action_ctx a;
 
 	if (*m->sender == '\0' || pipe_is_autoreply(m)) {
 		g_string_append(m->res->outcome, "confirmation by an auto-reply"
 		    " or a bounce ignored");
 		return TRUE;
 	}
-	valid = token != NULL && token_verify(&m->ctx->key, token,
-	    m->list->name, &p, &sub_id, &asked, NULL);
-	if (valid && token_is_test(p))
-		return pipe_test_token(m, sub_id);
-	if (!valid ||
-	    (p != TOKEN_CONFIRM_SUBSCRIBE && p != TOKEN_CONFIRM_UNSUBSCRIBE)) {
-		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
-		    "no valid confirmation token for %s", m->list->address);
-		return FALSE;
-	}
-	if (m->now - asked > (gint64)hours * 3600 || asked > m->now + 3600) {
-		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
-		    "this confirmation has expired (after %d hours); please ask"
-		    " again", hours);
-		return FALSE;
-	}
-	if (p == TOKEN_CONFIRM_UNSUBSCRIBE)
-		return pipe_unsubscribe_now(m, sub_id, "confirmed", error);
-	if ((list_id = pipe_list_id(m, FALSE, error)) < 0)
-		return FALSE;
-	status = pipe_status(m, list_id, sub_id, &err);
-	if (err != NULL) {
-		g_propagate_error(error, err);
-		return FALSE;
-	}
-	if (status != NULL && strcmp(status, MEMBER_ACTIVE) == 0) {
-		g_string_append_printf(m->res->outcome, "subscriber %"
-		    G_GINT64_FORMAT " already active", sub_id);
-		return TRUE;
-	}
-	if (status == NULL || strcmp(status, MEMBER_PENDING) != 0) {
-		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
-		    "no subscription request is pending for this confirmation;"
-		    " please ask again");
-		return FALSE;
-	}
-	if (!pipe_set_status(m, list_id, sub_id, MEMBER_ACTIVE, "subscribe",
-	    "confirmed", "subscribe", NULL, error))
-		return FALSE;
-	g_string_append_printf(m->res->outcome, "subscriber %" G_GINT64_FORMAT
-	    " confirmed, active", sub_id);
-	return TRUE;
+	pipe_action(m, &a);
+	return action_confirm(&a, m->list, token, NULL, error);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1690,8 +1333,13 @@ pipe_unsubscribe(struct pipe_msg *m, const char *ext, GError **error)
 
 	if (ext != NULL && token_verify(&m->ctx->key, ext, m->list->name, &p,
 	    &sub, NULL, NULL)) {
-		if (p == TOKEN_UNSUBSCRIBE)
-			return pipe_unsubscribe_now(m, sub, "token", error);
+		if (p == TOKEN_UNSUBSCRIBE) {
+			struct action_ctx a;
+
+			pipe_action(m, &a);
+			return action_unsubscribe(&a, m->list, sub, "token", NULL,
+			    error);
+		}
 		if (token_is_test(p))
 			return pipe_test_token(m, sub);
 	}
@@ -1720,48 +1368,6 @@ pipe_parse(GBytes *raw)
 	g_object_unref(parser);
 	g_object_unref(mem);
 	return msg;
-}
-
-/* pipe_send_notices - after everything committed: try each notice the
- * message queued, and say in the outcome what became of it. Not an error
- * when one cannot leave: it waits in the outbox. */
-static void
-pipe_send_notices(struct pipe_ctx *ctx, struct pipe_result *res, gint64 now)
-{
-	guint i;
-
-	for (i = 0; res->notices != NULL && i < res->notices->len; i++) {
-		struct pipe_notice_ref *n = &g_array_index(res->notices,
-		    struct pipe_notice_ref, i);
-		g_autofree char *reason = NULL;
-		g_autoptr(GError) err = NULL;
-		enum outbox_outcome oc;
-		gboolean ok = outbox_try(ctx->store, &ctx->config->smtp, n->id,
-		    TRUE, now, &oc, &reason, &err);
-
-		g_string_append_printf(res->outcome, "; %s ", n->what);
-		switch (oc) {
-		case OUTBOX_SENT:
-			g_string_append(res->outcome, "sent");
-			break;
-		case OUTBOX_DEFERRED:
-			res->deferred = TRUE;
-			g_string_append_printf(res->outcome, "queued, not sent"
-			    " now (%s): retried later", reason);
-			break;
-		case OUTBOX_FAILED:
-			g_string_append_printf(res->outcome, "refused: %s",
-			    reason);
-			break;
-		case OUTBOX_NOT_MINE:
-			res->deferred = TRUE;
-			g_string_append(res->outcome, "queued");
-			break;
-		}
-		if (!ok)
-			g_string_append_printf(res->outcome, " (the outbox: %s;"
-			    " it is tried again later)", err->message);
-	}
 }
 
 /* pipe_deliver - see pipe.h */
@@ -1845,7 +1451,9 @@ out:
 		ok = TRUE;
 	}
 	if (ok)
-		pipe_send_notices(ctx, res, m.now);
+		if (!action_notices_send(ctx->config, ctx->store, res->notices,
+		    m.now, res->outcome))
+			res->deferred = TRUE;
 	if (err != NULL)
 		g_propagate_error(error, err);
 	g_clear_object(&m.msg);

@@ -60,17 +60,12 @@ struct pipe_ctx {
 };
 
 /* a notice a message queued in the outbox (outbox.h) */
-struct pipe_notice_ref {
-	gint64 id;			/* outbox row */
-	const char *what;		/* "goodbye", "confirmation"… (static) */
-};
-
 /* what happened to one message, for the log line */
 struct pipe_result {
 	const struct list_config *list;	/* NULL when unknown */
 	enum pipe_route route;
 	GString *outcome;		/* words for the log line */
-	GArray *notices;		/* struct pipe_notice_ref, queued */
+	GArray *notices;		/* struct action_notice, queued */
 	gboolean deferred;		/* one of them could not leave now */
 };
 

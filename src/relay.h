@@ -16,8 +16,7 @@
 #include "config.h"
 #include "store.h"
 
-/* relay_now - unix time, or $HERALD_NOW ("YYYY-MM-DD HH:MM:SS", local
- * time) for tests; a value that does not parse is ignored */
+/* relay_now - herald_now(): unix time, or $HERALD_NOW for tests */
 gint64 relay_now(void);
 
 /* relay_format_time - T as "YYYY-MM-DD HH:MM:SS", local time (caller frees) */

@@ -303,7 +303,18 @@ static const char *const store_migrations[] = {
 	"  finished INTEGER,"			/* sent or given up */
 	"  error TEXT);"			/* the relay's last words */
 	"CREATE INDEX outbox_due ON outbox(state, next_attempt);",
-	/* 8: the relay pool (relay.c). deliveries.relay names the relay
+
+	/* 8: scheduled campaigns (schedule.c). scheduled_at is when the
+	 * campaign may start (NULL: an unscheduled one, sent by herald send
+	 * in the foreground); send_window its sending window in the list's
+	 * zone ("Mon-Fri 09:00-17:00", NULL: any time); daily_cap the most
+	 * messages a day (0: no cap). A scheduled campaign's deliveries not
+	 * yet released to the queue are held with next_attempt =
+	 * CAMPAIGN_HELD (year 9999). */
+	"ALTER TABLE campaigns ADD COLUMN scheduled_at INTEGER;"
+	"ALTER TABLE campaigns ADD COLUMN send_window TEXT;"
+	"ALTER TABLE campaigns ADD COLUMN daily_cap INTEGER NOT NULL DEFAULT 0;",
+	/* 9: the relay pool (relay.c). deliveries.relay names the relay
 	 * that last tried a delivery; relay_usage counts what each relay
 	 * accepted per minute (the quotas' sliding windows, across runs and
 	 * processes); relay_state is each relay's last known state. */

@@ -5,7 +5,7 @@
 # address, two lists with one address; and ${…} is never expanded from the
 # environment (herald.conf and list files).
 . "${TOP:-.}/tests/lib.sh"
-plan 38
+plan 41
 
 hinit
 L=$T/lists/xen-users.conf
@@ -106,6 +106,15 @@ t "an address that is another list's by its name: 78" 78 herald lists
 like "$err" "xen-users2.conf:$n: address XEN-DEVEL@lists.example.org is also the address of list xen-devel"
 ok $? "named at the line that sets it, case-insensitively"
 rm "$T/lists/xen-users2.conf"; cp "$TOP/lists/xen-devel.conf" "$T/lists/"
+# a list's address that is another's -owner address: the pipe routes
+# LIST-owner@ first, so no mail would reach the second list
+for s in owner bounces request; do
+	sed "s/^address = .*/address = \"Xen-Users-$s@lists.xenproject.org\"/" "$T/good.conf" > "$T/lists/xen-users2.conf"
+	expect 78 herald lists &&
+	    like "$err" "xen-users2.conf:$n: address Xen-Users-$s@lists.xenproject.org is also the -$s address of list xen-users \\(.*xen-users.conf\\)"
+	ok $? "a list at xen-users-$s@: 78 at its address line, naming the list it collides with"
+done
+rm "$T/lists/xen-users2.conf"
 
 # ${…}: never expanded from the environment, a bare one is an error
 HERALD_T_SUB=leaked; export HERALD_T_SUB

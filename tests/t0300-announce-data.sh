@@ -6,7 +6,7 @@
 . "${TOP:-.}/tests/lib.sh"
 HERALD_TEMPLATES=$TOP/templates
 export HERALD_TEMPLATES
-plan 34
+plan 35
 
 hinit
 herald sub add xen-users ada@example.com --name Ada --attr role=user >/dev/null
@@ -236,6 +236,10 @@ X
 render 65 aud; like "$err" 'aud.conf:12: audience names segment "nobody-here", which list xen-users does not have'
 ok $? "an audience naming an unknown segment: 65 at its line"
 expect 65 herald preview "$T/aud.conf" --list xen-users; ok $? "preview refuses it too"
+expect 65 herald send "$T/aud.conf" --list xen-users --segment users --dry-run "$T/aud-md" &&
+    like "$err" 'aud.conf:12: audience names segment "nobody-here"' && [ ! -e "$T/aud-md" ] &&
+    [ "$(sql 'SELECT count(*) FROM campaigns')" = 0 ]
+ok $? "send refuses it too, before writing or recording anything"
 sed -i 's/"nobody-here"/"developers"/' "$T/aud.conf"
 render 0 aud; ok $? "with segments the list has, it renders"
 expect 65 herald render "$T/aud.conf" --list xen-devel --to ada@example.com

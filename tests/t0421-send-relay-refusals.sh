@@ -9,7 +9,7 @@
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0400/common.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
-plan 25
+plan 29
 
 PORT=$(free_port)
 LOG=$T/delivered
@@ -62,7 +62,15 @@ t "a relay without AUTH while smtp.user is set: the send pauses (75)" 75 \
     herald send summit --list xen-users --segment managers --yes --again
 like "$err" 'paused: the relay refused the session.*did not accept AUTH.*\(at auth\)' &&
     [ ! -s "$LOG.commands" ] && untouched 2
-ok $? "no MAIL FROM went out, every delivery queued, and it says why"
+r=$?
+ok $r "no MAIL FROM went out, every delivery queued, and it says why"
+if [ $r != 0 ]; then
+	# seen once under a heavy load, not reproduced since: what happened
+	sql "SELECT state, stage, code, reply, count(*) FROM deliveries
+	    WHERE campaign_id = 2 GROUP BY 1, 2, 3, 4" | sed 's/^/#   /'
+	sed 's/^/#   commands: /' "$LOG.commands"
+	sed 's/^/#   server: /' "$T/fault.out"
+fi
 
 # 1c. AUTH refused inside STARTTLS (the usual set-up): the same
 stop_fault
@@ -122,4 +130,32 @@ t "a recipient refusal that mentions the relay table" 0 herald send summit \
     state = 'failed' AND code = 550")" = 40 ] &&
     [ "$(sql "SELECT count(*) FROM bounces WHERE kind = 'hard'")" = 40 ]
 ok $? "fails each recipient and is a hard bounce (about the recipient)"
+
+# the README's repair (section 7) for such bounces scored by a herald
+# before issue 10 (a relay's refusal taken for the recipients'): one of
+# them was disabled by its score
+sql "UPDATE memberships SET status = 'disabled' WHERE subscriber_id =
+    (SELECT id FROM subscribers WHERE email = 'm1@r.test');
+    UPDATE bounce_scores SET disabled_at = 1 WHERE subscriber_id =
+    (SELECT id FROM subscribers WHERE email = 'm1@r.test')"
+stop_fault
+start_fault "$PORT" "$LOG"
+relay_conf "$PORT"
+for e in $(sql "SELECT s.email FROM memberships m JOIN subscribers s ON
+    s.id = m.subscriber_id WHERE m.status = 'disabled' AND (m.list_id,
+    m.subscriber_id) IN (SELECT list_id, subscriber_id FROM bounces WHERE
+    campaign_id = 7 AND source = 'sync')"); do
+	herald sub add xen-users "$e" >/dev/null
+done
+sql "DELETE FROM bounce_scores WHERE (list_id, subscriber_id) IN
+    (SELECT list_id, subscriber_id FROM bounces WHERE campaign_id = 7 AND
+    source = 'sync');
+    DELETE FROM bounces WHERE campaign_id = 7 AND source = 'sync'"
+t "repair: campaign retry with the relay fixed" 0 herald campaign retry 7
+[ "$(sql "SELECT count(*) FROM deliveries WHERE campaign_id = 7 AND state = 'sent'")" = 40 ] &&
+    [ "$(sql "SELECT count(*) FROM bounces") $(sql "SELECT count(*) FROM bounce_scores")" = "0 0" ] &&
+    [ "$(sql "SELECT count(*) FROM memberships WHERE status <> 'active'")" = 0 ]
+ok $? "repair: every delivery sent, no bounce or score left, m1 active again"
+t "repair: herald bounces lists nobody" 0 herald bounces xen-users
+unlike "$out" '@r\.test'; ok $? "no subscriber of the campaign in it"
 finish

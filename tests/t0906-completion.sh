@@ -27,7 +27,7 @@ is() { _w=$1; shift; got=$(comp "$@"); [ "$got" = "$_w" ] || echo "#   got '$got
 
 cmds=$(herald help | awk '/^Commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 } on && /^$/ { on = 0 }' | sort | tr '\n' ' ' | sed 's/ $//')
 is "$cmds" ""; ok $? "the commands, as herald help lists them"
-is "segment send" se; ok $? "a prefix: se → segment send"
+is "segment send serve" se; ok $? "a prefix: se → segment send serve"
 is "--config= --help --version" --; ok $? "global options"
 is "--campaign --json --kind" replies --; ok $? "a command's options from its --help"
 is "$(herald send --help | sed -nE 's/^ +(-[a-zA-Z], )?(--[a-z][a-z0-9-]*).*/\2/p' | grep -v '^--help$' | sort | tr '\n' ' ' | sed 's/ $//')" send --; ok $? "every option of send"

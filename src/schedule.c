@@ -1,0 +1,739 @@
+/*
+ * schedule.c - scheduled campaigns: windows, daily caps, and the pass
+ * over the campaigns that herald run, herald maintain and herald send
+ * make (see schedule.h for the contract).
+ *
+ * Times of day and days are the list's (its timezone option, else the
+ * local zone), computed with GDateTime, so a window stays 09:00-17:00
+ * across a change to or from summer time. The clock is herald_now(), so
+ * HERALD_NOW moves every comparison at once in tests.
+ *
+ * A run stops at the window's end through dispatch_run()'s stop flag,
+ * set by a watcher thread that also passes on the caller's own flag (a
+ * signal); the campaign then waits, not paused: pausing is a person's
+ * decision, and a paused campaign is left alone by every pass.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "herald.h"
+#include "announcement.h"
+#include "compose.h"
+#include "schedule.h"
+#include "token.h"
+
+#define SCHEDULE_WATCH_US 50000		/* how often the watcher looks */
+#define SCHEDULE_STOP_WINDOW (-1)	/* the watcher's own stop value */
+
+static const char *const schedule_days[] = {
+	"mon", "tue", "wed", "thu", "fri", "sat", "sun"
+};
+
+/* schedule_day - 0 (Monday) … 6, or -1 */
+static int
+schedule_day(const char *p, size_t n)
+{
+	int i;
+
+	if (n != 3)
+		return -1;
+	for (i = 0; i < 7; i++)
+		if (g_ascii_strncasecmp(p, schedule_days[i], 3) == 0)
+			return i;
+	return -1;
+}
+
+/* schedule_days_parse - "Mon-Fri,Sun" to a day mask; 0 when wrong */
+static guint8
+schedule_days_parse(const char *text)
+{
+	g_auto(GStrv) parts = g_strsplit(text, ",", -1);
+	guint8 mask = 0;
+	int i, a, b;
+
+	for (i = 0; parts[i] != NULL; i++) {
+		const char *dash = strchr(parts[i], '-');
+
+		if (dash == NULL) {
+			if ((a = schedule_day(parts[i], strlen(parts[i]))) < 0)
+				return 0;
+			mask |= 1 << a;
+			continue;
+		}
+		a = schedule_day(parts[i], dash - parts[i]);
+		b = schedule_day(dash + 1, strlen(dash + 1));
+		if (a < 0 || b < 0)
+			return 0;
+		for (;;) {	/* Fri-Mon wraps over the weekend */
+			mask |= 1 << a;
+			if (a == b)
+				break;
+			a = (a + 1) % 7;
+		}
+	}
+	return mask;
+}
+
+/* schedule_window_parse - "[DAYS ]HH:MM-HH:MM" */
+gboolean
+schedule_window_parse(const char *text, struct schedule_window *w,
+    GError **error)
+{
+	g_auto(GStrv) words = g_strsplit_set(text, " \t", -1);
+	const char *days = NULL, *times = NULL;
+	int h1, m1, h2, m2, n = 0, i;
+
+	for (i = 0; words[i] != NULL; i++) {
+		if (*words[i] == '\0')
+			continue;
+		if (days == NULL && times == NULL && !g_ascii_isdigit(*words[i]))
+			days = words[i];
+		else if (times == NULL)
+			times = words[i];
+		else
+			goto bad;
+	}
+	if (times == NULL || sscanf(times, "%2d:%2d-%2d:%2d%n", &h1, &m1, &h2,
+	    &m2, &n) != 4 || times[n] != '\0')
+		goto bad;
+	if (h1 < 0 || h1 > 23 || m1 < 0 || m1 > 59 || h2 < 0 || h2 > 24 ||
+	    m2 < 0 || m2 > 59 || (h2 == 24 && m2 != 0))
+		goto bad;
+	w->start = h1 * 60 + m1;
+	w->end = h2 * 60 + m2;
+	w->days = days == NULL ? 0x7f : schedule_days_parse(days);
+	if (w->days == 0)
+		goto bad;
+	if (w->start == w->end || (w->start == 0 && w->end == 0)) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "window \"%s\" is empty (it opens when it closes)", text);
+		return FALSE;
+	}
+	return TRUE;
+bad:
+	g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+	    "window \"%s\" is not [DAYS ]HH:MM-HH:MM (for example "
+	    "\"Mon-Fri 09:00-17:00\"; days Mon … Sun, ranges and commas)", text);
+	return FALSE;
+}
+
+/* schedule_local - T as a date and time in TZ */
+static GDateTime *
+schedule_local(GTimeZone *tz, gint64 t)
+{
+	g_autoptr(GDateTime) utc = g_date_time_new_from_unix_utc(t);
+
+	return g_date_time_to_timezone(utc, tz);
+}
+
+/* schedule_window_is_open - is W open at T in TZ? */
+gboolean
+schedule_window_is_open(const struct schedule_window *w, GTimeZone *tz,
+    gint64 t)
+{
+	g_autoptr(GDateTime) dt = schedule_local(tz, t);
+	int day = g_date_time_get_day_of_week(dt) - 1;
+	int prev = (day + 6) % 7;
+	int tod = g_date_time_get_hour(dt) * 60 + g_date_time_get_minute(dt);
+
+	if (w->end > w->start)
+		return (w->days & 1 << day) && tod >= w->start && tod < w->end;
+	return ((w->days & 1 << day) && tod >= w->start) ||
+	    ((w->days & 1 << prev) && tod < w->end);
+}
+
+/* schedule_at_minute - MINUTES after midnight of the day of DAY in TZ
+ * (1440: the next midnight), by the clock on the wall */
+static gint64
+schedule_at_minute(GTimeZone *tz, GDateTime *day, int minutes)
+{
+	g_autoptr(GDateTime) midnight = g_date_time_new(tz,
+	    g_date_time_get_year(day), g_date_time_get_month(day),
+	    g_date_time_get_day_of_month(day), 0, 0, 0);
+	g_autoptr(GDateTime) next = NULL;
+	g_autoptr(GDateTime) at = NULL;
+
+	if (minutes >= 1440) {
+		next = g_date_time_add_days(midnight, 1);
+		at = g_date_time_new(tz, g_date_time_get_year(next),
+		    g_date_time_get_month(next),
+		    g_date_time_get_day_of_month(next), 0, 0, 0);
+	} else
+		at = g_date_time_new(tz, g_date_time_get_year(midnight),
+		    g_date_time_get_month(midnight),
+		    g_date_time_get_day_of_month(midnight), minutes / 60,
+		    minutes % 60, 0);
+	return g_date_time_to_unix(at);
+}
+
+static gint
+schedule_cmp(gconstpointer a, gconstpointer b)
+{
+	gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* schedule_window_next - the next opening or closing after T */
+gint64
+schedule_window_next(const struct schedule_window *w, GTimeZone *tz,
+    gint64 t)
+{
+	g_autoptr(GDateTime) now = schedule_local(tz, t);
+	g_autoptr(GArray) edges = g_array_new(FALSE, FALSE, sizeof(gint64));
+	gboolean open = schedule_window_is_open(w, tz, t);
+	guint i;
+	int d;
+
+	/* every opening and closing from yesterday to eight days on */
+	for (d = -1; d <= 8; d++) {
+		g_autoptr(GDateTime) day = g_date_time_add_days(now, d);
+		g_autoptr(GDateTime) after = g_date_time_add_days(now, d + 1);
+		gint64 e;
+
+		e = schedule_at_minute(tz, day, w->start);
+		g_array_append_val(edges, e);
+		e = w->end > w->start ? schedule_at_minute(tz, day, w->end) :
+		    schedule_at_minute(tz, after, w->end);
+		g_array_append_val(edges, e);
+	}
+	g_array_sort(edges, schedule_cmp);
+	for (i = 0; i < edges->len; i++) {
+		gint64 e = g_array_index(edges, gint64, i);
+
+		if (e > t && schedule_window_is_open(w, tz, e) != open)
+			return e;
+	}
+	return 0;
+}
+
+/* schedule_tz - the zone of LIST (its timezone option, else local) */
+static GTimeZone *
+schedule_tz(const struct list_config *list)
+{
+	GTimeZone *tz = NULL;
+
+	if (list != NULL && list->timezone != NULL)
+		tz = g_time_zone_new_identifier(list->timezone);
+	return tz != NULL ? tz : g_time_zone_new_local();
+}
+
+/* schedule_day_end - the next midnight after T in TZ */
+static gint64
+schedule_day_end(GTimeZone *tz, gint64 t)
+{
+	g_autoptr(GDateTime) dt = schedule_local(tz, t);
+
+	return schedule_at_minute(tz, dt, 1440);
+}
+
+/* schedule_day_start - the midnight that began T's day in TZ */
+static gint64
+schedule_day_start(GTimeZone *tz, gint64 t)
+{
+	g_autoptr(GDateTime) dt = schedule_local(tz, t);
+
+	return schedule_at_minute(tz, dt, 0);
+}
+
+/* schedule_format - T in TZ, "YYYY-MM-DD HH:MM ZONE" */
+static char *
+schedule_format(GTimeZone *tz, gint64 t)
+{
+	g_autoptr(GDateTime) dt = schedule_local(tz, t);
+
+	return g_date_time_format(dt, "%F %R %Z");
+}
+
+/* schedule_parse_at - a local time in LIST's zone */
+gboolean
+schedule_parse_at(const struct list_config *list, const char *text,
+    gint64 *out, GError **error)
+{
+	g_autoptr(GTimeZone) tz = schedule_tz(list);
+
+	if (herald_parse_local(text, tz, out))
+		return TRUE;
+	g_set_error(error, HERALD_ERROR, HERALD_ERROR_USAGE, "\"%s\" is not a "
+	    "time: YYYY-MM-DD HH:MM[:SS], in the list's zone (%s)", text,
+	    g_time_zone_get_identifier(tz));
+	return FALSE;
+}
+
+/* schedule_format_at - T in LIST's zone */
+char *
+schedule_format_at(const struct list_config *list, gint64 t)
+{
+	g_autoptr(GTimeZone) tz = schedule_tz(list);
+
+	return schedule_format(tz, t);
+}
+
+/* schedule_set - record the schedule and hold the deliveries */
+gboolean
+schedule_set(struct store *store, gint64 id, const struct schedule *s,
+    GError **error)
+{
+	g_autoptr(sqlite3_stmt) st = NULL;
+	g_autoptr(sqlite3_stmt) hold = NULL;
+
+	if (!store_begin(store, error))
+		return FALSE;
+	st = store_prepare(store, "UPDATE campaigns SET scheduled_at = ?2,"
+	    " send_window = ?3, daily_cap = ?4 WHERE id = ?1", error);
+	hold = store_prepare(store, "UPDATE deliveries SET next_attempt = "
+	    G_STRINGIFY(CAMPAIGN_HELD) " WHERE campaign_id = ?1 AND state ="
+	    " 'queued' AND attempts = 0", error);
+	if (st == NULL || hold == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, s->at);
+	sqlite3_bind_text(st, 3, s->window, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, s->daily_cap);
+	sqlite3_bind_int64(hold, 1, id);
+	if (!store_step_done(store, st, "scheduling the campaign", error) ||
+	    !store_step_done(store, hold, "holding the deliveries", error))
+		goto fail;
+	return store_commit(store, error);
+fail:
+	store_rollback(store);
+	return FALSE;
+}
+
+/* schedule_get - the stored schedule of campaign ID */
+gboolean
+schedule_get(struct store *store, gint64 id, struct schedule *s,
+    GError **error)
+{
+	g_autoptr(sqlite3_stmt) st = store_prepare(store, "SELECT"
+	    " coalesce(scheduled_at, 0), send_window, daily_cap FROM campaigns"
+	    " WHERE id = ?1", error);
+	int rc;
+
+	memset(s, 0, sizeof *s);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			g_set_error(error, HERALD_ERROR, HERALD_ERROR_NOUSER,
+			    "no campaign %" G_GINT64_FORMAT, id);
+		else
+			herald_set_sqlite_error(error, store->db, rc,
+			    "reading the schedule");
+		return FALSE;
+	}
+	s->at = sqlite3_column_int64(st, 0);
+	s->window = g_strdup((const char *)sqlite3_column_text(st, 1));
+	s->daily_cap = sqlite3_column_int(st, 2);
+	return TRUE;
+}
+
+/* schedule_clear - free the schedule's strings */
+void
+schedule_clear(struct schedule *s)
+{
+	g_clear_pointer(&s->window, g_free);
+}
+
+/* the numbers a pass decides on, for one scheduled campaign */
+struct schedule_queue {
+	gint64 held;		/* not released yet */
+	gint64 due;		/* queued and due now */
+	gint64 queued;		/* everything queued (held included) */
+	gint64 today;		/* attempted since the day began */
+	gint64 next_retry;	/* the earliest retry not due yet, 0 none */
+};
+
+/* schedule_queue_read - the counts of campaign ID at NOW, the day
+ * having begun at DAY_START */
+static gboolean
+schedule_queue_read(struct store *store, gint64 id, gint64 now,
+    gint64 day_start, struct schedule_queue *q, GError **error)
+{
+	g_autoptr(sqlite3_stmt) st = store_prepare(store, "SELECT"
+	    " count(*) FILTER (WHERE state = 'queued' AND next_attempt = "
+	    G_STRINGIFY(CAMPAIGN_HELD) "),"
+	    " count(*) FILTER (WHERE state = 'queued' AND next_attempt <= ?2),"
+	    " count(*) FILTER (WHERE state = 'queued'),"
+	    " count(*) FILTER (WHERE last_attempt >= ?3),"
+	    " coalesce(min(next_attempt) FILTER (WHERE state = 'queued' AND"
+	    "   next_attempt > ?2 AND next_attempt < " G_STRINGIFY(CAMPAIGN_HELD)
+	    "), 0) FROM deliveries WHERE campaign_id = ?1", error);
+	int rc;
+
+	memset(q, 0, sizeof *q);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, day_start);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		herald_set_sqlite_error(error, store->db, rc,
+		    "counting the campaign's queue");
+		return FALSE;
+	}
+	q->held = sqlite3_column_int64(st, 0);
+	q->due = sqlite3_column_int64(st, 1);
+	q->queued = sqlite3_column_int64(st, 2);
+	q->today = sqlite3_column_int64(st, 3);
+	q->next_retry = sqlite3_column_int64(st, 4);
+	return TRUE;
+}
+
+/* schedule_release - make N held deliveries (-1: all) due, in id order */
+static gboolean
+schedule_release(struct store *store, gint64 id, gint64 n, GError **error)
+{
+	g_autoptr(sqlite3_stmt) st = store_prepare(store, "UPDATE deliveries"
+	    " SET next_attempt = 0 WHERE id IN (SELECT id FROM deliveries"
+	    " WHERE campaign_id = ?1 AND state = 'queued' AND next_attempt = "
+	    G_STRINGIFY(CAMPAIGN_HELD) " ORDER BY id LIMIT ?2)", error);
+
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, n);
+	return store_step_done(store, st, "releasing deliveries", error);
+}
+
+/* what the plan for one campaign says */
+enum schedule_verdict {
+	SCHEDULE_SKIP,		/* nothing to do now */
+	SCHEDULE_RUN,		/* release RELEASE, run until STOP_AT */
+};
+
+struct schedule_plan {
+	enum schedule_verdict verdict;
+	gint64 release;		/* -1: every held one */
+	gint64 stop_at;		/* the window closes, 0: never */
+	gint64 next;		/* when to look again, 0: not known */
+	char *why;		/* when skipped: why, and until when */
+};
+
+/* schedule_plan_make - what to do now with scheduled campaign C */
+static gboolean
+schedule_plan_make(struct store *store, const struct list_config *list,
+    const struct campaign *c, const struct schedule *s, gint64 now,
+    struct schedule_plan *plan, GError **error)
+{
+	g_autoptr(GTimeZone) tz = schedule_tz(list);
+	struct schedule_window w;
+	struct schedule_queue q;
+	gint64 day_start = schedule_day_start(tz, now);
+	gint64 day_end = schedule_day_end(tz, now);
+	g_autofree char *when = NULL;
+
+	memset(plan, 0, sizeof *plan);
+	plan->verdict = SCHEDULE_SKIP;
+	if (now < s->at) {
+		when = schedule_format(tz, s->at);
+		plan->next = s->at;
+		plan->why = g_strdup_printf("starts at %s", when);
+		return TRUE;
+	}
+	if (s->window != NULL) {
+		if (!schedule_window_parse(s->window, &w, error))
+			return FALSE;
+		if (!schedule_window_is_open(&w, tz, now)) {
+			plan->next = schedule_window_next(&w, tz, now);
+			when = plan->next > 0 ? schedule_format(tz, plan->next) :
+			    g_strdup("never");
+			plan->why = g_strdup_printf("the window is closed; it "
+			    "opens %s", when);
+			return TRUE;
+		}
+		plan->stop_at = schedule_window_next(&w, tz, now);
+	}
+	if (!schedule_queue_read(store, c->id, now, day_start, &q, error))
+		return FALSE;
+	if (q.queued == 0)
+		return TRUE;	/* finished: the run that ended it said so */
+	plan->release = -1;
+	if (s->daily_cap > 0) {
+		plan->release = MAX(s->daily_cap - q.today - q.due, 0);
+		plan->release = MIN(plan->release, q.held);
+	}
+	if (q.due == 0 && plan->release == 0) {
+		plan->next = q.next_retry;
+		if (q.held > 0 && (plan->next == 0 || day_end < plan->next))
+			plan->next = day_end;
+		/* the next day's share waits for the window, too */
+		if (s->window != NULL && plan->next > 0 &&
+		    !schedule_window_is_open(&w, tz, plan->next))
+			plan->next = schedule_window_next(&w, tz, plan->next);
+		when = schedule_format(tz, plan->next);
+		plan->why = q.held > 0 ? g_strdup_printf("daily cap of %d "
+		    "reached (%" G_GINT64_FORMAT " today); goes on %s",
+		    s->daily_cap, q.today, when) : g_strdup_printf("next retry "
+		    "at %s", when);
+		return TRUE;
+	}
+	plan->verdict = SCHEDULE_RUN;
+	return TRUE;
+}
+
+/* the watcher: passes the caller's stop on, and stops at the window end */
+struct schedule_watch {
+	volatile sig_atomic_t *outer;
+	volatile sig_atomic_t inner;
+	gint64 stop_at;
+	gint done;			/* atomic: the run is over */
+};
+
+static gpointer
+schedule_watch_main(gpointer data)
+{
+	struct schedule_watch *w = data;
+
+	while (!g_atomic_int_get(&w->done)) {
+		if (w->outer != NULL && *w->outer) {
+			w->inner = *w->outer;
+			break;
+		}
+		if (w->stop_at > 0 && herald_now() >= w->stop_at) {
+			w->inner = SCHEDULE_STOP_WINDOW;
+			break;
+		}
+		g_usleep(SCHEDULE_WATCH_US);
+	}
+	return NULL;
+}
+
+/* schedule_composer - what campaign C is rendered with */
+static struct composer *
+schedule_composer(const struct config *config, const struct list_config *list,
+    const struct campaign *c, struct announcement **ann, GError **error)
+{
+	struct token_key key;
+
+	if (!token_key_load(config->secret, &key, error))
+		return NULL;
+	if ((*ann = announcement_load(c->announcement, config, error)) == NULL)
+		return NULL;
+	return composer_new(*ann, list, &key, (const char *const *)c->segments,
+	    0, error);
+}
+
+/* schedule_after_stop - a run we stopped (window end, or the caller's
+ * signal) leaves the campaign waiting for the next pass; a pause by a
+ * person or by the error rate, and a cancel, stay as they are */
+static gboolean
+schedule_after_stop(struct store *store, gint64 id, const char *why,
+    GError **error)
+{
+	g_autoptr(campaign) c = campaign_get(store, id, error);
+
+	if (c == NULL)
+		return FALSE;
+	/* dispatch_run() words a pause by the stop flag "interrupted by …";
+	 * a trip of the error rate, a refused session and a pause from
+	 * elsewhere say otherwise and take precedence over the flag */
+	if (strcmp(c->state, "paused") != 0 || c->reason == NULL ||
+	    !g_str_has_prefix(c->reason, "interrupted by "))
+		return TRUE;
+	return campaign_set_state(store, id, "waiting", why, error);
+}
+
+/* schedule_run - release and run campaign C under its lock */
+static gboolean
+schedule_run(struct store *store, const struct config *config,
+    const struct list_config *list, const struct campaign *c,
+    gboolean scheduled, gint64 now, volatile sig_atomic_t *stop,
+    schedule_event_fn event, gpointer data, gint64 *next, GError **error)
+{
+	g_autoptr(announcement) ann = NULL;
+	g_autoptr(composer) comp = NULL;
+	g_autoptr(GTimeZone) tz = schedule_tz(list);
+	g_autofree char *reason = NULL;
+	struct schedule plan_s = { 0 };
+	struct schedule_plan plan = { SCHEDULE_RUN, 0, 0, 0, NULL };
+	struct schedule_watch watch = { stop, 0, 0, 0 };
+	struct schedule_event ev = { c->id, NULL, NULL, { 0 } };
+	GThread *watcher;
+	GError *err = NULL;
+	gboolean ok;
+	int fd;
+
+	if ((fd = campaign_lock(config->data_dir, c->id, &err)) < 0) {
+		if (err->code == HERALD_ERROR_TEMP) {
+			g_error_free(err);	/* another herald sends it */
+			return TRUE;
+		}
+		g_propagate_error(error, err);
+		return FALSE;
+	}
+	if (scheduled) {
+		/* decided again under the lock: another pass may have
+		 * released or sent in between */
+		if (!schedule_get(store, c->id, &plan_s, error) ||
+		    !schedule_plan_make(store, list, c, &plan_s, now, &plan,
+		    error))
+			goto fail;
+		if (plan.verdict == SCHEDULE_SKIP) {
+			if (plan.next > 0 && (*next == 0 || plan.next < *next))
+				*next = plan.next;
+			goto done;
+		}
+		if (plan.release != 0 &&
+		    !schedule_release(store, c->id, plan.release, error))
+			goto fail;
+	}
+	if ((comp = schedule_composer(config, list, c, &ann, &err)) == NULL) {
+		/* one campaign that cannot be rendered (its announcement file
+		 * gone or broken) pauses alone; the dispatcher goes on */
+		reason = g_strdup_printf("not sent: %s", err->message);
+		g_clear_error(&err);
+		if (!campaign_set_state(store, c->id, "paused", reason, error))
+			goto fail;
+		ev.what = "ran";
+		ev.detail = reason;
+		if (event != NULL)
+			event(&ev, data);
+		goto done;
+	}
+	ev.what = c->started == 0 ? "starting" : "resuming";
+	if (event != NULL)
+		event(&ev, data);
+	watch.stop_at = plan.stop_at;
+	watcher = g_thread_new("herald-watch", schedule_watch_main, &watch);
+	ok = dispatch_run(store, config, comp, c->id, &watch.inner, NULL, NULL,
+	    &ev.progress, &reason, error);
+	g_atomic_int_set(&watch.done, 1);
+	g_thread_join(watcher);
+	if (!ok)
+		goto fail;
+	if (watch.inner != 0) {
+		g_autofree char *when = plan.stop_at > 0 ?
+		    schedule_format(tz, plan.stop_at) : NULL;
+		g_autofree char *why = watch.inner == SCHEDULE_STOP_WINDOW ?
+		    g_strdup_printf("the window closed at %s; goes on when it "
+		    "opens", when) : g_strdup("stopped by a signal; goes on at "
+		    "the next pass of herald run or herald maintain");
+
+		if (!schedule_after_stop(store, c->id, why, error))
+			goto fail;
+		g_free(reason);
+		reason = g_steal_pointer(&why);
+	}
+	ev.what = "ran";
+	ev.detail = reason;
+	if (event != NULL)
+		event(&ev, data);
+	if (scheduled && plan.stop_at > 0 && (*next == 0 || plan.stop_at < *next))
+		*next = plan.stop_at;
+done:
+	g_free(plan.why);
+	schedule_clear(&plan_s);
+	campaign_unlock(fd);
+	return TRUE;
+fail:
+	g_free(plan.why);
+	schedule_clear(&plan_s);
+	campaign_unlock(fd);
+	return FALSE;
+}
+
+/* schedule_pass - one pass over the campaigns */
+gboolean
+schedule_pass(struct store *store, const struct config *config,
+    gint64 only, volatile sig_atomic_t *stop, schedule_event_fn event,
+    gpointer data, gint64 *next, GError **error)
+{
+	g_autoptr(GPtrArray) all = NULL;
+	gint64 now, soonest = 0;
+	guint i;
+
+	if ((all = campaign_list(store, error)) == NULL)
+		return FALSE;
+	/* oldest first: the first scheduled goes out first */
+	for (i = all->len; i-- > 0;) {
+		const struct campaign *c = g_ptr_array_index(all, i);
+		const struct list_config *list;
+		struct schedule s;
+		struct schedule_plan plan;
+		struct campaign_counts n;
+		gboolean ok;
+
+		if (stop != NULL && *stop)
+			break;
+		if (only > 0 && c->id != only)
+			continue;
+		if (strcmp(c->state, "created") != 0 &&
+		    strcmp(c->state, "sending") != 0 &&
+		    strcmp(c->state, "waiting") != 0)
+			continue;
+		if ((list = config_list(config, c->list, NULL)) == NULL)
+			continue;	/* its list file is gone: nothing to send by */
+		if (!schedule_get(store, c->id, &s, error))
+			return FALSE;
+		now = herald_now();
+		if (s.at > 0) {
+			ok = schedule_plan_make(store, list, c, &s, now, &plan,
+			    error);
+			schedule_clear(&s);
+			if (!ok)
+				return FALSE;
+			g_free(plan.why);
+			if (plan.verdict == SCHEDULE_SKIP) {
+				if (plan.next > 0 && (soonest == 0 ||
+				    plan.next < soonest))
+					soonest = plan.next;
+				continue;
+			}
+		} else {
+			/* unscheduled: resume the interrupted, retry the due;
+			 * a created one waits for its herald send to confirm */
+			if (strcmp(c->state, "created") == 0 ||
+			    campaign_locked(config->data_dir, c->id))
+				continue;
+			if (!campaign_counts(store, c->id, &n, error))
+				return FALSE;
+			if (n.due == 0 && strcmp(c->state, "waiting") == 0) {
+				if (n.next_due > 0 && (soonest == 0 ||
+				    n.next_due < soonest))
+					soonest = n.next_due;
+				continue;
+			}
+		}
+		if (!schedule_run(store, config, list, c, s.at > 0, now, stop,
+		    event, data, &soonest, error))
+			return FALSE;
+	}
+	if (next != NULL)
+		*next = soonest;
+	return TRUE;
+}
+
+/* schedule_describe - when campaign C goes on, in a line */
+char *
+schedule_describe(struct store *store, const struct config *config,
+    const struct campaign *c, gint64 now)
+{
+	const struct list_config *list = config_list(config, c->list, NULL);
+	g_autoptr(GTimeZone) tz = schedule_tz(list);
+	g_autoptr(GString) out = g_string_new(NULL);
+	g_autofree char *start = NULL;
+	struct schedule s;
+	struct schedule_plan plan = { 0 };
+
+	if (!schedule_get(store, c->id, &s, NULL) || s.at == 0) {
+		schedule_clear(&s);
+		return NULL;
+	}
+	start = schedule_format(tz, s.at);
+	g_string_append_printf(out, "%s %s", now < s.at ? "starts" :
+	    c->started == 0 ? "due since" : "started", start);
+	if (s.window != NULL)
+		g_string_append_printf(out, ", window %s", s.window);
+	if (s.daily_cap > 0)
+		g_string_append_printf(out, ", at most %d a day", s.daily_cap);
+	if (now >= s.at && strcmp(c->state, "done") != 0 &&
+	    strcmp(c->state, "cancelled") != 0 && strcmp(c->state, "paused") != 0 &&
+	    schedule_plan_make(store, list, c, &s, now, &plan, NULL) &&
+	    plan.why != NULL)
+		g_string_append_printf(out, "; %s", plan.why);
+	g_free(plan.why);
+	schedule_clear(&s);
+	return g_string_free(g_steal_pointer(&out), FALSE);
+}

@@ -1,0 +1,1534 @@
+/*
+ * web.c - herald serve's HTTP side (see web.h for the routes and what
+ * must stay true).
+ *
+ * libmicrohttpd runs a pool of web.threads threads, each with its own
+ * epoll set; a request is handled entirely in the thread that read it,
+ * with that thread's own store connection (a struct store is one
+ * thread's). The access handler is called first with the headers (a
+ * request is set up, an announced body over web.max_body is refused at
+ * once), then with each piece of the body (fed to MHD's post processor,
+ * which parses both encodings RFC 8058 allows), then once more at the
+ * end, when the request is routed and answered. The completion callback
+ * (the answer is out) tries the notices the request's change queued in
+ * the outbox, writes the one log line of the request and frees it.
+ *
+ * Limits: the request line and headers fit in MHD's per-connection
+ * memory (web.max_body plus 16 KiB), bodies in web.max_body, a client
+ * keeps web.per_ip_connections open at most and web.max_connections in
+ * all, a connection idle for web.timeout seconds is closed, and one
+ * client address (the proxy's X-Forwarded-For when the peer is a trusted
+ * proxy) makes web.ip_rate requests a minute, one token web.token_rate
+ * POSTs a minute; past them 429 with Retry-After. One-click POSTs with a
+ * valid token are not counted per address (a mail provider sends them
+ * for all its users from a few addresses); one with a bad token is.
+ *
+ * Pages are Mustache templates (templates/web/NAME.mustache, one layout),
+ * rendered with HTML escaping; every page carries a Content-Security-
+ * Policy that allows no script and forms to this origin only, and
+ * Referrer-Policy: no-referrer (the URLs hold tokens). No cookies.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <microhttpd.h>
+#include <gmime/gmime.h>
+
+#include "herald.h"
+#include "action.h"
+#include "announcement.h"
+#include "compose.h"
+#include "config.h"
+#include "log.h"
+#include "store.h"
+#include "subscriber.h"
+#include "template.h"
+#include "token.h"
+#include "value.h"
+#include "web.h"
+
+#define WEB_MAX_FIELDS		40	/* form fields in one body */
+#define WEB_MAX_FIELD		1024	/* bytes of one field's value */
+#define WEB_BUSY_TIMEOUT_MS	3000	/* a web request waits this for a lock */
+#define WEB_CACHE_KB		32768	/* SQLite page cache per thread */
+#define WEB_CONN_MEMORY		(16 * 1024) /* request line and headers, per
+					 * connection (MHD clears it per request) */
+#define WEB_RATE_KEYS		100000	/* forget every client past this many */
+#define WEB_DISCARD		(4 << 20) /* bytes of a refused body read on */
+
+struct web_bucket {
+	double tokens;
+	gint64 last;		/* monotonic microseconds */
+};
+
+struct web_limiter {
+	GMutex lock;
+	GHashTable *buckets;	/* key -> struct web_bucket */
+	double per_minute;
+};
+
+struct web {
+	const struct config *config;
+	const struct token_key *key;
+	struct template_set *pages;
+	struct MHD_Daemon *daemon;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char *listen;
+	char *bound;
+	struct web_limiter ip_limit, token_limit;
+	GPrivate *stores;	/* the thread's struct store */
+	GMutex write_lock;	/* one writer at a time among the threads */
+	GMutex archive_lock;	/* announcement_load uses libconfuse */
+	GHashTable *archive;	/* campaign id -> struct web_issue */
+};
+
+/* one campaign as the archive shows it, rendered once */
+struct web_issue {
+	char *subject;
+	char *html;
+};
+
+/* one request, from its headers to its log line */
+struct web_req {
+	struct web *web;
+	char *method;
+	char *path;		/* for the log: tokens replaced by "-" */
+	char client[INET6_ADDRSTRLEN];
+	struct MHD_PostProcessor *pp;
+	GHashTable *form;	/* field -> GString */
+	gsize body;		/* bytes of body seen */
+	gboolean too_big, bad_form, answered;
+	gboolean one_click;	/* POST /unsubscribe/: not limited per address */
+	unsigned status;
+	GString *outcome;
+	GArray *notices;	/* struct action_notice: sent once answered */
+	gint64 start;
+};
+
+static GPrivate web_store_key = G_PRIVATE_INIT((GDestroyNotify)store_close);
+
+/* ------------------------------------------------------------------ */
+/* Small helpers */
+
+/* web_issue_free - an archive entry */
+static void
+web_issue_free(gpointer p)
+{
+	struct web_issue *i = p;
+
+	g_free(i->subject);
+	g_free(i->html);
+	g_free(i);
+}
+
+/* web_limiter_init - a token bucket per key, PER_MINUTE deep */
+static void
+web_limiter_init(struct web_limiter *l, int per_minute)
+{
+	g_mutex_init(&l->lock);
+	l->buckets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	    g_free);
+	l->per_minute = per_minute;
+}
+
+static void
+web_limiter_clear(struct web_limiter *l)
+{
+	g_hash_table_unref(l->buckets);
+	g_mutex_clear(&l->lock);
+}
+
+/* web_limiter_take - TRUE if KEY may make one more request now */
+static gboolean
+web_limiter_take(struct web_limiter *l, const char *key)
+{
+	gint64 now = g_get_monotonic_time();
+	struct web_bucket *b;
+	gboolean ok;
+
+	g_mutex_lock(&l->lock);
+	if ((b = g_hash_table_lookup(l->buckets, key)) == NULL) {
+		if (g_hash_table_size(l->buckets) >= WEB_RATE_KEYS)
+			g_hash_table_remove_all(l->buckets);
+		b = g_new(struct web_bucket, 1);
+		b->tokens = l->per_minute;
+		b->last = now;
+		g_hash_table_insert(l->buckets, g_strdup(key), b);
+	}
+	b->tokens += (double)(now - b->last) / (60.0 * G_USEC_PER_SEC) *
+	    l->per_minute;
+	if (b->tokens > l->per_minute)
+		b->tokens = l->per_minute;
+	b->last = now;
+	if ((ok = b->tokens >= 1.0))
+		b->tokens -= 1.0;
+	g_mutex_unlock(&l->lock);
+	return ok;
+}
+
+/* web_store - this thread's store connection, opened on first use */
+static struct store *
+web_store(struct web *web, GError **error)
+{
+	struct store *s = g_private_get(&web_store_key);
+
+	if (s != NULL)
+		return s;
+	if ((s = store_open(web->config->database, 0, error)) == NULL)
+		return NULL;
+	sqlite3_busy_timeout(s->db, WEB_BUSY_TIMEOUT_MS);
+	/* a long-lived connection that reads pages all over the table: a
+	 * page cache of its own (SQLite's default is 2 MB) */
+	if (!store_exec(s, "PRAGMA cache_size = -" G_STRINGIFY(WEB_CACHE_KB),
+	    error)) {
+		store_close(s);
+		return NULL;
+	}
+	g_private_set(&web_store_key, s);
+	return s;
+}
+
+/* web_token_ok - TEXT looks like a token: [a-z2-7-], bounded */
+static gboolean
+web_token_ok(const char *text)
+{
+	const char *p;
+
+	if (text == NULL || *text == '\0' || strlen(text) > 80)
+		return FALSE;
+	for (p = text; *p != '\0'; p++)
+		if (!g_ascii_isalnum(*p) && *p != '-')
+			return FALSE;
+	return TRUE;
+}
+
+/* web_name_ok - a list name as config.c allows it */
+static gboolean
+web_name_ok(const char *text)
+{
+	const char *p;
+
+	if (text == NULL || *text == '\0' || strlen(text) > 64)
+		return FALSE;
+	for (p = text; *p != '\0'; p++)
+		if (!g_ascii_isalnum(*p) && *p != '-' && *p != '_' && *p != '.')
+			return FALSE;
+	return TRUE;
+}
+
+/* web_field - a form field's value, or NULL */
+static const char *
+web_field(struct web_req *r, const char *name)
+{
+	GString *v = r->form != NULL ? g_hash_table_lookup(r->form, name) : NULL;
+
+	return v != NULL ? v->str : NULL;
+}
+
+/* web_unescape - MHD's unescape callback, strict: a '%' not followed by
+ * two hex digits, an encoded NUL or bytes that are not UTF-8 make the
+ * whole string "\x01", which no route matches and web_route refuses */
+static size_t
+web_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	char *r = s, *w = s;
+
+	for (; *r != '\0'; r++) {
+		if (*r == '%') {
+			int hi = g_ascii_xdigit_value(r[1]);
+			int lo = hi >= 0 ? g_ascii_xdigit_value(r[2]) : -1;
+
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+				goto bad;
+			*w++ = (char)(hi * 16 + lo);
+			r += 2;
+		} else
+			*w++ = *r;
+	}
+	*w = '\0';
+	if (!g_utf8_validate(s, w - s, NULL))
+		goto bad;
+	return (size_t)(w - s);
+bad:
+	s[0] = '\x01';
+	s[1] = '\0';
+	return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Answers */
+
+/* web_respond - queue BODY (taken) with STATUS and CTYPE */
+static enum MHD_Result
+web_respond(struct MHD_Connection *c, struct web_req *r, unsigned status,
+    const char *ctype, char *body, gboolean private_page)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(
+	    strlen(body), body, g_free);
+	enum MHD_Result ret;
+
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	MHD_add_response_header(resp, "Content-Security-Policy",
+	    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self';"
+	    " frame-ancestors 'none'; base-uri 'none'");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+	    private_page ? "no-store" : "public, max-age=300");
+	if (status == MHD_HTTP_SERVICE_UNAVAILABLE ||
+	    status == MHD_HTTP_TOO_MANY_REQUESTS) {
+		g_autofree char *ra = g_strdup_printf("%d",
+		    r->web->config->web.retry_after);
+
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	}
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
+		    r->outcome->len > 0 ? r->outcome->str : "GET, HEAD");
+	if (status >= 400 && status != MHD_HTTP_NOT_FOUND &&
+	    status != MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
+		    status == MHD_HTTP_CONTENT_TOO_LARGE ? "close" : "keep-alive");
+	ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	r->status = status;
+	r->answered = TRUE;
+	return ret;
+}
+
+/* web_list_value - what a page says of LIST */
+static struct value *
+web_list_value(const struct list_config *l)
+{
+	struct value *v = value_new_map();
+
+	value_map_set(v, "name", value_new_string(l->name));
+	value_map_set(v, "display_name", value_new_string(l->display_name));
+	value_map_set(v, "address", value_new_string(l->address));
+	value_map_set(v, "owner", value_new_string_take(g_strdup_printf(
+	    "%s-owner@%s", l->local, l->domain)));
+	if (l->description != NULL)
+		value_map_set(v, "description", value_new_string(l->description));
+	return v;
+}
+
+/* web_page - render page NAME with CTX (taken) and answer STATUS */
+static enum MHD_Result
+web_page(struct MHD_Connection *c, struct web_req *r, unsigned status,
+    const char *name, struct value *ctx)
+{
+	GString *out = g_string_new(NULL);
+	struct value *stack[] = { ctx };
+	g_autoptr(GError) err = NULL;
+
+	if (!template_render(r->web->pages, name, stack, 1,
+	    TEMPLATE_ESCAPE_HTML, out, NULL, &err)) {
+		log_warnx("serve: page %s: %s", name, err->message);
+		g_string_assign(out, "<!DOCTYPE html><title>Error</title>"
+		    "<p>This page cannot be shown.</p>\n");
+		status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+	}
+	value_unref(ctx);
+	return web_respond(c, r, status, "text/html; charset=utf-8",
+	    g_string_free(out, FALSE), TRUE);
+}
+
+/* web_error - a plain page: HEADING, MESSAGE */
+static enum MHD_Result
+web_error(struct MHD_Connection *c, struct web_req *r, unsigned status,
+    const struct list_config *list, const char *heading, const char *message)
+{
+	struct value *ctx = value_new_map();
+
+	if (list != NULL)
+		value_map_set(ctx, "list", web_list_value(list));
+	value_map_set(ctx, "heading", value_new_string(heading));
+	value_map_set(ctx, "message", value_new_string(message));
+	if (r->outcome->len == 0)
+		g_string_append(r->outcome, heading);
+	return web_page(c, r, status, "error", ctx);
+}
+
+/* web_failed - an action's error: TEMP is 503 (try again), DATA a bad or
+ * expired token (400), NOUSER 404, anything else 500 */
+static enum MHD_Result
+web_failed(struct MHD_Connection *c, struct web_req *r,
+    const struct list_config *list, GError *err)
+{
+	enum MHD_Result ret;
+
+	if (r->outcome->len > 0)
+		g_string_append(r->outcome, ": ");
+	g_string_append(r->outcome, err->message);
+	if (err->code == HERALD_ERROR_TEMP)
+		ret = web_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, list,
+		    "Busy", "The list could not finish this right now. Please"
+		    " try again in a few seconds.");
+	else if (err->code == HERALD_ERROR_DATA)
+		ret = web_error(c, r, MHD_HTTP_BAD_REQUEST, list,
+		    "This link does not work", err->message);
+	else if (err->code == HERALD_ERROR_NOUSER)
+		ret = web_error(c, r, MHD_HTTP_NOT_FOUND, list, "Not here",
+		    err->message);
+	else {
+		log_warnx("serve: %s", err->message);
+		ret = web_error(c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, list,
+		    "Error", "Something went wrong on our side: nothing was"
+		    " changed.");
+	}
+	g_error_free(err);
+	return ret;
+}
+
+/* web_bad_token - a token that is no valid one for PURPOSES */
+static enum MHD_Result
+web_bad_token(struct MHD_Connection *c, struct web_req *r)
+{
+	g_string_assign(r->outcome, "token not valid");
+	if (r->one_click && !web_limiter_take(&r->web->ip_limit, r->client))
+		return web_error(c, r, MHD_HTTP_TOO_MANY_REQUESTS, NULL,
+		    "Slow down", "Too many requests from your address; please"
+		    " wait a minute.");
+	return web_error(c, r, MHD_HTTP_BAD_REQUEST, NULL,
+	    "This link does not work", "The link is not valid: it may have"
+	    " been cut short or changed on its way. Please use the link in"
+	    " the message as it is, or write to the list owners.");
+}
+
+/* web_method - METHOD is one of ALLOWED ("GET, HEAD, POST"); else 405 */
+static gboolean
+web_method_ok(struct web_req *r, const char *allowed)
+{
+	g_auto(GStrv) words = g_strsplit(allowed, ", ", -1);
+	GStrv w;
+
+	for (w = words; *w != NULL; w++)
+		if (strcmp(*w, r->method) == 0)
+			return TRUE;
+	g_string_assign(r->outcome, allowed);
+	return FALSE;
+}
+
+static enum MHD_Result
+web_wrong_method(struct MHD_Connection *c, struct web_req *r)
+{
+	return web_respond(c, r, MHD_HTTP_METHOD_NOT_ALLOWED,
+	    "text/plain; charset=utf-8", g_strdup("method not allowed\n"), TRUE);
+}
+
+/* web_action_ctx - the shared actions' context for request R */
+static gboolean
+web_action_ctx(struct web_req *r, struct action_ctx *a, GError **error)
+{
+	memset(a, 0, sizeof(*a));
+	a->config = r->web->config;
+	a->key = r->web->key;
+	a->channel = "web";
+	a->now = g_get_real_time() / G_USEC_PER_SEC;
+	a->outcome = r->outcome;
+	a->notices = &r->notices;
+	a->write_lock = &r->web->write_lock;
+	return (a->store = web_store(r->web, error)) != NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Routes */
+
+/* web_subscriber_ctx - a page context with LIST, the subscriber's EMAIL
+ * and the token; SUB NULL when SUB_ID names nobody (a test copy) */
+static struct value *
+web_subscriber_ctx(const struct list_config *list, const char *token,
+    const struct subscriber *sub)
+{
+	struct value *ctx = value_new_map();
+
+	value_map_set(ctx, "list", web_list_value(list));
+	value_map_set(ctx, "token", value_new_string(token));
+	value_map_set(ctx, "email", value_new_string(sub != NULL ?
+	    sub->email : "the test address"));
+	if (sub == NULL)
+		value_map_set(ctx, "test", value_new_bool(TRUE));
+	return ctx;
+}
+
+/* web_load_sub - the subscriber SUB_ID (NULL, no error, for id 0: a test
+ * copy's token) */
+static gboolean
+web_load_sub(struct action_ctx *a, gint64 sub_id, struct subscriber **out,
+    GError **error)
+{
+	*out = NULL;
+	if (sub_id <= 0)
+		return TRUE;
+	*out = subscriber_get(a->store, sub_id, error);
+	return *out != NULL;
+}
+
+/* web_unsubscribe - GET: the page; POST: one click (RFC 8058) */
+static enum MHD_Result
+web_unsubscribe(struct MHD_Connection *c, struct web_req *r,
+    const char *token)
+{
+	const struct list_config *list;
+	g_autoptr(subscriber) sub = NULL;
+	struct action_ctx a;
+	enum action_state st = ACTION_DONE;
+	enum token_purpose tp;
+	gint64 sub_id;
+	GError *err = NULL;
+	struct value *ctx;
+	const char *v;
+
+	if (!web_method_ok(r, "GET, HEAD, POST"))
+		return web_wrong_method(c, r);
+	if (!action_token_find(r->web->config, r->web->key, token, "u", &list,
+	    &tp, &sub_id, NULL))
+		return web_bad_token(c, r);
+	if (token_is_test(tp))
+		sub_id = 0;	/* a test copy's: its pages act on nobody */
+	if (strcmp(r->method, "POST") == 0) {
+		v = web_field(r, "List-Unsubscribe");
+		if (v == NULL || strcmp(v, "One-Click") != 0) {
+			g_string_assign(r->outcome, "no List-Unsubscribe=One-Click");
+			return web_error(c, r, MHD_HTTP_BAD_REQUEST, list,
+			    "Not understood", "An unsubscribe needs the form field"
+			    " List-Unsubscribe=One-Click (RFC 8058).");
+		}
+		if (!web_limiter_take(&r->web->token_limit, token)) {
+			g_string_assign(r->outcome, "token rate limit");
+			return web_error(c, r, MHD_HTTP_TOO_MANY_REQUESTS, list,
+			    "Slow down", "Too many requests for this link; please"
+			    " wait a minute.");
+		}
+	}
+	if (!web_action_ctx(r, &a, &err) || !web_load_sub(&a, sub_id, &sub,
+	    &err))
+		return web_failed(c, r, list, err);
+	if (sub_id > 0 && sub == NULL)
+		return web_bad_token(c, r);
+	if (strcmp(r->method, "POST") == 0) {
+		if (!action_unsubscribe(&a, list, sub_id, "one-click", &st, &err))
+			return web_failed(c, r, list, err);
+		ctx = web_subscriber_ctx(list, token, sub);
+		if (st == ACTION_DONE && list->goodbye_notice)
+			value_map_set(ctx, "goodbye", value_new_bool(TRUE));
+		return web_page(c, r, MHD_HTTP_OK, "unsubscribed", ctx);
+	}
+	g_string_assign(r->outcome, "unsubscribe page");
+	return web_page(c, r, MHD_HTTP_OK, "unsubscribe",
+	    web_subscriber_ctx(list, token, sub));
+}
+
+/* web_resubscribe - POST: undo an unsubscribe */
+static enum MHD_Result
+web_resubscribe(struct MHD_Connection *c, struct web_req *r,
+    const char *token)
+{
+	const struct list_config *list;
+	g_autoptr(subscriber) sub = NULL;
+	struct action_ctx a;
+	enum action_state st = ACTION_DONE;
+	enum token_purpose tp;
+	gint64 sub_id;
+	GError *err = NULL;
+	struct value *ctx;
+
+	if (!web_method_ok(r, "POST"))
+		return web_wrong_method(c, r);
+	if (!action_token_find(r->web->config, r->web->key, token, "u", &list,
+	    &tp, &sub_id, NULL))
+		return web_bad_token(c, r);
+	if (token_is_test(tp))
+		sub_id = 0;	/* a test copy's: its pages act on nobody */
+	if (!web_limiter_take(&r->web->token_limit, token))
+		return web_error(c, r, MHD_HTTP_TOO_MANY_REQUESTS, list,
+		    "Slow down", "Too many requests for this link; please wait a"
+		    " minute.");
+	if (!web_action_ctx(r, &a, &err) ||
+	    !web_load_sub(&a, sub_id, &sub, &err) ||
+	    !action_resubscribe(&a, list, sub_id, &st, &err))
+		return web_failed(c, r, list, err);
+	ctx = web_subscriber_ctx(list, token, sub);
+	if (st == ACTION_DONE || st == ACTION_ALREADY)
+		value_map_set(ctx, "done", value_new_bool(TRUE));
+	else if (st != ACTION_TEST) {
+		GError *e = NULL;
+		const char *s = sub != NULL ? action_status(&a, list, sub_id, &e) :
+		    NULL;
+
+		g_clear_error(&e);
+		value_map_set(ctx, "refused", value_new_bool(TRUE));
+		value_map_set(ctx, "status", value_new_string(s != NULL ? s :
+		    "not a member"));
+	}
+	return web_page(c, r, MHD_HTTP_OK, "resubscribed", ctx);
+}
+
+/* web_form_attrs - the editable attributes of LIST found in the form
+ * (field "attr.KEY"); FALSE if a value is not acceptable */
+static gboolean
+web_form_attrs(struct web_req *r, const struct list_config *list,
+    GHashTable **out)
+{
+	char **k;
+
+	*out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	for (k = list->editable; k != NULL && *k != NULL; k++) {
+		g_autofree char *f = g_strconcat("attr.", *k, NULL);
+		const char *v = web_field(r, f);
+
+		if (v == NULL)
+			continue;
+		if (!subscriber_check_text(*k, v, NULL) || strlen(v) > 200)
+			return FALSE;
+		g_hash_table_insert(*out, g_strdup(*k), g_strstrip(g_strdup(v)));
+	}
+	return TRUE;
+}
+
+/* web_attr_list - the editable attributes of LIST as [{key, value}] with
+ * SUB's values (SUB may be NULL) */
+static struct value *
+web_attr_list(const struct list_config *list, const struct subscriber *sub)
+{
+	struct value *l = value_new_list();
+	char **k;
+
+	for (k = list->editable; k != NULL && *k != NULL; k++) {
+		struct value *m = value_new_map();
+		const char *v = sub != NULL ?
+		    g_hash_table_lookup(sub->attrs, *k) : NULL;
+
+		value_map_set(m, "key", value_new_string(*k));
+		value_map_set(m, "value", value_new_string(v != NULL ? v : ""));
+		value_list_append(l, m);
+	}
+	return l;
+}
+
+/* web_preferences - GET: the page; POST: save, or leave every list */
+static enum MHD_Result
+web_preferences(struct MHD_Connection *c, struct web_req *r,
+    const char *token)
+{
+	const struct list_config *list;
+	g_autoptr(subscriber) sub = NULL;
+	g_autoptr(GHashTable) attrs = NULL;
+	g_autoptr(GPtrArray) ms = NULL;
+	struct action_ctx a;
+	enum action_state st = ACTION_DONE;
+	enum token_purpose tp;
+	gint64 sub_id;
+	GError *err = NULL;
+	struct value *ctx, *lists;
+	const char *status, *what;
+	guint i, left = 0;
+	gboolean saved = FALSE;
+
+	if (!web_method_ok(r, "GET, HEAD, POST"))
+		return web_wrong_method(c, r);
+	if (!action_token_find(r->web->config, r->web->key, token, "u", &list,
+	    &tp, &sub_id, NULL))
+		return web_bad_token(c, r);
+	if (token_is_test(tp))
+		sub_id = 0;	/* a test copy's: its pages act on nobody */
+	if (!web_action_ctx(r, &a, &err) ||
+	    !web_load_sub(&a, sub_id, &sub, &err))
+		return web_failed(c, r, list, err);
+	if (sub_id > 0 && sub == NULL)
+		return web_bad_token(c, r);
+	if (strcmp(r->method, "POST") == 0) {
+		if (!web_limiter_take(&r->web->token_limit, token))
+			return web_error(c, r, MHD_HTTP_TOO_MANY_REQUESTS, list,
+			    "Slow down", "Too many requests for this link; please"
+			    " wait a minute.");
+		what = web_field(r, "action");
+		if (what != NULL && strcmp(what, "unsubscribe-all") == 0) {
+			if (!action_unsubscribe_all(&a, sub_id, "preferences",
+			    &left, &err))
+				return web_failed(c, r, list, err);
+			if (sub_id <= 0)
+				st = ACTION_TEST;
+		} else if (what != NULL && strcmp(what, "save") == 0) {
+			const char *name = web_field(r, "name");
+			g_autofree char *n = name != NULL ?
+			    g_strstrip(g_strdup(name)) : NULL;
+
+			if (!web_form_attrs(r, list, &attrs) || (n != NULL &&
+			    (strlen(n) > 200 ||
+			    !subscriber_check_text("name", n, NULL))))
+				return web_error(c, r, MHD_HTTP_BAD_REQUEST, list,
+				    "Not saved", "A value is too long or holds a"
+				    " line break.");
+			if (!action_preferences(&a, list, sub_id, n, attrs, &st,
+			    &err))
+				return web_failed(c, r, list, err);
+			saved = st == ACTION_DONE;
+			g_clear_pointer(&sub, subscriber_free);
+			if (!web_load_sub(&a, sub_id, &sub, &err))
+				return web_failed(c, r, list, err);
+		} else
+			return web_error(c, r, MHD_HTTP_BAD_REQUEST, list,
+			    "Not understood", "The form is not one of ours.");
+	} else
+		g_string_assign(r->outcome, "preferences page");
+	ctx = web_subscriber_ctx(list, token, sub);
+	if (saved)
+		value_map_set(ctx, "saved", value_new_bool(TRUE));
+	if (left > 0)
+		value_map_set(ctx, "left", value_new_number(left));
+	value_map_set(ctx, "name", value_new_string(sub != NULL &&
+	    sub->name != NULL ? sub->name : ""));
+	value_map_set(ctx, "attributes", web_attr_list(list, sub));
+	status = sub != NULL ? action_status(&a, list, sub_id, &err) : "test";
+	if (err != NULL) {
+		value_unref(ctx);
+		return web_failed(c, r, list, err);
+	}
+	value_map_set(ctx, "status", value_new_string(status != NULL ? status :
+	    "not a member"));
+	lists = value_new_list();
+	if (sub != NULL && (ms = action_memberships(&a, sub_id, &err)) == NULL) {
+		value_unref(ctx);
+		value_unref(lists);
+		return web_failed(c, r, list, err);
+	}
+	for (i = 0; ms != NULL && i + 1 < ms->len; i += 2) {
+		const struct list_config *l = config_list(r->web->config,
+		    g_ptr_array_index(ms, i), NULL);
+		struct value *m;
+
+		if (l == NULL)
+			continue;
+		m = value_new_map();
+		value_map_set(m, "display_name", value_new_string(
+		    l->display_name));
+		value_map_set(m, "status", value_new_string(
+		    g_ptr_array_index(ms, i + 1)));
+		value_list_append(lists, m);
+	}
+	value_map_set(ctx, "lists", lists);
+	return web_page(c, r, MHD_HTTP_OK, "preferences", ctx);
+}
+
+/* web_subscribe - GET: the form; POST: the double opt-in request */
+static enum MHD_Result
+web_subscribe(struct MHD_Connection *c, struct web_req *r, const char *name)
+{
+	const struct list_config *list;
+	g_autoptr(GHashTable) attrs = NULL;
+	g_autofree char *email = NULL, *who = NULL;
+	struct action_ctx a;
+	enum action_state st;
+	GError *err = NULL;
+	struct value *ctx;
+
+	if (!web_name_ok(name) ||
+	    (list = config_list(r->web->config, name, NULL)) == NULL)
+		return web_error(c, r, MHD_HTTP_NOT_FOUND, NULL, "No such list",
+		    "There is no list of that name here.");
+	if (!web_method_ok(r, "GET, HEAD, POST"))
+		return web_wrong_method(c, r);
+	ctx = value_new_map();
+	value_map_set(ctx, "list", web_list_value(list));
+	value_map_set(ctx, "attributes", web_attr_list(list, NULL));
+	if (strcmp(r->method, "POST") != 0) {
+		g_string_assign(r->outcome, "subscribe form");
+		return web_page(c, r, MHD_HTTP_OK, "subscribe", ctx);
+	}
+	email = g_strstrip(g_strdup(web_field(r, "email") != NULL ?
+	    web_field(r, "email") : ""));
+	who = g_strstrip(g_strdup(web_field(r, "name") != NULL ?
+	    web_field(r, "name") : ""));
+	if (!subscriber_check_email(email, NULL) ||
+	    !web_form_attrs(r, list, &attrs) || strlen(who) > 200 ||
+	    !subscriber_check_text("name", who, NULL)) {
+		value_unref(ctx);
+		g_string_assign(r->outcome, "subscribe form not valid");
+		return web_error(c, r, MHD_HTTP_BAD_REQUEST, list,
+		    "Not subscribed", "That is not a mail address we can use,"
+		    " or a value is too long or holds a line break.");
+	}
+	if (!web_limiter_take(&r->web->token_limit, email)) {
+		value_unref(ctx);
+		return web_error(c, r, MHD_HTTP_TOO_MANY_REQUESTS, list,
+		    "Slow down", "Too many requests for this address; please"
+		    " wait a minute.");
+	}
+	if (!web_action_ctx(r, &a, &err) ||
+	    !action_subscribe_request(&a, list, email, who, attrs, &st, NULL,
+	    &err)) {
+		value_unref(ctx);
+		return web_failed(c, r, list, err);
+	}
+	/* the same page whatever the address's state: it tells a stranger
+	 * nothing about who is subscribed */
+	value_map_set(ctx, "sent", value_new_bool(TRUE));
+	value_map_set(ctx, "email", value_new_string(email));
+	return web_page(c, r, MHD_HTTP_OK, "subscribe", ctx);
+}
+
+/* web_confirm - GET: a button; POST: confirm */
+static enum MHD_Result
+web_confirm(struct MHD_Connection *c, struct web_req *r, const char *token)
+{
+	const struct list_config *list;
+	g_autoptr(subscriber) sub = NULL;
+	struct action_ctx a;
+	enum token_purpose p;
+	enum action_state st;
+	gint64 sub_id;
+	GError *err = NULL;
+	struct value *ctx;
+
+	if (!web_method_ok(r, "GET, HEAD, POST"))
+		return web_wrong_method(c, r);
+	if (!action_token_find(r->web->config, r->web->key, token, "sc", &list,
+	    NULL, NULL, NULL))
+		return web_bad_token(c, r);
+	if (!web_action_ctx(r, &a, &err) ||
+	    !action_confirm_check(&a, list, token, &p, &sub_id, &err))
+		return web_failed(c, r, list, err);
+	if (token_is_test(p))
+		sub_id = 0;	/* a test copy's: acts on nobody */
+	if (!web_load_sub(&a, sub_id, &sub, &err))
+		return web_failed(c, r, list, err);
+	if (sub == NULL && sub_id > 0)
+		return web_bad_token(c, r);
+	ctx = web_subscriber_ctx(list, token, sub);
+	if (p == TOKEN_CONFIRM_SUBSCRIBE)
+		value_map_set(ctx, "subscribe", value_new_bool(TRUE));
+	if (strcmp(r->method, "POST") == 0) {
+		if (!web_limiter_take(&r->web->token_limit, token)) {
+			value_unref(ctx);
+			return web_error(c, r, MHD_HTTP_TOO_MANY_REQUESTS, list,
+			    "Slow down", "Too many requests for this link; please"
+			    " wait a minute.");
+		}
+		if (!action_confirm(&a, list, token, &st, &err)) {
+			value_unref(ctx);
+			return web_failed(c, r, list, err);
+		}
+		value_map_set(ctx, "done", value_new_bool(TRUE));
+	} else
+		g_string_assign(r->outcome, "confirm page");
+	return web_page(c, r, MHD_HTTP_OK, "confirm", ctx);
+}
+
+/* ------------------------------------------------------------------ */
+/* The archive */
+
+/* web_html_part - the text/html part's text of MSG (caller frees) */
+static char *
+web_html_part(GMimeObject *obj, int depth)
+{
+	if (obj == NULL || depth > 6)
+		return NULL;
+	if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+		int i, n = g_mime_multipart_get_count(mp);
+		char *t;
+
+		for (i = 0; i < n; i++)
+			if ((t = web_html_part(g_mime_multipart_get_part(mp, i),
+			    depth + 1)) != NULL)
+				return t;
+		return NULL;
+	}
+	if (GMIME_IS_TEXT_PART(obj) && g_mime_content_type_is_type(
+	    g_mime_object_get_content_type(obj), "text", "html"))
+		return g_mime_text_part_get_text(GMIME_TEXT_PART(obj));
+	return NULL;
+}
+
+/* web_issue_render - campaign ANNOUNCEMENT (a path) rendered for no one:
+ * no name, no address, and subscriber id 0, whose tokens act on nobody */
+static struct web_issue *
+web_issue_render(struct web *web, const struct list_config *list,
+    const char *path, GError **error)
+{
+	g_autoptr(composer) comp = NULL;
+	struct announcement *ann;
+	struct subscriber nobody = { 0 };
+	g_autoptr(GString) msg = g_string_new(NULL);
+	g_autoptr(GHashTable) attrs = g_hash_table_new(g_str_hash, g_str_equal);
+	struct web_issue *is;
+	GMimeStream *mem;
+	GMimeParser *parser;
+	GMimeMessage *m;
+
+	if ((ann = announcement_load(path, web->config, error)) == NULL)
+		return NULL;
+	/* the composer borrows the announcement's templates: free it last */
+	comp = composer_new(ann, list, web->key, NULL, COMPOSER_NO_CALENDAR,
+	    error);
+	nobody.email = (char *)"reader@invalid";
+	nobody.attrs = attrs;
+	if (comp == NULL || !composer_render(comp, &nobody, NULL, NULL, 0, msg,
+	    NULL, NULL, error)) {
+		g_clear_pointer(&comp, composer_free);
+		announcement_free(ann);
+		return NULL;
+	}
+	is = g_new0(struct web_issue, 1);
+	is->subject = composer_subject(comp, &nobody, NULL, NULL, NULL);
+	g_clear_pointer(&comp, composer_free);
+	announcement_free(ann);
+	mem = g_mime_stream_mem_new_with_buffer(msg->str, msg->len);
+	parser = g_mime_parser_new_with_stream(mem);
+	if ((m = g_mime_parser_construct_message(parser, NULL)) != NULL) {
+		is->html = web_html_part(g_mime_message_get_mime_part(m), 0);
+		g_object_unref(m);
+	}
+	g_object_unref(parser);
+	g_object_unref(mem);
+	if (is->subject == NULL)
+		is->subject = g_strdup("(no subject)");
+	if (is->html == NULL)
+		is->html = g_strdup("<p>(no HTML part)</p>");
+	return is;
+}
+
+/* web_issue - the cached rendering of campaign ID (borrowed) */
+static const struct web_issue *
+web_issue(struct web *web, const struct list_config *list, gint64 id,
+    const char *path, GError **error)
+{
+	struct web_issue *is;
+
+	g_mutex_lock(&web->archive_lock);
+	if ((is = g_hash_table_lookup(web->archive, &id)) == NULL &&
+	    (is = web_issue_render(web, list, path, error)) != NULL) {
+		gint64 *k = g_new(gint64, 1);
+
+		*k = id;
+		g_hash_table_insert(web->archive, k, is);
+	}
+	g_mutex_unlock(&web->archive_lock);
+	return is;
+}
+
+/* web_archive - /archive/LIST/, /archive/LIST/ID, /archive/LIST/feed.atom */
+static enum MHD_Result
+web_archive(struct MHD_Connection *c, struct web_req *r, const char *name,
+    const char *rest)
+{
+	const struct list_config *list;
+	g_autoptr(sqlite3_stmt) st = NULL;
+	struct action_ctx a;
+	GError *err = NULL;
+	struct value *ctx, *items;
+	gint64 want = 0, updated = 0;
+	gboolean feed = FALSE;
+	int rc;
+
+	if (!web_name_ok(name) ||
+	    (list = config_list(r->web->config, name, NULL)) == NULL ||
+	    list->archive == ARCHIVE_OFF)
+		return web_error(c, r, MHD_HTTP_NOT_FOUND, NULL, "Not here",
+		    "There is no archive of that name here.");
+	if (!web_method_ok(r, "GET, HEAD"))
+		return web_wrong_method(c, r);
+	if (list->archive == ARCHIVE_PRIVATE)
+		return web_error(c, r, MHD_HTTP_FORBIDDEN, list, "Private",
+		    "The archive of this list is not public.");
+	if (rest == NULL)
+		return web_respond(c, r, MHD_HTTP_NOT_FOUND,
+		    "text/plain; charset=utf-8", g_strdup("not found\n"), FALSE);
+	if (strcmp(rest, "feed.atom") == 0)
+		feed = TRUE;
+	else if (*rest != '\0') {
+		char *end;
+
+		want = g_ascii_strtoll(rest, &end, 10);
+		if (*end != '\0' || want <= 0)
+			return web_error(c, r, MHD_HTTP_NOT_FOUND, list, "Not here",
+			    "There is no such page in this archive.");
+	}
+	if (!web_action_ctx(r, &a, &err))
+		return web_failed(c, r, list, err);
+	st = store_prepare(a.store, "SELECT c.id, c.announcement,"
+	    " coalesce(c.started, c.created) FROM campaigns c JOIN lists l"
+	    " ON l.id = c.list_id WHERE l.name = ?1 AND c.started IS NOT NULL"
+	    " AND c.state IN ('done', 'sending', 'waiting')"
+	    " AND (?2 = 0 OR c.id = ?2) ORDER BY c.id DESC LIMIT 50", &err);
+	if (st == NULL)
+		return web_failed(c, r, list, err);
+	sqlite3_bind_text(st, 1, list->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, want);
+	ctx = value_new_map();
+	value_map_set(ctx, "list", web_list_value(list));
+	items = value_new_list();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		gint64 id = sqlite3_column_int64(st, 0);
+		gint64 when = sqlite3_column_int64(st, 2);
+		const struct web_issue *is = web_issue(r->web, list, id,
+		    (const char *)sqlite3_column_text(st, 1), NULL);
+		g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(when);
+		struct value *m = value_new_map();
+
+		if (when > updated)
+			updated = when;
+		value_map_set(m, "id", value_new_number((double)id));
+		value_map_set(m, "subject", value_new_string(is != NULL ?
+		    is->subject : "(not available)"));
+		value_map_set(m, "date", value_new_string_take(
+		    g_date_time_format(dt, "%Y-%m-%d")));
+		value_map_set(m, "iso", value_new_string_take(
+		    g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ")));
+		if (want > 0 && is != NULL) {
+			value_unref(items);
+			value_unref(ctx);
+			g_string_printf(r->outcome, "archive %" G_GINT64_FORMAT, id);
+			value_unref(m);
+			return web_respond(c, r, MHD_HTTP_OK,
+			    "text/html; charset=utf-8", g_strdup(is->html), FALSE);
+		}
+		value_list_append(items, m);
+	}
+	if (rc != SQLITE_DONE) {
+		value_unref(items);
+		value_unref(ctx);
+		herald_set_sqlite_error(&err, a.store->db, rc, "reading campaigns");
+		return web_failed(c, r, list, err);
+	}
+	if (want > 0) {
+		value_unref(items);
+		value_unref(ctx);
+		return web_error(c, r, MHD_HTTP_NOT_FOUND, list, "Not here",
+		    "There is no such page in this archive.");
+	}
+	value_map_set(ctx, "campaigns", items);
+	if (feed) {
+		GString *out = g_string_new(NULL);
+		struct value *stack[] = { ctx };
+		g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(updated);
+		const char *base = r->web->config->web.base_url;
+		g_autofree char *self = g_strdup_printf("%s/archive/%s/",
+		    base != NULL ? base : "", list->name);
+
+		value_map_set(ctx, "updated", value_new_string_take(
+		    g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ")));
+		value_map_set(ctx, "base", value_new_string(self));
+		value_map_set(ctx, "self", value_new_string_take(g_strconcat(self,
+		    "feed.atom", NULL)));
+		if (!template_render(r->web->pages, "feed", stack, 1,
+		    TEMPLATE_ESCAPE_HTML, out, NULL, &err)) {
+			value_unref(ctx);
+			g_string_free(out, TRUE);
+			return web_failed(c, r, list, err);
+		}
+		value_unref(ctx);
+		g_string_assign(r->outcome, "archive feed");
+		return web_respond(c, r, MHD_HTTP_OK,
+		    "application/atom+xml; charset=utf-8",
+		    g_string_free(out, FALSE), FALSE);
+	}
+	g_string_assign(r->outcome, "archive");
+	return web_page(c, r, MHD_HTTP_OK, "archive", ctx);
+}
+
+/* web_health - the store answers */
+static enum MHD_Result
+web_health(struct MHD_Connection *c, struct web_req *r)
+{
+	g_autoptr(sqlite3_stmt) st = NULL;
+	struct action_ctx a;
+	GError *err = NULL;
+
+	if (!web_method_ok(r, "GET, HEAD"))
+		return web_wrong_method(c, r);
+	if (!web_action_ctx(r, &a, &err) ||
+	    (st = store_prepare(a.store, "SELECT 1", &err)) == NULL ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		g_clear_error(&err);
+		return web_respond(c, r, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "text/plain; charset=utf-8", g_strdup("store unavailable\n"),
+		    TRUE);
+	}
+	return web_respond(c, r, MHD_HTTP_OK, "text/plain; charset=utf-8",
+	    g_strdup("ok\n"), TRUE);
+}
+
+/* web_form_utf8 - every form field's name and value is UTF-8 */
+static gboolean
+web_form_utf8(struct web_req *r)
+{
+	GHashTableIter it;
+	gpointer k, v;
+
+	g_hash_table_iter_init(&it, r->form);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		if (!g_utf8_validate(k, -1, NULL) || !g_utf8_validate(
+		    ((GString *)v)->str, (gssize)((GString *)v)->len, NULL))
+			return FALSE;
+	return TRUE;
+}
+
+/* web_route - the request is whole: answer it */
+static enum MHD_Result
+web_route(struct MHD_Connection *c, struct web_req *r, const char *url)
+{
+	g_auto(GStrv) parts = NULL;
+	const char *what, *arg;
+	guint n;
+
+	if (r->too_big)
+		return web_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
+		    "Too large", "The request is larger than this server takes.");
+	if (url[0] != '/' || r->bad_form || !web_form_utf8(r))
+		return web_error(c, r, MHD_HTTP_BAD_REQUEST, NULL, "Not understood",
+		    "The request's address or form is malformed.");
+	parts = g_strsplit(url + 1, "/", 4);
+	n = g_strv_length(parts);
+	what = n > 0 ? parts[0] : "";
+	arg = n > 1 ? parts[1] : NULL;
+	if (strcmp(what, "health") == 0 && n == 1)
+		return web_health(c, r);
+	if (strcmp(what, "archive") == 0 && n >= 2 && n <= 3)
+		return web_archive(c, r, arg, n == 3 ? parts[2] : NULL);
+	if (n != 2 || arg == NULL || *arg == '\0')
+		return web_error(c, r, MHD_HTTP_NOT_FOUND, NULL, "Not here",
+		    "There is no page at this address.");
+	if (strcmp(what, "subscribe") == 0)
+		return web_subscribe(c, r, arg);
+	if (strcmp(what, "unsubscribe") != 0 && strcmp(what, "resubscribe") &&
+	    strcmp(what, "preferences") != 0 && strcmp(what, "confirm") != 0)
+		return web_error(c, r, MHD_HTTP_NOT_FOUND, NULL, "Not here",
+		    "There is no page at this address.");
+	if (!web_token_ok(arg))
+		return web_bad_token(c, r);
+	if (strcmp(what, "unsubscribe") == 0)
+		return web_unsubscribe(c, r, arg);
+	if (strcmp(what, "resubscribe") == 0)
+		return web_resubscribe(c, r, arg);
+	if (strcmp(what, "preferences") == 0)
+		return web_preferences(c, r, arg);
+	return web_confirm(c, r, arg);
+}
+
+/* ------------------------------------------------------------------ */
+/* libmicrohttpd's callbacks */
+
+/* web_post_field - one piece of a form field */
+static enum MHD_Result
+web_post_field(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *filename, const char *content_type,
+    const char *transfer_encoding, const char *data, uint64_t off,
+    size_t size)
+{
+	struct web_req *r = cls;
+	GString *v;
+
+	if (key == NULL || filename != NULL) {
+		r->bad_form = r->bad_form || filename != NULL;
+		return MHD_YES;
+	}
+	if ((v = g_hash_table_lookup(r->form, key)) == NULL) {
+		if (g_hash_table_size(r->form) >= WEB_MAX_FIELDS) {
+			r->bad_form = TRUE;
+			return MHD_NO;
+		}
+		v = g_string_new(NULL);
+		g_hash_table_insert(r->form, g_strdup(key), v);
+	}
+	if (v->len + size > WEB_MAX_FIELD) {
+		r->bad_form = TRUE;
+		return MHD_NO;
+	}
+	g_string_append_len(v, data, (gssize)size);
+	if (memchr(v->str, '\0', v->len) != NULL)
+		r->bad_form = TRUE;
+	return MHD_YES;
+}
+
+/* web_gstring_free - a form field's value */
+static void
+web_gstring_free(gpointer p)
+{
+	g_string_free(p, TRUE);
+}
+
+/* web_path_for_log - URL with its token (the second part) hidden */
+static char *
+web_path_for_log(const char *url)
+{
+	static const char *const tokened[] = { "/unsubscribe/", "/resubscribe/",
+	    "/preferences/", "/confirm/" };
+	GString *s;
+	size_t i;
+
+	if (url[0] == '\x01')
+		return g_strdup("(malformed)");
+	for (i = 0; i < G_N_ELEMENTS(tokened); i++)
+		if (g_str_has_prefix(url, tokened[i]))
+			return g_strconcat(tokened[i], "-", NULL);
+	s = g_string_new(NULL);
+	for (; *url != '\0' && s->len < 120; url++)
+		g_string_append_c(s, g_ascii_isprint(*url) ? *url : '?');
+	return g_string_free(s, FALSE);
+}
+
+/* web_client - the client's address: the peer, or the last
+ * X-Forwarded-For hop when the peer is a trusted proxy */
+static void
+web_client(struct web *web, struct MHD_Connection *c, char *out, size_t len)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const char *xff;
+	char **p;
+
+	g_strlcpy(out, "?", len);
+	if (ci == NULL || ci->client_addr == NULL || getnameinfo(ci->client_addr,
+	    ci->client_addr->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in), out,
+	    (socklen_t)len, NULL, 0, NI_NUMERICHOST) != 0)
+		return;
+	if ((xff = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    "X-Forwarded-For")) == NULL)
+		return;
+	for (p = web->config->web.trusted_proxies; p != NULL && *p != NULL; p++)
+		if (strcmp(*p, out) == 0) {
+			const char *last = strrchr(xff, ',');
+			g_autofree char *hop = g_strstrip(g_strdup(last != NULL ?
+			    last + 1 : xff));
+			struct in6_addr a6;
+			struct in_addr a4;
+
+			if (inet_pton(AF_INET, hop, &a4) == 1 ||
+			    inet_pton(AF_INET6, hop, &a6) == 1)
+				g_strlcpy(out, hop, len);
+			return;
+		}
+}
+
+/* web_access - MHD's access handler: set up, take the body, answer */
+static enum MHD_Result
+web_access(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct web *web = cls;
+	struct web_req *r = *con_cls;
+	const char *cl;
+
+	if (r == NULL) {
+		r = g_new0(struct web_req, 1);
+		r->web = web;
+		r->start = g_get_monotonic_time();
+		r->method = g_strndup(method, 16);
+		r->path = web_path_for_log(url);
+		r->outcome = g_string_new(NULL);
+		r->form = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+		    web_gstring_free);
+		web_client(web, c, r->client, sizeof(r->client));
+		*con_cls = r;
+		/* one-click POSTs come in bursts from a few mail providers'
+		 * addresses: they are limited per token, and their client
+		 * address pays only for a token that is not valid */
+		r->one_click = strcmp(method, "POST") == 0 &&
+		    g_str_has_prefix(url, "/unsubscribe/");
+		if (!r->one_click && !web_limiter_take(&web->ip_limit, r->client))
+			return web_error(c, r, MHD_HTTP_TOO_MANY_REQUESTS, NULL,
+			    "Slow down", "Too many requests from your address;"
+			    " please wait a minute.");
+		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl != NULL && g_ascii_strtoull(cl, NULL, 10) >
+		    (guint64)web->config->web.max_body) {
+			r->too_big = TRUE;
+			return web_route(c, r, url);
+		}
+		if (strcmp(method, "POST") == 0)
+			r->pp = MHD_create_post_processor(c, 4096, web_post_field,
+			    r);
+		return MHD_YES;
+	}
+	if (r->answered) {
+		*upload_data_size = 0;	/* a refused body is not read on */
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		r->body += *upload_data_size;
+		if (r->body > (gsize)web->config->web.max_body) {
+			/* read on and drop it, so the client (still sending)
+			 * reads the 413; past WEB_DISCARD, hang up */
+			r->too_big = TRUE;
+			*upload_data_size = 0;
+			return r->body > WEB_DISCARD ? MHD_NO : MHD_YES;
+		}
+		if (r->pp == NULL)	/* a POST body in no form encoding */
+			r->bad_form = r->bad_form || strcmp(method, "POST") == 0;
+		else if (!r->bad_form && MHD_post_process(r->pp, upload_data,
+		    *upload_data_size) != MHD_YES)
+			r->bad_form = TRUE;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return web_route(c, r, url);
+}
+
+/* web_completed - the request's one log line, and its end */
+static void
+web_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct web_req *r = *con_cls;
+	gint64 us;
+
+	if (r == NULL)
+		return;
+	us = g_get_monotonic_time() - r->start;
+	/* the answer is out (the change was committed before it): now the
+	 * notices the change queued, whose words end the log line */
+	if (r->notices != NULL) {
+		struct store *st = web_store(r->web, NULL);
+
+		if (st != NULL)
+			action_notices_send(r->web->config, st, r->notices,
+			    g_get_real_time() / G_USEC_PER_SEC, r->outcome);
+		g_array_unref(r->notices);
+	}
+	log_info("serve: %s %s %s %u %.1fms%s%s%s", r->client, r->method,
+	    r->path, r->answered ? r->status : 0, us / 1000.0,
+	    r->outcome->len > 0 ? " (" : "", r->outcome->str,
+	    r->outcome->len > 0 ? ")" : "");
+	if (r->pp != NULL)
+		MHD_destroy_post_processor(r->pp);
+	g_hash_table_unref(r->form);
+	g_string_free(r->outcome, TRUE);
+	g_free(r->method);
+	g_free(r->path);
+	g_free(r);
+	*con_cls = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* The server */
+
+/* web_parse_listen - "ADDR:PORT" or "[V6]:PORT" into WEB->addr */
+static gboolean
+web_parse_listen(struct web *web, const char *listen, GError **error)
+{
+	g_autofree char *host = NULL;
+	const char *colon, *port;
+	struct addrinfo hints = { 0 }, *res = NULL;
+	int rc;
+
+	if (listen[0] == '[') {
+		const char *end = strchr(listen, ']');
+
+		if (end == NULL || end[1] != ':')
+			goto bad;
+		host = g_strndup(listen + 1, end - listen - 1);
+		port = end + 2;
+	} else {
+		if ((colon = strrchr(listen, ':')) == NULL)
+			goto bad;
+		host = g_strndup(listen, colon - listen);
+		port = colon + 1;
+	}
+	if (*port == '\0' || strspn(port, "0123456789") != strlen(port) ||
+	    atoi(port) > 65535)
+		goto bad;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rc = getaddrinfo(*host != '\0' ? host : NULL, port, &hints,
+	    &res)) != 0)
+		goto bad;
+	memcpy(&web->addr, res->ai_addr, res->ai_addrlen);
+	web->addrlen = res->ai_addrlen;
+	freeaddrinfo(res);
+	return TRUE;
+bad:
+	g_set_error(error, HERALD_ERROR, HERALD_ERROR_USAGE,
+	    "listen address \"%s\" is not ADDR:PORT (numeric, e.g."
+	    " 127.0.0.1:8025 or [::1]:8025)", listen);
+	return FALSE;
+}
+
+/* web_templates - the folder of the pages */
+static char *
+web_templates(const struct config *config)
+{
+	if (config->web.templates != NULL)
+		return g_strdup(config->web.templates);
+	if (config->path != NULL) {
+		g_autofree char *d = g_path_get_dirname(config->path);
+		char *dir = g_build_filename(d, "..", "templates", "web", NULL);
+
+		if (g_file_test(dir, G_FILE_TEST_IS_DIR))
+			return dir;
+		g_free(dir);
+	}
+	if (g_file_test("templates/web", G_FILE_TEST_IS_DIR))
+		return g_strdup("templates/web");
+	return g_build_filename(DATADIR, "herald", "templates", "web", NULL);
+}
+
+/* web_new - see web.h */
+struct web *
+web_new(const struct config *config, const struct token_key *key,
+    const char *listen, GError **error)
+{
+	struct web *web = g_new0(struct web, 1);
+	g_autofree char *dir = web_templates(config);
+	static const char *const pages[] = { "layout", "error", "unsubscribe",
+	    "unsubscribed", "resubscribed", "preferences", "subscribe",
+	    "confirm", "archive", "feed" };
+	size_t i;
+
+	web->config = config;
+	web->key = key;
+	web->listen = g_strdup(listen != NULL ? listen : config->web.listen);
+	web->pages = template_set_new();
+	web_limiter_init(&web->ip_limit, config->web.ip_rate);
+	web_limiter_init(&web->token_limit, config->web.token_rate);
+	g_mutex_init(&web->archive_lock);
+	g_mutex_init(&web->write_lock);
+	web->archive = g_hash_table_new_full(g_int64_hash, g_int64_equal,
+	    g_free, web_issue_free);
+	if (!web_parse_listen(web, web->listen, error))
+		goto fail;
+	if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s: no page templates here (web { templates = … })", dir);
+		goto fail;
+	}
+	if (!template_set_add_dir(web->pages, dir, error) ||
+	    !template_set_check(web->pages, FALSE, error))
+		goto fail;
+	for (i = 0; i < G_N_ELEMENTS(pages); i++)
+		if (!template_set_has(web->pages, pages[i])) {
+			g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+			    "%s: the page template %s.mustache is missing", dir,
+			    pages[i]);
+			goto fail;
+		}
+	return web;
+fail:
+	web_free(web);
+	return NULL;
+}
+
+/* web_start - see web.h */
+gboolean
+web_start(struct web *web, GError **error)
+{
+	const struct web_config *wc = &web->config->web;
+	const union MHD_DaemonInfo *di;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+	    MHD_USE_ERROR_LOG;
+	char host[INET6_ADDRSTRLEN];
+	int port = 0;
+
+	if (web->addr.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	web->daemon = MHD_start_daemon(flags, 0, NULL, NULL, web_access, web,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&web->addr,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)wc->threads,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)wc->max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)wc->per_ip_connections,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)wc->timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)WEB_CONN_MEMORY,
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 512u,
+	    MHD_OPTION_NOTIFY_COMPLETED, web_completed, web,
+	    MHD_OPTION_UNESCAPE_CALLBACK, web_unescape, NULL,
+	    MHD_OPTION_END);
+	if (web->daemon == NULL) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_TEMP,
+		    "cannot listen on %s: %s", web->listen, g_strerror(errno));
+		return FALSE;
+	}
+	di = MHD_get_daemon_info(web->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	if (di != NULL)
+		port = di->port;
+	if (getnameinfo((struct sockaddr *)&web->addr, web->addrlen, host,
+	    sizeof(host), NULL, 0, NI_NUMERICHOST) != 0)
+		g_strlcpy(host, "?", sizeof(host));
+	web->bound = g_strdup_printf(web->addr.ss_family == AF_INET6 ?
+	    "[%s]:%d" : "%s:%d", host, port);
+	return TRUE;
+}
+
+/* web_address - see web.h */
+const char *
+web_address(const struct web *web)
+{
+	return web->bound != NULL ? web->bound : web->listen;
+}
+
+/* web_stop - see web.h */
+void
+web_stop(struct web *web)
+{
+	if (web->daemon == NULL)
+		return;
+	MHD_quiesce_daemon(web->daemon);
+	MHD_stop_daemon(web->daemon);
+	web->daemon = NULL;
+}
+
+/* web_free - see web.h */
+void
+web_free(struct web *web)
+{
+	if (web == NULL)
+		return;
+	web_stop(web);
+	template_set_free(web->pages);
+	web_limiter_clear(&web->ip_limit);
+	web_limiter_clear(&web->token_limit);
+	g_hash_table_unref(web->archive);
+	g_mutex_clear(&web->archive_lock);
+	g_mutex_clear(&web->write_lock);
+	g_free(web->listen);
+	g_free(web->bound);
+	g_free(web);
+}
+
+/* web_nginx - see web.h */
+char *
+web_nginx(const struct config *config)
+{
+	const char *base = config->web.base_url != NULL ?
+	    config->web.base_url : "https://lists.example.org";
+	const char *host = strstr(base, "://") != NULL ?
+	    strstr(base, "://") + 3 : base;
+	g_autofree char *name = g_strndup(host, strcspn(host, "/:"));
+	const char *path = strchr(host, '/');
+
+	return g_strdup_printf("# herald serve behind nginx: TLS here, plain"
+	    " HTTP to herald on %s.\n# herald trusts X-Forwarded-For only from"
+	    " web { trusted_proxies } (default\n# 127.0.0.1 and ::1), so run"
+	    " nginx on the same host or list its address.\n"
+	    "server {\n"
+	    "\tlisten 443 ssl http2;\n"
+	    "\tlisten [::]:443 ssl http2;\n"
+	    "\tserver_name %s;\n"
+	    "\tssl_certificate /etc/letsencrypt/live/%s/fullchain.pem;\n"
+	    "\tssl_certificate_key /etc/letsencrypt/live/%s/privkey.pem;\n"
+	    "\n"
+	    "\tclient_max_body_size %dk;\n"
+	    "\tclient_body_timeout 10s;\n"
+	    "\tclient_header_timeout 10s;\n"
+	    "\n"
+	    "\tlocation %s/ {\n"
+	    "\t\tproxy_pass http://%s/;\n"
+	    "\t\tproxy_http_version 1.1;\n"
+	    "\t\tproxy_set_header Connection \"\";\n"
+	    "\t\tproxy_set_header Host $host;\n"
+	    "\t\tproxy_set_header X-Forwarded-For $remote_addr;\n"
+	    "\t\tproxy_set_header X-Forwarded-Proto $scheme;\n"
+	    "\t\tproxy_read_timeout 30s;\n"
+	    "\t\t# the URLs carry tokens: keep them out of the access log\n"
+	    "\t\taccess_log off;\n"
+	    "\t}\n"
+	    "}\n", config->web.listen, name, name, name,
+	    (config->web.max_body + 1023) / 1024,
+	    path != NULL ? path : "", config->web.listen);
+}
