@@ -48,6 +48,16 @@ struct segment_def {
 	int line;		/* the line of its "where" in the file */
 };
 
+/* dkim { } of a list file: signing is on when the section is there */
+struct list_dkim {
+	char *domain;		/* d=, aligned with From (default: From's domain) */
+	char *selector;		/* s= of the RSA signature ("herald") */
+	char *key_file;		/* RSA private key, PEM (default in the data folder) */
+	char *ed25519_selector;	/* NULL: no second (ed25519-sha256) signature */
+	char *ed25519_key_file;	/* its PEM key (default in the data folder) */
+	int line;		/* the line of "dkim {" */
+};
+
 struct list_config {
 	char *name;		/* the file's base name: lists/NAME.conf */
 	char *file;		/* path of the list file */
@@ -68,6 +78,7 @@ struct list_config {
 	char **editable;		/* attributes subscribers set on the web */
 	enum archive_mode archive;	/* the web archive of its campaigns */
 	struct bounce_policy bounce;
+	struct list_dkim *dkim;		/* NULL: messages are not signed */
 	char *timezone;		/* an IANA zone ("Europe/Berlin"), NULL: local */
 	char *window;		/* sending window ("Mon-Fri 09:00-17:00"), NULL: any time */
 	int daily_cap;		/* most messages a day per campaign, 0: no cap */
@@ -84,6 +95,25 @@ struct smtp_config {
 	char *helo;		/* NULL: the host name */
 };
 
+/* one relay of the pool: relay NAME { } in herald.conf, or the smtp { }
+ * section when there is none (named "smtp") */
+struct relay_config {
+	char *name;
+	struct smtp_config smtp;	/* host, port, TLS, AUTH, timeout */
+	int weight;		/* share of the deliveries among those up */
+	int connections;	/* its SMTP sessions (send.connections) */
+	gint64 per_hour;	/* sliding-window quotas, 0: none */
+	gint64 per_day;
+};
+
+/* a group of recipient domains shaped together: shape NAME { } */
+struct shape_config {
+	char *name;
+	char **domains;		/* lowercased, NULL-terminated */
+	double rate;		/* messages per second to the group, 0: none */
+	int connections;	/* messages in flight to it at once, 0: any */
+};
+
 struct send_config {
 	int connections;	/* parallel SMTP sessions */
 	int batch;		/* messages per session (libesmtp keeps them all) */
@@ -93,6 +123,8 @@ struct send_config {
 	int retry_base;		/* first retry delay, seconds; doubles each time */
 	double error_threshold;	/* pause when failed/attempted passes this… */
 	int error_min;		/* …after at least this many attempts */
+	int relay_backoff;	/* seconds a failed relay rests before a probe */
+	gboolean quota_pause;	/* every relay at its quota: pause, not wait */
 };
 
 struct pipe_config {
@@ -125,6 +157,9 @@ struct config {
 	char *list_dir;
 	char *domain;
 	struct smtp_config smtp;
+	GPtrArray *relays;	/* struct relay_config *, at least one; the
+				 * first is smtp { } when there is no relay */
+	GPtrArray *shapes;	/* struct shape_config * */
 	struct send_config send;
 	struct pipe_config pipe;
 	struct web_config web;
@@ -159,6 +194,10 @@ const struct segment_def *config_segment(const struct list_config *list,
 struct list_config *config_parse_list_file(const char *path,
     const char *default_domain, GError **error);
 void config_list_free(struct list_config *list);
+
+/* config_from_domain - the domain of LIST's From (an address, maybe with
+ * a display name and <>); NULL if there is none (caller frees) */
+char *config_from_domain(const struct list_config *list);
 
 /* config_check_braces - TEXT (read from PATH) closes every '{' it opens;
  * libconfuse 3.3 alone accepts a file that ends inside a section. A

@@ -314,6 +314,21 @@ static const char *const store_migrations[] = {
 	"ALTER TABLE campaigns ADD COLUMN scheduled_at INTEGER;"
 	"ALTER TABLE campaigns ADD COLUMN send_window TEXT;"
 	"ALTER TABLE campaigns ADD COLUMN daily_cap INTEGER NOT NULL DEFAULT 0;",
+	/* 9: the relay pool (relay.c). deliveries.relay names the relay
+	 * that last tried a delivery; relay_usage counts what each relay
+	 * accepted per minute (the quotas' sliding windows, across runs and
+	 * processes); relay_state is each relay's last known state. */
+	"ALTER TABLE deliveries ADD COLUMN relay TEXT;"
+	"CREATE TABLE relay_usage ("
+	"  relay TEXT NOT NULL,"
+	"  minute INTEGER NOT NULL,"		/* unix time / 60 */
+	"  sent INTEGER NOT NULL,"
+	"  PRIMARY KEY (relay, minute)) WITHOUT ROWID;"
+	"CREATE TABLE relay_state ("
+	"  relay TEXT PRIMARY KEY,"
+	"  state TEXT NOT NULL,"		/* up, down, at quota */
+	"  reason TEXT,"
+	"  since INTEGER NOT NULL);",
 };
 
 #define STORE_NMIGRATIONS ((int)G_N_ELEMENTS(store_migrations))

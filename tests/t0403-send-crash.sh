@@ -40,7 +40,12 @@ like "$out" ' interrupted '; ok $? "state interrupted (the lock died with the pr
 
 "$HERALD" campaign resume 1 >/dev/null 2>&1 &
 pid=$!
-sleep 0.4
+# kill it once it has recorded progress (not after a fixed time: a loaded
+# machine may take longer than any guess to get going)
+_i=0
+while [ $_i -lt 400 ] && [ "$(sql "SELECT count(*) FROM deliveries WHERE state = 'sent'")" -le "$n1" ]; do
+	sleep 0.05; _i=$((_i + 1))
+done
 kill -9 $pid; wait $pid 2>/dev/null
 n2=$(sql "SELECT count(*) FROM deliveries WHERE state = 'sent'")
 [ "$n2" -gt "$n1" ] && [ "$n2" -lt "$want" ]; ok $? "killed again ($n2 sent)"
