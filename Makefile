@@ -28,6 +28,12 @@ CC ?= cc
 OPT ?= -O2
 CFLAGS ?= $(OPT) -g
 WARN = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+# BUILD follows SANITIZE unless given on the command line: the one the
+# tests export (make install in t0002, t0905, t0906) must not link
+# ./herald from another build's objects
+ifeq ($(origin BUILD),environment)
+undefine BUILD
+endif
 ifeq ($(SANITIZE),1)
 SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 BUILD ?= build-asan

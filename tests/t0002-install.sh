@@ -15,5 +15,5 @@ ok $? "nothing is installed outside PREFIX"
 expect 0 "$T/root/opt/herald/bin/herald" --version && like "$out" '^herald [0-9]'
 ok $? "the installed binary runs"
 cmp -s "$HERALD" "$T/root/opt/herald/bin/herald"
-ok $? "it is the binary under test ($HERALD)"
+ok $? "it is the binary under test ($HERALD; for build-asan: make SANITIZE=1 test)"
 finish
