@@ -375,11 +375,14 @@ action_queue(struct action_ctx *ctx, const struct list_config *list,
 {
 	GMimeMessage *msg = notice_compose(list, to, reply_to, subject, text);
 	g_autofree char *envelope = notice_address(list, "-bounces", NULL);
-	g_autoptr(GBytes) bytes = notice_bytes(msg);
+	/* signed here (when the list signs): the outbox keeps what leaves */
+	g_autoptr(GBytes) bytes = notice_bytes(list, msg, error);
 	const char *rcpts[] = { to, NULL };
 	struct action_notice n = { 0, what };
 
 	g_object_unref(msg);
+	if (bytes == NULL)
+		return FALSE;
 	if (!outbox_queue(ctx->store, list_id, sub, kind, envelope, rcpts,
 	    bytes, ctx->now, &n.id, error))
 		return FALSE;

@@ -54,6 +54,7 @@ int cmd_send(struct herald *h, int argc, char **argv);
 int cmd_campaigns(struct herald *h, int argc, char **argv);
 int cmd_campaign(struct herald *h, int argc, char **argv);
 int cmd_pipe(struct herald *h, int argc, char **argv);
+int cmd_lmtp(struct herald *h, int argc, char **argv);
 int cmd_replies(struct herald *h, int argc, char **argv);
 int cmd_reply(struct herald *h, int argc, char **argv);
 int cmd_bounce(struct herald *h, int argc, char **argv);
@@ -65,5 +66,8 @@ int cmd_serve(struct herald *h, int argc, char **argv);
 int cmd_web(struct herald *h, int argc, char **argv);
 int cmd_report(struct herald *h, int argc, char **argv);
 int cmd_version(struct herald *h, int argc, char **argv);
+int cmd_dkim(struct herald *h, int argc, char **argv);
+int cmd_dns(struct herald *h, int argc, char **argv);
+int cmd_doctor(struct herald *h, int argc, char **argv);
 
 #endif

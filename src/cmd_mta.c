@@ -1,8 +1,9 @@
 /*
  * cmd_mta.c - herald mta postfix|exim [--user USER] [--bin PATH] [--config FILE]
- * [--postfix-dir DIR]: print the MTA configuration for the configured
- * lists (mta.c writes it). A user that is not a valid user name, or a
- * path the MTA would split or expand, is refused (64) before anything is
+ * [--postfix-dir DIR] [--lmtp] [--socket WHERE]: print the MTA
+ * configuration for the configured lists (mta.c writes it), for herald
+ * pipe or herald lmtp. A user that is not a valid user name, or a path
+ * the MTA would split or expand, is refused (64) before anything is
  * printed.
  */
 #include <stdio.h>
@@ -17,6 +18,8 @@ int
 cmd_mta(struct herald *h, int argc, char **argv)
 {
 	char *user = NULL, *bin = NULL, *confpath = NULL, *pfdir = NULL;
+	char *lmtp = NULL;
+	gboolean use_lmtp = FALSE;
 	GOptionEntry entries[] = {
 		{ "user", 0, 0, G_OPTION_ARG_STRING, &user,
 		    "the system user herald pipe runs as (default herald)", "USER" },
@@ -28,8 +31,14 @@ cmd_mta(struct herald *h, int argc, char **argv)
 		{ "postfix-dir", 0, 0, G_OPTION_ARG_FILENAME, &pfdir,
 		    "Postfix's configuration folder (postconf -c DIR; default "
 		    "/etc/postfix)", "DIR" },
+		{ "lmtp", 0, 0, G_OPTION_ARG_NONE, &use_lmtp,
+		    "deliver to herald lmtp, not herald pipe", NULL },
+		{ "socket", 0, 0, G_OPTION_ARG_STRING, &lmtp,
+		    "where herald lmtp listens (default unix:DATA_DIR/lmtp.sock;"
+		    " implies --lmtp)", "WHERE" },
 		{ NULL }
 	};
+	g_autofree char *lmtp_owned = NULL;
 	g_autofree char *user_owned = NULL, *bin_owned = NULL, *self = NULL;
 	g_autofree char *confpath_owned = NULL, *pfdir_owned = NULL;
 	g_autofree char *conf = NULL, *text = NULL;
@@ -37,13 +46,14 @@ cmd_mta(struct herald *h, int argc, char **argv)
 	struct mta_params p;
 
 	if (!cmd_parse("mta", "postfix|exim", "Print the MTA configuration that"
-	    " hands the configured lists' mail to herald pipe.", entries, &argc,
-	    &argv))
+	    " hands the configured lists' mail to herald pipe (or, with --lmtp,"
+	    " to herald lmtp).", entries, &argc, &argv))
 		return EX_USAGE;
 	user_owned = user;
 	bin_owned = bin;
 	confpath_owned = confpath;
 	pfdir_owned = pfdir;
+	lmtp_owned = lmtp;
 	if (argc != 2 || (strcmp(argv[1], "postfix") != 0 &&
 	    strcmp(argv[1], "exim") != 0)) {
 		fprintf(stderr, "herald mta: usage: herald mta postfix|exim\n");
@@ -61,6 +71,12 @@ cmd_mta(struct herald *h, int argc, char **argv)
 	p.config = conf;
 	p.user = user != NULL ? user : "herald";
 	p.postfix_dir = pfdir;
+	p.lmtp = NULL;
+	if (lmtp != NULL)
+		p.lmtp = lmtp;
+	else if (use_lmtp)
+		p.lmtp = lmtp_owned = g_strdup_printf("unix:%s/lmtp.sock",
+		    h->config->data_dir);
 	if (!mta_check(&p, &error))
 		return cmd_error("mta", error);
 	text = strcmp(argv[1], "postfix") == 0 ? mta_postfix(h->config, &p) :

@@ -110,15 +110,6 @@ cmd_pipe_read(gint64 max, gboolean *over, GError **error)
 	return g_byte_array_free_to_bytes(buf);
 }
 
-/* cmd_pipe_oneline - TEXT with line breaks made spaces */
-static void
-cmd_pipe_oneline(char *text)
-{
-	for (; *text != '\0'; text++)
-		if (*text == '\r' || *text == '\n' || *text == '\t')
-			*text = ' ';
-}
-
 /*
  * The WAL of one herald pipe per message. A pipe closes without a
  * checkpoint (none of its own to wait for), but the first connection to
@@ -170,21 +161,6 @@ cmd_pipe_wal_trim(struct store *store, int frames)
 	    NULL, NULL);
 }
 
-/* cmd_pipe_status - the exit status for an error of pipe_deliver */
-static int
-cmd_pipe_status(const GError *error)
-{
-	if (error == NULL)
-		return EX_OK;
-	if (error->domain == HERALD_ERROR) {
-		if (error->code == HERALD_ERROR_NOUSER)
-			return EX_NOUSER;
-		if (error->code == HERALD_ERROR_DATA)
-			return EX_DATAERR;
-	}
-	return EX_TEMPFAIL;	/* whatever else it is, it may pass */
-}
-
 /* cmd_pipe_worse - the status for a message with several recipients: a
  * deferral of one defers all (the others are done again on the retry, and
  * every action is idempotent); else the first permanent failure */
@@ -201,18 +177,12 @@ static void
 cmd_pipe_log(int status, const struct pipe_result *res, const char *sender,
     const char *recipient)
 {
-	cmd_pipe_oneline(res->outcome->str);
+	g_autofree char *line = pipe_log_line(res, sender, recipient, status);
+
 	if (status == EX_OK)
-		log_info("pipe: list=%s route=%s from=<%s> to=<%s> status=0: %s",
-		    res->list != NULL ? res->list->name : "-",
-		    pipe_route_name(res->route), sender, recipient != NULL ?
-		    recipient : "", res->outcome->str);
+		log_info("pipe: %s", line);
 	else
-		log_warnx("pipe: list=%s route=%s from=<%s> to=<%s> status=%d"
-		    "%s: %s", res->list != NULL ? res->list->name : "-",
-		    pipe_route_name(res->route), sender, recipient != NULL ?
-		    recipient : "", status, status == EX_TEMPFAIL ?
-		    " (deferred)" : "", res->outcome->str);
+		log_warnx("pipe: %s", line);
 }
 
 /* cmd_pipe_one - deliver RAW to one RECIPIENT and log it; OVER: RAW is
@@ -228,39 +198,23 @@ cmd_pipe_one(struct pipe_ctx *ctx, const char *recipient, const char *sender,
 
 	res.outcome = g_string_new(NULL);
 	if (over) {
-		struct pipe_address a;
+		g_autofree char *line = NULL;
 
-		pipe_address_parse(config, recipient, &a);
-		res.list = a.list;
-		res.route = a.route;
-		pipe_address_clear(&a);
-		if (*sender != '\0') {
-			g_autofree char *line = g_strdup_printf("5.3.4 message too"
-			    " big for %s (limit %" G_GINT64_FORMAT " bytes)",
-			    recipient, config->pipe.max_size);
-
+		status = pipe_oversize(config, recipient, sender, &res, &line);
+		if (status == EX_UNAVAILABLE) {
 			fprintf(stderr, "%s\n", line);
 			syslog(LOG_NOTICE, "pipe: to=<%s> from=<%s> status=%d: %s",
-			    recipient, sender, EX_UNAVAILABLE, line);
+			    recipient, sender, status, line);
 			pipe_result_clear(&res);
-			return EX_UNAVAILABLE;
+			return status;
 		}
-		if (res.route != PIPE_ROUTE_BOUNCES) {
-			g_string_printf(res.outcome, "larger than %" G_GINT64_FORMAT
-			    " bytes, from the null sender: dropped",
-			    config->pipe.max_size);
+		if (status == EX_OK)
 			goto out;
-		}
-		/* a bounce: its address names the delivery, and the report
-		 * comes first; the rest is the returned message */
-		g_string_printf(res.outcome, "larger than %" G_GINT64_FORMAT
-		    " bytes, its first %" G_GINT64_FORMAT " handled: ",
-		    config->pipe.max_size, config->pipe.max_size);
 	}
 	pipe_deliver(ctx, recipient, sender, raw, &res, &error);
 	*deferred |= res.deferred;
 out:
-	status = cmd_pipe_status(error);
+	status = pipe_exit_status(error);
 	if (error != NULL)
 		g_string_append_printf(res.outcome, "%s%s",
 		    res.outcome->len > 0 ? "; " : "", error->message);
@@ -276,7 +230,7 @@ static int
 cmd_pipe_fail(GError *error, const char *sender, GPtrArray *recipients)
 {
 	struct pipe_result res = { 0 };
-	int status = cmd_pipe_status(error);
+	int status = pipe_exit_status(error);
 	guint i;
 
 	for (i = 0; i < MAX(recipients->len, 1); i++) {

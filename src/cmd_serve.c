@@ -15,6 +15,7 @@
 #include "herald.h"
 #include "cmd.h"
 #include "config.h"
+#include "dkim.h"
 #include "log.h"
 #include "send.h"
 #include "store.h"
@@ -48,7 +49,9 @@ cmd_serve(struct herald *h, int argc, char **argv)
 		    " [--listen ADDR:PORT]\n");
 		return EX_USAGE;
 	}
-	if (!token_key_load(h->config->secret, &key, &error))
+	/* the notices it queues are signed: a missing key stops it here */
+	if (!token_key_load(h->config->secret, &key, &error) ||
+	    !dkim_check_lists(h->config, &error))
 		return cmd_error("serve", error);
 	if ((web = web_new(h->config, &key, listen, &error)) == NULL)
 		return cmd_error("serve", error);

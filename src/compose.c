@@ -36,6 +36,7 @@
 
 #include "herald.h"
 #include "compose.h"
+#include "dkim.h"
 
 #define COMPOSE_FOLD 78		/* header lines are folded near this */
 #define COMPOSE_QP_LINE 76	/* quoted-printable line limit, with '=' */
@@ -58,6 +59,7 @@ struct composer {
 	GTimeZone *tz;			/* local time, for Date: */
 	guint serial;			/* unique per composer: the caches' */
 	gboolean no_cache;		/* HERALD_RENDER_CACHE=0: always slow */
+	struct dkim_signer *signer;	/* the list's dkim { }, or NULL */
 };
 
 static const char *const compose_days[] = {
@@ -1672,6 +1674,7 @@ composer_free(struct composer *c)
 	g_free(c->boundary);
 	g_free(c->outer);
 	g_free(c->calendar);
+	dkim_signer_free(c->signer);
 	if (c->tz != NULL)
 		g_time_zone_unref(c->tz);
 	g_free(c);
@@ -1734,6 +1737,11 @@ composer_new(const struct announcement *ann, const struct list_config *list,
 		c->outer = compose_boundary("mix");
 		c->calendar = compose_calendar(c);
 	}
+	/* a list that signs: its keys are loaded and checked here, so a
+	 * missing or bad key stops a send before it starts */
+	if (list->dkim != NULL && !(flags & COMPOSER_NO_SIGN) &&
+	    (c->signer = dkim_signer_new(list->dkim, error)) == NULL)
+		return NULL;
 	/* one render now, so a template or data error stops us before any
 	 * message is made (strict mode judges real subscribers only) */
 	sample.email = (char *)"sample@example.invalid";
@@ -1782,6 +1790,7 @@ composer_render(const struct composer *c, const struct subscriber *sub,
 	const struct compose_entry *e;
 	g_autofree char *msgid = NULL, *bounce = NULL, *enc = NULL;
 	const char *inner = c->boundary;
+	gsize start = out->len;
 	gboolean ok;
 
 	if (!compose_check_subscriber(sub, error))
@@ -1902,6 +1911,14 @@ composer_render(const struct composer *c, const struct subscriber *sub,
 		g_string_append_printf(out, "--%s--\r\n", c->outer);
 	}
 
+	/* the signature covers the bytes exactly as they leave */
+	if (c->signer != NULL &&
+	    !dkim_signer_sign(c->signer, out, start, error)) {
+		g_string_truncate(out, start);
+		compose_slots_clear(&slots);
+		compose_recipient_clear(&r);
+		return FALSE;
+	}
 	bounce = token_make(&c->key, compose_purpose(c, TOKEN_BOUNCE), l->name,
 	    sub->id, delivery_id);
 	if (envelope_from != NULL)

@@ -20,7 +20,11 @@
  * subscriber's token, and the https URL when the list has
  * unsubscribe_base_url), List-Unsubscribe-Post (RFC 8058, with the URL),
  * List-Post (NO for announce-only lists), List-Help, List-Owner,
- * Precedence: bulk, X-Loop; X-Herald-Test: yes on a test copy.
+ * Precedence: bulk, X-Loop; X-Herald-Test: yes on a test copy. When the
+ * list has a dkim { } section, the DKIM-Signature header(s) come first,
+ * over the message as composed (dkim.h); composer_new() loads the keys (a
+ * CONFIG error naming the file when one is missing or unfit) and a
+ * failure to sign one message is a TEMP error from composer_render().
  *
  * Must stay true: header injection is impossible. A CR, LF or NUL in the
  * subscriber's name, email or any attribute, in a one-line data field or
@@ -58,6 +62,7 @@ enum composer_flags {
 	 * and every token (List-Unsubscribe, the links, the VERP sender)
 	 * a test token (token.h) that acts on nobody */
 	COMPOSER_TEST = 1 << 2,
+	COMPOSER_NO_SIGN = 1 << 3,	/* no DKIM signature even if the list signs */
 };
 
 struct composer;

@@ -18,6 +18,7 @@
 
 #include "herald.h"
 #include "config.h"
+#include "dkim.h"
 #include "subscriber.h"
 #include "schedule.h"
 
@@ -650,6 +651,14 @@ config_list_free(struct list_config *list)
 	g_free(list->local);
 	g_free(list->domain);
 	g_free(list->display_name);
+	if (list->dkim != NULL) {
+		g_free(list->dkim->domain);
+		g_free(list->dkim->selector);
+		g_free(list->dkim->key_file);
+		g_free(list->dkim->ed25519_selector);
+		g_free(list->dkim->ed25519_key_file);
+		g_free(list->dkim);
+	}
 	g_free(list->from);
 	g_strfreev(list->owners);
 	g_free(list->unsubscribe_base_url);
@@ -801,6 +810,117 @@ config_valid_from(const char *s)
 	return config_valid_address(lt + 1, (gssize)(s + n - 1 - (lt + 1)));
 }
 
+/* config_from_domain - the domain of the From of LIST */
+char *
+config_from_domain(const struct list_config *list)
+{
+	const char *f = list->from, *lt, *at, *end;
+
+	if (f == NULL)
+		return NULL;
+	if ((lt = strrchr(f, '<')) != NULL)
+		f = lt + 1;
+	if ((at = strrchr(f, '@')) == NULL || at[1] == '\0')
+		return NULL;
+	end = at + 1 + strcspn(at + 1, "> \t");
+	return g_ascii_strdown(at + 1, end - at - 1);
+}
+
+/* config_file_line - the first line of PATH whose first word is WORD
+ * (libconfuse keeps no line for a section) */
+static int
+config_file_line(const char *path, const char *word)
+{
+	g_autofree char *text = NULL;
+	const char *p;
+	size_t n = strlen(word);
+	int line = 1;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return 0;
+	for (p = text; *p != '\0'; line++) {
+		const char *q = p + strspn(p, " \t");
+
+		if (strncmp(q, word, n) == 0 && strchr(" \t{", q[n]) != NULL)
+			return line;
+		p = strchrnul(p, '\n');
+		if (*p == '\n')
+			p++;
+	}
+	return 0;
+}
+
+/* config_valid_selector - a DNS label or dotted labels: [A-Za-z0-9-.] */
+static gboolean
+config_valid_selector(const char *s)
+{
+	const char *p;
+
+	if (*s == '\0' || *s == '.' || *s == '-' || strlen(s) > 63)
+		return FALSE;
+	for (p = s; *p != '\0'; p++)
+		if (!g_ascii_isalnum(*p) && *p != '-' && *p != '.')
+			return FALSE;
+	return TRUE;
+}
+
+/* config_list_dkim - LIST's dkim { } section; key paths relative to DIR,
+ * the defaults under the data folder are filled in by config_load */
+static gboolean
+config_list_dkim(struct list_config *list, cfg_t *sec, const char *dir,
+    GError **error)
+{
+	struct list_dkim *k = g_new0(struct list_dkim, 1);
+	g_autofree char *from = config_from_domain(list);
+	const char *v;
+
+	list->dkim = k;
+	k->line = config_file_line(list->file, "dkim");
+	v = cfg_getstr(sec, "domain");
+	k->domain = *v != '\0' ? g_ascii_strdown(v, -1) : g_strdup(from);
+	k->selector = g_strdup(cfg_getstr(sec, "selector"));
+	k->key_file = config_path_in(dir, cfg_getstr(sec, "key_file"));
+	v = cfg_getstr(sec, "ed25519_selector");
+	k->ed25519_selector = config_strdup_nonempty(v);
+	k->ed25519_key_file = config_path_in(dir,
+	    cfg_getstr(sec, "ed25519_key_file"));
+	if (k->domain == NULL || strchr(k->domain, '.') == NULL) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s:%d: dkim: no domain (and From has none)", list->file,
+		    k->line);
+		return FALSE;
+	}
+	if (!config_valid_selector(k->selector) ||
+	    (k->ed25519_selector != NULL &&
+	    !config_valid_selector(k->ed25519_selector))) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s:%d: dkim: a selector is letters, digits, - and .",
+		    list->file, k->line);
+		return FALSE;
+	}
+	if (k->ed25519_selector != NULL &&
+	    g_ascii_strcasecmp(k->ed25519_selector, k->selector) == 0) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s:%d: dkim: ed25519_selector must differ from selector "
+		    "(one key per DNS record)", list->file, k->line);
+		return FALSE;
+	}
+	if (k->ed25519_key_file != NULL && k->ed25519_selector == NULL) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s:%d: dkim: ed25519_key_file needs ed25519_selector",
+		    list->file, k->line);
+		return FALSE;
+	}
+	if (from != NULL && dkim_alignment(k->domain, from) == DKIM_ALIGN_NONE) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s:%d: dkim: domain %s is not aligned with the From "
+		    "domain %s (use %s or a parent of it)", list->file, k->line,
+		    k->domain, from, from);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* config_parse_list_file - read one lists/NAME.conf */
 struct list_config *
 config_parse_list_file(const char *path, const char *default_domain,
@@ -814,6 +934,14 @@ config_parse_list_file(const char *path, const char *default_domain,
 		CFG_INT("warnings", 3, CFGF_NONE),
 		CFG_INT("warning_interval_days", 7, CFGF_NONE),
 		CFG_BOOL("notify_owner", cfg_true, CFGF_NONE),
+		CFG_END()
+	};
+	cfg_opt_t dkim_opts[] = {
+		CFG_STR("domain", "", CFGF_NONE),
+		CFG_STR("selector", "herald", CFGF_NONE),
+		CFG_STR("key_file", "", CFGF_NONE),
+		CFG_STR("ed25519_selector", "", CFGF_NONE),
+		CFG_STR("ed25519_key_file", "", CFGF_NONE),
 		CFG_END()
 	};
 	cfg_opt_t segment_opts[] = {
@@ -836,6 +964,7 @@ config_parse_list_file(const char *path, const char *default_domain,
 		CFG_INT_CB("archive", ARCHIVE_PUBLIC, CFGF_NONE,
 		    config_cb_archive),
 		CFG_SEC("bounce", bounce_opts, CFGF_NONE),
+		CFG_SEC("dkim", dkim_opts, CFGF_NODEFAULT),
 		CFG_STR("timezone", "", CFGF_NONE),
 		CFG_STR("window", "", CFGF_NONE),
 		CFG_INT("daily_cap", 0, CFGF_NONE),
@@ -970,6 +1099,9 @@ config_parse_list_file(const char *path, const char *default_domain,
 	list->bounce.warnings = cfg_getint(b, "warnings");
 	list->bounce.warning_interval_days = cfg_getint(b, "warning_interval_days");
 	list->bounce.notify_owner = cfg_getbool(b, "notify_owner");
+	if (cfg_size(cfg, "dkim") > 0 &&
+	    !config_list_dkim(list, cfg_getsec(cfg, "dkim"), dir, error))
+		goto fail;
 
 	list->segments = g_ptr_array_new_with_free_func(config_segment_free);
 	n = cfg_size(cfg, "segment");
@@ -1158,6 +1290,14 @@ config_load_lists(struct config *config, GError **error)
 		list = config_parse_list_file(path, config->domain, error);
 		if (list == NULL)
 			return FALSE;
+		if (list->dkim != NULL && list->dkim->key_file == NULL)
+			list->dkim->key_file = dkim_default_key_path(
+			    config->data_dir, list->name, list->dkim->selector);
+		if (list->dkim != NULL && list->dkim->ed25519_selector != NULL &&
+		    list->dkim->ed25519_key_file == NULL)
+			list->dkim->ed25519_key_file = dkim_default_key_path(
+			    config->data_dir, list->name,
+			    list->dkim->ed25519_selector);
 		g_ptr_array_add(config->lists, list);
 	}
 	g_ptr_array_sort(config->lists, config_list_cmp);

@@ -48,6 +48,16 @@ struct segment_def {
 	int line;		/* the line of its "where" in the file */
 };
 
+/* dkim { } of a list file: signing is on when the section is there */
+struct list_dkim {
+	char *domain;		/* d=, aligned with From (default: From's domain) */
+	char *selector;		/* s= of the RSA signature ("herald") */
+	char *key_file;		/* RSA private key, PEM (default in the data folder) */
+	char *ed25519_selector;	/* NULL: no second (ed25519-sha256) signature */
+	char *ed25519_key_file;	/* its PEM key (default in the data folder) */
+	int line;		/* the line of "dkim {" */
+};
+
 struct list_config {
 	char *name;		/* the file's base name: lists/NAME.conf */
 	char *file;		/* path of the list file */
@@ -68,6 +78,7 @@ struct list_config {
 	char **editable;		/* attributes subscribers set on the web */
 	enum archive_mode archive;	/* the web archive of its campaigns */
 	struct bounce_policy bounce;
+	struct list_dkim *dkim;		/* NULL: messages are not signed */
 	char *timezone;		/* an IANA zone ("Europe/Berlin"), NULL: local */
 	char *window;		/* sending window ("Mon-Fri 09:00-17:00"), NULL: any time */
 	int daily_cap;		/* most messages a day per campaign, 0: no cap */
@@ -159,6 +170,10 @@ const struct segment_def *config_segment(const struct list_config *list,
 struct list_config *config_parse_list_file(const char *path,
     const char *default_domain, GError **error);
 void config_list_free(struct list_config *list);
+
+/* config_from_domain - the domain of LIST's From (an address, maybe with
+ * a display name and <>); NULL if there is none (caller frees) */
+char *config_from_domain(const struct list_config *list);
 
 /* config_check_braces - TEXT (read from PATH) closes every '{' it opens;
  * libconfuse 3.3 alone accepts a file that ends inside a section. A

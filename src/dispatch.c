@@ -405,11 +405,20 @@ dispatch_work(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
 		if (!composer_render(d->composer, it->sub, it->segment,
 		    (const char *const *)it->matched, it->delivery_id, out, &env,
 		    NULL, &error)) {
+			/* a DKIM signing failure is TEMP: the delivery waits
+			 * in the queue, it is neither failed nor sent unsigned */
+			gboolean temp = g_error_matches(error, HERALD_ERROR,
+			    HERALD_ERROR_TEMP);
+
 			g_mutex_lock(&d->lock);
-			d->failed++;
+			if (temp)
+				d->deferred++;
+			else
+				d->failed++;
 			g_mutex_unlock(&d->lock);
-			dispatch_add(w, it->delivery_id, CAMPAIGN_SKIP, 0,
-			    error->message, "compose");
+			dispatch_add(w, it->delivery_id, temp ? CAMPAIGN_TEMP :
+			    CAMPAIGN_SKIP, 0, error->message, temp ? "sign" :
+			    "compose");
 			g_clear_error(&error);
 			g_string_free(out, TRUE);
 			continue;

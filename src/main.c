@@ -60,6 +60,8 @@ static const struct command commands[] = {
 	    "dispatcher: send scheduled campaigns, windows, caps, resumes" },
 	{ "pipe", cmd_pipe, 0,
 	    "deliver one inbound message from the MTA (stdin)" },
+	{ "lmtp", cmd_lmtp, NEEDS_CONFIG,
+	    "serve LMTP for the lists' addresses (what pipe does, at scale)" },
 	{ "replies", cmd_replies, NEEDS_STORE,
 	    "list replies and owner mail that arrived by mail" },
 	{ "reply", cmd_reply, NEEDS_STORE,
@@ -74,6 +76,12 @@ static const struct command commands[] = {
 	    "web nginx: print the reverse proxy configuration for serve" },
 	{ "version", cmd_version, 0,
 	    "herald's version and the libraries' (as --version)" },
+	{ "dkim", cmd_dkim, NEEDS_CONFIG,
+	    "dkim keygen LIST: make a signing key, print its TXT record" },
+	{ "dns", cmd_dns, NEEDS_CONFIG,
+	    "the DNS records a list needs (SPF, DKIM, DMARC, MX)" },
+	{ "doctor", cmd_doctor, NEEDS_CONFIG,
+	    "check a list's signing, alignment and headers (PASS/FAIL)" },
 };
 
 /* main_usage - the list of commands, on FP */

@@ -69,6 +69,28 @@ mta_valid_path(const char *path)
 	return TRUE;
 }
 
+/* mta_valid_socket - unix:PATH (relative too: Postfix's chroot) or
+ * HOST:PORT, with nothing an MTA reads as its own syntax */
+static gboolean
+mta_valid_socket(const char *where)
+{
+	const char *colon = strrchr(where, ':');
+	const char *p;
+
+	if (g_str_has_prefix(where, "unix:")) {
+		g_autofree char *abs = g_strconcat("/", where + 5, NULL);
+
+		return where[5] != '\0' && mta_valid_path(abs);
+	}
+	if (colon == NULL || colon == where || colon[1] == '\0' ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		return FALSE;
+	for (p = where; p < colon; p++)
+		if (!g_ascii_isalnum(*p) && strchr(".-:[]", *p) == NULL)
+			return FALSE;
+	return TRUE;
+}
+
 gboolean
 mta_check(const struct mta_params *p, GError **error)
 {
@@ -85,6 +107,12 @@ mta_check(const struct mta_params *p, GError **error)
 		    "quotes, $ or ;", p->binary);
 		return FALSE;
 	}
+	if (p->lmtp != NULL && !mta_valid_socket(p->lmtp)) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_USAGE,
+		    "--socket \"%s\" is not unix:PATH (without white space,"
+		    " quotes, $ or ;) or HOST:PORT", p->lmtp);
+		return FALSE;
+	}
 	if (p->config != NULL && !mta_valid_path(p->config)) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_USAGE,
 		    "the configuration path \"%s\" is not an absolute path "
@@ -97,7 +125,7 @@ mta_check(const struct mta_params *p, GError **error)
 
 /* mta_transport_map - ADDRESS herald: for every list address */
 char *
-mta_transport_map(const struct config *config)
+mta_transport_map(const struct config *config, const char *transport)
 {
 	GString *s = g_string_new(NULL);
 	guint i;
@@ -107,8 +135,8 @@ mta_transport_map(const struct config *config)
 		const struct list_config *l = g_ptr_array_index(config->lists, i);
 
 		for (j = 0; j < G_N_ELEMENTS(mta_suffixes); j++)
-			g_string_append_printf(s, "%s%s@%s\therald:\n", l->local,
-			    mta_suffixes[j], l->domain);
+			g_string_append_printf(s, "%s%s@%s\t%s\n", l->local,
+			    mta_suffixes[j], l->domain, transport);
 	}
 	return g_string_free(s, FALSE);
 }
@@ -121,6 +149,43 @@ mta_command(const struct mta_params *p)
 		return g_strdup_printf("%s -c %s pipe", p->binary, p->config);
 	return g_strdup_printf("%s pipe", p->binary);
 }
+
+/* mta_postfix_lmtp - main.cf and the transport map for herald lmtp */
+static char *
+mta_postfix_lmtp(const struct config *config, const struct mta_params *p)
+{
+	g_autofree char *next = g_str_has_prefix(p->lmtp, "unix:") ?
+	    g_strdup_printf("lmtp:%s", p->lmtp) :
+	    g_strdup_printf("lmtp:inet:%s", p->lmtp);
+	g_autofree char *map = mta_transport_map(config, next);
+	g_autofree char *domains = mta_domains(config, ", ");
+	g_autofree char *mapfile = g_build_filename(p->postfix_dir != NULL ?
+	    p->postfix_dir : "/etc/postfix", "herald_transport", NULL);
+
+	return g_strdup_printf(
+	    "# --- main.cf (postconf -e each line) ---\n"
+	    "# list addresses carry +TOKEN extensions\n"
+	    "recipient_delimiter = +\n"
+	    "# the list domain is relayed to herald lmtp, and only its addresses\n"
+	    "# exist (add the domain to relay_domains if you have one already)\n"
+	    "relay_domains = %s\n"
+	    "transport_maps = hash:%s\n"
+	    "relay_recipient_maps = hash:%s\n"
+	    "\n"
+	    "# --- master.cf ---\n"
+	    "# nothing to add: the lmtp service is there already. herald lmtp\n"
+	    "# must listen where lmtp(8) looks: %s is\n"
+	    "# inside Postfix's chroot when the lmtp line's chroot column is y\n"
+	    "# (Debian's default); make it n, or listen under\n"
+	    "# /var/spool/postfix. The postfix user must be able to write the\n"
+	    "# socket (herald lmtp --socket-mode, or a shared group).\n"
+	    "#   herald lmtp --listen %s\n"
+	    "\n"
+	    "# --- %s (then: postmap %s) ---\n"
+	    "%s",
+	    domains, mapfile, mapfile, p->lmtp, p->lmtp, mapfile, mapfile, map);
+}
+
 
 /* mta_check_postfix_dir - DIR is absolute and has nothing Postfix would
  * split a map list on or expand (white space, comma, quote, backslash, $),
@@ -165,7 +230,7 @@ mta_postfix_cmd(const char *prog, const struct mta_params *p)
 char *
 mta_postfix(const struct config *config, const struct mta_params *p)
 {
-	g_autofree char *map = mta_transport_map(config);
+	g_autofree char *map = NULL;
 	g_autofree char *domains = mta_domains(config, ", ");
 	g_autofree char *cmd = mta_command(p);
 	g_autofree char *mapfile = g_build_filename(p->postfix_dir != NULL ?
@@ -190,6 +255,9 @@ mta_postfix(const struct config *config, const struct mta_params *p)
 	g_autoptr(GString) conf = g_string_new(NULL);
 	size_t i;
 
+	if (p->lmtp != NULL)
+		return mta_postfix_lmtp(config, p);
+	map = mta_transport_map(config, "herald:");
 	settings[1] = relay;
 	settings[2] = tmaps;
 	settings[3] = rmaps;
@@ -233,6 +301,58 @@ mta_postfix(const struct config *config, const struct mta_params *p)
 	    conf->str, postconf, qmaster, postmap, qmapfile, postfix);
 }
 
+/* mta_exim_lmtp - a router and an lmtp (unix socket) or smtp (protocol
+ * lmtp, TCP) transport for herald lmtp */
+static char *
+mta_exim_lmtp(const struct config *config, const struct mta_params *p)
+{
+	GString *parts = g_string_new(NULL);
+	g_autofree char *domains = mta_domains(config, " : ");
+	g_autofree char *transport = NULL;
+	const char *colon;
+	char *out;
+	guint i;
+	size_t j;
+
+	for (i = 0; i < config->lists->len; i++) {
+		const struct list_config *l = g_ptr_array_index(config->lists, i);
+
+		for (j = 0; j < G_N_ELEMENTS(mta_suffixes); j++)
+			g_string_append_printf(parts, "%s%s%s",
+			    parts->len > 0 ? " : \\\n                " : "",
+			    l->local, mta_suffixes[j]);
+	}
+	if (g_str_has_prefix(p->lmtp, "unix:"))
+		transport = g_strdup_printf("  driver = lmtp\n  socket = %s\n",
+		    p->lmtp + 5);
+	else {
+		colon = strrchr(p->lmtp, ':');
+		transport = g_strdup_printf("  driver = smtp\n  protocol = lmtp\n"
+		    "  hosts = %.*s\n  port = %s\n  allow_localhost\n",
+		    colon != NULL ? (int)(colon - p->lmtp) : (int)strlen(p->lmtp),
+		    p->lmtp, colon != NULL ? colon + 1 : "24");
+	}
+	out = g_strdup_printf(
+	    "# --- routers (begin routers; before dnslookup) ---\n"
+	    "herald_lists:\n"
+	    "  driver = accept\n"
+	    "  domains = %s\n"
+	    "  local_parts = %s\n"
+	    "  local_part_suffix = +*\n"
+	    "  local_part_suffix_optional\n"
+	    "  transport = herald_lmtp\n"
+	    "\n"
+	    "# --- transports (begin transports) ---\n"
+	    "# herald lmtp --listen %s\n"
+	    "herald_lmtp:\n"
+	    "%s"
+	    "  # 4xx defers, 5xx bounces, one reply per recipient\n"
+	    "  batch_max = 100\n",
+	    domains, parts->str, p->lmtp, transport);
+	g_string_free(parts, TRUE);
+	return out;
+}
+
 /* mta_exim - a router before dnslookup and a pipe transport */
 char *
 mta_exim(const struct config *config, const struct mta_params *p)
@@ -244,6 +364,8 @@ mta_exim(const struct config *config, const struct mta_params *p)
 	guint i;
 	size_t j;
 
+	if (p->lmtp != NULL)
+		return mta_exim_lmtp(config, p);
 	for (i = 0; i < config->lists->len; i++) {
 		const struct list_config *l = g_ptr_array_index(config->lists, i);
 

@@ -3,7 +3,11 @@
  * lists: Postfix (main.cf lines, a master.cf pipe transport, a transport
  * map naming every list address) and Exim (a router and a transport).
  *
- * Must stay true: each recipient is one invocation (Postfix
+ * With lmtp set, the same for herald lmtp: Postfix's lmtp(8) client named
+ * in the transport map (lmtp:unix:PATH), Exim's lmtp or smtp transport
+ * (protocol = lmtp); several recipients per transaction.
+ *
+ * Must stay true (pipe): each recipient is one invocation (Postfix
  * herald_destination_recipient_limit = 1), the null sender reaches herald
  * as an empty -f (null_sender=), and the recipient keeps its +extension
  * (recipient_delimiter = +; Exim local_part_suffix = +*).
@@ -20,6 +24,8 @@ struct mta_params {
 	const char *user;	/* the system user that owns herald's state */
 	const char *postfix_dir; /* Postfix's configuration folder, NULL:
 				 * the default (/etc/postfix, no -c) */
+	const char *lmtp;	/* NULL: herald pipe; else herald lmtp's
+				 * socket: "unix:PATH" or "HOST:PORT" */
 };
 
 /* mta_check - P can be written into an MTA's configuration: the user a
@@ -45,7 +51,7 @@ gboolean mta_check_postfix_dir(const char *dir, GError **error);
 char *mta_exim(const struct config *config, const struct mta_params *p);
 
 /* mta_transport_map - just the transport map lines: one per list address,
- * "ADDRESS herald:" (caller frees) */
-char *mta_transport_map(const struct config *config);
+ * "ADDRESS TRANSPORT" (caller frees) */
+char *mta_transport_map(const struct config *config, const char *transport);
 
 #endif

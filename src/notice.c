@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "herald.h"
 #include "config.h"
+#include "dkim.h"
 #include "notice.h"
 #include "send.h"
 
@@ -165,17 +166,33 @@ notice_forward(const struct list_config *list, GBytes *original,
 	return msg;
 }
 
-/* notice_bytes - the message with CRLF line ends */
+/* notice_bytes - MSG as the bytes that leave (CRLF), DKIM-signed when
+ * LIST signs: every path that sends a notice takes its bytes from here */
 GBytes *
-notice_bytes(GMimeMessage *msg)
+notice_bytes(const struct list_config *list, GMimeMessage *msg,
+    GError **error)
 {
 	GMimeFormatOptions *fo = g_mime_format_options_new();
+	GString *out;
 	char *text;
 
 	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
 	text = g_mime_object_to_string(GMIME_OBJECT(msg), fo);
 	g_mime_format_options_free(fo);
-	return g_bytes_new_take(text, strlen(text));
+	out = g_string_new(text);
+	g_free(text);
+	if (list->dkim != NULL) {
+		struct dkim_signer *signer = dkim_signer_new(list->dkim, error);
+		gboolean ok = signer != NULL &&
+		    dkim_signer_sign(signer, out, 0, error);
+
+		dkim_signer_free(signer);
+		if (!ok) {
+			g_string_free(out, TRUE);
+			return NULL;
+		}
+	}
+	return g_string_free_to_bytes(out);
 }
 
 /* notice_send - one message through send.c's one-message session */
@@ -184,7 +201,9 @@ notice_send(const struct config *config, const struct list_config *list,
     GMimeMessage *msg, const char *const *rcpts, GError **error)
 {
 	g_autofree char *envelope = notice_address(list, "-bounces", NULL);
-	g_autoptr(GBytes) bytes = notice_bytes(msg);
+	g_autoptr(GBytes) bytes = notice_bytes(list, msg, error);
 
+	if (bytes == NULL)
+		return FALSE;
 	return send_one(&config->smtp, envelope, rcpts, bytes, NULL, error);
 }

@@ -10,6 +10,10 @@
  * X-Loop and Auto-Submitted: auto-replied, so herald and well-behaved
  * responders never answer it again (RFC 3834).
  *
+ * A list with a dkim { } section signs its notices as it signs its
+ * announcements: notice_bytes() makes the bytes and signs them, and
+ * notice_send() sends nothing else.
+ *
  * Must stay true: notice_may_send_to() is asked before every notice to a
  * subscriber or requester: no notice to an empty sender, MAILER-DAEMON or
  * a list-like address (-request, -bounces, -owner, -admin). notice_send()
@@ -50,8 +54,11 @@ GMimeMessage *notice_forward(const struct list_config *list,
     GBytes *original, const char *reply_to, const char *subject,
     const char *summary);
 
-/* notice_bytes - MSG as it goes over SMTP (CRLF line ends) */
-GBytes *notice_bytes(GMimeMessage *msg);
+/* notice_bytes - MSG as the CRLF bytes that are sent, with the list's
+ * DKIM signature(s) when it has a dkim { } section. NULL and an error
+ * (CONFIG: a key file; TEMP: signing) otherwise. */
+GBytes *notice_bytes(const struct list_config *list, GMimeMessage *msg,
+    GError **error);
 
 /* notice_send - hand MSG to the configured relay for RCPTS (NULL-ended),
  * envelope sender LIST-bounces@DOMAIN. TRUE once the relay accepted it for

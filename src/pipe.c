@@ -567,9 +567,11 @@ pipe_queue(struct pipe_msg *m, gint64 list_id, gint64 sub, const char *kind,
     GError **error)
 {
 	g_autofree char *envelope = notice_address(m->list, "-bounces", NULL);
-	g_autoptr(GBytes) bytes = notice_bytes(msg);
+	g_autoptr(GBytes) bytes = notice_bytes(m->list, msg, error);
 	struct action_notice ref = { 0, what };
 
+	if (bytes == NULL)
+		return FALSE;
 	if (!outbox_queue(m->ctx->store, list_id, sub, kind, envelope, rcpts,
 	    bytes, m->now, &ref.id, error))
 		return FALSE;
@@ -1030,7 +1032,12 @@ pipe_bounce_hand_over(struct pipe_msg *m, gint64 sub_id, gint64 delivery,
 		g_string_append(m->res->outcome, "bounce without a valid token");
 	g_string_append_printf(m->res->outcome, ": %d recipient(s) stored, %d"
 	    " scored, %d disabled", oc.stored, oc.scored, oc.disabled);
-	if (oc.notices > 0) {
+	if (oc.notices > 0 && m->ctx->grouped) {
+		/* not while the group's transaction is open: pipe_flush() */
+		m->res->flush = TRUE;
+		g_string_append_printf(m->res->outcome, ", %d notice(s) queued",
+		    oc.notices);
+	} else if (oc.notices > 0) {
 		int sent = 0, failed = 0, queued = 0;
 
 		/* after the commit: a relay that is down leaves them queued
@@ -1450,7 +1457,7 @@ out:
 		g_clear_error(&err);
 		ok = TRUE;
 	}
-	if (ok)
+	if (ok && !ctx->grouped)
 		if (!action_notices_send(ctx->config, ctx->store, res->notices,
 		    m.now, res->outcome))
 			res->deferred = TRUE;
@@ -1460,6 +1467,93 @@ out:
 	g_free(m.digest);
 	pipe_address_clear(&a);
 	return ok;
+}
+
+/* pipe_send_queued - see pipe.h */
+void
+pipe_send_queued(struct pipe_ctx *ctx, struct pipe_result *res)
+{
+	if (!action_notices_send(ctx->config, ctx->store, res->notices,
+	    g_get_real_time() / G_USEC_PER_SEC, res->outcome))
+		res->deferred = TRUE;
+}
+
+/* pipe_exit_status - see pipe.h */
+int
+pipe_exit_status(const GError *error)
+{
+	if (error == NULL)
+		return EX_OK;
+	if (error->domain == HERALD_ERROR) {
+		if (error->code == HERALD_ERROR_NOUSER)
+			return EX_NOUSER;
+		if (error->code == HERALD_ERROR_DATA)
+			return EX_DATAERR;
+	}
+	return EX_TEMPFAIL;	/* whatever else it is, it may pass */
+}
+
+/* pipe_oversize - see pipe.h */
+int
+pipe_oversize(const struct config *config, const char *recipient,
+    const char *sender, struct pipe_result *res, char **line)
+{
+	struct pipe_address a;
+
+	*line = NULL;
+	if (res->outcome == NULL)
+		res->outcome = g_string_new(NULL);
+	pipe_address_parse(config, recipient, &a);
+	res->list = a.list;
+	res->route = a.route;
+	pipe_address_clear(&a);
+	if (sender != NULL && *sender != '\0') {
+		*line = g_strdup_printf("5.3.4 message too big for %s (limit %"
+		    G_GINT64_FORMAT " bytes)", recipient, config->pipe.max_size);
+		return EX_UNAVAILABLE;
+	}
+	if (res->route != PIPE_ROUTE_BOUNCES) {
+		g_string_printf(res->outcome, "larger than %" G_GINT64_FORMAT
+		    " bytes, from the null sender: dropped",
+		    config->pipe.max_size);
+		return EX_OK;
+	}
+	/* a bounce: its address names the delivery, and the report comes
+	 * first; the rest is the returned message */
+	g_string_printf(res->outcome, "larger than %" G_GINT64_FORMAT " bytes,"
+	    " its first %" G_GINT64_FORMAT " handled: ", config->pipe.max_size,
+	    config->pipe.max_size);
+	return -1;
+}
+
+/* pipe_log_line - see pipe.h */
+char *
+pipe_log_line(const struct pipe_result *res, const char *sender,
+    const char *recipient, int status)
+{
+	char *line, *p;
+
+	line = g_strdup_printf("list=%s route=%s from=<%s> to=<%s> status=%d"
+	    "%s: %s", res->list != NULL ? res->list->name : "-",
+	    pipe_route_name(res->route), sender != NULL ? sender : "",
+	    recipient != NULL ? recipient : "", status, status == EX_TEMPFAIL ?
+	    " (deferred)" : "", res->outcome != NULL ? res->outcome->str : "");
+	for (p = line; *p != '\0'; p++)
+		if (*p == '\r' || *p == '\n' || *p == '\t')
+			*p = ' ';
+	return line;
+}
+
+/* pipe_flush - see pipe.h */
+gboolean
+pipe_flush(struct pipe_ctx *ctx, int *sent, GError **error)
+{
+	struct bounce_notifier mailer = { bounce_policy_mail_notice,
+	    (void *)ctx->config };
+
+	return bounce_policy_flush(ctx->store, ctx->config,
+	    g_get_real_time() / G_USEC_PER_SEC, &mailer, sent, NULL, NULL,
+	    error);
 }
 
 /* pipe_result_clear - free a result's words */
@@ -1605,6 +1699,70 @@ pipe_spool_finish(const char *spool_dir, const char *path, gboolean keep)
 	dest = g_build_filename(curdir, base, NULL);
 	if (g_mkdir_with_parents(curdir, 0700) != 0 || rename(path, dest) != 0)
 		unlink(path);	/* the outcome is committed; the copy is a spare */
+}
+
+/* pipe_spool_archive - append N messages to SPOOL/cur/lmtp-YYYYMMDD.mbox
+ * (mboxrd: a "From " line, ">From " quoted), in one write */
+gboolean
+pipe_spool_archive(const char *spool_dir, const char *const *senders,
+    GBytes *const *raws, guint n, GError **error)
+{
+	g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+	g_autofree char *day = g_date_time_format(now, "lmtp-%Y%m%d.mbox");
+	g_autofree char *stamp = g_date_time_format(now, "%a %b %e %H:%M:%S %Y");
+	g_autofree char *curdir = g_build_filename(spool_dir, "cur", NULL);
+	g_autofree char *path = g_build_filename(curdir, day, NULL);
+	g_autoptr(GString) out = g_string_new(NULL);
+	gsize off = 0;
+	guint i;
+	int fd, e;
+
+	for (i = 0; i < n; i++) {
+		gsize len;
+		const char *p = g_bytes_get_data(raws[i], &len), *end = p + len;
+
+		g_string_append_printf(out, "From %s %s\n", senders[i] != NULL &&
+		    *senders[i] != '\0' ? senders[i] : "MAILER-DAEMON", stamp);
+		while (p < end) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			const char *q = p;
+			gsize ll = nl != NULL ? (gsize)(nl - p) + 1 :
+			    (gsize)(end - p);
+
+			while (q < p + ll && *q == '>')
+				q++;
+			if ((gsize)(p + ll - q) >= 5 && memcmp(q, "From ", 5) == 0)
+				g_string_append_c(out, '>');
+			g_string_append_len(out, p, (gssize)ll);
+			p += ll;
+		}
+		if (out->len > 0 && out->str[out->len - 1] != '\n')
+			g_string_append_c(out, '\n');
+		g_string_append_c(out, '\n');
+	}
+	if (g_mkdir_with_parents(curdir, 0700) != 0 || (fd = open(path,
+	    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0)
+		goto fail;
+	while (off < out->len) {
+		ssize_t w = write(fd, out->str + off, out->len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			e = errno;
+			close(fd);
+			errno = e;
+			goto fail;
+		}
+		off += (gsize)w;
+	}
+	if (close(fd) == 0)
+		return TRUE;
+fail:
+	e = errno;
+	g_set_error(error, HERALD_ERROR, herald_errno_class(e),
+	    "archiving in %s: %s", path, g_strerror(e));
+	return FALSE;
 }
 
 /* pipe_spool_prune - remove archived files older than DAYS */

@@ -57,6 +57,8 @@ struct pipe_ctx {
 	const struct config *config;
 	struct store *store;
 	struct token_key key;
+	gboolean grouped;	/* inside store_group_begin() (herald lmtp):
+				 * notices wait for pipe_send_queued() */
 };
 
 /* a notice a message queued in the outbox (outbox.h) */
@@ -67,6 +69,8 @@ struct pipe_result {
 	GString *outcome;		/* words for the log line */
 	GArray *notices;		/* struct action_notice, queued */
 	gboolean deferred;		/* one of them could not leave now */
+	gboolean flush;			/* grouped: the bounce policy queued
+					 * notices, pipe_flush() after commit */
 };
 
 /* pipe_address_parse - split RECIPIENT (LOCAL[+EXT]@DOMAIN, any case) into
@@ -89,6 +93,33 @@ gboolean pipe_deliver(struct pipe_ctx *ctx, const char *recipient,
     GError **error);
 void pipe_result_clear(struct pipe_result *result);
 
+/* pipe_send_queued - what pipe_deliver does after its commit, for a
+ * caller that committed for it (herald lmtp's grouped commit, with the
+ * context's grouped set during pipe_deliver): try the notices RESULT
+ * queued, and say in its outcome what became of them */
+void pipe_send_queued(struct pipe_ctx *ctx, struct pipe_result *result);
+
+/* pipe_flush - send the bounce policy's queued notices (after a grouped
+ * commit); *SENT (may be NULL) counts them */
+gboolean pipe_flush(struct pipe_ctx *ctx, int *sent, GError **error);
+
+/* pipe_exit_status - the exit status of herald pipe (and so herald lmtp's
+ * reply) for what pipe_deliver left in ERROR: 0 for NULL, 67 NOUSER, 65
+ * DATA, and 75 for anything else (it may pass; deferred is never lost) */
+int pipe_exit_status(const GError *error);
+
+/* pipe_oversize - a message over pipe.max_size for RECIPIENT: refused
+ * (69, and *LINE the "5.3.4 ..." text, caller frees) unless the sender is
+ * empty; then dropped (0, RESULT says so), or, for a bounce address, -1:
+ * deliver its first max_size bytes (RESULT's outcome begins saying so) */
+int pipe_oversize(const struct config *config, const char *recipient,
+    const char *sender, struct pipe_result *res, char **line);
+
+/* pipe_log_line - "list=L route=R from=<S> to=<R> status=N: outcome", on
+ * one line (caller frees): herald pipe's log line, herald lmtp's too */
+char *pipe_log_line(const struct pipe_result *res, const char *sender,
+    const char *recipient, int status);
+
 /* pipe_expire_pending - end subscription requests left unconfirmed for
  * more than HOURS (membership removed, event "subscribe-expired"), and
  * forget unsubscribe requests as old. *EXPIRED (may be NULL) counts the
@@ -105,6 +136,13 @@ char *pipe_spool_write(const char *spool_dir, GBytes *raw, GError **error);
  * MTA still holds the message, or has bounced it) */
 void pipe_spool_finish(const char *spool_dir, const char *path,
     gboolean keep);
+
+/* pipe_spool_archive - herald lmtp's archive: append N handled messages
+ * (SENDERS[i], RAWS[i]) to SPOOL_DIR/cur/lmtp-YYYYMMDD.mbox (mboxrd, one
+ * file a day, UTC) in one write, instead of a file per message. An error
+ * (TEMP on a full disk) loses only the archive copy. */
+gboolean pipe_spool_archive(const char *spool_dir, const char *const *senders,
+    GBytes *const *raws, guint n, GError **error);
 
 /* pipe_spool_prune - remove archived mail older than DAYS; the count of
  * files removed, -1 and ERROR if the folder cannot be read */

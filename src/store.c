@@ -495,40 +495,100 @@ store_migrate_to(struct store *store, int target, int *applied,
 	return TRUE;
 }
 
-/* store_begin - start (or nest into) a write transaction */
+/* store_begin - start (or nest into) a write transaction; inside a group
+ * (store_group_begin) the outermost begin is a savepoint instead */
 gboolean
 store_begin(struct store *store, GError **error)
 {
-	if (store->depth++ > 0)
+	if (store->depth > store->floor) {
+		store->depth++;
 		return TRUE;
-	if (!store_exec(store, "BEGIN IMMEDIATE", error)) {
-		store->depth = 0;
+	}
+	if (!store_exec(store, store->floor > 0 ? "SAVEPOINT herald_unit" :
+	    "BEGIN IMMEDIATE", error)) {
+		store->depth = store->floor;
 		return FALSE;
 	}
+	store->depth++;
 	return TRUE;
 }
 
-/* store_commit - commit when the outermost begin ends */
+/* store_commit - commit (in a group: release the savepoint) when the
+ * outermost begin ends */
 gboolean
 store_commit(struct store *store, GError **error)
 {
-	g_return_val_if_fail(store->depth > 0, FALSE);
-	if (--store->depth > 0)
+	g_return_val_if_fail(store->depth > store->floor, FALSE);
+	if (--store->depth > store->floor)
 		return TRUE;
-	if (!store_exec(store, "COMMIT", error)) {
+	if (!store_exec(store, store->floor > 0 ? "RELEASE herald_unit" :
+	    "COMMIT", error)) {
+		store->depth++;
 		store_rollback(store);
 		return FALSE;
 	}
 	return TRUE;
 }
 
-/* store_rollback - abandon the whole transaction, however deep */
+/* store_rollback - abandon the whole transaction, however deep; in a
+ * group, what was done since the outermost begin (the group's earlier
+ * work stays) */
 void
 store_rollback(struct store *store)
 {
-	store->depth = 0;
-	if (!sqlite3_get_autocommit(store->db))
+	gboolean open = store->depth > store->floor;
+
+	store->depth = store->floor;
+	if (sqlite3_get_autocommit(store->db))
+		return;
+	if (store->floor == 0)
 		sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+	else if (open)
+		sqlite3_exec(store->db, "ROLLBACK TO herald_unit;"
+		    " RELEASE herald_unit", NULL, NULL, NULL);
+}
+
+/* store_group_begin - see store.h */
+gboolean
+store_group_begin(struct store *store, GError **error)
+{
+	g_return_val_if_fail(store->depth == 0, FALSE);
+	if (!store_begin(store, error))
+		return FALSE;
+	store->floor = 1;
+	return TRUE;
+}
+
+/* store_group_lost - see store.h */
+gboolean
+store_group_lost(struct store *store)
+{
+	return store->floor > 0 && sqlite3_get_autocommit(store->db);
+}
+
+/* store_group_commit - see store.h */
+gboolean
+store_group_commit(struct store *store, GError **error)
+{
+	g_return_val_if_fail(store->floor > 0, FALSE);
+	store->floor = 0;
+	store->depth = 1;
+	if (sqlite3_get_autocommit(store->db)) {
+		store->depth = 0;
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_TEMP,
+		    "the grouped transaction was rolled back by SQLite");
+		return FALSE;
+	}
+	return store_commit(store, error);
+}
+
+/* store_group_abort - see store.h */
+void
+store_group_abort(struct store *store)
+{
+	store->floor = 0;
+	store->depth = 1;
+	store_rollback(store);
 }
 
 /* store_prepare - compile SQL */

@@ -19,6 +19,7 @@ struct store {
 	sqlite3 *db;
 	char *path;
 	int depth;		/* nesting of store_begin() */
+	int floor;		/* 1 inside a group (store_group_begin) */
 	GHashTable *cached;	/* SQL text (static) -> statement, see store_cached */
 };
 
@@ -63,6 +64,20 @@ int store_schema_latest(void);
 gboolean store_begin(struct store *store, GError **error);
 gboolean store_commit(struct store *store, GError **error);
 void store_rollback(struct store *store);
+
+/* Grouped commits: several units of work (herald lmtp: one per message
+ * and recipient) in one durable transaction, so a burst costs one fsync
+ * per group, not per message. Between store_group_begin() and
+ * store_group_commit() each outermost store_begin()/store_commit() is a
+ * savepoint and store_rollback() undoes only that unit's open one, so a
+ * unit behaves exactly as it would alone except that nothing is durable
+ * before the group commits. SQLite itself may roll the whole transaction
+ * back (a full disk, an I/O error): store_group_lost() says so, and every
+ * unit done in the group so far is undone. */
+gboolean store_group_begin(struct store *store, GError **error);
+gboolean store_group_lost(struct store *store);
+gboolean store_group_commit(struct store *store, GError **error);
+void store_group_abort(struct store *store);
 
 gboolean store_exec(struct store *store, const char *sql, GError **error);
 

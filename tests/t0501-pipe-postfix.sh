@@ -14,6 +14,9 @@ if ! command -v postfix >/dev/null || [ "$(id -u)" != 0 ]; then
 	echo "1..0 # skip needs Postfix (make deps) and root"; exit 0
 fi
 hinit
+# the list signs (issue 12): its notices must arrive verifiable
+"$HERALD" dkim keygen xen-users --ed25519 > "$T/dkim.out" || { echo "Bail out! dkim keygen failed"; exit 1; }
+sed -n '/^dkim {/,/^}/p' "$T/dkim.out" >> "$T/lists/xen-users.conf"
 PORT=$(free_port)
 PF=$T/pf
 mkdir -p "$PF/etc" "$PF/queue" "$PF/data" "$PF/mail"
@@ -44,7 +47,7 @@ transport_maps = inline:{ $MAP }
 $(sed -n 's/^\(recipient_delimiter = .*\)/\1/p; s/^\(herald_destination_recipient_limit = .*\)/\1/p' "$T/mta.out")
 virtual_mailbox_domains = subs.test, xenproject.org
 virtual_mailbox_base = $PF/mail
-virtual_mailbox_maps = inline:{ alice@subs.test=alice/, eve@subs.test=eve/, dave@subs.test=dave/, community@xenproject.org=owner/, events@xenproject.org=owner2/ }
+virtual_mailbox_maps = inline:{ carol@subs.test=carol/, alice@subs.test=alice/, eve@subs.test=eve/, dave@subs.test=dave/, community@xenproject.org=owner/, events@xenproject.org=owner2/ }
 virtual_uid_maps = static:65534
 virtual_gid_maps = static:65534
 smtpd_reject_unlisted_recipient = no
@@ -105,7 +108,7 @@ ALICE=$(add_sub alice@subs.test active xen-users)
 DAVE=$(add_sub dave@subs.test active xen-users)
 chown nobody "$T/data"/herald.db* 2>/dev/null
 
-plan 16
+plan 21
 # 1. LIST-unsubscribe+TOKEN@ through the pipe transport
 fill $F/gmail-unsubscribe.eml $T/m RCPT=xen-users-unsubscribe+$(tok u xen-users $ALICE)@$D
 expect 0 submit alice@subs.test xen-users-unsubscribe+$(tok u xen-users $ALICE)@$D $T/m; ok $? "Postfix accepts the unsubscribe mailto"
@@ -113,6 +116,8 @@ waitfor "SELECT status FROM memberships WHERE subscriber_id = $ALICE" unsubscrib
 _i=0; while [ $_i -lt 100 ] && [ -z "$(maildir_files alice)" ]; do sleep 0.2; _i=$((_i + 1)); done
 grep -q '^Subject: You are unsubscribed' $(maildir_files alice) /dev/null; ok $? "her goodbye came back through Postfix to her maildir"
 grep -q 'status=sent (delivered via herald service' "$PF/maillog"; ok $? "the maillog shows delivery via the herald service"
+$PY "$TOP/tests/t0710/dkim-verify.py" $(maildir_files alice | head -1) "$T/dkim.out" > "$T/v.out"
+ok $? "the goodbye in her maildir verifies, both signatures (dkimpy: $(tr '\n' ' ' < "$T/v.out"))"
 
 # 2. LIST-subscribe@ and confirming by reply, all through Postfix
 fill $F/plain.eml $T/m "FROM=Eve <eve@subs.test>" RCPT=xen-users-subscribe@$D SUBJECT=subscribe BODY=please MSGID=pf-e1
@@ -131,6 +136,11 @@ submit dave@subs.test xen-users@$D $T/m
 waitfor "SELECT kind || forwarded FROM replies WHERE from_addr = 'dave@subs.test'" reply1; ok $? "the reply is stored and forwarded"
 _i=0; while [ $_i -lt 100 ] && [ -z "$(maildir_files owner)" ]; do sleep 0.2; _i=$((_i + 1)); done
 grep -q '^Reply-To: dave@subs.test' $(maildir_files owner) /dev/null; ok $? "the owner's copy arrived with Reply-To: dave"
+$PY "$TOP/tests/t0710/dkim-verify.py" $(maildir_files owner | head -1) "$T/dkim.out" >/dev/null
+ok $? "the owner's forward, signed, verifies in the maildir"
+sed 's/^Subject: /Subject: Fwd: /' $(maildir_files owner | head -1) > "$T/changed.eml"
+! $PY "$TOP/tests/t0710/dkim-verify.py" "$T/changed.eml" "$T/dkim.out" >/dev/null
+ok $? "and fails once its Subject is changed"
 
 # 4. Postfix's own bounce travels to the VERP address and through the pipe
 VT=$(tok b xen-users $DAVE 31)
@@ -164,4 +174,12 @@ grep 'status=deferred' "$PF/maillog" | tail -1 | grep -q 'list folder .* is not 
 mv "$T/lists.away" "$T/lists"
 postqueue $PFC -f
 waitfor "SELECT count(*) FROM replies WHERE subject = 'Re: venue'" 1; ok $? "with the folder back, the next queue run delivers it"
+
+# 7. an announcement, signed, through Postfix into a subscriber's maildir
+"$HERALD" sub add xen-users carol@subs.test --attr role=user >/dev/null
+HERALD_TEMPLATES=$TOP/templates "$HERALD" send summit --list xen-users --segment users --yes >/dev/null 2>&1
+_i=0; while [ $_i -lt 100 ] && [ -z "$(maildir_files carol)" ]; do sleep 0.2; _i=$((_i + 1)); done
+grep -q '^DKIM-Signature: v=1; a=rsa-sha256' $(maildir_files carol) /dev/null; ok $? "the summit announcement reached carol's maildir, signed"
+$PY "$TOP/tests/t0710/dkim-verify.py" $(maildir_files carol | head -1) "$T/dkim.out" >/dev/null
+ok $? "and verifies there (dkimpy, both signatures)"
 finish

@@ -69,5 +69,49 @@ fill() {
 	done
 }
 
+# VIA=lmtp (t0510): hpipe delivers over LMTP to a herald lmtp server
+# instead, which starts afresh whenever the configuration or a list file
+# changed (it reads them once, at start); the exit status is the one the
+# reply stands for (lmtp-client.py), and the line on stderr is the reply,
+# whose text is herald pipe's log line. LOGP is how that line begins.
+VIA=${VIA:-pipe}
+if [ "$VIA" = lmtp ]; then LOGP='250 2\.0\.0 '; else LOGP='herald: pipe: '; fi
+LMTPC=$TOP/tests/tools/lmtp-client.py
+
+# lmtp_start [OPTIONS…] - herald lmtp on $T/lmtp.sock, its log in
+# $T/lmtp.log, its pid in $T/lmtp.pid (hpipe runs in subshells: the
+# server is detached from their output, and found again by the file)
+LMTPSOCK=$T/lmtp.sock
+lmtp_start() {
+	touch "$T/.lmtp-stamp"
+	"$HERALD" lmtp --listen "unix:$LMTPSOCK" "$@" </dev/null >/dev/null 2>>"$T/lmtp.log" &
+	echo $! > "$T/lmtp.pid"
+	_i=0
+	while [ $_i -lt 100 ] && ! [ -S "$LMTPSOCK" ]; do sleep 0.05; _i=$((_i + 1)); done
+}
+lmtp_stop() {
+	[ -s "$T/lmtp.pid" ] || return 0
+	_p=$(cat "$T/lmtp.pid"); : > "$T/lmtp.pid"
+	kill "$_p" 2>/dev/null
+	_i=0
+	while [ $_i -lt 100 ] && kill -0 "$_p" 2>/dev/null; do sleep 0.05; _i=$((_i + 1)); done
+}
+[ "$VIA" != lmtp ] || at_exit lmtp_stop
+# lmtp_fresh - (re)start the server unless it runs with the configuration
+# as it is now
+lmtp_fresh() {
+	if ! [ -s "$T/lmtp.pid" ] || [ -n "$(find "$HERALD_CONFIG" "$T/lists" -newer "$T/.lmtp-stamp" 2>/dev/null)" ]; then
+		lmtp_stop; lmtp_start
+	fi
+}
+
 # hpipe SENDER RECIPIENT FILE - herald pipe as Postfix's pipe(8) runs it
-hpipe() { "$HERALD" pipe -f "$1" "$2" < "$3"; }
+# (or the same message over LMTP, with VIA=lmtp)
+hpipe() {
+	if [ "$VIA" = lmtp ]; then
+		lmtp_fresh
+		$PY "$LMTPC" "$LMTPSOCK" "$1" "$3" "$2"
+	else
+		"$HERALD" pipe -f "$1" "$2" < "$3"
+	fi
+}

@@ -4,7 +4,9 @@
  * herald init, a missing file is NOINPUT, the connection is in WAL mode
  * with foreign keys on, a failed (or abandoned) transaction leaves
  * nothing behind, however deeply nested, and migration 6 carries the
- * segment index of an older file over unchanged.
+ * segment index of an older file over unchanged. Grouped commits: inside
+ * a group a failed unit undoes only itself, the others commit together,
+ * and an aborted group leaves nothing.
  */
 #include <string.h>
 #include <glib/gstdio.h>
@@ -136,6 +138,59 @@ test_failed_transaction(void)
 }
 
 static void
+test_group(void)
+{
+	struct store *st = fresh();
+	GError *err = NULL;
+
+	g_assert_true(store_group_begin(st, &err));
+	/* unit 1: committed with the group */
+	g_assert_true(store_begin(st, NULL));
+	g_assert_true(store_exec(st, "INSERT INTO lists(name) VALUES ('a')",
+	    NULL));
+	g_assert_true(store_begin(st, NULL));	/* nested, as modules do */
+	g_assert_true(store_exec(st, "INSERT INTO lists(name) VALUES ('b')",
+	    NULL));
+	g_assert_true(store_commit(st, NULL));
+	g_assert_true(store_commit(st, NULL));
+	/* unit 2: fails and rolls back, however deep */
+	g_assert_true(store_begin(st, NULL));
+	g_assert_true(store_exec(st, "INSERT INTO lists(name) VALUES ('c')",
+	    NULL));
+	g_assert_true(store_begin(st, NULL));
+	store_rollback(st);
+	g_assert_false(store_group_lost(st));
+	/* a rollback outside any unit's transaction changes nothing */
+	store_rollback(st);
+	/* unit 3: a write outside store_begin, kept like unit 1 */
+	g_assert_true(store_exec(st, "INSERT INTO lists(name) VALUES ('d')",
+	    NULL));
+	g_assert_cmpint(scalar(st, "SELECT count(*) FROM lists"), ==, 3);
+	g_assert_true(store_group_commit(st, &err));
+	g_assert_no_error(err);
+	g_assert_cmpint(st->depth, ==, 0);
+	g_assert_cmpint(scalar(st, "SELECT count(*) FROM lists WHERE name IN"
+	    " ('a', 'b', 'd')"), ==, 3);
+	g_assert_cmpint(scalar(st, "SELECT count(*) FROM lists WHERE name ="
+	    " 'c'"), ==, 0);
+	/* an aborted group: nothing of it stays; then plain transactions */
+	g_assert_true(store_group_begin(st, NULL));
+	g_assert_true(store_begin(st, NULL));
+	g_assert_true(store_exec(st, "INSERT INTO lists(name) VALUES ('e')",
+	    NULL));
+	g_assert_true(store_commit(st, NULL));
+	store_group_abort(st);
+	g_assert_cmpint(scalar(st, "SELECT count(*) FROM lists WHERE name ="
+	    " 'e'"), ==, 0);
+	g_assert_true(store_begin(st, NULL));
+	g_assert_true(store_exec(st, "INSERT INTO lists(name) VALUES ('f')",
+	    NULL));
+	g_assert_true(store_commit(st, NULL));
+	g_assert_true(sqlite3_get_autocommit(st->db));
+	store_close(st);
+}
+
+static void
 test_event(void)
 {
 	g_autoptr(store) st = fresh();
@@ -205,6 +260,7 @@ main(int argc, char **argv)
 	g_test_add_func("/store/migrate-idempotent", test_migrate_idempotent);
 	g_test_add_func("/store/versions", test_versions);
 	g_test_add_func("/store/failed-transaction", test_failed_transaction);
+	g_test_add_func("/store/group", test_group);
 	g_test_add_func("/store/event", test_event);
 	g_test_add_func("/store/attribute-pairs-upgrade",
 	    test_attribute_pairs_upgrade);

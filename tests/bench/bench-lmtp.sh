@@ -1,0 +1,174 @@
+#!/bin/sh
+# bench-lmtp.sh - inbound at scale, on a database of 1,000,000 subscribers
+# (SUBS=N for a smaller one):
+#  1. herald lmtp: a burst of COUNT (default 10,000) VERP bounces, then one
+#     of COUNT unsubscribes by token (goodbye notices off, so no SMTP is
+#     timed), each over 4 LMTP connections at once
+#     (tests/tools/lmtp-burst.py: MAIL, RCPT, DATA pipelined, one message
+#     at a time per connection, as Postfix's lmtp(8) does): messages/s,
+#     median and p99 per message, and the grouped commits that took them;
+#     then smtp-source -L (Postfix's generator: -s 4 sessions, generated
+#     messages without a token) for a second opinion.
+#  2. herald pipe on the same machine and database: PIPE_RUNS (default
+#     2,000) bounces with 4 pipes in parallel, messages/s; the LMTP rate
+#     beside it (target: at least 20 times).
+#  3. herald pipe against mlmmj-receive -F (Debian's mlmmj, the same
+#     subscribers in its subscribers.d): RUNS (default 1,000) VERP bounces
+#     each, alternated one by one in one run; medians (target: herald's at
+#     most 0.7 of mlmmj's).
+# Prints the figures and the commands that produced them.
+set -eu
+TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+HERALD=${HERALD:-$TOP/herald}
+BUILD=${BUILD:-$TOP/build}
+SUBS=${SUBS:-1000000}
+COUNT=${COUNT:-10000}
+PIPE_RUNS=${PIPE_RUNS:-2000}
+RUNS=${RUNS:-1000}
+PY=/usr/bin/python3
+D=$(mktemp -d "${TMPDIR:-/tmp}/bench-lmtp.XXXXXX")
+LP=
+trap '[ -z "$LP" ] || kill $LP 2>/dev/null; rm -rf "$D"' EXIT
+mkdir -p "$D/etc" "$D/lists"
+sed 's/^goodbye_notice = true/goodbye_notice = false/' "$TOP/lists/xen-users.conf" > "$D/lists/xen-users.conf"
+printf 'data_dir = "%s/data"\nlist_dir = "%s/lists"\n' "$D" "$D" > "$D/etc/herald.conf"
+HERALD_CONFIG=$D/etc/herald.conf; export HERALD_CONFIG
+"$HERALD" init >/dev/null
+echo "database: $SUBS subscribers on xen-users (sqlite3 recursive insert)"
+sqlite3 "$D/data/herald.db" "INSERT INTO lists(name) VALUES ('xen-users');
+    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $SUBS)
+    INSERT INTO subscribers(id, email, email_key)
+    SELECT i, 'user' || i || '@example.test', 'user' || i || '@example.test' FROM n;
+    INSERT INTO memberships(list_id, subscriber_id, status) SELECT 1, id, 'active' FROM subscribers;"
+
+# the messages: distinct subscribers spread over the table; lists of
+# "PATH<TAB>SENDER<TAB>RECIPIENT" (lb, lu: LMTP; pb: the pipe's rate; vb,
+# mb: the alternated herald and mlmmj bounces)
+mkdir -p "$D/m"
+$PY - "$D" "$BUILD/tools/herald-token" "$SUBS" "$COUNT" "$PIPE_RUNS" "$RUNS" <<'EOP'
+import subprocess, sys
+d, tool, subs, count, pruns, runs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+secret = d + "/data/secret"
+# herald-token one process per token is slow for 20,000: ask it in batches
+def toks(args):
+    out = []
+    for a in args:
+        out.append(subprocess.run([tool, secret] + [str(x) for x in a], capture_output=True, text=True, check=True).stdout.strip())
+    return out
+def dsn(rcpt, sub, deliver_to=None):
+    return (("Delivered-To: %s\n" % deliver_to if deliver_to else "") +
+            "From: MAILER-DAEMON@mx.example.test\nTo: %s\nSubject: Undelivered Mail Returned to Sender\n"
+            "Auto-Submitted: auto-replied\nMIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+            "--B\nContent-Type: text/plain\n\nuser unknown\n\n--B\nContent-Type: message/delivery-status\n\n"
+            "Reporting-MTA: dns; mx.example.test\n\nFinal-Recipient: rfc822; user%d@example.test\nAction: failed\nStatus: 5.1.1\n\n--B--\n") % (rcpt, sub)
+def sub_of(i, salt):
+    return 1 + (i * 7919 + salt) % subs
+def write(name, rows):
+    with open("%s/m/%s.list" % (d, name), "w") as lst:
+        for i, (sender, rcpt, body) in enumerate(rows):
+            p = "%s/m/%s%d" % (d, name, i)
+            with open(p, "w") as f:
+                f.write(body)
+            lst.write("%s\t%s\t%s\n" % (p, sender, rcpt))
+# bounces: LMTP, the pipe's rate, the alternation; each for its own subscribers
+for name, n, salt in (("lb", count, 17), ("pb", pruns, 104729), ("vb", runs, 7)):
+    subs_ = [sub_of(i, salt) for i in range(n)]
+    ts = toks([("b", "xen-users", s, 100000 + i) for i, s in enumerate(subs_)])
+    write(name, [("", "xen-users-bounces+%s@lists.xenproject.org" % t, dsn("xen-users-bounces+%s@lists.xenproject.org" % t, s))
+                 for t, s in zip(ts, subs_)])
+subs_ = [sub_of(i, 3) for i in range(count)]
+ts = toks([("u", "xen-users", s) for s in subs_])
+write("lu", [("user%d@example.test" % s, "xen-users-unsubscribe+%s@lists.xenproject.org" % t,
+              "From: user%d@example.test\nTo: xen-users-unsubscribe+%s@lists.xenproject.org\nSubject: unsubscribe\nMIME-Version: 1.0\n"
+              "Content-Type: text/plain; charset=UTF-8\n\nThis message was automatically generated by Gmail.\n" % (s, t))
+             for t, s in zip(ts, subs_)])
+# mlmmj's VERP: LIST+bounces-INDEX-USER=DOMAIN@DOMAIN, the address in Delivered-To
+rows = []
+for i in range(runs):
+    s = sub_of(i, 7)
+    a = "xen-users+bounces-%d-user%d=example.test@lists.xenproject.org" % (i + 1, s)
+    rows.append(("", a, dsn(a, s, a)))
+write("mb", rows)
+EOP
+
+echo "load average now: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
+echo "1. herald lmtp"
+echo "  server: HERALD_CONFIG=$HERALD_CONFIG $HERALD lmtp --listen unix:$D/lmtp.sock   (defaults: 1 worker, groups of up to 64)"
+"$HERALD" lmtp --listen "unix:$D/lmtp.sock" 2>"$D/lmtp.log" &
+LP=$!
+while ! [ -S "$D/lmtp.sock" ]; do sleep 0.1; done
+for kind in lb lu; do
+	[ $kind = lb ] && what="$COUNT VERP bounces" || what="$COUNT unsubscribes by token (no goodbye)"
+	echo "  $what, 4 connections:"
+	echo "    command: $PY $TOP/tests/tools/lmtp-burst.py $D/lmtp.sock $D/m/$kind.list 4 OKFILE"
+	: > "$D/ok"
+	r=$($PY "$TOP/tests/tools/lmtp-burst.py" "$D/lmtp.sock" "$D/m/$kind.list" 4 "$D/ok")
+	echo "    $r"
+	eval "$(printf '%s\n' "$r" | sed -n 's/.* rate \([0-9]*\)\/s.*/rate_'$kind'=\1/p')"
+done
+if command -v smtp-source >/dev/null; then
+	echo "  smtp-source -L: $COUNT generated messages to xen-users-bounces@ (no token: stored as bounces without a subscriber), 4 sessions:"
+	echo "    command: time smtp-source -L -s 4 -m $COUNT -f bench@example.test -t xen-users-bounces@lists.xenproject.org unix:$D/lmtp.sock"
+	t0=$(date +%s.%N)
+	smtp-source -L -s 4 -m "$COUNT" -f bench@example.test -t xen-users-bounces@lists.xenproject.org "unix:$D/lmtp.sock"
+	t1=$(date +%s.%N)
+	echo "    $(echo "$t0 $t1 $COUNT" | awk '{ printf "%.2f s, %.0f messages/s", $2 - $1, $3 / ($2 - $1) }')"
+fi
+kill $LP; wait $LP || true; LP=
+echo "  server: $(sed -n 's/^herald: lmtp: stopped; //p' "$D/lmtp.log") (grouped); deferred replies: $(grep -c 'status=75' "$D/lmtp.log" || true)"
+echo "  check: $(sqlite3 "$D/data/herald.db" "SELECT count(*) FROM inbound_bounces") bounces stored, $(sqlite3 "$D/data/herald.db" "SELECT count(*) FROM memberships WHERE status = 'unsubscribed'") unsubscribed"
+
+cat > "$D/run.py" <<'EOP'
+import statistics, subprocess, sys, time
+from concurrent.futures import ThreadPoolExecutor
+mode = sys.argv[1]
+def timed(argv, path):
+    with open(path, "rb") as f:
+        t0 = time.perf_counter()
+        rc = subprocess.run(argv, stdin=f, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+        t1 = time.perf_counter()
+    if rc != 0:
+        sys.exit("%s exited %d" % (argv, rc))
+    return (t1 - t0) * 1000
+if mode == "rate":
+    herald, lst, par = sys.argv[2], sys.argv[3], int(sys.argv[4])
+    jobs = [l.rstrip("\n").split("\t") for l in open(lst)]
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(par) as ex:
+        list(ex.map(lambda j: timed([herald, "pipe", "-f", j[1], j[2]], j[0]), jobs))
+    print("%.0f" % (len(jobs) / (time.perf_counter() - t0)))
+else:
+    herald, hl, ml, listdir = sys.argv[2:6]
+    h = [l.rstrip("\n").split("\t") for l in open(hl)]
+    m = [l.rstrip("\n").split("\t") for l in open(ml)]
+    th, tm = [], []
+    for a, b in zip(h, m):
+        th.append(timed([herald, "pipe", "-f", a[1], a[2]], a[0]))
+        tm.append(timed(["/usr/bin/mlmmj-receive", "-F", "-L", listdir], b[0]))
+    mh, mm = statistics.median(th), statistics.median(tm)
+    q = lambda t: sorted(t)[min(len(t) - 1, int(len(t) * 0.99))]
+    print("    herald pipe:   median %.2f ms, p99 %.2f ms" % (mh, q(th)))
+    print("    mlmmj-receive: median %.2f ms, p99 %.2f ms" % (mm, q(tm)))
+    print("    herald / mlmmj = %.2f (target at most 0.7: %s)" % (mh / mm, "met" if mh / mm <= 0.7 else "missed"))
+EOP
+echo "2. herald pipe on the same database, $PIPE_RUNS VERP bounces, 4 in parallel:"
+echo "  command: HERALD_CONFIG=$HERALD_CONFIG $HERALD pipe -f '' RECIPIENT < MESSAGE   (4 at a time from $PY)"
+rate_pipe=$($PY "$D/run.py" rate "$HERALD" "$D/m/pb.list" 4)
+echo "  $rate_pipe messages/s"
+echo "  LMTP / pipe: bounces $(echo "$rate_lb $rate_pipe" | awk '{ printf "%.1f", $1 / $2 }')x, unsubscribes $(echo "$rate_lu $rate_pipe" | awk '{ printf "%.1f", $1 / $2 }')x (target at least 20x)"
+
+echo "3. herald pipe against mlmmj-receive, $RUNS VERP bounces each, alternated:"
+if [ -x /usr/bin/mlmmj-make-ml ] && [ -x /usr/bin/mlmmj-receive ]; then
+	mkdir -p "$D/mlmmj"
+	printf 'lists.xenproject.org\nowner@xenproject.org\nen\nn\ny\n' | /usr/bin/mlmmj-make-ml -L xen-users -s "$D/mlmmj" >/dev/null 2>&1
+	ML=$D/mlmmj/xen-users
+	echo "  mlmmj list $ML: the same $SUBS addresses in subscribers.d (by first letter, as mlmmj-sub keeps them)"
+	awk -v n="$SUBS" 'BEGIN { for (i = 1; i <= n; i++) print "user" i "@example.test" }' > "$ML/subscribers.d/u"
+	echo "$RUNS" > "$ML/index"
+	echo "  commands: HERALD_CONFIG=$HERALD_CONFIG $HERALD pipe -f '' RECIPIENT < MESSAGE"
+	echo "            /usr/bin/mlmmj-receive -F -L $ML < MESSAGE   (Delivered-To: xen-users+bounces-N-USER=DOMAIN@...)"
+	$PY "$D/run.py" alt "$HERALD" "$D/m/vb.list" "$D/m/mb.list" "$ML"
+	echo "  check: mlmmj recorded $(ls "$ML/bounce" | grep -vc lastmsg) bounces"
+else
+	echo "  mlmmj is not installed (apt-get install mlmmj): skipped"
+fi

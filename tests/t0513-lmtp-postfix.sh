@@ -1,0 +1,162 @@
+#!/bin/sh
+# herald lmtp under a real Postfix on loopback: the transport map of
+# "herald mta postfix --lmtp" hands the lists' mail to Postfix's lmtp(8)
+# client, which delivers it to herald lmtp on its unix socket. An
+# unsubscribe by token, a reply to the list address and to the owners in
+# one transaction (two recipients, two replies), and Postfix's own bounce
+# to the VERP address; notices come back through the same Postfix. A
+# message that gets a 4xx (the database locked past the busy timeout)
+# stays in Postfix's queue and is delivered once on the next run.
+. "${TOP:-.}/tests/lib.sh"
+VIA=lmtp
+. "$TOP/tests/t0500/pipe-lib.sh"
+F=$TOP/tests/t0500
+
+if ! command -v postfix >/dev/null || [ "$(id -u)" != 0 ]; then
+	echo "1..0 # skip needs Postfix (make deps) and root"; exit 0
+fi
+hinit
+PORT=$(free_port)
+PF=$T/pf
+mkdir -p "$PF/etc" "$PF/queue" "$PF/data" "$PF/mail"
+chmod 711 "$T"
+chown -R nobody "$T/data" "$PF/mail"
+printf 'smtp {\n  host = "127.0.0.1"\n  port = %s\n  starttls = "off"\n  timeout = 10\n}\n' "$PORT" >> "$HERALD_CONFIG"
+
+# the transport and the map, as herald mta postfix writes them
+"$HERALD" mta postfix --lmtp > "$T/mta.out"
+MAP=$(sed -n 's/^\([^# ][^ \t]*@lists[^ \t]*\)[ \t]*\(lmtp:unix:.*\)$/\1=\2/p' "$T/mta.out" | tr '\n' ' ')
+[ -n "$MAP" ] || { echo "Bail out! no lmtp transport map from herald mta postfix --lmtp"; exit 1; }
+cat > "$PF/etc/main.cf" <<EOC
+compatibility_level = 3.6
+queue_directory = $PF/queue
+data_directory = $PF/data
+maillog_file = $PF/maillog
+maillog_file_prefixes = $PF
+myhostname = mx.herald.test
+mydomain = herald.test
+mydestination =
+alias_maps =
+alias_database =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+relay_domains = lists.xenproject.org
+transport_maps = inline:{ $MAP }
+$(sed -n 's/^\(recipient_delimiter = .*\)/\1/p' "$T/mta.out")
+virtual_mailbox_domains = subs.test, xenproject.org
+virtual_mailbox_base = $PF/mail
+virtual_mailbox_maps = inline:{ alice@subs.test=alice/, eve@subs.test=eve/, dave@subs.test=dave/, community@xenproject.org=owner/, events@xenproject.org=owner2/ }
+virtual_uid_maps = static:65534
+virtual_gid_maps = static:65534
+smtpd_reject_unlisted_recipient = no
+default_destination_concurrency_limit = 4
+minimal_backoff_time = 1s
+maximal_backoff_time = 2s
+queue_run_delay = 1s
+delay_warning_time = 0
+EOC
+# Debian's master.cf, unchrooted, with smtpd on 127.0.0.1:PORT
+awk -v port="$PORT" '
+	/^[a-z0-9]/ && NF >= 8 && $2 ~ /^(inet|unix|unix-dgram|fifo|pass)$/ {
+		if ($1 == "smtp" && $2 == "inet") $1 = "127.0.0.1:" port
+		$5 = "n"
+	}
+	{ print }' /etc/postfix/master.cf > "$PF/etc/master.cf"
+grep -q "^127.0.0.1:$PORT" "$PF/etc/master.cf" || { echo "Bail out! no smtpd line in master.cf"; exit 1; }
+grep -q '^lmtp ' "$PF/etc/master.cf" || { echo "Bail out! no lmtp service in master.cf"; exit 1; }
+PFC="-c $PF/etc"
+
+chmod 755 "$PF/data"; chown postfix "$PF/data"
+pf_stop() { postfix $PFC stop >/dev/null 2>&1; }
+at_exit pf_stop
+postfix $PFC start >"$T/pf.start" 2>&1 || { cat "$T/pf.start" "$PF/maillog" 2>/dev/null | sed 's/^/# /'; echo "Bail out! postfix did not start"; exit 1; }
+_i=0
+while [ $_i -lt 50 ] && ! $PY -c "import socket; socket.create_connection(('127.0.0.1', $PORT), 1)" 2>/dev/null; do
+	sleep 0.2; _i=$((_i + 1))
+done
+umask 000	# database files this script makes stay writable for the pipe's user
+
+# submit FROM TO FILE - hand a message to Postfix over SMTP
+submit() {
+	$PY - "$PORT" "$1" "$2" "$3" <<'EOP'
+import smtplib, sys
+port, frm, to, path = sys.argv[1:5]
+with open(path, 'rb') as f:
+    data = f.read()
+s = smtplib.SMTP('127.0.0.1', int(port), timeout=10)
+s.sendmail(frm, [to], data)
+s.quit()
+EOP
+}
+# waitfor SQL WANT - poll the database (up to 30 s) until SQL gives WANT
+waitfor() {
+	_i=0
+	while [ $_i -lt 150 ]; do
+		[ "$(sql "$1" 2>/dev/null)" = "$2" ] && return 0
+		sleep 0.2; _i=$((_i + 1))
+	done
+	echo "#   waited for: $1 = $2, got: $(sql "$1" 2>&1)"
+	sed 's/^/#   maillog: /' "$PF/maillog" | tail -8
+	return 1
+}
+# maildir_grep WHO REGEX - a message in WHO's maildir matches
+maildir_files() { ls "$PF/mail/$1/new/" 2>/dev/null | sed "s|^|$PF/mail/$1/new/|"; }
+
+ALICE=$(add_sub alice@subs.test active xen-users)
+DAVE=$(add_sub dave@subs.test active xen-users)
+chown nobody "$T/data"/herald.db* 2>/dev/null
+
+# herald lmtp on the socket the transport map names, writable by postfix
+LMTPSOCK=$T/data/lmtp.sock
+lmtp_start --socket-mode 0666
+[ -S "$LMTPSOCK" ] || { echo "Bail out! herald lmtp did not start"; cat $T/lmtp.log; exit 1; }
+
+# 1. LIST-unsubscribe+TOKEN@ through lmtp(8)
+fill $F/gmail-unsubscribe.eml $T/m RCPT=xen-users-unsubscribe+$(tok u xen-users $ALICE)@$D
+expect 0 submit alice@subs.test xen-users-unsubscribe+$(tok u xen-users $ALICE)@$D $T/m; ok $? "Postfix accepts the unsubscribe mailto"
+waitfor "SELECT status FROM memberships WHERE subscriber_id = $ALICE" unsubscribed; ok $? "herald lmtp unsubscribed alice"
+_i=0; while [ $_i -lt 100 ] && [ -z "$(maildir_files alice)" ]; do sleep 0.2; _i=$((_i + 1)); done
+grep -q '^Subject: You are unsubscribed' $(maildir_files alice) /dev/null; ok $? "her goodbye came back through Postfix to her maildir"
+_i=0; while [ $_i -lt 150 ] && ! grep -q 'relay=.*lmtp.sock.*status=sent' "$PF/maillog"; do sleep 0.2; _i=$((_i + 1)); done
+grep -q 'relay=.*lmtp.sock.*status=sent (250 2\.0\.0 list=xen-users route=unsubscribe' "$PF/maillog"; ok $? "the maillog shows lmtp(8) got 250 with herald's line"
+
+# 2. one message to the list and the owner address: one LMTP transaction,
+# a reply for each recipient
+fill $F/reply.eml $T/m
+$PY - "$PORT" "$T/m" <<'EOP'
+import smtplib, sys
+s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]), timeout=10)
+s.sendmail('dave@subs.test', ['xen-users@lists.xenproject.org', 'xen-users-owner@lists.xenproject.org'], open(sys.argv[2], 'rb').read())
+s.quit()
+EOP
+waitfor "SELECT count(*) FROM replies WHERE from_addr = 'dave@subs.test' AND forwarded = 1" 1; ok $? "stored and forwarded (once: the second recipient finds the same bytes)"
+# (the commit comes before the replies, and Postfix logs after them)
+sent2() { grep -c 'to=<xen-users\(-owner\)\{0,1\}@lists.xenproject.org>.*lmtp.sock.*status=sent (250 ' "$PF/maillog"; }
+_i=0; while [ $_i -lt 150 ] && [ "$(sent2)" -lt 2 ]; do sleep 0.2; _i=$((_i + 1)); done
+[ "$(sent2)" = 2 ]; ok $? "Postfix logs a 250 for each"
+_i=0; while [ $_i -lt 100 ] && [ "$(maildir_files owner | wc -l)" -lt 2 ]; do sleep 0.2; _i=$((_i + 1)); done
+grep -q '^Reply-To: dave@subs.test' $(maildir_files owner) /dev/null; ok $? "the owners' copies arrived with Reply-To: dave"
+
+# 3. Postfix's own bounce travels to the VERP address over LMTP
+VT=$(tok b xen-users $DAVE 31)
+fill $F/plain.eml $T/m "FROM=Xen Project Community <community@xenproject.org>" RCPT=ghost@subs.test SUBJECT=announcement BODY=hello MSGID=pf-b1
+submit "xen-users-bounces+$VT@$D" ghost@subs.test $T/m
+waitfor "SELECT subscriber_id || ' ' || delivery_id || ' ' || envelope_from FROM inbound_bounces" "$DAVE 31 "; ok $? "Postfix's DSN reached herald with the null sender and the token"
+
+# 4. a 4xx defers; the next queue run delivers
+( echo "BEGIN IMMEDIATE;"; echo "INSERT INTO lists(name) VALUES ('lock');"; sleep 14; echo "ROLLBACK;" ) | sqlite3 "$T/data/herald.db" &
+LOCKP=$!
+sleep 0.5
+fill $F/plain.eml $T/m "FROM=Dave <dave@subs.test>" RCPT=xen-users@$D "SUBJECT=Re: talks" "BODY=Which room is the toolstack talk in?" MSGID=pf-d1
+submit dave@subs.test xen-users@$D $T/m
+_i=0; while [ $_i -lt 150 ] && ! grep -q 'status=deferred.*451 4\.3\.0' "$PF/maillog"; do sleep 0.2; _i=$((_i + 1)); done
+grep -q 'to=<xen-users@lists.xenproject.org>.*status=deferred (host .*said: 451 4\.3\.0 ' "$PF/maillog"; ok $? "a database locked past the busy timeout: 451, logged by Postfix as deferred"
+postqueue $PFC -p > "$T/queue.out"
+grep -q 'xen-users@lists.xenproject.org' "$T/queue.out" && [ "$(sql "SELECT count(*) FROM replies WHERE subject = 'Re: talks'")" = 0 ]; ok $? "the message waits in Postfix's queue, nothing stored"
+wait $LOCKP
+postqueue $PFC -f
+waitfor "SELECT count(*) FROM replies WHERE subject = 'Re: talks'" 1; ok $? "after postqueue -f it is delivered to herald once"
+plan $_n
+finish

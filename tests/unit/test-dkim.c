@@ -1,0 +1,242 @@
+/*
+ * test-dkim.c - dkim.c on its own: alignment of d= with From, the p= of a
+ * published record however it was pasted, zone-file TXT strings of at
+ * most 250 octets, keys refused by type and size, and a message signed at
+ * an offset of its buffer, verified by libopendkim, failing once changed;
+ * a failed signature leaves the bytes as they were.
+ */
+#include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+
+#include "herald.h"
+#include "config.h"
+#include "dkim.h"
+
+static char *dir;
+
+static void
+test_alignment(void)
+{
+	g_assert_cmpint(dkim_alignment("example.org", "EXAMPLE.org"), ==,
+	    DKIM_ALIGN_STRICT);
+	g_assert_cmpint(dkim_alignment("example.org", "lists.example.org"), ==,
+	    DKIM_ALIGN_RELAXED);
+	g_assert_cmpint(dkim_alignment("mail.example.org", "example.org"), ==,
+	    DKIM_ALIGN_RELAXED);
+	g_assert_cmpint(dkim_alignment("example.org", "badexample.org"), ==,
+	    DKIM_ALIGN_NONE);
+	g_assert_cmpint(dkim_alignment("a.example.org", "b.example.org"), ==,
+	    DKIM_ALIGN_NONE);
+	g_assert_cmpint(dkim_alignment("org", "example.org"), ==,
+	    DKIM_ALIGN_NONE);
+	g_assert_cmpint(dkim_alignment(NULL, "example.org"), ==,
+	    DKIM_ALIGN_NONE);
+}
+
+static void
+test_record_key(void)
+{
+	g_autofree char *a = dkim_record_key("\"v=DKIM1; k=rsa; \" \"p=MIIB\" "
+	    "\"IjAN\"");
+	g_autofree char *b = dkim_record_key("( \"v=DKIM1; k=ed25519; p=Zm9v\n"
+	    "\tYmFy\" )");
+	g_autofree char *c = dkim_record_key("v=DKIM1; k=rsa");
+
+	g_assert_cmpstr(a, ==, "MIIBIjAN");
+	g_assert_cmpstr(b, ==, "Zm9vYmFy");
+	g_assert_null(c);
+}
+
+static void
+test_zone_txt(void)
+{
+	GString *rec = g_string_new("v=DKIM1; k=rsa; p=");
+	g_autofree char *z = NULL;
+	g_auto(GStrv) parts = NULL;
+	GString *joined = g_string_new(NULL);
+	int i, n = 0;
+
+	for (i = 0; i < 400; i++)
+		g_string_append_c(rec, 'A' + i % 26);
+	z = dkim_zone_txt("s._domainkey.example.org.", rec->str);
+	g_assert_true(g_str_has_prefix(z, "s._domainkey.example.org. IN TXT ( \""));
+	parts = g_strsplit(z, "\"", -1);
+	for (i = 1; parts[i] != NULL; i += 2) {
+		g_assert_cmpuint(strlen(parts[i]), <=, 250);
+		g_string_append(joined, parts[i]);
+		n++;
+	}
+	g_assert_cmpint(n, ==, 2);
+	g_assert_cmpstr(joined->str, ==, rec->str);
+	g_string_free(rec, TRUE);
+	g_string_free(joined, TRUE);
+}
+
+static void
+test_keys(void)
+{
+	g_autofree char *rsa = g_build_filename(dir, "k", "rsa.pem", NULL);
+	g_autofree char *ed = g_build_filename(dir, "k", "ed.pem", NULL);
+	g_autofree char *weak = g_build_filename(dir, "weak.pem", NULL);
+	GError *error = NULL;
+	struct dkim_key *k;
+	GStatBuf st;
+
+	g_assert_true(dkim_keygen(rsa, DKIM_KEY_RSA, 2048, FALSE, &error));
+	g_assert_no_error(error);
+	g_assert_true(dkim_keygen(ed, DKIM_KEY_ED25519, 0, FALSE, &error));
+	g_assert_cmpint(g_stat(rsa, &st), ==, 0);
+	g_assert_cmpint(st.st_mode & 0777, ==, 0600);
+	/* an existing key is kept */
+	g_assert_false(dkim_keygen(rsa, DKIM_KEY_RSA, 2048, FALSE, &error));
+	g_assert_error(error, HERALD_ERROR, HERALD_ERROR_CANTCREAT);
+	g_clear_error(&error);
+	g_assert_false(dkim_keygen(weak, DKIM_KEY_RSA, 512, FALSE, &error));
+	g_assert_error(error, HERALD_ERROR, HERALD_ERROR_USAGE);
+	g_clear_error(&error);
+
+	k = dkim_key_load(rsa, DKIM_KEY_RSA, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(dkim_key_bits(k), ==, 2048);
+	g_assert_true(g_str_has_prefix(dkim_key_record(k),
+	    "v=DKIM1; k=rsa; p=MIIBIjAN"));
+	dkim_key_free(k);
+	k = dkim_key_load(ed, DKIM_KEY_ED25519, &error);
+	g_assert_no_error(error);
+	/* 32 octets of public key: 44 characters of base64 */
+	g_assert_cmpuint(strlen(dkim_key_record(k)), ==,
+	    strlen("v=DKIM1; k=ed25519; p=") + 44);
+	dkim_key_free(k);
+	g_assert_null(dkim_key_load(ed, DKIM_KEY_RSA, &error));
+	g_assert_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG);
+	g_assert_nonnull(strstr(error->message, ed));
+	g_clear_error(&error);
+	/* a real 768-bit key (keygen refuses to make one) */
+	{
+		g_autofree char *cmd = g_strdup_printf("openssl genpkey -algorithm "
+		    "RSA -pkeyopt rsa_keygen_bits:768 -out '%s' 2>/dev/null", weak);
+
+		if (system(cmd) != 0) {
+			g_test_skip("no openssl command");
+			return;
+		}
+	}
+	g_assert_null(dkim_key_load(weak, DKIM_KEY_RSA, &error));
+	g_assert_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG);
+	g_assert_nonnull(strstr(error->message, "768 bits is too weak"));
+	g_clear_error(&error);
+}
+
+struct lookup {
+	const char *rsa, *ed;
+};
+
+static const char *
+lookup(const char *selector, const char *domain, gpointer data)
+{
+	struct lookup *l = data;
+
+	if (strcmp(domain, "example.org") != 0)
+		return NULL;
+	return strcmp(selector, "s1") == 0 ? l->rsa :
+	    strcmp(selector, "s2") == 0 ? l->ed : NULL;
+}
+
+static void
+test_sign_verify(void)
+{
+	g_autofree char *rsa = g_build_filename(dir, "k", "rsa.pem", NULL);
+	g_autofree char *ed = g_build_filename(dir, "k", "ed.pem", NULL);
+	struct list_dkim cfg = { (char *)"example.org", (char *)"s1", rsa,
+	    (char *)"s2", ed, 0 };
+	const char *text = "From: A <a@example.org>\r\nTo: b@example.net\r\n"
+	    "Subject: hello\r\nList-Unsubscribe: <mailto:u@example.org>\r\n"
+	    "\r\nbody line\r\n";
+	GString *buf = g_string_new("PREFIX");
+	struct dkim_signer *s;
+	struct lookup l;
+	GError *error = NULL;
+	g_autoptr(GString) report = g_string_new(NULL);
+	const char *msg;
+
+	s = dkim_signer_new(&cfg, &error);
+	g_assert_no_error(error);
+	l.rsa = dkim_key_record(dkim_signer_key(s, FALSE));
+	l.ed = dkim_key_record(dkim_signer_key(s, TRUE));
+	g_string_append(buf, text);
+	g_assert_true(dkim_signer_sign(s, buf, 6, &error));
+	g_assert_no_error(error);
+	g_assert_true(g_str_has_prefix(buf->str, "PREFIXDKIM-Signature: v=1; "
+	    "a=rsa-sha256; c=relaxed/relaxed; d=example.org; s=s1;"));
+	g_assert_true(g_str_has_suffix(buf->str, text));
+	msg = buf->str + 6;
+	g_assert_true(dkim_verify_message(msg, strlen(msg), lookup, &l, report,
+	    &error));
+	g_assert_no_error(error);
+	g_assert_nonnull(strstr(report->str, "rsa-sha256 s=s1 d=example.org: pass"));
+	g_assert_nonnull(strstr(report->str,
+	    "ed25519-sha256 s=s2 d=example.org: pass"));
+	/* one changed byte in the body: both fail */
+	buf->str[buf->len - 3] = 'X';
+	g_assert_false(dkim_verify_message(msg, strlen(msg), lookup, &l, NULL,
+	    &error));
+	g_assert_error(error, HERALD_ERROR, HERALD_ERROR_DATA);
+	g_clear_error(&error);
+	/* no key published: no pass */
+	l.rsa = l.ed = NULL;
+	g_assert_false(dkim_verify_message(msg, strlen(msg), lookup, &l, NULL,
+	    &error));
+	g_clear_error(&error);
+	dkim_signer_free(s);
+	g_string_free(buf, TRUE);
+}
+
+static void
+test_sign_failure(void)
+{
+	g_autofree char *rsa = g_build_filename(dir, "k", "rsa.pem", NULL);
+	struct list_dkim cfg = { (char *)"example.org", (char *)"s1", rsa,
+	    NULL, NULL, 0 };
+	GString *buf = g_string_new("From: a@example.org\r\n\r\nx\r\n");
+	g_autofree char *before = g_strdup(buf->str);
+	struct dkim_signer *s;
+	GError *error = NULL;
+
+	g_setenv("HERALD_DKIM_FAIL_AFTER", "1", TRUE);
+	s = dkim_signer_new(&cfg, &error);
+	g_unsetenv("HERALD_DKIM_FAIL_AFTER");
+	g_assert_no_error(error);
+	g_assert_true(dkim_signer_sign(s, buf, 0, &error));
+	g_string_assign(buf, before);
+	g_assert_false(dkim_signer_sign(s, buf, 0, &error));
+	g_assert_error(error, HERALD_ERROR, HERALD_ERROR_TEMP);
+	g_clear_error(&error);
+	g_assert_cmpstr(buf->str, ==, before);
+	dkim_signer_free(s);
+	g_string_free(buf, TRUE);
+}
+
+int
+main(int argc, char **argv)
+{
+	int rc;
+
+	g_test_init(&argc, &argv, NULL);
+	dir = g_dir_make_tmp("herald-dkim-XXXXXX", NULL);
+	g_test_add_func("/dkim/alignment", test_alignment);
+	g_test_add_func("/dkim/record-key", test_record_key);
+	g_test_add_func("/dkim/zone-txt", test_zone_txt);
+	g_test_add_func("/dkim/keys", test_keys);
+	g_test_add_func("/dkim/sign-verify", test_sign_verify);
+	g_test_add_func("/dkim/sign-failure", test_sign_failure);
+	rc = g_test_run();
+	{
+		g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+
+		if (system(cmd) != 0)
+			rc = 1;
+	}
+	g_free(dir);
+	return rc;
+}
