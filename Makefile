@@ -8,7 +8,9 @@
 #   make bench      the benchmarks in tests/bench (figures and commands)
 #   make install    PREFIX=/usr/local DESTDIR= (nothing else system-wide):
 #                   the binary, an example herald.conf, the templates, the
-#                   docs, the man pages (doc/*.scd) and bash completion
+#                   docs, the man pages (doc/*.scd) and bash completion;
+#                   the binary is the one "all" built (with SANITIZE=1,
+#                   build-asan/herald: t0002 runs the binary under test)
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -26,6 +28,12 @@ CC ?= cc
 OPT ?= -O2
 CFLAGS ?= $(OPT) -g
 WARN = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+# BUILD follows SANITIZE unless given on the command line: the one the
+# tests export (make install in t0002, t0905, t0906) must not link
+# ./herald from another build's objects
+ifeq ($(origin BUILD),environment)
+undefine BUILD
+endif
 ifeq ($(SANITIZE),1)
 SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 BUILD ?= build-asan
@@ -192,7 +200,7 @@ install: all man
 	    $(DESTDIR)$(DATADIR)/herald/templates $(DESTDIR)$(DATADIR)/doc/herald \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(COMPLETIONDIR)
-	install -m 755 herald $(DESTDIR)$(BINDIR)/herald
+	install -m 755 $(HERALD_BIN) $(DESTDIR)$(BINDIR)/herald
 	for m in $(MAN_PAGES); do install -m 644 $$m \
 	    $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
 	install -m 644 etc/bash-completion/herald $(DESTDIR)$(COMPLETIONDIR)/herald

@@ -323,7 +323,7 @@ static gboolean
 action_confirmation_clear(struct action_ctx *ctx, gint64 list_id,
     gint64 sub, const char *action, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = store_prepare(ctx->store,
+	g_autoptr(store_stmt) st = store_cached(ctx->store,
 	    "DELETE FROM confirmations WHERE list_id = ?1 AND"
 	    " subscriber_id = ?2 AND action = ?3", error);
 

@@ -22,6 +22,7 @@
 #include "herald.h"
 #include "bounce_policy.h"
 #include "campaign.h"
+#include "relay.h"
 #include "segment.h"
 
 #define CAMPAIGN_MAX_SHIFT 20	/* back-off doubles at most this often */
@@ -537,14 +538,16 @@ campaign_record(struct store *store, const struct config *config,
 {
 	const struct send_config *cfg = &config->send;
 	sqlite3_stmt *fin, *tmp, *req;	/* the store's: never finalized here */
-	gint64 now = herald_now();
+	gint64 now = herald_now(), clock = relay_now(), used = 0;
+	const char *used_by = NULL;	/* the relay of the USED sent so far */
 	guint i;
 
 	if (n == 0)
 		return TRUE;
 	fin = store_cached(store, "UPDATE deliveries SET state = ?2,"
 	    " attempts = attempts + ?7, code = ?3, reply = ?4, stage = ?5,"
-	    " last_attempt = ?6, first_attempt = coalesce(first_attempt, ?6)"
+	    " last_attempt = ?6, first_attempt = coalesce(first_attempt, ?6),"
+	    " relay = coalesce(?8, relay)"
 	    " WHERE id = ?1 AND state = 'queued'", error);
 	/* the old values of attempts and first_attempt are used throughout */
 	tmp = store_cached(store, "UPDATE deliveries SET"
@@ -553,7 +556,8 @@ campaign_record(struct store *store, const struct config *config,
 	    " state = CASE WHEN ?5 - coalesce(first_attempt, ?5) >= ?6"
 	    "   THEN 'failed' ELSE 'queued' END,"
 	    " next_attempt = min(?5 + ?7 * (1 << min(attempts, ?8)),"
-	    "   coalesce(first_attempt, ?5) + ?6)"
+	    "   coalesce(first_attempt, ?5) + ?6),"
+	    " relay = coalesce(?9, relay)"
 	    " WHERE id = ?1 AND state = 'queued'", error);
 	req = store_cached(store, "UPDATE deliveries SET code = ?2, reply = ?3,"
 	    " stage = ?4, next_attempt = 0 WHERE id = ?1 AND state = 'queued'",
@@ -578,6 +582,7 @@ campaign_record(struct store *store, const struct config *config,
 			sqlite3_bind_text(st, 5, r->stage, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(st, 6, now);
 			sqlite3_bind_int(st, 7, r->fate != CAMPAIGN_SKIP);
+			sqlite3_bind_text(st, 8, r->relay, -1, SQLITE_STATIC);
 			break;
 		case CAMPAIGN_TEMP:
 			st = tmp;
@@ -588,6 +593,7 @@ campaign_record(struct store *store, const struct config *config,
 			sqlite3_bind_int64(st, 6, cfg->max_age);
 			sqlite3_bind_int64(st, 7, MAX(cfg->retry_base, 1));
 			sqlite3_bind_int(st, 8, CAMPAIGN_MAX_SHIFT);
+			sqlite3_bind_text(st, 9, r->relay, -1, SQLITE_STATIC);
 			break;
 		default:
 			st = req;
@@ -602,6 +608,24 @@ campaign_record(struct store *store, const struct config *config,
 			store_rollback(store);
 			return FALSE;
 		}
+		if (r->fate == CAMPAIGN_SENT && r->relay != NULL &&
+		    sqlite3_changes(store->db) > 0) {
+			if (used_by != NULL && strcmp(used_by, r->relay) != 0 &&
+			    !relay_record_usage(store, used_by, clock, used,
+			    error)) {
+				store_rollback(store);
+				return FALSE;
+			}
+			if (used_by == NULL || strcmp(used_by, r->relay) != 0)
+				used = 0;
+			used_by = r->relay;
+			used++;
+		}
+	}
+	if (used_by != NULL &&
+	    !relay_record_usage(store, used_by, clock, used, error)) {
+		store_rollback(store);
+		return FALSE;
 	}
 	return store_commit(store, error);
 }

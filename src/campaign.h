@@ -76,6 +76,8 @@ struct campaign_result {
 	int code;
 	char *reply;
 	const char *stage;	/* static */
+	const char *relay;	/* the relay that tried it (the config's), or
+				 * NULL: left as it was */
 };
 
 void campaign_result_clear(struct campaign_result *r);

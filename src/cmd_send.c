@@ -44,6 +44,7 @@
 #include "compose.h"
 #include "config.h"
 #include "dispatch.h"
+#include "relay.h"
 #include "schedule.h"
 #include "send.h"
 #include "store.h"
@@ -66,6 +67,7 @@ struct send_view {
 	gboolean json;
 	gint64 last_log;
 	gboolean drew;
+	gint64 quota_until;	/* the wait for a quota last printed */
 };
 
 /* send_progress - the live line, or a log line now and then */
@@ -77,6 +79,14 @@ send_progress(const struct dispatch_progress *p, gpointer data)
 	gint64 left = MAX(p->due_at_start - done, 0);
 	double eta = p->rate > 0 ? left / p->rate : 0;
 
+	if (p->quota_until != 0 && p->quota_until != v->quota_until) {
+		g_autofree char *when = relay_format_time(p->quota_until);
+
+		fprintf(stderr, "%sherald %s: campaign %" G_GINT64_FORMAT ": every "
+		    "relay is at its quota; waiting until %s\n", v->drew ?
+		    "\r\033[K" : "", v->cmd, v->id, when);
+	}
+	v->quota_until = p->quota_until;
 	if (v->tty) {
 		fprintf(stderr, "\r\033[Kcampaign %" G_GINT64_FORMAT ": sent %"
 		    G_GINT64_FORMAT ", failed %" G_GINT64_FORMAT ", queued %"
@@ -900,7 +910,8 @@ cmd_campaigns(struct herald *h, int argc, char **argv)
 /* campaign_show_json - campaign show --json (README: JSON output) */
 static void
 campaign_show_json(struct herald *h, const struct campaign *c,
-    const struct campaign_counts *n, GArray *per, GArray *errs)
+    const struct campaign_counts *n, GArray *per, GArray *errs,
+    GArray *relays)
 {
 	struct json_out jo;
 	guint i;
@@ -949,6 +960,39 @@ campaign_show_json(struct herald *h, const struct campaign *c,
 		json_out_end(&jo);
 	}
 	json_out_end(&jo);
+	json_out_key(&jo, "relays");
+	json_out_array(&jo);
+	for (i = 0; i < relays->len; i++) {
+		struct relay_count *r = &g_array_index(relays, struct relay_count,
+		    i);
+
+		json_out_object(&jo);
+		json_out_kstring(&jo, "relay", r->relay);
+		json_out_kint(&jo, "sent", r->sent);
+		json_out_kint(&jo, "deferred", r->deferred);
+		json_out_kint(&jo, "failed", r->failed);
+		json_out_kstring(&jo, "state", r->state);
+		json_out_kstring(&jo, "reason", r->reason);
+		json_out_end(&jo);
+	}
+	json_out_end(&jo);
+	json_out_key(&jo, "shapes");
+	json_out_array(&jo);
+	for (i = 0; i < h->config->shapes->len; i++) {
+		const struct shape_config *sh = g_ptr_array_index(
+		    h->config->shapes, i);
+		g_autofree char *name = g_strdup_printf("shape %s", sh->name);
+		g_autofree char *state = NULL;
+		g_autofree char *why = NULL;
+
+		(void)relay_get_state(h->store, name, &state, &why, NULL);
+		json_out_object(&jo);
+		json_out_kstring(&jo, "shape", sh->name);
+		json_out_kstring(&jo, "state", state);
+		json_out_kstring(&jo, "reason", why);
+		json_out_end(&jo);
+	}
+	json_out_end(&jo);
 	json_out_end(&jo);
 	json_out_end_line(&jo);
 }
@@ -960,6 +1004,7 @@ campaign_show(struct herald *h, gint64 id, gboolean json)
 	g_autoptr(campaign) c = NULL;
 	g_autoptr(GArray) per = NULL;
 	g_autoptr(GArray) errs = NULL;
+	g_autoptr(GArray) relays = NULL;
 	g_autofree char *line = NULL;
 	struct campaign_counts n;
 	GError *error = NULL;
@@ -968,10 +1013,11 @@ campaign_show(struct herald *h, gint64 id, gboolean json)
 	if ((c = campaign_get(h->store, id, &error)) == NULL ||
 	    !campaign_counts(h->store, id, &n, &error) ||
 	    (per = campaign_segment_counts(h->store, c, &error)) == NULL ||
-	    (errs = campaign_errors(h->store, id, 10, &error)) == NULL)
+	    (errs = campaign_errors(h->store, id, 10, &error)) == NULL ||
+	    (relays = relay_counts(h->store, h->config, id, &error)) == NULL)
 		return cmd_error("campaign show", error);
 	if (json) {
-		campaign_show_json(h, c, &n, per, errs);
+		campaign_show_json(h, c, &n, per, errs, relays);
 		return EX_OK;
 	}
 	printf("campaign     %" G_GINT64_FORMAT "\n", c->id);
@@ -999,6 +1045,32 @@ campaign_show(struct herald *h, gint64 id, gboolean json)
 		printf("%-24s %8" G_GINT64_FORMAT " %8" G_GINT64_FORMAT " %8"
 		    G_GINT64_FORMAT " %8" G_GINT64_FORMAT "\n", s->segment,
 		    s->total, s->sent, s->failed, s->queued);
+	}
+	printf("\n%-16s %8s %8s %8s  %s\n", "RELAY", "SENT", "DEFERRED",
+	    "FAILED", "STATE");
+	for (i = 0; i < relays->len; i++) {
+		struct relay_count *r = &g_array_index(relays, struct relay_count,
+		    i);
+
+		printf("%-16s %8" G_GINT64_FORMAT " %8" G_GINT64_FORMAT " %8"
+		    G_GINT64_FORMAT "  %s%s%s\n", r->relay, r->sent, r->deferred,
+		    r->failed, r->state != NULL ? r->state : "unused",
+		    r->reason != NULL ? ": " : "", r->reason != NULL ? r->reason :
+		    "");
+	}
+	if (h->config->shapes->len > 0)
+		printf("\n%-16s %s\n", "SHAPE", "STATE (the last run's end)");
+	for (i = 0; i < h->config->shapes->len; i++) {
+		const struct shape_config *sh = g_ptr_array_index(
+		    h->config->shapes, i);
+		g_autofree char *name = g_strdup_printf("shape %s", sh->name);
+		g_autofree char *state = NULL;
+		g_autofree char *why = NULL;
+
+		if (!relay_get_state(h->store, name, &state, &why, &error))
+			return cmd_error("campaign show", error);
+		printf("%-16s %s%s%s\n", sh->name, state != NULL ? state :
+		    "unused", why != NULL ? ": " : "", why != NULL ? why : "");
 	}
 	if (errs->len > 0)
 		printf("\n%8s %8s  %-8s %s\n", "COUNT", "FAILED", "STAGE", "REPLY");

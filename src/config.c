@@ -505,6 +505,8 @@ static const struct config_bound {
 	/* a share of the attempts that failed */
 	{ "send|error_threshold", 0, 1 },
 	{ "smtp|timeout", 1, 3600 },
+	/* a failed relay's first rest before it is probed, seconds */
+	{ "send|relay_backoff", 1, 3600 },
 };
 
 /* config_validate_bounded - a number of config_bounds[] within its bounds
@@ -1304,6 +1306,23 @@ config_load_lists(struct config *config, GError **error)
 	return config_check_addresses(config, error);
 }
 
+/* config_cb_on_quota - "wait" | "pause" */
+static int
+config_cb_on_quota(cfg_t *cfg, cfg_opt_t *opt, const char *value,
+    void *result)
+{
+	if (strcmp(value, "wait") == 0)
+		*(long *)result = 0;
+	else if (strcmp(value, "pause") == 0)
+		*(long *)result = 1;
+	else {
+		cfg_error(cfg, "%s must be wait or pause, not \"%s\"", opt->name,
+		    value);
+		return -1;
+	}
+	return 0;
+}
+
 /* config_validate_base_url - web base_url is an http(s) URL (https for
  * mail providers' one-click; http only makes sense for a local demo) */
 static int
@@ -1320,6 +1339,158 @@ config_validate_base_url(cfg_t *cfg, cfg_opt_t *opt)
 		return -1;
 	}
 	return 0;
+}
+
+/* config_smtp_copy - a deep copy of FROM */
+static void
+config_smtp_copy(struct smtp_config *to, const struct smtp_config *from)
+{
+	*to = *from;
+	to->host = g_strdup(from->host);
+	to->user = g_strdup(from->user);
+	to->password_file = g_strdup(from->password_file);
+	to->helo = g_strdup(from->helo);
+}
+
+static void
+config_relay_free(struct relay_config *r)
+{
+	g_free(r->name);
+	g_free(r->smtp.host);
+	g_free(r->smtp.user);
+	g_free(r->smtp.password_file);
+	g_free(r->smtp.helo);
+	g_free(r);
+}
+
+/* config_relay - one relay NAME { } section (paths against DIR) */
+static struct relay_config *
+config_relay(cfg_t *s, const char *dir, int connections)
+{
+	struct relay_config *r = g_new0(struct relay_config, 1);
+	cfg_t *q = cfg_getsec(s, "quota");
+
+	r->name = g_strdup(cfg_title(s));
+	r->smtp.host = g_strdup(cfg_getstr(s, "host"));
+	r->smtp.port = cfg_getint(s, "port");
+	r->smtp.starttls = cfg_getint(s, "starttls");
+	r->smtp.user = config_strdup_nonempty(cfg_getstr(s, "user"));
+	r->smtp.password_file = config_path_in(dir,
+	    cfg_getstr(s, "password_file"));
+	r->smtp.timeout = cfg_getint(s, "timeout");
+	r->smtp.helo = config_strdup_nonempty(cfg_getstr(s, "helo"));
+	r->weight = cfg_getint(s, "weight");
+	r->connections = cfg_getint(s, "connections");
+	if (r->connections == 0)
+		r->connections = connections;
+	r->per_hour = cfg_getint(q, "per_hour");
+	r->per_day = cfg_getint(q, "per_day");
+	return r;
+}
+
+static void
+config_shape_free(struct shape_config *sh)
+{
+	g_free(sh->name);
+	g_strfreev(sh->domains);
+	g_free(sh);
+}
+
+/* config_shape - one shape NAME { } section */
+static struct shape_config *
+config_shape(cfg_t *s)
+{
+	struct shape_config *sh = g_new0(struct shape_config, 1);
+	guint i, n = cfg_size(s, "domains");
+
+	sh->name = g_strdup(cfg_title(s));
+	sh->domains = g_new0(char *, n + 1);
+	for (i = 0; i < n; i++)
+		sh->domains[i] = g_ascii_strdown(cfg_getnstr(s, "domains", i), -1);
+	sh->rate = cfg_getfloat(s, "rate");
+	sh->connections = cfg_getint(s, "connections");
+	return sh;
+}
+
+/* config_check_shapes - domains named, each in one group at most,
+ * numbers within bounds */
+static gboolean
+config_check_shapes(const struct config *config, GError **error)
+{
+	const char *file = config->path != NULL ? config->path : "herald.conf";
+	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+	const char *why = NULL;
+	g_autofree char *what = NULL;
+	guint i;
+	char **d;
+
+	for (i = 0; i < config->shapes->len && why == NULL; i++) {
+		const struct shape_config *sh = g_ptr_array_index(config->shapes, i);
+
+		if (sh->domains[0] == NULL)
+			why = "domains names no domain";
+		else if (!(sh->rate >= 0 && sh->rate <= 1000000))
+			why = "rate must be between 0 and 1000000";
+		else if (sh->connections < 0 || sh->connections > 100)
+			why = "connections must be between 0 and 100";
+		for (d = sh->domains; why == NULL && *d != NULL; d++) {
+			const char *other = g_hash_table_lookup(seen, *d);
+
+			if (other != NULL) {
+				what = g_strdup_printf("%s is in shape \"%s\" already",
+				    *d, other);
+				why = what;
+			} else
+				g_hash_table_insert(seen, *d, sh->name);
+		}
+		if (why != NULL) {
+			g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+			    "%s: shape \"%s\": %s", file, sh->name, why);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+/* config_check_relays - each relay's numbers within bounds, a password
+ * file wherever a user is set; at most 100 connections in all */
+static gboolean
+config_check_relays(const struct config *config, GError **error)
+{
+	const char *file = config->path != NULL ? config->path : "herald.conf";
+	const char *why = NULL;
+	int total = 0;
+	guint i;
+
+	for (i = 0; i < config->relays->len; i++) {
+		const struct relay_config *r = g_ptr_array_index(config->relays, i);
+
+		if (r->smtp.port < 1 || r->smtp.port > 65535)
+			why = "port must be between 1 and 65535";
+		else if (r->weight < 1 || r->weight > 1000)
+			why = "weight must be between 1 and 1000";
+		else if (r->connections < 1 || r->connections > 100)
+			why = "connections must be between 1 and 100";
+		else if (r->smtp.timeout < 1 || r->smtp.timeout > 3600)
+			why = "timeout must be between 1 and 3600";
+		else if (r->per_hour < 0 || r->per_day < 0)
+			why = "a quota must not be negative";
+		else if (r->smtp.user != NULL && r->smtp.password_file == NULL)
+			why = "user is set but password_file is not";
+		if (why != NULL) {
+			g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+			    "%s: relay \"%s\": %s", file, r->name, why);
+			return FALSE;
+		}
+		total += r->connections;
+	}
+	if (total > 100) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s: the relays have %d connections in all; at most 100",
+		    file, total);
+		return FALSE;
+	}
+	return TRUE;
 }
 
 /* config_web_urls - a list without its own unsubscribe_base_url gets
@@ -1358,6 +1529,31 @@ config_load(const char *path, GError **error)
 		CFG_STR("helo", "", CFGF_NONE),
 		CFG_END()
 	};
+	cfg_opt_t quota_opts[] = {
+		CFG_INT("per_hour", 0, CFGF_NONE),
+		CFG_INT("per_day", 0, CFGF_NONE),
+		CFG_END()
+	};
+	cfg_opt_t relay_opts[] = {
+		CFG_STR("host", "127.0.0.1", CFGF_NONE),
+		CFG_INT("port", 25, CFGF_NONE),
+		CFG_INT_CB("starttls", STARTTLS_WHEN_OFFERED, CFGF_NONE,
+		    config_cb_starttls),
+		CFG_STR("user", "", CFGF_NONE),
+		CFG_STR("password_file", "", CFGF_NONE),
+		CFG_INT("timeout", 60, CFGF_NONE),
+		CFG_STR("helo", "", CFGF_NONE),
+		CFG_INT("weight", 1, CFGF_NONE),
+		CFG_INT("connections", 0, CFGF_NONE),
+		CFG_SEC("quota", quota_opts, CFGF_NONE),
+		CFG_END()
+	};
+	cfg_opt_t shape_opts[] = {
+		CFG_STR_LIST("domains", "{}", CFGF_NONE),
+		CFG_FLOAT("rate", 0, CFGF_NONE),
+		CFG_INT("connections", 0, CFGF_NONE),
+		CFG_END()
+	};
 	cfg_opt_t send_opts[] = {
 		CFG_INT("connections", 4, CFGF_NONE),
 		CFG_INT("batch", 200, CFGF_NONE),
@@ -1367,6 +1563,8 @@ config_load(const char *path, GError **error)
 		CFG_INT("retry_base", 300, CFGF_NONE),
 		CFG_FLOAT("error_threshold", 0.5, CFGF_NONE),
 		CFG_INT("error_min", 50, CFGF_NONE),
+		CFG_INT_CB("on_quota", 0, CFGF_NONE, config_cb_on_quota),
+		CFG_INT("relay_backoff", 30, CFGF_NONE),
 		CFG_END()
 	};
 	cfg_opt_t pipe_opts[] = {
@@ -1399,6 +1597,10 @@ config_load(const char *path, GError **error)
 		CFG_STR("list_dir", "", CFGF_NONE),
 		CFG_STR("domain", "lists.example.org", CFGF_NONE),
 		CFG_SEC("smtp", smtp_opts, CFGF_NONE),
+		CFG_SEC("relay", relay_opts,
+		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+		CFG_SEC("shape", shape_opts,
+		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_SEC("send", send_opts, CFGF_NONE),
 		CFG_SEC("pipe", pipe_opts, CFGF_NONE),
 		CFG_SEC("web", web_opts, CFGF_NONE),
@@ -1481,6 +1683,19 @@ config_load(const char *path, GError **error)
 	config->send.retry_base = cfg_getint(s, "retry_base");
 	config->send.error_threshold = cfg_getfloat(s, "error_threshold");
 	config->send.error_min = cfg_getint(s, "error_min");
+	config->send.quota_pause = cfg_getint(s, "on_quota") != 0;
+	config->send.relay_backoff = cfg_getint(s, "relay_backoff");
+	config->relays = g_ptr_array_new_with_free_func(
+	    (GDestroyNotify)config_relay_free);
+	config->shapes = g_ptr_array_new_with_free_func(
+	    (GDestroyNotify)config_shape_free);
+	for (i = 0; i < cfg_size(cfg, "shape"); i++)
+		g_ptr_array_add(config->shapes,
+		    config_shape(cfg_getnsec(cfg, "shape", i)));
+	for (i = 0; i < cfg_size(cfg, "relay"); i++)
+		g_ptr_array_add(config->relays,
+		    config_relay(cfg_getnsec(cfg, "relay", i), dir,
+		    config->send.connections));
 	s = cfg_getsec(cfg, "pipe");
 	config->pipe.max_size = cfg_getint(s, "max_size");
 	config->pipe.pending_expiry_hours = cfg_getint(s, "pending_expiry_hours");
@@ -1519,6 +1734,18 @@ config_load(const char *path, GError **error)
 		    path != NULL ? path : "herald.conf");
 		return NULL;
 	}
+	if (config->relays->len == 0) {
+		struct relay_config *r = g_new0(struct relay_config, 1);
+
+		r->name = g_strdup("smtp");
+		config_smtp_copy(&r->smtp, &config->smtp);
+		r->weight = 1;
+		r->connections = config->send.connections;
+		g_ptr_array_add(config->relays, r);
+	}
+	if (!config_check_relays(config, error) ||
+	    !config_check_shapes(config, error))
+		return NULL;
 	if (!config_load_lists(config, error))
 		return NULL;
 	config_web_urls(config);
@@ -1542,6 +1769,10 @@ config_free(struct config *config)
 	g_free(config->smtp.user);
 	g_free(config->smtp.password_file);
 	g_free(config->smtp.helo);
+	if (config->relays != NULL)
+		g_ptr_array_unref(config->relays);
+	if (config->shapes != NULL)
+		g_ptr_array_unref(config->shapes);
 	g_free(config->web.listen);
 	g_free(config->web.base_url);
 	g_free(config->web.templates);

@@ -95,6 +95,25 @@ struct smtp_config {
 	char *helo;		/* NULL: the host name */
 };
 
+/* one relay of the pool: relay NAME { } in herald.conf, or the smtp { }
+ * section when there is none (named "smtp") */
+struct relay_config {
+	char *name;
+	struct smtp_config smtp;	/* host, port, TLS, AUTH, timeout */
+	int weight;		/* share of the deliveries among those up */
+	int connections;	/* its SMTP sessions (send.connections) */
+	gint64 per_hour;	/* sliding-window quotas, 0: none */
+	gint64 per_day;
+};
+
+/* a group of recipient domains shaped together: shape NAME { } */
+struct shape_config {
+	char *name;
+	char **domains;		/* lowercased, NULL-terminated */
+	double rate;		/* messages per second to the group, 0: none */
+	int connections;	/* messages in flight to it at once, 0: any */
+};
+
 struct send_config {
 	int connections;	/* parallel SMTP sessions */
 	int batch;		/* messages per session (libesmtp keeps them all) */
@@ -104,6 +123,8 @@ struct send_config {
 	int retry_base;		/* first retry delay, seconds; doubles each time */
 	double error_threshold;	/* pause when failed/attempted passes this… */
 	int error_min;		/* …after at least this many attempts */
+	int relay_backoff;	/* seconds a failed relay rests before a probe */
+	gboolean quota_pause;	/* every relay at its quota: pause, not wait */
 };
 
 struct pipe_config {
@@ -136,6 +157,9 @@ struct config {
 	char *list_dir;
 	char *domain;
 	struct smtp_config smtp;
+	GPtrArray *relays;	/* struct relay_config *, at least one; the
+				 * first is smtp { } when there is no relay */
+	GPtrArray *shapes;	/* struct shape_config * */
 	struct send_config send;
 	struct pipe_config pipe;
 	struct web_config web;

@@ -29,6 +29,22 @@
  * callback, one indexed read): an unsubscribe, a disabling or a
  * blocklisting committed by then stops it.
  *
+ * Relays: each relay of config->relays has its own sender, its own
+ * workers (relay.connections) and its own queue of chunks. The producer
+ * gives each chunk to the relay that is up, under its quota (relay.c,
+ * counted in the store, minus the rows it has in flight) and furthest
+ * behind its weight, and waits for that relay's queue rather than
+ * handing the chunk to another. With two relays or more, a relay's
+ * failure (no reply, a 421, a SEND_HALT refusal) marks it down (the
+ * breaker: it rests send.relay_backoff seconds, doubling at each failed
+ * probe, then gets one small chunk); its messages are re-queued untouched
+ * and the chunk, once its results are committed, goes back to the
+ * producer (d->retry), which hands out what is still due of it to the
+ * relays that are up. Every relay down pauses the run. With one relay,
+ * a failure is the delivery's, as above. A relay at its quota gets
+ * nothing; when every relay not down is, the run waits (the progress
+ * says until when) or pauses (send.on_quota).
+ *
  * Commits: a worker's results are committed every CAMPAIGN_COMMIT_EVERY
  * messages. A commit that fails (disk full, database locked past the
  * busy timeout) stops the run; the results stay pending and are tried
@@ -44,6 +60,7 @@
 #include "herald.h"
 #include "campaign.h"
 #include "dispatch.h"
+#include "relay.h"
 #include "send.h"
 #include "subscriber.h"
 
@@ -51,15 +68,72 @@
 #define DISPATCH_TICK_US 100000		/* how often the producer looks up */
 #define DISPATCH_PROGRESS_US 500000
 
+#define DISPATCH_BACKOFF_MAX (600 * G_USEC_PER_SEC)
+
 struct dispatch_chunk {
 	gint64 first;
 	gint64 last;
+	gint64 n;		/* due rows when it was handed out */
+};
+
+enum dispatch_relay_state {
+	RELAY_UP,
+	RELAY_DOWN,		/* until down_until, then probed */
+	RELAY_PROBING,		/* one chunk out to see if it is back */
+};
+
+/* one relay of the pool: its settings, its sessions, its breaker */
+struct dispatch_relay {
+	const struct relay_config *cfg;
+	struct sender *sender;
+	GAsyncQueue *queue;	/* its chunks, or &dispatch_end */
+	GThread **threads;	/* cfg->connections workers */
+	gint64 assigned;	/* rows handed to it this run (producer's) */
+	gint inflight;		/* atomic: rows handed out and not done */
+	/* under the dispatch lock */
+	struct dispatch *d;
+	enum dispatch_relay_state state;
+	gint64 down_until;	/* monotonic µs */
+	gint64 backoff;		/* µs, doubles at each failed probe */
+	char *reason;		/* why it is down */
+	gboolean changed;	/* the store should hear of its state */
+	gboolean at_quota;	/* the producer's: last seen at its quota */
+};
+
+/* a group of destination domains (shape NAME { }): how many messages
+ * are in flight to it, and its rate, halved at each "slow down" reply
+ * and grown back by a 32nd of the configured rate at each success */
+struct dispatch_shape {
+	const struct shape_config *cfg;
+	int inflight;
+	double rate;		/* now; cfg->rate at most */
+	gint64 next;		/* monotonic µs of its next slot */
+	gint64 slowed;		/* 421 or 4.7.x replies from it */
+	char *last;		/* the last of them */
+};
+
+/* what msg->user points at: the subscriber, and its shape: the slot
+ * it holds (released when its report comes, or when its connection
+ * moves on to the next message, whichever is first) and the rate its
+ * report will adapt */
+struct dispatch_held {
+	gint64 sid;
+	struct dispatch_shape *shape;	/* NULL: its report has come */
+	gboolean holding;		/* it holds a slot of shape */
 };
 
 struct dispatch {
 	const struct config *config;
 	const struct composer *composer;
-	struct sender *sender;
+	struct dispatch_relay *relays;
+	guint nrelays;
+	GQueue retry;			/* struct dispatch_chunk *: given back */
+	struct dispatch_shape *shapes;
+	guint nshapes;
+	GHashTable *shape_of;		/* domain -> struct dispatch_shape * */
+	GMutex shape_lock;		/* the shapes' counters */
+	GCond shape_cond;		/* a slot came free, or a stop */
+	gint chunks;			/* atomic: chunks out with the workers */
 	gint64 id;
 	gint64 list_id;
 	gint64 now;			/* the run's start, unix time */
@@ -78,12 +152,15 @@ struct dispatch {
 
 struct dispatch_worker {
 	struct dispatch *d;
+	struct dispatch_relay *relay;
 	struct store *store;
 	sqlite3_stmt *rows;
 	sqlite3_stmt *attrs;
 	sqlite3_stmt *member;		/* one membership, before MAIL FROM */
 	GArray *pending;		/* struct campaign_result */
+	struct dispatch_held *admitted;	/* the last message admitted */
 	gboolean failed;		/* a commit failed: wait for the last try */
+	gboolean fault;			/* the relay failed under this chunk */
 };
 
 /* one delivery of a chunk, with its subscriber */
@@ -97,14 +174,23 @@ struct dispatch_item {
 
 static struct dispatch_chunk dispatch_end;
 
+static void dispatch_shape_release(struct dispatch *d,
+    struct dispatch_held *held, const struct send_rcpt *r);
+
 /* dispatch_stop - hand out nothing more, and end every session before
  * its next MAIL FROM (a pacing wait included) */
 static void
 dispatch_stop(struct dispatch *d)
 {
+	guint i;
+
 	g_atomic_int_set(&d->stopping, 1);
-	if (d->sender != NULL)
-		sender_stop(d->sender);
+	g_mutex_lock(&d->shape_lock);
+	g_cond_broadcast(&d->shape_cond);
+	g_mutex_unlock(&d->shape_lock);
+	for (i = 0; i < d->nrelays; i++)
+		if (d->relays[i].sender != NULL)
+			sender_stop(d->relays[i].sender);
 }
 
 /* dispatch_fail - remember the first error and stop */
@@ -158,7 +244,8 @@ dispatch_add(struct dispatch_worker *w, gint64 delivery_id,
     enum campaign_fate fate, int code, const char *reply, const char *stage)
 {
 	struct campaign_result r = { delivery_id, fate, code, g_strdup(reply),
-	    stage };
+	    stage, fate == CAMPAIGN_SENT || fate == CAMPAIGN_TEMP ||
+	    fate == CAMPAIGN_PERM ? w->relay->cfg->name : NULL };
 
 	g_array_append_val(w->pending, r);
 	if (w->pending->len >= CAMPAIGN_COMMIT_EVERY)
@@ -238,13 +325,94 @@ dispatch_count(struct dispatch *d, const struct send_rcpt *r)
 	return fate;
 }
 
-/* dispatch_report - a message's fate, from inside the SMTP session */
+/* dispatch_relay_fault - is R's result the relay's failure rather than
+ * the recipient's: no reply at all (refused connection, time-out, a
+ * drop), a 421 before RCPT (the relay closing the session; a 421 to a
+ * RCPT is about that destination: shaping), or a refusal of the session
+ * (SEND_HALT: AUTH refused and the like)? */
+static gboolean
+dispatch_relay_fault(const struct send_rcpt *r)
+{
+	return r->outcome == SEND_HALT ||
+	    (r->code == 421 && r->stage <= SEND_STAGE_MAIL) ||
+	    (r->outcome == SEND_TEMP && r->code == 0);
+}
+
+/* dispatch_all_down - every relay is down (call with the lock held) */
+static gboolean
+dispatch_all_down(struct dispatch *d)
+{
+	guint i;
+
+	for (i = 0; i < d->nrelays; i++)
+		if (d->relays[i].state != RELAY_DOWN)
+			return FALSE;
+	return TRUE;
+}
+
+/* dispatch_relay_down - R failed (R's result says how): the breaker
+ * opens for its back-off (doubled after a failed probe). When every
+ * relay is down the run stops, saying why for each. */
+static void
+dispatch_relay_down(struct dispatch *d, struct dispatch_relay *relay,
+    const struct send_rcpt *r)
+{
+	gint64 base = (gint64)d->config->send.relay_backoff * G_USEC_PER_SEC;
+	char code[16] = "";
+	gboolean all;
+
+	if (r->code != 0)
+		g_snprintf(code, sizeof code, "%d ", r->code);
+	g_mutex_lock(&d->lock);
+	if (relay->state == RELAY_DOWN) {
+		g_mutex_unlock(&d->lock);
+		return;
+	}
+	relay->backoff = relay->state == RELAY_PROBING ?
+	    MIN(MAX(relay->backoff, base) * 2, DISPATCH_BACKOFF_MAX) : base;
+	relay->state = RELAY_DOWN;
+	relay->down_until = g_get_monotonic_time() + relay->backoff;
+	relay->changed = TRUE;
+	g_free(relay->reason);
+	relay->reason = g_strdup_printf("%s%s (at %s)", code, r->reply,
+	    send_stage_name(r->stage));
+	all = dispatch_all_down(d);
+	if (all && !g_atomic_int_get(&d->tripped)) {
+		GString *why = g_string_new("every relay is down:");
+		guint i;
+
+		g_atomic_int_set(&d->tripped, 1);
+		for (i = 0; i < d->nrelays; i++)
+			g_string_append_printf(why, "%s %s: %s", i > 0 ? ";" : "",
+			    d->relays[i].cfg->name, d->relays[i].reason);
+		g_string_append(why, "; the deliveries stay queued");
+		g_free(d->reason);
+		d->reason = g_string_free(why, FALSE);
+	}
+	g_mutex_unlock(&d->lock);
+	if (all)
+		dispatch_stop(d);
+}
+
+/* dispatch_report - a message's fate, from inside the SMTP session. With
+ * more than one relay, a relay's failure marks it down and leaves the
+ * message queued for another relay (the chunk goes back to the queue) */
 static void
 dispatch_report(struct send_message *msg, gpointer data)
 {
 	struct dispatch_worker *w = data;
 	const struct send_rcpt *r = g_ptr_array_index(msg->rcpts, 0);
-	enum campaign_fate fate = dispatch_count(w->d, r);
+	enum campaign_fate fate;
+
+	dispatch_shape_release(w->d, msg->user, r);
+	if (w->d->nrelays > 1 && dispatch_relay_fault(r)) {
+		w->fault = TRUE;
+		dispatch_relay_down(w->d, w->relay, r);
+		dispatch_add(w, msg->id, CAMPAIGN_REQUEUE, r->code, r->reply,
+		    send_stage_name(r->stage));
+		return;
+	}
+	fate = dispatch_count(w->d, r);
 
 	dispatch_add(w, msg->id, fate, r->code, r->reply,
 	    send_stage_name(r->stage));
@@ -264,10 +432,90 @@ dispatch_skip(struct dispatch_worker *w, gint64 delivery_id,
 	dispatch_add(w, delivery_id, CAMPAIGN_SKIP, 0, why, "skipped");
 }
 
+/* dispatch_shape_slowdown - does R ask the sender to slow down: a 421
+ * or a 4.7.x (RFC 3463: security or policy, as rate limits are) 4xx? */
+static gboolean
+dispatch_shape_slowdown(const struct send_rcpt *r)
+{
+	return r->code / 100 == 4 && (r->code == 421 ||
+	    (r->reply != NULL && strncmp(r->reply, "4.7.", 4) == 0));
+}
+
+/* dispatch_shape_acquire - before a message to ADDRESS: wait for a
+ * slot of its domain's group (its connections) and for the group's
+ * pace; FALSE on a stop (the message stays queued, untouched) */
+static gboolean
+dispatch_shape_acquire(struct dispatch *d, struct dispatch_held *held,
+    const char *address)
+{
+	const char *at = strrchr(address, '@');
+	g_autofree char *domain = g_ascii_strdown(at != NULL ? at + 1 : "", -1);
+	struct dispatch_shape *sh;
+	gint64 slot = 0, now;
+
+	if (d->shape_of == NULL ||
+	    (sh = g_hash_table_lookup(d->shape_of, domain)) == NULL)
+		return TRUE;
+	g_mutex_lock(&d->shape_lock);
+	while (!g_atomic_int_get(&d->stopping) && sh->cfg->connections > 0 &&
+	    sh->inflight >= sh->cfg->connections)
+		g_cond_wait_until(&d->shape_cond, &d->shape_lock,
+		    g_get_monotonic_time() + DISPATCH_TICK_US);
+	if (g_atomic_int_get(&d->stopping)) {
+		g_mutex_unlock(&d->shape_lock);
+		return FALSE;
+	}
+	sh->inflight++;
+	held->shape = sh;
+	held->holding = TRUE;
+	if (sh->rate > 0) {
+		now = g_get_monotonic_time();
+		slot = MAX(sh->next, now);
+		sh->next = slot + (gint64)(G_USEC_PER_SEC / sh->rate);
+	}
+	g_mutex_unlock(&d->shape_lock);
+	while (!g_atomic_int_get(&d->stopping) &&
+	    (now = g_get_monotonic_time()) < slot)
+		g_usleep(MIN(slot - now, DISPATCH_TICK_US));
+	return TRUE;
+}
+
+/* dispatch_shape_release - HELD's message is over (R: how, NULL: never
+ * sent); the group adapts its rate to R (additive increase,
+ * multiplicative decrease) */
+static void
+dispatch_shape_release(struct dispatch *d, struct dispatch_held *held,
+    const struct send_rcpt *r)
+{
+	struct dispatch_shape *sh = held->shape;
+	double top;
+
+	if (sh == NULL || (r == NULL && !held->holding))
+		return;
+	top = sh->cfg->rate;
+	g_mutex_lock(&d->shape_lock);
+	if (held->holding)
+		sh->inflight--;
+	held->holding = FALSE;
+	if (r != NULL)
+		held->shape = NULL;
+	if (r != NULL && dispatch_shape_slowdown(r)) {
+		sh->slowed++;
+		g_free(sh->last);
+		sh->last = g_strdup_printf("%d %s", r->code, r->reply);
+		if (top > 0)
+			sh->rate = MAX(sh->rate / 2, top / 64);
+	} else if (r != NULL && r->outcome == SEND_OK && top > 0)
+		sh->rate = MIN(sh->rate + top / 32, top);
+	g_cond_broadcast(&d->shape_cond);
+	g_mutex_unlock(&d->shape_lock);
+}
+
 /* dispatch_admit - just before MSG's MAIL FROM: is its subscriber (the
  * gint64 at msg->user) still an active member, blocklisted nowhere?
  * One read of the primary key and one of the subscriber index. A read
- * that fails lets the message go: the chunk's own read said yes. */
+ * that fails lets the message go: the chunk's own read said yes. Then
+ * the destination's shaping (dispatch_shape_acquire). */
 static gboolean
 dispatch_admit(struct send_message *msg, gpointer data)
 {
@@ -276,15 +524,20 @@ dispatch_admit(struct send_message *msg, gpointer data)
 	g_autofree char *status = NULL;
 	gboolean blocked = FALSE;
 
+	/* one message at a time per connection: the one before is over */
+	if (w->admitted != NULL)
+		dispatch_shape_release(w->d, w->admitted, NULL);
+	w->admitted = msg->user;
 	sqlite3_bind_int64(st, 1, w->d->list_id);
-	sqlite3_bind_int64(st, 2, *(const gint64 *)msg->user);
+	sqlite3_bind_int64(st, 2, ((const struct dispatch_held *)msg->user)->sid);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		status = g_strdup((const char *)sqlite3_column_text(st, 0));
 		blocked = sqlite3_column_int(st, 1) != 0;
 	}
 	sqlite3_reset(st);
 	if (status == NULL || (strcmp(status, MEMBER_ACTIVE) == 0 && !blocked))
-		return TRUE;
+		return dispatch_shape_acquire(w->d, msg->user,
+		    ((struct send_rcpt *)g_ptr_array_index(msg->rcpts, 0))->address);
 	dispatch_skip(w, msg->id, blocked ? "blocklisted" : status);
 	return FALSE;
 }
@@ -370,6 +623,43 @@ fail:
 	return NULL;
 }
 
+/* dispatch_done - after a chunk: a probe its relay did not fail brings
+ * the relay back; a chunk its relay failed goes back to the queue (after its
+ * results are committed, so another relay sends only what is left) */
+static void
+dispatch_done(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
+{
+	struct dispatch *d = w->d;
+	struct dispatch_relay *relay = w->relay;
+
+	g_mutex_lock(&d->lock);
+	if (!w->fault && relay->state == RELAY_PROBING) {
+		relay->state = RELAY_UP;
+		relay->changed = TRUE;
+		g_clear_pointer(&relay->reason, g_free);
+	}
+	if (w->fault && !w->failed && !g_atomic_int_get(&d->stopping))
+		g_queue_push_tail(&d->retry, g_memdup2(chunk, sizeof *chunk));
+	g_mutex_unlock(&d->lock);
+}
+
+/* dispatch_pass - a chunk that reached a relay marked down since goes
+ * straight back to the queue, for the relays that are up */
+static gboolean
+dispatch_pass(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
+{
+	struct dispatch *d = w->d;
+	gboolean down;
+
+	if (d->nrelays < 2)
+		return FALSE;
+	g_mutex_lock(&d->lock);
+	if ((down = w->relay->state == RELAY_DOWN))
+		g_queue_push_tail(&d->retry, g_memdup2(chunk, sizeof *chunk));
+	g_mutex_unlock(&d->lock);
+	return down;
+}
+
 /* dispatch_work - render, compose and send one chunk over one session */
 static void
 dispatch_work(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
@@ -378,7 +668,7 @@ dispatch_work(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
 	g_autoptr(GPtrArray) msgs = g_ptr_array_new_with_free_func(
 	    (GDestroyNotify)send_message_free);
 	g_autoptr(GArray) items = NULL;
-	g_autofree gint64 *sids = NULL;
+	g_autofree struct dispatch_held *held = NULL;
 	GError *error = NULL;
 	guint i;
 
@@ -386,7 +676,7 @@ dispatch_work(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
 		dispatch_fail(d, error);
 		return;
 	}
-	sids = g_new0(gint64, MAX(items->len, 1));
+	held = g_new0(struct dispatch_held, MAX(items->len, 1));
 	for (i = 0; i < items->len; i++) {
 		struct dispatch_item *it = &g_array_index(items,
 		    struct dispatch_item, i);
@@ -427,15 +717,21 @@ dispatch_work(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
 		msg = send_message_new(it->delivery_id, env, body);
 		g_free(env);
 		send_message_add_rcpt(msg, it->sub->email);
-		sids[msgs->len] = it->sub->id;
-		msg->user = &sids[msgs->len];
+		held[msgs->len].sid = it->sub->id;
+		msg->user = &held[msgs->len];
 		g_ptr_array_add(msgs, msg);
 	}
 	g_clear_pointer(&items, g_array_unref);
+	w->fault = FALSE;
 	if (msgs->len > 0)
-		sender_session(d->sender, (struct send_message **)msgs->pdata,
-		    msgs->len, dispatch_admit, dispatch_report, w);
+		sender_session(w->relay->sender,
+		    (struct send_message **)msgs->pdata, msgs->len,
+		    dispatch_admit, dispatch_report, w);
+	for (i = 0; i < msgs->len; i++)		/* admitted, never reported */
+		dispatch_shape_release(d, &held[i], NULL);
+	w->admitted = NULL;
 	dispatch_flush(w, FALSE);
+	dispatch_done(w, chunk);
 }
 
 /* dispatch_batch_policy - this thread is batch work for the scheduler
@@ -456,8 +752,9 @@ dispatch_batch_policy(void)
 static gpointer
 dispatch_worker_main(gpointer data)
 {
-	struct dispatch *d = data;
-	struct dispatch_worker w = { d };
+	struct dispatch_relay *relay = data;
+	struct dispatch *d = relay->d;
+	struct dispatch_worker w = { d, relay };
 	struct dispatch_chunk *chunk;
 	GError *error = NULL;
 	static const char rows_sql[] = "SELECT d.id, d.segment, d.matched,"
@@ -488,9 +785,12 @@ dispatch_worker_main(gpointer data)
 		g_clear_pointer(&w.store, store_close);
 	if (w.store == NULL)
 		dispatch_fail(d, error);
-	while ((chunk = g_async_queue_pop(d->queue)) != &dispatch_end) {
-		if (w.store != NULL && !g_atomic_int_get(&d->stopping))
+	while ((chunk = g_async_queue_pop(relay->queue)) != &dispatch_end) {
+		if (w.store != NULL && !g_atomic_int_get(&d->stopping) &&
+		    !dispatch_pass(&w, chunk))
 			dispatch_work(&w, chunk);
+		g_atomic_int_add(&relay->inflight, -(gint)chunk->n);
+		g_atomic_int_add(&d->chunks, -1);
 		g_free(chunk);
 	}
 	if (w.store != NULL) {
@@ -578,11 +878,12 @@ dispatch_watch(struct dispatch *d, struct store *store,
 	}
 }
 
-/* dispatch_next - the next chunk of at most SIZE due rows after *CURSOR;
- * FALSE at the end (or on error, set) */
+/* dispatch_next - the next chunk of at most SIZE due rows after *CURSOR
+ * and up to UPTO; FALSE at the end (or on error, set) */
 static gboolean
 dispatch_next(struct store *store, sqlite3_stmt *st, struct dispatch *d,
-    gint64 *cursor, int size, struct dispatch_chunk *chunk, GError **error)
+    gint64 *cursor, gint64 upto, int size, struct dispatch_chunk *chunk,
+    GError **error)
 {
 	int rc;
 	gint64 n;
@@ -591,6 +892,7 @@ dispatch_next(struct store *store, sqlite3_stmt *st, struct dispatch *d,
 	sqlite3_bind_int64(st, 2, d->now);
 	sqlite3_bind_int64(st, 3, *cursor);
 	sqlite3_bind_int(st, 4, size);
+	sqlite3_bind_int64(st, 5, upto);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st);
@@ -598,6 +900,7 @@ dispatch_next(struct store *store, sqlite3_stmt *st, struct dispatch *d,
 		return FALSE;
 	}
 	n = sqlite3_column_int64(st, 0);
+	chunk->n = n;
 	chunk->first = sqlite3_column_int64(st, 1);
 	chunk->last = sqlite3_column_int64(st, 2);
 	sqlite3_reset(st);
@@ -621,6 +924,265 @@ dispatch_tick(struct dispatch *d, gint64 start, gint64 *last,
 	fn(p, data);
 }
 
+/* dispatch_relays_new - a sender for every relay; send.rate is shared
+ * out by weight */
+static gboolean
+dispatch_relays_new(struct dispatch *d, GError **error)
+{
+	const struct config *config = d->config;
+	double total = 0;
+	guint i;
+
+	d->nrelays = config->relays->len;
+	d->relays = g_new0(struct dispatch_relay, d->nrelays);
+	for (i = 0; i < d->nrelays; i++)
+		total += ((const struct relay_config *)g_ptr_array_index(
+		    config->relays, i))->weight;
+	for (i = 0; i < d->nrelays; i++) {
+		struct dispatch_relay *r = &d->relays[i];
+
+		r->d = d;
+		r->cfg = g_ptr_array_index(config->relays, i);
+		r->changed = TRUE;
+		r->sender = sender_new(&r->cfg->smtp, config->send.rate *
+		    r->cfg->weight / total, config->send.domain_rate, error);
+		if (r->sender == NULL) {
+			if (d->nrelays > 1)
+				g_prefix_error(error, "relay \"%s\": ", r->cfg->name);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+/* dispatch_relays_start - the worker threads of every relay */
+static void
+dispatch_relays_start(struct dispatch *d)
+{
+	guint i;
+	int j;
+
+	for (i = 0; i < d->nrelays; i++) {
+		struct dispatch_relay *r = &d->relays[i];
+
+		r->queue = g_async_queue_new();
+		r->threads = g_new0(GThread *, r->cfg->connections);
+		g_atomic_int_add(&d->alive, r->cfg->connections);
+		for (j = 0; j < r->cfg->connections; j++)
+			r->threads[j] = g_thread_new("herald-send",
+			    dispatch_worker_main, r);
+	}
+}
+
+/* dispatch_shapes_new - the destination groups of shape NAME { } */
+static void
+dispatch_shapes_new(struct dispatch *d)
+{
+	const GPtrArray *shapes = d->config->shapes;
+	guint i;
+	char **dom;
+
+	d->nshapes = shapes != NULL ? shapes->len : 0;
+	if (d->nshapes == 0)
+		return;
+	d->shapes = g_new0(struct dispatch_shape, d->nshapes);
+	d->shape_of = g_hash_table_new(g_str_hash, g_str_equal);
+	for (i = 0; i < d->nshapes; i++) {
+		struct dispatch_shape *sh = &d->shapes[i];
+
+		sh->cfg = g_ptr_array_index(shapes, i);
+		sh->rate = sh->cfg->rate;
+		for (dom = sh->cfg->domains; *dom != NULL; dom++)
+			g_hash_table_insert(d->shape_of, *dom, sh);
+	}
+}
+
+/* dispatch_shapes_persist - each group's state for campaign show, as
+ * relay_state rows named "shape NAME" */
+static void
+dispatch_shapes_persist(struct dispatch *d, struct store *store)
+{
+	guint i;
+
+	for (i = 0; i < d->nshapes; i++) {
+		struct dispatch_shape *sh = &d->shapes[i];
+		g_autofree char *name = g_strdup_printf("shape %s", sh->cfg->name);
+		g_autofree char *state = NULL;
+
+		if (sh->slowed == 0)
+			state = sh->cfg->rate > 0 ? g_strdup_printf("%g msg/s",
+			    sh->rate) : g_strdup("no rate limit");
+		else
+			state = g_strdup_printf("slowed by %" G_GINT64_FORMAT
+			    " repl%s to %.3g msg/s (of %g)", sh->slowed,
+			    sh->slowed == 1 ? "y" : "ies", sh->rate, sh->cfg->rate);
+		(void)relay_set_state(store, name, state, sh->last, NULL);
+	}
+}
+
+/* dispatch_relays_free - after every worker has ended */
+static void
+dispatch_relays_free(struct dispatch *d)
+{
+	guint i;
+
+	for (i = 0; i < d->nshapes; i++)
+		g_free(d->shapes[i].last);
+	g_free(d->shapes);
+	if (d->shape_of != NULL)
+		g_hash_table_unref(d->shape_of);
+
+	for (i = 0; i < d->nrelays; i++) {
+		struct dispatch_relay *r = &d->relays[i];
+
+		sender_free(r->sender);
+		if (r->queue != NULL)
+			g_async_queue_unref(r->queue);
+		g_free(r->threads);
+		g_free(r->reason);
+	}
+	g_free(d->relays);
+	g_queue_clear_full(&d->retry, g_free);
+}
+
+/* dispatch_persist - tell the store of every relay whose state changed
+ * (best effort: it is what campaign show reports); a relay that came
+ * back starts level with the others, not owed what it missed */
+static void
+dispatch_persist(struct dispatch *d, struct store *store)
+{
+	guint i, j;
+
+	for (i = 0; i < d->nrelays; i++) {
+		struct dispatch_relay *r = &d->relays[i];
+		g_autofree char *reason = NULL;
+		const char *state;
+
+		g_mutex_lock(&d->lock);
+		if (!r->changed) {
+			g_mutex_unlock(&d->lock);
+			continue;
+		}
+		r->changed = FALSE;
+		state = r->state == RELAY_DOWN ? "down" : r->at_quota ?
+		    "at quota" : "up";
+		reason = g_strdup(r->reason);
+		if (r->state == RELAY_UP)
+			for (j = 0; j < d->nrelays; j++)
+				if (j != i && d->relays[j].state == RELAY_UP)
+					r->assigned = MAX(r->assigned,
+					    d->relays[j].assigned * r->cfg->weight /
+					    d->relays[j].cfg->weight);
+		g_mutex_unlock(&d->lock);
+		(void)relay_set_state(store, r->cfg->name, state, reason, NULL);
+	}
+}
+
+/* dispatch_pick - the relay for the next chunk: a down relay whose back-off is over gets a probe first;
+ * otherwise the relay that is up, under its quota and furthest behind
+ * its weight, whose queue has room (else NULL: wait a tick). *LIMIT gets
+ * how many rows it may take. NULL with *OPENS set when every relay that
+ * is not down is at its quota (the first instant one opens). */
+static struct dispatch_relay *
+dispatch_pick(struct dispatch *d, struct store *store, gint64 *limit,
+    gint64 *opens, GError **error)
+{
+	struct dispatch_relay *best = NULL;
+	gint64 now = g_get_monotonic_time(), clock = relay_now(), best_left = 0;
+	gboolean others = FALSE;
+	guint i;
+
+	*opens = 0;
+	for (i = 0; i < d->nrelays; i++) {
+		struct dispatch_relay *r = &d->relays[i];
+		enum dispatch_relay_state state;
+		gint64 left, at = 0;
+
+		g_mutex_lock(&d->lock);
+		state = r->state;
+		g_mutex_unlock(&d->lock);
+		if (state == RELAY_PROBING ||
+		    (state == RELAY_DOWN && now < r->down_until)) {
+			others = TRUE;
+			continue;
+		}
+		left = r->cfg->per_hour > 0 || r->cfg->per_day > 0 ?
+		    relay_quota_left(store, r->cfg, clock, &at, error) :
+		    G_MAXINT64;
+		if (left < 0)
+			return NULL;
+		if ((left == 0) != r->at_quota) {
+			g_mutex_lock(&d->lock);
+			r->at_quota = left == 0;
+			r->changed = TRUE;
+			g_mutex_unlock(&d->lock);
+		}
+		if (left == 0) {
+			if (*opens == 0 || at < *opens)
+				*opens = at;
+			continue;
+		}
+		if (left != G_MAXINT64)
+			left -= g_atomic_int_get(&r->inflight);
+		/* full by what is in flight: wait for the chunks out */
+		if (left <= 0) {
+			others = TRUE;
+			continue;
+		}
+		if (state == RELAY_DOWN) {
+			/* the probe: one small chunk, before anything else */
+			g_mutex_lock(&d->lock);
+			r->state = RELAY_PROBING;
+			g_mutex_unlock(&d->lock);
+			*limit = MIN(left, DISPATCH_FIRST_CHUNK);
+			return r;
+		}
+		if (best == NULL || r->assigned * best->cfg->weight <
+		    best->assigned * r->cfg->weight) {
+			best = r;
+			best_left = left;
+		}
+	}
+	if (best == NULL) {
+		if (others)	/* a probe or a chunk out may change it */
+			*opens = 0;
+		return NULL;
+	}
+	*opens = 0;
+	if ((gint64)g_async_queue_length(best->queue) >= best->cfg->connections)
+		return NULL;
+	*limit = best_left;
+	return best;
+}
+
+/* dispatch_quota_pause - every relay is at its quota and the run is to
+ * pause: say until when */
+static void
+dispatch_quota_pause(struct dispatch *d, gint64 opens)
+{
+	g_autofree char *when = relay_format_time(opens);
+
+	g_mutex_lock(&d->lock);
+	if (!g_atomic_int_get(&d->tripped)) {
+		g_atomic_int_set(&d->tripped, 1);
+		g_free(d->reason);
+		d->reason = g_strdup_printf("every relay is at its quota "
+		    "(send.on_quota = pause); the first window opens at %s; the "
+		    "deliveries stay queued", when);
+	}
+	g_mutex_unlock(&d->lock);
+	dispatch_stop(d);
+}
+
+/* dispatch_wait - a tick of the producer's waiting */
+static void
+dispatch_wait(struct dispatch *d, gint64 start, gint64 *last,
+    struct dispatch_progress *p, dispatch_progress_fn fn, gpointer data)
+{
+	g_usleep(DISPATCH_TICK_US / 10);
+	dispatch_tick(d, start, last, p, fn, data);
+}
+
 /* dispatch_run - one run of campaign ID */
 gboolean
 dispatch_run(struct store *store, const struct config *config,
@@ -633,13 +1195,14 @@ dispatch_run(struct store *store, const struct config *config,
 	struct dispatch_progress p = { 0 };
 	g_autoptr(sqlite3_stmt) next = NULL;
 	g_autoptr(sqlite3_stmt) count_due = NULL;
-	g_autofree GThread **threads = NULL;
 	const char *external = NULL;
 	GError *err = NULL;
 	gint64 cursor = 0, start, last = 0, looked = 0;
-	int size = DISPATCH_FIRST_CHUNK, nworkers, i;
+	int size = DISPATCH_FIRST_CHUNK;
+	guint i;
+	int j;
 	sigset_t block, old;
-	gboolean ok;
+	gboolean ok, fresh_done = FALSE;
 
 	if (reason != NULL)
 		*reason = NULL;
@@ -652,12 +1215,16 @@ dispatch_run(struct store *store, const struct config *config,
 	d.window = g_new0(guint8, d.wsize);
 	g_mutex_init(&d.lock);
 	g_mutex_init(&d.commit);
-	nworkers = MAX(config->send.connections, 1);
+	g_queue_init(&d.retry);
+	g_mutex_init(&d.shape_lock);
+	g_cond_init(&d.shape_cond);
+	dispatch_shapes_new(&d);
 	size = MIN(size, MAX(config->send.batch, 1));
 
 	next = store_prepare(store, "SELECT count(*), min(id), max(id) FROM"
 	    " (SELECT id FROM deliveries WHERE campaign_id = ?1 AND state ="
-	    " 'queued' AND next_attempt <= ?2 AND id > ?3 ORDER BY id LIMIT ?4)",
+	    " 'queued' AND next_attempt <= ?2 AND id > ?3 AND id <= ?5"
+	    " ORDER BY id LIMIT ?4)",
 	    error);
 	count_due = store_prepare(store, "SELECT count(*) FROM deliveries WHERE"
 	    " campaign_id = ?1 AND state = 'queued' AND next_attempt <= ?2",
@@ -669,58 +1236,128 @@ dispatch_run(struct store *store, const struct config *config,
 	if (sqlite3_step(count_due) == SQLITE_ROW)
 		p.due_at_start = sqlite3_column_int64(count_due, 0);
 	sqlite3_reset(count_due);	/* no read transaction left open */
-	d.sender = sender_new(&config->smtp, config->send.rate,
-	    config->send.domain_rate, error);
-	if (d.sender == NULL)
+	if (!dispatch_relays_new(&d, error))
 		goto fail_early;
 	if (!campaign_set_state(store, id, "sending", NULL, error) ||
 	    (d.list_id = dispatch_list_id(store, id, error)) == 0)
 		goto fail_early;
 
-	d.queue = g_async_queue_new();
-	threads = g_new0(GThread *, nworkers);
 	/* the workers never see SIGINT or SIGTERM: this thread handles them */
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	d.alive = nworkers;
-	for (i = 0; i < nworkers; i++)
-		threads[i] = g_thread_new("herald-send", dispatch_worker_main, &d);
+	dispatch_relays_start(&d);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 
 	start = g_get_monotonic_time();
 	for (;;) {
-		struct dispatch_chunk chunk;
+		struct dispatch_chunk chunk, *back;
+		struct dispatch_relay *relay;
+		gint64 limit = 0, opens = 0;
 
 		dispatch_watch(&d, store, stop, &external, &looked);
 		if (g_atomic_int_get(&d.stopping))
 			break;
-		if (g_async_queue_length(d.queue) >= nworkers) {
-			g_usleep(DISPATCH_TICK_US / 10);
-			dispatch_tick(&d, start, &last, &p, progress, data);
+		dispatch_persist(&d, store);
+		g_mutex_lock(&d.lock);
+		back = g_queue_pop_head(&d.retry);
+		g_mutex_unlock(&d.lock);
+		if (back == NULL && fresh_done) {
+			gboolean idle = g_atomic_int_get(&d.chunks) == 0;
+
+			g_mutex_lock(&d.lock);
+			idle = idle && g_queue_is_empty(&d.retry);
+			g_mutex_unlock(&d.lock);
+			if (idle)
+				break;
+			dispatch_wait(&d, start, &last, &p, progress, data);
 			continue;
 		}
-		if (!dispatch_next(store, next, &d, &cursor, size, &chunk, &err)) {
-			if (err != NULL)
+		relay = dispatch_pick(&d, store, &limit, &opens, &err);
+		if (relay == NULL) {
+			if (back != NULL) {
+				g_mutex_lock(&d.lock);
+				g_queue_push_head(&d.retry, back);
+				g_mutex_unlock(&d.lock);
+			}
+			if (err != NULL) {
 				dispatch_fail(&d, g_steal_pointer(&err));
-			break;
+				break;
+			}
+			if (opens != 0 && config->send.quota_pause) {
+				dispatch_quota_pause(&d, opens);
+				break;
+			}
+			p.quota_until = opens;
+			dispatch_wait(&d, start, &last, &p, progress, data);
+			continue;
 		}
-		g_async_queue_push(d.queue, g_memdup2(&chunk, sizeof chunk));
-		size = MIN(size * 2, MAX(config->send.batch, 1));
+		p.quota_until = 0;
+		if (back != NULL) {
+			/* what is still due of it, at most LIMIT; the rest
+			 * goes back */
+			gint64 from = back->first - 1;
+			gboolean any = dispatch_next(store, next, &d, &from,
+			    back->last, (int)MIN(back->n, limit), &chunk, &err);
+
+			if (any && chunk.last < back->last) {
+				back->first = chunk.last + 1;
+				back->n = MAX(back->n - chunk.n, 1);
+				g_mutex_lock(&d.lock);
+				g_queue_push_head(&d.retry, back);
+				g_mutex_unlock(&d.lock);
+			} else
+				g_free(back);
+			if (!any) {
+				if (relay->state == RELAY_PROBING) {
+					g_mutex_lock(&d.lock);
+					relay->state = RELAY_DOWN;
+					g_mutex_unlock(&d.lock);
+				}
+				if (err != NULL) {
+					dispatch_fail(&d, g_steal_pointer(&err));
+					break;
+				}
+				continue;
+			}
+		} else if (!dispatch_next(store, next, &d, &cursor, G_MAXINT64,
+		    (int)MIN(size, limit), &chunk, &err)) {
+			if (relay->state == RELAY_PROBING) {
+				g_mutex_lock(&d.lock);
+				relay->state = RELAY_DOWN;
+				g_mutex_unlock(&d.lock);
+			}
+			if (err != NULL) {
+				dispatch_fail(&d, g_steal_pointer(&err));
+				break;
+			}
+			fresh_done = TRUE;
+			continue;
+		} else
+			size = MIN(size * 2, MAX(config->send.batch, 1));
+		relay->assigned += chunk.n;
+		g_atomic_int_add(&relay->inflight, (gint)chunk.n);
+		g_atomic_int_add(&d.chunks, 1);
+		g_async_queue_push(relay->queue, g_memdup2(&chunk, sizeof chunk));
 		dispatch_tick(&d, start, &last, &p, progress, data);
 	}
-	for (i = 0; i < nworkers; i++)
-		g_async_queue_push(d.queue, &dispatch_end);
+	for (i = 0; i < d.nrelays; i++)
+		for (j = 0; j < d.relays[i].cfg->connections; j++)
+			g_async_queue_push(d.relays[i].queue, &dispatch_end);
 	while (g_atomic_int_get(&d.alive) > 0) {
 		dispatch_watch(&d, store, stop, &external, &looked);
 		g_usleep(DISPATCH_TICK_US / 10);
 		dispatch_tick(&d, start, &last, &p, progress, data);
 	}
-	for (i = 0; i < nworkers; i++)
-		g_thread_join(threads[i]);
+	for (i = 0; i < d.nrelays; i++)
+		for (j = 0; j < d.relays[i].cfg->connections; j++)
+			g_thread_join(d.relays[i].threads[j]);
+	dispatch_persist(&d, store);
+	dispatch_shapes_persist(&d, store);
 	dispatch_snapshot(&d, start, &p);
 	p.final = TRUE;
+	p.quota_until = 0;
 
 	if (g_atomic_int_get(&d.tripped))
 		;	/* d.reason says why */
@@ -751,19 +1388,22 @@ dispatch_run(struct store *store, const struct config *config,
 		*final = p;
 	if (reason != NULL)
 		*reason = g_steal_pointer(&d.reason);
-	g_async_queue_unref(d.queue);
-	sender_free(d.sender);
+	dispatch_relays_free(&d);
 	g_free(d.reason);
 	g_clear_error(&d.error);
 	g_free(d.window);
 	g_mutex_clear(&d.lock);
 	g_mutex_clear(&d.commit);
+	g_mutex_clear(&d.shape_lock);
+	g_cond_clear(&d.shape_cond);
 	return ok;
 
 fail_early:
-	sender_free(d.sender);
+	dispatch_relays_free(&d);
 	g_free(d.window);
 	g_mutex_clear(&d.lock);
 	g_mutex_clear(&d.commit);
+	g_mutex_clear(&d.shape_lock);
+	g_cond_clear(&d.shape_cond);
 	return FALSE;
 }

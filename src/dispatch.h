@@ -1,6 +1,7 @@
 /*
  * dispatch.h - run a campaign: hand the due deliveries out in chunks to
- * send.connections worker threads; each worker reads its chunk's
+ * the worker threads of the relays (relay.connections each, by weight;
+ * see dispatch.c for failover and quotas); each worker reads its chunk's
  * subscribers with its own SQLite connection, renders and composes every
  * message (compose.c), sends the chunk over one SMTP session (send.c) and
  * records the results (campaign.c) every CAMPAIGN_COMMIT_EVERY messages.
@@ -32,6 +33,8 @@ struct dispatch_progress {
 	gint64 deferred;	/* queued again for a later retry */
 	double elapsed;		/* seconds */
 	double rate;		/* messages per second attempted */
+	gint64 quota_until;	/* waiting: every relay is at its quota until
+				 * then (unix time, relay_now's clock); 0 not */
 	gboolean final;
 };
 

@@ -940,8 +940,12 @@ send_event_cb(smtp_session_t session, int event, void *arg, ...)
 		src->rcpt_seen++;
 		if (st->code / 100 == 2)
 			src->rcpt_ok++;
-		if (src->rcpt_seen == src->msg->rcpts->len && src->rcpt_ok == 0)
+		if (src->rcpt_seen == src->msg->rcpts->len && src->rcpt_ok == 0) {
+			/* every recipient refused: its fate is known now (the
+			 * caller's shaping reacts before the next message) */
+			send_report(src);
 			send_arm_after(ss, (int)(src - ss->srcs));
+		}
 		break;
 	}
 	case SMTP_EV_MESSAGESENT: {

@@ -314,6 +314,21 @@ static const char *const store_migrations[] = {
 	"ALTER TABLE campaigns ADD COLUMN scheduled_at INTEGER;"
 	"ALTER TABLE campaigns ADD COLUMN send_window TEXT;"
 	"ALTER TABLE campaigns ADD COLUMN daily_cap INTEGER NOT NULL DEFAULT 0;",
+	/* 9: the relay pool (relay.c). deliveries.relay names the relay
+	 * that last tried a delivery; relay_usage counts what each relay
+	 * accepted per minute (the quotas' sliding windows, across runs and
+	 * processes); relay_state is each relay's last known state. */
+	"ALTER TABLE deliveries ADD COLUMN relay TEXT;"
+	"CREATE TABLE relay_usage ("
+	"  relay TEXT NOT NULL,"
+	"  minute INTEGER NOT NULL,"		/* unix time / 60 */
+	"  sent INTEGER NOT NULL,"
+	"  PRIMARY KEY (relay, minute)) WITHOUT ROWID;"
+	"CREATE TABLE relay_state ("
+	"  relay TEXT PRIMARY KEY,"
+	"  state TEXT NOT NULL,"		/* up, down, at quota */
+	"  reason TEXT,"
+	"  since INTEGER NOT NULL);",
 };
 
 #define STORE_NMIGRATIONS ((int)G_N_ELEMENTS(store_migrations))
@@ -631,6 +646,14 @@ store_cached(struct store *store, const char *sql, GError **error)
 	return st;
 }
 
+/* store_stmt_reset - a cached statement back to its unused state */
+void
+store_stmt_reset(store_stmt *stmt)
+{
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+}
+
 /* store_step_done - step a write statement to its end and reset it */
 gboolean
 store_step_done(struct store *store, sqlite3_stmt *stmt, const char *what,
@@ -651,21 +674,22 @@ gint64
 store_list_id(struct store *store, const char *name, gboolean create,
     GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = NULL;
+	g_autoptr(store_stmt) st = NULL;
 	int rc;
 
 	if (create) {
-		st = store_prepare(store,
+		sqlite3_stmt *ins = store_cached(store,
 		    "INSERT INTO lists(name) VALUES (?1) ON CONFLICT(name) DO NOTHING",
 		    error);
-		if (st == NULL)
+
+		if (ins == NULL)
 			return 0;
-		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-		if (!store_step_done(store, st, "creating the list row", error))
+		sqlite3_bind_text(ins, 1, name, -1, SQLITE_STATIC);
+		if (!store_step_done(store, ins, "creating the list row", error))
 			return 0;
-		g_clear_pointer(&st, sqlite3_finalize);
+		sqlite3_clear_bindings(ins);
 	}
-	st = store_prepare(store, "SELECT id FROM lists WHERE name = ?1", error);
+	st = store_cached(store, "SELECT id FROM lists WHERE name = ?1", error);
 	if (st == NULL)
 		return 0;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -687,7 +711,7 @@ store_event(struct store *store, gint64 list_id, gint64 subscriber_id,
     const char *action, const char *channel, const char *detail,
     GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = store_prepare(store,
+	g_autoptr(store_stmt) st = store_cached(store,
 	    "INSERT INTO events(list_id, subscriber_id, action, channel, detail)"
 	    " VALUES (nullif(?1, 0), nullif(?2, 0), ?3, ?4, ?5)", error);
 

@@ -85,9 +85,19 @@ gboolean store_exec(struct store *store, const char *sql, GError **error);
 sqlite3_stmt *store_prepare(struct store *store, const char *sql,
     GError **error);
 
-/* store_step_done - step a statement that returns no rows; reset it */
+/* store_cached - SQL (a literal: it is the key) compiled once per
+ * connection; the statement stays the store's, the caller leaves it
+ * reset. g_autoptr(store_stmt) st = store_cached(…) does that: at the end
+ * of the scope it resets the statement and clears its bindings instead
+ * of finalizing it. A function that uses one must not call itself while
+ * it steps it. */
 sqlite3_stmt *store_cached(struct store *store, const char *sql,
     GError **error);
+typedef sqlite3_stmt store_stmt;	/* for g_autoptr alone */
+void store_stmt_reset(store_stmt *stmt);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(store_stmt, store_stmt_reset)
+
+/* store_step_done - step a statement that returns no rows; reset it */
 gboolean store_step_done(struct store *store, sqlite3_stmt *stmt,
     const char *what, GError **error);
 

@@ -270,7 +270,7 @@ subscriber_load(struct store *store, sqlite3_stmt *st, const char *what,
     GError **error)
 {
 	g_autoptr(subscriber) sub = NULL;
-	g_autoptr(sqlite3_stmt) at = NULL;
+	g_autoptr(store_stmt) at = NULL;
 	int rc = sqlite3_step(st);
 
 	if (rc == SQLITE_DONE) {
@@ -290,7 +290,7 @@ subscriber_load(struct store *store, sqlite3_stmt *st, const char *what,
 	sub->created = sqlite3_column_int64(st, 3);
 	sub->attrs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	    g_free);
-	at = store_prepare(store, "SELECT key, value FROM json_each(?1)", error);
+	at = store_cached(store, "SELECT key, value FROM json_each(?1)", error);
 	if (at == NULL)
 		return NULL;
 	sqlite3_bind_text(at, 1, (const char *)sqlite3_column_text(st, 4), -1,
@@ -310,7 +310,7 @@ subscriber_load(struct store *store, sqlite3_stmt *st, const char *what,
 struct subscriber *
 subscriber_get(struct store *store, gint64 id, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = store_prepare(store, "SELECT id, email, "
+	g_autoptr(store_stmt) st = store_cached(store, "SELECT id, email, "
 	    "name, created, attrs FROM subscribers WHERE id = ?1", error);
 	g_autofree char *what = g_strdup_printf("#%" G_GINT64_FORMAT, id);
 
@@ -381,7 +381,7 @@ const char *
 membership_get(struct store *store, gint64 list_id, gint64 subscriber_id,
     gint64 *subscribed, gint64 *changed, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = store_prepare(store, "SELECT status, "
+	g_autoptr(store_stmt) st = store_cached(store, "SELECT status, "
 	    "subscribed, changed FROM memberships WHERE list_id = ?1 AND "
 	    "subscriber_id = ?2", error);
 	int rc;
@@ -436,7 +436,7 @@ membership_set(struct store *store, gint64 list_id, gint64 subscriber_id,
     const char *status, const char *action, const char *channel,
     const char *detail, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = NULL;
+	g_autoptr(store_stmt) st = NULL;
 
 	if (membership_intern(status) == NULL) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_SOFTWARE,
@@ -447,7 +447,7 @@ membership_set(struct store *store, gint64 list_id, gint64 subscriber_id,
 		return FALSE;
 	/* joining again (from unsubscribed, disabled, blocklisted) restarts
 	 * the subscription date; other changes only stamp "changed" */
-	st = store_prepare(store, "INSERT INTO memberships(list_id, "
+	st = store_cached(store, "INSERT INTO memberships(list_id, "
 	    "subscriber_id, status, channel) VALUES (?1, ?2, ?3, ?4)"
 	    " ON CONFLICT(list_id, subscriber_id) DO UPDATE SET"
 	    " subscribed = CASE WHEN excluded.status IN ('active', 'pending')"

@@ -57,6 +57,17 @@
 					 * connection (MHD clears it per request) */
 #define WEB_RATE_KEYS		100000	/* forget every client past this many */
 #define WEB_DISCARD		(4 << 20) /* bytes of a refused body read on */
+/* the archive's footer, in place of the partials footer-html and
+ * footer-text (the page is /archive/LIST/ID: the form is ../../subscribe/) */
+#define WEB_ARCHIVE_FOOTER_HTML \
+	"<tr><td style=\"padding:16px 28px 24px 28px;border-top:1px solid" \
+	" #e4e4e4;font-size:12px;line-height:1.5;color:#666666;\">" \
+	"<p style=\"margin:0;\">From the archive of {{list.display_name}}." \
+	" <a href=\"../../subscribe/{{list.name}}\" style=\"color:#5b2c86;\">" \
+	"Subscribe</a> to get the next one by mail.</p></td></tr>\n"
+#define WEB_ARCHIVE_FOOTER_TEXT \
+	"-- \nFrom the archive of {{list.display_name}} <{{list.address}}>.\n"
+#define WEB_GROUP_MAX		512	/* one-click POSTs in one commit at most */
 
 struct web_bucket {
 	double tokens;
@@ -83,6 +94,12 @@ struct web {
 	GMutex write_lock;	/* one writer at a time among the threads */
 	GMutex archive_lock;	/* announcement_load uses libconfuse */
 	GHashTable *archive;	/* campaign id -> struct web_issue */
+	/* the one-click group committer (see web_group_main) */
+	GThread *writer;
+	GMutex group_lock;
+	GCond group_cond;
+	GPtrArray *group;	/* struct web_req waiting to be written */
+	gboolean group_stop;	/* the writer drains the queue and ends */
 };
 
 /* one campaign as the archive shows it, rendered once */
@@ -106,6 +123,16 @@ struct web_req {
 	GString *outcome;
 	GArray *notices;	/* struct action_notice: sent once answered */
 	gint64 start;
+	/* a one-click POST handed to the group committer: the connection is
+	 * suspended until the writer has committed (or failed) it */
+	struct MHD_Connection *conn;
+	gboolean queued;
+	const struct list_config *job_list;
+	struct subscriber *job_sub;	/* NULL for a test copy's token */
+	gint64 job_sub_id;
+	char *job_token;
+	enum action_state job_state;
+	GError *job_err;
 };
 
 static GPrivate web_store_key = G_PRIVATE_INIT((GDestroyNotify)store_close);
@@ -169,25 +196,35 @@ web_limiter_take(struct web_limiter *l, const char *key)
 	return ok;
 }
 
+/* web_store_open - a connection of the server's own: durable (a 200 for
+ * a change means the change is on disk), a web request's busy timeout,
+ * and a page cache of its own (it lives long and reads pages all over
+ * the tables; SQLite's default is 2 MB) */
+static struct store *
+web_store_open(struct web *web, GError **error)
+{
+	struct store *s = store_open(web->config->database, STORE_OPEN_DURABLE,
+	    error);
+
+	if (s == NULL)
+		return NULL;
+	sqlite3_busy_timeout(s->db, WEB_BUSY_TIMEOUT_MS);
+	if (!store_exec(s, "PRAGMA cache_size = -" G_STRINGIFY(WEB_CACHE_KB),
+	    error)) {
+		store_close(s);
+		return NULL;
+	}
+	return s;
+}
+
 /* web_store - this thread's store connection, opened on first use */
 static struct store *
 web_store(struct web *web, GError **error)
 {
 	struct store *s = g_private_get(&web_store_key);
 
-	if (s != NULL)
-		return s;
-	if ((s = store_open(web->config->database, 0, error)) == NULL)
-		return NULL;
-	sqlite3_busy_timeout(s->db, WEB_BUSY_TIMEOUT_MS);
-	/* a long-lived connection that reads pages all over the table: a
-	 * page cache of its own (SQLite's default is 2 MB) */
-	if (!store_exec(s, "PRAGMA cache_size = -" G_STRINGIFY(WEB_CACHE_KB),
-	    error)) {
-		store_close(s);
-		return NULL;
-	}
-	g_private_set(&web_store_key, s);
+	if (s == NULL && (s = web_store_open(web, error)) != NULL)
+		g_private_set(&web_store_key, s);
 	return s;
 }
 
@@ -435,6 +472,210 @@ web_action_ctx(struct web_req *r, struct action_ctx *a, GError **error)
 }
 
 /* ------------------------------------------------------------------ */
+/* The group committer of one-click POSTs */
+
+/*
+ * A one-click POST is the request that comes in bursts (a mail provider
+ * passes on its users' clicks, a campaign's readers click at once), and
+ * its cost was the commit: one durable transaction, with its fsync, per
+ * click. So the MHD thread that read one checks the token and the
+ * subscriber, suspends the connection (MHD goes on serving the thread's
+ * other connections) and queues the request for the writer thread, which
+ * takes every request queued (up to WEB_GROUP_MAX) into one transaction
+ * (store_group_begin: each request's action_unsubscribe is a savepoint,
+ * so one that fails undoes only itself), commits it durably once, and
+ * resumes the connections; each is answered then, 200 only when its
+ * change is committed. A failed commit (or a database busy past the
+ * timeout, or SQLite rolling the group back) fails every request of the
+ * group with the error: 503 with Retry-After, nothing changed, nothing
+ * lost. While the writer stops (web_stop) a one-click is done in its
+ * own thread as any other change.
+ */
+
+static struct value *web_subscriber_ctx(const struct list_config *list,
+    const char *token, const struct subscriber *sub);
+
+/* web_unsubscribed - the answer to a one-click done with state ST */
+static enum MHD_Result
+web_unsubscribed(struct MHD_Connection *c, struct web_req *r,
+    const struct list_config *list, const char *token,
+    const struct subscriber *sub, enum action_state st)
+{
+	struct value *ctx = web_subscriber_ctx(list, token, sub);
+
+	if (st == ACTION_DONE && list->goodbye_notice)
+		value_map_set(ctx, "goodbye", value_new_bool(TRUE));
+	return web_page(c, r, MHD_HTTP_OK, "unsubscribed", ctx);
+}
+
+/* web_group_queue - hand R (a one-click for SUB_ID on LIST; *SUB taken)
+ * to the writer and suspend C; FALSE (nothing taken) when there is no
+ * writer or nobody to act on */
+static gboolean
+web_group_queue(struct MHD_Connection *c, struct web_req *r,
+    const struct list_config *list, gint64 sub_id, struct subscriber **sub,
+    const char *token)
+{
+	struct web *web = r->web;
+
+	if (sub_id <= 0)
+		return FALSE;
+	g_mutex_lock(&web->group_lock);
+	if (web->writer == NULL || web->group_stop) {
+		g_mutex_unlock(&web->group_lock);
+		return FALSE;
+	}
+	r->conn = c;
+	r->job_list = list;
+	r->job_sub_id = sub_id;
+	r->job_sub = g_steal_pointer(sub);
+	r->job_token = g_strdup(token);
+	r->queued = TRUE;
+	/* suspended before the writer can see it, so its resume always
+	 * follows the suspend */
+	MHD_suspend_connection(c);
+	g_ptr_array_add(web->group, r);
+	g_cond_signal(&web->group_cond);
+	g_mutex_unlock(&web->group_lock);
+	return TRUE;
+}
+
+/* web_group_answer - R is back from the writer: answer it */
+static enum MHD_Result
+web_group_answer(struct MHD_Connection *c, struct web_req *r)
+{
+	r->queued = FALSE;
+	if (r->job_err != NULL)
+		return web_failed(c, r, r->job_list, g_steal_pointer(&r->job_err));
+	return web_unsubscribed(c, r, r->job_list, r->job_token, r->job_sub,
+	    r->job_state);
+}
+
+/* web_group_fail - R's change is not committed: ERR (copied) is its
+ * answer, its words and its notices go */
+static void
+web_group_fail(struct web_req *r, const GError *err)
+{
+	if (r->job_err == NULL)
+		r->job_err = g_error_copy(err);
+	g_string_truncate(r->outcome, 0);
+	if (r->notices != NULL)
+		g_array_set_size(r->notices, 0);
+}
+
+/* web_group_write - the requests of BATCH in one durable transaction on
+ * *STORE (the writer's, opened on first use); each gets its state or its
+ * error */
+static void
+web_group_write(struct web *web, struct store **store, GPtrArray *batch)
+{
+	GError *err = NULL;
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	guint i, done = 0;
+
+	if (*store == NULL && (*store = web_store_open(web, &err)) == NULL)
+		goto fail;
+	g_mutex_lock(&web->write_lock);
+	if (!store_group_begin(*store, &err)) {
+		g_mutex_unlock(&web->write_lock);
+		goto fail;
+	}
+	for (i = 0; i < batch->len; i++) {
+		struct web_req *r = g_ptr_array_index(batch, i);
+		struct action_ctx a = { 0 };
+
+		a.config = web->config;
+		a.key = web->key;
+		a.channel = "web";
+		a.now = now;
+		a.outcome = r->outcome;
+		a.notices = &r->notices;
+		a.store = *store;
+		if (!action_unsubscribe(&a, r->job_list, r->job_sub_id,
+		    "one-click", &r->job_state, &r->job_err))
+			web_group_fail(r, r->job_err);
+		else
+			done++;
+		if (store_group_lost(*store)) {
+			store_group_abort(*store);
+			g_mutex_unlock(&web->write_lock);
+			g_set_error(&err, HERALD_ERROR, HERALD_ERROR_TEMP,
+			    "the database rolled the grouped transaction back");
+			goto fail;
+		}
+	}
+	if (!store_group_commit(*store, &err)) {
+		g_mutex_unlock(&web->write_lock);
+		goto fail;
+	}
+	g_mutex_unlock(&web->write_lock);
+	for (i = 0; i < batch->len; i++) {
+		struct web_req *r = g_ptr_array_index(batch, i);
+
+		if (r->job_err == NULL && batch->len > 1)
+			g_string_append_printf(r->outcome, "; one commit for %u",
+			    batch->len);
+	}
+	return;
+fail:
+	for (i = 0; i < batch->len; i++)
+		web_group_fail(g_ptr_array_index(batch, i), err);
+	g_error_free(err);
+}
+
+/* web_group_main - the writer thread: take what is queued, write it,
+ * resume its connections; at web_group_stop, drain the queue and end */
+static gpointer
+web_group_main(gpointer p)
+{
+	struct web *web = p;
+	struct store *store = NULL;
+	g_autoptr(GPtrArray) batch = g_ptr_array_new();
+	guint i, n;
+
+	g_mutex_lock(&web->group_lock);
+	for (;;) {
+		while (web->group->len == 0 && !web->group_stop)
+			g_cond_wait(&web->group_cond, &web->group_lock);
+		if (web->group->len == 0)
+			break;
+		n = MIN(web->group->len, WEB_GROUP_MAX);
+		for (i = 0; i < n; i++)
+			g_ptr_array_add(batch, g_ptr_array_index(web->group, i));
+		g_ptr_array_remove_range(web->group, 0, n);
+		g_mutex_unlock(&web->group_lock);
+		web_group_write(web, &store, batch);
+		/* a resumed request may be answered and freed at once */
+		for (i = 0; i < batch->len; i++)
+			MHD_resume_connection(((struct web_req *)
+			    g_ptr_array_index(batch, i))->conn);
+		g_ptr_array_set_size(batch, 0);
+		g_mutex_lock(&web->group_lock);
+	}
+	g_mutex_unlock(&web->group_lock);
+	store_close(store);
+	return NULL;
+}
+
+/* web_group_stop - the writer writes what is queued and ends */
+static void
+web_group_stop(struct web *web)
+{
+	GThread *t;
+
+	g_mutex_lock(&web->group_lock);
+	web->group_stop = TRUE;
+	t = web->writer;
+	g_cond_signal(&web->group_cond);
+	g_mutex_unlock(&web->group_lock);
+	if (t != NULL)
+		g_thread_join(t);
+	g_mutex_lock(&web->group_lock);
+	web->writer = NULL;
+	g_mutex_unlock(&web->group_lock);
+}
+
+/* ------------------------------------------------------------------ */
 /* Routes */
 
 /* web_subscriber_ctx - a page context with LIST, the subscriber's EMAIL
@@ -479,7 +720,6 @@ web_unsubscribe(struct MHD_Connection *c, struct web_req *r,
 	enum token_purpose tp;
 	gint64 sub_id;
 	GError *err = NULL;
-	struct value *ctx;
 	const char *v;
 
 	if (!web_method_ok(r, "GET, HEAD, POST"))
@@ -510,12 +750,11 @@ web_unsubscribe(struct MHD_Connection *c, struct web_req *r,
 	if (sub_id > 0 && sub == NULL)
 		return web_bad_token(c, r);
 	if (strcmp(r->method, "POST") == 0) {
+		if (web_group_queue(c, r, list, sub_id, &sub, token))
+			return MHD_YES;	/* answered once the group is written */
 		if (!action_unsubscribe(&a, list, sub_id, "one-click", &st, &err))
 			return web_failed(c, r, list, err);
-		ctx = web_subscriber_ctx(list, token, sub);
-		if (st == ACTION_DONE && list->goodbye_notice)
-			value_map_set(ctx, "goodbye", value_new_bool(TRUE));
-		return web_page(c, r, MHD_HTTP_OK, "unsubscribed", ctx);
+		return web_unsubscribed(c, r, list, token, sub, st);
 	}
 	g_string_assign(r->outcome, "unsubscribe page");
 	return web_page(c, r, MHD_HTTP_OK, "unsubscribe",
@@ -862,6 +1101,19 @@ web_issue_render(struct web *web, const struct list_config *list,
 
 	if ((ann = announcement_load(path, web->config, error)) == NULL)
 		return NULL;
+	/* the copy of no one carries no one's footer (the address it went
+	 * to, the links to leave or to the preferences): the shared footer
+	 * partials become a neutral line with the subscribe form's link */
+	if ((template_set_has(ann->set, "footer-html") &&
+	    !template_set_add(ann->set, "footer-html", WEB_ARCHIVE_FOOTER_HTML,
+	    "(archive footer)", error)) ||
+	    (template_set_has(ann->set, "footer-text") &&
+	    !template_set_add(ann->set, "footer-text", WEB_ARCHIVE_FOOTER_TEXT,
+	    "(archive footer)", error)) ||
+	    !template_set_check(ann->set, FALSE, error)) {
+		announcement_free(ann);
+		return NULL;
+	}
 	/* the composer borrows the announcement's templates: free it last */
 	comp = composer_new(ann, list, web->key, NULL, COMPOSER_NO_CALENDAR,
 	    error);
@@ -965,11 +1217,15 @@ web_archive(struct MHD_Connection *c, struct web_req *r, const char *name,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		gint64 id = sqlite3_column_int64(st, 0);
 		gint64 when = sqlite3_column_int64(st, 2);
+		g_autoptr(GError) ierr = NULL;
 		const struct web_issue *is = web_issue(r->web, list, id,
-		    (const char *)sqlite3_column_text(st, 1), NULL);
+		    (const char *)sqlite3_column_text(st, 1), &ierr);
 		g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(when);
 		struct value *m = value_new_map();
 
+		if (is == NULL)
+			log_warnx("serve: archive of %s, campaign %" G_GINT64_FORMAT
+			    ": %s", list->name, id, ierr->message);
 		if (when > updated)
 			updated = when;
 		value_map_set(m, "id", value_new_number((double)id));
@@ -1252,6 +1508,10 @@ web_access(void *cls, struct MHD_Connection *c, const char *url,
 		*upload_data_size = 0;	/* a refused body is not read on */
 		return MHD_YES;
 	}
+	if (r->queued) {
+		*upload_data_size = 0;
+		return web_group_answer(c, r);
+	}
 	if (*upload_data_size > 0) {
 		r->body += *upload_data_size;
 		if (r->body > (gsize)web->config->web.max_body) {
@@ -1299,6 +1559,9 @@ web_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	    r->outcome->len > 0 ? ")" : "");
 	if (r->pp != NULL)
 		MHD_destroy_post_processor(r->pp);
+	g_clear_pointer(&r->job_sub, subscriber_free);
+	g_clear_error(&r->job_err);
+	g_free(r->job_token);
 	g_hash_table_unref(r->form);
 	g_string_free(r->outcome, TRUE);
 	g_free(r->method);
@@ -1390,6 +1653,9 @@ web_new(const struct config *config, const struct token_key *key,
 	web_limiter_init(&web->token_limit, config->web.token_rate);
 	g_mutex_init(&web->archive_lock);
 	g_mutex_init(&web->write_lock);
+	g_mutex_init(&web->group_lock);
+	g_cond_init(&web->group_cond);
+	web->group = g_ptr_array_new();
 	web->archive = g_hash_table_new_full(g_int64_hash, g_int64_equal,
 	    g_free, web_issue_free);
 	if (!web_parse_listen(web, web->listen, error))
@@ -1422,12 +1688,14 @@ web_start(struct web *web, GError **error)
 	const struct web_config *wc = &web->config->web;
 	const union MHD_DaemonInfo *di;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-	    MHD_USE_ERROR_LOG;
+	    MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	char host[INET6_ADDRSTRLEN];
 	int port = 0;
 
 	if (web->addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	web->group_stop = FALSE;
+	web->writer = g_thread_new("herald-web-writer", web_group_main, web);
 	web->daemon = MHD_start_daemon(flags, 0, NULL, NULL, web_access, web,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&web->addr,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)wc->threads,
@@ -1440,6 +1708,10 @@ web_start(struct web *web, GError **error)
 	    MHD_OPTION_UNESCAPE_CALLBACK, web_unescape, NULL,
 	    MHD_OPTION_END);
 	if (web->daemon == NULL) {
+		int e = errno;
+
+		web_group_stop(web);
+		errno = e;
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_TEMP,
 		    "cannot listen on %s: %s", web->listen, g_strerror(errno));
 		return FALSE;
@@ -1469,6 +1741,9 @@ web_stop(struct web *web)
 	if (web->daemon == NULL)
 		return;
 	MHD_quiesce_daemon(web->daemon);
+	/* MHD must not stop with a connection suspended: the writer writes
+	 * and resumes every one it holds first */
+	web_group_stop(web);
 	MHD_stop_daemon(web->daemon);
 	web->daemon = NULL;
 }
@@ -1486,6 +1761,9 @@ web_free(struct web *web)
 	g_hash_table_unref(web->archive);
 	g_mutex_clear(&web->archive_lock);
 	g_mutex_clear(&web->write_lock);
+	g_mutex_clear(&web->group_lock);
+	g_cond_clear(&web->group_cond);
+	g_ptr_array_unref(web->group);
 	g_free(web->listen);
 	g_free(web->bound);
 	g_free(web);

@@ -16,6 +16,12 @@ HERALD=${HERALD:-$TOP/herald}
 BUILD=${BUILD:-$TOP/build}
 SHARED=${SHARED:-$TOP/../shared}
 PY=/usr/bin/python3
+# the test tools of $BUILD (make units): without one, a set-up step that
+# uses it fails quietly and the points after it fail for no clear reason
+for _tool in "$TOP"/tests/tools/*.c; do
+	_tool=$BUILD/tools/$(basename "$_tool" .c)
+	[ -x "$_tool" ] || { echo "Bail out! $_tool is missing (make units, or make SANITIZE=1 units for build-asan)"; exit 1; }
+done
 T=$(mktemp -d "${TMPDIR:-/tmp}/herald-test.XXXXXX")
 HERALD_CONFIG=$T/etc/herald.conf
 export HERALD_CONFIG

@@ -27,7 +27,9 @@ server reads appends "MAIL FROM-ADDRESS" to LOG.commands. --mail-reply
 answers REPLY (a whole reply line, e.g. "530 5.7.0 Authentication
 required") to every MAIL FROM; --rcpt-reply answers REPLY to every RCPT
 ("{rcpt}" in it becomes the address, e.g. "554 5.7.1 <{rcpt}>: Relay
-access denied"). Runs until killed.
+access denied"). --domain-reply DOMAIN REPLY answers REPLY to a RCPT
+at DOMAIN the first N times each address is seen (--temp-times): a
+destination that rate-limits. Runs until killed.
 """
 import argparse
 import re
@@ -50,6 +52,7 @@ class Faults:
         self.refuse_all = refuse_all
         self.mail_reply = mail_reply
         self.rcpt_reply = rcpt_reply
+        self.domain_reply = None
         self.seen = collections.Counter()
 
     async def handle_MAIL(self, server, session, envelope, address, options):
@@ -73,6 +76,11 @@ class Faults:
         return None
 
     async def handle_RCPT(self, server, session, envelope, address, options):
+        if self.domain_reply and \
+                address.lower().endswith("@" + self.domain_reply[0].lower()):
+            self.seen[(address, "domain")] += 1
+            if self.seen[(address, "domain")] <= self.temp_times:
+                return self.domain_reply[1]
         if self.rcpt_reply:
             return self.rcpt_reply.replace("{rcpt}", address)
         if self.refuse_all:
@@ -154,6 +162,7 @@ def main():
     ap.add_argument("--auth", nargs=2, metavar=("USER", "PASS"))
     ap.add_argument("--mail-reply")
     ap.add_argument("--rcpt-reply")
+    ap.add_argument("--domain-reply", nargs=2, metavar=("DOMAIN", "REPLY"))
     a = ap.parse_args()
     kw = {}
     if a.auth:
@@ -167,6 +176,7 @@ def main():
         kw["require_starttls"] = a.require_tls
     handler = Faults(a.log, a.temp_times, a.refuse_all, a.mail_reply,
                      a.rcpt_reply)
+    handler.domain_reply = a.domain_reply
     c = LoggingController(handler, hostname="127.0.0.1", port=a.port, **kw)
     c.start()
     threading.Event().wait()

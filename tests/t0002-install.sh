@@ -1,8 +1,9 @@
 #!/bin/sh
 # make install honours PREFIX and DESTDIR, installs only under them, and the
-# installed binary runs.
+# installed binary runs: it is the binary under test (with SANITIZE=1 the
+# sanitizer build, not a ./herald left by an earlier make).
 . "${TOP:-.}/tests/lib.sh"
-plan 4
+plan 5
 
 make -s -C "$TOP" install PREFIX=/opt/herald DESTDIR="$T/root" >"$T/install.log" 2>&1
 ok $? "make install PREFIX=/opt/herald DESTDIR=…"
@@ -13,4 +14,6 @@ ok $? "binary, example configuration and templates are in place"
 ok $? "nothing is installed outside PREFIX"
 expect 0 "$T/root/opt/herald/bin/herald" --version && like "$out" '^herald [0-9]'
 ok $? "the installed binary runs"
+cmp -s "$HERALD" "$T/root/opt/herald/bin/herald"
+ok $? "it is the binary under test ($HERALD; for build-asan: make SANITIZE=1 test)"
 finish

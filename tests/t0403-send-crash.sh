@@ -20,18 +20,29 @@ want=$(sql "SELECT count(*) FROM memberships m JOIN attributes a ON
 "$HERALD" send summit --list xen-users --segment users --segment developers \
     --yes >/dev/null 2>&1 &
 pid=$!
-sleep 0.3
 # the sending threads are batch work for the scheduler (SCHED_BATCH = 3),
-# the main thread is not
-pol=
-for task in /proc/$pid/task/*; do
-	[ "$(cat "$task/comm" 2>/dev/null)" = herald-send ] &&
-	    pol="$pol $(awk '{ print $41 }' "$task/stat" 2>/dev/null)"
+# the main thread is not. Each thread sets its policy when it starts, so
+# wait (10 s at most, the process alive) for a first one with every
+# herald-send thread at 3: a slow start (ASan) is not a failure.
+n=0
+while :; do
+	pol=
+	for task in /proc/$pid/task/*; do
+		[ "$(cat "$task/comm" 2>/dev/null)" = herald-send ] &&
+		    pol="$pol $(awk '{ print $41 }' "$task/stat" 2>/dev/null)"
+	done
+	[ -n "$pol" ] && [ -z "$(echo $pol | tr -d ' 3')" ] && break
+	kill -0 $pid 2>/dev/null && [ $n -lt 200 ] || break
+	sleep 0.05; n=$((n + 1))
 done
 [ -n "$pol" ] && [ -z "$(echo $pol | tr -d ' 3')" ] &&
     [ "$(awk '{ print $41 }' /proc/$pid/stat)" = 0 ]
 ok $? "sending threads run as SCHED_BATCH, the main thread does not (policies:$pol)"
+# kill it once some deliveries are recorded sent
+n=0
 sleep 0.3
+while [ "$(sql "SELECT count(*) FROM deliveries WHERE state = 'sent'")" = 0 ] &&
+    [ $n -lt 200 ]; do sleep 0.05; n=$((n + 1)); done
 kill -9 $pid; wait $pid 2>/dev/null
 n1=$(sql "SELECT count(*) FROM deliveries WHERE state = 'sent'")
 [ "$n1" -gt 0 ] && [ "$n1" -lt "$want" ]; ok $? "killed halfway ($n1 of $want recorded sent)"
@@ -40,7 +51,12 @@ like "$out" ' interrupted '; ok $? "state interrupted (the lock died with the pr
 
 "$HERALD" campaign resume 1 >/dev/null 2>&1 &
 pid=$!
-sleep 0.4
+# kill it once it has recorded progress (not after a fixed time: a loaded
+# machine may take longer than any guess to get going)
+_i=0
+while [ $_i -lt 400 ] && [ "$(sql "SELECT count(*) FROM deliveries WHERE state = 'sent'")" -le "$n1" ]; do
+	sleep 0.05; _i=$((_i + 1))
+done
 kill -9 $pid; wait $pid 2>/dev/null
 n2=$(sql "SELECT count(*) FROM deliveries WHERE state = 'sent'")
 [ "$n2" -gt "$n1" ] && [ "$n2" -lt "$want" ]; ok $? "killed again ($n2 sent)"

@@ -90,15 +90,17 @@ s.sendmail(frm, [to], data)
 s.quit()
 EOP
 }
-# waitfor SQL WANT - poll the database (up to 30 s) until SQL gives WANT
+# waitfor SQL WANT - poll the database (up to 90 s: Postfix's queue
+# manager and bounce daemon are slow to wake on a loaded machine) until
+# SQL gives WANT; on a miss, what it got and the maillog go to stderr
 waitfor() {
 	_i=0
-	while [ $_i -lt 150 ]; do
+	while [ $_i -lt 450 ]; do
 		[ "$(sql "$1" 2>/dev/null)" = "$2" ] && return 0
 		sleep 0.2; _i=$((_i + 1))
 	done
-	echo "#   waited for: $1 = $2, got: $(sql "$1" 2>&1)"
-	sed 's/^/#   maillog: /' "$PF/maillog" | tail -8
+	echo "#   waited for: $1 = $2, got: $(sql "$1" 2>&1)" >&2
+	sed 's/^/#   maillog: /' "$PF/maillog" | tail -12 >&2
 	return 1
 }
 # maildir_grep WHO REGEX - a message in WHO's maildir matches

@@ -6,7 +6,7 @@
 # feed, health, one log line per request without tokens, SIGTERM.
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0700/serve-lib.sh"
-plan 67
+plan 69
 
 sink_start
 hinit 'web {' '  base_url = "https://lists.example.org/herald/"' '}'
@@ -127,6 +127,8 @@ hc "$WEB/archive/xen-devel/$CAMP"
 [ "$code" = 200 ] && like "$body" '<html'; ok $? "GET /archive/LIST/ID: the announcement's HTML"
 unlike "$body" 'carol|Carol|alice|dave'; ok $? "rendered for no one: no subscriber's name or address"
 unlike "$body" "$(tok u xen-devel $CAROL)"; ok $? "and no subscriber's token"
+unlike "$body" 'reader@invalid|/unsubscribe/|/preferences/|mailto:xen-devel-announce-unsubscribe'; ok $? "and no personal footer: no address, no link to leave or to preferences"
+like "$body" 'From the archive of Xen Project Developers\. <a href="\.\./\.\./subscribe/xen-devel"'; ok $? "but a neutral one, with the subscribe form's link"
 hc "$WEB/archive/xen-devel/feed.atom"
 [ "$code" = 200 ] && printf '%s' "$body" | $PY -c 'import sys, xml.dom.minidom as m; d = m.parseString(sys.stdin.buffer.read()); sys.exit(0 if d.getElementsByTagName("entry") else 1)'; ok $? "feed.atom is XML with an entry"
 echo 'archive = "private"' >> "$T/lists/xen-users.conf"

@@ -86,8 +86,22 @@ lmtp_start() {
 	touch "$T/.lmtp-stamp"
 	"$HERALD" lmtp --listen "unix:$LMTPSOCK" "$@" </dev/null >/dev/null 2>>"$T/lmtp.log" &
 	echo $! > "$T/lmtp.pid"
-	_i=0
-	while [ $_i -lt 100 ] && ! [ -S "$LMTPSOCK" ]; do sleep 0.05; _i=$((_i + 1)); done
+	# until the new server answers there: a stale socket file a killed
+	# server left exists before the new one has bound it
+	$PY - "$LMTPSOCK" <<'EOP'
+import socket, sys, time
+for _ in range(200):
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(sys.argv[1])
+        s.recv(512)
+        s.sendall(b"QUIT\r\n")
+        break
+    except OSError:
+        time.sleep(0.05)
+    finally:
+        s.close()
+EOP
 }
 lmtp_stop() {
 	[ -s "$T/lmtp.pid" ] || return 0

@@ -1,0 +1,60 @@
+/*
+ * relay.h - the relay pool's memory in the store: which relay tried each
+ * delivery, what each relay accepted per minute (the sliding windows of
+ * its quotas), and each relay's last known state; and the clock the
+ * quotas are counted by.
+ *
+ * Must stay true: a quota counts what its relay accepted (recorded in
+ * the transaction that records the deliveries as sent), in one-minute
+ * buckets, so it holds across runs and processes; a window is the last
+ * 60 (per_hour) or 1440 (per_day) minutes, this one included.
+ */
+#ifndef HERALD_RELAY_H
+#define HERALD_RELAY_H
+
+#include <glib.h>
+#include "config.h"
+#include "store.h"
+
+/* relay_now - herald_now(): unix time, or $HERALD_NOW for tests */
+gint64 relay_now(void);
+
+/* relay_format_time - T as "YYYY-MM-DD HH:MM:SS", local time (caller frees) */
+char *relay_format_time(gint64 t);
+
+/* relay_record_usage - N more messages accepted by RELAY at NOW (inside
+ * the caller's transaction) */
+gboolean relay_record_usage(struct store *store, const char *relay, gint64 now,
+    gint64 n, GError **error);
+
+/* relay_quota_left - how many more RELAY may take at NOW under its
+ * quotas (G_MAXINT64 without one, 0 at quota); *OPENS (may be NULL)
+ * gets, when it is 0, the instant the fuller window starts to open */
+gint64 relay_quota_left(struct store *store, const struct relay_config *relay,
+    gint64 now, gint64 *opens, GError **error);
+
+/* relay_set_state - remember RELAY's STATE ("up", "down", "at quota")
+ * and why (REASON may be NULL) */
+gboolean relay_set_state(struct store *store, const char *relay,
+    const char *state, const char *reason, GError **error);
+
+/* relay_get_state - NAME's last known state and reason (each NULL when
+ * none; the caller frees them); FALSE and an error when the store fails */
+gboolean relay_get_state(struct store *store, const char *name, char **state,
+    char **reason, GError **error);
+
+/* one relay's part in a campaign, for campaign show */
+struct relay_count {
+	char *relay;
+	gint64 sent, deferred, failed;
+	char *state;		/* last known, NULL: never used */
+	char *reason;
+};
+
+/* relay_counts - per relay of CONFIG (in order), then any other relay
+ * that tried deliveries of campaign ID: its sent, deferred and failed
+ * deliveries and its last known state */
+GArray *relay_counts(struct store *store, const struct config *config,
+    gint64 id, GError **error);
+
+#endif

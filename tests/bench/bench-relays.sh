@@ -1,0 +1,97 @@
+#!/bin/sh
+# bench-relays.sh - herald send over a pool of four relays (four smtp-sinks,
+# relay NAME { } sections of equal weight), side by side with four
+# smtp-source processes at once, each sending its quarter of the same
+# number of messages of the same size (one of herald's own, -F) to one of
+# the same four sinks over the same number of sessions (-s, -d). ROUNDS
+# times (3), alternated; prints both aggregate rates, their ratio per
+# round, the median ratio, herald's peak RSS and how herald spread the
+# messages over the relays. Target: ratio >= 0.85.
+#
+#   sh tests/bench/bench-relays.sh          N=100000 CONN=1 ROUNDS=3
+#   N=20000 sh tests/bench/bench-relays.sh  (quick)
+set -eu
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+HERALD=${HERALD:-$TOP/herald}
+N=${N:-100000}
+CONN=${CONN:-1}		# sessions per relay
+ROUNDS=${ROUNDS:-3}
+PY=/usr/bin/python3
+T=$(mktemp -d "${TMPDIR:-/tmp}/herald-bench.XXXXXX")
+sinks=
+trap '[ -z "$sinks" ] || kill $sinks 2>/dev/null; rm -rf "$T"' EXIT INT TERM
+
+port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+ports=
+for i in 1 2 3 4; do
+	p=$(port)
+	/usr/sbin/smtp-sink -u "$(id -un)" "127.0.0.1:$p" 1024 &
+	sinks="$sinks $!"
+	ports="$ports $p"
+done
+HERALD_TEMPLATES=$TOP/templates
+export HERALD_TEMPLATES
+
+mkdir -p "$T/etc"
+{
+	echo "data_dir = \"$T/data\""
+	echo "list_dir = \"$TOP/lists\""
+	echo "send { batch = 200 }"
+	i=1
+	for p in $ports; do
+		echo "relay r$i { host = \"127.0.0.1\" port = $p starttls = \"off\" connections = $CONN }"
+		i=$((i + 1))
+	done
+} > "$T/etc/herald.conf"
+HERALD_CONFIG=$T/etc/herald.conf
+export HERALD_CONFIG
+"$HERALD" init >/dev/null
+$PY - "$T/subs.csv" "$N" <<'PYEOF'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("email,name,role,region\n")
+    for i in range(1, int(sys.argv[2]) + 1):
+        f.write("person%d@example%d.org,Person %d,%s,us-east\n"
+                % (i, i % 97, i, "user" if i % 2 else "developer"))
+PYEOF
+"$HERALD" sub import xen-users "$T/subs.csv" >/dev/null
+"$HERALD" send summit --list xen-users --segment us-east --dry-run "$T/md" \
+    >/dev/null 2>&1 || true
+msg=$T/md/new/$(ls "$T/md/new" | head -1)
+size=$(wc -c < "$msg")
+
+hcmd="herald send summit --list xen-users --segment us-east --yes --json --again"
+scmd="smtp-source -s $CONN -d -m $((N / 4)) -F $msg -f bounces@example.org -t rcpt@example.org 127.0.0.1:PORT"
+echo "== $ROUNDS rounds: herald over 4 relays, then 4 smtp-sources at once, same 4 sinks"
+echo "  herald: $hcmd"
+echo "          ($N subscribers; 4 relays of weight 1, $CONN connection(s) each, batch 200)"
+echo "  smtp-source, one per sink at once: $scmd"
+echo "          ($((N / 4)) messages of $size bytes each)"
+ratios= maxrss=0 r=1
+while [ "$r" -le "$ROUNDS" ]; do
+	/usr/bin/time -v "$HERALD" send summit --list xen-users --segment us-east \
+	    --yes --json --again >"$T/h.json" 2>"$T/h.time"
+	rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$T/h.time")
+	[ "$rss" -gt "$maxrss" ] && maxrss=$rss
+	rate=$($PY -c 'import json,sys; print("%.0f" % json.load(open(sys.argv[1]))["run"]["rate"])' "$T/h.json")
+	s=$(date +%s.%N)
+	pids=
+	for p in $ports; do
+		smtp-source -s "$CONN" -d -m $((N / 4)) -F "$msg" \
+		    -f bounces@example.org -t rcpt@example.org "127.0.0.1:$p" &
+		pids="$pids $!"
+	done
+	wait $pids
+	e=$(date +%s.%N)
+	srate=$(echo "$N / ($e - $s)" | bc)
+	ratio=$(echo "scale=3; $rate / $srate" | bc)
+	ratios="$ratios $ratio"
+	printf '  round %d: herald %s msg/s, 4 x smtp-source %s msg/s, ratio %.2f\n' \
+	    "$r" "$rate" "$srate" "$ratio"
+	r=$((r + 1))
+done
+spread=$(sqlite3 "$T/data/herald.db" "SELECT group_concat(relay || ' ' || n, ', ') FROM (SELECT relay, count(*) n FROM deliveries WHERE state = 'sent' GROUP BY relay)")
+median=$(printf '%s\n' $ratios | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+printf '== ratio herald/smtp-source: median %.2f of%s (target >= 0.85); herald peak RSS %d MB\n' \
+    "$median" "$ratios" "$((maxrss / 1024))"
+echo "   sent per relay over all rounds: $spread"
