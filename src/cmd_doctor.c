@@ -1,8 +1,9 @@
 /*
  * cmd_doctor.c - herald doctor LIST [--txt "RECORD"] [--ed25519-txt
- * "RECORD"] [--announcement A]: one PASS, FAIL or SKIP line per check
- * that can be made here (dkim.c makes them). Exit 0 when nothing failed,
- * 78 (configuration) otherwise.
+ * "RECORD"] [--announcement A] [--listen ADDR:PORT]: one PASS, FAIL or
+ * SKIP line per check that can be made here (dkim.c makes them; the
+ * one-click check POSTs once to herald serve, probe.c). Exit 0 when
+ * nothing failed, 78 (configuration) otherwise.
  */
 #include <stdio.h>
 
@@ -14,7 +15,7 @@
 int
 cmd_doctor(struct herald *h, int argc, char **argv)
 {
-	g_autofree char *txt = NULL, *edtxt = NULL, *ann = NULL;
+	g_autofree char *txt = NULL, *edtxt = NULL, *ann = NULL, *listen = NULL;
 	GOptionEntry entries[] = {
 		{ "txt", 0, 0, G_OPTION_ARG_STRING, &txt,
 		    "the RSA key's TXT record as published (dig +short TXT …)",
@@ -23,6 +24,9 @@ cmd_doctor(struct herald *h, int argc, char **argv)
 		    "the ed25519 key's TXT record as published", "RECORD" },
 		{ "announcement", 'a', 0, G_OPTION_ARG_STRING, &ann,
 		    "the sample to render (default: summit)", "A" },
+		{ "listen", 0, 0, G_OPTION_ARG_STRING, &listen,
+		    "where herald serve listens (default: web { listen }, "
+		    "127.0.0.1:8025)", "ADDR:PORT" },
 		{ NULL }
 	};
 	static const char *const word[] = { "PASS", "FAIL", "SKIP" };
@@ -45,7 +49,7 @@ cmd_doctor(struct herald *h, int argc, char **argv)
 	o.txt = txt;
 	o.ed25519_txt = edtxt;
 	o.announcement = ann != NULL ? ann : "summit";
-	o.web_configured = h->config->web.base_url != NULL;
+	o.listen = listen;
 	checks = dkim_doctor(h->config, list, &o);
 	for (i = 0; i < checks->len; i++) {
 		const struct dkim_check *c = g_ptr_array_index(checks, i);

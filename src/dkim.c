@@ -44,6 +44,7 @@
 #include "compose.h"
 #include "config.h"
 #include "dkim.h"
+#include "probe.h"
 #include "subscriber.h"
 #include "token.h"
 
@@ -1085,6 +1086,159 @@ dkim_header_present(const char *msg, const char *name)
 	return FALSE;
 }
 
+/* dkim_header_value - the unfolded value of MSG's first NAME: header
+ * (caller frees), NULL when there is none */
+static char *
+dkim_header_value(const char *msg, const char *name)
+{
+	const char *end = strstr(msg, "\r\n\r\n");
+	size_t n = strlen(name);
+	const char *p = msg, *eol;
+	GString *v;
+
+	while (p != NULL && (end == NULL || p < end)) {
+		if (g_ascii_strncasecmp(p, name, n) == 0 && p[n] == ':')
+			break;
+		p = strstr(p, "\r\n");
+		if (p != NULL)
+			p += 2;
+	}
+	if (p == NULL || (end != NULL && p >= end))
+		return NULL;
+	v = g_string_new(NULL);
+	for (p += n + 1; (eol = strstr(p, "\r\n")) != NULL; p = eol + 2) {
+		g_string_append_len(v, p, eol - p);
+		if (eol[2] != ' ' && eol[2] != '\t')
+			break;
+	}
+	if (eol == NULL)
+		g_string_append(v, p);
+	return g_strstrip(g_string_free(v, FALSE));
+}
+
+/* dkim_doctor_url - the http(s) URL among the <…> of a List-Unsubscribe
+ * value (caller frees), NULL when there is none */
+static char *
+dkim_doctor_url(const char *value)
+{
+	const char *p = value, *e;
+
+	while (value != NULL && (p = strchr(p, '<')) != NULL) {
+		p++;
+		if ((e = strchr(p, '>')) == NULL)
+			break;
+		if (g_ascii_strncasecmp(p, "https://", 8) == 0 ||
+		    g_ascii_strncasecmp(p, "http://", 7) == 0)
+			return g_strndup(p, e - p);
+		p = e;
+	}
+	return NULL;
+}
+
+/* dkim_doctor_hint - why herald serve may answer STATUS to a one-click */
+static const char *
+dkim_doctor_hint(unsigned status)
+{
+	switch (status) {
+	case 400:
+		return ": the test token was not taken (does that herald serve "
+		    "read this herald.conf and its token secret?)";
+	case 404:
+		return ": herald serve has no such page (unsubscribe_base_url "
+		    "must be the web base_url followed by /unsubscribe/)";
+	case 429:
+		return ": rate limited, wait a minute";
+	case 503:
+		return ": busy, try again";
+	default:
+		return "";
+	}
+}
+
+/* dkim_doctor_one_click - the one-click URL of the sample MSG against the
+ * web side's base URL, then herald serve's answer to one RFC 8058 POST of
+ * a test token (TK, NULL with KEY_ERR when there is no secret) at the
+ * path that URL has behind the proxy. A test token acts on nobody (web.c
+ * answers 200 and changes nothing); its extra id is random, so doctor
+ * runs in a row do not meet serve's per-token limit (web.token_rate). */
+static void
+dkim_doctor_one_click(GPtrArray *checks, const struct config *config,
+    const struct list_config *list, const struct dkim_doctor_opts *o,
+    const char *msg, const struct token_key *tk, const GError *key_err)
+{
+	const char *base = config->web.base_url;
+	const char *listen = o->listen != NULL ? o->listen : config->web.listen;
+	g_autofree char *hdr = NULL, *url = NULL, *want = NULL, *token = NULL;
+	g_autofree char *target = NULL, *host = NULL;
+	const char *path, *h;
+	struct probe_reply rp;
+	GError *err = NULL;
+
+	if (list->unsubscribe_base_url == NULL) {
+		dkim_check(checks, DKIM_SKIP, "one-click URL: no web side "
+		    "configured (no web { base_url } in %s, no "
+		    "unsubscribe_base_url in %s): herald serve not probed",
+		    config->path != NULL ? config->path : "herald.conf",
+		    list->file);
+		return;
+	}
+	hdr = dkim_header_value(msg, "List-Unsubscribe");
+	url = dkim_doctor_url(hdr);
+	want = base != NULL ? g_strconcat(base, "/", NULL) :
+	    g_strdup(list->unsubscribe_base_url);
+	if (url == NULL)
+		dkim_check(checks, DKIM_FAIL, "one-click URL: the sample's "
+		    "List-Unsubscribe has no https URL");
+	else {
+		/* the sample's token is a real one: not shown */
+		int cut = (int)(strrchr(url, '/') + 1 - url);
+		gboolean in = g_str_has_prefix(url, want);
+
+		dkim_check(checks, in ? DKIM_PASS : DKIM_FAIL, "one-click URL "
+		    "%.*s… %s %s %s%s%s%s", cut, url, in ? "starts with" :
+		    "does NOT start with", base != NULL ? "the web base_url" :
+		    "unsubscribe_base_url", base != NULL ? base : want,
+		    base != NULL && !in ? " (herald serve behind it never sees "
+		    "the click: unsubscribe_base_url in " : "",
+		    base != NULL && !in ? list->file : "",
+		    base != NULL && !in ? ")" : "");
+	}
+	if (tk == NULL) {
+		dkim_check(checks, DKIM_FAIL, "one-click URL served: no token "
+		    "secret (%s), herald serve not probed", key_err->message);
+		return;
+	}
+	token = token_make(tk, TOKEN_TEST_UNSUBSCRIBE, list->name, 0,
+	    g_random_int_range(1, G_MAXINT32));
+	target = g_strconcat(list->unsubscribe_base_url, token, NULL);
+	/* the proxy passes BASE/… on as /… (herald web nginx) */
+	h = strstr(target, "://") + 3;
+	if (base != NULL && g_str_has_prefix(target, base) &&
+	    target[strlen(base)] == '/')
+		path = target + strlen(base);
+	else
+		path = strchr(h, '/');
+	host = g_strndup(h, strcspn(h, "/"));
+	if (!probe_post(listen, host, path, "application/x-www-form-urlencoded",
+	    "List-Unsubscribe=One-Click", PROBE_TIMEOUT_MS, &rp, &err)) {
+		if (rp.refused)
+			dkim_check(checks, DKIM_FAIL, "one-click URL served: herald "
+			    "serve is not running at %s: connection refused (POST "
+			    "%s for %s)", listen, path, target);
+		else
+			dkim_check(checks, DKIM_FAIL, "one-click URL served: POST "
+			    "%s to herald serve at %s (for %s): %s", path, listen,
+			    target, err->message);
+		g_error_free(err);
+		return;
+	}
+	dkim_check(checks, rp.status == 200 ? DKIM_PASS : DKIM_FAIL,
+	    "one-click URL served: herald serve at %s answered %u %s to POST "
+	    "%s (for %s)%s", listen, rp.status, rp.reason, path, target,
+	    rp.status == 200 ? ": a test token, nobody is unsubscribed" :
+	    dkim_doctor_hint(rp.status));
+}
+
 /* dkim_h_count - how often NAME is in the h= of the first signature */
 static int
 dkim_h_count(const char *msg, const char *name)
@@ -1125,7 +1279,7 @@ dkim_doctor(const struct config *config, const struct list_config *list,
 	struct token_key tk = { { 0 } };
 	struct subscriber sub = { 0 };
 	GString *msg = NULL;
-	GError *err = NULL;
+	GError *err = NULL, *key_err = NULL;
 	static const char *const listhdr[] = { "List-Id", "List-Unsubscribe",
 	    "List-Unsubscribe-Post", "List-Help", "List-Owner", "List-Post",
 	    "Precedence" };
@@ -1196,7 +1350,7 @@ dkim_doctor(const struct config *config, const struct list_config *list,
 	}
 
 	/* a sample, rendered as a campaign would make it */
-	if (!token_key_load(config->secret, &tk, NULL))
+	if (!token_key_load(config->secret, &tk, &key_err))
 		memset(&tk, 0, sizeof tk);	/* the sample's tokens do not matter */
 	if ((ann = announcement_load(o->announcement, config, &err)) == NULL ||
 	    (comp = composer_new(ann, list, &tk, NULL,
@@ -1226,17 +1380,8 @@ dkim_doctor(const struct config *config, const struct list_config *list,
 		    " (one-click needs unsubscribe_base_url in the list file)" :
 		    "");
 	}
-	if (list->unsubscribe_base_url == NULL)
-		dkim_check(checks, DKIM_FAIL, "one-click URL: no "
-		    "unsubscribe_base_url in %s", list->file);
-	else if (o->web_configured)
-		dkim_check(checks, DKIM_SKIP, "one-click URL %s…: the probe of "
-		    "herald serve is not built in this version",
-		    list->unsubscribe_base_url);
-	else
-		dkim_check(checks, DKIM_SKIP, "one-click URL %s…: no web section "
-		    "configured, herald serve not probed",
-		    list->unsubscribe_base_url);
+	dkim_doctor_one_click(checks, config, list, o, msg->str,
+	    key_err == NULL ? &tk : NULL, key_err);
 	if (rsa == NULL)
 		goto done;
 	for (i = 0; i < G_N_ELEMENTS(over); i++) {
@@ -1284,6 +1429,8 @@ dkim_doctor(const struct config *config, const struct list_config *list,
 		g_clear_error(&err);
 	}
 done:
+	memset(&tk, 0, sizeof tk);
+	g_clear_error(&key_err);
 	if (msg != NULL)
 		g_string_free(msg, TRUE);
 	composer_free(comp);

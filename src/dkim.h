@@ -152,15 +152,19 @@ struct dkim_doctor_opts {
 	const char *txt;		/* the published RSA record, or NULL */
 	const char *ed25519_txt;	/* the published ed25519 record, or NULL */
 	const char *announcement;	/* the sample: a kind or a data file */
-	gboolean web_configured;	/* a web { } section exists (serve) */
+	const char *listen;		/* herald serve's ADDR:PORT (NULL: web.listen) */
 };
 
 /* dkim_doctor - the checks herald can make here, one struct dkim_check
  * each, in order: keys readable (and matching the published records when
  * given), From and the notices' From aligned with d=, the List-* headers
  * and Precedence in a sample message rendered from ANNOUNCEMENT, the
- * one-click URL, over-signing in h=, and the sample's signatures verified
- * by libopendkim against the records. Never fails as a whole. */
+ * one-click URL (it starts with the web base_url, and herald serve at
+ * LISTEN answers 200 to one RFC 8058 POST of a test token, which acts on
+ * nobody; SKIP when neither web.base_url nor the list's
+ * unsubscribe_base_url is set), over-signing in h=, and the sample's
+ * signatures verified by libopendkim against the records. Never fails
+ * as a whole. */
 GPtrArray *dkim_doctor(const struct config *config,
     const struct list_config *list, const struct dkim_doctor_opts *o);
 
