@@ -6,17 +6,20 @@
 # independent verifiers (dkimpy and opendkim-testmsg) against the TXT
 # records herald dns printed; a message changed in a signed header, or
 # with a List-Unsubscribe added after signing, fails both; notices are
-# signed; herald dns and herald doctor; a signing failure mid-campaign
+# signed; herald dns and herald doctor (its one-click probe answered by
+# a real herald serve on a free port); a signing failure mid-campaign
 # keeps the deliveries queued.
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0400/common.sh"
 . "$TOP/tests/t0500/pipe-lib.sh"
+. "$TOP/tests/t0700/serve-lib.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
 V=$TOP/tests/t0710
 plan 56
 
 PORT=$(free_port)
-relay_conf "$PORT"
+WEBPORT=$(free_port)
+relay_conf "$PORT" "web {" "  listen = \"127.0.0.1:$WEBPORT\"" "}"
 start_sink "$PORT" "$T/sink"
 L=$T/lists/xen-users.conf
 # setkey PATH - the RSA key_file of xen-users
@@ -190,7 +193,8 @@ G=$(grep -l 'X-Rcpt-Args: <u2@example2.test>' "$T/sink"/* | head -1)
 [ -n "$G" ] && grep -q '^Auto-Submitted: auto-replied' "$G" && pyverify "$G" >/dev/null
 ok $? "the goodbye notice is signed and verifies"
 
-# --- herald doctor
+# --- herald doctor (it probes herald serve at web.listen)
+serve_start "$WEBPORT"
 REC=$(sed -n '/^herald\._domainkey/,/)/p' "$T/dns.txt" | sed 's/^[^(]*(//; s/)$//' | tr -d '\n')
 t "doctor with the published record" 0 herald doctor xen-users --txt "$REC"
 like "$out" '^PASS key readable: .*xen-users\.herald\.pem \(rsa, 2048 bits' &&
@@ -199,8 +203,8 @@ like "$out" '^PASS key readable: .*xen-users\.herald\.pem \(rsa, 2048 bits' &&
     like "$out" '^PASS sample has List-Unsubscribe-Post' && like "$out" '^PASS sample has Precedence' &&
     like "$out" '^PASS h= names List-Unsubscribe-Post 2 times' &&
     like "$out" '^PASS signature verifies .*rsa-sha256 s=herald d=xenproject\.org: pass.*ed25519-sha256 s=herald-ed25519 d=xenproject\.org: pass' &&
-    like "$out" '^SKIP one-click URL'
-ok $? "PASS lines: key, record, alignment, headers, over-signing, verification"
+    like "$out" "^PASS one-click URL served: herald serve at 127\.0\.0\.1:$WEBPORT answered 200 OK"
+ok $? "PASS lines: key, record, alignment, headers, over-signing, verification, one-click served"
 DIG=$(sed -n '/^herald\._domainkey/,/)/p' "$T/dns.txt" | grep -o '"[^"]*"' | tr '\n' ' ')
 t "doctor with the record as dig +short prints it" 0 herald doctor xen-users --txt "$DIG"
 like "$out" '^PASS signature verifies \(libopendkim, key from --txt\)'
@@ -211,6 +215,7 @@ like "$out" '^FAIL published key does NOT match' && like "$out" '^FAIL signature
 ok $? "fails the match and the verification"
 t "doctor on a list that does not sign" 78 herald doctor xen-devel
 like "$out" '^FAIL dkim: .*xen-devel\.conf has no dkim'; ok $? "says so"
+serve_stop
 
 # --- a signing failure mid-campaign keeps the deliveries queued
 rm -f "$T/sink"/*

@@ -2,10 +2,10 @@
 # on a free loopback port, stopped by SIGTERM at the end, and curl.
 . "$TOP/tests/t0500/pipe-lib.sh"
 
-# serve_start - herald serve on a free port; $WEB is its base URL, its
-# stderr (one line per request) goes to $T/serve.log
+# serve_start [PORT] - herald serve on PORT (default: a free port); $WEB
+# is its base URL, its stderr (one line per request) goes to $T/serve.log
 serve_start() {
-	WEBPORT=$(free_port)
+	WEBPORT=${1:-$(free_port)}
 	WEB=http://127.0.0.1:$WEBPORT
 	"$HERALD" serve --listen "127.0.0.1:$WEBPORT" 2>>"$T/serve.log" &
 	SERVEPID=$!
