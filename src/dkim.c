@@ -1216,8 +1216,8 @@ dkim_doctor_one_click(GPtrArray *checks, const struct config *config,
 	if (base != NULL && g_str_has_prefix(target, base) &&
 	    target[strlen(base)] == '/')
 		path = target + strlen(base);
-	else
-		path = strchr(h, '/');
+	else if ((path = strchr(h, '/')) == NULL)
+		path = "/";
 	host = g_strndup(h, strcspn(h, "/"));
 	if (!probe_post(listen, host, path, "application/x-www-form-urlencoded",
 	    "List-Unsubscribe=One-Click", PROBE_TIMEOUT_MS, &rp, &err)) {
