@@ -8,7 +8,8 @@
 #   make bench      the benchmarks in tests/bench (figures and commands)
 #   make install    PREFIX=/usr/local DESTDIR= (nothing else system-wide):
 #                   the binary, an example herald.conf, the templates, the
-#                   docs, the man pages (doc/*.scd) and bash completion;
+#                   docs, the man pages (doc/*.scd) and the bash and zsh
+#                   completion;
 #                   the binary is the one "all" built (with SANITIZE=1,
 #                   build-asan/herald: t0002 runs the binary under test)
 
@@ -18,6 +19,7 @@ SYSCONFDIR ?= $(PREFIX)/etc
 DATADIR ?= $(PREFIX)/share
 MANDIR ?= $(DATADIR)/man
 COMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR ?= $(DATADIR)/zsh/site-functions
 DESTDIR ?=
 
 PKGS = gmime-3.0 libesmtp-1.0 sqlite3 libconfuse glib-2.0 gthread-2.0 openssl \
@@ -154,7 +156,7 @@ DEB_PACKAGES = make gcc binutils libc6-dev pkg-config libglib2.0-dev libgmime-3.
 	libesmtp-dev libssl-dev libsqlite3-dev libconfuse-dev libjson-glib-dev sqlite3 \
 	postfix python3 python3-aiosmtpd perl openssl procps time bc strace \
 	libmicrohttpd-dev curl python3-selenium chromium chromium-driver wrk \
-	nginx-light scdoc mandoc bash-completion mlmmj \
+	nginx-light scdoc mandoc bash-completion zsh mlmmj \
 	libopendkim-dev opendkim-tools python3-dkim iproute2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -199,18 +201,20 @@ install: all man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/herald/lists \
 	    $(DESTDIR)$(DATADIR)/herald/templates $(DESTDIR)$(DATADIR)/doc/herald \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-	    $(DESTDIR)$(COMPLETIONDIR)
+	    $(DESTDIR)$(COMPLETIONDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	install -m 755 $(HERALD_BIN) $(DESTDIR)$(BINDIR)/herald
 	for m in $(MAN_PAGES); do install -m 644 $$m \
 	    $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
 	install -m 644 etc/bash-completion/herald $(DESTDIR)$(COMPLETIONDIR)/herald
+	install -m 644 etc/zsh-completion/_herald $(DESTDIR)$(ZSHCOMPDIR)/_herald
 	install -m 644 etc/herald.conf $(DESTDIR)$(SYSCONFDIR)/herald/herald.conf.example
 	if [ -d templates ]; then cp -R templates/. $(DESTDIR)$(DATADIR)/herald/templates/; fi
 	cp -R etc/. $(DESTDIR)$(DATADIR)/doc/herald/
 	install -m 644 README $(DESTDIR)$(DATADIR)/doc/herald/README
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/herald $(DESTDIR)$(COMPLETIONDIR)/herald
+	rm -f $(DESTDIR)$(BINDIR)/herald $(DESTDIR)$(COMPLETIONDIR)/herald \
+	    $(DESTDIR)$(ZSHCOMPDIR)/_herald
 	for m in $(MAN_PAGES); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
 	rm -rf $(DESTDIR)$(DATADIR)/herald $(DESTDIR)$(DATADIR)/doc/herald
 

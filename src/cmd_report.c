@@ -37,7 +37,7 @@ cmd_report(struct herald *h, int argc, char **argv)
 		    "[--html FILE]\n");
 		return EX_USAGE;
 	}
-	if ((r = report_build(h->store, id, &error)) == NULL)
+	if ((r = report_build(h->store, h->config, id, &error)) == NULL)
 		return cmd_error("report", error);
 	if (html == NULL) {
 		text = report_text(r);

@@ -3,10 +3,11 @@
  * self-contained HTML page (see report.h). report_build() reads
  * everything in a few queries; the writers only format. The page is
  * HTML5 with its CSS in a <style> element and its charts as inline SVG
- * drawn here (a send curve, stacked bars per segment, bars of bounce
- * kinds and reply codes), so it can be mailed or archived as one file and
+ * drawn here (a send curve, stacked bars per segment and per relay, bars
+ * of bounce kinds and reply codes), so it can be mailed or archived as one file and
  * opens the same anywhere; every string from the database is escaped.
- * The numbers carry ids and classes (n-sent, tr[data-segment] td.sent…)
+ * The numbers carry ids and classes (n-sent, tr[data-segment] td.sent,
+ * tr[data-relay] td.deferred, #relay-one…)
  * that the test reads back in a browser.
  */
 #include <math.h>
@@ -14,6 +15,7 @@
 
 #include "herald.h"
 #include "bounce_policy.h"
+#include "relay.h"
 #include "report.h"
 
 /* the curve's minutes are filled in with zeros over at most a day */
@@ -59,6 +61,8 @@ report_free(struct report *r)
 		g_array_unref(r->bounces);
 	if (r->codes != NULL)
 		g_array_unref(r->codes);
+	if (r->relays != NULL)
+		g_array_unref(r->relays);
 	g_free(r);
 }
 
@@ -198,7 +202,8 @@ report_codes(struct store *store, struct report *r, GError **error)
 
 /* report_build - read campaign ID's report */
 struct report *
-report_build(struct store *store, gint64 id, GError **error)
+report_build(struct store *store, const struct config *config, gint64 id,
+    GError **error)
 {
 	g_autoptr(report) r = g_new0(struct report, 1);
 	struct bounce_campaign_report *b;
@@ -215,6 +220,7 @@ report_build(struct store *store, gint64 id, GError **error)
 	    !campaign_counts(store, id, &r->counts, error) ||
 	    !report_minutes(store, r, error) || !report_segments(store, r, error) ||
 	    !report_codes(store, r, error) ||
+	    (r->relays = relay_counts(store, config, id, error)) == NULL ||
 	    (b = bounce_policy_campaign(store, id, error)) == NULL)
 		return NULL;
 	r->bounced = b->bounced;
@@ -245,6 +251,44 @@ report_pct(gint64 n, gint64 of)
 {
 	return of > 0 ? g_strdup_printf("%.1f%%", 100.0 * n / of) :
 	    g_strdup("-");
+}
+
+/* report_relay_state - relay C's last known state and its reason, as
+ * campaign show prints it ("unused" for a relay never tried; caller
+ * frees) */
+static char *
+report_relay_state(const struct relay_count *c)
+{
+	return g_strdup_printf("%s%s%s", c->state != NULL ? c->state : "unused",
+	    c->reason != NULL ? ": " : "", c->reason != NULL ? c->reason : "");
+}
+
+/* report_text_relays - one line for a single relay, else a table */
+static void
+report_text_relays(GString *s, const struct report *r)
+{
+	guint i;
+
+	if (r->relays->len == 1) {
+		const struct relay_count *c = &g_array_index(r->relays,
+		    struct relay_count, 0);
+		g_autofree char *state = report_relay_state(c);
+
+		g_string_append_printf(s, "\none relay: %s, %s\n", c->relay,
+		    state);
+		return;
+	}
+	g_string_append_printf(s, "\n%-24s %7s %8s %7s  %s\n", "RELAY", "SENT",
+	    "DEFERRED", "FAILED", "STATE");
+	for (i = 0; i < r->relays->len; i++) {
+		const struct relay_count *c = &g_array_index(r->relays,
+		    struct relay_count, i);
+		g_autofree char *state = report_relay_state(c);
+
+		g_string_append_printf(s, "%-24s %7" G_GINT64_FORMAT " %8"
+		    G_GINT64_FORMAT " %7" G_GINT64_FORMAT "  %s\n", c->relay,
+		    c->sent, c->deferred, c->failed, state);
+	}
 }
 
 /* report_text - the terminal summary */
@@ -286,6 +330,7 @@ report_text(const struct report *r)
 		    g->total, g->sent, g->failed, g->queued, g->hard, g->soft,
 		    g->unsubscribed, g->replies);
 	}
+	report_text_relays(s, r);
 	if (r->minutes->len > 0)
 		g_string_append_printf(s, "\n%-16s %7s %8s %7s\n",
 		    "MINUTE (UTC)", "SENT", "DEFERRED", "FAILED");
@@ -504,7 +549,72 @@ static const char report_css[] =
 	"table{border-collapse:collapse;width:100%;margin-top:10px;font-size:.92em}"
 	"th,td{padding:5px 8px;border-bottom:1px solid #e3e3e8;text-align:right}"
 	"th:first-child,td:first-child{text-align:left}"
-	"td.reply{text-align:left;overflow-wrap:anywhere}";
+	"td.reply,td.state,th.state{text-align:left;overflow-wrap:anywhere}"
+	"#relays th,#relays td{padding:5px 5px}";
+
+/* report_html_relays - the relays: one line for a single relay, else
+ * stacked bars (sent, deferred, failed) and a table with each state */
+static void
+report_html_relays(GString *h, const struct report *r)
+{
+	static const char *const names[] = { "sent", "deferred", "failed" };
+	gint64 top = 0;
+	guint i;
+
+	if (r->relays->len == 1) {
+		const struct relay_count *c = &g_array_index(r->relays,
+		    struct relay_count, 0);
+		g_autofree char *state = report_relay_state(c);
+
+		g_string_append(h, "<p class=\"sub\" id=\"relay-one\">One relay: "
+		    "<b class=\"relay\">");
+		report_esc(h, c->relay);
+		g_string_append(h, "</b>, <span class=\"state\">");
+		report_esc(h, state);
+		g_string_append(h, "</span></p>\n");
+		return;
+	}
+	g_string_append_printf(h, "<section id=\"relays\"><h2>Relays <small>(%u)"
+	    "</small></h2>\n", r->relays->len);
+	for (i = 0; i < r->relays->len; i++) {
+		const struct relay_count *c = &g_array_index(r->relays,
+		    struct relay_count, i);
+
+		top = MAX(top, c->sent + c->deferred + c->failed);
+	}
+	report_svg_open(h, r->relays->len, "deliveries per relay");
+	for (i = 0; i < r->relays->len; i++) {
+		const struct relay_count *c = &g_array_index(r->relays,
+		    struct relay_count, i);
+		gint64 v[] = { c->sent, c->deferred, c->failed };
+
+		report_hbar(h, i, c->relay, v, 3, top, names, report_colors);
+	}
+	g_string_append(h, "</svg>\n<p class=\"legend\">");
+	for (i = 0; i < 3; i++)
+		g_string_append_printf(h, "<span><i style=\"background:%s\"></i>%s"
+		    "</span>", report_colors[i], names[i]);
+	g_string_append(h, "</p>\n<table><thead><tr><th>relay</th><th>sent</th>"
+	    "<th>deferred</th><th>failed</th><th class=\"state\">state</th>"
+	    "</tr></thead><tbody>\n");
+	for (i = 0; i < r->relays->len; i++) {
+		const struct relay_count *c = &g_array_index(r->relays,
+		    struct relay_count, i);
+		g_autofree char *state = report_relay_state(c);
+
+		g_string_append(h, "<tr data-relay=\"");
+		report_esc(h, c->relay);
+		g_string_append(h, "\"><td>");
+		report_esc(h, c->relay);
+		g_string_append_printf(h, "</td><td class=\"sent\">%" G_GINT64_FORMAT
+		    "</td><td class=\"deferred\">%" G_GINT64_FORMAT "</td>"
+		    "<td class=\"failed\">%" G_GINT64_FORMAT "</td>"
+		    "<td class=\"state\">", c->sent, c->deferred, c->failed);
+		report_esc(h, state);
+		g_string_append(h, "</td></tr>\n");
+	}
+	g_string_append(h, "</tbody></table></section>\n");
+}
 
 /* report_html - the page */
 char *
@@ -597,7 +707,9 @@ report_html(const struct report *r)
 		    s->total, s->sent, s->failed, s->queued, s->hard, s->soft,
 		    s->unsubscribed, s->replies);
 	}
-	g_string_append_printf(h, "</tbody></table></section>\n<div class=\"grid2\">"
+	g_string_append(h, "</tbody></table></section>\n");
+	report_html_relays(h, r);
+	g_string_append_printf(h, "<div class=\"grid2\">"
 	    "\n<section><h2>Bounces by kind <small>(%" G_GINT64_FORMAT
 	    " recipients, %s)</small></h2>\n", r->bounced, bpct);
 	top = 0;

@@ -1,8 +1,9 @@
 /*
  * report.h - one campaign summed up for people: the send curve per
  * minute, outcomes per segment (sent, failed, hard and soft bounces,
- * unsubscribes after the campaign started, replies), bounce kinds and the
- * most frequent reply codes; as text for a terminal, or as one
+ * unsubscribes after the campaign started, replies), bounce kinds, the
+ * most frequent reply codes and, when there are several, the relays (sent,
+ * deferred, failed and state of each); as text for a terminal, or as one
  * self-contained HTML page with inline SVG charts (herald report).
  *
  * The deliveries table keeps, per recipient, its first and last attempt,
@@ -12,15 +13,21 @@
  * failed without a 5xx (a failed one that "campaign retry" tried again
  * and that was refused again was never deferred).
  *
+ * The relays are campaign show's (relay_counts): a relay's deferred are
+ * the deliveries it last tried that are still queued. With one relay
+ * (smtp { } alone, or one relay section, and no other relay named in the
+ * deliveries) the report says so in one line instead of a table.
+ *
  * Must stay true: read-only; the totals are those of campaign show
- * (campaign_counts, campaign_segment_counts), and the page loads nothing
- * from elsewhere (no scripts, fonts, images or style sheets).
+ * (campaign_counts, campaign_segment_counts, relay_counts), and the page
+ * loads nothing from elsewhere (no scripts, fonts, images or style sheets).
  */
 #ifndef HERALD_REPORT_H
 #define HERALD_REPORT_H
 
 #include <glib.h>
 #include "campaign.h"
+#include "config.h"
 #include "store.h"
 
 struct report_minute {
@@ -54,13 +61,16 @@ struct report {
 	GArray *segments;	/* struct report_segment, campaign order */
 	GArray *bounces;	/* struct report_bounce, most recipients first */
 	GArray *codes;		/* struct report_code, most frequent first */
+	GArray *relays;		/* struct relay_count (relay.h): the config's
+				 * relays, then others that tried deliveries */
 	gint64 bounced;		/* distinct recipients that bounced */
 	gint64 unsubscribed, replies;
 };
 
-/* report_build - everything the report shows for campaign ID; NULL and
- * a NOUSER error for an unknown campaign */
-struct report *report_build(struct store *store, gint64 id, GError **error);
+/* report_build - everything the report shows for campaign ID (CONFIG
+ * names the relays); NULL and a NOUSER error for an unknown campaign */
+struct report *report_build(struct store *store, const struct config *config,
+    gint64 id, GError **error);
 void report_free(struct report *r);
 
 /* report_text - the terminal summary (caller frees) */

@@ -1,16 +1,21 @@
 #!/bin/sh
-# t0906-completion.sh - bash completion (etc/bash-completion/herald),
-# driven as bash drives it: COMP_WORDS and COMP_CWORD set, the completion
-# function called, COMPREPLY read. Commands and options come from the
+# t0906-completion.sh - shell completion, bash's (etc/bash-completion/herald)
+# and zsh's (etc/zsh-completion/_herald), each driven as its shell drives
+# it. bash: COMP_WORDS and COMP_CWORD set, the completion function called,
+# COMPREPLY read. zsh: an interactive zsh -f on a pseudo-terminal with
+# compinit, the line typed and TAB pressed, the matches caught on their way
+# to compadd (tests/t0906/zcomp.zsh); every line asked of bash is asked of
+# zsh with the same answer expected. Commands and options come from the
 # herald under test (a new command completes by itself), list and segment
 # names from the instance's lists, campaign ids from its campaigns (one
 # campaign of tests/t0903/campaign.sh); -c FILE on the line is honoured.
-# make install puts the file under share/bash-completion/completions.
+# make install puts them under share/bash-completion/completions and
+# share/zsh/site-functions.
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0400/common.sh"
 command -v bash >/dev/null 2>&1 || { echo "1..0 # SKIP no bash"; exit 0; }
 . "$TOP/tests/t0903/campaign.sh"
-plan 19
+plan 39
 C=$TOP/etc/bash-completion/herald
 mkdir -p "$T/bin"
 ln -s "$HERALD" "$T/bin/herald"
@@ -22,8 +27,16 @@ comp() {
 	    _herald "$1" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
 	    printf "%s\n" "${COMPREPLY[@]}"' "$C" herald "$@" | grep . | sort | tr '\n' ' ' | sed 's/ $//'
 }
-# is WANT WORD… - comp WORD… gives exactly WANT
-is() { _w=$1; shift; got=$(comp "$@"); [ "$got" = "$_w" ] || echo "#   got '$got', want '$_w'"; [ "$got" = "$_w" ]; }
+# is WANT WORD… - comp WORD… gives exactly WANT; the line and WANT are
+# kept in $T/cases for zsh
+is() {
+	_w=$1; shift
+	printf '%s|%s\n' "$_w" "herald $*" >>"$T/cases"
+	got=$(comp "$@")
+	[ "$got" = "$_w" ] || echo "#   got '$got', want '$_w'"
+	[ "$got" = "$_w" ]
+}
+: >"$T/cases"
 
 cmds=$(herald help | awk '/^Commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 } on && /^$/ { on = 0 }' | sort | tr '\n' ' ' | sed 's/ $//')
 is "$cmds" ""; ok $? "the commands, as herald help lists them"
@@ -40,15 +53,43 @@ is "users" send summit --list xen-users --segment use; ok $? "--segment complete
 is "users" sub export xen-users --segment use; ok $? "sub export LIST --segment"
 is "toolstack" render summit -l xen-devel -s t; ok $? "-s after -l xen-devel: that list's segments"
 is "cancel pause resume retry show" campaign ""; ok $? "campaign's actions"
-[ "$(comp campaign show "")" = "$CAMPAIGN" ]; ok $? "campaign ids ($CAMPAIGN)"
-[ "$(comp report "")" = "$CAMPAIGN" ]; ok $? "report ID: campaign ids"
+is "$CAMPAIGN" campaign show ""; ok $? "campaign ids ($CAMPAIGN)"
+is "$CAMPAIGN" report ""; ok $? "report ID: campaign ids"
 is "exim postfix" mta ""; ok $? "mta postfix|exim"
 # -c FILE on the line: another instance with no lists
 mkdir -p "$T/other/lists"
 printf 'data_dir = "%s"\nlist_dir = "%s"\n' "$T/other" "$T/other/lists" >"$T/other.conf"
 is "" -c "$T/other.conf" sub show ""; ok $? "-c FILE: the lists of that configuration (none)"
 
+# zsh: the same lines, typed in a real zsh with TAB ($T/cases: WANT|LINE,
+# as is() wrote them)
+Z=$TOP/etc/zsh-completion
+nz=$(wc -l <"$T/cases")
+if command -v zsh >/dev/null 2>&1; then
+	cut -d '|' -f 2 "$T/cases" | {
+		set --
+		while IFS= read -r l; do set -- "$@" "$l"; done
+		zsh -f "$TOP/tests/t0906/zcomp.zsh" "$Z" "$T" "$@" >"$T/zsh.out" 2>"$T/zsh.err"
+	}
+	zrc=$?
+	[ "$zrc" = 0 ] || sed 's/^/#   zsh: /' "$T/zsh.err"
+	i=0
+	while IFS='|' read -r want line; do
+		i=$((i + 1))
+		got=$(sed -n "${i}p" "$T/zsh.out")
+		[ "$zrc" = 0 ] && [ "$got" = "$want" ] && [ -f "$Z/_herald" ]
+		r=$?
+		[ "$r" = 0 ] || echo "#   zsh got '$got', want '$want'"
+		ok $r "zsh: '$line<TAB>' offers what bash does"
+	done <"$T/cases"
+else
+	for i in $(seq 1 "$nz"); do skip "zsh: no zsh (Debian package zsh)"; done
+fi
+[ "$nz" = 18 ]; ok $? "zsh was asked every line bash was ($nz)"
+
 make -s -C "$TOP" install PREFIX=/opt/herald DESTDIR="$T/root" >"$T/install.log" 2>&1 &&
     cmp -s "$C" "$T/root/opt/herald/share/bash-completion/completions/herald"
 ok $? "make install puts it in share/bash-completion/completions/herald"
+cmp -s "$Z/_herald" "$T/root/opt/herald/share/zsh/site-functions/_herald"
+ok $? "make install puts _herald in share/zsh/site-functions"
 finish
