@@ -161,7 +161,11 @@ mailer_send(const struct mailer *m, const char *envelope_from,
 		fault = mailer_fault(&result, err);
 		send_result_clear(&result);
 		if (fault == NULL) {
-			/* a recipient's refusal: it would meet it anywhere */
+			/* a recipient's refusal: it would meet it anywhere;
+			 * the relay itself answered */
+			if (ch->marked_down && m->store != NULL)
+				(void)relay_set_state(m->store, ch->relay->name,
+				    "up", NULL, NULL);
 			g_propagate_prefixed_error(error, g_steal_pointer(&err),
 			    "relay %s: ", ch->relay->name);
 			return FALSE;
