@@ -14,7 +14,7 @@
 . "$TOP/tests/t0500/pipe-lib.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
 F=$TOP/tests/t0500
-plan 33
+plan 34
 
 PA=$(free_port); PB=$(free_port); PC=$(free_port)
 # conf [A-LINE [B-LINE]] - relay b (weight 1) before relay a (weight 2),
@@ -67,7 +67,7 @@ state() { sql "SELECT state FROM relay_state WHERE relay = '$1'"; }
 sink a "$PA"; sink b "$PB"
 conf
 herald init >/dev/null
-for w in alice bob carol dave eve frank grace henry kate rcpt550; do
+for w in alice bob carol dave eve frank grace henry ivy kate rcpt550; do
 	add_sub $w@subs.test active xen-users >/dev/null
 done
 subs_csv "$T/subs.csv" 5
@@ -92,6 +92,13 @@ ok $? "relay a is marked down in the store, with the reason"
 [ "$(usage b)" = 1 ]; ok $? "b counted it"
 
 # 3. a down relay rests send.relay_backoff, then is probed and back
+since() { sql "SELECT since FROM relay_state WHERE relay = '$1'"; }
+sql "UPDATE relay_state SET since = since - 7200 WHERE relay = 'a'"
+S0=$(since a)
+unsub ivy
+[ "$(got b ivy@subs.test)" = 1 ] && [ "$(state a)" = down ] &&
+    [ "$(since a)" -gt "$S0" ]
+ok $? "its rest over, relay a is probed, fails again, and rests anew"
 sink a "$PA"
 unsub carol
 [ "$(got b carol@subs.test)" = 1 ] && [ "$(got a carol@subs.test)" = 0 ]
