@@ -408,7 +408,7 @@ action_notices_send(const struct config *config, struct store *store,
 		g_autofree char *reason = NULL;
 		g_autoptr(GError) err = NULL;
 		enum outbox_outcome oc;
-		gboolean ok = outbox_try(store, &config->smtp, n->id, TRUE, now,
+		gboolean ok = outbox_try(store, config, n->id, TRUE, now,
 		    &oc, &reason, &err);
 
 		if (outcome != NULL)

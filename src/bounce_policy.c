@@ -853,7 +853,7 @@ bounce_policy_flush(struct store *store, const struct config *config,
 
 /* bounce_policy_mail_notice - see bounce_policy.h */
 gboolean
-bounce_policy_mail_notice(void *config, const struct bounce_notice *notice,
+bounce_policy_mail_notice(void *mailer, const struct bounce_notice *notice,
     GError **error)
 {
 	g_autofree char *reply_to = NULL;
@@ -878,7 +878,7 @@ bounce_policy_mail_notice(void *config, const struct bounce_notice *notice,
 	    notice->subject, notice->body);
 	for (to = notice->to + 1; *to != NULL; to++)
 		g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, NULL, *to);
-	ok = notice_send(config, notice->list, msg,
+	ok = notice_send(mailer, notice->list, msg,
 	    (const char *const *)notice->to, error);
 	g_object_unref(msg);
 	return ok;

@@ -102,11 +102,13 @@ struct bounce_notifier {
 
 /* bounce_policy_mail_notice - a bounce_notifier send function that
  * composes NOTICE as a herald notice (notice.h: From LIST-request@, the
- * list's List-Id, Auto-Submitted) and hands it to the relay of CONFIG
- * (a const struct config *). Warnings carry Reply-To: LIST-owner@. An
- * address notice_may_send_to() refuses is a PERM error. Use:
- *   struct bounce_notifier n = { bounce_policy_mail_notice, config }; */
-gboolean bounce_policy_mail_notice(void *config,
+ * list's List-Id, Auto-Submitted) and hands it to MAILER (a const struct
+ * mailer *, mailer.h: smtp { } or the relays). Warnings carry Reply-To:
+ * LIST-owner@. An address notice_may_send_to() refuses is a PERM error.
+ * Use:
+ *   struct mailer m = { config, store };
+ *   struct bounce_notifier n = { bounce_policy_mail_notice, &m }; */
+gboolean bounce_policy_mail_notice(void *mailer,
     const struct bounce_notice *notice, GError **error);
 
 /* bounce_policy_handle - store and act on one returned message for LIST.

@@ -29,6 +29,7 @@
 #include "outbox.h"
 #include "cmd.h"
 #include "config.h"
+#include "mailer.h"
 #include "pipe.h"
 #include "schedule.h"
 #include "store.h"
@@ -126,7 +127,8 @@ cmd_maintain(struct herald *h, int argc, char **argv)
 		    NULL },
 		{ NULL }
 	};
-	struct bounce_notifier mailer = { bounce_policy_mail_notice, h->config };
+	struct mailer out = { h->config, h->store };
+	struct bounce_notifier notifier = { bounce_policy_mail_notice, &out };
 	struct bounce_maintenance m = { 0 };
 	GError *error = NULL;
 	struct outbox_stats ob = { 0 };
@@ -152,7 +154,7 @@ cmd_maintain(struct herald *h, int argc, char **argv)
 	g_mime_init();
 	if (campaigns_only)
 		return maintain_campaigns(h, &pass);
-	if (!bounce_policy_maintain(h->store, h->config, now, &mailer, &m,
+	if (!bounce_policy_maintain(h->store, h->config, now, &notifier, &m,
 	    &error))
 		return cmd_error("maintain", error);
 	printf("bounces: %d warning(s) queued, %d member(s) removed, "
@@ -160,7 +162,7 @@ cmd_maintain(struct herald *h, int argc, char **argv)
 	    m.removed, m.expired, m.cleared);
 	printf("notices: %d sent, %d failed, %d waiting\n", m.notices_sent,
 	    m.notices_failed, m.notices_queued);
-	if (!outbox_flush(h->store, &h->config->smtp, now, 0, &ob, &error) ||
+	if (!outbox_flush(h->store, h->config, now, 0, &ob, &error) ||
 	    (waiting = outbox_waiting(h->store, &error)) < 0 ||
 	    (obpruned = outbox_prune(h->store, h->config->pipe.spool_keep_days,
 	    now, &error)) < 0)

@@ -317,7 +317,7 @@ cmd_pipe(struct herald *h, int argc, char **argv)
 	pipe_spool_finish(config->spool_dir, spooled, status == EX_OK);
 	/* notices earlier runs could not send: a few, unless the relay
 	 * just failed ours or the store is in trouble (75: busy, full) */
-	if (!deferred && status != EX_TEMPFAIL && !outbox_flush(store, &config->smtp,
+	if (!deferred && status != EX_TEMPFAIL && !outbox_flush(store, config,
 	    g_get_real_time() / G_USEC_PER_SEC, CMD_PIPE_OUTBOX_BATCH, NULL,
 	    &error)) {
 		log_debug("pipe: outbox: %s", error->message);

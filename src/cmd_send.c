@@ -44,6 +44,7 @@
 #include "compose.h"
 #include "config.h"
 #include "dispatch.h"
+#include "mailer.h"
 #include "relay.h"
 #include "schedule.h"
 #include "send.h"
@@ -347,7 +348,8 @@ send_dry_run(struct herald *h, const struct composer *comp, gint64 id,
  * and its tokens are test tokens, so its List-Unsubscribe acts on nobody,
  * and its VERP envelope sender (as a real message's) brings a bounce back
  * to herald pipe as a test copy's, which scores nobody and goes to the
- * owners (pipe.c). */
+ * owners (pipe.c). It goes as notices go (mailer.h): through smtp { }, or
+ * the first relay up when herald.conf has only relay sections. */
 static gboolean
 send_test(struct herald *h, const struct list_config *list,
     const struct composer *comp, gint64 id, const char *as,
@@ -358,7 +360,8 @@ send_test(struct herald *h, const struct list_config *list,
 	g_autoptr(GString) out = g_string_sized_new(8192);
 	g_autoptr(GBytes) body = NULL;
 	g_auto(GStrv) matched = NULL;
-	g_autofree char *segment = NULL, *envelope = NULL;
+	g_autofree char *segment = NULL, *envelope = NULL, *via = NULL;
+	struct mailer mailer = { h->config, h->store };
 
 	st = store_prepare(h->store, "SELECT d.subscriber_id, d.segment,"
 	    " d.matched FROM deliveries d WHERE d.campaign_id = ?1 AND"
@@ -387,13 +390,14 @@ send_test(struct herald *h, const struct list_config *list,
 	    0, out, &envelope, NULL, error))
 		return FALSE;
 	body = g_string_free_to_bytes(g_steal_pointer(&out));
-	if (!send_one(&h->config->smtp, envelope, test, body, NULL, error))
+	if (!mailer_send(&mailer, envelope, test, body, &via, error))
 		return FALSE;
 	printf("test copy (as %s, segment %s; its tokens act on nobody) sent "
-	    "to %u address%s\n",
+	    "to %u address%s%s%s\n",
 	    sub->email, segment != NULL ? segment : "none",
 	    g_strv_length((char **)test), g_strv_length((char **)test) > 1 ?
-	    "es" : "");
+	    "es" : "", via != NULL ? " through relay " : "",
+	    via != NULL ? via : "");
 	return TRUE;
 }
 
@@ -985,7 +989,7 @@ campaign_show_json(struct herald *h, const struct campaign *c,
 		g_autofree char *state = NULL;
 		g_autofree char *why = NULL;
 
-		(void)relay_get_state(h->store, name, &state, &why, NULL);
+		(void)relay_get_state(h->store, name, &state, &why, NULL, NULL);
 		json_out_object(&jo);
 		json_out_kstring(&jo, "shape", sh->name);
 		json_out_kstring(&jo, "state", state);
@@ -1067,7 +1071,7 @@ campaign_show(struct herald *h, gint64 id, gboolean json)
 		g_autofree char *state = NULL;
 		g_autofree char *why = NULL;
 
-		if (!relay_get_state(h->store, name, &state, &why, &error))
+		if (!relay_get_state(h->store, name, &state, &why, NULL, &error))
 			return cmd_error("campaign show", error);
 		printf("%-16s %s%s%s\n", sh->name, state != NULL ? state :
 		    "unused", why != NULL ? ": " : "", why != NULL ? why : "");

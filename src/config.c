@@ -1666,6 +1666,10 @@ config_load(const char *path, GError **error)
 	config->domain = g_strdup(cfg_getstr(cfg, "domain"));
 
 	s = cfg_getsec(cfg, "smtp");
+	/* a section the file never opened is libconfuse's default one, made
+	 * at cfg_init and never parsed: its line stays 0 (a parsed section
+	 * has the line it opens on, 1 or more) */
+	config->smtp_given = s->line > 0;
 	config->smtp.host = g_strdup(cfg_getstr(s, "host"));
 	config->smtp.port = cfg_getint(s, "port");
 	config->smtp.starttls = cfg_getint(s, "starttls");
@@ -1692,6 +1696,7 @@ config_load(const char *path, GError **error)
 	for (i = 0; i < cfg_size(cfg, "shape"); i++)
 		g_ptr_array_add(config->shapes,
 		    config_shape(cfg_getnsec(cfg, "shape", i)));
+	config->relays_given = cfg_size(cfg, "relay") > 0;
 	for (i = 0; i < cfg_size(cfg, "relay"); i++)
 		g_ptr_array_add(config->relays,
 		    config_relay(cfg_getnsec(cfg, "relay", i), dir,

@@ -157,6 +157,9 @@ struct config {
 	char *list_dir;
 	char *domain;
 	struct smtp_config smtp;
+	gboolean smtp_given;	/* herald.conf has an smtp { } section of its
+				 * own (not only the defaults) */
+	gboolean relays_given;	/* it has relay NAME { } sections */
 	GPtrArray *relays;	/* struct relay_config *, at least one; the
 				 * first is smtp { } when there is no relay */
 	GPtrArray *shapes;	/* struct shape_config * */

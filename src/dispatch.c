@@ -325,19 +325,6 @@ dispatch_count(struct dispatch *d, const struct send_rcpt *r)
 	return fate;
 }
 
-/* dispatch_relay_fault - is R's result the relay's failure rather than
- * the recipient's: no reply at all (refused connection, time-out, a
- * drop), a 421 before RCPT (the relay closing the session; a 421 to a
- * RCPT is about that destination: shaping), or a refusal of the session
- * (SEND_HALT: AUTH refused and the like)? */
-static gboolean
-dispatch_relay_fault(const struct send_rcpt *r)
-{
-	return r->outcome == SEND_HALT ||
-	    (r->code == 421 && r->stage <= SEND_STAGE_MAIL) ||
-	    (r->outcome == SEND_TEMP && r->code == 0);
-}
-
 /* dispatch_all_down - every relay is down (call with the lock held) */
 static gboolean
 dispatch_all_down(struct dispatch *d)
@@ -405,7 +392,7 @@ dispatch_report(struct send_message *msg, gpointer data)
 	enum campaign_fate fate;
 
 	dispatch_shape_release(w->d, msg->user, r);
-	if (w->d->nrelays > 1 && dispatch_relay_fault(r)) {
+	if (w->d->nrelays > 1 && send_relay_fault(r)) {
 		w->fault = TRUE;
 		dispatch_relay_down(w->d, w->relay, r);
 		dispatch_add(w, msg->id, CAMPAIGN_REQUEUE, r->code, r->reply,

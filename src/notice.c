@@ -2,10 +2,11 @@
  * notice.c - compose herald's own notices with GMime and hand them to the
  * relay over SMTP (libesmtp). See notice.h for what a notice carries.
  *
- * The SMTP hand-over is send.c's send_one(): one session, the relay,
- * STARTTLS and AUTH of etc/herald.conf, and one mapping of SMTP replies to
- * error classes (4xx, no reply or a refused connection TEMP, 5xx PERM)
- * shared with campaigns.
+ * The SMTP hand-over is mailer.c's: smtp { } of etc/herald.conf, or the
+ * relays when it has only relay sections, through send.c's send_one()
+ * (one session, its STARTTLS and AUTH, and one mapping of SMTP replies to
+ * error classes, 4xx, no reply or a refused connection TEMP, 5xx PERM,
+ * shared with campaigns).
  */
 #include <errno.h>
 #include <string.h>
@@ -14,7 +15,7 @@
 #include "config.h"
 #include "dkim.h"
 #include "notice.h"
-#include "send.h"
+#include "mailer.h"
 
 /* notice_may_send_to - refuse empty, MAILER-DAEMON and list-like addresses */
 gboolean
@@ -195,9 +196,9 @@ notice_bytes(const struct list_config *list, GMimeMessage *msg,
 	return g_string_free_to_bytes(out);
 }
 
-/* notice_send - one message through send.c's one-message session */
+/* notice_send - one message through mailer.c */
 gboolean
-notice_send(const struct config *config, const struct list_config *list,
+notice_send(const struct mailer *mailer, const struct list_config *list,
     GMimeMessage *msg, const char *const *rcpts, GError **error)
 {
 	g_autofree char *envelope = notice_address(list, "-bounces", NULL);
@@ -205,5 +206,5 @@ notice_send(const struct config *config, const struct list_config *list,
 
 	if (bytes == NULL)
 		return FALSE;
-	return send_one(&config->smtp, envelope, rcpts, bytes, NULL, error);
+	return mailer_send(mailer, envelope, rcpts, bytes, NULL, error);
 }

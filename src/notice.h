@@ -29,6 +29,7 @@
 
 struct config;
 struct list_config;
+struct mailer;
 
 /* notice_may_send_to - TRUE if ADDRESS may receive an automatic notice */
 gboolean notice_may_send_to(const char *address);
@@ -60,10 +61,11 @@ GMimeMessage *notice_forward(const struct list_config *list,
 GBytes *notice_bytes(const struct list_config *list, GMimeMessage *msg,
     GError **error);
 
-/* notice_send - hand MSG to the configured relay for RCPTS (NULL-ended),
- * envelope sender LIST-bounces@DOMAIN. TRUE once the relay accepted it for
- * every recipient. */
-gboolean notice_send(const struct config *config,
+/* notice_send - hand MSG to what carries herald's own mail (MAILER:
+ * smtp { }, or the relays) for RCPTS (NULL-ended), envelope sender
+ * LIST-bounces@DOMAIN. TRUE once a relay accepted it for every
+ * recipient. */
+gboolean notice_send(const struct mailer *mailer,
     const struct list_config *list, GMimeMessage *msg,
     const char *const *rcpts, GError **error);
 

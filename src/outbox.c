@@ -13,7 +13,7 @@
 
 #include "herald.h"
 #include "outbox.h"
-#include "send.h"
+#include "mailer.h"
 
 /* outbox_outcome_name - a word for the log */
 const char *
@@ -117,7 +117,7 @@ outbox_record(struct store *store, gint64 id, enum outbox_outcome outcome,
 
 /* outbox_try - see outbox.h */
 gboolean
-outbox_try(struct store *store, const struct smtp_config *smtp, gint64 id,
+outbox_try(struct store *store, const struct config *config, gint64 id,
     gboolean claimed, gint64 now, enum outbox_outcome *outcome,
     char **reason, GError **error)
 {
@@ -126,6 +126,7 @@ outbox_try(struct store *store, const struct smtp_config *smtp, gint64 id,
 	g_autoptr(GBytes) bytes = NULL;
 	g_auto(GStrv) rcpts = NULL;
 	g_autofree char *envelope = NULL;
+	struct mailer mailer = { config, store };
 	gboolean mine = claimed;
 	int attempts, rc;
 
@@ -155,8 +156,8 @@ outbox_try(struct store *store, const struct smtp_config *smtp, gint64 id,
 	attempts = sqlite3_column_int(st, 3) + 1;
 	g_clear_pointer(&st, sqlite3_finalize);
 
-	if (send_one(smtp, envelope, (const char *const *)rcpts, bytes, NULL,
-	    &smtp_error))
+	if (mailer_send(&mailer, envelope, (const char *const *)rcpts, bytes,
+	    NULL, &smtp_error))
 		*outcome = OUTBOX_SENT;
 	else if (smtp_error->code == HERALD_ERROR_TEMP &&
 	    attempts < OUTBOX_TRIES)
@@ -171,7 +172,7 @@ outbox_try(struct store *store, const struct smtp_config *smtp, gint64 id,
 
 /* outbox_flush - see outbox.h */
 gboolean
-outbox_flush(struct store *store, const struct smtp_config *smtp,
+outbox_flush(struct store *store, const struct config *config,
     gint64 now, guint max, struct outbox_stats *stats, GError **error)
 {
 	g_autoptr(sqlite3_stmt) st = store_prepare(store, "SELECT id FROM"
@@ -198,7 +199,7 @@ outbox_flush(struct store *store, const struct smtp_config *smtp,
 	}
 	g_clear_pointer(&st, sqlite3_finalize);
 	for (i = 0; i < ids->len; i++) {
-		if (!outbox_try(store, smtp, g_array_index(ids, gint64, i), FALSE,
+		if (!outbox_try(store, config, g_array_index(ids, gint64, i), FALSE,
 		    now, &oc, NULL, error))
 			return FALSE;
 		if (stats != NULL) {

@@ -6,9 +6,10 @@
  *
  * Use: inside the transaction that makes the change (store_begin), queue
  * the message with outbox_queue(); commit; then outbox_try() the rows you
- * queued. A row that could not leave (the relay is down, a 4xx) waits in
- * the outbox and is tried again by outbox_flush() (herald maintain, and
- * each herald pipe after its own work), with a growing delay, up to
+ * queued. A row that could not leave (the relay, or every relay, is
+ * down; a 4xx) waits in the outbox and is tried again by outbox_flush()
+ * (herald maintain, and each herald pipe after its own work), with a
+ * growing delay, up to
  * OUTBOX_TRIES times; a 5xx ends it as failed.
  *
  * Must stay true: a notice is written in the same transaction as the
@@ -58,13 +59,15 @@ gboolean outbox_queue(struct store *store, gint64 list_id,
     const char *const *rcpts, GBytes *message, gint64 now, gint64 *id,
     GError **error);
 
-/* outbox_try - send row ID now. CLAIMED: the caller queued it (or claimed
- * it) and holds its lease; otherwise it is claimed here if due. *OUTCOME
- * says what happened; *REASON (may be NULL; caller frees) gets the
- * relay's words when it was not sent. FALSE and ERROR only when the store
- * failed; if the message had left by then, *OUTCOME is OUTBOX_SENT and
- * the row will be sent again after its lease. */
-gboolean outbox_try(struct store *store, const struct smtp_config *smtp,
+/* outbox_try - send row ID now, through what carries CONFIG's own mail
+ * (mailer.h: smtp { }, or the relays when there is no smtp { }; a relay
+ * that takes it counts it against its quota). CLAIMED: the caller queued
+ * it (or claimed it) and holds its lease; otherwise it is claimed here if
+ * due. *OUTCOME says what happened; *REASON (may be NULL; caller frees)
+ * gets the relay's words when it was not sent. FALSE and ERROR only when
+ * the store failed; if the message had left by then, *OUTCOME is
+ * OUTBOX_SENT and the row will be sent again after its lease. */
+gboolean outbox_try(struct store *store, const struct config *config,
     gint64 id, gboolean claimed, gint64 now, enum outbox_outcome *outcome,
     char **reason, GError **error);
 
@@ -72,7 +75,7 @@ gboolean outbox_try(struct store *store, const struct smtp_config *smtp,
  * MAX of them (0: all), stopping at the first deferral (the relay is
  * likely down for them all). Counts go into STATS (added to; may be
  * NULL). */
-gboolean outbox_flush(struct store *store, const struct smtp_config *smtp,
+gboolean outbox_flush(struct store *store, const struct config *config,
     gint64 now, guint max, struct outbox_stats *stats, GError **error);
 
 /* outbox_waiting - the rows still queued (due or not), -1 on error */

@@ -32,6 +32,7 @@
 #include "bounce_policy.h"
 #include "compose.h"
 #include "config.h"
+#include "mailer.h"
 #include "notice.h"
 #include "outbox.h"
 #include "pipe.h"
@@ -986,8 +987,8 @@ pipe_bounce_hand_over(struct pipe_msg *m, gint64 sub_id, gint64 delivery,
 {
 	g_autoptr(sqlite3_stmt) st = NULL;
 	struct bounce_verp verp = { sub_id, delivery };
-	struct bounce_notifier mailer = { bounce_policy_mail_notice,
-	    (void *)m->ctx->config };
+	struct mailer out = { m->ctx->config, m->ctx->store };
+	struct bounce_notifier notifier = { bounce_policy_mail_notice, &out };
 	struct bounce_outcome oc = { 0 };
 	gint64 list_id, seen;
 	gsize len;
@@ -1007,7 +1008,7 @@ pipe_bounce_hand_over(struct pipe_msg *m, gint64 sub_id, gint64 delivery,
 	}
 	if (!bounce_policy_handle(m->ctx->store, m->list,
 	    sub_id != 0 ? &verp : NULL, m->msg, raw, len, NULL, m->now,
-	    &mailer, &oc, error))
+	    &notifier, &oc, error))
 		goto fail;
 	st = store_prepare(m->ctx->store, "INSERT INTO inbound_bounces(list_id,"
 	    " subscriber_id, delivery_id, token, envelope_from, digest, mail_id)"
@@ -1043,7 +1044,7 @@ pipe_bounce_hand_over(struct pipe_msg *m, gint64 sub_id, gint64 delivery,
 		/* after the commit: a relay that is down leaves them queued
 		 * for herald maintain, never an error for the MTA */
 		if (!bounce_policy_flush(m->ctx->store, m->ctx->config, m->now,
-		    &mailer, &sent, &failed, &queued, NULL))
+		    &notifier, &sent, &failed, &queued, NULL))
 			queued = oc.notices;
 		g_string_append_printf(m->res->outcome, ", %d notice(s) sent,"
 		    " %d queued", sent, queued);
@@ -1548,11 +1549,11 @@ pipe_log_line(const struct pipe_result *res, const char *sender,
 gboolean
 pipe_flush(struct pipe_ctx *ctx, int *sent, GError **error)
 {
-	struct bounce_notifier mailer = { bounce_policy_mail_notice,
-	    (void *)ctx->config };
+	struct mailer out = { ctx->config, ctx->store };
+	struct bounce_notifier notifier = { bounce_policy_mail_notice, &out };
 
 	return bounce_policy_flush(ctx->store, ctx->config,
-	    g_get_real_time() / G_USEC_PER_SEC, &mailer, sent, NULL, NULL,
+	    g_get_real_time() / G_USEC_PER_SEC, &notifier, sent, NULL, NULL,
 	    error);
 }
 

@@ -125,7 +125,8 @@ relay_set_state(struct store *store, const char *relay, const char *state,
 	    " relay_state(relay, state, reason, since) VALUES (?1, ?2, ?3, ?4)"
 	    " ON CONFLICT(relay) DO UPDATE SET state = excluded.state,"
 	    " reason = excluded.reason, since = CASE WHEN state ="
-	    " excluded.state THEN since ELSE excluded.since END", error);
+	    " excluded.state AND state <> 'down' THEN since"
+	    " ELSE excluded.since END", error);
 
 	if (st == NULL)
 		return FALSE;
@@ -138,13 +139,15 @@ relay_set_state(struct store *store, const char *relay, const char *state,
 
 gboolean
 relay_get_state(struct store *store, const char *name, char **state,
-    char **reason, GError **error)
+    char **reason, gint64 *since, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = store_prepare(store, "SELECT state, reason"
-	    " FROM relay_state WHERE relay = ?1", error);
+	g_autoptr(sqlite3_stmt) st = store_prepare(store, "SELECT state, reason,"
+	    " since FROM relay_state WHERE relay = ?1", error);
 	int rc;
 
 	*state = *reason = NULL;
+	if (since != NULL)
+		*since = 0;
 	if (st == NULL)
 		return FALSE;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -152,6 +155,8 @@ relay_get_state(struct store *store, const char *name, char **state,
 		*state = g_strdup((const char *)sqlite3_column_text(st, 0));
 		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
 			*reason = g_strdup((const char *)sqlite3_column_text(st, 1));
+		if (since != NULL)
+			*since = sqlite3_column_int64(st, 2);
 		return TRUE;
 	}
 	if (rc == SQLITE_DONE)

@@ -34,14 +34,18 @@ gint64 relay_quota_left(struct store *store, const struct relay_config *relay,
     gint64 now, gint64 *opens, GError **error);
 
 /* relay_set_state - remember RELAY's STATE ("up", "down", "at quota")
- * and why (REASON may be NULL) */
+ * and why (REASON may be NULL), and since when: the first time it was
+ * set, or for "down" the latest failure (a relay rests
+ * send.relay_backoff seconds after it, mailer.c) */
 gboolean relay_set_state(struct store *store, const char *relay,
     const char *state, const char *reason, GError **error);
 
 /* relay_get_state - NAME's last known state and reason (each NULL when
- * none; the caller frees them); FALSE and an error when the store fails */
+ * none; the caller frees them) and *SINCE (may be NULL; 0 when none, unix
+ * seconds) as relay_set_state says; FALSE and an error when the store
+ * fails */
 gboolean relay_get_state(struct store *store, const char *name, char **state,
-    char **reason, GError **error);
+    char **reason, gint64 *since, GError **error);
 
 /* one relay's part in a campaign, for campaign show */
 struct relay_count {

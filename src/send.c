@@ -1409,6 +1409,15 @@ send_lib_version(GError **error)
 	return g_strdup_printf("%s (%s)", buf, SEND_ESMTP_SONAME);
 }
 
+/* send_relay_fault - see send.h */
+gboolean
+send_relay_fault(const struct send_rcpt *r)
+{
+	return r->outcome == SEND_HALT ||
+	    (r->code == 421 && r->stage <= SEND_STAGE_MAIL) ||
+	    (r->outcome == SEND_TEMP && r->code == 0);
+}
+
 /* send_one_report - nothing to do per message: send_one reads after */
 static void
 send_one_report(struct send_message *msg, gpointer data)

@@ -143,6 +143,14 @@ gboolean send_one(const struct smtp_config *smtp, const char *envelope_from,
     const char *const *rcpts, GBytes *message, struct send_result *result,
     GError **error);
 
+/* send_relay_fault - is R's result the relay's failure rather than the
+ * recipient's: no reply at all (refused connection, time-out, a drop), a
+ * 421 before RCPT (the relay closing the session; a 421 to a RCPT is
+ * about that destination), or a refusal of the session (SEND_HALT: AUTH
+ * refused and the like)? What marks a relay down, in a campaign
+ * (dispatch.c) and for herald's own mail (mailer.c) alike. */
+gboolean send_relay_fault(const struct send_rcpt *r);
+
 /* send_stage_name - "connect", "auth", "mail", "rcpt" or "data" */
 const char *send_stage_name(enum send_stage stage);
 

@@ -2,13 +2,15 @@
  * test-config.c - configuration errors name FILE:LINE and are CONFIG
  * errors: bad lines, an unclosed section (which libconfuse 3.3 alone would
  * accept), unknown options, bad enumerated values; the shipped list files
- * load, and every segment in them compiles.
+ * load, and every segment in them compiles; whether herald.conf has an
+ * smtp { } section of its own, and so who carries notices (mailer.h).
  */
 #include <string.h>
 #include <glib/gstdio.h>
 
 #include "herald.h"
 #include "config.h"
+#include "mailer.h"
 #include "segment.h"
 
 static char *tmpdir;
@@ -166,6 +168,45 @@ test_main_errors(void)
 	}
 }
 
+/* smtp { } given or defaulted: only a section the file opens counts,
+ * empty or not, wherever it is; with relay sections and none, the relays
+ * carry herald's own mail */
+static void
+test_smtp_given(void)
+{
+	static const struct {
+		const char *text;
+		gboolean smtp, relays, by_relays;
+	} cases[] = {
+		{ "", FALSE, FALSE, FALSE },
+		{ "smtp { }\n", TRUE, FALSE, FALSE },
+		{ "\n\n# smtp { }\nsmtp {\n  port = 2525\n}\n", TRUE, FALSE,
+		    FALSE },
+		{ "# smtp { host = \"h\" }\nrelay a { port = 2525 }\n", FALSE,
+		    TRUE, TRUE },
+		{ "relay a { port = 2525 }\nrelay b { }\nsmtp { host = \"h\" }\n",
+		    TRUE, TRUE, FALSE },
+	};
+	g_autofree char *lists = g_build_filename(tmpdir, "lists", NULL);
+	size_t i;
+
+	g_assert_cmpint(g_mkdir_with_parents(lists, 0700), ==, 0);
+	for (i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *text = g_strdup_printf("list_dir = \"lists\"\n%s",
+		    cases[i].text);
+		g_autofree char *path = write_file("herald.conf", text);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(config) c = config_load(path, &error);
+
+		g_assert_no_error(error);
+		if (c->smtp_given != cases[i].smtp ||
+		    c->relays_given != cases[i].relays ||
+		    mailer_by_relays(c) != cases[i].by_relays)
+			g_error("%s: smtp %d, relays %d, by relays %d", text,
+			    c->smtp_given, c->relays_given, mailer_by_relays(c));
+	}
+}
+
 static void
 test_shipped_lists(void)
 {
@@ -206,13 +247,16 @@ main(int argc, char **argv)
 	g_test_add_func("/config/list-errors", test_list_errors);
 	g_test_add_func("/config/main-errors", test_main_errors);
 	g_test_add_func("/config/shipped-lists", test_shipped_lists);
+	g_test_add_func("/config/smtp-given", test_smtp_given);
 	rc = g_test_run();
 	{
 		g_autofree char *a = g_build_filename(tmpdir, "l.conf", NULL);
 		g_autofree char *b = g_build_filename(tmpdir, "herald.conf", NULL);
+		g_autofree char *l = g_build_filename(tmpdir, "lists", NULL);
 
 		g_unlink(a);
 		g_unlink(b);
+		g_rmdir(l);
 		g_rmdir(tmpdir);
 	}
 	return rc;

@@ -94,8 +94,8 @@ static void
 test_lease_and_retries(void)
 {
 	g_autoptr(store) st = fresh();
-	struct smtp_config smtp = { (char *)"127.0.0.1", closed_port(),
-	    STARTTLS_OFF, NULL, NULL, 2, NULL };
+	struct config cfg = { .smtp = { (char *)"127.0.0.1", closed_port(),
+	    STARTTLS_OFF, NULL, NULL, 2, NULL } };
 	struct outbox_stats stats = { 0 };
 	enum outbox_outcome oc;
 	g_autofree char *reason = NULL;
@@ -104,13 +104,13 @@ test_lease_and_retries(void)
 
 	/* the queuer's: a flush by anyone else before the lease ends
 	 * leaves it alone */
-	g_assert_true(outbox_try(st, &smtp, id, FALSE, now + 10, &oc, NULL,
+	g_assert_true(outbox_try(st, &cfg, id, FALSE, now + 10, &oc, NULL,
 	    NULL));
 	g_assert_cmpint(oc, ==, OUTBOX_NOT_MINE);
-	g_assert_true(outbox_flush(st, &smtp, now + 10, 0, &stats, NULL));
+	g_assert_true(outbox_flush(st, &cfg, now + 10, 0, &stats, NULL));
 	g_assert_cmpint(stats.sent + stats.deferred + stats.failed, ==, 0);
 	/* the queuer tries: connection refused, deferred by OUTBOX_RETRY */
-	g_assert_true(outbox_try(st, &smtp, id, TRUE, now, &oc, &reason,
+	g_assert_true(outbox_try(st, &cfg, id, TRUE, now, &oc, &reason,
 	    NULL));
 	g_assert_cmpint(oc, ==, OUTBOX_DEFERRED);
 	g_assert_nonnull(strstr(reason, "Connection refused"));
@@ -121,7 +121,7 @@ test_lease_and_retries(void)
 	g_assert_true(store_begin(st, NULL));
 	second = queue(st, now + OUTBOX_RETRY - OUTBOX_LEASE);
 	g_assert_true(store_commit(st, NULL));
-	g_assert_true(outbox_flush(st, &smtp, now + OUTBOX_RETRY, 0, &stats,
+	g_assert_true(outbox_flush(st, &cfg, now + OUTBOX_RETRY, 0, &stats,
 	    NULL));
 	g_assert_cmpint(stats.deferred, ==, 1);
 	g_assert_cmpint(scalar(st, "SELECT count(*) FROM outbox WHERE"
@@ -131,7 +131,7 @@ test_lease_and_retries(void)
 	(void)second;
 	/* tried again and again: it fails at OUTBOX_TRIES */
 	for (i = 0; i < OUTBOX_TRIES; i++)
-		g_assert_true(outbox_try(st, &smtp, id, FALSE, now + 1000000 *
+		g_assert_true(outbox_try(st, &cfg, id, FALSE, now + 1000000 *
 		    (i + 1), &oc, NULL, NULL));
 	g_assert_cmpint(scalar(st, "SELECT count(*) FROM outbox WHERE id = 1"
 	    " AND state = 'failed' AND finished IS NOT NULL"), ==, 1);
