@@ -553,6 +553,38 @@ action_unsubscribe_moot(struct action_ctx *ctx, gint64 sub_id,
 	return FALSE;
 }
 
+/* action_open_member - the opening of an action on SUB_ID's membership
+ * of LIST: 1, in a write transaction, with *LIST_ID (0: the list has no
+ * row yet) and *STATUS (NULL: no membership) read in it; 0 for a token
+ * for no subscriber (a test copy's, id 0), which acts on nobody: nothing
+ * opened, *STATE ACTION_TEST; -1 on error, with no transaction open */
+static int
+action_open_member(struct action_ctx *ctx, const struct list_config *list,
+    gint64 sub_id, enum action_state *state, gint64 *list_id,
+    const char **status, GError **error)
+{
+	GError *err = NULL;
+
+	if (sub_id <= 0) {
+		action_say(ctx, "a token for no subscriber, nothing changed");
+		action_set(state, ACTION_TEST);
+		return 0;
+	}
+	if (!action_begin(ctx, error))
+		return -1;
+	if ((*list_id = action_list_id(ctx, list, FALSE, error)) < 0)
+		goto fail;
+	*status = action_status_id(ctx, *list_id, sub_id, &err);
+	if (err != NULL) {
+		g_propagate_error(error, err);
+		goto fail;
+	}
+	return 1;
+fail:
+	action_rollback(ctx);
+	return -1;
+}
+
 /* action_unsubscribe - see action.h; the reads and the change in one
  * write transaction (no read transactions of their own: fewer locks),
  * the goodbye queued in it */
@@ -564,22 +596,11 @@ action_unsubscribe(struct action_ctx *ctx, const struct list_config *list,
 	g_autoptr(subscriber) sub = NULL;
 	const char *status;
 	gint64 list_id;
-	GError *err = NULL;
+	int opened;
 
-	if (sub_id <= 0) {
-		action_say(ctx, "a token for no subscriber, nothing changed");
-		action_set(state, ACTION_TEST);
-		return TRUE;
-	}
-	if (!action_begin(ctx, error))
-		return FALSE;
-	if ((list_id = action_list_id(ctx, list, FALSE, error)) < 0)
-		goto fail;
-	status = action_status_id(ctx, list_id, sub_id, &err);
-	if (err != NULL) {
-		g_propagate_error(error, err);
-		goto fail;
-	}
+	if ((opened = action_open_member(ctx, list, sub_id, state, &list_id,
+	    &status, error)) <= 0)
+		return opened == 0;
 	if (action_unsubscribe_moot(ctx, sub_id, status, state)) {
 		action_rollback(ctx);
 		return TRUE;
@@ -607,22 +628,13 @@ action_resubscribe(struct action_ctx *ctx, const struct list_config *list,
 	gint64 list_id;
 	gboolean blocked;
 	GError *err = NULL;
+	int opened;
 
-	if (sub_id <= 0) {
-		action_say(ctx, "a token for no subscriber, nothing changed");
-		action_set(state, ACTION_TEST);
-		return TRUE;
-	}
-	if (!action_begin(ctx, error))
-		return FALSE;
-	if ((list_id = action_list_id(ctx, list, FALSE, error)) < 0 ||
-	    !action_blocklisted(ctx, sub_id, &blocked, error))
+	if ((opened = action_open_member(ctx, list, sub_id, state, &list_id,
+	    &status, error)) <= 0)
+		return opened == 0;
+	if (!action_blocklisted(ctx, sub_id, &blocked, error))
 		goto fail;
-	status = action_status_id(ctx, list_id, sub_id, &err);
-	if (err != NULL) {
-		g_propagate_error(error, err);
-		goto fail;
-	}
 	action_rollback(ctx);
 	if (status == NULL) {
 		action_say(ctx, "subscriber %" G_GINT64_FORMAT " is not a member,"
@@ -875,22 +887,11 @@ action_preferences(struct action_ctx *ctx, const struct list_config *list,
 	g_autoptr(subscriber) sub = NULL;
 	const char *status;
 	gint64 list_id;
-	GError *err = NULL;
+	int opened;
 
-	if (sub_id <= 0) {
-		action_say(ctx, "a token for no subscriber, nothing changed");
-		action_set(state, ACTION_TEST);
-		return TRUE;
-	}
-	if (!action_begin(ctx, error))
-		return FALSE;
-	if ((list_id = action_list_id(ctx, list, FALSE, error)) < 0)
-		goto fail;
-	status = action_status_id(ctx, list_id, sub_id, &err);
-	if (err != NULL) {
-		g_propagate_error(error, err);
-		goto fail;
-	}
+	if ((opened = action_open_member(ctx, list, sub_id, state, &list_id,
+	    &status, error)) <= 0)
+		return opened == 0;
 	if (status == NULL) {
 		action_rollback(ctx);
 		action_say(ctx, "subscriber %" G_GINT64_FORMAT " is not a member,"
