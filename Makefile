@@ -132,7 +132,7 @@ $(HERALD_BIN): $(OBJS)
 $(BUILD)/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -c -o $@ $<
 
-$(BUILD)/test-%: tests/unit/test-%.c $(LIB_OBJS) $(wildcard src/*.h)
+$(BUILD)/test-%: tests/unit/test-%.c $(LIB_OBJS) $(wildcard src/*.h tests/unit/*.h)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $(CPPFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS_ALL) $(TEST_LIBS)
 
 $(BUILD)/tools/%: tests/tools/%.c $(LIB_OBJS) $(wildcard src/*.h)
