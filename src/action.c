@@ -143,18 +143,7 @@ static gint64
 action_list_id(struct action_ctx *ctx, const struct list_config *list,
     gboolean create, GError **error)
 {
-	GError *err = NULL;
-	gint64 id = store_list_id(ctx->store, list->name, create, &err);
-
-	if (id == 0 && err != NULL) {
-		if (err->code == HERALD_ERROR_NOUSER && !create) {
-			g_error_free(err);
-			return 0;
-		}
-		g_propagate_error(error, err);
-		return -1;
-	}
-	return id;
+	return store_list_row(ctx->store, list->name, create, error);
 }
 
 /* action_status_id - *STATUS the status by list row id, NULL when there
