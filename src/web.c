@@ -228,32 +228,33 @@ web_store(struct web *web, GError **error)
 	return s;
 }
 
+/* web_chars_ok - TEXT is 1 to MAX letters, digits and characters of
+ * ALSO */
+static gboolean
+web_chars_ok(const char *text, size_t max, const char *also)
+{
+	const char *p;
+
+	if (text == NULL || *text == '\0' || strlen(text) > max)
+		return FALSE;
+	for (p = text; *p != '\0'; p++)
+		if (!g_ascii_isalnum(*p) && strchr(also, *p) == NULL)
+			return FALSE;
+	return TRUE;
+}
+
 /* web_token_ok - TEXT looks like a token: [a-z2-7-], bounded */
 static gboolean
 web_token_ok(const char *text)
 {
-	const char *p;
-
-	if (text == NULL || *text == '\0' || strlen(text) > 80)
-		return FALSE;
-	for (p = text; *p != '\0'; p++)
-		if (!g_ascii_isalnum(*p) && *p != '-')
-			return FALSE;
-	return TRUE;
+	return web_chars_ok(text, 80, "-");
 }
 
 /* web_name_ok - a list name as config.c allows it */
 static gboolean
 web_name_ok(const char *text)
 {
-	const char *p;
-
-	if (text == NULL || *text == '\0' || strlen(text) > 64)
-		return FALSE;
-	for (p = text; *p != '\0'; p++)
-		if (!g_ascii_isalnum(*p) && *p != '-' && *p != '_' && *p != '.')
-			return FALSE;
-	return TRUE;
+	return web_chars_ok(text, 64, "-_.");
 }
 
 /* web_field - a form field's value, or NULL */
