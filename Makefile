@@ -134,7 +134,7 @@ $(HERALD_BIN): $(OBJS)
 $(BUILD)/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -c -o $@ $<
 
-$(BUILD)/test-%: tests/unit/test-%.c $(LIB_OBJS) $(wildcard src/*.h)
+$(BUILD)/test-%: tests/unit/test-%.c $(LIB_OBJS) $(wildcard src/*.h tests/unit/*.h)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $(CPPFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS_ALL) $(TEST_LIBS)
 
 $(BUILD)/tools/%: tests/tools/%.c $(LIB_OBJS) $(wildcard src/*.h)
@@ -195,7 +195,7 @@ demo: deps
 	sh tests/demo.sh
 
 bench: all units
-	@for b in tests/bench/*.sh; do echo "== $$b"; sh $$b || exit 1; done
+	@for b in $(filter-out tests/bench/lib.sh,$(wildcard tests/bench/*.sh)); do echo "== $$b"; sh $$b || exit 1; done
 
 install: all man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/herald/lists \

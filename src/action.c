@@ -143,38 +143,29 @@ static gint64
 action_list_id(struct action_ctx *ctx, const struct list_config *list,
     gboolean create, GError **error)
 {
-	GError *err = NULL;
-	gint64 id = store_list_id(ctx->store, list->name, create, &err);
-
-	if (id == 0 && err != NULL) {
-		if (err->code == HERALD_ERROR_NOUSER && !create) {
-			g_error_free(err);
-			return 0;
-		}
-		g_propagate_error(error, err);
-		return -1;
-	}
-	return id;
+	return store_list_row(ctx->store, list->name, create, error);
 }
 
-/* action_status_id - the status by list row id; NULL (no error) if none */
-static const char *
+/* action_status_id - *STATUS the status by list row id, NULL when there
+ * is none (or no list row, LIST_ID 0); FALSE on error */
+static gboolean
 action_status_id(struct action_ctx *ctx, gint64 list_id, gint64 sub,
-    GError **error)
+    const char **status, GError **error)
 {
 	GError *err = NULL;
-	const char *s;
 
+	*status = NULL;
 	if (list_id == 0)
-		return NULL;
-	s = membership_status(ctx->store, list_id, sub, &err);
-	if (s == NULL && err != NULL) {
-		if (err->code != HERALD_ERROR_NOUSER)
+		return TRUE;
+	*status = membership_status(ctx->store, list_id, sub, &err);
+	if (*status == NULL && err != NULL) {
+		if (err->code != HERALD_ERROR_NOUSER) {
 			g_propagate_error(error, err);
-		else
-			g_error_free(err);
+			return FALSE;
+		}
+		g_error_free(err);
 	}
-	return s;
+	return TRUE;
 }
 
 /* action_status - see action.h */
@@ -183,8 +174,11 @@ action_status(struct action_ctx *ctx, const struct list_config *list,
     gint64 sub, GError **error)
 {
 	gint64 list_id = action_list_id(ctx, list, FALSE, error);
+	const char *s = NULL;
 
-	return list_id > 0 ? action_status_id(ctx, list_id, sub, error) : NULL;
+	if (list_id > 0)
+		(void)action_status_id(ctx, list_id, sub, &s, error);
+	return s;
 }
 
 /* action_subscriber_create - the subscriber with EMAIL, made with NAME
@@ -553,6 +547,31 @@ action_unsubscribe_moot(struct action_ctx *ctx, gint64 sub_id,
 	return FALSE;
 }
 
+/* action_open_member - the opening of an action on SUB_ID's membership
+ * of LIST: 1, in a write transaction, with *LIST_ID (0: the list has no
+ * row yet) and *STATUS (NULL: no membership) read in it; 0 for a token
+ * for no subscriber (a test copy's, id 0), which acts on nobody: nothing
+ * opened, *STATE ACTION_TEST; -1 on error, with no transaction open */
+static int
+action_open_member(struct action_ctx *ctx, const struct list_config *list,
+    gint64 sub_id, enum action_state *state, gint64 *list_id,
+    const char **status, GError **error)
+{
+	if (sub_id <= 0) {
+		action_say(ctx, "a token for no subscriber, nothing changed");
+		action_set(state, ACTION_TEST);
+		return 0;
+	}
+	if (!action_begin(ctx, error))
+		return -1;
+	if ((*list_id = action_list_id(ctx, list, FALSE, error)) < 0 ||
+	    !action_status_id(ctx, *list_id, sub_id, status, error)) {
+		action_rollback(ctx);
+		return -1;
+	}
+	return 1;
+}
+
 /* action_unsubscribe - see action.h; the reads and the change in one
  * write transaction (no read transactions of their own: fewer locks),
  * the goodbye queued in it */
@@ -564,22 +583,11 @@ action_unsubscribe(struct action_ctx *ctx, const struct list_config *list,
 	g_autoptr(subscriber) sub = NULL;
 	const char *status;
 	gint64 list_id;
-	GError *err = NULL;
+	int opened;
 
-	if (sub_id <= 0) {
-		action_say(ctx, "a token for no subscriber, nothing changed");
-		action_set(state, ACTION_TEST);
-		return TRUE;
-	}
-	if (!action_begin(ctx, error))
-		return FALSE;
-	if ((list_id = action_list_id(ctx, list, FALSE, error)) < 0)
-		goto fail;
-	status = action_status_id(ctx, list_id, sub_id, &err);
-	if (err != NULL) {
-		g_propagate_error(error, err);
-		goto fail;
-	}
+	if ((opened = action_open_member(ctx, list, sub_id, state, &list_id,
+	    &status, error)) <= 0)
+		return opened == 0;
 	if (action_unsubscribe_moot(ctx, sub_id, status, state)) {
 		action_rollback(ctx);
 		return TRUE;
@@ -606,23 +614,13 @@ action_resubscribe(struct action_ctx *ctx, const struct list_config *list,
 	const char *status;
 	gint64 list_id;
 	gboolean blocked;
-	GError *err = NULL;
+	int opened;
 
-	if (sub_id <= 0) {
-		action_say(ctx, "a token for no subscriber, nothing changed");
-		action_set(state, ACTION_TEST);
-		return TRUE;
-	}
-	if (!action_begin(ctx, error))
-		return FALSE;
-	if ((list_id = action_list_id(ctx, list, FALSE, error)) < 0 ||
-	    !action_blocklisted(ctx, sub_id, &blocked, error))
+	if ((opened = action_open_member(ctx, list, sub_id, state, &list_id,
+	    &status, error)) <= 0)
+		return opened == 0;
+	if (!action_blocklisted(ctx, sub_id, &blocked, error))
 		goto fail;
-	status = action_status_id(ctx, list_id, sub_id, &err);
-	if (err != NULL) {
-		g_propagate_error(error, err);
-		goto fail;
-	}
 	action_rollback(ctx);
 	if (status == NULL) {
 		action_say(ctx, "subscriber %" G_GINT64_FORMAT " is not a member,"
@@ -645,11 +643,8 @@ action_resubscribe(struct action_ctx *ctx, const struct list_config *list,
 	/* the transaction again, now to write: the status may have moved */
 	if (!action_begin(ctx, error))
 		return FALSE;
-	status = action_status_id(ctx, list_id, sub_id, &err);
-	if (err != NULL) {
-		g_propagate_error(error, err);
+	if (!action_status_id(ctx, list_id, sub_id, &status, error))
 		goto fail;
-	}
 	if (status == NULL || strcmp(status, MEMBER_UNSUBSCRIBED) != 0) {
 		action_rollback(ctx);
 		action_set(state, ACTION_ALREADY);
@@ -678,7 +673,6 @@ action_subscribe_request(struct action_ctx *ctx,
 	const char *status;
 	gboolean blocked, recent, fresh = FALSE;
 	gint64 list_id;
-	GError *err = NULL;
 
 	if (!notice_may_send_to(email) || !subscriber_check_email(email, NULL)) {
 		action_say(ctx, "subscribe request: address takes no notices,"
@@ -695,11 +689,8 @@ action_subscribe_request(struct action_ctx *ctx,
 		goto fail;
 	if (sub_id != NULL)
 		*sub_id = sub->id;
-	status = action_status_id(ctx, list_id, sub->id, &err);
-	if (err != NULL) {
-		g_propagate_error(error, err);
+	if (!action_status_id(ctx, list_id, sub->id, &status, error))
 		goto fail;
-	}
 	if (blocked || (status != NULL && strcmp(status, MEMBER_ACTIVE) == 0)) {
 		action_say(ctx, "subscriber %" G_GINT64_FORMAT " is %s, no mail",
 		    sub->id, blocked ? "blocklisted" : "already active");
@@ -824,7 +815,6 @@ action_confirm(struct action_ctx *ctx, const struct list_config *list,
 	enum token_purpose p;
 	gint64 sub_id, list_id;
 	const char *status;
-	GError *err = NULL;
 
 	if (!action_confirm_check(ctx, list, token, &p, &sub_id, error))
 		return FALSE;
@@ -838,13 +828,9 @@ action_confirm(struct action_ctx *ctx, const struct list_config *list,
 	if (p == TOKEN_CONFIRM_UNSUBSCRIBE)
 		return action_unsubscribe(ctx, list, sub_id, "confirmed", state,
 		    error);
-	if ((list_id = action_list_id(ctx, list, FALSE, error)) < 0)
+	if ((list_id = action_list_id(ctx, list, FALSE, error)) < 0 ||
+	    !action_status_id(ctx, list_id, sub_id, &status, error))
 		return FALSE;
-	status = action_status_id(ctx, list_id, sub_id, &err);
-	if (err != NULL) {
-		g_propagate_error(error, err);
-		return FALSE;
-	}
 	if (status != NULL && strcmp(status, MEMBER_ACTIVE) == 0) {
 		action_say(ctx, "subscriber %" G_GINT64_FORMAT " already active",
 		    sub_id);
@@ -875,22 +861,11 @@ action_preferences(struct action_ctx *ctx, const struct list_config *list,
 	g_autoptr(subscriber) sub = NULL;
 	const char *status;
 	gint64 list_id;
-	GError *err = NULL;
+	int opened;
 
-	if (sub_id <= 0) {
-		action_say(ctx, "a token for no subscriber, nothing changed");
-		action_set(state, ACTION_TEST);
-		return TRUE;
-	}
-	if (!action_begin(ctx, error))
-		return FALSE;
-	if ((list_id = action_list_id(ctx, list, FALSE, error)) < 0)
-		goto fail;
-	status = action_status_id(ctx, list_id, sub_id, &err);
-	if (err != NULL) {
-		g_propagate_error(error, err);
-		goto fail;
-	}
+	if ((opened = action_open_member(ctx, list, sub_id, state, &list_id,
+	    &status, error)) <= 0)
+		return opened == 0;
 	if (status == NULL) {
 		action_rollback(ctx);
 		action_say(ctx, "subscriber %" G_GINT64_FORMAT " is not a member,"

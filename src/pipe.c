@@ -458,18 +458,7 @@ pipe_referenced_delivery(struct pipe_msg *m)
 static gint64
 pipe_list_id(struct pipe_msg *m, gboolean create, GError **error)
 {
-	GError *err = NULL;
-	gint64 id = store_list_id(m->ctx->store, m->list->name, create, &err);
-
-	if (id == 0 && err != NULL) {
-		if (err->code == HERALD_ERROR_NOUSER && !create) {
-			g_error_free(err);
-			return 0;
-		}
-		g_propagate_error(error, err);
-		return -1;
-	}
-	return id;
+	return store_list_row(m->ctx->store, m->list->name, create, error);
 }
 
 /* pipe_drop_nouser - "no such member" is an answer, not a failure: drop

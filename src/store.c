@@ -705,6 +705,25 @@ store_list_id(struct store *store, const char *name, gboolean create,
 	return 0;
 }
 
+/* store_list_row - see store.h */
+gint64
+store_list_row(struct store *store, const char *name, gboolean create,
+    GError **error)
+{
+	GError *err = NULL;
+	gint64 id = store_list_id(store, name, create, &err);
+
+	if (id == 0 && err != NULL) {
+		if (err->code == HERALD_ERROR_NOUSER && !create) {
+			g_error_free(err);
+			return 0;
+		}
+		g_propagate_error(error, err);
+		return -1;
+	}
+	return id;
+}
+
 /* store_event - append to the event log */
 gboolean
 store_event(struct store *store, gint64 list_id, gint64 subscriber_id,

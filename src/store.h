@@ -105,6 +105,11 @@ gboolean store_step_done(struct store *store, sqlite3_stmt *stmt,
 gint64 store_list_id(struct store *store, const char *name, gboolean create,
     GError **error);
 
+/* store_list_row - store_list_id, where a list with no row yet (CREATE
+ * FALSE) is 0 and no error; -1 on error */
+gint64 store_list_row(struct store *store, const char *name, gboolean create,
+    GError **error);
+
 /* store_event - one row of the event log: who (subscriber, may be 0) on
  * which list (may be 0) did ACTION through CHANNEL ("cli", "mail",
  * "import", "bounce", "complaint", "web"), with DETAIL (may be NULL). */

@@ -228,32 +228,33 @@ web_store(struct web *web, GError **error)
 	return s;
 }
 
+/* web_chars_ok - TEXT is 1 to MAX letters, digits and characters of
+ * ALSO */
+static gboolean
+web_chars_ok(const char *text, size_t max, const char *also)
+{
+	const char *p;
+
+	if (text == NULL || *text == '\0' || strlen(text) > max)
+		return FALSE;
+	for (p = text; *p != '\0'; p++)
+		if (!g_ascii_isalnum(*p) && strchr(also, *p) == NULL)
+			return FALSE;
+	return TRUE;
+}
+
 /* web_token_ok - TEXT looks like a token: [a-z2-7-], bounded */
 static gboolean
 web_token_ok(const char *text)
 {
-	const char *p;
-
-	if (text == NULL || *text == '\0' || strlen(text) > 80)
-		return FALSE;
-	for (p = text; *p != '\0'; p++)
-		if (!g_ascii_isalnum(*p) && *p != '-')
-			return FALSE;
-	return TRUE;
+	return web_chars_ok(text, 80, "-");
 }
 
 /* web_name_ok - a list name as config.c allows it */
 static gboolean
 web_name_ok(const char *text)
 {
-	const char *p;
-
-	if (text == NULL || *text == '\0' || strlen(text) > 64)
-		return FALSE;
-	for (p = text; *p != '\0'; p++)
-		if (!g_ascii_isalnum(*p) && *p != '-' && *p != '_' && *p != '.')
-			return FALSE;
-	return TRUE;
+	return web_chars_ok(text, 64, "-_.");
 }
 
 /* web_field - a form field's value, or NULL */
@@ -708,6 +709,50 @@ web_load_sub(struct action_ctx *a, gint64 sub_id, struct subscriber **out,
 	return *out != NULL;
 }
 
+/* web_slow_down - 429: past the POSTs a minute of one token */
+static enum MHD_Result
+web_slow_down(struct MHD_Connection *c, struct web_req *r,
+    const struct list_config *list)
+{
+	g_string_assign(r->outcome, "token rate limit");
+	return web_error(c, r, MHD_HTTP_TOO_MANY_REQUESTS, list, "Slow down",
+	    "Too many requests for this link; please wait a minute.");
+}
+
+/* web_token_open - the start of a route on TOKEN, a token of PURPOSES:
+ * the list is returned, *SUB_ID is its subscriber (0 for a test copy's
+ * token: its pages act on nobody); with LIMIT one of the token's POSTs a
+ * minute is taken; then the actions' context A, and *SUB, when SUB is
+ * not NULL (NULL for id 0). NULL when R is answered instead, *RET the
+ * answer: 400 for a bad token, 429 past the limit, else web_failed's. */
+static const struct list_config *
+web_token_open(struct MHD_Connection *c, struct web_req *r,
+    const char *token, const char *purposes, gboolean limit, gint64 *sub_id,
+    struct action_ctx *a, struct subscriber **sub, enum MHD_Result *ret)
+{
+	const struct list_config *list;
+	enum token_purpose tp;
+	GError *err = NULL;
+
+	if (!action_token_find(r->web->config, r->web->key, token, purposes,
+	    &list, &tp, sub_id, NULL)) {
+		*ret = web_bad_token(c, r);
+		return NULL;
+	}
+	if (token_is_test(tp))
+		*sub_id = 0;
+	if (limit && !web_limiter_take(&r->web->token_limit, token)) {
+		*ret = web_slow_down(c, r, list);
+		return NULL;
+	}
+	if (!web_action_ctx(r, a, &err) ||
+	    (sub != NULL && !web_load_sub(a, *sub_id, sub, &err))) {
+		*ret = web_failed(c, r, list, err);
+		return NULL;
+	}
+	return list;
+}
+
 /* web_unsubscribe - GET: the page; POST: one click (RFC 8058) */
 static enum MHD_Result
 web_unsubscribe(struct MHD_Connection *c, struct web_req *r,
@@ -717,39 +762,26 @@ web_unsubscribe(struct MHD_Connection *c, struct web_req *r,
 	g_autoptr(subscriber) sub = NULL;
 	struct action_ctx a;
 	enum action_state st = ACTION_DONE;
-	enum token_purpose tp;
+	enum MHD_Result ret;
 	gint64 sub_id;
 	GError *err = NULL;
-	const char *v;
+	const char *v = web_field(r, "List-Unsubscribe");
+	gboolean post = strcmp(r->method, "POST") == 0;
+	gboolean form_ok = v != NULL && strcmp(v, "One-Click") == 0;
 
 	if (!web_method_ok(r, "GET, HEAD, POST"))
 		return web_wrong_method(c, r);
-	if (!action_token_find(r->web->config, r->web->key, token, "u", &list,
-	    &tp, &sub_id, NULL))
-		return web_bad_token(c, r);
-	if (token_is_test(tp))
-		sub_id = 0;	/* a test copy's: its pages act on nobody */
-	if (strcmp(r->method, "POST") == 0) {
-		v = web_field(r, "List-Unsubscribe");
-		if (v == NULL || strcmp(v, "One-Click") != 0) {
-			g_string_assign(r->outcome, "no List-Unsubscribe=One-Click");
-			return web_error(c, r, MHD_HTTP_BAD_REQUEST, list,
-			    "Not understood", "An unsubscribe needs the form field"
-			    " List-Unsubscribe=One-Click (RFC 8058).");
-		}
-		if (!web_limiter_take(&r->web->token_limit, token)) {
-			g_string_assign(r->outcome, "token rate limit");
-			return web_error(c, r, MHD_HTTP_TOO_MANY_REQUESTS, list,
-			    "Slow down", "Too many requests for this link; please"
-			    " wait a minute.");
-		}
+	/* a POST is limited only when its form is one */
+	if ((list = web_token_open(c, r, token, "u", post && form_ok, &sub_id,
+	    &a, &sub, &ret)) == NULL)
+		return ret;
+	if (post && !form_ok) {
+		g_string_assign(r->outcome, "no List-Unsubscribe=One-Click");
+		return web_error(c, r, MHD_HTTP_BAD_REQUEST, list,
+		    "Not understood", "An unsubscribe needs the form field"
+		    " List-Unsubscribe=One-Click (RFC 8058).");
 	}
-	if (!web_action_ctx(r, &a, &err) || !web_load_sub(&a, sub_id, &sub,
-	    &err))
-		return web_failed(c, r, list, err);
-	if (sub_id > 0 && sub == NULL)
-		return web_bad_token(c, r);
-	if (strcmp(r->method, "POST") == 0) {
+	if (post) {
 		if (web_group_queue(c, r, list, sub_id, &sub, token))
 			return MHD_YES;	/* answered once the group is written */
 		if (!action_unsubscribe(&a, list, sub_id, "one-click", &st, &err))
@@ -770,25 +802,17 @@ web_resubscribe(struct MHD_Connection *c, struct web_req *r,
 	g_autoptr(subscriber) sub = NULL;
 	struct action_ctx a;
 	enum action_state st = ACTION_DONE;
-	enum token_purpose tp;
+	enum MHD_Result ret;
 	gint64 sub_id;
 	GError *err = NULL;
 	struct value *ctx;
 
 	if (!web_method_ok(r, "POST"))
 		return web_wrong_method(c, r);
-	if (!action_token_find(r->web->config, r->web->key, token, "u", &list,
-	    &tp, &sub_id, NULL))
-		return web_bad_token(c, r);
-	if (token_is_test(tp))
-		sub_id = 0;	/* a test copy's: its pages act on nobody */
-	if (!web_limiter_take(&r->web->token_limit, token))
-		return web_error(c, r, MHD_HTTP_TOO_MANY_REQUESTS, list,
-		    "Slow down", "Too many requests for this link; please wait a"
-		    " minute.");
-	if (!web_action_ctx(r, &a, &err) ||
-	    !web_load_sub(&a, sub_id, &sub, &err) ||
-	    !action_resubscribe(&a, list, sub_id, &st, &err))
+	if ((list = web_token_open(c, r, token, "u", TRUE, &sub_id, &a, &sub,
+	    &ret)) == NULL)
+		return ret;
+	if (!action_resubscribe(&a, list, sub_id, &st, &err))
 		return web_failed(c, r, list, err);
 	ctx = web_subscriber_ctx(list, token, sub);
 	if (st == ACTION_DONE || st == ACTION_ALREADY)
@@ -859,7 +883,7 @@ web_preferences(struct MHD_Connection *c, struct web_req *r,
 	g_autoptr(GPtrArray) ms = NULL;
 	struct action_ctx a;
 	enum action_state st = ACTION_DONE;
-	enum token_purpose tp;
+	enum MHD_Result ret;
 	gint64 sub_id;
 	GError *err = NULL;
 	struct value *ctx, *lists;
@@ -869,21 +893,13 @@ web_preferences(struct MHD_Connection *c, struct web_req *r,
 
 	if (!web_method_ok(r, "GET, HEAD, POST"))
 		return web_wrong_method(c, r);
-	if (!action_token_find(r->web->config, r->web->key, token, "u", &list,
-	    &tp, &sub_id, NULL))
-		return web_bad_token(c, r);
-	if (token_is_test(tp))
-		sub_id = 0;	/* a test copy's: its pages act on nobody */
-	if (!web_action_ctx(r, &a, &err) ||
-	    !web_load_sub(&a, sub_id, &sub, &err))
-		return web_failed(c, r, list, err);
-	if (sub_id > 0 && sub == NULL)
-		return web_bad_token(c, r);
+	if ((list = web_token_open(c, r, token, "u", FALSE, &sub_id, &a, &sub,
+	    &ret)) == NULL)
+		return ret;
 	if (strcmp(r->method, "POST") == 0) {
+		/* limited once the subscriber is known */
 		if (!web_limiter_take(&r->web->token_limit, token))
-			return web_error(c, r, MHD_HTTP_TOO_MANY_REQUESTS, list,
-			    "Slow down", "Too many requests for this link; please"
-			    " wait a minute.");
+			return web_slow_down(c, r, list);
 		what = web_field(r, "action");
 		if (what != NULL && strcmp(what, "unsubscribe-all") == 0) {
 			if (!action_unsubscribe_all(&a, sub_id, "preferences",
@@ -1019,33 +1035,27 @@ web_confirm(struct MHD_Connection *c, struct web_req *r, const char *token)
 	struct action_ctx a;
 	enum token_purpose p;
 	enum action_state st;
+	enum MHD_Result ret;
 	gint64 sub_id;
 	GError *err = NULL;
 	struct value *ctx;
 
 	if (!web_method_ok(r, "GET, HEAD, POST"))
 		return web_wrong_method(c, r);
-	if (!action_token_find(r->web->config, r->web->key, token, "sc", &list,
-	    NULL, NULL, NULL))
-		return web_bad_token(c, r);
-	if (!web_action_ctx(r, &a, &err) ||
-	    !action_confirm_check(&a, list, token, &p, &sub_id, &err))
+	/* the subscriber once the confirmation is checked (not expired) */
+	if ((list = web_token_open(c, r, token, "sc", FALSE, &sub_id, &a, NULL,
+	    &ret)) == NULL)
+		return ret;
+	if (!action_confirm_check(&a, list, token, &p, NULL, &err) ||
+	    !web_load_sub(&a, sub_id, &sub, &err))
 		return web_failed(c, r, list, err);
-	if (token_is_test(p))
-		sub_id = 0;	/* a test copy's: acts on nobody */
-	if (!web_load_sub(&a, sub_id, &sub, &err))
-		return web_failed(c, r, list, err);
-	if (sub == NULL && sub_id > 0)
-		return web_bad_token(c, r);
 	ctx = web_subscriber_ctx(list, token, sub);
 	if (p == TOKEN_CONFIRM_SUBSCRIBE)
 		value_map_set(ctx, "subscribe", value_new_bool(TRUE));
 	if (strcmp(r->method, "POST") == 0) {
 		if (!web_limiter_take(&r->web->token_limit, token)) {
 			value_unref(ctx);
-			return web_error(c, r, MHD_HTTP_TOO_MANY_REQUESTS, list,
-			    "Slow down", "Too many requests for this link; please"
-			    " wait a minute.");
+			return web_slow_down(c, r, list);
 		}
 		if (!action_confirm(&a, list, token, &st, &err)) {
 			value_unref(ctx);

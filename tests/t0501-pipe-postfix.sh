@@ -8,103 +8,15 @@
 # leaves the message deferred in the queue until the next run.
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0500/pipe-lib.sh"
+. "$TOP/tests/t0500/postfix-lib.sh"
 F=$TOP/tests/t0500
-
-if ! command -v postfix >/dev/null || [ "$(id -u)" != 0 ]; then
-	echo "1..0 # skip needs Postfix (make deps) and root"; exit 0
-fi
 hinit
 # the list signs (issue 12): its notices must arrive verifiable
 "$HERALD" dkim keygen xen-users --ed25519 > "$T/dkim.out" || { echo "Bail out! dkim keygen failed"; exit 1; }
 sed -n '/^dkim {/,/^}/p' "$T/dkim.out" >> "$T/lists/xen-users.conf"
-PORT=$(free_port)
-PF=$T/pf
-mkdir -p "$PF/etc" "$PF/queue" "$PF/data" "$PF/mail"
-chmod 711 "$T"
-chown -R nobody "$T/data" "$PF/mail"
-printf 'smtp {\n  host = "127.0.0.1"\n  port = %s\n  starttls = "off"\n  timeout = 10\n}\n' "$PORT" >> "$HERALD_CONFIG"
-
-# the transport and the map, as herald mta postfix writes them
-"$HERALD" mta postfix --user nobody > "$T/mta.out"
-MAP=$(sed -n 's/^\([^# ][^ \t]*@lists[^ \t]*\)[ \t]*herald:$/\1=herald:/p' "$T/mta.out" | tr '\n' ' ')
-cat > "$PF/etc/main.cf" <<EOC
-compatibility_level = 3.6
-queue_directory = $PF/queue
-data_directory = $PF/data
-maillog_file = $PF/maillog
-maillog_file_prefixes = $PF
-myhostname = mx.herald.test
-mydomain = herald.test
-mydestination =
-alias_maps =
-alias_database =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
-relay_domains = lists.xenproject.org
-transport_maps = inline:{ $MAP }
-$(sed -n 's/^\(recipient_delimiter = .*\)/\1/p; s/^\(herald_destination_recipient_limit = .*\)/\1/p' "$T/mta.out")
-virtual_mailbox_domains = subs.test, xenproject.org
-virtual_mailbox_base = $PF/mail
-virtual_mailbox_maps = inline:{ carol@subs.test=carol/, alice@subs.test=alice/, eve@subs.test=eve/, dave@subs.test=dave/, community@xenproject.org=owner/, events@xenproject.org=owner2/ }
-virtual_uid_maps = static:65534
-virtual_gid_maps = static:65534
-smtpd_reject_unlisted_recipient = no
-default_destination_concurrency_limit = 4
-minimal_backoff_time = 1s
-maximal_backoff_time = 2s
-queue_run_delay = 1s
-delay_warning_time = 0
-EOC
-# Debian's master.cf, unchrooted, with smtpd on 127.0.0.1:PORT
-awk -v port="$PORT" '
-	/^[a-z0-9]/ && NF >= 8 && $2 ~ /^(inet|unix|unix-dgram|fifo|pass)$/ {
-		if ($1 == "smtp" && $2 == "inet") $1 = "127.0.0.1:" port
-		$5 = "n"
-	}
-	{ print }' /etc/postfix/master.cf > "$PF/etc/master.cf"
-grep -q "^127.0.0.1:$PORT" "$PF/etc/master.cf" || { echo "Bail out! no smtpd line in master.cf"; exit 1; }
+pf_setup --user nobody
 sed -n '/^herald /,/argv=/p' "$T/mta.out" >> "$PF/etc/master.cf"
-PFC="-c $PF/etc"
-
-chmod 755 "$PF/data"; chown postfix "$PF/data"
-pf_stop() { postfix $PFC stop >/dev/null 2>&1; }
-at_exit pf_stop
-postfix $PFC start >"$T/pf.start" 2>&1 || { cat "$T/pf.start" "$PF/maillog" 2>/dev/null | sed 's/^/# /'; echo "Bail out! postfix did not start"; exit 1; }
-_i=0
-while [ $_i -lt 50 ] && ! $PY -c "import socket; socket.create_connection(('127.0.0.1', $PORT), 1)" 2>/dev/null; do
-	sleep 0.2; _i=$((_i + 1))
-done
-umask 000	# database files this script makes stay writable for the pipe's user
-
-# submit FROM TO FILE - hand a message to Postfix over SMTP
-submit() {
-	$PY - "$PORT" "$1" "$2" "$3" <<'EOP'
-import smtplib, sys
-port, frm, to, path = sys.argv[1:5]
-with open(path, 'rb') as f:
-    data = f.read()
-s = smtplib.SMTP('127.0.0.1', int(port), timeout=10)
-s.sendmail(frm, [to], data)
-s.quit()
-EOP
-}
-# waitfor SQL WANT - poll the database (up to 90 s: Postfix's queue
-# manager and bounce daemon are slow to wake on a loaded machine) until
-# SQL gives WANT; on a miss, what it got and the maillog go to stderr
-waitfor() {
-	_i=0
-	while [ $_i -lt 450 ]; do
-		[ "$(sql "$1" 2>/dev/null)" = "$2" ] && return 0
-		sleep 0.2; _i=$((_i + 1))
-	done
-	echo "#   waited for: $1 = $2, got: $(sql "$1" 2>&1)" >&2
-	sed 's/^/#   maillog: /' "$PF/maillog" | tail -12 >&2
-	return 1
-}
-# maildir_grep WHO REGEX - a message in WHO's maildir matches
-maildir_files() { ls "$PF/mail/$1/new/" 2>/dev/null | sed "s|^|$PF/mail/$1/new/|"; }
+pf_start
 
 ALICE=$(add_sub alice@subs.test active xen-users)
 DAVE=$(add_sub dave@subs.test active xen-users)

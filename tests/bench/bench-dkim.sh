@@ -12,18 +12,15 @@
 #   sh tests/bench/bench-dkim.sh            N=20000 ROUNDS=3 CONN=4
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-HERALD=${HERALD:-$TOP/herald}
+. "$TOP/tests/bench/lib.sh"
 N=${N:-20000}
 ROUNDS=${ROUNDS:-3}
 CONN=${CONN:-4}
-PY=/usr/bin/python3
 T=$(mktemp -d "${TMPDIR:-/tmp}/herald-bench.XXXXXX")
 sink=
 trap '[ -z "$sink" ] || kill $sink 2>/dev/null; rm -rf "$T"' EXIT INT TERM
 
-PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-/usr/sbin/smtp-sink -u "$(id -un)" "127.0.0.1:$PORT" 1024 &
-sink=$!
+bench_sink
 HERALD_TEMPLATES=$TOP/templates
 HERALD_CONFIG=$T/etc/herald.conf
 export HERALD_TEMPLATES HERALD_CONFIG
@@ -62,7 +59,7 @@ run() {
 	/usr/bin/time -f '%U %S' -o "$T/time" "$HERALD" send summit --list xen-users \
 	    --segment users --yes --again --json >"$T/run.json" 2>/dev/null
 	cpu=$($PY -c 'import sys; u, s = open(sys.argv[1]).read().split()[-2:]; print("%.1f" % ((float(u) + float(s)) * 1e6 / int(sys.argv[2])))' "$T/time" "$N")
-	rate=$($PY -c 'import json,sys; print("%.0f" % json.load(open(sys.argv[1]))["run"]["rate"])' "$T/run.json")
+	rate=$(bench_rate "$T/run.json")
 }
 
 sign_us=$(openssl speed -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ { printf "%.1f", $4 * 1e6 }')
@@ -95,7 +92,6 @@ open(sys.argv[3], "wb").write(b"From: a@example.org\r\nTo: b@example.net\r\n"
     b"Subject: hello\r\n\r\n" + b"a short body line\r\n" * 8)
 PYEOF
 KEY=$(sed -n 's/.*key_file = "\(.*\)"/\1/p' "$T/dkim.block")
-BUILD=${BUILD:-$TOP/build}
 if [ -x "$BUILD/tools/dkim-sign" ]; then
 	echo "dkim.c's signer alone, one thread: $("$BUILD/tools/dkim-sign" "$KEY" "$T/bare.eml" 2000);" \
 	    "$("$BUILD/tools/dkim-sign" "$KEY" "$T/tiny.eml" 2000)"

@@ -19,27 +19,16 @@
 # Prints the figures and the commands that produced them.
 set -eu
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-HERALD=${HERALD:-$TOP/herald}
-BUILD=${BUILD:-$TOP/build}
+. "$TOP/tests/bench/lib.sh"
 SUBS=${SUBS:-1000000}
 COUNT=${COUNT:-10000}
 PIPE_RUNS=${PIPE_RUNS:-2000}
 RUNS=${RUNS:-1000}
-PY=/usr/bin/python3
 D=$(mktemp -d "${TMPDIR:-/tmp}/bench-lmtp.XXXXXX")
 LP=
 trap '[ -z "$LP" ] || kill $LP 2>/dev/null; rm -rf "$D"' EXIT
-mkdir -p "$D/etc" "$D/lists"
-sed 's/^goodbye_notice = true/goodbye_notice = false/' "$TOP/lists/xen-users.conf" > "$D/lists/xen-users.conf"
-printf 'data_dir = "%s/data"\nlist_dir = "%s/lists"\n' "$D" "$D" > "$D/etc/herald.conf"
-HERALD_CONFIG=$D/etc/herald.conf; export HERALD_CONFIG
-"$HERALD" init >/dev/null
-echo "database: $SUBS subscribers on xen-users (sqlite3 recursive insert)"
-sqlite3 "$D/data/herald.db" "INSERT INTO lists(name) VALUES ('xen-users');
-    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $SUBS)
-    INSERT INTO subscribers(id, email, email_key)
-    SELECT i, 'user' || i || '@example.test', 'user' || i || '@example.test' FROM n;
-    INSERT INTO memberships(list_id, subscriber_id, status) SELECT 1, id, 'active' FROM subscribers;"
+bench_instance "$D"
+bench_members "$D" "$SUBS"
 
 # the messages: distinct subscribers spread over the table; lists of
 # "PATH<TAB>SENDER<TAB>RECIPIENT" (lb, lu: LMTP; pb: the pipe's rate; vb,

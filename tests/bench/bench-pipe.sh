@@ -10,24 +10,13 @@
 # the figures and the commands that produced them.
 set -eu
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-HERALD=${HERALD:-$TOP/herald}
-BUILD=${BUILD:-$TOP/build}
+. "$TOP/tests/bench/lib.sh"
 SUBS=${SUBS:-1000000}
 RUNS=${RUNS:-1000}
-PY=/usr/bin/python3
 D=$(mktemp -d "${TMPDIR:-/tmp}/bench-pipe.XXXXXX")
 trap 'rm -rf "$D"' EXIT
-mkdir -p "$D/etc" "$D/lists"
-sed 's/^goodbye_notice = true/goodbye_notice = false/' "$TOP/lists/xen-users.conf" > "$D/lists/xen-users.conf"
-printf 'data_dir = "%s/data"\nlist_dir = "%s/lists"\n' "$D" "$D" > "$D/etc/herald.conf"
-HERALD_CONFIG=$D/etc/herald.conf; export HERALD_CONFIG
-"$HERALD" init >/dev/null
-echo "database: $SUBS subscribers on xen-users (sqlite3 recursive insert)"
-sqlite3 "$D/data/herald.db" "INSERT INTO lists(name) VALUES ('xen-users');
-    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $SUBS)
-    INSERT INTO subscribers(id, email, email_key)
-    SELECT i, 'user' || i || '@example.test', 'user' || i || '@example.test' FROM n;
-    INSERT INTO memberships(list_id, subscriber_id, status) SELECT 1, id, 'active' FROM subscribers;"
+bench_instance "$D"
+bench_members "$D" "$SUBS"
 
 # the messages: RUNS bounces and RUNS unsubscribes for distinct subscribers
 # spread over the table, and as many again for the parallel rounds

@@ -11,19 +11,16 @@
 #   N=20000 BIG=0 sh tests/bench/bench-send.sh   (quick; BIG=0 skips)
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-HERALD=${HERALD:-$TOP/herald}
+. "$TOP/tests/bench/lib.sh"
 N=${N:-100000}
 BIG=${BIG:-1000000}
 CONN=${CONN:-4}
 ROUNDS=${ROUNDS:-3}
-PY=/usr/bin/python3
 T=$(mktemp -d "${TMPDIR:-/tmp}/herald-bench.XXXXXX")
 sink=
 trap '[ -z "$sink" ] || kill $sink 2>/dev/null; rm -rf "$T"' EXIT INT TERM
 
-PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-/usr/sbin/smtp-sink -u "$(id -un)" "127.0.0.1:$PORT" 1024 &
-sink=$!
+bench_sink
 HERALD_TEMPLATES=$TOP/templates
 export HERALD_TEMPLATES
 
@@ -72,7 +69,7 @@ herald_send() {
 	    >"$T/$1.json" 2>"$T/$1.time"
 	rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$T/$1.time")
 	wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$T/$1.time")
-	rate=$($PY -c 'import json,sys; print("%.0f" % json.load(open(sys.argv[1]))["run"]["rate"])' "$T/$1.json")
+	rate=$(bench_rate "$T/$1.json")
 	sent=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["sent"])' "$T/$1.json")
 }
 

@@ -15,13 +15,11 @@
 # and how many one-click POSTs each durable commit carried.
 set -eu
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-HERALD=${HERALD:-$TOP/herald}
-BUILD=${BUILD:-$TOP/build}
+. "$TOP/tests/bench/lib.sh"
 SUBS=${SUBS:-1000000}
 C=${C:-200}
 DUR=${DUR:-10}
 THREADS=${THREADS:-2}
-PY=/usr/bin/python3
 echo "bench-serve.sh: SUBS=$SUBS C=$C DUR=$DUR THREADS=$THREADS HERALD=$HERALD"
 command -v wrk >/dev/null || { echo "bench-serve: wrk is not installed (apt-get install wrk)"; exit 0; }
 D=$(mktemp -d "${TMPDIR:-/tmp}/bench-serve.XXXXXX")
@@ -35,12 +33,8 @@ trap cleanup EXIT
 # cpu - the server's user + system CPU time so far, in clock ticks
 cpu() { awk '{ print $14 + $15 }' "/proc/$SERVEPID/stat"; }
 TICK=$(getconf CLK_TCK)
-port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-mkdir -p "$D/etc" "$D/lists"
-sed 's/^goodbye_notice = true/goodbye_notice = false/' "$TOP/lists/xen-users.conf" > "$D/lists/xen-users.conf"
-cat > "$D/etc/herald.conf" <<EOC
-data_dir = "$D/data"
-list_dir = "$D/lists"
+bench_instance "$D"
+cat >> "$D/etc/herald.conf" <<EOC
 web {
 	base_url = "https://lists.example.org"
 	threads = $THREADS
@@ -50,14 +44,7 @@ web {
 	token_rate = 1000
 }
 EOC
-HERALD_CONFIG=$D/etc/herald.conf; export HERALD_CONFIG
-"$HERALD" init >/dev/null
-echo "database: $SUBS subscribers on xen-users (sqlite3 recursive insert)"
-sqlite3 "$D/data/herald.db" "INSERT INTO lists(name) VALUES ('xen-users');
-    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $SUBS)
-    INSERT INTO subscribers(id, email, email_key)
-    SELECT i, 'user' || i || '@example.test', 'user' || i || '@example.test' FROM n;
-    INSERT INTO memberships(list_id, subscriber_id, status) SELECT 1, id, 'active' FROM subscribers;"
+bench_members "$D" "$SUBS"
 # a token for every subscriber: more than the run can use
 N=$SUBS
 "$BUILD/tools/herald-token" "$D/data/secret" u xen-users "1..$N" > "$D/tokens"
@@ -88,7 +75,7 @@ done = function(summary, latency, requests)
 	    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
 end
 EOL
-PORT=$(port)
+PORT=$(bench_port)
 "$HERALD" serve --listen "127.0.0.1:$PORT" 2>"$D/serve.log" &
 SERVEPID=$!
 i=0; while [ $i -lt 100 ] && ! curl -sf -o /dev/null "http://127.0.0.1:$PORT/health"; do sleep 0.1; i=$((i + 1)); done
@@ -123,7 +110,7 @@ grep -E 'Requests/sec|Latency  | 99%|Non-2xx|Socket' "$D/get.out" | sed 's/^/  h
 GN=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$D/get.out")
 echo "  herald: server CPU $(echo "scale=1; ($C1 - $C0) * 1000000 / $TICK / $GN" | bc) us per GET"
 if command -v nginx >/dev/null; then
-	NP=$(port)
+	NP=$(bench_port)
 	mkdir -p "$D/nginx/html" "$D/nginx/logs"
 	cp "$D/page.html" "$D/nginx/html/page.html"
 	cat > "$D/nginx/nginx.conf" <<EON

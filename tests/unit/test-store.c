@@ -13,34 +13,7 @@
 
 #include "herald.h"
 #include "store.h"
-
-static char *dir, *path;
-
-static struct store *
-fresh(void)
-{
-	g_autofree char *wal = g_strconcat(path, "-wal", NULL);
-	g_autofree char *shm = g_strconcat(path, "-shm", NULL);
-	struct store *st;
-
-	g_unlink(path);
-	g_unlink(wal);
-	g_unlink(shm);
-	st = store_open(path, STORE_OPEN_CREATE, NULL);
-	g_assert_nonnull(st);
-	g_assert_true(store_migrate(st, NULL, NULL));
-	return st;
-}
-
-static gint64
-scalar(struct store *st, const char *sql)
-{
-	g_autoptr(sqlite3_stmt) s = store_prepare(st, sql, NULL);
-
-	g_assert_nonnull(s);
-	g_assert_cmpint(sqlite3_step(s), ==, SQLITE_ROW);
-	return sqlite3_column_int64(s, 0);
-}
+#include "store-fixture.h"
 
 static void
 test_migrate_idempotent(void)
@@ -255,8 +228,7 @@ main(int argc, char **argv)
 	int rc;
 
 	g_test_init(&argc, &argv, NULL);
-	dir = g_dir_make_tmp("herald-store-XXXXXX", NULL);
-	path = g_build_filename(dir, "t.db", NULL);
+	fixture_init("test-store.XXXXXX");
 	g_test_add_func("/store/migrate-idempotent", test_migrate_idempotent);
 	g_test_add_func("/store/versions", test_versions);
 	g_test_add_func("/store/failed-transaction", test_failed_transaction);
@@ -265,14 +237,6 @@ main(int argc, char **argv)
 	g_test_add_func("/store/attribute-pairs-upgrade",
 	    test_attribute_pairs_upgrade);
 	rc = g_test_run();
-	{
-		g_autofree char *wal = g_strconcat(path, "-wal", NULL);
-		g_autofree char *shm = g_strconcat(path, "-shm", NULL);
-
-		g_unlink(path);
-		g_unlink(wal);
-		g_unlink(shm);
-		g_rmdir(dir);
-	}
+	fixture_done();
 	return rc;
 }
