@@ -29,7 +29,10 @@ required") to every MAIL FROM; --rcpt-reply answers REPLY to every RCPT
 ("{rcpt}" in it becomes the address, e.g. "554 5.7.1 <{rcpt}>: Relay
 access denied"). --domain-reply DOMAIN REPLY answers REPLY to a RCPT
 at DOMAIN the first N times each address is seen (--temp-times): a
-destination that rate-limits. Runs until killed.
+destination that rate-limits. --ehlo-trailer LINE writes LINE right
+after the EHLO reply, in the same write: a reply the client finds waiting
+before it has sent anything more (what a 221 to a QUIT looks like when it
+arrives before the client reads again). Runs until killed.
 """
 import argparse
 import re
@@ -53,6 +56,7 @@ class Faults:
         self.mail_reply = mail_reply
         self.rcpt_reply = rcpt_reply
         self.domain_reply = None
+        self.ehlo_trailer = None
         self.seen = collections.Counter()
 
     async def handle_MAIL(self, server, session, envelope, address, options):
@@ -124,11 +128,29 @@ class Faults:
 
 class LoggingSMTP(SMTP):
     """every MAIL command read, logged before aiosmtpd looks at it (its
-    AUTH check answers 530 before any handler hook runs)"""
+    AUTH check answers 530 before any handler hook runs); the EHLO reply
+    in one write, with --ehlo-trailer after it"""
     async def smtp_MAIL(self, arg):
         with open(self.event_handler.log + ".commands", "a") as f:
             f.write("MAIL %s\n" % arg)
         await super().smtp_MAIL(arg)
+
+    async def smtp_EHLO(self, hostname):
+        trailer = getattr(self.event_handler, "ehlo_trailer", None)
+        if not trailer:
+            return await super().smtp_EHLO(hostname)
+        lines = []
+
+        async def collect(status):
+            lines.append(status.encode() if isinstance(status, str) else status)
+        self.push = collect
+        try:
+            await super().smtp_EHLO(hostname)
+        finally:
+            del self.push
+        self._writer.write(b"".join(l + b"\r\n" for l in lines) +
+                           trailer.encode() + b"\r\n")
+        await self._writer.drain()
 
 
 class LoggingController(Controller):
@@ -163,6 +185,7 @@ def main():
     ap.add_argument("--mail-reply")
     ap.add_argument("--rcpt-reply")
     ap.add_argument("--domain-reply", nargs=2, metavar=("DOMAIN", "REPLY"))
+    ap.add_argument("--ehlo-trailer")
     a = ap.parse_args()
     kw = {}
     if a.auth:
@@ -177,6 +200,7 @@ def main():
     handler = Faults(a.log, a.temp_times, a.refuse_all, a.mail_reply,
                      a.rcpt_reply)
     handler.domain_reply = a.domain_reply
+    handler.ehlo_trailer = a.ehlo_trailer
     c = LoggingController(handler, hostname="127.0.0.1", port=a.port, **kw)
     c.start()
     threading.Event().wait()
