@@ -32,7 +32,8 @@ at DOMAIN the first N times each address is seen (--temp-times): a
 destination that rate-limits. --ehlo-trailer LINE writes LINE right
 after the EHLO reply, in the same write: a reply the client finds waiting
 before it has sent anything more (what a 221 to a QUIT looks like when it
-arrives before the client reads again). Runs until killed.
+arrives before the client reads again); --auth-trailer LINE does the same
+after the 535 to a bad AUTH. Runs until killed.
 """
 import argparse
 import re
@@ -57,6 +58,7 @@ class Faults:
         self.rcpt_reply = rcpt_reply
         self.domain_reply = None
         self.ehlo_trailer = None
+        self.refusal_trailer = None
         self.seen = collections.Counter()
 
     async def handle_MAIL(self, server, session, envelope, address, options):
@@ -129,11 +131,18 @@ class Faults:
 class LoggingSMTP(SMTP):
     """every MAIL command read, logged before aiosmtpd looks at it (its
     AUTH check answers 530 before any handler hook runs); the EHLO reply
-    in one write, with --ehlo-trailer after it"""
+    in one write, with --ehlo-trailer after it; --auth-trailer after a
+    535"""
     async def smtp_MAIL(self, arg):
         with open(self.event_handler.log + ".commands", "a") as f:
             f.write("MAIL %s\n" % arg)
         await super().smtp_MAIL(arg)
+
+    async def push(self, status):
+        trailer = getattr(self.event_handler, "refusal_trailer", None)
+        if trailer and isinstance(status, str) and status.startswith("535 "):
+            status = status + "\r\n" + trailer
+        await super().push(status)
 
     async def smtp_EHLO(self, hostname):
         trailer = getattr(self.event_handler, "ehlo_trailer", None)
@@ -186,6 +195,7 @@ def main():
     ap.add_argument("--rcpt-reply")
     ap.add_argument("--domain-reply", nargs=2, metavar=("DOMAIN", "REPLY"))
     ap.add_argument("--ehlo-trailer")
+    ap.add_argument("--auth-trailer")
     a = ap.parse_args()
     kw = {}
     if a.auth:
@@ -201,6 +211,7 @@ def main():
                      a.rcpt_reply)
     handler.domain_reply = a.domain_reply
     handler.ehlo_trailer = a.ehlo_trailer
+    handler.refusal_trailer = a.auth_trailer
     c = LoggingController(handler, hostname="127.0.0.1", port=a.port, **kw)
     c.start()
     threading.Event().wait()
