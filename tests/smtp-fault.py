@@ -33,7 +33,9 @@ destination that rate-limits. --ehlo-trailer LINE writes LINE right
 after the EHLO reply, in the same write: a reply the client finds waiting
 before it has sent anything more (what a 221 to a QUIT looks like when it
 arrives before the client reads again); --auth-trailer LINE does the same
-after the 535 to a bad AUTH. Runs until killed.
+after the 535 to a bad AUTH. Prints "ready on port PORT" once aiosmtpd has
+seen itself answer there (a port it cannot bind is a traceback and exit 1).
+Runs until killed.
 """
 import argparse
 import re
@@ -212,8 +214,12 @@ def main():
     handler.domain_reply = a.domain_reply
     handler.ehlo_trailer = a.ehlo_trailer
     handler.refusal_trailer = a.auth_trailer
-    c = LoggingController(handler, hostname="127.0.0.1", port=a.port, **kw)
+    # aiosmtpd gives up after 5 s by default (its own check that the
+    # server answers); a loaded machine can take longer than that
+    c = LoggingController(handler, hostname="127.0.0.1", port=a.port,
+                          ready_timeout=60, **kw)
     c.start()
+    print("ready on port %d" % a.port, flush=True)
     threading.Event().wait()
 
 
