@@ -30,7 +30,10 @@
  * AUTH exchange, and a MAIL FROM about to leave a session that has not
  * authenticated is stopped there: the socket is shut (after a QUIT on a
  * plain-text session) before the command is written, and the message
- * ends at stage "auth" with the relay's refusal.
+ * ends at stage "auth" with the relay's refusal. Once a session is
+ * blocked, no reply libesmtp reads counts: the relay's 221 to that QUIT
+ * may already be waiting when libesmtp reads for its MAIL FROM, and it
+ * takes it for the reply.
  *
  * TLS: "when-offered" is opportunistic (RFC 7435): encrypt when the relay
  * offers STARTTLS, accept any certificate. "required" quits before MAIL
@@ -600,7 +603,10 @@ send_classify(struct send_session *ss, struct send_message *msg,
 		const smtp_status_t *use = NULL;
 		enum send_outcome outcome;
 
-		if (from->code == 0 && ss->auth_blocked) {
+		/* a blocked session wrote no MAIL FROM at all, whatever
+		 * libesmtp read for it (the relay's 221 to our QUIT can be
+		 * waiting there, and would pass for a 2xx to MAIL FROM) */
+		if (ss->auth_blocked) {
 			send_auth_result(ss, r);
 			continue;
 		}

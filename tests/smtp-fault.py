@@ -29,7 +29,13 @@ required") to every MAIL FROM; --rcpt-reply answers REPLY to every RCPT
 ("{rcpt}" in it becomes the address, e.g. "554 5.7.1 <{rcpt}>: Relay
 access denied"). --domain-reply DOMAIN REPLY answers REPLY to a RCPT
 at DOMAIN the first N times each address is seen (--temp-times): a
-destination that rate-limits. Runs until killed.
+destination that rate-limits. --ehlo-trailer LINE writes LINE right
+after the EHLO reply, in the same write: a reply the client finds waiting
+before it has sent anything more (what a 221 to a QUIT looks like when it
+arrives before the client reads again); --auth-trailer LINE does the same
+after the 535 to a bad AUTH. Prints "ready on port PORT" once aiosmtpd has
+seen itself answer there (a port it cannot bind is a traceback and exit 1).
+Runs until killed.
 """
 import argparse
 import re
@@ -53,6 +59,8 @@ class Faults:
         self.mail_reply = mail_reply
         self.rcpt_reply = rcpt_reply
         self.domain_reply = None
+        self.ehlo_trailer = None
+        self.refusal_trailer = None
         self.seen = collections.Counter()
 
     async def handle_MAIL(self, server, session, envelope, address, options):
@@ -124,11 +132,36 @@ class Faults:
 
 class LoggingSMTP(SMTP):
     """every MAIL command read, logged before aiosmtpd looks at it (its
-    AUTH check answers 530 before any handler hook runs)"""
+    AUTH check answers 530 before any handler hook runs); the EHLO reply
+    in one write, with --ehlo-trailer after it; --auth-trailer after a
+    535"""
     async def smtp_MAIL(self, arg):
         with open(self.event_handler.log + ".commands", "a") as f:
             f.write("MAIL %s\n" % arg)
         await super().smtp_MAIL(arg)
+
+    async def push(self, status):
+        trailer = getattr(self.event_handler, "refusal_trailer", None)
+        if trailer and isinstance(status, str) and status.startswith("535 "):
+            status = status + "\r\n" + trailer
+        await super().push(status)
+
+    async def smtp_EHLO(self, hostname):
+        trailer = getattr(self.event_handler, "ehlo_trailer", None)
+        if not trailer:
+            return await super().smtp_EHLO(hostname)
+        lines = []
+
+        async def collect(status):
+            lines.append(status.encode() if isinstance(status, str) else status)
+        self.push = collect
+        try:
+            await super().smtp_EHLO(hostname)
+        finally:
+            del self.push
+        self._writer.write(b"".join(l + b"\r\n" for l in lines) +
+                           trailer.encode() + b"\r\n")
+        await self._writer.drain()
 
 
 class LoggingController(Controller):
@@ -163,6 +196,8 @@ def main():
     ap.add_argument("--mail-reply")
     ap.add_argument("--rcpt-reply")
     ap.add_argument("--domain-reply", nargs=2, metavar=("DOMAIN", "REPLY"))
+    ap.add_argument("--ehlo-trailer")
+    ap.add_argument("--auth-trailer")
     a = ap.parse_args()
     kw = {}
     if a.auth:
@@ -177,8 +212,14 @@ def main():
     handler = Faults(a.log, a.temp_times, a.refuse_all, a.mail_reply,
                      a.rcpt_reply)
     handler.domain_reply = a.domain_reply
-    c = LoggingController(handler, hostname="127.0.0.1", port=a.port, **kw)
+    handler.ehlo_trailer = a.ehlo_trailer
+    handler.refusal_trailer = a.auth_trailer
+    # aiosmtpd gives up after 5 s by default (its own check that the
+    # server answers); a loaded machine can take longer than that
+    c = LoggingController(handler, hostname="127.0.0.1", port=a.port,
+                          ready_timeout=60, **kw)
     c.start()
+    print("ready on port %d" % a.port, flush=True)
     threading.Event().wait()
 
 

@@ -34,13 +34,26 @@ start_sink() {
 	wait_port "$1"
 }
 
-# start_fault PORT LOG [ARGS…] - the fault server
+# start_fault PORT LOG [ARGS…] - the fault server, once it says it is
+# ready (60 s at most); if it died instead (the port taken by another
+# test's server, say), its output as TAP comments and status 1. Not
+# wait_port: a connection to the port does not tell this server from
+# another one, nor from one that is about to give up.
 start_fault() {
 	_fp=$1; _fl=$2; shift 2
 	$PY "$TOP/tests/smtp-fault.py" "$_fp" "$_fl" "$@" >"$T/fault.out" 2>&1 &
 	_fault=$!
 	at_exit "kill $_fault"
-	wait_port "$_fp"
+	_fi=0
+	until grep -q '^ready on port' "$T/fault.out"; do
+		if ! kill -0 "$_fault" 2>/dev/null || [ "$_fi" -ge 600 ]; then
+			echo "# the fault server did not start on port $_fp:"
+			sed 's/^/#   /' "$T/fault.out"
+			return 1
+		fi
+		sleep 0.1
+		_fi=$((_fi + 1))
+	done
 }
 stop_fault() { kill "$_fault" 2>/dev/null; wait "$_fault" 2>/dev/null; }
 
