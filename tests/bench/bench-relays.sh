@@ -8,6 +8,13 @@
 # round, the median ratio, herald's peak RSS and how herald spread the
 # messages over the relays. Target: ratio >= 0.85.
 #
+# The machine's load moves the rates; the CPU time spent per message
+# does not move much, so each round also prints it (user + system, µs
+# per message): herald's whole command (start-up and queueing the
+# campaign's rows included), the four smtp-sources', and the four
+# sinks' in each half (from /proc). On a machine where everything shares
+# the cores, the ratio is about (sources + sinks) / (herald + sinks).
+#
 #   sh tests/bench/bench-relays.sh          N=100000 CONN=1 ROUNDS=3
 #   N=20000 sh tests/bench/bench-relays.sh  (quick)
 set -eu
@@ -21,6 +28,12 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/herald-bench.XXXXXX")
 sinks=
 trap '[ -z "$sinks" ] || kill $sinks 2>/dev/null; rm -rf "$T"' EXIT INT TERM
 
+# cpu PID... - user + system clock ticks of those processes so far
+cpu() {
+	for p in "$@"; do cut -d' ' -f14,15 "/proc/$p/stat"; done |
+	    awk '{ t += $1 + $2 } END { print t }'
+}
+tick=$(getconf CLK_TCK)
 port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 ports=
 for i in 1 2 3 4; do
@@ -69,25 +82,35 @@ echo "  smtp-source, one per sink at once: $scmd"
 echo "          ($((N / 4)) messages of $size bytes each)"
 ratios= maxrss=0 r=1
 while [ "$r" -le "$ROUNDS" ]; do
+	c0=$(cpu $sinks)
 	/usr/bin/time -v "$HERALD" send summit --list xen-users --segment us-east \
 	    --yes --json --again >"$T/h.json" 2>"$T/h.time"
+	c1=$(cpu $sinks)
 	rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$T/h.time")
+	hcpu=$(sed -n 's/.*User time (seconds): //p; s/.*System time (seconds): //p' \
+	    "$T/h.time" | awk -v n="$N" '{ t += $1 } END { printf "%.0f", t * 1e6 / n }')
 	[ "$rss" -gt "$maxrss" ] && maxrss=$rss
 	rate=$($PY -c 'import json,sys; print("%.0f" % json.load(open(sys.argv[1]))["run"]["rate"])' "$T/h.json")
 	s=$(date +%s.%N)
-	pids=
-	for p in $ports; do
-		smtp-source -s "$CONN" -d -m $((N / 4)) -F "$msg" \
-		    -f bounces@example.org -t rcpt@example.org "127.0.0.1:$p" &
-		pids="$pids $!"
-	done
-	wait $pids
+	/usr/bin/time -f '%U %S' -o "$T/s.time" sh -c '
+		n=$1 msg=$2 conn=$3; shift 3
+		for p in "$@"; do
+			smtp-source -s "$conn" -d -m "$n" -F "$msg" \
+			    -f bounces@example.org -t rcpt@example.org "127.0.0.1:$p" &
+		done
+		wait' sh $((N / 4)) "$msg" "$CONN" $ports
 	e=$(date +%s.%N)
+	c2=$(cpu $sinks)
+	scpu=$(awk -v n="$N" '{ printf "%.0f", ($1 + $2) * 1e6 / n }' "$T/s.time")
+	k1=$(( (c1 - c0) * 1000000 / tick / N ))
+	k2=$(( (c2 - c1) * 1000000 / tick / N ))
 	srate=$(echo "$N / ($e - $s)" | bc)
 	ratio=$(echo "scale=3; $rate / $srate" | bc)
 	ratios="$ratios $ratio"
 	printf '  round %d: herald %s msg/s, 4 x smtp-source %s msg/s, ratio %.2f\n' \
 	    "$r" "$rate" "$srate" "$ratio"
+	printf '           CPU us/msg: herald %s + sinks %s; smtp-sources %s + sinks %s\n' \
+	    "$hcpu" "$k1" "$scpu" "$k2"
 	r=$((r + 1))
 done
 spread=$(sqlite3 "$T/data/herald.db" "SELECT group_concat(relay || ' ' || n, ', ') FROM (SELECT relay, count(*) n FROM deliveries WHERE state = 'sent' GROUP BY relay)")
