@@ -20,62 +20,38 @@
 
 #include "herald.h"
 #include "probe.h"
+#include "web.h"
 
 #define PROBE_MAX_ANSWER (1 << 20)	/* bytes of an answer read at most */
 
-/* probe_sockaddr - LISTEN ("ADDR:PORT", "[V6]:PORT") as the address to
- * connect to, a wildcard ADDR made the loopback of its family */
+/* probe_sockaddr - LISTEN as web_listen_addr reads it for herald serve,
+ * with port 0 refused and a wildcard ADDR made the loopback of its family */
 static gboolean
 probe_sockaddr(const char *listen, struct sockaddr_storage *ss,
     socklen_t *sslen, GError **error)
 {
-	g_autofree char *host = NULL;
-	const char *colon, *port;
-	struct addrinfo hints = { 0 }, *res = NULL;
-
-	if (listen == NULL)
-		goto bad;
-	if (listen[0] == '[') {
-		const char *end = strchr(listen, ']');
-
-		if (end == NULL || end[1] != ':')
-			goto bad;
-		host = g_strndup(listen + 1, end - listen - 1);
-		port = end + 2;
-	} else {
-		if ((colon = strrchr(listen, ':')) == NULL)
-			goto bad;
-		host = g_strndup(listen, colon - listen);
-		port = colon + 1;
-	}
-	if (*port == '\0' || strlen(port) > 5 ||
-	    strspn(port, "0123456789") != strlen(port) || atoi(port) == 0 ||
-	    atoi(port) > 65535)
-		goto bad;
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-	hints.ai_socktype = SOCK_STREAM;
-	if (getaddrinfo(*host != '\0' ? host : "127.0.0.1", port, &hints,
-	    &res) != 0)
-		goto bad;
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*sslen = res->ai_addrlen;
-	freeaddrinfo(res);
+	if (!web_listen_addr(listen, ss, sslen, error))
+		return FALSE;
 	if (ss->ss_family == AF_INET) {
 		struct sockaddr_in *in = (struct sockaddr_in *)ss;
 
+		if (in->sin_port == 0)
+			goto port0;
 		if (in->sin_addr.s_addr == htonl(INADDR_ANY))
 			in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	} else if (ss->ss_family == AF_INET6) {
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
 
+		if (in6->sin6_port == 0)
+			goto port0;
 		if (IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr))
 			in6->sin6_addr = in6addr_loopback;
 	}
 	return TRUE;
-bad:
+port0:
 	g_set_error(error, HERALD_ERROR, HERALD_ERROR_USAGE,
-	    "listen address \"%s\" is not ADDR:PORT (numeric, e.g."
-	    " 127.0.0.1:8025 or [::1]:8025)", listen != NULL ? listen : "");
+	    "listen address \"%s\" has port 0: nothing can be probed there",
+	    listen);
 	return FALSE;
 }
 

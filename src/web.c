@@ -1583,15 +1583,20 @@ web_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 /* ------------------------------------------------------------------ */
 /* The server */
 
-/* web_parse_listen - "ADDR:PORT" or "[V6]:PORT" into WEB->addr */
-static gboolean
-web_parse_listen(struct web *web, const char *listen, GError **error)
+/* web_listen_addr - LISTEN ("ADDR:PORT", "[V6]:PORT"; an empty ADDR is
+ * the wildcard) into SS and SSLEN, numeric only: what herald serve binds
+ * and what herald doctor's probe connects to (it makes a wildcard the
+ * loopback) */
+gboolean
+web_listen_addr(const char *listen, struct sockaddr_storage *ss,
+    socklen_t *sslen, GError **error)
 {
 	g_autofree char *host = NULL;
 	const char *colon, *port;
 	struct addrinfo hints = { 0 }, *res = NULL;
-	int rc;
 
+	if (listen == NULL)
+		goto bad;
 	if (listen[0] == '[') {
 		const char *end = strchr(listen, ']');
 
@@ -1605,22 +1610,21 @@ web_parse_listen(struct web *web, const char *listen, GError **error)
 		host = g_strndup(listen, colon - listen);
 		port = colon + 1;
 	}
-	if (*port == '\0' || strspn(port, "0123456789") != strlen(port) ||
-	    atoi(port) > 65535)
+	if (*port == '\0' || strlen(port) > 5 ||
+	    strspn(port, "0123456789") != strlen(port) || atoi(port) > 65535)
 		goto bad;
 	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
 	hints.ai_socktype = SOCK_STREAM;
-	if ((rc = getaddrinfo(*host != '\0' ? host : NULL, port, &hints,
-	    &res)) != 0)
+	if (getaddrinfo(*host != '\0' ? host : NULL, port, &hints, &res) != 0)
 		goto bad;
-	memcpy(&web->addr, res->ai_addr, res->ai_addrlen);
-	web->addrlen = res->ai_addrlen;
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*sslen = res->ai_addrlen;
 	freeaddrinfo(res);
 	return TRUE;
 bad:
 	g_set_error(error, HERALD_ERROR, HERALD_ERROR_USAGE,
 	    "listen address \"%s\" is not ADDR:PORT (numeric, e.g."
-	    " 127.0.0.1:8025 or [::1]:8025)", listen);
+	    " 127.0.0.1:8025 or [::1]:8025)", listen != NULL ? listen : "");
 	return FALSE;
 }
 
@@ -1668,7 +1672,7 @@ web_new(const struct config *config, const struct token_key *key,
 	web->group = g_ptr_array_new();
 	web->archive = g_hash_table_new_full(g_int64_hash, g_int64_equal,
 	    g_free, web_issue_free);
-	if (!web_parse_listen(web, web->listen, error))
+	if (!web_listen_addr(web->listen, &web->addr, &web->addrlen, error))
 		goto fail;
 	if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
