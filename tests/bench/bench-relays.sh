@@ -19,11 +19,10 @@
 #   N=20000 sh tests/bench/bench-relays.sh  (quick)
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-HERALD=${HERALD:-$TOP/herald}
+. "$TOP/tests/bench/lib.sh"
 N=${N:-100000}
 CONN=${CONN:-1}		# sessions per relay
 ROUNDS=${ROUNDS:-3}
-PY=/usr/bin/python3
 T=$(mktemp -d "${TMPDIR:-/tmp}/herald-bench.XXXXXX")
 sinks=
 trap '[ -z "$sinks" ] || kill $sinks 2>/dev/null; rm -rf "$T"' EXIT INT TERM
@@ -34,39 +33,10 @@ cpu() {
 	    awk '{ t += $1 + $2 } END { print t }'
 }
 tick=$(getconf CLK_TCK)
-port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-ports=
-for i in 1 2 3 4; do
-	p=$(port)
-	/usr/sbin/smtp-sink -u "$(id -un)" "127.0.0.1:$p" 1024 &
-	sinks="$sinks $!"
-	ports="$ports $p"
-done
-HERALD_TEMPLATES=$TOP/templates
-export HERALD_TEMPLATES
-
-mkdir -p "$T/etc"
-{
-	echo "data_dir = \"$T/data\""
-	echo "list_dir = \"$TOP/lists\""
-	echo "send { batch = 200 }"
-	i=1
-	for p in $ports; do
-		echo "relay r$i { host = \"127.0.0.1\" port = $p starttls = \"off\" connections = $CONN }"
-		i=$((i + 1))
-	done
-} > "$T/etc/herald.conf"
-HERALD_CONFIG=$T/etc/herald.conf
-export HERALD_CONFIG
+bench_relay_sinks
+bench_relay_config "$T/etc/herald.conf" "$T/data" "$CONN"
 "$HERALD" init >/dev/null
-$PY - "$T/subs.csv" "$N" <<'PYEOF'
-import sys
-with open(sys.argv[1], "w") as f:
-    f.write("email,name,role,region\n")
-    for i in range(1, int(sys.argv[2]) + 1):
-        f.write("person%d@example%d.org,Person %d,%s,us-east\n"
-                % (i, i % 97, i, "user" if i % 2 else "developer"))
-PYEOF
+bench_relay_subs "$T/subs.csv" "$N"
 "$HERALD" sub import xen-users "$T/subs.csv" >/dev/null
 "$HERALD" send summit --list xen-users --segment us-east --dry-run "$T/md" \
     >/dev/null 2>&1 || true

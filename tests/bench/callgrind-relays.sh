@@ -11,47 +11,18 @@
 #   sh tests/bench/callgrind-relays.sh            N1=1000 N2=3000
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-HERALD=${HERALD:-$TOP/herald}
+. "$TOP/tests/bench/lib.sh"
 N1=${N1:-1000}
 N2=${N2:-3000}
-PY=/usr/bin/python3
 T=$(mktemp -d "${TMPDIR:-/tmp}/herald-cg.XXXXXX")
 sinks=
 trap '[ -z "$sinks" ] || kill $sinks 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT INT TERM
 
-port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-ports=
-for i in 1 2 3 4; do
-	p=$(port)
-	/usr/sbin/smtp-sink -u "$(id -un)" "127.0.0.1:$p" 1024 &
-	sinks="$sinks $!"
-	ports="$ports $p"
-done
-HERALD_TEMPLATES=$TOP/templates
-export HERALD_TEMPLATES
+bench_relay_sinks
 for n in $N1 $N2; do
-	mkdir -p "$T/$n/etc"
-	{
-		echo "data_dir = \"$T/$n/data\""
-		echo "list_dir = \"$TOP/lists\""
-		echo "send { batch = 200 }"
-		i=1
-		for p in $ports; do
-			echo "relay r$i { host = \"127.0.0.1\" port = $p starttls = \"off\" connections = 1 }"
-			i=$((i + 1))
-		done
-	} > "$T/$n/etc/herald.conf"
-	HERALD_CONFIG=$T/$n/etc/herald.conf
-	export HERALD_CONFIG
+	bench_relay_config "$T/$n/etc/herald.conf" "$T/$n/data" 1
 	"$HERALD" init >/dev/null
-	$PY - "$T/$n/subs.csv" "$n" <<'PYEOF'
-import sys
-with open(sys.argv[1], "w") as f:
-    f.write("email,name,role,region\n")
-    for i in range(1, int(sys.argv[2]) + 1):
-        f.write("person%d@example%d.org,Person %d,%s,us-east\n"
-                % (i, i % 97, i, "user" if i % 2 else "developer"))
-PYEOF
+	bench_relay_subs "$T/$n/subs.csv" "$n"
 	"$HERALD" sub import xen-users "$T/$n/subs.csv" >/dev/null
 	valgrind --tool=callgrind --callgrind-out-file="$T/cg.$n" \
 	    "$HERALD" send summit --list xen-users --segment us-east --yes \

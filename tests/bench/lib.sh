@@ -52,3 +52,47 @@ bench_members() {
 bench_rate() {
 	$PY -c 'import json,sys; print("%.0f" % json.load(open(sys.argv[1]))["run"]["rate"])' "$1"
 }
+
+# bench_relay_sinks - four smtp-sinks on free ports, the relays of the
+# relay benchmarks: their ports in ports, their pids added to sinks
+bench_relay_sinks() {
+	ports=
+	for i in 1 2 3 4; do
+		bench_sink
+		sinks="$sinks $sink"
+		ports="$ports $PORT"
+	done
+}
+
+# bench_relay_config FILE DATA CONN - a herald.conf in FILE with its data
+# in DATA, the shipped lists, batch 200 and one relay NAME { } section of
+# weight 1 and CONN connections per port in ports; exported as
+# HERALD_CONFIG, with HERALD_TEMPLATES the shipped templates
+bench_relay_config() {
+	mkdir -p "$(dirname "$1")"
+	{
+		echo "data_dir = \"$2\""
+		echo "list_dir = \"$TOP/lists\""
+		echo "send { batch = 200 }"
+		i=1
+		for p in $ports; do
+			echo "relay r$i { host = \"127.0.0.1\" port = $p starttls = \"off\" connections = $3 }"
+			i=$((i + 1))
+		done
+	} > "$1"
+	HERALD_CONFIG=$1; HERALD_TEMPLATES=$TOP/templates
+	export HERALD_CONFIG HERALD_TEMPLATES
+}
+
+# bench_relay_subs FILE N - a CSV of N subscribers of the us-east region
+# over 97 domains, half users and half developers
+bench_relay_subs() {
+	$PY - "$1" "$2" <<'PYEOF'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("email,name,role,region\n")
+    for i in range(1, int(sys.argv[2]) + 1):
+        f.write("person%d@example%d.org,Person %d,%s,us-east\n"
+                % (i, i % 97, i, "user" if i % 2 else "developer"))
+PYEOF
+}
