@@ -514,6 +514,21 @@ report_hbar(GString *h, guint row, const char *label, const gint64 *values,
 	    G_GINT64_FORMAT "</text>\n", x + 6, y + 19, sum);
 }
 
+/* report_bars_close - the end of a bar chart's SVG and its legend: N
+ * NAMES in their COLORS */
+static void
+report_bars_close(GString *h, const char *const *names,
+    const char *const *colors, guint n)
+{
+	guint i;
+
+	g_string_append(h, "</svg>\n<p class=\"legend\">");
+	for (i = 0; i < n; i++)
+		g_string_append_printf(h, "<span><i style=\"background:%s\"></i>%s"
+		    "</span>", colors[i], names[i]);
+	g_string_append(h, "</p>\n");
+}
+
 /* report_svg_open - an SVG for ROWS bars */
 static void
 report_svg_open(GString *h, guint rows, const char *label)
@@ -590,11 +605,8 @@ report_html_relays(GString *h, const struct report *r)
 
 		report_hbar(h, i, c->relay, v, 3, top, names, report_colors);
 	}
-	g_string_append(h, "</svg>\n<p class=\"legend\">");
-	for (i = 0; i < 3; i++)
-		g_string_append_printf(h, "<span><i style=\"background:%s\"></i>%s"
-		    "</span>", report_colors[i], names[i]);
-	g_string_append(h, "</p>\n<table><thead><tr><th>relay</th><th>sent</th>"
+	report_bars_close(h, names, report_colors, 3);
+	g_string_append(h, "<table><thead><tr><th>relay</th><th>sent</th>"
 	    "<th>deferred</th><th>failed</th><th class=\"state\">state</th>"
 	    "</tr></thead><tbody>\n");
 	for (i = 0; i < r->relays->len; i++) {
@@ -681,11 +693,8 @@ report_html(const struct report *r)
 
 		report_hbar(h, i, s->segment, v, 3, top, seg_names, seg_colors);
 	}
-	g_string_append(h, "</svg>\n<p class=\"legend\">");
-	for (i = 0; i < 3; i++)
-		g_string_append_printf(h, "<span><i style=\"background:%s\"></i>%s"
-		    "</span>", seg_colors[i], seg_names[i]);
-	g_string_append(h, "</p>\n<table><thead><tr><th>segment</th><th>total"
+	report_bars_close(h, seg_names, seg_colors, 3);
+	g_string_append(h, "<table><thead><tr><th>segment</th><th>total"
 	    "</th><th>sent</th><th>failed</th><th>queued</th><th>hard bounces"
 	    "</th><th>soft bounces</th><th>unsubscribed</th><th>replies</th>"
 	    "</tr></thead><tbody>\n");
