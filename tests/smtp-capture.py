@@ -109,8 +109,8 @@ class Session:
                 self.reply("221 2.0.0 bye")
                 await self.writer.drain()
                 return
-            else:
-                self.reply("502 5.5.2 not implemented")
+            else:  # a verb this server does not know (RFC 5321 4.2.4)
+                self.reply("500 5.5.1 command unrecognised")
             await self.writer.drain()
 
 

@@ -24,19 +24,10 @@ relay_conf "$PORT"
 subs_csv "$T/subs.csv" 10
 herald sub import xen-users "$T/subs.csv" >/dev/null
 
-# start_capture DIR [--chunking]
+# start_capture DIR [--chunking] - the capture server on $PORT
 start_capture() {
-	_cd=$1; shift
-	rm -f "$T/capture.out"
-	$PY "$TOP/tests/smtp-capture.py" "$PORT" "$_cd" "$@" >"$T/capture.out" 2>&1 &
-	_cap=$!
-	at_exit "kill $_cap"
-	_ci=0
-	until grep -q '^ready on port' "$T/capture.out"; do
-		kill -0 "$_cap" 2>/dev/null && [ "$_ci" -lt 300 ] ||
-		    { sed 's/^/#   /' "$T/capture.out"; return 1; }
-		sleep 0.1; _ci=$((_ci + 1))
-	done
+	start_ready "$T/capture.out" "$TOP/tests/smtp-capture.py" "$PORT" "$@"
+	_st=$?; _cap=$_ready; return $_st
 }
 stop_capture() { kill "$_cap" 2>/dev/null; wait "$_cap" 2>/dev/null; }
 

@@ -34,26 +34,34 @@ start_sink() {
 	wait_port "$1"
 }
 
-# start_fault PORT LOG [ARGS…] - the fault server, once it says it is
-# ready (60 s at most); if it died instead (the port taken by another
-# test's server, say), its output as TAP comments and status 1. Not
-# wait_port: a connection to the port does not tell this server from
-# another one, nor from one that is about to give up.
-start_fault() {
-	_fp=$1; _fl=$2; shift 2
-	$PY "$TOP/tests/smtp-fault.py" "$_fp" "$_fl" "$@" >"$T/fault.out" 2>&1 &
-	_fault=$!
-	at_exit "kill $_fault"
-	_fi=0
-	until grep -q '^ready on port' "$T/fault.out"; do
-		if ! kill -0 "$_fault" 2>/dev/null || [ "$_fi" -ge 600 ]; then
-			echo "# the fault server did not start on port $_fp:"
-			sed 's/^/#   /' "$T/fault.out"
+# start_ready OUT SCRIPT ARGS... - a Python server of tests/, its output
+# in OUT, once it says it is ready (60 s at most); its pid in $_ready. If
+# it died instead (the port taken by another test's server, say), its
+# output as TAP comments and status 1. Not wait_port: a connection to the
+# port does not tell this server from another one, nor from one that is
+# about to give up.
+start_ready() {
+	_ro=$1; shift
+	: >"$_ro"	# now, not in the child: no "ready" of a server before
+	$PY "$@" >"$_ro" 2>&1 &
+	_ready=$!
+	at_exit "kill $_ready"
+	_ri=0
+	until grep -q '^ready on port' "$_ro"; do
+		if ! kill -0 "$_ready" 2>/dev/null || [ "$_ri" -ge 600 ]; then
+			echo "# $(basename "$1") did not start ($*):"
+			sed 's/^/#   /' "$_ro"
 			return 1
 		fi
 		sleep 0.1
-		_fi=$((_fi + 1))
+		_ri=$((_ri + 1))
 	done
+}
+
+# start_fault PORT LOG [ARGS...] - the fault server (tests/smtp-fault.py)
+start_fault() {
+	start_ready "$T/fault.out" "$TOP/tests/smtp-fault.py" "$@"
+	_st=$?; _fault=$_ready; return $_st
 }
 stop_fault() { kill "$_fault" 2>/dev/null; wait "$_fault" 2>/dev/null; }
 
