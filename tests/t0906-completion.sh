@@ -15,7 +15,7 @@
 . "$TOP/tests/t0400/common.sh"
 command -v bash >/dev/null 2>&1 || { echo "1..0 # SKIP no bash"; exit 0; }
 . "$TOP/tests/t0903/campaign.sh"
-plan 39
+plan 59
 C=$TOP/etc/bash-completion/herald
 mkdir -p "$T/bin"
 ln -s "$HERALD" "$T/bin/herald"
@@ -56,6 +56,18 @@ is "cancel pause resume retry show" campaign ""; ok $? "campaign's actions"
 is "$CAMPAIGN" campaign show ""; ok $? "campaign ids ($CAMPAIGN)"
 is "$CAMPAIGN" report ""; ok $? "report ID: campaign ids"
 is "exim postfix" mta ""; ok $? "mta postfix|exim"
+is "nginx" web ""; ok $? "web nginx"
+is "keygen" dkim ""; ok $? "dkim keygen"
+is "xen-devel xen-users" dkim keygen ""; ok $? "dkim keygen LIST"
+is "--bits --ed25519 --force --out" dkim keygen --; ok $? "dkim keygen's options"
+is "xen-devel xen-users" doctor ""; ok $? "doctor LIST"
+is "sponsorship summit talks" doctor xen-users -a ""; ok $? "doctor -a: the announcements"
+# an option that takes a value (its --help says --mx=HOST) takes the next
+# word, read from herald's help, not from a list in the completion
+is "xen-devel xen-users" dns --mx mx.example.org ""; ok $? "dns --mx HOST: then LIST"
+is "xen-devel xen-users" doctor --txt v=DKIM1 ""; ok $? "doctor --txt RECORD: then LIST"
+is "" lmtp -l ""; ok $? "lmtp -l is --listen, not --list: no list names"
+is "" serve ""; ok $? "serve takes no words: nothing, not files"
 # -c FILE on the line: another instance with no lists
 mkdir -p "$T/other/lists"
 printf 'data_dir = "%s"\nlist_dir = "%s"\n' "$T/other" "$T/other/lists" >"$T/other.conf"
@@ -85,7 +97,7 @@ if command -v zsh >/dev/null 2>&1; then
 else
 	for i in $(seq 1 "$nz"); do skip "zsh: no zsh (Debian package zsh)"; done
 fi
-[ "$nz" = 18 ]; ok $? "zsh was asked every line bash was ($nz)"
+[ "$nz" = 28 ]; ok $? "zsh was asked every line bash was ($nz)"
 
 make -s -C "$TOP" install PREFIX=/opt/herald DESTDIR="$T/root" >"$T/install.log" 2>&1 &&
     cmp -s "$C" "$T/root/opt/herald/share/bash-completion/completions/herald"
