@@ -40,7 +40,10 @@
  * probe, then gets one small chunk); its messages are re-queued untouched
  * and the chunk, once its results are committed, goes back to the
  * producer (d->retry), which hands out what is still due of it to the
- * relays that are up. Every relay down pauses the run. With one relay,
+ * relays that are up. A relay the store has down (marked by a notice or
+ * another run, its back-off not over) starts the run down, unless every
+ * relay does (dispatch_relays_recall). Every relay down pauses the run.
+ * With one relay,
  * a failure is the delivery's, as above. A relay at its quota gets
  * nothing; when every relay not down is, the run waits (the progress
  * says until when) or pauses (send.on_quota).
@@ -98,6 +101,7 @@ struct dispatch_relay {
 	char *reason;		/* why it is down */
 	gboolean changed;	/* the store should hear of its state */
 	gboolean at_quota;	/* the producer's: last seen at its quota */
+	gboolean recalled;	/* down from the store's mark, not tried yet */
 };
 
 /* a group of destination domains (shape NAME { }): how many messages
@@ -337,6 +341,25 @@ dispatch_all_down(struct dispatch *d)
 	return TRUE;
 }
 
+/* dispatch_wake_recalled - every relay is down, and some only by the
+ * store's mark (not tried this run): they are probed now rather than the
+ * run paused on another process's word. TRUE if there was one. Under the
+ * dispatch lock. */
+static gboolean
+dispatch_wake_recalled(struct dispatch *d)
+{
+	gboolean any = FALSE;
+	guint i;
+
+	for (i = 0; i < d->nrelays; i++)
+		if (d->relays[i].recalled && d->relays[i].state == RELAY_DOWN) {
+			d->relays[i].recalled = FALSE;
+			d->relays[i].down_until = 0;
+			any = TRUE;
+		}
+	return any;
+}
+
 /* dispatch_relay_down - R failed (R's result says how): the breaker
  * opens for its back-off (doubled after a failed probe). When every
  * relay is down the run stops, saying why for each. */
@@ -363,7 +386,7 @@ dispatch_relay_down(struct dispatch *d, struct dispatch_relay *relay,
 	g_free(relay->reason);
 	relay->reason = g_strdup_printf("%s%s (at %s)", code, r->reply,
 	    send_stage_name(r->stage));
-	all = dispatch_all_down(d);
+	all = dispatch_all_down(d) && !dispatch_wake_recalled(d);
 	if (all && !g_atomic_int_get(&d->tripped)) {
 		GString *why = g_string_new("every relay is down:");
 		guint i;
@@ -942,6 +965,53 @@ dispatch_relays_new(struct dispatch *d, GError **error)
 	return TRUE;
 }
 
+/* dispatch_relays_recall - a relay the store has down (a notice, or
+ * another run, found it failing) less than send.relay_backoff seconds
+ * ago starts this run down, resting out the rest of its back-off before
+ * its probe, as mailer.c rests it for notices; its mark is left as it is
+ * (not refreshed, which would lengthen the rest). Unless every relay is
+ * resting: then the run tries them all, as a run with no marks would;
+ * and should the others fail in the run, a resting relay is probed at
+ * once (dispatch_wake_recalled) before the run pauses.
+ * One relay has no breaker, so nothing to recall. A store that cannot
+ * be read recalls nothing. */
+static void
+dispatch_relays_recall(struct dispatch *d, struct store *store)
+{
+	gint64 backoff = d->config->send.relay_backoff, now = (gint64)time(NULL);
+	gint64 *rest = g_new0(gint64, MAX(d->nrelays, 1));
+	guint i, resting = 0;
+
+	for (i = 0; d->nrelays > 1 && i < d->nrelays; i++) {
+		g_autofree char *state = NULL;
+		char *reason = NULL;
+		gint64 since = 0;
+
+		if (relay_get_state(store, d->relays[i].cfg->name, &state,
+		    &reason, &since, NULL) && state != NULL &&
+		    strcmp(state, "down") == 0 && now < since + backoff) {
+			rest[i] = since + backoff - now;
+			d->relays[i].reason = reason;
+			resting++;
+		} else
+			g_free(reason);
+	}
+	for (i = 0; i < d->nrelays; i++) {
+		struct dispatch_relay *r = &d->relays[i];
+
+		if (rest[i] == 0 || resting == d->nrelays) {
+			g_clear_pointer(&r->reason, g_free);
+			continue;
+		}
+		r->state = RELAY_DOWN;
+		r->recalled = TRUE;
+		r->backoff = backoff * G_USEC_PER_SEC;
+		r->down_until = g_get_monotonic_time() + rest[i] * G_USEC_PER_SEC;
+		r->changed = FALSE;
+	}
+	g_free(rest);
+}
+
 /* dispatch_relays_start - the worker threads of every relay */
 static void
 dispatch_relays_start(struct dispatch *d)
@@ -1120,6 +1190,7 @@ dispatch_pick(struct dispatch *d, struct store *store, gint64 *limit,
 			/* the probe: one small chunk, before anything else */
 			g_mutex_lock(&d->lock);
 			r->state = RELAY_PROBING;
+			r->recalled = FALSE;
 			g_mutex_unlock(&d->lock);
 			*limit = MIN(left, DISPATCH_FIRST_CHUNK);
 			return r;
@@ -1225,6 +1296,7 @@ dispatch_run(struct store *store, const struct config *config,
 	sqlite3_reset(count_due);	/* no read transaction left open */
 	if (!dispatch_relays_new(&d, error))
 		goto fail_early;
+	dispatch_relays_recall(&d, store);
 	if (!campaign_set_state(store, id, "sending", NULL, error) ||
 	    (d.list_id = dispatch_list_id(store, id, error)) == 0)
 		goto fail_early;

@@ -14,7 +14,7 @@
 . "$TOP/tests/t0500/pipe-lib.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
 F=$TOP/tests/t0500
-plan 34
+plan 42
 
 PA=$(free_port); PB=$(free_port); PC=$(free_port)
 # conf [A-LINE [B-LINE]] - relay b (weight 1) before relay a (weight 2),
@@ -185,4 +185,44 @@ t "send --test with smtp { } given" 0 herald send summit \
 [ "$(got c tester2@example.org)" = 1 ] && unlike "$out" 'through relay'
 ok $? "and so does the test copy"
 [ "$(usage a)" = $((UA + 2)) ]; ok $? "neither counts against a relay"
+
+# 9. a campaign run reads the down marks notices leave: a relay a notice
+# found failing rests out its back-off in the run too (before, every run
+# started with every relay up), unless every relay is resting
+conf
+subs_csv "$T/more.csv" 40 w
+herald sub import xen-users "$T/more.csv" >/dev/null
+add_sub jack@subs.test active xen-users >/dev/null
+sink_stop a
+unsub jack
+[ "$(state a)" = down ] && [ "$(got b jack@subs.test)" = 1 ]
+ok $? "a notice finds relay a down and marks it"
+S1=$(since a)
+sink a "$PA"
+# by_relay CAMPAIGN - "RELAY:SENT ..." of its sent deliveries
+by_relay() {
+	sql "SELECT relay || ':' || count(*) FROM deliveries WHERE campaign_id = $1
+	    AND state = 'sent' GROUP BY relay ORDER BY relay" | tr '\n' ' ' | sed 's/ $//'
+}
+t "a campaign while relay a rests" 0 herald send summit --list xen-users \
+    --segment users --yes
+C1=$(sql "SELECT max(id) FROM campaigns")
+NU=$(sql "SELECT count(*) FROM deliveries WHERE campaign_id = $C1")
+[ "$NU" -gt 5 ] && [ "$(by_relay "$C1")" = "b:$NU" ]
+ok $? "relay a, marked down by the notice, gets nothing ($(by_relay "$C1") of $NU)"
+[ "$(state a)" = down ] && [ "$(since a)" = "$S1" ]
+ok $? "and its mark is left as the notice made it (not refreshed)"
+sql "UPDATE relay_state SET state = 'down', reason = '421 test (at connect)',
+    since = strftime('%s', 'now') WHERE relay IN ('a', 'b')"
+t "a campaign while every relay rests" 0 herald send summit --list xen-users \
+    --segment users --yes --again
+C2=$(sql "SELECT max(id) FROM campaigns")
+[ "$(sql "SELECT count(*) FROM deliveries WHERE campaign_id = $C2 AND state = 'sent'")" = "$NU" ]
+ok $? "every relay marked down: the run tries them all, and sends every one"
+sql "UPDATE relay_state SET since = since - 7200 WHERE relay IN ('a', 'b')"
+t "a campaign after relay a's back-off" 0 herald send summit --list xen-users \
+    --segment users --yes --again
+C3=$(sql "SELECT max(id) FROM campaigns")
+like "$(by_relay "$C3")" '^a:[1-9]' && [ "$(state a)" = up ]
+ok $? "its back-off over, relay a is tried again, takes mail ($(by_relay "$C3")) and is up"
 finish
