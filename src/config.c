@@ -31,6 +31,15 @@ static GHashTable *config_segment_lines;	/* segment title -> line */
 static cfg_t *config_root;		/* the file being parsed */
 static const char *config_path;		/* and its name */
 
+/* config_at - where an error is, as its message begins: "FILE:LINE", or
+ * "FILE" when LINE is 0 (a copy) */
+static char *
+config_at(const char *file, int line)
+{
+	return line > 0 ? g_strdup_printf("%s:%d", file, line) :
+	    g_strdup(file);
+}
+
 /* config_errfunc - libconfuse's error callback: keep the first message,
  * prefixed with the file being parsed and the lexer's line (a section's
  * cfg_t has no line of its own: take the root's) */
@@ -46,11 +55,11 @@ config_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
 		line = cfg->line;
 	else if (config_root != NULL)
 		line = config_root->line;
-	if (config_path != NULL && line > 0)
-		g_string_printf(config_errbuf, "%s:%d: %s", config_path, line, msg);
-	else if (config_path != NULL)
-		g_string_printf(config_errbuf, "%s: %s", config_path, msg);
-	else
+	if (config_path != NULL) {
+		g_autofree char *at = config_at(config_path, line);
+
+		g_string_printf(config_errbuf, "%s: %s", at, msg);
+	} else
 		g_string_assign(config_errbuf, msg);
 }
 
@@ -403,61 +412,57 @@ config_parse_file(cfg_t *cfg, const char *path, GHashTable **lines,
 	return rc == CFG_SUCCESS;
 }
 
-/* config_cb_starttls - "off" | "when-offered" | "required" */
+/* The options with a fixed vocabulary: each word and the value it stands
+ * for, in the order the error message names them (config_cb_word) */
+static const struct config_word {
+	const char *option;	/* the option's name, in whatever section */
+	const char *word;
+	long value;
+} config_words[] = {
+	{ "starttls", "off", STARTTLS_OFF },
+	{ "starttls", "when-offered", STARTTLS_WHEN_OFFERED },
+	{ "starttls", "required", STARTTLS_REQUIRED },
+	{ "reply_to", "list", REPLY_TO_LIST },
+	{ "reply_to", "from", REPLY_TO_FROM },
+	{ "reply_to", "owner", REPLY_TO_OWNER },
+	{ "archive", "public", ARCHIVE_PUBLIC },
+	{ "archive", "private", ARCHIVE_PRIVATE },
+	{ "archive", "off", ARCHIVE_OFF },
+	/* send.on_quota: 1 pauses the run (send.quota_pause) */
+	{ "on_quota", "wait", 0 },
+	{ "on_quota", "pause", 1 },
+};
+
+/* config_cb_word - the parse callback of every option in config_words[]:
+ * the value of word VALUE; another word is an error that names the
+ * option's words ("a, b or c") */
 static int
-config_cb_starttls(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+config_cb_word(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
-	if (strcmp(value, "off") == 0)
-		*(long *)result = STARTTLS_OFF;
-	else if (strcmp(value, "when-offered") == 0)
-		*(long *)result = STARTTLS_WHEN_OFFERED;
-	else if (strcmp(value, "required") == 0)
-		*(long *)result = STARTTLS_REQUIRED;
-	else {
-		cfg_error(cfg, "%s must be off, when-offered or required, not \"%s\"",
-		    opt->name, value);
-		return -1;
+	g_autoptr(GString) others = g_string_new(NULL);
+	const char *last = NULL;
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(config_words); i++) {
+		const struct config_word *w = &config_words[i];
+
+		if (strcmp(w->option, opt->name) != 0)
+			continue;
+		if (strcmp(w->word, value) == 0) {
+			*(long *)result = w->value;
+			return 0;
+		}
+		if (last != NULL)
+			g_string_append_printf(others, "%s%s",
+			    others->len > 0 ? ", " : "", last);
+		last = w->word;
 	}
-	return 0;
+	cfg_error(cfg, "%s must be %s or %s, not \"%s\"", opt->name,
+	    others->str, last, value);
+	return -1;
 }
 
-/* config_cb_reply_to - "list" | "from" | "owner" */
-static int
-config_cb_reply_to(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
-{
-	if (strcmp(value, "list") == 0)
-		*(long *)result = REPLY_TO_LIST;
-	else if (strcmp(value, "from") == 0)
-		*(long *)result = REPLY_TO_FROM;
-	else if (strcmp(value, "owner") == 0)
-		*(long *)result = REPLY_TO_OWNER;
-	else {
-		cfg_error(cfg, "%s must be list, from or owner, not \"%s\"",
-		    opt->name, value);
-		return -1;
-	}
-	return 0;
-}
-
-/* config_cb_archive - "public" | "private" | "off" */
-static int
-config_cb_archive(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
-{
-	if (strcmp(value, "public") == 0)
-		*(long *)result = ARCHIVE_PUBLIC;
-	else if (strcmp(value, "private") == 0)
-		*(long *)result = ARCHIVE_PRIVATE;
-	else if (strcmp(value, "off") == 0)
-		*(long *)result = ARCHIVE_OFF;
-	else {
-		cfg_error(cfg, "%s must be public, private or off, not \"%s\"",
-		    opt->name, value);
-		return -1;
-	}
-	return 0;
-}
-
-/* config_cb_positive - integer options that must be > 0 */
+/* config_validate_positive - an integer option that must be > 0 */
 static int
 config_validate_positive(cfg_t *cfg, cfg_opt_t *opt)
 {
@@ -470,6 +475,7 @@ config_validate_positive(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
+/* config_validate_nonneg_float - a number that must be 0 or more */
 static int
 config_validate_nonneg_float(cfg_t *cfg, cfg_opt_t *opt)
 {
@@ -480,6 +486,29 @@ config_validate_nonneg_float(cfg_t *cfg, cfg_opt_t *opt)
 		return -1;
 	}
 	return 0;
+}
+
+/* The integers that must be greater than 0 (config_validate_positive),
+ * in herald.conf and in a list file */
+static const char *const config_positive[] = {
+	"pipe|max_size", "pipe|pending_expiry_hours", "pipe|spool_keep_days",
+	"web|threads", "web|max_connections", "web|per_ip_connections",
+	"web|timeout", "web|max_body", "web|ip_rate", "web|token_rate",
+	"web|retry_after",
+};
+static const char *const config_list_positive[] = {
+	"bounce|stale_days", "bounce|warning_interval_days",
+};
+
+/* config_validate_each - FUNC validates each of the N options PATHS */
+static void
+config_validate_each(cfg_t *cfg, const char *const *paths, size_t n,
+    cfg_validate_callback_t func)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		cfg_set_validate_func(cfg, paths[i], func);
 }
 
 /* The bounds of the numbers that size what a send builds: past them a
@@ -539,6 +568,7 @@ config_validate_bounded(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
+/* config_validate_port - smtp.port: 1 to 65535 */
 static int
 config_validate_port(cfg_t *cfg, cfg_opt_t *opt)
 {
@@ -957,14 +987,14 @@ config_parse_list_file(const char *path, const char *default_domain,
 		CFG_STR("description", "", CFGF_NONE),
 		CFG_STR("from", "", CFGF_NONE),
 		CFG_STR_LIST("owners", "{}", CFGF_NONE),
-		CFG_INT_CB("reply_to", REPLY_TO_LIST, CFGF_NONE, config_cb_reply_to),
+		CFG_INT_CB("reply_to", REPLY_TO_LIST, CFGF_NONE, config_cb_word),
 		CFG_BOOL("announce_only", cfg_true, CFGF_NONE),
 		CFG_BOOL("subscribe_by_mail", cfg_true, CFGF_NONE),
 		CFG_BOOL("goodbye_notice", cfg_true, CFGF_NONE),
 		CFG_STR("unsubscribe_base_url", "", CFGF_NONE),
 		CFG_STR_LIST("editable_attributes", "{}", CFGF_NONE),
 		CFG_INT_CB("archive", ARCHIVE_PUBLIC, CFGF_NONE,
-		    config_cb_archive),
+		    config_cb_word),
 		CFG_SEC("bounce", bounce_opts, CFGF_NONE),
 		CFG_SEC("dkim", dkim_opts, CFGF_NODEFAULT),
 		CFG_STR("timezone", "", CFGF_NONE),
@@ -997,9 +1027,8 @@ config_parse_list_file(const char *path, const char *default_domain,
 	}
 	cfg = cfg_init(opts, CFGF_NONE);
 	cfg_set_validate_func(cfg, "segment", config_validate_segment);
-	cfg_set_validate_func(cfg, "bounce|stale_days", config_validate_positive);
-	cfg_set_validate_func(cfg, "bounce|warning_interval_days",
-	    config_validate_positive);
+	config_validate_each(cfg, config_list_positive,
+	    G_N_ELEMENTS(config_list_positive), config_validate_positive);
 	cfg_set_validate_func(cfg, "bounce|threshold", config_validate_nonneg_float);
 	cfg_set_validate_func(cfg, "timezone", config_validate_timezone);
 	cfg_set_validate_func(cfg, "window", config_validate_window);
@@ -1198,6 +1227,7 @@ config_check_addresses(const struct config *config, GError **error)
 		const struct list_config *l = g_ptr_array_index(config->lists, i);
 		const struct list_config *o;
 		char *key = g_ascii_strdown(l->address, -1);
+		g_autofree char *at = NULL;
 
 		if ((o = g_hash_table_lookup(seen, key)) == NULL) {
 			g_hash_table_insert(seen, key, (gpointer)l);
@@ -1210,15 +1240,10 @@ config_check_addresses(const struct config *config, GError **error)
 			l = o;	/* only its name gives L that address */
 			o = t;
 		}
-		if (l->address_line > 0)
-			g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
-			    "%s:%d: address %s is also the address of list %s "
-			    "(%s)", l->file, l->address_line, l->address,
-			    o->name, o->file);
-		else
-			g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
-			    "%s: address %s is also the address of list %s (%s)",
-			    l->file, l->address, o->name, o->file);
+		at = config_at(l->file, l->address_line);
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s: address %s is also the address of list %s (%s)", at,
+		    l->address, o->name, o->file);
 		return FALSE;
 	}
 	/* a list's address that is another list's LIST-owner@ (or -bounces,
@@ -1233,23 +1258,16 @@ config_check_addresses(const struct config *config, GError **error)
 			g_autofree char *addr = g_strdup_printf("%s%s@%s",
 			    l->local, config_list_suffixes[j], l->domain);
 			g_autofree char *key = g_ascii_strdown(addr, -1);
+			g_autofree char *at = NULL;
 
 			if ((o = g_hash_table_lookup(seen, key)) == NULL)
 				continue;
-			if (o->address_line > 0)
-				g_set_error(error, HERALD_ERROR,
-				    HERALD_ERROR_CONFIG, "%s:%d: address %s is "
-				    "also the %s address of list %s (%s), where "
-				    "herald pipe would take its mail", o->file,
-				    o->address_line, o->address,
-				    config_list_suffixes[j], l->name, l->file);
-			else
-				g_set_error(error, HERALD_ERROR,
-				    HERALD_ERROR_CONFIG, "%s: address %s is "
-				    "also the %s address of list %s (%s), where "
-				    "herald pipe would take its mail", o->file,
-				    o->address, config_list_suffixes[j],
-				    l->name, l->file);
+			at = config_at(o->file, o->address_line);
+			g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+			    "%s: address %s is also the %s address of list %s "
+			    "(%s), where herald pipe would take its mail", at,
+			    o->address, config_list_suffixes[j], l->name,
+			    l->file);
 			return FALSE;
 		}
 	}
@@ -1306,23 +1324,6 @@ config_load_lists(struct config *config, GError **error)
 	return config_check_addresses(config, error);
 }
 
-/* config_cb_on_quota - "wait" | "pause" */
-static int
-config_cb_on_quota(cfg_t *cfg, cfg_opt_t *opt, const char *value,
-    void *result)
-{
-	if (strcmp(value, "wait") == 0)
-		*(long *)result = 0;
-	else if (strcmp(value, "pause") == 0)
-		*(long *)result = 1;
-	else {
-		cfg_error(cfg, "%s must be wait or pause, not \"%s\"", opt->name,
-		    value);
-		return -1;
-	}
-	return 0;
-}
-
 /* config_validate_base_url - web base_url is an http(s) URL (https for
  * mail providers' one-click; http only makes sense for a local demo) */
 static int
@@ -1341,6 +1342,41 @@ config_validate_base_url(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
+/* The options of smtp { } and of each relay NAME { } (config_smtp) */
+#define CONFIG_SMTP_OPTS \
+	CFG_STR("host", "127.0.0.1", CFGF_NONE), \
+	CFG_INT("port", 25, CFGF_NONE), \
+	CFG_INT_CB("starttls", STARTTLS_WHEN_OFFERED, CFGF_NONE, \
+	    config_cb_word), \
+	CFG_STR("user", "", CFGF_NONE), \
+	CFG_STR("password_file", "", CFGF_NONE), \
+	CFG_INT("timeout", 60, CFGF_NONE), \
+	CFG_STR("helo", "", CFGF_NONE)
+
+/* config_smtp - TO from the CONFIG_SMTP_OPTS of section S (the password
+ * file against DIR) */
+static void
+config_smtp(struct smtp_config *to, cfg_t *s, const char *dir)
+{
+	to->host = g_strdup(cfg_getstr(s, "host"));
+	to->port = cfg_getint(s, "port");
+	to->starttls = cfg_getint(s, "starttls");
+	to->user = config_strdup_nonempty(cfg_getstr(s, "user"));
+	to->password_file = config_path_in(dir, cfg_getstr(s, "password_file"));
+	to->timeout = cfg_getint(s, "timeout");
+	to->helo = config_strdup_nonempty(cfg_getstr(s, "helo"));
+}
+
+/* config_smtp_clear - free the strings of SMTP (not SMTP itself) */
+static void
+config_smtp_clear(struct smtp_config *smtp)
+{
+	g_free(smtp->host);
+	g_free(smtp->user);
+	g_free(smtp->password_file);
+	g_free(smtp->helo);
+}
+
 /* config_smtp_copy - a deep copy of FROM */
 static void
 config_smtp_copy(struct smtp_config *to, const struct smtp_config *from)
@@ -1352,14 +1388,12 @@ config_smtp_copy(struct smtp_config *to, const struct smtp_config *from)
 	to->helo = g_strdup(from->helo);
 }
 
+/* config_relay_free - free a relay_config */
 static void
 config_relay_free(struct relay_config *r)
 {
 	g_free(r->name);
-	g_free(r->smtp.host);
-	g_free(r->smtp.user);
-	g_free(r->smtp.password_file);
-	g_free(r->smtp.helo);
+	config_smtp_clear(&r->smtp);
 	g_free(r);
 }
 
@@ -1371,14 +1405,7 @@ config_relay(cfg_t *s, const char *dir, int connections)
 	cfg_t *q = cfg_getsec(s, "quota");
 
 	r->name = g_strdup(cfg_title(s));
-	r->smtp.host = g_strdup(cfg_getstr(s, "host"));
-	r->smtp.port = cfg_getint(s, "port");
-	r->smtp.starttls = cfg_getint(s, "starttls");
-	r->smtp.user = config_strdup_nonempty(cfg_getstr(s, "user"));
-	r->smtp.password_file = config_path_in(dir,
-	    cfg_getstr(s, "password_file"));
-	r->smtp.timeout = cfg_getint(s, "timeout");
-	r->smtp.helo = config_strdup_nonempty(cfg_getstr(s, "helo"));
+	config_smtp(&r->smtp, s, dir);
 	r->weight = cfg_getint(s, "weight");
 	r->connections = cfg_getint(s, "connections");
 	if (r->connections == 0)
@@ -1388,6 +1415,7 @@ config_relay(cfg_t *s, const char *dir, int connections)
 	return r;
 }
 
+/* config_shape_free - free a shape_config */
 static void
 config_shape_free(struct shape_config *sh)
 {
@@ -1412,6 +1440,29 @@ config_shape(cfg_t *s)
 	return sh;
 }
 
+/* A number of a shape or relay section, and the bounds it must be within */
+struct config_range {
+	const char *name;
+	double value, min, max;
+};
+
+/* config_out_of_range - "NAME must be between MIN and MAX" (a copy) for
+ * the first of the N RANGES whose value is outside its bounds (NaN is
+ * outside every bound); NULL when none is */
+static char *
+config_out_of_range(const struct config_range *ranges, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!(ranges[i].value >= ranges[i].min &&
+		    ranges[i].value <= ranges[i].max))
+			return g_strdup_printf("%s must be between %.15g and "
+			    "%.15g", ranges[i].name, ranges[i].min,
+			    ranges[i].max);
+	return NULL;
+}
+
 /* config_check_shapes - domains named, each in one group at most,
  * numbers within bounds */
 static gboolean
@@ -1426,13 +1477,16 @@ config_check_shapes(const struct config *config, GError **error)
 
 	for (i = 0; i < config->shapes->len && why == NULL; i++) {
 		const struct shape_config *sh = g_ptr_array_index(config->shapes, i);
+		const struct config_range ranges[] = {
+			{ "rate", sh->rate, 0, 1000000 },
+			{ "connections", sh->connections, 0, 100 },
+		};
 
 		if (sh->domains[0] == NULL)
 			why = "domains names no domain";
-		else if (!(sh->rate >= 0 && sh->rate <= 1000000))
-			why = "rate must be between 0 and 1000000";
-		else if (sh->connections < 0 || sh->connections > 100)
-			why = "connections must be between 0 and 100";
+		else
+			why = what = config_out_of_range(ranges,
+			    G_N_ELEMENTS(ranges));
 		for (d = sh->domains; why == NULL && *d != NULL; d++) {
 			const char *other = g_hash_table_lookup(seen, *d);
 
@@ -1458,21 +1512,23 @@ static gboolean
 config_check_relays(const struct config *config, GError **error)
 {
 	const char *file = config->path != NULL ? config->path : "herald.conf";
-	const char *why = NULL;
 	int total = 0;
 	guint i;
 
 	for (i = 0; i < config->relays->len; i++) {
 		const struct relay_config *r = g_ptr_array_index(config->relays, i);
+		const struct config_range ranges[] = {
+			{ "port", r->smtp.port, 1, 65535 },
+			{ "weight", r->weight, 1, 1000 },
+			{ "connections", r->connections, 1, 100 },
+			{ "timeout", r->smtp.timeout, 1, 3600 },
+		};
+		g_autofree char *range = config_out_of_range(ranges,
+		    G_N_ELEMENTS(ranges));
+		const char *why = NULL;
 
-		if (r->smtp.port < 1 || r->smtp.port > 65535)
-			why = "port must be between 1 and 65535";
-		else if (r->weight < 1 || r->weight > 1000)
-			why = "weight must be between 1 and 1000";
-		else if (r->connections < 1 || r->connections > 100)
-			why = "connections must be between 1 and 100";
-		else if (r->smtp.timeout < 1 || r->smtp.timeout > 3600)
-			why = "timeout must be between 1 and 3600";
+		if (range != NULL)
+			why = range;
 		else if (r->per_hour < 0 || r->per_day < 0)
 			why = "a quota must not be negative";
 		else if (r->smtp.user != NULL && r->smtp.password_file == NULL)
@@ -1514,19 +1570,21 @@ config_web_urls(struct config *config)
 	}
 }
 
+/* config_data_path - PATH made absolute against DATA_DIR, or
+ * DATA_DIR/NAME when PATH is "" (a copy) */
+static char *
+config_data_path(const char *data_dir, const char *path, const char *name)
+{
+	return *path != '\0' ? config_path_in(data_dir, path) :
+	    g_build_filename(data_dir, name, NULL);
+}
+
 /* config_load - the main file and the lists */
 struct config *
 config_load(const char *path, GError **error)
 {
 	cfg_opt_t smtp_opts[] = {
-		CFG_STR("host", "127.0.0.1", CFGF_NONE),
-		CFG_INT("port", 25, CFGF_NONE),
-		CFG_INT_CB("starttls", STARTTLS_WHEN_OFFERED, CFGF_NONE,
-		    config_cb_starttls),
-		CFG_STR("user", "", CFGF_NONE),
-		CFG_STR("password_file", "", CFGF_NONE),
-		CFG_INT("timeout", 60, CFGF_NONE),
-		CFG_STR("helo", "", CFGF_NONE),
+		CONFIG_SMTP_OPTS,
 		CFG_END()
 	};
 	cfg_opt_t quota_opts[] = {
@@ -1535,14 +1593,7 @@ config_load(const char *path, GError **error)
 		CFG_END()
 	};
 	cfg_opt_t relay_opts[] = {
-		CFG_STR("host", "127.0.0.1", CFGF_NONE),
-		CFG_INT("port", 25, CFGF_NONE),
-		CFG_INT_CB("starttls", STARTTLS_WHEN_OFFERED, CFGF_NONE,
-		    config_cb_starttls),
-		CFG_STR("user", "", CFGF_NONE),
-		CFG_STR("password_file", "", CFGF_NONE),
-		CFG_INT("timeout", 60, CFGF_NONE),
-		CFG_STR("helo", "", CFGF_NONE),
+		CONFIG_SMTP_OPTS,
 		CFG_INT("weight", 1, CFGF_NONE),
 		CFG_INT("connections", 0, CFGF_NONE),
 		CFG_SEC("quota", quota_opts, CFGF_NONE),
@@ -1563,7 +1614,7 @@ config_load(const char *path, GError **error)
 		CFG_INT("retry_base", 300, CFGF_NONE),
 		CFG_FLOAT("error_threshold", 0.5, CFGF_NONE),
 		CFG_INT("error_min", 50, CFGF_NONE),
-		CFG_INT_CB("on_quota", 0, CFGF_NONE, config_cb_on_quota),
+		CFG_INT_CB("on_quota", 0, CFGF_NONE, config_cb_word),
 		CFG_INT("relay_backoff", 30, CFGF_NONE),
 		CFG_END()
 	};
@@ -1617,21 +1668,8 @@ config_load(const char *path, GError **error)
 	for (i = 0; i < G_N_ELEMENTS(config_bounds); i++)
 		cfg_set_validate_func(cfg, config_bounds[i].name,
 		    config_validate_bounded);
-	cfg_set_validate_func(cfg, "pipe|max_size", config_validate_positive);
-	cfg_set_validate_func(cfg, "pipe|pending_expiry_hours",
-	    config_validate_positive);
-	cfg_set_validate_func(cfg, "pipe|spool_keep_days",
-	    config_validate_positive);
-	cfg_set_validate_func(cfg, "web|threads", config_validate_positive);
-	cfg_set_validate_func(cfg, "web|max_connections",
-	    config_validate_positive);
-	cfg_set_validate_func(cfg, "web|per_ip_connections",
-	    config_validate_positive);
-	cfg_set_validate_func(cfg, "web|timeout", config_validate_positive);
-	cfg_set_validate_func(cfg, "web|max_body", config_validate_positive);
-	cfg_set_validate_func(cfg, "web|ip_rate", config_validate_positive);
-	cfg_set_validate_func(cfg, "web|token_rate", config_validate_positive);
-	cfg_set_validate_func(cfg, "web|retry_after", config_validate_positive);
+	config_validate_each(cfg, config_positive,
+	    G_N_ELEMENTS(config_positive), config_validate_positive);
 	cfg_set_validate_func(cfg, "web|base_url", config_validate_base_url);
 	if (path != NULL) {
 		if (!config_parse_file(cfg, path, NULL, error)) {
@@ -1651,15 +1689,12 @@ config_load(const char *path, GError **error)
 	v = cfg_getstr(cfg, "data_dir");
 	config->data_dir = *v != '\0' ? config_path_in(dir, v) :
 	    g_build_filename(g_get_user_data_dir(), "herald", NULL);
-	v = cfg_getstr(cfg, "database");
-	config->database = *v != '\0' ? config_path_in(config->data_dir, v) :
-	    g_build_filename(config->data_dir, "herald.db", NULL);
-	v = cfg_getstr(cfg, "secret");
-	config->secret = *v != '\0' ? config_path_in(config->data_dir, v) :
-	    g_build_filename(config->data_dir, "secret", NULL);
-	v = cfg_getstr(cfg, "spool_dir");
-	config->spool_dir = *v != '\0' ? config_path_in(config->data_dir, v) :
-	    g_build_filename(config->data_dir, "spool", NULL);
+	config->database = config_data_path(config->data_dir,
+	    cfg_getstr(cfg, "database"), "herald.db");
+	config->secret = config_data_path(config->data_dir,
+	    cfg_getstr(cfg, "secret"), "secret");
+	config->spool_dir = config_data_path(config->data_dir,
+	    cfg_getstr(cfg, "spool_dir"), "spool");
 	v = cfg_getstr(cfg, "list_dir");
 	config->list_dir = *v != '\0' ? config_path_in(dir, v) :
 	    config_path_in(dir, path != NULL ? "../lists" : "lists");
@@ -1670,14 +1705,7 @@ config_load(const char *path, GError **error)
 	 * at cfg_init and never parsed: its line stays 0 (a parsed section
 	 * has the line it opens on, 1 or more) */
 	config->smtp_given = s->line > 0;
-	config->smtp.host = g_strdup(cfg_getstr(s, "host"));
-	config->smtp.port = cfg_getint(s, "port");
-	config->smtp.starttls = cfg_getint(s, "starttls");
-	config->smtp.user = config_strdup_nonempty(cfg_getstr(s, "user"));
-	config->smtp.password_file = config_path_in(dir,
-	    cfg_getstr(s, "password_file"));
-	config->smtp.timeout = cfg_getint(s, "timeout");
-	config->smtp.helo = config_strdup_nonempty(cfg_getstr(s, "helo"));
+	config_smtp(&config->smtp, s, dir);
 	s = cfg_getsec(cfg, "send");
 	config->send.connections = cfg_getint(s, "connections");
 	config->send.batch = cfg_getint(s, "batch");
@@ -1770,10 +1798,7 @@ config_free(struct config *config)
 	g_free(config->spool_dir);
 	g_free(config->list_dir);
 	g_free(config->domain);
-	g_free(config->smtp.host);
-	g_free(config->smtp.user);
-	g_free(config->smtp.password_file);
-	g_free(config->smtp.helo);
+	config_smtp_clear(&config->smtp);
 	if (config->relays != NULL)
 		g_ptr_array_unref(config->relays);
 	if (config->shapes != NULL)
