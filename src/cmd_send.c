@@ -160,6 +160,28 @@ send_summary_json(struct store *store, gint64 id,
 	    p->elapsed, p->rate);
 }
 
+/* send_campaign_get - campaign ID for CMD to send more of; NULL when it
+ * is not there or was cancelled, having said so, *STATUS the exit status */
+static struct campaign *
+send_campaign_get(struct herald *h, const char *cmd, gint64 id, int *status)
+{
+	struct campaign *c;
+	GError *error = NULL;
+
+	if ((c = campaign_get(h->store, id, &error)) == NULL) {
+		*status = cmd_error(cmd, error);
+		return NULL;
+	}
+	if (strcmp(c->state, "cancelled") == 0) {
+		fprintf(stderr, "herald %s: campaign %" G_GINT64_FORMAT " was "
+		    "cancelled; nothing more is sent for it\n", cmd, id);
+		campaign_free(c);
+		*status = EX_UNAVAILABLE;
+		return NULL;
+	}
+	return c;
+}
+
 /* send_run - lock campaign ID and send what is due; the exit status */
 static int
 send_run(struct herald *h, const char *cmd, gint64 id, gboolean json,
@@ -177,15 +199,10 @@ send_run(struct herald *h, const char *cmd, gint64 id, gboolean json,
 	GError *error = NULL;
 	gint64 n = 0;
 	gboolean ok;
-	int fd;
+	int fd, status;
 
-	if ((c = campaign_get(h->store, id, &error)) == NULL)
-		return cmd_error(cmd, error);
-	if (strcmp(c->state, "cancelled") == 0) {
-		fprintf(stderr, "herald %s: campaign %" G_GINT64_FORMAT " was "
-		    "cancelled; nothing more is sent for it\n", cmd, id);
-		return EX_UNAVAILABLE;
-	}
+	if ((c = send_campaign_get(h, cmd, id, &status)) == NULL)
+		return status;
 	if ((list = config_list(h->config, c->list, &error)) == NULL)
 		return cmd_error(cmd, error);
 	if ((fd = campaign_lock(h->config->data_dir, id, &error)) < 0)
@@ -911,6 +928,17 @@ cmd_campaigns(struct herald *h, int argc, char **argv)
 	return EX_OK;
 }
 
+/* campaign_shape_state - shape SH's state and reason at the last run's
+ * end (dispatch.c keeps them as the relay_state row "shape NAME") */
+static gboolean
+campaign_shape_state(struct herald *h, const struct shape_config *sh,
+    char **state, char **why, GError **error)
+{
+	g_autofree char *name = g_strdup_printf("shape %s", sh->name);
+
+	return relay_get_state(h->store, name, state, why, NULL, error);
+}
+
 /* campaign_show_json - campaign show --json (README: JSON output) */
 static void
 campaign_show_json(struct herald *h, const struct campaign *c,
@@ -985,11 +1013,10 @@ campaign_show_json(struct herald *h, const struct campaign *c,
 	for (i = 0; i < h->config->shapes->len; i++) {
 		const struct shape_config *sh = g_ptr_array_index(
 		    h->config->shapes, i);
-		g_autofree char *name = g_strdup_printf("shape %s", sh->name);
 		g_autofree char *state = NULL;
 		g_autofree char *why = NULL;
 
-		(void)relay_get_state(h->store, name, &state, &why, NULL, NULL);
+		(void)campaign_shape_state(h, sh, &state, &why, NULL);
 		json_out_object(&jo);
 		json_out_kstring(&jo, "shape", sh->name);
 		json_out_kstring(&jo, "state", state);
@@ -1067,11 +1094,10 @@ campaign_show(struct herald *h, gint64 id, gboolean json)
 	for (i = 0; i < h->config->shapes->len; i++) {
 		const struct shape_config *sh = g_ptr_array_index(
 		    h->config->shapes, i);
-		g_autofree char *name = g_strdup_printf("shape %s", sh->name);
 		g_autofree char *state = NULL;
 		g_autofree char *why = NULL;
 
-		if (!relay_get_state(h->store, name, &state, &why, NULL, &error))
+		if (!campaign_shape_state(h, sh, &state, &why, &error))
 			return cmd_error("campaign show", error);
 		printf("%-16s %s%s%s\n", sh->name, state != NULL ? state :
 		    "unused", why != NULL ? ": " : "", why != NULL ? why : "");
@@ -1138,14 +1164,10 @@ campaign_resume_scheduled(struct herald *h, gint64 id, gboolean retry,
 	const char *cmd = retry ? "campaign retry" : "campaign resume";
 	GError *error = NULL;
 	gint64 n = 0;
+	int status;
 
-	if ((c = campaign_get(h->store, id, &error)) == NULL)
-		return cmd_error(cmd, error);
-	if (strcmp(c->state, "cancelled") == 0) {
-		fprintf(stderr, "herald %s: campaign %" G_GINT64_FORMAT " was "
-		    "cancelled; nothing more is sent for it\n", cmd, id);
-		return EX_UNAVAILABLE;
-	}
+	if ((c = send_campaign_get(h, cmd, id, &status)) == NULL)
+		return status;
 	if (retry && !campaign_requeue(h->store, id, &n, &error))
 		return cmd_error(cmd, error);
 	if (strcmp(c->state, "paused") == 0 &&

@@ -563,6 +563,18 @@ dispatch_item_clear(gpointer p)
 	g_free(it->status);
 }
 
+/* dispatch_bind_chunk - bind a chunk query's parameters: ?1 the
+ * campaign, ?2 the run's instant, ?3 and ?4 the chunk's first and last id */
+static void
+dispatch_bind_chunk(sqlite3_stmt *st, const struct dispatch *d,
+    const struct dispatch_chunk *chunk)
+{
+	sqlite3_bind_int64(st, 1, d->id);
+	sqlite3_bind_int64(st, 2, d->now);
+	sqlite3_bind_int64(st, 3, chunk->first);
+	sqlite3_bind_int64(st, 4, chunk->last);
+}
+
 /* dispatch_load - the chunk's deliveries with their subscribers */
 static GArray *
 dispatch_load(struct dispatch_worker *w, const struct dispatch_chunk *chunk,
@@ -577,10 +589,7 @@ dispatch_load(struct dispatch_worker *w, const struct dispatch_chunk *chunk,
 
 	g_array_set_clear_func(items, dispatch_item_clear);
 	st = w->rows;
-	sqlite3_bind_int64(st, 1, w->d->id);
-	sqlite3_bind_int64(st, 2, w->d->now);
-	sqlite3_bind_int64(st, 3, chunk->first);
-	sqlite3_bind_int64(st, 4, chunk->last);
+	dispatch_bind_chunk(st, w->d, chunk);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct dispatch_item it = { 0 };
 		const char *name = (const char *)sqlite3_column_text(st, 6);
@@ -609,10 +618,7 @@ dispatch_load(struct dispatch_worker *w, const struct dispatch_chunk *chunk,
 		g_hash_table_insert(by_id, &it->sub->id, it->sub);
 	}
 	st = w->attrs;
-	sqlite3_bind_int64(st, 1, w->d->id);
-	sqlite3_bind_int64(st, 2, w->d->now);
-	sqlite3_bind_int64(st, 3, chunk->first);
-	sqlite3_bind_int64(st, 4, chunk->last);
+	dispatch_bind_chunk(st, w->d, chunk);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		gint64 sid = sqlite3_column_int64(st, 0);
 		struct subscriber *sub = g_hash_table_lookup(by_id, &sid);
@@ -1241,6 +1247,50 @@ dispatch_wait(struct dispatch *d, gint64 start, gint64 *last,
 	dispatch_tick(d, start, last, p, fn, data);
 }
 
+/* dispatch_retry_first - BACK, a chunk taken from the retry queue, goes
+ * back to its head */
+static void
+dispatch_retry_first(struct dispatch *d, struct dispatch_chunk *back)
+{
+	g_mutex_lock(&d->lock);
+	g_queue_push_head(&d->retry, back);
+	g_mutex_unlock(&d->lock);
+}
+
+/* dispatch_none_due - nothing was due for the chunk meant for RELAY: a
+ * probing relay is down again (nothing probed it) and an error from the
+ * look-up (*ERR, taken) fails the run; FALSE when the run is to stop */
+static gboolean
+dispatch_none_due(struct dispatch *d, struct dispatch_relay *relay,
+    GError **err)
+{
+	if (relay->state == RELAY_PROBING) {
+		g_mutex_lock(&d->lock);
+		relay->state = RELAY_DOWN;
+		g_mutex_unlock(&d->lock);
+	}
+	if (*err != NULL) {
+		dispatch_fail(d, g_steal_pointer(err));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* dispatch_clear - free what dispatch_run set up in D, after every
+ * worker has ended or before any started */
+static void
+dispatch_clear(struct dispatch *d)
+{
+	dispatch_relays_free(d);
+	g_free(d->reason);
+	g_clear_error(&d->error);
+	g_free(d->window);
+	g_mutex_clear(&d->lock);
+	g_mutex_clear(&d->commit);
+	g_mutex_clear(&d->shape_lock);
+	g_cond_clear(&d->shape_cond);
+}
+
 /* dispatch_run - one run of campaign ID */
 gboolean
 dispatch_run(struct store *store, const struct config *config,
@@ -1335,11 +1385,8 @@ dispatch_run(struct store *store, const struct config *config,
 		}
 		relay = dispatch_pick(&d, store, &limit, &opens, &err);
 		if (relay == NULL) {
-			if (back != NULL) {
-				g_mutex_lock(&d.lock);
-				g_queue_push_head(&d.retry, back);
-				g_mutex_unlock(&d.lock);
-			}
+			if (back != NULL)
+				dispatch_retry_first(&d, back);
 			if (err != NULL) {
 				dispatch_fail(&d, g_steal_pointer(&err));
 				break;
@@ -1363,34 +1410,18 @@ dispatch_run(struct store *store, const struct config *config,
 			if (any && chunk.last < back->last) {
 				back->first = chunk.last + 1;
 				back->n = MAX(back->n - chunk.n, 1);
-				g_mutex_lock(&d.lock);
-				g_queue_push_head(&d.retry, back);
-				g_mutex_unlock(&d.lock);
+				dispatch_retry_first(&d, back);
 			} else
 				g_free(back);
 			if (!any) {
-				if (relay->state == RELAY_PROBING) {
-					g_mutex_lock(&d.lock);
-					relay->state = RELAY_DOWN;
-					g_mutex_unlock(&d.lock);
-				}
-				if (err != NULL) {
-					dispatch_fail(&d, g_steal_pointer(&err));
+				if (!dispatch_none_due(&d, relay, &err))
 					break;
-				}
 				continue;
 			}
 		} else if (!dispatch_next(store, next, &d, &cursor, G_MAXINT64,
 		    (int)MIN(size, limit), &chunk, &err)) {
-			if (relay->state == RELAY_PROBING) {
-				g_mutex_lock(&d.lock);
-				relay->state = RELAY_DOWN;
-				g_mutex_unlock(&d.lock);
-			}
-			if (err != NULL) {
-				dispatch_fail(&d, g_steal_pointer(&err));
+			if (!dispatch_none_due(&d, relay, &err))
 				break;
-			}
 			fresh_done = TRUE;
 			continue;
 		} else
@@ -1447,22 +1478,10 @@ dispatch_run(struct store *store, const struct config *config,
 		*final = p;
 	if (reason != NULL)
 		*reason = g_steal_pointer(&d.reason);
-	dispatch_relays_free(&d);
-	g_free(d.reason);
-	g_clear_error(&d.error);
-	g_free(d.window);
-	g_mutex_clear(&d.lock);
-	g_mutex_clear(&d.commit);
-	g_mutex_clear(&d.shape_lock);
-	g_cond_clear(&d.shape_cond);
+	dispatch_clear(&d);
 	return ok;
 
 fail_early:
-	dispatch_relays_free(&d);
-	g_free(d.window);
-	g_mutex_clear(&d.lock);
-	g_mutex_clear(&d.commit);
-	g_mutex_clear(&d.shape_lock);
-	g_cond_clear(&d.shape_cond);
+	dispatch_clear(&d);
 	return FALSE;
 }
