@@ -984,24 +984,16 @@ dispatch_relays_new(struct dispatch *d, GError **error)
 static void
 dispatch_relays_recall(struct dispatch *d, struct store *store)
 {
-	gint64 backoff = d->config->send.relay_backoff, now = (gint64)time(NULL);
-	gint64 *rest = g_new0(gint64, MAX(d->nrelays, 1));
+	gint64 backoff = d->config->send.relay_backoff, *rest;
 	guint i, resting = 0;
 
-	for (i = 0; d->nrelays > 1 && i < d->nrelays; i++) {
-		g_autofree char *state = NULL;
-		char *reason = NULL;
-		gint64 since = 0;
-
-		if (relay_get_state(store, d->relays[i].cfg->name, &state,
-		    &reason, &since, NULL) && state != NULL &&
-		    strcmp(state, "down") == 0 && now < since + backoff) {
-			rest[i] = since + backoff - now;
-			d->relays[i].reason = reason;
+	if (d->nrelays < 2)
+		return;
+	rest = g_new0(gint64, d->nrelays);
+	for (i = 0; i < d->nrelays; i++)
+		if ((rest[i] = relay_rest_left(store, d->relays[i].cfg->name,
+		    backoff, NULL, &d->relays[i].reason)) > 0)
 			resting++;
-		} else
-			g_free(reason);
-	}
 	for (i = 0; i < d->nrelays; i++) {
 		struct dispatch_relay *r = &d->relays[i];
 

@@ -58,23 +58,17 @@ mailer_choices(const struct mailer *m)
 	const struct config *config = m->config;
 	GArray *c = g_array_sized_new(FALSE, TRUE,
 	    sizeof(struct mailer_choice), config->relays->len);
-	gint64 now = (gint64)time(NULL), clock = relay_now();
+	gint64 clock = relay_now();
 	guint i;
 
 	for (i = 0; i < config->relays->len; i++) {
 		struct mailer_choice ch = { g_ptr_array_index(config->relays, i),
 		    MAILER_UP, i, FALSE };
-		g_autofree char *state = NULL;
-		g_autofree char *reason = NULL;
-		gint64 since = 0;
 
-		if (m->store != NULL && relay_get_state(m->store,
-		    ch.relay->name, &state, &reason, &since, NULL) &&
-		    state != NULL && strcmp(state, "down") == 0) {
-			ch.marked_down = TRUE;
-			if (now < since + config->send.relay_backoff)
-				ch.rank = MAILER_RESTING;
-		}
+		if (m->store != NULL && relay_rest_left(m->store,
+		    ch.relay->name, config->send.relay_backoff,
+		    &ch.marked_down, NULL) > 0)
+			ch.rank = MAILER_RESTING;
 		if (ch.rank == MAILER_UP && m->store != NULL &&
 		    relay_quota_left(m->store, ch.relay, clock, NULL, NULL) == 0)
 			ch.rank = MAILER_AT_QUOTA;

@@ -137,6 +137,26 @@ relay_set_state(struct store *store, const char *relay, const char *state,
 	return store_step_done(store, st, "recording a relay's state", error);
 }
 
+gint64
+relay_rest_left(struct store *store, const char *name, gint64 backoff,
+    gboolean *marked, char **reason)
+{
+	g_autofree char *state = NULL;
+	g_autofree char *why = NULL;
+	gint64 since = 0, left = 0;
+	gboolean down;
+
+	down = relay_get_state(store, name, &state, &why, &since, NULL) &&
+	    state != NULL && strcmp(state, "down") == 0;
+	if (down)
+		left = MAX(since + backoff - (gint64)time(NULL), 0);
+	if (marked != NULL)
+		*marked = down;
+	if (reason != NULL)
+		*reason = left > 0 ? g_steal_pointer(&why) : NULL;
+	return left;
+}
+
 gboolean
 relay_get_state(struct store *store, const char *name, char **state,
     char **reason, gint64 *since, GError **error)

@@ -47,6 +47,16 @@ gboolean relay_set_state(struct store *store, const char *relay,
 gboolean relay_get_state(struct store *store, const char *name, char **state,
     char **reason, gint64 *since, GError **error);
 
+/* relay_rest_left - how many more seconds NAME rests: the store has it
+ * down, and its latest failure was less than BACKOFF seconds ago (0 when
+ * it does not rest, or the store cannot be read). *MARKED (may be NULL)
+ * is TRUE when the store has it down at all, resting or not; *REASON
+ * (may be NULL; the caller frees it) gets the mark's reason while it
+ * rests. The one rule for notices (mailer.c) and campaign runs
+ * (dispatch.c). */
+gint64 relay_rest_left(struct store *store, const char *name, gint64 backoff,
+    gboolean *marked, char **reason);
+
 /* one relay's part in a campaign, for campaign show */
 struct relay_count {
 	char *relay;
