@@ -101,39 +101,43 @@ action_rollback(struct action_ctx *ctx)
 /* action_token_find - try TEXT against every list */
 gboolean
 action_token_find(const struct config *config, const struct token_key *key,
-    const char *text, const char *purposes, const struct list_config **list,
-    enum token_purpose *purpose, gint64 *sub, gint64 *extra)
+    const char *text, guint accept, const struct list_config **list,
+    struct token_claim *claim, GError **error)
 {
-	enum token_purpose p;
-	gint64 s, e;
-	guint i;
-	int text_purpose;
+	struct token_claim got;
+	guint i, letter = 0;
 
-	if (text == NULL || *text == '\0')
+	if (claim != NULL)
+		memset(claim, 0, sizeof(*claim));
+	/* the purpose is written in clear: skip the MACs of a token no list
+	 * could take here (a test copy's starts with 't') */
+	if (text != NULL && *text != '\0') {
+		gboolean test = g_ascii_tolower(text[0]) == TOKEN_TEST_LETTER &&
+		    text[1] != '\0';
+
+		letter = token_accept_bit((enum token_purpose)
+		    (g_ascii_tolower(text[test ? 1 : 0]) |
+		    (test ? TOKEN_TEST : 0)));
+	}
+	if ((letter & accept) == 0) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
+		    letter == 0 ? "malformed token" :
+		    "a token of another purpose is not taken here");
 		return FALSE;
-	/* a test copy's token starts with 't' before its purpose letter */
-	if (g_ascii_tolower(text[0]) == TOKEN_TEST_LETTER && text[1] != '\0')
-		text_purpose = g_ascii_tolower(text[1]);
-	else
-		text_purpose = g_ascii_tolower(text[0]);
-	if (strchr(purposes, text_purpose) == NULL)
-		return FALSE;
+	}
 	for (i = 0; config->lists != NULL && i < config->lists->len; i++) {
 		const struct list_config *l = g_ptr_array_index(config->lists, i);
 
-		if (!token_verify(key, text, l->name, &p, &s, &e, NULL) ||
-		    strchr(purposes, (int)token_purpose_base(p)) == NULL)
+		if (!token_verify(key, text, l->name, accept, &got, NULL))
 			continue;
 		if (list != NULL)
 			*list = l;
-		if (purpose != NULL)
-			*purpose = p;
-		if (sub != NULL)
-			*sub = s;
-		if (extra != NULL)
-			*extra = e;
+		if (claim != NULL)
+			*claim = got;
 		return TRUE;
 	}
+	g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
+	    "token does not verify for any list");
 	return FALSE;
 }
 
@@ -774,26 +778,29 @@ action_confirm_check(struct action_ctx *ctx, const struct list_config *list,
     const char *token, enum token_purpose *purpose, gint64 *sub_id,
     GError **error)
 {
-	enum token_purpose p;
-	gint64 sub, asked;
+	struct token_claim tc;
+	GError *why = NULL;
+	gint64 asked;
 	int hours = ctx->config->pipe.pending_expiry_hours;
 
-	if (token != NULL && token_verify(ctx->key, token, list->name, &p, &sub,
-	    &asked, NULL) && token_is_test(p)) {
+	if (token != NULL && token_verify(ctx->key, token, list->name,
+	    TOKEN_ACCEPT_ANY_TEST, &tc, NULL)) {
 		/* a test copy's: the caller says so and does nothing */
 		if (purpose != NULL)
-			*purpose = p;
+			*purpose = tc.purpose;
 		if (sub_id != NULL)
-			*sub_id = sub;
+			*sub_id = tc.subscriber_id;
 		return TRUE;
 	}
-	if (token == NULL || !token_verify(ctx->key, token, list->name, &p,
-	    &sub, &asked, NULL) ||
-	    (p != TOKEN_CONFIRM_SUBSCRIBE && p != TOKEN_CONFIRM_UNSUBSCRIBE)) {
+	if (token == NULL || !token_verify(ctx->key, token, list->name,
+	    TOKEN_ACCEPT_CONFIRM, &tc, &why)) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
-		    "no valid confirmation token for %s", list->address);
+		    "no valid confirmation token for %s%s%s", list->address,
+		    why != NULL ? ": " : "", why != NULL ? why->message : "");
+		g_clear_error(&why);
 		return FALSE;
 	}
+	asked = tc.extra_id;
 	if (ctx->now - asked > (gint64)hours * 3600 || asked > ctx->now + 3600) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
 		    "this confirmation has expired (after %d hours); please ask"
@@ -801,9 +808,9 @@ action_confirm_check(struct action_ctx *ctx, const struct list_config *list,
 		return FALSE;
 	}
 	if (purpose != NULL)
-		*purpose = p;
+		*purpose = tc.purpose;
 	if (sub_id != NULL)
-		*sub_id = sub;
+		*sub_id = tc.subscriber_id;
 	return TRUE;
 }
 

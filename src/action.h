@@ -60,15 +60,15 @@ enum action_state {
 				 * 0 (the archive): acts on nobody */
 };
 
-/* action_token_find - the list whose token TEXT is, for one of PURPOSES
- * (a string of enum token_purpose letters; a test copy's token of one of
- * them too, *PURPOSE then carrying TOKEN_TEST: the caller must act on
- * nobody): *LIST, *PURPOSE, *SUB and *EXTRA (each may be NULL) set on
- * success; FALSE (no error) otherwise */
+/* action_token_find - the list whose token TEXT is, for one of the
+ * purposes in ACCEPT (token_accept bits; with a test bit, *CLAIM's
+ * purpose may carry TOKEN_TEST: the caller must act on nobody): *LIST
+ * and *CLAIM (each may be NULL) set on success; FALSE otherwise, *CLAIM
+ * all zero and *ERROR (may be NULL) saying why, without the token */
 gboolean action_token_find(const struct config *config,
-    const struct token_key *key, const char *text, const char *purposes,
-    const struct list_config **list, enum token_purpose *purpose,
-    gint64 *sub, gint64 *extra);
+    const struct token_key *key, const char *text, guint accept,
+    const struct list_config **list, struct token_claim *claim,
+    GError **error);
 
 /* action_status - SUB's membership status on LIST (static), NULL (no
  * error) when there is none */

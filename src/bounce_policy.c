@@ -610,14 +610,16 @@ bp_token_inside(GMimeMessage *msg, const struct list_config *list,
 	cands = bounce_verp_candidates(msg);
 	for (i = 0; i < cands->len; i++) {
 		const char *c = g_ptr_array_index(cands, i);
-		enum token_purpose purpose;
+		struct token_claim tc;
 
 		if (g_ascii_strncasecmp(c, prefix, plen) != 0)
 			continue;
-		if (token_verify(key, c + plen, list->name, &purpose,
-		    &verp->subscriber_id, &verp->delivery_id, NULL) &&
-		    purpose == TOKEN_BOUNCE)
+		if (token_verify(key, c + plen, list->name, TOKEN_ACCEPT_BOUNCE,
+		    &tc, NULL)) {
+			verp->subscriber_id = tc.subscriber_id;
+			verp->delivery_id = tc.extra_id;
 			return TRUE;
+		}
 	}
 	return FALSE;
 }

@@ -35,6 +35,7 @@
 #include "mailer.h"
 #include "notice.h"
 #include "outbox.h"
+#include "log.h"
 #include "pipe.h"
 #include "store.h"
 #include "subscriber.h"
@@ -793,16 +794,18 @@ pipe_test_return(struct pipe_msg *m, gint64 sub_id, gboolean forward,
 	return TRUE;
 }
 
-/* pipe_token_in - the subscriber (and delivery) a local part
- * "LIST-SUFFIX+TOKEN" of ours names, verified for purpose P */
+/* pipe_token_in - a local part "LIST-SUFFIX+TOKEN" of ours whose token
+ * verifies for one of the purposes in ACCEPT: TRUE, *LIST and *CLAIM set.
+ * FALSE otherwise, nothing set; when TEXT is ours and holds a token that
+ * does not pass, the outcome (the log line) says why */
 static gboolean
-pipe_token_in(struct pipe_msg *m, const char *text, enum token_purpose p,
-    const struct list_config **list, gint64 *sub, gint64 *extra)
+pipe_token_in(struct pipe_msg *m, const char *text, guint accept,
+    const struct list_config **list, struct token_claim *claim)
 {
 	g_autofree char *addr = strchr(text, '@') != NULL ? g_strdup(text) :
 	    g_strdup_printf("%s@", text);
 	struct pipe_address a;
-	enum token_purpose got;
+	GError *why = NULL;
 	gboolean ok = FALSE;
 
 	/* no domain in a bare local part: accept any of our lists' */
@@ -814,16 +817,21 @@ pipe_token_in(struct pipe_msg *m, const char *text, enum token_purpose p,
 			    g_ptr_array_index(m->ctx->config->lists, i);
 			g_autofree char *full = g_strconcat(addr, l->domain, NULL);
 
-			ok = pipe_token_in(m, full, p, list, sub, extra);
+			ok = pipe_token_in(m, full, accept, list, claim);
 		}
 		return ok;
 	}
 	pipe_address_parse(m->ctx->config, addr, &a);
-	if (a.list != NULL && a.extension != NULL &&
-	    token_verify(&m->ctx->key, a.extension, a.list->name, &got, sub,
-	    extra, NULL) && got == p) {
-		*list = a.list;
-		ok = TRUE;
+	if (a.list != NULL && a.extension != NULL) {
+		if (token_verify(&m->ctx->key, a.extension, a.list->name, accept,
+		    claim, &why)) {
+			*list = a.list;
+			ok = TRUE;
+		} else {
+			g_string_append_printf(m->res->outcome, "a token in the"
+			    " message refused (%s); ", why->message);
+			g_clear_error(&why);
+		}
 	}
 	pipe_address_clear(&a);
 	return ok;
@@ -841,18 +849,24 @@ pipe_complaint(struct pipe_msg *m, gint64 env_sub, gint64 env_delivery,
 	g_autoptr(subscriber) sub = NULL;
 	g_autoptr(sqlite3_stmt) st = NULL;
 	const struct list_config *l = m->list;
+	struct token_claim tc;
 	gint64 sub_id = env_sub, delivery = env_delivery, list_id, seen;
 	g_autofree char *how = NULL;
 	guint i;
 
-	for (i = 0; sub_id == 0 && i < cands->len; i++)
-		if (pipe_token_in(m, g_ptr_array_index(cands, i),
-		    TOKEN_TEST_BOUNCE, &l, &sub_id, &delivery)) {
+	for (i = 0; sub_id == 0 && i < cands->len; i++) {
+		if (!pipe_token_in(m, g_ptr_array_index(cands, i),
+		    TOKEN_ACCEPT_BOUNCE | TOKEN_ACCEPT_TEST_BOUNCE, &l, &tc))
+			continue;
+		if (token_is_test(tc.purpose)) {
 			bounce_complaint_free(c);
-			return pipe_test_return(m, sub_id, FALSE, error);
-		} else if (pipe_token_in(m, g_ptr_array_index(cands, i),
-		    TOKEN_BOUNCE, &l, &sub_id, &delivery))
-			how = g_strdup("VERP token");
+			return pipe_test_return(m, tc.subscriber_id, FALSE,
+			    error);
+		}
+		sub_id = tc.subscriber_id;
+		delivery = tc.extra_id;
+		how = g_strdup("VERP token");
+	}
 	if (sub_id == 0 && c != NULL && c->original_headers != NULL) {
 		GMimeHeader *h = g_mime_header_list_get_header(
 		    c->original_headers, "List-Unsubscribe");
@@ -862,13 +876,16 @@ pipe_complaint(struct pipe_msg *m, gint64 env_sub, gint64 env_delivery,
 		if (p != NULL) {
 			g_autofree char *a = g_strndup(p + 7, strcspn(p + 7, ">?,"));
 
-			if (pipe_token_in(m, a, TOKEN_TEST_UNSUBSCRIBE, &l,
-			    &sub_id, NULL)) {
-				bounce_complaint_free(c);
-				return pipe_test_return(m, sub_id, FALSE, error);
-			}
-			if (pipe_token_in(m, a, TOKEN_UNSUBSCRIBE, &l, &sub_id, NULL))
+			if (pipe_token_in(m, a, TOKEN_ACCEPT_UNSUBSCRIBE |
+			    TOKEN_ACCEPT_TEST_UNSUBSCRIBE, &l, &tc)) {
+				if (token_is_test(tc.purpose)) {
+					bounce_complaint_free(c);
+					return pipe_test_return(m,
+					    tc.subscriber_id, FALSE, error);
+				}
+				sub_id = tc.subscriber_id;
 				how = g_strdup("unsubscribe token");
+			}
 		}
 	} else if (sub_id != 0 && how == NULL)
 		how = g_strdup("VERP token");
@@ -1048,39 +1065,47 @@ fail:
 static gboolean
 pipe_bounces(struct pipe_msg *m, const char *ext, GError **error)
 {
-	enum token_purpose p;
+	struct token_claim tc;
 	gint64 sub = 0, delivery = 0;
 	g_autofree char *found = NULL;
 	const char *token = NULL;
-	gboolean valid;
+	GError *why = NULL;
 
-	valid = ext != NULL && token_verify(&m->ctx->key, ext, m->list->name,
-	    &p, &sub, &delivery, NULL);
-	if (valid && token_is_test(p))
-		return pipe_test_return(m, sub, TRUE, error);
-	if (valid && p == TOKEN_BOUNCE)
+	if (ext != NULL && token_verify(&m->ctx->key, ext, m->list->name,
+	    TOKEN_ACCEPT_BOUNCE | TOKEN_ACCEPT_TEST_BOUNCE, &tc, &why)) {
+		if (token_is_test(tc.purpose))
+			return pipe_test_return(m, tc.subscriber_id, TRUE, error);
 		token = ext;
-	else
-		sub = delivery = 0;
+		sub = tc.subscriber_id;
+		delivery = tc.extra_id;
+	} else if (why != NULL) {
+		g_string_append_printf(m->res->outcome, "the address's token"
+		    " refused (%s); ", why->message);
+		g_clear_error(&why);
+	}
 	if (m->msg != NULL && bounce_is_complaint(m->msg))
 		return pipe_complaint(m, sub, delivery, error);
 	if (token == NULL && m->msg != NULL) {
 		g_autoptr(GPtrArray) cands = bounce_verp_candidates(m->msg);
-		const struct list_config *l = m->list;
 		guint i;
 
-		for (i = 0; i < cands->len && token == NULL; i++)
-			if (pipe_token_in(m, g_ptr_array_index(cands, i),
-			    TOKEN_TEST_BOUNCE, &l, &sub, &delivery))
-				return pipe_test_return(m, sub, FALSE, error);
-			else if (pipe_token_in(m, g_ptr_array_index(cands, i),
-			    TOKEN_BOUNCE, &l, &sub, &delivery) && l == m->list) {
-				const char *c = g_ptr_array_index(cands, i);
+		for (i = 0; i < cands->len && token == NULL; i++) {
+			const char *c = g_ptr_array_index(cands, i);
+			const struct list_config *l = NULL;
 
-				found = g_strdup(strchr(c, '+') + 1);
-				token = found;
-			} else
-				sub = delivery = 0;
+			if (!pipe_token_in(m, c, TOKEN_ACCEPT_BOUNCE |
+			    TOKEN_ACCEPT_TEST_BOUNCE, &l, &tc))
+				continue;
+			if (token_is_test(tc.purpose))
+				return pipe_test_return(m, tc.subscriber_id,
+				    FALSE, error);
+			if (l != m->list)
+				continue;
+			sub = tc.subscriber_id;
+			delivery = tc.extra_id;
+			found = g_strdup(strchr(c, '+') + 1);
+			token = found;
+		}
 	}
 	return pipe_bounce_hand_over(m, sub, delivery, token, error);
 }
@@ -1325,24 +1350,25 @@ pipe_request(struct pipe_msg *m, GError **error)
 static gboolean
 pipe_unsubscribe(struct pipe_msg *m, const char *ext, GError **error)
 {
-	enum token_purpose p;
-	gint64 sub;
+	struct token_claim tc;
+	GError *why = NULL;
 
-	if (ext != NULL && token_verify(&m->ctx->key, ext, m->list->name, &p,
-	    &sub, NULL, NULL)) {
-		if (p == TOKEN_UNSUBSCRIBE) {
-			struct action_ctx a;
+	if (ext != NULL && token_verify(&m->ctx->key, ext, m->list->name,
+	    TOKEN_ACCEPT_UNSUBSCRIBE | TOKEN_ACCEPT_TEST_UNSUBSCRIBE, &tc,
+	    &why)) {
+		struct action_ctx a;
 
-			pipe_action(m, &a);
-			return action_unsubscribe(&a, m->list, sub, "token", NULL,
-			    error);
-		}
-		if (token_is_test(p))
-			return pipe_test_token(m, sub);
+		if (token_is_test(tc.purpose))
+			return pipe_test_token(m, tc.subscriber_id);
+		pipe_action(m, &a);
+		return action_unsubscribe(&a, m->list, tc.subscriber_id,
+		    "token", NULL, error);
 	}
-	if (ext != NULL)
-		g_string_append(m->res->outcome, "token not valid for this list;"
-		    " ");
+	if (why != NULL) {
+		g_string_append_printf(m->res->outcome, "token not valid for"
+		    " this list (%s); ", why->message);
+		g_clear_error(&why);
+	}
 	if (*m->sender == '\0' || pipe_is_autoreply(m) || pipe_is_loop(m)) {
 		g_string_append(m->res->outcome, "auto-reply or bounce, dropped");
 		return TRUE;
@@ -1521,17 +1547,16 @@ char *
 pipe_log_line(const struct pipe_result *res, const char *sender,
     const char *recipient, int status)
 {
-	char *line, *p;
+	g_autofree char *line = NULL;
 
+	/* the line is also the LMTP reply's text and goes to syslog: no
+	 * token (masked), no raw 8-bit byte from an address (escaped) */
 	line = g_strdup_printf("list=%s route=%s from=<%s> to=<%s> status=%d"
 	    "%s: %s", res->list != NULL ? res->list->name : "-",
 	    pipe_route_name(res->route), sender != NULL ? sender : "",
 	    recipient != NULL ? recipient : "", status, status == EX_TEMPFAIL ?
 	    " (deferred)" : "", res->outcome != NULL ? res->outcome->str : "");
-	for (p = line; *p != '\0'; p++)
-		if (*p == '\r' || *p == '\n' || *p == '\t')
-			*p = ' ';
-	return line;
+	return log_clean(line, TRUE);
 }
 
 /* pipe_flush - see pipe.h */

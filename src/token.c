@@ -183,11 +183,48 @@ token_parse_number(const char **p, char stop, gint64 *out)
 	return TRUE;
 }
 
-/* token_verify - check a token's form and MAC */
+/* token_accept_bit - see token.h */
+guint
+token_accept_bit(enum token_purpose purpose)
+{
+	guint test = token_is_test(purpose) ? 4 : 0;
+
+	switch (token_purpose_base(purpose)) {
+	case TOKEN_BOUNCE:
+		return 1u << (0 + test);
+	case TOKEN_UNSUBSCRIBE:
+		return 1u << (1 + test);
+	case TOKEN_CONFIRM_SUBSCRIBE:
+		return 1u << (2 + test);
+	case TOKEN_CONFIRM_UNSUBSCRIBE:
+		return 1u << (3 + test);
+	default:
+		return 0;
+	}
+}
+
+/* token_purpose_name - see token.h */
+const char *
+token_purpose_name(enum token_purpose purpose)
+{
+	static const char *const names[] = {
+		"bounce", "unsubscribe", "subscription confirmation",
+		"unsubscribe confirmation", "test copy's bounce",
+		"test copy's unsubscribe", "test copy's subscription confirmation",
+		"test copy's unsubscribe confirmation",
+	};
+	guint bit = token_accept_bit(purpose), i;
+
+	for (i = 0; i < G_N_ELEMENTS(names); i++)
+		if (bit == 1u << i)
+			return names[i];
+	return "unknown";
+}
+
+/* token_verify - check a token's form, MAC and purpose */
 gboolean
 token_verify(const struct token_key *key, const char *text, const char *list,
-    enum token_purpose *purpose, gint64 *subscriber_id, gint64 *extra_id,
-    GError **error)
+    guint accept, struct token_claim *claim, GError **error)
 {
 	g_autofree char *t = g_ascii_strdown(text, -1);
 	const char *p = t;
@@ -197,6 +234,8 @@ token_verify(const struct token_key *key, const char *text, const char *list,
 	gint64 sub, extra;
 	guint diff = 0, i;
 
+	if (claim != NULL)
+		memset(claim, 0, sizeof(*claim));
 	if (*p == TOKEN_TEST_LETTER) {
 		test = TRUE;
 		p++;
@@ -208,7 +247,7 @@ token_verify(const struct token_key *key, const char *text, const char *list,
 	    !token_parse_number(&p, '-', &extra) ||
 	    strlen(p) != TOKEN_MAC_CHARS) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
-		    "malformed token \"%s\"", text);
+		    "malformed token");
 		return FALSE;
 	}
 	purp = (enum token_purpose)(kind | (test ? TOKEN_TEST : 0));
@@ -217,15 +256,20 @@ token_verify(const struct token_key *key, const char *text, const char *list,
 		diff |= (guint)(mac[i] ^ p[i]);
 	if (diff != 0) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
-		    "token \"%s\" does not verify for list %s", text, list);
+		    "token does not verify for list %s", list);
 		return FALSE;
 	}
-	if (purpose != NULL)
-		*purpose = purp;
-	if (subscriber_id != NULL)
-		*subscriber_id = sub;
-	if (extra_id != NULL)
-		*extra_id = extra;
+	if ((token_accept_bit(purp) & accept) == 0) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
+		    "a token of list %s for \"%s\" is not taken here", list,
+		    token_purpose_name(purp));
+		return FALSE;
+	}
+	if (claim != NULL) {
+		claim->purpose = purp;
+		claim->subscriber_id = sub;
+		claim->extra_id = extra;
+	}
 	return TRUE;
 }
 

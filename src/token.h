@@ -15,13 +15,16 @@
  * They carry the TOKEN_TEST flag, written as a leading 't' ("tu3c-0-…")
  * and covered by the MAC (the purpose field of the MAC input is "tu", not
  * "u"), so a test token never verifies as a real one and a real one can
- * not be turned into a test one. token_verify() returns the purpose WITH
- * the flag: code that compares the purpose with TOKEN_UNSUBSCRIBE (say)
- * refuses a test token without knowing about tests, and code that wants
- * to answer "this was a test copy's token, nothing changed" asks
- * token_is_test() and token_purpose_base(). A caller that acts on a token
- * (the pipe, herald serve) must do nothing for a test token beyond saying
- * so (and logging it).
+ * not be turned into a test one.
+ *
+ * A caller names the purposes it takes (enum token_accept) and
+ * token_verify() tells it nothing of a token made for another: a
+ * confirmation, an unsubscribe or a test copy's token can never pass for
+ * a bounce token, whatever the caller does next. A test copy's token
+ * verifies only where the caller asked for test bits, and its purpose
+ * carries the TOKEN_TEST flag (token_is_test); a caller that acts on a
+ * token (the pipe, herald serve) must do nothing for a test token beyond
+ * saying so (and logging it).
  */
 #ifndef HERALD_TOKEN_H
 #define HERALD_TOKEN_H
@@ -70,13 +73,48 @@ gboolean token_key_load(const char *path, struct token_key *key,
 char *token_make(const struct token_key *key, enum token_purpose purpose,
     const char *list, gint64 subscriber_id, gint64 extra_id);
 
-/* token_verify - check TEXT (any case) for LIST; on success set *PURPOSE
- * (with TOKEN_TEST for a test copy's token: see above), *SUBSCRIBER_ID and
- * *EXTRA_ID (each may be NULL). A malformed or forged token, or one for
- * another list, is a HERALD_ERROR_DATA error. */
+/* The purposes a caller takes, as a set of bits: a token verifies only for
+ * a purpose in the set. A test copy's token has bits of its own, so a
+ * caller that does not name them never sees one. */
+enum token_accept {
+	TOKEN_ACCEPT_BOUNCE = 1 << 0,
+	TOKEN_ACCEPT_UNSUBSCRIBE = 1 << 1,
+	TOKEN_ACCEPT_CONFIRM_SUBSCRIBE = 1 << 2,
+	TOKEN_ACCEPT_CONFIRM_UNSUBSCRIBE = 1 << 3,
+	TOKEN_ACCEPT_TEST_BOUNCE = 1 << 4,
+	TOKEN_ACCEPT_TEST_UNSUBSCRIBE = 1 << 5,
+	TOKEN_ACCEPT_TEST_CONFIRM_SUBSCRIBE = 1 << 6,
+	TOKEN_ACCEPT_TEST_CONFIRM_UNSUBSCRIBE = 1 << 7,
+	TOKEN_ACCEPT_CONFIRM = TOKEN_ACCEPT_CONFIRM_SUBSCRIBE |
+	    TOKEN_ACCEPT_CONFIRM_UNSUBSCRIBE,
+	TOKEN_ACCEPT_ANY_TEST = 0xf0,
+};
+
+/* token_accept_bit - the token_accept bit of PURPOSE (test flag included) */
+guint token_accept_bit(enum token_purpose purpose);
+
+/* token_purpose_name - "bounce", "unsubscribe", "subscription
+ * confirmation", "unsubscribe confirmation", with "test copy's " before
+ * it for a test token: for logs and errors (never the token itself) */
+const char *token_purpose_name(enum token_purpose purpose);
+
+/* What a verified token names. */
+struct token_claim {
+	enum token_purpose purpose;	/* with TOKEN_TEST for a test copy's */
+	gint64 subscriber_id;
+	gint64 extra_id;		/* the delivery, for a bounce token */
+};
+
+/* token_verify - check TEXT (any case) for LIST and for one of the
+ * purposes in ACCEPT (token_accept bits). TRUE: *CLAIM (may be NULL) says
+ * what the token names. FALSE, a HERALD_ERROR_DATA error: a malformed or
+ * forged token, one for another list, or one made for a purpose outside
+ * ACCEPT; *CLAIM is then all zero, so nothing of a token that failed can
+ * reach the caller. The error's words never hold the token (logs must
+ * not). */
 gboolean token_verify(const struct token_key *key, const char *text,
-    const char *list, enum token_purpose *purpose, gint64 *subscriber_id,
-    gint64 *extra_id, GError **error);
+    const char *list, guint accept, struct token_claim *claim,
+    GError **error);
 
 /* token_message_mac - the check part of the Message-ID herald gives the
  * message of DELIVERY (compose.c): TOKEN_MAC_CHARS of base32 of the HMAC

@@ -421,11 +421,12 @@ web_failed(struct MHD_Connection *c, struct web_req *r,
 	return ret;
 }
 
-/* web_bad_token - a token that is no valid one for PURPOSES */
+/* web_bad_token - a token that is no valid one for the route; WHY (the
+ * verifier's words, never the token) goes to the log line */
 static enum MHD_Result
-web_bad_token(struct MHD_Connection *c, struct web_req *r)
+web_bad_token(struct MHD_Connection *c, struct web_req *r, const char *why)
 {
-	g_string_assign(r->outcome, "token not valid");
+	g_string_printf(r->outcome, "token not valid: %s", why);
 	if (r->one_click && !web_limiter_take(&r->web->ip_limit, r->client))
 		return web_error(c, r, MHD_HTTP_TOO_MANY_REQUESTS, NULL,
 		    "Slow down", "Too many requests from your address; please"
@@ -719,7 +720,14 @@ web_slow_down(struct MHD_Connection *c, struct web_req *r,
 	    "Too many requests for this link; please wait a minute.");
 }
 
-/* web_token_open - the start of a route on TOKEN, a token of PURPOSES:
+/* what the token routes take: their purpose, or a test copy's of it */
+#define WEB_ACCEPT_UNSUBSCRIBE (TOKEN_ACCEPT_UNSUBSCRIBE | \
+	TOKEN_ACCEPT_TEST_UNSUBSCRIBE)
+#define WEB_ACCEPT_CONFIRM (TOKEN_ACCEPT_CONFIRM | \
+	TOKEN_ACCEPT_TEST_CONFIRM_SUBSCRIBE | \
+	TOKEN_ACCEPT_TEST_CONFIRM_UNSUBSCRIBE)
+
+/* web_token_open - the start of a route on TOKEN, a token of ACCEPT:
  * the list is returned, *SUB_ID is its subscriber (0 for a test copy's
  * token: its pages act on nobody); with LIMIT one of the token's POSTs a
  * minute is taken; then the actions' context A, and *SUB, when SUB is
@@ -727,20 +735,20 @@ web_slow_down(struct MHD_Connection *c, struct web_req *r,
  * answer: 400 for a bad token, 429 past the limit, else web_failed's. */
 static const struct list_config *
 web_token_open(struct MHD_Connection *c, struct web_req *r,
-    const char *token, const char *purposes, gboolean limit, gint64 *sub_id,
+    const char *token, guint accept, gboolean limit, gint64 *sub_id,
     struct action_ctx *a, struct subscriber **sub, enum MHD_Result *ret)
 {
 	const struct list_config *list;
-	enum token_purpose tp;
+	struct token_claim tc;
 	GError *err = NULL;
 
-	if (!action_token_find(r->web->config, r->web->key, token, purposes,
-	    &list, &tp, sub_id, NULL)) {
-		*ret = web_bad_token(c, r);
+	if (!action_token_find(r->web->config, r->web->key, token, accept,
+	    &list, &tc, &err)) {
+		*ret = web_bad_token(c, r, err->message);
+		g_clear_error(&err);
 		return NULL;
 	}
-	if (token_is_test(tp))
-		*sub_id = 0;
+	*sub_id = token_is_test(tc.purpose) ? 0 : tc.subscriber_id;
 	if (limit && !web_limiter_take(&r->web->token_limit, token)) {
 		*ret = web_slow_down(c, r, list);
 		return NULL;
@@ -772,7 +780,8 @@ web_unsubscribe(struct MHD_Connection *c, struct web_req *r,
 	if (!web_method_ok(r, "GET, HEAD, POST"))
 		return web_wrong_method(c, r);
 	/* a POST is limited only when its form is one */
-	if ((list = web_token_open(c, r, token, "u", post && form_ok, &sub_id,
+	if ((list = web_token_open(c, r, token, WEB_ACCEPT_UNSUBSCRIBE,
+	    post && form_ok, &sub_id,
 	    &a, &sub, &ret)) == NULL)
 		return ret;
 	if (post && !form_ok) {
@@ -809,7 +818,8 @@ web_resubscribe(struct MHD_Connection *c, struct web_req *r,
 
 	if (!web_method_ok(r, "POST"))
 		return web_wrong_method(c, r);
-	if ((list = web_token_open(c, r, token, "u", TRUE, &sub_id, &a, &sub,
+	if ((list = web_token_open(c, r, token, WEB_ACCEPT_UNSUBSCRIBE, TRUE,
+	    &sub_id, &a, &sub,
 	    &ret)) == NULL)
 		return ret;
 	if (!action_resubscribe(&a, list, sub_id, &st, &err))
@@ -893,7 +903,8 @@ web_preferences(struct MHD_Connection *c, struct web_req *r,
 
 	if (!web_method_ok(r, "GET, HEAD, POST"))
 		return web_wrong_method(c, r);
-	if ((list = web_token_open(c, r, token, "u", FALSE, &sub_id, &a, &sub,
+	if ((list = web_token_open(c, r, token, WEB_ACCEPT_UNSUBSCRIBE, FALSE,
+	    &sub_id, &a, &sub,
 	    &ret)) == NULL)
 		return ret;
 	if (strcmp(r->method, "POST") == 0) {
@@ -1043,7 +1054,8 @@ web_confirm(struct MHD_Connection *c, struct web_req *r, const char *token)
 	if (!web_method_ok(r, "GET, HEAD, POST"))
 		return web_wrong_method(c, r);
 	/* the subscriber once the confirmation is checked (not expired) */
-	if ((list = web_token_open(c, r, token, "sc", FALSE, &sub_id, &a, NULL,
+	if ((list = web_token_open(c, r, token, WEB_ACCEPT_CONFIRM, FALSE,
+	    &sub_id, &a, NULL,
 	    &ret)) == NULL)
 		return ret;
 	if (!action_confirm_check(&a, list, token, &p, NULL, &err) ||
@@ -1366,7 +1378,7 @@ web_route(struct MHD_Connection *c, struct web_req *r, const char *url)
 		return web_error(c, r, MHD_HTTP_NOT_FOUND, NULL, "Not here",
 		    "There is no page at this address.");
 	if (!web_token_ok(arg))
-		return web_bad_token(c, r);
+		return web_bad_token(c, r, "not token-shaped");
 	if (strcmp(what, "unsubscribe") == 0)
 		return web_unsubscribe(c, r, arg);
 	if (strcmp(what, "resubscribe") == 0)
@@ -1418,23 +1430,25 @@ web_gstring_free(gpointer p)
 	g_string_free(p, TRUE);
 }
 
-/* web_path_for_log - URL with its token (the second part) hidden */
+/* web_path_for_log - URL as the log shows it: every token-shaped path
+ * segment (log_token_shaped) made "-", whatever route it is on or
+ * however the path was spelled (//unsubscribe/T, /./Unsubscribe/T,
+ * /archive/T/), bytes outside printable ASCII made '?', at most 120
+ * characters */
 static char *
 web_path_for_log(const char *url)
 {
-	static const char *const tokened[] = { "/unsubscribe/", "/resubscribe/",
-	    "/preferences/", "/confirm/" };
+	g_autofree char *masked = NULL;
 	GString *s;
-	size_t i;
+	const char *p;
 
 	if (url[0] == '\x01')
 		return g_strdup("(malformed)");
-	for (i = 0; i < G_N_ELEMENTS(tokened); i++)
-		if (g_str_has_prefix(url, tokened[i]))
-			return g_strconcat(tokened[i], "-", NULL);
+	masked = log_clean(url, TRUE);
 	s = g_string_new(NULL);
-	for (; *url != '\0' && s->len < 120; url++)
-		g_string_append_c(s, g_ascii_isprint(*url) ? *url : '?');
+	for (p = masked; *p != '\0' && s->len < 120; p++)
+		g_string_append_c(s, g_ascii_isprint(*p) && *p != '\\' ? *p :
+		    '?');
 	return g_string_free(s, FALSE);
 }
 

@@ -102,12 +102,14 @@ main(int argc, char **argv)
 		if (!g_file_get_contents(argv[i], &raw, &len, &error))
 			return fail(error);
 		if (token != NULL) {
-			enum token_purpose purpose;
+			struct token_claim tc;
 
-			if (token_verify(&key, token, list->name, &purpose,
-			    &verp.subscriber_id, &verp.delivery_id, NULL) &&
-			    purpose == TOKEN_BOUNCE)
+			if (token_verify(&key, token, list->name,
+			    TOKEN_ACCEPT_BOUNCE, &tc, NULL)) {
+				verp.subscriber_id = tc.subscriber_id;
+				verp.delivery_id = tc.extra_id;
 				vp = &verp;
+			}
 		}
 		if (!bounce_policy_handle(st, list, vp, NULL, raw, len, &key, now,
 		    NULL, &oc, &error))

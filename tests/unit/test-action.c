@@ -126,29 +126,42 @@ test_token_find(struct fixture *f, gconstpointer data)
 	    "news", f->alice, 0);
 	g_autofree char *bad = g_strdup(u);
 	const struct list_config *l = NULL;
-	enum token_purpose p;
-	gint64 sub = 0;
+	const guint u_only = TOKEN_ACCEPT_UNSUBSCRIBE;
+	const guint u_and_test = u_only | TOKEN_ACCEPT_TEST_UNSUBSCRIBE;
+	struct token_claim c;
+	g_autoptr(GError) error = NULL;
 
-	g_assert_true(action_token_find(&f->config, &f->key, u, "u", &l, &p,
-	    &sub, NULL));
+	g_assert_true(action_token_find(&f->config, &f->key, u, u_only, &l, &c,
+	    NULL));
 	g_assert_true(l == f->list);
-	g_assert_cmpint(p, ==, TOKEN_UNSUBSCRIBE);
-	g_assert_cmpint(sub, ==, f->alice);
-	g_assert_false(action_token_find(&f->config, &f->key, b, "u", NULL,
-	    NULL, NULL, NULL));
-	g_assert_false(action_token_find(&f->config, &f->key, u, "sc", NULL,
-	    NULL, NULL, NULL));
-	g_assert_false(action_token_find(&f->config, &f->key, other, "u", NULL,
+	g_assert_cmpint(c.purpose, ==, TOKEN_UNSUBSCRIBE);
+	g_assert_cmpint(c.subscriber_id, ==, f->alice);
+	/* another purpose: nothing of it comes back */
+	g_assert_false(action_token_find(&f->config, &f->key, b, u_and_test,
+	    NULL, &c, &error));
+	g_assert_error(error, HERALD_ERROR, HERALD_ERROR_DATA);
+	g_assert_null(strstr(error->message, b));
+	g_assert_cmpint(c.subscriber_id, ==, 0);
+	g_clear_error(&error);
+	g_assert_false(action_token_find(&f->config, &f->key, u,
+	    TOKEN_ACCEPT_CONFIRM, NULL, &c, NULL));
+	g_assert_cmpint(c.subscriber_id, ==, 0);
+	g_assert_false(action_token_find(&f->config, &f->key, other, u_only,
 	    NULL, NULL, NULL));
 	bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == 'a' ? 'b' : 'a';
-	g_assert_false(action_token_find(&f->config, &f->key, bad, "u", NULL,
+	g_assert_false(action_token_find(&f->config, &f->key, bad, u_only,
+	    NULL, &c, NULL));
+	g_assert_cmpint(c.subscriber_id, ==, 0);
+	g_assert_false(action_token_find(&f->config, &f->key, "", u_only,
 	    NULL, NULL, NULL));
-	g_assert_false(action_token_find(&f->config, &f->key, "", "u", NULL,
-	    NULL, NULL, NULL));
-	/* a test copy's token is found, and says it is one */
-	g_assert_true(action_token_find(&f->config, &f->key, test, "u", NULL,
-	    &p, &sub, NULL));
-	g_assert_true(token_is_test(p));
+	/* a test copy's token: not where only real ones are taken */
+	g_assert_false(action_token_find(&f->config, &f->key, test, u_only,
+	    NULL, &c, NULL));
+	g_assert_cmpint(c.subscriber_id, ==, 0);
+	/* found where test tokens are asked for, and says it is one */
+	g_assert_true(action_token_find(&f->config, &f->key, test, u_and_test,
+	    NULL, &c, NULL));
+	g_assert_true(token_is_test(c.purpose));
 }
 
 static void

@@ -131,8 +131,6 @@ test_structure(void)
 	GMimeObject *body;
 	InternetAddressList *to;
 	gint64 delivery = 0;
-	enum token_purpose purpose;
-	gint64 sid, did;
 	const char *lu;
 
 	g_assert_no_error(error);
@@ -208,11 +206,13 @@ test_structure(void)
 		g_autofree char *tok = g_strndup(env + strlen("xen-users-bounces+"),
 		    strchr(env, '@') - env - strlen("xen-users-bounces+"));
 
-		g_assert_true(token_verify(&key, tok, "xen-users", &purpose, &sid,
-		    &did, &error));
-		g_assert_cmpint(purpose, ==, TOKEN_BOUNCE);
-		g_assert_cmpint(sid, ==, 42);
-		g_assert_cmpint(did, ==, 777);
+		struct token_claim tc;
+
+		g_assert_true(token_verify(&key, tok, "xen-users",
+		    TOKEN_ACCEPT_BOUNCE, &tc, &error));
+		g_assert_cmpint(tc.purpose, ==, TOKEN_BOUNCE);
+		g_assert_cmpint(tc.subscriber_id, ==, 42);
+		g_assert_cmpint(tc.extra_id, ==, 777);
 	}
 	text = part_text(m, "text", "plain");
 	html = part_text(m, "text", "html");
