@@ -263,7 +263,7 @@ cmd_pipe(struct herald *h, int argc, char **argv)
 	g_autofree char *sender = NULL, *spooled = NULL, *path = NULL;
 	struct pipe_ctx ctx = { 0 };
 	GError *error = NULL;
-	int wal_frames = 0, i;
+	int wal_frames = 0, i, seen_dashes = 0;
 	gboolean over = FALSE, deferred = FALSE;
 	int status = EX_OK;
 	char *r;
@@ -274,8 +274,12 @@ cmd_pipe(struct herald *h, int argc, char **argv)
 	    &argc, &argv))
 		return EX_TEMPFAIL;	/* a broken transport definition defers */
 	log_init("herald", TRUE);
+	/* every argument after the options is an address, even one that
+	 * starts with '-': the transport lines herald mta writes pass "--",
+	 * which GOption stops at and leaves in place */
 	for (i = 1; i < argc; i++)
-		if ((r = cmd_pipe_recipient(argv[i])) != NULL)
+		if ((strcmp(argv[i], "--") != 0 || seen_dashes++ > 0) &&
+		    (r = cmd_pipe_recipient(argv[i])) != NULL)
 			g_ptr_array_add(recipients, r);
 	if (recipients->len == 0 && (r = cmd_pipe_recipient(NULL)) != NULL)
 		g_ptr_array_add(recipients, r);

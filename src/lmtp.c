@@ -808,9 +808,15 @@ lmtp_session(struct lmtp_conn *c)
 		if (partial) {
 			gboolean more = TRUE;
 
+			/* the rest of the long line, under the same deadline:
+			 * past it the same answer as a short line gets */
 			while (more && (r = lmtp_getline(c, line, LMTP_LINE_MAX,
 			    &more, FALSE)) == 1)
 				;
+			if (r == -1) {
+				lmtp_reply(c, "421 4.4.2", "timeout");
+				break;
+			}
 			if (r != 1)
 				return;
 			lmtp_reply(c, "500 5.5.2", "line too long");

@@ -241,7 +241,7 @@ mta_postfix(const struct config *config, const struct mta_params *p)
 	g_autofree char *hash = g_strdup_printf("hash:%s", mapfile);
 	g_autofree char *master = g_strdup_printf("herald/unix=herald unix - n n"
 	    " - - pipe flags=DRXq user=%s null_sender= argv=%s -f ${sender} "
-	    "${recipient}", p->user, cmd);
+	    "-- ${recipient}", p->user, cmd);
 	const char *settings[] = { "recipient_delimiter = +", NULL, NULL,
 	    NULL, "herald_destination_recipient_limit = 1" };
 	g_autofree char *relay = g_strdup_printf("relay_domains = %s", domains);
@@ -286,7 +286,7 @@ mta_postfix(const struct config *config, const struct mta_params *p)
 	    "# null_sender= : a bounce arrives as -f '' (not MAILER-DAEMON)\n"
 	    "herald    unix  -       n       n       -       -       pipe\n"
 	    "  flags=DRXq user=%s null_sender=\n"
-	    "  argv=%s -f ${sender} ${recipient}\n"
+	    "  argv=%s -f ${sender} -- ${recipient}\n"
 	    "\n"
 	    "# --- %s (then: postmap %s) ---\n"
 	    "%s"
@@ -387,7 +387,7 @@ mta_exim(const struct config *config, const struct mta_params *p)
 	    "# --- transports (begin transports) ---\n"
 	    "herald_pipe:\n"
 	    "  driver = pipe\n"
-	    "  command = %s -f \"$sender_address\" "
+	    "  command = %s -f \"$sender_address\" -- "
 	    "\"$local_part$local_part_suffix@$domain\"\n"
 	    "  user = %s\n"
 	    "  # 75 defers; anything else bounces with herald's one line\n"

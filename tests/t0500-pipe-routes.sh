@@ -24,6 +24,13 @@ t "an unknown list suffix is 67" 67 hpipe zed@subs.test xen-users-frobnicate@$D 
 t "an unknown address from the null sender is 0 (never bounce a bounce)" 0 hpipe "" nobody@$D $T/m
 like "$err" 'dropped'; ok $? "and says it dropped it"
 t "MAILER-DAEMON is the null sender too" 0 hpipe MAILER-DAEMON nobody@$D $T/m
+if [ "$VIA" = pipe ]; then
+	# issue 21.3: after --, an argument that starts with - is an address
+	expect 67 herald pipe -f zed@subs.test -- -fxen-users@$D < $T/m
+	like "$err" 'no list has the address -fxen-users@' && unlike "$err" 'to=<-->'; ok $? "a recipient after -- that starts with - is an address (67), not an option, and -- is none"
+	expect 0 herald pipe -f "" -- -fxen-users@$D < $T/m
+	like "$err" 'dropped'; ok $? "from the null sender, the same is 0"
+fi
 
 # --- unsubscribe with a token: the Gmail List-Unsubscribe mailto
 UT=$(tok u xen-users $ALICE)
@@ -291,7 +298,7 @@ sql "UPDATE memberships SET changed = changed - 73 * 3600 WHERE subscriber_id = 
 # --- herald mta
 t "herald mta postfix" 0 herald mta postfix --user herald --bin /usr/local/bin/herald
 like "$out" '^herald_destination_recipient_limit = 1$' && like "$out" '^recipient_delimiter = \+$' &&
-like "$out" 'flags=DRXq user=herald null_sender=$' && like "$out" 'argv=/usr/local/bin/herald -c .* pipe -f \$\{sender\} \$\{recipient\}$'; ok $? "main.cf and master.cf lines"
+like "$out" 'flags=DRXq user=herald null_sender=$' && like "$out" 'argv=/usr/local/bin/herald -c .* pipe -f \$\{sender\} -- \$\{recipient\}$'; ok $? "main.cf and master.cf lines"
 [ "$(printf '%s\n' "$out" | grep -c '@lists.xenproject.org	herald:$')" = 14 ]; ok $? "a transport map line for each of the 7 addresses of both lists"
 t "herald mta exim" 0 herald mta exim
 like "$out" 'local_part_suffix = \+\*' && like "$out" 'temp_errors = 75' && like "$out" '"\$local_part\$local_part_suffix@\$domain"'; ok $? "router and transport"

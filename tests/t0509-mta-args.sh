@@ -5,7 +5,7 @@
 # usage error (64) and nothing is printed; what it does print, Postfix's
 # own postconf reads back as one pipe transport with that user.
 . "${TOP:-.}/tests/lib.sh"
-plan 9
+plan 11
 
 hinit
 bad=0
@@ -38,9 +38,11 @@ t "herald mta postfix --user list-admin" 0 herald mta postfix --user list-admin 
 mkdir -p "$T/pf"; : > "$T/pf/main.cf"
 printf '%s\n' "$out" | sed -n '/^# --- master.cf/,/^$/p' | grep -v '^#' > "$T/pf/master.cf"
 m=$(postconf -c "$T/pf" -M herald/unix 2>&1)
-like "$m" '^herald +unix +- +n +n +- +- +pipe flags=DRXq user=list-admin null_sender= argv=/usr/local/bin/herald -c [^ ]+ pipe -f \$\{sender\} \$\{recipient\}$' &&
+like "$m" '^herald +unix +- +n +n +- +- +pipe flags=DRXq user=list-admin null_sender= argv=/usr/local/bin/herald -c [^ ]+ pipe -f \$\{sender\} -- \$\{recipient\}$' &&
     [ "$(postconf -c "$T/pf" -M | wc -l)" = 1 ]
-ok $? "postconf -M reads one pipe service with user=list-admin"
+ok $? "postconf -M reads one pipe service with user=list-admin, -- before the recipient"
+t "herald mta exim" 0 herald mta exim --user list-admin
+like "$out" 'command = [^ ]+ -c [^ ]+ pipe -f "\$sender_address" -- "\$local_part'; ok $? "Exim's transport passes -- before the recipient too"
 t "--user x;rm -rf / writes nothing Postfix could read" 64 herald mta postfix --user 'x;rm -rf /'
 [ -z "$out" ]; ok $? "stdout is empty"
 finish

@@ -116,6 +116,14 @@ like "$out" '^421 4\.7\.0 too many errors' && like "$out" '^EOF$'; ok $? "ten ba
 # --- the time limit per command (--timeout 2)
 expect 0 $TALK "$LMTPSOCK" "1:LHLO test\r\n" eof
 like "$out" '^421 4\.4\.2 timeout' && like "$out" '^EOF$'; ok $? "an idle client gets 421 4.4.2 and is closed"
+LONG3=$(head -c 3000 /dev/zero | tr '\0' B)
+expect 0 $TALK "$LMTPSOCK" "1:LHLO test\r\n" "0:NOOP $LONG3" eof
+like "$out" '^421 4\.4\.2 timeout' && like "$out" '^EOF$'; ok $? "a line over 2048 bytes that never ends gets the same 421 4.4.2 and is closed"
+
+# --- 8-bit bytes in an address reach the log escaped (issue 21.2)
+printf 'From: x@b.test\r\nSubject: hi\r\n\r\nhello\r\n.\r\n' > $T/8bit.msg
+expect 0 $TALK "$LMTPSOCK" "1:LHLO test\r\n" "1:MAIL FROM:<caf\xe9\xff@b.test>\r\n" "1:RCPT TO:<xen-users-owner@$D>\r\n" "1:DATA\r\n" "1:@$T/8bit.msg" "1:QUIT\r\n"
+grep -q 'caf\\xe9\\xff@b\.test' $T/lmtp.log && ! LC_ALL=C grep -q "$(printf '\351\377')" $T/lmtp.log; ok $? "the sender's 0xe9 0xff are written \\xe9\\xff in the log, never raw"
 
 # --- the connection limit (--max-connections 2)
 $PY - "$LMTPSOCK" > $T/limit <<'EOP'

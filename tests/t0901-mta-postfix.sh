@@ -39,7 +39,7 @@ ok $? "the printed postconf and postmap lines run"
     [ "$(postconf -c "$PF" -h herald_destination_recipient_limit)" = 1 ] &&
     [ "$(postconf -c "$PF" -h recipient_delimiter)" = + ]
 ok $? "main.cf in DIR has the settings"
-postconf -c "$PF" -M herald/unix | grep -q 'pipe flags=DRXq user=nobody null_sender= argv=.* pipe -f \${sender} \${recipient}$'
+postconf -c "$PF" -M herald/unix | grep -q 'pipe flags=DRXq user=nobody null_sender= argv=.* pipe -f \${sender} -- \${recipient}$'
 ok $? "master.cf in DIR has the herald pipe service"
 [ "$(postmap -c "$PF" -q xen-users-bounces@lists.xenproject.org "hash:$PF/herald_transport")" = herald: ]
 ok $? "postmap built DIR/herald_transport.db: the bounce address maps to herald:"
