@@ -493,7 +493,7 @@ config_validate_nonneg_float(cfg_t *cfg, cfg_opt_t *opt)
 static const char *const config_positive[] = {
 	"pipe|max_size", "pipe|pending_expiry_hours", "pipe|spool_keep_days",
 	"web|threads", "web|max_connections", "web|per_ip_connections",
-	"web|timeout", "web|max_body", "web|ip_rate", "web|token_rate",
+	"web|timeout", "web|request_timeout", "web|max_body", "web|ip_rate", "web|token_rate",
 	"web|retry_after",
 };
 static const char *const config_list_positive[] = {
@@ -1634,6 +1634,7 @@ config_load(const char *path, GError **error)
 		CFG_INT("max_connections", 512, CFGF_NONE),
 		CFG_INT("per_ip_connections", 64, CFGF_NONE),
 		CFG_INT("timeout", 15, CFGF_NONE),
+		CFG_INT("request_timeout", 30, CFGF_NONE),
 		CFG_INT("max_body", 16384, CFGF_NONE),
 		CFG_INT("ip_rate", 600, CFGF_NONE),
 		CFG_INT("token_rate", 10, CFGF_NONE),
@@ -1755,6 +1756,7 @@ config_load(const char *path, GError **error)
 	config->web.max_connections = cfg_getint(s, "max_connections");
 	config->web.per_ip_connections = cfg_getint(s, "per_ip_connections");
 	config->web.timeout = cfg_getint(s, "timeout");
+	config->web.request_timeout = cfg_getint(s, "request_timeout");
 	config->web.max_body = cfg_getint(s, "max_body");
 	config->web.ip_rate = cfg_getint(s, "ip_rate");
 	config->web.token_rate = cfg_getint(s, "token_rate");

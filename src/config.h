@@ -142,6 +142,7 @@ struct web_config {
 	int max_connections;	/* open connections, in all */
 	int per_ip_connections;	/* open connections from one address */
 	int timeout;		/* seconds a connection may stay idle */
+	int request_timeout;	/* seconds to read a whole request */
 	int max_body;		/* bytes of a request body */
 	int ip_rate;		/* requests a minute from one address */
 	int token_rate;		/* POSTs a minute with one token */

@@ -100,6 +100,21 @@ struct web {
 	GCond group_cond;
 	GPtrArray *group;	/* struct web_req waiting to be written */
 	gboolean group_stop;	/* the writer drains the queue and ends */
+	/* the whole-request deadline (see web_deadline_main) */
+	GThread *watchdog;
+	GMutex conns_lock;
+	GCond conns_cond;
+	GHashTable *conns;	/* struct web_conn, the open connections */
+	gboolean watchdog_stop;
+};
+
+/* one open connection, for the whole-request deadline: a request must be
+ * read (headers and body) within web.request_timeout of its start */
+struct web_conn {
+	int fd;
+	gint64 start;		/* monotonic: when this request began */
+	gboolean routing;	/* read, being answered: no deadline */
+	int timed_out;		/* 1: 408 written, 2: the reading side shut */
 };
 
 /* one campaign as the archive shows it, rendered once */
@@ -1486,6 +1501,141 @@ web_client(struct web *web, struct MHD_Connection *c, char *out, size_t len)
 		}
 }
 
+/* web_conn_of - C's deadline record (NULL before it was noted) */
+static struct web_conn *
+web_conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* web_conn_next_request - a request of C was answered: the next one's
+ * deadline counts from now */
+static void
+web_conn_next_request(struct web *web, struct MHD_Connection *c)
+{
+	struct web_conn *wc = web_conn_of(c);
+
+	if (wc == NULL)
+		return;
+	g_mutex_lock(&web->conns_lock);
+	wc->start = g_get_monotonic_time();
+	wc->routing = FALSE;
+	g_mutex_unlock(&web->conns_lock);
+}
+
+/* web_conn_notify - MHD's connection start and end: keep the set the
+ * deadline watchdog walks */
+static void
+web_conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct web *web = cls;
+	struct web_conn *wc;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		wc = g_new0(struct web_conn, 1);
+		wc->fd = ci != NULL ? ci->connect_fd : -1;
+		wc->start = g_get_monotonic_time();
+		g_mutex_lock(&web->conns_lock);
+		g_hash_table_add(web->conns, wc);
+		g_mutex_unlock(&web->conns_lock);
+		*socket_context = wc;
+		return;
+	}
+	if ((wc = *socket_context) == NULL)
+		return;
+	g_mutex_lock(&web->conns_lock);
+	g_hash_table_remove(web->conns, wc);
+	g_mutex_unlock(&web->conns_lock);
+	g_free(wc);
+	*socket_context = NULL;
+}
+
+/* web_deadline_main - the watchdog: a connection whose request is not
+ * read within web.request_timeout gets a 408 written on its socket and
+ * its sending side shut; a second later its reading side too, so MHD
+ * sees the end and closes it (the client had that second to read the
+ * 408). MHD's own timeout counts idle time only: a client sending a byte
+ * a second would hold its connection for ever. Nothing is written to a
+ * connection being answered (routing). */
+static gpointer
+web_deadline_main(gpointer data)
+{
+	static const char answer[] = "HTTP/1.1 408 Request Timeout\r\n"
+	    "Connection: close\r\nContent-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Length: 42\r\n\r\n"
+	    "The request took too long; please retry.\r\n";
+	struct web *web = data;
+	gint64 limit = (gint64)web->config->web.request_timeout *
+	    G_USEC_PER_SEC;
+
+	g_mutex_lock(&web->conns_lock);
+	while (!web->watchdog_stop) {
+		gint64 now = g_get_monotonic_time();
+		GHashTableIter it;
+		gpointer key;
+
+		g_hash_table_iter_init(&it, web->conns);
+		while (g_hash_table_iter_next(&it, &key, NULL)) {
+			struct web_conn *wc = key;
+
+			if (wc->fd < 0 || wc->routing)
+				continue;
+			if (wc->timed_out == 1) {
+				shutdown(wc->fd, SHUT_RD);
+				g_atomic_int_set(&wc->timed_out, 2);
+			} else if (wc->timed_out == 0 && now - wc->start > limit) {
+				/* best effort: a full send buffer drops it */
+				(void)!send(wc->fd, answer, sizeof(answer) - 1,
+				    MSG_NOSIGNAL | MSG_DONTWAIT);
+				shutdown(wc->fd, SHUT_WR);
+				g_atomic_int_set(&wc->timed_out, 1);
+				log_info("serve: a request not read within %ds:"
+				    " 408", web->config->web.request_timeout);
+			}
+		}
+		g_cond_wait_until(&web->conns_cond, &web->conns_lock,
+		    g_get_monotonic_time() + G_USEC_PER_SEC);
+	}
+	g_mutex_unlock(&web->conns_lock);
+	return NULL;
+}
+
+/* web_count_length - MHD_get_connection_values's callback: the
+ * Content-Length values seen, and whether two differ */
+static enum MHD_Result
+web_count_length(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	const char **first = cls;
+
+	if (g_ascii_strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0)
+		return MHD_YES;
+	if (first[0] == NULL)
+		first[0] = value;
+	else if (strcmp(first[0], value) != 0)
+		first[1] = value;
+	return MHD_YES;
+}
+
+/* web_content_lengths_differ - the request has two Content-Length
+ * headers that disagree (a request smuggler's shape; RFC 9112 6.3 says
+ * refuse it) */
+static gboolean
+web_content_lengths_differ(struct MHD_Connection *c)
+{
+	const char *seen[2] = { NULL, NULL };
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, web_count_length, seen);
+	return seen[1] != NULL;
+}
+
 /* web_access - MHD's access handler: set up, take the body, answer */
 static enum MHD_Result
 web_access(void *cls, struct MHD_Connection *c, const char *url,
@@ -1494,8 +1644,11 @@ web_access(void *cls, struct MHD_Connection *c, const char *url,
 {
 	struct web *web = cls;
 	struct web_req *r = *con_cls;
+	struct web_conn *wc = web_conn_of(c);
 	const char *cl;
 
+	if (wc != NULL && g_atomic_int_get(&wc->timed_out) != 0)
+		return MHD_NO;	/* answered 408 by the watchdog: hang up */
 	if (r == NULL) {
 		r = g_new0(struct web_req, 1);
 		r->web = web;
@@ -1507,6 +1660,10 @@ web_access(void *cls, struct MHD_Connection *c, const char *url,
 		    web_gstring_free);
 		web_client(web, c, r->client, sizeof(r->client));
 		*con_cls = r;
+		if (web_content_lengths_differ(c))
+			return web_error(c, r, MHD_HTTP_BAD_REQUEST, NULL,
+			    "Not understood", "The request has two different"
+			    " Content-Length headers.");
 		/* one-click POSTs come in bursts from a few mail providers'
 		 * addresses: they are limited per token, and their client
 		 * address pays only for a token that is not valid */
@@ -1553,6 +1710,13 @@ web_access(void *cls, struct MHD_Connection *c, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (wc != NULL) {
+		g_mutex_lock(&web->conns_lock);
+		wc->routing = wc->timed_out == 0;
+		g_mutex_unlock(&web->conns_lock);
+		if (!wc->routing)
+			return MHD_NO;
+	}
 	return web_route(c, r, url);
 }
 
@@ -1566,6 +1730,7 @@ web_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 	if (r == NULL)
 		return;
+	web_conn_next_request(r->web, c);
 	us = g_get_monotonic_time() - r->start;
 	/* the answer is out (the change was committed before it): now the
 	 * notices the change queued, whose words end the log line */
@@ -1682,6 +1847,9 @@ web_new(const struct config *config, const struct token_key *key,
 	g_mutex_init(&web->archive_lock);
 	g_mutex_init(&web->write_lock);
 	g_mutex_init(&web->group_lock);
+	g_mutex_init(&web->conns_lock);
+	g_cond_init(&web->conns_cond);
+	web->conns = g_hash_table_new(NULL, NULL);
 	g_cond_init(&web->group_cond);
 	web->group = g_ptr_array_new();
 	web->archive = g_hash_table_new_full(g_int64_hash, g_int64_equal,
@@ -1709,6 +1877,19 @@ fail:
 	return NULL;
 }
 
+/* web_deadline_stop - end the watchdog */
+static void
+web_deadline_stop(struct web *web)
+{
+	g_mutex_lock(&web->conns_lock);
+	web->watchdog_stop = TRUE;
+	g_cond_signal(&web->conns_cond);
+	g_mutex_unlock(&web->conns_lock);
+	if (web->watchdog != NULL)
+		g_thread_join(web->watchdog);
+	web->watchdog = NULL;
+}
+
 /* web_start - see web.h */
 gboolean
 web_start(struct web *web, GError **error)
@@ -1724,6 +1905,9 @@ web_start(struct web *web, GError **error)
 		flags |= MHD_USE_IPv6;
 	web->group_stop = FALSE;
 	web->writer = g_thread_new("herald-web-writer", web_group_main, web);
+	web->watchdog_stop = FALSE;
+	web->watchdog = g_thread_new("herald-web-deadline", web_deadline_main,
+	    web);
 	web->daemon = MHD_start_daemon(flags, 0, NULL, NULL, web_access, web,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&web->addr,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)wc->threads,
@@ -1733,12 +1917,14 @@ web_start(struct web *web, GError **error)
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)WEB_CONN_MEMORY,
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 512u,
 	    MHD_OPTION_NOTIFY_COMPLETED, web_completed, web,
+	    MHD_OPTION_NOTIFY_CONNECTION, web_conn_notify, web,
 	    MHD_OPTION_UNESCAPE_CALLBACK, web_unescape, NULL,
 	    MHD_OPTION_END);
 	if (web->daemon == NULL) {
 		int e = errno;
 
 		web_group_stop(web);
+		web_deadline_stop(web);
 		errno = e;
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_TEMP,
 		    "cannot listen on %s: %s", web->listen, g_strerror(errno));
@@ -1774,6 +1960,7 @@ web_stop(struct web *web)
 	web_group_stop(web);
 	MHD_stop_daemon(web->daemon);
 	web->daemon = NULL;
+	web_deadline_stop(web);
 }
 
 /* web_free - see web.h */
@@ -1791,6 +1978,9 @@ web_free(struct web *web)
 	g_mutex_clear(&web->write_lock);
 	g_mutex_clear(&web->group_lock);
 	g_cond_clear(&web->group_cond);
+	g_mutex_clear(&web->conns_lock);
+	g_cond_clear(&web->conns_cond);
+	g_hash_table_unref(web->conns);
 	g_ptr_array_unref(web->group);
 	g_free(web->listen);
 	g_free(web->bound);

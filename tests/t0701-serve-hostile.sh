@@ -7,11 +7,11 @@
 # the real SQLite file is unchanged afterwards.
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0700/serve-lib.sh"
-plan 64
+plan 71
 
 sink_start
 hinit 'web {' '  base_url = "https://lists.example.org"' '  token_rate = 3' \
-    '  timeout = 2' '  per_ip_connections = 4' '  max_body = 4096' '  retry_after = 7' '}'
+    '  timeout = 2' '  request_timeout = 3' '  per_ip_connections = 4' '  max_body = 4096' '  retry_after = 7' '}'
 sink_conf
 echo 'editable_attributes = { "role" }' >> "$T/lists/xen-devel.conf"
 ALICE=$(add_sub alice@subs.test active xen-users xen-devel)
@@ -186,6 +186,77 @@ sys.exit(0 if not got.startswith(b"HTTP/1.1 200") else 1)
 PY
 ok $? "a 5th connection from one address is refused (per_ip_connections = 4)"
 t "and the server still answers" 0 curl -sf "$WEB/health"
+
+# --- a whole request has a deadline (web.request_timeout = 3), however
+# slowly its bytes trickle in: 408, and the connection is closed
+cat > $T/slow.py <<'PY'
+import socket, sys, time
+port, what = int(sys.argv[1]), sys.argv[2]
+s = socket.create_connection(("127.0.0.1", port))
+s.setblocking(False)
+if what == "headers":
+	head, trickle = b"GET /health HTTP/1.1\r\n", b"X-Slow: " + b"a" * 100
+else:
+	head = (b"POST /subscribe/xen-devel HTTP/1.1\r\nHost: x\r\n"
+	    b"Content-Type: application/x-www-form-urlencoded\r\n"
+	    b"Content-Length: 200\r\n\r\n")
+	trickle = b"email=" + b"a" * 150
+s.sendall(head)
+got, start = b"", time.monotonic()
+# a byte every 0.4 s: never idle for MHD's 2 s timeout
+for b in trickle:
+	if time.monotonic() - start > 25:
+		break
+	try:
+		s.send(bytes([b]))
+	except OSError:
+		break
+	time.sleep(0.4)
+	try:
+		d = s.recv(4096)
+		got += d
+		if not d:
+			break
+	except BlockingIOError:
+		pass
+	except OSError:
+		break
+print(got.split(b"\r\n")[0].decode(errors="replace") or "closed")
+print("%.1f" % (time.monotonic() - start))
+PY
+OUT=$($PY $T/slow.py $WEBPORT headers)
+like "$OUT" '^HTTP/1\.1 408' ; ok $? "headers a byte every 0.4 s: 408 past the deadline ($(echo $OUT))"
+OUT=$($PY $T/slow.py $WEBPORT body)
+like "$OUT" '^HTTP/1\.1 408'; ok $? "a body a byte every 0.4 s: 408 past the deadline ($(echo $OUT))"
+t "and /health still answers that address" 0 curl -sf "$WEB/health"
+grep -q 'a request not read within 3s: 408' "$T/serve.log"; ok $? "the log says so"
+
+# --- two Content-Length headers that differ: 400 (request smuggling)
+S0=$(state)
+RAW=$($PY - "$WEBPORT" <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+for req in (b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+    b"Content-Length: 3\r\n\r\nabc",
+    b"POST /subscribe/xen-devel HTTP/1.1\r\nHost: x\r\n"
+    b"Content-Type: application/x-www-form-urlencoded\r\n"
+    b"Content-Length: 5\r\nContent-Length: 22\r\n\r\nemail=x@subs.test&x=yy"):
+	s = socket.create_connection(("127.0.0.1", port))
+	s.settimeout(10)
+	s.sendall(req)
+	print(s.recv(100).split(b"\r\n")[0].decode())
+PY
+)
+[ "$(printf '%s\n' "$RAW" | grep -c '^HTTP/1\.1 400')" = 2 ]; ok $? "two different Content-Length headers: 400, on a GET and on a POST ($(echo $RAW))"
+unchanged; ok $? "and nothing changed"
+
+# --- the log holds no token, however the path spells it
+: > "$T/serve.log.tok"
+for p in "//unsubscribe/$AT" "/./unsubscribe/$AT" "/Unsubscribe/$AT" "/archive/$AT/" "/unsubscribe/$AT/x" "/x/$(printf '%s' "$AT" | tr a-z A-Z)"; do
+	curl -s -o /dev/null --path-as-is "$WEB$p"
+done
+_i=0; while [ $_i -lt 50 ] && [ "$(grep -c "GET /x/" "$T/serve.log")" = 0 ]; do sleep 0.1; _i=$((_i + 1)); done
+! grep -qi "$AT" "$T/serve.log" && ! grep -qi "${AT%??????}" "$T/serve.log"; ok $? "//unsubscribe/T, /./unsubscribe/T, /Unsubscribe/T, /archive/T/, /X/T in capitals: no token in the log"
 
 # --- configuration and command line
 cp "$HERALD_CONFIG" "$T/good.conf"
