@@ -119,10 +119,19 @@ action_token_find(const struct config *config, const struct token_key *key,
 		    (g_ascii_tolower(text[test ? 1 : 0]) |
 		    (test ? TOKEN_TEST : 0)));
 	}
+	if (letter == 0) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
+		    "malformed token");
+		return FALSE;
+	}
 	if ((letter & accept) == 0) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
-		    letter == 0 ? "malformed token" :
-		    "a token of another purpose is not taken here");
+		    "a token marked for \"%s\" is not taken here",
+		    token_purpose_name((enum token_purpose)
+		    (g_ascii_tolower(text[g_ascii_tolower(text[0]) ==
+		    TOKEN_TEST_LETTER ? 1 : 0]) |
+		    (g_ascii_tolower(text[0]) == TOKEN_TEST_LETTER ?
+		    TOKEN_TEST : 0))));
 		return FALSE;
 	}
 	for (i = 0; config->lists != NULL && i < config->lists->len; i++) {
