@@ -2,10 +2,11 @@
 # bench-bounce.sh - "herald bounce scan" over the whole bounce corpus:
 # messages per second on one core (target: over 5,000/s). Prints the
 # command and the figure; ROUNDS passes (default 20) are timed together
-# so process start-up is a small part of the figure.
+# so process start-up is a small part of the figure; the load average
+# is printed before and after them.
 
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-HERALD=${HERALD:-$TOP/herald}
+. "$TOP/tests/bench/lib.sh"
 CORPUS=${CORPUS:-$TOP/../shared/corpus/bounces}
 ROUNDS=${ROUNDS:-20}
 
@@ -15,6 +16,7 @@ n=$(echo "$files" | wc -l)
 cmd="taskset -c 0 $HERALD bounce scan \$(tail -n +2 expected.tsv | cut -f1)"
 command -v taskset >/dev/null || cmd=${cmd#taskset -c 0 }
 echo "command: (cd $CORPUS && $cmd) x $ROUNDS"
+bench_load "before the $ROUNDS passes"
 start=$(date +%s.%N)
 i=0
 while [ $i -lt "$ROUNDS" ]; do
@@ -23,6 +25,7 @@ while [ $i -lt "$ROUNDS" ]; do
 	i=$((i + 1))
 done
 end=$(date +%s.%N)
+bench_load "after them"
 awk -v n="$n" -v r="$ROUNDS" -v s="$start" -v e="$end" 'BEGIN {
 	t = e - s; m = n * r; rate = m / t
 	verdict = (rate > 5000) ? "met" : "missed"

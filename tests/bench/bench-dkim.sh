@@ -5,9 +5,13 @@
 # alternated in one run; herald's CPU (user + system, all threads) per
 # message, signed minus unsigned, beside `openssl speed rsa2048`'s time
 # per RSA signature on the same machine. Target: the difference at most
-# 1.2 times the bare sign. Then smtp-source sending one signed message of
-# herald's N times over as many sessions (-d), for the rate beside
-# herald's signed rate.
+# 1.2 times the bare sign. Each round also runs smtp-source sending one
+# of herald's signed messages N times over as many sessions (-d), for
+# the rate beside herald's signed rate, and openssl speed, for the sign
+# beside herald's difference. herald send and smtp-source are timed the
+# same way, as whole commands from exec to exit (bench_timed), herald's
+# internal run.rate printed beside; each round prints the load average
+# before and after.
 #
 #   sh tests/bench/bench-dkim.sh            N=20000 ROUNDS=3 CONN=4
 set -eu
@@ -52,38 +56,75 @@ with open(sys.argv[1], "w") as f:
 PYEOF
 "$HERALD" sub import xen-users "$T/subs.csv" >/dev/null
 
-# run MODE - one campaign to everyone, MODE plain or signed; sets cpu
-# (microseconds per message) and rate (messages per second)
+# run MODE - one campaign to everyone, MODE plain or signed, timed as a
+# whole command; sets ucpu (microseconds of CPU per message), rate
+# (messages per second of the whole command) and irate (herald's
+# internal run.rate)
 run() {
 	cp "$T/$1.conf" "$T/lists/xen-users.conf"
-	/usr/bin/time -f '%U %S' -o "$T/time" "$HERALD" send summit --list xen-users \
-	    --segment users --yes --again --json >"$T/run.json" 2>/dev/null
-	cpu=$($PY -c 'import sys; u, s = open(sys.argv[1]).read().split()[-2:]; print("%.1f" % ((float(u) + float(s)) * 1e6 / int(sys.argv[2])))' "$T/time" "$N")
-	rate=$(bench_rate "$T/run.json")
+	bench_timed "$T/run" "$HERALD" send summit --list xen-users \
+	    --segment users --yes --again --json
+	ucpu=$(awk -v c="$cpu" -v n="$N" 'BEGIN { printf "%.1f", c * 1e6 / n }')
+	rate=$(bench_per_s "$N" "$wall")
+	irate=$(bench_rate "$T/run.out")
 }
 
-sign_us=$(openssl speed -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ { printf "%.1f", $4 * 1e6 }')
-echo "openssl speed rsa2048: $sign_us us per sign"
-echo "herald send, $N messages, $CONN connections (us CPU per message, msg/s):"
+# smtp-source's message: one of herald's signed ones. herald render
+# prints it as sent, CRLF; -F appends a CRLF of its own to each line it
+# reads, so it gets the lines with LF alone (CRLF lines would go out
+# ending CR CR LF)
+cp "$T/signed.conf" "$T/lists/xen-users.conf"
+"$HERALD" render summit --list xen-users --to p1@example1.org > "$T/one.eml"
+tr -d '\r' < "$T/one.eml" > "$T/one-lf.eml"
+scmd="smtp-source -d -s $CONN -m $N -F $T/one-lf.eml -f bench@example.org -t sink@example.org 127.0.0.1:$PORT"
+# sign - openssl speed's time per RSA 2048 signature (CPU), in sign_us
+sign() {
+	sign_us=$(openssl speed -seconds "${SIGN_SECONDS:-3}" rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ { printf "%.1f", $4 * 1e6 }')
+}
+
+echo "each round: herald send unsigned, herald send signed, smtp-source, openssl speed"
+echo "  herald send: herald send summit --list xen-users --segment users --yes --again --json"
+echo "          ($N messages, $CONN connections; the list file without, then with its dkim { } block)"
+echo "  smtp-source: $scmd"
+echo "          ($N messages of $(wc -c < "$T/one-lf.eml") bytes with LF lines, one of herald's signed ones)"
+echo "  openssl speed -seconds ${SIGN_SECONDS:-3} rsa2048"
 diffs=""
-signed_rates=""
+signs=""
+sratios=""
 i=1
 while [ $i -le "$ROUNDS" ]; do
-	run plain; p=$cpu; pr=$rate
-	run signed; s=$cpu; sr=$rate
+	echo "  round $i:"
+	bench_load "before round $i"
+	run plain; p=$ucpu; pr=$rate; pir=$irate
+	run signed; s=$ucpu; sr=$rate; sir=$irate
+	# shellcheck disable=SC2086
+	bench_timed "$T/source" $scmd
+	src=$(bench_per_s "$N" "$wall")
+	sign
 	d=$(echo "$s - $p" | bc)
 	diffs="$diffs $d"
-	signed_rates="$signed_rates $sr"
-	echo "  round $i: unsigned $p us ($pr msg/s), signed $s us ($sr msg/s): +$d us"
+	signs="$signs $sign_us"
+	sratio=$(echo "scale=3; $sr / $src" | bc)
+	sratios="$sratios $sratio"
+	echo "    herald send unsigned: $p us CPU per message; whole command $pr msg/s (internal run.rate $pir msg/s)"
+	echo "    herald send signed:   $s us CPU per message; whole command $sr msg/s (internal run.rate $sir msg/s)"
+	echo "    signed minus unsigned: +$d us; openssl speed rsa2048: $sign_us us per sign"
+	printf '    smtp-source, the same signed message: whole command %s msg/s; herald send signed / smtp-source, whole commands %.2f\n' \
+	    "$src" "$sratio"
+	bench_load "after round $i"
 	i=$((i + 1))
 done
-med=$(printf '%s\n' $diffs | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
-echo "median signing cost $med us per message = $(echo "scale=2; $med / $sign_us" | bc)x the bare RSA sign (target <= 1.2)"
+# shellcheck disable=SC2086
+med=$(bench_median $diffs)
+# shellcheck disable=SC2086
+sign_med=$(bench_median $signs)
+# shellcheck disable=SC2086
+echo "median signing cost $med us per message (herald send signed minus unsigned) = $(echo "scale=2; $med / $sign_med" | bc)x openssl speed's median $sign_med us per RSA sign (target <= 1.2)"
+# shellcheck disable=SC2086
+printf 'herald send signed / smtp-source, whole commands: median %.2f of%s\n' "$(bench_median $sratios)" "$sratios"
 
 # dkim.c's signer alone, one thread, on one of herald's messages (its
 # signature taken off) and on a 200-byte one: what libopendkim itself adds
-cp "$T/signed.conf" "$T/lists/xen-users.conf"
-"$HERALD" render summit --list xen-users --to p1@example1.org > "$T/one.eml"
 $PY - "$T/one.eml" "$T/bare.eml" "$T/tiny.eml" <<'PYEOF'
 import sys
 m = open(sys.argv[1], "rb").read()
@@ -96,10 +137,3 @@ if [ -x "$BUILD/tools/dkim-sign" ]; then
 	echo "dkim.c's signer alone, one thread: $("$BUILD/tools/dkim-sign" "$KEY" "$T/bare.eml" 2000);" \
 	    "$("$BUILD/tools/dkim-sign" "$KEY" "$T/tiny.eml" 2000)"
 fi
-
-# smtp-source with one of herald's signed messages, same count and sessions
-s0=$(date +%s.%N)
-/usr/sbin/smtp-source -c -d -s "$CONN" -m "$N" -F "$T/one.eml" \
-    -f bench@example.org -t sink@example.org "127.0.0.1:$PORT" >/dev/null
-src=$(echo "scale=0; $N / ($(date +%s.%N) - $s0)" | bc)
-echo "smtp-source, the same signed message: $src msg/s; herald signed:$signed_rates msg/s"

@@ -16,7 +16,12 @@
 #     subscribers in its subscribers.d): RUNS (default 1,000) VERP bounces
 #     each, alternated one by one in one run; medians (target: herald's at
 #     most 0.7 of mlmmj's).
-# Prints the figures and the commands that produced them.
+# The LMTP bursts, smtp-source -L and the pipe's rate are timed the same
+# way, as whole commands from exec to exit (bench_timed in lib.sh; the
+# burst tool's own figures, clocked inside it, printed beside); the
+# alternated pipe and mlmmj-receive runs are timed alike one by one.
+# Prints the figures and the commands that produced them, and the load
+# average before and after each timed step.
 set -eu
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$TOP/tests/bench/lib.sh"
@@ -80,7 +85,6 @@ for i in range(runs):
 write("mb", rows)
 EOP
 
-echo "load average now: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
 echo "1. herald lmtp"
 echo "  server: HERALD_CONFIG=$HERALD_CONFIG $HERALD lmtp --listen unix:$D/lmtp.sock   (defaults: 1 worker, groups of up to 64)"
 "$HERALD" lmtp --listen "unix:$D/lmtp.sock" 2>"$D/lmtp.log" &
@@ -91,17 +95,21 @@ for kind in lb lu; do
 	echo "  $what, 4 connections:"
 	echo "    command: $PY $TOP/tests/tools/lmtp-burst.py $D/lmtp.sock $D/m/$kind.list 4 OKFILE"
 	: > "$D/ok"
-	r=$($PY "$TOP/tests/tools/lmtp-burst.py" "$D/lmtp.sock" "$D/m/$kind.list" 4 "$D/ok")
-	echo "    $r"
-	eval "$(printf '%s\n' "$r" | sed -n 's/.* rate \([0-9]*\)\/s.*/rate_'$kind'=\1/p')"
+	bench_load "before"
+	bench_timed "$D/burst" $PY "$TOP/tests/tools/lmtp-burst.py" "$D/lmtp.sock" "$D/m/$kind.list" 4 "$D/ok"
+	bench_load "after"
+	r=$(cat "$D/burst.out")
+	eval "rate_$kind=$(bench_per_s "$COUNT" "$wall")"
+	printf '    lmtp-burst.py, whole command: %.2f s, %s messages/s\n' "$wall" "$(bench_per_s "$COUNT" "$wall")"
+	echo "    (lmtp-burst.py's own figures, clocked from its first connection: $r)"
 done
 if command -v smtp-source >/dev/null; then
 	echo "  smtp-source -L: $COUNT generated messages to xen-users-bounces@ (no token: stored as bounces without a subscriber), 4 sessions:"
-	echo "    command: time smtp-source -L -s 4 -m $COUNT -f bench@example.test -t xen-users-bounces@lists.xenproject.org unix:$D/lmtp.sock"
-	t0=$(date +%s.%N)
-	smtp-source -L -s 4 -m "$COUNT" -f bench@example.test -t xen-users-bounces@lists.xenproject.org "unix:$D/lmtp.sock"
-	t1=$(date +%s.%N)
-	echo "    $(echo "$t0 $t1 $COUNT" | awk '{ printf "%.2f s, %.0f messages/s", $2 - $1, $3 / ($2 - $1) }')"
+	echo "    command: smtp-source -L -s 4 -m $COUNT -f bench@example.test -t xen-users-bounces@lists.xenproject.org unix:$D/lmtp.sock"
+	bench_load "before"
+	bench_timed "$D/source" smtp-source -L -s 4 -m "$COUNT" -f bench@example.test -t xen-users-bounces@lists.xenproject.org "unix:$D/lmtp.sock"
+	bench_load "after"
+	printf '    smtp-source -L, whole command: %.2f s, %s messages/s\n' "$wall" "$(bench_per_s "$COUNT" "$wall")"
 fi
 kill $LP; wait $LP || true; LP=
 echo "  server: $(sed -n 's/^herald: lmtp: stopped; //p' "$D/lmtp.log") (grouped); deferred replies: $(grep -c 'status=75' "$D/lmtp.log" || true)"
@@ -142,9 +150,12 @@ else:
 EOP
 echo "2. herald pipe on the same database, $PIPE_RUNS VERP bounces, 4 in parallel:"
 echo "  command: HERALD_CONFIG=$HERALD_CONFIG $HERALD pipe -f '' RECIPIENT < MESSAGE   (4 at a time from $PY)"
-rate_pipe=$($PY "$D/run.py" rate "$HERALD" "$D/m/pb.list" 4)
-echo "  $rate_pipe messages/s"
-echo "  LMTP / pipe: bounces $(echo "$rate_lb $rate_pipe" | awk '{ printf "%.1f", $1 / $2 }')x, unsubscribes $(echo "$rate_lu $rate_pipe" | awk '{ printf "%.1f", $1 / $2 }')x (target at least 20x)"
+bench_load "before"
+bench_timed "$D/pipes" $PY "$D/run.py" rate "$HERALD" "$D/m/pb.list" 4
+bench_load "after"
+rate_pipe=$(bench_per_s "$PIPE_RUNS" "$wall")
+echo "  whole command (the $PIPE_RUNS pipes and the $PY that starts them): $rate_pipe messages/s (clocked inside $PY: $(cat "$D/pipes.out") messages/s)"
+echo "  LMTP / pipe, whole commands: bounces $(echo "$rate_lb $rate_pipe" | awk '{ printf "%.1f", $1 / $2 }')x, unsubscribes $(echo "$rate_lu $rate_pipe" | awk '{ printf "%.1f", $1 / $2 }')x (target at least 20x)"
 
 echo "3. herald pipe against mlmmj-receive, $RUNS VERP bounces each, alternated:"
 if [ -x /usr/bin/mlmmj-make-ml ] && [ -x /usr/bin/mlmmj-receive ]; then
@@ -156,7 +167,9 @@ if [ -x /usr/bin/mlmmj-make-ml ] && [ -x /usr/bin/mlmmj-receive ]; then
 	echo "$RUNS" > "$ML/index"
 	echo "  commands: HERALD_CONFIG=$HERALD_CONFIG $HERALD pipe -f '' RECIPIENT < MESSAGE"
 	echo "            /usr/bin/mlmmj-receive -F -L $ML < MESSAGE   (Delivered-To: xen-users+bounces-N-USER=DOMAIN@...)"
+	bench_load "before"
 	$PY "$D/run.py" alt "$HERALD" "$D/m/vb.list" "$D/m/mb.list" "$ML"
+	bench_load "after"
 	echo "  check: mlmmj recorded $(ls "$ML/bounce" | grep -vc lastmsg) bounces"
 else
 	echo "  mlmmj is not installed (apt-get install mlmmj): skipped"

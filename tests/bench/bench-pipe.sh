@@ -7,7 +7,8 @@
 # 5 ms. Then the instruction count of one invocation of each under
 # callgrind (steady whatever the load), the shared libraries loaded and the
 # WAL's size after the runs. SUBS=N and RUNS=N for a smaller pass. Prints
-# the figures and the commands that produced them.
+# the figures and the commands that produced them, and the load average
+# before and after each timed pass.
 set -eu
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$TOP/tests/bench/lib.sh"
@@ -84,17 +85,22 @@ if par == 1:
 else:
     print("  %d pipes, %d in parallel: %.0f messages/s" % (len(times), par, len(times) / wall))
 EOP
-echo "load average now: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
+# pass ARGS... - one timed pass of run.py, the load average around it
+pass() {
+	bench_load "before"
+	$PY "$D/run.py" "$@"
+	bench_load "after"
+}
 echo "process start-up alone (loading and linking; libesmtp and OpenSSL are opened only to send):"
 echo "  command: $HERALD --help"
-$PY "$D/run.py" "$HERALD" --help 0 "$RUNS" 1
+pass "$HERALD" --help 0 "$RUNS" 1
 for kind in b u; do
 	[ $kind = b ] && what="VERP bounce (stored for the bounce module)" || what="unsubscribe by token (no goodbye)"
 	echo "$what:"
 	echo "  command: HERALD_CONFIG=$HERALD_CONFIG $HERALD pipe -f SENDER RECIPIENT < MESSAGE   (timed one by one from $PY)"
-	$PY "$D/run.py" "$HERALD" "$D/m/$kind.list" 0 "$RUNS" 1
-	$PY "$D/run.py" "$HERALD" "$D/m/$kind.list" "$RUNS" "$RUNS" 2
-	$PY "$D/run.py" "$HERALD" "$D/m/$kind.list" $((2 * RUNS)) "$RUNS" 8
+	pass "$HERALD" "$D/m/$kind.list" 0 "$RUNS" 1
+	pass "$HERALD" "$D/m/$kind.list" "$RUNS" "$RUNS" 2
+	pass "$HERALD" "$D/m/$kind.list" $((2 * RUNS)) "$RUNS" 8
 done
 # instruction counts do not move with the load: one invocation of each
 # under callgrind, when valgrind is installed

@@ -4,7 +4,8 @@
 # sections of weight 1, as bench-relays.sh), from /usr/bin/time -v (Debian
 # package "time"). Also prints the import's peak RSS, the send's rate, its
 # CPU time and how the messages spread over the relays.
-# Target (issue 13): peak RSS < 64 MB at 1,000,000 recipients.
+# Target (issue 13): peak RSS < 64 MB at 1,000,000 recipients. The load
+# average is printed before and after each measured command.
 #
 #   sh tests/bench/bench-relays-rss.sh            N=1000000 CONN=1
 set -eu
@@ -24,8 +25,10 @@ bench_relay_subs "$T/subs.csv" "$N"
 peak() {
 	label=$1; shift
 	echo "\$ $*"
+	bench_load "before"
 	/usr/bin/time -v -o "$T/time" "$@" > "$T/out" 2>"$T/err" ||
 	    { echo "  failed:"; tail -3 "$T/err"; exit 1; }
+	bench_load "after"
 	rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$T/time")
 	cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$T/time")
 	wall=$(sed -n 's/.*Elapsed (wall clock) time.*: //p' "$T/time" |

@@ -10,11 +10,11 @@
 # Targets (issue 2): import >= 200,000 rows/s, a segment count < 0.5 s on
 # 1M subscribers, peak RSS < 64 MB. The figures are printed, not asserted:
 # a shared machine makes wall times noisy, so CPU seconds (user + sys) are
-# printed too; compare those between builds.
+# printed too; compare those between builds. The load average is printed
+# before and after each measured command.
 set -eu
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-HERALD=${HERALD:-$TOP/herald}
-BUILD=${BUILD:-$TOP/build}
+. "$TOP/tests/bench/lib.sh"
 N=${N:-1000000}
 ROUNDS=${ROUNDS:-3}
 B=$(mktemp -d "${TMPDIR:-/tmp}/herald-bench.XXXXXX")
@@ -31,7 +31,9 @@ export HERALD_CONFIG
 measure() {
 	label=$1; shift
 	echo "\$ $*"
+	bench_load "before"
 	/usr/bin/time -v -o "$B/time" "$@" > "$B/out"
+	bench_load "after"
 	tail -n 3 "$B/out" | sed 's/^/  /'
 	wall=$(sed -n 's/.*Elapsed (wall clock) time.*: //p' "$B/time" |
 	    awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }')

@@ -6,7 +6,8 @@
 # the sessions' set-up cancel out). Instruction counts repeat on a loaded
 # machine where rates and times do not. Prints the whole process's count
 # per message, the worker threads' (render, compose, send, commit), and
-# the main parts of it, each inclusive of what it calls.
+# the main parts of it, each inclusive of what it calls. The load average
+# is printed before and after each run (counts do not move with it).
 #
 #   sh tests/bench/callgrind-relays.sh            N1=1000 N2=3000
 set -eu
@@ -24,9 +25,11 @@ for n in $N1 $N2; do
 	"$HERALD" init >/dev/null
 	bench_relay_subs "$T/$n/subs.csv" "$n"
 	"$HERALD" sub import xen-users "$T/$n/subs.csv" >/dev/null
+	bench_load "before $n subscribers"
 	valgrind --tool=callgrind --callgrind-out-file="$T/cg.$n" \
 	    "$HERALD" send summit --list xen-users --segment us-east --yes \
 	    >"$T/out.$n" 2>&1
+	bench_load "after $n subscribers"
 	grep -q "sent $n, failed 0" "$T/out.$n" ||
 	    { echo "herald send to $n did not send them all:"; tail -3 "$T/out.$n"; exit 1; }
 	callgrind_annotate --inclusive=yes --auto=no --threshold=100 \

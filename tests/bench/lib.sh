@@ -1,12 +1,16 @@
 # tests/bench/lib.sh - what the benchmark scripts share, sourced once
 # they have set TOP: the programs (HERALD, BUILD, PY), a free port,
 # Postfix's smtp-sink, an instance with a large database made in one SQL
-# statement, and the rate herald send reports. It is no benchmark itself
-# (make bench leaves it out).
+# statement, the rate herald send reports; and the two things every
+# benchmark does alike: print the load average around each round
+# (bench_load) and time each side of a comparison as a whole command
+# (bench_timed). It is no benchmark itself (make bench leaves it out).
 #
-# What must stay true: it only sets up, nothing here is timed; everything
-# it makes is under the folder the script made (and removes in its trap),
-# and a process it starts is left for the script's trap to stop.
+# What must stay true: it sets up and times, it measures nothing on its
+# own; both sides of a comparison go through the same bench_timed;
+# everything it makes is under the folder the script made (and removes
+# in its trap), and a process it starts is left for the script's trap to
+# stop.
 
 HERALD=${HERALD:-$TOP/herald}
 BUILD=${BUILD:-$TOP/build}
@@ -47,8 +51,10 @@ bench_members() {
 	    INSERT INTO memberships(list_id, subscriber_id, status) SELECT 1, id, 'active' FROM subscribers;"
 }
 
-# bench_rate FILE - the sending rate (messages/s) of herald send --json's
-# summary in FILE
+# bench_rate FILE - herald's internal sending rate (messages/s) in herald
+# send --json's summary in FILE: run.rate, whose clock starts after
+# start-up, the campaign's creation and the queueing of its rows, so it
+# is no match for another program's whole-command rate (bench_timed)
 bench_rate() {
 	$PY -c 'import json,sys; print("%.0f" % json.load(open(sys.argv[1]))["run"]["rate"])' "$1"
 }
@@ -95,4 +101,49 @@ with open(sys.argv[1], "w") as f:
         f.write("person%d@example%d.org,Person %d,%s,us-east\n"
                 % (i, i % 97, i, "user" if i % 2 else "developer"))
 PYEOF
+}
+
+# bench_load WHEN - print the load average (/proc/loadavg: 1, 5 and 15
+# minutes) and the CPU count, labelled WHEN ("before round 1", ...): a
+# figure is read beside the load it was taken under
+bench_load() {
+	echo "  load average $1: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
+}
+
+# bench_timed PREFIX CMD... - run CMD as a whole command and time it from
+# exec to exit (Python's perf_counter around the fork, exec and wait; the
+# timer's own start-up is outside): CMD's stdout in PREFIX.out, its stderr
+# in PREFIX.err. Sets wall (seconds), cpu (user + system seconds of CMD
+# and every descendant it waited for) and rss (the largest peak RSS of
+# them, kB). Every side of a comparison is timed through here, so both
+# are timed the same way. Returns CMD's status (its stderr's tail shown).
+bench_timed() {
+	_p=$1; shift
+	$PY -c '
+import resource, subprocess, sys, time
+p = sys.argv[1]
+with open(p + ".out", "wb") as o, open(p + ".err", "wb") as e:
+    t0 = time.perf_counter()
+    rc = subprocess.call(sys.argv[2:], stdout=o, stderr=e)
+    t1 = time.perf_counter()
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+with open(p + ".time", "w") as f:
+    f.write("%.6f %.6f %d\n" % (t1 - t0, u.ru_utime + u.ru_stime, u.ru_maxrss))
+sys.exit(rc)' "$_p" "$@" || {
+		_rc=$?
+		echo "  failed ($_rc): $*"
+		tail -3 "$_p.err" | sed 's/^/    /'
+		return $_rc
+	}
+	read -r wall cpu rss < "$_p.time"
+}
+
+# bench_per_s COUNT SECONDS - COUNT / SECONDS, rounded
+bench_per_s() {
+	awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'
+}
+
+# bench_median X... - the median of the numbers X
+bench_median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
