@@ -33,6 +33,7 @@
 
 #include "herald.h"
 #include "store.h"
+#include "store_backend.h"
 
 #define STORE_BUSY_TIMEOUT_MS 10000
 
@@ -389,6 +390,7 @@ store_open(const char *path, int flags, GError **error)
 	g_once(&once, store_configure, NULL);
 
 	store->path = g_strdup(path);
+	store->ops = &store_sqlite_backend;
 	if (!(flags & STORE_OPEN_CREATE) && access(path, F_OK) != 0) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_NOINPUT,
 		    "%s: no database here; run \"herald init\" first", path);
@@ -454,6 +456,7 @@ store_close(struct store *store)
 	if (store == NULL)
 		return;
 	g_clear_pointer(&store->cached, g_hash_table_unref);
+	store_queries_clear(store);
 	if (store->db != NULL)
 		sqlite3_close_v2(store->db);
 	g_free(store->path);
@@ -674,35 +677,22 @@ gint64
 store_list_id(struct store *store, const char *name, gboolean create,
     GError **error)
 {
-	g_autoptr(store_stmt) st = NULL;
-	int rc;
+	GError *err = NULL;
+	gint64 id = 0;
+	int found;
 
-	if (create) {
-		sqlite3_stmt *ins = store_cached(store,
-		    "INSERT INTO lists(name) VALUES (?1) ON CONFLICT(name) DO NOTHING",
-		    error);
-
-		if (ins == NULL)
-			return 0;
-		sqlite3_bind_text(ins, 1, name, -1, SQLITE_STATIC);
-		if (!store_step_done(store, ins, "creating the list row", error))
-			return 0;
-		sqlite3_clear_bindings(ins);
-	}
-	st = store_cached(store, "SELECT id FROM lists WHERE name = ?1", error);
-	if (st == NULL)
+	if (create && !store_run(store, "INSERT INTO lists(name) VALUES (?1)"
+	    " ON CONFLICT(name) DO NOTHING", error, SQ_TEXT(name), SQ_END))
 		return 0;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		return sqlite3_column_int64(st, 0);
-	if (rc == SQLITE_DONE)
+	found = store_get_int(store, "SELECT id FROM lists WHERE name = ?1",
+	    &id, &err, SQ_TEXT(name), SQ_END);
+	if (found == 0)
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_NOUSER,
 		    "list \"%s\" has no members yet", name);
-	else
-		herald_set_sqlite_error(error, store->db, rc, "looking up list %s",
+	else if (found < 0)
+		g_propagate_prefixed_error(error, err, "looking up list %s: ",
 		    name);
-	return 0;
+	return found == 1 ? id : 0;
 }
 
 /* store_list_row - see store.h */
@@ -730,16 +720,8 @@ store_event(struct store *store, gint64 list_id, gint64 subscriber_id,
     const char *action, const char *channel, const char *detail,
     GError **error)
 {
-	g_autoptr(store_stmt) st = store_cached(store,
-	    "INSERT INTO events(list_id, subscriber_id, action, channel, detail)"
-	    " VALUES (nullif(?1, 0), nullif(?2, 0), ?3, ?4, ?5)", error);
-
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, list_id);
-	sqlite3_bind_int64(st, 2, subscriber_id);
-	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, channel, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, detail, -1, SQLITE_STATIC);
-	return store_step_done(store, st, "writing the event log", error);
+	return store_run(store, "INSERT INTO events(list_id, subscriber_id,"
+	    " action, channel, detail) VALUES (nullif(?1, 0), nullif(?2, 0),"
+	    " ?3, ?4, ?5)", error, SQ_INT(list_id), SQ_INT(subscriber_id),
+	    SQ_TEXT(action), SQ_TEXT(channel), SQ_TEXT(detail), SQ_END);
 }

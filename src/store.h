@@ -15,12 +15,16 @@
 #include <glib.h>
 #include <sqlite3.h>
 
+struct store_backend;
+
 struct store {
+	const struct store_backend *ops;	/* store_backend.h */
 	sqlite3 *db;
 	char *path;
 	int depth;		/* nesting of store_begin() */
 	int floor;		/* 1 inside a group (store_group_begin) */
 	GHashTable *cached;	/* SQL text (static) -> statement, see store_cached */
+	GHashTable *queries;	/* SQL text (static) -> store_query.c's cache */
 };
 
 enum store_open_flags {
@@ -116,6 +120,73 @@ gint64 store_list_row(struct store *store, const char *name, gboolean create,
 gboolean store_event(struct store *store, gint64 list_id,
     gint64 subscriber_id, const char *action, const char *channel,
     const char *detail, GError **error);
+
+/* ------------------------------------------------------------------ */
+/* Running a statement (store_query.c): the one helper every query of the
+ * store goes through, whatever the backend. SQL numbers its parameters
+ * ?1, ?2, ... in the order the values are given; the value list ends with
+ * SQ_END. SQL must be a literal (it keys a per-connection cache). */
+
+enum store_type {
+	STORE_END = 0, STORE_NULL, STORE_INT, STORE_REAL, STORE_TEXT,
+	STORE_BLOB,
+};
+
+/* one parameter's value; text and blobs are borrowed until the query
+ * ends (store_rows_free, or the end of store_run/store_get_*) */
+struct store_arg {
+	enum store_type type;
+	gint64 i;
+	double r;
+	const void *p;
+	gsize len;
+};
+
+#define SQ_INT(v)	((struct store_arg){ .type = STORE_INT, .i = (gint64)(v) })
+#define SQ_REAL(v)	((struct store_arg){ .type = STORE_REAL, .r = (v) })
+#define SQ_TEXT(v)	((struct store_arg){ .type = STORE_TEXT, .p = (v) })
+#define SQ_BLOB(v, n)	((struct store_arg){ .type = STORE_BLOB, .p = (v), \
+			    .len = (n) })
+#define SQ_NULL		((struct store_arg){ .type = STORE_NULL })
+#define SQ_END		((struct store_arg){ .type = STORE_END })
+
+/* a running query: its rows, read with store_next and the column readers */
+struct store_rows;
+
+/* store_select - SQL with the values after ERROR bound (…, SQ_END); NULL
+ * and *ERROR when it cannot be prepared or bound */
+struct store_rows *store_select(struct store *store, const char *sql,
+    GError **error, ...);
+/* store_next - TRUE: a row is there to read. FALSE: no more rows, or an
+ * error (*ERROR set: busy past the timeout and a full disk are TEMP) */
+gboolean store_next(struct store_rows *rows, GError **error);
+void store_rows_free(struct store_rows *rows);
+typedef struct store_rows store_rows;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(store_rows, store_rows_free)
+
+/* the current row's columns, from 0; text is the row's until the next
+ * store_next (store_text_dup: the caller's) */
+gboolean store_null(struct store_rows *rows, int col);
+gint64 store_int(struct store_rows *rows, int col);
+double store_real(struct store_rows *rows, int col);
+const char *store_text(struct store_rows *rows, int col);
+char *store_text_dup(struct store_rows *rows, int col);
+const void *store_blob(struct store_rows *rows, int col, gsize *len);
+
+/* store_run - run SQL to its end (a write); FALSE and *ERROR on failure */
+gboolean store_run(struct store *store, const char *sql, GError **error,
+    ...);
+/* store_get_int, store_get_text - the first column of the first row:
+ * 1 found (*OUT set; text the caller's), 0 no row, -1 an error */
+int store_get_int(struct store *store, const char *sql, gint64 *out,
+    GError **error, ...);
+int store_get_text(struct store *store, const char *sql, char **out,
+    GError **error, ...);
+/* the row id the last INSERT made; the rows the last write changed */
+gint64 store_last_id(struct store *store);
+int store_changes(struct store *store);
+/* store_queries_clear - the cached statements finalized (store_close) */
+void store_queries_clear(struct store *store);
 
 /* g_autoptr needs a type name: this typedef exists for it alone */
 typedef struct store store;

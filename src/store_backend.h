@@ -1,0 +1,45 @@
+/*
+ * store_backend.h - the table of operations a store backend gives (the
+ * store layer's private seam, as OpenSMTPD's struct queue_backend is the
+ * queue's): preparing, binding, stepping and reading a statement, and
+ * what a connection says about its last change. store_query.c runs every
+ * typed query of the store through it; a backend (store_sqlite.c today,
+ * PostgreSQL next) fills it in. Nothing outside the store includes this.
+ *
+ * Must stay true: a backend turns its own failures into HERALD_ERROR
+ * classes as store.h promises (busy past the timeout, a full disk, an I/O
+ * error: TEMP), and parameters are always bound, never spliced into SQL.
+ * SQL handed to a backend numbers its parameters ?1, ?2, ...
+ */
+#ifndef HERALD_STORE_BACKEND_H
+#define HERALD_STORE_BACKEND_H
+
+#include "store.h"
+
+struct store_backend {
+	const char *name;
+	/* a compiled statement, or NULL and *ERROR */
+	void *(*prepare)(struct store *store, const char *sql, GError **error);
+	/* bind ARG to parameter IDX (from 1) */
+	gboolean (*bind)(struct store *store, void *stmt, int idx,
+	    const struct store_arg *arg, GError **error);
+	/* the next row: 1 a row, 0 no more, -1 an error (*ERROR set) */
+	int (*step)(struct store *store, void *stmt, const char *sql,
+	    GError **error);
+	gboolean (*column_null)(void *stmt, int col);
+	gint64 (*column_int)(void *stmt, int col);
+	double (*column_real)(void *stmt, int col);
+	const char *(*column_text)(void *stmt, int col);
+	const void *(*column_blob)(void *stmt, int col, gsize *len);
+	/* ready to run again, parameters cleared */
+	void (*reset)(void *stmt);
+	void (*finalize)(void *stmt);
+	/* the row id the last INSERT made, the rows the last change touched */
+	gint64 (*last_id)(struct store *store);
+	int (*changes)(struct store *store);
+};
+
+/* store_sqlite.c */
+extern const struct store_backend store_sqlite_backend;
+
+#endif

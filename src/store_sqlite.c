@@ -1,0 +1,152 @@
+/*
+ * store_sqlite.c - the SQLite backend of the store's table of operations
+ * (store_backend.h): statements of the connection in struct store's db.
+ *
+ * Must stay true: SQLITE_BUSY, LOCKED, FULL, IOERR and NOMEM become
+ * HERALD_ERROR_TEMP (herald_set_sqlite_error), so a busy database or a
+ * full disk defers instead of failing for good.
+ */
+#include <sqlite3.h>
+
+#include "herald.h"
+#include "store.h"
+#include "store_backend.h"
+
+/* sqlite_prepare - compile SQL on the store's connection */
+static void *
+sqlite_prepare(struct store *store, const char *sql, GError **error)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(store->db, sql, -1, &st, NULL);
+
+	if (rc != SQLITE_OK) {
+		herald_set_sqlite_error(error, store->db, rc,
+		    "preparing \"%.40s\"", sql);
+		return NULL;
+	}
+	return st;
+}
+
+/* sqlite_bind - one parameter; text and blobs are the caller's until the
+ * statement is stepped to its end or reset */
+static gboolean
+sqlite_bind(struct store *store, void *stmt, int idx,
+    const struct store_arg *arg, GError **error)
+{
+	int rc;
+
+	switch (arg->type) {
+	case STORE_INT:
+		rc = sqlite3_bind_int64(stmt, idx, arg->i);
+		break;
+	case STORE_REAL:
+		rc = sqlite3_bind_double(stmt, idx, arg->r);
+		break;
+	case STORE_TEXT:
+		rc = arg->p == NULL ? sqlite3_bind_null(stmt, idx) :
+		    sqlite3_bind_text(stmt, idx, arg->p, -1, SQLITE_STATIC);
+		break;
+	case STORE_BLOB:
+		rc = arg->p == NULL ? sqlite3_bind_null(stmt, idx) :
+		    sqlite3_bind_blob64(stmt, idx, arg->p, arg->len,
+		    SQLITE_STATIC);
+		break;
+	default:
+		rc = sqlite3_bind_null(stmt, idx);
+	}
+	if (rc != SQLITE_OK) {
+		herald_set_sqlite_error(error, store->db, rc,
+		    "binding parameter %d", idx);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* sqlite_step - a row (1), the end (0), or an error naming SQL (-1) */
+static int
+sqlite_step(struct store *store, void *stmt, const char *sql,
+    GError **error)
+{
+	int rc = sqlite3_step(stmt);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	herald_set_sqlite_error(error, store->db, rc, "running \"%.40s\"", sql);
+	return -1;
+}
+
+static gboolean
+sqlite_column_null(void *stmt, int col)
+{
+	return sqlite3_column_type(stmt, col) == SQLITE_NULL;
+}
+
+static gint64
+sqlite_column_int(void *stmt, int col)
+{
+	return sqlite3_column_int64(stmt, col);
+}
+
+static double
+sqlite_column_real(void *stmt, int col)
+{
+	return sqlite3_column_double(stmt, col);
+}
+
+static const char *
+sqlite_column_text(void *stmt, int col)
+{
+	return (const char *)sqlite3_column_text(stmt, col);
+}
+
+static const void *
+sqlite_column_blob(void *stmt, int col, gsize *len)
+{
+	const void *p = sqlite3_column_blob(stmt, col);
+
+	*len = (gsize)sqlite3_column_bytes(stmt, col);
+	return p;
+}
+
+static void
+sqlite_reset(void *stmt)
+{
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+}
+
+static void
+sqlite_finalize(void *stmt)
+{
+	sqlite3_finalize(stmt);
+}
+
+static gint64
+sqlite_last_id(struct store *store)
+{
+	return sqlite3_last_insert_rowid(store->db);
+}
+
+static int
+sqlite_changes(struct store *store)
+{
+	return sqlite3_changes(store->db);
+}
+
+const struct store_backend store_sqlite_backend = {
+	.name = "sqlite",
+	.prepare = sqlite_prepare,
+	.bind = sqlite_bind,
+	.step = sqlite_step,
+	.column_null = sqlite_column_null,
+	.column_int = sqlite_column_int,
+	.column_real = sqlite_column_real,
+	.column_text = sqlite_column_text,
+	.column_blob = sqlite_column_blob,
+	.reset = sqlite_reset,
+	.finalize = sqlite_finalize,
+	.last_id = sqlite_last_id,
+	.changes = sqlite_changes,
+};
