@@ -43,7 +43,7 @@ else
 BUILD ?= build
 endif
 HERALD ?= ./herald
-override CPPFLAGS += -D_GNU_SOURCE -DSYSCONFDIR='"$(SYSCONFDIR)"' -DDATADIR='"$(DATADIR)"' -Isrc
+override CPPFLAGS += -D_GNU_SOURCE -DSYSCONFDIR='"$(SYSCONFDIR)"' -DDATADIR='"$(DATADIR)"' $(LAYERS:%=-Isrc/%)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_CFLAGS := $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
@@ -62,7 +62,7 @@ LDLIBS_ALL = $(PKG_LIBS) -lpthread -lm
 # dynamically (json-glib there needs the shared GLib: one GLib a process;
 # GThread is part of GLib and no longer needed apart).
 STATIC_DEPS ?= auto
-# libesmtp and OpenSSL are not linked into ./herald: src/send.c opens them
+# libesmtp and OpenSSL are not linked into ./herald: src/outbound/send.c opens them
 # with dlopen() when it first sends (most herald pipe runs never do), by
 # the sonames of the libraries installed here; it defines connect(), which
 # the executable must export for libesmtp to call it.
@@ -72,7 +72,7 @@ ESMTP_SONAME := $(call soname,libesmtp.so)
 SSL_SONAME := $(call soname,libssl.so)
 override CPPFLAGS += $(if $(ESMTP_SONAME),-DSEND_ESMTP_SONAME='"$(ESMTP_SONAME)"') $(if $(SSL_SONAME),-DSEND_SSL_SONAME='"$(SSL_SONAME)"')
 # libopendkim (DKIM signing) and libcrypto are opened the same way, by
-# src/dkim.c, when a list signs; it defines PEM_read_bio_PrivateKey(),
+# src/outbound/dkim.c, when a list signs; it defines PEM_read_bio_PrivateKey(),
 # which the executable exports so libopendkim gets the parsed key it
 # holds instead of parsing the PEM again for every message.
 OPENDKIM_SONAME := $(call soname,libopendkim.so)
@@ -97,9 +97,13 @@ endif
 endif
 HERALD_LIBS ?= $(filter-out $(DLOPEN_LIBS),$(LDLIBS_ALL))
 
-SRCS := $(sort $(wildcard src/*.c))
+# src/ is one folder a layer, lowest first (src/README says what each is
+# for and what it may call; t0004 checks the includes run one way)
+LAYERS = util core store outbound inbound admin cmd
+SRCS := $(sort $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c)))
 OBJS := $(SRCS:src/%.c=$(BUILD)/%.o)
-LIB_OBJS := $(filter-out $(BUILD)/main.o,$(OBJS))
+LIB_OBJS := $(filter-out $(BUILD)/cmd/main.o,$(OBJS))
+HDRS := $(wildcard src/*/*.h)
 UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/%)
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
@@ -131,13 +135,17 @@ $(BUILD)/man/%: doc/%.scd
 $(HERALD_BIN): $(OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(HERALD_LDFLAGS) -o $@ $(OBJS) $(HERALD_LIBS)
 
-$(BUILD)/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)
-	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -c -o $@ $<
+# each object's header dependencies, written by the compiler (-MMD -MP)
+$(BUILD)/%.o: src/%.c | $(BUILD)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/test-%: tests/unit/test-%.c $(LIB_OBJS) $(wildcard src/*.h tests/unit/*.h)
+-include $(OBJS:.o=.d)
+
+$(BUILD)/test-%: tests/unit/test-%.c $(LIB_OBJS) $(HDRS) $(wildcard tests/unit/*.h)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $(CPPFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS_ALL) $(TEST_LIBS)
 
-$(BUILD)/tools/%: tests/tools/%.c $(LIB_OBJS) $(wildcard src/*.h)
+$(BUILD)/tools/%: tests/tools/%.c $(LIB_OBJS) $(HDRS)
 	@mkdir -p $(BUILD)/tools
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $(CPPFLAGS) $(TOOL_LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS_ALL) $(TEST_LIBS)
 

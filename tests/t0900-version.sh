@@ -11,7 +11,7 @@ t "herald version exits 0" 0 herald version
 v=$out
 t "herald --version exits 0" 0 herald --version
 [ "$out" = "$v" ]; ok $? "version and --version print the same"
-[ "$(printf '%s\n' "$v" | head -n 1)" = "herald $(sed -n 's/^#define HERALD_VERSION "\(.*\)"/\1/p' "$TOP/src/herald.h")" ]
+[ "$(printf '%s\n' "$v" | head -n 1)" = "herald $(sed -n 's/^#define HERALD_VERSION "\(.*\)"/\1/p' "$TOP/src/util/herald.h")" ]
 ok $? "first line: herald VERSION"
 # lib NAME PKG - the line for NAME gives pkg-config's version of PKG
 lib() {

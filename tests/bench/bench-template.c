@@ -6,8 +6,8 @@
  * herald's send workers use it. Prints renders/s and µs per render.
  * Not part of the test suite. Build and run from the top of the repository:
  *
- *   gcc -std=gnu11 -O2 -Isrc $(pkg-config --cflags glib-2.0 sqlite3) \
- *       src/value.c src/template.c tests/bench/bench-template.c \
+ *   gcc -std=gnu11 -O2 -Isrc/util $(pkg-config --cflags glib-2.0 sqlite3) \
+ *       src/util/value.c src/util/template.c tests/bench/bench-template.c \
  *       -o build/bench-template $(pkg-config --libs glib-2.0) -lm
  *   ./build/bench-template [renders]
  */
@@ -19,8 +19,8 @@
 #include "value.h"
 
 #define BENCH_COMMAND \
-	"gcc -std=gnu11 -O2 -Isrc $(pkg-config --cflags glib-2.0 sqlite3) " \
-	"src/value.c src/template.c tests/bench/bench-template.c " \
+	"gcc -std=gnu11 -O2 -Isrc/util $(pkg-config --cflags glib-2.0 sqlite3) " \
+	"src/util/value.c src/util/template.c tests/bench/bench-template.c " \
 	"-o build/bench-template $(pkg-config --libs glib-2.0) -lm && " \
 	"./build/bench-template"
 

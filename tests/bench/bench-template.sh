@@ -8,7 +8,7 @@ TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$TOP/tests/bench/lib.sh"
 mkdir -p "$BUILD"
 cd "$TOP"
-cmd="cc -std=gnu11 -O2 -Isrc $(pkg-config --cflags glib-2.0 sqlite3) src/value.c src/template.c tests/bench/bench-template.c -o $BUILD/bench-template $(pkg-config --libs glib-2.0) -lm"
+cmd="cc -std=gnu11 -O2 -Isrc/util $(pkg-config --cflags glib-2.0 sqlite3) src/util/value.c src/util/template.c tests/bench/bench-template.c -o $BUILD/bench-template $(pkg-config --libs glib-2.0) -lm"
 echo "\$ $cmd"
 $cmd
 echo "\$ $BUILD/bench-template"

@@ -7,13 +7,13 @@
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 600
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=undefined -Isrc $(shell pkg-config --cflags gmime-3.0)
+	-fno-sanitize-recover=undefined -Isrc/util -Isrc/core -Isrc/inbound $(shell pkg-config --cflags gmime-3.0)
 FUZZ_LIBS = $(shell pkg-config --libs gmime-3.0)
 FUZZ_SEEDS = tests/t0600 tests/t0600/crashes ../shared/corpus/bounces
 
-build/fuzz-bounce: tests/fuzz/fuzz-bounce.c src/bounce.c src/bounce.h
+build/fuzz-bounce: tests/fuzz/fuzz-bounce.c src/inbound/bounce.c src/inbound/bounce.h
 	@mkdir -p build
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz-bounce.c src/bounce.c $(FUZZ_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz-bounce.c src/inbound/bounce.c $(FUZZ_LIBS)
 
 fuzz: build/fuzz-bounce
 	@mkdir -p build/fuzz-corpus build/fuzz-crashes

@@ -3,7 +3,7 @@
  * on the first line, then one line per library in use, as this process
  * finds them at run time (not the headers it was built with): GMime,
  * SQLite, libconfuse and libesmtp. libesmtp is opened with dlopen() only
- * to send (src/send.c), so asking for its version loads it; a libesmtp
+ * to send (src/outbound/send.c), so asking for its version loads it; a libesmtp
  * that cannot be loaded is named with the reason and exits 0 (the version
  * of herald is still known; sending will fail with the same reason).
  *
