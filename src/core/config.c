@@ -20,7 +20,7 @@
 #include "config.h"
 #include "dkim.h"
 #include "subscriber.h"
-#include "schedule.h"
+#include "schedule_window.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
