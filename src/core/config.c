@@ -157,7 +157,9 @@ config_check_braces(const char *path, const char *text, GError **error)
  * but no schema, so new options and sections need nothing here:
  *
  *  - a NUL byte is an error at its line (libconfuse would stop reading
- *    there and take the rest of the file as missing);
+ *    there and take the rest of the file as missing), and so is a byte
+ *    that is not UTF-8, comments included (libconfuse takes any byte, and
+ *    a Latin-1 value would reach headers, pages and the store as it is);
  *  - an option set twice with = in one section is an error at the second
  *    (libconfuse keeps the last one); += appends and is allowed;
  *  - libconfuse replaces ${NAME} in a double-quoted string by the
@@ -300,17 +302,19 @@ config_scan(const char *path, const char *text, gsize len, char **out,
 	int name_line = 0;
 	enum { S_NAME, S_AFTER_NAME, S_AFTER_TITLE, S_VALUE, S_LIST, S_SKIP }
 	    state = S_NAME;
-	const char *nul = memchr(text, '\0', len);
+	const char *nul = memchr(text, '\0', len), *bad = NULL;
 	gboolean ok = TRUE;
 
-	if (nul != NULL) {
-		const char *q;
+	if (nul != NULL || !g_utf8_validate(text, len, &bad)) {
+		const char *q, *at = nul != NULL ? nul : bad;
 
-		for (q = text; q < nul; q++)
+		for (q = text; q < at; q++)
 			if (*q == '\n')
 				sc.line++;
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
-		    "%s:%d: a NUL byte (the file must be text)", path, sc.line);
+		    "%s:%d: %s", path, sc.line, nul != NULL ?
+		    "a NUL byte (the file must be text)" :
+		    "invalid UTF-8 (the file must be UTF-8 text)");
 		return FALSE;
 	}
 	sc.out = g_string_sized_new(len + 16);
