@@ -18,7 +18,7 @@
 
 #include "herald.h"
 #include "config.h"
-#include "dkim.h"
+#include "dkim_align.h"
 #include "subscriber.h"
 #include "schedule_window.h"
 
