@@ -41,6 +41,7 @@
 #include "announcement.h"
 #include "compose.h"
 #include "config.h"
+#include "listen_addr.h"
 #include "log.h"
 #include "store.h"
 #include "subscriber.h"
@@ -1762,51 +1763,6 @@ web_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 /* ------------------------------------------------------------------ */
 /* The server */
 
-/* web_listen_addr - LISTEN ("ADDR:PORT", "[V6]:PORT"; an empty ADDR is
- * the wildcard) into SS and SSLEN, numeric only: what herald serve binds
- * and what herald doctor's probe connects to (it makes a wildcard the
- * loopback) */
-gboolean
-web_listen_addr(const char *listen, struct sockaddr_storage *ss,
-    socklen_t *sslen, GError **error)
-{
-	g_autofree char *host = NULL;
-	const char *colon, *port;
-	struct addrinfo hints = { 0 }, *res = NULL;
-
-	if (listen == NULL)
-		goto bad;
-	if (listen[0] == '[') {
-		const char *end = strchr(listen, ']');
-
-		if (end == NULL || end[1] != ':')
-			goto bad;
-		host = g_strndup(listen + 1, end - listen - 1);
-		port = end + 2;
-	} else {
-		if ((colon = strrchr(listen, ':')) == NULL)
-			goto bad;
-		host = g_strndup(listen, colon - listen);
-		port = colon + 1;
-	}
-	if (*port == '\0' || strlen(port) > 5 ||
-	    strspn(port, "0123456789") != strlen(port) || atoi(port) > 65535)
-		goto bad;
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
-	hints.ai_socktype = SOCK_STREAM;
-	if (getaddrinfo(*host != '\0' ? host : NULL, port, &hints, &res) != 0)
-		goto bad;
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*sslen = res->ai_addrlen;
-	freeaddrinfo(res);
-	return TRUE;
-bad:
-	g_set_error(error, HERALD_ERROR, HERALD_ERROR_USAGE,
-	    "listen address \"%s\" is not ADDR:PORT (numeric, e.g."
-	    " 127.0.0.1:8025 or [::1]:8025)", listen != NULL ? listen : "");
-	return FALSE;
-}
-
 /* web_templates - the folder of the pages */
 static char *
 web_templates(const struct config *config)
@@ -1854,7 +1810,7 @@ web_new(const struct config *config, const struct token_key *key,
 	web->group = g_ptr_array_new();
 	web->archive = g_hash_table_new_full(g_int64_hash, g_int64_equal,
 	    g_free, web_issue_free);
-	if (!web_listen_addr(web->listen, &web->addr, &web->addrlen, error))
+	if (!listen_addr_parse(web->listen, &web->addr, &web->addrlen, error))
 		goto fail;
 	if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
