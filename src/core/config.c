@@ -1583,9 +1583,10 @@ config_data_path(const char *data_dir, const char *path, const char *name)
 	    g_build_filename(data_dir, name, NULL);
 }
 
-/* config_load - the main file and the lists */
-struct config *
-config_load(const char *path, GError **error)
+/* config_main_cfg - libconfuse's parser for herald.conf, with its
+ * validators (cfg_init copies the option tables) */
+static cfg_t *
+config_main_cfg(void)
 {
 	cfg_opt_t smtp_opts[] = {
 		CONFIG_SMTP_OPTS,
@@ -1662,13 +1663,9 @@ config_load(const char *path, GError **error)
 		CFG_SEC("web", web_opts, CFGF_NONE),
 		CFG_END()
 	};
-	g_autoptr(config) config = g_new0(struct config, 1);
-	g_autofree char *dir = NULL;
-	cfg_t *cfg, *s;
-	const char *v;
+	cfg_t *cfg = cfg_init(opts, CFGF_NONE);
 	size_t i;
 
-	cfg = cfg_init(opts, CFGF_NONE);
 	cfg_set_validate_func(cfg, "smtp|port", config_validate_port);
 	for (i = 0; i < G_N_ELEMENTS(config_bounds); i++)
 		cfg_set_validate_func(cfg, config_bounds[i].name,
@@ -1676,22 +1673,17 @@ config_load(const char *path, GError **error)
 	config_validate_each(cfg, config_positive,
 	    G_N_ELEMENTS(config_positive), config_validate_positive);
 	cfg_set_validate_func(cfg, "web|base_url", config_validate_base_url);
-	if (path != NULL) {
-		if (!config_parse_file(cfg, path, NULL, error)) {
-			cfg_free(cfg);
-			return NULL;
-		}
-		config->path = g_strdup(path);
-		{
-			g_autofree char *d = g_path_get_dirname(path);
+	return cfg;
+}
 
-			dir = g_canonicalize_filename(d, NULL);
-		}
-	} else {
-		dir = g_get_current_dir();
-	}
+/* config_read_paths - the data folder and what lives in it, the list
+ * folder and the domain; DIR is the configuration's folder */
+static void
+config_read_paths(struct config *config, cfg_t *cfg, const char *dir,
+    const char *path)
+{
+	const char *v = cfg_getstr(cfg, "data_dir");
 
-	v = cfg_getstr(cfg, "data_dir");
 	config->data_dir = *v != '\0' ? config_path_in(dir, v) :
 	    g_build_filename(g_get_user_data_dir(), "herald", NULL);
 	config->database = config_data_path(config->data_dir,
@@ -1704,8 +1696,15 @@ config_load(const char *path, GError **error)
 	config->list_dir = *v != '\0' ? config_path_in(dir, v) :
 	    config_path_in(dir, path != NULL ? "../lists" : "lists");
 	config->domain = g_strdup(cfg_getstr(cfg, "domain"));
+}
 
-	s = cfg_getsec(cfg, "smtp");
+/* config_read_sending - smtp { }, send { }, the relays and the shapes */
+static void
+config_read_sending(struct config *config, cfg_t *cfg, const char *dir)
+{
+	cfg_t *s = cfg_getsec(cfg, "smtp");
+	size_t i;
+
 	/* a section the file never opened is libconfuse's default one, made
 	 * at cfg_init and never parsed: its line stays 0 (a parsed section
 	 * has the line it opens on, 1 or more) */
@@ -1734,11 +1733,14 @@ config_load(const char *path, GError **error)
 		g_ptr_array_add(config->relays,
 		    config_relay(cfg_getnsec(cfg, "relay", i), dir,
 		    config->send.connections));
-	s = cfg_getsec(cfg, "pipe");
-	config->pipe.max_size = cfg_getint(s, "max_size");
-	config->pipe.pending_expiry_hours = cfg_getint(s, "pending_expiry_hours");
-	config->pipe.spool_keep_days = cfg_getint(s, "spool_keep_days");
-	s = cfg_getsec(cfg, "web");
+}
+
+/* config_read_web - web { } */
+static void
+config_read_web(struct config *config, cfg_t *s, const char *dir)
+{
+	unsigned i, n = cfg_size(s, "trusted_proxies");
+
 	config->web.listen = g_strdup(cfg_getstr(s, "listen"));
 	config->web.base_url = config_strdup_nonempty(cfg_getstr(s, "base_url"));
 	if (config->web.base_url != NULL) {
@@ -1748,14 +1750,10 @@ config_load(const char *path, GError **error)
 			*--e = '\0';
 	}
 	config->web.templates = config_path_in(dir, cfg_getstr(s, "templates"));
-	{
-		unsigned i, n = cfg_size(s, "trusted_proxies");
-
-		config->web.trusted_proxies = g_new0(char *, n + 1);
-		for (i = 0; i < n; i++)
-			config->web.trusted_proxies[i] = g_strdup(
-			    cfg_getnstr(s, "trusted_proxies", i));
-	}
+	config->web.trusted_proxies = g_new0(char *, n + 1);
+	for (i = 0; i < n; i++)
+		config->web.trusted_proxies[i] = g_strdup(
+		    cfg_getnstr(s, "trusted_proxies", i));
 	config->web.threads = cfg_getint(s, "threads");
 	config->web.max_connections = cfg_getint(s, "max_connections");
 	config->web.per_ip_connections = cfg_getint(s, "per_ip_connections");
@@ -1765,13 +1763,18 @@ config_load(const char *path, GError **error)
 	config->web.ip_rate = cfg_getint(s, "ip_rate");
 	config->web.token_rate = cfg_getint(s, "token_rate");
 	config->web.retry_after = cfg_getint(s, "retry_after");
-	cfg_free(cfg);
+}
 
+/* config_finish - the checks across sections, the relay smtp { } stands
+ * for when there is none, then the lists */
+static gboolean
+config_finish(struct config *config, const char *path, GError **error)
+{
 	if (config->smtp.user != NULL && config->smtp.password_file == NULL) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
 		    "%s: smtp user is set but password_file is not",
 		    path != NULL ? path : "herald.conf");
-		return NULL;
+		return FALSE;
 	}
 	if (config->relays->len == 0) {
 		struct relay_config *r = g_new0(struct relay_config, 1);
@@ -1783,11 +1786,43 @@ config_load(const char *path, GError **error)
 		g_ptr_array_add(config->relays, r);
 	}
 	if (!config_check_relays(config, error) ||
-	    !config_check_shapes(config, error))
-		return NULL;
-	if (!config_load_lists(config, error))
-		return NULL;
+	    !config_check_shapes(config, error) ||
+	    !config_load_lists(config, error))
+		return FALSE;
 	config_web_urls(config);
+	return TRUE;
+}
+
+/* config_load - the main file and the lists */
+struct config *
+config_load(const char *path, GError **error)
+{
+	g_autoptr(config) config = g_new0(struct config, 1);
+	g_autofree char *dir = NULL;
+	cfg_t *cfg = config_main_cfg();
+
+	if (path != NULL) {
+		g_autofree char *d = g_path_get_dirname(path);
+
+		if (!config_parse_file(cfg, path, NULL, error)) {
+			cfg_free(cfg);
+			return NULL;
+		}
+		config->path = g_strdup(path);
+		dir = g_canonicalize_filename(d, NULL);
+	} else
+		dir = g_get_current_dir();
+	config_read_paths(config, cfg, dir, path);
+	config_read_sending(config, cfg, dir);
+	config->pipe.max_size = cfg_getint(cfg_getsec(cfg, "pipe"), "max_size");
+	config->pipe.pending_expiry_hours = cfg_getint(cfg_getsec(cfg, "pipe"),
+	    "pending_expiry_hours");
+	config->pipe.spool_keep_days = cfg_getint(cfg_getsec(cfg, "pipe"),
+	    "spool_keep_days");
+	config_read_web(config, cfg_getsec(cfg, "web"), dir);
+	cfg_free(cfg);
+	if (!config_finish(config, path, error))
+		return NULL;
 	return g_steal_pointer(&config);
 }
 
