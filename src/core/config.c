@@ -957,10 +957,10 @@ config_list_dkim(struct list_config *list, cfg_t *sec, const char *dir,
 	return TRUE;
 }
 
-/* config_parse_list_file - read one lists/NAME.conf */
-struct list_config *
-config_parse_list_file(const char *path, const char *default_domain,
-    GError **error)
+/* config_list_cfg - libconfuse's parser for a list file, with its
+ * validators (cfg_init copies the option tables) */
+static cfg_t *
+config_list_cfg(void)
 {
 	cfg_opt_t bounce_opts[] = {
 		CFG_FLOAT("hard_score", 1.0, CFGF_NONE),
@@ -1008,15 +1008,25 @@ config_parse_list_file(const char *path, const char *default_domain,
 		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_END()
 	};
-	g_autofree char *base = g_path_get_basename(path);
-	g_autofree char *dir = g_path_get_dirname(path);
-	g_autoptr(GHashTable) lines = NULL;
-	struct list_config *list;
-	cfg_t *cfg, *b;
-	const char *addr, *at, *from;
-	unsigned i, n;
+	cfg_t *cfg = cfg_init(opts, CFGF_NONE);
 
-	(void)dir;
+	cfg_set_validate_func(cfg, "segment", config_validate_segment);
+	config_validate_each(cfg, config_list_positive,
+	    G_N_ELEMENTS(config_list_positive), config_validate_positive);
+	cfg_set_validate_func(cfg, "bounce|threshold", config_validate_nonneg_float);
+	cfg_set_validate_func(cfg, "timezone", config_validate_timezone);
+	cfg_set_validate_func(cfg, "window", config_validate_window);
+	cfg_set_validate_func(cfg, "daily_cap", config_validate_cap);
+	return cfg;
+}
+
+/* config_list_name - the list name a file's name gives (NAME.conf);
+ * NULL and a CONFIG error when it gives none */
+static char *
+config_list_name(const char *path, GError **error)
+{
+	g_autofree char *base = g_path_get_basename(path);
+
 	if (!g_str_has_suffix(base, ".conf")) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
 		    "%s: a list file's name must end in .conf", path);
@@ -1029,34 +1039,25 @@ config_parse_list_file(const char *path, const char *default_domain,
 		    path, base);
 		return NULL;
 	}
-	cfg = cfg_init(opts, CFGF_NONE);
-	cfg_set_validate_func(cfg, "segment", config_validate_segment);
-	config_validate_each(cfg, config_list_positive,
-	    G_N_ELEMENTS(config_list_positive), config_validate_positive);
-	cfg_set_validate_func(cfg, "bounce|threshold", config_validate_nonneg_float);
-	cfg_set_validate_func(cfg, "timezone", config_validate_timezone);
-	cfg_set_validate_func(cfg, "window", config_validate_window);
-	cfg_set_validate_func(cfg, "daily_cap", config_validate_cap);
-	config_segment_lines = g_hash_table_new_full(g_str_hash, g_str_equal,
-	    g_free, NULL);
-	if (!config_parse_file(cfg, path, &lines, error)) {
-		g_clear_pointer(&config_segment_lines, g_hash_table_unref);
-		cfg_free(cfg);
-		return NULL;
-	}
+	return g_steal_pointer(&base);
+}
 
-	list = g_new0(struct list_config, 1);
-	list->name = g_strdup(base);
-	list->file = g_strdup(path);
-	addr = cfg_getstr(cfg, "address");
+/* config_list_identity - address, names, description and From */
+static gboolean
+config_list_identity(struct list_config *list, cfg_t *cfg, GHashTable *lines,
+    const char *default_domain, GError **error)
+{
+	const char *path = list->file, *addr = cfg_getstr(cfg, "address");
+	const char *from, *at;
+
 	if (addr == NULL || *addr == '\0') {
-		list->local = g_strdup(base);
+		list->local = g_strdup(list->name);
 		list->domain = g_strdup(default_domain);
 	} else if (!config_valid_address(addr, -1)) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
 		    "%s:%d: address \"%s\" is not LOCAL@DOMAIN", path,
 		    config_line(lines, "address"), addr);
-		goto fail;
+		return FALSE;
 	} else {
 		at = strrchr(addr, '@');
 		list->local = g_strndup(addr, at - addr);
@@ -1065,7 +1066,7 @@ config_parse_list_file(const char *path, const char *default_domain,
 	}
 	list->address = g_strdup_printf("%s@%s", list->local, list->domain);
 	list->display_name = g_strdup(*cfg_getstr(cfg, "display_name") != '\0' ?
-	    cfg_getstr(cfg, "display_name") : base);
+	    cfg_getstr(cfg, "display_name") : list->name);
 	list->description = config_strdup_nonempty(cfg_getstr(cfg, "description"));
 	from = cfg_getstr(cfg, "from");
 	if (*from != '\0' && !config_valid_from(from)) {
@@ -1073,15 +1074,25 @@ config_parse_list_file(const char *path, const char *default_domain,
 		    "%s:%d: from = \"%s\" is not an address (want "
 		    "\"local@domain\" or \"Name <local@domain>\")", path,
 		    config_line(lines, "from"), from);
-		goto fail;
+		return FALSE;
 	}
 	list->from = g_strdup(*from != '\0' ? from : list->address);
-	n = cfg_size(cfg, "owners");
+	return TRUE;
+}
+
+/* config_list_owners - owners = { … }: at least one address when given */
+static gboolean
+config_list_owners(struct list_config *list, cfg_t *cfg, GHashTable *lines,
+    GError **error)
+{
+	unsigned i, n = cfg_size(cfg, "owners");
+
 	if (n == 0 && g_hash_table_contains(lines, "owners")) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
 		    "%s:%d: owners = {} names nobody (leave it out, or name "
-		    "at least one address)", path, config_line(lines, "owners"));
-		goto fail;
+		    "at least one address)", list->file,
+		    config_line(lines, "owners"));
+		return FALSE;
 	}
 	list->owners = g_new0(char *, n + 1);
 	for (i = 0; i < n; i++) {
@@ -1089,25 +1100,31 @@ config_parse_list_file(const char *path, const char *default_domain,
 
 		if (!config_valid_address(o, -1)) {
 			g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
-			    "%s:%d: owner \"%s\" is not an address", path,
+			    "%s:%d: owner \"%s\" is not an address", list->file,
 			    config_line(lines, "owners"), o);
-			goto fail;
+			return FALSE;
 		}
 		list->owners[i] = g_strdup(o);
 	}
-	list->reply_to = cfg_getint(cfg, "reply_to");
-	list->announce_only = cfg_getbool(cfg, "announce_only");
-	list->subscribe_by_mail = cfg_getbool(cfg, "subscribe_by_mail");
-	list->goodbye_notice = cfg_getbool(cfg, "goodbye_notice");
+	return TRUE;
+}
+
+/* config_list_web - the unsubscribe base URL and the attributes
+ * subscribers may edit on the web */
+static gboolean
+config_list_web(struct list_config *list, cfg_t *cfg, GError **error)
+{
+	unsigned i, n = cfg_size(cfg, "editable_attributes");
+
 	list->unsubscribe_base_url = config_strdup_nonempty(
 	    cfg_getstr(cfg, "unsubscribe_base_url"));
 	if (list->unsubscribe_base_url != NULL &&
 	    !g_str_has_prefix(list->unsubscribe_base_url, "https://")) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
-		    "%s: unsubscribe_base_url must start with https://", path);
-		goto fail;
+		    "%s: unsubscribe_base_url must start with https://",
+		    list->file);
+		return FALSE;
 	}
-	n = cfg_size(cfg, "editable_attributes");
 	list->editable = g_new0(char *, n + 1);
 	for (i = 0; i < n; i++) {
 		g_autofree char *k = subscriber_key_fold(
@@ -1116,17 +1133,19 @@ config_parse_list_file(const char *path, const char *default_domain,
 		if (!subscriber_check_key(k, NULL)) {
 			g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
 			    "%s: editable_attributes: \"%s\" is not an attribute"
-			    " name", path, cfg_getnstr(cfg, "editable_attributes",
-			    i));
-			goto fail;
+			    " name", list->file, cfg_getnstr(cfg,
+			    "editable_attributes", i));
+			return FALSE;
 		}
 		list->editable[i] = g_steal_pointer(&k);
 	}
-	list->archive = cfg_getint(cfg, "archive");
-	list->timezone = config_strdup_nonempty(cfg_getstr(cfg, "timezone"));
-	list->window = config_strdup_nonempty(cfg_getstr(cfg, "window"));
-	list->daily_cap = cfg_getint(cfg, "daily_cap");
-	b = cfg_getsec(cfg, "bounce");
+	return TRUE;
+}
+
+/* config_list_bounce - bounce { } */
+static void
+config_list_bounce(struct list_config *list, cfg_t *b)
+{
 	list->bounce.hard_score = cfg_getfloat(b, "hard_score");
 	list->bounce.soft_score = cfg_getfloat(b, "soft_score");
 	list->bounce.threshold = cfg_getfloat(b, "threshold");
@@ -1134,12 +1153,15 @@ config_parse_list_file(const char *path, const char *default_domain,
 	list->bounce.warnings = cfg_getint(b, "warnings");
 	list->bounce.warning_interval_days = cfg_getint(b, "warning_interval_days");
 	list->bounce.notify_owner = cfg_getbool(b, "notify_owner");
-	if (cfg_size(cfg, "dkim") > 0 &&
-	    !config_list_dkim(list, cfg_getsec(cfg, "dkim"), dir, error))
-		goto fail;
+}
+
+/* config_list_segments - segment NAME { } sections, each name valid */
+static gboolean
+config_list_segments(struct list_config *list, cfg_t *cfg, GError **error)
+{
+	unsigned i, n = cfg_size(cfg, "segment");
 
 	list->segments = g_ptr_array_new_with_free_func(config_segment_free);
-	n = cfg_size(cfg, "segment");
 	for (i = 0; i < n; i++) {
 		cfg_t *s = cfg_getnsec(cfg, "segment", i);
 		struct segment_def *def = g_new0(struct segment_def, 1);
@@ -1152,11 +1174,57 @@ config_parse_list_file(const char *path, const char *default_domain,
 		g_ptr_array_add(list->segments, def);
 		if (!config_valid_name(def->name)) {
 			g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
-			    "%s:%d: \"%s\" is not a valid segment name", path,
-			    def->line, def->name);
-			goto fail;
+			    "%s:%d: \"%s\" is not a valid segment name",
+			    list->file, def->line, def->name);
+			return FALSE;
 		}
 	}
+	return TRUE;
+}
+
+/* config_parse_list_file - read one lists/NAME.conf */
+
+struct list_config *
+config_parse_list_file(const char *path, const char *default_domain,
+    GError **error)
+{
+	g_autofree char *name = config_list_name(path, error);
+	g_autofree char *dir = g_path_get_dirname(path);
+	g_autoptr(GHashTable) lines = NULL;
+	struct list_config *list;
+	cfg_t *cfg;
+
+	if (name == NULL)
+		return NULL;
+	cfg = config_list_cfg();
+	config_segment_lines = g_hash_table_new_full(g_str_hash, g_str_equal,
+	    g_free, NULL);
+	if (!config_parse_file(cfg, path, &lines, error)) {
+		g_clear_pointer(&config_segment_lines, g_hash_table_unref);
+		cfg_free(cfg);
+		return NULL;
+	}
+	list = g_new0(struct list_config, 1);
+	list->name = g_steal_pointer(&name);
+	list->file = g_strdup(path);
+	if (!config_list_identity(list, cfg, lines, default_domain, error) ||
+	    !config_list_owners(list, cfg, lines, error))
+		goto fail;
+	list->reply_to = cfg_getint(cfg, "reply_to");
+	list->announce_only = cfg_getbool(cfg, "announce_only");
+	list->subscribe_by_mail = cfg_getbool(cfg, "subscribe_by_mail");
+	list->goodbye_notice = cfg_getbool(cfg, "goodbye_notice");
+	if (!config_list_web(list, cfg, error))
+		goto fail;
+	list->archive = cfg_getint(cfg, "archive");
+	list->timezone = config_strdup_nonempty(cfg_getstr(cfg, "timezone"));
+	list->window = config_strdup_nonempty(cfg_getstr(cfg, "window"));
+	list->daily_cap = cfg_getint(cfg, "daily_cap");
+	config_list_bounce(list, cfg_getsec(cfg, "bounce"));
+	if ((cfg_size(cfg, "dkim") > 0 &&
+	    !config_list_dkim(list, cfg_getsec(cfg, "dkim"), dir, error)) ||
+	    !config_list_segments(list, cfg, error))
+		goto fail;
 	g_clear_pointer(&config_segment_lines, g_hash_table_unref);
 	cfg_free(cfg);
 	config_where_lines(path, list->segments);
