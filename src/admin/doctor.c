@@ -266,114 +266,117 @@ doctor_h_count(const char *msg, const char *name)
 	return n;
 }
 
-/* doctor_run - the checks, in order */
-GPtrArray *
-doctor_run(const struct config *config, const struct list_config *list,
-    const struct doctor_opts *o)
+/* doctor_key - load KEY_FILE as TYPE, saying whether it could be read */
+static struct dkim_key *
+doctor_key(GPtrArray *checks, const char *key_file, enum dkim_key_type type,
+    const char *selector, int want_bits)
 {
-	GPtrArray *checks = g_ptr_array_new_with_free_func(doctor_check_free);
+	GError *err = NULL;
+	struct dkim_key *key = dkim_key_load(key_file, type, &err);
+
+	if (key == NULL) {
+		doctor_check(checks, DOCTOR_FAIL, "key readable: %s",
+		    err->message);
+		g_clear_error(&err);
+	} else if (want_bits)
+		doctor_check(checks, DOCTOR_PASS, "key readable: %s (rsa, %d "
+		    "bits, s=%s)", key_file, dkim_key_bits(key), selector);
+	else
+		doctor_check(checks, DOCTOR_PASS, "key readable: %s "
+		    "(ed25519, s=%s)", key_file, selector);
+	return key;
+}
+
+/* doctor_published - the p= of the published record TXT against KEY's:
+ * "WHAT matches WHERE" or "WHAT does NOT match WHERE" */
+static void
+doctor_published(GPtrArray *checks, const char *txt,
+    const struct dkim_key *key, const char *what, const char *where)
+{
+	g_autofree char *p = dkim_record_key(txt);
+	g_autofree char *mine = dkim_record_key(dkim_key_record(key));
+	gboolean same = p != NULL && strcmp(p, mine) == 0;
+
+	doctor_check(checks, same ? DOCTOR_PASS : DOCTOR_FAIL, "%s %s%s%s",
+	    what, same ? "matches" : "does NOT match", where,
+	    p == NULL && *where != '\0' ? " (no p= in --txt)" : "");
+}
+
+/* doctor_keys - the list's keys, their published records, and whether
+ * From and the notices' From align with d=; *RSA and *ED the keys read */
+static void
+doctor_keys(GPtrArray *checks, const struct list_config *list,
+    const struct doctor_opts *o, struct dkim_key **rsa, struct dkim_key **ed)
+{
 	const struct list_dkim *k = list->dkim;
 	g_autofree char *from = config_from_domain(list);
-	g_autofree char *want_rsa = NULL, *want_ed = NULL;
-	struct dkim_key *rsa = NULL, *ed = NULL;
-	struct announcement *ann = NULL;
-	struct composer *comp = NULL;
-	struct token_key tk = { { 0 } };
-	struct subscriber sub = { 0 };
-	GString *msg = NULL;
-	GError *err = NULL, *key_err = NULL;
+	g_autofree char *what = NULL;
+	enum dkim_align a, an;
+
+	if (k == NULL) {
+		doctor_check(checks, DOCTOR_FAIL, "dkim: %s has no dkim { } "
+		    "section (messages go out unsigned)", list->file);
+		return;
+	}
+	*rsa = doctor_key(checks, k->key_file, DKIM_KEY_RSA, k->selector, 1);
+	if (k->ed25519_selector != NULL)
+		*ed = doctor_key(checks, k->ed25519_key_file, DKIM_KEY_ED25519,
+		    k->ed25519_selector, 0);
+	what = g_strdup_printf(" %s._domainkey.%s", k->selector, k->domain);
+	if (o->txt == NULL)
+		doctor_check(checks, DOCTOR_SKIP, "published key: no --txt "
+		    "given (dig +short TXT %s._domainkey.%s)", k->selector,
+		    k->domain);
+	else if (*rsa != NULL)
+		doctor_published(checks, o->txt, *rsa, "published key", what);
+	if (o->ed25519_txt != NULL && *ed != NULL)
+		doctor_published(checks, o->ed25519_txt, *ed,
+		    "published ed25519 key", "");
+	a = dkim_alignment(k->domain, from);
+	an = dkim_alignment(k->domain, list->domain);
+	doctor_check(checks, a != DKIM_ALIGN_NONE ? DOCTOR_PASS : DOCTOR_FAIL,
+	    "From %s and d=%s: %s", from != NULL ? from : "(none)", k->domain,
+	    dkim_alignment_name(a));
+	doctor_check(checks, an != DKIM_ALIGN_NONE ? DOCTOR_PASS : DOCTOR_FAIL,
+	    "notices' From %s-request@%s and d=%s: %s", list->local,
+	    list->domain, k->domain, dkim_alignment_name(an));
+}
+
+/* doctor_sample - a message rendered from the announcement as a campaign
+ * would make it (signed when RSA is there), with its List-* headers
+ * checked; NULL (said in CHECKS) when it cannot be made */
+static GString *
+doctor_sample(GPtrArray *checks, const struct config *config,
+    const struct list_config *list, const struct doctor_opts *o,
+    const struct dkim_key *rsa, const struct token_key *tk)
+{
 	static const char *const listhdr[] = { "List-Id", "List-Unsubscribe",
 	    "List-Unsubscribe-Post", "List-Help", "List-Owner", "List-Post",
 	    "Precedence" };
-	static const char *const over[] = { DKIM_OVERSIGN_HEADERS };
+	struct announcement *ann = NULL;
+	struct composer *comp = NULL;
+	struct subscriber sub = { 0 };
+	GString *msg = g_string_sized_new(16384);
+	GError *err = NULL;
 	guint i;
 
-	if (k == NULL) {
-		doctor_check(checks, DOCTOR_FAIL, "dkim: %s has no dkim { } section "
-		    "(messages go out unsigned)", list->file);
-	} else {
-		if ((rsa = dkim_key_load(k->key_file, DKIM_KEY_RSA,
-		    &err)) != NULL)
-			doctor_check(checks, DOCTOR_PASS, "key readable: %s (rsa, %d "
-			    "bits, s=%s)", k->key_file, dkim_key_bits(rsa), k->selector);
-		else {
-			doctor_check(checks, DOCTOR_FAIL, "key readable: %s",
-			    err->message);
-			g_clear_error(&err);
-		}
-		if (k->ed25519_selector != NULL) {
-			if ((ed = dkim_key_load(k->ed25519_key_file,
-			    DKIM_KEY_ED25519, &err)) != NULL)
-				doctor_check(checks, DOCTOR_PASS, "key readable: %s "
-				    "(ed25519, s=%s)", k->ed25519_key_file,
-				    k->ed25519_selector);
-			else {
-				doctor_check(checks, DOCTOR_FAIL, "key readable: %s",
-				    err->message);
-				g_clear_error(&err);
-			}
-		}
-		if (o->txt == NULL)
-			doctor_check(checks, DOCTOR_SKIP, "published key: no --txt "
-			    "given (dig +short TXT %s._domainkey.%s)", k->selector,
-			    k->domain);
-		else if (rsa != NULL) {
-			g_autofree char *p = dkim_record_key(o->txt);
-			g_autofree char *mine = dkim_record_key(dkim_key_record(rsa));
-
-			doctor_check(checks, p != NULL && strcmp(p, mine) == 0 ?
-			    DOCTOR_PASS : DOCTOR_FAIL, "published key %s "
-			    "%s._domainkey.%s%s", p != NULL && strcmp(p, mine) == 0 ?
-			    "matches" : "does NOT match", k->selector, k->domain,
-			    p == NULL ? " (no p= in --txt)" : "");
-		}
-		if (o->ed25519_txt != NULL && ed != NULL) {
-			g_autofree char *p = dkim_record_key(o->ed25519_txt);
-			g_autofree char *mine = dkim_record_key(dkim_key_record(ed));
-
-			doctor_check(checks, p != NULL && strcmp(p, mine) == 0 ?
-			    DOCTOR_PASS : DOCTOR_FAIL, "published ed25519 key %s",
-			    p != NULL && strcmp(p, mine) == 0 ? "matches" :
-			    "does NOT match");
-		}
-		{
-			enum dkim_align a = dkim_alignment(k->domain, from);
-			enum dkim_align an = dkim_alignment(k->domain,
-			    list->domain);
-
-			doctor_check(checks, a != DKIM_ALIGN_NONE ? DOCTOR_PASS :
-			    DOCTOR_FAIL, "From %s and d=%s: %s", from != NULL ? from :
-			    "(none)", k->domain, dkim_alignment_name(a));
-			doctor_check(checks, an != DKIM_ALIGN_NONE ? DOCTOR_PASS :
-			    DOCTOR_FAIL, "notices' From %s-request@%s and d=%s: %s",
-			    list->local, list->domain, k->domain,
-			    dkim_alignment_name(an));
-		}
-	}
-
-	/* a sample, rendered as a campaign would make it */
-	if (!token_key_load(config->secret, &tk, &key_err))
-		memset(&tk, 0, sizeof tk);	/* the sample's tokens do not matter */
-	if ((ann = announcement_load(o->announcement, config, &err)) == NULL ||
-	    (comp = composer_new(ann, list, &tk, NULL,
-	    rsa == NULL ? COMPOSER_NO_SIGN : 0, &err)) == NULL) {
-		doctor_check(checks, DOCTOR_FAIL, "sample message (%s): %s",
-		    o->announcement, err->message);
-		g_clear_error(&err);
-		goto done;
-	}
 	sub.id = 1;
 	sub.email = (char *)"doctor@example.com";
 	sub.name = (char *)"Sample Subscriber";
-	msg = g_string_sized_new(16384);
-	if (!composer_render(comp, &sub, NULL, NULL, 0, msg, NULL, NULL,
+	if ((ann = announcement_load(o->announcement, config, &err)) == NULL ||
+	    (comp = composer_new(ann, list, tk, NULL,
+	    rsa == NULL ? COMPOSER_NO_SIGN : 0, &err)) == NULL ||
+	    !composer_render(comp, &sub, NULL, NULL, 0, msg, NULL, NULL,
 	    &err)) {
 		doctor_check(checks, DOCTOR_FAIL, "sample message (%s): %s",
 		    o->announcement, err->message);
 		g_clear_error(&err);
-		goto done;
+		g_string_free(msg, TRUE);
+		msg = NULL;
 	}
-	for (i = 0; i < G_N_ELEMENTS(listhdr); i++) {
+	composer_free(comp);
+	announcement_free(ann);
+	for (i = 0; msg != NULL && i < G_N_ELEMENTS(listhdr); i++) {
 		gboolean has = doctor_header_present(msg->str, listhdr[i]);
 
 		doctor_check(checks, has ? DOCTOR_PASS : DOCTOR_FAIL, "sample has "
@@ -382,61 +385,103 @@ doctor_run(const struct config *config, const struct list_config *list,
 		    " (one-click needs unsubscribe_base_url in the list file)" :
 		    "");
 	}
-	doctor_one_click(checks, config, list, o, msg->str,
-	    key_err == NULL ? &tk : NULL, key_err);
-	if (rsa == NULL)
-		goto done;
+	return msg;
+}
+
+/* doctor_oversign - each header of DKIM_OVERSIGN_HEADERS named in h= one
+ * more time than MSG has it */
+static void
+doctor_oversign(GPtrArray *checks, const char *msg)
+{
+	static const char *const over[] = { DKIM_OVERSIGN_HEADERS };
+	guint i;
+
 	for (i = 0; i < G_N_ELEMENTS(over); i++) {
-		int n = doctor_h_count(msg->str, over[i]);
-		int present = doctor_header_present(msg->str, over[i]) ? 1 : 0;
+		int n = doctor_h_count(msg, over[i]);
+		int present = doctor_header_present(msg, over[i]) ? 1 : 0;
 
 		doctor_check(checks, n == present + 1 ? DOCTOR_PASS : DOCTOR_FAIL,
 		    "h= names %s %d time%s (%d present: over-signed when one "
 		    "more)", over[i], n, n == 1 ? "" : "s", present);
 	}
-	{
-		struct doctor_dns dns = { k, NULL, NULL };
-		g_autoptr(GString) report = g_string_new(NULL);
-		gboolean ok;
+}
 
-		want_rsa = o->txt != NULL ? g_strdup(o->txt) :
-		    g_strdup(dkim_key_record(rsa));
-		want_ed = o->ed25519_txt != NULL ? g_strdup(o->ed25519_txt) :
-		    ed != NULL ? g_strdup(dkim_key_record(ed)) : NULL;
-		/* a record as dig prints it or pasted in zone syntax: the
-		 * quoted strings joined, as DNS joins them */
-		for (char **w = (char *[]){ want_rsa, want_ed, NULL }; *w != NULL;
-		    w++) {
-			char *p, *q;
-			gboolean in = FALSE;
+/* doctor_unquote - a record as dig prints it or pasted in zone syntax:
+ * the quoted strings joined, as DNS joins them (in place) */
+static void
+doctor_unquote(char *w)
+{
+	char *p, *q;
+	gboolean in = FALSE;
 
-			if (strchr(*w, '"') == NULL)
-				continue;
-			for (p = q = *w; *p != '\0'; p++)
-				if (*p == '"')
-					in = !in;
-				else if (in)
-					*q++ = *p;
-			*q = '\0';
+	if (w == NULL || strchr(w, '"') == NULL)
+		return;
+	for (p = q = w; *p != '\0'; p++)
+		if (*p == '"')
+			in = !in;
+		else if (in)
+			*q++ = *p;
+	*q = '\0';
+}
+
+/* doctor_verify - MSG's signatures verified against the published
+ * records (--txt), else the keys' own */
+static void
+doctor_verify(GPtrArray *checks, const struct list_dkim *k,
+    const struct doctor_opts *o, const struct dkim_key *rsa,
+    const struct dkim_key *ed, const GString *msg)
+{
+	g_autofree char *want_rsa = g_strdup(o->txt != NULL ? o->txt :
+	    dkim_key_record(rsa));
+	g_autofree char *want_ed = o->ed25519_txt != NULL ?
+	    g_strdup(o->ed25519_txt) : ed != NULL ?
+	    g_strdup(dkim_key_record(ed)) : NULL;
+	struct doctor_dns dns = { k, NULL, NULL };
+	g_autoptr(GString) report = g_string_new(NULL);
+	GError *err = NULL;
+	gboolean ok;
+
+	doctor_unquote(want_rsa);
+	doctor_unquote(want_ed);
+	dns.rsa = want_rsa;
+	dns.ed25519 = want_ed;
+	ok = dkim_verify_message(msg->str, msg->len, doctor_lookup, &dns,
+	    report, &err);
+	g_strchomp(report->str);
+	g_strdelimit(report->str, "\n", ';');
+	doctor_check(checks, ok ? DOCTOR_PASS : DOCTOR_FAIL, "signature "
+	    "verifies (libopendkim, key from %s): %s", o->txt != NULL ?
+	    "--txt" : "the key file", ok ? report->str : err->message);
+	g_clear_error(&err);
+}
+
+/* doctor_run - the checks, in order */
+
+GPtrArray *
+doctor_run(const struct config *config, const struct list_config *list,
+    const struct doctor_opts *o)
+{
+	GPtrArray *checks = g_ptr_array_new_with_free_func(doctor_check_free);
+	struct dkim_key *rsa = NULL, *ed = NULL;
+	struct token_key tk = { { 0 } };
+	GError *key_err = NULL;
+	GString *msg;
+
+	doctor_keys(checks, list, o, &rsa, &ed);
+	if (!token_key_load(config->secret, &tk, &key_err))
+		memset(&tk, 0, sizeof tk);	/* the sample's tokens do not matter */
+	msg = doctor_sample(checks, config, list, o, rsa, &tk);
+	if (msg != NULL) {
+		doctor_one_click(checks, config, list, o, msg->str,
+		    key_err == NULL ? &tk : NULL, key_err);
+		if (rsa != NULL) {
+			doctor_oversign(checks, msg->str);
+			doctor_verify(checks, list->dkim, o, rsa, ed, msg);
 		}
-		dns.rsa = want_rsa;
-		dns.ed25519 = want_ed;
-		ok = dkim_verify_message(msg->str, msg->len, doctor_lookup,
-		    &dns, report, &err);
-		g_strchomp(report->str);
-		g_strdelimit(report->str, "\n", ';');
-		doctor_check(checks, ok ? DOCTOR_PASS : DOCTOR_FAIL, "signature "
-		    "verifies (libopendkim, key from %s): %s", o->txt != NULL ?
-		    "--txt" : "the key file", ok ? report->str : err->message);
-		g_clear_error(&err);
+		g_string_free(msg, TRUE);
 	}
-done:
 	memset(&tk, 0, sizeof tk);
 	g_clear_error(&key_err);
-	if (msg != NULL)
-		g_string_free(msg, TRUE);
-	composer_free(comp);
-	announcement_free(ann);
 	dkim_key_free(rsa);
 	dkim_key_free(ed);
 	return checks;
