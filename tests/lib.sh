@@ -92,8 +92,35 @@ wait_for() {
 		_wfn=$((_wfn - 1)); sleep 0.1
 	done
 }
-# gone PID - the process PID has ended (for wait_for)
-gone() { ! kill -0 "$1" 2>/dev/null; }
+# gone PID - the process PID has ended (for wait_for); a child of ours that
+# ended but is not waited for yet (a zombie) has ended too
+gone() {
+	case $(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) in
+	Z*|X*|"") return 0 ;;
+	esac
+	return 1
+}
+# wait_file SECONDS FILE PID - until FILE exists (a helper's "I am ready"),
+# giving up, and saying why, at once if process PID ends first or after
+# about SECONDS: a helper that dies never hangs the test
+wait_file() {
+	wait_for "$1" _file_or_gone "$2" "$3"
+	[ -e "$2" ] && return 0
+	echo "#   $2 never appeared (process $3 $(gone "$3" && echo ended || echo still runs))"
+	return 1
+}
+_file_or_gone() { [ -e "$1" ] || gone "$2"; }
+
+# make_install DESTDIR - make install PREFIX=/opt/herald DESTDIR=DESTDIR of
+# the tree under test, its output in $T/install.log. It may build what is
+# out of date (herald, the man pages in $BUILD/man): under a lock in $BUILD,
+# so that tests run at once (prove -j) never build or copy the same files
+# together.
+make_install() {
+	mkdir -p "$BUILD"
+	flock "$BUILD/.install.lock" make -s -C "$TOP" install PREFIX=/opt/herald \
+	    DESTDIR="$1" >"$T/install.log" 2>&1
+}
 # exists FILE - FILE exists (for wait_for); nonempty FILE - it is not empty
 exists() { [ -e "$1" ]; }
 nonempty() { [ -s "$1" ]; }

@@ -13,7 +13,6 @@ at_exit "kill $!"
 at_exit "touch '$2'"
 CHILD
 TOP=$TOP sh "$T/child.sh" "$T/pid" "$T/touched"
-sleep 0.2
-! kill -0 "$(cat "$T/pid")" 2>/dev/null; ok $? "a process registered with at_exit \"kill \$pid\" is gone"
+wait_for 10 gone "$(cat "$T/pid")"; ok $? "a process registered with at_exit \"kill \$pid\" is gone"
 [ -e "$T/touched" ]; ok $? "a quoted command line runs whole"
 finish

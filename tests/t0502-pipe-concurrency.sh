@@ -68,7 +68,8 @@ printf 'send {\n  rate = 20\n}\n' >> "$HERALD_CONFIG"
 SPID=$!
 $PY "$T/writer.py" "$T/data/herald.db" 4 0.02 > "$T/writer.out" &
 WPID=$!
-sleep 0.5
+# the pipes below meet a send that is sending
+wait_for 30 sent_over 0
 
 # run NAME - one pipe; its exit status in $T/rc/NAME
 mkdir -p "$T/rc"
@@ -114,7 +115,7 @@ done
 fill $F/plain.eml $T/late "FROM=user$((2 * N))@subs.test" RCPT=xen-users@$D SUBJECT=hello BODY=question MSGID=late
 $PY "$T/writer.py" "$T/data/herald.db" 0.1 0 "$T/locked" "$T/release" > /dev/null &
 WPID=$!
-n=0; while [ ! -e "$T/locked" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+wait_file 10 "$T/locked" $WPID
 t "a pipe behind a lock held past the busy timeout exits 75" 75 hpipe user$((2 * N))@subs.test xen-users@$D $T/late
 : > "$T/release"
 wait $WPID
