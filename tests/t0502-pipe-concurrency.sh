@@ -68,8 +68,11 @@ printf 'send {\n  rate = 20\n}\n' >> "$HERALD_CONFIG"
 SPID=$!
 $PY "$T/writer.py" "$T/data/herald.db" 4 0.02 > "$T/writer.out" &
 WPID=$!
-# the pipes below meet a send that is sending
-wait_for 30 sent_over 0
+# the pipes below start once the send has made its campaign (what the
+# fixed sleep stood for), not later: a send in mid-run behind 200 pipes
+# may wait past its busy timeout and stop (seen once under prove -j2)
+started() { [ "$(sql "SELECT count(*) FROM campaigns")" -ge 1 ]; }
+wait_for 30 started
 
 # run NAME - one pipe; its exit status in $T/rc/NAME
 mkdir -p "$T/rc"
