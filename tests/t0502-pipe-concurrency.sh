@@ -66,13 +66,14 @@ subs_csv "$T/subs.csv" 3000 s
 printf 'send {\n  rate = 20\n}\n' >> "$HERALD_CONFIG"
 "$HERALD" send summit --list xen-users --segment users --yes > "$T/send.out" 2>&1 &
 SPID=$!
-$PY "$T/writer.py" "$T/data/herald.db" 4 0.02 > "$T/writer.out" &
-WPID=$!
-# the pipes below start once the send has made its campaign (what the
-# fixed sleep stood for), not later: a send in mid-run behind 200 pipes
-# may wait past its busy timeout and stop (seen once under prove -j2)
+# the pipes start once the send has made its campaign (what a fixed sleep
+# stood for), not later: a send in mid-run behind 200 pipes may wait past
+# its busy timeout and stop. The writer starts with them, so its 4 s
+# overlap the pipes however long the send took to start.
 started() { [ "$(sql "SELECT count(*) FROM campaigns")" -ge 1 ]; }
 wait_for 30 started
+$PY "$T/writer.py" "$T/data/herald.db" 4 0.02 > "$T/writer.out" &
+WPID=$!
 
 # run NAME - one pipe; its exit status in $T/rc/NAME
 mkdir -p "$T/rc"
