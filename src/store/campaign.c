@@ -20,10 +20,10 @@
 #include <unistd.h>
 
 #include "herald.h"
-#include "bounce_policy.h"
 #include "campaign.h"
 #include "relay.h"
 #include "segment.h"
+#include "store_bounces.h"
 
 #define CAMPAIGN_MAX_SHIFT 20	/* back-off doubles at most this often */
 
@@ -527,7 +527,7 @@ campaign_record_rejection(struct store *store, const struct config *config,
 	    NULL);
 	if (list == NULL)
 		return TRUE;	/* the list file was removed since: no policy */
-	return bounce_policy_record_sync(store, list, list_id, sub,
+	return store_bounce_record_sync(store, list, list_id, sub,
 	    r->delivery_id, NULL, r->reply, now, error);
 }
 
