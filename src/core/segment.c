@@ -53,7 +53,7 @@
 
 #include "herald.h"
 #include "segment.h"
-#include "subscriber.h"
+#include "address.h"
 
 enum seg_kind { SEG_AND, SEG_OR, SEG_NOT, SEG_CMP, SEG_IN, SEG_EXISTS };
 enum seg_field { F_ATTR, F_EMAIL, F_NAME, F_SUBSCRIBED, F_CREATED };
