@@ -311,7 +311,7 @@ struct subscriber_writer {
 	gsize nseen, seen_size;		/* used, slots (a power of two) */
 };
 
-/* writer_batch_new, writer_batch_clear, writer_batch_free */
+/* writer_batch_new - an empty batch */
 static struct writer_batch *
 writer_batch_new(void)
 {
@@ -325,6 +325,7 @@ writer_batch_new(void)
 	return b;
 }
 
+/* writer_batch_clear - empty B, keeping its memory */
 static void
 writer_batch_clear(struct writer_batch *b)
 {
@@ -333,6 +334,7 @@ writer_batch_clear(struct writer_batch *b)
 	g_string_truncate(b->arena, 0);
 }
 
+/* writer_batch_free - free B */
 static void
 writer_batch_free(struct writer_batch *b)
 {
@@ -569,11 +571,12 @@ writer_add_attribute(struct subscriber_writer *w, guint i)
 	    r).id));
 }
 
+#define W_VALUE_CACHE	65536	/* pairs cached, at most */
+
 /* writer_value_id - the id of the pair (K, V) in attribute_values, added
  * if new; 0 on error. The cache holds ids made or read in this writer's
  * transaction, and is emptied when it grows past W_VALUE_CACHE pairs (an
  * attribute with a value per subscriber would otherwise fill memory). */
-#define W_VALUE_CACHE	65536
 static gint64
 writer_value_id(struct subscriber_writer *w, const char *k, const char *v,
     GError **error)
@@ -952,6 +955,7 @@ out:
  */
 static struct writer_batch writer_batch_end;
 
+/* writer_thread_main - the writing thread: batches until the end marker */
 static gpointer
 writer_thread_main(gpointer data)
 {
