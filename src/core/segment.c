@@ -319,14 +319,44 @@ seg_parse_in(struct seg_parser *ps, struct segment_node *n)
 	return n;
 }
 
+/* seg_parse_cond - the rest of a condition on N, whose name is read:
+ * "in (…)", "not in (…)", or an operator and a value; FALSE on error */
+static gboolean
+seg_parse_cond(struct seg_parser *ps, struct segment_node *n)
+{
+	const char *at;
+	char *v;
+	int op;
+
+	if (seg_keyword(ps, "in"))
+		return seg_parse_in(ps, n) != NULL;
+	if (seg_keyword(ps, "not")) {
+		if (!seg_keyword(ps, "in")) {
+			seg_fail(ps, ps->p, "expected in after not");
+			return FALSE;
+		}
+		n->negate = TRUE;
+		return seg_parse_in(ps, n) != NULL;
+	}
+	seg_skip(ps);
+	at = ps->p;
+	if ((op = seg_parse_op(ps)) < 0) {
+		seg_fail(ps, at, "expected an operator (= != < <= > >= ~ in)");
+		return FALSE;
+	}
+	n->kind = SEG_CMP;
+	n->op = op;
+	seg_skip(ps);
+	at = ps->p;
+	return (v = seg_value(ps)) != NULL && seg_node_value(ps, n, v, at);
+}
+
 /* seg_parse_primary - a parenthesised expression or one condition */
 static struct segment_node *
 seg_parse_primary(struct seg_parser *ps)
 {
 	struct segment_node *n = NULL;
 	const char *at;
-	char *v;
-	int op;
 
 	seg_skip(ps);
 	at = ps->p;
@@ -367,33 +397,7 @@ seg_parse_primary(struct seg_parser *ps)
 	if ((n->key = seg_name(ps, "expected a name, not, exists( or (")) == NULL)
 		goto fail;
 	n->field = seg_field_of(n->key);
-	if (seg_keyword(ps, "in")) {
-		if (seg_parse_in(ps, n) == NULL)
-			goto fail;
-		return n;
-	}
-	at = ps->p;
-	if (seg_keyword(ps, "not")) {
-		if (!seg_keyword(ps, "in")) {
-			seg_fail(ps, ps->p, "expected in after not");
-			goto fail;
-		}
-		n->negate = TRUE;
-		if (seg_parse_in(ps, n) == NULL)
-			goto fail;
-		return n;
-	}
-	seg_skip(ps);
-	at = ps->p;
-	if ((op = seg_parse_op(ps)) < 0) {
-		seg_fail(ps, at, "expected an operator (= != < <= > >= ~ in)");
-		goto fail;
-	}
-	n->kind = SEG_CMP;
-	n->op = op;
-	seg_skip(ps);
-	at = ps->p;
-	if ((v = seg_value(ps)) == NULL || !seg_node_value(ps, n, v, at))
+	if (!seg_parse_cond(ps, n))
 		goto fail;
 	return n;
 fail:

@@ -866,30 +866,14 @@ subscriber_writer_finish(struct subscriber_writer *w, GError **error)
 	return !w->bulk || writer_build_index(w, error);
 }
 
-/* writer_write_batch - write the rows of w->b, and empty it */
+/* writer_fresh_rows - the attribute index rows of the batch's new
+ * subscribers, then their memberships */
 static gboolean
-writer_write_batch(struct subscriber_writer *w, GError **error)
+writer_fresh_rows(struct subscriber_writer *w, GError **error)
 {
-	gint64 added = 0, max;
+	gint64 added = 0;
 	guint i, j, n = w->b->rows->len;
-	gboolean ok = FALSE;
 
-	if (n == 0)
-		return TRUE;
-	/* bulk: a key seen before (or a hash collision) ends bulk mode before
-	 * this batch is written, so the index finds the repeat */
-	for (i = 0; w->bulk && i < n; i++)
-		if (writer_seen(w, writer_hash(writer_str(w->b,
-		    g_array_index(w->b->rows, struct writer_row, i).key))) &&
-		    !writer_build_index(w, error))
-			goto out;
-	if (!writer_max_id(w, &max, error))
-		goto out;
-	w->base = max + 1;
-	if (!writer_multi(w, M_SUBSCRIBERS, n, writer_add_subscriber, &added,
-	    error) || !writer_fresh(w, added, error))
-		goto out;
-	/* the new subscribers' index rows, then their memberships */
 	g_array_set_size(w->items, 0);
 	g_array_set_size(w->vids, 0);
 	for (i = 0; i < n; i++) {
@@ -908,20 +892,46 @@ writer_write_batch(struct subscriber_writer *w, GError **error)
 				continue;
 			if ((vid = writer_value_id(w, writer_str(w->b,
 			    g_array_index(w->b->kv, gsize, kv)), v, error)) == 0)
-				goto out;
+				return FALSE;
 			g_array_append_val(w->items, i);
 			g_array_append_val(w->vids, vid);
 		}
 	}
 	if (!writer_multi(w, M_ATTRIBUTES, w->items->len,
 	    writer_add_attribute, &added, error))
-		goto out;
+		return FALSE;
 	g_array_set_size(w->items, 0);
 	for (i = 0; i < n; i++)
 		if (g_array_index(w->b->rows, struct writer_row, i).fresh)
 			g_array_append_val(w->items, i);
-	if (!writer_multi(w, M_MEMBERS, w->items->len, writer_add_member,
-	    &added, error))
+	return writer_multi(w, M_MEMBERS, w->items->len, writer_add_member,
+	    &added, error);
+}
+
+/* writer_write_batch - write the rows of w->b, and empty it */
+static gboolean
+writer_write_batch(struct subscriber_writer *w, GError **error)
+{
+	gint64 added = 0, max;
+	guint i, n = w->b->rows->len;
+	gboolean ok = FALSE;
+
+	if (n == 0)
+		return TRUE;
+	/* bulk: a key seen before (or a hash collision) ends bulk mode before
+	 * this batch is written, so the index finds the repeat */
+	for (i = 0; w->bulk && i < n; i++)
+		if (writer_seen(w, writer_hash(writer_str(w->b,
+		    g_array_index(w->b->rows, struct writer_row, i).key))) &&
+		    !writer_build_index(w, error))
+			goto out;
+	if (!writer_max_id(w, &max, error))
+		goto out;
+	w->base = max + 1;
+	if (!writer_multi(w, M_SUBSCRIBERS, n, writer_add_subscriber, &added,
+	    error) || !writer_fresh(w, added, error))
+		goto out;
+	if (!writer_fresh_rows(w, error))
 		goto out;
 	/* then, in order, the events of the new and the rows already known */
 	for (i = 0; i < n; i++) {
