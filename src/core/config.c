@@ -19,7 +19,7 @@
 #include "herald.h"
 #include "config.h"
 #include "dkim_align.h"
-#include "subscriber.h"
+#include "address.h"
 #include "schedule_window.h"
 
 #ifndef SYSCONFDIR
