@@ -22,6 +22,10 @@
  * One line per recipient on stderr and the same line to syslog
  * (LOG_MAIL). After its own work a pipe tries a few notices earlier runs
  * left in the outbox (outbox.h), unless the relay just failed its own.
+ *
+ * Must stay true: the exit status above (a fault of ours defers, it never
+ * loses a message); the WAL is trimmed only after the outcome is
+ * committed (store_wal.h).
  */
 #include <stdio.h>
 #include <string.h>

@@ -7,6 +7,9 @@
  * The listing cuts long fields (the sender at 40 characters, the subject
  * at 72, ending in "…") and turns control characters into spaces, so a
  * row is one line whatever arrived; reply show and --json give them whole.
+ *
+ * Must stay true: a listing's row is one line; reply show ends with the
+ * message exactly as stored. No SQL here: store_replies.h reads it.
  */
 #include <stdio.h>
 #include <string.h>

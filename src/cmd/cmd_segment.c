@@ -7,6 +7,9 @@
  * count. A segment of the list file that does not parse is a configuration
  * error (78) named by file and line; a bad --where expression is bad data
  * (65); an unknown segment name is 67, like an unknown list.
+ *
+ * Must stay true: only active members count; a segment counts the same
+ * here as in a send; no SQL here (segment.h, store_admin.h).
  */
 #include <stdio.h>
 #include <string.h>

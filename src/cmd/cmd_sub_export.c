@@ -9,6 +9,9 @@
  * quoted when they hold a comma or a quote (RFC 4180); lines end in LF.
  * With --json: JSON lines instead, one object per member in the same
  * order, {"email", "name", "attributes": {KEY: VALUE…}}.
+ *
+ * Must stay true: herald sub import reads what this writes back
+ * unchanged; no SQL here (store_admin.h reads the members).
  */
 #include <errno.h>
 #include <stdio.h>

@@ -16,6 +16,10 @@
  * kill) leaves the database as it was. Exit 0 when every row went in, 65
  * when some were rejected (the others are in, unless --strict), 66 when the
  * file cannot be opened.
+ *
+ * Must stay true: one transaction for the file (none of it with --strict
+ * and a rejected row); the connection's bulk settings (store_admin.h) are
+ * set back whatever happens.
  */
 #include <errno.h>
 #include <stdio.h>
