@@ -20,6 +20,7 @@
 #include "config.h"
 #include "json_out.h"
 #include "segment.h"
+#include "store_segment.h"
 #include "store.h"
 #include "store_admin.h"
 
@@ -74,7 +75,7 @@ segment_all(struct herald *h, const struct list_config *list, gint64 list_id,
 		const struct segment_def *def = g_ptr_array_index(list->segments, i);
 		g_autoptr(segment) seg = segment_of_def(list, def, &error);
 		gint64 n = list_id == 0 ? 0 :
-		    segment_count(h->store, list_id, seg, &error);
+		    store_segment_count(h->store, list_id, seg, &error);
 
 		if (n < 0)
 			return cmd_error("segment", error);
@@ -193,7 +194,7 @@ cmd_segment(struct herald *h, int argc, char **argv)
 	if (list_members)
 		return segment_members(h, list, list_id, def, where, seg, json);
 	json_out_init(&jo, stdout);
-	n = list_id == 0 ? 0 : segment_count(h->store, list_id, seg, &error);
+	n = list_id == 0 ? 0 : store_segment_count(h->store, list_id, seg, &error);
 	if (n < 0)
 		return cmd_error("segment", error);
 	if (json) {

@@ -68,19 +68,6 @@ struct segment {
 struct segment *segment_compile(const char *expr, GError **error);
 void segment_free(struct segment *seg);
 
-/*
- * Transitional (issue 22), for herald segment and herald sub export until
- * they call store_segment.h: segment_to_sql appends the condition with a
- * bare "?" per value and the values (borrowed) to PARAMS; segment_bind
- * binds them from FIRST; segment_count is store_segment_count. Defined in
- * store/store_segment.c; nothing new may call them.
- */
-struct store;
-struct sqlite3_stmt;
-void segment_to_sql(const struct segment *seg, GString *sql, GPtrArray *params);
-void segment_bind(struct sqlite3_stmt *st, int first, GPtrArray *params);
-gint64 segment_count(struct store *store, gint64 list_id,
-    const struct segment *seg, GError **error);
 
 /* g_autoptr needs a type name: this typedef exists for it alone */
 typedef struct segment segment;

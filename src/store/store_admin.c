@@ -3,11 +3,9 @@
  * read them (herald lists, segment, sub export), a bulk import's
  * connection settings, and the engine's version (see store_admin.h).
  *
- * A query over a segment has SQL built for it (segment.h's condition,
- * with one value per "?" after ?1, the list), so it cannot key the query
- * helper's cache of literal SQL: store_admin_each prepares it through the
- * backend's table of operations for the one call and finalizes it after.
- * Every other statement goes through store_select or store_exec.
+ * A query over a segment goes through store_segment_select (its SQL is
+ * built for the segment, its values numbered there); every other
+ * statement through store_select or store_exec.
  *
  * Must stay true: nothing here writes a row; every value is bound.
  */
@@ -17,29 +15,11 @@
 #include "herald.h"
 #include "store.h"
 #include "store_admin.h"
-#include "store_backend.h"
+#include "store_segment.h"
 
-/* a row of store_admin_each: STMT's columns read through STORE's ops */
-typedef gboolean (*store_admin_row_fn)(struct store *store, void *stmt,
+/* a row of store_admin_each, read from ROWS */
+typedef gboolean (*store_admin_row_fn)(struct store_rows *rows,
     gpointer data, GError **error);
-
-/* store_admin_bind - LIST_ID as ?1, then PARAMS (text) from ?2 on */
-static gboolean
-store_admin_bind(struct store *store, void *stmt, gint64 list_id,
-    GPtrArray *params, GError **error)
-{
-	struct store_arg a = SQ_INT(list_id);
-	guint i;
-
-	if (!store->ops->bind(store, stmt, 1, &a, error))
-		return FALSE;
-	for (i = 0; i < params->len; i++) {
-		a = SQ_TEXT(g_ptr_array_index(params, i));
-		if (!store->ops->bind(store, stmt, (int)i + 2, &a, error))
-			return FALSE;
-	}
-	return TRUE;
-}
 
 /* store_admin_each - HEAD over the active members of LIST_ID (m, the
  * membership; those SEG matches, unless NULL), then TAIL; each row to FN */
@@ -48,26 +28,20 @@ store_admin_each(struct store *store, const char *head, gint64 list_id,
     const struct segment *seg, const char *tail, store_admin_row_fn fn,
     gpointer data, GError **error)
 {
-	g_autoptr(GString) sql = g_string_new(head);
-	g_autoptr(GPtrArray) params = g_ptr_array_new();
-	void *stmt;
-	int r = 0;
+	g_autoptr(store_rows) rows = store_segment_select(store, head, list_id,
+	    seg, tail, error);
+	GError *err = NULL;
 
-	g_string_append(sql, " WHERE m.list_id = ?1 AND m.status = 'active'");
-	if (seg != NULL) {
-		g_string_append(sql, " AND ");
-		segment_to_sql(seg, sql, params);
-	}
-	g_string_append(sql, tail);
-	if ((stmt = store->ops->prepare(store, sql->str, error)) == NULL)
+	if (rows == NULL)
 		return FALSE;
-	if (!store_admin_bind(store, stmt, list_id, params, error))
-		r = -1;
-	while (r == 0 &&
-	    (r = store->ops->step(store, stmt, sql->str, error)) == 1)
-		r = fn(store, stmt, data, error) ? 0 : -1;
-	store->ops->finalize(stmt);
-	return r == 0;
+	while (store_next(rows, &err))
+		if (!fn(rows, data, error))
+			return FALSE;
+	if (err != NULL) {
+		g_propagate_error(error, err);
+		return FALSE;
+	}
+	return TRUE;
 }
 
 /* store_list_status_counts - see store_admin.h */
@@ -104,12 +78,11 @@ struct store_emails {
 
 /* store_segment_email - one row of store_segment_emails */
 static gboolean
-store_segment_email(struct store *store, void *stmt, gpointer data,
-    GError **error)
+store_segment_email(struct store_rows *rows, gpointer data, GError **error)
 {
 	struct store_emails *e = data;
 
-	e->fn(store->ops->column_text(stmt, 0), e->data);
+	e->fn(store_text(rows, 0), e->data);
 	return TRUE;
 }
 
@@ -132,10 +105,9 @@ store_segment_emails(struct store *store, gint64 list_id,
 
 /* store_export_key - one row of store_export_keys */
 static gboolean
-store_export_key(struct store *store, void *stmt, gpointer data,
-    GError **error)
+store_export_key(struct store_rows *rows, gpointer data, GError **error)
 {
-	g_ptr_array_add(data, g_strdup(store->ops->column_text(stmt, 0)));
+	g_ptr_array_add(data, g_strdup(store_text(rows, 0)));
 	return TRUE;
 }
 
@@ -166,17 +138,16 @@ struct store_export {
 
 /* store_export_member - one row of store_export_members */
 static gboolean
-store_export_member(struct store *store, void *stmt, gpointer data,
-    GError **error)
+store_export_member(struct store_rows *rows, gpointer data, GError **error)
 {
 	struct store_export *ex = data;
 	struct store_export_row row;
 
-	row.id = store->ops->column_int(stmt, 0);
-	row.email = store->ops->column_text(stmt, 1);
-	row.name = store->ops->column_text(stmt, 2);
-	row.key = store->ops->column_text(stmt, 3);
-	row.value = store->ops->column_text(stmt, 4);
+	row.id = store_int(rows, 0);
+	row.email = store_text(rows, 1);
+	row.name = store_text(rows, 2);
+	row.key = store_text(rows, 3);
+	row.value = store_text(rows, 4);
 	if (!ex->fn(&row, ex->data, error)) {
 		ex->failed = TRUE;
 		return FALSE;

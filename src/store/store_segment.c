@@ -343,30 +343,3 @@ store_segment_count(struct store *store, gint64 list_id,
 	return -1;
 }
 
-/* segment_to_sql - transitional (segment.h): bare "?", borrowed values */
-void
-segment_to_sql(const struct segment *seg, GString *sql, GPtrArray *params)
-{
-	struct seg_sql q = { sql, NULL, params };
-
-	seg_sql_node(seg->root, 0, &q);
-}
-
-/* segment_bind - transitional (segment.h): PARAMS as text from FIRST on */
-void
-segment_bind(sqlite3_stmt *st, int first, GPtrArray *params)
-{
-	guint i;
-
-	for (i = 0; i < params->len; i++)
-		sqlite3_bind_text(st, first + (int)i,
-		    g_ptr_array_index(params, i), -1, SQLITE_STATIC);
-}
-
-/* segment_count - transitional (segment.h): store_segment_count */
-gint64
-segment_count(struct store *store, gint64 list_id, const struct segment *seg,
-    GError **error)
-{
-	return store_segment_count(store, list_id, seg, error);
-}
