@@ -44,6 +44,11 @@ FUZZ_MAXLEN_template = 8192
 FUZZ_MAXLEN_pipe = 65536
 FUZZ_MAXLEN_lmtp = 16384
 FUZZ_MAXLEN_web = 8192
+# pipe, lmtp and web log a line for each message or request on stderr:
+# closed for them (the sanitizers' and libFuzzer's reports still come out)
+FUZZ_OPTS_pipe = -close_fd_mask=2
+FUZZ_OPTS_lmtp = -close_fd_mask=2
+FUZZ_OPTS_web = -close_fd_mask=2
 # the seeds: fixture folders as they are (libFuzzer reads them
 # recursively), the kept crashes, and build/fuzz/seeds/NAME
 FUZZ_SEEDS_bounce = tests/t0600 ../shared/corpus/bounces tests/t0500
@@ -74,7 +79,7 @@ fuzz-%: build/fuzz/fuzz-% build/fuzz/seeds/%
 	@mkdir -p build/fuzz/corpus/$* build/fuzz/crashes/$*
 	TMPDIR=$(FUZZ_TMPDIR) nice ./build/fuzz/fuzz-$* -max_total_time=$(FUZZ_SECONDS) \
 	    -max_len=$(FUZZ_MAXLEN_$*) -rss_limit_mb=2048 -timeout=10 \
-	    -print_final_stats=1 -artifact_prefix=build/fuzz/crashes/$*/ \
+	    -print_final_stats=1 $(FUZZ_OPTS_$*) -artifact_prefix=build/fuzz/crashes/$*/ \
 	    build/fuzz/corpus/$* build/fuzz/seeds/$* \
 	    $(wildcard $(FUZZ_SEEDS_$*) tests/fuzz/crashes/$*)
 
