@@ -2,6 +2,7 @@
 # under ASan and UBSan with clang. Included by the top-level Makefile.
 #
 #   make fuzz               build and run every target, FUZZ_SECONDS each
+#                           (a crash stops make: make -k fuzz runs the rest)
 #   make fuzz-NAME          one of them (NAME in FUZZ_TARGETS)
 #   make fuzz-build         build them all, run none
 #
