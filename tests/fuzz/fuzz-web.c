@@ -55,6 +55,29 @@ fuzz_web_server(struct fuzz_instance *fi, struct sockaddr_storage *ss,
 	return web;
 }
 
+/* fuzz_web_connect - a connection to the server; thousands a minute
+ * may run short of local ports for a moment (EADDRNOTAVAIL) or of the
+ * listen queue: a few tries, then -1 (said on stderr) */
+static int
+fuzz_web_connect(const struct sockaddr_storage *ss, socklen_t sslen)
+{
+	struct linger lg = { 1, 0 };	/* no TIME_WAIT left on our side */
+	int fd, tries;
+
+	for (tries = 0; tries < 50; tries++) {
+		if ((fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC,
+		    0)) < 0)
+			break;
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		if (connect(fd, (const struct sockaddr *)ss, sslen) == 0)
+			return fd;
+		close(fd);
+		g_usleep(20000);
+	}
+	g_printerr("fuzz-web: cannot connect: %s\n", g_strerror(errno));
+	return -1;
+}
+
 /* fuzz_web - DATA as one connection's bytes */
 int
 fuzz_web(const uint8_t *data, size_t size)
@@ -73,9 +96,8 @@ fuzz_web(const uint8_t *data, size_t size)
 		(void)fuzz_web_server(fi, &ss, &sslen);
 	}
 	text = fuzz_tokens(fi, (const char *)data, size, &len);
-	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-	    connect(fd, (struct sockaddr *)&ss, sslen) != 0)
-		abort();
+	if ((fd = fuzz_web_connect(&ss, sslen)) < 0)
+		return 0;	/* the harness's trouble, not the server's */
 	while (off < len) {
 		ssize_t n = send(fd, text + off, len - off, MSG_NOSIGNAL);
 
