@@ -5,6 +5,7 @@
 #   make check      deps, build, and the whole test suite through prove
 #   make demo       deps, build, and one campaign end to end on a local sink
 #   make asan       the whole suite under AddressSanitizer and UBSan
+#   make fuzz       the libFuzzer targets, FUZZ_SECONDS each (tests/fuzz/fuzz.mk)
 #   make bench      the benchmarks in tests/bench (figures and commands)
 #   make install    PREFIX=/usr/local DESTDIR= (nothing else system-wide):
 #                   the binary, an example herald.conf, the templates, the

@@ -658,8 +658,6 @@ config_validate_segment(cfg_t *cfg, cfg_opt_t *opt)
 static char *
 config_path_in(const char *dir, const char *path)
 {
-	g_autofree char *home = NULL;
-
 	if (path == NULL || *path == '\0')
 		return NULL;
 	if (path[0] == '~' && (path[1] == '/' || path[1] == '\0'))

@@ -1734,7 +1734,10 @@ pipe_spool_archive(const char *spool_dir, const char *const *senders,
 
 	for (i = 0; i < n; i++) {
 		gsize len;
-		const char *p = g_bytes_get_data(raws[i], &len), *end = p + len;
+		const char *p = g_bytes_get_data(raws[i], &len);
+		/* an empty message (DATA, then the dot) has no data at all:
+		 * NULL, and NULL + 0 is undefined */
+		const char *end = len > 0 ? p + len : p;
 
 		g_string_append_printf(out, "From %s %s\n", senders[i] != NULL &&
 		    *senders[i] != '\0' ? senders[i] : "MAILER-DAEMON", stamp);
