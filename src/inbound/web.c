@@ -890,6 +890,31 @@ web_attr_list(const struct list_config *list, const struct subscriber *sub)
 	return l;
 }
 
+/* web_member_lists - the memberships MS (action_memberships, may be
+ * NULL) of lists configured here, as [{display_name, status}] */
+static struct value *
+web_member_lists(const struct config *config, GPtrArray *ms)
+{
+	struct value *lists = value_new_list();
+	guint i;
+
+	for (i = 0; ms != NULL && i + 1 < ms->len; i += 2) {
+		const struct list_config *l = config_list(config,
+		    g_ptr_array_index(ms, i), NULL);
+		struct value *m;
+
+		if (l == NULL)
+			continue;
+		m = value_new_map();
+		value_map_set(m, "display_name", value_new_string(
+		    l->display_name));
+		value_map_set(m, "status", value_new_string(
+		    g_ptr_array_index(ms, i + 1)));
+		value_list_append(lists, m);
+	}
+	return lists;
+}
+
 /* web_preferences - GET: the page; POST: save, or leave every list */
 static enum MHD_Result
 web_preferences(struct MHD_Connection *c, struct web_req *r,
@@ -904,9 +929,9 @@ web_preferences(struct MHD_Connection *c, struct web_req *r,
 	enum MHD_Result ret;
 	gint64 sub_id;
 	GError *err = NULL;
-	struct value *ctx, *lists;
+	struct value *ctx;
 	const char *status, *what;
-	guint i, left = 0;
+	guint left = 0;
 	gboolean saved = FALSE;
 
 	if (!web_method_ok(r, "GET, HEAD, POST"))
@@ -964,27 +989,11 @@ web_preferences(struct MHD_Connection *c, struct web_req *r,
 	}
 	value_map_set(ctx, "status", value_new_string(status != NULL ? status :
 	    "not a member"));
-	lists = value_new_list();
 	if (sub != NULL && (ms = action_memberships(&a, sub_id, &err)) == NULL) {
 		value_unref(ctx);
-		value_unref(lists);
 		return web_failed(c, r, list, err);
 	}
-	for (i = 0; ms != NULL && i + 1 < ms->len; i += 2) {
-		const struct list_config *l = config_list(r->web->config,
-		    g_ptr_array_index(ms, i), NULL);
-		struct value *m;
-
-		if (l == NULL)
-			continue;
-		m = value_new_map();
-		value_map_set(m, "display_name", value_new_string(
-		    l->display_name));
-		value_map_set(m, "status", value_new_string(
-		    g_ptr_array_index(ms, i + 1)));
-		value_list_append(lists, m);
-	}
-	value_map_set(ctx, "lists", lists);
+	value_map_set(ctx, "lists", web_member_lists(r->web->config, ms));
 	return web_page(c, r, MHD_HTTP_OK, "preferences", ctx);
 }
 
