@@ -75,7 +75,7 @@ action_begin(struct action_ctx *ctx, GError **error)
 static void
 action_unlock(struct action_ctx *ctx)
 {
-	if (ctx->locked && ctx->store->depth == 0) {
+	if (ctx->locked && !store_in_transaction(ctx->store)) {
 		ctx->locked = FALSE;
 		g_mutex_unlock(ctx->write_lock);
 	}

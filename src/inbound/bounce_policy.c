@@ -422,7 +422,7 @@ bounce_policy_handle(struct store *store, const struct list_config *list,
 	 * herald maintain. Inside the caller's transaction nothing is
 	 * committed yet, and no SMTP talk may hold the write lock: leave the
 	 * notices queued then. */
-	if (oc.notices > 0 && notifier != NULL && store->depth == 0)
+	if (oc.notices > 0 && notifier != NULL && !store_in_transaction(store))
 		bp_flush(store, NULL, list, first_notice, now, notifier,
 		    &oc.notices_sent, &failed, &queued, NULL);
 	goto out;
