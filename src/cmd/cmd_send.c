@@ -1038,138 +1038,218 @@ campaign_shape_state(struct herald *h, const struct shape_config *sh,
 	return relay_get_state(h->store, name, state, why, NULL, error);
 }
 
-/* campaign_show_json - campaign show --json (README: JSON output) */
+/* one relay shape's state as campaign show prints it */
+struct campaign_shape_view {
+	const char *name;
+	char *state, *why;
+};
+
+/* campaign show's facts, read once and printed as text or JSON */
+struct campaign_view {
+	struct campaign *c;
+	struct campaign_counts n;
+	GArray *per;		/* struct campaign_segment_count */
+	GArray *errs;		/* struct campaign_error_group */
+	GArray *relays;		/* struct relay_count */
+	GArray *shapes;		/* struct campaign_shape_view */
+	char *schedule;		/* schedule_describe's line, or NULL */
+};
+
+/* campaign_view_clear - free what campaign_view_load read */
 static void
-campaign_show_json(struct herald *h, const struct campaign *c,
-    const struct campaign_counts *n, GArray *per, GArray *errs,
-    GArray *relays)
+campaign_view_clear(struct campaign_view *v)
 {
-	struct json_out jo;
 	guint i;
 
-	json_out_init(&jo, stdout);
-	json_out_object(&jo);
-	campaign_json_head(h, &jo, c, n);
-	json_out_kint(&jo, "due", n->due);
-	json_out_kdouble(&jo, "sending_seconds", c->sending_seconds);
-	json_out_key(&jo, "rate");
-	if (c->sending_seconds > 0)
-		json_out_double(&jo, (n->sent + n->failed) / c->sending_seconds);
-	else
-		json_out_null(&jo);
-	json_out_key(&jo, "by_segment");
-	json_out_array(&jo);
+	for (i = 0; v->shapes != NULL && i < v->shapes->len; i++) {
+		struct campaign_shape_view *sv = &g_array_index(v->shapes,
+		    struct campaign_shape_view, i);
+
+		g_free(sv->state);
+		g_free(sv->why);
+	}
+	g_clear_pointer(&v->shapes, g_array_unref);
+	g_clear_pointer(&v->per, g_array_unref);
+	g_clear_pointer(&v->errs, g_array_unref);
+	g_clear_pointer(&v->relays, g_array_unref);
+	g_clear_pointer(&v->c, campaign_free);
+	g_clear_pointer(&v->schedule, g_free);
+}
+
+/* campaign_view_load - everything campaign show says about campaign ID */
+static gboolean
+campaign_view_load(struct herald *h, gint64 id, struct campaign_view *v,
+    GError **error)
+{
+	guint i;
+
+	if ((v->c = campaign_get(h->store, id, error)) == NULL ||
+	    !campaign_counts(h->store, id, &v->n, error) ||
+	    (v->per = campaign_segment_counts(h->store, v->c, error)) == NULL ||
+	    (v->errs = campaign_errors(h->store, id, 10, error)) == NULL ||
+	    (v->relays = relay_counts(h->store, h->config, id, error)) == NULL)
+		return FALSE;
+	v->schedule = schedule_describe(h->store, h->config, v->c,
+	    herald_now());
+	v->shapes = g_array_new(FALSE, TRUE, sizeof(struct campaign_shape_view));
+	for (i = 0; i < h->config->shapes->len; i++) {
+		const struct shape_config *sh = g_ptr_array_index(
+		    h->config->shapes, i);
+		struct campaign_shape_view sv = { sh->name, NULL, NULL };
+
+		if (!campaign_shape_state(h, sh, &sv.state, &sv.why, error))
+			return FALSE;
+		g_array_append_val(v->shapes, sv);
+	}
+	return TRUE;
+}
+
+/* campaign_json_segments - by_segment of campaign show --json */
+static void
+campaign_json_segments(struct json_out *jo, GArray *per)
+{
+	guint i;
+
+	json_out_key(jo, "by_segment");
+	json_out_array(jo);
 	for (i = 0; i < per->len; i++) {
 		struct campaign_segment_count *s = &g_array_index(per,
 		    struct campaign_segment_count, i);
 
-		json_out_object(&jo);
-		json_out_kstring(&jo, "segment", s->segment);
-		json_out_kint(&jo, "total", s->total);
-		json_out_kint(&jo, "sent", s->sent);
-		json_out_kint(&jo, "failed", s->failed);
-		json_out_kint(&jo, "queued", s->queued);
-		json_out_end(&jo);
+		json_out_object(jo);
+		json_out_kstring(jo, "segment", s->segment);
+		json_out_kint(jo, "total", s->total);
+		json_out_kint(jo, "sent", s->sent);
+		json_out_kint(jo, "failed", s->failed);
+		json_out_kint(jo, "queued", s->queued);
+		json_out_end(jo);
 	}
-	json_out_end(&jo);
-	json_out_key(&jo, "errors");
-	json_out_array(&jo);
+	json_out_end(jo);
+}
+
+/* campaign_json_errors - errors of campaign show --json */
+static void
+campaign_json_errors(struct json_out *jo, GArray *errs)
+{
+	guint i;
+
+	json_out_key(jo, "errors");
+	json_out_array(jo);
 	for (i = 0; i < errs->len; i++) {
 		struct campaign_error_group *g = &g_array_index(errs,
 		    struct campaign_error_group, i);
 
-		json_out_object(&jo);
-		json_out_kstring(&jo, "stage", g->stage);
-		json_out_key(&jo, "code");
+		json_out_object(jo);
+		json_out_kstring(jo, "stage", g->stage);
+		json_out_key(jo, "code");
 		if (g->code != 0)
-			json_out_int(&jo, g->code);
+			json_out_int(jo, g->code);
 		else
-			json_out_null(&jo);
-		json_out_kstring(&jo, "reply", g->reply);
-		json_out_kint(&jo, "count", g->count);
-		json_out_kint(&jo, "failed", g->failed);
-		json_out_end(&jo);
+			json_out_null(jo);
+		json_out_kstring(jo, "reply", g->reply);
+		json_out_kint(jo, "count", g->count);
+		json_out_kint(jo, "failed", g->failed);
+		json_out_end(jo);
 	}
-	json_out_end(&jo);
-	json_out_key(&jo, "relays");
-	json_out_array(&jo);
+	json_out_end(jo);
+}
+
+/* campaign_json_relays - relays and shapes of campaign show --json */
+static void
+campaign_json_relays(struct json_out *jo, GArray *relays, GArray *shapes)
+{
+	guint i;
+
+	json_out_key(jo, "relays");
+	json_out_array(jo);
 	for (i = 0; i < relays->len; i++) {
 		struct relay_count *r = &g_array_index(relays, struct relay_count,
 		    i);
 
-		json_out_object(&jo);
-		json_out_kstring(&jo, "relay", r->relay);
-		json_out_kint(&jo, "sent", r->sent);
-		json_out_kint(&jo, "deferred", r->deferred);
-		json_out_kint(&jo, "failed", r->failed);
-		json_out_kstring(&jo, "state", r->state);
-		json_out_kstring(&jo, "reason", r->reason);
-		json_out_end(&jo);
+		json_out_object(jo);
+		json_out_kstring(jo, "relay", r->relay);
+		json_out_kint(jo, "sent", r->sent);
+		json_out_kint(jo, "deferred", r->deferred);
+		json_out_kint(jo, "failed", r->failed);
+		json_out_kstring(jo, "state", r->state);
+		json_out_kstring(jo, "reason", r->reason);
+		json_out_end(jo);
 	}
-	json_out_end(&jo);
-	json_out_key(&jo, "shapes");
-	json_out_array(&jo);
-	for (i = 0; i < h->config->shapes->len; i++) {
-		const struct shape_config *sh = g_ptr_array_index(
-		    h->config->shapes, i);
-		g_autofree char *state = NULL;
-		g_autofree char *why = NULL;
+	json_out_end(jo);
+	json_out_key(jo, "shapes");
+	json_out_array(jo);
+	for (i = 0; i < shapes->len; i++) {
+		struct campaign_shape_view *sv = &g_array_index(shapes,
+		    struct campaign_shape_view, i);
 
-		(void)campaign_shape_state(h, sh, &state, &why, NULL);
-		json_out_object(&jo);
-		json_out_kstring(&jo, "shape", sh->name);
-		json_out_kstring(&jo, "state", state);
-		json_out_kstring(&jo, "reason", why);
-		json_out_end(&jo);
+		json_out_object(jo);
+		json_out_kstring(jo, "shape", sv->name);
+		json_out_kstring(jo, "state", sv->state);
+		json_out_kstring(jo, "reason", sv->why);
+		json_out_end(jo);
 	}
-	json_out_end(&jo);
+	json_out_end(jo);
+}
+
+/* campaign_show_json - campaign show --json (README: JSON output) */
+static void
+campaign_show_json(struct herald *h, const struct campaign_view *v)
+{
+	const struct campaign *c = v->c;
+	struct json_out jo;
+
+	json_out_init(&jo, stdout);
+	json_out_object(&jo);
+	campaign_json_head(h, &jo, c, &v->n);
+	json_out_kint(&jo, "due", v->n.due);
+	json_out_kdouble(&jo, "sending_seconds", c->sending_seconds);
+	json_out_key(&jo, "rate");
+	if (c->sending_seconds > 0)
+		json_out_double(&jo, (v->n.sent + v->n.failed) /
+		    c->sending_seconds);
+	else
+		json_out_null(&jo);
+	campaign_json_segments(&jo, v->per);
+	campaign_json_errors(&jo, v->errs);
+	campaign_json_relays(&jo, v->relays, v->shapes);
 	json_out_end(&jo);
 	json_out_end_line(&jo);
 }
 
-/* campaign_show - counts by state and segment, rate, errors by reply */
-static int
-campaign_show(struct herald *h, gint64 id, gboolean json)
+/* campaign_text_head - the campaign's lines of campaign show */
+static void
+campaign_text_head(struct herald *h, const struct campaign_view *v)
 {
-	g_autoptr(campaign) c = NULL;
-	g_autoptr(GArray) per = NULL;
-	g_autoptr(GArray) errs = NULL;
-	g_autoptr(GArray) relays = NULL;
-	g_autofree char *line = NULL;
-	struct campaign_counts n;
-	GError *error = NULL;
-	guint i;
+	const struct campaign *c = v->c;
 
-	if ((c = campaign_get(h->store, id, &error)) == NULL ||
-	    !campaign_counts(h->store, id, &n, &error) ||
-	    (per = campaign_segment_counts(h->store, c, &error)) == NULL ||
-	    (errs = campaign_errors(h->store, id, 10, &error)) == NULL ||
-	    (relays = relay_counts(h->store, h->config, id, &error)) == NULL)
-		return cmd_error("campaign show", error);
-	if (json) {
-		campaign_show_json(h, c, &n, per, errs, relays);
-		return EX_OK;
-	}
 	printf("campaign     %" G_GINT64_FORMAT "\n", c->id);
 	printf("announcement %s\n", c->announcement);
 	printf("list         %s\n", c->list);
 	printf("state        %s%s%s\n", campaigns_state(h, c),
 	    c->reason != NULL ? ": " : "", c->reason != NULL ? c->reason : "");
-	if ((line = schedule_describe(h->store, h->config, c,
-	    herald_now())) != NULL)
-		printf("schedule     %s\n", line);
-	printf("recipients   %" G_GINT64_FORMAT "\n", n.total);
-	printf("sent         %" G_GINT64_FORMAT "\n", n.sent);
-	printf("failed       %" G_GINT64_FORMAT "\n", n.failed);
+	if (v->schedule != NULL)
+		printf("schedule     %s\n", v->schedule);
+	printf("recipients   %" G_GINT64_FORMAT "\n", v->n.total);
+	printf("sent         %" G_GINT64_FORMAT "\n", v->n.sent);
+	printf("failed       %" G_GINT64_FORMAT "\n", v->n.failed);
 	printf("queued       %" G_GINT64_FORMAT " (%" G_GINT64_FORMAT
-	    " due now)\n", n.queued, n.due);
+	    " due now)\n", v->n.queued, v->n.due);
 	if (c->sending_seconds > 0)
 		printf("rate         %.0f msg/s over %.1f s of sending\n",
-		    (n.sent + n.failed) / c->sending_seconds, c->sending_seconds);
-	printf("\n%-24s %8s %8s %8s %8s\n", "SEGMENT", "TOTAL", "SENT", "FAILED",
-	    "QUEUED");
-	for (i = 0; i < per->len; i++) {
-		struct campaign_segment_count *s = &g_array_index(per,
+		    (v->n.sent + v->n.failed) / c->sending_seconds,
+		    c->sending_seconds);
+}
+
+/* campaign_text_tables - the segment, relay, shape and error tables */
+static void
+campaign_text_tables(const struct campaign_view *v)
+{
+	guint i;
+
+	printf("\n%-24s %8s %8s %8s %8s\n", "SEGMENT", "TOTAL", "SENT",
+	    "FAILED", "QUEUED");
+	for (i = 0; i < v->per->len; i++) {
+		struct campaign_segment_count *s = &g_array_index(v->per,
 		    struct campaign_segment_count, i);
 
 		printf("%-24s %8" G_GINT64_FORMAT " %8" G_GINT64_FORMAT " %8"
@@ -1178,9 +1258,9 @@ campaign_show(struct herald *h, gint64 id, gboolean json)
 	}
 	printf("\n%-16s %8s %8s %8s  %s\n", "RELAY", "SENT", "DEFERRED",
 	    "FAILED", "STATE");
-	for (i = 0; i < relays->len; i++) {
-		struct relay_count *r = &g_array_index(relays, struct relay_count,
-		    i);
+	for (i = 0; i < v->relays->len; i++) {
+		struct relay_count *r = &g_array_index(v->relays,
+		    struct relay_count, i);
 
 		printf("%-16s %8" G_GINT64_FORMAT " %8" G_GINT64_FORMAT " %8"
 		    G_GINT64_FORMAT "  %s%s%s\n", r->relay, r->sent, r->deferred,
@@ -1188,23 +1268,21 @@ campaign_show(struct herald *h, gint64 id, gboolean json)
 		    r->reason != NULL ? ": " : "", r->reason != NULL ? r->reason :
 		    "");
 	}
-	if (h->config->shapes->len > 0)
+	if (v->shapes->len > 0)
 		printf("\n%-16s %s\n", "SHAPE", "STATE (the last run's end)");
-	for (i = 0; i < h->config->shapes->len; i++) {
-		const struct shape_config *sh = g_ptr_array_index(
-		    h->config->shapes, i);
-		g_autofree char *state = NULL;
-		g_autofree char *why = NULL;
+	for (i = 0; i < v->shapes->len; i++) {
+		struct campaign_shape_view *sv = &g_array_index(v->shapes,
+		    struct campaign_shape_view, i);
 
-		if (!campaign_shape_state(h, sh, &state, &why, &error))
-			return cmd_error("campaign show", error);
-		printf("%-16s %s%s%s\n", sh->name, state != NULL ? state :
-		    "unused", why != NULL ? ": " : "", why != NULL ? why : "");
+		printf("%-16s %s%s%s\n", sv->name, sv->state != NULL ?
+		    sv->state : "unused", sv->why != NULL ? ": " : "",
+		    sv->why != NULL ? sv->why : "");
 	}
-	if (errs->len > 0)
-		printf("\n%8s %8s  %-8s %s\n", "COUNT", "FAILED", "STAGE", "REPLY");
-	for (i = 0; i < errs->len; i++) {
-		struct campaign_error_group *g = &g_array_index(errs,
+	if (v->errs->len > 0)
+		printf("\n%8s %8s  %-8s %s\n", "COUNT", "FAILED", "STAGE",
+		    "REPLY");
+	for (i = 0; i < v->errs->len; i++) {
+		struct campaign_error_group *g = &g_array_index(v->errs,
 		    struct campaign_error_group, i);
 		char code[16] = "";
 
@@ -1213,6 +1291,27 @@ campaign_show(struct herald *h, gint64 id, gboolean json)
 		printf("%8" G_GINT64_FORMAT " %8" G_GINT64_FORMAT "  %-8s %s%s\n",
 		    g->count, g->failed, g->stage, code, g->reply);
 	}
+}
+
+/* campaign_show - counts by state and segment, rate, errors by reply:
+ * read once (campaign_view_load), printed as text or as JSON */
+static int
+campaign_show(struct herald *h, gint64 id, gboolean json)
+{
+	struct campaign_view v = { 0 };
+	GError *error = NULL;
+
+	if (!campaign_view_load(h, id, &v, &error)) {
+		campaign_view_clear(&v);
+		return cmd_error("campaign show", error);
+	}
+	if (json)
+		campaign_show_json(h, &v);
+	else {
+		campaign_text_head(h, &v);
+		campaign_text_tables(&v);
+	}
+	campaign_view_clear(&v);
 	return EX_OK;
 }
 
