@@ -12,4 +12,8 @@ FNR == 1 { name = "" }
 /^\}/ && name != "" { n = FNR - start + 1; total++; if (n > 60) over60++;
 	if (n > max) { printf "%5d %s\n", n, name; bad++ } name = "" }
 END { printf "# %d functions, %d over 60 lines (%.1f%%)\n", total, over60, total ? 100 * over60 / total : 0 > "/dev/stderr"; exit (max > 0 && bad > 0) }
-' "$@" | sort -rn
+' "$@" > "${TMPDIR:-/tmp}/funclen.$$"
+rc=$?
+sort -rn "${TMPDIR:-/tmp}/funclen.$$"
+rm -f "${TMPDIR:-/tmp}/funclen.$$"
+exit $rc
