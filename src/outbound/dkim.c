@@ -207,6 +207,7 @@ struct dkim_arena {
 	GPtrArray *blocks;
 };
 
+/* dkim_arena_malloc - libopendkim's allocator: a block the arena keeps */
 static void *
 dkim_arena_malloc(void *closure, size_t n)
 {
@@ -218,6 +219,7 @@ dkim_arena_malloc(void *closure, size_t n)
 	return p;
 }
 
+/* dkim_arena_free - libopendkim's free: an arena's blocks wait for the arena */
 static void
 dkim_arena_free(void *closure, void *p)
 {
@@ -318,6 +320,7 @@ dkim_no_passphrase(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
+/* dkim_key_type_name - "rsa" or "ed25519" */
 const char *
 dkim_key_type_name(enum dkim_key_type type)
 {
@@ -430,6 +433,7 @@ fail:
 	return NULL;
 }
 
+/* dkim_key_free - see dkim.h */
 void
 dkim_key_free(struct dkim_key *k)
 {
@@ -458,12 +462,14 @@ dkim_key_free(struct dkim_key *k)
 	g_free(k);
 }
 
+/* dkim_key_bits - the key's size in bits */
 int
 dkim_key_bits(const struct dkim_key *k)
 {
 	return k->bits;
 }
 
+/* dkim_key_record - the key's DNS TXT record */
 const char *
 dkim_key_record(const struct dkim_key *k)
 {
@@ -627,6 +633,7 @@ dkim_alignment(const char *d, const char *from)
 	return DKIM_ALIGN_NONE;
 }
 
+/* dkim_alignment_name - words for an alignment */
 const char *
 dkim_alignment_name(enum dkim_align a)
 {
@@ -640,6 +647,7 @@ dkim_alignment_name(enum dkim_align a)
 	}
 }
 
+/* dkim_default_key_path - see dkim.h */
 char *
 dkim_default_key_path(const char *data_dir, const char *list,
     const char *selector)
@@ -685,6 +693,7 @@ fail:
 	return NULL;
 }
 
+/* dkim_signer_free - free S and its keys */
 void
 dkim_signer_free(struct dkim_signer *s)
 {
@@ -700,6 +709,7 @@ dkim_signer_free(struct dkim_signer *s)
 	g_free(s);
 }
 
+/* dkim_signer_key - S's RSA or Ed25519 key (NULL when none) */
 const struct dkim_key *
 dkim_signer_key(const struct dkim_signer *s, gboolean ed25519)
 {
@@ -789,6 +799,7 @@ struct dkim_verify_ctx {
 	gpointer data;
 };
 
+/* dkim_key_lookup_cb - libopendkim asks for a selector's TXT record */
 static DKIM_CBSTAT
 dkim_key_lookup_cb(DKIM *d, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
 {
@@ -1019,6 +1030,7 @@ dkim_dns_text(const struct config *config, const struct list_config *list,
 /* ------------------------------------------------------------------ */
 /* herald doctor: what can be checked here */
 
+/* dkim_check - one line of the doctor's findings, printf-style */
 static void
 dkim_check(GPtrArray *checks, enum dkim_check_result r, const char *fmt, ...)
     G_GNUC_PRINTF(3, 4);
@@ -1036,6 +1048,7 @@ dkim_check(GPtrArray *checks, enum dkim_check_result r, const char *fmt, ...)
 	g_ptr_array_add(checks, c);
 }
 
+/* dkim_check_free - free one check */
 static void
 dkim_check_free(gpointer p)
 {
@@ -1053,6 +1066,7 @@ struct dkim_doctor_dns {
 	const char *ed25519;
 };
 
+/* dkim_doctor_lookup - the record of SELECTOR for the doctor's verifier */
 static const char *
 dkim_doctor_lookup(const char *selector, const char *domain, gpointer data)
 {

@@ -167,6 +167,7 @@ schedule_at_minute(GTimeZone *tz, GDateTime *day, int minutes)
 	return g_date_time_to_unix(at);
 }
 
+/* schedule_cmp - order two gint64 instants (g_array_sort) */
 static gint
 schedule_cmp(gconstpointer a, gconstpointer b)
 {
@@ -384,6 +385,8 @@ struct schedule_watch {
 	gint done;			/* atomic: the run is over */
 };
 
+/* schedule_watch_main - the watcher thread: pass the caller's stop on,
+ * and stop the run when the window closes at stop_at */
 static gpointer
 schedule_watch_main(gpointer data)
 {

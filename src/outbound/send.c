@@ -349,6 +349,7 @@ send_gather_begin(void)
 	send_gathering = TRUE;
 }
 
+/* send_gather_end - the next write is the last gathered (send_gather_begin) */
 static void
 send_gather_end(void)
 {
