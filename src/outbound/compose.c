@@ -1778,108 +1778,99 @@ compose_recipient_clear(struct compose_recipient *r)
 	g_free(r->address);
 }
 
-/* composer_render - see compose.h */
-gboolean
-composer_render(const struct composer *c, const struct subscriber *sub,
-    const char *segment, const char *const *matched, gint64 delivery_id,
-    GString *out, char **envelope_from, char **message_id, GError **error)
+/* compose_texts - R's subject, text and HTML into the scratch buffers:
+ * from the cached entry of its shape (*E; its text and HTML are written
+ * from the entry later) or rendered the slow way (*E NULL). FALSE and
+ * ERROR when a name is missing (strict) or the subject is unusable. */
+static gboolean
+compose_texts(const struct composer *c, const struct compose_recipient *r,
+    const struct compose_slots *slots, struct compose_scratch *scratch,
+    const struct compose_entry **e, GError **error)
 {
-	const struct list_config *l = c->list;
-	struct compose_recipient r = { sub, segment, matched, NULL, NULL };
-	struct compose_scratch *scratch = compose_scratch_get(c);
-	GString *subject = scratch->s[0], *text = scratch->s[1];
-	GString *html = scratch->s[2];
-	struct compose_slots slots;
-	const struct compose_entry *e;
-	g_autofree char *msgid = NULL, *bounce = NULL, *enc = NULL;
-	const char *inner = c->boundary;
-	gsize start = out->len;
+	GString *subject = scratch->s[0];
 	gboolean ok;
 
-	if (!compose_check_subscriber(sub, error))
-		return FALSE;
-	r.address = compose_address(sub->email, error);
-	if (r.address == NULL) {
-		g_prefix_error(error, "subscriber %" G_GINT64_FORMAT ": ", sub->id);
-		return FALSE;
-	}
-	r.unsub_token = token_make(&c->key, compose_purpose(c,
-	    TOKEN_UNSUBSCRIBE), l->name, sub->id, 0);
-	compose_slots_make(c, &r, scratch->idtext, &slots);
-	e = compose_entry_get(c, &r, &slots, scratch);
+	*e = compose_entry_get(c, r, slots, scratch);
 	/* making an entry used the buffers */
 	g_string_truncate(subject, 0);
-	g_string_truncate(text, 0);
-	g_string_truncate(html, 0);
-	if (e != NULL) {
-		/* the text and HTML are written from the entry below */
-		compose_fill(subject, e->subject, e->subject_len, &slots);
-		ok = compose_missing_error(c, e->missing, error);
+	g_string_truncate(scratch->s[1], 0);
+	g_string_truncate(scratch->s[2], 0);
+	if (*e != NULL) {
+		compose_fill(subject, (*e)->subject, (*e)->subject_len, slots);
+		ok = compose_missing_error(c, (*e)->missing, error);
 	} else {
-		g_autoptr(value) layer = compose_subscriber_layer(c, &r,
-		    &slots, FALSE);
+		g_autoptr(value) layer = compose_subscriber_layer(c, r, slots,
+		    FALSE);
 		g_autoptr(GPtrArray) missing = c->flags & COMPOSER_STRICT ?
 		    g_ptr_array_new_with_free_func(g_free) : NULL;
 
-		ok = compose_render_parts(c, layer, segment, subject, text,
-		    html, missing, error) &&
+		ok = compose_render_parts(c, layer, r->segment, subject,
+		    scratch->s[1], scratch->s[2], missing, error) &&
 		    compose_missing_error(c, missing, error);
 	}
-	if (!ok || !compose_clean_subject(subject, error)) {
-		compose_slots_clear(&slots);
-		compose_recipient_clear(&r);
+	if (!ok || !compose_clean_subject(subject, error))
 		return FALSE;
-	}
 	if (c->flags & COMPOSER_TEST)
 		g_string_prepend(subject, COMPOSE_TEST_SUBJECT);
+	return TRUE;
+}
 
-	/* headers */
+/* compose_head - the message's headers for R with SUBJECT; *MSGID gets
+ * its Message-ID (the caller frees it) */
+static void
+compose_head(GString *out, const struct composer *c,
+    const struct compose_recipient *r, const char *subject,
+    gint64 delivery_id, char **msgid)
+{
+	const struct list_config *l = c->list;
+	g_autofree char *addr = NULL, *enc = NULL;
+	g_autoptr(GString) v = g_string_new(NULL);
+	guint32 nonce;
+	char mac[TOKEN_MAC_CHARS + 1];
+
 	g_string_append(out, c->from);
-	{
-		g_autofree char *addr = NULL;
+	if (r->sub->name != NULL && *r->sub->name != '\0') {
+		g_autofree char *phrase = compose_display_name(r->sub->name);
 
-		if (sub->name != NULL && *sub->name != '\0') {
-			g_autofree char *phrase = compose_display_name(sub->name);
-
-			addr = g_strdup_printf("%s <%s>", phrase, r.address);
-		} else {
-			addr = g_strdup(r.address);
-		}
-		compose_header(out, "To", addr);
-	}
-	if (compose_is_ascii(subject->str) &&
-	    !compose_has_long_word(subject->str))
-		compose_header(out, "Subject", subject->str);
+		addr = g_strdup_printf("%s <%s>", phrase, r->address);
+	} else
+		addr = g_strdup(r->address);
+	compose_header(out, "To", addr);
+	if (compose_is_ascii(subject) && !compose_has_long_word(subject))
+		compose_header(out, "Subject", subject);
 	else {
-		enc = g_mime_utils_header_encode_text(NULL, subject->str, "utf-8");
+		enc = g_mime_utils_header_encode_text(NULL, subject, "utf-8");
 		compose_header(out, "Subject", enc);
 	}
 	compose_date(out, c->tz);
-	{
-		guint32 nonce = (guint32)compose_random();
-		char mac[TOKEN_MAC_CHARS + 1];
-
-		token_message_mac(&c->key, delivery_id, nonce, mac);
-		msgid = g_strdup_printf(COMPOSE_MSGID_PREFIX "%" G_GINT64_FORMAT
-		    ".%08x.%s@%s", delivery_id, nonce, mac, l->domain);
-	}
-	g_string_append_printf(out, "Message-ID: <%s>\r\n", msgid);
+	nonce = (guint32)compose_random();
+	token_message_mac(&c->key, delivery_id, nonce, mac);
+	*msgid = g_strdup_printf(COMPOSE_MSGID_PREFIX "%" G_GINT64_FORMAT
+	    ".%08x.%s@%s", delivery_id, nonce, mac, l->domain);
+	g_string_append_printf(out, "Message-ID: <%s>\r\n", *msgid);
 	g_string_append(out, c->head);
-	{
-		g_autoptr(GString) v = g_string_new(NULL);
+	g_string_printf(v, "<mailto:%s-unsubscribe+%s@%s?subject="
+	    "unsubscribe>", l->local, r->unsub_token, l->domain);
+	if (l->unsubscribe_base_url != NULL)
+		g_string_append_printf(v, ", <%s%s>", l->unsubscribe_base_url,
+		    r->unsub_token);
+	compose_header(out, "List-Unsubscribe", v->str);
+	if (l->unsubscribe_base_url != NULL)
+		compose_header(out, "List-Unsubscribe-Post",
+		    "List-Unsubscribe=One-Click");
+}
 
-		g_string_printf(v, "<mailto:%s-unsubscribe+%s@%s?subject="
-		    "unsubscribe>", l->local, r.unsub_token, l->domain);
-		if (l->unsubscribe_base_url != NULL)
-			g_string_append_printf(v, ", <%s%s>",
-			    l->unsubscribe_base_url, r.unsub_token);
-		compose_header(out, "List-Unsubscribe", v->str);
-		if (l->unsubscribe_base_url != NULL)
-			compose_header(out, "List-Unsubscribe-Post",
-			    "List-Unsubscribe=One-Click");
-	}
+/* compose_mime - the message's MIME body: the text and HTML parts (from
+ * the entry E, or the scratch buffers when E is NULL) and the calendar
+ * entry when there is one */
+static void
+compose_mime(GString *out, const struct composer *c,
+    const struct compose_entry *e, const struct compose_slots *slots,
+    struct compose_scratch *scratch)
+{
+	const char *inner = c->boundary;
+	GString *text = scratch->s[1], *html = scratch->s[2];
 
-	/* body */
 	if (c->outer != NULL) {
 		g_string_append_printf(out, "Content-Type: multipart/mixed;\r\n"
 		    " boundary=\"%s\"\r\n\r\n"
@@ -1896,14 +1887,14 @@ composer_render(const struct composer *c, const struct subscriber *sub,
 	g_string_append_printf(out, "--%s\r\n", inner);
 	if (e != NULL)
 		compose_cached_part(out, "text/plain; charset=utf-8", &e->text,
-		    &slots, scratch, inner);
+		    slots, scratch, inner);
 	else
 		compose_part(out, "text/plain; charset=utf-8", NULL, text->str,
 		    text->len, inner);
 	g_string_append_printf(out, "--%s\r\n", inner);
 	if (e != NULL)
 		compose_cached_part(out, "text/html; charset=utf-8", &e->html,
-		    &slots, scratch, inner);
+		    slots, scratch, inner);
 	else
 		compose_part(out, "text/html; charset=utf-8", NULL, html->str,
 		    html->len, inner);
@@ -1913,15 +1904,48 @@ composer_render(const struct composer *c, const struct subscriber *sub,
 		g_string_append(out, c->calendar);
 		g_string_append_printf(out, "--%s--\r\n", c->outer);
 	}
+}
 
-	/* the signature covers the bytes exactly as they leave */
-	if (c->signer != NULL &&
-	    !dkim_signer_sign(c->signer, out, start, error)) {
-		g_string_truncate(out, start);
-		compose_slots_clear(&slots);
-		compose_recipient_clear(&r);
+/* composer_render - see compose.h */
+gboolean
+composer_render(const struct composer *c, const struct subscriber *sub,
+    const char *segment, const char *const *matched, gint64 delivery_id,
+    GString *out, char **envelope_from, char **message_id, GError **error)
+{
+	const struct list_config *l = c->list;
+	struct compose_recipient r = { sub, segment, matched, NULL, NULL };
+	struct compose_scratch *scratch = compose_scratch_get(c);
+	struct compose_slots slots;
+	const struct compose_entry *e;
+	g_autofree char *msgid = NULL, *bounce = NULL;
+	gsize start = out->len;
+	gboolean ok;
+
+	if (!compose_check_subscriber(sub, error))
+		return FALSE;
+	r.address = compose_address(sub->email, error);
+	if (r.address == NULL) {
+		g_prefix_error(error, "subscriber %" G_GINT64_FORMAT ": ", sub->id);
 		return FALSE;
 	}
+	r.unsub_token = token_make(&c->key, compose_purpose(c,
+	    TOKEN_UNSUBSCRIBE), l->name, sub->id, 0);
+	compose_slots_make(c, &r, scratch->idtext, &slots);
+	ok = compose_texts(c, &r, &slots, scratch, &e, error);
+	if (ok) {
+		compose_head(out, c, &r, scratch->s[0]->str, delivery_id, &msgid);
+		compose_mime(out, c, e, &slots, scratch);
+		/* the signature covers the bytes exactly as they leave */
+		if (c->signer != NULL &&
+		    !dkim_signer_sign(c->signer, out, start, error)) {
+			g_string_truncate(out, start);
+			ok = FALSE;
+		}
+	}
+	compose_slots_clear(&slots);
+	compose_recipient_clear(&r);
+	if (!ok)
+		return FALSE;
 	bounce = token_make(&c->key, compose_purpose(c, TOKEN_BOUNCE), l->name,
 	    sub->id, delivery_id);
 	if (envelope_from != NULL)
@@ -1929,8 +1953,6 @@ composer_render(const struct composer *c, const struct subscriber *sub,
 		    bounce, l->domain);
 	if (message_id != NULL)
 		*message_id = g_steal_pointer(&msgid);
-	compose_slots_clear(&slots);
-	compose_recipient_clear(&r);
 	return TRUE;
 }
 
