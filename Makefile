@@ -5,6 +5,7 @@
 #   make check      deps, build, and the whole test suite through prove
 #   make demo       deps, build, and one campaign end to end on a local sink
 #   make asan       the whole suite under AddressSanitizer and UBSan
+#   make fuzz       the libFuzzer targets, FUZZ_SECONDS each (tests/fuzz/fuzz.mk)
 #   make bench      the benchmarks in tests/bench (figures and commands)
 #   make install    PREFIX=/usr/local DESTDIR= (nothing else system-wide):
 #                   the binary, an example herald.conf, the templates, the
@@ -110,7 +111,10 @@ TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 SHELL_TESTS := $(sort $(wildcard tests/t[0-9][0-9][0-9][0-9]-*.sh))
 # man pages: doc/NAME.N.scd, turned into roff by scdoc (Debian's scdoc);
-# "make" builds them when scdoc is installed, "make install" insists
+# "make" builds them when scdoc is installed, "make install" insists. A
+# page is written aside and renamed into place: a make install running at
+# the same time (the tests', under prove -j) copies the old page or the
+# new one, never half of one.
 MAN_SRCS := $(sort $(wildcard doc/*.scd))
 MAN_PAGES := $(MAN_SRCS:doc/%.scd=$(BUILD)/man/%)
 SCDOC := $(shell command -v scdoc 2>/dev/null)
@@ -130,7 +134,7 @@ man: $(MAN_PAGES)
 $(BUILD)/man/%: doc/%.scd
 	@mkdir -p $(BUILD)/man
 	@command -v scdoc >/dev/null || { echo "make: scdoc is missing (make deps installs it)"; exit 1; }
-	scdoc < $< > $@
+	scdoc < $< > $@.tmp$$$$ && mv -f $@.tmp$$$$ $@ || { rm -f $@.tmp$$$$; exit 1; }
 
 $(HERALD_BIN): $(OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(HERALD_LDFLAGS) -o $@ $(OBJS) $(HERALD_LIBS)
@@ -159,13 +163,18 @@ units: $(UNIT_BINS) $(TOOL_BINS)
 
 # Debian packages: libraries to build against, and the real programs the
 # tests run (Postfix and its smtp-sink/smtp-source, aiosmtpd, prove; strace
-# for t0504, which checks that herald pipe syncs its commit before exit 0).
+# for t0504, which checks that herald pipe syncs its commit before exit 0;
+# systemd for systemd-analyze, which t0411 and t0651 verify the shipped
+# units with; man-db for man, which t0905 looks the pages up with;
+# util-linux for flock, which keeps the tests' make install runs apart).
+# Every point of the suite runs, none skips, as root with all of them.
 DEB_PACKAGES = make gcc binutils libc6-dev pkg-config libglib2.0-dev libgmime-3.0-dev \
 	libesmtp-dev libssl-dev libsqlite3-dev libconfuse-dev libjson-glib-dev sqlite3 \
 	postfix python3 python3-aiosmtpd perl openssl procps time bc strace \
 	libmicrohttpd-dev curl python3-selenium chromium chromium-driver wrk \
 	nginx-light scdoc mandoc bash-completion zsh mlmmj \
-	libopendkim-dev opendkim-tools python3-dkim iproute2
+	libopendkim-dev opendkim-tools python3-dkim iproute2 \
+	systemd man-db util-linux
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 deps:

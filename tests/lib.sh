@@ -72,8 +72,58 @@ expect() {
 # t DESCRIPTION STATUS CMD… - one test point: CMD exits STATUS
 t() { _d=$1; shift; expect "$@"; ok $? "$_d"; }
 # like TEXT REGEX - TEXT matches the extended regex
-like() { printf '%s\n' "$1" | grep -Eq -- "$2"; }
-unlike() { ! like "$1" "$2"; }
+# unlike TEXT REGEX - it does not; for both, a regex grep cannot read (its
+# status 2) fails the point and says so, never counts as a non-match
+like() { _grep "$1" "$2"; }
+unlike() { _grep "$1" "$2"; case $? in 0) return 1 ;; 1) return 0 ;; *) return 2 ;; esac; }
+_grep() {
+	printf '%s\n' "$1" | grep -Eq -- "$2"; _grc=$?
+	[ "$_grc" -le 1 ] || echo "#   grep failed (status $_grc) on the regex: $2"
+	return "$_grc"
+}
+
+# wait_for SECONDS CMD… - run CMD (output discarded) every 0.1 s until it
+# succeeds; after about SECONDS (a whole number) it gives up, says what it
+# waited for and returns 1. For waiting on a condition instead of sleeping.
+wait_for() {
+	_wfn=$(($1 * 10)); shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$_wfn" -gt 0 ] || { echo "#   wait_for gave up: $*"; return 1; }
+		_wfn=$((_wfn - 1)); sleep 0.1
+	done
+}
+# gone PID - the process PID has ended (for wait_for); a child of ours that
+# ended but is not waited for yet (a zombie) has ended too
+gone() {
+	case $(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) in
+	Z*|X*|"") return 0 ;;
+	esac
+	return 1
+}
+# wait_file SECONDS FILE PID - until FILE exists (a helper's "I am ready"),
+# giving up, and saying why, at once if process PID ends first or after
+# about SECONDS: a helper that dies never hangs the test
+wait_file() {
+	wait_for "$1" _file_or_gone "$2" "$3"
+	[ -e "$2" ] && return 0
+	echo "#   $2 never appeared (process $3 $(gone "$3" && echo ended || echo still runs))"
+	return 1
+}
+_file_or_gone() { [ -e "$1" ] || gone "$2"; }
+
+# make_install DESTDIR - make install PREFIX=/opt/herald DESTDIR=DESTDIR of
+# the tree under test, its output in $T/install.log. It may build what is
+# out of date (herald, the man pages in $BUILD/man): under a lock in $BUILD,
+# so that tests run at once (prove -j) never build or copy the same files
+# together.
+make_install() {
+	mkdir -p "$BUILD"
+	flock "$BUILD/.install.lock" make -s -C "$TOP" install PREFIX=/opt/herald \
+	    DESTDIR="$1" >"$T/install.log" 2>&1
+}
+# exists FILE - FILE exists (for wait_for); nonempty FILE - it is not empty
+exists() { [ -e "$1" ]; }
+nonempty() { [ -s "$1" ]; }
 
 # write_conf [EXTRA…] - a herald.conf for this instance; EXTRA lines appended
 write_conf() {

@@ -5,7 +5,7 @@
 . "${TOP:-.}/tests/lib.sh"
 plan 5
 
-make -s -C "$TOP" install PREFIX=/opt/herald DESTDIR="$T/root" >"$T/install.log" 2>&1
+make_install "$T/root"
 ok $? "make install PREFIX=/opt/herald DESTDIR=…"
 [ -x "$T/root/opt/herald/bin/herald" ] && [ -f "$T/root/opt/herald/etc/herald/herald.conf.example" ] &&
     [ -d "$T/root/opt/herald/share/herald/templates" ]

@@ -2,8 +2,12 @@
 # The test harness itself: at_exit runs whole command lines, so a server a
 # test starts ("kill $pid") is stopped when the test ends (it used to split
 # on spaces and run "kill" and the pid as two commands, leaving servers).
+# like and unlike fail on a regex grep cannot read; wait_for and wait_file
+# are bounded. And the suite catches a faulty herald: under
+# tests/tools/fault-exit0 (a herald that refuses input in words but exits
+# 0) t0300 fails point after point, not only where it reads the words.
 . "${TOP:-.}/tests/lib.sh"
-plan 2
+plan 8
 
 cat > "$T/child.sh" <<'CHILD'
 . "$TOP/tests/lib.sh"
@@ -13,7 +17,23 @@ at_exit "kill $!"
 at_exit "touch '$2'"
 CHILD
 TOP=$TOP sh "$T/child.sh" "$T/pid" "$T/touched"
-sleep 0.2
-! kill -0 "$(cat "$T/pid")" 2>/dev/null; ok $? "a process registered with at_exit \"kill \$pid\" is gone"
+wait_for 10 gone "$(cat "$T/pid")"; ok $? "a process registered with at_exit \"kill \$pid\" is gone"
 [ -e "$T/touched" ]; ok $? "a quoted command line runs whole"
+
+like abc 'a(' >/dev/null 2>&1; [ $? = 2 ]; ok $? "like: a bad regex is an error (2), not a match or not"
+unlike abc 'a(' >/dev/null 2>&1; [ $? = 2 ]; ok $? "unlike: a bad regex is an error (2), not a non-match"
+unlike abc 'x' && ! unlike abc 'b'; ok $? "unlike: 0 without a match, 1 with one"
+wait_for 1 false >/dev/null; [ $? = 1 ]; ok $? "wait_for gives up after its bound"
+sh -c 'exit 0' &
+wait_file 30 "$T/never" $! >/dev/null; r=$?
+[ $r = 1 ] && [ ! -e "$T/never" ]; ok $? "wait_file gives up once the helper that should write the file has ended"
+
+# t0300 under a herald that exits 0 where it refuses: each refusal point
+# checks the status, so most fail (before issue 28: 4 of 35 failed)
+TMPDIR=$T HERALD_REAL=$HERALD HERALD=$TOP/tests/tools/fault-exit0 \
+    sh "$TOP/tests/t0300-announce-data.sh" >"$T/fault.tap" 2>&1
+rc=$?
+nf=$(grep -c '^not ok ' "$T/fault.tap")
+[ $rc != 0 ] && [ "$nf" -ge 20 ]
+ok $? "t0300 fails under tests/tools/fault-exit0 ($nf points fail)"
 finish

@@ -39,8 +39,8 @@ printf '{{subscriber.attributes.company}}{{other.thing}}\n' > "$T/tm/summit/text
 printf '<p>{{title}}</p>\n' > "$T/tm/summit/html.mustache"
 printf 'kind = "summit"\ntitle = "T"\ntemplates = "tm"\n' > "$T/s.conf"
 t "without --strict a missing name renders empty" 0 herald render "$T/s.conf" --list xen-users --to u1@example.com
-expect 65 herald render "$T/s.conf" --list xen-users --to u1@example.com --strict
-like "$err" 'missing variables \(--strict\): nosuch, subscriber.attributes.company, other.thing'
+expect 65 herald render "$T/s.conf" --list xen-users --to u1@example.com --strict &&
+    like "$err" 'missing variables \(--strict\): nosuch, subscriber.attributes.company, other.thing'
 ok $? "--strict fails and lists every missing name"
 t "--to and --segment together is a usage error" 64 herald render summit --list xen-users --to u1@example.com --segment users
 finish

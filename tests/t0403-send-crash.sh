@@ -39,10 +39,7 @@ done
     [ "$(awk '{ print $41 }' /proc/$pid/stat)" = 0 ]
 ok $? "sending threads run as SCHED_BATCH, the main thread does not (policies:$pol)"
 # kill it once some deliveries are recorded sent
-n=0
-sleep 0.3
-while [ "$(sql "SELECT count(*) FROM deliveries WHERE state = 'sent'")" = 0 ] &&
-    [ $n -lt 200 ]; do sleep 0.05; n=$((n + 1)); done
+wait_for 20 sent_over 0
 kill -9 $pid; wait $pid 2>/dev/null
 n1=$(sql "SELECT count(*) FROM deliveries WHERE state = 'sent'")
 [ "$n1" -gt 0 ] && [ "$n1" -lt "$want" ]; ok $? "killed halfway ($n1 of $want recorded sent)"
@@ -64,7 +61,7 @@ n2=$(sql "SELECT count(*) FROM deliveries WHERE state = 'sent'")
 t "the last resume finishes the job" 0 herald campaign resume 1
 [ "$(sql "SELECT count(*) FROM deliveries WHERE state = 'sent'")" = "$want" ]
 ok $? "every delivery is sent"
-sleep 0.3
+wait_for 10 sink_holds "$T/sink" "$want"
 cat "$T/sink"/* | sed -n 's/^X-Rcpt-Args: <\(.*\)>.*/\1/p' | sort > "$T/got"
 [ "$(sort -u "$T/got" | wc -l)" = "$want" ]; ok $? "the sink got every recipient"
 dups=$(( $(wc -l < "$T/got") - want ))

@@ -18,7 +18,8 @@ want=$(sql "SELECT count(*) FROM attributes WHERE key = 'role' AND value = 'user
 "$HERALD" send summit --list xen-users --segment users --yes \
     >"$T/first.out" 2>&1 &
 pid=$!
-sleep 0.5
+# the first sender runs (it holds the campaign) once it has sent one
+wait_for 30 sent_over 0
 t "a second sender of the same campaign is refused" 75 herald campaign resume 1
 like "$err" 'campaign 1 is being sent by another herald \(process [0-9]+\)'
 ok $? "and the error names the running process"
@@ -33,9 +34,10 @@ wait $pid; rc=$?
 ok $? "the running send stops, paused, and says how to resume"
 [ "$(sql "SELECT state FROM campaigns WHERE id = 1")" = paused ]; ok $? "state paused"
 
+s0=$(sql "SELECT count(*) FROM deliveries WHERE state = 'sent'")
 "$HERALD" campaign resume 1 >"$T/second.out" 2>&1 &
 pid=$!
-sleep 0.5
+wait_for 30 sent_over "$s0"
 kill -TERM $pid; wait $pid; rc=$?
 [ $rc = 75 ] && grep -q 'interrupted by SIGTERM' "$T/second.out"
 ok $? "SIGTERM pauses cleanly (exit 75, says why)"
@@ -45,7 +47,7 @@ s=$(sql "SELECT count(*) FROM deliveries WHERE state = 'sent'")
 t "resume finishes" 0 herald campaign resume 1
 [ "$(sql "SELECT count(*) FROM deliveries WHERE state = 'sent'")" = "$want" ]
 ok $? "all sent"
-sleep 0.3
+wait_for 10 sink_holds "$T/sink" "$want"
 got=$(cat "$T/sink"/* | grep -c '^X-Rcpt-Args:')
 uniq=$(cat "$T/sink"/* | grep '^X-Rcpt-Args:' | sort -u | wc -l)
 [ "$got" = "$want" ] && [ "$uniq" = "$want" ]

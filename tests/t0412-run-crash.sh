@@ -54,7 +54,7 @@ while [ "$(sql "SELECT state FROM campaigns WHERE id = 1")" != done ] && [ $_i -
 done
 [ "$(sent)" = "$want" ]; ok $? "the third herald run resumes and finishes it"
 kill -TERM $pid; wait $pid
-sleep 0.3
+wait_for 10 sink_holds "$T/sink" "$want"
 cat "$T/sink"/* | sed -n 's/^X-Rcpt-Args: <\(.*\)>.*/\1/p' | sort > "$T/got"
 [ "$(sort -u "$T/got" | wc -l)" = "$want" ]; ok $? "the sink got every recipient"
 dups=$(( $(wc -l < "$T/got") - want ))

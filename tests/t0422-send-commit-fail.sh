@@ -45,7 +45,7 @@ sql "DROP TRIGGER commit_fault"
 t "after the fault is gone, resume finishes the campaign" 0 herald campaign resume 1
 [ "$(sql "SELECT count(*) FROM deliveries WHERE state = 'sent'")" = "$total" ]
 ok $? "every delivery is sent"
-sleep 0.3
+wait_for 10 sink_holds "$T/sink" "$total"
 cat "$T/sink"/* | sed -n 's/^X-Rcpt-Args: <\(.*\)>.*/\1/p' | sort > "$T/got"
 dups=$(( $(wc -l < "$T/got") - $(sort -u "$T/got" | wc -l) ))
 echo "# duplicates after the failed commit: $dups (window $WINDOW)"
@@ -83,7 +83,7 @@ ok $? "it stopped ($sent of $total), and the last try recorded every message it 
 [ "$(sql "SELECT state FROM campaigns WHERE id = 2")" = paused ]
 ok $? "the campaign is paused"
 t "resume finishes it" 0 herald campaign resume 2
-sleep 0.3
+wait_for 10 sink_holds "$T/sink" "$total"
 cat "$T/sink"/* | sed -n 's/^X-Rcpt-Args: <\(.*\)>.*/\1/p' | sort > "$T/got"
 [ "$(sort -u "$T/got" | wc -l)" = "$total" ] && [ "$(wc -l < "$T/got")" = "$total" ]
 ok $? "every recipient got it once"

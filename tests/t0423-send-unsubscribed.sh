@@ -45,7 +45,7 @@ echo "# changed $a, $b, $c with $n0 at the sink"
 wait $pid; rc=$?
 [ "$rc" = 0 ]; ok $? "the send runs to its end (exit $rc)"
 total=$(sql "SELECT count(*) FROM deliveries")
-sleep 0.3
+wait_for 10 sink_holds "$T/sink" $((total - 3))
 cat "$T/sink"/* | sed -n 's/^X-Rcpt-Args: <\(.*\)>.*/\1/p' | sort > "$T/got"
 ! grep -qx -e "$a" -e "$b" -e "$c" "$T/got"
 ok $? "none of the three got the mail"

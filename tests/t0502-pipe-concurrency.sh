@@ -66,9 +66,14 @@ subs_csv "$T/subs.csv" 3000 s
 printf 'send {\n  rate = 20\n}\n' >> "$HERALD_CONFIG"
 "$HERALD" send summit --list xen-users --segment users --yes > "$T/send.out" 2>&1 &
 SPID=$!
+# the pipes start once the send has made its campaign (what a fixed sleep
+# stood for), not later: a send in mid-run behind 200 pipes may wait past
+# its busy timeout and stop. The writer starts with them, so its 4 s
+# overlap the pipes however long the send took to start.
+started() { [ "$(sql "SELECT count(*) FROM campaigns")" -ge 1 ]; }
+wait_for 30 started
 $PY "$T/writer.py" "$T/data/herald.db" 4 0.02 > "$T/writer.out" &
 WPID=$!
-sleep 0.5
 
 # run NAME - one pipe; its exit status in $T/rc/NAME
 mkdir -p "$T/rc"
@@ -114,7 +119,7 @@ done
 fill $F/plain.eml $T/late "FROM=user$((2 * N))@subs.test" RCPT=xen-users@$D SUBJECT=hello BODY=question MSGID=late
 $PY "$T/writer.py" "$T/data/herald.db" 0.1 0 "$T/locked" "$T/release" > /dev/null &
 WPID=$!
-n=0; while [ ! -e "$T/locked" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+wait_file 10 "$T/locked" $WPID
 t "a pipe behind a lock held past the busy timeout exits 75" 75 hpipe user$((2 * N))@subs.test xen-users@$D $T/late
 : > "$T/release"
 wait $WPID

@@ -27,12 +27,12 @@ R=$(printf '%s\n' "$err" | cut -c1-9 | tr '\n' ' ')
 [ "$R" = "550 5.1.1 250 2.0.0 550 5.6.0 " ]; ok $? "three recipients: 550 5.1.1 at RCPT, 250 for the bounce address, 550 5.6.0 for the command mail ($R)"
 [ "$(sql "SELECT count(*) FROM inbound_bounces WHERE subscriber_id = $ALICE")" = 1 ]; ok $? "the bounce is stored"
 [ "$(ls $T/data/spool/cur)" = "lmtp-$(date -u +%Y%m%d).mbox" ] && [ "$(grep -c '^From zed@subs.test ' $T/data/spool/cur/*)" = 1 ]; ok $? "the message is archived once, in the spool's mbox of the day"
-expect 0 $PY "$LMTPC" "$LMTPSOCK" "" $T/m nobody@$D xen-users-request@$D
-[ "$(printf '%s\n' "$err" | cut -c1-3 | tr '\n' ' ')" = "250 250 " ]; ok $? "the same from the null sender: 250 for each (dropped)"
+expect 0 $PY "$LMTPC" "$LMTPSOCK" "" $T/m nobody@$D xen-users-request@$D &&
+    [ "$(printf '%s\n' "$err" | cut -c1-3 | tr '\n' ' ')" = "250 250 " ]; ok $? "the same from the null sender: 250 for each (dropped)"
 
 # --- PIPELINING: a whole transaction in one write
-expect 0 $TALK "$LMTPSOCK" "1:LHLO test\r\n" "5:MAIL FROM:<>\r\nRCPT TO:<xen-users-bounces@$D>\r\nRCPT TO:<xen-users-bounces+$VT@$D>\r\nDATA\r\nSubject: x\r\n\r\n..leading dot\r\n.\r\n" "1:QUIT\r\n"
-like "$out" '250-PIPELINING' && like "$out" '250-8BITMIME' && like "$out" '250 SIZE 4000'; ok $? "LHLO offers PIPELINING, 8BITMIME and SIZE (pipe.max_size)"
+expect 0 $TALK "$LMTPSOCK" "1:LHLO test\r\n" "5:MAIL FROM:<>\r\nRCPT TO:<xen-users-bounces@$D>\r\nRCPT TO:<xen-users-bounces+$VT@$D>\r\nDATA\r\nSubject: x\r\n\r\n..leading dot\r\n.\r\n" "1:QUIT\r\n" &&
+    like "$out" '250-PIPELINING' && like "$out" '250-8BITMIME' && like "$out" '250 SIZE 4000'; ok $? "LHLO offers PIPELINING, 8BITMIME and SIZE (pipe.max_size)"
 [ "$(printf '%s\n' "$out" | grep -c '^250 2\.0\.0 list=xen-users route=bounces')" = 2 ] && like "$out" '^354 '; ok $? "pipelined MAIL, RCPT, RCPT, DATA: 354 and a 250 per recipient"
 grep -q -x '.leading dot' $T/data/spool/cur/*; ok $? "the dot is unstuffed, and the message kept with LF line ends"
 ! grep -q "$(printf '\r')" $T/data/spool/cur/*; ok $? "(no CR left in any archived message)"
@@ -42,34 +42,34 @@ head -c 6000 /dev/zero | tr '\0' x | fold -w 70 > $T/big-body
 fill $F/plain.eml $T/big "FROM=Lea <lea@subs.test>" RCPT=xen-users@$D SUBJECT=big BODY=big MSGID=big1
 cat $T/big-body >> $T/big
 N0=$(sql "SELECT count(*) FROM replies")
-expect 69 $PY "$LMTPC" "$LMTPSOCK" lea@subs.test $T/big xen-users@$D
-like "$err" '^552 5\.3\.4 .*message too big for xen-users@'; ok $? "past pipe.max_size: 552 5.3.4 after DATA"
-expect 0 $PY "$LMTPC" "$LMTPSOCK" "" $T/big xen-users@$D
-like "$err" '^250 2\.0\.0 .*dropped'; ok $? "from the null sender: 250, dropped"
+expect 69 $PY "$LMTPC" "$LMTPSOCK" lea@subs.test $T/big xen-users@$D &&
+    like "$err" '^552 5\.3\.4 .*message too big for xen-users@'; ok $? "past pipe.max_size: 552 5.3.4 after DATA"
+expect 0 $PY "$LMTPC" "$LMTPSOCK" "" $T/big xen-users@$D &&
+    like "$err" '^250 2\.0\.0 .*dropped'; ok $? "from the null sender: 250, dropped"
 [ "$(sql "SELECT count(*) FROM replies")" = "$N0" ]; ok $? "and nothing stored"
 VB=$(tok b xen-users $ALICE 12)
 fill $F/bounce-dsn.eml $T/bigb VERP=$VB RCPTADDR=alice@subs.test
 cat $T/big-body >> $T/bigb
 N0=$(sql "SELECT count(*) FROM inbound_bounces")
-expect 0 $PY "$LMTPC" "$LMTPSOCK" "" $T/bigb xen-users-bounces+$VB@$D
-like "$err" '^250 2\.0\.0 .*larger than 4000 bytes, its first 4000 handled: bounce for subscriber' && [ "$(sql "SELECT count(*) FROM inbound_bounces")" = $((N0 + 1)) ]; ok $? "an oversized bounce: its first pipe.max_size bytes handled, as by herald pipe"
-expect 0 $TALK "$LMTPSOCK" "1:LHLO test\r\n" "1:MAIL FROM:<lea@subs.test> SIZE=999999\r\n" "1:MAIL FROM:<> SIZE=999999 BODY=8BITMIME\r\n" "1:RSET\r\n" "1:MAIL FROM:<lea@subs.test> SIZE=10 BODY=BINARYMIME\r\n" "1:QUIT\r\n"
-like "$out" '^552 5\.3\.4 message too big' && like "$out" '^250 2\.1\.0' && like "$out" '^555 5\.5\.4'; ok $? "SIZE= over the limit: 552 at MAIL, but 250 for the null sender; BODY=BINARYMIME: 555"
+expect 0 $PY "$LMTPC" "$LMTPSOCK" "" $T/bigb xen-users-bounces+$VB@$D &&
+    like "$err" '^250 2\.0\.0 .*larger than 4000 bytes, its first 4000 handled: bounce for subscriber' && [ "$(sql "SELECT count(*) FROM inbound_bounces")" = $((N0 + 1)) ]; ok $? "an oversized bounce: its first pipe.max_size bytes handled, as by herald pipe"
+expect 0 $TALK "$LMTPSOCK" "1:LHLO test\r\n" "1:MAIL FROM:<lea@subs.test> SIZE=999999\r\n" "1:MAIL FROM:<> SIZE=999999 BODY=8BITMIME\r\n" "1:RSET\r\n" "1:MAIL FROM:<lea@subs.test> SIZE=10 BODY=BINARYMIME\r\n" "1:QUIT\r\n" &&
+    like "$out" '^552 5\.3\.4 message too big' && like "$out" '^250 2\.1\.0' && like "$out" '^555 5\.5\.4'; ok $? "SIZE= over the limit: 552 at MAIL, but 250 for the null sender; BODY=BINARYMIME: 555"
 
 # --- not a message, and broken MIME
 printf '\001\002garbage without headers or a blank line' > $T/junk
-expect 65 $PY "$LMTPC" "$LMTPSOCK" zed@subs.test $T/junk xen-users-request@$D
-like "$err" '^550 5\.6\.0 '; ok $? "a command mail that is no message: 550 5.6.0"
+expect 65 $PY "$LMTPC" "$LMTPSOCK" zed@subs.test $T/junk xen-users-request@$D &&
+    like "$err" '^550 5\.6\.0 '; ok $? "a command mail that is no message: 550 5.6.0"
 printf 'From: zed@subs.test\nTo: xen-users@%s\nSubject: broken\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="nope"\n\n--nope\nContent-Type: text/plain\n\nhalf a part, never closed\n' "$D" > $T/broken
-expect 0 $PY "$LMTPC" "$LMTPSOCK" zed@subs.test $T/broken xen-users@$D
-[ "$(sql "SELECT count(*) FROM replies WHERE subject = 'broken'")" = 1 ]; ok $? "broken MIME to the list address: 250, stored as herald pipe would"
+expect 0 $PY "$LMTPC" "$LMTPSOCK" zed@subs.test $T/broken xen-users@$D &&
+    [ "$(sql "SELECT count(*) FROM replies WHERE subject = 'broken'")" = 1 ]; ok $? "broken MIME to the list address: 250, stored as herald pipe would"
 
 # --- a client that leaves during DATA: nothing committed
 N0=$(sql "SELECT count(*) FROM inbound_bounces"); S0=$(cat $T/data/spool/cur/* | wc -c)
 fill $F/bounce-dsn.eml $T/m VERP=$(tok b xen-users $ALICE 11) RCPTADDR=alice@subs.test
 head -c 600 $T/m | sed 's/$/\r/' > $T/half
 $TALK "$LMTPSOCK" "1:LHLO test\r\n" "1:MAIL FROM:<>\r\n" "1:RCPT TO:<xen-users-bounces@$D>\r\n" "1:DATA\r\n" "0:@$T/half" close >/dev/null
-sleep 0.5
+wait_for 10 grep -q 'the client left during DATA, message dropped' $T/lmtp.log
 [ "$(sql "SELECT count(*) FROM inbound_bounces")" = "$N0" ] && [ "$(cat $T/data/spool/cur/* | wc -c)" = "$S0" ] && ! [ -d $T/data/spool/new ]; ok $? "a client gone before the final dot: nothing stored, nothing archived"
 grep -q 'the client left during DATA, message dropped' $T/lmtp.log; ok $? "and the log says so"
 
@@ -108,22 +108,22 @@ R=$(printf '%s\n' "$out" | grep -v -e '^220 ' -e '^250-' -e '^250 SIZE' | cut -c
 [ "$R" = "500 5.5.1 503 5.5.1 503 5.5.1 503 5.5.1 555 5.5.4 250 2.1.0 503 5.5.1 503 5.5.1 501 5.5.4 500 5.5.2 250 2.0.0 221 2.0.0 " ]; ok $? "HELO, MAIL before LHLO, RCPT before MAIL, DATA without recipients, a bad path, a second MAIL, RCPT TO:<>, binary junk: an error each ($R)"
 like "$out" '^250 2\.0\.0 ok' && like "$out" '^221 '; ok $? "and the session goes on"
 LONG=$(head -c 5000 /dev/zero | tr '\0' A)
-expect 0 $TALK "$LMTPSOCK" "1:NOOP $LONG\r\n" "1:NOOP\r\n" "1:QUIT\r\n"
-like "$out" '^500 5\.5\.2 line too long' && like "$out" '^250 2\.0\.0 ok'; ok $? "a 5000-byte line: 500, then the next command works"
-expect 0 $TALK "$LMTPSOCK" "1:x\r\n" "1:x\r\n" "1:x\r\n" "1:x\r\n" "1:x\r\n" "1:x\r\n" "1:x\r\n" "1:x\r\n" "1:x\r\n" "2:x\r\n" eof
-like "$out" '^421 4\.7\.0 too many errors' && like "$out" '^EOF$'; ok $? "ten bad commands: 421 and the connection is closed"
+expect 0 $TALK "$LMTPSOCK" "1:NOOP $LONG\r\n" "1:NOOP\r\n" "1:QUIT\r\n" &&
+    like "$out" '^500 5\.5\.2 line too long' && like "$out" '^250 2\.0\.0 ok'; ok $? "a 5000-byte line: 500, then the next command works"
+expect 0 $TALK "$LMTPSOCK" "1:x\r\n" "1:x\r\n" "1:x\r\n" "1:x\r\n" "1:x\r\n" "1:x\r\n" "1:x\r\n" "1:x\r\n" "1:x\r\n" "2:x\r\n" eof &&
+    like "$out" '^421 4\.7\.0 too many errors' && like "$out" '^EOF$'; ok $? "ten bad commands: 421 and the connection is closed"
 
 # --- the time limit per command (--timeout 2)
-expect 0 $TALK "$LMTPSOCK" "1:LHLO test\r\n" eof
-like "$out" '^421 4\.4\.2 timeout' && like "$out" '^EOF$'; ok $? "an idle client gets 421 4.4.2 and is closed"
+expect 0 $TALK "$LMTPSOCK" "1:LHLO test\r\n" eof &&
+    like "$out" '^421 4\.4\.2 timeout' && like "$out" '^EOF$'; ok $? "an idle client gets 421 4.4.2 and is closed"
 LONG3=$(head -c 3000 /dev/zero | tr '\0' B)
-expect 0 $TALK "$LMTPSOCK" "1:LHLO test\r\n" "0:NOOP $LONG3" eof
-like "$out" '^421 4\.4\.2 timeout' && like "$out" '^EOF$'; ok $? "a line over 2048 bytes that never ends gets the same 421 4.4.2 and is closed"
+expect 0 $TALK "$LMTPSOCK" "1:LHLO test\r\n" "0:NOOP $LONG3" eof &&
+    like "$out" '^421 4\.4\.2 timeout' && like "$out" '^EOF$'; ok $? "a line over 2048 bytes that never ends gets the same 421 4.4.2 and is closed"
 
 # --- 8-bit bytes in an address reach the log escaped (issue 21.2)
 printf 'From: x@b.test\r\nSubject: hi\r\n\r\nhello\r\n.\r\n' > $T/8bit.msg
-expect 0 $TALK "$LMTPSOCK" "1:LHLO test\r\n" "1:MAIL FROM:<caf\xe9\xff@b.test>\r\n" "1:RCPT TO:<xen-users-owner@$D>\r\n" "1:DATA\r\n" "1:@$T/8bit.msg" "1:QUIT\r\n"
-grep -q 'caf\\xe9\\xff@b\.test' $T/lmtp.log && ! LC_ALL=C grep -q "$(printf '\351\377')" $T/lmtp.log; ok $? "the sender's 0xe9 0xff are written \\xe9\\xff in the log, never raw"
+expect 0 $TALK "$LMTPSOCK" "1:LHLO test\r\n" "1:MAIL FROM:<caf\xe9\xff@b.test>\r\n" "1:RCPT TO:<xen-users-owner@$D>\r\n" "1:DATA\r\n" "1:@$T/8bit.msg" "1:QUIT\r\n" &&
+    grep -q 'caf\\xe9\\xff@b\.test' $T/lmtp.log && ! LC_ALL=C grep -q "$(printf '\351\377')" $T/lmtp.log; ok $? "the sender's 0xe9 0xff are written \\xe9\\xff in the log, never raw"
 
 # --- the connection limit (--max-connections 2)
 $PY - "$LMTPSOCK" > $T/limit <<'EOP'
@@ -139,12 +139,13 @@ EOP
 [ "$(grep -c '^220 ' $T/limit)" = 2 ] && [ "$(grep -c '^421 4\.3\.2 too many connections' $T/limit)" = 1 ]; ok $? "two connections served, the third gets 421 4.3.2"
 
 # --- SIGTERM with a client connected: 421, and a clean exit
-$TALK "$LMTPSOCK" "1:LHLO test\r\n" eof > $T/stop.out &
+$PY -u $TOP/tests/tools/lmtp-talk.py "$LMTPSOCK" "1:LHLO test\r\n" eof > $T/stop.out &
 TP=$!
-sleep 0.5
+# connected once LHLO has its answer
+wait_for 10 grep -q '^250' $T/stop.out
 P=$(cat $T/lmtp.pid)
 kill $P
-_i=0; while [ $_i -lt 100 ] && kill -0 $P 2>/dev/null; do sleep 0.05; _i=$((_i + 1)); done
+wait_for 5 gone $P
 wait $TP
 grep -q '^421 4\.3\.2 shutting down' $T/stop.out; ok $? "a stop says 421 4.3.2 to a connected client"
 ! kill -0 $P 2>/dev/null && grep -q 'lmtp: stopped; ' $T/lmtp.log && ! [ -e "$LMTPSOCK" ]; ok $? "and the server ends, removing its socket"
@@ -164,8 +165,8 @@ if pid == 0:
     os.execv(herald, [herald, "lmtp"])
 open(pidfile, "w").write("%d\n" % pid)
 EOP
-expect 0 $TALK "$T/sd.sock" "1:LHLO test\r\n" "1:QUIT\r\n"
-like "$out" '^250-PIPELINING'; ok $? "LISTEN_FDS=1: herald lmtp serves the socket it was given"
+expect 0 $TALK "$T/sd.sock" "1:LHLO test\r\n" "1:QUIT\r\n" &&
+    like "$out" '^250-PIPELINING'; ok $? "LISTEN_FDS=1: herald lmtp serves the socket it was given"
 SDP=$(cat $T/sd.pid); kill $SDP
 _i=0; while [ $_i -lt 100 ] && kill -0 $SDP 2>/dev/null; do sleep 0.05; _i=$((_i + 1)); done
 grep -q 'listening on the socket systemd passed' $T/sd.log && ! [ -e $T/data/lmtp.sock ]; ok $? "and it did not listen on its default socket"

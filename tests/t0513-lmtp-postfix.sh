@@ -59,9 +59,10 @@ submit "xen-users-bounces+$VT@$D" ghost@subs.test $T/m
 waitfor "SELECT subscriber_id || ' ' || delivery_id || ' ' || envelope_from FROM inbound_bounces" "$DAVE 31 "; ok $? "Postfix's DSN reached herald with the null sender and the token"
 
 # 4. a 4xx defers; the next queue run delivers
-( echo "BEGIN IMMEDIATE;"; echo "INSERT INTO lists(name) VALUES ('lock');"; sleep 14; echo "ROLLBACK;" ) | sqlite3 "$T/data/herald.db" &
+( echo "BEGIN IMMEDIATE;"; echo "INSERT INTO lists(name) VALUES ('lock');"; echo ".shell touch '$T/locked'"; sleep 14; echo "ROLLBACK;" ) | sqlite3 "$T/data/herald.db" &
 LOCKP=$!
-sleep 0.5
+# until the sqlite3 shell holds the write lock (it says so by a file)
+wait_file 10 "$T/locked" $LOCKP
 fill $F/plain.eml $T/m "FROM=Dave <dave@subs.test>" RCPT=xen-users@$D "SUBJECT=Re: talks" "BODY=Which room is the toolstack talk in?" MSGID=pf-d1
 submit dave@subs.test xen-users@$D $T/m
 _i=0; while [ $_i -lt 150 ] && ! grep -q 'status=deferred.*451 4\.3\.0' "$PF/maillog"; do sleep 0.2; _i=$((_i + 1)); done

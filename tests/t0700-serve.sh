@@ -54,13 +54,13 @@ BT=$(tok u xen-devel $BOB)
 hc -F List-Unsubscribe=One-Click "$WEB/unsubscribe/$BT"
 [ "$code" = 200 ] && [ "$(status bob@subs.test xen-devel)" = unsubscribed ]; ok $? "multipart/form-data one-click works too"
 # the shipped list's own URL (xen-users sets unsubscribe_base_url)
-expect 0 herald render summit -l xen-users --to bob@subs.test
-like "$(printf '%s\n' "$out" | header List-Unsubscribe)" 'https://lists.xenproject.org/unsubscribe/u'; ok $? "a list's own unsubscribe_base_url wins over base_url"
+expect 0 herald render summit -l xen-users --to bob@subs.test &&
+    like "$(printf '%s\n' "$out" | header List-Unsubscribe)" 'https://lists.xenproject.org/unsubscribe/u'; ok $? "a list's own unsubscribe_base_url wins over base_url"
 
 # --- undo
 hc -X POST "$WEB/resubscribe/$AT"
 [ "$code" = 200 ] && [ "$(status alice@subs.test xen-devel)" = active ]; ok $? "undo: alice is back ($code)"
-like "$body" 'subscribed to <strong>Xen Project Developers</strong> again|again'; ok $? "the page says so"
+like "$body" '<strong>alice@subs.test</strong> is subscribed to <strong>Xen Project Developers</strong> again\.'; ok $? "the page says so"
 [ "$(sql "SELECT channel FROM events WHERE subscriber_id = $ALICE AND action = 'resubscribe'")" = web ]; ok $? "a resubscribe event, channel web"
 hc -X POST "$WEB/resubscribe/$AT"
 [ "$code" = 200 ] && [ "$(sql "SELECT count(*) FROM events WHERE subscriber_id = $ALICE AND action = 'resubscribe'")" = 1 ]; ok $? "undo twice: one event"
@@ -149,7 +149,7 @@ N=$(grep -c 'serve: 127.0.0.1 ' "$T/serve.log")
 grep -q 'POST /unsubscribe/- 200 .*unsubscribed subscriber' "$T/serve.log"; ok $? "the path without its token, the status, the outcome"
 
 # --- herald web nginx, the systemd unit
-expect 0 herald web nginx
-like "$out" 'proxy_pass http://127.0.0.1:8025/;' && like "$out" 'location /herald/' && like "$out" 'X-Forwarded-For'; ok $? "herald web nginx: a proxy block"
+expect 0 herald web nginx &&
+    like "$out" 'proxy_pass http://127.0.0.1:8025/;' && like "$out" 'location /herald/' && like "$out" 'X-Forwarded-For'; ok $? "herald web nginx: a proxy block"
 grep -q '^ExecStart=.*herald serve' "$TOP/etc/systemd/herald-serve.service"; ok $? "etc/systemd has a unit for herald serve"
 finish

@@ -152,7 +152,7 @@ while os.path.exists(sys.argv[2]):
 db.execute("ROLLBACK")
 PY
 LOCKER=$!
-while [ ! -e "$T/locked" ]; do sleep 0.05; done
+wait_file 60 "$T/locked" $LOCKER
 hch -d List-Unsubscribe=One-Click "$WEB/unsubscribe/$BT"
 [ "$code" = 503 ] && like "$hdrs" '^Retry-After: 7'; ok $? "a write lock held elsewhere: 503, Retry-After ($code)"
 rm -f "$T/locked"; wait $LOCKER

@@ -75,7 +75,7 @@ while os.path.exists(sys.argv[2]):
 db.execute("ROLLBACK")
 PY
 LOCKER=$!
-while [ ! -e "$T/locked" ]; do sleep 0.05; done
+wait_file 60 "$T/locked" $LOCKER
 burst busy $((N + 1)) $((N + 30))
 rm -f "$T/locked"; wait $LOCKER
 [ "$(grep -c '^503$' "$T/busy.codes")" = 30 ] &&

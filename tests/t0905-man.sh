@@ -32,7 +32,7 @@ done >"$T/stale"
 [ ! -s "$T/stale" ]
 ok $? "the built pages are those of doc/*.scd (stale: $(cat "$T/stale"))"
 
-make -s -C "$TOP" install PREFIX=/opt/herald DESTDIR="$T/root" >"$T/install.log" 2>&1
+make_install "$T/root"
 ok $? "make install"
 M=$T/root/opt/herald/share/man
 [ -f "$M/man1/herald.1" ] && [ -f "$M/man5/herald.conf.5" ] &&

@@ -20,17 +20,17 @@
 
 #include "herald.h"
 #include "probe.h"
-#include "web.h"
+#include "listen_addr.h"
 
 #define PROBE_MAX_ANSWER (1 << 20)	/* bytes of an answer read at most */
 
-/* probe_sockaddr - LISTEN as web_listen_addr reads it for herald serve,
+/* probe_sockaddr - LISTEN as listen_addr_parse reads it for herald serve,
  * with port 0 refused and a wildcard ADDR made the loopback of its family */
 static gboolean
 probe_sockaddr(const char *listen, struct sockaddr_storage *ss,
     socklen_t *sslen, GError **error)
 {
-	if (!web_listen_addr(listen, ss, sslen, error))
+	if (!listen_addr_parse(listen, ss, sslen, error))
 		return FALSE;
 	if (ss->ss_family == AF_INET) {
 		struct sockaddr_in *in = (struct sockaddr_in *)ss;

@@ -9,6 +9,10 @@
  * The numbers carry ids and classes (n-sent, tr[data-segment] td.sent,
  * tr[data-relay] td.deferred, #relay-one…)
  * that the test reads back in a browser.
+ *
+ * Must stay true: report.h's (read-only, campaign show's totals, nothing
+ * loaded from elsewhere); the ids and classes above stay as they are;
+ * no SQL here (store_reports.h, campaign.h, relay.h, bounce_policy.h).
  */
 #include <math.h>
 #include <string.h>
@@ -17,6 +21,7 @@
 #include "bounce_policy.h"
 #include "relay.h"
 #include "report.h"
+#include "store_reports.h"
 
 /* the curve's minutes are filled in with zeros over at most a day */
 #define REPORT_FILL_MINUTES	1440
@@ -25,12 +30,14 @@
 static const char *const report_colors[] = { "#2e7d32", "#f9a825", "#c62828",
     "#6d6d6d" };
 
+/* report_segment_clear - an element of report.segments */
 static void
 report_segment_clear(gpointer p)
 {
 	g_free(((struct report_segment *)p)->segment);
 }
 
+/* report_bounce_clear - an element of report.bounces */
 static void
 report_bounce_clear(gpointer p)
 {
@@ -40,6 +47,7 @@ report_bounce_clear(gpointer p)
 	g_free(b->reason);
 }
 
+/* report_code_clear - an element of report.codes */
 static void
 report_code_clear(gpointer p)
 {
@@ -70,24 +78,18 @@ report_free(struct report *r)
 static gboolean
 report_minutes(struct store *store, struct report *r, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = store_prepare(store,
-	    "WITH d AS (SELECT * FROM deliveries WHERE campaign_id = ?1"
-	    "  AND attempts > 0)"
-	    " SELECT m, sum(s), sum(df), sum(f) FROM ("
-	    "  SELECT last_attempt / 60 * 60 AS m, state = 'sent' AS s, 0 AS df,"
-	    "   state = 'failed' AS f FROM d WHERE state IN ('sent', 'failed')"
-	    "  UNION ALL SELECT coalesce(first_attempt, last_attempt) / 60 * 60,"
-	    "   0, 1, 0 FROM d WHERE state = 'queued' OR (attempts > 1 AND"
-	    "   (state = 'sent' OR coalesce(code, 0) < 500)))"
-	    " GROUP BY m ORDER BY m", error);
-	struct report_minute m;
-	int rc;
+	g_autoptr(GArray) rows = store_report_minutes(store, r->campaign->id,
+	    error);
+	guint i;
 
-	if (st == NULL)
+	if (rows == NULL)
 		return FALSE;
-	sqlite3_bind_int64(st, 1, r->campaign->id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		m.minute = sqlite3_column_int64(st, 0);
+	for (i = 0; i < rows->len; i++) {
+		const struct store_report_minute *row = &g_array_index(rows,
+		    struct store_report_minute, i);
+		struct report_minute m = { row->minute, row->sent,
+		    row->deferred, row->failed };
+
 		if (r->minutes->len > 0) {
 			gint64 last = g_array_index(r->minutes,
 			    struct report_minute, r->minutes->len - 1).minute;
@@ -98,14 +100,7 @@ report_minutes(struct store *store, struct report *r, GError **error)
 				    m.minute; zero.minute += 60)
 					g_array_append_val(r->minutes, zero);
 		}
-		m.sent = sqlite3_column_int64(st, 1);
-		m.deferred = sqlite3_column_int64(st, 2);
-		m.failed = sqlite3_column_int64(st, 3);
 		g_array_append_val(r->minutes, m);
-	}
-	if (rc != SQLITE_DONE) {
-		herald_set_sqlite_error(error, store->db, rc, "reading the curve");
-		return FALSE;
 	}
 	return TRUE;
 }
@@ -117,56 +112,32 @@ report_segments(struct store *store, struct report *r, GError **error)
 {
 	g_autoptr(GArray) per = campaign_segment_counts(store, r->campaign,
 	    error);
-	g_autoptr(sqlite3_stmt) st = store_prepare(store,
-	    "SELECT (SELECT count(DISTINCT b.subscriber_id) FROM bounces b"
-	    "   JOIN deliveries d ON d.campaign_id = b.campaign_id"
-	    "   AND d.subscriber_id = b.subscriber_id WHERE b.campaign_id = ?1"
-	    "   AND d.segment = ?2 AND b.kind IN ('hard', 'unknown')),"
-	    " (SELECT count(DISTINCT b.subscriber_id) FROM bounces b"
-	    "   JOIN deliveries d ON d.campaign_id = b.campaign_id"
-	    "   AND d.subscriber_id = b.subscriber_id WHERE b.campaign_id = ?1"
-	    "   AND d.segment = ?2 AND b.kind = 'soft'),"
-	    " (SELECT count(DISTINCT e.subscriber_id) FROM events e"
-	    "   JOIN deliveries d ON d.subscriber_id = e.subscriber_id"
-	    "   WHERE d.campaign_id = ?1 AND d.segment = ?2"
-	    "   AND e.action = 'unsubscribe' AND e.list_id = ?3 AND e.at >= ?4),"
-	    " (SELECT count(*) FROM replies x JOIN deliveries d"
-	    "   ON d.campaign_id = x.campaign_id"
-	    "   AND d.subscriber_id = x.subscriber_id"
-	    "   WHERE x.campaign_id = ?1 AND d.segment = ?2 AND x.kind = 'reply')",
-	    error);
 	guint i;
-	int rc;
 
-	if (per == NULL || st == NULL)
+	if (per == NULL)
 		return FALSE;
 	for (i = 0; i < per->len; i++) {
 		const struct campaign_segment_count *c = &g_array_index(per,
 		    struct campaign_segment_count, i);
+		struct store_report_outcome o;
 		struct report_segment s = { 0 };
 
-		sqlite3_bind_int64(st, 1, r->campaign->id);
-		sqlite3_bind_text(st, 2, c->segment, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, r->campaign->list_id);
-		sqlite3_bind_int64(st, 4, r->campaign->created);
-		if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-			herald_set_sqlite_error(error, store->db, rc,
-			    "reading outcomes by segment");
+		if (!store_report_outcome(store, r->campaign->id,
+		    r->campaign->list_id, r->campaign->created, c->segment, &o,
+		    error))
 			return FALSE;
-		}
 		s.segment = g_strdup(c->segment);
 		s.total = c->total;
 		s.sent = c->sent;
 		s.failed = c->failed;
 		s.queued = c->queued;
-		s.hard = sqlite3_column_int64(st, 0);
-		s.soft = sqlite3_column_int64(st, 1);
-		s.unsubscribed = sqlite3_column_int64(st, 2);
-		s.replies = sqlite3_column_int64(st, 3);
+		s.hard = o.hard;
+		s.soft = o.soft;
+		s.unsubscribed = o.unsubscribed;
+		s.replies = o.replies;
 		r->unsubscribed += s.unsubscribed;
 		r->replies += s.replies;
 		g_array_append_val(r->segments, s);
-		sqlite3_reset(st);
 	}
 	return TRUE;
 }
@@ -175,27 +146,19 @@ report_segments(struct store *store, struct report *r, GError **error)
 static gboolean
 report_codes(struct store *store, struct report *r, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = store_prepare(store,
-	    "SELECT coalesce(code, 0), min(reply), count(*) FROM deliveries"
-	    " WHERE campaign_id = ?1 AND attempts > 0 GROUP BY coalesce(code, 0)"
-	    " ORDER BY count(*) DESC, 1 LIMIT ?2", error);
-	int rc;
+	g_autoptr(GArray) codes = store_report_codes(store, r->campaign->id,
+	    REPORT_CODES, error);
+	guint i;
 
-	if (st == NULL)
+	if (codes == NULL)
 		return FALSE;
-	sqlite3_bind_int64(st, 1, r->campaign->id);
-	sqlite3_bind_int(st, 2, REPORT_CODES);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct report_code c;
+	for (i = 0; i < codes->len; i++) {
+		struct store_report_code *k = &g_array_index(codes,
+		    struct store_report_code, i);
+		struct report_code c = { k->code, g_steal_pointer(&k->reply),
+		    k->count };
 
-		c.code = sqlite3_column_int(st, 0);
-		c.reply = g_strdup((const char *)sqlite3_column_text(st, 1));
-		c.count = sqlite3_column_int64(st, 2);
 		g_array_append_val(r->codes, c);
-	}
-	if (rc != SQLITE_DONE) {
-		herald_set_sqlite_error(error, store->db, rc, "reading reply codes");
-		return FALSE;
 	}
 	return TRUE;
 }
@@ -628,24 +591,16 @@ report_html_relays(GString *h, const struct report *r)
 	g_string_append(h, "</tbody></table></section>\n");
 }
 
-/* report_html - the page */
-char *
-report_html(const struct report *r)
+/* report_html_head - the page up to the cards of totals */
+static void
+report_html_head(GString *h, const struct report *r)
 {
 	const struct campaign *c = r->campaign;
-	static const char *const seg_names[] = { "sent", "failed", "queued" };
-	static const char *const one[] = { "recipients" };
-	static const char *const seg_colors[] = { "#2e7d32", "#c62828",
-	    "#9e9e9e" };
 	g_autofree char *created = report_time(c->created, "%F %R UTC");
 	g_autofree char *started = report_time(c->started, "%F %R");
 	g_autofree char *finished = report_time(c->finished, "%F %R");
-	g_autofree char *bpct = report_pct(r->bounced, r->counts.total);
 	g_autofree char *segs = g_strjoinv(", ", c->segments);
 	g_autofree char *base = g_path_get_basename(c->announcement);
-	GString *h = g_string_new(NULL);
-	gint64 top = 0;
-	guint i;
 
 	g_string_append(h, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
 	    "<meta charset=\"utf-8\">\n<meta name=\"viewport\" "
@@ -667,7 +622,14 @@ report_html(const struct report *r)
 		report_esc(h, c->reason);
 	}
 	g_string_append_printf(h, " &middot; created %s, first sent %s, finished"
-	    " %s</p>\n<div class=\"cards\">\n", created, started, finished);
+	    " %s</p>\n", created, started, finished);
+}
+
+/* report_html_cards - the totals, one card each */
+static void
+report_html_cards(GString *h, const struct report *r)
+{
+	g_string_append(h, "<div class=\"cards\">\n");
 #define CARD(id, label, v) g_string_append_printf(h, "<div class=\"card\">" \
 	"<b id=\"n-%s\">%" G_GINT64_FORMAT "</b><span>%s</span></div>\n", id, \
 	(gint64)(v), label)
@@ -679,9 +641,19 @@ report_html(const struct report *r)
 	CARD("unsubscribed", "unsubscribed since", r->unsubscribed);
 	CARD("replies", "replies", r->replies);
 #undef CARD
-	g_string_append_printf(h, "</div>\n<section><h2>Sending over time</h2>\n");
-	report_curve(h, r);
-	g_string_append(h, "</section>\n<section><h2>Outcomes per segment</h2>\n");
+	g_string_append_printf(h, "</div>\n");
+}
+
+/* report_html_segments - the outcomes per segment: bars and a table */
+static void
+report_html_segments(GString *h, const struct report *r)
+{
+	static const char *const names[] = { "sent", "failed", "queued" };
+	static const char *const colors[] = { "#2e7d32", "#c62828", "#9e9e9e" };
+	gint64 top = 0;
+	guint i;
+
+	g_string_append(h, "<section><h2>Outcomes per segment</h2>\n");
 	for (i = 0; i < r->segments->len; i++)
 		top = MAX(top, g_array_index(r->segments, struct report_segment,
 		    i).total);
@@ -691,9 +663,9 @@ report_html(const struct report *r)
 		    struct report_segment, i);
 		gint64 v[] = { s->sent, s->failed, s->queued };
 
-		report_hbar(h, i, s->segment, v, 3, top, seg_names, seg_colors);
+		report_hbar(h, i, s->segment, v, 3, top, names, colors);
 	}
-	report_bars_close(h, seg_names, seg_colors, 3);
+	report_bars_close(h, names, colors, 3);
 	g_string_append(h, "<table><thead><tr><th>segment</th><th>total"
 	    "</th><th>sent</th><th>failed</th><th>queued</th><th>hard bounces"
 	    "</th><th>soft bounces</th><th>unsubscribed</th><th>replies</th>"
@@ -717,11 +689,19 @@ report_html(const struct report *r)
 		    s->unsubscribed, s->replies);
 	}
 	g_string_append(h, "</tbody></table></section>\n");
-	report_html_relays(h, r);
-	g_string_append_printf(h, "<div class=\"grid2\">"
-	    "\n<section><h2>Bounces by kind <small>(%" G_GINT64_FORMAT
-	    " recipients, %s)</small></h2>\n", r->bounced, bpct);
-	top = 0;
+}
+
+/* report_html_bounces - the bounces by kind, as bars */
+static void
+report_html_bounces(GString *h, const struct report *r)
+{
+	static const char *const one[] = { "recipients" };
+	g_autofree char *bpct = report_pct(r->bounced, r->counts.total);
+	gint64 top = 0;
+	guint i;
+
+	g_string_append_printf(h, "\n<section><h2>Bounces by kind <small>(%"
+	    G_GINT64_FORMAT " recipients, %s)</small></h2>\n", r->bounced, bpct);
 	for (i = 0; i < r->bounces->len; i++)
 		top = MAX(top, g_array_index(r->bounces, struct report_bounce,
 		    i).recipients);
@@ -740,9 +720,19 @@ report_html(const struct report *r)
 
 		report_hbar(h, i, label, &b->recipients, 1, top, one, color);
 	}
-	g_string_append(h, "</svg></section>\n<section><h2>Most frequent reply "
-	    "codes</h2>\n");
-	top = 0;
+	g_string_append(h, "</svg></section>\n");
+}
+
+/* report_html_codes - the most frequent reply codes: bars and a table
+ * of a sample reply each */
+static void
+report_html_codes(GString *h, const struct report *r)
+{
+	static const char *const one[] = { "recipients" };
+	gint64 top = 0;
+	guint i;
+
+	g_string_append(h, "<section><h2>Most frequent reply codes</h2>\n");
 	for (i = 0; i < r->codes->len; i++)
 		top = MAX(top, g_array_index(r->codes, struct report_code,
 		    i).count);
@@ -772,10 +762,29 @@ report_html(const struct report *r)
 		report_esc(h, cut);
 		g_string_append(h, "</td></tr>\n");
 	}
-	g_string_append(h, "</tbody></table></section>\n</div>\n"
-	    "<p class=\"sub\">herald report ");
-	g_string_append_printf(h, "%" G_GINT64_FORMAT " &middot; ", c->id);
-	report_esc(h, c->announcement);
+	g_string_append(h, "</tbody></table></section>\n");
+}
+
+/* report_html - the page */
+char *
+report_html(const struct report *r)
+{
+	GString *h = g_string_new(NULL);
+
+	report_html_head(h, r);
+	report_html_cards(h, r);
+	g_string_append(h, "<section><h2>Sending over time</h2>\n");
+	report_curve(h, r);
+	g_string_append(h, "</section>\n");
+	report_html_segments(h, r);
+	report_html_relays(h, r);
+	g_string_append(h, "<div class=\"grid2\">");
+	report_html_bounces(h, r);
+	report_html_codes(h, r);
+	g_string_append(h, "</div>\n<p class=\"sub\">herald report ");
+	g_string_append_printf(h, "%" G_GINT64_FORMAT " &middot; ",
+	    r->campaign->id);
+	report_esc(h, r->campaign->announcement);
 	g_string_append(h, "</p>\n</main></body></html>\n");
 	return g_string_free(h, FALSE);
 }

@@ -11,6 +11,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "dkim.h"
+#include "doctor.h"
 
 int
 cmd_doctor(struct herald *h, int argc, char **argv)
@@ -30,7 +31,7 @@ cmd_doctor(struct herald *h, int argc, char **argv)
 		{ NULL }
 	};
 	static const char *const word[] = { "PASS", "FAIL", "SKIP" };
-	struct dkim_doctor_opts o = { 0 };
+	struct doctor_opts o = { 0 };
 	const struct list_config *list;
 	g_autoptr(GPtrArray) checks = NULL;
 	GError *error = NULL;
@@ -50,12 +51,12 @@ cmd_doctor(struct herald *h, int argc, char **argv)
 	o.ed25519_txt = edtxt;
 	o.announcement = ann != NULL ? ann : "summit";
 	o.listen = listen;
-	checks = dkim_doctor(h->config, list, &o);
+	checks = doctor_run(h->config, list, &o);
 	for (i = 0; i < checks->len; i++) {
-		const struct dkim_check *c = g_ptr_array_index(checks, i);
+		const struct doctor_check *c = g_ptr_array_index(checks, i);
 
 		printf("%s %s\n", word[c->result], c->text);
-		failed += c->result == DKIM_FAIL;
+		failed += c->result == DOCTOR_FAIL;
 	}
 	if (failed > 0)
 		printf("%d check%s failed\n", failed, failed == 1 ? "" : "s");

@@ -22,6 +22,10 @@
  * One line per recipient on stderr and the same line to syslog
  * (LOG_MAIL). After its own work a pipe tries a few notices earlier runs
  * left in the outbox (outbox.h), unless the relay just failed its own.
+ *
+ * Must stay true: the exit status above (a fault of ours defers, it never
+ * loses a message); the WAL is trimmed only after the outcome is
+ * committed (store_wal.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -35,6 +39,7 @@
 #include "outbox.h"
 #include "pipe.h"
 #include "store.h"
+#include "store_wal.h"
 #include "token.h"
 
 /* cmd_pipe_recipient - argv, else local(8)'s or Exim's environment */
@@ -108,57 +113,6 @@ cmd_pipe_read(gint64 max, gboolean *over, GError **error)
 		return NULL;
 	}
 	return g_byte_array_free_to_bytes(buf);
-}
-
-/*
- * The WAL of one herald pipe per message. A pipe closes without a
- * checkpoint (none of its own to wait for), but the first connection to
- * open the database - every pipe, when nothing else has it open - finds
- * its -shm truncated by the unix VFS and rebuilds the WAL index from every
- * valid frame of the WAL, and that rebuild forgets what was checkpointed:
- * SQLite's auto-checkpoint then copies the whole WAL again on each commit
- * and never restarts it, so the WAL and every pipe's start-up grew without
- * bound (70 MB and tens of ms after a few thousand messages). So the pipe
- * counts the WAL's frames after its commit and, past CMD_PIPE_WAL_FRAMES,
- * checkpoints and truncates it on close (one in a dozen pipes or so), not
- * waiting for anyone: when another process has the database open, the
- * index is not rebuilt, and that process's own close checkpoints.
- */
-#define CMD_PIPE_WAL_FRAMES	64
-
-/* cmd_pipe_wal_hook - after each commit: the frames in the WAL, in *ARG;
- * no checkpoint here (this hook replaces the auto-checkpoint) */
-static int
-cmd_pipe_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
-{
-	*(int *)arg = frames;
-	return SQLITE_OK;
-}
-
-/* cmd_pipe_quick_close - leave the WAL and its index in place when the
- * connection closes (no checkpoint, no unlink); count its frames in
- * *FRAMES */
-static void
-cmd_pipe_quick_close(struct store *store, int *frames)
-{
-	int on = 1;
-
-	sqlite3_db_config(store->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-	sqlite3_file_control(store->db, "main", SQLITE_FCNTL_PERSIST_WAL, &on);
-	sqlite3_wal_hook(store->db, cmd_pipe_wal_hook, frames);
-}
-
-/* cmd_pipe_wal_trim - past CMD_PIPE_WAL_FRAMES frames, copy the WAL into
- * the database and truncate it, if no one else is busy with it (after the
- * outcome is committed: a failure here changes nothing but speed) */
-static void
-cmd_pipe_wal_trim(struct store *store, int frames)
-{
-	if (store == NULL || frames < CMD_PIPE_WAL_FRAMES)
-		return;
-	sqlite3_busy_timeout(store->db, 0);
-	sqlite3_wal_checkpoint_v2(store->db, "main", SQLITE_CHECKPOINT_TRUNCATE,
-	    NULL, NULL);
 }
 
 /* cmd_pipe_worse - the status for a message with several recipients: a
@@ -246,6 +200,7 @@ cmd_pipe_fail(GError *error, const char *sender, GPtrArray *recipients)
 /* how many queued notices of other runs a pipe tries after its own work */
 #define CMD_PIPE_OUTBOX_BATCH	8
 
+/* cmd_pipe - herald pipe [-f SENDER] [RECIPIENT…]: one message from stdin */
 int
 cmd_pipe(struct herald *h, int argc, char **argv)
 {
@@ -306,7 +261,8 @@ cmd_pipe(struct herald *h, int argc, char **argv)
 		pipe_spool_finish(config->spool_dir, spooled, FALSE);
 		return status;
 	}
-	cmd_pipe_quick_close(store, &wal_frames);
+	/* the WAL stays on close and is cut back now and then */
+	store_wal_keep(store, &wal_frames);
 	ctx.config = config;
 	ctx.store = store;
 	for (i = 0; i < (int)recipients->len; i++)
@@ -327,7 +283,7 @@ cmd_pipe(struct herald *h, int argc, char **argv)
 		log_debug("pipe: outbox: %s", error->message);
 		g_clear_error(&error);
 	}
-	cmd_pipe_wal_trim(store, wal_frames);
+	store_wal_trim(store, wal_frames);
 	store_close(g_steal_pointer(&store));
 	return status;
 }

@@ -7,6 +7,9 @@
  * The listing cuts long fields (the sender at 40 characters, the subject
  * at 72, ending in "…") and turns control characters into spaces, so a
  * row is one line whatever arrived; reply show and --json give them whole.
+ *
+ * Must stay true: a listing's row is one line; reply show ends with the
+ * message exactly as stored. No SQL here: store_replies.h reads it.
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +19,7 @@
 #include "config.h"
 #include "json_out.h"
 #include "store.h"
+#include "store_replies.h"
 
 /* the longest FROM and SUBJECT a listing prints, in characters */
 #define REPLIES_FROM_MAX	40
@@ -31,13 +35,18 @@ cmd_replies_date(gint64 t)
 	    g_strdup("?");
 }
 
-/* cmd_replies_col - a column's text, or DASH when NULL */
+/* cmd_replies_col - S, or "-" when NULL or empty */
 static const char *
-cmd_replies_col(sqlite3_stmt *st, int i)
+cmd_replies_col(const char *s)
 {
-	const char *s = (const char *)sqlite3_column_text(st, i);
-
 	return s != NULL && *s != '\0' ? s : "-";
+}
+
+/* cmd_replies_id - an optional id as text, "-" when absent (caller frees) */
+static char *
+cmd_replies_id(gboolean has, gint64 id)
+{
+	return has ? g_strdup_printf("%" G_GINT64_FORMAT, id) : g_strdup("-");
 }
 
 /* cmd_replies_cut - S for a listing: at most MAX characters (the last
@@ -67,33 +76,93 @@ cmd_replies_cut(const char *s, glong max)
 	return g_string_free(out, FALSE);
 }
 
+/* cmd_replies_kid - KEY: the optional id, or null */
+static void
+cmd_replies_kid(struct json_out *jo, const char *key, gboolean has, gint64 id)
+{
+	json_out_key(jo, key);
+	if (has)
+		json_out_int(jo, id);
+	else
+		json_out_null(jo);
+}
+
 /* cmd_replies_json_row - one row of the listing as a JSON object */
 static void
-cmd_replies_json_row(struct json_out *jo, sqlite3_stmt *st)
+cmd_replies_json_row(struct json_out *jo, const struct store_reply *r)
 {
 	json_out_object(jo);
-	json_out_kint(jo, "id", sqlite3_column_int64(st, 0));
-	json_out_ktime(jo, "received", sqlite3_column_int64(st, 1));
-	json_out_kstring(jo, "list", (const char *)sqlite3_column_text(st, 2));
-	json_out_kstring(jo, "route", (const char *)sqlite3_column_text(st, 3));
-	json_out_kstring(jo, "kind", (const char *)sqlite3_column_text(st, 4));
-	json_out_kbool(jo, "forwarded", sqlite3_column_int(st, 5) != 0);
-	json_out_key(jo, "campaign");
-	if (sqlite3_column_type(st, 6) != SQLITE_NULL)
-		json_out_int(jo, sqlite3_column_int64(st, 6));
-	else
-		json_out_null(jo);
-	json_out_key(jo, "subscriber");
-	if (sqlite3_column_type(st, 7) != SQLITE_NULL)
-		json_out_int(jo, sqlite3_column_int64(st, 7));
-	else
-		json_out_null(jo);
-	json_out_kstring(jo, "from", (const char *)sqlite3_column_text(st, 8));
-	json_out_kstring(jo, "subject", (const char *)sqlite3_column_text(st,
-	    9));
+	json_out_kint(jo, "id", r->id);
+	json_out_ktime(jo, "received", r->received);
+	json_out_kstring(jo, "list", r->list);
+	json_out_kstring(jo, "route", r->route);
+	json_out_kstring(jo, "kind", r->kind);
+	json_out_kbool(jo, "forwarded", r->forwarded);
+	cmd_replies_kid(jo, "campaign", r->has_campaign, r->campaign_id);
+	cmd_replies_kid(jo, "subscriber", r->has_subscriber, r->subscriber_id);
+	json_out_kstring(jo, "from", r->from);
+	json_out_kstring(jo, "subject", r->subject);
 	json_out_end(jo);
 }
 
+/* cmd_replies_line - one row of the listing as a line, the header
+ * before the first (N counts the rows printed) */
+static void
+cmd_replies_line(const struct store_reply *r, int *n)
+{
+	g_autofree char *date = cmd_replies_date(r->received);
+	g_autofree char *from = cmd_replies_cut(cmd_replies_col(r->from),
+	    REPLIES_FROM_MAX);
+	g_autofree char *subject = cmd_replies_cut(cmd_replies_col(r->subject),
+	    REPLIES_SUBJECT_MAX);
+	g_autofree char *campaign = cmd_replies_id(r->has_campaign,
+	    r->campaign_id);
+
+	if ((*n)++ == 0)
+		printf("%-6s %-16s %-12s %-6s %-11s %-4s %-8s %-28s %s\n",
+		    "ID", "RECEIVED", "LIST", "ROUTE", "KIND", "FWD",
+		    "CAMPAIGN", "FROM", "SUBJECT");
+	printf("%-6" G_GINT64_FORMAT " %-16s %-12s %-6s %-11s %-4s %-8s"
+	    " %-28s %s\n", r->id, date, cmd_replies_col(r->list),
+	    cmd_replies_col(r->route), cmd_replies_col(r->kind),
+	    r->forwarded ? "yes" : "no", campaign, from, subject);
+}
+
+/* cmd_replies_print - the listing of LIST's (or every list's) replies,
+ * as lines or a JSON array */
+static int
+cmd_replies_print(struct herald *h, const char *list, gint64 campaign,
+    const char *kind, gboolean json)
+{
+	g_autoptr(store_rows) rows = NULL;
+	struct store_reply r;
+	GError *error = NULL;
+	struct json_out jo;
+	int n = 0;
+
+	rows = store_replies_list(h->store, list, campaign, kind, &error);
+	if (rows == NULL)
+		return cmd_error("replies", error);
+	json_out_init(&jo, stdout);
+	if (json)
+		json_out_array(&jo);
+	while (store_replies_next(rows, &r, &error))
+		if (json)
+			cmd_replies_json_row(&jo, &r);
+		else
+			cmd_replies_line(&r, &n);
+	if (error != NULL)
+		return cmd_error("replies", error);
+	if (json) {
+		json_out_end(&jo);
+		json_out_end_line(&jo);
+	} else if (n == 0)
+		printf("no replies%s%s\n", list != NULL ? " on " : "",
+		    list != NULL ? list : "");
+	return EX_OK;
+}
+
+/* cmd_replies - herald replies [LIST] [--campaign ID] [--kind KIND] */
 int
 cmd_replies(struct herald *h, int argc, char **argv)
 {
@@ -110,12 +179,9 @@ cmd_replies(struct herald *h, int argc, char **argv)
 		    "print a JSON array, one object per message", NULL },
 		{ NULL }
 	};
-	g_autoptr(sqlite3_stmt) st = NULL;
 	g_autofree char *kind_owned = NULL;
 	GError *error = NULL;
-	struct json_out jo;
 	const char *list = NULL;
-	int rc, n = 0;
 
 	if (!cmd_parse("replies", "[LIST]", "List the mail stored from the list"
 	    " and owner addresses, newest first.", entries, &argc, &argv))
@@ -131,96 +197,70 @@ cmd_replies(struct herald *h, int argc, char **argv)
 		if (config_list(h->config, list, &error) == NULL)
 			return cmd_error("replies", error);
 	}
-	st = store_prepare(h->store, "SELECT r.id, r.received, l.name, r.route,"
-	    " r.kind, r.forwarded, r.campaign_id, r.subscriber_id,"
-	    " coalesce(r.from_addr, r.envelope_from), r.subject"
-	    " FROM replies r LEFT JOIN lists l ON l.id = r.list_id"
-	    " WHERE (?1 IS NULL OR l.name = ?1)"
-	    " AND (?2 = 0 OR r.campaign_id = ?2)"
-	    " AND (?3 IS NULL OR r.kind = ?3)"
-	    " ORDER BY r.received DESC, r.id DESC", &error);
-	if (st == NULL)
-		return cmd_error("replies", error);
-	sqlite3_bind_text(st, 1, list, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, campaign);
-	sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
-	json_out_init(&jo, stdout);
-	if (json)
-		json_out_array(&jo);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		g_autofree char *date = NULL, *from = NULL, *subject = NULL;
-
-		if (json) {
-			cmd_replies_json_row(&jo, st);
-			continue;
-		}
-		date = cmd_replies_date(sqlite3_column_int64(st, 1));
-		from = cmd_replies_cut(cmd_replies_col(st, 8), REPLIES_FROM_MAX);
-		subject = cmd_replies_cut(cmd_replies_col(st, 9),
-		    REPLIES_SUBJECT_MAX);
-		if (n++ == 0)
-			printf("%-6s %-16s %-12s %-6s %-11s %-4s %-8s %-28s %s\n",
-			    "ID", "RECEIVED", "LIST", "ROUTE", "KIND", "FWD",
-			    "CAMPAIGN", "FROM", "SUBJECT");
-		printf("%-6" G_GINT64_FORMAT " %-16s %-12s %-6s %-11s %-4s %-8s"
-		    " %-28s %s\n", (gint64)sqlite3_column_int64(st, 0), date,
-		    cmd_replies_col(st, 2), cmd_replies_col(st, 3),
-		    cmd_replies_col(st, 4),
-		    sqlite3_column_int(st, 5) ? "yes" : "no",
-		    cmd_replies_col(st, 6), from, subject);
-	}
-	if (rc != SQLITE_DONE) {
-		herald_set_sqlite_error(&error, h->store->db, rc, "listing replies");
-		return cmd_error("replies", error);
-	}
-	if (json) {
-		json_out_end(&jo);
-		json_out_end_line(&jo);
-	} else if (n == 0)
-		printf("no replies%s%s\n", list != NULL ? " on " : "",
-		    list != NULL ? list : "");
-	return EX_OK;
+	return cmd_replies_print(h, list, campaign, kind, json);
 }
 
-/* cmd_reply_json - reply show --json: the row of reply ID as an object */
+/* cmd_reply_json - reply show --json: reply R as an object */
 static void
-cmd_reply_json(sqlite3_stmt *st, gint64 id)
+cmd_reply_json(const struct store_reply *r)
 {
-	static const char *const names[] = { NULL, "list", "route", "kind",
-	    NULL, "envelope_from", "from", "from_name", "subject",
-	    "message_id", "in_reply_to" };
-	g_autofree char *raw = g_strndup(sqlite3_column_blob(st, 15),
-	    (gsize)sqlite3_column_bytes(st, 15));
+	g_autofree char *raw = g_strndup(r->raw, r->raw_len);
 	struct json_out jo;
-	size_t i;
 
 	json_out_init(&jo, stdout);
 	json_out_object(&jo);
-	json_out_kint(&jo, "id", id);
-	json_out_ktime(&jo, "received", sqlite3_column_int64(st, 0));
-	for (i = 0; i < G_N_ELEMENTS(names); i++)
-		if (names[i] != NULL)
-			json_out_kstring(&jo, names[i],
-			    (const char *)sqlite3_column_text(st, (int)i));
-	json_out_kbool(&jo, "forwarded", sqlite3_column_int(st, 4) != 0);
-	json_out_key(&jo, "campaign");
-	if (sqlite3_column_type(st, 11) != SQLITE_NULL)
-		json_out_int(&jo, sqlite3_column_int64(st, 11));
-	else
-		json_out_null(&jo);
-	json_out_key(&jo, "subscriber");
-	if (sqlite3_column_type(st, 12) != SQLITE_NULL)
-		json_out_int(&jo, sqlite3_column_int64(st, 12));
-	else
-		json_out_null(&jo);
-	json_out_kstring(&jo, "subscriber_email",
-	    (const char *)sqlite3_column_text(st, 13));
-	json_out_kint(&jo, "size", sqlite3_column_int64(st, 14));
+	json_out_kint(&jo, "id", r->id);
+	json_out_ktime(&jo, "received", r->received);
+	json_out_kstring(&jo, "list", r->list);
+	json_out_kstring(&jo, "route", r->route);
+	json_out_kstring(&jo, "kind", r->kind);
+	json_out_kstring(&jo, "envelope_from", r->envelope_from);
+	json_out_kstring(&jo, "from", r->from_addr);
+	json_out_kstring(&jo, "from_name", r->from_name);
+	json_out_kstring(&jo, "subject", r->subject);
+	json_out_kstring(&jo, "message_id", r->message_id);
+	json_out_kstring(&jo, "in_reply_to", r->in_reply_to);
+	json_out_kbool(&jo, "forwarded", r->forwarded);
+	cmd_replies_kid(&jo, "campaign", r->has_campaign, r->campaign_id);
+	cmd_replies_kid(&jo, "subscriber", r->has_subscriber, r->subscriber_id);
+	json_out_kstring(&jo, "subscriber_email", r->subscriber_email);
+	json_out_kint(&jo, "size", r->size);
 	json_out_kstring(&jo, "raw", raw);
 	json_out_end(&jo);
 	json_out_end_line(&jo);
 }
 
+/* cmd_reply_head - what herald knows of reply R, before the message */
+static void
+cmd_reply_head(const struct store_reply *r)
+{
+	g_autofree char *date = cmd_replies_date(r->received);
+	g_autofree char *campaign = cmd_replies_id(r->has_campaign,
+	    r->campaign_id);
+	g_autofree char *subscriber = cmd_replies_id(r->has_subscriber,
+	    r->subscriber_id);
+	const char *email = r->subscriber_email;
+
+	printf("Reply:        %" G_GINT64_FORMAT "\n", r->id);
+	printf("Received:     %s\n", date);
+	printf("List:         %s\n", cmd_replies_col(r->list));
+	printf("Route:        %s\n", cmd_replies_col(r->route));
+	printf("Kind:         %s\n", cmd_replies_col(r->kind));
+	printf("Forwarded:    %s\n", r->forwarded ? "yes" : "no");
+	printf("Envelope:     <%s>\n", r->envelope_from != NULL ?
+	    r->envelope_from : "");
+	printf("From:         %s%s%s\n", r->from_name != NULL ? r->from_name :
+	    "", r->from_name != NULL ? " " : "", cmd_replies_col(r->from_addr));
+	printf("Subject:      %s\n", cmd_replies_col(r->subject));
+	printf("Message-ID:   %s\n", cmd_replies_col(r->message_id));
+	printf("In-Reply-To:  %s\n", cmd_replies_col(r->in_reply_to));
+	printf("Campaign:     %s\n", campaign);
+	printf("Subscriber:   %s%s%s%s\n", subscriber, email != NULL ? " (" : "",
+	    email != NULL ? email : "", email != NULL ? ")" : "");
+	printf("Size:         %" G_GINT64_FORMAT " bytes\n\n", r->size);
+}
+
+/* cmd_reply - herald reply show ID [--raw|--json] */
 int
 cmd_reply(struct herald *h, int argc, char **argv)
 {
@@ -232,12 +272,11 @@ cmd_reply(struct herald *h, int argc, char **argv)
 		    "print one JSON object, the message in \"raw\"", NULL },
 		{ NULL }
 	};
-	g_autoptr(sqlite3_stmt) st = NULL;
-	g_autofree char *date = NULL;
+	g_autoptr(store_rows) rows = NULL;
+	struct store_reply r;
 	GError *error = NULL;
 	gint64 id;
 	char *end;
-	int rc;
 
 	if (!cmd_parse("reply", "show ID", "Print one stored reply: what herald"
 	    " knows of it, then the message as it arrived.", entries, &argc,
@@ -252,57 +291,14 @@ cmd_reply(struct herald *h, int argc, char **argv)
 		fprintf(stderr, "herald reply: \"%s\" is not a reply id\n", argv[2]);
 		return EX_USAGE;
 	}
-	st = store_prepare(h->store, "SELECT r.received, l.name, r.route, r.kind,"
-	    " r.forwarded, r.envelope_from, r.from_addr, r.from_name, r.subject,"
-	    " r.message_id, r.in_reply_to, r.campaign_id, r.subscriber_id,"
-	    " s.email, r.size, r.raw FROM replies r"
-	    " LEFT JOIN lists l ON l.id = r.list_id"
-	    " LEFT JOIN subscribers s ON s.id = r.subscriber_id"
-	    " WHERE r.id = ?1", &error);
-	if (st == NULL)
+	if ((rows = store_reply_get(h->store, id, &r, &error)) == NULL)
 		return cmd_error("reply", error);
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		g_set_error(&error, HERALD_ERROR, HERALD_ERROR_NOUSER,
-		    "no reply %" G_GINT64_FORMAT, id);
-		return cmd_error("reply", error);
-	}
-	if (rc != SQLITE_ROW) {
-		herald_set_sqlite_error(&error, h->store->db, rc, "reading a reply");
-		return cmd_error("reply", error);
-	}
 	if (json) {
-		cmd_reply_json(st, id);
+		cmd_reply_json(&r);
 		return EX_OK;
 	}
-	if (!raw_only) {
-		date = cmd_replies_date(sqlite3_column_int64(st, 0));
-		printf("Reply:        %" G_GINT64_FORMAT "\n", id);
-		printf("Received:     %s\n", date);
-		printf("List:         %s\n", cmd_replies_col(st, 1));
-		printf("Route:        %s\n", cmd_replies_col(st, 2));
-		printf("Kind:         %s\n", cmd_replies_col(st, 3));
-		printf("Forwarded:    %s\n", sqlite3_column_int(st, 4) ? "yes" :
-		    "no");
-		printf("Envelope:     <%s>\n", (const char *)
-		    (sqlite3_column_text(st, 5) != NULL ?
-		    sqlite3_column_text(st, 5) : (const unsigned char *)""));
-		printf("From:         %s%s%s\n", sqlite3_column_text(st, 7) ?
-		    (const char *)sqlite3_column_text(st, 7) : "",
-		    sqlite3_column_text(st, 7) ? " " : "", cmd_replies_col(st, 6));
-		printf("Subject:      %s\n", cmd_replies_col(st, 8));
-		printf("Message-ID:   %s\n", cmd_replies_col(st, 9));
-		printf("In-Reply-To:  %s\n", cmd_replies_col(st, 10));
-		printf("Campaign:     %s\n", cmd_replies_col(st, 11));
-		printf("Subscriber:   %s%s%s%s\n", cmd_replies_col(st, 12),
-		    sqlite3_column_text(st, 13) ? " (" : "",
-		    sqlite3_column_text(st, 13) ?
-		    (const char *)sqlite3_column_text(st, 13) : "",
-		    sqlite3_column_text(st, 13) ? ")" : "");
-		printf("Size:         %d bytes\n\n", sqlite3_column_int(st, 14));
-	}
-	fwrite(sqlite3_column_blob(st, 15), 1, (size_t)sqlite3_column_bytes(st,
-	    15), stdout);
+	if (!raw_only)
+		cmd_reply_head(&r);
+	fwrite(r.raw, 1, r.raw_len, stdout);
 	return EX_OK;
 }

@@ -7,6 +7,9 @@
  * count. A segment of the list file that does not parse is a configuration
  * error (78) named by file and line; a bad --where expression is bad data
  * (65); an unknown segment name is 67, like an unknown list.
+ *
+ * Must stay true: only active members count; a segment counts the same
+ * here as in a send; no SQL here (segment.h, store_admin.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,7 +20,9 @@
 #include "config.h"
 #include "json_out.h"
 #include "segment.h"
+#include "store_segment.h"
 #include "store.h"
+#include "store_admin.h"
 
 /* segment_of_def - compile a list file's segment, errors as CONFIG */
 static struct segment *
@@ -34,36 +39,15 @@ segment_of_def(const struct list_config *list, const struct segment_def *def,
 	return seg;
 }
 
-/* segment_print_list - the addresses SEG matches, one a line, or as
- * the JSON array strings when JO is not NULL */
-static gboolean
-segment_print_list(struct store *store, gint64 list_id,
-    const struct segment *seg, struct json_out *jo, GError **error)
+/* segment_print_email - one address: a line, or a string of the JSON
+ * array when DATA (a struct json_out) is not NULL */
+static void
+segment_print_email(const char *email, gpointer data)
 {
-	g_autoptr(GString) sql = g_string_new("SELECT s.email FROM memberships m"
-	    " JOIN subscribers s ON s.id = m.subscriber_id"
-	    " WHERE m.list_id = ?1 AND m.status = 'active' AND ");
-	g_autoptr(GPtrArray) params = g_ptr_array_new();
-	g_autoptr(sqlite3_stmt) st = NULL;
-	int rc;
-
-	segment_to_sql(seg, sql, params);
-	g_string_append(sql, " ORDER BY s.id");
-	if ((st = store_prepare(store, sql->str, error)) == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, list_id);
-	segment_bind(st, 2, params);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (jo != NULL)
-			json_out_string(jo, (const char *)sqlite3_column_text(st,
-			    0));
-		else
-			printf("%s\n", sqlite3_column_text(st, 0));
-	if (rc != SQLITE_DONE) {
-		herald_set_sqlite_error(error, store->db, rc, "listing a segment");
-		return FALSE;
-	}
-	return TRUE;
+	if (data != NULL)
+		json_out_string(data, email);
+	else
+		printf("%s\n", email);
 }
 
 /* segment_all - "NAME COUNT" for every segment of LIST (JSON: an array
@@ -91,7 +75,7 @@ segment_all(struct herald *h, const struct list_config *list, gint64 list_id,
 		const struct segment_def *def = g_ptr_array_index(list->segments, i);
 		g_autoptr(segment) seg = segment_of_def(list, def, &error);
 		gint64 n = list_id == 0 ? 0 :
-		    segment_count(h->store, list_id, seg, &error);
+		    store_segment_count(h->store, list_id, seg, &error);
 
 		if (n < 0)
 			return cmd_error("segment", error);
@@ -122,6 +106,34 @@ segment_json_head(struct json_out *jo, const struct list_config *list,
 	json_out_kstring(jo, "where", def != NULL ? def->where : where);
 }
 
+/* segment_members - the addresses SEG (DEF, or the expression WHERE)
+ * matches on LIST, one a line or in a JSON object; the exit status */
+static int
+segment_members(struct herald *h, const struct list_config *list,
+    gint64 list_id, const struct segment_def *def, const char *where,
+    const struct segment *seg, gboolean json)
+{
+	GError *error = NULL;
+	struct json_out jo;
+
+	json_out_init(&jo, stdout);
+	if (json) {
+		segment_json_head(&jo, list, def, where);
+		json_out_key(&jo, "members");
+		json_out_array(&jo);
+	}
+	if (list_id != 0 && !store_segment_emails(h->store, list_id, seg,
+	    segment_print_email, json ? &jo : NULL, &error))
+		return cmd_error("segment", error);
+	if (json) {
+		json_out_end(&jo);
+		json_out_end(&jo);
+		json_out_end_line(&jo);
+	}
+	return EX_OK;
+}
+
+/* cmd_segment - herald segment LIST [NAME|--where EXPR] [--count|--list] */
 int
 cmd_segment(struct herald *h, int argc, char **argv)
 {
@@ -179,24 +191,10 @@ cmd_segment(struct herald *h, int argc, char **argv)
 		return cmd_error("segment", error);
 	} else if ((seg = segment_of_def(list, def, &error)) == NULL)
 		return cmd_error("segment", error);
+	if (list_members)
+		return segment_members(h, list, list_id, def, where, seg, json);
 	json_out_init(&jo, stdout);
-	if (list_members) {
-		if (json) {
-			segment_json_head(&jo, list, def, where);
-			json_out_key(&jo, "members");
-			json_out_array(&jo);
-		}
-		if (list_id != 0 && !segment_print_list(h->store, list_id, seg,
-		    json ? &jo : NULL, &error))
-			return cmd_error("segment", error);
-		if (json) {
-			json_out_end(&jo);
-			json_out_end(&jo);
-			json_out_end_line(&jo);
-		}
-		return EX_OK;
-	}
-	n = list_id == 0 ? 0 : segment_count(h->store, list_id, seg, &error);
+	n = list_id == 0 ? 0 : store_segment_count(h->store, list_id, seg, &error);
 	if (n < 0)
 		return cmd_error("segment", error);
 	if (json) {

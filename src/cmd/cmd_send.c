@@ -26,6 +26,11 @@
  * status: 0 when the run ended (done, or only later retries left); 75
  * when it paused (a signal, the error rate, a pause from elsewhere);
  * what the error class says otherwise.
+ *
+ * Must stay true: a --dry-run or --test copy records nothing (the
+ * campaign made to pick its recipients is deleted after); the counts are
+ * on stdout before the first progress line; no SQL here (campaign.h,
+ * store_send.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,6 +54,7 @@
 #include "schedule.h"
 #include "send.h"
 #include "store.h"
+#include "store_send.h"
 #include "subscriber.h"
 #include "token.h"
 
@@ -294,70 +300,56 @@ send_maildir_write(const char *dir, guint n, const GString *msg,
 	return TRUE;
 }
 
+/* a --dry-run in progress */
+struct send_dry {
+	const struct composer *comp;
+	const char *dir;	/* the maildir */
+	guint count;		/* messages written */
+};
+
+/* send_dry_one - the message of one recipient into the maildir */
+static gboolean
+send_dry_one(const struct subscriber *sub, const char *segment,
+    const char *matched, gpointer data, GError **error)
+{
+	struct send_dry *d = data;
+	g_autoptr(GString) out = g_string_sized_new(8192);
+	g_auto(GStrv) segs = g_strsplit(matched, ",", -1);
+
+	if (!composer_render(d->comp, sub, segment, (const char *const *)segs,
+	    0, out, NULL, NULL, error)) {
+		g_prefix_error(error, "%s: ", sub->email);
+		return FALSE;
+	}
+	if (!send_maildir_write(d->dir, d->count, out, error))
+		return FALSE;
+	d->count++;
+	return TRUE;
+}
+
 /* send_dry_run - every message of campaign ID into the maildir DIR */
 static gboolean
 send_dry_run(struct herald *h, const struct composer *comp, gint64 id,
     const char *dir, guint *count, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = NULL;
-	g_autoptr(sqlite3_stmt) at = NULL;
 	const char *sub_dirs[] = { "tmp", "new", "cur" };
+	struct send_dry d = { comp, dir, 0 };
+	gboolean ok;
 	guint i;
-	int rc;
 
 	*count = 0;
 	for (i = 0; i < G_N_ELEMENTS(sub_dirs); i++) {
-		g_autofree char *d = g_build_filename(dir, sub_dirs[i], NULL);
+		g_autofree char *p = g_build_filename(dir, sub_dirs[i], NULL);
 
-		if (g_mkdir_with_parents(d, 0700) != 0) {
+		if (g_mkdir_with_parents(p, 0700) != 0) {
 			g_set_error(error, HERALD_ERROR, HERALD_ERROR_CANTCREAT,
-			    "%s: %s", d, g_strerror(errno));
+			    "%s: %s", p, g_strerror(errno));
 			return FALSE;
 		}
 	}
-	st = store_prepare(h->store, "SELECT d.id, d.segment, d.matched, s.id,"
-	    " s.email, s.name, s.created FROM deliveries d JOIN subscribers s"
-	    " ON s.id = d.subscriber_id WHERE d.campaign_id = ?1 ORDER BY d.id",
-	    error);
-	at = store_prepare(h->store, "SELECT j.key, j.value FROM subscribers s,"
-	    " json_each(s.attrs) j WHERE s.id = ?1", error);
-	if (st == NULL || at == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		g_autoptr(subscriber) sub = g_new0(struct subscriber, 1);
-		g_autoptr(GString) out = g_string_sized_new(8192);
-		g_auto(GStrv) matched = g_strsplit(
-		    (const char *)sqlite3_column_text(st, 2), ",", -1);
-		const char *name = (const char *)sqlite3_column_text(st, 5);
-
-		sub->id = sqlite3_column_int64(st, 3);
-		sub->email = g_strdup((const char *)sqlite3_column_text(st, 4));
-		sub->name = name != NULL && *name != '\0' ? g_strdup(name) : NULL;
-		sub->created = sqlite3_column_int64(st, 6);
-		sub->attrs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-		    g_free);
-		sqlite3_bind_int64(at, 1, sub->id);
-		while (sqlite3_step(at) == SQLITE_ROW)
-			g_hash_table_insert(sub->attrs,
-			    g_strdup((const char *)sqlite3_column_text(at, 0)),
-			    g_strdup((const char *)sqlite3_column_text(at, 1)));
-		sqlite3_reset(at);
-		if (!composer_render(comp, sub,
-		    (const char *)sqlite3_column_text(st, 1),
-		    (const char *const *)matched, 0, out, NULL, NULL, error)) {
-			g_prefix_error(error, "%s: ", sub->email);
-			return FALSE;
-		}
-		if (!send_maildir_write(dir, *count, out, error))
-			return FALSE;
-		(*count)++;
-	}
-	if (rc != SQLITE_DONE) {
-		herald_set_sqlite_error(error, h->store->db, rc, "reading recipients");
-		return FALSE;
-	}
-	return TRUE;
+	ok = store_send_recipients(h->store, id, send_dry_one, &d, error);
+	*count = d.count;
+	return ok;
 }
 
 /* send_test - the message as AS (or the first recipient) gets it, to the
@@ -372,32 +364,27 @@ send_test(struct herald *h, const struct list_config *list,
     const struct composer *comp, gint64 id, const char *as,
     const char *const *test, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = NULL;
 	g_autoptr(subscriber) sub = NULL;
 	g_autoptr(GString) out = g_string_sized_new(8192);
 	g_autoptr(GBytes) body = NULL;
 	g_auto(GStrv) matched = NULL;
 	g_autofree char *segment = NULL, *envelope = NULL, *via = NULL;
+	g_autofree char *segs = NULL;
 	struct mailer mailer = { h->config, h->store };
+	gint64 sub_id = 0;
+	int found;
 
-	st = store_prepare(h->store, "SELECT d.subscriber_id, d.segment,"
-	    " d.matched FROM deliveries d WHERE d.campaign_id = ?1 AND"
-	    " (?2 IS NULL OR d.subscriber_id = ?2) ORDER BY d.id LIMIT 1", error);
-	if (st == NULL)
-		return FALSE;
 	if (as != NULL && (sub = subscriber_find(h->store, as, error)) == NULL)
 		return FALSE;
-	sqlite3_bind_int64(st, 1, id);
-	if (sub != NULL)
-		sqlite3_bind_int64(st, 2, sub->id);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	found = store_send_sample(h->store, id, sub != NULL ? sub->id : 0,
+	    &sub_id, &segment, &segs, error);
+	if (found < 0)
+		return FALSE;
+	if (found > 0) {
 		if (sub == NULL &&
-		    (sub = subscriber_get(h->store, sqlite3_column_int64(st, 0),
-		    error)) == NULL)
+		    (sub = subscriber_get(h->store, sub_id, error)) == NULL)
 			return FALSE;
-		segment = g_strdup((const char *)sqlite3_column_text(st, 1));
-		matched = g_strsplit((const char *)sqlite3_column_text(st, 2), ",",
-		    -1);
+		matched = g_strsplit(segs, ",", -1);
 	} else if (sub == NULL) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_NOUSER,
 		    "nobody to render the test for");
@@ -626,182 +613,293 @@ send_pass(struct herald *h, gint64 id, gboolean json)
 	return status;
 }
 
-int
-cmd_send(struct herald *h, int argc, char **argv)
+/* herald send's options */
+struct send_args {
+	char *list, *dry, *as, *at, *window;
+	int cap;			/* -1: the list's */
+	char **segments, **test;
+	gboolean yes, json, again;
+};
+
+/* send_args_clear - free what the options hold */
+static void
+send_args_clear(struct send_args *a)
 {
-	g_autofree char *list_name = NULL, *dry = NULL, *as = NULL;
-	g_autofree char *at_text = NULL, *window = NULL;
-	struct schedule sched = { 0, NULL, 0 };
-	int cap = -1;
-	g_auto(GStrv) segments = NULL, test = NULL;
-	gboolean yes = FALSE, json = FALSE, again = FALSE;
+	g_free(a->list);
+	g_free(a->dry);
+	g_free(a->as);
+	g_free(a->at);
+	g_free(a->window);
+	g_strfreev(a->segments);
+	g_strfreev(a->test);
+}
+
+/* send_parse - herald send's options into *A; FALSE after saying so */
+static gboolean
+send_parse(struct send_args *a, int *argc, char ***argv)
+{
 	GOptionEntry entries[] = {
-		{ "list", 'l', 0, G_OPTION_ARG_STRING, &list_name,
+		{ "list", 'l', 0, G_OPTION_ARG_STRING, &a->list,
 		    "the list to send to", "LIST" },
-		{ "segment", 's', 0, G_OPTION_ARG_STRING_ARRAY, &segments,
+		{ "segment", 's', 0, G_OPTION_ARG_STRING_ARRAY, &a->segments,
 		    "a segment of the list (repeat: each recipient once, "
 		    "rendered for the first that matches)", "S" },
-		{ "yes", 'y', 0, G_OPTION_ARG_NONE, &yes,
+		{ "yes", 'y', 0, G_OPTION_ARG_NONE, &a->yes,
 		    "do not ask for confirmation", NULL },
-		{ "dry-run", 0, 0, G_OPTION_ARG_FILENAME, &dry,
+		{ "dry-run", 0, 0, G_OPTION_ARG_FILENAME, &a->dry,
 		    "write every message into the maildir DIR, send nothing",
 		    "DIR" },
-		{ "test", 0, 0, G_OPTION_ARG_STRING_ARRAY, &test,
+		{ "test", 0, 0, G_OPTION_ARG_STRING_ARRAY, &a->test,
 		    "send a test copy (marked, its tokens act on nobody) to "
 		    "EMAIL only (repeat), as --as would get it", "EMAIL" },
-		{ "as", 0, 0, G_OPTION_ARG_STRING, &as,
+		{ "as", 0, 0, G_OPTION_ARG_STRING, &a->as,
 		    "with --test: render for this subscriber", "EMAIL" },
-		{ "json", 0, 0, G_OPTION_ARG_NONE, &json,
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &a->json,
 		    "print the final summary as JSON", NULL },
-		{ "again", 0, 0, G_OPTION_ARG_NONE, &again,
+		{ "again", 0, 0, G_OPTION_ARG_NONE, &a->again,
 		    "send it even though a campaign of this announcement on "
 		    "the list is unfinished or done (mails everyone again)",
 		    NULL },
-		{ "at", 0, 0, G_OPTION_ARG_STRING, &at_text,
+		{ "at", 0, 0, G_OPTION_ARG_STRING, &a->at,
 		    "schedule it: start at TIME (YYYY-MM-DD HH:MM, the list's "
 		    "zone); herald run or herald maintain sends it", "TIME" },
-		{ "window", 0, 0, G_OPTION_ARG_STRING, &window,
+		{ "window", 0, 0, G_OPTION_ARG_STRING, &a->window,
 		    "send only within W, e.g. \"Mon-Fri 09:00-17:00\" (the "
 		    "list's zone; default: the list's window)", "W" },
-		{ "daily-cap", 0, 0, G_OPTION_ARG_INT, &cap,
+		{ "daily-cap", 0, 0, G_OPTION_ARG_INT, &a->cap,
 		    "send at most N messages a day (default: the list's "
 		    "daily_cap; 0: none)", "N" },
 		{ NULL }
 	};
-	g_autoptr(announcement) ann = NULL;
-	g_autoptr(composer) comp = NULL;
-	g_autoptr(GArray) per = NULL;
-	g_autofree char *announcement = NULL;
-	const struct list_config *list;
-	GError *error = NULL;
-	gint64 id, earlier, list_id, total = 0;
-	guint i, n = 0;
 
-	if (!cmd_parse("send", "ANNOUNCEMENT", "Send an announcement to "
-	    "segments of a list as a campaign.", entries, &argc, &argv))
-		return EX_USAGE;
-	if (argc != 2 || list_name == NULL || segments == NULL) {
+	return cmd_parse("send", "ANNOUNCEMENT", "Send an announcement to "
+	    "segments of a list as a campaign.", entries, argc, argv);
+}
+
+/* send_check - the options that do not go together, and --test's
+ * addresses; FALSE after saying what is wrong (exit 64) */
+static gboolean
+send_check(const struct send_args *a, int argc)
+{
+	GError *error = NULL;
+	guint i;
+
+	if (argc != 2 || a->list == NULL || a->segments == NULL) {
 		fprintf(stderr, "herald send: usage: herald send ANNOUNCEMENT "
 		    "--list LIST --segment S [--segment S2 …] [--yes]\n");
-		return EX_USAGE;
+		return FALSE;
 	}
-	if (as != NULL && test == NULL) {
+	if (a->as != NULL && a->test == NULL) {
 		fprintf(stderr, "herald send: --as goes with --test\n");
-		return EX_USAGE;
+		return FALSE;
 	}
-	if (dry != NULL && *dry == '\0') {
+	if (a->dry != NULL && *a->dry == '\0') {
 		fprintf(stderr, "herald send: --dry-run needs a folder to write "
 		    "the maildir in, not \"\"\n");
-		return EX_USAGE;
+		return FALSE;
 	}
-	if (dry != NULL && test != NULL) {
+	if (a->dry != NULL && a->test != NULL) {
 		fprintf(stderr, "herald send: --test and --dry-run do not go "
 		    "together (--test mails one rendering, --dry-run writes "
 		    "them all to a folder)\n");
-		return EX_USAGE;
+		return FALSE;
 	}
-	for (i = 0; test != NULL && test[i] != NULL; i++)
-		if (!subscriber_check_email(test[i], &error)) {
+	for (i = 0; a->test != NULL && a->test[i] != NULL; i++)
+		if (!subscriber_check_email(a->test[i], &error)) {
 			fprintf(stderr, "herald send: --test: %s\n", error->message);
 			g_clear_error(&error);
-			return EX_USAGE;
+			return FALSE;
 		}
-	if ((list = config_list(h->config, list_name, &error)) == NULL)
-		return cmd_error("send", error);
-	for (i = 0; segments[i] != NULL; i++)
-		if (config_segment(list, segments[i]) == NULL) {
-			fprintf(stderr, "herald send: list %s has no segment \"%s\" "
-			    "(see %s)\n", list->name, segments[i], list->file);
-			return EX_NOUSER;
-		}
-	if (!send_schedule_options(list, at_text, window, cap,
-	    dry != NULL || test != NULL, &sched))
-		return EX_USAGE;
-	announcement = send_abs_announcement(argv[1]);
-	comp = send_composer(h, list, announcement, (const char *const *)segments,
-	    test != NULL ? COMPOSER_TEST : 0, &ann, &error);
-	if (comp == NULL)
-		return cmd_error("send", error);
-	if (dry == NULL && test == NULL && !again) {
-		list_id = store_list_id(h->store, list->name, FALSE, NULL);
-		earlier = list_id > 0 ? campaign_find_earlier(h->store, list_id,
-		    announcement, &error) : 0;
-		if (earlier < 0)
-			return cmd_error("send", error);
-		if (earlier > 0)
-			return send_refuse_again(h, list, earlier);
+	return TRUE;
+}
+
+/* send_list - the list and segments the options name; NULL after saying
+ * what is wrong, *STATUS the exit status */
+static const struct list_config *
+send_list(struct herald *h, const struct send_args *a, int *status)
+{
+	const struct list_config *list;
+	GError *error = NULL;
+	guint i;
+
+	if ((list = config_list(h->config, a->list, &error)) == NULL) {
+		*status = cmd_error("send", error);
+		return NULL;
 	}
+	for (i = 0; a->segments[i] != NULL; i++)
+		if (config_segment(list, a->segments[i]) == NULL) {
+			fprintf(stderr, "herald send: list %s has no segment \"%s\" "
+			    "(see %s)\n", list->name, a->segments[i], list->file);
+			*status = EX_NOUSER;
+			return NULL;
+		}
+	return list;
+}
+
+/* send_earlier - 0 when ANNOUNCEMENT may go to LIST; else the exit
+ * status, having said why not (a campaign of it mailed it already) */
+static int
+send_earlier(struct herald *h, const struct list_config *list,
+    const char *announcement)
+{
+	GError *error = NULL;
+	gint64 list_id, earlier;
+
+	list_id = store_list_id(h->store, list->name, FALSE, NULL);
+	earlier = list_id > 0 ? campaign_find_earlier(h->store, list_id,
+	    announcement, &error) : 0;
+	if (earlier < 0)
+		return cmd_error("send", error);
+	if (earlier > 0)
+		return send_refuse_again(h, list, earlier);
+	return 0;
+}
+
+/* send_copy - the --dry-run or --test of campaign ID, then the campaign
+ * deleted (the snapshot only picked the recipients); the exit status */
+static int
+send_copy(struct herald *h, const struct list_config *list,
+    const struct composer *comp, gint64 id, const struct send_args *a)
+{
+	GError *error = NULL, *derr = NULL;
+	guint n = 0;
+	gboolean ok = a->dry != NULL ?
+	    send_dry_run(h, comp, id, a->dry, &n, &error) :
+	    send_test(h, list, comp, id, a->as, (const char *const *)a->test,
+	    &error);
+
+	if (!campaign_delete(h->store, id, &derr))
+		g_clear_error(&derr);
+	if (!ok)
+		return cmd_error("send", error);
+	if (a->dry != NULL)
+		printf("%u message%s written to %s/new (nothing sent)\n", n,
+		    n == 1 ? "" : "s", a->dry);
+	return EX_OK;
+}
+
+/* send_counts - campaign ID's recipients per segment (unless JSON, on
+ * stdout) and in all, in *TOTAL; FALSE and *ERROR */
+static gboolean
+send_counts(struct herald *h, gint64 id, const char *announcement,
+    const struct list_config *list, gboolean json, gint64 *total,
+    GError **error)
+{
+	g_autoptr(campaign) c = campaign_get(h->store, id, error);
+	g_autoptr(GArray) per = NULL;
+	guint i;
+
+	if (c == NULL ||
+	    (per = campaign_segment_counts(h->store, c, error)) == NULL)
+		return FALSE;
+	if (!json)
+		printf("campaign %" G_GINT64_FORMAT ": %s to %s\n", id,
+		    announcement, list->name);
+	*total = 0;
+	for (i = 0; i < per->len; i++) {
+		struct campaign_segment_count *sc = &g_array_index(per,
+		    struct campaign_segment_count, i);
+
+		if (!json)
+			printf("  %-24s %8" G_GINT64_FORMAT "\n", sc->segment,
+			    sc->total);
+		*total += sc->total;
+	}
+	if (!json)
+		printf("  %-24s %8" G_GINT64_FORMAT "\n", "total", *total);
+	/* the counts come before the progress lines on stderr, also when
+	 * both go to one file (stdout is then fully buffered) */
+	fflush(stdout);
+	return TRUE;
+}
+
+/* send_ask - unless YES, the confirmation of a send to TOTAL; 0 to go
+ * on, else the exit status (campaign ID deleted, nothing sent) */
+static int
+send_ask(struct herald *h, gint64 id, gboolean yes, gint64 total)
+{
+	if (yes)
+		return 0;
+	if (!isatty(0)) {
+		campaign_delete(h->store, id, NULL);
+		fprintf(stderr, "herald send: not on a terminal: add --yes "
+		    "to send without confirmation (nothing was sent)\n");
+		return EX_USAGE;
+	}
+	if (!send_confirm(total)) {
+		campaign_delete(h->store, id, NULL);
+		fprintf(stderr, "herald send: nothing sent\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* send_go - the campaign of A's announcement made from COMP's
+ * rendering, and copied, scheduled or sent; the exit status */
+static int
+send_go(struct herald *h, const struct list_config *list,
+    const struct send_args *a, const char *announcement,
+    struct composer **comp, struct announcement **ann,
+    const struct schedule *sched)
+{
+	GError *error = NULL;
+	gint64 id, total = 0;
+	int status;
+
 	if (!campaign_create(h->store, list, announcement,
-	    (const char *const *)segments, &id, &error))
+	    (const char *const *)a->segments, &id, &error))
 		return cmd_error("send", error);
 	/* the snapshot's memory (SQLite's temporary B-trees for the segment
 	 * conditions: tens of MB on a million members) goes back to the
 	 * system before the senders take theirs, or it stays in the main
 	 * thread's heap for the whole run */
 	malloc_trim(0);
+	if (a->dry != NULL || a->test != NULL)
+		return send_copy(h, list, *comp, id, a);
+	if (!send_counts(h, id, announcement, list, a->json, &total, &error))
+		return cmd_error("send", error);
+	if ((status = send_ask(h, id, a->yes, total)) != 0)
+		return status < 0 ? EX_OK : status;
+	g_clear_pointer(comp, composer_free);
+	g_clear_pointer(ann, announcement_free);
+	if (sched->at > 0)
+		return send_scheduled(h, list, id, sched, a->at != NULL, a->json);
+	return send_run(h, "send", id, a->json, FALSE);
+}
 
-	if (dry != NULL || test != NULL) {
-		/* the snapshot only picks the recipients; nothing is recorded */
-		gboolean ok = dry != NULL ?
-		    send_dry_run(h, comp, id, dry, &n, &error) :
-		    send_test(h, list, comp, id, as, (const char *const *)test,
-		    &error);
-		GError *derr = NULL;
+/* cmd_send - herald send ANNOUNCEMENT --list LIST --segment S … */
+int
+cmd_send(struct herald *h, int argc, char **argv)
+{
+	struct send_args a = { .cap = -1 };
+	struct schedule sched = { 0, NULL, 0 };
+	g_autoptr(announcement) ann = NULL;
+	g_autoptr(composer) comp = NULL;
+	g_autofree char *announcement = NULL;
+	const struct list_config *list;
+	GError *error = NULL;
+	int status = EX_USAGE;
 
-		if (!campaign_delete(h->store, id, &derr))
-			g_clear_error(&derr);
-		if (!ok)
-			return cmd_error("send", error);
-		if (dry != NULL)
-			printf("%u message%s written to %s/new (nothing sent)\n", n,
-			    n == 1 ? "" : "s", dry);
-		return EX_OK;
-	}
-
-	{
-		g_autoptr(campaign) c = campaign_get(h->store, id, &error);
-
-		if (c == NULL ||
-		    (per = campaign_segment_counts(h->store, c, &error)) == NULL)
-			return cmd_error("send", error);
-	}
-	if (!json) {
-		printf("campaign %" G_GINT64_FORMAT ": %s to %s\n", id,
-		    announcement, list->name);
-		for (i = 0; i < per->len; i++) {
-			struct campaign_segment_count *sc = &g_array_index(per,
-			    struct campaign_segment_count, i);
-
-			printf("  %-24s %8" G_GINT64_FORMAT "\n", sc->segment,
-			    sc->total);
-		}
-	}
-	for (i = 0; i < per->len; i++)
-		total += g_array_index(per, struct campaign_segment_count, i).total;
-	if (!json)
-		printf("  %-24s %8" G_GINT64_FORMAT "\n", "total", total);
-	/* the counts come before the progress lines on stderr, also when
-	 * both go to one file (stdout is then fully buffered) */
-	fflush(stdout);
-	if (!yes) {
-		if (!isatty(0)) {
-			campaign_delete(h->store, id, NULL);
-			fprintf(stderr, "herald send: not on a terminal: add --yes "
-			    "to send without confirmation (nothing was sent)\n");
-			return EX_USAGE;
-		}
-		if (!send_confirm(total)) {
-			campaign_delete(h->store, id, NULL);
-			fprintf(stderr, "herald send: nothing sent\n");
-			return EX_OK;
-		}
-	}
-	g_clear_pointer(&comp, composer_free);
-	g_clear_pointer(&ann, announcement_free);
-	if (sched.at > 0)
-		return send_scheduled(h, list, id, &sched, at_text != NULL,
-		    json);
-	return send_run(h, "send", id, json, FALSE);
+	if (!send_parse(&a, &argc, &argv) || !send_check(&a, argc))
+		goto out;
+	if ((list = send_list(h, &a, &status)) == NULL)
+		goto out;
+	status = EX_USAGE;
+	if (!send_schedule_options(list, a.at, a.window, a.cap,
+	    a.dry != NULL || a.test != NULL, &sched))
+		goto out;
+	announcement = send_abs_announcement(argv[1]);
+	comp = send_composer(h, list, announcement,
+	    (const char *const *)a.segments, a.test != NULL ? COMPOSER_TEST : 0,
+	    &ann, &error);
+	if (comp == NULL)
+		status = cmd_error("send", error);
+	else if (a.dry != NULL || a.test != NULL || a.again ||
+	    (status = send_earlier(h, list, announcement)) == 0)
+		status = send_go(h, list, &a, announcement, &comp, &ann, &sched);
+out:
+	send_args_clear(&a);
+	return status;
 }
 
 /* campaigns_state - the state, with "interrupted" for a dead sender and
@@ -858,6 +956,7 @@ campaign_json_head(struct herald *h, struct json_out *jo,
 	json_out_kstring(jo, "schedule", line);
 }
 
+/* cmd_campaigns - herald campaigns: every campaign, one line each */
 int
 cmd_campaigns(struct herald *h, int argc, char **argv)
 {
@@ -1176,6 +1275,7 @@ campaign_resume_scheduled(struct herald *h, gint64 id, gboolean retry,
 	return send_pass(h, id, json);
 }
 
+/* cmd_campaign - herald campaign show|pause|resume|retry|cancel ID */
 int
 cmd_campaign(struct herald *h, int argc, char **argv)
 {

@@ -10,6 +10,9 @@
  * brings the person back); --purge deletes the subscriber from herald
  * altogether (attributes, every membership), keeping the event log's rows
  * without the person in them.
+ *
+ * Must stay true: only --purge deletes; every status change is an event
+ * with its channel (subscriber.h); no SQL here.
  */
 #include <stdio.h>
 #include <string.h>
@@ -330,6 +333,7 @@ sub_help(void)
 	    "\"herald sub VERB --help\" describes one.\n");
 }
 
+/* cmd_sub - herald sub VERB …: the verb's function */
 int
 cmd_sub(struct herald *h, int argc, char **argv)
 {

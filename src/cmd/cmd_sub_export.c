@@ -9,6 +9,9 @@
  * quoted when they hold a comma or a quote (RFC 4180); lines end in LF.
  * With --json: JSON lines instead, one object per member in the same
  * order, {"email", "name", "attributes": {KEY: VALUE…}}.
+ *
+ * Must stay true: herald sub import reads what this writes back
+ * unchanged; no SQL here (store_admin.h reads the members).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,6 +25,7 @@
 #include "json_out.h"
 #include "segment.h"
 #include "store.h"
+#include "store_admin.h"
 
 struct export {
 	struct store *store;
@@ -29,58 +33,45 @@ struct export {
 	const struct segment *seg;
 	GPtrArray *keys;	/* char *, the attribute columns */
 	GHashTable *col;	/* key -> column index + 1 */
+	/* the row being gathered */
+	GString *out;		/* CSV: its text */
+	char **cells;		/* CSV: email, name, then one per key */
+	guint n;		/* CSV: cells */
+	struct json_out jo;	/* JSON */
+	gint64 cur;		/* its subscriber, 0 before the first */
 };
-
-/* export_query - run SELECT_LIST over the segment's members */
-static sqlite3_stmt *
-export_query(struct export *ex, const char *select, const char *order,
-    GError **error)
-{
-	g_autoptr(GString) sql = g_string_new(select);
-	g_autoptr(GPtrArray) params = g_ptr_array_new();
-	sqlite3_stmt *st;
-
-	g_string_append(sql, " WHERE m.list_id = ?1 AND m.status = 'active'");
-	if (ex->seg != NULL) {
-		g_string_append(sql, " AND ");
-		segment_to_sql(ex->seg, sql, params);
-	}
-	g_string_append(sql, order);
-	if ((st = store_prepare(ex->store, sql->str, error)) == NULL)
-		return NULL;
-	sqlite3_bind_int64(st, 1, ex->list_id);
-	segment_bind(st, 2, params);
-	return st;
-}
 
 /* export_keys - the attribute keys of the exported members */
 static gboolean
 export_keys(struct export *ex, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = export_query(ex,
-	    "SELECT DISTINCT a.key FROM memberships m"
-	    " JOIN subscribers s ON s.id = m.subscriber_id"
-	    " JOIN json_each(s.attrs) a",
-	    " ORDER BY a.key", error);
-	int rc;
+	GPtrArray *keys = store_export_keys(ex->store, ex->list_id, ex->seg,
+	    error);
+	guint i;
 
-	if (st == NULL)
+	if (keys == NULL)
 		return FALSE;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char *key = g_strdup((const char *)sqlite3_column_text(st, 0));
+	g_ptr_array_unref(ex->keys);
+	ex->keys = keys;
+	for (i = 0; i < keys->len; i++)
+		g_hash_table_insert(ex->col, g_ptr_array_index(keys, i),
+		    GUINT_TO_POINTER(i + 1));
+	return TRUE;
+}
 
-		g_ptr_array_add(ex->keys, key);
-		g_hash_table_insert(ex->col, key, GUINT_TO_POINTER(ex->keys->len));
-	}
-	if (rc != SQLITE_DONE) {
-		herald_set_sqlite_error(error, ex->store->db, rc,
-		    "reading attribute names");
+/* export_flush - stdout flushed, or an IO error */
+static gboolean
+export_flush(GError **error)
+{
+	if (fflush(stdout) != 0) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_IO,
+		    "writing: %s", g_strerror(errno));
 		return FALSE;
 	}
 	return TRUE;
 }
 
-/* export_flush - one finished row to stdout */
+/* export_row - one finished row to stdout */
 static gboolean
 export_row(GString *out, char **cells, guint n, GError **error)
 {
@@ -101,127 +92,141 @@ export_row(GString *out, char **cells, guint n, GError **error)
 	return TRUE;
 }
 
+/* export_cells_clear - the gathered row's cells freed */
+static void
+export_cells_clear(struct export *ex)
+{
+	guint i;
+
+	for (i = 0; i < ex->n; i++)
+		g_clear_pointer(&ex->cells[i], g_free);
+}
+
+/* export_csv_row - one row of the store: the previous member written
+ * when it starts another, its attribute put in its column */
+static gboolean
+export_csv_row(const struct store_export_row *row, gpointer data,
+    GError **error)
+{
+	struct export *ex = data;
+	guint c;
+
+	if (row->id != ex->cur) {
+		if (ex->cur != 0 && !export_row(ex->out, ex->cells, ex->n, error))
+			return FALSE;
+		export_cells_clear(ex);
+		ex->cur = row->id;
+		ex->cells[0] = g_strdup(row->email);
+		ex->cells[1] = g_strdup(row->name);
+	}
+	if (row->key != NULL &&
+	    (c = GPOINTER_TO_UINT(g_hash_table_lookup(ex->col, row->key))) > 0)
+		ex->cells[c + 1] = g_strdup(row->value);
+	return TRUE;
+}
+
 /* export_rows - the header and every member */
 static gboolean
 export_rows(struct export *ex, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = export_query(ex,
-	    "SELECT s.id, s.email, s.name, a.key, a.value FROM memberships m"
-	    " JOIN subscribers s ON s.id = m.subscriber_id"
-	    " LEFT JOIN json_each(s.attrs) a",
-	    " ORDER BY s.id", error);
 	g_autoptr(GString) out = g_string_new(NULL);
-	guint n = ex->keys->len + 2, i;
-	g_autofree char **cells = g_new0(char *, n);
-	gint64 cur = 0;
-	int rc;
+	g_autofree char **cells = NULL;
+	gboolean ok;
+	guint i;
 
-	if (st == NULL)
-		return FALSE;
+	ex->n = ex->keys->len + 2;
+	cells = g_new0(char *, ex->n);
 	cells[0] = (char *)"email";
 	cells[1] = (char *)"name";
 	for (i = 0; i < ex->keys->len; i++)
 		cells[i + 2] = g_ptr_array_index(ex->keys, i);
-	if (!export_row(out, cells, n, error))
+	if (!export_row(out, cells, ex->n, error))
 		return FALSE;
-	memset(cells, 0, n * sizeof(char *));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		gint64 id = sqlite3_column_int64(st, 0);
-		const char *key = (const char *)sqlite3_column_text(st, 3);
-		guint c;
+	memset(cells, 0, ex->n * sizeof(char *));
+	ex->out = out;
+	ex->cells = cells;
+	ok = store_export_members(ex->store, ex->list_id, ex->seg,
+	    export_csv_row, ex, error) &&
+	    (ex->cur == 0 || export_row(out, cells, ex->n, error));
+	export_cells_clear(ex);
+	return ok && export_flush(error);
+}
 
-		if (id != cur) {
-			if (cur != 0 && !export_row(out, cells, n, error))
-				goto fail;
-			for (i = 0; i < n; i++)
-				g_clear_pointer(&cells[i], g_free);
-			cur = id;
-			cells[0] = g_strdup((const char *)sqlite3_column_text(st, 1));
-			cells[1] = g_strdup((const char *)sqlite3_column_text(st, 2));
-		}
-		if (key != NULL &&
-		    (c = GPOINTER_TO_UINT(g_hash_table_lookup(ex->col, key))) > 0)
-			cells[c + 1] = g_strdup(
-			    (const char *)sqlite3_column_text(st, 4));
+/* export_json_close - the end of the object of the member before */
+static void
+export_json_close(struct export *ex)
+{
+	if (ex->cur == 0)
+		return;
+	json_out_end(&ex->jo);
+	json_out_end(&ex->jo);
+	json_out_end_line(&ex->jo);
+}
+
+/* export_json_row - one row of the store as part of a member's object */
+static gboolean
+export_json_row(const struct store_export_row *row, gpointer data,
+    GError **error)
+{
+	struct export *ex = data;
+
+	if (row->id != ex->cur) {
+		export_json_close(ex);
+		ex->cur = row->id;
+		json_out_object(&ex->jo);
+		json_out_kstring(&ex->jo, "email", row->email);
+		json_out_kstring(&ex->jo, "name", row->name);
+		json_out_key(&ex->jo, "attributes");
+		json_out_object(&ex->jo);
 	}
-	if (rc != SQLITE_DONE) {
-		herald_set_sqlite_error(error, ex->store->db, rc,
-		    "reading subscribers");
-		goto fail;
-	}
-	if (cur != 0 && !export_row(out, cells, n, error))
-		goto fail;
-	for (i = 0; i < n; i++)
-		g_free(cells[i]);
-	if (fflush(stdout) != 0) {
-		g_set_error(error, HERALD_ERROR, HERALD_ERROR_IO,
-		    "writing: %s", g_strerror(errno));
-		return FALSE;
-	}
+	if (row->key != NULL)
+		json_out_kstring(&ex->jo, row->key, row->value);
 	return TRUE;
-fail:
-	for (i = 0; i < n; i++)
-		g_free(cells[i]);
-	return FALSE;
 }
 
 /* export_json - one JSON object a line per member */
 static gboolean
 export_json(struct export *ex, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = export_query(ex,
-	    "SELECT s.id, s.email, s.name, a.key, a.value FROM memberships m"
-	    " JOIN subscribers s ON s.id = m.subscriber_id"
-	    " LEFT JOIN json_each(s.attrs) a",
-	    " ORDER BY s.id", error);
-	struct json_out jo;
-	gint64 cur = 0;
-	int rc;
+	gboolean ok;
 
-	if (st == NULL)
-		return FALSE;
-	json_out_init(&jo, stdout);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		gint64 id = sqlite3_column_int64(st, 0);
-		const char *key = (const char *)sqlite3_column_text(st, 3);
+	json_out_init(&ex->jo, stdout);
+	ok = store_export_members(ex->store, ex->list_id, ex->seg,
+	    export_json_row, ex, error);
+	export_json_close(ex);
+	return ok && export_flush(error);
+}
 
-		if (id != cur) {
-			if (cur != 0) {
-				json_out_end(&jo);
-				json_out_end(&jo);
-				json_out_end_line(&jo);
-			}
-			cur = id;
-			json_out_object(&jo);
-			json_out_kstring(&jo, "email",
-			    (const char *)sqlite3_column_text(st, 1));
-			json_out_kstring(&jo, "name",
-			    (const char *)sqlite3_column_text(st, 2));
-			json_out_key(&jo, "attributes");
-			json_out_object(&jo);
+/* export_segment - the segment --segment NAME or --where EXPR names on
+ * LIST into *SEG (NULL for neither); FALSE and *ERROR when it cannot */
+static gboolean
+export_segment(const struct list_config *list, const char *segname,
+    const char *where, struct segment **seg, GError **error)
+{
+	const struct segment_def *def;
+
+	*seg = NULL;
+	if (segname != NULL) {
+		if ((def = config_segment(list, segname)) == NULL) {
+			g_set_error(error, HERALD_ERROR, HERALD_ERROR_NOUSER,
+			    "%s has no segment \"%s\"", list->name, segname);
+			return FALSE;
 		}
-		if (key != NULL)
-			json_out_kstring(&jo, key,
-			    (const char *)sqlite3_column_text(st, 4));
-	}
-	if (cur != 0) {
-		json_out_end(&jo);
-		json_out_end(&jo);
-		json_out_end_line(&jo);
-	}
-	if (rc != SQLITE_DONE) {
-		herald_set_sqlite_error(error, ex->store->db, rc,
-		    "reading subscribers");
-		return FALSE;
-	}
-	if (fflush(stdout) != 0) {
-		g_set_error(error, HERALD_ERROR, HERALD_ERROR_IO,
-		    "writing: %s", g_strerror(errno));
+		if ((*seg = segment_compile(def->where, error)) == NULL) {
+			(*error)->code = HERALD_ERROR_CONFIG;
+			g_prefix_error(error, "%s:%d: segment %s: ", list->file,
+			    def->line, def->name);
+			return FALSE;
+		}
+	} else if (where != NULL &&
+	    (*seg = segment_compile(where, error)) == NULL) {
+		g_prefix_error(error, "--where: ");
 		return FALSE;
 	}
 	return TRUE;
 }
 
+/* cmd_sub_export - herald sub export LIST [--segment NAME|--where EXPR] */
 int
 cmd_sub_export(struct herald *h, int argc, char **argv)
 {
@@ -239,7 +244,6 @@ cmd_sub_export(struct herald *h, int argc, char **argv)
 	struct export ex = { 0 };
 	g_autoptr(segment) seg = NULL;
 	const struct list_config *list;
-	const struct segment_def *def;
 	GError *error = NULL;
 	int rc = EX_OK;
 
@@ -253,23 +257,8 @@ cmd_sub_export(struct herald *h, int argc, char **argv)
 	}
 	if ((list = cmd_sub_list(h, "sub export", argv[1], &rc)) == NULL)
 		return rc;
-	if (segname != NULL) {
-		if ((def = config_segment(list, segname)) == NULL) {
-			g_set_error(&error, HERALD_ERROR, HERALD_ERROR_NOUSER,
-			    "%s has no segment \"%s\"", list->name, segname);
-			return cmd_error("sub export", error);
-		}
-		if ((seg = segment_compile(def->where, &error)) == NULL) {
-			error->code = HERALD_ERROR_CONFIG;
-			g_prefix_error(&error, "%s:%d: segment %s: ", list->file,
-			    def->line, def->name);
-			return cmd_error("sub export", error);
-		}
-	} else if (where != NULL &&
-	    (seg = segment_compile(where, &error)) == NULL) {
-		g_prefix_error(&error, "--where: ");
+	if (!export_segment(list, segname, where, &seg, &error))
 		return cmd_error("sub export", error);
-	}
 	ex.store = h->store;
 	ex.seg = seg;
 	ex.keys = g_ptr_array_new_with_free_func(g_free);

@@ -16,6 +16,10 @@
  * kill) leaves the database as it was. Exit 0 when every row went in, 65
  * when some were rejected (the others are in, unless --strict), 66 when the
  * file cannot be opened.
+ *
+ * Must stay true: one transaction for the file (none of it with --strict
+ * and a rejected row); the connection's bulk settings (store_admin.h) are
+ * set back whatever happens.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,6 +31,7 @@
 #include "config.h"
 #include "csv.h"
 #include "store.h"
+#include "store_admin.h"
 #include "subscriber.h"
 
 struct import {
@@ -172,6 +177,91 @@ import_summary(struct import *im, const char *list, gboolean kept)
 	    im->rejected, kept ? "" : "; --strict: nothing imported");
 }
 
+/* import_open - FILE ("-": stdin) to read, its name in messages in
+ * *LABEL; NULL and *ERROR when it cannot be opened */
+static FILE *
+import_open(const char *file, const char **label, GError **error)
+{
+	FILE *fp;
+
+	if (strcmp(file, "-") == 0) {
+		*label = "stdin";
+		return stdin;
+	}
+	if ((fp = fopen(file, "r")) == NULL) {
+		g_set_error(error, HERALD_ERROR, errno == ENOENT ||
+		    errno == EACCES ? HERALD_ERROR_NOINPUT :
+		    herald_errno_class(errno), "%s: %s", file, g_strerror(errno));
+		return NULL;
+	}
+	*label = file;
+	return fp;
+}
+
+/* import_event - the one event for the file (each membership says
+ * "import" itself) */
+static gboolean
+import_event(struct store *store, gint64 list_id, const struct import *im,
+    GError **error)
+{
+	g_autofree char *detail = g_strdup_printf("%s: %" G_GINT64_FORMAT
+	    " rows, %" G_GINT64_FORMAT " added, %" G_GINT64_FORMAT " joined, %"
+	    G_GINT64_FORMAT " updated, %" G_GINT64_FORMAT " kept, %"
+	    G_GINT64_FORMAT " rejected", im->label, im->rows,
+	    im->counts[SUBSCRIBER_ADDED], im->counts[SUBSCRIBER_JOINED],
+	    im->counts[SUBSCRIBER_UPDATED], im->counts[SUBSCRIBER_KEPT],
+	    im->rejected);
+
+	return store_event(store, list_id, 0, "import", "import", detail, error);
+}
+
+/* import_write - the rows of R into LIST in one transaction (none of
+ * them with STRICT when one is rejected); the exit status, or -1 and
+ * *ERROR. The connection is set for a bulk import before, and set back
+ * after, whatever happens. */
+static int
+import_write(struct store *store, const struct list_config *list,
+    struct import *im, struct csv_reader *r, gboolean strict, GError **error)
+{
+	g_autoptr(subscriber_writer) w = NULL;
+	gint64 list_id;
+	int rc = -1;
+
+	if (!store_bulk_settings(store, TRUE, error) ||
+	    !store_begin(store, error))
+		goto out;
+	if ((list_id = store_list_id(store, list->name, TRUE, error)) == 0 ||
+	    (w = subscriber_writer_new(store, list_id, "import", error)) == NULL)
+		goto fail;
+	subscriber_writer_quiet(w);
+	if (!subscriber_writer_bulk(w, error))
+		goto fail;
+	subscriber_writer_pipeline(w);
+	if (!import_rows(im, r, w, error))
+		goto fail;
+	g_clear_pointer(&w, subscriber_writer_free);
+	if (strict && im->rejected > 0) {
+		store_rollback(store);
+		import_summary(im, list->name, FALSE);
+		rc = EX_DATAERR;
+		goto out;
+	}
+	if (!import_event(store, list_id, im, error) ||
+	    !store_commit(store, error))
+		goto fail;
+	import_summary(im, list->name, TRUE);
+	rc = im->rejected > 0 ? EX_DATAERR : EX_OK;
+	goto out;
+fail:
+	/* its writing thread ends before the rollback */
+	g_clear_pointer(&w, subscriber_writer_free);
+	store_rollback(store);
+out:
+	store_bulk_settings(store, FALSE, NULL);
+	return rc;
+}
+
+/* cmd_sub_import - herald sub import LIST FILE.csv|- [--strict] */
 int
 cmd_sub_import(struct herald *h, int argc, char **argv)
 {
@@ -183,12 +273,10 @@ cmd_sub_import(struct herald *h, int argc, char **argv)
 	};
 	struct import im = { 0 };
 	g_autoptr(csv_reader) r = NULL;
-	g_autoptr(subscriber_writer) w = NULL;
 	const struct list_config *list;
 	GError *error = NULL;
-	g_autofree char *detail = NULL;
+	enum csv_result res;
 	FILE *fp;
-	gint64 list_id;
 	int rc = EX_OK;
 
 	if (!cmd_parse("sub import", "LIST FILE.csv|-", "Import subscribers "
@@ -202,78 +290,13 @@ cmd_sub_import(struct herald *h, int argc, char **argv)
 	}
 	if ((list = cmd_sub_list(h, "sub import", argv[1], &rc)) == NULL)
 		return rc;
-	if (strcmp(argv[2], "-") == 0) {
-		fp = stdin;
-		im.label = "stdin";
-	} else if ((fp = fopen(argv[2], "r")) == NULL) {
-		g_set_error(&error, HERALD_ERROR, errno == ENOENT ||
-		    errno == EACCES ? HERALD_ERROR_NOINPUT :
-		    herald_errno_class(errno), "%s: %s", argv[2], g_strerror(errno));
+	if ((fp = import_open(argv[2], &im.label, &error)) == NULL)
 		return cmd_error("sub import", error);
-	} else
-		im.label = argv[2];
 	im.keys = g_ptr_array_new_with_free_func(g_free);
 	r = csv_reader_new(fp);
-	{
-		enum csv_result res = csv_read(r, &error);
-
-		if (res == CSV_ERROR || !import_header(&im, r, res, &error))
-			goto out;
-	}
-	/* a bigger page cache while the indexes grow (32 MB; an import into
-	 * an empty table lowers it again, see subscriber_writer_bulk);
-	 * statement journals in memory (a multi-row INSERT may keep one, a
-	 * few hundred KB at most; in a temporary file they cost two writes
-	 * per page; the choice is fixed when the transaction begins); no
-	 * foreign key checks, since the writer only ever uses ids it has just
-	 * read or made (the pragma is a no-op inside a transaction: set it
-	 * first); no CHECK constraints, since the writer only ever writes the
-	 * status 'active' (SQLite evaluates memberships' "status IN (…)" by
-	 * building a temporary B-tree per row: a tenth of an import's time) */
-	if (!store_exec(h->store, "PRAGMA cache_size = -32768;"
-	    "PRAGMA temp_store = MEMORY;"
-	    "PRAGMA foreign_keys = OFF;"
-	    "PRAGMA ignore_check_constraints = ON", &error) ||
-	    !store_begin(h->store, &error))
-		goto out;
-	if ((list_id = store_list_id(h->store, list->name, TRUE, &error)) == 0 ||
-	    (w = subscriber_writer_new(h->store, list_id, "import",
-	    &error)) == NULL)
-		goto fail;
-	subscriber_writer_quiet(w);
-	if (!subscriber_writer_bulk(w, &error))
-		goto fail;
-	subscriber_writer_pipeline(w);
-	if (!import_rows(&im, r, w, &error))
-		goto fail;
-	g_clear_pointer(&w, subscriber_writer_free);
-	if (strict && im.rejected > 0) {
-		store_rollback(h->store);
-		import_summary(&im, list->name, FALSE);
-		rc = EX_DATAERR;
-		goto out;
-	}
-	/* one event for the file: each membership says "import" itself */
-	detail = g_strdup_printf("%s: %" G_GINT64_FORMAT " rows, %"
-	    G_GINT64_FORMAT " added, %" G_GINT64_FORMAT " joined, %"
-	    G_GINT64_FORMAT " updated, %" G_GINT64_FORMAT " kept, %"
-	    G_GINT64_FORMAT " rejected", im.label, im.rows,
-	    im.counts[SUBSCRIBER_ADDED], im.counts[SUBSCRIBER_JOINED],
-	    im.counts[SUBSCRIBER_UPDATED], im.counts[SUBSCRIBER_KEPT],
-	    im.rejected);
-	if (!store_event(h->store, list_id, 0, "import", "import", detail,
-	    &error) || !store_commit(h->store, &error))
-		goto fail;
-	import_summary(&im, list->name, TRUE);
-	rc = im.rejected > 0 ? EX_DATAERR : EX_OK;
-	goto out;
-fail:
-	/* its writing thread ends before the rollback */
-	g_clear_pointer(&w, subscriber_writer_free);
-	store_rollback(h->store);
-out:
-	store_exec(h->store, "PRAGMA foreign_keys = ON;"
-	    "PRAGMA ignore_check_constraints = OFF", NULL);
+	res = csv_read(r, &error);
+	if (res != CSV_ERROR && import_header(&im, r, res, &error))
+		rc = import_write(h->store, list, &im, r, strict, &error);
 	if (fp != stdin)
 		fclose(fp);
 	g_ptr_array_unref(im.keys);

@@ -13,12 +13,13 @@
 
 #include <confuse.h>
 #include <gmime/gmime.h>
-#include <sqlite3.h>
 
 #include "herald.h"
 #include "cmd.h"
 #include "send.h"
+#include "store_admin.h"
 
+/* cmd_version - herald version: herald's and the libraries' versions */
 int
 cmd_version(struct herald *h, int argc, char **argv)
 {
@@ -36,7 +37,7 @@ cmd_version(struct herald *h, int argc, char **argv)
 	printf("herald %s\n", HERALD_VERSION);
 	printf("GMime %u.%u.%u\n", gmime_major_version, gmime_minor_version,
 	    gmime_micro_version);
-	printf("SQLite %s\n", sqlite3_libversion());
+	printf("SQLite %s\n", store_engine_version());
 	printf("libconfuse %s\n", confuse_version);
 	if (esmtp != NULL)
 		printf("libesmtp %s\n", esmtp);

@@ -568,14 +568,10 @@ announcement_parse(const char *path, cfg_opt_t *opts, int kind_line,
 		    path, ioerr->message);
 		return NULL;
 	}
-	/* NUL bytes, options set twice, ${…} (never expanded) */
+	/* NUL bytes, invalid UTF-8 (at their line), options set twice,
+	 * ${…} (never expanded) */
 	if (!config_scan(path, raw, len, &text, NULL, error)) {
 		(*error)->code = HERALD_ERROR_DATA;
-		return NULL;
-	}
-	if (!g_utf8_validate(text, -1, NULL)) {
-		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
-		    "%s: not valid UTF-8", path);
 		return NULL;
 	}
 	if (!config_check_braces(path, text, error)) {

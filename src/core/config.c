@@ -18,9 +18,9 @@
 
 #include "herald.h"
 #include "config.h"
-#include "dkim.h"
-#include "subscriber.h"
-#include "schedule.h"
+#include "dkim_align.h"
+#include "address.h"
+#include "schedule_window.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -157,7 +157,9 @@ config_check_braces(const char *path, const char *text, GError **error)
  * but no schema, so new options and sections need nothing here:
  *
  *  - a NUL byte is an error at its line (libconfuse would stop reading
- *    there and take the rest of the file as missing);
+ *    there and take the rest of the file as missing), and so is a byte
+ *    that is not UTF-8, comments included (libconfuse takes any byte, and
+ *    a Latin-1 value would reach headers, pages and the store as it is);
  *  - an option set twice with = in one section is an error at the second
  *    (libconfuse keeps the last one); += appends and is allowed;
  *  - libconfuse replaces ${NAME} in a double-quoted string by the
@@ -300,17 +302,19 @@ config_scan(const char *path, const char *text, gsize len, char **out,
 	int name_line = 0;
 	enum { S_NAME, S_AFTER_NAME, S_AFTER_TITLE, S_VALUE, S_LIST, S_SKIP }
 	    state = S_NAME;
-	const char *nul = memchr(text, '\0', len);
+	const char *nul = memchr(text, '\0', len), *bad = NULL;
 	gboolean ok = TRUE;
 
-	if (nul != NULL) {
-		const char *q;
+	if (nul != NULL || !g_utf8_validate(text, len, &bad)) {
+		const char *q, *at = nul != NULL ? nul : bad;
 
-		for (q = text; q < nul; q++)
+		for (q = text; q < at; q++)
 			if (*q == '\n')
 				sc.line++;
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
-		    "%s:%d: a NUL byte (the file must be text)", path, sc.line);
+		    "%s:%d: %s", path, sc.line, nul != NULL ?
+		    "a NUL byte (the file must be text)" :
+		    "invalid UTF-8 (the file must be UTF-8 text)");
 		return FALSE;
 	}
 	sc.out = g_string_sized_new(len + 16);
@@ -654,8 +658,6 @@ config_validate_segment(cfg_t *cfg, cfg_opt_t *opt)
 static char *
 config_path_in(const char *dir, const char *path)
 {
-	g_autofree char *home = NULL;
-
 	if (path == NULL || *path == '\0')
 		return NULL;
 	if (path[0] == '~' && (path[1] == '/' || path[1] == '\0'))
@@ -953,10 +955,10 @@ config_list_dkim(struct list_config *list, cfg_t *sec, const char *dir,
 	return TRUE;
 }
 
-/* config_parse_list_file - read one lists/NAME.conf */
-struct list_config *
-config_parse_list_file(const char *path, const char *default_domain,
-    GError **error)
+/* config_list_cfg - libconfuse's parser for a list file, with its
+ * validators (cfg_init copies the option tables) */
+static cfg_t *
+config_list_cfg(void)
 {
 	cfg_opt_t bounce_opts[] = {
 		CFG_FLOAT("hard_score", 1.0, CFGF_NONE),
@@ -1004,15 +1006,25 @@ config_parse_list_file(const char *path, const char *default_domain,
 		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_END()
 	};
-	g_autofree char *base = g_path_get_basename(path);
-	g_autofree char *dir = g_path_get_dirname(path);
-	g_autoptr(GHashTable) lines = NULL;
-	struct list_config *list;
-	cfg_t *cfg, *b;
-	const char *addr, *at, *from;
-	unsigned i, n;
+	cfg_t *cfg = cfg_init(opts, CFGF_NONE);
 
-	(void)dir;
+	cfg_set_validate_func(cfg, "segment", config_validate_segment);
+	config_validate_each(cfg, config_list_positive,
+	    G_N_ELEMENTS(config_list_positive), config_validate_positive);
+	cfg_set_validate_func(cfg, "bounce|threshold", config_validate_nonneg_float);
+	cfg_set_validate_func(cfg, "timezone", config_validate_timezone);
+	cfg_set_validate_func(cfg, "window", config_validate_window);
+	cfg_set_validate_func(cfg, "daily_cap", config_validate_cap);
+	return cfg;
+}
+
+/* config_list_name - the list name a file's name gives (NAME.conf);
+ * NULL and a CONFIG error when it gives none */
+static char *
+config_list_name(const char *path, GError **error)
+{
+	g_autofree char *base = g_path_get_basename(path);
+
 	if (!g_str_has_suffix(base, ".conf")) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
 		    "%s: a list file's name must end in .conf", path);
@@ -1025,34 +1037,25 @@ config_parse_list_file(const char *path, const char *default_domain,
 		    path, base);
 		return NULL;
 	}
-	cfg = cfg_init(opts, CFGF_NONE);
-	cfg_set_validate_func(cfg, "segment", config_validate_segment);
-	config_validate_each(cfg, config_list_positive,
-	    G_N_ELEMENTS(config_list_positive), config_validate_positive);
-	cfg_set_validate_func(cfg, "bounce|threshold", config_validate_nonneg_float);
-	cfg_set_validate_func(cfg, "timezone", config_validate_timezone);
-	cfg_set_validate_func(cfg, "window", config_validate_window);
-	cfg_set_validate_func(cfg, "daily_cap", config_validate_cap);
-	config_segment_lines = g_hash_table_new_full(g_str_hash, g_str_equal,
-	    g_free, NULL);
-	if (!config_parse_file(cfg, path, &lines, error)) {
-		g_clear_pointer(&config_segment_lines, g_hash_table_unref);
-		cfg_free(cfg);
-		return NULL;
-	}
+	return g_steal_pointer(&base);
+}
 
-	list = g_new0(struct list_config, 1);
-	list->name = g_strdup(base);
-	list->file = g_strdup(path);
-	addr = cfg_getstr(cfg, "address");
+/* config_list_identity - address, names, description and From */
+static gboolean
+config_list_identity(struct list_config *list, cfg_t *cfg, GHashTable *lines,
+    const char *default_domain, GError **error)
+{
+	const char *path = list->file, *addr = cfg_getstr(cfg, "address");
+	const char *from, *at;
+
 	if (addr == NULL || *addr == '\0') {
-		list->local = g_strdup(base);
+		list->local = g_strdup(list->name);
 		list->domain = g_strdup(default_domain);
 	} else if (!config_valid_address(addr, -1)) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
 		    "%s:%d: address \"%s\" is not LOCAL@DOMAIN", path,
 		    config_line(lines, "address"), addr);
-		goto fail;
+		return FALSE;
 	} else {
 		at = strrchr(addr, '@');
 		list->local = g_strndup(addr, at - addr);
@@ -1061,7 +1064,7 @@ config_parse_list_file(const char *path, const char *default_domain,
 	}
 	list->address = g_strdup_printf("%s@%s", list->local, list->domain);
 	list->display_name = g_strdup(*cfg_getstr(cfg, "display_name") != '\0' ?
-	    cfg_getstr(cfg, "display_name") : base);
+	    cfg_getstr(cfg, "display_name") : list->name);
 	list->description = config_strdup_nonempty(cfg_getstr(cfg, "description"));
 	from = cfg_getstr(cfg, "from");
 	if (*from != '\0' && !config_valid_from(from)) {
@@ -1069,15 +1072,25 @@ config_parse_list_file(const char *path, const char *default_domain,
 		    "%s:%d: from = \"%s\" is not an address (want "
 		    "\"local@domain\" or \"Name <local@domain>\")", path,
 		    config_line(lines, "from"), from);
-		goto fail;
+		return FALSE;
 	}
 	list->from = g_strdup(*from != '\0' ? from : list->address);
-	n = cfg_size(cfg, "owners");
+	return TRUE;
+}
+
+/* config_list_owners - owners = { … }: at least one address when given */
+static gboolean
+config_list_owners(struct list_config *list, cfg_t *cfg, GHashTable *lines,
+    GError **error)
+{
+	unsigned i, n = cfg_size(cfg, "owners");
+
 	if (n == 0 && g_hash_table_contains(lines, "owners")) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
 		    "%s:%d: owners = {} names nobody (leave it out, or name "
-		    "at least one address)", path, config_line(lines, "owners"));
-		goto fail;
+		    "at least one address)", list->file,
+		    config_line(lines, "owners"));
+		return FALSE;
 	}
 	list->owners = g_new0(char *, n + 1);
 	for (i = 0; i < n; i++) {
@@ -1085,25 +1098,31 @@ config_parse_list_file(const char *path, const char *default_domain,
 
 		if (!config_valid_address(o, -1)) {
 			g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
-			    "%s:%d: owner \"%s\" is not an address", path,
+			    "%s:%d: owner \"%s\" is not an address", list->file,
 			    config_line(lines, "owners"), o);
-			goto fail;
+			return FALSE;
 		}
 		list->owners[i] = g_strdup(o);
 	}
-	list->reply_to = cfg_getint(cfg, "reply_to");
-	list->announce_only = cfg_getbool(cfg, "announce_only");
-	list->subscribe_by_mail = cfg_getbool(cfg, "subscribe_by_mail");
-	list->goodbye_notice = cfg_getbool(cfg, "goodbye_notice");
+	return TRUE;
+}
+
+/* config_list_web - the unsubscribe base URL and the attributes
+ * subscribers may edit on the web */
+static gboolean
+config_list_web(struct list_config *list, cfg_t *cfg, GError **error)
+{
+	unsigned i, n = cfg_size(cfg, "editable_attributes");
+
 	list->unsubscribe_base_url = config_strdup_nonempty(
 	    cfg_getstr(cfg, "unsubscribe_base_url"));
 	if (list->unsubscribe_base_url != NULL &&
 	    !g_str_has_prefix(list->unsubscribe_base_url, "https://")) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
-		    "%s: unsubscribe_base_url must start with https://", path);
-		goto fail;
+		    "%s: unsubscribe_base_url must start with https://",
+		    list->file);
+		return FALSE;
 	}
-	n = cfg_size(cfg, "editable_attributes");
 	list->editable = g_new0(char *, n + 1);
 	for (i = 0; i < n; i++) {
 		g_autofree char *k = subscriber_key_fold(
@@ -1112,17 +1131,19 @@ config_parse_list_file(const char *path, const char *default_domain,
 		if (!subscriber_check_key(k, NULL)) {
 			g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
 			    "%s: editable_attributes: \"%s\" is not an attribute"
-			    " name", path, cfg_getnstr(cfg, "editable_attributes",
-			    i));
-			goto fail;
+			    " name", list->file, cfg_getnstr(cfg,
+			    "editable_attributes", i));
+			return FALSE;
 		}
 		list->editable[i] = g_steal_pointer(&k);
 	}
-	list->archive = cfg_getint(cfg, "archive");
-	list->timezone = config_strdup_nonempty(cfg_getstr(cfg, "timezone"));
-	list->window = config_strdup_nonempty(cfg_getstr(cfg, "window"));
-	list->daily_cap = cfg_getint(cfg, "daily_cap");
-	b = cfg_getsec(cfg, "bounce");
+	return TRUE;
+}
+
+/* config_list_bounce - bounce { } */
+static void
+config_list_bounce(struct list_config *list, cfg_t *b)
+{
 	list->bounce.hard_score = cfg_getfloat(b, "hard_score");
 	list->bounce.soft_score = cfg_getfloat(b, "soft_score");
 	list->bounce.threshold = cfg_getfloat(b, "threshold");
@@ -1130,12 +1151,15 @@ config_parse_list_file(const char *path, const char *default_domain,
 	list->bounce.warnings = cfg_getint(b, "warnings");
 	list->bounce.warning_interval_days = cfg_getint(b, "warning_interval_days");
 	list->bounce.notify_owner = cfg_getbool(b, "notify_owner");
-	if (cfg_size(cfg, "dkim") > 0 &&
-	    !config_list_dkim(list, cfg_getsec(cfg, "dkim"), dir, error))
-		goto fail;
+}
+
+/* config_list_segments - segment NAME { } sections, each name valid */
+static gboolean
+config_list_segments(struct list_config *list, cfg_t *cfg, GError **error)
+{
+	unsigned i, n = cfg_size(cfg, "segment");
 
 	list->segments = g_ptr_array_new_with_free_func(config_segment_free);
-	n = cfg_size(cfg, "segment");
 	for (i = 0; i < n; i++) {
 		cfg_t *s = cfg_getnsec(cfg, "segment", i);
 		struct segment_def *def = g_new0(struct segment_def, 1);
@@ -1148,11 +1172,57 @@ config_parse_list_file(const char *path, const char *default_domain,
 		g_ptr_array_add(list->segments, def);
 		if (!config_valid_name(def->name)) {
 			g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
-			    "%s:%d: \"%s\" is not a valid segment name", path,
-			    def->line, def->name);
-			goto fail;
+			    "%s:%d: \"%s\" is not a valid segment name",
+			    list->file, def->line, def->name);
+			return FALSE;
 		}
 	}
+	return TRUE;
+}
+
+/* config_parse_list_file - read one lists/NAME.conf */
+
+struct list_config *
+config_parse_list_file(const char *path, const char *default_domain,
+    GError **error)
+{
+	g_autofree char *name = config_list_name(path, error);
+	g_autofree char *dir = g_path_get_dirname(path);
+	g_autoptr(GHashTable) lines = NULL;
+	struct list_config *list;
+	cfg_t *cfg;
+
+	if (name == NULL)
+		return NULL;
+	cfg = config_list_cfg();
+	config_segment_lines = g_hash_table_new_full(g_str_hash, g_str_equal,
+	    g_free, NULL);
+	if (!config_parse_file(cfg, path, &lines, error)) {
+		g_clear_pointer(&config_segment_lines, g_hash_table_unref);
+		cfg_free(cfg);
+		return NULL;
+	}
+	list = g_new0(struct list_config, 1);
+	list->name = g_steal_pointer(&name);
+	list->file = g_strdup(path);
+	if (!config_list_identity(list, cfg, lines, default_domain, error) ||
+	    !config_list_owners(list, cfg, lines, error))
+		goto fail;
+	list->reply_to = cfg_getint(cfg, "reply_to");
+	list->announce_only = cfg_getbool(cfg, "announce_only");
+	list->subscribe_by_mail = cfg_getbool(cfg, "subscribe_by_mail");
+	list->goodbye_notice = cfg_getbool(cfg, "goodbye_notice");
+	if (!config_list_web(list, cfg, error))
+		goto fail;
+	list->archive = cfg_getint(cfg, "archive");
+	list->timezone = config_strdup_nonempty(cfg_getstr(cfg, "timezone"));
+	list->window = config_strdup_nonempty(cfg_getstr(cfg, "window"));
+	list->daily_cap = cfg_getint(cfg, "daily_cap");
+	config_list_bounce(list, cfg_getsec(cfg, "bounce"));
+	if ((cfg_size(cfg, "dkim") > 0 &&
+	    !config_list_dkim(list, cfg_getsec(cfg, "dkim"), dir, error)) ||
+	    !config_list_segments(list, cfg, error))
+		goto fail;
 	g_clear_pointer(&config_segment_lines, g_hash_table_unref);
 	cfg_free(cfg);
 	config_where_lines(path, list->segments);
@@ -1579,9 +1649,10 @@ config_data_path(const char *data_dir, const char *path, const char *name)
 	    g_build_filename(data_dir, name, NULL);
 }
 
-/* config_load - the main file and the lists */
-struct config *
-config_load(const char *path, GError **error)
+/* config_main_cfg - libconfuse's parser for herald.conf, with its
+ * validators (cfg_init copies the option tables) */
+static cfg_t *
+config_main_cfg(void)
 {
 	cfg_opt_t smtp_opts[] = {
 		CONFIG_SMTP_OPTS,
@@ -1658,13 +1729,9 @@ config_load(const char *path, GError **error)
 		CFG_SEC("web", web_opts, CFGF_NONE),
 		CFG_END()
 	};
-	g_autoptr(config) config = g_new0(struct config, 1);
-	g_autofree char *dir = NULL;
-	cfg_t *cfg, *s;
-	const char *v;
+	cfg_t *cfg = cfg_init(opts, CFGF_NONE);
 	size_t i;
 
-	cfg = cfg_init(opts, CFGF_NONE);
 	cfg_set_validate_func(cfg, "smtp|port", config_validate_port);
 	for (i = 0; i < G_N_ELEMENTS(config_bounds); i++)
 		cfg_set_validate_func(cfg, config_bounds[i].name,
@@ -1672,22 +1739,17 @@ config_load(const char *path, GError **error)
 	config_validate_each(cfg, config_positive,
 	    G_N_ELEMENTS(config_positive), config_validate_positive);
 	cfg_set_validate_func(cfg, "web|base_url", config_validate_base_url);
-	if (path != NULL) {
-		if (!config_parse_file(cfg, path, NULL, error)) {
-			cfg_free(cfg);
-			return NULL;
-		}
-		config->path = g_strdup(path);
-		{
-			g_autofree char *d = g_path_get_dirname(path);
+	return cfg;
+}
 
-			dir = g_canonicalize_filename(d, NULL);
-		}
-	} else {
-		dir = g_get_current_dir();
-	}
+/* config_read_paths - the data folder and what lives in it, the list
+ * folder and the domain; DIR is the configuration's folder */
+static void
+config_read_paths(struct config *config, cfg_t *cfg, const char *dir,
+    const char *path)
+{
+	const char *v = cfg_getstr(cfg, "data_dir");
 
-	v = cfg_getstr(cfg, "data_dir");
 	config->data_dir = *v != '\0' ? config_path_in(dir, v) :
 	    g_build_filename(g_get_user_data_dir(), "herald", NULL);
 	config->database = config_data_path(config->data_dir,
@@ -1700,8 +1762,15 @@ config_load(const char *path, GError **error)
 	config->list_dir = *v != '\0' ? config_path_in(dir, v) :
 	    config_path_in(dir, path != NULL ? "../lists" : "lists");
 	config->domain = g_strdup(cfg_getstr(cfg, "domain"));
+}
 
-	s = cfg_getsec(cfg, "smtp");
+/* config_read_sending - smtp { }, send { }, the relays and the shapes */
+static void
+config_read_sending(struct config *config, cfg_t *cfg, const char *dir)
+{
+	cfg_t *s = cfg_getsec(cfg, "smtp");
+	size_t i;
+
 	/* a section the file never opened is libconfuse's default one, made
 	 * at cfg_init and never parsed: its line stays 0 (a parsed section
 	 * has the line it opens on, 1 or more) */
@@ -1730,11 +1799,14 @@ config_load(const char *path, GError **error)
 		g_ptr_array_add(config->relays,
 		    config_relay(cfg_getnsec(cfg, "relay", i), dir,
 		    config->send.connections));
-	s = cfg_getsec(cfg, "pipe");
-	config->pipe.max_size = cfg_getint(s, "max_size");
-	config->pipe.pending_expiry_hours = cfg_getint(s, "pending_expiry_hours");
-	config->pipe.spool_keep_days = cfg_getint(s, "spool_keep_days");
-	s = cfg_getsec(cfg, "web");
+}
+
+/* config_read_web - web { } */
+static void
+config_read_web(struct config *config, cfg_t *s, const char *dir)
+{
+	unsigned i, n = cfg_size(s, "trusted_proxies");
+
 	config->web.listen = g_strdup(cfg_getstr(s, "listen"));
 	config->web.base_url = config_strdup_nonempty(cfg_getstr(s, "base_url"));
 	if (config->web.base_url != NULL) {
@@ -1744,14 +1816,10 @@ config_load(const char *path, GError **error)
 			*--e = '\0';
 	}
 	config->web.templates = config_path_in(dir, cfg_getstr(s, "templates"));
-	{
-		unsigned i, n = cfg_size(s, "trusted_proxies");
-
-		config->web.trusted_proxies = g_new0(char *, n + 1);
-		for (i = 0; i < n; i++)
-			config->web.trusted_proxies[i] = g_strdup(
-			    cfg_getnstr(s, "trusted_proxies", i));
-	}
+	config->web.trusted_proxies = g_new0(char *, n + 1);
+	for (i = 0; i < n; i++)
+		config->web.trusted_proxies[i] = g_strdup(
+		    cfg_getnstr(s, "trusted_proxies", i));
 	config->web.threads = cfg_getint(s, "threads");
 	config->web.max_connections = cfg_getint(s, "max_connections");
 	config->web.per_ip_connections = cfg_getint(s, "per_ip_connections");
@@ -1761,13 +1829,18 @@ config_load(const char *path, GError **error)
 	config->web.ip_rate = cfg_getint(s, "ip_rate");
 	config->web.token_rate = cfg_getint(s, "token_rate");
 	config->web.retry_after = cfg_getint(s, "retry_after");
-	cfg_free(cfg);
+}
 
+/* config_finish - the checks across sections, the relay smtp { } stands
+ * for when there is none, then the lists */
+static gboolean
+config_finish(struct config *config, const char *path, GError **error)
+{
 	if (config->smtp.user != NULL && config->smtp.password_file == NULL) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
 		    "%s: smtp user is set but password_file is not",
 		    path != NULL ? path : "herald.conf");
-		return NULL;
+		return FALSE;
 	}
 	if (config->relays->len == 0) {
 		struct relay_config *r = g_new0(struct relay_config, 1);
@@ -1779,11 +1852,43 @@ config_load(const char *path, GError **error)
 		g_ptr_array_add(config->relays, r);
 	}
 	if (!config_check_relays(config, error) ||
-	    !config_check_shapes(config, error))
-		return NULL;
-	if (!config_load_lists(config, error))
-		return NULL;
+	    !config_check_shapes(config, error) ||
+	    !config_load_lists(config, error))
+		return FALSE;
 	config_web_urls(config);
+	return TRUE;
+}
+
+/* config_load - the main file and the lists */
+struct config *
+config_load(const char *path, GError **error)
+{
+	g_autoptr(config) config = g_new0(struct config, 1);
+	g_autofree char *dir = NULL;
+	cfg_t *cfg = config_main_cfg();
+
+	if (path != NULL) {
+		g_autofree char *d = g_path_get_dirname(path);
+
+		if (!config_parse_file(cfg, path, NULL, error)) {
+			cfg_free(cfg);
+			return NULL;
+		}
+		config->path = g_strdup(path);
+		dir = g_canonicalize_filename(d, NULL);
+	} else
+		dir = g_get_current_dir();
+	config_read_paths(config, cfg, dir, path);
+	config_read_sending(config, cfg, dir);
+	config->pipe.max_size = cfg_getint(cfg_getsec(cfg, "pipe"), "max_size");
+	config->pipe.pending_expiry_hours = cfg_getint(cfg_getsec(cfg, "pipe"),
+	    "pending_expiry_hours");
+	config->pipe.spool_keep_days = cfg_getint(cfg_getsec(cfg, "pipe"),
+	    "spool_keep_days");
+	config_read_web(config, cfg_getsec(cfg, "web"), dir);
+	cfg_free(cfg);
+	if (!config_finish(config, path, error))
+		return NULL;
 	return g_steal_pointer(&config);
 }
 

@@ -1,6 +1,7 @@
 /*
  * segment.c - the segment language: a recursive-descent parser to a small
- * tree, and the tree to SQL with bound parameters.
+ * tree, checked and normalised (the store writes it as a query:
+ * store/store_segment.c).
  *
  *   expr    := and ("or" and)*
  *   and     := unary ("and" unary)*
@@ -24,66 +25,33 @@
  * Parentheses nest at most SEG_MAX_NEST deep; any number of "not" and of
  * and/or terms is fine.
  *
- * The tree is normalised before it is written as SQL, so that whatever the
- * grammar accepts stays inside SQLite's limits (a parser stack of about
- * 100 entries, an expression tree at most 1000 deep): "not" is pushed down
- * to the conditions (De Morgan; a double negation disappears), and/or
- * chains become one node with many terms, and equality tests on one field
- * that an "or" joins (or negated ones that an "and" joins) become one IN
- * list. A long chain is written in groups of SEG_SQL_FLAT terms; and/or
- * nested deeper than SEG_SQL_NEST levels is written, from there down, with
- * SQLite's bitwise | and & over 0/1 terms, which share one precedence and
- * associate to the left: "a and (b or (c and d))" becomes "d & c | b & a",
- * with no parentheses however deep the nesting.
+ * The tree is normalised once parsed, so that whatever the grammar
+ * accepts can be written in a bounded query (store_segment.c writes it
+ * as SQL within SQLite's limits): "not" is pushed down to the conditions
+ * (De Morgan; a double negation disappears), and/or chains become one
+ * node with many terms, and equality tests on one field that an "or"
+ * joins (or negated ones that an "and" joins) become one IN list. Each
+ * and/or node records its height and its rank (the levels of grouping a
+ * flat chain of it needs: the highest of its terms', one more if two
+ * share it), for a writer that must bound its nesting.
  *
- * A condition's SQL may be unknown (NULL); "not" makes unknown false first
- * (NOT coalesce(c, 0)), and a WHERE or CASE WHEN keeps only true, so at
- * every level unknown acts as false: the formula is two-valued over its
- * conditions, De Morgan holds, and pushing "not" down changes no count
- * (t0120 checks random expressions against an evaluator written apart).
+ * A condition may be unknown (the value is missing); "not" makes unknown
+ * false first, and a match keeps only true, so at every level unknown
+ * acts as false: the formula is two-valued over its conditions, De Morgan
+ * holds, and pushing "not" down changes no count (t0120 checks random
+ * expressions against an evaluator written apart).
  *
- * Attribute conditions become "m.subscriber_id IN (SELECT subscriber_id
- * FROM attributes WHERE key = ? AND value …)", which SQLite answers
- * through the attributes view: the matching pairs from attribute_values'
- * (key, value) index, then each pair's members. Must stay true: nothing the user
- * wrote reaches the SQL text; names and values are all parameters.
+ * Must stay true: nothing the user wrote becomes query text; names and
+ * values stay strings in the tree, for the store to bind.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "herald.h"
+#include "address.h"
 #include "segment.h"
-#include "subscriber.h"
-
-enum seg_kind { SEG_AND, SEG_OR, SEG_NOT, SEG_CMP, SEG_IN, SEG_EXISTS };
-enum seg_field { F_ATTR, F_EMAIL, F_NAME, F_SUBSCRIBED, F_CREATED };
-enum seg_op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_GLOB };
 
 #define SEG_MAX_NEST	256	/* parentheses, at most this deep */
-#define SEG_SQL_FLAT	16	/* terms joined at one level of SQL */
-#define SEG_SQL_NEST	6	/* and/or levels written as AND/OR */
-
-static const char *const seg_op_sql[] = {
-	[OP_EQ] = "=", [OP_NE] = "!=", [OP_LT] = "<", [OP_LE] = "<=",
-	[OP_GT] = ">", [OP_GE] = ">=", [OP_GLOB] = "GLOB",
-};
-
-struct seg_node {
-	enum seg_kind kind;
-	GPtrArray *kids;		/* AND, OR: the terms; NOT: one */
-	guint height;			/* and/or levels below, 0 for a condition */
-	guint rank;			/* parentheses its | & chain needs */
-	gboolean neg;			/* a condition under "not" */
-	enum seg_field field;
-	char *key;			/* attribute name (folded) */
-	enum seg_op op;
-	gboolean negate;		/* not in */
-	GPtrArray *values;		/* char *, owned; dates normalised */
-};
-
-struct segment {
-	struct seg_node *root;
-};
 
 struct seg_parser {
 	const char *text;
@@ -92,11 +60,11 @@ struct seg_parser {
 	GError **error;
 };
 
-static struct seg_node *seg_parse_or(struct seg_parser *ps);
+static struct segment_node *seg_parse_or(struct seg_parser *ps);
 
 /* seg_node_free - a node and its subtrees */
 static void
-seg_node_free(struct seg_node *n)
+seg_node_free(struct segment_node *n)
 {
 	guint i;
 
@@ -114,10 +82,10 @@ seg_node_free(struct seg_node *n)
 }
 
 /* seg_node_new - an AND, OR or NOT node with no terms yet */
-static struct seg_node *
-seg_node_new(enum seg_kind kind)
+static struct segment_node *
+seg_node_new(enum segment_kind kind)
 {
-	struct seg_node *n = g_new0(struct seg_node, 1);
+	struct segment_node *n = g_new0(struct segment_node, 1);
 
 	n->kind = kind;
 	n->kids = g_ptr_array_new();
@@ -238,19 +206,19 @@ seg_value(struct seg_parser *ps)
 	return g_string_free(g_steal_pointer(&v), FALSE);
 }
 
-/* seg_field_of - a field by name, or F_ATTR */
-static enum seg_field
+/* seg_field_of - a field by name, or SEG_FIELD_ATTR */
+static enum segment_field
 seg_field_of(const char *name)
 {
 	if (strcmp(name, "email") == 0)
-		return F_EMAIL;
+		return SEG_FIELD_EMAIL;
 	if (strcmp(name, "name") == 0)
-		return F_NAME;
+		return SEG_FIELD_NAME;
 	if (strcmp(name, "subscribed") == 0)
-		return F_SUBSCRIBED;
+		return SEG_FIELD_SUBSCRIBED;
 	if (strcmp(name, "created") == 0)
-		return F_CREATED;
-	return F_ATTR;
+		return SEG_FIELD_CREATED;
+	return SEG_FIELD_ATTR;
 }
 
 /* seg_date - "YYYY-MM-DD[ HH:MM[:SS]]" (or with a T) as SQLite wants it,
@@ -283,22 +251,22 @@ seg_date(const char *v)
 
 /* seg_node_value - check and keep V for NODE (dates normalised) */
 static gboolean
-seg_node_value(struct seg_parser *ps, struct seg_node *n, char *v,
+seg_node_value(struct seg_parser *ps, struct segment_node *n, char *v,
     const char *at)
 {
-	if (n->field == F_SUBSCRIBED || n->field == F_CREATED) {
+	if (n->field == SEG_FIELD_SUBSCRIBED || n->field == SEG_FIELD_CREATED) {
 		char *d = seg_date(v);
 
 		g_free(v);
-		if (d == NULL || n->op == OP_GLOB) {
+		if (d == NULL || n->op == SEG_OP_GLOB) {
 			g_free(d);
-			seg_fail(ps, at, n->op == OP_GLOB ? "a date cannot be "
+			seg_fail(ps, at, n->op == SEG_OP_GLOB ? "a date cannot be "
 			    "matched with ~" : "expected a date "
 			    "\"YYYY-MM-DD\" or \"YYYY-MM-DD HH:MM\"");
 			return FALSE;
 		}
 		v = d;
-	} else if (n->field == F_EMAIL && n->op != OP_GLOB) {
+	} else if (n->field == SEG_FIELD_EMAIL && n->op != SEG_OP_GLOB) {
 		char *k = subscriber_email_key(v);
 
 		g_free(v);
@@ -312,9 +280,10 @@ seg_node_value(struct seg_parser *ps, struct seg_node *n, char *v,
 static int
 seg_parse_op(struct seg_parser *ps)
 {
-	static const struct { const char *s; enum seg_op op; } ops[] = {
-		{ "!=", OP_NE }, { "<=", OP_LE }, { ">=", OP_GE }, { "=", OP_EQ },
-		{ "<", OP_LT }, { ">", OP_GT }, { "~", OP_GLOB },
+	static const struct { const char *s; enum segment_op op; } ops[] = {
+		{ "!=", SEG_OP_NE }, { "<=", SEG_OP_LE }, { ">=", SEG_OP_GE },
+		{ "=", SEG_OP_EQ }, { "<", SEG_OP_LT }, { ">", SEG_OP_GT },
+		{ "~", SEG_OP_GLOB },
 	};
 	size_t i;
 
@@ -328,11 +297,11 @@ seg_parse_op(struct seg_parser *ps)
 }
 
 /* seg_parse_in - the value list after "in" */
-static struct seg_node *
-seg_parse_in(struct seg_parser *ps, struct seg_node *n)
+static struct segment_node *
+seg_parse_in(struct seg_parser *ps, struct segment_node *n)
 {
 	n->kind = SEG_IN;
-	n->op = OP_EQ;
+	n->op = SEG_OP_EQ;
 	if (!seg_punct(ps, '('))
 		return seg_fail(ps, ps->p, "expected ( after in");
 	do {
@@ -350,14 +319,44 @@ seg_parse_in(struct seg_parser *ps, struct seg_node *n)
 	return n;
 }
 
-/* seg_parse_primary - a parenthesised expression or one condition */
-static struct seg_node *
-seg_parse_primary(struct seg_parser *ps)
+/* seg_parse_cond - the rest of a condition on N, whose name is read:
+ * "in (…)", "not in (…)", or an operator and a value; FALSE on error */
+static gboolean
+seg_parse_cond(struct seg_parser *ps, struct segment_node *n)
 {
-	struct seg_node *n = NULL;
 	const char *at;
 	char *v;
 	int op;
+
+	if (seg_keyword(ps, "in"))
+		return seg_parse_in(ps, n) != NULL;
+	if (seg_keyword(ps, "not")) {
+		if (!seg_keyword(ps, "in")) {
+			seg_fail(ps, ps->p, "expected in after not");
+			return FALSE;
+		}
+		n->negate = TRUE;
+		return seg_parse_in(ps, n) != NULL;
+	}
+	seg_skip(ps);
+	at = ps->p;
+	if ((op = seg_parse_op(ps)) < 0) {
+		seg_fail(ps, at, "expected an operator (= != < <= > >= ~ in)");
+		return FALSE;
+	}
+	n->kind = SEG_CMP;
+	n->op = op;
+	seg_skip(ps);
+	at = ps->p;
+	return (v = seg_value(ps)) != NULL && seg_node_value(ps, n, v, at);
+}
+
+/* seg_parse_primary - a parenthesised expression or one condition */
+static struct segment_node *
+seg_parse_primary(struct seg_parser *ps)
+{
+	struct segment_node *n = NULL;
+	const char *at;
 
 	seg_skip(ps);
 	at = ps->p;
@@ -376,7 +375,7 @@ seg_parse_primary(struct seg_parser *ps)
 	}
 	if (*ps->p == '\0')
 		return seg_fail(ps, ps->p, "expected a condition");
-	n = g_new0(struct seg_node, 1);
+	n = g_new0(struct segment_node, 1);
 	n->values = g_ptr_array_new_with_free_func(g_free);
 	at = ps->p;
 	if (seg_keyword(ps, "exists")) {
@@ -398,33 +397,7 @@ seg_parse_primary(struct seg_parser *ps)
 	if ((n->key = seg_name(ps, "expected a name, not, exists( or (")) == NULL)
 		goto fail;
 	n->field = seg_field_of(n->key);
-	if (seg_keyword(ps, "in")) {
-		if (seg_parse_in(ps, n) == NULL)
-			goto fail;
-		return n;
-	}
-	at = ps->p;
-	if (seg_keyword(ps, "not")) {
-		if (!seg_keyword(ps, "in")) {
-			seg_fail(ps, ps->p, "expected in after not");
-			goto fail;
-		}
-		n->negate = TRUE;
-		if (seg_parse_in(ps, n) == NULL)
-			goto fail;
-		return n;
-	}
-	seg_skip(ps);
-	at = ps->p;
-	if ((op = seg_parse_op(ps)) < 0) {
-		seg_fail(ps, at, "expected an operator (= != < <= > >= ~ in)");
-		goto fail;
-	}
-	n->kind = SEG_CMP;
-	n->op = op;
-	seg_skip(ps);
-	at = ps->p;
-	if ((v = seg_value(ps)) == NULL || !seg_node_value(ps, n, v, at))
+	if (!seg_parse_cond(ps, n))
 		goto fail;
 	return n;
 fail:
@@ -434,11 +407,11 @@ fail:
 
 /* seg_parse_unary - "not"* primary: a run of "not" is read in a loop, and
  * only its parity is kept (one NOT node or none) */
-static struct seg_node *
+static struct segment_node *
 seg_parse_unary(struct seg_parser *ps)
 {
 	const char *at;
-	struct seg_node *n, *a;
+	struct segment_node *n, *a;
 	gboolean odd = FALSE;
 
 	for (;;) {
@@ -462,11 +435,11 @@ seg_parse_unary(struct seg_parser *ps)
 }
 
 /* seg_parse_binary - a chain of KW-joined SUB terms, one node with them all */
-static struct seg_node *
-seg_parse_binary(struct seg_parser *ps, const char *kw, enum seg_kind kind,
-    struct seg_node *(*sub)(struct seg_parser *))
+static struct segment_node *
+seg_parse_binary(struct seg_parser *ps, const char *kw, enum segment_kind kind,
+    struct segment_node *(*sub)(struct seg_parser *))
 {
-	struct seg_node *first = sub(ps), *right, *n;
+	struct segment_node *first = sub(ps), *right, *n;
 
 	if (first == NULL || !seg_keyword(ps, kw))
 		return first;
@@ -482,13 +455,15 @@ seg_parse_binary(struct seg_parser *ps, const char *kw, enum seg_kind kind,
 	return n;
 }
 
-static struct seg_node *
+/* seg_parse_and - unary terms joined by "and" */
+static struct segment_node *
 seg_parse_and(struct seg_parser *ps)
 {
 	return seg_parse_binary(ps, "and", SEG_AND, seg_parse_unary);
 }
 
-static struct seg_node *
+/* seg_parse_or - "and" terms joined by "or": a whole expression */
+static struct segment_node *
 seg_parse_or(struct seg_parser *ps)
 {
 	return seg_parse_binary(ps, "or", SEG_OR, seg_parse_and);
@@ -497,19 +472,19 @@ seg_parse_or(struct seg_parser *ps)
 /* seg_foldable - whether N is an equality test (= or in) that can join
  * others on its field in one IN list */
 static gboolean
-seg_foldable(const struct seg_node *n)
+seg_foldable(const struct segment_node *n)
 {
-	if (n->kind != SEG_IN && !(n->kind == SEG_CMP && n->op == OP_EQ))
+	if (n->kind != SEG_IN && !(n->kind == SEG_CMP && n->op == SEG_OP_EQ))
 		return FALSE;
-	return !n->negate && (n->field == F_ATTR || n->field == F_EMAIL ||
-	    n->field == F_NAME);
+	return !n->negate && (n->field == SEG_FIELD_ATTR ||
+	    n->field == SEG_FIELD_EMAIL || n->field == SEG_FIELD_NAME);
 }
 
 /* seg_fold - N's terms with the equality tests on one field joined: under
  * "or" the plain ones (a = "1" or a = "2" is a in ("1", "2")), under "and"
  * the negated ones (not a = "1" and not a = "2" is not a in ("1", "2")) */
 static void
-seg_fold(struct seg_node *n)
+seg_fold(struct segment_node *n)
 {
 	g_autoptr(GHashTable) first = g_hash_table_new_full(g_str_hash,
 	    g_str_equal, g_free, NULL);
@@ -518,7 +493,7 @@ seg_fold(struct seg_node *n)
 	guint i, j;
 
 	for (i = 0; i < n->kids->len; i++) {
-		struct seg_node *k = g_ptr_array_index(n->kids, i), *f;
+		struct segment_node *k = g_ptr_array_index(n->kids, i), *f;
 		char *id;
 
 		if (!seg_foldable(k) || k->neg != neg) {
@@ -546,10 +521,10 @@ seg_fold(struct seg_node *n)
 /* seg_norm - N (consumed) under NEG nots, normalised: nots pushed down to
  * the conditions, and/or chains in one node, equality tests folded; a
  * node left with one term is that term */
-static struct seg_node *
-seg_norm(struct seg_node *n, gboolean neg)
+static struct segment_node *
+seg_norm(struct segment_node *n, gboolean neg)
 {
-	struct seg_node *k, *m;
+	struct segment_node *k, *m;
 	guint i, j, r, r1, r2;
 
 	switch (n->kind) {
@@ -608,7 +583,7 @@ struct segment *
 segment_compile(const char *expr, GError **error)
 {
 	struct seg_parser ps = { expr, expr, 0, error };
-	struct seg_node *root;
+	struct segment_node *root;
 	struct segment *seg;
 
 	if (!g_utf8_validate(expr, -1, NULL)) {
@@ -627,269 +602,4 @@ segment_compile(const char *expr, GError **error)
 	seg = g_new0(struct segment, 1);
 	seg->root = seg_norm(root, FALSE);
 	return seg;
-}
-
-/* seg_sql_values - "op ?" or "IN (?, …)" for N's values */
-static void
-seg_sql_values(const struct seg_node *n, GString *sql, GPtrArray *params,
-    const char *lhs)
-{
-	guint i;
-
-	if (n->kind == SEG_IN) {
-		g_string_append_printf(sql, "%s %sIN (", lhs,
-		    n->negate ? "NOT " : "");
-		for (i = 0; i < n->values->len; i++) {
-			g_string_append(sql, i > 0 ? ", ?" : "?");
-			g_ptr_array_add(params, g_ptr_array_index(n->values, i));
-		}
-		g_string_append_c(sql, ')');
-		return;
-	}
-	if (n->op == OP_GLOB)
-		g_string_append_printf(sql, "lower(%s) GLOB lower(?)", lhs);
-	else
-		g_string_append_printf(sql, "%s %s ?", lhs, seg_op_sql[n->op]);
-	g_ptr_array_add(params, g_ptr_array_index(n->values, 0));
-}
-
-/* seg_sql_cond - a condition, as if it had no "not" */
-static void
-seg_sql_cond(const struct seg_node *n, GString *sql, GPtrArray *params)
-{
-	static const char *const lhs[] = {
-		[F_EMAIL] = "s.email_key", [F_NAME] = "s.name",
-		[F_SUBSCRIBED] = "datetime(m.subscribed, 'unixepoch')",
-		[F_CREATED] = "datetime(s.created, 'unixepoch')",
-	};
-
-	if (n->kind == SEG_EXISTS) {
-		if (n->field == F_ATTR) {
-			g_string_append(sql, "(m.subscriber_id IN (SELECT "
-			    "subscriber_id FROM attributes WHERE key = ?))");
-			g_ptr_array_add(params, n->key);
-		} else if (n->field == F_NAME)
-			g_string_append(sql, "(s.name IS NOT NULL)");
-		else
-			g_string_append(sql, "(1)");
-		return;
-	}
-	g_string_append_c(sql, '(');
-	if (n->field == F_ATTR) {
-		g_string_append(sql, "m.subscriber_id IN (SELECT "
-		    "subscriber_id FROM attributes WHERE key = ? AND ");
-		g_ptr_array_add(params, n->key);
-		seg_sql_values(n, sql, params, "value");
-		g_string_append_c(sql, ')');
-	} else {
-		seg_sql_values(n, sql, params,
-		    n->field == F_EMAIL && n->op == OP_GLOB ? "s.email" :
-		    lhs[n->field]);
-		if (n->field == F_NAME)
-			g_string_append(sql, " AND s.name IS NOT NULL");
-	}
-	g_string_append_c(sql, ')');
-}
-
-/* seg_sql_term - a condition with its "not"; BITS: as 0 or 1, for | and &
- * (a "not" makes unknown false first: a missing name is not "x") */
-static void
-seg_sql_term(const struct seg_node *n, gboolean bits, GString *sql,
-    GPtrArray *params)
-{
-	if (!n->neg && !bits) {
-		seg_sql_cond(n, sql, params);
-		return;
-	}
-	g_string_append(sql, n->neg ? "(NOT coalesce(" : "coalesce(");
-	seg_sql_cond(n, sql, params);
-	g_string_append(sql, n->neg ? ", 0))" : ", 0)");
-}
-
-static void seg_sql_node(const struct seg_node *n, guint level, GString *sql,
-    GPtrArray *params);
-static void seg_sql_bits(const struct seg_node *n, GString *sql,
-    GPtrArray *params);
-
-/* seg_sql_kid - one term of an and/or: BITS as 0 or 1, else at LEVEL */
-static void
-seg_sql_kid(const struct seg_node *k, gboolean bits, guint level,
-    GString *sql, GPtrArray *params)
-{
-	if (k->kids == NULL)
-		seg_sql_term(k, bits, sql, params);
-	else if (!bits)
-		seg_sql_node(k, level, sql, params);
-	else {
-		g_string_append_c(sql, '(');
-		seg_sql_bits(k, sql, params);
-		g_string_append_c(sql, ')');
-	}
-}
-
-/* seg_sql_list - N's terms FROM to TO, parenthesised, joined by AND/OR (by
- * & and | if BITS), SEG_SQL_FLAT at most to a level: a longer run is cut
- * into parenthesised groups, so neither SQLite's parser stack nor its
- * expression tree grows with the number of terms */
-static void
-seg_sql_list(const struct seg_node *n, guint from, guint to, gboolean bits,
-    guint level, GString *sql, GPtrArray *params)
-{
-	const char *op = n->kind == SEG_AND ? (bits ? " & " : " AND ") :
-	    (bits ? " | " : " OR ");
-	guint i, step = 1;
-
-	while ((to - from + step - 1) / step > SEG_SQL_FLAT)
-		step *= SEG_SQL_FLAT;
-	g_string_append_c(sql, '(');
-	for (i = from; i < to; i += step) {
-		if (i > from)
-			g_string_append(sql, op);
-		if (step == 1)
-			seg_sql_kid(g_ptr_array_index(n->kids, i), bits,
-			    level + 1, sql, params);
-		else
-			seg_sql_list(n, i, MIN(i + step, to), bits, level + 1,
-			    sql, params);
-	}
-	g_string_append_c(sql, ')');
-}
-
-/* seg_sql_bits - and/or node N as a left-to-right chain of | and & over 0
- * and 1: first the chain of its term of highest rank, then the other terms
- * (its conditions as one group). A term goes into parentheses only when
- * another of its node ranks as high or higher, so the parentheses nest no
- * deeper than the rank (at most log2 of the number of conditions), however
- * deep the and/or nesting */
-static void
-seg_sql_bits(const struct seg_node *n, GString *sql, GPtrArray *params)
-{
-	g_autoptr(GPtrArray) conds = g_ptr_array_new();
-	g_autoptr(GPtrArray) rest = g_ptr_array_new();
-	struct seg_node cgroup = { .kind = n->kind, .kids = conds };
-	struct seg_node group = { .kind = n->kind, .kids = rest };
-	const char *op = n->kind == SEG_AND ? " & " : " | ";
-	const struct seg_node *top = NULL;
-	guint i;
-
-	for (i = 0; i < n->kids->len; i++) {
-		const struct seg_node *k = g_ptr_array_index(n->kids, i);
-
-		if (k->kids != NULL && (top == NULL || k->rank > top->rank))
-			top = k;
-	}
-	for (i = 0; i < n->kids->len; i++) {
-		struct seg_node *k = g_ptr_array_index(n->kids, i);
-
-		if (k != top)
-			g_ptr_array_add(k->kids == NULL ? conds : rest, k);
-	}
-	if (top == NULL) {
-		seg_sql_list(n, 0, n->kids->len, TRUE, 0, sql, params);
-		return;
-	}
-	if (conds->len == 1)
-		g_ptr_array_add(rest, g_ptr_array_index(conds, 0));
-	else if (conds->len > 1)
-		g_ptr_array_add(rest, &cgroup);
-	seg_sql_bits(top, sql, params);
-	if (rest->len > SEG_SQL_FLAT) {
-		g_string_append(sql, op);
-		seg_sql_list(&group, 0, rest->len, TRUE, 0, sql, params);
-		return;
-	}
-	for (i = 0; i < rest->len; i++) {
-		const struct seg_node *k = g_ptr_array_index(rest, i);
-
-		g_string_append(sql, op);
-		if (k == &cgroup)
-			seg_sql_list(&cgroup, 0, conds->len, TRUE, 0, sql, params);
-		else
-			seg_sql_kid(k, TRUE, 0, sql, params);
-	}
-}
-
-/* seg_sql_node - N at LEVEL of AND/OR nesting: past SEG_SQL_NEST the rest
- * of the tree is written as bits */
-static void
-seg_sql_node(const struct seg_node *n, guint level, GString *sql,
-    GPtrArray *params)
-{
-	if (n->kids == NULL)
-		seg_sql_term(n, FALSE, sql, params);
-	else if (level + n->height <= SEG_SQL_NEST)
-		seg_sql_list(n, 0, n->kids->len, FALSE, level, sql, params);
-	else {
-		g_string_append_c(sql, '(');
-		seg_sql_bits(n, sql, params);
-		g_string_append_c(sql, ')');
-	}
-}
-
-/* segment_to_sql - the boolean SQL for SEG, its parameters appended */
-void
-segment_to_sql(const struct segment *seg, GString *sql, GPtrArray *params)
-{
-	seg_sql_node(seg->root, 0, sql, params);
-}
-
-/* segment_bind - PARAMS as text from FIRST on */
-void
-segment_bind(sqlite3_stmt *st, int first, GPtrArray *params)
-{
-	guint i;
-
-	for (i = 0; i < params->len; i++)
-		sqlite3_bind_text(st, first + (int)i,
-		    g_ptr_array_index(params, i), -1, SQLITE_STATIC);
-}
-
-/* seg_uses_subscriber - whether N's SQL names s (the subscribers row) */
-static gboolean
-seg_uses_subscriber(const struct seg_node *n)
-{
-	guint i;
-
-	switch (n->kind) {
-	case SEG_AND:
-	case SEG_OR:
-		for (i = 0; i < n->kids->len; i++)
-			if (seg_uses_subscriber(g_ptr_array_index(n->kids, i)))
-				return TRUE;
-		return FALSE;
-	case SEG_EXISTS:
-		return n->field == F_NAME;
-	default:
-		return n->field == F_EMAIL || n->field == F_NAME ||
-		    n->field == F_CREATED;
-	}
-}
-
-/* segment_count - active members of LIST_ID that SEG matches (the
- * subscribers row is joined only when the expression reads it: a count
- * over attributes then never touches that table) */
-gint64
-segment_count(struct store *store, gint64 list_id, const struct segment *seg,
-    GError **error)
-{
-	g_autoptr(GString) sql = g_string_new("SELECT count(*) FROM memberships m");
-	g_autoptr(GPtrArray) params = g_ptr_array_new();
-	g_autoptr(sqlite3_stmt) st = NULL;
-	int rc;
-
-	if (seg_uses_subscriber(seg->root))
-		g_string_append(sql, " JOIN subscribers s ON s.id = m.subscriber_id");
-	g_string_append(sql, " WHERE m.list_id = ?1 AND m.status = 'active' AND ");
-
-	segment_to_sql(seg, sql, params);
-	if ((st = store_prepare(store, sql->str, error)) == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, list_id);
-	segment_bind(st, 2, params);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		herald_set_sqlite_error(error, store->db, rc, "counting a segment");
-		return -1;
-	}
-	return sqlite3_column_int64(st, 0);
 }

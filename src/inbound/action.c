@@ -27,6 +27,7 @@
 #include "notice.h"
 #include "outbox.h"
 #include "store.h"
+#include "store_inbound.h"
 #include "subscriber.h"
 #include "token.h"
 
@@ -74,7 +75,7 @@ action_begin(struct action_ctx *ctx, GError **error)
 static void
 action_unlock(struct action_ctx *ctx)
 {
-	if (ctx->locked && ctx->store->depth == 0) {
+	if (ctx->locked && !store_in_transaction(ctx->store)) {
 		ctx->locked = FALSE;
 		g_mutex_unlock(ctx->write_lock);
 	}
@@ -200,23 +201,11 @@ static struct subscriber *
 action_subscriber_create(struct action_ctx *ctx, const char *email,
     const char *name, gboolean *fresh, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = NULL;
-	g_autofree char *key = subscriber_email_key(email);
-
 	if (name != NULL && (*name == '\0' ||
 	    !subscriber_check_text("name", name, NULL)))
 		name = NULL;
-	st = store_prepare(ctx->store, "INSERT INTO subscribers(email,"
-	    " email_key, name) VALUES (?1, ?2, ?3)"
-	    " ON CONFLICT(email_key) DO NOTHING", error);
-	if (st == NULL)
+	if (!store_subscriber_add_if_new(ctx->store, email, name, fresh, error))
 		return NULL;
-	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	if (!store_step_done(ctx->store, st, "adding a subscriber", error))
-		return NULL;
-	*fresh = sqlite3_changes(ctx->store->db) > 0;
 	return subscriber_find(ctx->store, email, error);
 }
 
@@ -234,56 +223,18 @@ action_attrs_set(struct action_ctx *ctx, gint64 list_id, const char *email,
 	    error);
 }
 
-/* action_blocklisted - *OUT TRUE if SUB is blocklisted on any list */
-static gboolean
-action_blocklisted(struct action_ctx *ctx, gint64 sub, gboolean *out,
-    GError **error)
-{
-	g_autoptr(sqlite3_stmt) st = store_prepare(ctx->store,
-	    "SELECT 1 FROM memberships WHERE subscriber_id = ?1 AND"
-	    " status = 'blocklisted' LIMIT 1", error);
-	int rc;
-
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, sub);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		herald_set_sqlite_error(error, ctx->store->db, rc,
-		    "reading the blocklist");
-		return FALSE;
-	}
-	*out = rc == SQLITE_ROW;
-	return TRUE;
-}
-
 /* action_recent_confirmation - *RECENT TRUE if ACTION was asked of SUB
  * on LIST_ID less than ACTION_CONFIRM_INTERVAL ago */
 static gboolean
 action_recent_confirmation(struct action_ctx *ctx, gint64 list_id,
     gint64 sub, const char *action, gboolean *recent, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = store_prepare(ctx->store,
-	    "SELECT requested FROM confirmations WHERE list_id = ?1 AND"
-	    " subscriber_id = ?2 AND action = ?3", error);
-	int rc;
+	gint64 asked = 0;
+	int found = store_confirmation_asked(ctx->store, list_id, sub, action,
+	    &asked, error);
 
-	*recent = FALSE;
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, list_id);
-	sqlite3_bind_int64(st, 2, sub);
-	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*recent = ctx->now - sqlite3_column_int64(st, 0) <
-		    ACTION_CONFIRM_INTERVAL;
-	else if (rc != SQLITE_DONE) {
-		herald_set_sqlite_error(error, ctx->store->db, rc,
-		    "reading confirmations");
-		return FALSE;
-	}
-	return TRUE;
+	*recent = found == 1 && ctx->now - asked < ACTION_CONFIRM_INTERVAL;
+	return found >= 0;
 }
 
 static gboolean action_queue_confirmation(struct action_ctx *ctx,
@@ -299,48 +250,19 @@ action_confirmation_sent(struct action_ctx *ctx,
     const struct subscriber *sub, const char *action, enum token_purpose p,
     GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = NULL;
 	g_autofree char *event = g_strdup_printf("%s-request", action);
 
 	if (!action_begin(ctx, error))
 		return FALSE;
-	st = store_prepare(ctx->store, "INSERT INTO confirmations(list_id,"
-	    " subscriber_id, action, requested, sent) VALUES (?1, ?2, ?3, ?4, 1)"
-	    " ON CONFLICT(list_id, subscriber_id, action) DO UPDATE SET"
-	    " requested = excluded.requested, sent = sent + 1", error);
-	if (st == NULL)
-		goto fail;
-	sqlite3_bind_int64(st, 1, list_id);
-	sqlite3_bind_int64(st, 2, sub->id);
-	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, ctx->now);
-	if (!store_step_done(ctx->store, st, "noting a confirmation", error) ||
+	if (!store_confirmation_note(ctx->store, list_id, sub->id, action,
+	    ctx->now, error) ||
 	    !store_event(ctx->store, list_id, sub->id, event, ctx->channel,
 	    "confirmation queued", error) ||
-	    !action_queue_confirmation(ctx, list, list_id, sub, p, error))
-		goto fail;
-	return action_commit(ctx, error);
-fail:
-	action_rollback(ctx);
-	return FALSE;
-}
-
-/* action_confirmation_clear - forget a request once it is done */
-static gboolean
-action_confirmation_clear(struct action_ctx *ctx, gint64 list_id,
-    gint64 sub, const char *action, GError **error)
-{
-	g_autoptr(store_stmt) st = store_cached(ctx->store,
-	    "DELETE FROM confirmations WHERE list_id = ?1 AND"
-	    " subscriber_id = ?2 AND action = ?3", error);
-
-	if (st == NULL)
+	    !action_queue_confirmation(ctx, list, list_id, sub, p, error)) {
+		action_rollback(ctx);
 		return FALSE;
-	sqlite3_bind_int64(st, 1, list_id);
-	sqlite3_bind_int64(st, 2, sub);
-	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
-	return store_step_done(ctx->store, st, "clearing a confirmation",
-	    error);
+	}
+	return action_commit(ctx, error);
 }
 
 static gboolean action_queue_goodbye(struct action_ctx *ctx,
@@ -360,7 +282,7 @@ action_set_status(struct action_ctx *ctx, const struct list_config *list,
 		return FALSE;
 	if (!membership_set(ctx->store, list_id, sub, status, action,
 	    ctx->channel, detail, error) || (clear != NULL &&
-	    !action_confirmation_clear(ctx, list_id, sub, clear, error)) ||
+	    !store_confirmation_clear(ctx->store, list_id, sub, clear, error)) ||
 	    (goodbye != NULL && !action_queue_goodbye(ctx, list, list_id,
 	    goodbye, error))) {
 		action_rollback(ctx);
@@ -538,18 +460,26 @@ action_queue_goodbye(struct action_ctx *ctx, const struct list_config *list,
 /* ------------------------------------------------------------------ */
 /* The actions */
 
+/* action_not_member - say that SUB_ID has no membership to act on
+ * (ACTION_NOT_MEMBER); TRUE: it is an answer, not an error */
+static gboolean
+action_not_member(struct action_ctx *ctx, gint64 sub_id,
+    enum action_state *state)
+{
+	action_say(ctx, "subscriber %" G_GINT64_FORMAT " is not a member,"
+	    " nothing done", sub_id);
+	action_set(state, ACTION_NOT_MEMBER);
+	return TRUE;
+}
+
 /* action_unsubscribe_moot - TRUE (with the outcome said) when STATUS
  * leaves nothing to unsubscribe */
 static gboolean
 action_unsubscribe_moot(struct action_ctx *ctx, gint64 sub_id,
     const char *status, enum action_state *state)
 {
-	if (status == NULL) {
-		action_say(ctx, "subscriber %" G_GINT64_FORMAT " is not a member,"
-		    " nothing done", sub_id);
-		action_set(state, ACTION_NOT_MEMBER);
-		return TRUE;
-	}
+	if (status == NULL)
+		return action_not_member(ctx, sub_id, state);
 	if (strcmp(status, MEMBER_UNSUBSCRIBED) == 0 ||
 	    strcmp(status, MEMBER_BLOCKLISTED) == 0) {
 		action_say(ctx, "subscriber %" G_GINT64_FORMAT " already %s",
@@ -632,15 +562,11 @@ action_resubscribe(struct action_ctx *ctx, const struct list_config *list,
 	if ((opened = action_open_member(ctx, list, sub_id, state, &list_id,
 	    &status, error)) <= 0)
 		return opened == 0;
-	if (!action_blocklisted(ctx, sub_id, &blocked, error))
+	if (!store_membership_blocklisted(ctx->store, sub_id, &blocked, error))
 		goto fail;
 	action_rollback(ctx);
-	if (status == NULL) {
-		action_say(ctx, "subscriber %" G_GINT64_FORMAT " is not a member,"
-		    " nothing done", sub_id);
-		action_set(state, ACTION_NOT_MEMBER);
-		return TRUE;
-	}
+	if (status == NULL)
+		return action_not_member(ctx, sub_id, state);
 	if (strcmp(status, MEMBER_ACTIVE) == 0) {
 		action_say(ctx, "subscriber %" G_GINT64_FORMAT " already active",
 		    sub_id);
@@ -697,8 +623,8 @@ action_subscribe_request(struct action_ctx *ctx,
 		return FALSE;
 	if ((list_id = action_list_id(ctx, list, TRUE, error)) < 0 ||
 	    (sub = action_subscriber_create(ctx, email, name, &fresh,
-	    error)) == NULL || !action_blocklisted(ctx, sub->id, &blocked,
-	    error))
+	    error)) == NULL || !store_membership_blocklisted(ctx->store,
+	    sub->id, &blocked, error))
 		goto fail;
 	if (sub_id != NULL)
 		*sub_id = sub->id;
@@ -884,10 +810,7 @@ action_preferences(struct action_ctx *ctx, const struct list_config *list,
 		return opened == 0;
 	if (status == NULL) {
 		action_rollback(ctx);
-		action_say(ctx, "subscriber %" G_GINT64_FORMAT " is not a member,"
-		    " nothing done", sub_id);
-		action_set(state, ACTION_NOT_MEMBER);
-		return TRUE;
+		return action_not_member(ctx, sub_id, state);
 	}
 	if ((sub = subscriber_get(ctx->store, sub_id, error)) == NULL ||
 	    !action_attrs_set(ctx, list_id, sub->email, name, attrs, error) ||
@@ -908,29 +831,7 @@ fail:
 GPtrArray *
 action_memberships(struct action_ctx *ctx, gint64 sub_id, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = store_prepare(ctx->store, "SELECT l.name,"
-	    " m.status FROM memberships m JOIN lists l ON l.id = m.list_id"
-	    " WHERE m.subscriber_id = ?1 ORDER BY l.name", error);
-	GPtrArray *out;
-	int rc;
-
-	if (st == NULL)
-		return NULL;
-	out = g_ptr_array_new_with_free_func(g_free);
-	sqlite3_bind_int64(st, 1, sub_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		g_ptr_array_add(out, g_strdup((const char *)
-		    sqlite3_column_text(st, 0)));
-		g_ptr_array_add(out, g_strdup((const char *)
-		    sqlite3_column_text(st, 1)));
-	}
-	if (rc != SQLITE_DONE) {
-		herald_set_sqlite_error(error, ctx->store->db, rc,
-		    "reading memberships");
-		g_ptr_array_unref(out);
-		return NULL;
-	}
-	return out;
+	return store_membership_names(ctx->store, sub_id, error);
 }
 
 /* action_unsubscribe_all - see action.h */

@@ -1255,9 +1255,9 @@ bounce_notice_local(struct bounce_ctx *ctx, const char *s, gsize len,
 	}
 }
 
-/* bounce_notice_kind - the kind of a failure whose context is CTXT. */
+/* bounce_text_kind - the kind of a failure whose context is CTXT. */
 static enum bounce_kind
-bounce_notice_kind(struct bounce_ctx *ctx, const char *ctxt, char **status)
+bounce_text_kind(struct bounce_ctx *ctx, const char *ctxt, char **status)
 {
 	const char *s = ctx->scan.notice->str;
 	enum bounce_kind dflt = ctx->warning ? BOUNCE_SOFT : BOUNCE_HARD;
@@ -1323,9 +1323,9 @@ bounce_ses_json(struct bounce_ctx *ctx)
 	return TRUE;
 }
 
-/* bounce_notice - stage 3 over the notice text. */
+/* bounce_text_scan - stage 3 over the notice text. */
 static void
-bounce_notice(struct bounce_ctx *ctx)
+bounce_text_scan(struct bounce_ctx *ctx)
 {
 	GString *n = ctx->scan.notice;
 	GArray *hits;
@@ -1364,7 +1364,7 @@ bounce_notice(struct bounce_ctx *ctx)
 		if (h->tier == best) {
 			g_autofree char *c = bounce_context(n->str, cut, h->line);
 			g_autofree char *status = NULL;
-			enum bounce_kind kind = bounce_notice_kind(ctx, c,
+			enum bounce_kind kind = bounce_text_kind(ctx, c,
 			    &status);
 
 			bounce_add(ctx, h->addr, NULL, kind, status, c);
@@ -1417,7 +1417,7 @@ bounce_original_recipient(struct bounce_ctx *ctx)
 		}
 		{
 			g_autofree char *status = NULL;
-			enum bounce_kind kind = bounce_notice_kind(ctx, "",
+			enum bounce_kind kind = bounce_text_kind(ctx, "",
 			    &status);
 			const char *s = ctx->scan.notice->str;
 
@@ -1646,7 +1646,7 @@ bounce_classify_at(GMimeMessage *msg, int depth)
 		goto done;
 	if (bounce_is_autoreply(msg) || !bounce_looks_like_notice(&ctx))
 		goto done;
-	bounce_notice(&ctx);
+	bounce_text_scan(&ctx);
 	if (ctx.report->recipients->len == 0)
 		bounce_original_recipient(&ctx);
 	bounce_drop_daemons(&ctx);

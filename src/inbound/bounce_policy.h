@@ -3,13 +3,16 @@
  * it, score it against the membership it names, disable the membership at
  * the list's threshold, warn the subscriber, and in the end remove them.
  * The classifier (bounce.h) says what a message reports; this module
- * decides what that means for a list.
+ * decides what that means for a list, and sends the notices. Scoring a
+ * membership, and every read and write of the bounce tables, is the
+ * store's half (store_bounces.h), so that the sender can score a 5xx
+ * without calling up into this layer.
  *
  * Entry points:
  *   bounce_policy_handle()      a returned message, from herald pipe's
  *                               LIST-bounces[+TOKEN]@ route
- *   bounce_policy_record_sync() a 5xx the SMTP server gave at RCPT or DATA,
- *                               from the sender
+ *   store_bounce_record_sync()  a 5xx the SMTP server gave at RCPT or DATA,
+ *                               from the sender (store_bounces.h)
  *   bounce_policy_maintain()    the daily run (herald maintain): warnings,
  *                               removals, stale scores, the notice outbox
  *
@@ -52,6 +55,7 @@
 
 #include "config.h"
 #include "store.h"
+#include "store_bounces.h"
 #include "token.h"
 
 #define BOUNCE_POLICY_RAW_MAX		(64 * 1024)	/* raw bytes stored */
@@ -72,12 +76,6 @@ struct bounce_outcome {
 	int	disabled;		/* memberships this call disabled */
 	int	notices;		/* notices queued */
 	int	notices_sent;		/* of them, delivered after the commit */
-};
-
-enum bounce_notice_kind {
-	BOUNCE_NOTICE_OWNER_DISABLED,	/* to the owners: SUB was disabled */
-	BOUNCE_NOTICE_WARNING,		/* to the subscriber: n of N */
-	BOUNCE_NOTICE_OWNER_REMOVED,	/* to the owners: SUB was removed */
 };
 
 /* One notice to deliver: plain text, UTF-8. The notifier composes the
@@ -130,17 +128,6 @@ gboolean bounce_policy_handle(struct store *store,
     const struct bounce_notifier *notifier, struct bounce_outcome *outcome,
     GError **error);
 
-/* bounce_policy_record_sync - the SMTP server refused SUBSCRIBER_ID's
- * delivery DELIVERY_ID (0 if none) with a 5xx at RCPT or DATA: STATUS is
- * the enhanced status code ("5.1.1", or NULL), REPLY the server's reply
- * text. Stored with source "sync" and scored as a hard bounce. LIST_ID 0:
- * looked up from LIST. Nests inside the caller's transaction if it has one
- * (store_begin); queued notices are left for herald maintain. */
-gboolean bounce_policy_record_sync(struct store *store,
-    const struct list_config *list, gint64 list_id, gint64 subscriber_id,
-    gint64 delivery_id, const char *status, const char *reply, gint64 now,
-    GError **error);
-
 struct bounce_maintenance {
 	int	warned;			/* warnings queued */
 	int	removed;		/* memberships removed */
@@ -166,37 +153,6 @@ gboolean bounce_policy_flush(struct store *store, const struct config *config,
     gint64 now, const struct bounce_notifier *notifier, int *sent,
     int *failed, int *queued, GError **error);
 
-/* Reports for herald bounces. */
-struct bounce_member_row {
-	char	*list;
-	gint64	 subscriber_id;		/* 0: an address that matched nobody */
-	char	*email;
-	char	*membership;		/* MEMBER_* or NULL */
-	double	 score;
-	int	 bounces;		/* stored bounces */
-	gint64	 last_at;
-	char	*kind;			/* of the last bounce */
-	char	*status;		/* may be NULL */
-	char	*reason;
-	char	*source;
-	gint64	 disabled_at;		/* 0 if not disabled by bounces */
-	int	 warnings_sent;
-};
-
-struct bounce_campaign_row {
-	char	*kind;
-	char	*reason;
-	gint64	 recipients;		/* distinct bounced recipients */
-	gint64	 bounces;
-};
-
-struct bounce_campaign_report {
-	gint64		 campaign_id;
-	gint64		 recipients;	/* deliveries of the campaign; -1 unknown */
-	gint64		 bounced;	/* distinct recipients that bounced */
-	GPtrArray	*rows;		/* struct bounce_campaign_row * */
-};
-
 /* bounce_policy_members - one row per subscriber (and per unmatched
  * address) with a stored bounce on LIST (NULL: every list), the highest
  * score first. */
@@ -206,8 +162,5 @@ GPtrArray *bounce_policy_members(struct store *store, const char *list,
 /* bounce_policy_campaign - bounce rate of CAMPAIGN_ID by kind and reason */
 struct bounce_campaign_report *bounce_policy_campaign(struct store *store,
     gint64 campaign_id, GError **error);
-void bounce_campaign_report_free(struct bounce_campaign_report *report);
-
-const char *bounce_notice_kind_name(enum bounce_notice_kind kind);
 
 #endif

@@ -1030,6 +1030,19 @@ fail:
 	return NULL;
 }
 
+/* lmtp_conn_new - a connection on FD (non-blocking), closed with it */
+static struct lmtp_conn *
+lmtp_conn_new(struct lmtp_server *srv, int fd)
+{
+	struct lmtp_conn *c = g_new0(struct lmtp_conn, 1);
+
+	c->srv = srv;
+	c->fd = fd;
+	c->out = g_string_sized_new(512);
+	c->rcpts = g_ptr_array_new_with_free_func(g_free);
+	return c;
+}
+
 /* lmtp_accept - one connection: its thread, or 421 past the limit */
 static void
 lmtp_accept(struct lmtp_server *srv)
@@ -1060,12 +1073,18 @@ lmtp_accept(struct lmtp_server *srv)
 	}
 	srv->conns++;
 	g_mutex_unlock(&srv->lock);
-	c = g_new0(struct lmtp_conn, 1);
-	c->srv = srv;
-	c->fd = fd;
-	c->out = g_string_sized_new(512);
-	c->rcpts = g_ptr_array_new_with_free_func(g_free);
+	c = lmtp_conn_new(srv, fd);
 	g_thread_unref(g_thread_new("lmtp-conn", lmtp_conn_main, c));
+}
+
+/* lmtp_server_serve - see lmtp.h */
+void
+lmtp_server_serve(struct lmtp_server *srv, int fd)
+{
+	g_mutex_lock(&srv->lock);
+	srv->conns++;
+	g_mutex_unlock(&srv->lock);
+	lmtp_conn_main(lmtp_conn_new(srv, fd));
 }
 
 /* lmtp_server_run - see lmtp.h */

@@ -42,6 +42,12 @@ struct lmtp_server *lmtp_server_new(const struct config *config,
  * return. */
 void lmtp_server_run(struct lmtp_server *srv);
 
+/* lmtp_server_serve - serve one connection on FD (a connected stream
+ * socket, made non-blocking) in the calling thread, as lmtp_server_run
+ * serves each it accepts, until it ends; FD is closed. For the fuzz
+ * target (tests/fuzz/fuzz-lmtp.c), which speaks over a socket pair. */
+void lmtp_server_serve(struct lmtp_server *srv, int fd);
+
 /* lmtp_server_stop - from a signal handler too (async-signal-safe) */
 void lmtp_server_stop(struct lmtp_server *srv);
 

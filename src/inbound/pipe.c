@@ -38,6 +38,7 @@
 #include "log.h"
 #include "pipe.h"
 #include "store.h"
+#include "store_inbound.h"
 #include "subscriber.h"
 #include "token.h"
 
@@ -506,32 +507,6 @@ pipe_subscriber(struct pipe_msg *m, gint64 id, const char *email,
 	return s;
 }
 
-/* pipe_find_digest - the id of a row of TABLE with our digest on LIST_ID
- * (0 if none); for replies also its forwarded flag */
-static gint64
-pipe_find_digest(struct pipe_msg *m, const char *sql, gint64 list_id,
-    int *flag, GError **error)
-{
-	g_autoptr(sqlite3_stmt) st = store_prepare(m->ctx->store, sql, error);
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, m->digest, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, list_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		return 0;
-	if (rc != SQLITE_ROW) {
-		herald_set_sqlite_error(error, m->ctx->store->db, rc,
-		    "looking for a message seen before");
-		return -1;
-	}
-	if (flag != NULL)
-		*flag = sqlite3_column_int(st, 1);
-	return sqlite3_column_int64(st, 0);
-}
-
 /* pipe_action - the shared actions' context for this message: channel
  * mail, the outcome words of the log line, its notices */
 static void
@@ -837,6 +812,149 @@ pipe_token_in(struct pipe_msg *m, const char *text, guint accept,
 	return ok;
 }
 
+/* who sent a complaint, as pipe_complaint_find found them */
+struct pipe_complainer {
+	const struct list_config *list;	/* the list a token names */
+	gint64 sub_id, delivery;	/* 0: not known */
+	gboolean test;			/* a test copy's token: nobody */
+	const char *how;		/* the log's words for how */
+};
+
+/* pipe_complaint_unsub - the unsubscribe token in the List-Unsubscribe
+ * mailto of the returned headers C: TRUE, *LIST and *TC set, when one
+ * verifies */
+static gboolean
+pipe_complaint_unsub(struct pipe_msg *m, const struct bounce_complaint *c,
+    const struct list_config **list, struct token_claim *tc)
+{
+	GMimeHeader *h = g_mime_header_list_get_header(c->original_headers,
+	    "List-Unsubscribe");
+	const char *v = h != NULL ? g_mime_header_get_value(h) : NULL;
+	const char *p = v != NULL ? strstr(v, "mailto:") : NULL;
+	g_autofree char *a = NULL;
+
+	if (p == NULL)
+		return FALSE;
+	a = g_strndup(p + 7, strcspn(p + 7, ">?,"));
+	return pipe_token_in(m, a, TOKEN_ACCEPT_UNSUBSCRIBE |
+	    TOKEN_ACCEPT_TEST_UNSUBSCRIBE, list, tc);
+}
+
+/* pipe_complaint_find - who complained, when the envelope's token did not
+ * say (W->sub_id 0): the VERP token in the returned headers, the
+ * unsubscribe token, or the reported recipient. W->test set when a test
+ * copy's token was found (W->sub_id the copy's); FALSE on error */
+static gboolean
+pipe_complaint_find(struct pipe_msg *m, const struct bounce_complaint *c,
+    struct pipe_complainer *w, GError **error)
+{
+	g_autoptr(GPtrArray) cands = bounce_verp_candidates(m->msg);
+	g_autoptr(subscriber) sub = NULL;
+	struct token_claim tc;
+	GError *err = NULL;
+	guint i;
+
+	for (i = 0; w->sub_id == 0 && i < cands->len; i++) {
+		if (!pipe_token_in(m, g_ptr_array_index(cands, i),
+		    TOKEN_ACCEPT_BOUNCE | TOKEN_ACCEPT_TEST_BOUNCE, &w->list, &tc))
+			continue;
+		w->sub_id = tc.subscriber_id;
+		if ((w->test = token_is_test(tc.purpose)))
+			return TRUE;
+		w->delivery = tc.extra_id;
+		w->how = "VERP token";
+	}
+	if (w->sub_id == 0 && c != NULL && c->original_headers != NULL) {
+		if (pipe_complaint_unsub(m, c, &w->list, &tc)) {
+			w->sub_id = tc.subscriber_id;
+			if ((w->test = token_is_test(tc.purpose)))
+				return TRUE;
+			w->how = "unsubscribe token";
+		}
+	} else if (w->sub_id != 0 && w->how == NULL)
+		w->how = "VERP token";
+	if (w->sub_id != 0 || c == NULL || c->recipient == NULL)
+		return TRUE;
+	if ((sub = pipe_subscriber(m, 0, c->recipient, &err)) == NULL &&
+	    err != NULL) {
+		g_propagate_error(error, err);
+		return FALSE;
+	}
+	if (sub != NULL) {
+		w->sub_id = sub->id;
+		w->how = "reported recipient";
+	}
+	return TRUE;
+}
+
+/* pipe_complaint_blocklist - W's complainer blocklisted on every list
+ * they are on (not yet blocklisted), in the open transaction */
+static gboolean
+pipe_complaint_blocklist(struct pipe_msg *m, const struct bounce_complaint *c,
+    const struct pipe_complainer *w, GError **error)
+{
+	const char *type = c != NULL ? c->feedback_type : NULL;
+	g_autofree char *detail = g_strdup_printf("ARF %s", type != NULL ?
+	    type : "report");
+	g_autoptr(GArray) lists = store_membership_lists_of(m->ctx->store,
+	    w->sub_id, error);
+	guint i;
+
+	if (lists == NULL)
+		return FALSE;
+	for (i = 0; i < lists->len; i++)
+		if (!membership_set(m->ctx->store, g_array_index(lists, gint64, i),
+		    w->sub_id, MEMBER_BLOCKLISTED, "complaint", "complaint",
+		    detail, error))
+			return FALSE;
+	g_string_append_printf(m->res->outcome, "complaint (%s) from"
+	    " subscriber %" G_GINT64_FORMAT " found by %s: blocklisted on"
+	    " %u list%s", type != NULL ? type : "ARF", w->sub_id, w->how,
+	    lists->len, lists->len == 1 ? "" : "s");
+	return TRUE;
+}
+
+/* pipe_complaint_record - the complaint C from W stored once (by its
+ * digest) and its complainer blocklisted, in one transaction */
+static gboolean
+pipe_complaint_record(struct pipe_msg *m, const struct bounce_complaint *c,
+    const struct pipe_complainer *w, GError **error)
+{
+	struct store_complaint rec = { 0 };
+	gint64 seen;
+
+	if (!store_begin(m->ctx->store, error))
+		return FALSE;
+	if ((rec.list_id = pipe_list_id(m, TRUE, error)) < 0 ||
+	    (seen = store_complaint_find(m->ctx->store, m->digest, rec.list_id,
+	    error)) < 0)
+		goto fail;
+	if (seen > 0) {
+		g_string_append_printf(m->res->outcome, "complaint %"
+		    G_GINT64_FORMAT " seen before", seen);
+		store_rollback(m->ctx->store);
+		return TRUE;
+	}
+	rec.subscriber_id = w->sub_id;
+	rec.delivery_id = w->delivery;
+	rec.feedback_type = c != NULL ? c->feedback_type : NULL;
+	rec.user_agent = c != NULL ? c->user_agent : NULL;
+	rec.reporter = m->sender;
+	rec.recipient = c != NULL ? c->recipient : NULL;
+	rec.digest = m->digest;
+	rec.raw = m->raw;
+	if (!store_complaint_record(m->ctx->store, &rec, error) ||
+	    (w->sub_id != 0 && !pipe_complaint_blocklist(m, c, w, error)))
+		goto fail;
+	if (w->sub_id == 0)
+		g_string_append(m->res->outcome, "complaint recorded, no"
+		    " subscriber found in it");
+	return store_commit(m->ctx->store, error);
+fail:
+	store_rollback(m->ctx->store);
+	return FALSE;
+}
+
 /* pipe_complaint - an ARF report: find who complained (the VERP token in
  * the returned headers, the unsubscribe token, or the reported recipient),
  * blocklist them on every list they are on, record the complaint */
@@ -845,140 +963,21 @@ pipe_complaint(struct pipe_msg *m, gint64 env_sub, gint64 env_delivery,
     GError **error)
 {
 	struct bounce_complaint *c = bounce_complaint_parse(m->msg);
-	g_autoptr(GPtrArray) cands = bounce_verp_candidates(m->msg);
-	g_autoptr(subscriber) sub = NULL;
-	g_autoptr(sqlite3_stmt) st = NULL;
-	const struct list_config *l = m->list;
-	struct token_claim tc;
-	gint64 sub_id = env_sub, delivery = env_delivery, list_id, seen;
-	g_autofree char *how = NULL;
-	guint i;
+	struct pipe_complainer w = { m->list, env_sub, env_delivery, FALSE,
+	    NULL };
+	gboolean ok;
 
-	for (i = 0; sub_id == 0 && i < cands->len; i++) {
-		if (!pipe_token_in(m, g_ptr_array_index(cands, i),
-		    TOKEN_ACCEPT_BOUNCE | TOKEN_ACCEPT_TEST_BOUNCE, &l, &tc))
-			continue;
-		if (token_is_test(tc.purpose)) {
-			bounce_complaint_free(c);
-			return pipe_test_return(m, tc.subscriber_id, FALSE,
-			    error);
-		}
-		sub_id = tc.subscriber_id;
-		delivery = tc.extra_id;
-		how = g_strdup("VERP token");
+	if (!pipe_complaint_find(m, c, &w, error))
+		ok = FALSE;
+	else if (w.test)
+		ok = pipe_test_return(m, w.sub_id, FALSE, error);
+	else {
+		m->list = w.list;
+		m->res->list = w.list;
+		ok = pipe_complaint_record(m, c, &w, error);
 	}
-	if (sub_id == 0 && c != NULL && c->original_headers != NULL) {
-		GMimeHeader *h = g_mime_header_list_get_header(
-		    c->original_headers, "List-Unsubscribe");
-		const char *v = h != NULL ? g_mime_header_get_value(h) : NULL;
-		const char *p = v != NULL ? strstr(v, "mailto:") : NULL;
-
-		if (p != NULL) {
-			g_autofree char *a = g_strndup(p + 7, strcspn(p + 7, ">?,"));
-
-			if (pipe_token_in(m, a, TOKEN_ACCEPT_UNSUBSCRIBE |
-			    TOKEN_ACCEPT_TEST_UNSUBSCRIBE, &l, &tc)) {
-				if (token_is_test(tc.purpose)) {
-					bounce_complaint_free(c);
-					return pipe_test_return(m,
-					    tc.subscriber_id, FALSE, error);
-				}
-				sub_id = tc.subscriber_id;
-				how = g_strdup("unsubscribe token");
-			}
-		}
-	} else if (sub_id != 0 && how == NULL)
-		how = g_strdup("VERP token");
-	if (sub_id == 0 && c != NULL && c->recipient != NULL) {
-		if ((sub = pipe_subscriber(m, 0, c->recipient, error)) == NULL &&
-		    error != NULL && *error != NULL)
-			goto fail;
-		if (sub != NULL) {
-			sub_id = sub->id;
-			how = g_strdup("reported recipient");
-		}
-	}
-	m->list = l;
-	m->res->list = l;
-	if (!store_begin(m->ctx->store, error))
-		goto fail;
-	if ((list_id = pipe_list_id(m, TRUE, error)) < 0 ||
-	    (seen = pipe_find_digest(m, "SELECT id, 0 FROM complaints WHERE"
-	    " digest = ?1 AND (list_id = ?2 OR ?2 = 0)", list_id, NULL,
-	    error)) < 0)
-		goto fail_tx;
-	if (seen > 0) {
-		g_string_append_printf(m->res->outcome, "complaint %"
-		    G_GINT64_FORMAT " seen before", seen);
-		bounce_complaint_free(c);
-		store_rollback(m->ctx->store);
-		return TRUE;
-	}
-	st = store_prepare(m->ctx->store, "INSERT INTO complaints(list_id,"
-	    " subscriber_id, delivery_id, feedback_type, user_agent, reporter,"
-	    " recipient, digest, raw) VALUES (?1, nullif(?2, 0), nullif(?3, 0),"
-	    " ?4, ?5, ?6, ?7, ?8, ?9)", error);
-	if (st == NULL)
-		goto fail_tx;
-	sqlite3_bind_int64(st, 1, list_id);
-	sqlite3_bind_int64(st, 2, sub_id);
-	sqlite3_bind_int64(st, 3, delivery);
-	sqlite3_bind_text(st, 4, c != NULL ? c->feedback_type : NULL, -1,
-	    SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, c != NULL ? c->user_agent : NULL, -1,
-	    SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, m->sender, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, c != NULL ? c->recipient : NULL, -1,
-	    SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, m->digest, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 9, g_bytes_get_data(m->raw, NULL),
-	    (int)g_bytes_get_size(m->raw), SQLITE_STATIC);
-	if (!store_step_done(m->ctx->store, st, "recording a complaint", error))
-		goto fail_tx;
-	g_clear_pointer(&st, sqlite3_finalize);
-	if (sub_id != 0) {
-		g_autofree char *detail = g_strdup_printf("ARF %s",
-		    c != NULL && c->feedback_type != NULL ? c->feedback_type :
-		    "report");
-		g_autoptr(GArray) lists = g_array_new(FALSE, FALSE,
-		    sizeof(gint64));
-		int rc;
-
-		st = store_prepare(m->ctx->store, "SELECT list_id FROM memberships"
-		    " WHERE subscriber_id = ?1 AND status != 'blocklisted'", error);
-		if (st == NULL)
-			goto fail_tx;
-		sqlite3_bind_int64(st, 1, sub_id);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			gint64 id = sqlite3_column_int64(st, 0);
-
-			g_array_append_val(lists, id);
-		}
-		if (rc != SQLITE_DONE) {
-			herald_set_sqlite_error(error, m->ctx->store->db, rc,
-			    "reading memberships");
-			goto fail_tx;
-		}
-		for (i = 0; i < lists->len; i++)
-			if (!membership_set(m->ctx->store, g_array_index(lists,
-			    gint64, i), sub_id, MEMBER_BLOCKLISTED, "complaint",
-			    "complaint", detail, error))
-				goto fail_tx;
-		g_string_append_printf(m->res->outcome, "complaint (%s) from"
-		    " subscriber %" G_GINT64_FORMAT " found by %s: blocklisted on"
-		    " %u list%s", c != NULL && c->feedback_type != NULL ?
-		    c->feedback_type : "ARF", sub_id, how, lists->len,
-		    lists->len == 1 ? "" : "s");
-	} else
-		g_string_append(m->res->outcome, "complaint recorded, no"
-		    " subscriber found in it");
 	bounce_complaint_free(c);
-	return store_commit(m->ctx->store, error);
-fail_tx:
-	store_rollback(m->ctx->store);
-fail:
-	bounce_complaint_free(c);
-	return FALSE;
+	return ok;
 }
 
 /* pipe_bounce_hand_over - a bounce for LIST (SUB_ID and DELIVERY from a
@@ -991,20 +990,21 @@ static gboolean
 pipe_bounce_hand_over(struct pipe_msg *m, gint64 sub_id, gint64 delivery,
     const char *token, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = NULL;
 	struct bounce_verp verp = { sub_id, delivery };
 	struct mailer out = { m->ctx->config, m->ctx->store };
 	struct bounce_notifier notifier = { bounce_policy_mail_notice, &out };
 	struct bounce_outcome oc = { 0 };
-	gint64 list_id, seen;
+	struct store_bounce_arrival arr = { 0, sub_id, delivery, token,
+	    m->sender, m->digest, 0 };
+	gint64 seen;
 	gsize len;
 	const char *raw = g_bytes_get_data(m->raw, &len);
 
 	if (!store_begin(m->ctx->store, error))
 		return FALSE;
-	if ((list_id = pipe_list_id(m, TRUE, error)) < 0 ||
-	    (seen = pipe_find_digest(m, "SELECT id, 0 FROM inbound_bounces"
-	    " WHERE digest = ?1 AND list_id = ?2", list_id, NULL, error)) < 0)
+	if ((arr.list_id = pipe_list_id(m, TRUE, error)) < 0 ||
+	    (seen = store_bounce_arrival_find(m->ctx->store, m->digest,
+	    arr.list_id, error)) < 0)
 		goto fail;
 	if (seen > 0) {
 		g_string_append_printf(m->res->outcome, "bounce %" G_GINT64_FORMAT
@@ -1016,19 +1016,8 @@ pipe_bounce_hand_over(struct pipe_msg *m, gint64 sub_id, gint64 delivery,
 	    sub_id != 0 ? &verp : NULL, m->msg, raw, len, NULL, m->now,
 	    &notifier, &oc, error))
 		goto fail;
-	st = store_prepare(m->ctx->store, "INSERT INTO inbound_bounces(list_id,"
-	    " subscriber_id, delivery_id, token, envelope_from, digest, mail_id)"
-	    " VALUES (?1, nullif(?2, 0), ?3, ?4, ?5, ?6, nullif(?7, 0))", error);
-	if (st == NULL)
-		goto fail;
-	sqlite3_bind_int64(st, 1, list_id);
-	sqlite3_bind_int64(st, 2, sub_id);
-	sqlite3_bind_int64(st, 3, delivery);
-	sqlite3_bind_text(st, 4, token, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, m->sender, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, m->digest, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, oc.mail_id);
-	if (!store_step_done(m->ctx->store, st, "storing a bounce", error) ||
+	arr.mail_id = oc.mail_id;
+	if (!store_bounce_arrival_add(m->ctx->store, &arr, error) ||
 	    !store_commit(m->ctx->store, error))
 		goto fail;
 	if (sub_id != 0)
@@ -1113,28 +1102,6 @@ pipe_bounces(struct pipe_msg *m, const char *ext, GError **error)
 /* ------------------------------------------------------------------ */
 /* Replies and owner mail */
 
-/* pipe_delivery_link - the campaign and subscriber of a delivery, when
- * the deliveries table (migration 2) knows it */
-static void
-pipe_delivery_link(struct pipe_msg *m, gint64 delivery, gint64 *campaign,
-    gint64 *sub)
-{
-	sqlite3_stmt *st = NULL;
-
-	if (delivery <= 0 || sqlite3_prepare_v2(m->ctx->store->db,
-	    "SELECT campaign_id, subscriber_id FROM deliveries WHERE id = ?1",
-	    -1, &st, NULL) != SQLITE_OK) {
-		sqlite3_finalize(st);
-		return;
-	}
-	sqlite3_bind_int64(st, 1, delivery);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*campaign = sqlite3_column_int64(st, 0);
-		*sub = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_finalize(st);
-}
-
 /* pipe_queue_forward - reply ID to the owners (Reply-To: the writer), in
  * the open transaction, and mark it forwarded; nothing if the list has no
  * owners */
@@ -1151,7 +1118,6 @@ pipe_queue_forward(struct pipe_msg *m, gint64 list_id, gint64 id,
 	    G_GINT64_FORMAT, sub_id) : g_strdup("not a subscriber");
 	g_autofree char *camptext = campaign > 0 ? g_strdup_printf("#%"
 	    G_GINT64_FORMAT, campaign) : g_strdup("not linked");
-	g_autoptr(sqlite3_stmt) st = NULL;
 	const char *reply_to = from != NULL && *from != '\0' ? from :
 	    *m->sender != '\0' ? m->sender : NULL;
 	GMimeMessage *fwd;
@@ -1175,15 +1141,31 @@ pipe_queue_forward(struct pipe_msg *m, gint64 list_id, gint64 id,
 	ok = pipe_queue(m, list_id, sub_id, "forward", "forward to the owners",
 	    fwd, (const char *const *)m->list->owners, error);
 	g_object_unref(fwd);
-	if (!ok)
-		return FALSE;
-	st = store_prepare(m->ctx->store, "UPDATE replies SET forwarded = 1"
-	    " WHERE id = ?1", error);
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, id);
-	return store_step_done(m->ctx->store, st, "marking a reply forwarded",
-	    error);
+	return ok && store_reply_forwarded(m->ctx->store, id, error);
+}
+
+/* pipe_reply_add - the message stored as a reply of KIND on LIST_ID;
+ * its row id, 0 on error */
+static gint64
+pipe_reply_add(struct pipe_msg *m, gint64 list_id, const char *kind,
+    gint64 campaign, gint64 sub_id, GError **error)
+{
+	struct store_reply r = { 0 };
+
+	r.list_id = list_id;
+	r.route = pipe_route_name(m->res->route);
+	r.kind = kind;
+	r.envelope_from = m->sender;
+	r.from_addr = pipe_from(m, &r.from_name);
+	r.subject = m->msg != NULL ? g_mime_message_get_subject(m->msg) : NULL;
+	r.message_id = m->msg != NULL ?
+	    g_mime_message_get_message_id(m->msg) : NULL;
+	r.in_reply_to = pipe_header(m, "In-Reply-To");
+	r.campaign_id = campaign;
+	r.subscriber_id = sub_id;
+	r.digest = m->digest;
+	r.raw = m->raw;
+	return store_reply_add(m->ctx->store, &r, error);
 }
 
 /* pipe_reply_store - store a reply (or owner mail) once and, if FORWARD,
@@ -1194,20 +1176,15 @@ pipe_reply_store(struct pipe_msg *m, const char *kind, gint64 campaign,
     gint64 sub_id, gboolean forward, gint64 *id, gboolean *seen,
     GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = NULL;
-	const char *name = NULL;
-	const char *from = pipe_from(m, &name);
-	const char *route = pipe_route_name(m->res->route);
 	gint64 list_id;
-	int forwarded = 0;
+	gboolean forwarded = FALSE;
 
 	*seen = FALSE;
 	if (!store_begin(m->ctx->store, error))
 		return FALSE;
 	if ((list_id = pipe_list_id(m, TRUE, error)) < 0 ||
-	    (*id = pipe_find_digest(m, "SELECT id, forwarded FROM replies"
-	    " WHERE digest = ?1 AND list_id = ?2", list_id, &forwarded,
-	    error)) < 0)
+	    (*id = store_reply_find(m->ctx->store, m->digest, list_id,
+	    &forwarded, error)) < 0)
 		goto fail;
 	if (*id > 0) {
 		*seen = TRUE;
@@ -1219,36 +1196,9 @@ pipe_reply_store(struct pipe_msg *m, const char *kind, gint64 campaign,
 		store_rollback(m->ctx->store);
 		return TRUE;
 	}
-	st = store_prepare(m->ctx->store, "INSERT INTO replies(list_id, route,"
-	    " kind, envelope_from, from_addr, from_name, subject, message_id,"
-	    " in_reply_to, campaign_id, subscriber_id, size, digest, raw)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, nullif(?10, 0),"
-	    " nullif(?11, 0), ?12, ?13, ?14)", error);
-	if (st == NULL)
-		goto fail;
-	sqlite3_bind_int64(st, 1, list_id);
-	sqlite3_bind_text(st, 2, route, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, m->sender, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, m->msg != NULL ?
-	    g_mime_message_get_subject(m->msg) : NULL, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, m->msg != NULL ?
-	    g_mime_message_get_message_id(m->msg) : NULL, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, pipe_header(m, "In-Reply-To"), -1,
-	    SQLITE_STATIC);
-	sqlite3_bind_int64(st, 10, campaign);
-	sqlite3_bind_int64(st, 11, sub_id);
-	sqlite3_bind_int64(st, 12, (gint64)g_bytes_get_size(m->raw));
-	sqlite3_bind_text(st, 13, m->digest, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 14, g_bytes_get_data(m->raw, NULL),
-	    (int)g_bytes_get_size(m->raw), SQLITE_STATIC);
-	if (!store_step_done(m->ctx->store, st, "storing a reply", error))
-		goto fail;
-	*id = sqlite3_last_insert_rowid(m->ctx->store->db);
-	if (forward && !pipe_queue_forward(m, list_id, *id, campaign, sub_id,
-	    error))
+	if ((*id = pipe_reply_add(m, list_id, kind, campaign, sub_id,
+	    error)) == 0 || (forward && !pipe_queue_forward(m, list_id, *id,
+	    campaign, sub_id, error)))
 		goto fail;
 	return store_commit(m->ctx->store, error);
 fail:
@@ -1267,7 +1217,9 @@ pipe_reply(struct pipe_msg *m, GError **error)
 	gboolean forward = TRUE, unsub = FALSE;
 	const char *from = pipe_from(m, NULL);
 
-	pipe_delivery_link(m, delivery, &campaign, &sub_id);
+	/* the deliveries table came with migration 2: no link without it */
+	(void)store_reply_delivery(m->ctx->store, delivery, &campaign, &sub_id,
+	    NULL);
 	linked = sub_id;
 	if (sub_id == 0 && from != NULL) {
 		g_autoptr(subscriber) s = pipe_subscriber(m, 0, from, error);
@@ -1590,51 +1542,28 @@ gboolean
 pipe_expire_pending(struct store *store, int hours, guint *expired,
     GError **error)
 {
-	g_autoptr(sqlite3_stmt) sel = NULL, del = NULL, conf = NULL;
 	gint64 cutoff = g_get_real_time() / G_USEC_PER_SEC - (gint64)hours * 3600;
-	g_autoptr(GArray) rows = g_array_new(FALSE, FALSE, sizeof(gint64));
+	g_autoptr(GArray) rows = NULL;
 	guint i, n = 0;
-	int rc;
 
 	if (expired != NULL)
 		*expired = 0;
 	if (!store_begin(store, error))
 		return FALSE;
-	sel = store_prepare(store, "SELECT list_id, subscriber_id FROM"
-	    " memberships WHERE status = 'pending' AND changed < ?1", error);
-	del = store_prepare(store, "DELETE FROM memberships WHERE list_id = ?1"
-	    " AND subscriber_id = ?2 AND status = 'pending'", error);
-	conf = store_prepare(store, "DELETE FROM confirmations WHERE"
-	    " requested < ?1", error);
-	if (sel == NULL || del == NULL || conf == NULL)
+	if ((rows = store_membership_pending_before(store, cutoff,
+	    error)) == NULL)
 		goto fail;
-	sqlite3_bind_int64(sel, 1, cutoff);
-	while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
-		gint64 l = sqlite3_column_int64(sel, 0);
-		gint64 s = sqlite3_column_int64(sel, 1);
-
-		g_array_append_val(rows, l);
-		g_array_append_val(rows, s);
-	}
-	if (rc != SQLITE_DONE) {
-		herald_set_sqlite_error(error, store->db, rc,
-		    "reading pending subscriptions");
-		goto fail;
-	}
 	for (i = 0; i + 1 < rows->len; i += 2) {
 		gint64 l = g_array_index(rows, gint64, i);
 		gint64 s = g_array_index(rows, gint64, i + 1);
 
-		sqlite3_bind_int64(del, 1, l);
-		sqlite3_bind_int64(del, 2, s);
-		if (!store_step_done(store, del, "expiring a subscription", error) ||
+		if (!store_membership_pending_drop(store, l, s, error) ||
 		    !store_event(store, l, s, "subscribe-expired", "mail",
 		    "not confirmed in time", error))
 			goto fail;
 		n++;
 	}
-	sqlite3_bind_int64(conf, 1, cutoff);
-	if (!store_step_done(store, conf, "expiring confirmations", error) ||
+	if (!store_confirmation_expire(store, cutoff, error) ||
 	    !store_commit(store, error))
 		goto fail;
 	if (expired != NULL)
@@ -1734,7 +1663,10 @@ pipe_spool_archive(const char *spool_dir, const char *const *senders,
 
 	for (i = 0; i < n; i++) {
 		gsize len;
-		const char *p = g_bytes_get_data(raws[i], &len), *end = p + len;
+		const char *p = g_bytes_get_data(raws[i], &len);
+		/* an empty message (DATA, then the dot) has no data at all:
+		 * NULL, and NULL + 0 is undefined */
+		const char *end = len > 0 ? p + len : p;
 
 		g_string_append_printf(out, "From %s %s\n", senders[i] != NULL &&
 		    *senders[i] != '\0' ? senders[i] : "MAILER-DAEMON", stamp);

@@ -41,8 +41,10 @@
 #include "announcement.h"
 #include "compose.h"
 #include "config.h"
+#include "listen_addr.h"
 #include "log.h"
 #include "store.h"
+#include "store_inbound.h"
 #include "subscriber.h"
 #include "template.h"
 #include "token.h"
@@ -218,18 +220,10 @@ web_limiter_take(struct web_limiter *l, const char *key)
 static struct store *
 web_store_open(struct web *web, GError **error)
 {
-	struct store *s = store_open(web->config->database, STORE_OPEN_DURABLE,
-	    error);
+	static const struct store_serve_options o = { WEB_BUSY_TIMEOUT_MS,
+	    WEB_CACHE_KB };
 
-	if (s == NULL)
-		return NULL;
-	sqlite3_busy_timeout(s->db, WEB_BUSY_TIMEOUT_MS);
-	if (!store_exec(s, "PRAGMA cache_size = -" G_STRINGIFY(WEB_CACHE_KB),
-	    error)) {
-		store_close(s);
-		return NULL;
-	}
-	return s;
+	return store_serve_open(web->config->database, &o, error);
 }
 
 /* web_store - this thread's store connection, opened on first use */
@@ -897,6 +891,31 @@ web_attr_list(const struct list_config *list, const struct subscriber *sub)
 	return l;
 }
 
+/* web_member_lists - the memberships MS (action_memberships, may be
+ * NULL) of lists configured here, as [{display_name, status}] */
+static struct value *
+web_member_lists(const struct config *config, GPtrArray *ms)
+{
+	struct value *lists = value_new_list();
+	guint i;
+
+	for (i = 0; ms != NULL && i + 1 < ms->len; i += 2) {
+		const struct list_config *l = config_list(config,
+		    g_ptr_array_index(ms, i), NULL);
+		struct value *m;
+
+		if (l == NULL)
+			continue;
+		m = value_new_map();
+		value_map_set(m, "display_name", value_new_string(
+		    l->display_name));
+		value_map_set(m, "status", value_new_string(
+		    g_ptr_array_index(ms, i + 1)));
+		value_list_append(lists, m);
+	}
+	return lists;
+}
+
 /* web_preferences - GET: the page; POST: save, or leave every list */
 static enum MHD_Result
 web_preferences(struct MHD_Connection *c, struct web_req *r,
@@ -911,9 +930,9 @@ web_preferences(struct MHD_Connection *c, struct web_req *r,
 	enum MHD_Result ret;
 	gint64 sub_id;
 	GError *err = NULL;
-	struct value *ctx, *lists;
+	struct value *ctx;
 	const char *status, *what;
-	guint i, left = 0;
+	guint left = 0;
 	gboolean saved = FALSE;
 
 	if (!web_method_ok(r, "GET, HEAD, POST"))
@@ -971,27 +990,11 @@ web_preferences(struct MHD_Connection *c, struct web_req *r,
 	}
 	value_map_set(ctx, "status", value_new_string(status != NULL ? status :
 	    "not a member"));
-	lists = value_new_list();
 	if (sub != NULL && (ms = action_memberships(&a, sub_id, &err)) == NULL) {
 		value_unref(ctx);
-		value_unref(lists);
 		return web_failed(c, r, list, err);
 	}
-	for (i = 0; ms != NULL && i + 1 < ms->len; i += 2) {
-		const struct list_config *l = config_list(r->web->config,
-		    g_ptr_array_index(ms, i), NULL);
-		struct value *m;
-
-		if (l == NULL)
-			continue;
-		m = value_new_map();
-		value_map_set(m, "display_name", value_new_string(
-		    l->display_name));
-		value_map_set(m, "status", value_new_string(
-		    g_ptr_array_index(ms, i + 1)));
-		value_list_append(lists, m);
-	}
-	value_map_set(ctx, "lists", lists);
+	value_map_set(ctx, "lists", web_member_lists(r->web->config, ms));
 	return web_page(c, r, MHD_HTTP_OK, "preferences", ctx);
 }
 
@@ -1200,19 +1203,124 @@ web_issue(struct web *web, const struct list_config *list, gint64 id,
 	return is;
 }
 
+/* web_archive_items - ISSUES (store_archive_issues) as the archive's
+ * list of campaigns; *UPDATED the newest date. With WANT, *ONE is that
+ * campaign's rendering when it could be made (NULL when not). */
+static struct value *
+web_archive_items(struct web *web, const struct list_config *list,
+    GArray *issues, gint64 want, gint64 *updated,
+    const struct web_issue **one)
+{
+	struct value *items = value_new_list();
+	guint i;
+
+	*one = NULL;
+	for (i = 0; i < issues->len; i++) {
+		struct store_archive_issue *si = &g_array_index(issues,
+		    struct store_archive_issue, i);
+		g_autoptr(GError) ierr = NULL;
+		const struct web_issue *is = web_issue(web, list, si->id,
+		    si->announcement, &ierr);
+		g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(si->when);
+		struct value *m;
+
+		if (is == NULL)
+			log_warnx("serve: archive of %s, campaign %" G_GINT64_FORMAT
+			    ": %s", list->name, si->id, ierr->message);
+		if (si->when > *updated)
+			*updated = si->when;
+		if (want > 0 && is != NULL) {
+			*one = is;
+			break;
+		}
+		m = value_new_map();
+		value_map_set(m, "id", value_new_number((double)si->id));
+		value_map_set(m, "subject", value_new_string(is != NULL ?
+		    is->subject : "(not available)"));
+		value_map_set(m, "date", value_new_string_take(
+		    g_date_time_format(dt, "%Y-%m-%d")));
+		value_map_set(m, "iso", value_new_string_take(
+		    g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ")));
+		value_list_append(items, m);
+	}
+	return items;
+}
+
+/* web_archive_feed - the archive's Atom feed of CTX (taken), the newest
+ * entry of UPDATED */
+static enum MHD_Result
+web_archive_feed(struct MHD_Connection *c, struct web_req *r,
+    const struct list_config *list, struct value *ctx, gint64 updated)
+{
+	GString *out = g_string_new(NULL);
+	struct value *stack[] = { ctx };
+	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(updated);
+	const char *base = r->web->config->web.base_url;
+	g_autofree char *self = g_strdup_printf("%s/archive/%s/",
+	    base != NULL ? base : "", list->name);
+	GError *err = NULL;
+
+	value_map_set(ctx, "updated", value_new_string_take(
+	    g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ")));
+	value_map_set(ctx, "base", value_new_string(self));
+	value_map_set(ctx, "self", value_new_string_take(g_strconcat(self,
+	    "feed.atom", NULL)));
+	if (!template_render(r->web->pages, "feed", stack, 1,
+	    TEMPLATE_ESCAPE_HTML, out, NULL, &err)) {
+		value_unref(ctx);
+		g_string_free(out, TRUE);
+		return web_failed(c, r, list, err);
+	}
+	value_unref(ctx);
+	g_string_assign(r->outcome, "archive feed");
+	return web_respond(c, r, MHD_HTTP_OK,
+	    "application/atom+xml; charset=utf-8", g_string_free(out, FALSE),
+	    FALSE);
+}
+
+/* web_archive_list - the archive's list of LIST, the feed (FEED), or
+ * campaign WANT alone, read from the store */
+static enum MHD_Result
+web_archive_list(struct MHD_Connection *c, struct web_req *r,
+    const struct list_config *list, gint64 want, gboolean feed)
+{
+	g_autoptr(GArray) issues = NULL;
+	const struct web_issue *one;
+	struct action_ctx a;
+	GError *err = NULL;
+	struct value *ctx, *items;
+	gint64 updated = 0;
+
+	if (!web_action_ctx(r, &a, &err) || (issues = store_archive_issues(
+	    a.store, list->name, want, &err)) == NULL)
+		return web_failed(c, r, list, err);
+	items = web_archive_items(r->web, list, issues, want, &updated, &one);
+	if (want > 0) {
+		value_unref(items);
+		if (one == NULL)
+			return web_error(c, r, MHD_HTTP_NOT_FOUND, list,
+			    "Not here", "There is no such page in this archive.");
+		g_string_printf(r->outcome, "archive %" G_GINT64_FORMAT, want);
+		return web_respond(c, r, MHD_HTTP_OK, "text/html; charset=utf-8",
+		    g_strdup(one->html), FALSE);
+	}
+	ctx = value_new_map();
+	value_map_set(ctx, "list", web_list_value(list));
+	value_map_set(ctx, "campaigns", items);
+	if (feed)
+		return web_archive_feed(c, r, list, ctx, updated);
+	g_string_assign(r->outcome, "archive");
+	return web_page(c, r, MHD_HTTP_OK, "archive", ctx);
+}
+
 /* web_archive - /archive/LIST/, /archive/LIST/ID, /archive/LIST/feed.atom */
 static enum MHD_Result
 web_archive(struct MHD_Connection *c, struct web_req *r, const char *name,
     const char *rest)
 {
 	const struct list_config *list;
-	g_autoptr(sqlite3_stmt) st = NULL;
-	struct action_ctx a;
-	GError *err = NULL;
-	struct value *ctx, *items;
-	gint64 want = 0, updated = 0;
+	gint64 want = 0;
 	gboolean feed = FALSE;
-	int rc;
 
 	if (!web_name_ok(name) ||
 	    (list = config_list(r->web->config, name, NULL)) == NULL ||
@@ -1237,106 +1345,19 @@ web_archive(struct MHD_Connection *c, struct web_req *r, const char *name,
 			return web_error(c, r, MHD_HTTP_NOT_FOUND, list, "Not here",
 			    "There is no such page in this archive.");
 	}
-	if (!web_action_ctx(r, &a, &err))
-		return web_failed(c, r, list, err);
-	st = store_prepare(a.store, "SELECT c.id, c.announcement,"
-	    " coalesce(c.started, c.created) FROM campaigns c JOIN lists l"
-	    " ON l.id = c.list_id WHERE l.name = ?1 AND c.started IS NOT NULL"
-	    " AND c.state IN ('done', 'sending', 'waiting')"
-	    " AND (?2 = 0 OR c.id = ?2) ORDER BY c.id DESC LIMIT 50", &err);
-	if (st == NULL)
-		return web_failed(c, r, list, err);
-	sqlite3_bind_text(st, 1, list->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, want);
-	ctx = value_new_map();
-	value_map_set(ctx, "list", web_list_value(list));
-	items = value_new_list();
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		gint64 id = sqlite3_column_int64(st, 0);
-		gint64 when = sqlite3_column_int64(st, 2);
-		g_autoptr(GError) ierr = NULL;
-		const struct web_issue *is = web_issue(r->web, list, id,
-		    (const char *)sqlite3_column_text(st, 1), &ierr);
-		g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(when);
-		struct value *m = value_new_map();
-
-		if (is == NULL)
-			log_warnx("serve: archive of %s, campaign %" G_GINT64_FORMAT
-			    ": %s", list->name, id, ierr->message);
-		if (when > updated)
-			updated = when;
-		value_map_set(m, "id", value_new_number((double)id));
-		value_map_set(m, "subject", value_new_string(is != NULL ?
-		    is->subject : "(not available)"));
-		value_map_set(m, "date", value_new_string_take(
-		    g_date_time_format(dt, "%Y-%m-%d")));
-		value_map_set(m, "iso", value_new_string_take(
-		    g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ")));
-		if (want > 0 && is != NULL) {
-			value_unref(items);
-			value_unref(ctx);
-			g_string_printf(r->outcome, "archive %" G_GINT64_FORMAT, id);
-			value_unref(m);
-			return web_respond(c, r, MHD_HTTP_OK,
-			    "text/html; charset=utf-8", g_strdup(is->html), FALSE);
-		}
-		value_list_append(items, m);
-	}
-	if (rc != SQLITE_DONE) {
-		value_unref(items);
-		value_unref(ctx);
-		herald_set_sqlite_error(&err, a.store->db, rc, "reading campaigns");
-		return web_failed(c, r, list, err);
-	}
-	if (want > 0) {
-		value_unref(items);
-		value_unref(ctx);
-		return web_error(c, r, MHD_HTTP_NOT_FOUND, list, "Not here",
-		    "There is no such page in this archive.");
-	}
-	value_map_set(ctx, "campaigns", items);
-	if (feed) {
-		GString *out = g_string_new(NULL);
-		struct value *stack[] = { ctx };
-		g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(updated);
-		const char *base = r->web->config->web.base_url;
-		g_autofree char *self = g_strdup_printf("%s/archive/%s/",
-		    base != NULL ? base : "", list->name);
-
-		value_map_set(ctx, "updated", value_new_string_take(
-		    g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ")));
-		value_map_set(ctx, "base", value_new_string(self));
-		value_map_set(ctx, "self", value_new_string_take(g_strconcat(self,
-		    "feed.atom", NULL)));
-		if (!template_render(r->web->pages, "feed", stack, 1,
-		    TEMPLATE_ESCAPE_HTML, out, NULL, &err)) {
-			value_unref(ctx);
-			g_string_free(out, TRUE);
-			return web_failed(c, r, list, err);
-		}
-		value_unref(ctx);
-		g_string_assign(r->outcome, "archive feed");
-		return web_respond(c, r, MHD_HTTP_OK,
-		    "application/atom+xml; charset=utf-8",
-		    g_string_free(out, FALSE), FALSE);
-	}
-	g_string_assign(r->outcome, "archive");
-	return web_page(c, r, MHD_HTTP_OK, "archive", ctx);
+	return web_archive_list(c, r, list, want, feed);
 }
 
 /* web_health - the store answers */
 static enum MHD_Result
 web_health(struct MHD_Connection *c, struct web_req *r)
 {
-	g_autoptr(sqlite3_stmt) st = NULL;
 	struct action_ctx a;
 	GError *err = NULL;
 
 	if (!web_method_ok(r, "GET, HEAD"))
 		return web_wrong_method(c, r);
-	if (!web_action_ctx(r, &a, &err) ||
-	    (st = store_prepare(a.store, "SELECT 1", &err)) == NULL ||
-	    sqlite3_step(st) != SQLITE_ROW) {
+	if (!web_action_ctx(r, &a, &err) || !store_serve_ping(a.store, &err)) {
 		g_clear_error(&err);
 		return web_respond(c, r, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "text/plain; charset=utf-8", g_strdup("store unavailable\n"),
@@ -1762,51 +1783,6 @@ web_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 /* ------------------------------------------------------------------ */
 /* The server */
 
-/* web_listen_addr - LISTEN ("ADDR:PORT", "[V6]:PORT"; an empty ADDR is
- * the wildcard) into SS and SSLEN, numeric only: what herald serve binds
- * and what herald doctor's probe connects to (it makes a wildcard the
- * loopback) */
-gboolean
-web_listen_addr(const char *listen, struct sockaddr_storage *ss,
-    socklen_t *sslen, GError **error)
-{
-	g_autofree char *host = NULL;
-	const char *colon, *port;
-	struct addrinfo hints = { 0 }, *res = NULL;
-
-	if (listen == NULL)
-		goto bad;
-	if (listen[0] == '[') {
-		const char *end = strchr(listen, ']');
-
-		if (end == NULL || end[1] != ':')
-			goto bad;
-		host = g_strndup(listen + 1, end - listen - 1);
-		port = end + 2;
-	} else {
-		if ((colon = strrchr(listen, ':')) == NULL)
-			goto bad;
-		host = g_strndup(listen, colon - listen);
-		port = colon + 1;
-	}
-	if (*port == '\0' || strlen(port) > 5 ||
-	    strspn(port, "0123456789") != strlen(port) || atoi(port) > 65535)
-		goto bad;
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
-	hints.ai_socktype = SOCK_STREAM;
-	if (getaddrinfo(*host != '\0' ? host : NULL, port, &hints, &res) != 0)
-		goto bad;
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*sslen = res->ai_addrlen;
-	freeaddrinfo(res);
-	return TRUE;
-bad:
-	g_set_error(error, HERALD_ERROR, HERALD_ERROR_USAGE,
-	    "listen address \"%s\" is not ADDR:PORT (numeric, e.g."
-	    " 127.0.0.1:8025 or [::1]:8025)", listen != NULL ? listen : "");
-	return FALSE;
-}
-
 /* web_templates - the folder of the pages */
 static char *
 web_templates(const struct config *config)
@@ -1854,7 +1830,7 @@ web_new(const struct config *config, const struct token_key *key,
 	web->group = g_ptr_array_new();
 	web->archive = g_hash_table_new_full(g_int64_hash, g_int64_equal,
 	    g_free, web_issue_free);
-	if (!web_listen_addr(web->listen, &web->addr, &web->addrlen, error))
+	if (!listen_addr_parse(web->listen, &web->addr, &web->addrlen, error))
 		goto fail;
 	if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,

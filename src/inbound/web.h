@@ -31,10 +31,6 @@
 
 struct web;
 
-/* web_listen_addr - LISTEN ("ADDR:PORT", "[V6]:PORT", numeric; an empty
- * ADDR the wildcard) as a socket address; a USAGE error naming LISTEN */
-gboolean web_listen_addr(const char *listen, struct sockaddr_storage *ss,
-    socklen_t *sslen, GError **error);
 
 /* web_new - load the page templates (web.templates, else templates/web
  * beside the announcements'), check LISTEN ("ADDR:PORT", NULL: the

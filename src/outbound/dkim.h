@@ -20,6 +20,7 @@
 #define HERALD_DKIM_H
 
 #include <glib.h>
+#include "dkim_align.h"
 
 struct list_dkim;
 
@@ -36,27 +37,11 @@ struct list_dkim;
 #define DKIM_MIN_RSA_BITS 1024
 #define DKIM_RSA_BITS 2048	/* what keygen makes */
 
-enum dkim_align {
-	DKIM_ALIGN_NONE,	/* different organisations, as far as herald sees */
-	DKIM_ALIGN_RELAXED,	/* one is a subdomain of the other (DMARC relaxed) */
-	DKIM_ALIGN_STRICT,	/* the same domain */
-};
 
 enum dkim_key_type {
 	DKIM_KEY_RSA,
 	DKIM_KEY_ED25519,
 };
-
-/* dkim_alignment - how domain D (d=, or an SPF domain) aligns with the
- * From domain FROM. Relaxed alignment is judged without the public suffix
- * list: only a parent and its subdomain count (siblings such as
- * a.example.org and b.example.org are NONE here). */
-enum dkim_align dkim_alignment(const char *d, const char *from);
-const char *dkim_alignment_name(enum dkim_align a);
-
-/* dkim_default_key_path - DATA_DIR/dkim/LIST.SELECTOR.pem (caller frees) */
-char *dkim_default_key_path(const char *data_dir, const char *list,
-    const char *selector);
 
 struct dkim_key;
 
@@ -136,36 +121,5 @@ struct dkim_dns_opts {
  * rua, MX), then which identifiers align with From (caller frees) */
 char *dkim_dns_text(const struct config *config,
     const struct list_config *list, const struct dkim_dns_opts *o);
-
-enum dkim_check_result {
-	DKIM_PASS,
-	DKIM_FAIL,
-	DKIM_SKIP,
-};
-
-struct dkim_check {
-	enum dkim_check_result result;
-	char *text;
-};
-
-struct dkim_doctor_opts {
-	const char *txt;		/* the published RSA record, or NULL */
-	const char *ed25519_txt;	/* the published ed25519 record, or NULL */
-	const char *announcement;	/* the sample: a kind or a data file */
-	const char *listen;		/* herald serve's ADDR:PORT (NULL: web.listen) */
-};
-
-/* dkim_doctor - the checks herald can make here, one struct dkim_check
- * each, in order: keys readable (and matching the published records when
- * given), From and the notices' From aligned with d=, the List-* headers
- * and Precedence in a sample message rendered from ANNOUNCEMENT, the
- * one-click URL (it starts with the web base_url, and herald serve at
- * LISTEN answers 200 to one RFC 8058 POST of a test token, which acts on
- * nobody; SKIP when neither web.base_url nor the list's
- * unsubscribe_base_url is set), over-signing in h=, and the sample's
- * signatures verified by libopendkim against the records. Never fails
- * as a whole. */
-GPtrArray *dkim_doctor(const struct config *config,
-    const struct list_config *list, const struct dkim_doctor_opts *o);
 
 #endif

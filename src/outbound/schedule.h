@@ -29,28 +29,7 @@
 #include "config.h"
 #include "dispatch.h"
 #include "store.h"
-
-/* a sending window: days of the week and a time of day range; end <= start
- * wraps past midnight (the day is the one the window opens on) */
-struct schedule_window {
-	guint8 days;		/* bit 0 Monday … bit 6 Sunday */
-	int start, end;		/* minutes after midnight, end up to 1440 */
-};
-
-/* schedule_window_parse - "[DAYS ]HH:MM-HH:MM", DAYS a comma list of Mon
- * … Sun or ranges (Mon-Fri, Sat-Sun); no DAYS is every day. FALSE and a
- * CONFIG error saying what is wrong otherwise. */
-gboolean schedule_window_parse(const char *text, struct schedule_window *w,
-    GError **error);
-
-/* schedule_window_is_open - is W open at T (unix seconds) in TZ? */
-gboolean schedule_window_is_open(const struct schedule_window *w,
-    GTimeZone *tz, gint64 t);
-
-/* schedule_window_next - the first instant after T at which W opens (when
- * closed at T) or closes (when open at T); 0 if never (no day given) */
-gint64 schedule_window_next(const struct schedule_window *w, GTimeZone *tz,
-    gint64 t);
+#include "schedule_window.h"
 
 /* schedule_parse_at - TEXT ("YYYY-MM-DD HH:MM[:SS]") in LIST's zone to
  * unix seconds; FALSE and a USAGE error naming the zone otherwise */

@@ -3,14 +3,17 @@
  * subscriber matches, for herald render and herald preview.
  *
  * Each segment's expression is compiled once (segment.c) and turned into
- * SQL with bound parameters for each query. The queries read memberships
- * (alias m) joined to subscribers (alias s), active members only.
+ * SQL with bound parameters for each query (store_segment.c). The
+ * queries read memberships (alias m) joined to subscribers (alias s),
+ * active members only.
  */
 #include <string.h>
 
 #include "herald.h"
 #include "audience.h"
 #include "segment.h"
+#include "store_dynamic.h"
+#include "store_segment.h"
 
 struct audience {
 	struct store *store;
@@ -19,6 +22,7 @@ struct audience {
 	GPtrArray *segs;	/* struct segment *, same order */
 };
 
+/* audience_free - free A and its compiled segments */
 void
 audience_free(struct audience *a)
 {
@@ -29,6 +33,7 @@ audience_free(struct audience *a)
 	g_free(a);
 }
 
+/* audience_new - LIST's segments in ORDER, compiled */
 struct audience *
 audience_new(struct store *store, const struct list_config *list,
     const char *const *order, GError **error)
@@ -68,6 +73,7 @@ audience_new(struct store *store, const struct list_config *list,
 	return g_steal_pointer(&a);
 }
 
+/* audience_order - the segment names, in order */
 const char *const *
 audience_order(const struct audience *a)
 {
@@ -86,6 +92,7 @@ audience_find(const struct audience *a, const char *name)
 	return NULL;
 }
 
+/* audience_match - the segments SUBSCRIBER_ID matches, in order */
 gboolean
 audience_match(struct audience *a, gint64 subscriber_id, GPtrArray *matched,
     GError **error)
@@ -97,22 +104,24 @@ audience_match(struct audience *a, gint64 subscriber_id, GPtrArray *matched,
 		    " JOIN subscribers s ON s.id = m.subscriber_id"
 		    " WHERE m.list_id = ?1 AND m.subscriber_id = ?2"
 		    " AND m.status = 'active' AND ");
-		g_autoptr(GPtrArray) params = g_ptr_array_new();
-		g_autoptr(sqlite3_stmt) st = NULL;
-		int rc;
+		g_autoptr(GArray) args = g_array_new(FALSE, FALSE,
+		    sizeof(struct store_arg));
+		g_autoptr(store_rows) rows = NULL;
+		struct store_arg fixed[] = { SQ_INT(a->list_id),
+		    SQ_INT(subscriber_id) };
+		GError *err = NULL;
 
-		segment_to_sql(g_ptr_array_index(a->segs, i), sql, params);
-		if ((st = store_prepare(a->store, sql->str, error)) == NULL)
+		g_array_append_vals(args, fixed, G_N_ELEMENTS(fixed));
+		store_segment_sql(g_ptr_array_index(a->segs, i), sql, args);
+		rows = store_select_dynamic(a->store, sql->str,
+		    (const struct store_arg *)(void *)args->data, args->len,
+		    error);
+		if (rows == NULL)
 			return FALSE;
-		sqlite3_bind_int64(st, 1, a->list_id);
-		sqlite3_bind_int64(st, 2, subscriber_id);
-		segment_bind(st, 3, params);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
+		if (store_next(rows, &err))
 			g_ptr_array_add(matched, g_ptr_array_index(a->names, i));
-		else if (rc != SQLITE_DONE) {
-			herald_set_sqlite_error(error, a->store->db, rc,
-			    "matching segments");
+		else if (err != NULL) {
+			g_propagate_error(error, err);
 			return FALSE;
 		}
 	}
@@ -120,73 +129,63 @@ audience_match(struct audience *a, gint64 subscriber_id, GPtrArray *matched,
 }
 
 /* audience_query - "SELECT <what> …" over active members of SEGMENT */
-static sqlite3_stmt *
+static struct store_rows *
 audience_query(struct audience *a, const char *what, const char *segment,
     const char *tail, GError **error)
 {
-	g_autoptr(GString) sql = g_string_new(NULL);
-	g_autoptr(GPtrArray) params = g_ptr_array_new();
+	g_autofree char *head = NULL;
 	const struct segment *seg = NULL;
-	sqlite3_stmt *st;
 
 	if (segment != NULL && (seg = audience_find(a, segment)) == NULL) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_USAGE,
 		    "no segment \"%s\" here", segment);
 		return NULL;
 	}
-	g_string_printf(sql, "SELECT %s FROM memberships m"
-	    " JOIN subscribers s ON s.id = m.subscriber_id"
-	    " WHERE m.list_id = ?1 AND m.status = 'active'", what);
-	if (seg != NULL) {
-		g_string_append(sql, " AND ");
-		segment_to_sql(seg, sql, params);
-	}
-	g_string_append(sql, tail);
-	if ((st = store_prepare(a->store, sql->str, error)) == NULL)
-		return NULL;
-	sqlite3_bind_int64(st, 1, a->list_id);
-	segment_bind(st, 2, params);
-	return st;
+	head = g_strdup_printf("SELECT %s FROM memberships m"
+	    " JOIN subscribers s ON s.id = m.subscriber_id", what);
+	return store_segment_select(a->store, head, a->list_id, seg, tail,
+	    error);
 }
 
+/* audience_members - ids of active members in SEGMENT, at most LIMIT */
 GArray *
 audience_members(struct audience *a, const char *segment, guint limit,
     GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = audience_query(a, "s.id", segment,
+	g_autoptr(store_rows) rows = audience_query(a, "s.id", segment,
 	    " ORDER BY s.id", error);
 	g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(gint64));
-	int rc;
+	GError *err = NULL;
 
-	if (st == NULL)
+	if (rows == NULL)
 		return NULL;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW &&
-	    (limit == 0 || ids->len < limit)) {
-		gint64 id = sqlite3_column_int64(st, 0);
+	while ((limit == 0 || ids->len < limit) && store_next(rows, &err)) {
+		gint64 id = store_int(rows, 0);
 
 		g_array_append_val(ids, id);
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		herald_set_sqlite_error(error, a->store->db, rc,
-		    "listing segment members");
+	if (err != NULL) {
+		g_propagate_error(error, err);
 		return NULL;
 	}
 	return g_steal_pointer(&ids);
 }
 
+/* audience_count - active members in SEGMENT */
 gint64
 audience_count(struct audience *a, const char *segment, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = audience_query(a, "count(*)", segment, "",
+	g_autoptr(store_rows) rows = audience_query(a, "count(*)", segment, "",
 	    error);
-	int rc;
+	GError *err = NULL;
 
-	if (st == NULL)
+	if (rows == NULL)
 		return -1;
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		herald_set_sqlite_error(error, a->store->db, rc,
-		    "counting segment members");
-		return -1;
-	}
-	return sqlite3_column_int64(st, 0);
+	if (store_next(rows, &err))
+		return store_int(rows, 0);
+	if (err == NULL)
+		g_set_error(&err, HERALD_ERROR, HERALD_ERROR_SOFTWARE,
+		    "counting segment members: no row");
+	g_propagate_error(error, err);
+	return -1;
 }

@@ -5,7 +5,7 @@
  * subscriber's message is rendered for.
  *
  * Must stay true: segment expressions reach SQLite only as bound
- * parameters (segment.c); an audience is used by one thread.
+ * parameters (store_segment.c); an audience is used by one thread.
  */
 #ifndef HERALD_AUDIENCE_H
 #define HERALD_AUDIENCE_H

@@ -2,10 +2,11 @@
  * campaign.c - campaigns and deliveries in the store (see campaign.h).
  *
  * The snapshot is one INSERT … SELECT: the campaign's segments, compiled
- * to SQL by segment.c, pick the recipients and (as a CASE in the same
- * order) name the first that matches; every list segment is evaluated
- * once more for the `matched` column that rendering turns into
- * segments.NAME flags. Deliveries are then only ever touched by id.
+ * by segment.c and written as SQL by store_segment.c, pick the recipients
+ * and (as a CASE in the same order) name the first that matches; every
+ * list segment is evaluated once more for the `matched` column that
+ * rendering turns into segments.NAME flags. Deliveries are then only ever
+ * touched by id.
  *
  * The lock is flock(2) on a file beside the database: the kernel drops it
  * when the holder dies, so a kill -9 never leaves a stale lock, and the
@@ -20,10 +21,12 @@
 #include <unistd.h>
 
 #include "herald.h"
-#include "bounce_policy.h"
 #include "campaign.h"
 #include "relay.h"
 #include "segment.h"
+#include "store_bounces.h"
+#include "store_dynamic.h"
+#include "store_segment.h"
 
 #define CAMPAIGN_MAX_SHIFT 20	/* back-off doubles at most this often */
 
@@ -48,33 +51,12 @@ campaign_free(struct campaign *c)
 	g_free(c);
 }
 
-/* campaign_bind_all - bind PARAMS (strings) from index 1 */
-static void
-campaign_bind_all(sqlite3_stmt *st, GPtrArray *params)
+/* campaign_compile - check SEGMENTS (each defined in LIST, none twice)
+ * and compile them into SEGS, and every segment of LIST into LSEGS */
+static gboolean
+campaign_compile(const struct list_config *list, const char *const *segments,
+    GPtrArray *segs, GPtrArray *lsegs, GError **error)
 {
-	guint i;
-
-	for (i = 0; i < params->len; i++)
-		sqlite3_bind_text(st, i + 1, g_ptr_array_index(params, i), -1,
-		    SQLITE_TRANSIENT);
-}
-
-/* campaign_create - snapshot the recipients into a new campaign */
-gboolean
-campaign_create(struct store *store, const struct list_config *list,
-    const char *announcement, const char *const *segments, gint64 *id,
-    GError **error)
-{
-	g_autoptr(GPtrArray) segs = g_ptr_array_new_with_free_func(
-	    (GDestroyNotify)segment_free);
-	g_autoptr(GPtrArray) lsegs = g_ptr_array_new_with_free_func(
-	    (GDestroyNotify)segment_free);
-	g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func(g_free);
-	g_autoptr(GPtrArray) tmp = g_ptr_array_new();
-	g_autoptr(GString) sql = g_string_new(NULL);
-	g_autoptr(sqlite3_stmt) st = NULL;
-	g_autofree char *joined = NULL;
-	gint64 list_id, cid;
 	guint i, j;
 
 	if (segments == NULL || segments[0] == NULL) {
@@ -116,71 +98,115 @@ campaign_create(struct store *store, const struct list_config *list,
 		}
 		g_ptr_array_add(lsegs, seg);
 	}
+	return TRUE;
+}
 
+/* campaign_text - V as the next parameter: its ?N into SQL, V into ARGS */
+static void
+campaign_text(GString *sql, GArray *args, const char *v)
+{
+	struct store_arg arg = SQ_TEXT(v);
+
+	g_array_append_val(args, arg);
+	g_string_append_printf(sql, "?%u", args->len);
+}
+
+/* campaign_snapshot_sql - the INSERT … SELECT of the recipients of SEGS
+ * (named SEGMENTS) into campaign ?1 from list ?2 (ARGS holds those two);
+ * LSEGS are LIST's segments, for the matched column; the strings made
+ * for parameters go to KEEP */
+static void
+campaign_snapshot_sql(const struct list_config *list,
+    const char *const *segments, GPtrArray *segs, GPtrArray *lsegs,
+    GString *sql, GArray *args, GPtrArray *keep)
+{
+	guint i;
+
+	g_string_append(sql, "INSERT INTO deliveries(campaign_id, subscriber_id,"
+	    " segment, matched) SELECT ?1, s.id, CASE");
+	for (i = 0; i < segs->len; i++) {
+		g_string_append(sql, " WHEN ");
+		store_segment_sql(g_ptr_array_index(segs, i), sql, args);
+		g_string_append(sql, " THEN ");
+		campaign_text(sql, args, segments[i]);
+	}
+	g_string_append(sql, " END, rtrim(''");
+	for (i = 0; i < lsegs->len; i++) {
+		const struct segment_def *def = g_ptr_array_index(list->segments, i);
+		char *flag = g_strdup_printf("%s,", def->name);
+
+		g_ptr_array_add(keep, flag);
+		g_string_append(sql, " || CASE WHEN ");
+		store_segment_sql(g_ptr_array_index(lsegs, i), sql, args);
+		g_string_append(sql, " THEN ");
+		campaign_text(sql, args, flag);
+		g_string_append(sql, " ELSE '' END");
+	}
+	g_string_append(sql, ", ',') FROM memberships m"
+	    " JOIN subscribers s ON s.id = m.subscriber_id"
+	    " WHERE m.list_id = ?2 AND m.status = 'active'"
+	    " AND NOT EXISTS (SELECT 1 FROM memberships b"
+	    "   WHERE b.subscriber_id = s.id AND b.status = 'blocklisted')"
+	    " AND (0");
+	for (i = 0; i < segs->len; i++) {
+		g_string_append(sql, " OR ");
+		store_segment_sql(g_ptr_array_index(segs, i), sql, args);
+	}
+	g_string_append(sql, ") ORDER BY s.id");
+}
+
+/* campaign_snapshot - the deliveries of campaign CID, from LIST_ID; the
+ * number of them in *N */
+static gboolean
+campaign_snapshot(struct store *store, const struct list_config *list,
+    const char *const *segments, GPtrArray *segs, GPtrArray *lsegs,
+    gint64 cid, gint64 list_id, gint64 *n, GError **error)
+{
+	g_autoptr(GString) sql = g_string_new(NULL);
+	g_autoptr(GArray) args = g_array_new(FALSE, FALSE,
+	    sizeof(struct store_arg));
+	g_autoptr(GPtrArray) keep = g_ptr_array_new_with_free_func(g_free);
+	struct store_arg fixed[] = { SQ_INT(cid), SQ_INT(list_id) };
+
+	g_array_append_vals(args, fixed, G_N_ELEMENTS(fixed));
+	campaign_snapshot_sql(list, segments, segs, lsegs, sql, args, keep);
+	if (!store_finish(store_select_dynamic(store, sql->str,
+	    (const struct store_arg *)(void *)args->data, args->len, error),
+	    error))
+		return FALSE;
+	*n = store_changes(store);
+	return TRUE;
+}
+
+/* campaign_create - snapshot the recipients into a new campaign */
+gboolean
+campaign_create(struct store *store, const struct list_config *list,
+    const char *announcement, const char *const *segments, gint64 *id,
+    GError **error)
+{
+	g_autoptr(GPtrArray) segs = g_ptr_array_new_with_free_func(
+	    (GDestroyNotify)segment_free);
+	g_autoptr(GPtrArray) lsegs = g_ptr_array_new_with_free_func(
+	    (GDestroyNotify)segment_free);
+	g_autofree char *joined = NULL;
+	gint64 list_id, cid, n;
+
+	if (!campaign_compile(list, segments, segs, lsegs, error))
+		return FALSE;
 	if (!store_begin(store, error))
 		return FALSE;
 	if ((list_id = store_list_id(store, list->name, TRUE, error)) == 0)
 		goto fail;
 	joined = g_strjoinv(",", (char **)segments);
-	st = store_prepare(store, "INSERT INTO campaigns(list_id, announcement,"
-	    " segments) VALUES (?1, ?2, ?3)", error);
-	if (st == NULL)
+	if (!store_run(store, "INSERT INTO campaigns(list_id, announcement,"
+	    " segments) VALUES (?1, ?2, ?3)", error, SQ_INT(list_id),
+	    SQ_TEXT(announcement), SQ_TEXT(joined), SQ_END))
 		goto fail;
-	sqlite3_bind_int64(st, 1, list_id);
-	sqlite3_bind_text(st, 2, announcement, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, joined, -1, SQLITE_STATIC);
-	if (!store_step_done(store, st, "creating the campaign", error))
+	cid = store_last_id(store);
+	if (!campaign_snapshot(store, list, segments, segs, lsegs, cid, list_id,
+	    &n, error))
 		goto fail;
-	cid = sqlite3_last_insert_rowid(store->db);
-	g_clear_pointer(&st, sqlite3_finalize);
-
-	/* parameters are bound in the order their "?" appear */
-	g_string_append(sql, "INSERT INTO deliveries(campaign_id, subscriber_id,"
-	    " segment, matched) SELECT CAST(? AS INTEGER), s.id, CASE");
-	g_ptr_array_add(params, g_strdup_printf("%" G_GINT64_FORMAT, cid));
-	for (i = 0; i < segs->len; i++) {
-		g_string_append(sql, " WHEN ");
-		g_ptr_array_set_size(tmp, 0);
-		segment_to_sql(g_ptr_array_index(segs, i), sql, tmp);
-		for (j = 0; j < tmp->len; j++)
-			g_ptr_array_add(params, g_strdup(g_ptr_array_index(tmp, j)));
-		g_string_append(sql, " THEN ?");
-		g_ptr_array_add(params, g_strdup(segments[i]));
-	}
-	g_string_append(sql, " END, rtrim(''");
-	for (i = 0; i < lsegs->len; i++) {
-		const struct segment_def *def = g_ptr_array_index(list->segments, i);
-
-		g_string_append(sql, " || CASE WHEN ");
-		g_ptr_array_set_size(tmp, 0);
-		segment_to_sql(g_ptr_array_index(lsegs, i), sql, tmp);
-		for (j = 0; j < tmp->len; j++)
-			g_ptr_array_add(params, g_strdup(g_ptr_array_index(tmp, j)));
-		g_string_append(sql, " THEN ? ELSE '' END");
-		g_ptr_array_add(params, g_strdup_printf("%s,", def->name));
-	}
-	g_string_append(sql, ", ',') FROM memberships m"
-	    " JOIN subscribers s ON s.id = m.subscriber_id"
-	    " WHERE m.list_id = CAST(? AS INTEGER) AND m.status = 'active'"
-	    " AND NOT EXISTS (SELECT 1 FROM memberships b"
-	    "   WHERE b.subscriber_id = s.id AND b.status = 'blocklisted')"
-	    " AND (0");
-	g_ptr_array_add(params, g_strdup_printf("%" G_GINT64_FORMAT, list_id));
-	for (i = 0; i < segs->len; i++) {
-		g_string_append(sql, " OR ");
-		g_ptr_array_set_size(tmp, 0);
-		segment_to_sql(g_ptr_array_index(segs, i), sql, tmp);
-		for (j = 0; j < tmp->len; j++)
-			g_ptr_array_add(params, g_strdup(g_ptr_array_index(tmp, j)));
-	}
-	g_string_append(sql, ") ORDER BY s.id");
-	if ((st = store_prepare(store, sql->str, error)) == NULL)
-		goto fail;
-	campaign_bind_all(st, params);
-	if (!store_step_done(store, st, "taking the snapshot of recipients",
-	    error))
-		goto fail;
-	if (sqlite3_changes(store->db) == 0) {
+	if (n == 0) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_NOUSER,
 		    "no active member of %s is in segment%s %s: nothing to send",
 		    list->name, segs->len > 1 ? "s" : "", joined);
@@ -195,29 +221,16 @@ fail:
 	return FALSE;
 }
 
-/* campaign_exec_id - run SQL (no rows) with ?1 = ID */
-static gboolean
-campaign_exec_id(struct store *store, const char *sql, gint64 id,
-    const char *what, GError **error)
-{
-	g_autoptr(sqlite3_stmt) st = store_prepare(store, sql, error);
-
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, id);
-	return store_step_done(store, st, what, error);
-}
-
 /* campaign_delete - remove an unattempted campaign */
 gboolean
 campaign_delete(struct store *store, gint64 id, GError **error)
 {
 	if (!store_begin(store, error))
 		return FALSE;
-	if (!campaign_exec_id(store, "DELETE FROM deliveries WHERE campaign_id = ?1",
-	    id, "deleting deliveries", error) ||
-	    !campaign_exec_id(store, "DELETE FROM campaigns WHERE id = ?1", id,
-	    "deleting the campaign", error)) {
+	if (!store_run(store, "DELETE FROM deliveries WHERE campaign_id = ?1",
+	    error, SQ_INT(id), SQ_END) ||
+	    !store_run(store, "DELETE FROM campaigns WHERE id = ?1", error,
+	    SQ_INT(id), SQ_END)) {
 		store_rollback(store);
 		return FALSE;
 	}
@@ -230,22 +243,21 @@ campaign_delete(struct store *store, gint64 id, GError **error)
 
 /* campaign_from_row - a struct campaign from CAMPAIGN_COLUMNS */
 static struct campaign *
-campaign_from_row(sqlite3_stmt *st)
+campaign_from_row(struct store_rows *rows)
 {
 	struct campaign *c = g_new0(struct campaign, 1);
 
-	c->id = sqlite3_column_int64(st, 0);
-	c->list_id = sqlite3_column_int64(st, 1);
-	c->list = g_strdup((const char *)sqlite3_column_text(st, 2));
-	c->announcement = g_strdup((const char *)sqlite3_column_text(st, 3));
-	c->segments = g_strsplit((const char *)sqlite3_column_text(st, 4), ",",
-	    -1);
-	c->state = g_strdup((const char *)sqlite3_column_text(st, 5));
-	c->reason = g_strdup((const char *)sqlite3_column_text(st, 6));
-	c->created = sqlite3_column_int64(st, 7);
-	c->started = sqlite3_column_int64(st, 8);
-	c->finished = sqlite3_column_int64(st, 9);
-	c->sending_seconds = sqlite3_column_double(st, 10);
+	c->id = store_int(rows, 0);
+	c->list_id = store_int(rows, 1);
+	c->list = store_text_dup(rows, 2);
+	c->announcement = store_text_dup(rows, 3);
+	c->segments = g_strsplit(store_text(rows, 4), ",", -1);
+	c->state = store_text_dup(rows, 5);
+	c->reason = store_text_dup(rows, 6);
+	c->created = store_int(rows, 7);
+	c->started = store_int(rows, 8);
+	c->finished = store_int(rows, 9);
+	c->sending_seconds = store_real(rows, 10);
 	return c;
 }
 
@@ -253,22 +265,20 @@ campaign_from_row(sqlite3_stmt *st)
 struct campaign *
 campaign_get(struct store *store, gint64 id, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = store_prepare(store, "SELECT "
+	g_autoptr(store_rows) rows = store_select(store, "SELECT "
 	    CAMPAIGN_COLUMNS " FROM campaigns c JOIN lists l ON l.id = c.list_id"
-	    " WHERE c.id = ?1", error);
-	int rc;
+	    " WHERE c.id = ?1", error, SQ_INT(id), SQ_END);
+	GError *err = NULL;
 
-	if (st == NULL)
+	if (rows == NULL)
 		return NULL;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		return campaign_from_row(st);
-	if (rc == SQLITE_DONE)
+	if (store_next(rows, &err))
+		return campaign_from_row(rows);
+	if (err != NULL)
+		g_propagate_error(error, err);
+	else
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_NOUSER,
 		    "no campaign %" G_GINT64_FORMAT " (see herald campaigns)", id);
-	else
-		herald_set_sqlite_error(error, store->db, rc, "reading campaign");
 	return NULL;
 }
 
@@ -276,23 +286,22 @@ campaign_get(struct store *store, gint64 id, GError **error)
 GPtrArray *
 campaign_list(struct store *store, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = store_prepare(store, "SELECT "
+	g_autoptr(store_rows) rows = store_select(store, "SELECT "
 	    CAMPAIGN_COLUMNS " FROM campaigns c JOIN lists l ON l.id = c.list_id"
-	    " ORDER BY c.id DESC", error);
-	GPtrArray *out;
-	int rc;
+	    " ORDER BY c.id DESC", error, SQ_END);
+	g_autoptr(GPtrArray) out = NULL;
+	GError *err = NULL;
 
-	if (st == NULL)
+	if (rows == NULL)
 		return NULL;
 	out = g_ptr_array_new_with_free_func((GDestroyNotify)campaign_free);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		g_ptr_array_add(out, campaign_from_row(st));
-	if (rc != SQLITE_DONE) {
-		herald_set_sqlite_error(error, store->db, rc, "listing campaigns");
-		g_ptr_array_unref(out);
+	while (store_next(rows, &err))
+		g_ptr_array_add(out, campaign_from_row(rows));
+	if (err != NULL) {
+		g_propagate_error(error, err);
 		return NULL;
 	}
-	return out;
+	return g_steal_pointer(&out);
 }
 
 /* campaign_find_earlier - the newest campaign of the same announcement
@@ -301,25 +310,15 @@ gint64
 campaign_find_earlier(struct store *store, gint64 list_id,
     const char *announcement, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = store_prepare(store, "SELECT c.id FROM"
-	    " campaigns c WHERE c.list_id = ?1 AND c.announcement = ?2 AND"
+	gint64 id = 0;
+	int found = store_get_int(store, "SELECT c.id FROM campaigns c"
+	    " WHERE c.list_id = ?1 AND c.announcement = ?2 AND"
 	    " (c.state != 'cancelled' OR EXISTS (SELECT 1 FROM deliveries d"
 	    " WHERE d.campaign_id = c.id AND d.state = 'sent'))"
-	    " ORDER BY c.id DESC LIMIT 1", error);
-	int rc;
+	    " ORDER BY c.id DESC LIMIT 1", &id, error, SQ_INT(list_id),
+	    SQ_TEXT(announcement), SQ_END);
 
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, list_id);
-	sqlite3_bind_text(st, 2, announcement, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		return sqlite3_column_int64(st, 0);
-	if (rc != SQLITE_DONE) {
-		herald_set_sqlite_error(error, store->db, rc, "finding campaigns");
-		return -1;
-	}
-	return 0;
+	return found < 0 ? -1 : id;
 }
 
 /* campaign_counts - deliveries by state */
@@ -327,34 +326,38 @@ gboolean
 campaign_counts(struct store *store, gint64 id, struct campaign_counts *counts,
     GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = store_prepare(store, "SELECT count(*),"
+	g_autoptr(store_rows) rows = NULL;
+	GError *err = NULL;
+
+	memset(counts, 0, sizeof *counts);
+	rows = store_select(store, "SELECT count(*),"
 	    " count(*) FILTER (WHERE state = 'sent'),"
 	    " count(*) FILTER (WHERE state = 'failed'),"
 	    " count(*) FILTER (WHERE state = 'queued'),"
 	    " count(*) FILTER (WHERE state = 'queued' AND next_attempt <= ?2),"
 	    " coalesce(min(next_attempt) FILTER (WHERE state = 'queued'"
 	    "   AND next_attempt < " G_STRINGIFY(CAMPAIGN_HELD) "), 0)"
-	    " FROM deliveries WHERE campaign_id = ?1", error);
-	int rc;
-
-	memset(counts, 0, sizeof *counts);
-	if (st == NULL)
+	    " FROM deliveries WHERE campaign_id = ?1", error, SQ_INT(id),
+	    SQ_INT(herald_now()), SQ_END);
+	if (rows == NULL)
 		return FALSE;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, herald_now());
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		herald_set_sqlite_error(error, store->db, rc, "counting deliveries");
+	if (!store_next(rows, &err)) {
+		if (err == NULL)
+			g_set_error(&err, HERALD_ERROR, HERALD_ERROR_SOFTWARE,
+			    "counting deliveries: no row");
+		g_propagate_error(error, err);
 		return FALSE;
 	}
-	counts->total = sqlite3_column_int64(st, 0);
-	counts->sent = sqlite3_column_int64(st, 1);
-	counts->failed = sqlite3_column_int64(st, 2);
-	counts->queued = sqlite3_column_int64(st, 3);
-	counts->due = sqlite3_column_int64(st, 4);
-	counts->next_due = sqlite3_column_int64(st, 5);
+	counts->total = store_int(rows, 0);
+	counts->sent = store_int(rows, 1);
+	counts->failed = store_int(rows, 2);
+	counts->queued = store_int(rows, 3);
+	counts->due = store_int(rows, 4);
+	counts->next_due = store_int(rows, 5);
 	return TRUE;
 }
 
+/* campaign_segment_count_clear - free a row's segment name */
 static void
 campaign_segment_count_clear(gpointer p)
 {
@@ -366,41 +369,42 @@ GArray *
 campaign_segment_counts(struct store *store, const struct campaign *c,
     GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = store_prepare(store, "SELECT count(*),"
-	    " count(*) FILTER (WHERE state = 'sent'),"
-	    " count(*) FILTER (WHERE state = 'failed'),"
-	    " count(*) FILTER (WHERE state = 'queued')"
-	    " FROM deliveries WHERE campaign_id = ?1 AND segment = ?2", error);
-	GArray *out;
+	g_autoptr(GArray) out = g_array_new(FALSE, TRUE,
+	    sizeof(struct campaign_segment_count));
 	guint i;
 
-	if (st == NULL)
-		return NULL;
-	out = g_array_new(FALSE, TRUE, sizeof(struct campaign_segment_count));
 	g_array_set_clear_func(out, campaign_segment_count_clear);
 	for (i = 0; c->segments[i] != NULL; i++) {
+		g_autoptr(store_rows) rows = store_select(store, "SELECT count(*),"
+		    " count(*) FILTER (WHERE state = 'sent'),"
+		    " count(*) FILTER (WHERE state = 'failed'),"
+		    " count(*) FILTER (WHERE state = 'queued')"
+		    " FROM deliveries WHERE campaign_id = ?1 AND segment = ?2",
+		    error, SQ_INT(c->id), SQ_TEXT(c->segments[i]), SQ_END);
 		struct campaign_segment_count sc = { 0 };
-		int rc;
+		GError *err = NULL;
 
-		sqlite3_bind_int64(st, 1, c->id);
-		sqlite3_bind_text(st, 2, c->segments[i], -1, SQLITE_STATIC);
-		if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-			herald_set_sqlite_error(error, store->db, rc,
-			    "counting deliveries by segment");
-			g_array_unref(out);
+		if (rows == NULL)
+			return NULL;
+		if (!store_next(rows, &err)) {
+			if (err == NULL)
+				g_set_error(&err, HERALD_ERROR,
+				    HERALD_ERROR_SOFTWARE,
+				    "counting deliveries by segment: no row");
+			g_propagate_error(error, err);
 			return NULL;
 		}
 		sc.segment = g_strdup(c->segments[i]);
-		sc.total = sqlite3_column_int64(st, 0);
-		sc.sent = sqlite3_column_int64(st, 1);
-		sc.failed = sqlite3_column_int64(st, 2);
-		sc.queued = sqlite3_column_int64(st, 3);
+		sc.total = store_int(rows, 0);
+		sc.sent = store_int(rows, 1);
+		sc.failed = store_int(rows, 2);
+		sc.queued = store_int(rows, 3);
 		g_array_append_val(out, sc);
-		sqlite3_reset(st);
 	}
-	return out;
+	return g_steal_pointer(&out);
 }
 
+/* campaign_error_group_clear - free a group's strings */
 static void
 campaign_error_group_clear(gpointer p)
 {
@@ -414,37 +418,35 @@ campaign_error_group_clear(gpointer p)
 GArray *
 campaign_errors(struct store *store, gint64 id, int limit, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = store_prepare(store, "SELECT"
+	g_autoptr(store_rows) rows = store_select(store, "SELECT"
 	    " coalesce(stage, ''), coalesce(code, 0), coalesce(reply, ''),"
 	    " count(*), count(*) FILTER (WHERE state = 'failed')"
 	    " FROM deliveries WHERE campaign_id = ?1 AND state <> 'sent'"
 	    " AND attempts + (state = 'failed') > 0"
-	    " GROUP BY 1, 2, 3 ORDER BY 4 DESC, 2 LIMIT ?2", error);
-	GArray *out;
-	int rc;
+	    " GROUP BY 1, 2, 3 ORDER BY 4 DESC, 2 LIMIT ?2", error, SQ_INT(id),
+	    SQ_INT(limit), SQ_END);
+	g_autoptr(GArray) out = NULL;
+	GError *err = NULL;
 
-	if (st == NULL)
+	if (rows == NULL)
 		return NULL;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int(st, 2, limit);
 	out = g_array_new(FALSE, TRUE, sizeof(struct campaign_error_group));
 	g_array_set_clear_func(out, campaign_error_group_clear);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (store_next(rows, &err)) {
 		struct campaign_error_group g;
 
-		g.stage = g_strdup((const char *)sqlite3_column_text(st, 0));
-		g.code = sqlite3_column_int(st, 1);
-		g.reply = g_strdup((const char *)sqlite3_column_text(st, 2));
-		g.count = sqlite3_column_int64(st, 3);
-		g.failed = sqlite3_column_int64(st, 4);
+		g.stage = store_text_dup(rows, 0);
+		g.code = (int)store_int(rows, 1);
+		g.reply = store_text_dup(rows, 2);
+		g.count = store_int(rows, 3);
+		g.failed = store_int(rows, 4);
 		g_array_append_val(out, g);
 	}
-	if (rc != SQLITE_DONE) {
-		herald_set_sqlite_error(error, store->db, rc, "grouping errors");
-		g_array_unref(out);
+	if (err != NULL) {
+		g_propagate_error(error, err);
 		return NULL;
 	}
-	return out;
+	return g_steal_pointer(&out);
 }
 
 /* campaign_set_state - state and reason */
@@ -452,19 +454,13 @@ gboolean
 campaign_set_state(struct store *store, gint64 id, const char *state,
     const char *reason, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = store_prepare(store, "UPDATE campaigns SET"
+	return store_run(store, "UPDATE campaigns SET"
 	    " state = ?2, reason = ?3,"
 	    " started = CASE WHEN ?2 = 'sending' THEN coalesce(started,"
 	    "   unixepoch()) ELSE started END,"
 	    " finished = CASE WHEN ?2 = 'done' THEN unixepoch() ELSE NULL END"
-	    " WHERE id = ?1", error);
-
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
-	return store_step_done(store, st, "setting the campaign state", error);
+	    " WHERE id = ?1", error, SQ_INT(id), SQ_TEXT(state),
+	    SQ_TEXT(reason), SQ_END);
 }
 
 /* campaign_requeue - failed back to queued, queued due now */
@@ -475,17 +471,16 @@ campaign_requeue(struct store *store, gint64 id, gint64 *n, GError **error)
 
 	if (!store_begin(store, error))
 		return FALSE;
-	if (!campaign_exec_id(store, "UPDATE deliveries SET state = 'queued',"
+	if (!store_run(store, "UPDATE deliveries SET state = 'queued',"
 	    " next_attempt = 0, first_attempt = NULL WHERE campaign_id = ?1"
-	    " AND state = 'failed'", id, "re-queueing failed deliveries", error))
+	    " AND state = 'failed'", error, SQ_INT(id), SQ_END))
 		goto fail;
-	changed = sqlite3_changes(store->db);
+	changed = store_changes(store);
 	/* a scheduled campaign's held deliveries stay held: the schedule
 	 * releases them */
-	if (!campaign_exec_id(store, "UPDATE deliveries SET next_attempt = 0"
+	if (!store_run(store, "UPDATE deliveries SET next_attempt = 0"
 	    " WHERE campaign_id = ?1 AND state = 'queued' AND next_attempt <> "
-	    G_STRINGIFY(CAMPAIGN_HELD), id,
-	    "making queued deliveries due", error))
+	    G_STRINGIFY(CAMPAIGN_HELD), error, SQ_INT(id), SQ_END))
 		goto fail;
 	if (!store_commit(store, error))
 		return FALSE;
@@ -505,7 +500,7 @@ static gboolean
 campaign_record_rejection(struct store *store, const struct config *config,
     const struct campaign_result *r, gint64 now, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = NULL;
+	g_autoptr(store_rows) rows = NULL;
 	const struct list_config *list;
 	gint64 sub, list_id;
 
@@ -513,22 +508,75 @@ campaign_record_rejection(struct store *store, const struct config *config,
 	    r->stage == NULL || (strcmp(r->stage, "rcpt") != 0 &&
 	    strcmp(r->stage, "data") != 0))
 		return TRUE;
-	st = store_prepare(store, "SELECT d.subscriber_id, c.list_id, l.name"
+	rows = store_select(store, "SELECT d.subscriber_id, c.list_id, l.name"
 	    " FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
-	    " JOIN lists l ON l.id = c.list_id WHERE d.id = ?1", error);
-	if (st == NULL)
+	    " JOIN lists l ON l.id = c.list_id WHERE d.id = ?1", error,
+	    SQ_INT(r->delivery_id), SQ_END);
+	if (rows == NULL)
 		return FALSE;
-	sqlite3_bind_int64(st, 1, r->delivery_id);
-	if (sqlite3_step(st) != SQLITE_ROW)
+	if (!store_next(rows, NULL))
 		return TRUE;	/* the delivery is gone (campaign deleted) */
-	sub = sqlite3_column_int64(st, 0);
-	list_id = sqlite3_column_int64(st, 1);
-	list = config_list(config, (const char *)sqlite3_column_text(st, 2),
-	    NULL);
+	sub = store_int(rows, 0);
+	list_id = store_int(rows, 1);
+	list = config_list(config, store_text(rows, 2), NULL);
+	g_clear_pointer(&rows, store_rows_free);
 	if (list == NULL)
 		return TRUE;	/* the list file was removed since: no policy */
-	return bounce_policy_record_sync(store, list, list_id, sub,
+	return store_bounce_record_sync(store, list, list_id, sub,
 	    r->delivery_id, NULL, r->reply, now, error);
+}
+
+/* campaign_record_one - R's delivery as its fate says; *CHANGED: whether
+ * it was still queued (and so changed) */
+static gboolean
+campaign_record_one(struct store *store, const struct send_config *cfg,
+    const struct campaign_result *r, gint64 now, gboolean *changed,
+    GError **error)
+{
+	gboolean ok;
+
+	switch (r->fate) {
+	case CAMPAIGN_SENT:
+	case CAMPAIGN_PERM:
+	case CAMPAIGN_SKIP:
+		ok = store_run(store, "UPDATE deliveries SET state = ?2,"
+		    " attempts = attempts + ?7, code = ?3, reply = ?4, stage = ?5,"
+		    " last_attempt = ?6, first_attempt = coalesce(first_attempt,"
+		    " ?6), relay = coalesce(?8, relay)"
+		    " WHERE id = ?1 AND state = 'queued'", error,
+		    SQ_INT(r->delivery_id),
+		    SQ_TEXT(r->fate == CAMPAIGN_SENT ? "sent" : "failed"),
+		    SQ_INT(r->code), SQ_TEXT(r->reply), SQ_TEXT(r->stage),
+		    SQ_INT(now), SQ_INT(r->fate != CAMPAIGN_SKIP),
+		    SQ_TEXT(r->relay), SQ_END);
+		break;
+	case CAMPAIGN_TEMP:
+		/* the old values of attempts and first_attempt are used
+		 * throughout */
+		ok = store_run(store, "UPDATE deliveries SET"
+		    " attempts = attempts + 1, code = ?2, reply = ?3, stage = ?4,"
+		    " last_attempt = ?5, first_attempt = coalesce(first_attempt,"
+		    " ?5), state = CASE WHEN ?5 - coalesce(first_attempt, ?5)"
+		    "   >= ?6 THEN 'failed' ELSE 'queued' END,"
+		    " next_attempt = min(?5 + ?7 * (1 << min(attempts, ?8)),"
+		    "   coalesce(first_attempt, ?5) + ?6),"
+		    " relay = coalesce(?9, relay)"
+		    " WHERE id = ?1 AND state = 'queued'", error,
+		    SQ_INT(r->delivery_id), SQ_INT(r->code), SQ_TEXT(r->reply),
+		    SQ_TEXT(r->stage), SQ_INT(now), SQ_INT(cfg->max_age),
+		    SQ_INT(MAX(cfg->retry_base, 1)), SQ_INT(CAMPAIGN_MAX_SHIFT),
+		    SQ_TEXT(r->relay), SQ_END);
+		break;
+	default:
+		ok = store_run(store, "UPDATE deliveries SET code = ?2,"
+		    " reply = ?3, stage = ?4, next_attempt = 0"
+		    " WHERE id = ?1 AND state = 'queued'", error,
+		    SQ_INT(r->delivery_id), SQ_INT(r->code), SQ_TEXT(r->reply),
+		    SQ_TEXT(r->stage), SQ_END);
+		break;
+	}
+	*changed = ok && store_changes(store) > 0;
+	return ok;
 }
 
 /* campaign_record - one batch of results, one transaction */
@@ -536,80 +584,25 @@ gboolean
 campaign_record(struct store *store, const struct config *config,
     const struct campaign_result *results, guint n, GError **error)
 {
-	const struct send_config *cfg = &config->send;
-	sqlite3_stmt *fin, *tmp, *req;	/* the store's: never finalized here */
 	gint64 now = herald_now(), clock = relay_now(), used = 0;
 	const char *used_by = NULL;	/* the relay of the USED sent so far */
+	gboolean changed;
 	guint i;
 
 	if (n == 0)
 		return TRUE;
-	fin = store_cached(store, "UPDATE deliveries SET state = ?2,"
-	    " attempts = attempts + ?7, code = ?3, reply = ?4, stage = ?5,"
-	    " last_attempt = ?6, first_attempt = coalesce(first_attempt, ?6),"
-	    " relay = coalesce(?8, relay)"
-	    " WHERE id = ?1 AND state = 'queued'", error);
-	/* the old values of attempts and first_attempt are used throughout */
-	tmp = store_cached(store, "UPDATE deliveries SET"
-	    " attempts = attempts + 1, code = ?2, reply = ?3, stage = ?4,"
-	    " last_attempt = ?5, first_attempt = coalesce(first_attempt, ?5),"
-	    " state = CASE WHEN ?5 - coalesce(first_attempt, ?5) >= ?6"
-	    "   THEN 'failed' ELSE 'queued' END,"
-	    " next_attempt = min(?5 + ?7 * (1 << min(attempts, ?8)),"
-	    "   coalesce(first_attempt, ?5) + ?6),"
-	    " relay = coalesce(?9, relay)"
-	    " WHERE id = ?1 AND state = 'queued'", error);
-	req = store_cached(store, "UPDATE deliveries SET code = ?2, reply = ?3,"
-	    " stage = ?4, next_attempt = 0 WHERE id = ?1 AND state = 'queued'",
-	    error);
-	if (fin == NULL || tmp == NULL || req == NULL)
-		return FALSE;
 	if (!store_begin(store, error))
 		return FALSE;
 	for (i = 0; i < n; i++) {
 		const struct campaign_result *r = &results[i];
-		sqlite3_stmt *st;
 
-		switch (r->fate) {
-		case CAMPAIGN_SENT:
-		case CAMPAIGN_PERM:
-		case CAMPAIGN_SKIP:
-			st = fin;
-			sqlite3_bind_text(st, 2, r->fate == CAMPAIGN_SENT ? "sent" :
-			    "failed", -1, SQLITE_STATIC);
-			sqlite3_bind_int(st, 3, r->code);
-			sqlite3_bind_text(st, 4, r->reply, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 5, r->stage, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 6, now);
-			sqlite3_bind_int(st, 7, r->fate != CAMPAIGN_SKIP);
-			sqlite3_bind_text(st, 8, r->relay, -1, SQLITE_STATIC);
-			break;
-		case CAMPAIGN_TEMP:
-			st = tmp;
-			sqlite3_bind_int(st, 2, r->code);
-			sqlite3_bind_text(st, 3, r->reply, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 4, r->stage, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 5, now);
-			sqlite3_bind_int64(st, 6, cfg->max_age);
-			sqlite3_bind_int64(st, 7, MAX(cfg->retry_base, 1));
-			sqlite3_bind_int(st, 8, CAMPAIGN_MAX_SHIFT);
-			sqlite3_bind_text(st, 9, r->relay, -1, SQLITE_STATIC);
-			break;
-		default:
-			st = req;
-			sqlite3_bind_int(st, 2, r->code);
-			sqlite3_bind_text(st, 3, r->reply, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 4, r->stage, -1, SQLITE_STATIC);
-			break;
-		}
-		sqlite3_bind_int64(st, 1, r->delivery_id);
-		if (!store_step_done(store, st, "recording a delivery", error) ||
+		if (!campaign_record_one(store, &config->send, r, now, &changed,
+		    error) ||
 		    !campaign_record_rejection(store, config, r, now, error)) {
 			store_rollback(store);
 			return FALSE;
 		}
-		if (r->fate == CAMPAIGN_SENT && r->relay != NULL &&
-		    sqlite3_changes(store->db) > 0) {
+		if (r->fate == CAMPAIGN_SENT && r->relay != NULL && changed) {
 			if (used_by != NULL && strcmp(used_by, r->relay) != 0 &&
 			    !relay_record_usage(store, used_by, clock, used,
 			    error)) {
@@ -635,20 +628,15 @@ gboolean
 campaign_finish_run(struct store *store, gint64 id, double seconds,
     const char *reason, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = NULL;
 	g_autoptr(campaign) c = NULL;
 	struct campaign_counts counts;
 	const char *state;
 
 	if (!store_begin(store, error))
 		return FALSE;
-	st = store_prepare(store, "UPDATE campaigns SET sending_seconds ="
-	    " sending_seconds + ?2 WHERE id = ?1", error);
-	if (st == NULL)
-		goto fail;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_double(st, 2, seconds);
-	if (!store_step_done(store, st, "updating the campaign", error))
+	if (!store_run(store, "UPDATE campaigns SET sending_seconds ="
+	    " sending_seconds + ?2 WHERE id = ?1", error, SQ_INT(id),
+	    SQ_REAL(seconds), SQ_END))
 		goto fail;
 	if ((c = campaign_get(store, id, error)) == NULL ||
 	    !campaign_counts(store, id, &counts, error))

@@ -28,7 +28,6 @@
 
 #include <glib.h>
 #include "config.h"
-#include "send.h"
 #include "store.h"
 
 #define CAMPAIGN_COMMIT_EVERY 20

@@ -531,6 +531,13 @@ store_begin(struct store *store, GError **error)
 	return TRUE;
 }
 
+/* store_in_transaction - see store.h */
+gboolean
+store_in_transaction(const struct store *store)
+{
+	return store->depth > 0;
+}
+
 /* store_commit - commit (in a group: release the savepoint) when the
  * outermost begin ends */
 gboolean

@@ -66,6 +66,10 @@ int store_schema_latest(void);
 /* transactions: BEGIN IMMEDIATE, so a writer waits for the lock up front
  * (within the busy timeout) instead of failing at its first write */
 gboolean store_begin(struct store *store, GError **error);
+/* store_in_transaction - TRUE between a store_begin and its commit or
+ * rollback (or inside a group): what a caller must not hold across slow
+ * work such as an SMTP session */
+gboolean store_in_transaction(const struct store *store);
 gboolean store_commit(struct store *store, GError **error);
 void store_rollback(struct store *store);
 

@@ -17,6 +17,7 @@
 #include "herald.h"
 #include "store.h"
 #include "store_backend.h"
+#include "store_dynamic.h"
 
 /* a cached statement and whether a running query holds it */
 struct store_cached_stmt {
@@ -29,6 +30,7 @@ struct store_rows {
 	const char *sql;
 	void *stmt;
 	struct store_cached_stmt *cached;	/* NULL: finalized at the end */
+	char *own_sql;		/* store_select_dynamic's copy of SQL */
 	gboolean done;
 };
 
@@ -154,6 +156,7 @@ store_rows_free(struct store_rows *q)
 		q->cached->busy = FALSE;
 	} else if (q->stmt != NULL)
 		q->store->ops->finalize(q->stmt);
+	g_free(q->own_sql);
 	g_free(q);
 }
 
@@ -284,4 +287,72 @@ int
 store_changes(struct store *store)
 {
 	return store->ops->changes(store);
+}
+
+/* store_bind_array - the NARGS values of ARGS bound to Q's statement; on
+ * failure Q is freed */
+static struct store_rows *
+store_bind_array(struct store_rows *q, const struct store_arg *args,
+    guint nargs, GError **error)
+{
+	guint i;
+
+	for (i = 0; i < nargs; i++)
+		if (!q->store->ops->bind(q->store, q->stmt, (int)i + 1, &args[i],
+		    error)) {
+			store_rows_free(q);
+			return NULL;
+		}
+	return q;
+}
+
+/* store_select_array - see store_dynamic.h */
+struct store_rows *
+store_select_array(struct store *store, const char *sql,
+    const struct store_arg *args, guint nargs, GError **error)
+{
+	struct store_rows *q = g_new0(struct store_rows, 1);
+
+	q->store = store;
+	q->sql = sql;
+	if (!store_take(q, error)) {
+		g_free(q);
+		return NULL;
+	}
+	return store_bind_array(q, args, nargs, error);
+}
+
+/* store_select_dynamic - see store_dynamic.h: prepared for this query
+ * alone and finalized when it ends */
+struct store_rows *
+store_select_dynamic(struct store *store, const char *sql,
+    const struct store_arg *args, guint nargs, GError **error)
+{
+	struct store_rows *q = g_new0(struct store_rows, 1);
+
+	q->store = store;
+	q->sql = q->own_sql = g_strdup(sql);
+	if ((q->stmt = store->ops->prepare(store, q->sql, error)) == NULL) {
+		store_rows_free(q);
+		return NULL;
+	}
+	return store_bind_array(q, args, nargs, error);
+}
+
+/* store_finish - step ROWS to their end and free them (a write) */
+gboolean
+store_finish(struct store_rows *rows, GError **error)
+{
+	GError *err = NULL;
+
+	if (rows == NULL)
+		return FALSE;
+	while (store_next(rows, &err))
+		;
+	store_rows_free(rows);
+	if (err != NULL) {
+		g_propagate_error(error, err);
+		return FALSE;
+	}
+	return TRUE;
 }

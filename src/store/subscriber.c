@@ -1,37 +1,26 @@
 /*
- * subscriber.c - subscribers, their attributes and memberships.
+ * subscriber.c - subscribers, their attributes and memberships in the
+ * store (the checks of addresses and names are core/address.c's).
  *
- * Address checks follow RFC 5321 (lengths: local part 64 octets, domain
- * 255, the whole address 254 so that "<address>" fits a 256-octet path)
- * and RFC 5322/6531 syntax: the local part is a dot-atom (UTF-8 allowed,
- * as SMTPUTF8 does) or a quoted string; exactly one @ outside the quotes;
- * the domain is dot-separated labels of at most 63 octets, letters, digits
- * and hyphens (not at a label's ends), or UTF-8 (an IDN written in
- * U-labels), stored as given. Address literals ([192.0.2.1]) and
- * single-label domains are refused: nobody subscribes from one.
+ * A subscriber is loaded in one way (subscriber_from_row and
+ * subscriber_add_attr): by subscriber_get and subscriber_find here, and
+ * by whoever reads subscribers along with other rows (the dispatcher, the
+ * maildir writer of herald send).
  *
- * The writer keeps its prepared statements for its whole life: an import
- * of a million rows prepares each statement once.
+ * The writer's statements are prepared once per connection (the store's
+ * cache), its multi-row ones once per size: an import of a million rows
+ * prepares each statement once.
  *
  * Must stay true: nothing here begins or commits a transaction except
- * the (nestable) ones of membership_set and subscriber_delete; every status change writes one
- * event in the same transaction as the change.
+ * the (nestable) ones of membership_set and subscriber_delete; every
+ * status change writes one event in the same transaction as the change.
  */
 #include <string.h>
 
 #include "herald.h"
 #include "store.h"
+#include "store_dynamic.h"
 #include "subscriber.h"
-
-#define EMAIL_MAX	254
-#define LOCAL_MAX	64
-#define DOMAIN_MAX	255
-#define LABEL_MAX	63
-#define KEY_MAX		64
-
-static const char *const subscriber_fields[] = {
-	"email", "name", "subscribed", "created",
-};
 
 /* subscriber_free - free SUB and what it owns */
 void
@@ -46,263 +35,54 @@ subscriber_free(struct subscriber *sub)
 	g_free(sub);
 }
 
-/* subscriber_bad - set a DATA error about EMAIL */
-static gboolean
-subscriber_bad(GError **error, const char *email, const char *why)
+/* subscriber_from_row - see subscriber.h */
+struct subscriber *
+subscriber_from_row(struct store_rows *rows, int first)
 {
-	g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
-	    "\"%s\" is not a valid address: %s", email, why);
-	return FALSE;
-}
+	struct subscriber *sub = g_new0(struct subscriber, 1);
+	const char *name = store_text(rows, first + 2);
 
-/* subscriber_is_atext - RFC 5322 atext, plus any UTF-8 byte (RFC 6531) */
-static gboolean
-subscriber_is_atext(unsigned char c)
-{
-	return g_ascii_isalnum(c) || strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL ||
-	    c >= 0x80;
-}
-
-/* subscriber_check_local - a dot-atom or a quoted string; END is the @ */
-static gboolean
-subscriber_check_local(const char *email, const char *at, GError **error)
-{
-	const char *p;
-
-	if (at == email)
-		return subscriber_bad(error, email, "the local part is empty");
-	if (*email == '"') {
-		for (p = email + 1; p < at - 1; p++) {
-			unsigned char c = *p;
-
-			if (c == '\\') {
-				p++;
-				c = *p;
-				if (p >= at - 1 || c < 32 || c > 126)
-					return subscriber_bad(error, email,
-					    "a bad escape in the quoted local part");
-			} else if (c == '"') {
-				return subscriber_bad(error, email,
-				    "a quote inside the quoted local part");
-			} else if ((c < 32 || c == 127) && c < 0x80) {
-				return subscriber_bad(error, email,
-				    "a control character in the local part");
-			}
-		}
-		if (at - email < 2 || at[-1] != '"')
-			return subscriber_bad(error, email,
-			    "the quoted local part is not closed");
-		return TRUE;
-	}
-	if (*email == '.' || at[-1] == '.')
-		return subscriber_bad(error, email,
-		    "the local part starts or ends with a dot");
-	for (p = email; p < at; p++) {
-		if (*p == '.' && p[1] == '.')
-			return subscriber_bad(error, email,
-			    "two dots in a row in the local part");
-		if (*p != '.' && !subscriber_is_atext(*p))
-			return subscriber_bad(error, email, *p == ' ' ?
-			    "a space in the local part (quote it)" :
-			    "a character not allowed in an unquoted local part");
-	}
-	return TRUE;
-}
-
-/* subscriber_check_domain - dot-separated LDH or UTF-8 labels */
-static gboolean
-subscriber_check_domain(const char *email, const char *domain, GError **error)
-{
-	const char *p, *label = domain;
-	int labels = 1;
-
-	if (*domain == '\0')
-		return subscriber_bad(error, email, "the domain is empty");
-	if (strlen(domain) > DOMAIN_MAX)
-		return subscriber_bad(error, email,
-		    "the domain is longer than 255 octets");
-	if (*domain == '[')
-		return subscriber_bad(error, email,
-		    "address literals are not accepted");
-	for (p = domain;; p++) {
-		unsigned char c = *p;
-
-		if (c == '.' || c == '\0') {
-			if (p == label)
-				return subscriber_bad(error, email,
-				    "an empty label in the domain");
-			if (p - label > LABEL_MAX)
-				return subscriber_bad(error, email,
-				    "a domain label longer than 63 octets");
-			if (*label == '-' || p[-1] == '-')
-				return subscriber_bad(error, email,
-				    "a domain label starts or ends with a hyphen");
-			if (c == '\0')
-				break;
-			labels++;
-			label = p + 1;
-		} else if (c == '@') {
-			return subscriber_bad(error, email,
-			    "more than one @ outside quotes");
-		} else if (!g_ascii_isalnum(c) && c != '-' && c < 0x80) {
-			return subscriber_bad(error, email,
-			    "a character not allowed in a domain");
-		}
-	}
-	if (labels < 2)
-		return subscriber_bad(error, email,
-		    "the domain has a single label");
-	return TRUE;
-}
-
-/* subscriber_find_at - the @ that ends the local part, or NULL */
-static const char *
-subscriber_find_at(const char *email)
-{
-	const char *p;
-
-	if (*email != '"')
-		return strchr(email, '@');
-	for (p = email + 1; *p != '\0'; p++) {
-		if (*p == '\\' && p[1] != '\0')
-			p++;
-		else if (*p == '"')
-			return p[1] == '@' ? p + 1 : strchr(p + 1, '@');
-	}
-	return NULL;
-}
-
-/* subscriber_check_email - the syntax and length checks */
-gboolean
-subscriber_check_email(const char *email, GError **error)
-{
-	const char *at;
-	size_t len = strlen(email);
-
-	if (len == 0)
-		return subscriber_bad(error, email, "it is empty");
-	if (!g_utf8_validate(email, -1, NULL))
-		return subscriber_bad(error, email, "it is not valid UTF-8");
-	if (strpbrk(email, "\r\n") != NULL)
-		return subscriber_bad(error, email, "it contains a line break");
-	if (len > EMAIL_MAX)
-		return subscriber_bad(error, email,
-		    "it is longer than 254 octets");
-	at = subscriber_find_at(email);
-	if (at == NULL)
-		return subscriber_bad(error, email, "it has no @");
-	if (at - email > LOCAL_MAX)
-		return subscriber_bad(error, email,
-		    "the local part is longer than 64 octets");
-	return subscriber_check_local(email, at, error) &&
-	    subscriber_check_domain(email, at + 1, error);
-}
-
-/* subscriber_check_text - no CR, LF (or NUL, which C strings cannot
- * carry anyway); valid UTF-8 */
-gboolean
-subscriber_check_text(const char *what, const char *text, GError **error)
-{
-	if (strpbrk(text, "\r\n") != NULL) {
-		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
-		    "%s contains a line break", what);
-		return FALSE;
-	}
-	if (!g_utf8_validate(text, -1, NULL)) {
-		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
-		    "%s is not valid UTF-8", what);
-		return FALSE;
-	}
-	return TRUE;
-}
-
-/* subscriber_key_fold - attribute keys are case-insensitive (ASCII) */
-char *
-subscriber_key_fold(const char *key)
-{
-	return g_ascii_strdown(key, -1);
-}
-
-/* subscriber_check_key - an attribute key the segment language can name */
-gboolean
-subscriber_check_key(const char *key, GError **error)
-{
-	const char *p;
-	size_t i;
-
-	if (*key == '\0' || strlen(key) > KEY_MAX ||
-	    !(g_ascii_islower(*key) || *key == '_'))
-		goto bad;
-	for (p = key; *p != '\0'; p++)
-		if (!g_ascii_islower(*p) && !g_ascii_isdigit(*p) &&
-		    strchr("_.-", *p) == NULL)
-			goto bad;
-	for (i = 0; i < G_N_ELEMENTS(subscriber_fields); i++)
-		if (strcmp(key, subscriber_fields[i]) == 0) {
-			g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
-			    "\"%s\" is a subscriber field, not an attribute", key);
-			return FALSE;
-		}
-	return TRUE;
-bad:
-	g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
-	    "\"%s\" is not a valid attribute name (a letter or _, then letters, "
-	    "digits, _ . -; at most 64)", key);
-	return FALSE;
-}
-
-/* subscriber_email_key - local part as given, domain lowercased */
-char *
-subscriber_email_key(const char *email)
-{
-	const char *at = subscriber_find_at(email);
-	g_autofree char *domain = NULL;
-
-	if (at == NULL)
-		return g_strdup(email);
-	domain = g_utf8_strdown(at + 1, -1);
-	return g_strdup_printf("%.*s@%s", (int)(at - email), email, domain);
-}
-
-/* subscriber_load - the row selected by ST (bound), with attributes */
-static struct subscriber *
-subscriber_load(struct store *store, sqlite3_stmt *st, const char *what,
-    GError **error)
-{
-	g_autoptr(subscriber) sub = NULL;
-	g_autoptr(store_stmt) at = NULL;
-	int rc = sqlite3_step(st);
-
-	if (rc == SQLITE_DONE) {
-		g_set_error(error, HERALD_ERROR, HERALD_ERROR_NOUSER,
-		    "no subscriber %s", what);
-		return NULL;
-	}
-	if (rc != SQLITE_ROW) {
-		herald_set_sqlite_error(error, store->db, rc, "reading subscriber %s",
-		    what);
-		return NULL;
-	}
-	sub = g_new0(struct subscriber, 1);
-	sub->id = sqlite3_column_int64(st, 0);
-	sub->email = g_strdup((const char *)sqlite3_column_text(st, 1));
-	sub->name = g_strdup((const char *)sqlite3_column_text(st, 2));
-	sub->created = sqlite3_column_int64(st, 3);
+	sub->id = store_int(rows, first);
+	sub->email = store_text_dup(rows, first + 1);
+	sub->name = name != NULL && *name != '\0' ? g_strdup(name) : NULL;
+	sub->created = store_int(rows, first + 3);
 	sub->attrs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	    g_free);
-	at = store_cached(store, "SELECT key, value FROM json_each(?1)", error);
-	if (at == NULL)
+	return sub;
+}
+
+/* subscriber_add_attr - see subscriber.h */
+void
+subscriber_add_attr(struct subscriber *sub, struct store_rows *rows, int col)
+{
+	if (!store_null(rows, col))
+		g_hash_table_insert(sub->attrs, store_text_dup(rows, col),
+		    store_text_dup(rows, col + 1));
+}
+
+/* subscriber_load - the subscriber ROWS select (a row per attribute, or
+ * one with NULL ones: SUBSCRIBER_COLUMNS then key, value); WHAT names it
+ * in the NOUSER error when there is none */
+static struct subscriber *
+subscriber_load(struct store_rows *rows, const char *what, GError **error)
+{
+	g_autoptr(subscriber) sub = NULL;
+	GError *err = NULL;
+
+	if (rows == NULL)
 		return NULL;
-	sqlite3_bind_text(at, 1, (const char *)sqlite3_column_text(st, 4), -1,
-	    SQLITE_TRANSIENT);
-	while ((rc = sqlite3_step(at)) == SQLITE_ROW)
-		g_hash_table_insert(sub->attrs,
-		    g_strdup((const char *)sqlite3_column_text(at, 0)),
-		    g_strdup((const char *)sqlite3_column_text(at, 1)));
-	if (rc != SQLITE_DONE) {
-		herald_set_sqlite_error(error, store->db, rc, "reading attributes");
+	while (store_next(rows, &err)) {
+		if (sub == NULL)
+			sub = subscriber_from_row(rows, 0);
+		subscriber_add_attr(sub, rows, 4);
+	}
+	if (err != NULL) {
+		g_propagate_error(error, err);
 		return NULL;
 	}
+	if (sub == NULL)
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_NOUSER,
+		    "no subscriber %s", what);
 	return g_steal_pointer(&sub);
 }
 
@@ -310,28 +90,26 @@ subscriber_load(struct store *store, sqlite3_stmt *st, const char *what,
 struct subscriber *
 subscriber_get(struct store *store, gint64 id, GError **error)
 {
-	g_autoptr(store_stmt) st = store_cached(store, "SELECT id, email, "
-	    "name, created, attrs FROM subscribers WHERE id = ?1", error);
+	g_autoptr(store_rows) rows = store_select(store, "SELECT "
+	    SUBSCRIBER_COLUMNS ", a.key, a.value FROM subscribers s"
+	    " LEFT JOIN json_each(s.attrs) a WHERE s.id = ?1", error,
+	    SQ_INT(id), SQ_END);
 	g_autofree char *what = g_strdup_printf("#%" G_GINT64_FORMAT, id);
 
-	if (st == NULL)
-		return NULL;
-	sqlite3_bind_int64(st, 1, id);
-	return subscriber_load(store, st, what, error);
+	return subscriber_load(rows, what, error);
 }
 
 /* subscriber_find - by address (domain case-insensitively) */
 struct subscriber *
 subscriber_find(struct store *store, const char *email, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = store_prepare(store, "SELECT id, email, "
-	    "name, created, attrs FROM subscribers WHERE email_key = ?1", error);
 	g_autofree char *key = subscriber_email_key(email);
+	g_autoptr(store_rows) rows = store_select(store, "SELECT "
+	    SUBSCRIBER_COLUMNS ", a.key, a.value FROM subscribers s"
+	    " LEFT JOIN json_each(s.attrs) a WHERE s.email_key = ?1", error,
+	    SQ_TEXT(key), SQ_END);
 
-	if (st == NULL)
-		return NULL;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	return subscriber_load(store, st, email, error);
+	return subscriber_load(rows, email, error);
 }
 
 /* subscriber_delete - the subscriber and everything hanging off them
@@ -340,22 +118,15 @@ subscriber_find(struct store *store, const char *email, GError **error)
 gboolean
 subscriber_delete(struct store *store, gint64 id, GError **error)
 {
-	g_autoptr(sqlite3_stmt) at = store_prepare(store,
-	    "DELETE FROM attribute_members WHERE subscriber_id = ?1 AND"
-	    " value_id IN (SELECT v.id FROM subscriber_attributes a"
-	    "  JOIN attribute_values v ON v.key = a.key AND v.value = a.value"
-	    "  WHERE a.subscriber_id = ?1)", error);
-	g_autoptr(sqlite3_stmt) st = NULL;
-
-	if (at == NULL || (st = store_prepare(store,
-	    "DELETE FROM subscribers WHERE id = ?1", error)) == NULL)
-		return FALSE;
-	sqlite3_bind_int64(at, 1, id);
-	sqlite3_bind_int64(st, 1, id);
 	if (!store_begin(store, error))
 		return FALSE;
-	if (!store_step_done(store, at, "deleting attributes", error) ||
-	    !store_step_done(store, st, "deleting a subscriber", error)) {
+	if (!store_run(store, "DELETE FROM attribute_members"
+	    " WHERE subscriber_id = ?1 AND value_id IN (SELECT v.id"
+	    "  FROM subscriber_attributes a JOIN attribute_values v"
+	    "  ON v.key = a.key AND v.value = a.value"
+	    "  WHERE a.subscriber_id = ?1)", error, SQ_INT(id), SQ_END) ||
+	    !store_run(store, "DELETE FROM subscribers WHERE id = ?1", error,
+	    SQ_INT(id), SQ_END)) {
 		store_rollback(store);
 		return FALSE;
 	}
@@ -381,28 +152,26 @@ const char *
 membership_get(struct store *store, gint64 list_id, gint64 subscriber_id,
     gint64 *subscribed, gint64 *changed, GError **error)
 {
-	g_autoptr(store_stmt) st = store_cached(store, "SELECT status, "
-	    "subscribed, changed FROM memberships WHERE list_id = ?1 AND "
-	    "subscriber_id = ?2", error);
-	int rc;
+	g_autoptr(store_rows) rows = store_select(store, "SELECT status,"
+	    " subscribed, changed FROM memberships WHERE list_id = ?1"
+	    " AND subscriber_id = ?2", error, SQ_INT(list_id),
+	    SQ_INT(subscriber_id), SQ_END);
+	GError *err = NULL;
 
-	if (st == NULL)
+	if (rows == NULL)
 		return NULL;
-	sqlite3_bind_int64(st, 1, list_id);
-	sqlite3_bind_int64(st, 2, subscriber_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if (store_next(rows, &err)) {
 		if (subscribed != NULL)
-			*subscribed = sqlite3_column_int64(st, 1);
+			*subscribed = store_int(rows, 1);
 		if (changed != NULL)
-			*changed = sqlite3_column_int64(st, 2);
-		return membership_intern((const char *)sqlite3_column_text(st, 0));
+			*changed = store_int(rows, 2);
+		return membership_intern(store_text(rows, 0));
 	}
-	if (rc == SQLITE_DONE)
+	if (err != NULL)
+		g_propagate_error(error, err);
+	else
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_NOUSER,
 		    "not a member of this list");
-	else
-		herald_set_sqlite_error(error, store->db, rc, "reading a membership");
 	return NULL;
 }
 
@@ -410,16 +179,12 @@ membership_get(struct store *store, gint64 list_id, gint64 subscriber_id,
 char *
 membership_channel(struct store *store, gint64 list_id, gint64 subscriber_id)
 {
-	g_autoptr(sqlite3_stmt) st = store_prepare(store, "SELECT channel FROM "
-	    "memberships WHERE list_id = ?1 AND subscriber_id = ?2", NULL);
+	char *channel = NULL;
 
-	if (st == NULL)
-		return NULL;
-	sqlite3_bind_int64(st, 1, list_id);
-	sqlite3_bind_int64(st, 2, subscriber_id);
-	if (sqlite3_step(st) != SQLITE_ROW)
-		return NULL;
-	return g_strdup((const char *)sqlite3_column_text(st, 0));
+	store_get_text(store, "SELECT channel FROM memberships"
+	    " WHERE list_id = ?1 AND subscriber_id = ?2", &channel, NULL,
+	    SQ_INT(list_id), SQ_INT(subscriber_id), SQ_END);
+	return channel;
 }
 
 /* membership_status - the status alone */
@@ -436,8 +201,6 @@ membership_set(struct store *store, gint64 list_id, gint64 subscriber_id,
     const char *status, const char *action, const char *channel,
     const char *detail, GError **error)
 {
-	g_autoptr(store_stmt) st = NULL;
-
 	if (membership_intern(status) == NULL) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_SOFTWARE,
 		    "no membership status \"%s\"", status);
@@ -447,28 +210,21 @@ membership_set(struct store *store, gint64 list_id, gint64 subscriber_id,
 		return FALSE;
 	/* joining again (from unsubscribed, disabled, blocklisted) restarts
 	 * the subscription date; other changes only stamp "changed" */
-	st = store_cached(store, "INSERT INTO memberships(list_id, "
-	    "subscriber_id, status, channel) VALUES (?1, ?2, ?3, ?4)"
+	if (!store_run(store, "INSERT INTO memberships(list_id,"
+	    " subscriber_id, status, channel) VALUES (?1, ?2, ?3, ?4)"
 	    " ON CONFLICT(list_id, subscriber_id) DO UPDATE SET"
 	    " subscribed = CASE WHEN excluded.status IN ('active', 'pending')"
 	    "   AND status NOT IN ('active', 'pending') THEN unixepoch()"
 	    "   ELSE subscribed END,"
 	    " status = excluded.status, changed = unixepoch(),"
-	    " channel = excluded.channel", error);
-	if (st == NULL)
-		goto fail;
-	sqlite3_bind_int64(st, 1, list_id);
-	sqlite3_bind_int64(st, 2, subscriber_id);
-	sqlite3_bind_text(st, 3, status, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, channel, -1, SQLITE_STATIC);
-	if (!store_step_done(store, st, "setting a membership", error) ||
+	    " channel = excluded.channel", error, SQ_INT(list_id),
+	    SQ_INT(subscriber_id), SQ_TEXT(status), SQ_TEXT(channel), SQ_END) ||
 	    !store_event(store, list_id, subscriber_id, action, channel, detail,
-	    error))
-		goto fail;
+	    error)) {
+		store_rollback(store);
+		return FALSE;
+	}
 	return store_commit(store, error);
-fail:
-	store_rollback(store);
-	return FALSE;
 }
 
 /*
@@ -484,60 +240,28 @@ fail:
  * alone, in file order: a lookup, its name, per attribute a delete of the
  * old index row and an insert of the new, a json_patch of attrs, and its
  * membership. The outcome is what writing the rows one by one would give.
- * Multi-row statements come in sizes 1, 2, 4 … W_BATCH rows, prepared
- * once each when first needed.
+ * Multi-row statements come in sizes 1, 2, 4 … W_BATCH rows, their text
+ * built once each when first needed (and kept for the process: the
+ * store caches statements by their text).
  */
 #define W_BATCH		1024	/* rows per flush; a power of two */
 #define W_SIZES		11	/* log2(W_BATCH) + 1 */
 #define W_NONE		G_MAXSIZE	/* no name */
 
-enum {
-	W_MAXID, W_RANGE, W_FIND, W_NAME, W_ATTR_DEL, W_ATTR_ADD, W_ATTRS_PATCH,
-	W_MEMBER_GET, W_MEMBER_ADD, W_EVENT, W_VALUE_ADD, W_VALUE_GET, W_NSTMT
-};
-
-static const char *const writer_sql[W_NSTMT] = {
-	[W_MAXID] = "SELECT coalesce(max(id), 0) FROM subscribers",
-	[W_RANGE] = "SELECT id FROM subscribers WHERE id BETWEEN ?1 AND ?2",
-	[W_FIND] = "SELECT id FROM subscribers WHERE email_key = ?1",
-	[W_NAME] = "UPDATE subscribers SET name = ?2 WHERE id = ?1"
-	    " AND name IS NOT ?2",
-	/* the old index row of key ?2, unless its value stays ?3 */
-	[W_ATTR_DEL] = "DELETE FROM attribute_members WHERE subscriber_id = ?1"
-	    " AND value_id = (SELECT id FROM attribute_values WHERE key = ?2"
-	    " AND value = (SELECT json_extract(attrs, ?4) FROM subscribers"
-	    " WHERE id = ?1) AND value IS NOT ?3)",
-	/* ?2: the pair's id, from writer_value_id */
-	[W_ATTR_ADD] = "INSERT OR IGNORE INTO attribute_members(value_id,"
-	    " subscriber_id) VALUES (?2, ?1)",
-	[W_ATTRS_PATCH] = "UPDATE subscribers SET attrs = json_patch(attrs, ?2)"
-	    " WHERE id = ?1",
-	[W_MEMBER_GET] = "SELECT status FROM memberships WHERE list_id = ?1"
-	    " AND subscriber_id = ?2",
-	[W_MEMBER_ADD] = "INSERT INTO memberships(list_id, subscriber_id, status,"
-	    " channel) VALUES (?1, ?2, 'active', ?3)",
-	[W_EVENT] = "INSERT INTO events(list_id, subscriber_id, action, channel)"
-	    " VALUES (?1, ?2, 'subscribe', ?3)",
-	[W_VALUE_ADD] = "INSERT INTO attribute_values(key, value) VALUES (?1, ?2)"
-	    " ON CONFLICT DO NOTHING",
-	[W_VALUE_GET] = "SELECT id FROM attribute_values WHERE key = ?1"
-	    " AND value = ?2",
-};
-
-/* the multi-row statements: head, one row's placeholders, tail */
+/* the multi-row statements: head, one row's values ("?" for each
+ * parameter, numbered when the text is built), tail */
 enum { M_SUBSCRIBERS, M_ATTRIBUTES, M_MEMBERS, M_NKIND };
 
 static const struct {
 	const char *head, *row, *tail;
-	int nparams;
-} writer_multi_sql[M_NKIND] = {
+} writer_multi_text[M_NKIND] = {
 	[M_SUBSCRIBERS] = { "INSERT OR IGNORE INTO subscribers(id, email,"
-	    " email_key, name, attrs) VALUES ", "(?, ?, ?, ?, ?)", "", 5 },
+	    " email_key, name, attrs) VALUES ", "(?, ?, ?, ?, ?)", "" },
 	[M_ATTRIBUTES] = { "INSERT OR IGNORE INTO attribute_members(value_id,"
-	    " subscriber_id) VALUES ", "(?, ?)", "", 2 },
+	    " subscriber_id) VALUES ", "(?, ?)", "" },
 	[M_MEMBERS] = { "INSERT OR IGNORE INTO memberships(list_id,"
 	    " subscriber_id, status, channel) VALUES ", "(?, ?, 'active', ?)",
-	    "", 3 },
+	    "" },
 };
 
 /* one queued row: offsets into the writer's arena */
@@ -562,8 +286,7 @@ struct subscriber_writer {
 	gint64 list_id;
 	char *channel;
 	gboolean quiet;			/* no event per new member */
-	sqlite3_stmt *st[W_NSTMT];
-	sqlite3_stmt *multi[M_NKIND][W_SIZES];	/* [kind][k]: 2^k rows */
+	const char *multi[M_NKIND][W_SIZES];	/* [kind][k]: 2^k rows' SQL */
 	struct writer_batch *fill;	/* being queued into (the caller's side) */
 	struct writer_batch *b;		/* being written (the writing side) */
 	/* the pipeline (subscriber_writer_pipeline): a thread writes the
@@ -574,6 +297,7 @@ struct subscriber_writer {
 	GError *perror;
 	GString *path, *pair;		/* scratch: a JSON path, a pair's key */
 	GArray *items;			/* guint: what a multi-row statement binds */
+	GArray *args;			/* struct store_arg: its values */
 	GArray *vids;			/* gint64: the pairs' ids it binds */
 	GHashTable *value_ids;		/* "key\nvalue" -> id, a bounded cache */
 	gint64 base;			/* the id of the first queued row */
@@ -587,7 +311,7 @@ struct subscriber_writer {
 	gsize nseen, seen_size;		/* used, slots (a power of two) */
 };
 
-/* writer_batch_new, writer_batch_clear, writer_batch_free */
+/* writer_batch_new - an empty batch */
 static struct writer_batch *
 writer_batch_new(void)
 {
@@ -601,6 +325,7 @@ writer_batch_new(void)
 	return b;
 }
 
+/* writer_batch_clear - empty B, keeping its memory */
 static void
 writer_batch_clear(struct writer_batch *b)
 {
@@ -609,6 +334,7 @@ writer_batch_clear(struct writer_batch *b)
 	g_string_truncate(b->arena, 0);
 }
 
+/* writer_batch_free - free B */
 static void
 writer_batch_free(struct writer_batch *b)
 {
@@ -623,13 +349,12 @@ writer_batch_free(struct writer_batch *b)
 
 static void writer_pipeline_stop(struct subscriber_writer *w);
 
-/* subscriber_writer_new - prepare the single-row statements */
+/* subscriber_writer_new - a writer into LIST_ID through CHANNEL */
 struct subscriber_writer *
 subscriber_writer_new(struct store *store, gint64 list_id,
     const char *channel, GError **error)
 {
-	g_autoptr(subscriber_writer) w = g_new0(struct subscriber_writer, 1);
-	int i;
+	struct subscriber_writer *w = g_new0(struct subscriber_writer, 1);
 
 	w->store = store;
 	w->list_id = list_id;
@@ -639,13 +364,12 @@ subscriber_writer_new(struct store *store, gint64 list_id,
 	w->path = g_string_sized_new(80);
 	w->pair = g_string_sized_new(80);
 	w->items = g_array_new(FALSE, FALSE, sizeof(guint));
+	w->args = g_array_new(FALSE, FALSE, sizeof(struct store_arg));
 	w->vids = g_array_new(FALSE, FALSE, sizeof(gint64));
 	w->value_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	    NULL);
-	for (i = 0; i < W_NSTMT; i++)
-		if ((w->st[i] = store_prepare(store, writer_sql[i], error)) == NULL)
-			return NULL;
-	return g_steal_pointer(&w);
+	(void)error;	/* nothing is prepared before it is needed */
+	return w;
 }
 
 /* subscriber_writer_quiet - log no event per new member */
@@ -662,20 +386,13 @@ subscriber_writer_counts(const struct subscriber_writer *w)
 	return w->counts;
 }
 
-/* subscriber_writer_free - finalize the statements (queued rows are
+/* subscriber_writer_free - end the pipeline and free W (queued rows are
  * dropped: flush first) */
 void
 subscriber_writer_free(struct subscriber_writer *w)
 {
-	int i, k;
-
 	if (w == NULL)
 		return;
-	for (i = 0; i < W_NSTMT; i++)
-		sqlite3_finalize(w->st[i]);
-	for (i = 0; i < M_NKIND; i++)
-		for (k = 0; k < W_SIZES; k++)
-			sqlite3_finalize(w->multi[i][k]);
 	writer_pipeline_stop(w);
 	writer_batch_free(w->fill);
 	writer_batch_free(w->b);
@@ -683,6 +400,7 @@ subscriber_writer_free(struct subscriber_writer *w)
 	g_string_free(w->path, TRUE);
 	g_string_free(w->pair, TRUE);
 	g_array_unref(w->items);
+	g_array_unref(w->args);
 	g_array_unref(w->vids);
 	g_hash_table_unref(w->value_ids);
 	g_free(w->seen);
@@ -763,106 +481,109 @@ writer_json(struct writer_batch *b, const struct writer_row *row,
 	g_string_append_c(b->json, '}');
 }
 
-/* writer_multi_stmt - the KIND statement for 2^K rows */
-static sqlite3_stmt *
-writer_multi_stmt(struct subscriber_writer *w, int kind, int k,
-    GError **error)
+/* writer_multi_sql - the SQL of KIND for 2^K rows, parameters numbered
+ * ?1 on; built once (interned: it keys the store's statement cache) */
+static const char *
+writer_multi_sql(struct subscriber_writer *w, int kind, int k)
 {
 	g_autoptr(GString) sql = NULL;
-	int i;
+	const char *p;
+	int i, n = 0;
 
 	if (w->multi[kind][k] != NULL)
 		return w->multi[kind][k];
-	sql = g_string_new(writer_multi_sql[kind].head);
+	sql = g_string_new(writer_multi_text[kind].head);
 	for (i = 0; i < 1 << k; i++) {
 		if (i > 0)
 			g_string_append(sql, ", ");
-		g_string_append(sql, writer_multi_sql[kind].row);
+		for (p = writer_multi_text[kind].row; *p != '\0'; p++)
+			if (*p == '?')
+				g_string_append_printf(sql, "?%d", ++n);
+			else
+				g_string_append_c(sql, *p);
 	}
-	g_string_append(sql, writer_multi_sql[kind].tail);
-	w->multi[kind][k] = store_prepare(w->store, sql->str, error);
+	g_string_append(sql, writer_multi_text[kind].tail);
+	w->multi[kind][k] = g_intern_string(sql->str);
 	return w->multi[kind][k];
 }
 
-/* writer_multi - run KIND over NITEMS items, each bound by BIND(w, st,
- * first parameter, item); *CHANGED counts the rows that went in */
+/* writer_arg - append one value to what the next multi-row statement
+ * binds */
+static inline void
+writer_arg(struct subscriber_writer *w, struct store_arg arg)
+{
+	g_array_append_vals(w->args, &arg, 1);
+}
+
+/* writer_multi - run KIND over NITEMS items, each one's values added by
+ * ADD(w, item); *CHANGED counts the rows that went in */
 static gboolean
 writer_multi(struct subscriber_writer *w, int kind, guint nitems,
-    void (*bind)(struct subscriber_writer *, sqlite3_stmt *, int, guint),
-    gint64 *changed, GError **error)
+    void (*add)(struct subscriber_writer *, guint), gint64 *changed,
+    GError **error)
 {
 	guint done = 0;
-	int k, rc;
+	int k;
 
 	while (done < nitems) {
-		sqlite3_stmt *st;
 		guint n, i;
 
 		for (k = W_SIZES - 1; (1u << k) > nitems - done; k--)
 			;
 		n = 1u << k;
-		if ((st = writer_multi_stmt(w, kind, k, error)) == NULL)
-			return FALSE;
+		g_array_set_size(w->args, 0);
 		for (i = 0; i < n; i++)
-			bind(w, st, 1 + (int)i * writer_multi_sql[kind].nparams,
-			    done + i);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		*changed += sqlite3_changes64(w->store->db);
-		if (rc != SQLITE_DONE) {
-			herald_set_sqlite_error(error, w->store->db, rc,
-			    "writing subscribers");
+			add(w, done + i);
+		if (!store_finish(store_select_array(w->store,
+		    writer_multi_sql(w, kind, k),
+		    (const struct store_arg *)(void *)w->args->data,
+		    w->args->len, error), error))
 			return FALSE;
-		}
+		*changed += store_changes(w->store);
 		done += n;
 	}
 	return TRUE;
 }
 
-/* writer_bind_subscriber - row I */
+/* writer_add_subscriber - row I */
 static void
-writer_bind_subscriber(struct subscriber_writer *w, sqlite3_stmt *st, int p,
-    guint i)
+writer_add_subscriber(struct subscriber_writer *w, guint i)
 {
 	struct writer_row *row = &g_array_index(w->b->rows, struct writer_row, i);
 
 	row->id = w->base + i;
-	sqlite3_bind_int64(st, p, row->id);
-	sqlite3_bind_text(st, p + 1, writer_str(w->b, row->email), -1,
-	    SQLITE_STATIC);
-	sqlite3_bind_text(st, p + 2, writer_str(w->b, row->key), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, p + 3, writer_str(w->b, row->name), -1,
-	    SQLITE_STATIC);
-	sqlite3_bind_text(st, p + 4, writer_str(w->b, row->json), -1,
-	    SQLITE_STATIC);
+	writer_arg(w, SQ_INT(row->id));
+	writer_arg(w, SQ_TEXT(writer_str(w->b, row->email)));
+	writer_arg(w, SQ_TEXT(writer_str(w->b, row->key)));
+	writer_arg(w, SQ_TEXT(writer_str(w->b, row->name)));
+	writer_arg(w, SQ_TEXT(writer_str(w->b, row->json)));
 }
 
-/* writer_bind_attribute - index row I: w->items[I] is the row, and
+/* writer_add_attribute - index row I: w->items[I] is the row, and
  * w->vids[I] the id of its pair */
 static void
-writer_bind_attribute(struct subscriber_writer *w, sqlite3_stmt *st, int p,
-    guint i)
+writer_add_attribute(struct subscriber_writer *w, guint i)
 {
 	guint r = g_array_index(w->items, guint, i);
 
-	sqlite3_bind_int64(st, p, g_array_index(w->vids, gint64, i));
-	sqlite3_bind_int64(st, p + 1,
-	    g_array_index(w->b->rows, struct writer_row, r).id);
+	writer_arg(w, SQ_INT(g_array_index(w->vids, gint64, i)));
+	writer_arg(w, SQ_INT(g_array_index(w->b->rows, struct writer_row,
+	    r).id));
 }
+
+#define W_VALUE_CACHE	65536	/* pairs cached, at most */
 
 /* writer_value_id - the id of the pair (K, V) in attribute_values, added
  * if new; 0 on error. The cache holds ids made or read in this writer's
  * transaction, and is emptied when it grows past W_VALUE_CACHE pairs (an
  * attribute with a value per subscriber would otherwise fill memory). */
-#define W_VALUE_CACHE	65536
 static gint64
 writer_value_id(struct subscriber_writer *w, const char *k, const char *v,
     GError **error)
 {
 	gpointer hit;
-	sqlite3_stmt *st;
 	gint64 id = 0;
-	int rc;
+	int found;
 
 	/* the key, built in a scratch buffer: copied only when cached */
 	g_string_assign(w->pair, k);
@@ -870,22 +591,18 @@ writer_value_id(struct subscriber_writer *w, const char *k, const char *v,
 	g_string_append(w->pair, v);
 	if ((hit = g_hash_table_lookup(w->value_ids, w->pair->str)) != NULL)
 		return GPOINTER_TO_SIZE(hit);
-	st = w->st[W_VALUE_ADD];
-	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, v, -1, SQLITE_STATIC);
-	if (!store_step_done(w->store, st, "writing an attribute value",
-	    error))
+	if (!store_run(w->store, "INSERT INTO attribute_values(key, value)"
+	    " VALUES (?1, ?2) ON CONFLICT DO NOTHING", error, SQ_TEXT(k),
+	    SQ_TEXT(v), SQ_END))
 		return 0;
-	st = w->st[W_VALUE_GET];
-	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, v, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	found = store_get_int(w->store, "SELECT id FROM attribute_values"
+	    " WHERE key = ?1 AND value = ?2", &id, error, SQ_TEXT(k),
+	    SQ_TEXT(v), SQ_END);
+	if (found < 0)
+		return 0;
 	if (id <= 0) {
-		herald_set_sqlite_error(error, w->store->db,
-		    rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
-		    "reading an attribute value");
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_SOFTWARE,
+		    "reading an attribute value: the pair %s is not there", k);
 		return 0;
 	}
 	if (g_hash_table_size(w->value_ids) >= W_VALUE_CACHE)
@@ -895,17 +612,16 @@ writer_value_id(struct subscriber_writer *w, const char *k, const char *v,
 	return id;
 }
 
-/* writer_bind_member - membership I: w->items[I] is the row */
+/* writer_add_member - membership I: w->items[I] is the row */
 static void
-writer_bind_member(struct subscriber_writer *w, sqlite3_stmt *st, int p,
-    guint i)
+writer_add_member(struct subscriber_writer *w, guint i)
 {
 	guint r = g_array_index(w->items, guint, i);
 
-	sqlite3_bind_int64(st, p, w->list_id);
-	sqlite3_bind_int64(st, p + 1,
-	    g_array_index(w->b->rows, struct writer_row, r).id);
-	sqlite3_bind_text(st, p + 2, w->channel, -1, SQLITE_STATIC);
+	writer_arg(w, SQ_INT(w->list_id));
+	writer_arg(w, SQ_INT(g_array_index(w->b->rows, struct writer_row,
+	    r).id));
+	writer_arg(w, SQ_TEXT(w->channel));
 }
 
 /* writer_update_attrs - a known subscriber's attributes from ROW */
@@ -913,7 +629,6 @@ static gboolean
 writer_update_attrs(struct subscriber_writer *w, struct writer_row *row,
     GError **error)
 {
-	sqlite3_stmt *st;
 	gint64 vid;
 	guint i;
 
@@ -927,30 +642,28 @@ writer_update_attrs(struct subscriber_writer *w, struct writer_row *row,
 
 		if (*v == '\0')
 			v = NULL;
-		/* keys are [a-z_][a-z0-9_.-]*: safe inside a quoted path */
+		/* keys are [a-z_][a-z0-9_.-]*: safe inside a quoted path; the
+		 * old index row of key ?2 goes, unless its value stays ?3 */
 		g_string_printf(w->path, "$.\"%s\"", k);
-		st = w->st[W_ATTR_DEL];
-		sqlite3_bind_int64(st, 1, row->id);
-		sqlite3_bind_text(st, 2, k, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, v, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, w->path->str, -1, SQLITE_STATIC);
-		if (!store_step_done(w->store, st, "writing an attribute", error))
+		if (!store_run(w->store, "DELETE FROM attribute_members"
+		    " WHERE subscriber_id = ?1 AND value_id = (SELECT id"
+		    " FROM attribute_values WHERE key = ?2 AND value = (SELECT"
+		    " json_extract(attrs, ?4) FROM subscribers WHERE id = ?1)"
+		    " AND value IS NOT ?3)", error, SQ_INT(row->id), SQ_TEXT(k),
+		    SQ_TEXT(v), SQ_TEXT(w->path->str), SQ_END))
 			return FALSE;
 		if (v == NULL)
 			continue;
-		if ((vid = writer_value_id(w, k, v, error)) == 0)
-			return FALSE;
-		st = w->st[W_ATTR_ADD];
-		sqlite3_bind_int64(st, 1, row->id);
-		sqlite3_bind_int64(st, 2, vid);
-		if (!store_step_done(w->store, st, "writing an attribute", error))
+		if ((vid = writer_value_id(w, k, v, error)) == 0 ||
+		    !store_run(w->store, "INSERT OR IGNORE INTO"
+		    " attribute_members(value_id, subscriber_id) VALUES (?1, ?2)",
+		    error, SQ_INT(vid), SQ_INT(row->id), SQ_END))
 			return FALSE;
 	}
 	writer_json(w->b, row, TRUE);
-	st = w->st[W_ATTRS_PATCH];
-	sqlite3_bind_int64(st, 1, row->id);
-	sqlite3_bind_text(st, 2, w->b->json->str, (int)w->b->json->len, SQLITE_STATIC);
-	return store_step_done(w->store, st, "writing attributes", error);
+	return store_run(w->store, "UPDATE subscribers"
+	    " SET attrs = json_patch(attrs, ?2) WHERE id = ?1", error,
+	    SQ_INT(row->id), SQ_TEXT(w->b->json->str), SQ_END);
 }
 
 /* writer_event - the subscribe event of ROW, unless quiet */
@@ -958,14 +671,34 @@ static gboolean
 writer_event(struct subscriber_writer *w, const struct writer_row *row,
     GError **error)
 {
-	sqlite3_stmt *st = w->st[W_EVENT];
-
 	if (w->quiet)
 		return TRUE;
-	sqlite3_bind_int64(st, 1, w->list_id);
-	sqlite3_bind_int64(st, 2, row->id);
-	sqlite3_bind_text(st, 3, w->channel, -1, SQLITE_STATIC);
-	return store_step_done(w->store, st, "writing the event log", error);
+	return store_run(w->store, "INSERT INTO events(list_id, subscriber_id,"
+	    " action, channel) VALUES (?1, ?2, 'subscribe', ?3)", error,
+	    SQ_INT(w->list_id), SQ_INT(row->id), SQ_TEXT(w->channel), SQ_END);
+}
+
+/* writer_member_status - ROW's membership of the writer's list (a
+ * MEMBER_* string) in *STATUS, NULL when none */
+static gboolean
+writer_member_status(struct subscriber_writer *w,
+    const struct writer_row *row, const char **status, GError **error)
+{
+	g_autoptr(store_rows) rows = store_select(w->store, "SELECT status"
+	    " FROM memberships WHERE list_id = ?1 AND subscriber_id = ?2",
+	    error, SQ_INT(w->list_id), SQ_INT(row->id), SQ_END);
+	GError *err = NULL;
+
+	*status = NULL;
+	if (rows == NULL)
+		return FALSE;
+	if (store_next(rows, &err))
+		*status = membership_intern(store_text(rows, 0));
+	if (err != NULL) {
+		g_propagate_error(error, err);
+		return FALSE;
+	}
+	return TRUE;
 }
 
 /* writer_known - ROW, whose address was already stored */
@@ -973,53 +706,35 @@ static gboolean
 writer_known(struct subscriber_writer *w, struct writer_row *row,
     GError **error)
 {
-	sqlite3_stmt *st = w->st[W_FIND];
-	const char *status = NULL;
-	int rc;
+	const char *status;
+	int found;
 
-	sqlite3_bind_text(st, 1, writer_str(w->b, row->key), -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		row->id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW) {
-		herald_set_sqlite_error(error, w->store->db,
-		    rc == SQLITE_DONE ? SQLITE_ERROR : rc, "finding %s",
-		    writer_str(w->b, row->email));
+	found = store_get_int(w->store, "SELECT id FROM subscribers"
+	    " WHERE email_key = ?1", &row->id, error,
+	    SQ_TEXT(writer_str(w->b, row->key)), SQ_END);
+	if (found < 0)
+		return FALSE;
+	if (found == 0) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_SOFTWARE,
+		    "finding %s: it is not there", writer_str(w->b, row->email));
 		return FALSE;
 	}
-	if (row->name != W_NONE) {
-		st = w->st[W_NAME];
-		sqlite3_bind_int64(st, 1, row->id);
-		sqlite3_bind_text(st, 2, writer_str(w->b, row->name), -1,
-		    SQLITE_STATIC);
-		if (!store_step_done(w->store, st, "setting a name", error))
-			return FALSE;
-	}
-	if (!writer_update_attrs(w, row, error))
+	if (row->name != W_NONE && !store_run(w->store, "UPDATE subscribers"
+	    " SET name = ?2 WHERE id = ?1 AND name IS NOT ?2", error,
+	    SQ_INT(row->id), SQ_TEXT(writer_str(w->b, row->name)), SQ_END))
 		return FALSE;
-	st = w->st[W_MEMBER_GET];
-	sqlite3_bind_int64(st, 1, w->list_id);
-	sqlite3_bind_int64(st, 2, row->id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		status = membership_intern((const char *)sqlite3_column_text(st, 0));
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		herald_set_sqlite_error(error, w->store->db, rc,
-		    "reading a membership");
+	if (!writer_update_attrs(w, row, error) ||
+	    !writer_member_status(w, row, &status, error))
 		return FALSE;
-	}
 	if (status != NULL) {
 		row->outcome = g_strcmp0(status, MEMBER_ACTIVE) == 0 ?
 		    SUBSCRIBER_UPDATED : SUBSCRIBER_KEPT;
 		return TRUE;
 	}
-	st = w->st[W_MEMBER_ADD];
-	sqlite3_bind_int64(st, 1, w->list_id);
-	sqlite3_bind_int64(st, 2, row->id);
-	sqlite3_bind_text(st, 3, w->channel, -1, SQLITE_STATIC);
-	if (!store_step_done(w->store, st, "adding a membership", error))
+	if (!store_run(w->store, "INSERT INTO memberships(list_id,"
+	    " subscriber_id, status, channel) VALUES (?1, ?2, 'active', ?3)",
+	    error, SQ_INT(w->list_id), SQ_INT(row->id), SQ_TEXT(w->channel),
+	    SQ_END))
 		return FALSE;
 	row->outcome = SUBSCRIBER_JOINED;
 	return writer_event(w, row, error);
@@ -1029,9 +744,9 @@ writer_known(struct subscriber_writer *w, struct writer_row *row,
 static gboolean
 writer_fresh(struct subscriber_writer *w, gint64 added, GError **error)
 {
-	sqlite3_stmt *st = w->st[W_RANGE];
+	g_autoptr(store_rows) rows = NULL;
+	GError *err = NULL;
 	guint i;
-	int rc;
 
 	if (added == (gint64)w->b->rows->len) {
 		for (i = 0; i < w->b->rows->len; i++)
@@ -1040,17 +755,28 @@ writer_fresh(struct subscriber_writer *w, gint64 added, GError **error)
 	}
 	if (added == 0)
 		return TRUE;
-	sqlite3_bind_int64(st, 1, w->base);
-	sqlite3_bind_int64(st, 2, w->base + w->b->rows->len - 1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	rows = store_select(w->store, "SELECT id FROM subscribers"
+	    " WHERE id BETWEEN ?1 AND ?2", error, SQ_INT(w->base),
+	    SQ_INT(w->base + w->b->rows->len - 1), SQ_END);
+	if (rows == NULL)
+		return FALSE;
+	while (store_next(rows, &err))
 		g_array_index(w->b->rows, struct writer_row,
-		    sqlite3_column_int64(st, 0) - w->base).fresh = TRUE;
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		herald_set_sqlite_error(error, w->store->db, rc, "reading ids");
+		    store_int(rows, 0) - w->base).fresh = TRUE;
+	if (err != NULL) {
+		g_propagate_error(error, err);
 		return FALSE;
 	}
 	return TRUE;
+}
+
+/* writer_max_id - the highest subscriber id (0: none) in *MAX */
+static gboolean
+writer_max_id(struct subscriber_writer *w, gint64 *max, GError **error)
+{
+	*max = 0;
+	return store_get_int(w->store, "SELECT coalesce(max(id), 0)"
+	    " FROM subscribers", max, error, SQ_END) >= 0;
 }
 
 /* writer_hash - FNV-1a, 64 bits, never 0 */
@@ -1109,22 +835,15 @@ writer_build_index(struct subscriber_writer *w, GError **error)
 
 /* subscriber_writer_bulk - an import into an empty subscribers table:
  * drop the two email indexes (a million random inserts into each cost
- * more than sorting once), detect repeated addresses by hash, and build the index
- * at the first possible repeat or in subscriber_writer_finish */
+ * more than sorting once), detect repeated addresses by hash, and build
+ * the index at the first possible repeat or in subscriber_writer_finish */
 gboolean
 subscriber_writer_bulk(struct subscriber_writer *w, GError **error)
 {
-	sqlite3_stmt *st = w->st[W_MAXID];
 	gint64 max;
-	int rc;
 
-	rc = sqlite3_step(st);
-	max = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW) {
-		herald_set_sqlite_error(error, w->store->db, rc, "reading ids");
+	if (!writer_max_id(w, &max, error))
 		return FALSE;
-	}
 	if (max != 0 || w->bulk)
 		return TRUE;
 	/* only the tables' last pages are hot now: a small cache, which is
@@ -1147,36 +866,14 @@ subscriber_writer_finish(struct subscriber_writer *w, GError **error)
 	return !w->bulk || writer_build_index(w, error);
 }
 
-/* writer_write_batch - write the rows of w->b, and empty it */
+/* writer_fresh_rows - the attribute index rows of the batch's new
+ * subscribers, then their memberships */
 static gboolean
-writer_write_batch(struct subscriber_writer *w, GError **error)
+writer_fresh_rows(struct subscriber_writer *w, GError **error)
 {
-	sqlite3_stmt *st = w->st[W_MAXID];
 	gint64 added = 0;
 	guint i, j, n = w->b->rows->len;
-	gboolean ok = FALSE;
-	int rc;
 
-	if (n == 0)
-		return TRUE;
-	/* bulk: a key seen before (or a hash collision) ends bulk mode before
-	 * this batch is written, so the index finds the repeat */
-	for (i = 0; w->bulk && i < n; i++)
-		if (writer_seen(w, writer_hash(writer_str(w->b,
-		    g_array_index(w->b->rows, struct writer_row, i).key))) &&
-		    !writer_build_index(w, error))
-			goto out;
-	rc = sqlite3_step(st);
-	w->base = sqlite3_column_int64(st, 0) + 1;
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW) {
-		herald_set_sqlite_error(error, w->store->db, rc, "reading ids");
-		goto out;
-	}
-	if (!writer_multi(w, M_SUBSCRIBERS, n, writer_bind_subscriber, &added,
-	    error) || !writer_fresh(w, added, error))
-		goto out;
-	/* the new subscribers' index rows, then their memberships */
 	g_array_set_size(w->items, 0);
 	g_array_set_size(w->vids, 0);
 	for (i = 0; i < n; i++) {
@@ -1195,20 +892,46 @@ writer_write_batch(struct subscriber_writer *w, GError **error)
 				continue;
 			if ((vid = writer_value_id(w, writer_str(w->b,
 			    g_array_index(w->b->kv, gsize, kv)), v, error)) == 0)
-				goto out;
+				return FALSE;
 			g_array_append_val(w->items, i);
 			g_array_append_val(w->vids, vid);
 		}
 	}
 	if (!writer_multi(w, M_ATTRIBUTES, w->items->len,
-	    writer_bind_attribute, &added, error))
-		goto out;
+	    writer_add_attribute, &added, error))
+		return FALSE;
 	g_array_set_size(w->items, 0);
 	for (i = 0; i < n; i++)
 		if (g_array_index(w->b->rows, struct writer_row, i).fresh)
 			g_array_append_val(w->items, i);
-	if (!writer_multi(w, M_MEMBERS, w->items->len, writer_bind_member,
-	    &added, error))
+	return writer_multi(w, M_MEMBERS, w->items->len, writer_add_member,
+	    &added, error);
+}
+
+/* writer_write_batch - write the rows of w->b, and empty it */
+static gboolean
+writer_write_batch(struct subscriber_writer *w, GError **error)
+{
+	gint64 added = 0, max;
+	guint i, n = w->b->rows->len;
+	gboolean ok = FALSE;
+
+	if (n == 0)
+		return TRUE;
+	/* bulk: a key seen before (or a hash collision) ends bulk mode before
+	 * this batch is written, so the index finds the repeat */
+	for (i = 0; w->bulk && i < n; i++)
+		if (writer_seen(w, writer_hash(writer_str(w->b,
+		    g_array_index(w->b->rows, struct writer_row, i).key))) &&
+		    !writer_build_index(w, error))
+			goto out;
+	if (!writer_max_id(w, &max, error))
+		goto out;
+	w->base = max + 1;
+	if (!writer_multi(w, M_SUBSCRIBERS, n, writer_add_subscriber, &added,
+	    error) || !writer_fresh(w, added, error))
+		goto out;
+	if (!writer_fresh_rows(w, error))
 		goto out;
 	/* then, in order, the events of the new and the rows already known */
 	for (i = 0; i < n; i++) {
@@ -1242,6 +965,7 @@ out:
  */
 static struct writer_batch writer_batch_end;
 
+/* writer_thread_main - the writing thread: batches until the end marker */
 static gpointer
 writer_thread_main(gpointer data)
 {
@@ -1375,7 +1099,7 @@ writer_check(const char *email, const char *name, GHashTable *attrs,
 static gsize
 writer_email_key(struct subscriber_writer *w, const char *email)
 {
-	const char *at = subscriber_find_at(email), *p;
+	const char *at = address_find_at(email), *p;
 	g_autofree char *key = NULL;
 	gsize off;
 

@@ -16,12 +16,15 @@
  *
  * Must stay true: addresses are checked before they are stored (RFC 5321
  * lengths, one @, dot-atom or quoted local part, an IDN domain stored as
- * given); names and attribute values with CR or LF are refused.
+ * given); names and attribute values with CR or LF are refused. The
+ * checks themselves are core/address.h's (included here: callers know
+ * them by their subscriber_ names).
  */
 #ifndef HERALD_SUBSCRIBER_H
 #define HERALD_SUBSCRIBER_H
 
 #include <glib.h>
+#include "address.h"
 #include "store.h"
 
 struct subscriber {
@@ -34,13 +37,20 @@ struct subscriber {
 
 void subscriber_free(struct subscriber *sub);
 
-/* subscriber_check_email - FALSE and a DATA error saying why */
-gboolean subscriber_check_email(const char *email, GError **error);
-/* subscriber_check_text - a name or attribute value: no CR, LF or NUL */
-gboolean subscriber_check_text(const char *what, const char *text,
-    GError **error);
-/* subscriber_email_key - the uniqueness key (caller frees) */
-char *subscriber_email_key(const char *email);
+/*
+ * Loading a subscriber, wherever it is read along with other rows: select
+ * SUBSCRIBER_COLUMNS (alias s for subscribers), make the struct with
+ * subscriber_from_row, and add each attribute (a row of json_each(s.attrs)
+ * or of the attributes view: key, value) with subscriber_add_attr.
+ */
+#define SUBSCRIBER_COLUMNS "s.id, s.email, s.name, s.created"
+/* subscriber_from_row - a subscriber from ROWS' columns FIRST on (id,
+ * email, name, created), no attributes yet; an empty name is none */
+struct subscriber *subscriber_from_row(struct store_rows *rows, int first);
+/* subscriber_add_attr - the attribute whose key is ROWS' column COL and
+ * value COL + 1 (a NULL key: none, as a LEFT JOIN leaves it) */
+void subscriber_add_attr(struct subscriber *sub, struct store_rows *rows,
+    int col);
 
 /* lookups: NULL and a NOUSER error when there is no such subscriber */
 struct subscriber *subscriber_get(struct store *store, gint64 id,
@@ -59,19 +69,13 @@ gboolean membership_set(struct store *store, gint64 list_id,
     gint64 subscriber_id, const char *status, const char *action,
     const char *channel, const char *detail, GError **error);
 
-/* subscriber_check_key - an attribute key: [a-z_][a-z0-9_.-]*, at most 64
- * bytes, and not a field name (email, name, subscribed, created). Keys are
- * case-insensitive: callers lowercase them first (subscriber_key_fold). */
-gboolean subscriber_check_key(const char *key, GError **error);
-char *subscriber_key_fold(const char *key);
-
 /* subscriber_delete - remove a subscriber, their attributes and every
  * membership (the event log keeps its rows, without the subscriber) */
 gboolean subscriber_delete(struct store *store, gint64 id, GError **error);
 
 /*
- * The writer: adds or updates subscribers and memberships with prepared
- * statements kept for its lifetime (import and sub add share it). It
+ * The writer: adds or updates subscribers and memberships with statements
+ * prepared once per connection (import and sub add share it). It
  * writes inside the caller's transaction; it never begins or commits.
  *
  * subscriber_write - EMAIL (checked) with NAME (NULL or "": keep) and

@@ -65,6 +65,18 @@ start_fault() {
 }
 stop_fault() { kill "$_fault" 2>/dev/null; wait "$_fault" 2>/dev/null; }
 
+# sink_holds DIR N - smtp-sink has written messages to at least N distinct
+# recipients into DIR (for wait_for: it may end a message's file after
+# herald recorded the message sent, so count what it wrote, do not sleep)
+sink_holds() {
+	[ "$(cat "$1"/* 2>/dev/null | sed -n 's/^X-Rcpt-Args: <\(.*\)>.*/\1/p' |
+	    sort -u | wc -l)" -ge "$2" ]
+}
+# sent_over N - more than N deliveries are recorded sent (for wait_for)
+sent_over() {
+	[ "$(sql "SELECT count(*) FROM deliveries WHERE state = 'sent'")" -gt "$1" ]
+}
+
 # wait_port PORT - until something listens there (5 s at most)
 wait_port() {
 	$PY - "$1" <<'PYEOF'

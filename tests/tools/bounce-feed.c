@@ -23,6 +23,7 @@
 #include "bounce_policy.h"
 #include "config.h"
 #include "store.h"
+#include "store_bounces.h"
 #include "token.h"
 
 static int
@@ -86,7 +87,7 @@ main(int argc, char **argv)
 
 		if (g_strv_length(p) != 4)
 			return 64;
-		if (!bounce_policy_record_sync(st, list, 0,
+		if (!store_bounce_record_sync(st, list, 0,
 		    g_ascii_strtoll(p[0], NULL, 10), g_ascii_strtoll(p[1], NULL, 10),
 		    *p[2] != '\0' ? p[2] : NULL, p[3], now, &error))
 			return fail(error);

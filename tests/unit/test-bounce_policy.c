@@ -3,8 +3,9 @@
  * clock the test moves: one scored bounce a day, a stale score starts
  * again, the threshold disables (hard needed; soft alone never), warnings
  * a week apart then removal, a bounce with no token for someone not
- * subscribed does nothing, a synchronous 5xx counts as hard, an
- * unparseable VERP bounce scores as hard, notices wait for a sender.
+ * subscribed does nothing, a synchronous 5xx counts as hard (its status
+ * code naming the reason), an unparseable VERP bounce scores as hard,
+ * notices wait for a sender.
  */
 #include <string.h>
 #include <glib/gstdio.h>
@@ -13,6 +14,7 @@
 #include "bounce.h"
 #include "bounce_policy.h"
 #include "store.h"
+#include "store_bounces.h"
 #include "token.h"
 
 #define DAY 86400
@@ -46,7 +48,7 @@ sink_send(void *data, const struct bounce_notice *n, GError **error)
 		return FALSE;
 	}
 	g_ptr_array_add(s->sent, g_strdup_printf("%s %s %s",
-	    bounce_notice_kind_name(n->kind), n->to[0], n->subject));
+	    store_bounce_notice_kind_name(n->kind), n->to[0], n->subject));
 	return TRUE;
 }
 
@@ -537,7 +539,7 @@ test_sync_is_hard(struct fx *f, gconstpointer data)
 	int d;
 
 	for (d = 0; d < 5; d++)
-		g_assert_true(bounce_policy_record_sync(f->store, &f->list, 0,
+		g_assert_true(store_bounce_record_sync(f->store, &f->list, 0,
 		    f->alice, 7, NULL, "550 5.1.1 <alice@subs.test>: Recipient"
 		    " address rejected: User unknown", T0 + d * DAY, &error));
 	g_assert_no_error(error);
@@ -548,10 +550,44 @@ test_sync_is_hard(struct fx *f, gconstpointer data)
 	g_assert_cmpstr(st, ==, MEMBER_DISABLED);
 	/* inside the sender's own transaction */
 	g_assert_true(store_begin(f->store, NULL));
-	g_assert_true(bounce_policy_record_sync(f->store, &f->list, f->list_id,
+	g_assert_true(store_bounce_record_sync(f->store, &f->list, f->list_id,
 	    f->bob, 8, "5.7.1", "550 5.7.1 blocked", T0, &error));
 	g_assert_true(store_commit(f->store, NULL));
 	g_assert_cmpfloat(score_of(f, f->bob), ==, 1.0);
+}
+
+/* a 5xx's enhanced status code gives the reason bounce.h names */
+static void
+test_sync_reasons(struct fx *f, gconstpointer data)
+{
+	static const struct {
+		const char *reply;
+		enum bounce_reason reason;
+	} cases[] = {
+		{ "550 5.1.1 unknown", BOUNCE_REASON_USER_UNKNOWN },
+		{ "550 5.1.10 null MX", BOUNCE_REASON_USER_UNKNOWN },
+		{ "550 5.2.1 disabled", BOUNCE_REASON_USER_UNKNOWN },
+		{ "550 5.1.2 no host", BOUNCE_REASON_HOST_UNKNOWN },
+		{ "554 5.4.4 unroutable", BOUNCE_REASON_HOST_UNKNOWN },
+		{ "552 5.2.2 over quota", BOUNCE_REASON_MAILBOX_FULL },
+		{ "552 5.3.4 too big", BOUNCE_REASON_TOO_BIG },
+		{ "554 5.7.1 blocked", BOUNCE_REASON_BLOCKED },
+		{ "550 5.0.0 no", BOUNCE_REASON_OTHER },
+		{ "550 no code at all", BOUNCE_REASON_OTHER },
+	};
+	guint i;
+
+	for (i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autofree char *got = NULL;
+
+		g_assert_true(store_bounce_record_sync(f->store, &f->list, 0,
+		    f->bob, 0, NULL, cases[i].reply, T0 + i * DAY, &error));
+		g_assert_no_error(error);
+		got = sql_text(f, "SELECT reason FROM bounces"
+		    " ORDER BY id DESC LIMIT 1");
+		g_assert_cmpstr(got, ==, bounce_reason_name(cases[i].reason));
+	}
 }
 
 static void
@@ -638,6 +674,7 @@ main(int argc, char **argv)
 	ADD("token-inside", test_token_inside);
 	ADD("verp-unparseable", test_verp_unparseable);
 	ADD("sync-is-hard", test_sync_is_hard);
+	ADD("sync-reasons", test_sync_reasons);
 	ADD("notices-wait", test_notices_wait_for_sender);
 	ADD("stored-message", test_stored_message);
 	return g_test_run();

@@ -2,7 +2,8 @@
  * test-config.c - configuration errors name FILE:LINE and are CONFIG
  * errors: bad lines, an unclosed section (which libconfuse 3.3 alone would
  * accept), unknown options, bad enumerated values; the shipped list files
- * load, and every segment in them compiles; whether herald.conf has an
+ * load, and every segment in them compiles; NUL bytes and invalid UTF-8
+ * are refused at their line (config_scan); whether herald.conf has an
  * smtp { } section of its own, and so who carries notices (mailer.h).
  */
 #include <string.h>
@@ -88,6 +89,14 @@ test_scan(void)
 		    "f.conf:4: a is set twice in one section (first at line 3)" },
 		{ "x = \"multi\nline\"\nx = 2\n", NULL,
 		    "f.conf:3: x is set twice in one section (first at line 1)" },
+		/* a byte that is not UTF-8, in a value or a comment: its
+		 * line; UTF-8 itself passes */
+		{ "a = 1\nb = \"caf\xe9\"\n", NULL,
+		    "f.conf:2: invalid UTF-8 (the file must be UTF-8 text)" },
+		{ "a = \"x\ny\"\n# r\xc3\xa9sum\xe9\n", NULL,
+		    "f.conf:3: invalid UTF-8" },
+		{ "a = \"Zo\xc3\xab \xe2\x82\xac\" # \xc3\xa9\n",
+		    "a = \"Zo\xc3\xab \xe2\x82\xac\" # \xc3\xa9\n", NULL },
 	};
 	char *msg, *out;
 	size_t i;

@@ -10,6 +10,7 @@
 #include "herald.h"
 #include "segment.h"
 #include "store.h"
+#include "store_segment.h"
 #include "subscriber.h"
 
 /* compile - EXPR's SQL and parameters joined by | */
@@ -19,11 +20,21 @@ compile(const char *expr, char **params_out)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(segment) seg = segment_compile(expr, &error);
 	g_autoptr(GString) sql = g_string_new(NULL);
+	g_autoptr(GArray) args = g_array_new(FALSE, FALSE,
+	    sizeof(struct store_arg));
 	g_autoptr(GPtrArray) params = g_ptr_array_new();
+	guint i;
 
 	if (seg == NULL)
 		g_error("%s: %s", expr, error->message);
-	segment_to_sql(seg, sql, params);
+	store_segment_sql(seg, sql, args);
+	for (i = 0; i < args->len; i++) {
+		const struct store_arg *a = &g_array_index(args,
+		    struct store_arg, i);
+
+		g_assert_cmpint(a->type, ==, STORE_TEXT);
+		g_ptr_array_add(params, (gpointer)a->p);
+	}
 	g_ptr_array_add(params, NULL);
 	*params_out = g_strjoinv("|", (char **)params->pdata);
 	return g_string_free(g_steal_pointer(&sql), FALSE);
@@ -101,7 +112,7 @@ test_normalise(void)
 	guint i;
 
 	g_assert_cmpstr(p, ==, "role|a|b|c|d|region|x");
-	g_assert_nonnull(strstr(sql, "value IN (?, ?, ?, ?)"));
+	g_assert_nonnull(strstr(sql, "value IN (?2, ?3, ?4, ?5)"));
 	g_free(sql);
 	g_free(p);
 	/* not not: nothing left of it */
@@ -251,7 +262,7 @@ count(struct db *db, const char *expr)
 
 	if (seg == NULL)
 		g_error("%s: %s", expr, error->message);
-	n = segment_count(db->st, db->list, seg, &error);
+	n = store_segment_count(db->st, db->list, seg, &error);
 	g_assert_no_error(error);
 	return n;
 }
