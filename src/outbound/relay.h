@@ -1,8 +1,8 @@
 /*
- * relay.h - the relay pool's memory in the store: which relay tried each
- * delivery, what each relay accepted per minute (the sliding windows of
- * its quotas), and each relay's last known state; and the clock the
- * quotas are counted by.
+ * relay.h - the relay pool's memory, read through the store
+ * (store_relays.h keeps the rows): which relay tried each delivery, what
+ * each relay accepted per minute (the sliding windows of its quotas), and
+ * each relay's last known state; and the clock the quotas are counted by.
  *
  * Must stay true: a quota counts what its relay accepted (recorded in
  * the transaction that records the deliveries as sent), in one-minute
