@@ -1657,6 +1657,7 @@ compose_fixed_headers(struct composer *c, GError **error)
 	return TRUE;
 }
 
+/* composer_free - free C and all it holds */
 void
 composer_free(struct composer *c)
 {
@@ -1680,6 +1681,7 @@ composer_free(struct composer *c)
 	g_free(c);
 }
 
+/* composer_new - see compose.h */
 struct composer *
 composer_new(const struct announcement *ann, const struct list_config *list,
     const struct token_key *key, const char *const *campaign_segments,
@@ -1954,6 +1956,7 @@ composer_render(const struct composer *c, const struct subscriber *sub,
 	return TRUE;
 }
 
+/* composer_subject - see compose.h */
 char *
 composer_subject(const struct composer *c, const struct subscriber *sub,
     const char *segment, const char *const *matched, GError **error)
@@ -1983,6 +1986,7 @@ composer_subject(const struct composer *c, const struct subscriber *sub,
 	return ok ? g_string_free(g_steal_pointer(&subject), FALSE) : NULL;
 }
 
+/* compose_message_id_delivery - see compose.h */
 gboolean
 compose_message_id_delivery(const char *msgid, const char *domain,
     const struct token_key *key, gint64 *delivery_id)

@@ -65,6 +65,7 @@
 #include "dispatch.h"
 #include "relay.h"
 #include "send.h"
+#include "store_deliveries.h"
 #include "subscriber.h"
 
 #define DISPATCH_FIRST_CHUNK 16
@@ -157,23 +158,28 @@ struct dispatch {
 struct dispatch_worker {
 	struct dispatch *d;
 	struct dispatch_relay *relay;
-	struct store *store;
-	sqlite3_stmt *rows;
-	sqlite3_stmt *attrs;
-	sqlite3_stmt *member;		/* one membership, before MAIL FROM */
+	struct store *store;		/* its own connection */
 	GArray *pending;		/* struct campaign_result */
 	struct dispatch_held *admitted;	/* the last message admitted */
 	gboolean failed;		/* a commit failed: wait for the last try */
 	gboolean fault;			/* the relay failed under this chunk */
 };
 
-/* one delivery of a chunk, with its subscriber */
-struct dispatch_item {
-	gint64 delivery_id;
-	struct subscriber *sub;
-	char *segment;
-	char **matched;
-	char *status;
+/* the producer's side of a run: dispatch_run's thread */
+struct dispatch_producer {
+	struct dispatch *d;
+	struct store *store;
+	volatile sig_atomic_t *stop;	/* a signal's number, or 0 */
+	dispatch_progress_fn progress;
+	gpointer data;
+	struct dispatch_progress p;
+	const char *external;	/* paused or cancelled by another command */
+	gint64 start;		/* monotonic µs */
+	gint64 last;		/* the last progress report */
+	gint64 looked;		/* the last look for EXTERNAL */
+	gint64 cursor;		/* the last id handed out fresh */
+	int size;		/* the next fresh chunk's */
+	gboolean fresh_done;	/* no fresh chunk left */
 };
 
 static struct dispatch_chunk dispatch_end;
@@ -530,7 +536,6 @@ static gboolean
 dispatch_admit(struct send_message *msg, gpointer data)
 {
 	struct dispatch_worker *w = data;
-	sqlite3_stmt *st = w->member;
 	g_autofree char *status = NULL;
 	gboolean blocked = FALSE;
 
@@ -538,105 +543,13 @@ dispatch_admit(struct send_message *msg, gpointer data)
 	if (w->admitted != NULL)
 		dispatch_shape_release(w->d, w->admitted, NULL);
 	w->admitted = msg->user;
-	sqlite3_bind_int64(st, 1, w->d->list_id);
-	sqlite3_bind_int64(st, 2, ((const struct dispatch_held *)msg->user)->sid);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		status = g_strdup((const char *)sqlite3_column_text(st, 0));
-		blocked = sqlite3_column_int(st, 1) != 0;
-	}
-	sqlite3_reset(st);
+	(void)store_delivery_member(w->store, w->d->list_id,
+	    ((const struct dispatch_held *)msg->user)->sid, &status, &blocked);
 	if (status == NULL || (strcmp(status, MEMBER_ACTIVE) == 0 && !blocked))
 		return dispatch_shape_acquire(w->d, msg->user,
 		    ((struct send_rcpt *)g_ptr_array_index(msg->rcpts, 0))->address);
 	dispatch_skip(w, msg->id, blocked ? "blocklisted" : status);
 	return FALSE;
-}
-
-static void
-dispatch_item_clear(gpointer p)
-{
-	struct dispatch_item *it = p;
-
-	subscriber_free(it->sub);
-	g_free(it->segment);
-	g_strfreev(it->matched);
-	g_free(it->status);
-}
-
-/* dispatch_bind_chunk - bind a chunk query's parameters: ?1 the
- * campaign, ?2 the run's instant, ?3 and ?4 the chunk's first and last id */
-static void
-dispatch_bind_chunk(sqlite3_stmt *st, const struct dispatch *d,
-    const struct dispatch_chunk *chunk)
-{
-	sqlite3_bind_int64(st, 1, d->id);
-	sqlite3_bind_int64(st, 2, d->now);
-	sqlite3_bind_int64(st, 3, chunk->first);
-	sqlite3_bind_int64(st, 4, chunk->last);
-}
-
-/* dispatch_load - the chunk's deliveries with their subscribers */
-static GArray *
-dispatch_load(struct dispatch_worker *w, const struct dispatch_chunk *chunk,
-    GError **error)
-{
-	GArray *items = g_array_new(FALSE, TRUE, sizeof(struct dispatch_item));
-	g_autoptr(GHashTable) by_id = g_hash_table_new(g_int64_hash,
-	    g_int64_equal);
-	sqlite3_stmt *st;
-	guint i;
-	int rc;
-
-	g_array_set_clear_func(items, dispatch_item_clear);
-	st = w->rows;
-	dispatch_bind_chunk(st, w->d, chunk);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct dispatch_item it = { 0 };
-		const char *name = (const char *)sqlite3_column_text(st, 6);
-
-		it.delivery_id = sqlite3_column_int64(st, 0);
-		it.segment = g_strdup((const char *)sqlite3_column_text(st, 1));
-		it.matched = g_strsplit((const char *)sqlite3_column_text(st, 2),
-		    ",", -1);
-		it.status = g_strdup((const char *)sqlite3_column_text(st, 3));
-		it.sub = g_new0(struct subscriber, 1);
-		it.sub->id = sqlite3_column_int64(st, 4);
-		it.sub->email = g_strdup((const char *)sqlite3_column_text(st, 5));
-		it.sub->name = name != NULL && *name != '\0' ? g_strdup(name) : NULL;
-		it.sub->created = sqlite3_column_int64(st, 7);
-		it.sub->attrs = g_hash_table_new_full(g_str_hash, g_str_equal,
-		    g_free, g_free);
-		g_array_append_val(items, it);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		goto fail;
-	for (i = 0; i < items->len; i++) {
-		struct dispatch_item *it = &g_array_index(items,
-		    struct dispatch_item, i);
-
-		g_hash_table_insert(by_id, &it->sub->id, it->sub);
-	}
-	st = w->attrs;
-	dispatch_bind_chunk(st, w->d, chunk);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		gint64 sid = sqlite3_column_int64(st, 0);
-		struct subscriber *sub = g_hash_table_lookup(by_id, &sid);
-
-		if (sub != NULL)
-			g_hash_table_insert(sub->attrs,
-			    g_strdup((const char *)sqlite3_column_text(st, 1)),
-			    g_strdup((const char *)sqlite3_column_text(st, 2)));
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		goto fail;
-	return items;
-fail:
-	herald_set_sqlite_error(error, w->store->db, rc,
-	    "reading the deliveries of a chunk");
-	g_array_unref(items);
-	return NULL;
 }
 
 /* dispatch_done - after a chunk: a probe its relay did not fail brings
@@ -688,14 +601,15 @@ dispatch_work(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
 	GError *error = NULL;
 	guint i;
 
-	if ((items = dispatch_load(w, chunk, &error)) == NULL) {
+	if ((items = store_delivery_chunk(w->store, d->id, d->now, chunk->first,
+	    chunk->last, &error)) == NULL) {
 		dispatch_fail(d, error);
 		return;
 	}
 	held = g_new0(struct dispatch_held, MAX(items->len, 1));
 	for (i = 0; i < items->len; i++) {
-		struct dispatch_item *it = &g_array_index(items,
-		    struct dispatch_item, i);
+		struct store_delivery *it = &g_array_index(items,
+		    struct store_delivery, i);
 		GString *out;
 		char *env = NULL;
 		struct send_message *msg;
@@ -704,12 +618,12 @@ dispatch_work(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
 		if (g_atomic_int_get(&d->stopping))
 			break;
 		if (strcmp(it->status, MEMBER_ACTIVE) != 0) {
-			dispatch_skip(w, it->delivery_id, it->status);
+			dispatch_skip(w, it->id, it->status);
 			continue;
 		}
 		out = g_string_sized_new(8192);
 		if (!composer_render(d->composer, it->sub, it->segment,
-		    (const char *const *)it->matched, it->delivery_id, out, &env,
+		    (const char *const *)it->matched, it->id, out, &env,
 		    NULL, &error)) {
 			/* a DKIM signing failure is TEMP: the delivery waits
 			 * in the queue, it is neither failed nor sent unsigned */
@@ -722,7 +636,7 @@ dispatch_work(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
 			else
 				d->failed++;
 			g_mutex_unlock(&d->lock);
-			dispatch_add(w, it->delivery_id, temp ? CAMPAIGN_TEMP :
+			dispatch_add(w, it->id, temp ? CAMPAIGN_TEMP :
 			    CAMPAIGN_SKIP, 0, error->message, temp ? "sign" :
 			    "compose");
 			g_clear_error(&error);
@@ -730,7 +644,7 @@ dispatch_work(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
 			continue;
 		}
 		body = g_string_free_to_bytes(out);
-		msg = send_message_new(it->delivery_id, env, body);
+		msg = send_message_new(it->id, env, body);
 		g_free(env);
 		send_message_add_rcpt(msg, it->sub->email);
 		held[msgs->len].sid = it->sub->id;
@@ -773,33 +687,10 @@ dispatch_worker_main(gpointer data)
 	struct dispatch_worker w = { d, relay };
 	struct dispatch_chunk *chunk;
 	GError *error = NULL;
-	static const char rows_sql[] = "SELECT d.id, d.segment, d.matched,"
-	    " coalesce(m.status, ''), s.id, s.email, s.name, s.created"
-	    " FROM deliveries d NOT INDEXED JOIN campaigns c ON c.id = d.campaign_id"
-	    " JOIN subscribers s ON s.id = d.subscriber_id"
-	    " LEFT JOIN memberships m ON m.list_id = c.list_id"
-	    "   AND m.subscriber_id = d.subscriber_id"
-	    " WHERE d.campaign_id = ?1 AND d.state = 'queued'"
-	    " AND d.next_attempt <= ?2 AND d.id BETWEEN ?3 AND ?4 ORDER BY d.id";
-	static const char attrs_sql[] = "SELECT d.subscriber_id, a.key, a.value"
-	    " FROM deliveries d NOT INDEXED JOIN subscribers s"
-	    "   ON s.id = d.subscriber_id, json_each(s.attrs) a"
-	    " WHERE d.campaign_id = ?1 AND d.state = 'queued'"
-	    " AND d.next_attempt <= ?2 AND d.id BETWEEN ?3 AND ?4";
-	static const char member_sql[] = "SELECT coalesce((SELECT status FROM"
-	    " memberships WHERE list_id = ?1 AND subscriber_id = ?2), ''),"
-	    " EXISTS (SELECT 1 FROM memberships WHERE subscriber_id = ?2"
-	    " AND status = 'blocklisted')";
 
 	dispatch_batch_policy();
 	w.pending = g_array_new(FALSE, TRUE, sizeof(struct campaign_result));
-	w.store = store_open(d->config->database, 0, &error);
-	if (w.store != NULL &&
-	    ((w.rows = store_prepare(w.store, rows_sql, &error)) == NULL ||
-	    (w.attrs = store_prepare(w.store, attrs_sql, &error)) == NULL ||
-	    (w.member = store_prepare(w.store, member_sql, &error)) == NULL))
-		g_clear_pointer(&w.store, store_close);
-	if (w.store == NULL)
+	if ((w.store = store_open(d->config->database, 0, &error)) == NULL)
 		dispatch_fail(d, error);
 	while ((chunk = g_async_queue_pop(relay->queue)) != &dispatch_end) {
 		if (w.store != NULL && !g_atomic_int_get(&d->stopping) &&
@@ -811,9 +702,6 @@ dispatch_worker_main(gpointer data)
 	}
 	if (w.store != NULL) {
 		dispatch_flush(&w, TRUE);
-		sqlite3_finalize(w.rows);
-		sqlite3_finalize(w.attrs);
-		sqlite3_finalize(w.member);
 		store_close(w.store);
 	}
 	g_array_unref(w.pending);
@@ -836,39 +724,16 @@ dispatch_snapshot(struct dispatch *d, gint64 start,
 	    p->elapsed : 0;
 }
 
-/* dispatch_list_id - the list of campaign ID, 0 on error (set) */
-static gint64
-dispatch_list_id(struct store *store, gint64 id, GError **error)
-{
-	g_autoptr(sqlite3_stmt) st = store_prepare(store,
-	    "SELECT list_id FROM campaigns WHERE id = ?1", error);
-	int rc;
-
-	if (st == NULL)
-		return 0;
-	sqlite3_bind_int64(st, 1, id);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		return sqlite3_column_int64(st, 0);
-	herald_set_sqlite_error(error, store->db, rc == SQLITE_DONE ?
-	    SQLITE_NOTFOUND : rc, "reading the campaign's list");
-	return 0;
-}
-
 /* dispatch_external - paused or cancelled by another command? Returns
- * the state then, NULL otherwise */
+ * the state then, NULL otherwise (a campaign gone, or that cannot be
+ * read, is cancelled) */
 static const char *
 dispatch_external(struct store *store, gint64 id)
 {
-	g_autoptr(sqlite3_stmt) st = store_prepare(store,
-	    "SELECT state FROM campaigns WHERE id = ?1", NULL);
-	const char *state;
+	g_autofree char *state = NULL;
 
-	if (st == NULL)
-		return NULL;
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) != SQLITE_ROW)
+	if (store_delivery_campaign_state(store, id, &state, NULL) != 1)
 		return "cancelled";
-	state = (const char *)sqlite3_column_text(st, 0);
 	if (strcmp(state, "paused") == 0)
 		return "paused";
 	if (strcmp(state, "cancelled") == 0)
@@ -877,50 +742,38 @@ dispatch_external(struct store *store, gint64 id)
 }
 
 /* dispatch_watch - a signal (*STOP), or a pause or cancel from another
- * command (looked up at most every DISPATCH_TICK_US, in *EXTERNAL):
+ * command (looked up at most every DISPATCH_TICK_US, in EXTERNAL):
  * stop the run */
 static void
-dispatch_watch(struct dispatch *d, struct store *store,
-    volatile sig_atomic_t *stop, const char **external, gint64 *looked)
+dispatch_watch(struct dispatch_producer *pr)
 {
 	gint64 now = g_get_monotonic_time();
 
-	if (stop != NULL && *stop)
-		dispatch_stop(d);
-	if (*external == NULL && now - *looked >= DISPATCH_TICK_US) {
-		*looked = now;
-		if ((*external = dispatch_external(store, d->id)) != NULL)
-			dispatch_stop(d);
+	if (pr->stop != NULL && *pr->stop)
+		dispatch_stop(pr->d);
+	if (pr->external == NULL && now - pr->looked >= DISPATCH_TICK_US) {
+		pr->looked = now;
+		if ((pr->external = dispatch_external(pr->store, pr->d->id)) !=
+		    NULL)
+			dispatch_stop(pr->d);
 	}
 }
 
 /* dispatch_next - the next chunk of at most SIZE due rows after *CURSOR
  * and up to UPTO; FALSE at the end (or on error, set) */
 static gboolean
-dispatch_next(struct store *store, sqlite3_stmt *st, struct dispatch *d,
-    gint64 *cursor, gint64 upto, int size, struct dispatch_chunk *chunk,
-    GError **error)
+dispatch_next(struct store *store, struct dispatch *d, gint64 *cursor,
+    gint64 upto, int size, struct dispatch_chunk *chunk, GError **error)
 {
-	int rc;
-	gint64 n;
+	struct store_delivery_range r;
 
-	sqlite3_bind_int64(st, 1, d->id);
-	sqlite3_bind_int64(st, 2, d->now);
-	sqlite3_bind_int64(st, 3, *cursor);
-	sqlite3_bind_int(st, 4, size);
-	sqlite3_bind_int64(st, 5, upto);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		herald_set_sqlite_error(error, store->db, rc, "reading the queue");
+	if (!store_delivery_next(store, d->id, d->now, *cursor, upto, size, &r,
+	    error))
 		return FALSE;
-	}
-	n = sqlite3_column_int64(st, 0);
-	chunk->n = n;
-	chunk->first = sqlite3_column_int64(st, 1);
-	chunk->last = sqlite3_column_int64(st, 2);
-	sqlite3_reset(st);
-	if (n == 0)
+	chunk->n = r.n;
+	chunk->first = r.first;
+	chunk->last = r.last;
+	if (r.n == 0)
 		return FALSE;
 	*cursor = chunk->last;
 	return TRUE;
@@ -928,16 +781,15 @@ dispatch_next(struct store *store, sqlite3_stmt *st, struct dispatch *d,
 
 /* dispatch_tick - progress, at most every DISPATCH_PROGRESS_US */
 static void
-dispatch_tick(struct dispatch *d, gint64 start, gint64 *last,
-    struct dispatch_progress *p, dispatch_progress_fn fn, gpointer data)
+dispatch_tick(struct dispatch_producer *pr)
 {
 	gint64 now = g_get_monotonic_time();
 
-	if (fn == NULL || now - *last < DISPATCH_PROGRESS_US)
+	if (pr->progress == NULL || now - pr->last < DISPATCH_PROGRESS_US)
 		return;
-	*last = now;
-	dispatch_snapshot(d, start, p);
-	fn(p, data);
+	pr->last = now;
+	dispatch_snapshot(pr->d, pr->start, &pr->p);
+	pr->progress(&pr->p, pr->data);
 }
 
 /* dispatch_relays_new - a sender for every relay; send.rate is shared
@@ -1232,11 +1084,10 @@ dispatch_quota_pause(struct dispatch *d, gint64 opens)
 
 /* dispatch_wait - a tick of the producer's waiting */
 static void
-dispatch_wait(struct dispatch *d, gint64 start, gint64 *last,
-    struct dispatch_progress *p, dispatch_progress_fn fn, gpointer data)
+dispatch_wait(struct dispatch_producer *pr)
 {
 	g_usleep(DISPATCH_TICK_US / 10);
-	dispatch_tick(d, start, last, p, fn, data);
+	dispatch_tick(pr);
 }
 
 /* dispatch_retry_first - BACK, a chunk taken from the retry queue, goes
@@ -1283,6 +1134,223 @@ dispatch_clear(struct dispatch *d)
 	g_cond_clear(&d->shape_cond);
 }
 
+/* dispatch_init - D set up for a run of campaign ID, nothing started */
+static void
+dispatch_init(struct dispatch *d, const struct config *config,
+    const struct composer *composer, gint64 id)
+{
+	send_init();
+	d->config = config;
+	d->composer = composer;
+	d->id = id;
+	d->now = herald_now();
+	d->wsize = MAX(config->send.error_min, 1);
+	d->window = g_new0(guint8, d->wsize);
+	g_mutex_init(&d->lock);
+	g_mutex_init(&d->commit);
+	g_queue_init(&d->retry);
+	g_mutex_init(&d->shape_lock);
+	g_cond_init(&d->shape_cond);
+	dispatch_shapes_new(d);
+}
+
+/* dispatch_start - the run begins: the due count, the relays' senders
+ * and the store's marks, the campaign "sending", then the workers;
+ * FALSE (ERROR set) when any of it fails, no worker started */
+static gboolean
+dispatch_start(struct dispatch_producer *pr, GError **error)
+{
+	struct dispatch *d = pr->d;
+	sigset_t block, old;
+
+	/* only for the progress: a count that cannot be read is 0 */
+	pr->p.due_at_start = MAX(store_delivery_due(pr->store, d->id, d->now,
+	    NULL), 0);
+	if (!dispatch_relays_new(d, error))
+		return FALSE;
+	dispatch_relays_recall(d, pr->store);
+	if (!campaign_set_state(pr->store, d->id, "sending", NULL, error) ||
+	    (d->list_id = store_delivery_list(pr->store, d->id, error)) == 0)
+		return FALSE;
+
+	/* the workers never see SIGINT or SIGTERM: this thread handles them */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	dispatch_relays_start(d);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return TRUE;
+}
+
+/* dispatch_over - nothing fresh is left: is every chunk back from the
+ * workers and none given back to hand out again? */
+static gboolean
+dispatch_over(struct dispatch *d)
+{
+	gboolean idle = g_atomic_int_get(&d->chunks) == 0;
+
+	g_mutex_lock(&d->lock);
+	idle = idle && g_queue_is_empty(&d->retry);
+	g_mutex_unlock(&d->lock);
+	return idle;
+}
+
+/* dispatch_no_relay - no relay takes a chunk now: BACK (may be NULL)
+ * goes back to the retry queue; an error (ERR, taken) fails the run,
+ * every relay at its quota pauses it (send.on_quota = pause), else the
+ * producer waits a tick. FALSE when the run is to stop. */
+static gboolean
+dispatch_no_relay(struct dispatch_producer *pr, struct dispatch_chunk *back,
+    gint64 opens, GError *err)
+{
+	struct dispatch *d = pr->d;
+
+	if (back != NULL)
+		dispatch_retry_first(d, back);
+	if (err != NULL) {
+		dispatch_fail(d, err);
+		return FALSE;
+	}
+	if (opens != 0 && d->config->send.quota_pause) {
+		dispatch_quota_pause(d, opens);
+		return FALSE;
+	}
+	pr->p.quota_until = opens;
+	dispatch_wait(pr);
+	return TRUE;
+}
+
+/* dispatch_take - the chunk for RELAY, at most LIMIT rows: what is still
+ * due of BACK (its rest goes back to the head of the retry queue), or
+ * the next fresh one. 1 a chunk, 0 none due, -1 the run is to stop. */
+static int
+dispatch_take(struct dispatch_producer *pr, struct dispatch_relay *relay,
+    struct dispatch_chunk *back, gint64 limit, struct dispatch_chunk *chunk)
+{
+	struct dispatch *d = pr->d;
+	GError *err = NULL;
+	gint64 from;
+	gboolean any;
+
+	if (back != NULL) {
+		from = back->first - 1;
+		any = dispatch_next(pr->store, d, &from, back->last,
+		    (int)MIN(back->n, limit), chunk, &err);
+		if (any && chunk->last < back->last) {
+			back->first = chunk->last + 1;
+			back->n = MAX(back->n - chunk->n, 1);
+			dispatch_retry_first(d, back);
+		} else
+			g_free(back);
+		if (!any)
+			return dispatch_none_due(d, relay, &err) ? 0 : -1;
+		return 1;
+	}
+	if (!dispatch_next(pr->store, d, &pr->cursor, G_MAXINT64,
+	    (int)MIN(pr->size, limit), chunk, &err)) {
+		if (!dispatch_none_due(d, relay, &err))
+			return -1;
+		pr->fresh_done = TRUE;
+		return 0;
+	}
+	pr->size = MIN(pr->size * 2, MAX(d->config->send.batch, 1));
+	return 1;
+}
+
+/* dispatch_produce - one turn of the producer: a chunk handed to a
+ * relay, or a tick's wait; FALSE when the run is to stop */
+static gboolean
+dispatch_produce(struct dispatch_producer *pr)
+{
+	struct dispatch *d = pr->d;
+	struct dispatch_chunk chunk, *back;
+	struct dispatch_relay *relay;
+	gint64 limit = 0, opens = 0;
+	GError *err = NULL;
+	int got;
+
+	dispatch_watch(pr);
+	if (g_atomic_int_get(&d->stopping))
+		return FALSE;
+	dispatch_persist(d, pr->store);
+	g_mutex_lock(&d->lock);
+	back = g_queue_pop_head(&d->retry);
+	g_mutex_unlock(&d->lock);
+	if (back == NULL && pr->fresh_done) {
+		if (dispatch_over(d))
+			return FALSE;
+		dispatch_wait(pr);
+		return TRUE;
+	}
+	relay = dispatch_pick(d, pr->store, &limit, &opens, &err);
+	if (relay == NULL)
+		return dispatch_no_relay(pr, back, opens, err);
+	pr->p.quota_until = 0;
+	if ((got = dispatch_take(pr, relay, back, limit, &chunk)) <= 0)
+		return got == 0;
+	relay->assigned += chunk.n;
+	g_atomic_int_add(&relay->inflight, (gint)chunk.n);
+	g_atomic_int_add(&d->chunks, 1);
+	g_async_queue_push(relay->queue, g_memdup2(&chunk, sizeof chunk));
+	dispatch_tick(pr);
+	return TRUE;
+}
+
+/* dispatch_drain - the end marker to every worker, and wait for them all
+ * (watching and reporting meanwhile); then the relays' and shapes'
+ * states to the store, and the final counts */
+static void
+dispatch_drain(struct dispatch_producer *pr)
+{
+	struct dispatch *d = pr->d;
+	guint i;
+	int j;
+
+	for (i = 0; i < d->nrelays; i++)
+		for (j = 0; j < d->relays[i].cfg->connections; j++)
+			g_async_queue_push(d->relays[i].queue, &dispatch_end);
+	while (g_atomic_int_get(&d->alive) > 0) {
+		dispatch_watch(pr);
+		dispatch_wait(pr);
+	}
+	for (i = 0; i < d->nrelays; i++)
+		for (j = 0; j < d->relays[i].cfg->connections; j++)
+			g_thread_join(d->relays[i].threads[j]);
+	dispatch_persist(d, pr->store);
+	dispatch_shapes_persist(d, pr->store);
+	dispatch_snapshot(d, pr->start, &pr->p);
+	pr->p.final = TRUE;
+	pr->p.quota_until = 0;
+}
+
+/* dispatch_explain - why the run ended, when nothing tripped it (its
+ * reason says why then): another command, a signal, or an error */
+static void
+dispatch_explain(struct dispatch_producer *pr)
+{
+	struct dispatch *d = pr->d;
+	char *why;
+
+	if (g_atomic_int_get(&d->tripped))
+		return;
+	if (pr->external != NULL)
+		why = g_strdup(strcmp(pr->external, "paused") == 0 ?
+		    "paused by \"herald campaign pause\"" :
+		    "cancelled by \"herald campaign cancel\"");
+	else if (pr->stop != NULL && *pr->stop)
+		why = g_strdup_printf("interrupted by %s",
+		    *pr->stop == SIGTERM ? "SIGTERM" : *pr->stop == SIGINT ?
+		    "SIGINT" : "a signal");
+	else if (d->error != NULL)
+		why = g_strdup_printf("stopped by an error: %s",
+		    d->error->message);
+	else
+		return;
+	g_free(d->reason);
+	d->reason = why;
+}
+
 /* dispatch_run - one run of campaign ID */
 gboolean
 dispatch_run(struct store *store, const struct config *config,
@@ -1292,188 +1360,34 @@ dispatch_run(struct store *store, const struct config *config,
     GError **error)
 {
 	struct dispatch d = { 0 };
-	struct dispatch_progress p = { 0 };
-	g_autoptr(sqlite3_stmt) next = NULL;
-	g_autoptr(sqlite3_stmt) count_due = NULL;
-	const char *external = NULL;
-	GError *err = NULL;
-	gint64 cursor = 0, start, last = 0, looked = 0;
-	int size = DISPATCH_FIRST_CHUNK;
-	guint i;
-	int j;
-	sigset_t block, old;
-	gboolean ok, fresh_done = FALSE;
+	struct dispatch_producer pr = { &d, store, stop, progress, data };
+	gboolean ok;
 
 	if (reason != NULL)
 		*reason = NULL;
-	send_init();
-	d.config = config;
-	d.composer = composer;
-	d.id = id;
-	d.now = herald_now();
-	d.wsize = MAX(config->send.error_min, 1);
-	d.window = g_new0(guint8, d.wsize);
-	g_mutex_init(&d.lock);
-	g_mutex_init(&d.commit);
-	g_queue_init(&d.retry);
-	g_mutex_init(&d.shape_lock);
-	g_cond_init(&d.shape_cond);
-	dispatch_shapes_new(&d);
-	size = MIN(size, MAX(config->send.batch, 1));
-
-	next = store_prepare(store, "SELECT count(*), min(id), max(id) FROM"
-	    " (SELECT id FROM deliveries WHERE campaign_id = ?1 AND state ="
-	    " 'queued' AND next_attempt <= ?2 AND id > ?3 AND id <= ?5"
-	    " ORDER BY id LIMIT ?4)",
-	    error);
-	count_due = store_prepare(store, "SELECT count(*) FROM deliveries WHERE"
-	    " campaign_id = ?1 AND state = 'queued' AND next_attempt <= ?2",
-	    error);
-	if (next == NULL || count_due == NULL)
-		goto fail_early;
-	sqlite3_bind_int64(count_due, 1, id);
-	sqlite3_bind_int64(count_due, 2, d.now);
-	if (sqlite3_step(count_due) == SQLITE_ROW)
-		p.due_at_start = sqlite3_column_int64(count_due, 0);
-	sqlite3_reset(count_due);	/* no read transaction left open */
-	if (!dispatch_relays_new(&d, error))
-		goto fail_early;
-	dispatch_relays_recall(&d, store);
-	if (!campaign_set_state(store, id, "sending", NULL, error) ||
-	    (d.list_id = dispatch_list_id(store, id, error)) == 0)
-		goto fail_early;
-
-	/* the workers never see SIGINT or SIGTERM: this thread handles them */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	dispatch_relays_start(&d);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-
-	start = g_get_monotonic_time();
-	for (;;) {
-		struct dispatch_chunk chunk, *back;
-		struct dispatch_relay *relay;
-		gint64 limit = 0, opens = 0;
-
-		dispatch_watch(&d, store, stop, &external, &looked);
-		if (g_atomic_int_get(&d.stopping))
-			break;
-		dispatch_persist(&d, store);
-		g_mutex_lock(&d.lock);
-		back = g_queue_pop_head(&d.retry);
-		g_mutex_unlock(&d.lock);
-		if (back == NULL && fresh_done) {
-			gboolean idle = g_atomic_int_get(&d.chunks) == 0;
-
-			g_mutex_lock(&d.lock);
-			idle = idle && g_queue_is_empty(&d.retry);
-			g_mutex_unlock(&d.lock);
-			if (idle)
-				break;
-			dispatch_wait(&d, start, &last, &p, progress, data);
-			continue;
-		}
-		relay = dispatch_pick(&d, store, &limit, &opens, &err);
-		if (relay == NULL) {
-			if (back != NULL)
-				dispatch_retry_first(&d, back);
-			if (err != NULL) {
-				dispatch_fail(&d, g_steal_pointer(&err));
-				break;
-			}
-			if (opens != 0 && config->send.quota_pause) {
-				dispatch_quota_pause(&d, opens);
-				break;
-			}
-			p.quota_until = opens;
-			dispatch_wait(&d, start, &last, &p, progress, data);
-			continue;
-		}
-		p.quota_until = 0;
-		if (back != NULL) {
-			/* what is still due of it, at most LIMIT; the rest
-			 * goes back */
-			gint64 from = back->first - 1;
-			gboolean any = dispatch_next(store, next, &d, &from,
-			    back->last, (int)MIN(back->n, limit), &chunk, &err);
-
-			if (any && chunk.last < back->last) {
-				back->first = chunk.last + 1;
-				back->n = MAX(back->n - chunk.n, 1);
-				dispatch_retry_first(&d, back);
-			} else
-				g_free(back);
-			if (!any) {
-				if (!dispatch_none_due(&d, relay, &err))
-					break;
-				continue;
-			}
-		} else if (!dispatch_next(store, next, &d, &cursor, G_MAXINT64,
-		    (int)MIN(size, limit), &chunk, &err)) {
-			if (!dispatch_none_due(&d, relay, &err))
-				break;
-			fresh_done = TRUE;
-			continue;
-		} else
-			size = MIN(size * 2, MAX(config->send.batch, 1));
-		relay->assigned += chunk.n;
-		g_atomic_int_add(&relay->inflight, (gint)chunk.n);
-		g_atomic_int_add(&d.chunks, 1);
-		g_async_queue_push(relay->queue, g_memdup2(&chunk, sizeof chunk));
-		dispatch_tick(&d, start, &last, &p, progress, data);
+	dispatch_init(&d, config, composer, id);
+	pr.size = MIN(DISPATCH_FIRST_CHUNK, MAX(config->send.batch, 1));
+	if (!dispatch_start(&pr, error)) {
+		dispatch_clear(&d);
+		return FALSE;
 	}
-	for (i = 0; i < d.nrelays; i++)
-		for (j = 0; j < d.relays[i].cfg->connections; j++)
-			g_async_queue_push(d.relays[i].queue, &dispatch_end);
-	while (g_atomic_int_get(&d.alive) > 0) {
-		dispatch_watch(&d, store, stop, &external, &looked);
-		g_usleep(DISPATCH_TICK_US / 10);
-		dispatch_tick(&d, start, &last, &p, progress, data);
-	}
-	for (i = 0; i < d.nrelays; i++)
-		for (j = 0; j < d.relays[i].cfg->connections; j++)
-			g_thread_join(d.relays[i].threads[j]);
-	dispatch_persist(&d, store);
-	dispatch_shapes_persist(&d, store);
-	dispatch_snapshot(&d, start, &p);
-	p.final = TRUE;
-	p.quota_until = 0;
-
-	if (g_atomic_int_get(&d.tripped))
-		;	/* d.reason says why */
-	else if (external != NULL) {
-		g_free(d.reason);
-		d.reason = g_strdup(strcmp(external, "paused") == 0 ?
-		    "paused by \"herald campaign pause\"" :
-		    "cancelled by \"herald campaign cancel\"");
-	} else if (stop != NULL && *stop) {
-		g_free(d.reason);
-		d.reason = g_strdup_printf("interrupted by %s",
-		    *stop == SIGTERM ? "SIGTERM" : *stop == SIGINT ? "SIGINT" :
-		    "a signal");
-	} else if (d.error != NULL) {
-		g_free(d.reason);
-		d.reason = g_strdup_printf("stopped by an error: %s",
-		    d.error->message);
-	}
-	ok = campaign_finish_run(store, id, p.elapsed, d.reason, error);
+	pr.start = g_get_monotonic_time();
+	while (dispatch_produce(&pr))
+		;
+	dispatch_drain(&pr);
+	dispatch_explain(&pr);
+	ok = campaign_finish_run(store, id, pr.p.elapsed, d.reason, error);
 	if (ok && d.error != NULL) {
 		g_propagate_error(error, d.error);
 		d.error = NULL;
 		ok = FALSE;
 	}
 	if (progress != NULL)
-		progress(&p, data);
+		progress(&pr.p, data);
 	if (final != NULL)
-		*final = p;
+		*final = pr.p;
 	if (reason != NULL)
 		*reason = g_steal_pointer(&d.reason);
 	dispatch_clear(&d);
 	return ok;
-
-fail_early:
-	dispatch_clear(&d);
-	return FALSE;
 }

@@ -206,6 +206,7 @@ struct dkim_arena {
 	GPtrArray *blocks;
 };
 
+/* dkim_arena_malloc - libopendkim's allocator: a block the arena keeps */
 static void *
 dkim_arena_malloc(void *closure, size_t n)
 {
@@ -217,6 +218,7 @@ dkim_arena_malloc(void *closure, size_t n)
 	return p;
 }
 
+/* dkim_arena_free - libopendkim's free: an arena's blocks wait for the arena */
 static void
 dkim_arena_free(void *closure, void *p)
 {
@@ -317,6 +319,7 @@ dkim_no_passphrase(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
+/* dkim_key_type_name - "rsa" or "ed25519" */
 const char *
 dkim_key_type_name(enum dkim_key_type type)
 {
@@ -429,6 +432,7 @@ fail:
 	return NULL;
 }
 
+/* dkim_key_free - see dkim.h */
 void
 dkim_key_free(struct dkim_key *k)
 {
@@ -457,12 +461,14 @@ dkim_key_free(struct dkim_key *k)
 	g_free(k);
 }
 
+/* dkim_key_bits - the key's size in bits */
 int
 dkim_key_bits(const struct dkim_key *k)
 {
 	return k->bits;
 }
 
+/* dkim_key_record - the key's DNS TXT record */
 const char *
 dkim_key_record(const struct dkim_key *k)
 {
@@ -640,6 +646,7 @@ fail:
 	return NULL;
 }
 
+/* dkim_signer_free - free S and its keys */
 void
 dkim_signer_free(struct dkim_signer *s)
 {
@@ -655,6 +662,7 @@ dkim_signer_free(struct dkim_signer *s)
 	g_free(s);
 }
 
+/* dkim_signer_key - S's RSA or Ed25519 key (NULL when none) */
 const struct dkim_key *
 dkim_signer_key(const struct dkim_signer *s, gboolean ed25519)
 {
@@ -744,6 +752,7 @@ struct dkim_verify_ctx {
 	gpointer data;
 };
 
+/* dkim_key_lookup_cb - libopendkim asks for a selector's TXT record */
 static DKIM_CBSTAT
 dkim_key_lookup_cb(DKIM *d, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
 {

@@ -86,7 +86,7 @@ notice_text_part(const char *text)
 	return GMIME_PART(part);
 }
 
-/* notice_headers - the headers every notice shares */
+/* notice_message - a message with the headers every notice shares */
 static GMimeMessage *
 notice_message(const struct list_config *list, const char *subject,
     const char *reply_to)

@@ -1,11 +1,12 @@
 /*
- * relay.c - quotas, relay states and per-relay counts in the store (see
- * relay.h). The sending side of the pool (weights, the circuit breaker)
- * lives in dispatch.c, which asks here before it hands a relay a chunk.
+ * relay.c - the rules over what the store keeps of each relay (relay.h):
+ * the quota windows, the rest after a failure, the clock they go by. The
+ * tables themselves are store_relays.c's. The sending side of the pool
+ * (weights, the circuit breaker) lives in dispatch.c, which asks here
+ * before it hands a relay a chunk.
  *
- * Buckets: relay_usage holds one row per relay and minute with the
- * messages that relay accepted then. A window's count is one indexed
- * range sum; buckets older than a day are pruned as new ones are made.
+ * Must stay true: a window is counted in the store's one-minute buckets,
+ * so a quota holds across runs and processes.
  */
 #include <string.h>
 #include <time.h>
@@ -23,6 +24,7 @@ relay_now(void)
 	return herald_now();
 }
 
+/* relay_format_time - T as local "YYYY-MM-DD HH:MM:SS" */
 char *
 relay_format_time(gint64 t)
 {
@@ -35,58 +37,13 @@ relay_format_time(gint64 t)
 	return g_strdup(buf);
 }
 
-/* relay_record_usage - one bucket grows; old ones go */
+/* relay_record_usage - store_relay_record_usage, for store/campaign.c,
+ * which is to call that directly (issue 22: then this wrapper goes) */
 gboolean
 relay_record_usage(struct store *store, const char *relay, gint64 now,
     gint64 n, GError **error)
 {
-	sqlite3_stmt *up, *prune;
-
-	if (n <= 0)
-		return TRUE;
-	up = store_cached(store, "INSERT INTO relay_usage(relay, minute, sent)"
-	    " VALUES (?1, ?2, ?3) ON CONFLICT(relay, minute)"
-	    " DO UPDATE SET sent = sent + excluded.sent", error);
-	prune = store_cached(store, "DELETE FROM relay_usage WHERE relay = ?1"
-	    " AND minute <= ?2 - 1440", error);
-	if (up == NULL || prune == NULL)
-		return FALSE;
-	sqlite3_bind_text(up, 1, relay, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(up, 2, now / 60);
-	sqlite3_bind_int64(up, 3, n);
-	if (!store_step_done(store, up, "counting a relay's messages", error))
-		return FALSE;
-	sqlite3_bind_text(prune, 1, relay, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(prune, 2, now / 60);
-	return store_step_done(store, prune, "pruning a relay's counts", error);
-}
-
-/* relay_window - the messages RELAY accepted in the last MINUTES minutes
- * up to NOW, and the first minute of them that has any (0: none) */
-static gboolean
-relay_window(struct store *store, const char *relay, gint64 now, int minutes,
-    gint64 *sent, gint64 *first, GError **error)
-{
-	sqlite3_stmt *st = store_cached(store, "SELECT coalesce(sum(sent), 0),"
-	    " coalesce(min(minute), 0) FROM relay_usage WHERE relay = ?1"
-	    " AND minute > ?2 - ?3 AND minute <= ?2", error);
-	int rc;
-
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_text(st, 1, relay, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now / 60);
-	sqlite3_bind_int(st, 3, minutes);
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		sqlite3_reset(st);
-		herald_set_sqlite_error(error, store->db, rc,
-		    "reading a relay's counts");
-		return FALSE;
-	}
-	*sent = sqlite3_column_int64(st, 0);
-	*first = sqlite3_column_int64(st, 1);
-	sqlite3_reset(st);
-	return TRUE;
+	return store_relay_record_usage(store, relay, now, n, error);
 }
 
 /* relay_quota_left - the smaller of what each window leaves */
@@ -102,8 +59,8 @@ relay_quota_left(struct store *store, const struct relay_config *relay,
 	for (i = 0; i < G_N_ELEMENTS(w); i++) {
 		if (w[i].quota <= 0)
 			continue;
-		if (!relay_window(store, relay->name, now, w[i].minutes, &sent,
-		    &first, error))
+		if (!store_relay_window(store, relay->name, now, w[i].minutes,
+		    &sent, &first, error))
 			return -1;
 		if (sent >= w[i].quota) {
 			left = 0;
@@ -117,26 +74,16 @@ relay_quota_left(struct store *store, const struct relay_config *relay,
 	return left;
 }
 
+/* relay_set_state - RELAY's state as of now */
 gboolean
 relay_set_state(struct store *store, const char *relay, const char *state,
     const char *reason, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = store_prepare(store, "INSERT INTO"
-	    " relay_state(relay, state, reason, since) VALUES (?1, ?2, ?3, ?4)"
-	    " ON CONFLICT(relay) DO UPDATE SET state = excluded.state,"
-	    " reason = excluded.reason, since = CASE WHEN state ="
-	    " excluded.state AND state <> 'down' THEN since"
-	    " ELSE excluded.since END", error);
-
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_text(st, 1, relay, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (gint64)time(NULL));
-	return store_step_done(store, st, "recording a relay's state", error);
+	return store_relay_mark(store, relay, state, reason, (gint64)time(NULL),
+	    error);
 }
 
+/* relay_rest_left - the rest of NAME's back-off, when the store has it down */
 gint64
 relay_rest_left(struct store *store, const char *name, gint64 backoff,
     gboolean *marked, char **reason)
@@ -157,111 +104,25 @@ relay_rest_left(struct store *store, const char *name, gint64 backoff,
 	return left;
 }
 
+/* relay_get_state - NAME's state as the store has it */
 gboolean
 relay_get_state(struct store *store, const char *name, char **state,
     char **reason, gint64 *since, GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = store_prepare(store, "SELECT state, reason,"
-	    " since FROM relay_state WHERE relay = ?1", error);
-	int rc;
-
-	*state = *reason = NULL;
-	if (since != NULL)
-		*since = 0;
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*state = g_strdup((const char *)sqlite3_column_text(st, 0));
-		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
-			*reason = g_strdup((const char *)sqlite3_column_text(st, 1));
-		if (since != NULL)
-			*since = sqlite3_column_int64(st, 2);
-		return TRUE;
-	}
-	if (rc == SQLITE_DONE)
-		return TRUE;
-	herald_set_sqlite_error(error, store->db, rc, "reading a relay's state");
-	return FALSE;
+	return store_relay_state(store, name, state, reason, since, error);
 }
 
-static void
-relay_count_clear(gpointer p)
-{
-	struct relay_count *c = p;
-
-	g_free(c->relay);
-	g_free(c->state);
-	g_free(c->reason);
-}
-
-/* relay_count_of - the row of COUNTS for RELAY, added when missing */
-static struct relay_count *
-relay_count_of(GArray *counts, const char *relay)
-{
-	struct relay_count c = { 0 };
-	guint i;
-
-	for (i = 0; i < counts->len; i++)
-		if (strcmp(g_array_index(counts, struct relay_count, i).relay,
-		    relay) == 0)
-			return &g_array_index(counts, struct relay_count, i);
-	c.relay = g_strdup(relay);
-	g_array_append_val(counts, c);
-	return &g_array_index(counts, struct relay_count, counts->len - 1);
-}
-
+/* relay_counts - CONFIG's relays in order, then the others of campaign ID */
 GArray *
 relay_counts(struct store *store, const struct config *config, gint64 id,
     GError **error)
 {
-	g_autoptr(GArray) counts = g_array_new(FALSE, TRUE,
-	    sizeof(struct relay_count));
-	g_autoptr(sqlite3_stmt) st = NULL;
-	g_autoptr(sqlite3_stmt) state = NULL;
+	g_autofree const char **names = g_new0(const char *,
+	    config->relays->len + 1);
 	guint i;
-	int rc;
 
-	g_array_set_clear_func(counts, relay_count_clear);
 	for (i = 0; i < config->relays->len; i++)
-		relay_count_of(counts, ((const struct relay_config *)
-		    g_ptr_array_index(config->relays, i))->name);
-	st = store_prepare(store, "SELECT relay, sum(state = 'sent'),"
-	    " sum(state = 'queued'), sum(state = 'failed') FROM deliveries"
-	    " WHERE campaign_id = ?1 AND relay IS NOT NULL GROUP BY relay"
-	    " ORDER BY relay", error);
-	state = store_prepare(store, "SELECT state, reason FROM relay_state"
-	    " WHERE relay = ?1", error);
-	if (st == NULL || state == NULL)
-		return NULL;
-	sqlite3_bind_int64(st, 1, id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct relay_count *c = relay_count_of(counts,
-		    (const char *)sqlite3_column_text(st, 0));
-
-		c->sent = sqlite3_column_int64(st, 1);
-		c->deferred = sqlite3_column_int64(st, 2);
-		c->failed = sqlite3_column_int64(st, 3);
-	}
-	if (rc != SQLITE_DONE)
-		goto fail;
-	for (i = 0; i < counts->len; i++) {
-		struct relay_count *c = &g_array_index(counts,
-		    struct relay_count, i);
-
-		sqlite3_bind_text(state, 1, c->relay, -1, SQLITE_STATIC);
-		if ((rc = sqlite3_step(state)) == SQLITE_ROW) {
-			c->state = g_strdup((const char *)
-			    sqlite3_column_text(state, 0));
-			if (sqlite3_column_type(state, 1) != SQLITE_NULL)
-				c->reason = g_strdup((const char *)
-				    sqlite3_column_text(state, 1));
-		} else if (rc != SQLITE_DONE)
-			goto fail;
-		sqlite3_reset(state);
-	}
-	return g_steal_pointer(&counts);
-fail:
-	herald_set_sqlite_error(error, store->db, rc, "reading relay counts");
-	return NULL;
+		names[i] = ((const struct relay_config *)
+		    g_ptr_array_index(config->relays, i))->name;
+	return store_relay_counts(store, names, id, error);
 }

@@ -1,8 +1,8 @@
 /*
- * relay.h - the relay pool's memory in the store: which relay tried each
- * delivery, what each relay accepted per minute (the sliding windows of
- * its quotas), and each relay's last known state; and the clock the
- * quotas are counted by.
+ * relay.h - the relay pool's memory, read through the store
+ * (store_relays.h keeps the rows): which relay tried each delivery, what
+ * each relay accepted per minute (the sliding windows of its quotas), and
+ * each relay's last known state; and the clock the quotas are counted by.
  *
  * Must stay true: a quota counts what its relay accepted (recorded in
  * the transaction that records the deliveries as sent), in one-minute
@@ -15,6 +15,7 @@
 #include <glib.h>
 #include "config.h"
 #include "store.h"
+#include "store_relays.h"	/* struct relay_count */
 
 /* relay_now - herald_now(): unix time, or $HERALD_NOW for tests */
 gint64 relay_now(void);
@@ -23,7 +24,8 @@ gint64 relay_now(void);
 char *relay_format_time(gint64 t);
 
 /* relay_record_usage - N more messages accepted by RELAY at NOW (inside
- * the caller's transaction) */
+ * the caller's transaction): store_relay_record_usage, kept for
+ * store/campaign.c until it calls that (issue 22) */
 gboolean relay_record_usage(struct store *store, const char *relay, gint64 now,
     gint64 n, GError **error);
 
@@ -56,14 +58,6 @@ gboolean relay_get_state(struct store *store, const char *name, char **state,
  * (dispatch.c). */
 gint64 relay_rest_left(struct store *store, const char *name, gint64 backoff,
     gboolean *marked, char **reason);
-
-/* one relay's part in a campaign, for campaign show */
-struct relay_count {
-	char *relay;
-	gint64 sent, deferred, failed;
-	char *state;		/* last known, NULL: never used */
-	char *reason;
-};
 
 /* relay_counts - per relay of CONFIG (in order), then any other relay
  * that tried deliveries of campaign ID: its sent, deferred and failed

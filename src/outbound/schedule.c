@@ -21,6 +21,7 @@
 #include "compose.h"
 #include "schedule.h"
 #include "schedule_window.h"
+#include "store_schedules.h"
 #include "token.h"
 
 #define SCHEDULE_WATCH_US 50000		/* how often the watcher looks */
@@ -93,30 +94,8 @@ gboolean
 schedule_set(struct store *store, gint64 id, const struct schedule *s,
     GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = NULL;
-	g_autoptr(sqlite3_stmt) hold = NULL;
-
-	if (!store_begin(store, error))
-		return FALSE;
-	st = store_prepare(store, "UPDATE campaigns SET scheduled_at = ?2,"
-	    " send_window = ?3, daily_cap = ?4 WHERE id = ?1", error);
-	hold = store_prepare(store, "UPDATE deliveries SET next_attempt = "
-	    G_STRINGIFY(CAMPAIGN_HELD) " WHERE campaign_id = ?1 AND state ="
-	    " 'queued' AND attempts = 0", error);
-	if (st == NULL || hold == NULL)
-		goto fail;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, s->at);
-	sqlite3_bind_text(st, 3, s->window, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, s->daily_cap);
-	sqlite3_bind_int64(hold, 1, id);
-	if (!store_step_done(store, st, "scheduling the campaign", error) ||
-	    !store_step_done(store, hold, "holding the deliveries", error))
-		goto fail;
-	return store_commit(store, error);
-fail:
-	store_rollback(store);
-	return FALSE;
+	return store_schedule_set(store, id, s->at, s->window, s->daily_cap,
+	    error);
 }
 
 /* schedule_get - the stored schedule of campaign ID */
@@ -124,28 +103,13 @@ gboolean
 schedule_get(struct store *store, gint64 id, struct schedule *s,
     GError **error)
 {
-	g_autoptr(sqlite3_stmt) st = store_prepare(store, "SELECT"
-	    " coalesce(scheduled_at, 0), send_window, daily_cap FROM campaigns"
-	    " WHERE id = ?1", error);
-	int rc;
+	int found = store_schedule_get(store, id, &s->at, &s->window,
+	    &s->daily_cap, error);
 
-	memset(s, 0, sizeof *s);
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, id);
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		if (rc == SQLITE_DONE)
-			g_set_error(error, HERALD_ERROR, HERALD_ERROR_NOUSER,
-			    "no campaign %" G_GINT64_FORMAT, id);
-		else
-			herald_set_sqlite_error(error, store->db, rc,
-			    "reading the schedule");
-		return FALSE;
-	}
-	s->at = sqlite3_column_int64(st, 0);
-	s->window = g_strdup((const char *)sqlite3_column_text(st, 1));
-	s->daily_cap = sqlite3_column_int(st, 2);
-	return TRUE;
+	if (found == 0)
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_NOUSER,
+		    "no campaign %" G_GINT64_FORMAT, id);
+	return found == 1;
 }
 
 /* schedule_clear - free the schedule's strings */
@@ -153,67 +117,6 @@ void
 schedule_clear(struct schedule *s)
 {
 	g_clear_pointer(&s->window, g_free);
-}
-
-/* the numbers a pass decides on, for one scheduled campaign */
-struct schedule_queue {
-	gint64 held;		/* not released yet */
-	gint64 due;		/* queued and due now */
-	gint64 queued;		/* everything queued (held included) */
-	gint64 today;		/* attempted since the day began */
-	gint64 next_retry;	/* the earliest retry not due yet, 0 none */
-};
-
-/* schedule_queue_read - the counts of campaign ID at NOW, the day
- * having begun at DAY_START */
-static gboolean
-schedule_queue_read(struct store *store, gint64 id, gint64 now,
-    gint64 day_start, struct schedule_queue *q, GError **error)
-{
-	g_autoptr(sqlite3_stmt) st = store_prepare(store, "SELECT"
-	    " count(*) FILTER (WHERE state = 'queued' AND next_attempt = "
-	    G_STRINGIFY(CAMPAIGN_HELD) "),"
-	    " count(*) FILTER (WHERE state = 'queued' AND next_attempt <= ?2),"
-	    " count(*) FILTER (WHERE state = 'queued'),"
-	    " count(*) FILTER (WHERE last_attempt >= ?3),"
-	    " coalesce(min(next_attempt) FILTER (WHERE state = 'queued' AND"
-	    "   next_attempt > ?2 AND next_attempt < " G_STRINGIFY(CAMPAIGN_HELD)
-	    "), 0) FROM deliveries WHERE campaign_id = ?1", error);
-	int rc;
-
-	memset(q, 0, sizeof *q);
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_int64(st, 3, day_start);
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		herald_set_sqlite_error(error, store->db, rc,
-		    "counting the campaign's queue");
-		return FALSE;
-	}
-	q->held = sqlite3_column_int64(st, 0);
-	q->due = sqlite3_column_int64(st, 1);
-	q->queued = sqlite3_column_int64(st, 2);
-	q->today = sqlite3_column_int64(st, 3);
-	q->next_retry = sqlite3_column_int64(st, 4);
-	return TRUE;
-}
-
-/* schedule_release - make N held deliveries (-1: all) due, in id order */
-static gboolean
-schedule_release(struct store *store, gint64 id, gint64 n, GError **error)
-{
-	g_autoptr(sqlite3_stmt) st = store_prepare(store, "UPDATE deliveries"
-	    " SET next_attempt = 0 WHERE id IN (SELECT id FROM deliveries"
-	    " WHERE campaign_id = ?1 AND state = 'queued' AND next_attempt = "
-	    G_STRINGIFY(CAMPAIGN_HELD) " ORDER BY id LIMIT ?2)", error);
-
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, n);
-	return store_step_done(store, st, "releasing deliveries", error);
 }
 
 /* what the plan for one campaign says */
@@ -238,7 +141,7 @@ schedule_plan_make(struct store *store, const struct list_config *list,
 {
 	g_autoptr(GTimeZone) tz = schedule_tz(list);
 	struct schedule_window w;
-	struct schedule_queue q;
+	struct store_schedule_queue q;
 	gint64 day_start = schedule_day_start(tz, now);
 	gint64 day_end = schedule_day_end(tz, now);
 	g_autofree char *when = NULL;
@@ -264,7 +167,7 @@ schedule_plan_make(struct store *store, const struct list_config *list,
 		}
 		plan->stop_at = schedule_window_next(&w, tz, now);
 	}
-	if (!schedule_queue_read(store, c->id, now, day_start, &q, error))
+	if (!store_schedule_queue(store, c->id, now, day_start, &q, error))
 		return FALSE;
 	if (q.queued == 0)
 		return TRUE;	/* finished: the run that ended it said so */
@@ -300,6 +203,8 @@ struct schedule_watch {
 	gint done;			/* atomic: the run is over */
 };
 
+/* schedule_watch_main - the watcher thread: pass the caller's stop on,
+ * and stop the run when the window closes at stop_at */
 static gpointer
 schedule_watch_main(gpointer data)
 {
@@ -395,7 +300,7 @@ schedule_run(struct store *store, const struct config *config,
 			goto done;
 		}
 		if (plan.release != 0 &&
-		    !schedule_release(store, c->id, plan.release, error))
+		    !store_schedule_release(store, c->id, plan.release, error))
 			goto fail;
 	}
 	if ((comp = schedule_composer(config, list, c, &ann, &err)) == NULL) {

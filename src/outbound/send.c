@@ -349,6 +349,7 @@ send_gather_begin(void)
 	send_gathering = TRUE;
 }
 
+/* send_gather_end - the next write is the last gathered (send_gather_begin) */
 static void
 send_gather_end(void)
 {
@@ -1021,6 +1022,71 @@ send_x509_hint(long result)
 	}
 }
 
+/* send_mail_status - the reply to M's MAIL FROM: a 5xx is about the
+ * sender (send_classify) and halts the session; any refusal ends the
+ * message, so the next one is armed */
+static void
+send_mail_status(struct send_session *ss, smtp_message_t m)
+{
+	struct send_source *src = smtp_message_get_application_data(m);
+	int code = smtp_reverse_path_status(m)->code;
+
+	if (code / 100 == 5)
+		ss->halted = TRUE;
+	if (src != NULL && code / 100 != 2)
+		send_arm_after(ss, (int)(src - ss->srcs));
+}
+
+/* send_rcpt_status - the reply to one RCPT TO: a refusal that blames the
+ * session halts it; when every recipient of the message is refused, its
+ * fate is known now (the caller's shaping reacts before the next
+ * message), and the next one is armed */
+static void
+send_rcpt_status(struct send_session *ss, smtp_recipient_t rcpt)
+{
+	struct send_source *src = smtp_recipient_get_application_data(rcpt);
+	const smtp_status_t *st = smtp_recipient_status(rcpt);
+
+	if (src == NULL || st == NULL)
+		return;
+	if (send_outcome_of(st->code) == SEND_PERM && send_blames_session(st))
+		ss->halted = TRUE;
+	src->rcpt_seen++;
+	if (st->code / 100 == 2)
+		src->rcpt_ok++;
+	if (src->rcpt_seen == src->msg->rcpts->len && src->rcpt_ok == 0) {
+		send_report(src);
+		send_arm_after(ss, (int)(src - ss->srcs));
+	}
+}
+
+/* send_message_sent - M's final DATA reply: report it, arm the next */
+static void
+send_message_sent(struct send_session *ss, smtp_message_t m)
+{
+	struct send_source *src = smtp_message_get_application_data(m);
+
+	if (src != NULL) {
+		send_report(src);
+		send_arm_after(ss, (int)(src - ss->srcs));
+	}
+}
+
+/* send_peer_check - a check of the relay's certificate failed (WHY,
+ * taken): *OK lets the session go on unless STARTTLS is required; then
+ * WHY is the session's problem, if it has none yet */
+static void
+send_peer_check(struct send_session *ss, int *ok, char *why)
+{
+	gboolean required = ss->sender->starttls == STARTTLS_REQUIRED;
+
+	*ok = !required;
+	if (required && ss->problem == NULL)
+		ss->problem = why;
+	else
+		g_free(why);
+}
+
 /* send_event_cb - protocol events: the replies that end a message (and
  * arm the next: send_arm_after), and the TLS checks, which follow the
  * STARTTLS setting */
@@ -1028,8 +1094,8 @@ static void
 send_event_cb(smtp_session_t session, int event, void *arg, ...)
 {
 	struct send_session *ss = arg;
-	gboolean required = ss->sender->starttls == STARTTLS_REQUIRED;
 	va_list ap;
+	long result;
 	int *ok;
 
 	va_start(ap, arg);
@@ -1037,56 +1103,17 @@ send_event_cb(smtp_session_t session, int event, void *arg, ...)
 	case SMTP_EV_CONNECT:
 		ss->connected = TRUE;
 		break;
-	case SMTP_EV_MAILSTATUS: {
-		smtp_message_t m;
-		struct send_source *src;
-		int code;
-
+	case SMTP_EV_MAILSTATUS:
 		(void)va_arg(ap, const char *);
-		m = va_arg(ap, smtp_message_t);
-		src = smtp_message_get_application_data(m);
-		code = smtp_reverse_path_status(m)->code;
-		if (code / 100 == 5)
-			ss->halted = TRUE;	/* about the sender: send_classify */
-		if (src != NULL && code / 100 != 2)
-			send_arm_after(ss, (int)(src - ss->srcs));
+		send_mail_status(ss, va_arg(ap, smtp_message_t));
 		break;
-	}
-	case SMTP_EV_RCPTSTATUS: {
-		smtp_recipient_t rcpt;
-		struct send_source *src;
-		const smtp_status_t *st;
-
+	case SMTP_EV_RCPTSTATUS:
 		(void)va_arg(ap, const char *);
-		rcpt = va_arg(ap, smtp_recipient_t);
-		src = smtp_recipient_get_application_data(rcpt);
-		st = smtp_recipient_status(rcpt);
-		if (src == NULL || st == NULL)
-			break;
-		if (send_outcome_of(st->code) == SEND_PERM &&
-		    send_blames_session(st))
-			ss->halted = TRUE;
-		src->rcpt_seen++;
-		if (st->code / 100 == 2)
-			src->rcpt_ok++;
-		if (src->rcpt_seen == src->msg->rcpts->len && src->rcpt_ok == 0) {
-			/* every recipient refused: its fate is known now (the
-			 * caller's shaping reacts before the next message) */
-			send_report(src);
-			send_arm_after(ss, (int)(src - ss->srcs));
-		}
+		send_rcpt_status(ss, va_arg(ap, smtp_recipient_t));
 		break;
-	}
-	case SMTP_EV_MESSAGESENT: {
-		smtp_message_t m = va_arg(ap, smtp_message_t);
-		struct send_source *src = smtp_message_get_application_data(m);
-
-		if (src != NULL) {
-			send_report(src);
-			send_arm_after(ss, (int)(src - ss->srcs));
-		}
+	case SMTP_EV_MESSAGESENT:
+		send_message_sent(ss, va_arg(ap, smtp_message_t));
 		break;
-	}
 	case SMTP_EV_EXTNA_STARTTLS:
 		if (ss->problem == NULL)
 			ss->problem = g_strdup("STARTTLS is required "
@@ -1100,29 +1127,22 @@ send_event_cb(smtp_session_t session, int event, void *arg, ...)
 		ok = va_arg(ap, int *);
 		*ok = 1;
 		break;
-	case SMTP_EV_INVALID_PEER_CERTIFICATE: {
-		long result = va_arg(ap, long);
-
+	case SMTP_EV_INVALID_PEER_CERTIFICATE:
+		result = va_arg(ap, long);
 		ok = va_arg(ap, int *);
-		*ok = !required;
-		if (required && ss->problem == NULL)
-			ss->problem = g_strdup_printf("the relay's TLS certificate "
-			    "does not verify (OpenSSL X509 error %ld%s)", result,
-			    send_x509_hint(result));
+		send_peer_check(ss, ok, g_strdup_printf("the relay's TLS "
+		    "certificate does not verify (OpenSSL X509 error %ld%s)",
+		    result, send_x509_hint(result)));
 		break;
-	}
 	case SMTP_EV_NO_PEER_CERTIFICATE:
 		ok = va_arg(ap, int *);
-		*ok = !required;
-		if (required && ss->problem == NULL)
-			ss->problem = g_strdup("the relay sent no TLS certificate");
+		send_peer_check(ss, ok, g_strdup("the relay sent no TLS "
+		    "certificate"));
 		break;
 	case SMTP_EV_WRONG_PEER_CERTIFICATE:
 		ok = va_arg(ap, int *);
-		*ok = !required;
-		if (required && ss->problem == NULL)
-			ss->problem = g_strdup_printf("the relay's TLS certificate "
-			    "does not name %s", ss->sender->host);
+		send_peer_check(ss, ok, g_strdup_printf("the relay's TLS "
+		    "certificate does not name %s", ss->sender->host));
 		break;
 	case SMTP_EV_NO_CLIENT_CERTIFICATE:
 		ok = va_arg(ap, int *);
@@ -1179,6 +1199,117 @@ send_configure(const char *server, const char *helo, long timeout_ms,
 	return s;
 }
 
+/* send_session_setup - a libesmtp session for SS's messages, each added
+ * without recipients; with smtp.user, an AUTH context (*AUTH) and the
+ * protocol monitor. NULL when libesmtp cannot make one. */
+static smtp_session_t
+send_session_setup(struct send_session *ss, auth_context_t *auth)
+{
+	struct sender *sender = ss->sender;
+	smtp_session_t s;
+	guint i;
+
+	s = send_configure(sender->server, sender->helo, sender->timeout_ms,
+	    sender->starttls, sender->tls);
+	if (s == NULL)
+		return NULL;
+	if (sender->user != NULL) {
+		*auth = auth_create_context();
+		auth_set_mechanism_flags(*auth, AUTH_PLUGIN_PLAIN, 0);
+		auth_set_interact_cb(*auth, send_auth_interact, sender);
+		smtp_auth_set_context(s, *auth);
+		smtp_set_monitorcb(s, send_monitor_cb, ss, 0);
+	}
+	smtp_set_eventcb(s, send_event_cb, ss);
+	for (i = 0; i < ss->n; i++) {
+		struct send_source *src = &ss->srcs[i];
+
+		src->m = smtp_add_message(s);
+		smtp_message_set_application_data_release(src->m, src, NULL);
+		smtp_set_reverse_path(src->m, src->msg->envelope_from);
+		smtp_set_messagecb(src->m, send_message_cb, src);
+	}
+	return s;
+}
+
+/* send_session_talk - run session S to its end with this thread's
+ * socket hooks on (connect(), write()); FALSE when the protocol failed,
+ * with why in ss->problem when libesmtp says */
+static gboolean
+send_session_talk(struct send_session *ss, smtp_session_t s)
+{
+	struct sender *sender = ss->sender;
+	gboolean ok;
+
+	send_in_session = TRUE;
+	send_socket_reset(-1);
+	send_timeout_ms = (int)MIN(sender->timeout_ms, G_MAXINT);
+	ok = smtp_start_session(s);
+	send_in_session = FALSE;
+	send_socket_reset(-1);
+	g_clear_pointer(&send_gather, g_byte_array_unref);
+	if (!ok && ss->problem == NULL) {
+		char buf[256];
+		int err = smtp_errno();
+
+		if (err != 0)
+			ss->problem = g_strdup_printf("no reply from the relay %s: %s",
+			    sender->server, smtp_strerror(err, buf, sizeof buf));
+	}
+	return ok;
+}
+
+/* send_session_settle - after the session (OK: its protocol ran): every
+ * message armed and not reported yet is, now. The rest: left after a
+ * stop or a halt; carried by a fresh session if libesmtp ended this one
+ * cleanly without them; failed with the session if the connection
+ * failed. Returns how many of MSGS are dealt with. */
+static guint
+send_session_settle(struct send_session *ss, struct send_message **msgs,
+    gboolean ok)
+{
+	struct sender *sender = ss->sender;
+	struct send_rcpt *r;
+	g_autofree char *why = NULL;
+	gboolean clean, at_auth;
+	guint i, done;
+
+	for (i = 0; i < ss->next; i++)
+		if (ss->srcs[i].armed)
+			send_report(&ss->srcs[i]);
+	done = ss->next;
+	clean = ok && !ss->auth_blocked && ss->problem == NULL &&
+	    send_answered(msgs[ss->last]);
+	if (ss->halted || g_atomic_int_get(&sender->stopped))
+		return ss->n;
+	if (done == ss->n || clean)
+		return done;
+	r = g_ptr_array_index(msgs[ss->last]->rcpts, 0);
+	why = g_strdup_printf("no reply from the relay %s", sender->server);
+	at_auth = ss->auth_blocked;
+	for (i = done; i < ss->n; i++)
+		send_report_failed(ss, msgs[i], at_auth ? SEND_STAGE_AUTH :
+		    SEND_STAGE_CONNECT, at_auth ? r->code : 0, at_auth ?
+		    r->reply : ss->problem != NULL ? ss->problem : why, SEND_TEMP);
+	return ss->n;
+}
+
+/* send_accepted - the recipients of the reported MSGS[0..N) the relay
+ * accepted */
+static guint
+send_accepted(struct send_message **msgs, guint n)
+{
+	guint i, j, accepted = 0;
+
+	for (i = 0; i < n; i++)
+		if (msgs[i]->reported)
+			for (j = 0; j < msgs[i]->rcpts->len; j++)
+				if (((struct send_rcpt *)g_ptr_array_index(
+				    msgs[i]->rcpts, j))->outcome == SEND_OK)
+					accepted++;
+	return accepted;
+}
+
 /* send_session_run - one libesmtp session (one connection) for
  * MSGS[0..N): the messages are added without recipients and armed one by
  * one (send_arm_after). Returns how many of MSGS it dealt with (tried,
@@ -1194,8 +1325,7 @@ send_session_run(struct sender *sender, struct send_message **msgs, guint n,
 	    FALSE, FALSE, NULL, FALSE, FALSE, FALSE, 0, NULL };
 	auth_context_t auth = NULL;
 	smtp_session_t s;
-	guint i, j, done;
-	gboolean ok, clean;
+	guint i, done = n;
 
 	ss.srcs = g_new0(struct send_source, n);
 	for (i = 0; i < n; i++) {
@@ -1205,86 +1335,21 @@ send_session_run(struct sender *sender, struct send_message **msgs, guint n,
 		    MAX(msgs[i]->rcpts->len, 1));
 		msgs[i]->reported = msgs[i]->tried = FALSE;
 	}
-	s = send_configure(sender->server, sender->helo, sender->timeout_ms,
-	    sender->starttls, sender->tls);
-	if (s == NULL) {
+	if ((s = send_session_setup(&ss, &auth)) == NULL) {
 		for (i = 0; i < n; i++)
 			send_report_failed(&ss, msgs[i], SEND_STAGE_CONNECT, 0,
 			    "libesmtp cannot create a session (out of memory)",
 			    SEND_TEMP);
-		done = n;
-		goto out;
+	} else {
+		send_arm_after(&ss, -1);
+		/* none armed: stopped, or nothing admitted */
+		if (ss.last >= 0)
+			done = send_session_settle(&ss, msgs,
+			    send_session_talk(&ss, s));
 	}
-	if (sender->user != NULL) {
-		auth = auth_create_context();
-		auth_set_mechanism_flags(auth, AUTH_PLUGIN_PLAIN, 0);
-		auth_set_interact_cb(auth, send_auth_interact, sender);
-		smtp_auth_set_context(s, auth);
-		smtp_set_monitorcb(s, send_monitor_cb, &ss, 0);
-	}
-	smtp_set_eventcb(s, send_event_cb, &ss);
-	for (i = 0; i < n; i++) {
-		struct send_source *src = &ss.srcs[i];
-
-		src->m = smtp_add_message(s);
-		smtp_message_set_application_data_release(src->m, src, NULL);
-		smtp_set_reverse_path(src->m, msgs[i]->envelope_from);
-		smtp_set_messagecb(src->m, send_message_cb, src);
-	}
-	send_arm_after(&ss, -1);
-	if (ss.last < 0) {		/* stopped, or nothing admitted */
-		done = n;
-		goto out;
-	}
-	send_in_session = TRUE;
-	send_socket_reset(-1);
-	send_timeout_ms = (int)MIN(sender->timeout_ms, G_MAXINT);
-	ok = smtp_start_session(s);
-	send_in_session = FALSE;
-	send_socket_reset(-1);
-	g_clear_pointer(&send_gather, g_byte_array_unref);
-	if (!ok && ss.problem == NULL) {
-		char buf[256];
-		int err = smtp_errno();
-
-		if (err != 0)
-			ss.problem = g_strdup_printf("no reply from the relay %s: %s",
-			    sender->server, smtp_strerror(err, buf, sizeof buf));
-	}
-	/* every message armed and not reported during the session, now */
-	for (i = 0; i < ss.next; i++)
-		if (ss.srcs[i].armed)
-			send_report(&ss.srcs[i]);
-	done = ss.next;
-	/* the rest: left after a stop or a halt; carried by a fresh session
-	 * if libesmtp ended this one cleanly without them; failed with the
-	 * session if the connection failed */
-	clean = ok && !ss.auth_blocked && ss.problem == NULL &&
-	    send_answered(msgs[ss.last]);
-	if (ss.halted || g_atomic_int_get(&sender->stopped))
-		done = n;
-	else if (done < n && !clean) {
-		struct send_rcpt *r = g_ptr_array_index(msgs[ss.last]->rcpts, 0);
-		g_autofree char *why = g_strdup_printf("no reply from the "
-		    "relay %s", sender->server);
-		gboolean at_auth = ss.auth_blocked;
-
-		for (i = done; i < n; i++)
-			send_report_failed(&ss, msgs[i], at_auth ? SEND_STAGE_AUTH :
-			    SEND_STAGE_CONNECT, at_auth ? r->code : 0, at_auth ?
-			    r->reply : ss.problem != NULL ? ss.problem : why,
-			    SEND_TEMP);
-		done = n;
-	}
-out:
-	for (i = 0; i < n; i++) {
-		if (msgs[i]->reported)
-			for (j = 0; j < msgs[i]->rcpts->len; j++)
-				if (((struct send_rcpt *)g_ptr_array_index(
-				    msgs[i]->rcpts, j))->outcome == SEND_OK)
-					(*accepted)++;
+	*accepted += send_accepted(msgs, n);
+	for (i = 0; i < n; i++)
 		g_free(ss.srcs[i].rs);
-	}
 	if (s != NULL)
 		smtp_destroy_session(s);
 	if (auth != NULL)
