@@ -86,7 +86,7 @@ mailer_took(const struct mailer *m, const struct mailer_choice *ch)
 	if (m->store == NULL)
 		return;
 	if (store_begin(m->store, NULL)) {
-		if (relay_record_usage(m->store, ch->relay->name, relay_now(), 1,
+		if (store_relay_record_usage(m->store, ch->relay->name, relay_now(), 1,
 		    NULL))
 			(void)store_commit(m->store, NULL);
 		else

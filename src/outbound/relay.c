@@ -37,15 +37,6 @@ relay_format_time(gint64 t)
 	return g_strdup(buf);
 }
 
-/* relay_record_usage - store_relay_record_usage, for store/campaign.c,
- * which is to call that directly (issue 22: then this wrapper goes) */
-gboolean
-relay_record_usage(struct store *store, const char *relay, gint64 now,
-    gint64 n, GError **error)
-{
-	return store_relay_record_usage(store, relay, now, n, error);
-}
-
 /* relay_quota_left - the smaller of what each window leaves */
 gint64
 relay_quota_left(struct store *store, const struct relay_config *relay,

@@ -23,12 +23,6 @@ gint64 relay_now(void);
 /* relay_format_time - T as "YYYY-MM-DD HH:MM:SS", local time (caller frees) */
 char *relay_format_time(gint64 t);
 
-/* relay_record_usage - N more messages accepted by RELAY at NOW (inside
- * the caller's transaction): store_relay_record_usage, kept for
- * store/campaign.c until it calls that (issue 22) */
-gboolean relay_record_usage(struct store *store, const char *relay, gint64 now,
-    gint64 n, GError **error);
-
 /* relay_quota_left - how many more RELAY may take at NOW under its
  * quotas (G_MAXINT64 without one, 0 at quota); *OPENS (may be NULL)
  * gets, when it is 0, the instant the fuller window starts to open */

@@ -22,7 +22,7 @@
 
 #include "herald.h"
 #include "campaign.h"
-#include "relay.h"
+#include "store_relays.h"
 #include "segment.h"
 #include "store_bounces.h"
 #include "store_dynamic.h"
@@ -584,7 +584,7 @@ gboolean
 campaign_record(struct store *store, const struct config *config,
     const struct campaign_result *results, guint n, GError **error)
 {
-	gint64 now = herald_now(), clock = relay_now(), used = 0;
+	gint64 now = herald_now(), clock = herald_now(), used = 0;
 	const char *used_by = NULL;	/* the relay of the USED sent so far */
 	gboolean changed;
 	guint i;
@@ -604,7 +604,7 @@ campaign_record(struct store *store, const struct config *config,
 		}
 		if (r->fate == CAMPAIGN_SENT && r->relay != NULL && changed) {
 			if (used_by != NULL && strcmp(used_by, r->relay) != 0 &&
-			    !relay_record_usage(store, used_by, clock, used,
+			    !store_relay_record_usage(store, used_by, clock, used,
 			    error)) {
 				store_rollback(store);
 				return FALSE;
@@ -616,7 +616,7 @@ campaign_record(struct store *store, const struct config *config,
 		}
 	}
 	if (used_by != NULL &&
-	    !relay_record_usage(store, used_by, clock, used, error)) {
+	    !store_relay_record_usage(store, used_by, clock, used, error)) {
 		store_rollback(store);
 		return FALSE;
 	}

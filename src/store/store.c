@@ -33,6 +33,7 @@
 
 #include "herald.h"
 #include "store.h"
+#include "store_sqlite.h"
 #include "store_backend.h"
 
 #define STORE_BUSY_TIMEOUT_MS 10000
@@ -348,7 +349,7 @@ store_exec(struct store *store, const char *sql, GError **error)
 	int rc = sqlite3_exec(store->db, sql, NULL, NULL, NULL);
 
 	if (rc != SQLITE_OK) {
-		herald_set_sqlite_error(error, store->db, rc, "%s", store->path);
+		store_sqlite_error(error, store->db, rc, "%s", store->path);
 		return FALSE;
 	}
 	return TRUE;
@@ -403,7 +404,7 @@ store_open(const char *path, int flags, GError **error)
 	rc = sqlite3_open_v2(path, &store->db, oflags | SQLITE_OPEN_NOMUTEX,
 	    NULL);
 	if (rc != SQLITE_OK) {
-		herald_set_sqlite_error(error, store->db, rc, "%s", path);
+		store_sqlite_error(error, store->db, rc, "%s", path);
 		return NULL;
 	}
 	sqlite3_extended_result_codes(store->db, 0);
@@ -482,7 +483,7 @@ store_migrate_to(struct store *store, int target, int *applied,
 		*applied = 0;
 	version = store_schema_version(store);
 	if (version < 0) {
-		herald_set_sqlite_error(error, store->db, SQLITE_ERROR,
+		store_sqlite_error(error, store->db, SQLITE_ERROR,
 		    "%s: reading the schema version", store->path);
 		return FALSE;
 	}
@@ -624,7 +625,7 @@ store_prepare(struct store *store, const char *sql, GError **error)
 	int rc = sqlite3_prepare_v2(store->db, sql, -1, &st, NULL);
 
 	if (rc != SQLITE_OK) {
-		herald_set_sqlite_error(error, store->db, rc, "preparing \"%.40s\"",
+		store_sqlite_error(error, store->db, rc, "preparing \"%.40s\"",
 		    sql);
 		return NULL;
 	}
@@ -673,7 +674,7 @@ store_step_done(struct store *store, sqlite3_stmt *stmt, const char *what,
 
 	sqlite3_reset(stmt);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		herald_set_sqlite_error(error, store->db, rc, "%s", what);
+		store_sqlite_error(error, store->db, rc, "%s", what);
 		return FALSE;
 	}
 	return TRUE;

@@ -13,13 +13,13 @@
 #define HERALD_STORE_H
 
 #include <glib.h>
-#include <sqlite3.h>
 
 struct store_backend;
+struct sqlite3;
 
 struct store {
 	const struct store_backend *ops;	/* store_backend.h */
-	sqlite3 *db;
+	struct sqlite3 *db;	/* the SQLite connection (store_sqlite.h) */
 	char *path;
 	int depth;		/* nesting of store_begin() */
 	int floor;		/* 1 inside a group (store_group_begin) */
@@ -88,26 +88,6 @@ gboolean store_group_commit(struct store *store, GError **error);
 void store_group_abort(struct store *store);
 
 gboolean store_exec(struct store *store, const char *sql, GError **error);
-
-/* store_prepare - a statement, or NULL and an error naming SQL's first words */
-sqlite3_stmt *store_prepare(struct store *store, const char *sql,
-    GError **error);
-
-/* store_cached - SQL (a literal: it is the key) compiled once per
- * connection; the statement stays the store's, the caller leaves it
- * reset. g_autoptr(store_stmt) st = store_cached(…) does that: at the end
- * of the scope it resets the statement and clears its bindings instead
- * of finalizing it. A function that uses one must not call itself while
- * it steps it. */
-sqlite3_stmt *store_cached(struct store *store, const char *sql,
-    GError **error);
-typedef sqlite3_stmt store_stmt;	/* for g_autoptr alone */
-void store_stmt_reset(store_stmt *stmt);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(store_stmt, store_stmt_reset)
-
-/* store_step_done - step a statement that returns no rows; reset it */
-gboolean store_step_done(struct store *store, sqlite3_stmt *stmt,
-    const char *what, GError **error);
 
 /* store_list_id - the row id of list NAME, creating the row if CREATE */
 gint64 store_list_id(struct store *store, const char *name, gboolean create,

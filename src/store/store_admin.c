@@ -14,6 +14,7 @@
 
 #include "herald.h"
 #include "store.h"
+#include "store_sqlite.h"
 #include "store_admin.h"
 #include "store_segment.h"
 

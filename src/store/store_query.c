@@ -16,6 +16,7 @@
 
 #include "herald.h"
 #include "store.h"
+#include "store_sqlite.h"
 #include "store_backend.h"
 #include "store_dynamic.h"
 

@@ -3,14 +3,48 @@
  * (store_backend.h): statements of the connection in struct store's db.
  *
  * Must stay true: SQLITE_BUSY, LOCKED, FULL, IOERR and NOMEM become
- * HERALD_ERROR_TEMP (herald_set_sqlite_error), so a busy database or a
+ * HERALD_ERROR_TEMP (store_sqlite_error), so a busy database or a
  * full disk defers instead of failing for good.
  */
+#include <stdarg.h>
 #include <sqlite3.h>
 
 #include "herald.h"
 #include "store.h"
 #include "store_backend.h"
+#include "store_sqlite.h"
+
+/* store_sqlite_error - see store_sqlite.h */
+void
+store_sqlite_error(GError **error, sqlite3 *db, int rc,
+    const char *fmt, ...)
+{
+	va_list ap;
+	g_autofree char *what = NULL;
+	int code;
+
+	va_start(ap, fmt);
+	what = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_NOMEM:
+		code = HERALD_ERROR_TEMP;
+		break;
+	case SQLITE_CANTOPEN:
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+		code = HERALD_ERROR_CANTCREAT;
+		break;
+	default:
+		code = HERALD_ERROR_SOFTWARE;
+	}
+	g_set_error(error, HERALD_ERROR, code, "%s: %s", what,
+	    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
 
 /* sqlite_prepare - compile SQL on the store's connection */
 static void *
@@ -20,7 +54,7 @@ sqlite_prepare(struct store *store, const char *sql, GError **error)
 	int rc = sqlite3_prepare_v2(store->db, sql, -1, &st, NULL);
 
 	if (rc != SQLITE_OK) {
-		herald_set_sqlite_error(error, store->db, rc,
+		store_sqlite_error(error, store->db, rc,
 		    "preparing \"%.40s\"", sql);
 		return NULL;
 	}
@@ -55,7 +89,7 @@ sqlite_bind(struct store *store, void *stmt, int idx,
 		rc = sqlite3_bind_null(stmt, idx);
 	}
 	if (rc != SQLITE_OK) {
-		herald_set_sqlite_error(error, store->db, rc,
+		store_sqlite_error(error, store->db, rc,
 		    "binding parameter %d", idx);
 		return FALSE;
 	}
@@ -73,7 +107,7 @@ sqlite_step(struct store *store, void *stmt, const char *sql,
 		return 1;
 	if (rc == SQLITE_DONE)
 		return 0;
-	herald_set_sqlite_error(error, store->db, rc, "running \"%.40s\"", sql);
+	store_sqlite_error(error, store->db, rc, "running \"%.40s\"", sql);
 	return -1;
 }
 

@@ -10,6 +10,7 @@
 
 #include "herald.h"
 #include "store.h"
+#include "store_sqlite.h"
 #include "store_wal.h"
 
 /* store_wal_hook - after each commit: the frames in the WAL, in *ARG;

@@ -59,38 +59,6 @@ herald_errno_class(int errnum)
 	}
 }
 
-/* herald_set_sqlite_error - an error from a SQLite result code */
-void
-herald_set_sqlite_error(GError **error, sqlite3 *db, int rc,
-    const char *fmt, ...)
-{
-	va_list ap;
-	g_autofree char *what = NULL;
-	int code;
-
-	va_start(ap, fmt);
-	what = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	switch (rc & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-	case SQLITE_FULL:
-	case SQLITE_IOERR:
-	case SQLITE_NOMEM:
-		code = HERALD_ERROR_TEMP;
-		break;
-	case SQLITE_CANTOPEN:
-	case SQLITE_READONLY:
-	case SQLITE_PERM:
-		code = HERALD_ERROR_CANTCREAT;
-		break;
-	default:
-		code = HERALD_ERROR_SOFTWARE;
-	}
-	g_set_error(error, HERALD_ERROR, code, "%s: %s", what,
-	    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-}
-
 /* herald_parse_local - a local date and time in TZ to unix seconds */
 gboolean
 herald_parse_local(const char *text, GTimeZone *tz, gint64 *out)

@@ -1,7 +1,6 @@
 /*
  * herald.h - what every module shares: the error domain, its classes, the
- * mapping from an error to a sysexits status, and the g_autoptr cleanups
- * that GMime and SQLite do not define themselves.
+ * mapping from an error to a sysexits status, and the clock.
  *
  * Must stay true: modules return gboolean or a pointer and take GError **
  * last; they never print and never exit. Only cmd_*.c and main.c turn an
@@ -11,7 +10,6 @@
 #define HERALD_H
 
 #include <glib.h>
-#include <sqlite3.h>
 #include <sysexits.h>
 
 #define HERALD_VERSION "0.1.0"
@@ -36,11 +34,6 @@ enum herald_error_code {
 GQuark herald_error_quark(void);
 int herald_exit_status(const GError *error);
 
-/* sqlite_error_set - set *error from a SQLite result code: BUSY, LOCKED,
- * FULL and IOERR are TEMP, everything else SOFTWARE; FMT names the work. */
-void herald_set_sqlite_error(GError **error, sqlite3 *db, int rc,
-    const char *fmt, ...) G_GNUC_PRINTF(4, 5);
-
 /* errno to an error class: ENOSPC, EAGAIN, EINTR, EDQUOT are TEMP. */
 int herald_errno_class(int errnum);
 
@@ -61,7 +54,6 @@ gboolean herald_clock_check(GError **error);
  * neither */
 gboolean herald_parse_local(const char *text, GTimeZone *tz, gint64 *out);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
 
 #ifdef GMIME_H_INCLUDED_BY_HERALD
 #endif

@@ -19,6 +19,7 @@
 #include <glib/gstdio.h>
 
 #include "store.h"
+#include "store_sqlite.h"
 
 static char *dir, *path;	/* the folder, and herald.db in it */
 

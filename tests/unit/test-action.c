@@ -15,6 +15,7 @@
 #include "action.h"
 #include "config.h"
 #include "store.h"
+#include "store_sqlite.h"
 #include "subscriber.h"
 #include "token.h"
 

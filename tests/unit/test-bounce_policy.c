@@ -14,6 +14,7 @@
 #include "bounce.h"
 #include "bounce_policy.h"
 #include "store.h"
+#include "store_sqlite.h"
 #include "store_bounces.h"
 #include "token.h"
 

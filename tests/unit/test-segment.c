@@ -10,6 +10,7 @@
 #include "herald.h"
 #include "segment.h"
 #include "store.h"
+#include "store_sqlite.h"
 #include "store_segment.h"
 #include "subscriber.h"
 

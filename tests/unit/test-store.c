@@ -13,6 +13,7 @@
 
 #include "herald.h"
 #include "store.h"
+#include "store_sqlite.h"
 #include "store-fixture.h"
 
 static void
