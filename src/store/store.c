@@ -36,7 +36,6 @@
 #include "store_sqlite.h"
 #include "store_backend.h"
 
-#define STORE_BUSY_TIMEOUT_MS 10000
 
 static const char *const store_migrations[] = {
 	/* 1: the foundation */
@@ -342,94 +341,39 @@ store_schema_latest(void)
 	return STORE_NMIGRATIONS;
 }
 
-/* store_exec - run SQL with no parameters and no rows */
+/* store_exec - see store.h: the backend runs SQL */
 gboolean
 store_exec(struct store *store, const char *sql, GError **error)
 {
-	int rc = sqlite3_exec(store->db, sql, NULL, NULL, NULL);
-
-	if (rc != SQLITE_OK) {
-		store_sqlite_error(error, store->db, rc, "%s", store->path);
-		return FALSE;
-	}
-	return TRUE;
+	return store->ops->exec(store, sql, error);
 }
 
-/* store_schema_version - PRAGMA user_version, -1 on error */
+/* store_schema_version - the backend's schema version, -1 on error */
 int
 store_schema_version(struct store *store)
 {
-	sqlite3_stmt *st;
-	int v = -1;
-
-	if (sqlite3_prepare_v2(store->db, "PRAGMA user_version", -1, &st,
-	    NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return v;
+	return store->ops->schema_version(store);
 }
 
-/* store_configure - process-wide SQLite settings, before its first use:
- * no memory statistics (they take a global mutex on every allocation) */
-static gpointer
-store_configure(gpointer unused)
-{
-	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-	return NULL;
-}
-
-/* store_open - open and configure a connection */
+/* store_open - a connection through the backend (SQLite, the one there
+ * is: the table of operations is chosen here, so no caller knows which
+ * runs), then the schema version checked unless CREATE */
 struct store *
 store_open(const char *path, int flags, GError **error)
 {
-	static GOnce once = G_ONCE_INIT;
 	g_autoptr(store) store = g_new0(struct store, 1);
-	int oflags, rc, version;
-
-	g_once(&once, store_configure, NULL);
+	int version;
 
 	store->path = g_strdup(path);
 	store->ops = &store_sqlite_backend;
-	if (!(flags & STORE_OPEN_CREATE) && access(path, F_OK) != 0) {
-		g_set_error(error, HERALD_ERROR, HERALD_ERROR_NOINPUT,
-		    "%s: no database here; run \"herald init\" first", path);
-		return NULL;
-	}
-	oflags = (flags & STORE_OPEN_READONLY) ? SQLITE_OPEN_READONLY :
-	    SQLITE_OPEN_READWRITE;
-	if (flags & STORE_OPEN_CREATE)
-		oflags |= SQLITE_OPEN_CREATE;
-	rc = sqlite3_open_v2(path, &store->db, oflags | SQLITE_OPEN_NOMUTEX,
-	    NULL);
-	if (rc != SQLITE_OK) {
-		store_sqlite_error(error, store->db, rc, "%s", path);
-		return NULL;
-	}
-	sqlite3_extended_result_codes(store->db, 0);
-	sqlite3_busy_timeout(store->db, STORE_BUSY_TIMEOUT_MS);
-	if (!store_exec(store, "PRAGMA foreign_keys = ON;", error) ||
-	    !store_exec(store, (flags & STORE_OPEN_DURABLE) ?
-	    "PRAGMA synchronous = FULL;" : "PRAGMA synchronous = NORMAL;",
-	    error))
-		return NULL;
-	/* a new file gets 8 KiB pages (ignored for a file that has any): a
-	 * bulk import writes fewer, fuller B-tree pages and WAL frames; 16
-	 * KiB gained it nothing more and cost herald pipe time */
-	if ((flags & STORE_OPEN_CREATE) &&
-	    !store_exec(store, "PRAGMA page_size = 8192;", error))
-		return NULL;
-	if (!(flags & STORE_OPEN_READONLY) &&
-	    !store_exec(store, "PRAGMA journal_mode = WAL;", error))
+	if (!store->ops->open(store, path, flags, error))
 		return NULL;
 	if (flags & STORE_OPEN_CREATE)
 		return g_steal_pointer(&store);
 	version = store_schema_version(store);
 	if (version < 0) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_TEMP,
-		    "%s: cannot read the schema version: %s", path,
-		    sqlite3_errmsg(store->db));
+		    "%s: cannot read the schema version", path);
 		return NULL;
 	}
 	if (version > STORE_NMIGRATIONS) {
@@ -449,8 +393,8 @@ store_open(const char *path, int flags, GError **error)
 	return g_steal_pointer(&store);
 }
 
-/* store_close - close the connection (finalizing nothing left open is the
- * caller's duty; sqlite3_close_v2 defers until they are) */
+/* store_close - close the connection (the backend finalizes what it
+ * cached; a statement still open is the caller's to finish) */
 void
 store_close(struct store *store)
 {
@@ -458,8 +402,8 @@ store_close(struct store *store)
 		return;
 	g_clear_pointer(&store->cached, g_hash_table_unref);
 	store_queries_clear(store);
-	if (store->db != NULL)
-		sqlite3_close_v2(store->db);
+	if (store->ops != NULL)
+		store->ops->close(store);
 	g_free(store->path);
 	g_free(store);
 }

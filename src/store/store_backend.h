@@ -18,6 +18,16 @@
 
 struct store_backend {
 	const char *name;
+	/* the connection to WHERE (a file for SQLite) with store_open's
+	 * FLAGS and the settings every connection needs */
+	gboolean (*open)(struct store *store, const char *where, int flags,
+	    GError **error);
+	void (*close)(struct store *store);
+	/* run SQL: statements without parameters or rows (transactions,
+	 * savepoints, migrations) */
+	gboolean (*exec)(struct store *store, const char *sql, GError **error);
+	/* the schema version the database holds, -1 when unreadable */
+	int (*schema_version)(struct store *store);
 	/* a compiled statement, or NULL and *ERROR */
 	void *(*prepare)(struct store *store, const char *sql, GError **error);
 	/* bind ARG to parameter IDX (from 1) */
