@@ -509,13 +509,13 @@ store_rollback(struct store *store)
 	gboolean open = store->depth > store->floor;
 
 	store->depth = store->floor;
-	if (sqlite3_get_autocommit(store->db))
+	if (!store->ops->in_transaction(store))
 		return;
 	if (store->floor == 0)
-		sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+		(void)store->ops->exec(store, "ROLLBACK", NULL);
 	else if (open)
-		sqlite3_exec(store->db, "ROLLBACK TO herald_unit;"
-		    " RELEASE herald_unit", NULL, NULL, NULL);
+		(void)store->ops->exec(store, "ROLLBACK TO herald_unit;"
+		    " RELEASE herald_unit", NULL);
 }
 
 /* store_group_begin - see store.h */
@@ -533,7 +533,7 @@ store_group_begin(struct store *store, GError **error)
 gboolean
 store_group_lost(struct store *store)
 {
-	return store->floor > 0 && sqlite3_get_autocommit(store->db);
+	return store->floor > 0 && !store->ops->in_transaction(store);
 }
 
 /* store_group_commit - see store.h */
@@ -543,7 +543,7 @@ store_group_commit(struct store *store, GError **error)
 	g_return_val_if_fail(store->floor > 0, FALSE);
 	store->floor = 0;
 	store->depth = 1;
-	if (sqlite3_get_autocommit(store->db)) {
+	if (!store->ops->in_transaction(store)) {
 		store->depth = 0;
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_TEMP,
 		    "the grouped transaction was rolled back by SQLite");
@@ -559,69 +559,6 @@ store_group_abort(struct store *store)
 	store->floor = 0;
 	store->depth = 1;
 	store_rollback(store);
-}
-
-/* store_prepare - compile SQL */
-sqlite3_stmt *
-store_prepare(struct store *store, const char *sql, GError **error)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(store->db, sql, -1, &st, NULL);
-
-	if (rc != SQLITE_OK) {
-		store_sqlite_error(error, store->db, rc, "preparing \"%.40s\"",
-		    sql);
-		return NULL;
-	}
-	return st;
-}
-
-static void
-store_finalize(gpointer st)
-{
-	sqlite3_finalize(st);
-}
-
-/* store_cached - SQL compiled once per connection, for statements run
- * again and again (per batch of a send): the statement stays the store's
- * (store_close finalizes it), the caller leaves it reset. SQL must be a
- * string that outlives the store (a literal): it is the key. */
-sqlite3_stmt *
-store_cached(struct store *store, const char *sql, GError **error)
-{
-	sqlite3_stmt *st;
-
-	if (store->cached == NULL)
-		store->cached = g_hash_table_new_full(g_str_hash, g_str_equal,
-		    NULL, store_finalize);
-	if ((st = g_hash_table_lookup(store->cached, sql)) != NULL)
-		return st;
-	if ((st = store_prepare(store, sql, error)) != NULL)
-		g_hash_table_insert(store->cached, (gpointer)sql, st);
-	return st;
-}
-
-/* store_stmt_reset - a cached statement back to its unused state */
-void
-store_stmt_reset(store_stmt *stmt)
-{
-	sqlite3_reset(stmt);
-	sqlite3_clear_bindings(stmt);
-}
-
-/* store_step_done - step a write statement to its end and reset it */
-gboolean
-store_step_done(struct store *store, sqlite3_stmt *stmt, const char *what,
-    GError **error)
-{
-	int rc = sqlite3_step(stmt);
-
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		store_sqlite_error(error, store->db, rc, "%s", what);
-		return FALSE;
-	}
-	return TRUE;
 }
 
 /* store_list_id - a list's row id */

@@ -47,6 +47,8 @@ struct store_backend {
 	/* the row id the last INSERT made, the rows the last change touched */
 	gint64 (*last_id)(struct store *store);
 	int (*changes)(struct store *store);
+	/* TRUE while a transaction is open on the connection */
+	gboolean (*in_transaction)(struct store *store);
 };
 
 /* store_sqlite.c */

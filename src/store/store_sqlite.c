@@ -262,6 +262,81 @@ sqlite_changes(struct store *store)
 	return sqlite3_changes(store->db);
 }
 
+/* sqlite_in_transaction - a transaction is open on the connection (SQLite
+ * may have rolled one back by itself: a full disk, an I/O error) */
+static gboolean
+sqlite_in_transaction(struct store *store)
+{
+	return !sqlite3_get_autocommit(store->db);
+}
+
+/* ------------------------------------------------------------------ */
+/* The raw statements of store_sqlite.h, for the store's own files and
+ * the unit tests */
+
+/* store_prepare - compile SQL */
+sqlite3_stmt *
+store_prepare(struct store *store, const char *sql, GError **error)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(store->db, sql, -1, &st, NULL);
+
+	if (rc != SQLITE_OK) {
+		store_sqlite_error(error, store->db, rc, "preparing \"%.40s\"",
+		    sql);
+		return NULL;
+	}
+	return st;
+}
+
+static void
+store_finalize(gpointer st)
+{
+	sqlite3_finalize(st);
+}
+
+/* store_cached - SQL compiled once per connection, for statements run
+ * again and again (per batch of a send): the statement stays the store's
+ * (store_close finalizes it), the caller leaves it reset. SQL must be a
+ * string that outlives the store (a literal): it is the key. */
+sqlite3_stmt *
+store_cached(struct store *store, const char *sql, GError **error)
+{
+	sqlite3_stmt *st;
+
+	if (store->cached == NULL)
+		store->cached = g_hash_table_new_full(g_str_hash, g_str_equal,
+		    NULL, store_finalize);
+	if ((st = g_hash_table_lookup(store->cached, sql)) != NULL)
+		return st;
+	if ((st = store_prepare(store, sql, error)) != NULL)
+		g_hash_table_insert(store->cached, (gpointer)sql, st);
+	return st;
+}
+
+/* store_stmt_reset - a cached statement back to its unused state */
+void
+store_stmt_reset(store_stmt *stmt)
+{
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+}
+
+/* store_step_done - step a write statement to its end and reset it */
+gboolean
+store_step_done(struct store *store, sqlite3_stmt *stmt, const char *what,
+    GError **error)
+{
+	int rc = sqlite3_step(stmt);
+
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		store_sqlite_error(error, store->db, rc, "%s", what);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 const struct store_backend store_sqlite_backend = {
 	.name = "sqlite",
 	.open = sqlite_open,
@@ -280,4 +355,5 @@ const struct store_backend store_sqlite_backend = {
 	.finalize = sqlite_finalize,
 	.last_id = sqlite_last_id,
 	.changes = sqlite_changes,
+	.in_transaction = sqlite_in_transaction,
 };
