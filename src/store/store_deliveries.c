@@ -15,6 +15,7 @@
 
 #include "herald.h"
 #include "store_deliveries.h"
+#include "subscriber.h"
 
 /* store_delivery_due - count the due deliveries */
 gint64
@@ -74,19 +75,11 @@ store_delivery_clear(gpointer p)
 static void
 store_delivery_row(struct store_rows *rows, struct store_delivery *it)
 {
-	const char *name = store_text(rows, 6);
-
 	it->id = store_int(rows, 0);
 	it->segment = store_text_dup(rows, 1);
 	it->matched = g_strsplit(store_text(rows, 2), ",", -1);
 	it->status = store_text_dup(rows, 3);
-	it->sub = g_new0(struct subscriber, 1);
-	it->sub->id = store_int(rows, 4);
-	it->sub->email = store_text_dup(rows, 5);
-	it->sub->name = name != NULL && *name != '\0' ? g_strdup(name) : NULL;
-	it->sub->created = store_int(rows, 7);
-	it->sub->attrs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-	    g_free);
+	it->sub = subscriber_from_row(rows, 4);	/* SUBSCRIBER_COLUMNS */
 }
 
 /* store_delivery_rows - the chunk's rows into ITEMS (ERROR not NULL) */

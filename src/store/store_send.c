@@ -8,6 +8,7 @@
 #include "herald.h"
 #include "store.h"
 #include "store_send.h"
+#include "subscriber.h"
 
 /* store_send_attrs - subscriber SUB's attributes into SUB->attrs */
 static gboolean
@@ -36,15 +37,9 @@ static struct subscriber *
 store_send_subscriber(struct store *store, struct store_rows *rows,
     GError **error)
 {
-	g_autoptr(subscriber) sub = g_new0(struct subscriber, 1);
-	const char *name = store_text(rows, 5);
+	/* s.id, s.email, s.name, s.created from column 3: SUBSCRIBER_COLUMNS */
+	g_autoptr(subscriber) sub = subscriber_from_row(rows, 3);
 
-	sub->id = store_int(rows, 3);
-	sub->email = store_text_dup(rows, 4);
-	sub->name = name != NULL && *name != '\0' ? g_strdup(name) : NULL;
-	sub->created = store_int(rows, 6);
-	sub->attrs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-	    g_free);
 	if (!store_send_attrs(store, sub, error))
 		return NULL;
 	return g_steal_pointer(&sub);
