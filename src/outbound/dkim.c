@@ -44,6 +44,7 @@
 #include "compose.h"
 #include "config.h"
 #include "dkim.h"
+#include "dl_lib.h"
 #include "subscriber.h"
 #include "token.h"
 
@@ -110,33 +111,21 @@ static gboolean
 dkim_lib_open(GError **error)
 {
 	static gsize done;
-	void *k, *c;
-	const char *missing = NULL;
-
-	if (g_once_init_enter(&done)) {
-		if ((c = dlopen(DKIM_CRYPTO_SONAME, RTLD_NOW | RTLD_GLOBAL)) == NULL ||
-		    (k = dlopen(DKIM_OPENDKIM_SONAME, RTLD_NOW | RTLD_GLOBAL)) == NULL) {
-			dkim_lib.error = g_strdup(dlerror());
-			goto out;
-		}
-#define DKIM_LIB_SYM(lib, f) \
-		if (missing == NULL && \
-		    (*(void **)&dkim_lib.f = dlsym(lib, #f)) == NULL) \
-			missing = #f;
-#define DKIM_LIB_K(f)	DKIM_LIB_SYM(k, f)
-#define DKIM_LIB_C(f)	DKIM_LIB_SYM(c, f)
+	/* libcrypto first, as before: libopendkim is opened on top of it */
+	static const char *const sonames[] = { DKIM_CRYPTO_SONAME,
+	    DKIM_OPENDKIM_SONAME, NULL };
+#define DKIM_LIB_K(f)	{ #f, 1, (void **)&dkim_lib.f },
+#define DKIM_LIB_C(f)	{ #f, 0, (void **)&dkim_lib.f },
+	static const struct dl_sym syms[] = {
 		DKIM_LIB_FUNCS(DKIM_LIB_K, DKIM_LIB_C)
+		{ "PEM_read_bio_PrivateKey", 0, (void **)&dkim_lib.pem_read },
+	};
 #undef DKIM_LIB_C
 #undef DKIM_LIB_K
-#undef DKIM_LIB_SYM
-		if (missing == NULL &&
-		    (*(void **)&dkim_lib.pem_read = dlsym(c,
-		    "PEM_read_bio_PrivateKey")) == NULL)
-			missing = "PEM_read_bio_PrivateKey";
-		if (missing != NULL)
-			dkim_lib.error = g_strdup_printf("%s or %s has no %s",
-			    DKIM_OPENDKIM_SONAME, DKIM_CRYPTO_SONAME, missing);
-out:
+
+	if (g_once_init_enter(&done)) {
+		dkim_lib.error = dl_lib_load(sonames, 2, syms,
+		    G_N_ELEMENTS(syms));
 		g_once_init_leave(&done, 1);
 	}
 	if (dkim_lib.error != NULL) {

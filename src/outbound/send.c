@@ -100,6 +100,7 @@
 #include <libesmtp.h>
 
 #include "herald.h"
+#include "dl_lib.h"
 #include "send.h"
 #include "send_wire.h"
 
@@ -141,30 +142,18 @@ static struct {
 static gboolean
 send_lib_load(void)
 {
-	void *esmtp, *ssl;
-	const char *missing = NULL;
-
-	if ((esmtp = dlopen(SEND_ESMTP_SONAME, RTLD_NOW | RTLD_GLOBAL)) == NULL ||
-	    (ssl = dlopen(SEND_SSL_SONAME, RTLD_NOW | RTLD_GLOBAL)) == NULL) {
-		send_lib.error = g_strdup(dlerror());
-		return FALSE;
-	}
-#define SEND_LIB_SYM(lib, f) \
-	if (missing == NULL && \
-	    (*(void **)&send_lib.f = dlsym(lib, #f)) == NULL) \
-		missing = #f;
-#define SEND_LIB_E(f)	SEND_LIB_SYM(esmtp, f)
-#define SEND_LIB_S(f)	SEND_LIB_SYM(ssl, f)
-	SEND_LIB_FUNCS(SEND_LIB_E, SEND_LIB_S)
+	static const char *const sonames[] = { SEND_ESMTP_SONAME,
+	    SEND_SSL_SONAME, NULL };
+#define SEND_LIB_E(f)	{ #f, 0, (void **)&send_lib.f },
+#define SEND_LIB_S(f)	{ #f, 1, (void **)&send_lib.f },
+	static const struct dl_sym syms[] = {
+		SEND_LIB_FUNCS(SEND_LIB_E, SEND_LIB_S)
+	};
 #undef SEND_LIB_S
 #undef SEND_LIB_E
-#undef SEND_LIB_SYM
-	if (missing != NULL) {
-		send_lib.error = g_strdup_printf("%s or %s has no %s",
-		    SEND_ESMTP_SONAME, SEND_SSL_SONAME, missing);
-		return FALSE;
-	}
-	return TRUE;
+
+	send_lib.error = dl_lib_load(sonames, 2, syms, G_N_ELEMENTS(syms));
+	return send_lib.error == NULL;
 }
 
 /* from here on, every call goes through the pointers */
