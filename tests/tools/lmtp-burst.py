@@ -9,7 +9,8 @@
 # a connection that breaks ends its thread. Prints on stdout: messages
 # sent, answered 250, other replies, seconds, messages/s, and the median
 # and 99th percentile of the time from MAIL to the final reply.
-import os, socket, statistics, sys, threading, time
+import os, statistics, sys, threading, time
+from lmtp_wire import Wire
 
 where, listfile, conns, okfile = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 jobs = [l.rstrip("\n").split("\t") for l in open(listfile)]
@@ -18,30 +19,12 @@ nxt = [0]
 lat, other, oks = [], [], []
 okfd = os.open(okfile, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
 
-def connect():
-    if where.startswith("/"):
-        s = socket.socket(socket.AF_UNIX)
-        s.connect(where)
-    else:
-        h, p = where.rsplit(":", 1)
-        s = socket.create_connection((h, int(p)))
-    s.settimeout(120)
-    return s
-
-class Conn:
+class Conn(Wire):
     def __init__(self):
-        self.s = connect()
-        self.buf = b""
+        super().__init__(where, 120)
     def reply(self):
-        while True:
-            while b"\r\n" not in self.buf:
-                d = self.s.recv(65536)
-                if not d:
-                    raise EOFError
-                self.buf += d
-            line, self.buf = self.buf.split(b"\r\n", 1)
-            if line[3:4] != b"-":
-                return int(line[:3]), line
+        code, lines = super().reply()
+        return code, lines[-1]
 
 def body(path):
     data = open(path, "rb").read().replace(b"\r\n", b"\n").split(b"\n")

@@ -6,37 +6,17 @@
 # replies (a multi-line reply is one), printing each reply's lines. A STEP
 # "close" closes the connection there; "eof" reads to the end and prints
 # "EOF" when the server closed it. Exit 1 if the server closes early.
-import socket, sys
+import sys
+from lmtp_wire import Wire
 
-def connect(where):
-    if where.startswith("/"):
-        s = socket.socket(socket.AF_UNIX)
-        s.connect(where)
-    else:
-        host, port = where.rsplit(":", 1)
-        s = socket.create_connection((host, int(port)))
-    s.settimeout(30)
-    return s
-
-buf = b""
-def reply(s):
-    global buf
-    lines = []
-    while True:
-        while b"\r\n" not in buf:
-            d = s.recv(65536)
-            if not d:
-                raise EOFError
-            buf += d
-        line, buf = buf.split(b"\r\n", 1)
-        lines.append(line.decode("ascii", "replace"))
-        if len(line) < 4 or line[3:4] != b"-":
-            return lines
+def reply(w):
+    return [l.decode("ascii", "replace") for l in w.reply()[1]]
 
 def main():
-    s = connect(sys.argv[1])
+    w = Wire(sys.argv[1])
+    s = w.s
     try:
-        for l in reply(s):
+        for l in reply(w):
             print(l)
         for step in sys.argv[2:]:
             if step == "close":
@@ -45,7 +25,7 @@ def main():
             if step == "eof":
                 try:
                     while True:
-                        for l in reply(s):
+                        for l in reply(w):
                             print(l)
                 except EOFError:
                     print("EOF")
@@ -57,7 +37,7 @@ def main():
                 data = text.encode("latin-1").decode("unicode_escape").encode("latin-1")
             s.sendall(data)
             for _ in range(int(n)):
-                for l in reply(s):
+                for l in reply(w):
                     print(l)
     except EOFError:
         print("EOF")
