@@ -2,7 +2,8 @@
 # t0950-fuzz-replay.sh - every input a fuzz target (tests/fuzz, make fuzz)
 # crashed on, kept under tests/fuzz/crashes/NAME/, goes through that
 # target's code again in the build under test (build/tools/fuzz-replay,
-# which needs no clang), and returns: a fault that comes back fails here.
+# which needs no clang), and returns within a minute: a fault that comes
+# back, a crash or a hang, fails here.
 # The bounce target's crashes (tests/t0600/crashes, which t0600 scans
 # with herald bounce scan) are replayed through its code too. A fault
 # that only a sanitizer sees (undefined behaviour, a small overflow)
@@ -28,7 +29,9 @@ for f in $inputs; do
 	tests/t0600/*) n=bounce ;;
 	*) n=$(basename "$(dirname "$f")") ;;
 	esac
-	expect 0 "$REPLAY" "$n" "$f" && like "$out" "^$n $f\$"
-	ok $? "$n: $(basename "$f") returns"
+	# bounded: a fault that comes back as a hang (a timeout the fuzzer
+	# kept) fails here instead of holding the suite
+	expect 0 timeout 60 "$REPLAY" "$n" "$f" && like "$out" "^$n $f\$"
+	ok $? "$n: $(basename "$f") returns (within 60 s)"
 done
 finish

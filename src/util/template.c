@@ -46,7 +46,9 @@
  * - Partial, parent and override expansions nest at most
  *   TEMPLATE_MAX_DEPTH deep, and tags in one source TEMPLATE_MAX_NESTING
  *   deep; past that is an error, never a stack overflow, since rendering,
- *   freeing and checking recurse.
+ *   freeing and checking recurse. One render writes at most
+ *   TEMPLATE_MAX_OUTPUT bytes: past that is an error, never a machine
+ *   out of memory.
  *
  * MISSING collects the names of variables, sections and inverted sections
  * that resolved to nothing (a name bound to null is not missing), so an
@@ -66,6 +68,10 @@
 
 #define TEMPLATE_MAX_DEPTH 64	/* partials, parents, overrides in each other */
 #define TEMPLATE_MAX_NESTING 100	/* sections, parents, blocks in one source */
+/* the most one render writes: sections nested over lists multiply (17
+ * levels over a 6-item list, found by fuzzing, would write petabytes);
+ * an announcement part is a few tens of KB, and herald pipe takes 10 MB */
+#define TEMPLATE_MAX_OUTPUT (16 * 1024 * 1024)
 #define TEMPLATE_SUFFIX ".mustache"
 #define TEMPLATE_NONE G_MAXSIZE
 
@@ -1136,6 +1142,12 @@ trender_section(struct trender *r, const struct template *t,
 	if (value_kind(v) == VALUE_LIST) {
 		n = value_list_length(v);
 		for (i = 0; i < n; i++) {
+			if (r->out->len - r->base > TEMPLATE_MAX_OUTPUT) {
+				template_error(r->error, t, node->pos, "the "
+				    "render is over %d MB (sections nested "
+				    "over lists?)", TEMPLATE_MAX_OUTPUT >> 20);
+				return FALSE;
+			}
 			frame.v = value_list_index(v, i);
 			if (!trender_nodes(r, t, node->kids, node->nkids,
 			    &frame))

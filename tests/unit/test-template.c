@@ -15,6 +15,7 @@
  * Run from the top of the repository; prints TAP with --tap.
  */
 #include <string.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -325,6 +326,40 @@ test_nesting_limit(void)
 	    "t:1:601: sections nested more than 100 deep");
 }
 
+/* sections nested over a list multiply what a render writes: 9 levels
+ * over 10 items would write 10^9 copies; the render stops with an error
+ * past 16 MB instead of filling the memory (found by fuzzing; without
+ * the limit this test runs for minutes and gigabytes) */
+static void
+test_output_limit(void)
+{
+	g_autoptr(GString) t = g_string_new(NULL);
+	g_autoptr(GString) out = g_string_new(NULL);
+	g_autoptr(template_set) set = template_set_new();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(value) ctx = value_new_map();
+	struct value *list = value_new_list();
+	guint i;
+
+	alarm(60);	/* a regression fails (SIGALRM), never hangs the suite */
+	for (i = 0; i < 10; i++)
+		value_list_append(list, value_new_string("0123456789"));
+	value_map_set(ctx, "l", list);
+	for (i = 0; i < 9; i++)
+		g_string_append(t, "{{#l}}");
+	g_string_append(t, "{{.}}");
+	for (i = 0; i < 9; i++)
+		g_string_append(t, "{{/l}}");
+	g_assert_true(template_set_add(set, "t", t->str, NULL, &error));
+	g_assert_true(template_set_check(set, FALSE, &error));
+	g_assert_false(template_render(set, "t", &ctx, 1,
+	    TEMPLATE_ESCAPE_NONE, out, NULL, &error));
+	g_assert_error(error, HERALD_ERROR, HERALD_ERROR_DATA);
+	g_assert_nonnull(strstr(error->message, "the render is over 16 MB"));
+	g_assert_cmpuint(out->len, <, 17 * 1024 * 1024 + 4096);
+	alarm(0);
+}
+
 static void
 test_add_dir(void)
 {
@@ -612,6 +647,7 @@ main(int argc, char **argv)
 	g_test_add_func("/template/escape", test_escape_modes);
 	g_test_add_func("/template/indentation", test_indentation);
 	g_test_add_func("/template/recursion-guard", test_recursion_guard);
+	g_test_add_func("/template/output-limit", test_output_limit);
 	g_test_add_func("/template/threads", test_threads);
 	g_test_add_func("/value/text", test_value_text);
 	return g_test_run();
