@@ -220,30 +220,46 @@ store_run(struct store *store, const char *sql, GError **error, ...)
 	return TRUE;
 }
 
+/* store_first - run SQL (values in AP) to its first row: 1 and *ROWS
+ * left on it (the caller frees them), 0 no row, -1 an error */
+static int
+store_first(struct store *store, const char *sql, struct store_rows **rows,
+    GError **error, va_list ap)
+{
+	GError *err = NULL;
+	struct store_rows *q = store_start(store, sql, error, ap);
+
+	*rows = NULL;
+	if (q == NULL)
+		return -1;
+	if (store_next(q, &err)) {
+		*rows = q;
+		return 1;
+	}
+	store_rows_free(q);
+	if (err != NULL) {
+		g_propagate_error(error, err);
+		return -1;
+	}
+	return 0;
+}
+
 /* store_get_int - see store.h */
 int
 store_get_int(struct store *store, const char *sql, gint64 *out,
     GError **error, ...)
 {
 	struct store_rows *q;
-	GError *err = NULL;
 	va_list ap;
-	int found = 0;
+	int found;
 
 	va_start(ap, error);
-	q = store_start(store, sql, error, ap);
+	found = store_first(store, sql, &q, error, ap);
 	va_end(ap);
-	if (q == NULL)
-		return -1;
-	if (store_next(q, &err)) {
-		found = 1;
+	if (found == 1) {
 		if (out != NULL)
 			*out = store_int(q, 0);
-	}
-	store_rows_free(q);
-	if (err != NULL) {
-		g_propagate_error(error, err);
-		return -1;
+		store_rows_free(q);
 	}
 	return found;
 }
@@ -254,24 +270,16 @@ store_get_text(struct store *store, const char *sql, char **out,
     GError **error, ...)
 {
 	struct store_rows *q;
-	GError *err = NULL;
 	va_list ap;
-	int found = 0;
+	int found;
 
 	*out = NULL;
 	va_start(ap, error);
-	q = store_start(store, sql, error, ap);
+	found = store_first(store, sql, &q, error, ap);
 	va_end(ap);
-	if (q == NULL)
-		return -1;
-	if (store_next(q, &err)) {
-		found = 1;
+	if (found == 1) {
 		*out = store_text_dup(q, 0);
-	}
-	store_rows_free(q);
-	if (err != NULL) {
-		g_propagate_error(error, err);
-		return -1;
+		store_rows_free(q);
 	}
 	return found;
 }
