@@ -203,6 +203,21 @@ token_accept_bit(enum token_purpose purpose)
 	}
 }
 
+/* token_purpose_of - see token.h */
+enum token_purpose
+token_purpose_of(const char *text)
+{
+	gboolean test;
+	enum token_purpose p;
+
+	if (text == NULL || *text == '\0')
+		return 0;
+	test = g_ascii_tolower(text[0]) == TOKEN_TEST_LETTER && text[1] != '\0';
+	p = (enum token_purpose)(g_ascii_tolower(text[test ? 1 : 0]) |
+	    (test ? TOKEN_TEST : 0));
+	return token_accept_bit(p) != 0 ? p : 0;
+}
+
 /* token_purpose_name - see token.h */
 const char *
 token_purpose_name(enum token_purpose purpose)

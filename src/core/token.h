@@ -98,6 +98,11 @@ guint token_accept_bit(enum token_purpose purpose);
  * it for a test token: for logs and errors (never the token itself) */
 const char *token_purpose_name(enum token_purpose purpose);
 
+/* token_purpose_of - the purpose TEXT claims in clear (its first letter,
+ * or 't' and the next for a test copy's), unverified: to skip the MACs
+ * of a token no caller could take; 0 when it claims none */
+enum token_purpose token_purpose_of(const char *text);
+
 /* What a verified token names. */
 struct token_claim {
 	enum token_purpose purpose;	/* with TOKEN_TEST for a test copy's */

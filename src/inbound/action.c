@@ -105,34 +105,23 @@ action_token_find(const struct config *config, const struct token_key *key,
     const char *text, guint accept, const struct list_config **list,
     struct token_claim *claim, GError **error)
 {
+	enum token_purpose claimed = token_purpose_of(text);
 	struct token_claim got;
-	guint i, letter = 0;
+	guint i;
 
 	if (claim != NULL)
 		memset(claim, 0, sizeof(*claim));
 	/* the purpose is written in clear: skip the MACs of a token no list
-	 * could take here (a test copy's starts with 't') */
-	if (text != NULL && *text != '\0') {
-		gboolean test = g_ascii_tolower(text[0]) == TOKEN_TEST_LETTER &&
-		    text[1] != '\0';
-
-		letter = token_accept_bit((enum token_purpose)
-		    (g_ascii_tolower(text[test ? 1 : 0]) |
-		    (test ? TOKEN_TEST : 0)));
-	}
-	if (letter == 0) {
+	 * could take here */
+	if (claimed == 0) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
 		    "malformed token");
 		return FALSE;
 	}
-	if ((letter & accept) == 0) {
+	if ((token_accept_bit(claimed) & accept) == 0) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_DATA,
 		    "a token marked for \"%s\" is not taken here",
-		    token_purpose_name((enum token_purpose)
-		    (g_ascii_tolower(text[g_ascii_tolower(text[0]) ==
-		    TOKEN_TEST_LETTER ? 1 : 0]) |
-		    (g_ascii_tolower(text[0]) == TOKEN_TEST_LETTER ?
-		    TOKEN_TEST : 0))));
+		    token_purpose_name(claimed));
 		return FALSE;
 	}
 	for (i = 0; config->lists != NULL && i < config->lists->len; i++) {
