@@ -11,7 +11,8 @@
 # HOME in that copy's folder (so the data folder, ~/.local/share/herald,
 # is a fresh throwaway one per file) and no HERALD_CONFIG, so
 # ./etc/herald.conf is read as on a fresh checkout. A failure names the
-# file and the line of the example.
+# file and the line of the example. doc/README.md, the index, must link
+# every page of doc/.
 . "${TOP:-.}/tests/lib.sh"
 mkdir -p "$T/ex"
 
@@ -53,8 +54,13 @@ EOP
 count=$(find "$T/ex" -name '*.cmd' | wc -l)
 readme=$(ls "$T/ex/000" | grep -c '\.cmd$')
 guide=$(grep -l '^doc/guide/' "$T"/ex/*/name | wc -l)
-plan $((count + 2))
+plan $((count + 3))
 [ "$readme" -ge 8 ]; ok $? "the README has examples ($readme found)"
+# the index lists every page: doc/README.md links each doc/**/*.md
+unlisted=$(cd "$TOP/doc" && find . -name '*.md' ! -path ./README.md | sed 's|^\./||' |
+	while read -r f; do grep -qF "]($f)" README.md || echo "$f"; done)
+[ -z "$unlisted" ] || echo "# not in doc/README.md: $unlisted"
+[ -z "$unlisted" ]; ok $? "doc/README.md links every page of doc/"
 [ "$count" -gt "$readme" ] && [ "$guide" -ge 3 ]
 ok $? "the manual has examples too ($((count - readme)) in doc/, $guide guide files)"
 
