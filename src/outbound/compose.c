@@ -661,6 +661,11 @@ compose_common(const struct composer *c)
 	    l->domain);
 	compose_set_string(list, "unsubscribe", "%s-unsubscribe@%s", l->local,
 	    l->domain);
+	/* unsubscribe_mailto is unsubscribe_local "+" unsubscribe_token "@"
+	 * domain: the HTML footer lets the line break only between them */
+	compose_set_string(list, "unsubscribe_local", "%s-unsubscribe",
+	    l->local);
+	value_map_set(list, "domain", value_new_string(l->domain));
 	value_map_set(list, "announce_only", value_new_bool(l->announce_only));
 	value_map_set(common, "list", list);
 	value_map_set(common, "kind", value_new_string(c->ann->kind));
@@ -695,6 +700,7 @@ enum compose_slot {
 	SLOT_MAILTO,
 	SLOT_URL,
 	SLOT_PREFS,		/* the preferences page (herald serve) */
+	SLOT_TOKEN,		/* the token of the three above, alone */
 	SLOT_ATTR0,		/* the attributes, sorted by name */
 };
 
@@ -797,6 +803,7 @@ compose_slots_make(const struct composer *c, const struct compose_recipient *r,
 		    l->preferences_base_url, r->unsub_token);
 	else
 		compose_slot_set(sl, SLOT_PREFS, "", 0);
+	compose_slot_set(sl, SLOT_TOKEN, r->unsub_token, strlen(r->unsub_token));
 	if (nattr > 0) {
 		i = SLOT_ATTR0;
 		g_hash_table_iter_init(&it, r->sub->attrs);
@@ -840,7 +847,7 @@ compose_slot_value(const struct compose_slots *sl, guint i, gboolean markers)
 
 /* compose_subscriber_layer - the per-message map: subscriber (id, email,
  * name, first_name, attributes), segments.NAME flags, unsubscribe_mailto,
- * unsubscribe_url, preferences_url. With MARKERS, every non-empty slot is its marker (the
+ * unsubscribe_url, preferences_url, unsubscribe_token (theirs alone). With MARKERS, every non-empty slot is its marker (the
  * id too, which otherwise is a number). */
 static struct value *
 compose_subscriber_layer(const struct composer *c,
@@ -873,6 +880,8 @@ compose_subscriber_layer(const struct composer *c,
 	    markers));
 	value_map_set(top, "preferences_url", compose_slot_value(sl,
 	    SLOT_PREFS, markers));
+	value_map_set(top, "unsubscribe_token", compose_slot_value(sl,
+	    SLOT_TOKEN, markers));
 	return top;
 }
 
