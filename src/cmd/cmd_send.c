@@ -57,6 +57,7 @@
 #include "store_send.h"
 #include "subscriber.h"
 #include "token.h"
+#include "track.h"
 
 static volatile sig_atomic_t send_stop;
 
@@ -221,7 +222,8 @@ send_run(struct herald *h, const char *cmd, gint64 id, gboolean json,
 		    "queued one due now\n", cmd, id, n);
 	comp = send_composer(h, list, c->announcement,
 	    (const char *const *)c->segments, 0, &ann, &error);
-	if (comp == NULL)
+	if (comp == NULL || !track_setup(h->store, list, comp, id, FALSE,
+	    &error))
 		goto fail;
 	send_stop = 0;
 	sa.sa_handler = send_on_signal;
@@ -854,6 +856,13 @@ send_go(struct herald *h, const struct list_config *list,
 	 * system before the senders take theirs, or it stays in the main
 	 * thread's heap for the whole run */
 	malloc_trim(0);
+	/* a copy's links are campaign 0's: the campaign made to pick its
+	 * recipients goes, the links in the copy keep working */
+	if ((a->dry != NULL || a->test != NULL) && !track_setup(h->store, list,
+	    *comp, 0, a->test != NULL, &error)) {
+		campaign_delete(h->store, id, NULL);
+		return cmd_error("send", error);
+	}
 	if (a->dry != NULL || a->test != NULL)
 		return send_copy(h, list, *comp, id, a);
 	if (!send_counts(h, id, announcement, list, a->json, &total, &error))
