@@ -50,6 +50,7 @@
 #include "token.h"
 #include "value.h"
 #include "web.h"
+#include "web_track.h"
 
 #define WEB_MAX_FIELDS		40	/* form fields in one body */
 #define WEB_MAX_FIELD		1024	/* bytes of one field's value */
@@ -108,6 +109,7 @@ struct web {
 	GCond conns_cond;
 	GHashTable *conns;	/* struct web_conn, the open connections */
 	gboolean watchdog_stop;
+	struct web_track *track;	/* /l/ and /o/ (web_track.c) */
 };
 
 /* one open connection, for the whole-request deadline: a request must be
@@ -150,6 +152,7 @@ struct web_req {
 	char *job_token;
 	enum action_state job_state;
 	GError *job_err;
+	struct web_track_job *track;	/* /l/ or /o/ (web_track.c) */
 };
 
 static GPrivate web_store_key = G_PRIVATE_INIT((GDestroyNotify)store_close);
@@ -1382,6 +1385,48 @@ web_form_utf8(struct web_req *r)
 	return TRUE;
 }
 
+/* web_track_answer - R's tracked link or image (web_track.c) */
+static enum MHD_Result
+web_track_answer(struct MHD_Connection *c, struct web_req *r)
+{
+	struct MHD_Response *resp = web_track_response(r->track, &r->status,
+	    r->outcome);
+	enum MHD_Result ret = MHD_queue_response(c, r->status, resp);
+
+	MHD_destroy_response(resp);
+	r->answered = TRUE;
+	return ret;
+}
+
+/* web_track_route - GET|HEAD /l/TOKEN or /o/TOKEN: answered at once, or
+ * once its count is written; 404 and no Location for a bad token */
+static enum MHD_Result
+web_track_route(struct MHD_Connection *c, struct web_req *r,
+    const char *what, const char *token)
+{
+	const char *why = NULL;
+
+	if (!web_method_ok(r, "GET, HEAD"))
+		return web_wrong_method(c, r);
+	if (web_token_ok(token))
+		r->track = web_track_begin(r->web->track, c, what[0], token,
+		    r->method, r->client, MHD_lookup_connection_value(c,
+		    MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT), &why);
+	if (r->track == NULL) {
+		g_string_printf(r->outcome, "no such link: %s",
+		    why != NULL ? why : "not token-shaped");
+		if (!web_limiter_take(&r->web->ip_limit, r->client))
+			return web_error(c, r, MHD_HTTP_TOO_MANY_REQUESTS, NULL,
+			    "Slow down", "Too many requests from your address;"
+			    " please wait a minute.");
+		return web_error(c, r, MHD_HTTP_NOT_FOUND, NULL,
+		    "This link does not work", "The link is not valid: it may"
+		    " have been cut short or changed on its way. Please use the"
+		    " link in the message as it is.");
+	}
+	return web_track_queued(r->track) ? MHD_YES : web_track_answer(c, r);
+}
+
 /* web_route - the request is whole: answer it */
 static enum MHD_Result
 web_route(struct MHD_Connection *c, struct web_req *r, const char *url)
@@ -1404,6 +1449,9 @@ web_route(struct MHD_Connection *c, struct web_req *r, const char *url)
 		return web_health(c, r);
 	if (strcmp(what, "archive") == 0 && n >= 2 && n <= 3)
 		return web_archive(c, r, arg, n == 3 ? parts[2] : NULL);
+	if ((strcmp(what, "l") == 0 || strcmp(what, "o") == 0) && n == 2 &&
+	    arg != NULL)
+		return web_track_route(c, r, what, arg);
 	if (n != 2 || arg == NULL || *arg == '\0')
 		return web_error(c, r, MHD_HTTP_NOT_FOUND, NULL, "Not here",
 		    "There is no page at this address.");
@@ -1688,8 +1736,10 @@ web_access(void *cls, struct MHD_Connection *c, const char *url,
 		/* one-click POSTs come in bursts from a few mail providers'
 		 * addresses: they are limited per token, and their client
 		 * address pays only for a token that is not valid */
-		r->one_click = strcmp(method, "POST") == 0 &&
-		    g_str_has_prefix(url, "/unsubscribe/");
+		r->one_click = (strcmp(method, "POST") == 0 &&
+		    g_str_has_prefix(url, "/unsubscribe/")) ||
+		    /* clicks too: a bad token pays (web_track_route) */
+		    g_str_has_prefix(url, "/l/") || g_str_has_prefix(url, "/o/");
 		if (!r->one_click && !web_limiter_take(&web->ip_limit, r->client))
 			return web_error(c, r, MHD_HTTP_TOO_MANY_REQUESTS, NULL,
 			    "Slow down", "Too many requests from your address;"
@@ -1713,6 +1763,10 @@ web_access(void *cls, struct MHD_Connection *c, const char *url,
 	if (r->queued) {
 		*upload_data_size = 0;
 		return web_group_answer(c, r);
+	}
+	if (r->track != NULL) {	/* its count is written: resumed */
+		*upload_data_size = 0;
+		return web_track_answer(c, r);
 	}
 	if (*upload_data_size > 0) {
 		r->body += *upload_data_size;
@@ -1772,6 +1826,7 @@ web_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	g_clear_pointer(&r->job_sub, subscriber_free);
 	g_clear_error(&r->job_err);
 	g_free(r->job_token);
+	web_track_job_free(r->track);
 	g_hash_table_unref(r->form);
 	g_string_free(r->outcome, TRUE);
 	g_free(r->method);
@@ -1828,6 +1883,7 @@ web_new(const struct config *config, const struct token_key *key,
 	web->conns = g_hash_table_new(NULL, NULL);
 	g_cond_init(&web->group_cond);
 	web->group = g_ptr_array_new();
+	web->track = web_track_new(config, key);
 	web->archive = g_hash_table_new_full(g_int64_hash, g_int64_equal,
 	    g_free, web_issue_free);
 	if (!listen_addr_parse(web->listen, &web->addr, &web->addrlen, error))
@@ -1881,6 +1937,7 @@ web_start(struct web *web, GError **error)
 		flags |= MHD_USE_IPv6;
 	web->group_stop = FALSE;
 	web->writer = g_thread_new("herald-web-writer", web_group_main, web);
+	web_track_start(web->track);
 	web->watchdog_stop = FALSE;
 	web->watchdog = g_thread_new("herald-web-deadline", web_deadline_main,
 	    web);
@@ -1900,6 +1957,7 @@ web_start(struct web *web, GError **error)
 		int e = errno;
 
 		web_group_stop(web);
+		web_track_stop(web->track);
 		web_deadline_stop(web);
 		errno = e;
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_TEMP,
@@ -1934,6 +1992,7 @@ web_stop(struct web *web)
 	/* MHD must not stop with a connection suspended: the writer writes
 	 * and resumes every one it holds first */
 	web_group_stop(web);
+	web_track_stop(web->track);
 	MHD_stop_daemon(web->daemon);
 	web->daemon = NULL;
 	web_deadline_stop(web);
@@ -1958,6 +2017,7 @@ web_free(struct web *web)
 	g_cond_clear(&web->conns_cond);
 	g_hash_table_unref(web->conns);
 	g_ptr_array_unref(web->group);
+	web_track_free(web->track);
 	g_free(web->listen);
 	g_free(web->bound);
 	g_free(web);
