@@ -9,7 +9,7 @@
 . "$TOP/tests/t0400/common.sh"
 . "$TOP/tests/t0700/serve-lib.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
-plan 36
+plan 41
 
 BASE=https://lists.example.org/h
 SPORT=$(free_port)
@@ -112,6 +112,22 @@ done
 ok $? "$NL links within seconds from one address: two a person's, the rest a machine's ($(clicks 0)/$(clicks 1))"
 like "$(grep ' /l/' "$T/serve.log" | tail -1)" 'many links at once' &&
     unlike "$(cat "$T/serve.log")" "${P#/l/}"; ok $? "the log line says why, and holds no token"
+
+# --- the report: herald report --json against a count over the store
+t "herald report --json" 0 herald report 1 --json
+printf '%s\n' "$out" > "$T/report.json"
+expect 0 $PY "$TOP/tests/t0720/report-check.py" "$T/data/herald.db" 1 "$T/report.json"
+ok $? "links, clicks, machine clicks and clicks by segment match the store ($out)"
+expect 0 herald report 1 &&
+    [ "$(printf '%s\n' "$out" | grep -cE '^ +[0-9]+ +[0-9]+  https://')" = "$(sql "SELECT count(DISTINCT url) FROM links WHERE campaign_id = 1")" ] &&
+    like "$out" "^clicks $(clicks 0) by people, $(clicks 1) by machines"
+ok $? "the text report: totals and a line per link"
+expect 0 herald report 1 --html - && like "$out" '<svg class="chart" id="clicks-chart"' &&
+    like "$out" "<b id=\"n-clicks\">$(clicks 0)</b>" &&
+    [ "$(printf '%s\n' "$out" | grep -o 'class="bar" data-clicks="[0-9]*"' | sed 's/.*="//;s/"//' | paste -sd+ | bc)" = "$(clicks 0)" ]
+ok $? "the page: a chart of clicks over time whose bars add up to the clicks"
+expect 0 herald campaign show 1 && like "$out" "^clicks +$(clicks 0) by people, $(clicks 1) by machines"
+ok $? "campaign show gains the totals"
 
 # --- per-subscriber, and opens
 serve_stop

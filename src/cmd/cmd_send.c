@@ -51,6 +51,7 @@
 #include "dispatch.h"
 #include "mailer.h"
 #include "relay.h"
+#include "report_clicks.h"
 #include "schedule.h"
 #include "send.h"
 #include "store.h"
@@ -1200,9 +1201,11 @@ campaign_json_relays(struct json_out *jo, GArray *relays, GArray *shapes)
 	json_out_end(jo);
 }
 
-/* campaign_show_json - campaign show --json (README: JSON output) */
+/* campaign_show_json - campaign show --json (README: JSON output);
+ * CLICKS the engagement totals */
 static void
-campaign_show_json(struct herald *h, const struct campaign_view *v)
+campaign_show_json(struct herald *h, const struct campaign_view *v,
+    const struct report_clicks *clicks)
 {
 	const struct campaign *c = v->c;
 	struct json_out jo;
@@ -1221,6 +1224,10 @@ campaign_show_json(struct herald *h, const struct campaign_view *v)
 	campaign_json_segments(&jo, v->per);
 	campaign_json_errors(&jo, v->errs);
 	campaign_json_relays(&jo, v->relays, v->shapes);
+	json_out_kint(&jo, "clicks", clicks->clicks);
+	json_out_kint(&jo, "machine_clicks", clicks->machine_clicks);
+	json_out_kint(&jo, "opens", clicks->opens);
+	json_out_kint(&jo, "machine_opens", clicks->machine_opens);
 	json_out_end(&jo);
 	json_out_end_line(&jo);
 }
@@ -1308,18 +1315,27 @@ static int
 campaign_show(struct herald *h, gint64 id, gboolean json)
 {
 	struct campaign_view v = { 0 };
+	struct report_clicks *clicks = NULL;
 	GError *error = NULL;
 
-	if (!campaign_view_load(h, id, &v, &error)) {
+	if (!campaign_view_load(h, id, &v, &error) ||
+	    (clicks = report_clicks_build(h->store, id, &error)) == NULL) {
 		campaign_view_clear(&v);
 		return cmd_error("campaign show", error);
 	}
 	if (json)
-		campaign_show_json(h, &v);
+		campaign_show_json(h, &v, clicks);
 	else {
 		campaign_text_head(h, &v);
+		printf("clicks       %" G_GINT64_FORMAT " by people, %"
+		    G_GINT64_FORMAT " by machines\n", clicks->clicks,
+		    clicks->machine_clicks);
+		printf("opens        %" G_GINT64_FORMAT " (a lower bound), %"
+		    G_GINT64_FORMAT " by machines\n", clicks->opens,
+		    clicks->machine_opens);
 		campaign_text_tables(&v);
 	}
+	report_clicks_free(clicks);
 	campaign_view_clear(&v);
 	return EX_OK;
 }
