@@ -46,6 +46,7 @@
 #include "announcement.h"
 #include "campaign.h"
 #include "cmd.h"
+#include "cmd_followup.h"
 #include "compose.h"
 #include "config.h"
 #include "dispatch.h"
@@ -619,6 +620,8 @@ send_pass(struct herald *h, gint64 id, gboolean json)
 /* herald send's options */
 struct send_args {
 	char *list, *dry, *as, *at, *window;
+	char *new_since, *not_clicked;	/* follow-ups (cmd_followup.h) */
+	struct followup follow;
 	int cap;			/* -1: the list's */
 	char **segments, **test;
 	gboolean yes, json, again;
@@ -633,6 +636,9 @@ send_args_clear(struct send_args *a)
 	g_free(a->as);
 	g_free(a->at);
 	g_free(a->window);
+	g_free(a->new_since);
+	g_free(a->not_clicked);
+	followup_clear(&a->follow);
 	g_strfreev(a->segments);
 	g_strfreev(a->test);
 }
@@ -672,6 +678,13 @@ send_parse(struct send_args *a, int *argc, char ***argv)
 		{ "daily-cap", 0, 0, G_OPTION_ARG_INT, &a->cap,
 		    "send at most N messages a day (default: the list's "
 		    "daily_cap; 0: none)", "N" },
+		{ "new-since", 0, 0, G_OPTION_ARG_STRING, &a->new_since,
+		    "only the members who joined after campaign CAMPAIGN went "
+		    "out (who missed it)", "CAMPAIGN" },
+		{ "not-clicked", 0, 0, G_OPTION_ARG_STRING, &a->not_clicked,
+		    "only the members who did not click a link of CAMPAIGN "
+		    "(or URL): per-subscriber tracking only",
+		    "CAMPAIGN[:URL]" },
 		{ NULL }
 	};
 
@@ -849,9 +862,17 @@ send_go(struct herald *h, const struct list_config *list,
 	gint64 id, total = 0;
 	int status;
 
+	/* the snapshot and its follow-up narrowing: one transaction */
+	if (!store_begin(h->store, &error))
+		return cmd_error("send", error);
 	if (!campaign_create(h->store, list, announcement,
 	    (const char *const *)a->segments, &id, &error))
 		return cmd_error("send", error);
+	if (!followup_apply(h, id, &a->follow, a->json, &error) ||
+	    !store_commit(h->store, &error)) {
+		store_rollback(h->store);
+		return cmd_error("send", error);
+	}
 	/* the snapshot's memory (SQLite's temporary B-trees for the segment
 	 * conditions: tens of MB on a million members) goes back to the
 	 * system before the senders take theirs, or it stays in the main
@@ -893,6 +914,10 @@ cmd_send(struct herald *h, int argc, char **argv)
 	if (!send_parse(&a, &argc, &argv) || !send_check(&a, argc))
 		goto out;
 	if ((list = send_list(h, &a, &status)) == NULL)
+		goto out;
+	status = EX_USAGE;
+	if (!followup_parse(a.new_since, a.not_clicked, &a.follow) ||
+	    (status = followup_check(h, list, &a.follow)) != 0)
 		goto out;
 	status = EX_USAGE;
 	if (!send_schedule_options(list, a.at, a.window, a.cap,
