@@ -358,3 +358,16 @@ token_key_create(const char *path, struct token_key *key, gboolean *exists,
 	}
 	return TRUE;
 }
+
+/* token_address_hash - see token.h */
+char *
+token_address_hash(const struct token_key *key, const char *email)
+{
+	g_autoptr(GHmac) hmac = token_hmac(key);
+	g_autofree char *low = g_utf8_strdown(email, -1);
+	g_autofree char *trim = g_strstrip(g_strdup(low));
+
+	g_hmac_update(hmac, (const guchar *)"herald-erased-1", 16);
+	g_hmac_update(hmac, (const guchar *)trim, strlen(trim));
+	return g_strdup(g_hmac_get_string(hmac));
+}

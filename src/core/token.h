@@ -144,4 +144,9 @@ gboolean token_verify(const struct token_key *key, const char *text,
 void token_message_mac(const struct token_key *key, gint64 delivery,
     guint32 nonce, char out[TOKEN_MAC_CHARS + 1]);
 
+/* token_address_hash - the hex HMAC-SHA256 under KEY of EMAIL folded to
+ * lower case (caller frees): what an erasure keeps of an address, so an
+ * import can recognise it without anyone reading it back */
+char *token_address_hash(const struct token_key *key, const char *email);
+
 #endif

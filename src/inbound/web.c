@@ -43,6 +43,7 @@
 #include "config.h"
 #include "listen_addr.h"
 #include "log.h"
+#include "mydata.h"
 #include "store.h"
 #include "store_inbound.h"
 #include "subscriber.h"
@@ -1385,6 +1386,76 @@ web_form_utf8(struct web_req *r)
 	return TRUE;
 }
 
+/* web_mydata - POST /mydata/TOKEN: the subscriber's data as a JSON
+ * file (mydata.c); a GET changes nothing and gets the preferences */
+static enum MHD_Result
+web_mydata(struct MHD_Connection *c, struct web_req *r, const char *token)
+{
+	const struct list_config *list;
+	struct MHD_Response *resp;
+	struct action_ctx a;
+	enum MHD_Result ret;
+	gint64 sub_id;
+	GError *err = NULL;
+	char *json;
+
+	if (!web_method_ok(r, "POST"))
+		return web_wrong_method(c, r);
+	if ((list = web_token_open(c, r, token, WEB_ACCEPT_UNSUBSCRIBE, TRUE,
+	    &sub_id, &a, NULL, &ret)) == NULL)
+		return ret;
+	if (sub_id <= 0)
+		return web_error(c, r, MHD_HTTP_OK, list, "A test copy's link",
+		    "This link came in a test copy: it holds nobody's data.");
+	if ((json = mydata_json(a.store, sub_id, &err)) == NULL)
+		return web_failed(c, r, list, err);
+	resp = MHD_create_response_from_buffer_with_free_callback(strlen(json),
+	    json, g_free);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "application/json; charset=utf-8");
+	MHD_add_response_header(resp, "Content-Disposition",
+	    "attachment; filename=\"my-data.json\"");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	r->status = MHD_HTTP_OK;
+	r->answered = TRUE;
+	g_string_assign(r->outcome, "data downloaded");
+	return ret;
+}
+
+/* web_erase - GET or a POST without confirm=yes: the confirmation page,
+ * nothing changed; POST confirm=yes: the subscriber erased (mydata.c) */
+static enum MHD_Result
+web_erase(struct MHD_Connection *c, struct web_req *r, const char *token)
+{
+	const struct list_config *list;
+	g_autoptr(subscriber) sub = NULL;
+	struct action_ctx a;
+	enum MHD_Result ret;
+	gint64 sub_id;
+	GError *err = NULL;
+	gboolean post = strcmp(r->method, "POST") == 0;
+	const char *yes = web_field(r, "confirm");
+
+	if (!web_method_ok(r, "GET, HEAD, POST"))
+		return web_wrong_method(c, r);
+	if ((list = web_token_open(c, r, token, WEB_ACCEPT_UNSUBSCRIBE, post,
+	    &sub_id, &a, &sub, &ret)) == NULL)
+		return ret;
+	if (!post || yes == NULL || strcmp(yes, "yes") != 0) {
+		g_string_assign(r->outcome, "erase: asked to confirm");
+		return web_page(c, r, MHD_HTTP_OK, "erase",
+		    web_subscriber_ctx(list, token, sub));
+	}
+	if (sub_id > 0 && !mydata_erase(a.store, r->web->key, sub_id, &err))
+		return web_failed(c, r, list, err);
+	g_string_assign(r->outcome, sub_id > 0 ? "erased" : "erase: test copy");
+	return web_page(c, r, MHD_HTTP_OK, "erased",
+	    web_subscriber_ctx(list, token, sub));
+}
+
 /* web_track_answer - R's tracked link or image (web_track.c) */
 static enum MHD_Result
 web_track_answer(struct MHD_Connection *c, struct web_req *r)
@@ -1458,7 +1529,8 @@ web_route(struct MHD_Connection *c, struct web_req *r, const char *url)
 	if (strcmp(what, "subscribe") == 0)
 		return web_subscribe(c, r, arg);
 	if (strcmp(what, "unsubscribe") != 0 && strcmp(what, "resubscribe") &&
-	    strcmp(what, "preferences") != 0 && strcmp(what, "confirm") != 0)
+	    strcmp(what, "preferences") != 0 && strcmp(what, "confirm") != 0 &&
+	    strcmp(what, "mydata") != 0 && strcmp(what, "erase") != 0)
 		return web_error(c, r, MHD_HTTP_NOT_FOUND, NULL, "Not here",
 		    "There is no page at this address.");
 	if (!web_token_ok(arg))
@@ -1469,6 +1541,10 @@ web_route(struct MHD_Connection *c, struct web_req *r, const char *url)
 		return web_resubscribe(c, r, arg);
 	if (strcmp(what, "preferences") == 0)
 		return web_preferences(c, r, arg);
+	if (strcmp(what, "mydata") == 0)
+		return web_mydata(c, r, arg);
+	if (strcmp(what, "erase") == 0)
+		return web_erase(c, r, arg);
 	return web_confirm(c, r, arg);
 }
 
@@ -1866,7 +1942,7 @@ web_new(const struct config *config, const struct token_key *key,
 	g_autofree char *dir = web_templates(config);
 	static const char *const pages[] = { "layout", "error", "unsubscribe",
 	    "unsubscribed", "resubscribed", "preferences", "subscribe",
-	    "confirm", "archive", "feed" };
+	    "confirm", "archive", "feed", "erase", "erased" };
 	size_t i;
 
 	web->config = config;
