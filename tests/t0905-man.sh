@@ -87,8 +87,8 @@ EOP
 rc=$?
 grep -v '^# ' "$T/drift" | sed 's/^/# /'
 ok $rc "herald(1) names every command of herald help and exactly the options of each --help"
-grep -q '^# herald sub add: --attr --name$' "$T/drift" && grep -q '^# herald mta: .*--postfix-dir' "$T/drift"
-ok $? "the check read the options (sub add: --attr --name; mta: … --postfix-dir)"
+grep -q '^# herald sub add: --allow-erased --attr --name$' "$T/drift" && grep -q '^# herald mta: .*--postfix-dir' "$T/drift"
+ok $? "the check read the options (sub add: --allow-erased --attr --name; mta: … --postfix-dir)"
 
 # the manual's synopses (README and doc/**/*.md) against herald help
 ( cd "$TOP" && echo README && find doc -name '*.md' | LC_ALL=C sort ) >"$T/manual"

@@ -71,6 +71,7 @@ report_free(struct report *r)
 		g_array_unref(r->codes);
 	if (r->relays != NULL)
 		g_array_unref(r->relays);
+	report_clicks_free(r->clicks);
 	g_free(r);
 }
 
@@ -184,6 +185,7 @@ report_build(struct store *store, const struct config *config, gint64 id,
 	    !report_minutes(store, r, error) || !report_segments(store, r, error) ||
 	    !report_codes(store, r, error) ||
 	    (r->relays = relay_counts(store, config, id, error)) == NULL ||
+	    (r->clicks = report_clicks_build(store, id, error)) == NULL ||
 	    (b = bounce_policy_campaign(store, id, error)) == NULL)
 		return NULL;
 	r->bounced = b->bounced;
@@ -294,6 +296,7 @@ report_text(const struct report *r)
 		    g->unsubscribed, g->replies);
 	}
 	report_text_relays(s, r);
+	report_clicks_text(s, r->clicks);
 	if (r->minutes->len > 0)
 		g_string_append_printf(s, "\n%-16s %7s %8s %7s\n",
 		    "MINUTE (UTC)", "SENT", "DEFERRED", "FAILED");
@@ -777,6 +780,7 @@ report_html(const struct report *r)
 	report_curve(h, r);
 	g_string_append(h, "</section>\n");
 	report_html_segments(h, r);
+	report_clicks_html(h, r->clicks);
 	report_html_relays(h, r);
 	g_string_append(h, "<div class=\"grid2\">");
 	report_html_bounces(h, r);

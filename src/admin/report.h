@@ -29,6 +29,7 @@
 #include "campaign.h"
 #include "config.h"
 #include "store.h"
+#include "report_clicks.h"
 
 struct report_minute {
 	gint64 minute;		/* unix time, a multiple of 60 */
@@ -65,6 +66,7 @@ struct report {
 				 * relays, then others that tried deliveries */
 	gint64 bounced;		/* distinct recipients that bounced */
 	gint64 unsubscribed, replies;
+	struct report_clicks *clicks;	/* clicks and opens (report_clicks.h) */
 };
 
 /* report_build - everything the report shows for campaign ID (CONFIG

@@ -46,17 +46,20 @@
 #include "announcement.h"
 #include "campaign.h"
 #include "cmd.h"
+#include "cmd_followup.h"
 #include "compose.h"
 #include "config.h"
 #include "dispatch.h"
 #include "mailer.h"
 #include "relay.h"
+#include "report_clicks.h"
 #include "schedule.h"
 #include "send.h"
 #include "store.h"
 #include "store_send.h"
 #include "subscriber.h"
 #include "token.h"
+#include "track.h"
 
 static volatile sig_atomic_t send_stop;
 
@@ -221,7 +224,8 @@ send_run(struct herald *h, const char *cmd, gint64 id, gboolean json,
 		    "queued one due now\n", cmd, id, n);
 	comp = send_composer(h, list, c->announcement,
 	    (const char *const *)c->segments, 0, &ann, &error);
-	if (comp == NULL)
+	if (comp == NULL || !track_setup(h->store, list, comp, id, FALSE,
+	    &error))
 		goto fail;
 	send_stop = 0;
 	sa.sa_handler = send_on_signal;
@@ -616,6 +620,8 @@ send_pass(struct herald *h, gint64 id, gboolean json)
 /* herald send's options */
 struct send_args {
 	char *list, *dry, *as, *at, *window;
+	char *new_since, *not_clicked;	/* follow-ups (cmd_followup.h) */
+	struct followup follow;
 	int cap;			/* -1: the list's */
 	char **segments, **test;
 	gboolean yes, json, again;
@@ -630,6 +636,9 @@ send_args_clear(struct send_args *a)
 	g_free(a->as);
 	g_free(a->at);
 	g_free(a->window);
+	g_free(a->new_since);
+	g_free(a->not_clicked);
+	followup_clear(&a->follow);
 	g_strfreev(a->segments);
 	g_strfreev(a->test);
 }
@@ -669,6 +678,13 @@ send_parse(struct send_args *a, int *argc, char ***argv)
 		{ "daily-cap", 0, 0, G_OPTION_ARG_INT, &a->cap,
 		    "send at most N messages a day (default: the list's "
 		    "daily_cap; 0: none)", "N" },
+		{ "new-since", 0, 0, G_OPTION_ARG_STRING, &a->new_since,
+		    "only the members who joined after campaign CAMPAIGN went "
+		    "out (who missed it)", "CAMPAIGN" },
+		{ "not-clicked", 0, 0, G_OPTION_ARG_STRING, &a->not_clicked,
+		    "only the members who did not click a link of CAMPAIGN "
+		    "(or URL): per-subscriber tracking only",
+		    "CAMPAIGN[:URL]" },
 		{ NULL }
 	};
 
@@ -846,14 +862,29 @@ send_go(struct herald *h, const struct list_config *list,
 	gint64 id, total = 0;
 	int status;
 
+	/* the snapshot and its follow-up narrowing: one transaction */
+	if (!store_begin(h->store, &error))
+		return cmd_error("send", error);
 	if (!campaign_create(h->store, list, announcement,
 	    (const char *const *)a->segments, &id, &error))
 		return cmd_error("send", error);
+	if (!followup_apply(h, id, &a->follow, a->json, &error) ||
+	    !store_commit(h->store, &error)) {
+		store_rollback(h->store);
+		return cmd_error("send", error);
+	}
 	/* the snapshot's memory (SQLite's temporary B-trees for the segment
 	 * conditions: tens of MB on a million members) goes back to the
 	 * system before the senders take theirs, or it stays in the main
 	 * thread's heap for the whole run */
 	malloc_trim(0);
+	/* a copy's links are campaign 0's: the campaign made to pick its
+	 * recipients goes, the links in the copy keep working */
+	if ((a->dry != NULL || a->test != NULL) && !track_setup(h->store, list,
+	    *comp, 0, a->test != NULL, &error)) {
+		campaign_delete(h->store, id, NULL);
+		return cmd_error("send", error);
+	}
 	if (a->dry != NULL || a->test != NULL)
 		return send_copy(h, list, *comp, id, a);
 	if (!send_counts(h, id, announcement, list, a->json, &total, &error))
@@ -883,6 +914,10 @@ cmd_send(struct herald *h, int argc, char **argv)
 	if (!send_parse(&a, &argc, &argv) || !send_check(&a, argc))
 		goto out;
 	if ((list = send_list(h, &a, &status)) == NULL)
+		goto out;
+	status = EX_USAGE;
+	if (!followup_parse(a.new_since, a.not_clicked, &a.follow) ||
+	    (status = followup_check(h, list, &a.follow)) != 0)
 		goto out;
 	status = EX_USAGE;
 	if (!send_schedule_options(list, a.at, a.window, a.cap,
@@ -1191,9 +1226,11 @@ campaign_json_relays(struct json_out *jo, GArray *relays, GArray *shapes)
 	json_out_end(jo);
 }
 
-/* campaign_show_json - campaign show --json (doc/guide/reports.md, "JSON output") */
+/* campaign_show_json - campaign show --json (doc/guide/reports.md, "JSON output");
+ * CLICKS the engagement totals */
 static void
-campaign_show_json(struct herald *h, const struct campaign_view *v)
+campaign_show_json(struct herald *h, const struct campaign_view *v,
+    const struct report_clicks *clicks)
 {
 	const struct campaign *c = v->c;
 	struct json_out jo;
@@ -1212,6 +1249,10 @@ campaign_show_json(struct herald *h, const struct campaign_view *v)
 	campaign_json_segments(&jo, v->per);
 	campaign_json_errors(&jo, v->errs);
 	campaign_json_relays(&jo, v->relays, v->shapes);
+	json_out_kint(&jo, "clicks", clicks->clicks);
+	json_out_kint(&jo, "machine_clicks", clicks->machine_clicks);
+	json_out_kint(&jo, "opens", clicks->opens);
+	json_out_kint(&jo, "machine_opens", clicks->machine_opens);
 	json_out_end(&jo);
 	json_out_end_line(&jo);
 }
@@ -1299,18 +1340,27 @@ static int
 campaign_show(struct herald *h, gint64 id, gboolean json)
 {
 	struct campaign_view v = { 0 };
+	struct report_clicks *clicks = NULL;
 	GError *error = NULL;
 
-	if (!campaign_view_load(h, id, &v, &error)) {
+	if (!campaign_view_load(h, id, &v, &error) ||
+	    (clicks = report_clicks_build(h->store, id, &error)) == NULL) {
 		campaign_view_clear(&v);
 		return cmd_error("campaign show", error);
 	}
 	if (json)
-		campaign_show_json(h, &v);
+		campaign_show_json(h, &v, clicks);
 	else {
 		campaign_text_head(h, &v);
+		printf("clicks       %" G_GINT64_FORMAT " by people, %"
+		    G_GINT64_FORMAT " by machines\n", clicks->clicks,
+		    clicks->machine_clicks);
+		printf("opens        %" G_GINT64_FORMAT " (a lower bound), %"
+		    G_GINT64_FORMAT " by machines\n", clicks->opens,
+		    clicks->machine_opens);
 		campaign_text_tables(&v);
 	}
+	report_clicks_free(clicks);
 	campaign_view_clear(&v);
 	return EX_OK;
 }

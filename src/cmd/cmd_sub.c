@@ -80,8 +80,13 @@ sub_add(struct herald *h, int argc, char **argv)
 {
 	g_autofree char *name = NULL;
 	g_auto(GStrv) kv = NULL;
+	gboolean allow = FALSE;
+	struct cmd_sub_erased *erased = NULL;
 	const GOptionEntry entries[] = {
 		{ "name", 0, 0, G_OPTION_ARG_STRING, &name, "display name", "N" },
+		{ "allow-erased", 0, 0, G_OPTION_ARG_NONE, &allow,
+		    "add the address even if it was erased at its owner's "
+		    "request (the owner's override)", NULL },
 		{ "attr", 0, 0, G_OPTION_ARG_STRING_ARRAY, &kv,
 		    "an attribute (repeat; key= removes one)", "KEY=VALUE" },
 		{ NULL }
@@ -113,8 +118,19 @@ sub_add(struct herald *h, int argc, char **argv)
 		return cmd_error("sub add", error);
 	if (!store_begin(h->store, &error))
 		return cmd_error("sub add", error);
-	if ((list_id = store_list_id(h->store, list->name, TRUE, &error)) == 0)
+	if ((list_id = store_list_id(h->store, list->name, TRUE, &error)) == 0 ||
+	    (erased = cmd_sub_erased_new(h, list_id, allow, &error)) == NULL)
 		goto fail;
+	if (cmd_sub_erased_refuse(erased, h->store, argv[2], &error)) {
+		if (error == NULL)
+			g_set_error(&error, HERALD_ERROR, HERALD_ERROR_DATA,
+			    "%s was erased from %s at its owner's request: not "
+			    "added back (--allow-erased overrides)", argv[2],
+			    list->name);
+		cmd_sub_erased_free(erased);
+		goto fail;
+	}
+	cmd_sub_erased_free(erased);
 	sub = subscriber_find(h->store, argv[2], NULL);
 	if (sub != NULL)
 		status = membership_status(h->store, list_id, sub->id, NULL);
@@ -329,7 +345,8 @@ sub_help(void)
 	    "  rm LIST EMAIL [--purge]\n"
 	    "  show LIST EMAIL [--json]\n"
 	    "  import LIST FILE.csv|- [--strict]\n"
-	    "  export LIST [--segment NAME|--where EXPR] [--json]\n\n"
+	    "  export LIST [--segment NAME|--where EXPR] [--json]\n"
+	    "  erase LIST EMAIL\n\n"
 	    "\"herald sub VERB --help\" describes one.\n");
 }
 
@@ -343,6 +360,7 @@ cmd_sub(struct herald *h, int argc, char **argv)
 	} verbs[] = {
 		{ "add", sub_add }, { "rm", sub_rm }, { "show", sub_show },
 		{ "import", cmd_sub_import }, { "export", cmd_sub_export },
+		{ "erase", cmd_sub_erase },
 	};
 	size_t i;
 
@@ -350,7 +368,7 @@ cmd_sub(struct herald *h, int argc, char **argv)
 		return sub_help();
 	if (argc < 2) {
 		fprintf(stderr, "herald sub: a verb is needed: add, rm, show, "
-		    "import or export (try \"herald sub --help\")\n");
+		    "import, export or erase (try \"herald sub --help\")\n");
 		return EX_USAGE;
 	}
 	for (i = 0; i < G_N_ELEMENTS(verbs); i++)

@@ -17,6 +17,11 @@
  * when some were rejected (the others are in, unless --strict), 66 when the
  * file cannot be opened.
  *
+ * Erased addresses (herald sub erase, "Erase me" on the preferences page):
+ * a row whose address was erased from LIST is rejected, saying so,
+ * unless --allow-erased (the owner's override: it goes in, and the
+ * address's hash is forgotten for LIST).
+ *
  * Must stay true: one transaction for the file (none of it with --strict
  * and a rejected row); the connection's bulk settings (store_admin.h) are
  * set back whatever happens.
@@ -36,10 +41,12 @@
 
 struct import {
 	const char *label;		/* the file name in messages */
+	struct store *store;
 	int email_col, name_col;
 	GPtrArray *keys;		/* column -> attribute key, or NULL */
 	gint64 counts[4];		/* by enum subscriber_outcome */
 	gint64 rows, rejected;
+	struct cmd_sub_erased *erased;	/* set in import_write */
 };
 
 /* import_header - the columns; FALSE and a DATA error if unusable */
@@ -143,6 +150,17 @@ import_rows(struct import *im, struct csv_reader *r,
 				    (char *)csv_field(r, i));
 		}
 		name = im->name_col >= 0 ? csv_field(r, im->name_col) : NULL;
+		if (cmd_sub_erased_refuse(im->erased, im->store,
+		    csv_field(r, im->email_col), &bad)) {
+			if (bad != NULL) {
+				g_propagate_error(error, g_steal_pointer(&bad));
+				return FALSE;
+			}
+			import_reject(im, csv_line(r), "this address was erased "
+			    "at its owner's request: not added back "
+			    "(--allow-erased overrides)");
+			continue;
+		}
 		if (!subscriber_writer_queue(w, csv_field(r, im->email_col), name,
 		    attrs, &bad)) {
 			if (bad->domain != HERALD_ERROR ||
@@ -220,9 +238,11 @@ import_event(struct store *store, gint64 list_id, const struct import *im,
  * *ERROR. The connection is set for a bulk import before, and set back
  * after, whatever happens. */
 static int
-import_write(struct store *store, const struct list_config *list,
-    struct import *im, struct csv_reader *r, gboolean strict, GError **error)
+import_write(struct herald *h, const struct list_config *list,
+    struct import *im, struct csv_reader *r, gboolean strict,
+    gboolean allow, GError **error)
 {
+	struct store *store = h->store;
 	g_autoptr(subscriber_writer) w = NULL;
 	gint64 list_id;
 	int rc = -1;
@@ -231,8 +251,11 @@ import_write(struct store *store, const struct list_config *list,
 	    !store_begin(store, error))
 		goto out;
 	if ((list_id = store_list_id(store, list->name, TRUE, error)) == 0 ||
+	    (im->erased = cmd_sub_erased_new(h, list_id, allow, error)) ==
+	    NULL ||
 	    (w = subscriber_writer_new(store, list_id, "import", error)) == NULL)
 		goto fail;
+	im->store = store;
 	subscriber_writer_quiet(w);
 	if (!subscriber_writer_bulk(w, error))
 		goto fail;
@@ -257,6 +280,7 @@ fail:
 	g_clear_pointer(&w, subscriber_writer_free);
 	store_rollback(store);
 out:
+	g_clear_pointer(&im->erased, cmd_sub_erased_free);
 	store_bulk_settings(store, FALSE, NULL);
 	return rc;
 }
@@ -265,10 +289,13 @@ out:
 int
 cmd_sub_import(struct herald *h, int argc, char **argv)
 {
-	gboolean strict = FALSE;
+	gboolean strict = FALSE, allow = FALSE;
 	const GOptionEntry entries[] = {
 		{ "strict", 0, 0, G_OPTION_ARG_NONE, &strict,
 		    "import nothing if any row is rejected", NULL },
+		{ "allow-erased", 0, 0, G_OPTION_ARG_NONE, &allow,
+		    "add addresses erased at their owners' request back too "
+		    "(the owner's override)", NULL },
 		{ NULL }
 	};
 	struct import im = { 0 };
@@ -296,7 +323,7 @@ cmd_sub_import(struct herald *h, int argc, char **argv)
 	r = csv_reader_new(fp);
 	res = csv_read(r, &error);
 	if (res != CSV_ERROR && import_header(&im, r, res, &error))
-		rc = import_write(h->store, list, &im, r, strict, &error);
+		rc = import_write(h, list, &im, r, strict, allow, &error);
 	if (fp != stdin)
 		fclose(fp);
 	g_ptr_array_unref(im.keys);

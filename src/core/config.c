@@ -432,6 +432,11 @@ static const struct config_word {
 	{ "archive", "public", ARCHIVE_PUBLIC },
 	{ "archive", "private", ARCHIVE_PRIVATE },
 	{ "archive", "off", ARCHIVE_OFF },
+	{ "clicks", "off", TRACK_CLICKS_OFF },
+	{ "clicks", "aggregate", TRACK_CLICKS_AGGREGATE },
+	{ "clicks", "per-subscriber", TRACK_CLICKS_PER_SUBSCRIBER },
+	{ "opens", "off", 0 },
+	{ "opens", "per-subscriber", 1 },
 	/* send.on_quota: 1 pauses the run (send.quota_pause) */
 	{ "on_quota", "wait", 0 },
 	{ "on_quota", "pause", 1 },
@@ -697,6 +702,7 @@ config_list_free(struct list_config *list)
 	g_strfreev(list->owners);
 	g_free(list->unsubscribe_base_url);
 	g_free(list->preferences_base_url);
+	g_free(list->track_base_url);
 	g_free(list->description);
 	g_strfreev(list->editable);
 	g_free(list->timezone);
@@ -978,6 +984,11 @@ config_list_cfg(void)
 		CFG_STR("ed25519_key_file", "", CFGF_NONE),
 		CFG_END()
 	};
+	cfg_opt_t tracking_opts[] = {
+		CFG_INT_CB("clicks", TRACK_CLICKS_OFF, CFGF_NONE, config_cb_word),
+		CFG_INT_CB("opens", 0, CFGF_NONE, config_cb_word),
+		CFG_END()
+	};
 	cfg_opt_t segment_opts[] = {
 		CFG_STR("where", NULL, CFGF_NONE),
 		CFG_STR("description", "", CFGF_NONE),
@@ -1000,6 +1011,7 @@ config_list_cfg(void)
 		    config_cb_word),
 		CFG_SEC("bounce", bounce_opts, CFGF_NONE),
 		CFG_SEC("dkim", dkim_opts, CFGF_NODEFAULT),
+		CFG_SEC("tracking", tracking_opts, CFGF_NONE),
 		CFG_STR("timezone", "", CFGF_NONE),
 		CFG_STR("window", "", CFGF_NONE),
 		CFG_INT("daily_cap", 0, CFGF_NONE),
@@ -1222,6 +1234,9 @@ config_parse_list_file(const char *path, const char *default_domain,
 	list->window = config_strdup_nonempty(cfg_getstr(cfg, "window"));
 	list->daily_cap = cfg_getint(cfg, "daily_cap");
 	config_list_bounce(list, cfg_getsec(cfg, "bounce"));
+	list->track_clicks = cfg_getint(cfg_getsec(cfg, "tracking"), "clicks");
+	list->track_opens = cfg_getint(cfg_getsec(cfg, "tracking"), "opens") != 0;
+	list->tracking_line = config_file_line(path, "tracking");
 	if ((cfg_size(cfg, "dkim") > 0 &&
 	    !config_list_dkim(list, cfg_getsec(cfg, "dkim"), dir, error)) ||
 	    !config_list_segments(list, cfg, error))
@@ -1643,6 +1658,32 @@ config_web_urls(struct config *config)
 	}
 }
 
+/* config_tracking - a list that tracks clicks or opens needs
+ * web.base_url (herald serve answers the links): a CONFIG error at the
+ * line of its tracking { } otherwise */
+static gboolean
+config_tracking(struct config *config, GError **error)
+{
+	guint i;
+
+	for (i = 0; i < config->lists->len; i++) {
+		struct list_config *l = g_ptr_array_index(config->lists, i);
+
+		if (l->track_clicks == TRACK_CLICKS_OFF && !l->track_opens)
+			continue;
+		if (config->web.base_url == NULL) {
+			g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+			    "%s:%d: tracking: clicks and opens are answered by"
+			    " herald serve: set web.base_url in %s", l->file,
+			    l->tracking_line, config->path != NULL ?
+			    config->path : "herald.conf");
+			return FALSE;
+		}
+		l->track_base_url = g_strdup(config->web.base_url);
+	}
+	return TRUE;
+}
+
 /* config_data_path - PATH made absolute against DATA_DIR, or
  * DATA_DIR/NAME when PATH is "" (a copy) */
 static char *
@@ -1859,7 +1900,7 @@ config_finish(struct config *config, const char *path, GError **error)
 	    !config_load_lists(config, error))
 		return FALSE;
 	config_web_urls(config);
-	return TRUE;
+	return config_tracking(config, error);
 }
 
 /* config_load - the main file and the lists */

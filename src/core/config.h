@@ -41,6 +41,13 @@ struct bounce_policy {
 	gboolean notify_owner;		/* tell the owners when someone is disabled */
 };
 
+/* tracking { clicks = …; opens = … } of a list file (doc/guide/engagement.md) */
+enum track_clicks {
+	TRACK_CLICKS_OFF,		/* links go out as written (the default) */
+	TRACK_CLICKS_AGGREGATE,		/* counted per campaign, segment and link */
+	TRACK_CLICKS_PER_SUBSCRIBER,	/* ... and per delivery (a person) */
+};
+
 struct segment_def {
 	char *name;
 	char *where;		/* the expression, as written */
@@ -84,6 +91,10 @@ struct list_config {
 	char *window;		/* sending window ("Mon-Fri 09:00-17:00"), NULL: any time */
 	int daily_cap;		/* most messages a day per campaign, 0: no cap */
 	GPtrArray *segments;		/* struct segment_def *, in file order */
+	enum track_clicks track_clicks;	/* tracking.clicks */
+	gboolean track_opens;		/* tracking.opens = "per-subscriber" */
+	int tracking_line;		/* the line of "tracking {", 0: none */
+	char *track_base_url;		/* web.base_url when tracking, else NULL */
 };
 
 struct smtp_config {

@@ -198,6 +198,10 @@ token_accept_bit(enum token_purpose purpose)
 		return 1u << (2 + test);
 	case TOKEN_CONFIRM_UNSUBSCRIBE:
 		return 1u << (3 + test);
+	case TOKEN_CLICK:
+		return 1u << (8 + test / 2);
+	case TOKEN_OPEN:
+		return 1u << (9 + test / 2);
 	default:
 		return 0;
 	}
@@ -226,7 +230,8 @@ token_purpose_name(enum token_purpose purpose)
 		"bounce", "unsubscribe", "subscription confirmation",
 		"unsubscribe confirmation", "test copy's bounce",
 		"test copy's unsubscribe", "test copy's subscription confirmation",
-		"test copy's unsubscribe confirmation",
+		"test copy's unsubscribe confirmation", "link click", "open",
+		"test copy's link click", "test copy's open",
 	};
 	guint bit = token_accept_bit(purpose), i;
 
@@ -257,7 +262,8 @@ token_verify(const struct token_key *key, const char *text, const char *list,
 	}
 	kind = *p++;
 	if ((kind != TOKEN_BOUNCE && kind != TOKEN_UNSUBSCRIBE &&
-	    kind != TOKEN_CONFIRM_SUBSCRIBE && kind != TOKEN_CONFIRM_UNSUBSCRIBE) ||
+	    kind != TOKEN_CONFIRM_SUBSCRIBE && kind != TOKEN_CONFIRM_UNSUBSCRIBE &&
+	    kind != TOKEN_CLICK && kind != TOKEN_OPEN) ||
 	    !token_parse_number(&p, '-', &sub) ||
 	    !token_parse_number(&p, '-', &extra) ||
 	    strlen(p) != TOKEN_MAC_CHARS) {
@@ -351,4 +357,17 @@ token_key_create(const char *path, struct token_key *key, gboolean *exists,
 		return FALSE;
 	}
 	return TRUE;
+}
+
+/* token_address_hash - see token.h */
+char *
+token_address_hash(const struct token_key *key, const char *email)
+{
+	g_autoptr(GHmac) hmac = token_hmac(key);
+	g_autofree char *low = g_utf8_strdown(email, -1);
+	g_autofree char *trim = g_strstrip(g_strdup(low));
+
+	g_hmac_update(hmac, (const guchar *)"herald-erased-1", 16);
+	g_hmac_update(hmac, (const guchar *)trim, strlen(trim));
+	return g_strdup(g_hmac_get_string(hmac));
 }

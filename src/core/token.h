@@ -39,6 +39,14 @@ enum token_purpose {
 	TOKEN_UNSUBSCRIBE = 'u',	/* LIST-unsubscribe+TOKEN and the https link */
 	TOKEN_CONFIRM_SUBSCRIBE = 's',	/* LIST-confirm+TOKEN for a subscription */
 	TOKEN_CONFIRM_UNSUBSCRIBE = 'c',/* LIST-confirm+TOKEN for an unsubscribe */
+	/* herald serve's tracked link, {web.base_url}/l/TOKEN: its
+	 * subscriber field holds the link's id (the links table: campaign,
+	 * segment, URL), its extra id the delivery in per-subscriber mode,
+	 * 0 in aggregate mode (then nothing in it names a person) */
+	TOKEN_CLICK = 'l',
+	/* the open image, {web.base_url}/o/TOKEN: the campaign and the
+	 * delivery (per-subscriber mode only) */
+	TOKEN_OPEN = 'o',
 
 	/* a flag OR'ed into one of the above: made for a test copy */
 	TOKEN_TEST = 0x100,
@@ -85,6 +93,13 @@ enum token_accept {
 	TOKEN_ACCEPT_TEST_UNSUBSCRIBE = 1 << 5,
 	TOKEN_ACCEPT_TEST_CONFIRM_SUBSCRIBE = 1 << 6,
 	TOKEN_ACCEPT_TEST_CONFIRM_UNSUBSCRIBE = 1 << 7,
+	/* tracking: bits of their own, outside TOKEN_ACCEPT_ANY_TEST (the
+	 * test copies of the mail tokens), so no caller that takes the mail
+	 * tokens ever sees a click or open token, nor the other way */
+	TOKEN_ACCEPT_CLICK = 1 << 8,
+	TOKEN_ACCEPT_OPEN = 1 << 9,
+	TOKEN_ACCEPT_TEST_CLICK = 1 << 10,
+	TOKEN_ACCEPT_TEST_OPEN = 1 << 11,
 	TOKEN_ACCEPT_CONFIRM = TOKEN_ACCEPT_CONFIRM_SUBSCRIBE |
 	    TOKEN_ACCEPT_CONFIRM_UNSUBSCRIBE,
 	TOKEN_ACCEPT_ANY_TEST = 0xf0,
@@ -94,7 +109,7 @@ enum token_accept {
 guint token_accept_bit(enum token_purpose purpose);
 
 /* token_purpose_name - "bounce", "unsubscribe", "subscription
- * confirmation", "unsubscribe confirmation", with "test copy's " before
+ * confirmation", "unsubscribe confirmation", "link click", "open", with "test copy's " before
  * it for a test token: for logs and errors (never the token itself) */
 const char *token_purpose_name(enum token_purpose purpose);
 
@@ -128,5 +143,10 @@ gboolean token_verify(const struct token_key *key, const char *text,
  * reply names a delivery only if it quotes a Message-ID herald sent. */
 void token_message_mac(const struct token_key *key, gint64 delivery,
     guint32 nonce, char out[TOKEN_MAC_CHARS + 1]);
+
+/* token_address_hash - the hex HMAC-SHA256 under KEY of EMAIL folded to
+ * lower case (caller frees): what an erasure keeps of an address, so an
+ * import can recognise it without anyone reading it back */
+char *token_address_hash(const struct token_key *key, const char *email);
 
 #endif

@@ -43,6 +43,7 @@
 #include "config.h"
 #include "listen_addr.h"
 #include "log.h"
+#include "mydata.h"
 #include "store.h"
 #include "store_inbound.h"
 #include "subscriber.h"
@@ -50,6 +51,7 @@
 #include "token.h"
 #include "value.h"
 #include "web.h"
+#include "web_track.h"
 
 #define WEB_MAX_FIELDS		40	/* form fields in one body */
 #define WEB_MAX_FIELD		1024	/* bytes of one field's value */
@@ -108,6 +110,7 @@ struct web {
 	GCond conns_cond;
 	GHashTable *conns;	/* struct web_conn, the open connections */
 	gboolean watchdog_stop;
+	struct web_track *track;	/* /l/ and /o/ (web_track.c) */
 };
 
 /* one open connection, for the whole-request deadline: a request must be
@@ -150,6 +153,7 @@ struct web_req {
 	char *job_token;
 	enum action_state job_state;
 	GError *job_err;
+	struct web_track_job *track;	/* /l/ or /o/ (web_track.c) */
 };
 
 static GPrivate web_store_key = G_PRIVATE_INIT((GDestroyNotify)store_close);
@@ -1382,6 +1386,118 @@ web_form_utf8(struct web_req *r)
 	return TRUE;
 }
 
+/* web_mydata - POST /mydata/TOKEN: the subscriber's data as a JSON
+ * file (mydata.c); a GET changes nothing and gets the preferences */
+static enum MHD_Result
+web_mydata(struct MHD_Connection *c, struct web_req *r, const char *token)
+{
+	const struct list_config *list;
+	struct MHD_Response *resp;
+	struct action_ctx a;
+	enum MHD_Result ret;
+	gint64 sub_id;
+	GError *err = NULL;
+	char *json;
+
+	if (!web_method_ok(r, "POST"))
+		return web_wrong_method(c, r);
+	if ((list = web_token_open(c, r, token, WEB_ACCEPT_UNSUBSCRIBE, TRUE,
+	    &sub_id, &a, NULL, &ret)) == NULL)
+		return ret;
+	if (sub_id <= 0)
+		return web_error(c, r, MHD_HTTP_OK, list, "A test copy's link",
+		    "This link came in a test copy: it holds nobody's data.");
+	if ((json = mydata_json(a.store, sub_id, &err)) == NULL)
+		return web_failed(c, r, list, err);
+	resp = MHD_create_response_from_buffer_with_free_callback(strlen(json),
+	    json, g_free);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "application/json; charset=utf-8");
+	MHD_add_response_header(resp, "Content-Disposition",
+	    "attachment; filename=\"my-data.json\"");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	r->status = MHD_HTTP_OK;
+	r->answered = TRUE;
+	g_string_assign(r->outcome, "data downloaded");
+	return ret;
+}
+
+/* web_erase - GET or a POST without confirm=yes: the confirmation page,
+ * nothing changed; POST confirm=yes: the subscriber erased (mydata.c) */
+static enum MHD_Result
+web_erase(struct MHD_Connection *c, struct web_req *r, const char *token)
+{
+	const struct list_config *list;
+	g_autoptr(subscriber) sub = NULL;
+	struct action_ctx a;
+	enum MHD_Result ret;
+	gint64 sub_id;
+	GError *err = NULL;
+	gboolean post = strcmp(r->method, "POST") == 0;
+	const char *yes = web_field(r, "confirm");
+
+	if (!web_method_ok(r, "GET, HEAD, POST"))
+		return web_wrong_method(c, r);
+	if ((list = web_token_open(c, r, token, WEB_ACCEPT_UNSUBSCRIBE, post,
+	    &sub_id, &a, &sub, &ret)) == NULL)
+		return ret;
+	if (!post || yes == NULL || strcmp(yes, "yes") != 0) {
+		g_string_assign(r->outcome, "erase: asked to confirm");
+		return web_page(c, r, MHD_HTTP_OK, "erase",
+		    web_subscriber_ctx(list, token, sub));
+	}
+	if (sub_id > 0 && !mydata_erase(a.store, r->web->key, sub_id, &err))
+		return web_failed(c, r, list, err);
+	g_string_assign(r->outcome, sub_id > 0 ? "erased" : "erase: test copy");
+	return web_page(c, r, MHD_HTTP_OK, "erased",
+	    web_subscriber_ctx(list, token, sub));
+}
+
+/* web_track_answer - R's tracked link or image (web_track.c) */
+static enum MHD_Result
+web_track_answer(struct MHD_Connection *c, struct web_req *r)
+{
+	struct MHD_Response *resp = web_track_response(r->track, &r->status,
+	    r->outcome);
+	enum MHD_Result ret = MHD_queue_response(c, r->status, resp);
+
+	MHD_destroy_response(resp);
+	r->answered = TRUE;
+	return ret;
+}
+
+/* web_track_route - GET|HEAD /l/TOKEN or /o/TOKEN: answered at once, or
+ * once its count is written; 404 and no Location for a bad token */
+static enum MHD_Result
+web_track_route(struct MHD_Connection *c, struct web_req *r,
+    const char *what, const char *token)
+{
+	const char *why = NULL;
+
+	if (!web_method_ok(r, "GET, HEAD"))
+		return web_wrong_method(c, r);
+	if (web_token_ok(token))
+		r->track = web_track_begin(r->web->track, c, what[0], token,
+		    r->method, r->client, MHD_lookup_connection_value(c,
+		    MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT), &why);
+	if (r->track == NULL) {
+		g_string_printf(r->outcome, "no such link: %s",
+		    why != NULL ? why : "not token-shaped");
+		if (!web_limiter_take(&r->web->ip_limit, r->client))
+			return web_error(c, r, MHD_HTTP_TOO_MANY_REQUESTS, NULL,
+			    "Slow down", "Too many requests from your address;"
+			    " please wait a minute.");
+		return web_error(c, r, MHD_HTTP_NOT_FOUND, NULL,
+		    "This link does not work", "The link is not valid: it may"
+		    " have been cut short or changed on its way. Please use the"
+		    " link in the message as it is.");
+	}
+	return web_track_queued(r->track) ? MHD_YES : web_track_answer(c, r);
+}
+
 /* web_route - the request is whole: answer it */
 static enum MHD_Result
 web_route(struct MHD_Connection *c, struct web_req *r, const char *url)
@@ -1404,13 +1520,17 @@ web_route(struct MHD_Connection *c, struct web_req *r, const char *url)
 		return web_health(c, r);
 	if (strcmp(what, "archive") == 0 && n >= 2 && n <= 3)
 		return web_archive(c, r, arg, n == 3 ? parts[2] : NULL);
+	if ((strcmp(what, "l") == 0 || strcmp(what, "o") == 0) && n == 2 &&
+	    arg != NULL)
+		return web_track_route(c, r, what, arg);
 	if (n != 2 || arg == NULL || *arg == '\0')
 		return web_error(c, r, MHD_HTTP_NOT_FOUND, NULL, "Not here",
 		    "There is no page at this address.");
 	if (strcmp(what, "subscribe") == 0)
 		return web_subscribe(c, r, arg);
 	if (strcmp(what, "unsubscribe") != 0 && strcmp(what, "resubscribe") &&
-	    strcmp(what, "preferences") != 0 && strcmp(what, "confirm") != 0)
+	    strcmp(what, "preferences") != 0 && strcmp(what, "confirm") != 0 &&
+	    strcmp(what, "mydata") != 0 && strcmp(what, "erase") != 0)
 		return web_error(c, r, MHD_HTTP_NOT_FOUND, NULL, "Not here",
 		    "There is no page at this address.");
 	if (!web_token_ok(arg))
@@ -1421,6 +1541,10 @@ web_route(struct MHD_Connection *c, struct web_req *r, const char *url)
 		return web_resubscribe(c, r, arg);
 	if (strcmp(what, "preferences") == 0)
 		return web_preferences(c, r, arg);
+	if (strcmp(what, "mydata") == 0)
+		return web_mydata(c, r, arg);
+	if (strcmp(what, "erase") == 0)
+		return web_erase(c, r, arg);
 	return web_confirm(c, r, arg);
 }
 
@@ -1688,8 +1812,10 @@ web_access(void *cls, struct MHD_Connection *c, const char *url,
 		/* one-click POSTs come in bursts from a few mail providers'
 		 * addresses: they are limited per token, and their client
 		 * address pays only for a token that is not valid */
-		r->one_click = strcmp(method, "POST") == 0 &&
-		    g_str_has_prefix(url, "/unsubscribe/");
+		r->one_click = (strcmp(method, "POST") == 0 &&
+		    g_str_has_prefix(url, "/unsubscribe/")) ||
+		    /* clicks too: a bad token pays (web_track_route) */
+		    g_str_has_prefix(url, "/l/") || g_str_has_prefix(url, "/o/");
 		if (!r->one_click && !web_limiter_take(&web->ip_limit, r->client))
 			return web_error(c, r, MHD_HTTP_TOO_MANY_REQUESTS, NULL,
 			    "Slow down", "Too many requests from your address;"
@@ -1713,6 +1839,10 @@ web_access(void *cls, struct MHD_Connection *c, const char *url,
 	if (r->queued) {
 		*upload_data_size = 0;
 		return web_group_answer(c, r);
+	}
+	if (r->track != NULL) {	/* its count is written: resumed */
+		*upload_data_size = 0;
+		return web_track_answer(c, r);
 	}
 	if (*upload_data_size > 0) {
 		r->body += *upload_data_size;
@@ -1772,6 +1902,7 @@ web_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	g_clear_pointer(&r->job_sub, subscriber_free);
 	g_clear_error(&r->job_err);
 	g_free(r->job_token);
+	web_track_job_free(r->track);
 	g_hash_table_unref(r->form);
 	g_string_free(r->outcome, TRUE);
 	g_free(r->method);
@@ -1811,7 +1942,7 @@ web_new(const struct config *config, const struct token_key *key,
 	g_autofree char *dir = web_templates(config);
 	static const char *const pages[] = { "layout", "error", "unsubscribe",
 	    "unsubscribed", "resubscribed", "preferences", "subscribe",
-	    "confirm", "archive", "feed" };
+	    "confirm", "archive", "feed", "erase", "erased" };
 	size_t i;
 
 	web->config = config;
@@ -1828,6 +1959,7 @@ web_new(const struct config *config, const struct token_key *key,
 	web->conns = g_hash_table_new(NULL, NULL);
 	g_cond_init(&web->group_cond);
 	web->group = g_ptr_array_new();
+	web->track = web_track_new(config, key);
 	web->archive = g_hash_table_new_full(g_int64_hash, g_int64_equal,
 	    g_free, web_issue_free);
 	if (!listen_addr_parse(web->listen, &web->addr, &web->addrlen, error))
@@ -1881,6 +2013,7 @@ web_start(struct web *web, GError **error)
 		flags |= MHD_USE_IPv6;
 	web->group_stop = FALSE;
 	web->writer = g_thread_new("herald-web-writer", web_group_main, web);
+	web_track_start(web->track);
 	web->watchdog_stop = FALSE;
 	web->watchdog = g_thread_new("herald-web-deadline", web_deadline_main,
 	    web);
@@ -1900,6 +2033,7 @@ web_start(struct web *web, GError **error)
 		int e = errno;
 
 		web_group_stop(web);
+		web_track_stop(web->track);
 		web_deadline_stop(web);
 		errno = e;
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_TEMP,
@@ -1934,6 +2068,7 @@ web_stop(struct web *web)
 	/* MHD must not stop with a connection suspended: the writer writes
 	 * and resumes every one it holds first */
 	web_group_stop(web);
+	web_track_stop(web->track);
 	MHD_stop_daemon(web->daemon);
 	web->daemon = NULL;
 	web_deadline_stop(web);
@@ -1958,6 +2093,7 @@ web_free(struct web *web)
 	g_cond_clear(&web->conns_cond);
 	g_hash_table_unref(web->conns);
 	g_ptr_array_unref(web->group);
+	web_track_free(web->track);
 	g_free(web->listen);
 	g_free(web->bound);
 	g_free(web);

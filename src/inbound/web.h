@@ -10,6 +10,11 @@
  *   GET|POST /confirm/TOKEN      a button; POST confirms
  *   GET  /archive/LIST/, /archive/LIST/ID, /archive/LIST/feed.atom
  *   GET  /health
+ *   GET|HEAD /l/TOKEN, /o/TOKEN  a tracked link's 302, the open image
+ *                                (web_track.h)
+ *   POST /mydata/TOKEN           the subscriber's data as a JSON file
+ *   GET|POST /erase/TOKEN        a confirmation page; POST confirm=yes
+ *                                erases the subscriber (mydata.h)
  *
  * Must stay true: a GET (or HEAD) never changes state; every change is a
  * POST with a valid token of the right purpose (the subscribe form aside,

@@ -37,6 +37,7 @@
 #include "herald.h"
 #include "compose.h"
 #include "dkim.h"
+#include "track.h"
 
 #define COMPOSE_FOLD 78		/* header lines are folded near this */
 #define COMPOSE_QP_LINE 76	/* quoted-printable line limit, with '=' */
@@ -60,6 +61,7 @@ struct composer {
 	guint serial;			/* unique per composer: the caches' */
 	gboolean no_cache;		/* HERALD_RENDER_CACHE=0: always slow */
 	struct dkim_signer *signer;	/* the list's dkim { }, or NULL */
+	struct track_links *track;	/* tracked links (track.h), or NULL */
 };
 
 static const char *const compose_days[] = {
@@ -701,6 +703,7 @@ struct compose_recipient {
 	const char *const *matched;
 	char *unsub_token;
 	char *address;		/* the email, domain in ASCII */
+	gint64 delivery;	/* for per-subscriber tokens, 0: none */
 };
 
 /* The per-subscriber strings of the context are its "slots". A
@@ -951,10 +954,12 @@ compose_segment_layer(const struct composer *c, const char *segment)
  * resolved to nothing added to MISSING (if not NULL) */
 static gboolean
 compose_render_parts(const struct composer *c, struct value *sublayer,
-    const char *segment, GString *subject, GString *text, GString *html,
-    GPtrArray *missing, GError **error)
+    const char *segment, gint64 delivery, GString *subject, GString *text,
+    GString *html, GPtrArray *missing, GError **error)
 {
 	struct value *stack[3];
+	gsize t0 = text != NULL ? text->len : 0, h0 = html != NULL ?
+	    html->len : 0;
 
 	stack[0] = c->common;
 	stack[1] = compose_segment_layer(c, segment);
@@ -964,12 +969,18 @@ compose_render_parts(const struct composer *c, struct value *sublayer,
 		    "segment \"%s\" is not one of this campaign's", segment);
 		return FALSE;
 	}
-	return (subject == NULL || template_render(c->ann->set, "subject",
+	if (!((subject == NULL || template_render(c->ann->set, "subject",
 	    stack, 3, TEMPLATE_ESCAPE_NONE, subject, missing, error)) &&
 	    (text == NULL || template_render(c->ann->set, "text", stack, 3,
 	    TEMPLATE_ESCAPE_NONE, text, missing, error)) &&
 	    (html == NULL || template_render(c->ann->set, "html", stack, 3,
-	    TEMPLATE_ESCAPE_HTML, html, missing, error));
+	    TEMPLATE_ESCAPE_HTML, html, missing, error))))
+		return FALSE;
+	if (c->track != NULL && text != NULL)
+		track_rewrite(c->track, segment, delivery, text, t0, FALSE);
+	if (c->track != NULL && html != NULL)
+		track_rewrite(c->track, segment, delivery, html, h0, TRUE);
+	return TRUE;
 }
 
 /* compose_missing_error - under COMPOSER_STRICT, FALSE and the error that
@@ -1431,7 +1442,7 @@ compose_entry_make(const struct composer *c,
 	if (sl->n > COMPOSE_SLOTS_MAX)
 		return e;
 	marked = compose_subscriber_layer(c, r, sl, TRUE);
-	if (!compose_render_parts(c, marked, r->segment, subject, text, html,
+	if (!compose_render_parts(c, marked, r->segment, 0, subject, text, html,
 	    e->missing, NULL) ||
 	    !compose_markers_ok(subject->str, subject->len, sl->n) ||
 	    !compose_markers_ok(text->str, text->len, sl->n) ||
@@ -1444,7 +1455,7 @@ compose_entry_make(const struct composer *c,
 
 	/* the check: the full render for R, and the entry filled for R */
 	real = compose_subscriber_layer(c, r, sl, FALSE);
-	if (!compose_render_parts(c, real, r->segment, sc->s[0], sc->s[1],
+	if (!compose_render_parts(c, real, r->segment, 0, sc->s[0], sc->s[1],
 	    sc->s[2], missing, NULL))
 		return e;
 	g_string_truncate(subject, 0);
@@ -1476,7 +1487,8 @@ compose_entry_get(const struct composer *c,
 	struct value *layer = compose_segment_layer(c, r->segment);
 	struct compose_entry *e;
 
-	if (layer == NULL || c->no_cache)
+	if (layer == NULL || c->no_cache ||
+	    (c->track != NULL && track_per_message(c->track)))
 		return NULL;	/* (the slow way says what is wrong) */
 	compose_shape(sc->key, c, layer, r, sl);
 	e = g_hash_table_lookup(sc->cache, sc->key->str);
@@ -1707,6 +1719,7 @@ composer_free(struct composer *c)
 	g_free(c->outer);
 	g_free(c->calendar);
 	dkim_signer_free(c->signer);
+	track_links_free(c->track);
 	if (c->tz != NULL)
 		g_time_zone_unref(c->tz);
 	g_free(c);
@@ -1834,7 +1847,8 @@ compose_texts(const struct composer *c, struct compose_recipient *r,
 		g_autoptr(GPtrArray) missing = c->flags & COMPOSER_STRICT ?
 		    g_ptr_array_new_with_free_func(g_free) : NULL;
 
-		ok = compose_render_parts(c, layer, r->segment, subject, text,
+		ok = compose_render_parts(c, layer, r->segment, r->delivery,
+		    subject, text,
 		    html, missing, error) &&
 		    compose_missing_error(c, missing, error);
 	}
@@ -1943,7 +1957,8 @@ composer_render(const struct composer *c, const struct subscriber *sub,
     GString *out, char **envelope_from, char **message_id, GError **error)
 {
 	const struct list_config *l = c->list;
-	struct compose_recipient r = { sub, segment, matched, NULL, NULL };
+	struct compose_recipient r = { sub, segment, matched, NULL, NULL,
+	    delivery_id };
 	struct compose_scratch *scratch = compose_scratch_get(c);
 	struct compose_slots slots;
 	const struct compose_entry *e;
@@ -1992,7 +2007,7 @@ char *
 composer_subject(const struct composer *c, const struct subscriber *sub,
     const char *segment, const char *const *matched, GError **error)
 {
-	struct compose_recipient r = { sub, segment, matched, NULL, NULL };
+	struct compose_recipient r = { sub, segment, matched, NULL, NULL, 0 };
 	g_autoptr(GString) subject = g_string_new(NULL);
 	g_autoptr(GString) idtext = g_string_new(NULL);
 	g_autoptr(GPtrArray) missing = c->flags & COMPOSER_STRICT ?
@@ -2007,7 +2022,7 @@ composer_subject(const struct composer *c, const struct subscriber *sub,
 	    TOKEN_UNSUBSCRIBE), c->list->name, sub->id, 0);
 	compose_slots_make(c, &r, idtext, &slots);
 	layer = compose_subscriber_layer(c, &r, &slots, FALSE);
-	ok = compose_render_parts(c, layer, segment, subject, NULL, NULL,
+	ok = compose_render_parts(c, layer, segment, 0, subject, NULL, NULL,
 	    missing, error) && compose_missing_error(c, missing, error) &&
 	    compose_clean_subject(subject, error);
 	if (ok && (c->flags & COMPOSER_TEST))
@@ -2060,4 +2075,77 @@ compose_message_id_delivery(const char *msgid, const char *domain,
 	if (delivery_id != NULL)
 		*delivery_id = id;
 	return TRUE;
+}
+
+/* composer_key - see compose.h */
+const struct token_key *
+composer_key(const struct composer *c)
+{
+	return &c->key;
+}
+
+/* composer_set_tracking - see compose.h */
+void
+composer_set_tracking(struct composer *c, struct track_links *t)
+{
+	track_links_free(c->track);
+	c->track = t;
+}
+
+/* compose_links_of - the links of SEGMENT's copy for SAMPLE into SET */
+static gboolean
+compose_links_of(const struct composer *c, const char *segment,
+    const struct subscriber *sample, GHashTable *set, GError **error)
+{
+	struct compose_recipient r = { sample, segment, NULL, NULL, NULL, 0 };
+	g_autoptr(GString) text = g_string_new(NULL);
+	g_autoptr(GString) html = g_string_new(NULL);
+	g_autoptr(GString) idtext = g_string_new(NULL);
+	g_autoptr(value) layer = NULL;
+	g_autofree char *base = g_strdup_printf("%s/",
+	    c->list->track_base_url != NULL ? c->list->track_base_url : "");
+	struct compose_slots slots;
+	const char *skip[6];
+	gboolean ok;
+
+	r.unsub_token = token_make(&c->key, TOKEN_UNSUBSCRIBE, c->list->name,
+	    sample->id, 0);
+	skip[0] = r.unsub_token;
+	skip[1] = sample->email;
+	skip[2] = "sample%40example.invalid";
+	skip[3] = base;
+	skip[4] = c->list->unsubscribe_base_url;
+	skip[5] = NULL;
+	compose_slots_make(c, &r, idtext, &slots);
+	layer = compose_subscriber_layer(c, &r, &slots, FALSE);
+	ok = compose_render_parts(c, layer, segment, 0, NULL, text, html, NULL,
+	    error);
+	if (ok) {
+		track_collect(text->str, text->len, FALSE, segment, skip, set);
+		track_collect(html->str, html->len, TRUE, segment, skip, set);
+	}
+	compose_slots_clear(&slots);
+	compose_recipient_clear(&r);
+	return ok;
+}
+
+/* composer_links - see compose.h */
+GHashTable *
+composer_links(const struct composer *c, GError **error)
+{
+	g_autoptr(GHashTable) set = g_hash_table_new_full(g_str_hash,
+	    g_str_equal, g_free, NULL);
+	struct subscriber sample = { 0 };
+	GHashTableIter it;
+	gpointer k;
+
+	sample.email = (char *)"sample@example.invalid";
+	sample.name = (char *)"Sample Subscriber";
+	if (!compose_links_of(c, NULL, &sample, set, error))
+		return NULL;
+	g_hash_table_iter_init(&it, c->layers);
+	while (g_hash_table_iter_next(&it, &k, NULL))
+		if (!compose_links_of(c, k, &sample, set, error))
+			return NULL;
+	return g_steal_pointer(&set);
 }

@@ -105,6 +105,20 @@ char *composer_subject(const struct composer *c,
 gboolean compose_message_id_delivery(const char *msgid, const char *domain,
     const struct token_key *key, gint64 *delivery_id);
 
+/* composer_links - the http(s) links of each campaign segment's copy
+ * (and of the copy for no segment) rendered for a sample subscriber, as
+ * a set of "SEGMENT\nURL" (track.h says which links count); NULL and an
+ * error when a render fails */
+GHashTable *composer_links(const struct composer *c, GError **error);
+
+/* composer_set_tracking - from now on C rewrites the links of T (taken;
+ * see track.h). Call before any composer_render, in one thread. */
+struct track_links;
+void composer_set_tracking(struct composer *c, struct track_links *t);
+
+/* composer_key - the token key C was made with */
+const struct token_key *composer_key(const struct composer *c);
+
 /* g_autoptr needs a type name: this typedef exists for it alone */
 typedef struct composer composer;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(composer, composer_free)

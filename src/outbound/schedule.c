@@ -20,6 +20,7 @@
 #include "announcement.h"
 #include "compose.h"
 #include "schedule.h"
+#include "track.h"
 #include "schedule_window.h"
 #include "store_schedules.h"
 #include "token.h"
@@ -303,7 +304,8 @@ schedule_run(struct store *store, const struct config *config,
 		    !store_schedule_release(store, c->id, plan.release, error))
 			goto fail;
 	}
-	if ((comp = schedule_composer(config, list, c, &ann, &err)) == NULL) {
+	if ((comp = schedule_composer(config, list, c, &ann, &err)) == NULL ||
+	    !track_setup(store, list, comp, c->id, FALSE, &err)) {
 		/* one campaign that cannot be rendered (its announcement file
 		 * gone or broken) pauses alone; the dispatcher goes on */
 		reason = g_strdup_printf("not sent: %s", err->message);

@@ -330,6 +330,34 @@ static const char *const store_migrations[] = {
 	"  state TEXT NOT NULL,"		/* up, down, at quota */
 	"  reason TEXT,"
 	"  since INTEGER NOT NULL);",
+	/* 10: engagement (issue 25; portable SQL, times bound from C).
+	 * links: every tracked link of a campaign's copy for a segment (''
+	 * for none); campaign 0 holds the links of test copies and dry runs.
+	 * track_counts: clicks (ref_id a link) and opens (ref_id a campaign)
+	 * per minute, person or machine (a scanner, a prefetch), per
+	 * delivery in per-subscriber mode, delivery 0 in aggregate mode.
+	 * erased: a salted hash of each address erased at its owner's
+	 * request, per list it was on, so an import does not add it back. */
+	"CREATE TABLE links ("
+	"  id INTEGER PRIMARY KEY,"
+	"  campaign_id INTEGER NOT NULL,"
+	"  segment TEXT NOT NULL,"
+	"  url TEXT NOT NULL,"
+	"  UNIQUE (campaign_id, segment, url));"
+	"CREATE TABLE track_counts ("
+	"  kind TEXT NOT NULL CHECK (kind IN ('click','open')),"
+	"  ref_id INTEGER NOT NULL,"
+	"  delivery_id INTEGER NOT NULL,"
+	"  minute INTEGER NOT NULL,"		/* unix time / 60 */
+	"  machine INTEGER NOT NULL,"		/* 1: a scanner's, not a person's */
+	"  n INTEGER NOT NULL,"
+	"  PRIMARY KEY (kind, ref_id, delivery_id, minute, machine));"
+	"CREATE INDEX track_counts_delivery ON track_counts(delivery_id);"
+	"CREATE TABLE erased ("
+	"  list_id INTEGER NOT NULL,"
+	"  hash TEXT NOT NULL,"			/* hex HMAC-SHA256 of the address */
+	"  at INTEGER NOT NULL,"
+	"  PRIMARY KEY (list_id, hash));",
 };
 
 #define STORE_NMIGRATIONS ((int)G_N_ELEMENTS(store_migrations))

@@ -32,7 +32,7 @@ log_token_shaped(const char *word, size_t len)
 
 	if (len > 1 && g_ascii_tolower(word[0]) == 't')
 		i++;
-	if (i >= len || strchr("bucs", g_ascii_tolower(word[i])) == NULL)
+	if (i >= len || strchr("bucslo", g_ascii_tolower(word[i])) == NULL)
 		return FALSE;
 	i++;
 	for (part = 0; part < 3; part++) {

@@ -11,6 +11,13 @@
 # p99 under 50 ms, 0 errors, 0 lost; GET pages at least 0.5 of nginx's
 # rate (the median of the rounds). Goodbye notices are off
 # (no SMTP is timed); the rate limits are raised out of the way.
+# Last, tracked-link redirects (GET /l/TOKEN, issue 25): LINKS (100)
+# links of one campaign, each request a link in turn with a browser's
+# user agent, for DUR seconds at C connections: requests per second,
+# p50/p99, errors, and every 302 counted (the sum of track_counts equals
+# the 302s wrk saw: each is committed before it is answered). Targets:
+# at least 20,000 a second, p99 under 50 ms. REDIRECTS_ONLY=1 runs only
+# this part.
 # Beside the rates (which a shared machine's load moves), the server's
 # own CPU time per request (user + system, from /proc), which moves less,
 # and how many one-click POSTs each durable commit carried. herald and
@@ -24,7 +31,9 @@ C=${C:-200}
 DUR=${DUR:-10}
 THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-3}
-echo "bench-serve.sh: SUBS=$SUBS C=$C DUR=$DUR THREADS=$THREADS ROUNDS=$ROUNDS HERALD=$HERALD"
+LINKS=${LINKS:-100}
+REDIRECTS_ONLY=${REDIRECTS_ONLY:-0}
+echo "bench-serve.sh: SUBS=$SUBS C=$C DUR=$DUR THREADS=$THREADS ROUNDS=$ROUNDS LINKS=$LINKS HERALD=$HERALD"
 command -v wrk >/dev/null || { echo "bench-serve: wrk is not installed (apt-get install wrk)"; exit 0; }
 D=$(mktemp -d "${TMPDIR:-/tmp}/bench-serve.XXXXXX")
 SERVEPID= NGINXPID=
@@ -83,6 +92,7 @@ PORT=$(bench_port)
 "$HERALD" serve --listen "127.0.0.1:$PORT" 2>"$D/serve.log" &
 SERVEPID=$!
 i=0; while [ $i -lt 100 ] && ! curl -sf -o /dev/null "http://127.0.0.1:$PORT/health"; do sleep 0.1; i=$((i + 1)); done
+if [ "$REDIRECTS_ONLY" != 1 ]; then
 C0=$(cpu)
 echo "one-click POSTs: wrk -t$THREADS -c$C -d${DUR}s --latency -s post.lua (herald serve, $THREADS threads)"
 bench_load "before"
@@ -161,3 +171,45 @@ while [ "$r" -le "$ROUNDS" ]; do
 done
 # shellcheck disable=SC2086
 [ -z "$ratios" ] || printf '== GET page, herald serve / nginx: median %.2f of%s (target at least 0.5)\n' "$(bench_median $ratios)" "$ratios"
+fi
+
+# tracked-link redirects: LINKS links of campaign 1, a click token each
+sqlite3 "$D/data/herald.db" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $LINKS)
+    INSERT INTO links(id, campaign_id, segment, url) SELECT i, 1, 'users', 'https://events.example.org/page/' || i FROM n"
+"$BUILD/tools/herald-token" "$D/data/secret" l xen-users "1..$LINKS" > "$D/links"
+cat > "$D/click.lua" <<'EOL'
+-- each request the next link's token, with a browser's user agent
+local tokens = {}
+local i = 0
+function init(args)
+	for l in io.lines(os.getenv("LINKS_FILE")) do tokens[#tokens + 1] = l end
+	wrk.headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64; rv:115.0) Gecko/20100101 Firefox/115.0"
+end
+function request()
+	i = i % #tokens + 1
+	return wrk.format("GET", "/l/" .. tokens[i])
+end
+done = function(summary, latency, requests)
+	local e = summary.errors
+	io.write(string.format("RESULT requests=%d non2xx3xx=%d sockerr=%d p50=%.2f p99=%.2f\n",
+	    summary.requests, e.status, e.connect + e.read + e.write + e.timeout,
+	    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+EOL
+K0=$(sqlite3 "$D/data/herald.db" "SELECT coalesce(sum(n), 0) FROM track_counts")
+C0=$(cpu)
+echo "redirects: wrk -t$THREADS -c$C -d${DUR}s --latency -s click.lua (GET /l/TOKEN, $LINKS links)"
+bench_load "before"
+LINKS_FILE=$D/links wrk -t"$THREADS" -c"$C" -d"${DUR}s" --latency \
+    -s "$D/click.lua" "http://127.0.0.1:$PORT" > "$D/click.out"
+bench_load "after"
+grep -E 'Requests/sec|Latency  |99%' "$D/click.out" | sed 's/^/  /'
+R=$(sed -n 's/^RESULT //p' "$D/click.out")
+echo "  $R"
+eval "$(printf '%s' "$R" | tr ' ' '\n' | sed 's/^/W_/')"
+sleep 1	# the requests still in flight when wrk stopped finish first
+C1=$(cpu)
+echo "  server CPU: $(echo "scale=1; ($C1 - $C0) * 1000000 / $TICK / $W_requests" | bc) us per redirect"
+K=$(( $(sqlite3 "$D/data/herald.db" "SELECT coalesce(sum(n), 0) FROM track_counts") - K0 ))
+OKS=$((W_requests - W_non2xx3xx))
+echo "  counted: $K clicks for $OKS answered 302 (lost: $((OKS > K ? OKS - K : 0)); more than answered: the group in flight when wrk stopped)"
