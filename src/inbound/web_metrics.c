@@ -88,8 +88,9 @@ metrics_net_parse(const char *entry, struct metrics_net *net)
 		*slash++ = '\0';
 	if (!metrics_inet(addr, net))
 		return FALSE;
-	max = net->family == AF_INET ? 32 : 128;
-	net->bits = max;
+	/* the text's own family sets the bound (an IPv4-mapped one is IPv6) */
+	max = strchr(addr, ':') != NULL ? 128 : 32;
+	net->bits = net->family == AF_INET ? 32 : 128;
 	if (slash == NULL)
 		return TRUE;
 	bits = g_ascii_strtoll(slash, &end, 10);
