@@ -54,6 +54,8 @@ static const struct command commands[] = {
 	    "per segment: members, subject and a sample message" },
 	{ "bounces", cmd_bounces, NEEDS_STORE,
 	    "stored bounces: scores per subscriber, rates per campaign" },
+	{ "backup", cmd_backup, NEEDS_STORE,
+	    "write a consistent copy of the live database to a file" },
 	{ "maintain", cmd_maintain, NEEDS_STORE,
 	    "daily: bounce warnings and removals, stale scores, notices" },
 	{ "run", cmd_run, NEEDS_STORE,

@@ -1745,6 +1745,8 @@ config_main_cfg(void)
 		CFG_STR("templates", "", CFGF_NONE),
 		CFG_STR_LIST("trusted_proxies", "{\"127.0.0.1\", \"::1\"}",
 		    CFGF_NONE),
+		CFG_STR_LIST("metrics_allow", "{\"127.0.0.1\", \"::1\"}",
+		    CFGF_NONE),
 		CFG_INT("threads", 4, CFGF_NONE),
 		CFG_INT("max_connections", 512, CFGF_NONE),
 		CFG_INT("per_ip_connections", 64, CFGF_NONE),
@@ -1864,6 +1866,11 @@ config_read_web(struct config *config, cfg_t *s, const char *dir)
 	for (i = 0; i < n; i++)
 		config->web.trusted_proxies[i] = g_strdup(
 		    cfg_getnstr(s, "trusted_proxies", i));
+	n = cfg_size(s, "metrics_allow");
+	config->web.metrics_allow = g_new0(char *, n + 1);
+	for (i = 0; i < n; i++)
+		config->web.metrics_allow[i] = g_strdup(
+		    cfg_getnstr(s, "metrics_allow", i));
 	config->web.threads = cfg_getint(s, "threads");
 	config->web.max_connections = cfg_getint(s, "max_connections");
 	config->web.per_ip_connections = cfg_getint(s, "per_ip_connections");
@@ -1958,6 +1965,7 @@ config_free(struct config *config)
 	g_free(config->web.base_url);
 	g_free(config->web.templates);
 	g_strfreev(config->web.trusted_proxies);
+	g_strfreev(config->web.metrics_allow);
 	if (config->lists != NULL)
 		g_ptr_array_unref(config->lists);
 	g_free(config);

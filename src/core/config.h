@@ -150,6 +150,7 @@ struct web_config {
 	char *base_url;		/* the public URL, no trailing '/'; NULL: none */
 	char *templates;	/* the pages' folder; NULL: found as announcements' */
 	char **trusted_proxies;	/* peers whose X-Forwarded-For counts */
+	char **metrics_allow;	/* clients GET /metrics answers (ADDR[/BITS]) */
 	int threads;		/* worker threads */
 	int max_connections;	/* open connections, in all */
 	int per_ip_connections;	/* open connections from one address */

@@ -52,6 +52,7 @@
 #include "value.h"
 #include "web.h"
 #include "web_track.h"
+#include "web_metrics.h"
 
 #define WEB_MAX_FIELDS		40	/* form fields in one body */
 #define WEB_MAX_FIELD		1024	/* bytes of one field's value */
@@ -111,6 +112,7 @@ struct web {
 	GHashTable *conns;	/* struct web_conn, the open connections */
 	gboolean watchdog_stop;
 	struct web_track *track;	/* /l/ and /o/ (web_track.c) */
+	struct web_metrics *metrics;	/* GET /metrics, request counters */
 };
 
 /* one open connection, for the whole-request deadline: a request must be
@@ -139,6 +141,7 @@ struct web_req {
 	gsize body;		/* bytes of body seen */
 	gboolean too_big, bad_form, answered;
 	gboolean one_click;	/* POST /unsubscribe/: not limited per address */
+	int route;		/* web_metrics_route: counted under it */
 	unsigned status;
 	GString *outcome;
 	GArray *notices;	/* struct action_notice: sent once answered */
@@ -1371,6 +1374,32 @@ web_health(struct MHD_Connection *c, struct web_req *r)
 	    g_strdup("ok\n"), TRUE);
 }
 
+/* web_metrics_page - GET /metrics: the Prometheus text, to the clients
+ * of web.metrics_allow only (others: 404, as for no page at all) */
+static enum MHD_Result
+web_metrics_page(struct MHD_Connection *c, struct web_req *r)
+{
+	struct action_ctx a;
+	GError *err = NULL;
+	char *text;
+
+	if (!web_metrics_allowed(r->web->metrics, r->client))
+		return web_error(c, r, MHD_HTTP_NOT_FOUND, NULL, "Not here",
+		    "There is no page at this address.");
+	if (!web_method_ok(r, "GET, HEAD"))
+		return web_wrong_method(c, r);
+	if (!web_action_ctx(r, &a, &err) || (text = web_metrics_render(
+	    r->web->metrics, r->web->config, a.store, &err)) == NULL) {
+		log_warnx("serve: /metrics: %s", err->message);
+		g_clear_error(&err);
+		return web_respond(c, r, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "text/plain; charset=utf-8", g_strdup("store unavailable\n"),
+		    TRUE);
+	}
+	return web_respond(c, r, MHD_HTTP_OK,
+	    "text/plain; version=0.0.4; charset=utf-8", text, TRUE);
+}
+
 /* web_form_utf8 - every form field's name and value is UTF-8 */
 static gboolean
 web_form_utf8(struct web_req *r)
@@ -1518,6 +1547,8 @@ web_route(struct MHD_Connection *c, struct web_req *r, const char *url)
 	arg = n > 1 ? parts[1] : NULL;
 	if (strcmp(what, "health") == 0 && n == 1)
 		return web_health(c, r);
+	if (strcmp(what, "metrics") == 0 && n == 1)
+		return web_metrics_page(c, r);
 	if (strcmp(what, "archive") == 0 && n >= 2 && n <= 3)
 		return web_archive(c, r, arg, n == 3 ? parts[2] : NULL);
 	if ((strcmp(what, "l") == 0 || strcmp(what, "o") == 0) && n == 2 &&
@@ -1800,6 +1831,7 @@ web_access(void *cls, struct MHD_Connection *c, const char *url,
 		r->start = g_get_monotonic_time();
 		r->method = g_strndup(method, 16);
 		r->path = web_path_for_log(url);
+		r->route = web_metrics_route(url);
 		r->outcome = g_string_new(NULL);
 		r->form = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 		    web_gstring_free);
@@ -1883,6 +1915,8 @@ web_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		return;
 	web_conn_next_request(r->web, c);
 	us = g_get_monotonic_time() - r->start;
+	web_metrics_count(r->web->metrics, r->route, r->answered ? r->status :
+	    0, r->one_click, us);
 	/* the answer is out (the change was committed before it): now the
 	 * notices the change queued, whose words end the log line */
 	if (r->notices != NULL) {
@@ -1962,7 +1996,8 @@ web_new(const struct config *config, const struct token_key *key,
 	web->track = web_track_new(config, key);
 	web->archive = g_hash_table_new_full(g_int64_hash, g_int64_equal,
 	    g_free, web_issue_free);
-	if (!listen_addr_parse(web->listen, &web->addr, &web->addrlen, error))
+	if (!listen_addr_parse(web->listen, &web->addr, &web->addrlen, error) ||
+	    (web->metrics = web_metrics_new(config, error)) == NULL)
 		goto fail;
 	if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
@@ -2096,6 +2131,7 @@ web_free(struct web *web)
 	web_track_free(web->track);
 	g_free(web->listen);
 	g_free(web->bound);
+	web_metrics_free(web->metrics);
 	g_free(web);
 }
 
