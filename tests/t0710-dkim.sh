@@ -207,7 +207,7 @@ like "$out" '^PASS key readable: .*xen-users\.herald\.pem \(rsa, 2048 bits' &&
 ok $? "PASS lines: key, record, alignment, headers, over-signing, verification, one-click served"
 DIG=$(sed -n '/^herald\._domainkey/,/)/p' "$T/dns.txt" | grep -o '"[^"]*"' | tr '\n' ' ')
 t "doctor with the record as dig +short prints it" 0 herald doctor xen-users --txt "$DIG"
-like "$out" '^PASS signature verifies \(libopendkim, key from --txt\)'
+like "$out" '^PASS signature verifies \(herald.s verifier over libcrypto, key from --txt\)'
 ok $? "the quoted strings are joined as DNS joins them"
 OTHER=$(openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 2>/dev/null | openssl pkey -pubout -outform der 2>/dev/null | base64 -w0)
 t "doctor with a record of another key" 78 herald doctor xen-users --txt "v=DKIM1; k=rsa; p=$OTHER"

@@ -2,8 +2,9 @@
  * test-dkim.c - dkim.c on its own: alignment of d= with From, the p= of a
  * published record however it was pasted, zone-file TXT strings of at
  * most 250 octets, keys refused by type and size, and a message signed at
- * an offset of its buffer, verified by libopendkim, failing once changed;
- * a failed signature leaves the bytes as they were.
+ * an offset of its buffer, verified by dkim_verify_message (herald's own
+ * verifier), failing once changed; a failed signature leaves the bytes as
+ * they were.
  */
 #include <string.h>
 #include <unistd.h>
