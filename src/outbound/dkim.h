@@ -94,6 +94,15 @@ const struct dkim_key *dkim_signer_key(const struct dkim_signer *s,
 gboolean dkim_signer_sign(const struct dkim_signer *s, GString *msg,
     gsize start, GError **error);
 
+/* dkim_canonical - what the signer hashes for MSG[0..LEN), in the clear:
+ * the relaxed body onto BODY and the relaxed header fields h= selects
+ * onto HEADERS (the DKIM-Signature field itself not included), by the
+ * very code that signs, with the body going to a GString instead of the
+ * digest. Returns the h= value it would sign (caller frees). For the
+ * tests that hold herald's canonicalization against dkimpy's. */
+char *dkim_canonical(const char *msg, gsize len, GString *headers,
+    GString *body);
+
 /* dkim_lookup_fn - the TXT record of SELECTOR._domainkey.DOMAIN, or NULL */
 typedef const char *(*dkim_lookup_fn)(const char *selector,
     const char *domain, gpointer data);

@@ -364,6 +364,31 @@ dkim_signer_sign(const struct dkim_signer *s, GString *msg, gsize start,
 	return TRUE;
 }
 
+/* dkim_gstring_sink - canonical body bytes onto a GString */
+static void
+dkim_gstring_sink(gpointer data, const void *buf, gsize len)
+{
+	g_string_append_len((GString *)data, buf, len);
+}
+
+/* dkim_canonical - see dkim.h */
+char *
+dkim_canonical(const char *msg, gsize len, GString *headers, GString *body)
+{
+	g_autoptr(GArray) fields = g_array_new(FALSE, FALSE,
+	    sizeof(struct dkim_field));
+	g_autofree char **h = NULL;
+	struct dkim_canon_body b;
+	gsize at = dkim_canon_fields(msg, len, fields);
+
+	dkim_canon_body_init(&b, dkim_gstring_sink, body);
+	dkim_canon_body_update(&b, msg + at, len - at);
+	dkim_canon_body_final(&b);
+	h = dkim_h_names(fields);
+	dkim_select(headers, fields, h, NULL);
+	return g_strjoinv(":", h);
+}
+
 /* ------------------------------------------------------------------ */
 /* the verifier */
 
