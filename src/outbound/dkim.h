@@ -32,7 +32,7 @@ struct list_dkim;
 #define DKIM_SIGN_HEADERS "From", "To", "Subject", "Date", "Message-ID", \
 	"MIME-Version", "Content-Type", "Reply-To", "List-Id", \
 	"List-Unsubscribe", "List-Unsubscribe-Post", "List-Help", \
-	"List-Owner", "List-Post", "List-Subscribe"
+	"List-Owner", "List-Post", "List-Subscribe", "Feedback-ID"
 #define DKIM_OVERSIGN_HEADERS "From", "Subject", "List-Unsubscribe", \
 	"List-Unsubscribe-Post"
 
