@@ -131,6 +131,17 @@ dkim_key_load(const char *path, enum dkim_key_type type, GError **error)
 		    DKIM_RSA_BITS);
 		goto fail;
 	}
+	if (type == DKIM_KEY_RSA &&
+	    ((k->sign = EVP_PKEY_CTX_new(k->pkey, NULL)) == NULL ||
+	    EVP_PKEY_sign_init(k->sign) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_padding(k->sign, RSA_PKCS1_PADDING) != 1 ||
+	    EVP_PKEY_CTX_set_signature_md(k->sign, dkim_crypto.sha256) != 1)) {
+		g_autofree char *why = dkim_crypto_error();
+
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s: cannot sign with this key: %s", path, why);
+		goto fail;
+	}
 	if ((k->record = dkim_key_make_record(k)) == NULL) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
 		    "%s: cannot derive the public key", path);
@@ -151,6 +162,8 @@ dkim_key_free(struct dkim_key *k)
 {
 	if (k == NULL)
 		return;
+	if (k->sign != NULL)
+		EVP_PKEY_CTX_free(k->sign);
 	if (k->pkey != NULL)
 		EVP_PKEY_free(k->pkey);
 	g_free(k->path);

@@ -29,6 +29,9 @@ struct dkim_key {
 	enum dkim_key_type type;
 	char *path;
 	EVP_PKEY *pkey;
+	EVP_PKEY_CTX *sign;	/* RSA: set up to sign a SHA-256 digest once,
+				 * duplicated for each message (no algorithm
+				 * fetch per message); never used itself */
 	int bits;
 	char *record;		/* v=DKIM1; k=…; p=… */
 };
@@ -44,7 +47,8 @@ struct dkim_key {
 	C(ERR_get_error) C(ERR_error_string_n) C(ERR_clear_error) \
 	C(CRYPTO_free) C(EVP_MD_fetch) C(EVP_MD_CTX_new) C(EVP_MD_CTX_free) \
 	C(EVP_DigestInit_ex) C(EVP_DigestUpdate) C(EVP_DigestFinal_ex) \
-	C(EVP_PKEY_CTX_new) C(EVP_PKEY_CTX_free) C(EVP_PKEY_sign_init) \
+	C(EVP_PKEY_CTX_new) C(EVP_PKEY_CTX_free) C(EVP_PKEY_CTX_dup) \
+	C(EVP_PKEY_sign_init) \
 	C(EVP_PKEY_sign) C(EVP_PKEY_verify_init) C(EVP_PKEY_verify) \
 	C(EVP_PKEY_CTX_set_rsa_padding) C(EVP_PKEY_CTX_set_signature_md) \
 	C(EVP_DigestSignInit) C(EVP_DigestSign) C(EVP_DigestVerifyInit) \
@@ -99,6 +103,7 @@ char *dkim_crypto_error(void);
 #define EVP_DigestFinal_ex	(*dkim_crypto.EVP_DigestFinal_ex)
 #define EVP_PKEY_CTX_new	(*dkim_crypto.EVP_PKEY_CTX_new)
 #define EVP_PKEY_CTX_free	(*dkim_crypto.EVP_PKEY_CTX_free)
+#define EVP_PKEY_CTX_dup	(*dkim_crypto.EVP_PKEY_CTX_dup)
 #define EVP_PKEY_sign_init	(*dkim_crypto.EVP_PKEY_sign_init)
 #define EVP_PKEY_sign		(*dkim_crypto.EVP_PKEY_sign)
 #define EVP_PKEY_verify_init	(*dkim_crypto.EVP_PKEY_verify_init)

@@ -249,12 +249,11 @@ dkim_sign_digest(const struct dkim_key *key, const guchar hh[32])
 	if ((gsize)EVP_PKEY_get_size(key->pkey) > sizeof sig)
 		return NULL;
 	if (key->type == DKIM_KEY_RSA) {
-		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(key->pkey, NULL);
+		/* the key's prepared context, copied: threads share the
+		 * original, each signs with its own copy */
+		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_dup(key->sign);
 
-		ok = ctx != NULL && EVP_PKEY_sign_init(ctx) == 1 &&
-		    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
-		    EVP_PKEY_CTX_set_signature_md(ctx, dkim_crypto.sha256) == 1 &&
-		    EVP_PKEY_sign(ctx, sig, &n, hh, 32) == 1;
+		ok = ctx != NULL && EVP_PKEY_sign(ctx, sig, &n, hh, 32) == 1;
 		EVP_PKEY_CTX_free(ctx);
 	} else {
 		EVP_MD_CTX *md = EVP_MD_CTX_new();
