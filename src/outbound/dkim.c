@@ -68,6 +68,24 @@ dkim_key_make_record(struct dkim_key *k)
 	    dkim_key_type_name(k->type), b64);
 }
 
+/* dkim_key_prepare - K's RSA signing context, set up once (PKCS#1 v1.5
+ * over a SHA-256 digest); FALSE and a CONFIG error naming the file */
+static gboolean
+dkim_key_prepare(struct dkim_key *k, GError **error)
+{
+	if ((k->sign = EVP_PKEY_CTX_new(k->pkey, NULL)) == NULL ||
+	    EVP_PKEY_sign_init(k->sign) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_padding(k->sign, RSA_PKCS1_PADDING) != 1 ||
+	    EVP_PKEY_CTX_set_signature_md(k->sign, dkim_crypto.sha256) != 1) {
+		g_autofree char *why = dkim_crypto_error();
+
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s: cannot sign with this key: %s", k->path, why);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* dkim_key_load - read, parse and check one private key */
 struct dkim_key *
 dkim_key_load(const char *path, enum dkim_key_type type, GError **error)
@@ -131,17 +149,8 @@ dkim_key_load(const char *path, enum dkim_key_type type, GError **error)
 		    DKIM_RSA_BITS);
 		goto fail;
 	}
-	if (type == DKIM_KEY_RSA &&
-	    ((k->sign = EVP_PKEY_CTX_new(k->pkey, NULL)) == NULL ||
-	    EVP_PKEY_sign_init(k->sign) != 1 ||
-	    EVP_PKEY_CTX_set_rsa_padding(k->sign, RSA_PKCS1_PADDING) != 1 ||
-	    EVP_PKEY_CTX_set_signature_md(k->sign, dkim_crypto.sha256) != 1)) {
-		g_autofree char *why = dkim_crypto_error();
-
-		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
-		    "%s: cannot sign with this key: %s", path, why);
+	if (type == DKIM_KEY_RSA && !dkim_key_prepare(k, error))
 		goto fail;
-	}
 	if ((k->record = dkim_key_make_record(k)) == NULL) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
 		    "%s: cannot derive the public key", path);

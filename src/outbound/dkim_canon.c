@@ -34,10 +34,10 @@ dkim_canon_put(struct dkim_canon_body *b, const guchar *from,
 		b->sink(b->data, from, (gsize)(to - from));
 }
 
-/* dkim_canon_plain - how many bytes from P (before END) are plain text:
+/* dkim_canon_plain - past the plain text at P (before END):
  * no tab, no CR, and a space only before a byte above a space (a byte
- * that needs no look). Sixteen at a time where SSE2 is there; the caller
- * looks at the rest one by one. */
+ * that needs no look): sixteen at a time where SSE2 is there, then one
+ * by one. Returns where the first byte that needs a look is. */
 static inline const guchar *
 dkim_canon_plain(const guchar *p, const guchar *end)
 {
@@ -59,6 +59,9 @@ dkim_canon_plain(const guchar *p, const guchar *end)
 		p += 16;
 	}
 #endif
+	while (p < end && (*p > ' ' || (*p == ' ' && p + 1 < end &&
+	    p[1] > ' ')))
+		p += *p == ' ' ? 2 : 1;
 	return p;
 }
 
@@ -175,9 +178,6 @@ dkim_canon_body_update(struct dkim_canon_body *b, const char *buf, gsize len)
 			/* inside a line's text: what is above a space, and
 			 * one space before such a byte, stays as it is */
 			p = dkim_canon_plain(p, end);
-			while (p < end && (*p > ' ' || (*p == ' ' &&
-			    p + 1 < end && p[1] > ' ')))
-				p += *p == ' ' ? 2 : 1;
 			if (p == end)
 				break;
 		}
