@@ -9,8 +9,9 @@
 #   make bench      the benchmarks in tests/bench (figures and commands)
 #   make install    PREFIX=/usr/local DESTDIR= (nothing else system-wide):
 #                   the binary, an example herald.conf, the templates, the
-#                   docs, the man pages (doc/*.scd) and the bash and zsh
-#                   completion;
+#                   README and the manual (doc/**/*.md) with the example
+#                   files of etc/ in share/doc/herald, the man pages
+#                   (doc/*.scd) and the bash and zsh completion;
 #                   the binary is the one "all" built (with SANITIZE=1,
 #                   build-asan/herald: t0002 runs the binary under test)
 
@@ -221,6 +222,8 @@ install: all man
 	if [ -d templates ]; then cp -R templates/. $(DESTDIR)$(DATADIR)/herald/templates/; fi
 	cp -R etc/. $(DESTDIR)$(DATADIR)/doc/herald/
 	install -m 644 README $(DESTDIR)$(DATADIR)/doc/herald/README
+	cd doc && find . -name '*.md' | while read -r f; do \
+	    install -D -m 644 "$$f" "$(DESTDIR)$(DATADIR)/doc/herald/$$f" || exit 1; done
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/herald $(DESTDIR)$(COMPLETIONDIR)/herald \

@@ -1,5 +1,5 @@
 #!/bin/sh
-# herald segment and herald sub export: the README's newcomer path (import
+# herald segment and herald sub export: the manual's newcomer path (doc/guide/lists-and-segments.md) (import
 # the shipped samples, see every segment's count), --where, --list, errors
 # with their columns, a broken segment in a list file (78 with file:line),
 # injection attempts that match nothing extra and change nothing, the
@@ -84,7 +84,7 @@ expect 0 herald segment xen-users --where "$e" && [ "$out" = "$devs" ] &&
     expect 0 herald segment xen-users --where "not $e" && [ "$out" = $((300 - devs)) ]
 ok $? "100 nested nots, with and without parentheses: $devs; 101: $((300 - devs))"
 # random expressions (a fixed seed), small to 1,000 terms and 255 levels
-# deep, against counts an evaluator of the README's rules gives
+# deep, against counts an evaluator of the manual's rules gives
 $PY "$TOP/tests/t0120/segref.py" "$TOP/lists/xen-users.sample.csv" 1 > "$T/exprs"
 bad=0 n=0
 while IFS='	' read -r want e; do

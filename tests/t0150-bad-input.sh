@@ -2,7 +2,7 @@
 # Bad bytes in every file herald reads: a CSV with a NUL byte, with
 # invalid UTF-8, with a quote inside an unquoted field; invalid UTF-8 in an
 # announcement's data, in herald.conf and in a list file. Each is an error
-# naming FILE:LINE, with the README's exit status: 65 for the command's
+# naming FILE:LINE, with the manual's exit status: 65 for the command's
 # input (the CSV, the announcement), 78 for herald's configuration (75 from
 # herald pipe, which never bounces mail for a mistake of ours). A bad row
 # is rejected alone: the rows around it go in (nothing with --strict).

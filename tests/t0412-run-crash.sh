@@ -1,7 +1,7 @@
 #!/bin/sh
 # herald run killed with kill -9 in the middle of a scheduled campaign,
 # twice, and started again: nothing is lost (every recipient gets the
-# mail) and the duplicates stay within the README's bound
+# mail) and the duplicates stay within the manual's bound
 # (send.connections x CAMPAIGN_COMMIT_EVERY = 4 x 20 per kill). Then a
 # capped campaign killed mid-run: the day's cap still holds when it is
 # resumed the same day (what was released and not sent counts).

@@ -161,7 +161,7 @@ t "a recipient refusal that mentions the relay table" 0 herald send summit \
     [ "$(sql "SELECT count(*) FROM bounces WHERE kind = 'hard'")" = 40 ]
 ok $? "fails each recipient and is a hard bounce (about the recipient)"
 
-# the README's repair (section 7) for such bounces scored by a herald
+# the manual's repair (doc/admin/upgrades.md) for such bounces scored by a herald
 # before issue 10 (a relay's refusal taken for the recipients'): one of
 # them was disabled by its score
 sql "UPDATE memberships SET status = 'disabled' WHERE subscriber_id =

@@ -2,7 +2,7 @@
 # A results commit that fails during a send stops the run after the
 # message in flight on each connection, and the campaign pauses. After the
 # fault is gone, a resume sends the rest; the duplicates stay within the
-# window the README states (send.connections x 20), counted at Postfix's
+# window the manual states (send.connections x 20), counted at Postfix's
 # smtp-sink. Two faults: a trigger in the real SQLite file makes every
 # commit fail once 700 deliveries are recorded sent, as a full disk would;
 # then another process holds a write transaction on the file past the

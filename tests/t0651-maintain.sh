@@ -83,7 +83,7 @@ maint $((D + 61 * DAY)) && like "$out" '^notices: 5 sent, 0 failed, 0 waiting$';
 [ "$(ls "$T/sink" | grep -c '\.eml$')" = 5 ]; ok $? "five messages reached the relay"
 w=$(grep -l 'warning 3 of 3' "$T/sink"/*.eml)
 [ -n "$w" ] && grep -q '^X-Envelope: xen-users-bounces@lists.xenproject.org -> alice@subs.test' "$w" &&
-    grep -q '^Reply-To: .*xen-users-owner@lists.xenproject.org' "$w" && grep -q '^Auto-Submitted: auto-replied' "$w"
+    grep -q '^Reply-To: .*xen-users-owner@lists.xenproject.org' "$w" && grep -q '^Auto-Submitted: auto-generated' "$w"
 ok $? "a warning: envelope from the list's bounce address, Reply-To the owners, auto-submitted"
 o=$(grep -l 'removed after bounces' "$T/sink"/*.eml)
 [ -n "$o" ] && grep -q '^X-Envelope: .* -> community@xenproject.org,events@xenproject.org' "$o"

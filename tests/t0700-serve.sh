@@ -12,6 +12,8 @@ sink_start
 hinit 'web {' '  base_url = "https://lists.example.org/herald/"' '}'
 sink_conf
 echo 'editable_attributes = { "role", "Region" }' >> "$T/lists/xen-devel.conf"
+# the goodbye after a one-click is off by default (t0706); here it is on
+echo 'goodbye_after_one_click = true' >> "$T/lists/xen-devel.conf"
 # the example announcements' audiences name xen-users' segments
 sed -n '/^segment /,/^}/p' "$TOP/lists/xen-users.conf" >> "$T/lists/xen-devel.conf"
 ALICE=$(add_sub alice@subs.test active xen-users xen-devel)

@@ -14,6 +14,8 @@ hinit 'web {' '  base_url = "https://lists.example.org"' '  token_rate = 3' \
     '  timeout = 2' '  request_timeout = 3' '  per_ip_connections = 4' '  max_body = 4096' '  retry_after = 7' '}'
 sink_conf
 echo 'editable_attributes = { "role" }' >> "$T/lists/xen-devel.conf"
+# the goodbye after a one-click is off by default (t0706); here it is on
+echo 'goodbye_after_one_click = true' >> "$T/lists/xen-devel.conf"
 ALICE=$(add_sub alice@subs.test active xen-users xen-devel)
 BOB=$(add_sub bob@subs.test active xen-users xen-devel)
 serve_start

@@ -17,6 +17,8 @@ sink_start
 hinit 'web {' '  base_url = "https://lists.example.org"' \
     '  max_connections = 600' '  per_ip_connections = 600' '}'
 sink_conf
+# the goodbye after a one-click is off by default (t0706); here it is on
+echo 'goodbye_after_one_click = true' >> "$T/lists/xen-devel.conf"
 sql "INSERT INTO lists(name) VALUES ('xen-devel');
      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $((N + 30)))
      INSERT INTO subscribers(id, email, email_key)

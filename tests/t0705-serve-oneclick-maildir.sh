@@ -13,6 +13,8 @@
 HERALD_TEMPLATES=$TOP/templates
 export HERALD_TEMPLATES
 hinit
+# the goodbye after a one-click is off by default (t0706); here it is on
+echo 'goodbye_after_one_click = true' >> "$T/lists/xen-users.conf"
 pf_setup --user nobody
 pf_start
 plan 13

@@ -7,7 +7,7 @@
 # POSTs is answered 503 with Retry-After each. Nothing is half done: no
 # membership changed behind a deferral. Once the file is gone, herald
 # campaign resume finishes the campaign with at most send.connections x 20
-# duplicates (README, section 5), and the same pipes, LMTP messages and
+# duplicates (doc/guide/sending.md), and the same pipes, LMTP messages and
 # POSTs, tried again, all succeed. t0422 and t0503 stand a full disk in
 # with SQLite triggers; this is the disk itself. Needs root (mount).
 . "${TOP:-.}/tests/lib.sh"

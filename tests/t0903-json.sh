@@ -4,7 +4,7 @@
 # subscriber and --campaign), replies, reply show, sub show and sub
 # export (JSON lines). Each output is parsed with python3's json and its
 # fields are checked against the database, one campaign of everything
-# (tests/t0903/campaign.sh) behind them. The schemas are README's section
+# (tests/t0903/campaign.sh) behind them. The schemas are doc/guide/reports.md's
 # "JSON output"; every key it names for a command is checked here.
 # Also: the replies listing cuts a 2 MB subject to one short line, and
 # send's per-segment counts come before its progress lines in one file.

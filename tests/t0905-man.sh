@@ -5,11 +5,12 @@
 # the program: every command of "herald help" has an entry in its
 # COMMANDS section (a line starting "*herald CMD…*"), every entry names a
 # real command, and each entry names exactly the long options that
-# "herald CMD… --help" lists. The README's synopses (indented lines
-# "    herald CMD …" and their continuation lines) must cover every
-# command, and name no option its --help lacks. A new command fails here
-# until it is documented: add its entry to doc/herald.1.scd (see the
-# others) and its synopsis to the README.
+# "herald CMD… --help" lists. The manual's synopses (indented lines
+# "    herald CMD …" and their continuation lines, in README and
+# doc/**/*.md) must cover every command, and name no option its --help
+# lacks. A new command fails here until it is documented: add its entry
+# to doc/herald.1.scd (see the others) and its synopsis to the manual
+# page under doc/ that describes it.
 . "${TOP:-.}/tests/lib.sh"
 if ! command -v mandoc >/dev/null 2>&1 || ! command -v scdoc >/dev/null 2>&1; then
 	echo "1..0 # SKIP needs scdoc and mandoc"
@@ -89,10 +90,11 @@ ok $rc "herald(1) names every command of herald help and exactly the options of 
 grep -q '^# herald sub add: --attr --name$' "$T/drift" && grep -q '^# herald mta: .*--postfix-dir' "$T/drift"
 ok $? "the check read the options (sub add: --attr --name; mta: … --postfix-dir)"
 
-# the README's synopses against herald help
-$PY - "$HERALD" "$TOP/README" >"$T/readme" 2>&1 <<'EOP'
-import re, subprocess, sys
-herald, readme = sys.argv[1:3]
+# the manual's synopses (README and doc/**/*.md) against herald help
+( cd "$TOP" && echo README && find doc -name '*.md' | LC_ALL=C sort ) >"$T/manual"
+$PY - "$HERALD" "$TOP" "$T/manual" >"$T/readme" 2>&1 <<'EOP'
+import os, re, subprocess, sys
+herald, top, manual = sys.argv[1:4]
 def run(*a):
     return subprocess.run([herald] + list(a), capture_output=True, text=True).stdout
 cmds, on = [], False
@@ -102,9 +104,11 @@ for l in run("help").splitlines():
     if on: cmds.append(l.split()[0])
 cmds = [c for c in cmds if c != "help"]
 verbs = {"sub": {"add", "rm", "show", "import", "export"}, "reply": {"show"}, "bounce": {"scan"}}
-lines = open(readme, encoding="utf-8").read().split("\n")
-seen, bad = set(), []
-for i, l in enumerate(lines):
+seen, bad, doc = set(), [], []
+for name in open(manual).read().split():
+    lines = open(os.path.join(top, name), encoding="utf-8").read().split("\n")
+    doc += [(name, i, l, lines) for i, l in enumerate(lines)]
+for name, i, l, lines in doc:
     m = re.match(r"^    herald ([a-z]+)(?: ([a-z]+))?(?![:a-z])(.*)", l)
     if not m or m.group(1) not in cmds + ["help"]:
         continue
@@ -117,14 +121,14 @@ for i, l in enumerate(lines):
     entry = [cmd] + ([verb] if verb in verbs.get(cmd, ()) else [])
     helpopts = set(re.findall(r"^ +(?:-[a-zA-Z], )?(--[a-z][a-z0-9-]*)", run(*(entry + ["--help"])), re.M))
     for o in set(re.findall(r"(?<![a-z-])(--[a-z][a-z0-9-]*)", text)) - helpopts - {"--version", "--help", "--config"}:
-        bad.append("README:%d: 'herald %s' names %s, which its --help does not have" % (i + 1, " ".join(entry), o))
+        bad.append("%s:%d: 'herald %s' names %s, which its --help does not have" % (name, i + 1, " ".join(entry), o))
 for c in cmds:
     if c not in seen:
-        bad.append("'herald %s' (herald help) has no synopsis line '    herald %s …' in the README" % (c, c))
+        bad.append("'herald %s' (herald help) has no synopsis line '    herald %s …' in README or doc/**/*.md" % (c, c))
 for b in bad: print("DRIFT " + b)
 sys.exit(1 if bad else 0)
 EOP
 rc=$?
 sed 's/^/# /' "$T/readme"
-ok $rc "the README has a synopsis for every command, naming only real options"
+ok $rc "the manual (README, doc/**/*.md) has a synopsis for every command, naming only real options"
 finish

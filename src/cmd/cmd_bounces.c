@@ -201,7 +201,7 @@ cmd_bounces(struct herald *h, int argc, char **argv)
 		{ "campaign", 0, 0, G_OPTION_ARG_INT64, &campaign,
 		    "the bounce rate of campaign ID by kind and reason", "ID" },
 		{ "json", 0, 0, G_OPTION_ARG_NONE, &json,
-		    "print JSON (README: JSON output)", NULL },
+		    "print JSON (doc/guide/reports.md)", NULL },
 		{ NULL }
 	};
 	GError *error = NULL;

@@ -8,7 +8,7 @@
  * EXTENSION, SENDER; Exim's pipe transport: LOCAL_PART,
  * LOCAL_PART_SUFFIX, DOMAIN, SENDER).
  *
- * Exit status is the MTA contract (README, "Exit status of herald pipe"):
+ * Exit status is the MTA contract (doc/admin/mail-server.md, "Exit status of herald pipe"):
  * 0 only once the outcome is committed and synced (the store is opened
  * STORE_OPEN_DURABLE); 75 for anything that may pass, including no
  * configuration found, one that does not load, a missing list folder,

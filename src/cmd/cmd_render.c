@@ -16,6 +16,12 @@
  *
  * Everything (announcement, templates, segments, the token secret) is
  * loaded and checked before the first message is made.
+ *
+ * Both warn on stderr (the exit status stays 0) when a subject is longer
+ * than RENDER_SUBJECT_WARN characters: a phone's inbox shows about 40,
+ * Gmail's desktop list about 70 (less the sender), so past 60 the end of
+ * the subject, often its point, is cut off for most readers. render
+ * warns once per distinct subject, preview once per segment line.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -31,6 +37,8 @@
 #include "store.h"
 #include "subscriber.h"
 #include "token.h"
+
+#define RENDER_SUBJECT_WARN 60	/* characters; see the top of the file */
 
 struct render_setup {
 	struct announcement *ann;
@@ -92,11 +100,13 @@ render_one(struct herald *h, struct render_setup *s, gint64 id,
 	    matched->len > 0 ? g_ptr_array_index(matched, 0) : NULL;
 	g_ptr_array_add(matched, NULL);
 	*segment_out = segment;
-	if (subject != NULL && (*subject = composer_subject(s->comp, sub,
-	    segment, (const char *const *)matched->pdata, error)) == NULL)
+	/* the message first: under --strict its error names every missing
+	 * variable, the subject's alone would name only its own */
+	if (!composer_render(s->comp, sub, segment,
+	    (const char *const *)matched->pdata, 0, out, envelope, NULL, error))
 		return FALSE;
-	return composer_render(s->comp, sub, segment,
-	    (const char *const *)matched->pdata, 0, out, envelope, NULL, error);
+	return subject == NULL || (*subject = composer_subject(s->comp, sub,
+	    segment, (const char *const *)matched->pdata, error)) != NULL;
 }
 
 /* render_write - OUT to DIR/NAME.eml (0644); the path (caller frees) */
@@ -121,6 +131,23 @@ render_write(const char *dir, const char *name, const GString *out,
 		return NULL;
 	}
 	return g_steal_pointer(&path);
+}
+
+/* render_subject_check - warn on stderr when SUBJECT (for SEGMENT, NULL:
+ * none) is longer than RENDER_SUBJECT_WARN characters; TRUE if it was */
+static gboolean
+render_subject_check(const char *cmd, const char *segment,
+    const char *subject)
+{
+	glong n = g_utf8_strlen(subject, -1);
+
+	if (n <= RENDER_SUBJECT_WARN)
+		return FALSE;
+	fprintf(stderr, "herald %s: warning: the subject%s%s is %ld "
+	    "characters, over %d (phones show about 40, Gmail on a desktop "
+	    "about 70): %s\n", cmd, segment != NULL ? " for segment " : "",
+	    segment != NULL ? segment : "", n, RENDER_SUBJECT_WARN, subject);
+	return TRUE;
 }
 
 /* render_mbox_from - the mbox separator before a message on stdout */
@@ -162,6 +189,8 @@ cmd_render(struct herald *h, int argc, char **argv)
 	};
 	struct render_setup s = { 0 };
 	g_autoptr(GArray) ids = NULL;
+	g_autoptr(GHashTable) warned = g_hash_table_new_full(g_str_hash,
+	    g_str_equal, g_free, NULL);
 	GError *error = NULL;
 	guint i;
 
@@ -194,11 +223,17 @@ cmd_render(struct herald *h, int argc, char **argv)
 	for (i = 0; i < ids->len; i++) {
 		g_autoptr(GString) out = g_string_sized_new(16384);
 		g_autofree char *envelope = NULL, *name = NULL, *path = NULL;
+		char *subject = NULL;
 		const char *seg = NULL;
 
 		if (!render_one(h, &s, g_array_index(ids, gint64, i), segment,
-		    out, &envelope, &seg, NULL, &error))
+		    out, &envelope, &seg, &subject, &error))
 			goto fail;
+		if (g_hash_table_contains(warned, subject) ||
+		    !render_subject_check("render", seg, subject))
+			g_free(subject);
+		else
+			g_hash_table_add(warned, subject);
 		if (outdir != NULL) {
 			name = g_strdup_printf("%03u-%s", i + 1, seg != NULL ? seg :
 			    "none");
@@ -257,6 +292,7 @@ preview_line(struct herald *h, struct render_setup *s, const char *segment,
 		return FALSE;
 	printf("%-22s %6" G_GINT64_FORMAT "  %s  %s\n", segment != NULL ?
 	    segment : "(whole list)", count, subject, path);
+	render_subject_check("preview", segment, subject);
 	return TRUE;
 }
 

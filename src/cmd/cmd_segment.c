@@ -147,7 +147,7 @@ cmd_segment(struct herald *h, int argc, char **argv)
 		{ "list", 0, 0, G_OPTION_ARG_NONE, &list_members,
 		    "print the members' addresses, one a line", NULL },
 		{ "json", 0, 0, G_OPTION_ARG_NONE, &json,
-		    "print JSON (README: JSON output)", NULL },
+		    "print JSON (doc/guide/reports.md)", NULL },
 		{ NULL }
 	};
 	g_autoptr(segment) seg = NULL;

@@ -1192,7 +1192,7 @@ campaign_json_relays(struct json_out *jo, GArray *relays, GArray *shapes)
 	json_out_end(jo);
 }
 
-/* campaign_show_json - campaign show --json (README: JSON output) */
+/* campaign_show_json - campaign show --json (doc/guide/reports.md, "JSON output") */
 static void
 campaign_show_json(struct herald *h, const struct campaign_view *v)
 {

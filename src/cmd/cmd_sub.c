@@ -210,7 +210,7 @@ sub_attr_cmp(gconstpointer a, gconstpointer b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* sub_show_json - sub show --json (README: JSON output) */
+/* sub_show_json - sub show --json (doc/guide/reports.md, "JSON output") */
 static void
 sub_show_json(const struct subscriber *sub, GPtrArray *keys,
     const struct list_config *list, const char *status, gint64 since,

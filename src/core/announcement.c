@@ -15,8 +15,9 @@
  * under --strict. A date field X also gives X_date ("Monday, September
  * 15, 2014"), X_day ("September 15"), X_weekday, X_time ("9:00 AM", or ""
  * without a time), X_tz ("EDT"); a section with start and end gives
- * "dates" ("August 18-19, 2014"); a time field X gives X_12h ("1:30 PM");
- * a repeated section X gives has_X (true when there is at least one).
+ * "dates" ("August 18-19, 2014") and "dates_short" ("Aug 18-19", for
+ * subjects); a time field X gives X_12h ("1:30 PM"); a repeated section
+ * X gives has_X (true when there is at least one).
  *
  * Must stay true: only fields the rules call multi-line may hold a line
  * break, so nothing from the data can reach a header with CR or LF in it
@@ -656,8 +657,28 @@ announcement_add_date(struct value *map, const char *name, const char *s,
 	    value_new_string(""));
 }
 
+/* announcement_dates_short - "dates_short" for a subject: no weekday,
+ * months cut to three letters, the year only across years ("Sep 15",
+ * "Aug 18-19", "Aug 30 - Sep 2", "Dec 30, 2014 - Jan 2, 2015") */
+static char *
+announcement_dates_short(int y1, int m1, int d1, int y2, int m2, int d2)
+{
+	const char *a = announcement_months[m1 - 1];
+	const char *b = announcement_months[m2 - 1];
+
+	if (y1 == y2 && m1 == m2 && d1 == d2)
+		return g_strdup_printf("%.3s %d", a, d1);
+	if (y1 == y2 && m1 == m2)
+		return g_strdup_printf("%.3s %d-%d", a, d1, d2);
+	if (y1 == y2)
+		return g_strdup_printf("%.3s %d - %.3s %d", a, d1, b, d2);
+	return g_strdup_printf("%.3s %d, %d - %.3s %d, %d", a, d1, y1, b, d2,
+	    y2);
+}
+
 /* announcement_add_dates - "dates" for a section with start (and end):
- * one day, a range within a month, or a range across months */
+ * one day, a range within a month, or a range across months; and
+ * "dates_short" (announcement_dates_short) */
 static void
 announcement_add_dates(struct value *map, cfg_t *sec)
 {
@@ -669,8 +690,12 @@ announcement_add_dates(struct value *map, cfg_t *sec)
 
 	if (s == NULL || !announcement_parse_date(s, &y1, &m1, &d1, &h, &mi, &t))
 		return;
-	if (e == NULL || !announcement_parse_date(e, &y2, &m2, &d2, &h, &mi, &t) ||
-	    (y1 == y2 && m1 == m2 && d1 == d2)) {
+	if (e == NULL || !announcement_parse_date(e, &y2, &m2, &d2, &h, &mi, &t)) {
+		y2 = y1;
+		m2 = m1;
+		d2 = d1;
+	}
+	if (y1 == y2 && m1 == m2 && d1 == d2) {
 		GDate *gd = g_date_new_dmy(d1, m1, y1);
 
 		text = g_strdup_printf("%s, %s %d, %d", announcement_weekdays[
@@ -690,6 +715,8 @@ announcement_add_dates(struct value *map, cfg_t *sec)
 		    announcement_months[m2 - 1], d2, y2);
 	}
 	value_map_set(map, "dates", value_new_string_take(text));
+	value_map_set(map, "dates_short", value_new_string_take(
+	    announcement_dates_short(y1, m1, d1, y2, m2, d2)));
 }
 
 static struct value *announcement_section_value(cfg_t *sec);

@@ -49,7 +49,7 @@ struct announcement {
 	char *name;		/* the data file's base name without .conf */
 	char *file;		/* the data file read */
 	char *templates;	/* the templates folder used */
-	struct value *data;	/* the data file as a map (see README §4) */
+	struct value *data;	/* the data file as a map (see doc/guide/announcements.md) */
 	struct template_set *set;	/* "subject", "text", "html" + partials */
 	gboolean calendar;	/* add a text/calendar part */
 	GPtrArray *events;	/* struct announcement_event *, for the calendar */

@@ -994,6 +994,7 @@ config_list_cfg(void)
 		CFG_BOOL("announce_only", cfg_true, CFGF_NONE),
 		CFG_BOOL("subscribe_by_mail", cfg_true, CFGF_NONE),
 		CFG_BOOL("goodbye_notice", cfg_true, CFGF_NONE),
+		CFG_BOOL("goodbye_after_one_click", cfg_false, CFGF_NONE),
 		CFG_STR("unsubscribe_base_url", "", CFGF_NONE),
 		CFG_STR("feedback_id", "", CFGF_NONE),
 		CFG_STR_LIST("editable_attributes", "{}", CFGF_NONE),
@@ -1239,6 +1240,8 @@ config_parse_list_file(const char *path, const char *default_domain,
 	list->announce_only = cfg_getbool(cfg, "announce_only");
 	list->subscribe_by_mail = cfg_getbool(cfg, "subscribe_by_mail");
 	list->goodbye_notice = cfg_getbool(cfg, "goodbye_notice");
+	list->goodbye_after_one_click = cfg_getbool(cfg,
+	    "goodbye_after_one_click");
 	if (!config_list_web(list, cfg, error) ||
 	    !config_list_feedback_id(list, cfg, lines, error))
 		goto fail;

@@ -72,6 +72,7 @@ struct list_config {
 	gboolean announce_only;
 	gboolean subscribe_by_mail;	/* LIST-subscribe@ accepted */
 	gboolean goodbye_notice;	/* tell people they were unsubscribed */
+	gboolean goodbye_after_one_click;	/* …after a one-click too */
 	char *unsubscribe_base_url;	/* https://…/ or NULL: adds the URL form */
 	char *preferences_base_url;	/* web.base_url/preferences/ or NULL */
 	char *description;		/* a line for "why you get this" */

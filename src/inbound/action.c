@@ -291,7 +291,9 @@ action_queue(struct action_ctx *ctx, const struct list_config *list,
     const char *to, const char *reply_to, const char *subject,
     const char *text, GError **error)
 {
-	GMimeMessage *msg = notice_compose(list, to, reply_to, subject, text);
+	/* after mail to the list it answers that mail; after the web, none */
+	GMimeMessage *msg = notice_compose(list, to, reply_to, subject, text,
+	    g_strcmp0(ctx->channel, "mail") == 0);
 	g_autofree char *envelope = notice_address(list, "-bounces", NULL);
 	/* signed here (when the list signs): the outbox keeps what leaves */
 	g_autoptr(GBytes) bytes = notice_bytes(list, msg, error);
@@ -504,6 +506,15 @@ action_open_member(struct action_ctx *ctx, const struct list_config *list,
 	return 1;
 }
 
+/* action_goodbye_due - see action.h */
+gboolean
+action_goodbye_due(const struct list_config *list, const char *how)
+{
+	if (!list->goodbye_notice)
+		return FALSE;
+	return g_strcmp0(how, "one-click") != 0 || list->goodbye_after_one_click;
+}
+
 /* action_unsubscribe - see action.h; the reads and the change in one
  * write transaction (no read transactions of their own: fewer locks),
  * the goodbye queued in it */
@@ -526,7 +537,8 @@ action_unsubscribe(struct action_ctx *ctx, const struct list_config *list,
 	}
 	if ((sub = subscriber_get(ctx->store, sub_id, error)) == NULL ||
 	    !action_set_status(ctx, list, list_id, sub_id, MEMBER_UNSUBSCRIBED,
-	    "unsubscribe", how, "unsubscribe", sub, error) ||
+	    "unsubscribe", how, "unsubscribe", action_goodbye_due(list, how) ?
+	    sub : NULL, error) ||
 	    !action_commit(ctx, error))
 		goto fail;
 	action_say(ctx, "unsubscribed subscriber %" G_GINT64_FORMAT " (%s)",

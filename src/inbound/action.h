@@ -75,9 +75,17 @@ gboolean action_token_find(const struct config *config,
 const char *action_status(struct action_ctx *ctx,
     const struct list_config *list, gint64 sub, GError **error);
 
+/* action_goodbye_due - whether an unsubscribe from LIST done HOW (an
+ * event detail, see action_unsubscribe) gets the goodbye: goodbye_notice,
+ * and for "one-click" (the mail client's RFC 8058 button, or the button
+ * of the unsubscribe page, which posts the same form) also
+ * goodbye_after_one_click: who pressed a button expects silence, and the
+ * page they see says it is done. */
+gboolean action_goodbye_due(const struct list_config *list, const char *how);
+
 /* action_unsubscribe - SUB_ID proved it is them: off LIST at once, with
- * the goodbye (unless the list turns it off); idempotent. HOW is the
- * event's detail ("token", "confirmed", "one-click"). */
+ * the goodbye when action_goodbye_due; idempotent. HOW is the event's
+ * detail ("token", "confirmed", "one-click"). */
 gboolean action_unsubscribe(struct action_ctx *ctx,
     const struct list_config *list, gint64 sub_id, const char *how,
     enum action_state *state, GError **error);

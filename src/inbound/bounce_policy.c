@@ -366,7 +366,7 @@ bounce_policy_mail_notice(void *mailer, const struct bounce_notice *notice,
 	if (notice->kind == BOUNCE_NOTICE_WARNING)
 		reply_to = bp_owner_address(notice->list);
 	msg = notice_compose(notice->list, notice->to[0], reply_to,
-	    notice->subject, notice->body);
+	    notice->subject, notice->body, FALSE);
 	for (to = notice->to + 1; *to != NULL; to++)
 		g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, NULL, *to);
 	ok = notice_send(mailer, notice->list, msg,

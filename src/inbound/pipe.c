@@ -553,7 +553,8 @@ pipe_queue_text(struct pipe_msg *m, gint64 list_id, gint64 sub,
     const char *kind, const char *what, const char *to, const char *reply_to,
     const char *subject, const char *text, GError **error)
 {
-	GMimeMessage *msg = notice_compose(m->list, to, reply_to, subject, text);
+	GMimeMessage *msg = notice_compose(m->list, to, reply_to, subject, text,
+	    TRUE);
 	const char *rcpts[] = { to, NULL };
 	gboolean ok = pipe_queue(m, list_id, sub, kind, what, msg, rcpts, error);
 

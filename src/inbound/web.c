@@ -514,7 +514,7 @@ web_unsubscribed(struct MHD_Connection *c, struct web_req *r,
 {
 	struct value *ctx = web_subscriber_ctx(list, token, sub);
 
-	if (st == ACTION_DONE && list->goodbye_notice)
+	if (st == ACTION_DONE && action_goodbye_due(list, "one-click"))
 		value_map_set(ctx, "goodbye", value_new_bool(TRUE));
 	return web_page(c, r, MHD_HTTP_OK, "unsubscribed", ctx);
 }

@@ -573,11 +573,28 @@ compose_view_entry(const char *key, struct value *v, gpointer data)
 	}
 }
 
+/* compose_mine - how many items of the list V are for SEGMENT */
+static guint
+compose_mine(struct value *v, const char *segment)
+{
+	guint i, mine = 0;
+
+	for (i = 0; i < value_list_length(v); i++) {
+		struct value *item = value_list_index(v, i);
+
+		if (value_kind(item) == VALUE_MAP && compose_in_audience(
+		    value_map_get(item, "audience"), segment))
+			mine++;
+	}
+	return mine;
+}
+
 /* compose_view - V as SEGMENT sees it: a copy in which every list of maps
  * with an `audience` has the items for SEGMENT first (stable), every such
  * item a `for_you` flag, and the list's key X a sibling X_for_you: the
- * first item when it is for SEGMENT, else false. Strings and numbers are
- * shared. */
+ * first item when it is for SEGMENT, else false. An item is also
+ * `picked` when it is for SEGMENT and at most half of its list is: a mark
+ * on 5 topics of 6 sets nothing apart. Strings and numbers are shared. */
 static struct value *
 compose_view(struct value *v, const char *segment)
 {
@@ -593,7 +610,7 @@ compose_view(struct value *v, const char *segment)
 	}
 	if (value_kind(v) == VALUE_LIST) {
 		struct value *list = value_new_list();
-		guint i, n = value_list_length(v);
+		guint i, n = value_list_length(v), mine = compose_mine(v, segment);
 		int pass;
 
 		for (pass = 0; pass < 2; pass++)
@@ -601,11 +618,16 @@ compose_view(struct value *v, const char *segment)
 				struct value *item = value_list_index(v, i);
 				struct value *aud = value_kind(item) == VALUE_MAP ?
 				    value_map_get(item, "audience") : NULL;
-				gboolean mine = compose_in_audience(aud, segment);
+				gboolean for_me = compose_in_audience(aud, segment);
+				struct value *view;
 
-				if ((pass == 0) == mine)
-					value_list_append(list,
-					    compose_view(item, segment));
+				if ((pass == 0) != for_me)
+					continue;
+				view = compose_view(item, segment);
+				if (aud != NULL)
+					value_map_set(view, "picked", value_new_bool(
+					    for_me && mine * 2 <= n));
+				value_list_append(list, view);
 			}
 		return list;
 	}
@@ -662,6 +684,11 @@ compose_common(const struct composer *c)
 	    l->domain);
 	compose_set_string(list, "unsubscribe", "%s-unsubscribe@%s", l->local,
 	    l->domain);
+	/* unsubscribe_mailto is unsubscribe_local "+" unsubscribe_token "@"
+	 * domain: the HTML footer lets the line break only between them */
+	compose_set_string(list, "unsubscribe_local", "%s-unsubscribe",
+	    l->local);
+	value_map_set(list, "domain", value_new_string(l->domain));
 	value_map_set(list, "announce_only", value_new_bool(l->announce_only));
 	value_map_set(common, "list", list);
 	value_map_set(common, "kind", value_new_string(c->ann->kind));
@@ -696,6 +723,7 @@ enum compose_slot {
 	SLOT_MAILTO,
 	SLOT_URL,
 	SLOT_PREFS,		/* the preferences page (herald serve) */
+	SLOT_TOKEN,		/* the token of the three above, alone */
 	SLOT_ATTR0,		/* the attributes, sorted by name */
 };
 
@@ -798,6 +826,7 @@ compose_slots_make(const struct composer *c, const struct compose_recipient *r,
 		    l->preferences_base_url, r->unsub_token);
 	else
 		compose_slot_set(sl, SLOT_PREFS, "", 0);
+	compose_slot_set(sl, SLOT_TOKEN, r->unsub_token, strlen(r->unsub_token));
 	if (nattr > 0) {
 		i = SLOT_ATTR0;
 		g_hash_table_iter_init(&it, r->sub->attrs);
@@ -841,7 +870,7 @@ compose_slot_value(const struct compose_slots *sl, guint i, gboolean markers)
 
 /* compose_subscriber_layer - the per-message map: subscriber (id, email,
  * name, first_name, attributes), segments.NAME flags, unsubscribe_mailto,
- * unsubscribe_url, preferences_url. With MARKERS, every non-empty slot is its marker (the
+ * unsubscribe_url, preferences_url, unsubscribe_token (theirs alone). With MARKERS, every non-empty slot is its marker (the
  * id too, which otherwise is a number). */
 static struct value *
 compose_subscriber_layer(const struct composer *c,
@@ -874,6 +903,8 @@ compose_subscriber_layer(const struct composer *c,
 	    markers));
 	value_map_set(top, "preferences_url", compose_slot_value(sl,
 	    SLOT_PREFS, markers));
+	value_map_set(top, "unsubscribe_token", compose_slot_value(sl,
+	    SLOT_TOKEN, markers));
 	return top;
 }
 

@@ -86,10 +86,11 @@ notice_text_part(const char *text)
 	return GMIME_PART(part);
 }
 
-/* notice_message - a message with the headers every notice shares */
+/* notice_message - a message with the headers every notice shares;
+ * ANSWERS: it answers a message (Auto-Submitted) */
 static GMimeMessage *
 notice_message(const struct list_config *list, const char *subject,
-    const char *reply_to)
+    const char *reply_to, gboolean answers)
 {
 	GMimeMessage *msg = g_mime_message_new(TRUE);
 	g_autofree char *request = notice_address(list, "-request", NULL);
@@ -114,8 +115,9 @@ notice_message(const struct list_config *list, const char *subject,
 	g_mime_message_set_message_id(msg, msgid);
 	g_mime_object_set_header(GMIME_OBJECT(msg), "List-Id", list_id, NULL);
 	g_mime_object_set_header(GMIME_OBJECT(msg), "X-Loop", loop, NULL);
+	/* RFC 3834, 5: auto-replied only in direct response to a message */
 	g_mime_object_set_header(GMIME_OBJECT(msg), "Auto-Submitted",
-	    "auto-replied", NULL);
+	    answers ? "auto-replied" : "auto-generated", NULL);
 	g_mime_object_set_header(GMIME_OBJECT(msg), "Precedence", "list", NULL);
 	if (list->feedback_id != NULL) {
 		/* Gmail's Feedback-ID, "notice" for campaign and segment */
@@ -131,9 +133,10 @@ notice_message(const struct list_config *list, const char *subject,
 /* notice_compose - a plain text notice to one address */
 GMimeMessage *
 notice_compose(const struct list_config *list, const char *to,
-    const char *reply_to, const char *subject, const char *text)
+    const char *reply_to, const char *subject, const char *text,
+    gboolean answers)
 {
-	GMimeMessage *msg = notice_message(list, subject, reply_to);
+	GMimeMessage *msg = notice_message(list, subject, reply_to, answers);
 	GMimePart *part = notice_text_part(text);
 
 	g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, NULL, to);
@@ -147,7 +150,8 @@ GMimeMessage *
 notice_forward(const struct list_config *list, GBytes *original,
     const char *reply_to, const char *subject, const char *summary)
 {
-	GMimeMessage *msg = notice_message(list, subject, reply_to);
+	/* the owners get it; it answers nobody's message */
+	GMimeMessage *msg = notice_message(list, subject, reply_to, FALSE);
 	GMimeMultipart *mixed = g_mime_multipart_new_with_subtype("mixed");
 	GMimePart *text = notice_text_part(summary);
 	GMimeStream *mem = g_mime_stream_mem_new_with_buffer(

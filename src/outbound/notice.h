@@ -7,8 +7,11 @@
  * Every notice comes from the list (From: "LIST" <LIST-request@DOMAIN>),
  * has the envelope sender LIST-bounces@DOMAIN (so its own bounces come
  * back to herald, never to a person), and carries herald's List-Id,
- * X-Loop and Auto-Submitted: auto-replied, so herald and well-behaved
- * responders never answer it again (RFC 3834).
+ * X-Loop and Auto-Submitted, so herald and well-behaved responders never
+ * answer it again (RFC 3834): "auto-replied" when it answers a message
+ * (a confirmation or goodbye after mail to the list's addresses, the
+ * help of LIST-request@), "auto-generated" otherwise (after an action
+ * on the web, a bounce warning, a forward to the owners).
  *
  * A list with a dkim { } section signs its notices as it signs its
  * announcements: notice_bytes() makes the bytes and signs them, and
@@ -44,9 +47,11 @@ char *notice_address(const struct list_config *list, const char *suffix,
     const char *extension);
 
 /* notice_compose - a text/plain (UTF-8) notice from LIST to TO; REPLY_TO
- * may be NULL (then replies go to From). */
+ * may be NULL (then replies go to From). ANSWERS: it answers a message
+ * (Auto-Submitted: auto-replied; else auto-generated). */
 GMimeMessage *notice_compose(const struct list_config *list, const char *to,
-    const char *reply_to, const char *subject, const char *text);
+    const char *reply_to, const char *subject, const char *text,
+    gboolean answers);
 
 /* notice_forward - a message to the owners of LIST carrying ORIGINAL
  * (raw RFC 5322 bytes) as a message/rfc822 part after a short text

@@ -81,6 +81,10 @@
  * The executable must export connect() and write() (the Makefile's
  * --export-dynamic-symbol) for libesmtp to get ours.
  *
+ * Greeting: smtp.helo when set, else the host's fully qualified name
+ * (host_name.c), else the domain of the session's first envelope sender
+ * (LIST-bounces@DOMAIN), never libesmtp's default, the bare host name.
+ *
  * Must stay true: nothing here prints or exits; every recipient handed in
  * comes back with a code, a reply and an outcome.
  */
@@ -99,6 +103,7 @@
 #include <auth-client.h>
 #include <libesmtp.h>
 
+#include "host_name.h"
 #include "herald.h"
 #include "dl_lib.h"
 #include "send.h"
@@ -925,6 +930,24 @@ send_configure(const char *server, const char *helo, long timeout_ms,
 	return s;
 }
 
+/* send_helo - the name SS greets with: smtp.helo, else the host's fully
+ * qualified name, else the domain of the first message's envelope sender
+ * (LIST-bounces@DOMAIN: the list's domain); NULL (libesmtp's default)
+ * only when there is none of these */
+static const char *
+send_helo(const struct sender *sender, const struct send_session *ss)
+{
+	const char *at;
+
+	if (sender->helo != NULL)
+		return sender->helo;
+	if (ss->n == 0 || ss->srcs[0].msg->envelope_from == NULL ||
+	    (at = strrchr(ss->srcs[0].msg->envelope_from, '@')) == NULL ||
+	    at[1] == '\0')
+		return NULL;
+	return at + 1;
+}
+
 /* send_session_setup - a libesmtp session for SS's messages, each added
  * without recipients; with smtp.user, an AUTH context (*AUTH) and the
  * protocol monitor. NULL when libesmtp cannot make one. */
@@ -935,8 +958,8 @@ send_session_setup(struct send_session *ss, auth_context_t *auth)
 	smtp_session_t s;
 	guint i;
 
-	s = send_configure(sender->server, sender->helo, sender->timeout_ms,
-	    sender->starttls, sender->tls);
+	s = send_configure(sender->server, send_helo(sender, ss),
+	    sender->timeout_ms, sender->starttls, sender->tls);
 	if (s == NULL)
 		return NULL;
 	if (sender->user != NULL) {
@@ -1156,7 +1179,10 @@ sender_new(const struct smtp_config *smtp, double rate, double domain_rate,
 	sender->server = strchr(smtp->host, ':') != NULL ?
 	    g_strdup_printf("[%s]:%d", smtp->host, smtp->port) :
 	    g_strdup_printf("%s:%d", smtp->host, smtp->port);
-	sender->helo = g_strdup(smtp->helo);
+	/* no smtp.helo: the host's full name, else (in each session) the
+	 * list's domain, never libesmtp's default, the bare host name */
+	sender->helo = g_strdup(smtp->helo != NULL ? smtp->helo :
+	    host_name_fqdn());
 	sender->starttls = smtp->starttls;
 	sender->user = password != NULL ? g_strdup(smtp->user) : NULL;
 	sender->password = password;

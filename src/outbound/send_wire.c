@@ -148,7 +148,7 @@ send_is_data_cmd(const char *buf, size_t len)
  * send_splice_put(), which writes it as it stands instead of libesmtp
  * copying it byte by byte (about 20 instructions a byte, some 283,000
  * for a 16 KB announcement, most of herald's work per message; see the
- * README's relay benchmark). Only over DATA on a
+ * relay benchmark in doc/design/performance.md). Only over DATA on a
  * plain-text, gathered session: BDAT counts the bytes of its chunks, so
  * there libesmtp writes everything itself, as it does on TLS. Returns
  * the length libesmtp gets. */

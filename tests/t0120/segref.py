@@ -4,7 +4,7 @@
 # Writes "COUNT<TAB>EXPRESSION" lines: random expressions in herald's segment
 # grammar over the CSV's attributes (role, region, company) and names, from
 # small ones to 1,000 terms, 256 levels of alternating and/or and 100 nested
-# nots, each with the count an evaluator written from the README's rules
+# nots, each with the count an evaluator written from the manual's rules
 # gives: a comparison on a missing attribute (or name) is false, and so is
 # != ; "not" of it is true. The same SEED gives the same lines.
 import csv

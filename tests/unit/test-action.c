@@ -177,6 +177,13 @@ test_unsubscribe(struct fixture *f, gconstpointer data)
 	g_assert_cmpstr(fx_status(f, f->bob), ==, MEMBER_ACTIVE);
 	g_assert_cmpint(fx_int(f, "SELECT count(*) FROM events WHERE action ="
 	    " 'unsubscribe' AND channel = 'web'"), ==, 1);
+	/* no goodbye after a one-click unless the list asks for one */
+	g_assert_cmpint(fx_int(f, "SELECT count(*) FROM outbox"), ==, 0);
+	g_assert_null(f->notices);
+	f->list->goodbye_after_one_click = TRUE;
+	g_assert_true(action_unsubscribe(&f->a, f->list, f->bob, "one-click",
+	    &st, NULL));
+	g_assert_cmpint(st, ==, ACTION_DONE);
 	/* the goodbye is in the outbox, queued with the change */
 	g_assert_cmpint(fx_int(f, "SELECT count(*) FROM outbox WHERE kind ="
 	    " 'goodbye'"), ==, 1);
@@ -186,7 +193,7 @@ test_unsubscribe(struct fixture *f, gconstpointer data)
 	    &st, NULL));
 	g_assert_cmpint(st, ==, ACTION_ALREADY);
 	g_assert_cmpint(fx_int(f, "SELECT count(*) FROM events WHERE action ="
-	    " 'unsubscribe'"), ==, 1);
+	    " 'unsubscribe'"), ==, 2);
 	g_assert_cmpint(fx_int(f, "SELECT count(*) FROM outbox"), ==, 1);
 	g_assert_true(action_unsubscribe(&f->a, f->list, 0, "one-click", &st,
 	    NULL));

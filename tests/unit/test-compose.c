@@ -155,7 +155,7 @@ test_structure(void)
 	g_assert_cmpstr(internet_address_get_name(internet_address_list_get_address(
 	    to, 0)), ==, "Ada Lovelace");
 	g_assert_cmpstr(g_mime_message_get_subject(m), ==,
-	    "Xen Project Developer Summit: August 18-19, 2014, Chicago, IL");
+	    "Xen Project Developer Summit: Chicago, IL, Aug 18-19");
 	g_assert_cmpstr(g_mime_message_get_message_id(m), ==, msgid);
 	g_assert_true(compose_message_id_delivery(msgid, "lists.xenproject.org",
 	    &key, &delivery));
