@@ -76,15 +76,11 @@ soname = $(shell objdump -p $$($(CC) -print-file-name=$(1)) 2>/dev/null | sed -n
 ESMTP_SONAME := $(call soname,libesmtp.so)
 SSL_SONAME := $(call soname,libssl.so)
 override CPPFLAGS += $(if $(ESMTP_SONAME),-DSEND_ESMTP_SONAME='"$(ESMTP_SONAME)"') $(if $(SSL_SONAME),-DSEND_SSL_SONAME='"$(SSL_SONAME)"')
-# libopendkim (DKIM signing) and libcrypto are opened the same way, by
-# src/outbound/dkim.c, when a list signs; it defines PEM_read_bio_PrivateKey(),
-# which the executable exports so libopendkim gets the parsed key it
-# holds instead of parsing the PEM again for every message.
-OPENDKIM_SONAME := $(call soname,libopendkim.so)
+# libcrypto is opened the same way, by src/outbound/dkim.c, when a list
+# signs: herald's own DKIM signer (dkim_sign.c) runs on it.
 CRYPTO_SONAME := $(call soname,libcrypto.so)
-override CPPFLAGS += $(if $(OPENDKIM_SONAME),-DDKIM_OPENDKIM_SONAME='"$(OPENDKIM_SONAME)"') $(if $(CRYPTO_SONAME),-DDKIM_CRYPTO_SONAME='"$(CRYPTO_SONAME)"')
-HERALD_LDFLAGS = -Wl,--export-dynamic-symbol=connect -Wl,--export-dynamic-symbol=write \
-	-Wl,--export-dynamic-symbol=PEM_read_bio_PrivateKey
+override CPPFLAGS += $(if $(CRYPTO_SONAME),-DDKIM_CRYPTO_SONAME='"$(CRYPTO_SONAME)"')
+HERALD_LDFLAGS = -Wl,--export-dynamic-symbol=connect -Wl,--export-dynamic-symbol=write
 STATIC_LIBS = gmime-3.0 gio-2.0 gobject-2.0 gmodule-2.0 glib-2.0 sqlite3 confuse pcre2-8 ffi
 ifneq ($(STATIC_DEPS)$(SANITIZE),0)
 ifneq ($(SANITIZE),1)
@@ -157,9 +153,6 @@ $(BUILD)/tools/%: tests/tools/%.c $(LIB_OBJS) $(HDRS)
 	@mkdir -p $(BUILD)/tools
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $(CPPFLAGS) $(TOOL_LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS_ALL) $(TEST_LIBS)
 
-# the signing benchmark's tool takes herald's path: the parsed-key cache
-$(BUILD)/tools/dkim-sign: TOOL_LDFLAGS = -Wl,--export-dynamic-symbol=PEM_read_bio_PrivateKey
-
 $(BUILD):
 	mkdir -p $(BUILD)
 
@@ -181,7 +174,7 @@ DEB_PACKAGES = make gcc binutils libc6-dev pkg-config libglib2.0-dev libgmime-3.
 	postfix python3 python3-aiosmtpd perl openssl procps time bc strace \
 	libmicrohttpd-dev curl python3-selenium chromium chromium-driver wrk \
 	nginx-light scdoc mandoc bash-completion zsh mlmmj \
-	libopendkim-dev opendkim-tools python3-dkim iproute2 \
+	opendkim-tools python3-dkim iproute2 \
 	systemd man-db util-linux prometheus debhelper lintian fakeroot
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -15,7 +15,7 @@
 . "$TOP/tests/t0700/serve-lib.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
 V=$TOP/tests/t0710
-plan 56
+plan 62
 
 PORT=$(free_port)
 WEBPORT=$(free_port)
@@ -25,30 +25,7 @@ L=$T/lists/xen-users.conf
 # setkey PATH - the RSA key_file of xen-users
 setkey() { sed -i "s|^\([[:space:]]*\)key_file = .*|\1key_file = \"$1\"|" "$L"; }
 
-# dkimpy over every signature of FILE, keys from the records in $T/dns.txt
-pyverify() { $PY "$V/dkim-verify.py" "$1" "${2:-$T/dns.txt}"; }
-# opendkim-testmsg on FILE: libopendkim's own verifier, its key lookups
-# through the system resolver, run in a network and mount namespace of
-# its own whose resolv.conf names a DNS server (dns-txt.py) answering
-# from RECORDS on that namespace's loopback
-ODK=no
-if command -v opendkim-testmsg >/dev/null && command -v ip >/dev/null && [ "$(id -u)" = 0 ] &&
-    unshare -mn true 2>/dev/null; then ODK=yes; fi
-odkverify() {
-	cat > "$T/odk.sh" <<EOF
-ip link set lo up
-echo "nameserver 127.0.0.1" > "$T/resolv.conf"
-mount --bind "$T/resolv.conf" /etc/resolv.conf
-rm -f "$T/dns.out"
-$PY "$V/dns-txt.py" "${2:-$T/dns.txt}" 53 > "$T/dns.out" 2>&1 &
-p=\$!
-i=0; while [ \$i -lt 50 ] && ! grep -qs ready "$T/dns.out"; do sleep 0.1; i=\$((i+1)); done
-opendkim-testmsg < "$1"; rc=\$?
-kill \$p
-exit \$rc
-EOF
-	unshare -mn sh "$T/odk.sh"
-}
+. "$V/verify-lib.sh"
 
 # --- keys
 t "keygen makes an RSA and an ed25519 key" 0 herald dkim keygen xen-users --ed25519
@@ -153,6 +130,15 @@ for kind in summit talks sponsorship; do
 	else
 		skip "$kind: opendkim-testmsg needs root, unshare and ip for its private DNS"
 	fi
+	tamper "$(ls "$T/sink"/* | head -1)" "$T/k-subject.eml" "$T/k-added.eml"
+	! pyverify "$T/k-subject.eml" >/dev/null && ! pyverify "$T/k-added.eml" >/dev/null
+	ok $? "$kind: dkimpy fails a changed Subject and an added List-Unsubscribe"
+	if [ $ODK = yes ]; then
+		! odkverify "$T/k-subject.eml" 2>/dev/null && ! odkverify "$T/k-added.eml" 2>/dev/null
+		ok $? "$kind: opendkim-testmsg fails them too"
+	else
+		skip "$kind: opendkim-testmsg (needs root, unshare and ip)"
+	fi
 done
 M=$(ls "$T/sink"/* | head -1)
 out=$(pyverify "$M"); like "$out" '^rsa-sha256 s=herald: pass$' &&
@@ -207,7 +193,7 @@ like "$out" '^PASS key readable: .*xen-users\.herald\.pem \(rsa, 2048 bits' &&
 ok $? "PASS lines: key, record, alignment, headers, over-signing, verification, one-click served"
 DIG=$(sed -n '/^herald\._domainkey/,/)/p' "$T/dns.txt" | grep -o '"[^"]*"' | tr '\n' ' ')
 t "doctor with the record as dig +short prints it" 0 herald doctor xen-users --txt "$DIG"
-like "$out" '^PASS signature verifies \(libopendkim, key from --txt\)'
+like "$out" '^PASS signature verifies \(herald.s verifier over libcrypto, key from --txt\)'
 ok $? "the quoted strings are joined as DNS joins them"
 OTHER=$(openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 2>/dev/null | openssl pkey -pubout -outform der 2>/dev/null | base64 -w0)
 t "doctor with a record of another key" 78 herald doctor xen-users --txt "v=DKIM1; k=rsa; p=$OTHER"

@@ -450,7 +450,7 @@ doctor_verify(GPtrArray *checks, const struct list_dkim *k,
 	g_strchomp(report->str);
 	g_strdelimit(report->str, "\n", ';');
 	doctor_check(checks, ok ? DOCTOR_PASS : DOCTOR_FAIL, "signature "
-	    "verifies (libopendkim, key from %s): %s", o->txt != NULL ?
+	    "verifies (herald's verifier over libcrypto, key from %s): %s", o->txt != NULL ?
 	    "--txt" : "the key file", ok ? report->str : err->message);
 	g_clear_error(&err);
 }

@@ -37,7 +37,7 @@ struct doctor_opts {
  * LISTEN answers 200 to one RFC 8058 POST of a test token, which acts on
  * nobody; SKIP when neither web.base_url nor the list's
  * unsubscribe_base_url is set), over-signing in h=, and the sample's
- * signatures verified by libopendkim against the records. Never fails
+ * signatures verified (dkim_verify_message, over libcrypto) against the records. Never fails
  * as a whole. */
 GPtrArray *doctor_run(const struct config *config,
     const struct list_config *list, const struct doctor_opts *o);

@@ -232,6 +232,7 @@ send_run(struct herald *h, const char *cmd, gint64 id, gboolean json,
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &oint);
 	sigaction(SIGTERM, &sa, &oterm);
+	composer_set_campaign(comp, id);
 	ok = dispatch_run(h->store, h->config, comp, id, &send_stop,
 	    send_progress, &view, &p, &reason, &error);
 	sigaction(SIGINT, &oint, NULL);

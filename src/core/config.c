@@ -701,6 +701,7 @@ config_list_free(struct list_config *list)
 	g_free(list->from);
 	g_strfreev(list->owners);
 	g_free(list->unsubscribe_base_url);
+	g_free(list->feedback_id);
 	g_free(list->preferences_base_url);
 	g_free(list->track_base_url);
 	g_free(list->description);
@@ -1006,6 +1007,7 @@ config_list_cfg(void)
 		CFG_BOOL("goodbye_notice", cfg_true, CFGF_NONE),
 		CFG_BOOL("goodbye_after_one_click", cfg_false, CFGF_NONE),
 		CFG_STR("unsubscribe_base_url", "", CFGF_NONE),
+		CFG_STR("feedback_id", "", CFGF_NONE),
 		CFG_STR_LIST("editable_attributes", "{}", CFGF_NONE),
 		CFG_INT_CB("archive", ARCHIVE_PUBLIC, CFGF_NONE,
 		    config_cb_word),
@@ -1120,6 +1122,31 @@ config_list_owners(struct list_config *list, cfg_t *cfg, GHashTable *lines,
 	return TRUE;
 }
 
+/* config_list_feedback_id - feedback_id = "SENDERID": 5 to 15 letters,
+ * digits, dots and dashes (the last field of Gmail's Feedback-ID) */
+static gboolean
+config_list_feedback_id(struct list_config *list, cfg_t *cfg,
+    GHashTable *lines, GError **error)
+{
+	const char *v = cfg_getstr(cfg, "feedback_id"), *p;
+
+	if (v == NULL || cfg_size(cfg, "feedback_id") == 0 ||
+	    (*v == '\0' && config_line(lines, "feedback_id") == 0))
+		return TRUE;
+	for (p = v; *p != '\0'; p++)
+		if (!g_ascii_isalnum(*p) && *p != '.' && *p != '-')
+			break;
+	if (*p != '\0' || p - v < 5 || p - v > 15) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s:%d: feedback_id \"%s\" is not a sender id (5 to 15 "
+		    "letters, digits, dots and dashes)", list->file,
+		    config_line(lines, "feedback_id"), v);
+		return FALSE;
+	}
+	list->feedback_id = g_strdup(v);
+	return TRUE;
+}
+
 /* config_list_web - the unsubscribe base URL and the attributes
  * subscribers may edit on the web */
 static gboolean
@@ -1227,7 +1254,8 @@ config_parse_list_file(const char *path, const char *default_domain,
 	list->goodbye_notice = cfg_getbool(cfg, "goodbye_notice");
 	list->goodbye_after_one_click = cfg_getbool(cfg,
 	    "goodbye_after_one_click");
-	if (!config_list_web(list, cfg, error))
+	if (!config_list_web(list, cfg, error) ||
+	    !config_list_feedback_id(list, cfg, lines, error))
 		goto fail;
 	list->archive = cfg_getint(cfg, "archive");
 	list->timezone = config_strdup_nonempty(cfg_getstr(cfg, "timezone"));

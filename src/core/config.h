@@ -87,6 +87,7 @@ struct list_config {
 	enum archive_mode archive;	/* the web archive of its campaigns */
 	struct bounce_policy bounce;
 	struct list_dkim *dkim;		/* NULL: messages are not signed */
+	char *feedback_id;	/* Gmail's SenderId for Feedback-ID, or NULL */
 	char *timezone;		/* an IANA zone ("Europe/Berlin"), NULL: local */
 	char *window;		/* sending window ("Mon-Fri 09:00-17:00"), NULL: any time */
 	int daily_cap;		/* most messages a day per campaign, 0: no cap */

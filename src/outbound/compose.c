@@ -62,6 +62,7 @@ struct composer {
 	gboolean no_cache;		/* HERALD_RENDER_CACHE=0: always slow */
 	struct dkim_signer *signer;	/* the list's dkim { }, or NULL */
 	struct track_links *track;	/* tracked links (track.h), or NULL */
+	gint64 campaign_id;		/* Feedback-ID's first field (0: none yet) */
 };
 
 static const char *const compose_days[] = {
@@ -1700,6 +1701,13 @@ compose_fixed_headers(struct composer *c, GError **error)
 	return TRUE;
 }
 
+/* composer_set_campaign - see compose.h */
+void
+composer_set_campaign(struct composer *c, gint64 campaign_id)
+{
+	c->campaign_id = campaign_id;
+}
+
 /* composer_free - free C and all it holds */
 void
 composer_free(struct composer *c)
@@ -1903,6 +1911,11 @@ compose_head(GString *out, const struct composer *c,
 	if (l->unsubscribe_base_url != NULL)
 		compose_header(out, "List-Unsubscribe-Post",
 		    "List-Unsubscribe=One-Click");
+	/* Gmail's feedback loop groups complaints by it; signed (h=) */
+	if (l->feedback_id != NULL)
+		g_string_append_printf(out, "Feedback-ID: %" G_GINT64_FORMAT
+		    ":%s:%s:%s\r\n", c->campaign_id, r->segment != NULL ?
+		    r->segment : "none", l->name, l->feedback_id);
 }
 
 /* compose_body - the MIME body: text and HTML alternatives (from the

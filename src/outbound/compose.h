@@ -20,7 +20,9 @@
  * subscriber's token, and the https URL when the list has
  * unsubscribe_base_url), List-Unsubscribe-Post (RFC 8058, with the URL),
  * List-Post (NO for announce-only lists), List-Help, List-Owner,
- * Precedence: bulk, X-Loop; X-Herald-Test: yes on a test copy. When the
+ * Precedence: bulk, X-Loop; X-Herald-Test: yes on a test copy;
+ * Feedback-ID: CAMPAIGN:SEGMENT:LIST:SENDERID when the list has
+ * feedback_id (SEGMENT "none" for a subscriber in no campaign segment). When the
  * list has a dkim { } section, the DKIM-Signature header(s) come first,
  * over the message as composed (dkim.h); composer_new() loads the keys (a
  * CONFIG error naming the file when one is missing or unfit) and a
@@ -77,6 +79,11 @@ struct composer *composer_new(const struct announcement *ann,
     const struct list_config *list, const struct token_key *key,
     const char *const *campaign_segments, int flags, GError **error);
 void composer_free(struct composer *c);
+
+/* composer_set_campaign - the campaign C renders for (the first field of
+ * Feedback-ID; 0 until set, as for herald render). Call it before
+ * composer_render() runs in any thread. */
+void composer_set_campaign(struct composer *c, gint64 campaign_id);
 
 /* composer_render - append the complete message for SUB to OUT (CRLF
  * line ends; the caller hands it to libesmtp as is). SEGMENT is the first

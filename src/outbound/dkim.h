@@ -1,6 +1,8 @@
 /*
- * dkim.h - DKIM (RFC 6376) signatures on the bytes herald sends, through
- * libopendkim: keys, signing, the TXT record to publish, local checks.
+ * dkim.h - DKIM (RFC 6376) signatures on the bytes herald sends, by
+ * herald's own signer over OpenSSL's libcrypto (dkim_sign.c, with the
+ * canonicalization in dkim_canon.c): keys, signing, verifying, the TXT
+ * record to publish, local checks.
  *
  * A list with a dkim { } section gets a signer (dkim_signer_new): its
  * RSA key (rsa-sha256, at least 1024 bits, 2048 made by keygen) and, when
@@ -30,7 +32,7 @@ struct list_dkim;
 #define DKIM_SIGN_HEADERS "From", "To", "Subject", "Date", "Message-ID", \
 	"MIME-Version", "Content-Type", "Reply-To", "List-Id", \
 	"List-Unsubscribe", "List-Unsubscribe-Post", "List-Help", \
-	"List-Owner", "List-Post", "List-Subscribe"
+	"List-Owner", "List-Post", "List-Subscribe", "Feedback-ID"
 #define DKIM_OVERSIGN_HEADERS "From", "Subject", "List-Unsubscribe", \
 	"List-Unsubscribe-Post"
 
@@ -75,7 +77,8 @@ char *dkim_zone_txt(const char *name, const char *record);
 struct dkim_signer;
 
 /* dkim_signer_new - a signer for a list's dkim { }: loads and checks the
- * keys and libopendkim. NULL and a CONFIG error naming the key file. */
+ * keys (each parsed once, then shared by every thread that signs). NULL
+ * and a CONFIG error naming the key file. */
 struct dkim_signer *dkim_signer_new(const struct list_dkim *cfg,
     GError **error);
 void dkim_signer_free(struct dkim_signer *s);
@@ -91,12 +94,22 @@ const struct dkim_key *dkim_signer_key(const struct dkim_signer *s,
 gboolean dkim_signer_sign(const struct dkim_signer *s, GString *msg,
     gsize start, GError **error);
 
+/* dkim_canonical - what the signer hashes for MSG[0..LEN), in the clear:
+ * the relaxed body onto BODY and the relaxed header fields h= selects
+ * onto HEADERS (the DKIM-Signature field itself not included), by the
+ * very code that signs, with the body going to a GString instead of the
+ * digest. Returns the h= value it would sign (caller frees). For the
+ * tests that hold herald's canonicalization against dkimpy's. */
+char *dkim_canonical(const char *msg, gsize len, GString *headers,
+    GString *body);
+
 /* dkim_lookup_fn - the TXT record of SELECTOR._domainkey.DOMAIN, or NULL */
 typedef const char *(*dkim_lookup_fn)(const char *selector,
     const char *domain, gpointer data);
 
-/* dkim_verify_message - verify every DKIM-Signature of MSG[0..LEN) with libopendkim,
- * the keys coming from LOOKUP. TRUE when there is at least one and every
+/* dkim_verify_message - verify every DKIM-Signature of MSG[0..LEN) with
+ * dkim_sign.c's verifier (relaxed/relaxed, rsa-sha256 and ed25519-sha256,
+ * over libcrypto), the keys coming from LOOKUP. TRUE when there is at least one and every
  * one verifies; REPORT (may be NULL) gets a line per signature. FALSE with
  * an error (DATA) saying what failed otherwise. */
 gboolean dkim_verify_message(const char *msg, gsize len, dkim_lookup_fn lookup,

@@ -119,6 +119,14 @@ notice_message(const struct list_config *list, const char *subject,
 	g_mime_object_set_header(GMIME_OBJECT(msg), "Auto-Submitted",
 	    answers ? "auto-replied" : "auto-generated", NULL);
 	g_mime_object_set_header(GMIME_OBJECT(msg), "Precedence", "list", NULL);
+	if (list->feedback_id != NULL) {
+		/* Gmail's Feedback-ID, "notice" for campaign and segment */
+		g_autofree char *fid = g_strdup_printf("notice:notice:%s:%s",
+		    list->name, list->feedback_id);
+
+		g_mime_object_set_header(GMIME_OBJECT(msg), "Feedback-ID", fid,
+		    NULL);
+	}
 	return msg;
 }
 

@@ -323,6 +323,7 @@ schedule_run(struct store *store, const struct config *config,
 		event(&ev, data);
 	watch.stop_at = plan.stop_at;
 	watcher = g_thread_new("herald-watch", schedule_watch_main, &watch);
+	composer_set_campaign(comp, c->id);
 	ok = dispatch_run(store, config, comp, c->id, &watch.inner, NULL, NULL,
 	    &ev.progress, &reason, error);
 	g_atomic_int_set(&watch.done, 1);

@@ -1,7 +1,7 @@
 /*
  * dl_lib.h - open shared libraries with dlopen() when first needed and
  * fill a table of their functions' pointers: how herald loads libesmtp
- * and OpenSSL (send.c) and libopendkim (dkim.c) only in the processes
+ * and libssl (send.c) and libcrypto (dkim.c) only in the processes
  * that send or sign, instead of linking them into every herald pipe.
  */
 #ifndef HERALD_DL_LIB_H

@@ -4,8 +4,11 @@
 # unsigned and signed (rsa-sha256, 2048 bits), ROUNDS times each,
 # alternated in one run; herald's CPU (user + system, all threads) per
 # message, signed minus unsigned, beside `openssl speed rsa2048`'s time
-# per RSA signature on the same machine. Target: the difference at most
-# 1.2 times the bare sign. Each round also runs smtp-source sending one
+# per RSA signature on the same machine (the bare RSA sign). Target: the
+# difference at most 1.10 times the bare sign (herald's own signer; the
+# libopendkim one of before stood at 1.38). The signed rate is printed
+# beside the unsigned rate of the same run and beside `openssl speed
+# -multi NCPU rsa2048` (every core signing, nothing else). Each round also runs smtp-source sending one
 # of herald's signed messages N times over as many sessions (-d), for
 # the rate beside herald's signed rate, and openssl speed, for the sign
 # beside herald's difference. herald send and smtp-source are timed the
@@ -18,6 +21,7 @@ set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/bench/lib.sh"
 N=${N:-20000}
+NCPU=$(nproc)
 ROUNDS=${ROUNDS:-3}
 CONN=${CONN:-4}
 T=$(mktemp -d "${TMPDIR:-/tmp}/herald-bench.XXXXXX")
@@ -77,9 +81,11 @@ cp "$T/signed.conf" "$T/lists/xen-users.conf"
 "$HERALD" render summit --list xen-users --to p1@example1.org > "$T/one.eml"
 tr -d '\r' < "$T/one.eml" > "$T/one-lf.eml"
 scmd="smtp-source -d -s $CONN -m $N -F $T/one-lf.eml -f bench@example.org -t sink@example.org 127.0.0.1:$PORT"
-# sign - openssl speed's time per RSA 2048 signature (CPU), in sign_us
+# sign - openssl speed's time per RSA 2048 signature (CPU), in sign_us,
+# and every core's signatures per second (-multi NCPU), in multi_rate
 sign() {
 	sign_us=$(openssl speed -seconds "${SIGN_SECONDS:-3}" rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ { printf "%.1f", $4 * 1e6 }')
+	multi_rate=$(openssl speed -multi "$NCPU" -seconds "${SIGN_SECONDS:-3}" rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ { printf "%.0f", $(NF - 1) }')
 }
 
 echo "each round: herald send unsigned, herald send signed, smtp-source, openssl speed"
@@ -87,9 +93,12 @@ echo "  herald send: herald send summit --list xen-users --segment users --yes -
 echo "          ($N messages, $CONN connections; the list file without, then with its dkim { } block)"
 echo "  smtp-source: $scmd"
 echo "          ($N messages of $(wc -c < "$T/one-lf.eml") bytes with LF lines, one of herald's signed ones)"
-echo "  openssl speed -seconds ${SIGN_SECONDS:-3} rsa2048"
+echo "  openssl speed -seconds ${SIGN_SECONDS:-3} rsa2048; openssl speed -multi $NCPU -seconds ${SIGN_SECONDS:-3} rsa2048"
 diffs=""
 signs=""
+srates=""
+prates=""
+mrates=""
 sratios=""
 i=1
 while [ $i -le "$ROUNDS" ]; do
@@ -104,27 +113,21 @@ while [ $i -le "$ROUNDS" ]; do
 	d=$(echo "$s - $p" | bc)
 	diffs="$diffs $d"
 	signs="$signs $sign_us"
+	srates="$srates $sr"
+	prates="$prates $pr"
+	mrates="$mrates $multi_rate"
 	sratio=$(echo "scale=3; $sr / $src" | bc)
 	sratios="$sratios $sratio"
 	echo "    herald send unsigned: $p us CPU per message; whole command $pr msg/s (internal run.rate $pir msg/s)"
 	echo "    herald send signed:   $s us CPU per message; whole command $sr msg/s (internal run.rate $sir msg/s)"
-	echo "    signed minus unsigned: +$d us; openssl speed rsa2048: $sign_us us per sign"
+	echo "    signed minus unsigned: +$d us; openssl speed rsa2048: $sign_us us per sign; openssl speed -multi $NCPU rsa2048: $multi_rate signs/s"
 	printf '    smtp-source, the same signed message: whole command %s msg/s; herald send signed / smtp-source, whole commands %.2f\n' \
 	    "$src" "$sratio"
 	bench_load "after round $i"
 	i=$((i + 1))
 done
-# shellcheck disable=SC2086
-med=$(bench_median $diffs)
-# shellcheck disable=SC2086
-sign_med=$(bench_median $signs)
-# shellcheck disable=SC2086
-echo "median signing cost $med us per message (herald send signed minus unsigned) = $(echo "scale=2; $med / $sign_med" | bc)x openssl speed's median $sign_med us per RSA sign (target <= 1.2)"
-# shellcheck disable=SC2086
-printf 'herald send signed / smtp-source, whole commands: median %.2f of%s\n' "$(bench_median $sratios)" "$sratios"
-
 # dkim.c's signer alone, one thread, on one of herald's messages (its
-# signature taken off) and on a 200-byte one: what libopendkim itself adds
+# signature taken off) and on a 200-byte one: what the signer itself costs
 $PY - "$T/one.eml" "$T/bare.eml" "$T/tiny.eml" <<'PYEOF'
 import sys
 m = open(sys.argv[1], "rb").read()
@@ -133,7 +136,20 @@ open(sys.argv[3], "wb").write(b"From: a@example.org\r\nTo: b@example.net\r\n"
     b"Subject: hello\r\n\r\n" + b"a short body line\r\n" * 8)
 PYEOF
 KEY=$(sed -n 's/.*key_file = "\(.*\)"/\1/p' "$T/dkim.block")
-if [ -x "$BUILD/tools/dkim-sign" ]; then
-	echo "dkim.c's signer alone, one thread: $("$BUILD/tools/dkim-sign" "$KEY" "$T/bare.eml" 2000);" \
-	    "$("$BUILD/tools/dkim-sign" "$KEY" "$T/tiny.eml" 2000)"
+# the tool built beside the herald under test (bench-vs.sh runs two)
+SIGNTOOL=$(dirname "$HERALD")/build/tools/dkim-sign
+[ -x "$SIGNTOOL" ] || SIGNTOOL=$BUILD/tools/dkim-sign
+if [ -x "$SIGNTOOL" ]; then
+	echo "dkim.c's signer alone, one thread ($SIGNTOOL): $("$SIGNTOOL" "$KEY" "$T/bare.eml" 2000);" \
+	    "$("$SIGNTOOL" "$KEY" "$T/tiny.eml" 2000)"
 fi
+# shellcheck disable=SC2086
+printf 'herald send signed / smtp-source, whole commands: median %.2f of%s\n' "$(bench_median $sratios)" "$sratios"
+# shellcheck disable=SC2086
+echo "signed send rate: median $(bench_median $srates) msg/s whole command; unsigned, the same run: median $(bench_median $prates) msg/s; openssl speed -multi $NCPU rsa2048: median $(bench_median $mrates) signs/s"
+# shellcheck disable=SC2086
+med=$(bench_median $diffs)
+# shellcheck disable=SC2086
+sign_med=$(bench_median $signs)
+echo "(signing cost: herald send signed minus unsigned, CPU per message, median of$diffs; the bare RSA sign: openssl speed rsa2048, median of$signs us; target <= 1.10)"
+echo "median signing cost $med us per message = $(echo "scale=2; $med / $sign_med" | bc | sed 's/^\./0./')x the bare RSA sign"

@@ -2,8 +2,9 @@
  * test-dkim.c - dkim.c on its own: alignment of d= with From, the p= of a
  * published record however it was pasted, zone-file TXT strings of at
  * most 250 octets, keys refused by type and size, and a message signed at
- * an offset of its buffer, verified by libopendkim, failing once changed;
- * a failed signature leaves the bytes as they were.
+ * an offset of its buffer, verified by dkim_verify_message (herald's own
+ * verifier), failing once changed; a failed signature leaves the bytes as
+ * they were.
  */
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "herald.h"
 #include "config.h"
 #include "dkim.h"
+#include "dkim_canon.h"
 
 static char *dir;
 
@@ -192,6 +194,79 @@ test_sign_verify(void)
 	g_string_free(buf, TRUE);
 }
 
+/* sink - canonical bytes onto a GString */
+static void
+sink(gpointer data, const void *buf, gsize len)
+{
+	g_string_append_len(data, buf, len);
+}
+
+/* canon_body - BODY canonicalized, fed in chunks of STEP bytes after a
+ * first one of FIRST bytes (caller frees) */
+static char *
+canon_body(const char *body, gsize first, gsize step)
+{
+	GString *out = g_string_new(NULL);
+	struct dkim_canon_body b;
+	gsize len = strlen(body), at = MIN(first, len);
+
+	dkim_canon_body_init(&b, sink, out);
+	dkim_canon_body_update(&b, body, at);
+	while (at < len) {
+		gsize n = MIN(step, len - at);
+
+		dkim_canon_body_update(&b, body + at, n);
+		at += n;
+	}
+	dkim_canon_body_final(&b);
+	return g_string_free(out, FALSE);
+}
+
+/* RFC 6376 3.4.5's example, and the edges of the body rules */
+static void
+test_canon_rfc(void)
+{
+	static const struct { const char *in, *out; } bodies[] = {
+		{ " C \r\nD \t E\r\n\r\n\r\n", " C\r\nD E\r\n" },
+		{ "", "" },
+		{ "\r\n\r\n", "" },
+		{ " \t \r\n\t\r\n", "" },
+		{ "x", "x\r\n" },
+		{ "a\r\n \r\n\r\nb  \r\n \r\n", "a\r\n\r\n\r\nb\r\n" },
+		{ "a\rb \n c\r\n", "a\rb \n c\r\n" },
+		{ "..dot\t\tx\r\n", "..dot x\r\n" },
+	};
+	g_autoptr(GString) h = g_string_new(NULL);
+	guint i;
+
+	for (i = 0; i < G_N_ELEMENTS(bodies); i++) {
+		g_autofree char *got = canon_body(bodies[i].in, (gsize)-1, 1);
+
+		g_assert_cmpstr(got, ==, bodies[i].out);
+	}
+	dkim_canon_header(h, "A: X", 4);
+	dkim_canon_header(h, "B : Y\t\r\n\tZ  ", strlen("B : Y\t\r\n\tZ  "));
+	g_assert_cmpstr(h->str, ==, "a:X\r\nb:Y Z\r\n");
+}
+
+/* the body's bytes are the same however it is cut into chunks */
+static void
+test_canon_chunks(void)
+{
+	const char *body = " a  b\t \r\n\r\n \t\r\nc \r\r\n\r\nd\r \r\n"
+	    "e f\r\n  \r\n\r\n";
+	g_autofree char *whole = canon_body(body, (gsize)-1, 1);
+	gsize first, step;
+
+	for (first = 0; first <= strlen(body); first++)
+		for (step = 1; step <= 4; step++) {
+			g_autofree char *got = canon_body(body, first, step);
+
+			g_assert_cmpstr(got, ==, whole);
+		}
+	g_assert_cmpstr(whole, ==, " a b\r\n\r\n\r\nc \r\r\n\r\nd\r\r\ne f\r\n");
+}
+
 static void
 test_sign_failure(void)
 {
@@ -230,6 +305,8 @@ main(int argc, char **argv)
 	g_test_add_func("/dkim/keys", test_keys);
 	g_test_add_func("/dkim/sign-verify", test_sign_verify);
 	g_test_add_func("/dkim/sign-failure", test_sign_failure);
+	g_test_add_func("/dkim/canon-rfc", test_canon_rfc);
+	g_test_add_func("/dkim/canon-chunks", test_canon_chunks);
 	rc = g_test_run();
 	{
 		g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
