@@ -70,6 +70,7 @@
 #define WEB_ARCHIVE_FOOTER_TEXT \
 	"-- \nFrom the archive of {{list.display_name}} <{{list.address}}>.\n"
 #define WEB_GROUP_MAX		512	/* one-click POSTs in one commit at most */
+#define WEB_CONTACTS		20	/* lists an error page names at most */
 
 struct web_bucket {
 	double tokens;
@@ -383,7 +384,28 @@ web_page(struct MHD_Connection *c, struct web_req *r, unsigned status,
 	    g_string_free(out, FALSE), TRUE);
 }
 
-/* web_error - a plain page: HEADING, MESSAGE */
+/* web_error_contacts - who a visitor of an error page can write to, in
+ * CTX: LIST's owner address, or with no list known (a link that is not
+ * valid names none) every configured list's, up to WEB_CONTACTS */
+static void
+web_error_contacts(const struct config *config,
+    const struct list_config *list, struct value *ctx)
+{
+	struct value *owners = value_new_list();
+	guint i;
+
+	if (list != NULL)
+		value_list_append(owners, web_list_value(list));
+	for (i = 0; list == NULL && i < config->lists->len &&
+	    i < WEB_CONTACTS; i++)
+		value_list_append(owners, web_list_value(
+		    g_ptr_array_index(config->lists, i)));
+	value_map_set(ctx, "contact", value_new_bool(list != NULL ||
+	    config->lists->len > 0));
+	value_map_set(ctx, "owners", owners);
+}
+
+/* web_error - a plain page: HEADING, MESSAGE, and whom to write to */
 static enum MHD_Result
 web_error(struct MHD_Connection *c, struct web_req *r, unsigned status,
     const struct list_config *list, const char *heading, const char *message)
@@ -392,6 +414,7 @@ web_error(struct MHD_Connection *c, struct web_req *r, unsigned status,
 
 	if (list != NULL)
 		value_map_set(ctx, "list", web_list_value(list));
+	web_error_contacts(r->web->config, list, ctx);
 	value_map_set(ctx, "heading", value_new_string(heading));
 	value_map_set(ctx, "message", value_new_string(message));
 	if (r->outcome->len == 0)
@@ -698,6 +721,8 @@ web_subscriber_ctx(const struct list_config *list, const char *token,
 	struct value *ctx = value_new_map();
 
 	value_map_set(ctx, "list", web_list_value(list));
+	/* a subscriber's page: the footer says why they get the mail */
+	value_map_set(ctx, "reader", value_new_bool(TRUE));
 	value_map_set(ctx, "token", value_new_string(token));
 	value_map_set(ctx, "email", value_new_string(sub != NULL ?
 	    sub->email : "the test address"));
@@ -1080,6 +1105,8 @@ web_confirm(struct MHD_Connection *c, struct web_req *r, const char *token)
 	    !web_load_sub(&a, sub_id, &sub, &err))
 		return web_failed(c, r, list, err);
 	ctx = web_subscriber_ctx(list, token, sub);
+	/* not yet (or no longer) a reader: no "why you get this" */
+	value_map_set(ctx, "reader", value_new_bool(FALSE));
 	if (p == TOKEN_CONFIRM_SUBSCRIBE)
 		value_map_set(ctx, "subscribe", value_new_bool(TRUE));
 	if (strcmp(r->method, "POST") == 0) {
@@ -1123,11 +1150,53 @@ web_html_part(GMimeObject *obj, int depth)
 	return NULL;
 }
 
-/* web_issue_render - campaign ANNOUNCEMENT (a path) rendered for no one:
- * no name, no address, and subscriber id 0, whose tokens act on nobody */
+/* web_issue_page - the archive's page of the announcement's HTML
+ * (taken): the line of page "issue" (its date WHEN, the way back to the
+ * archive) after the <body> tag, the announcement in a <main> after it;
+ * NULL and an error when the page cannot be rendered */
+static char *
+web_issue_page(struct web *web, const struct list_config *list,
+    char *html, gint64 when, GError **error)
+{
+	g_autofree char *mail = html;
+	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(when);
+	struct value *ctx = value_new_map();
+	struct value *stack[] = { ctx };
+	g_autoptr(GString) line = g_string_new(NULL);
+	const char *body = strstr(mail, "<body"), *end, *close;
+	gboolean ok;
+
+	value_map_set(ctx, "list", web_list_value(list));
+	value_map_set(ctx, "date", value_new_string_take(
+	    g_date_time_format(dt, "%Y-%m-%d")));
+	value_map_set(ctx, "iso", value_new_string_take(
+	    g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ")));
+	ok = template_render(web->pages, "issue", stack, 1,
+	    TEMPLATE_ESCAPE_HTML, line, NULL, error);
+	value_unref(ctx);
+	if (!ok)
+		return NULL;
+	/* an HTML part with no <body> of its own: one around it */
+	if (body == NULL || (end = strchr(body, '>')) == NULL)
+		return g_strdup_printf("<!DOCTYPE html>\n<html lang=\"en\">"
+		    "<head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+		    "content=\"width=device-width, initial-scale=1\"><title>"
+		    "%s</title></head><body>\n%s<main>\n%s</main>\n</body>"
+		    "</html>\n", list->name, line->str, mail);
+	end++;
+	if ((close = g_strrstr(end, "</body>")) == NULL)
+		close = end + strlen(end);
+	return g_strdup_printf("%.*s\n%s<main>\n%.*s</main>\n%s",
+	    (int)(end - mail), mail, line->str, (int)(close - end), end, close);
+}
+
+/* web_issue_render - campaign ANNOUNCEMENT (a path), sent at WHEN,
+ * rendered for no one: no name, no address, and subscriber id 0, whose
+ * tokens act on nobody; as the archive shows it (the announcement's
+ * flag "archive" set, "calendar" unset: there is no attachment here) */
 static struct web_issue *
 web_issue_render(struct web *web, const struct list_config *list,
-    const char *path, GError **error)
+    const char *path, gint64 when, GError **error)
 {
 	g_autoptr(composer) comp = NULL;
 	struct announcement *ann;
@@ -1141,6 +1210,10 @@ web_issue_render(struct web *web, const struct list_config *list,
 
 	if ((ann = announcement_load(path, web->config, error)) == NULL)
 		return NULL;
+	/* text that only makes sense in the mail ("The attached calendar
+	 * file…") is under {{#calendar}} or {{^archive}} */
+	value_map_set(ann->data, "archive", value_new_bool(TRUE));
+	value_map_set(ann->data, "calendar", value_new_bool(FALSE));
 	/* the copy of no one carries no one's footer (the address it went
 	 * to, the links to leave or to the preferences): the shared footer
 	 * partials become a neutral line with the subscribe form's link */
@@ -1181,19 +1254,25 @@ web_issue_render(struct web *web, const struct list_config *list,
 		is->subject = g_strdup("(no subject)");
 	if (is->html == NULL)
 		is->html = g_strdup("<p>(no HTML part)</p>");
+	if ((is->html = web_issue_page(web, list, is->html, when,
+	    error)) == NULL) {
+		web_issue_free(is);
+		return NULL;
+	}
 	return is;
 }
 
-/* web_issue - the cached rendering of campaign ID (borrowed) */
+/* web_issue - the cached rendering of campaign ID, sent at WHEN
+ * (borrowed) */
 static const struct web_issue *
 web_issue(struct web *web, const struct list_config *list, gint64 id,
-    const char *path, GError **error)
+    const char *path, gint64 when, GError **error)
 {
 	struct web_issue *is;
 
 	g_mutex_lock(&web->archive_lock);
 	if ((is = g_hash_table_lookup(web->archive, &id)) == NULL &&
-	    (is = web_issue_render(web, list, path, error)) != NULL) {
+	    (is = web_issue_render(web, list, path, when, error)) != NULL) {
 		gint64 *k = g_new(gint64, 1);
 
 		*k = id;
@@ -1220,7 +1299,7 @@ web_archive_items(struct web *web, const struct list_config *list,
 		    struct store_archive_issue, i);
 		g_autoptr(GError) ierr = NULL;
 		const struct web_issue *is = web_issue(web, list, si->id,
-		    si->announcement, &ierr);
+		    si->announcement, si->when, &ierr);
 		g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(si->when);
 		struct value *m;
 
@@ -1811,7 +1890,7 @@ web_new(const struct config *config, const struct token_key *key,
 	g_autofree char *dir = web_templates(config);
 	static const char *const pages[] = { "layout", "error", "unsubscribe",
 	    "unsubscribed", "resubscribed", "preferences", "subscribe",
-	    "confirm", "archive", "feed" };
+	    "confirm", "archive", "feed", "issue" };
 	size_t i;
 
 	web->config = config;
