@@ -45,6 +45,7 @@
 #include "log.h"
 #include "store.h"
 #include "store_inbound.h"
+#include "segment_choice.h"
 #include "subscriber.h"
 #include "template.h"
 #include "token.h"
@@ -874,11 +875,31 @@ web_resubscribe(struct MHD_Connection *c, struct web_req *r,
 	return web_page(c, r, MHD_HTTP_OK, "resubscribed", ctx);
 }
 
+/* web_choice_refused - WHY: VALUE is not one of CHOICES of KEY */
+static void
+web_choice_refused(GString *why, const char *key, const char *value,
+    GPtrArray *choices)
+{
+	guint i;
+
+	g_string_printf(why, "\"%s\" is not one of the choices for %s (", value,
+	    key);
+	for (i = 0; i < choices->len; i++)
+		g_string_append_printf(why, "%s%s", i > 0 ? ", " : "",
+		    ((struct segment_choice *)g_ptr_array_index(choices,
+		    i))->value);
+	g_string_append(why, "): nothing was changed. Please pick one from"
+	    " the list.");
+}
+
 /* web_form_attrs - the editable attributes of LIST found in the form
- * (field "attr.KEY"); FALSE if a value is not acceptable */
+ * (field "attr.KEY"); FALSE if a value is not acceptable: a line break,
+ * too long, or (in WHY) not one of the values the list's segments use
+ * for KEY (segment_choice.h), unless it is SUB's (may be NULL) value
+ * now. An empty value where there was none is left out. */
 static gboolean
 web_form_attrs(struct web_req *r, const struct list_config *list,
-    GHashTable **out)
+    const struct subscriber *sub, GHashTable **out, GString *why)
 {
 	char **k;
 
@@ -886,18 +907,67 @@ web_form_attrs(struct web_req *r, const struct list_config *list,
 	for (k = list->editable; k != NULL && *k != NULL; k++) {
 		g_autofree char *f = g_strconcat("attr.", *k, NULL);
 		const char *v = web_field(r, f);
+		const char *now = sub != NULL ?
+		    g_hash_table_lookup(sub->attrs, *k) : NULL;
+		g_autoptr(GPtrArray) choices = NULL;
 
 		if (v == NULL)
 			continue;
 		if (!subscriber_check_text(*k, v, NULL) || strlen(v) > 200)
 			return FALSE;
+		if (*v == '\0' && (now == NULL || *now == '\0'))
+			continue;
+		choices = segment_choices(list, *k);
+		if (!segment_choice_ok(choices, v) &&
+		    (now == NULL || strcmp(now, v) != 0)) {
+			web_choice_refused(why, *k, v, choices);
+			return FALSE;
+		}
 		g_hash_table_insert(*out, g_strdup(*k), g_strstrip(g_strdup(v)));
 	}
 	return TRUE;
 }
 
-/* web_attr_list - the editable attributes of LIST as [{key, value}] with
- * SUB's values (SUB may be NULL) */
+/* web_attr_choices - the options of a select for CHOICES with NOW (may
+ * be NULL) chosen: NOW first when it is none of them (kept as it is),
+ * an empty "not set" option when there is no NOW */
+static struct value *
+web_attr_choices(GPtrArray *choices, const char *now)
+{
+	struct value *l = value_new_list();
+	gboolean found = FALSE;
+	guint i;
+
+	for (i = 0; now != NULL && i < choices->len; i++)
+		found = found || strcmp(((struct segment_choice *)
+		    g_ptr_array_index(choices, i))->value, now) == 0;
+	if (now == NULL || *now == '\0' || !found) {
+		struct value *o = value_new_map();
+
+		value_map_set(o, "value", value_new_string(now != NULL ? now :
+		    ""));
+		value_map_set(o, "label", value_new_string_take(now != NULL &&
+		    *now != '\0' ? g_strdup_printf("%s (as it is now)", now) :
+		    g_strdup("(not set)")));
+		value_map_set(o, "selected", value_new_bool(TRUE));
+		value_list_append(l, o);
+	}
+	for (i = 0; i < choices->len; i++) {
+		const struct segment_choice *c = g_ptr_array_index(choices, i);
+		struct value *o = value_new_map();
+
+		value_map_set(o, "value", value_new_string(c->value));
+		value_map_set(o, "label", value_new_string(c->label));
+		value_map_set(o, "selected", value_new_bool(now != NULL &&
+		    strcmp(now, c->value) == 0));
+		value_list_append(l, o);
+	}
+	return l;
+}
+
+/* web_attr_list - the editable attributes of LIST as [{key, value,
+ * choices}] with SUB's values (SUB may be NULL); choices (a select's
+ * options) when the list's segments test the attribute */
 static struct value *
 web_attr_list(const struct list_config *list, const struct subscriber *sub)
 {
@@ -909,8 +979,14 @@ web_attr_list(const struct list_config *list, const struct subscriber *sub)
 		const char *v = sub != NULL ?
 		    g_hash_table_lookup(sub->attrs, *k) : NULL;
 
+		g_autoptr(GPtrArray) choices = segment_choices(list, *k);
+
 		value_map_set(m, "key", value_new_string(*k));
 		value_map_set(m, "value", value_new_string(v != NULL ? v : ""));
+		if (choices->len > 0) {
+			value_map_set(m, "has_choices", value_new_bool(TRUE));
+			value_map_set(m, "choices", web_attr_choices(choices, v));
+		}
 		value_list_append(l, m);
 	}
 	return l;
@@ -981,13 +1057,18 @@ web_preferences(struct MHD_Connection *c, struct web_req *r,
 			const char *name = web_field(r, "name");
 			g_autofree char *n = name != NULL ?
 			    g_strstrip(g_strdup(name)) : NULL;
+			g_autoptr(GString) why = g_string_new(NULL);
 
-			if (!web_form_attrs(r, list, &attrs) || (n != NULL &&
-			    (strlen(n) > 200 ||
-			    !subscriber_check_text("name", n, NULL))))
+			if (!web_form_attrs(r, list, sub, &attrs, why) ||
+			    (n != NULL && (strlen(n) > 200 ||
+			    !subscriber_check_text("name", n, NULL)))) {
+				g_string_assign(r->outcome, why->len > 0 ?
+				    "preferences: a value not offered" :
+				    "preferences: a value not valid");
 				return web_error(c, r, MHD_HTTP_BAD_REQUEST, list,
-				    "Not saved", "A value is too long or holds a"
-				    " line break.");
+				    "Not saved", why->len > 0 ? why->str :
+				    "A value is too long or holds a line break.");
+			}
 			if (!action_preferences(&a, list, sub_id, n, attrs, &st,
 			    &err))
 				return web_failed(c, r, list, err);
@@ -1029,6 +1110,7 @@ web_subscribe(struct MHD_Connection *c, struct web_req *r, const char *name)
 {
 	const struct list_config *list;
 	g_autoptr(GHashTable) attrs = NULL;
+	g_autoptr(GString) why = g_string_new(NULL);
 	g_autofree char *email = NULL, *who = NULL;
 	struct action_ctx a;
 	enum action_state st;
@@ -1053,13 +1135,14 @@ web_subscribe(struct MHD_Connection *c, struct web_req *r, const char *name)
 	who = g_strstrip(g_strdup(web_field(r, "name") != NULL ?
 	    web_field(r, "name") : ""));
 	if (!subscriber_check_email(email, NULL) ||
-	    !web_form_attrs(r, list, &attrs) || strlen(who) > 200 ||
+	    !web_form_attrs(r, list, NULL, &attrs, why) || strlen(who) > 200 ||
 	    !subscriber_check_text("name", who, NULL)) {
 		value_unref(ctx);
 		g_string_assign(r->outcome, "subscribe form not valid");
 		return web_error(c, r, MHD_HTTP_BAD_REQUEST, list,
-		    "Not subscribed", "That is not a mail address we can use,"
-		    " or a value is too long or holds a line break.");
+		    "Not subscribed", why->len > 0 ? why->str : "That is not a"
+		    " mail address we can use, or a value is too long or holds"
+		    " a line break.");
 	}
 	if (!web_limiter_take(&r->web->token_limit, email)) {
 		value_unref(ctx);

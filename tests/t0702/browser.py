@@ -15,6 +15,7 @@ import tempfile
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 
 shots, step, url = sys.argv[1], sys.argv[2], sys.argv[3]
 args = sys.argv[4:]
@@ -91,9 +92,9 @@ try:
         if "Done." not in text():
             fail("not confirmed")
     elif step == "preferences":
-        f = drv.find_element(By.NAME, "attr.role")
-        f.clear()
-        f.send_keys(args[0])
+        # the list's segments test role: a select of their values
+        Select(drv.find_element(By.NAME, "attr.role")).select_by_value(
+            args[0])
         drv.find_element(By.XPATH, "//button[.='Save']").click()
         fits()
         shot("saved")
