@@ -330,6 +330,10 @@ static const char *const store_migrations[] = {
 	"  state TEXT NOT NULL,"		/* up, down, at quota */
 	"  reason TEXT,"
 	"  since INTEGER NOT NULL);",
+	/* 10: the subject a campaign went out with (herald send renders it
+	 * for its first segment and no one in particular: report and
+	 * campaign show name it); NULL for a campaign made before */
+	"ALTER TABLE campaigns ADD COLUMN subject TEXT;",
 };
 
 #define STORE_NMIGRATIONS ((int)G_N_ELEMENTS(store_migrations))
