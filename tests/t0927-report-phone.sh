@@ -9,7 +9,7 @@
 # time" of a campaign that took seconds is drawn second by second.
 # "Unsubscribed since" leaves out a subscriber who pressed Undo; the
 # report, campaign show --json and campaigns --json name the subject.
-# Screenshots: $BUILD/screenshots/report-*.png.
+# Screenshots: $BUILD/screenshots/web-report-375.png and -1200.png.
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0400/common.sh"
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] ||
@@ -77,8 +77,8 @@ sql "UPDATE deliveries SET first_attempt = $S + (id % 5) * 4, last_attempt = $S 
 
 # the browser
 herald report "$CAMPAIGN" --html "$SHOTS/report.html"
-rm -f "$SHOTS"/report-*.png
-$PY "$TOP/tests/t0727/axe.py" "$SHOTS" report "report|file://$SHOTS/report.html" >"$T/axe.out" 2>&1
+rm -f "$SHOTS"/web-report-*.png
+$PY "$TOP/tests/t0727/axe.py" "$SHOTS" web "report|file://$SHOTS/report.html" >"$T/axe.out" 2>&1
 rc=$?
 sed 's/^/# /' "$T/axe.out"
 [ $rc = 0 ] && [ "$(grep -c '^ok ' "$T/axe.out")" = 2 ]
