@@ -91,9 +91,12 @@ like "$A" '<main>' && unlike "$A" 'alice@subs\.test'
 ok $? "the announcement is the page's main, for nobody"
 
 # 9: preferences offer the segments' values
-like "$U2" '<select[^>]*name="attr.role"' && like "$U2" '<option value="developer" selected' &&
-    like "$U2" '<option value="user"' && like "$U2" '<option value="maintainer"'
-ok $? "preferences: a select of the values the segments use, the current one chosen"
+like "$U2" '<legend>role</legend>' &&
+    like "$U2" '<input type="radio" name="attr.role" value="developer" checked><span>developer: hypervisor and toolstack developers</span>' &&
+    like "$U2" '<input type="radio" name="attr.role" value="user"><span>user: people who run' &&
+    like "$U2" '<input type="radio" name="attr.role" value="maintainer">' &&
+    [ "$(printf '%s' "$U2" | grep -c 'name="attr.role"')" = 6 ]
+ok $? "preferences: the six values the segments use, labelled from the list file, the current one checked"
 hc -d action=save -d name=Alice --data-urlencode 'attr.role=Developer ' "$WEB/preferences/$AT"
 [ "$code" = 400 ] && like "$body" 'not one of' &&
     [ "$(sql "SELECT json_extract(attrs, '\$.role') FROM subscribers WHERE id = $ALICE")" = developer ]
@@ -130,7 +133,7 @@ $PY "$TOP/tests/t0727/axe.py" "$SHOTS" web \
     "confirm|$WEB$CF" \
     "confirmed|$WEB$CE $WEB$CF|click:form $BT" \
     "preferences|$WEB/preferences/$AT" \
-    "preferences-saved|$WEB/preferences/$AT|select:attr.role=developer;click:form $BT" \
+    "preferences-saved|$WEB/preferences/$AT|check:attr.role=developer;click:form $BT" \
     "preferences-refused|$WEB/preferences/$AT|setvalue:attr.role=Developer ;click:form $BT" \
     "unsubscribe|$WEB/unsubscribe/$AT" \
     "unsubscribed|$WEB/unsubscribe/$AT|click:form $BT" \

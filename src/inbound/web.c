@@ -928,7 +928,7 @@ web_form_attrs(struct web_req *r, const struct list_config *list,
 	return TRUE;
 }
 
-/* web_attr_choices - the options of a select for CHOICES with NOW (may
+/* web_attr_choices - the radio buttons of CHOICES with NOW (may
  * be NULL) chosen: NOW first when it is none of them (kept as it is),
  * an empty "not set" option when there is no NOW */
 static struct value *
@@ -966,8 +966,8 @@ web_attr_choices(GPtrArray *choices, const char *now)
 }
 
 /* web_attr_list - the editable attributes of LIST as [{key, value,
- * choices}] with SUB's values (SUB may be NULL); choices (a select's
- * options) when the list's segments test the attribute */
+ * choices}] with SUB's values (SUB may be NULL); choices (radio buttons)
+ * when the list's segments test the attribute */
 static struct value *
 web_attr_list(const struct list_config *list, const struct subscriber *sub)
 {

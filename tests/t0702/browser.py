@@ -15,7 +15,6 @@ import tempfile
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
 
 shots, step, url = sys.argv[1], sys.argv[2], sys.argv[3]
 args = sys.argv[4:]
@@ -92,9 +91,9 @@ try:
         if "Done." not in text():
             fail("not confirmed")
     elif step == "preferences":
-        # the list's segments test role: a select of their values
-        Select(drv.find_element(By.NAME, "attr.role")).select_by_value(
-            args[0])
+        # the list's segments test role: a radio button for each value
+        drv.find_element(By.CSS_SELECTOR, 'input[name="attr.role"]'
+                         '[value="%s"]' % args[0]).click()
         drv.find_element(By.XPATH, "//button[.='Save']").click()
         fits()
         shot("saved")

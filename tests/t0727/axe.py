@@ -7,9 +7,9 @@
 #   axe.py SHOTS PREFIX STEP...
 #
 # A STEP is NAME|URL or NAME|URL|DO: DO is ';'-separated "fill:FIELD=VALUE"
-# (the form field named FIELD), "select:FIELD=VALUE" (a select's option),
-# "setvalue:FIELD=VALUE" (the chosen option of a select sends VALUE: what
-# a hand-made request could send) and "click:CSS" (press that element;
+# (the form field named FIELD), "check:FIELD=VALUE" (the radio button of
+# FIELD with that value), "setvalue:FIELD=VALUE" (the checked radio
+# button of FIELD sends VALUE: what a hand-made request could send) and "click:CSS" (press that element;
 # the page it leads to is the one checked). URL may be two, separated by
 # a space: the first for 375 px, the second for 1200 (a link that works
 # once). Prints one line per page and width ("ok" or "FAIL" with
@@ -23,7 +23,6 @@ import tempfile
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
 
 TOP = os.environ.get("TOP", ".")
 AXE = open(os.path.join(TOP, "tests/vendor/axe-core/axe.min.js"),
@@ -56,15 +55,15 @@ def act(do):
             f = drv.find_element(By.NAME, k)
             f.clear()
             f.send_keys(v)
-        elif kind == "select":
+        elif kind == "check":
             k, _, v = rest.partition("=")
-            Select(drv.find_element(By.NAME, k)).select_by_value(v)
+            drv.find_element(By.CSS_SELECTOR, 'input[name="%s"][value="%s"]'
+                             % (k, v)).click()
         elif kind == "setvalue":
             k, _, v = rest.partition("=")
-            drv.execute_script("var s = document.getElementsByName("
-                               "arguments[0])[0];"
-                               "s.options[s.selectedIndex].value = arguments[1];",
-                               k, v)
+            drv.execute_script("document.querySelector('input[name=\"' +"
+                               " arguments[0] + '\"]:checked').value ="
+                               " arguments[1];", k, v)
         elif kind == "click":
             drv.find_element(By.CSS_SELECTOR, rest).click()
         else:
