@@ -19,7 +19,7 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] ||
 fi
 . "$TOP/tests/t0903/campaign.sh"
 . "$TOP/tests/t0700/serve-lib.sh"
-plan 13
+plan 15
 SHOTS=$BUILD/screenshots
 
 # the longest segment name the shipped lists have, in the campaign
@@ -63,6 +63,9 @@ ok $? "campaign show --json and campaigns --json carry subject"
 like "$out" '^SECOND \(UTC\) .*\(per second\)$' &&
     [ "$(printf '%s\n' "$out" | grep -cE '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} ')" -ge 5 ]
 ok $? "text: a campaign of 16 seconds is counted second by second"
+t "campaign show" 0 herald campaign show "$CAMPAIGN"
+printf '%s\n' "$out" | grep -qxF "subject      $SUBJ"
+ok $? "campaign show names it too"
 t "report --html" 0 herald report "$CAMPAIGN" --html "$T/report.html"
 like "$(cat "$T/report.html")" '<small id="bucket">per second, UTC</small>' &&
     [ "$(grep -c '<circle' "$T/report.html")" -ge 30 ]

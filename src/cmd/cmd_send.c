@@ -1247,6 +1247,8 @@ campaign_text_head(struct herald *h, const struct campaign_view *v)
 
 	printf("campaign     %" G_GINT64_FORMAT "\n", c->id);
 	printf("announcement %s\n", c->announcement);
+	if (c->subject != NULL)
+		printf("subject      %s\n", c->subject);
 	printf("list         %s\n", c->list);
 	printf("state        %s%s%s\n", campaigns_state(h, c),
 	    c->reason != NULL ? ": " : "", c->reason != NULL ? c->reason : "");
