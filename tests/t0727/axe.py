@@ -2,20 +2,19 @@
 # axe.py - pages in a real headless chromium (selenium) at 375 and 1200 px:
 # each is checked with axe-core (vendored in tests/vendor/axe-core/) and
 # for sideways scrolling, and a screenshot of the whole page is kept as
-# SHOTS/web-NAME-WIDTH.png (or PREFIX-NAME-WIDTH.png).
+# SHOTS/PREFIX-NAME-WIDTH.png.
 #
 #   axe.py SHOTS PREFIX STEP...
 #
 # A STEP is NAME|URL or NAME|URL|DO: DO is ';'-separated "fill:FIELD=VALUE"
 # (the form field named FIELD), "check:FIELD=VALUE" (the radio button of
-# FIELD with that value), "setvalue:FIELD=VALUE" (the checked radio
-# button of FIELD sends VALUE: what a hand-made request could send) and "click:CSS" (press that element;
-# the page it leads to is the one checked). URL may be two, separated by
-# a space: the first for 375 px, the second for 1200 (a link that works
-# once). Prints one line per page and width ("ok" or "FAIL" with
-# every violation: rule, impact, the first elements); exits 1 when one
-# failed.
-import json
+# FIELD with that value), "setvalue:FIELD=VALUE" (the checked radio button
+# of FIELD sends VALUE: what a hand-made request could send) and
+# "click:CSS" (press that element and wait for the page it leads to,
+# which is the one checked). URL may be two, separated by a space: the
+# first for 375 px, the second for 1200 (a link that works once). Prints
+# one line per page and width ("ok" or "FAIL" with every violation: rule,
+# impact, the first elements); exits 1 when one failed.
 import os
 import sys
 import tempfile
@@ -23,6 +22,8 @@ import tempfile
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
 
 TOP = os.environ.get("TOP", ".")
 AXE = open(os.path.join(TOP, "tests/vendor/axe-core/axe.min.js"),
@@ -65,7 +66,13 @@ def act(do):
                                " arguments[0] + '\"]:checked').value ="
                                " arguments[1];", k, v)
         elif kind == "click":
+            # a button that submits: wait for the page it leads to (the
+            # next action must not find the old page's elements)
+            old = drv.find_element(By.TAG_NAME, "html")
             drv.find_element(By.CSS_SELECTOR, rest).click()
+            WebDriverWait(drv, 30).until(EC.staleness_of(old))
+            WebDriverWait(drv, 30).until(lambda d: d.execute_script(
+                "return document.readyState") == "complete")
         else:
             raise ValueError("no action " + kind)
 
