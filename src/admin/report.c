@@ -23,8 +23,10 @@
 #include "report.h"
 #include "store_reports.h"
 
-/* the curve's minutes are filled in with zeros over at most a day */
+/* the curve's buckets are filled in with zeros over at most this many */
 #define REPORT_FILL_MINUTES	1440
+/* the curve has about this many points at most (its bucket is chosen) */
+#define REPORT_POINTS		60
 #define REPORT_CODES		8
 
 static const char *const report_colors[] = { "#2e7d32", "#f9a825", "#c62828",
@@ -75,15 +77,37 @@ report_free(struct report *r)
 	g_free(r);
 }
 
-/* report_minutes - the send curve, gaps of up to a day filled with 0 */
+/* report_bucket - the curve's bucket for a campaign whose attempts span
+ * SPAN seconds: the smallest round length (1 s up to a day) that gives
+ * at most REPORT_POINTS points, so a campaign of a few seconds is drawn
+ * second by second and one of a week hour by hour */
+gint64
+report_bucket(gint64 span)
+{
+	static const gint64 steps[] = { 1, 2, 5, 10, 15, 30, 60, 120, 300, 600,
+	    900, 1800, 3600, 7200, 10800, 21600, 43200, 86400 };
+	guint i;
+
+	for (i = 0; i < G_N_ELEMENTS(steps); i++)
+		if (span / steps[i] < REPORT_POINTS)
+			return steps[i];
+	return steps[G_N_ELEMENTS(steps) - 1];
+}
+
+/* report_minutes - the send curve in buckets of report_bucket, gaps of
+ * up to REPORT_FILL_MINUTES buckets filled with 0 */
 static gboolean
 report_minutes(struct store *store, struct report *r, GError **error)
 {
-	g_autoptr(GArray) rows = store_report_minutes(store, r->campaign->id,
-	    error);
+	g_autoptr(GArray) rows = NULL;
+	gint64 first, last;
 	guint i;
 
-	if (rows == NULL)
+	if (!store_report_span(store, r->campaign->id, &first, &last, error))
+		return FALSE;
+	r->bucket = report_bucket(last - first);
+	if ((rows = store_report_minutes(store, r->campaign->id, r->bucket,
+	    error)) == NULL)
 		return FALSE;
 	for (i = 0; i < rows->len; i++) {
 		const struct store_report_minute *row = &g_array_index(rows,
@@ -96,9 +120,9 @@ report_minutes(struct store *store, struct report *r, GError **error)
 			    struct report_minute, r->minutes->len - 1).minute;
 			struct report_minute zero = { 0 };
 
-			if ((m.minute - last) / 60 <= REPORT_FILL_MINUTES)
-				for (zero.minute = last + 60; zero.minute <
-				    m.minute; zero.minute += 60)
+			if ((m.minute - last) / r->bucket <= REPORT_FILL_MINUTES)
+				for (zero.minute = last + r->bucket; zero.minute <
+				    m.minute; zero.minute += r->bucket)
 					g_array_append_val(r->minutes, zero);
 		}
 		g_array_append_val(r->minutes, m);
@@ -256,6 +280,31 @@ report_text_relays(GString *s, const struct report *r)
 	}
 }
 
+/* report_bucket_words - a bucket of SECONDS in words ("5 seconds",
+ * "minute", "2 hours"; static) */
+static const char *
+report_bucket_words(gint64 seconds)
+{
+	static char buf[32];
+
+	if (seconds == 1)
+		return "second";
+	if (seconds < 60)
+		g_snprintf(buf, sizeof(buf), "%" G_GINT64_FORMAT " seconds",
+		    seconds);
+	else if (seconds == 60)
+		return "minute";
+	else if (seconds < 3600)
+		g_snprintf(buf, sizeof(buf), "%" G_GINT64_FORMAT " minutes",
+		    seconds / 60);
+	else if (seconds == 3600)
+		return "hour";
+	else
+		g_snprintf(buf, sizeof(buf), "%" G_GINT64_FORMAT " hours",
+		    seconds / 3600);
+	return buf;
+}
+
 /* report_text - the terminal summary */
 char *
 report_text(const struct report *r)
@@ -272,6 +321,8 @@ report_text(const struct report *r)
 	g_string_append_printf(s, "campaign %" G_GINT64_FORMAT ": %s to %s (%s),"
 	    " %s%s%s\n", c->id, c->announcement, c->list, segs, c->state,
 	    c->reason != NULL ? ": " : "", c->reason != NULL ? c->reason : "");
+	if (c->subject != NULL)
+		g_string_append_printf(s, "subject \"%s\"\n", c->subject);
 	g_string_append_printf(s, "created %s, first sent %s, finished %s (UTC)\n",
 	    created, started, finished);
 	g_string_append_printf(s, "recipients %" G_GINT64_FORMAT ": sent %"
@@ -298,16 +349,18 @@ report_text(const struct report *r)
 	report_text_relays(s, r);
 	report_clicks_text(s, r->clicks);
 	if (r->minutes->len > 0)
-		g_string_append_printf(s, "\n%-16s %7s %8s %7s\n",
-		    "MINUTE (UTC)", "SENT", "DEFERRED", "FAILED");
+		g_string_append_printf(s, "\n%-19s %7s %8s %7s  (per %s)\n",
+		    r->bucket < 60 ? "SECOND (UTC)" : "MINUTE (UTC)", "SENT",
+		    "DEFERRED", "FAILED", report_bucket_words(r->bucket));
 	for (i = 0; i < r->minutes->len; i++) {
 		const struct report_minute *m = &g_array_index(r->minutes,
 		    struct report_minute, i);
-		g_autofree char *t = report_time(m->minute, "%F %R");
+		g_autofree char *t = report_time(m->minute, r->bucket < 60 ?
+		    "%F %T" : "%F %R");
 
 		if (m->sent + m->deferred + m->failed == 0)
 			continue;
-		g_string_append_printf(s, "%-16s %7" G_GINT64_FORMAT " %8"
+		g_string_append_printf(s, "%-19s %7" G_GINT64_FORMAT " %8"
 		    G_GINT64_FORMAT " %7" G_GINT64_FORMAT "\n", t, m->sent,
 		    m->deferred, m->failed);
 	}
@@ -363,16 +416,94 @@ report_axis_max(gint64 n)
 	}
 }
 
-/* report_curve - the send curve: sent, deferred and failed per minute as
- * three lines over time */
+/* report_curve_x - the x of point I of N on an axis from X0 to X1 */
+static double
+report_curve_x(guint i, guint n, double x0, double x1)
+{
+	return n == 1 ? (x0 + x1) / 2 : x0 + (x1 - x0) * i / (n - 1);
+}
+
+/* report_curve_svg - the send curve drawn W units wide (its text is in
+ * the units: the narrow one, shown on phones, keeps it legible), class
+ * CLS, the axis up to TOP */
+static void
+report_curve_svg(GString *h, const struct report *r, double w,
+    const char *cls, gint64 top)
+{
+	const double x0 = w < 400 ? 40 : 48, x1 = w - 12, y0 = 200, y1 = 14;
+	const char *names[] = { "sent", "deferred", "failed" };
+	const char *fmt = r->bucket < 60 ? "%H:%M:%S" : "%H:%M";
+	guint n = r->minutes->len, i, k;
+	g_autofree char *first = NULL, *last = NULL;
+
+	g_string_append_printf(h, "<svg class=\"chart %s\" viewBox=\"0 0 %.0f "
+	    "236\" role=\"img\" aria-label=\"messages per %s\">\n", cls, w,
+	    report_bucket_words(r->bucket));
+	for (k = 0; k <= 4; k++) {
+		double y = y0 - (y0 - y1) * k / 4;
+
+		g_string_append_printf(h, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\""
+		    " y2=\"%.1f\" class=\"grid\"/><text x=\"%.0f\" y=\"%.1f\" "
+		    "class=\"tick\" text-anchor=\"end\">%" G_GINT64_FORMAT
+		    "</text>\n", x0, y, x1, y, x0 - 6, y + 4, top * k / 4);
+	}
+	if (n == 0)
+		g_string_append_printf(h, "<text x=\"%.0f\" y=\"110\" "
+		    "text-anchor=\"middle\" class=\"tick\">nothing sent yet</text>\n",
+		    (x0 + x1) / 2);
+	for (k = 0; k < 3 && n > 0; k++) {
+		g_string_append_printf(h, "<polyline class=\"series\" data-series="
+		    "\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"2.5\" "
+		    "points=\"", names[k], report_colors[k]);
+		for (i = 0; i < n; i++) {
+			const struct report_minute *m = &g_array_index(r->minutes,
+			    struct report_minute, i);
+			gint64 v = k == 0 ? m->sent : k == 1 ? m->deferred :
+			    m->failed;
+
+			g_string_append_printf(h, "%s%.1f,%.1f", i > 0 ? " " : "",
+			    report_curve_x(i, n, x0, x1), y0 - (y0 - y1) * v / top);
+		}
+		g_string_append(h, "\"/>\n");
+		for (i = 0; n <= REPORT_POINTS && i < n; i++) {
+			const struct report_minute *m = &g_array_index(
+			    r->minutes, struct report_minute, i);
+			gint64 v = k == 0 ? m->sent : k == 1 ?
+			    m->deferred : m->failed;
+
+			g_string_append_printf(h, "<circle cx=\"%.1f\" "
+			    "cy=\"%.1f\" r=\"3.5\" fill=\"%s\"><title>%s: %"
+			    G_GINT64_FORMAT "</title></circle>\n",
+			    report_curve_x(i, n, x0, x1),
+			    y0 - (y0 - y1) * v / top, report_colors[k],
+			    names[k], v);
+		}
+	}
+	if (n > 0) {
+		first = report_time(g_array_index(r->minutes, struct report_minute,
+		    0).minute, fmt);
+		last = report_time(g_array_index(r->minutes, struct report_minute,
+		    n - 1).minute, fmt);
+		g_string_append_printf(h, "<text x=\"%.0f\" y=\"226\" class=\"tick\""
+		    " text-anchor=\"%s\">%s</text>\n", n == 1 ? (x0 + x1) / 2 : x0,
+		    n == 1 ? "middle" : "start", first);
+		if (n > 1)
+			g_string_append_printf(h, "<text x=\"%.0f\" y=\"226\" "
+			    "class=\"tick\" text-anchor=\"end\">%s</text>\n", x1,
+			    last);
+	}
+	g_string_append(h, "</svg>\n");
+}
+
+/* report_curve - the send curve: sent, deferred and failed per bucket
+ * (report.bucket) as three lines over time, drawn twice (a wide SVG and
+ * a narrow one for phones: CSS shows one), and the totals */
 static void
 report_curve(GString *h, const struct report *r)
 {
-	const double x0 = 48, x1 = 588, y0 = 200, y1 = 14;
 	const char *names[] = { "sent", "deferred", "failed" };
 	gint64 top = 0, totals[3] = { 0 };
 	guint n = r->minutes->len, i, k;
-	g_autofree char *first = NULL, *last = NULL;
 
 	for (i = 0; i < n; i++) {
 		const struct report_minute *m = &g_array_index(r->minutes,
@@ -384,154 +515,128 @@ report_curve(GString *h, const struct report *r)
 		totals[2] += m->failed;
 	}
 	top = report_axis_max(top);
-	g_string_append(h, "<svg class=\"chart\" viewBox=\"0 0 600 236\" "
-	    "role=\"img\" aria-label=\"messages per minute\">\n");
-	for (k = 0; k <= 4; k++) {
-		double y = y0 - (y0 - y1) * k / 4;
-
-		g_string_append_printf(h, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\""
-		    " y2=\"%.1f\" class=\"grid\"/><text x=\"%.0f\" y=\"%.1f\" "
-		    "class=\"tick\" text-anchor=\"end\">%" G_GINT64_FORMAT
-		    "</text>\n", x0, y, x1, y, x0 - 6, y + 4, top * k / 4);
-	}
-	if (n == 0)
-		g_string_append(h, "<text x=\"300\" y=\"110\" text-anchor=\"middle\""
-		    " class=\"tick\">nothing sent yet</text>\n");
-	for (k = 0; k < 3 && n > 0; k++) {
-		g_string_append_printf(h, "<polyline class=\"series\" data-series="
-		    "\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"2.5\" "
-		    "points=\"", names[k], report_colors[k]);
-		for (i = 0; i < n; i++) {
-			const struct report_minute *m = &g_array_index(r->minutes,
-			    struct report_minute, i);
-			gint64 v = k == 0 ? m->sent : k == 1 ? m->deferred :
-			    m->failed;
-			double x = n == 1 ? (x0 + x1) / 2 :
-			    x0 + (x1 - x0) * i / (n - 1);
-
-			g_string_append_printf(h, "%s%.1f,%.1f", i > 0 ? " " : "",
-			    x, y0 - (y0 - y1) * v / top);
-		}
-		g_string_append(h, "\"/>\n");
-		if (n <= 60)
-			for (i = 0; i < n; i++) {
-				const struct report_minute *m = &g_array_index(
-				    r->minutes, struct report_minute, i);
-				gint64 v = k == 0 ? m->sent : k == 1 ?
-				    m->deferred : m->failed;
-				double x = n == 1 ? (x0 + x1) / 2 :
-				    x0 + (x1 - x0) * i / (n - 1);
-
-				g_string_append_printf(h, "<circle cx=\"%.1f\" "
-				    "cy=\"%.1f\" r=\"3.5\" fill=\"%s\"><title>%s: %"
-				    G_GINT64_FORMAT "</title></circle>\n", x,
-				    y0 - (y0 - y1) * v / top, report_colors[k],
-				    names[k], v);
-			}
-	}
-	if (n > 0) {
-		first = report_time(g_array_index(r->minutes, struct report_minute,
-		    0).minute, "%H:%M");
-		last = report_time(g_array_index(r->minutes, struct report_minute,
-		    n - 1).minute, "%H:%M");
-		g_string_append_printf(h, "<text x=\"%.0f\" y=\"226\" class=\"tick\""
-		    " text-anchor=\"%s\">%s</text>\n", n == 1 ? (x0 + x1) / 2 : x0,
-		    n == 1 ? "middle" : "start", first);
-		if (n > 1)
-			g_string_append_printf(h, "<text x=\"%.0f\" y=\"226\" "
-			    "class=\"tick\" text-anchor=\"end\">%s</text>\n", x1,
-			    last);
-	}
-	g_string_append(h, "</svg>\n<p class=\"legend\">");
+	report_curve_svg(h, r, 600, "wide", top);
+	report_curve_svg(h, r, 340, "narrow", top);
+	g_string_append(h, "<p class=\"legend\">");
 	for (k = 0; k < 3; k++)
 		g_string_append_printf(h, "<span><i style=\"background:%s\"></i>%s "
 		    "<b id=\"curve-%s\">%" G_GINT64_FORMAT "</b></span>",
 		    report_colors[k], names[k], names[k], totals[k]);
-	g_string_append(h, " <small>per minute, UTC</small></p>\n");
+	g_string_append_printf(h, " <small id=\"bucket\">per %s, UTC</small></p>\n",
+	    report_bucket_words(r->bucket));
 }
 
-/* report_hbar - one row of a horizontal bar chart: LABEL, then the
- * stacked VALUES (N of them, in COLORS) scaled to TOP, at row ROW */
+/* report_bars_open - a bar chart (rows of report_hbar) named LABEL */
 static void
-report_hbar(GString *h, guint row, const char *label, const gint64 *values,
-    guint n, gint64 top, const char *const *names, const char *const *colors)
+report_bars_open(GString *h, const char *label)
 {
-	const double x0 = 190, x1 = 550, hgt = 26;
-	double y = 8 + row * (hgt + 10), x = x0;
+	g_string_append_printf(h, "<div class=\"bars\" role=\"group\" "
+	    "aria-label=\"%s\">\n", label);
+}
+
+/* report_hbar - one row of a horizontal bar chart: LABEL (HTML text: it
+ * wraps, never cut), the stacked VALUES (N of them, in COLORS) scaled
+ * to TOP in an SVG that stretches to the row's width, and their sum.
+ * The label stands above its bar on a narrow screen, beside it on a
+ * wide one (flex-wrap: report_css). */
+static void
+report_hbar(GString *h, const char *label, const gint64 *values, guint n,
+    gint64 top, const char *const *names, const char *const *colors)
+{
+	double x = 0;
 	gint64 sum = 0;
 	guint k;
 
-	g_string_append_printf(h, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\""
-	    " class=\"label\">", x0 - 8, y + 19);
+	g_string_append(h, "<div class=\"bar\"><span class=\"bl\">");
 	report_esc(h, label);
-	g_string_append(h, "</text>\n");
+	g_string_append(h, "</span><svg class=\"bs\" viewBox=\"0 0 1000 24\" "
+	    "preserveAspectRatio=\"none\" aria-hidden=\"true\">");
 	for (k = 0; k < n; k++) {
-		double w = top > 0 ? (x1 - x0) * values[k] / top : 0;
+		double w = top > 0 ? 1000.0 * values[k] / top : 0;
 
 		if (values[k] > 0)
-			g_string_append_printf(h, "<rect x=\"%.1f\" y=\"%.1f\" "
-			    "width=\"%.1f\" height=\"%.0f\" fill=\"%s\"><title>%s: %"
-			    G_GINT64_FORMAT "</title></rect>\n", x, y, w, hgt,
-			    colors[k], names[k], values[k]);
+			g_string_append_printf(h, "<rect x=\"%.1f\" y=\"0\" "
+			    "width=\"%.1f\" height=\"24\" fill=\"%s\"><title>%s: %"
+			    G_GINT64_FORMAT "</title></rect>", x, w, colors[k],
+			    names[k], values[k]);
 		x += w;
 		sum += values[k];
 	}
-	g_string_append_printf(h, "<text x=\"%.1f\" y=\"%.1f\" class=\"tick\">%"
-	    G_GINT64_FORMAT "</text>\n", x + 6, y + 19, sum);
+	g_string_append_printf(h, "</svg><span class=\"bn\">%" G_GINT64_FORMAT
+	    "</span></div>\n", sum);
 }
 
-/* report_bars_close - the end of a bar chart's SVG and its legend: N
- * NAMES in their COLORS */
+/* report_bars_close - the end of a bar chart and its legend: N NAMES in
+ * their COLORS (none for one series) */
 static void
 report_bars_close(GString *h, const char *const *names,
     const char *const *colors, guint n)
 {
 	guint i;
 
-	g_string_append(h, "</svg>\n<p class=\"legend\">");
+	g_string_append(h, "</div>\n");
+	if (n < 2)
+		return;
+	g_string_append(h, "<p class=\"legend\">");
 	for (i = 0; i < n; i++)
 		g_string_append_printf(h, "<span><i style=\"background:%s\"></i>%s"
 		    "</span>", colors[i], names[i]);
 	g_string_append(h, "</p>\n");
 }
 
-/* report_svg_open - an SVG for ROWS bars */
-static void
-report_svg_open(GString *h, guint rows, const char *label)
-{
-	g_string_append_printf(h, "<svg class=\"chart\" viewBox=\"0 0 600 %u\" "
-	    "role=\"img\" aria-label=\"%s\">\n", 16 + MAX(rows, 1) * 36, label);
-}
-
+/* the page's style: on a narrow screen (under 600 px) the curve is the
+ * narrow SVG (its text stays 12 px or more at 375 px), a bar's label
+ * stands above its bar, and a table's rows are stacked, each cell with
+ * its column's name (data-label) before it, so no column is off screen
+ * and nothing scrolls sideways */
 static const char report_css[] =
 	"*{box-sizing:border-box}"
 	"body{margin:0;padding:16px;font:15px/1.45 system-ui,-apple-system,"
 	"'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#1d1d1f;"
 	"background:#f5f5f7}"
 	"main{max-width:1100px;margin:0 auto}"
-	"h1{font-size:1.5em;margin:0 0 4px}h2{font-size:1.1em;margin:0 0 8px}"
+	"h1{font-size:1.5em;margin:0 0 4px;overflow-wrap:anywhere}"
+	"h2{font-size:1.1em;margin:0 0 8px}"
 	".sub{color:#555;margin:0 0 16px;overflow-wrap:anywhere}"
 	".cards{display:flex;flex-wrap:wrap;gap:10px;margin-bottom:16px}"
 	".card{flex:1 1 120px;background:#fff;border-radius:10px;padding:10px 14px;"
 	"box-shadow:0 1px 2px rgba(0,0,0,.08)}"
 	".card b{display:block;font-size:1.6em}.card span{color:#555}"
 	"section{background:#fff;border-radius:10px;padding:14px;margin-bottom:16px;"
-	"box-shadow:0 1px 2px rgba(0,0,0,.08);overflow-x:auto}"
-	".grid2{display:grid;grid-template-columns:1fr;gap:16px}"
-	"@media (min-width:900px){.grid2{grid-template-columns:1fr 1fr}"
-	".grid2 section{margin-bottom:0}}"
+	"box-shadow:0 1px 2px rgba(0,0,0,.08);min-width:0}"
+	".grid2{display:grid;grid-template-columns:minmax(0,1fr);gap:16px}"
+	"@media (min-width:900px){.grid2{grid-template-columns:minmax(0,1fr)"
+	" minmax(0,1fr)}.grid2 section{margin-bottom:0}}"
 	"svg.chart{width:100%;max-width:760px;height:auto;display:block;"
 	"margin:0 auto}"
+	"svg.narrow{display:none}"
 	"svg .grid{stroke:#e3e3e8;stroke-width:1}"
-	"svg .tick{font-size:16px;fill:#555}svg .label{font-size:17px;fill:#1d1d1f}"
+	"svg .tick{font-size:16px;fill:#555}svg.narrow .tick{font-size:14px}"
+	".bars{margin:4px 0}"
+	".bar{display:flex;flex-wrap:wrap;align-items:center;gap:2px 10px;"
+	"margin:6px 0}"
+	".bl{flex:1 1 200px;min-width:0;overflow-wrap:anywhere}"
+	".bs{flex:3 1 240px;min-width:0;height:22px;background:#f0f0f3}"
+	".bn{flex:0 0 3.5em;text-align:left;color:#555}"
 	".legend{margin:6px 0 0;display:flex;flex-wrap:wrap;gap:12px}"
 	".legend i{display:inline-block;width:12px;height:12px;border-radius:2px;"
 	"margin-right:5px;vertical-align:-1px}"
 	"table{border-collapse:collapse;width:100%;margin-top:10px;font-size:.92em}"
 	"th,td{padding:5px 8px;border-bottom:1px solid #e3e3e8;text-align:right}"
-	"th:first-child,td:first-child{text-align:left}"
+	"th:first-child,td:first-child{text-align:left;overflow-wrap:anywhere}"
 	"td.reply,td.state,th.state{text-align:left;overflow-wrap:anywhere}"
-	"#relays th,#relays td{padding:5px 5px}";
+	"#relays th,#relays td{padding:5px 5px}"
+	"@media (max-width:599px){body{padding:8px}section{padding:12px}"
+	"svg.wide{display:none}svg.narrow{display:block}"
+	"table.stack thead{position:absolute;width:1px;height:1px;"
+	"overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}"
+	"table.stack,table.stack tbody,table.stack tr{display:block;width:100%}"
+	"table.stack tr{border-bottom:2px solid #d0d0d6;padding:4px 0}"
+	"table.stack td{display:flex;justify-content:space-between;gap:12px;"
+	"border:0;padding:3px 4px;text-align:right}"
+	"table.stack td::before{content:attr(data-label);text-align:left;"
+	"color:#555;flex:0 0 auto}"
+	"table.stack td:first-child{font-weight:bold}}";
 
 /* report_html_relays - the relays: one line for a single relay, else
  * stacked bars (sent, deferred, failed) and a table with each state */
@@ -563,16 +668,16 @@ report_html_relays(GString *h, const struct report *r)
 
 		top = MAX(top, c->sent + c->deferred + c->failed);
 	}
-	report_svg_open(h, r->relays->len, "deliveries per relay");
+	report_bars_open(h, "deliveries per relay");
 	for (i = 0; i < r->relays->len; i++) {
 		const struct relay_count *c = &g_array_index(r->relays,
 		    struct relay_count, i);
 		gint64 v[] = { c->sent, c->deferred, c->failed };
 
-		report_hbar(h, i, c->relay, v, 3, top, names, report_colors);
+		report_hbar(h, c->relay, v, 3, top, names, report_colors);
 	}
 	report_bars_close(h, names, report_colors, 3);
-	g_string_append(h, "<table><thead><tr><th>relay</th><th>sent</th>"
+	g_string_append(h, "<table class=\"stack\"><thead><tr><th>relay</th><th>sent</th>"
 	    "<th>deferred</th><th>failed</th><th class=\"state\">state</th>"
 	    "</tr></thead><tbody>\n");
 	for (i = 0; i < r->relays->len; i++) {
@@ -582,12 +687,14 @@ report_html_relays(GString *h, const struct report *r)
 
 		g_string_append(h, "<tr data-relay=\"");
 		report_esc(h, c->relay);
-		g_string_append(h, "\"><td>");
+		g_string_append(h, "\"><td data-label=\"relay\">");
 		report_esc(h, c->relay);
-		g_string_append_printf(h, "</td><td class=\"sent\">%" G_GINT64_FORMAT
-		    "</td><td class=\"deferred\">%" G_GINT64_FORMAT "</td>"
-		    "<td class=\"failed\">%" G_GINT64_FORMAT "</td>"
-		    "<td class=\"state\">", c->sent, c->deferred, c->failed);
+		g_string_append_printf(h, "</td><td class=\"sent\" data-label="
+		    "\"sent\">%" G_GINT64_FORMAT "</td><td class=\"deferred\" "
+		    "data-label=\"deferred\">%" G_GINT64_FORMAT "</td>"
+		    "<td class=\"failed\" data-label=\"failed\">%" G_GINT64_FORMAT
+		    "</td><td class=\"state\" data-label=\"state\">", c->sent,
+		    c->deferred, c->failed);
 		report_esc(h, state);
 		g_string_append(h, "</td></tr>\n");
 	}
@@ -626,6 +733,11 @@ report_html_head(GString *h, const struct report *r)
 	}
 	g_string_append_printf(h, " &middot; created %s, first sent %s, finished"
 	    " %s</p>\n", created, started, finished);
+	if (c->subject != NULL) {
+		g_string_append(h, "<p class=\"sub\">Subject: <b id=\"subject\">");
+		report_esc(h, c->subject);
+		g_string_append(h, "</b></p>\n");
+	}
 }
 
 /* report_html_cards - the totals, one card each */
@@ -660,16 +772,16 @@ report_html_segments(GString *h, const struct report *r)
 	for (i = 0; i < r->segments->len; i++)
 		top = MAX(top, g_array_index(r->segments, struct report_segment,
 		    i).total);
-	report_svg_open(h, r->segments->len, "outcomes per segment");
+	report_bars_open(h, "outcomes per segment");
 	for (i = 0; i < r->segments->len; i++) {
 		const struct report_segment *s = &g_array_index(r->segments,
 		    struct report_segment, i);
 		gint64 v[] = { s->sent, s->failed, s->queued };
 
-		report_hbar(h, i, s->segment, v, 3, top, names, colors);
+		report_hbar(h, s->segment, v, 3, top, names, colors);
 	}
 	report_bars_close(h, names, colors, 3);
-	g_string_append(h, "<table><thead><tr><th>segment</th><th>total"
+	g_string_append(h, "<table class=\"stack\"><thead><tr><th>segment</th><th>total"
 	    "</th><th>sent</th><th>failed</th><th>queued</th><th>hard bounces"
 	    "</th><th>soft bounces</th><th>unsubscribed</th><th>replies</th>"
 	    "</tr></thead><tbody>\n");
@@ -679,17 +791,17 @@ report_html_segments(GString *h, const struct report *r)
 
 		g_string_append(h, "<tr data-segment=\"");
 		report_esc(h, s->segment);
-		g_string_append(h, "\"><td>");
+		g_string_append(h, "\"><td data-label=\"segment\">");
 		report_esc(h, s->segment);
-		g_string_append_printf(h, "</td><td class=\"total\">%"
-		    G_GINT64_FORMAT "</td><td class=\"sent\">%" G_GINT64_FORMAT
-		    "</td><td class=\"failed\">%" G_GINT64_FORMAT "</td>"
-		    "<td class=\"queued\">%" G_GINT64_FORMAT "</td><td class=\"hard\">%"
-		    G_GINT64_FORMAT "</td><td class=\"soft\">%" G_GINT64_FORMAT
-		    "</td><td class=\"unsubscribed\">%" G_GINT64_FORMAT "</td>"
-		    "<td class=\"replies\">%" G_GINT64_FORMAT "</td></tr>\n",
-		    s->total, s->sent, s->failed, s->queued, s->hard, s->soft,
-		    s->unsubscribed, s->replies);
+#define TD(c, l) "<td class=\"" c "\" data-label=\"" l "\">%" G_GINT64_FORMAT \
+	"</td>"
+		g_string_append_printf(h, "</td>" TD("total", "total")
+		    TD("sent", "sent") TD("failed", "failed") TD("queued", "queued")
+		    TD("hard", "hard bounces") TD("soft", "soft bounces")
+		    TD("unsubscribed", "unsubscribed") TD("replies", "replies")
+		    "</tr>\n", s->total, s->sent, s->failed, s->queued, s->hard,
+		    s->soft, s->unsubscribed, s->replies);
+#undef TD
 	}
 	g_string_append(h, "</tbody></table></section>\n");
 }
@@ -708,10 +820,9 @@ report_html_bounces(GString *h, const struct report *r)
 	for (i = 0; i < r->bounces->len; i++)
 		top = MAX(top, g_array_index(r->bounces, struct report_bounce,
 		    i).recipients);
-	report_svg_open(h, r->bounces->len, "bounces by kind");
+	report_bars_open(h, "bounces by kind");
 	if (r->bounces->len == 0)
-		g_string_append(h, "<text x=\"300\" y=\"30\" text-anchor=\"middle\""
-		    " class=\"tick\">no bounces</text>\n");
+		g_string_append(h, "<p class=\"sub\">no bounces</p>\n");
 	for (i = 0; i < r->bounces->len; i++) {
 		const struct report_bounce *b = &g_array_index(r->bounces,
 		    struct report_bounce, i);
@@ -721,9 +832,9 @@ report_html_bounces(GString *h, const struct report *r)
 		    report_colors[1] : strcmp(b->kind, "hard") == 0 ?
 		    report_colors[2] : report_colors[3] };
 
-		report_hbar(h, i, label, &b->recipients, 1, top, one, color);
+		report_hbar(h, label, &b->recipients, 1, top, one, color);
 	}
-	g_string_append(h, "</svg></section>\n");
+	g_string_append(h, "</div></section>\n");
 }
 
 /* report_html_codes - the most frequent reply codes: bars and a table
@@ -739,7 +850,7 @@ report_html_codes(GString *h, const struct report *r)
 	for (i = 0; i < r->codes->len; i++)
 		top = MAX(top, g_array_index(r->codes, struct report_code,
 		    i).count);
-	report_svg_open(h, r->codes->len, "reply codes");
+	report_bars_open(h, "reply codes");
 	for (i = 0; i < r->codes->len; i++) {
 		const struct report_code *k = &g_array_index(r->codes,
 		    struct report_code, i);
@@ -748,9 +859,11 @@ report_html_codes(GString *h, const struct report *r)
 		const char *color[] = { report_colors[k->code >= 500 ? 2 :
 		    k->code >= 400 ? 1 : k->code >= 200 ? 0 : 3] };
 
-		report_hbar(h, i, label, &k->count, 1, top, one, color);
+		report_hbar(h, label, &k->count, 1, top, one, color);
 	}
-	g_string_append(h, "</svg>\n<table><tbody>\n");
+	g_string_append(h, "</div>\n<table class=\"stack\"><thead><tr><th>code"
+	    "</th><th>recipients</th><th class=\"state\">one of the replies"
+	    "</th></tr></thead><tbody>\n");
 	for (i = 0; i < r->codes->len; i++) {
 		const struct report_code *k = &g_array_index(r->codes,
 		    struct report_code, i);
@@ -759,8 +872,10 @@ report_html_codes(GString *h, const struct report *r)
 		g_autofree char *cut = g_utf8_substring(reply, 0,
 		    MIN(g_utf8_strlen(reply, -1), 120));
 
-		g_string_append_printf(h, "<tr><td>%d</td><td class=\"count\">%"
-		    G_GINT64_FORMAT "</td><td class=\"reply\">", k->code,
+		g_string_append_printf(h, "<tr><td data-label=\"code\">%d</td>"
+		    "<td class=\"count\" data-label=\"recipients\">%"
+		    G_GINT64_FORMAT "</td><td class=\"reply\" data-label=\"reply\">",
+		    k->code,
 		    k->count);
 		report_esc(h, cut);
 		g_string_append(h, "</td></tr>\n");

@@ -32,7 +32,7 @@
 #include "report_clicks.h"
 
 struct report_minute {
-	gint64 minute;		/* unix time, a multiple of 60 */
+	gint64 minute;		/* unix time, a multiple of report.bucket */
 	gint64 sent, deferred, failed;
 };
 
@@ -40,7 +40,8 @@ struct report_segment {
 	char *segment;
 	gint64 total, sent, failed, queued;
 	gint64 hard, soft;	/* recipients with a hard / soft bounce */
-	gint64 unsubscribed;	/* unsubscribed after the campaign started */
+	gint64 unsubscribed;	/* unsubscribed after the campaign started,
+				 * and not active again since (Undo) */
 	gint64 replies;		/* replies linked to the campaign */
 };
 
@@ -58,7 +59,10 @@ struct report_code {
 struct report {
 	struct campaign *campaign;
 	struct campaign_counts counts;
-	GArray *minutes;	/* struct report_minute, in time order */
+	GArray *minutes;	/* struct report_minute, in time order, one
+				 * per BUCKET seconds */
+	gint64 bucket;		/* seconds, chosen from the campaign's length
+				 * (report_bucket): about 60 points at most */
 	GArray *segments;	/* struct report_segment, campaign order */
 	GArray *bounces;	/* struct report_bounce, most recipients first */
 	GArray *codes;		/* struct report_code, most frequent first */
@@ -74,6 +78,10 @@ struct report {
 struct report *report_build(struct store *store, const struct config *config,
     gint64 id, GError **error);
 void report_free(struct report *r);
+
+/* report_bucket - the curve's bucket, in seconds, for a campaign whose
+ * attempts span SPAN seconds (about 60 points at most) */
+gint64 report_bucket(gint64 span);
 
 /* report_text - the terminal summary (caller frees) */
 char *report_text(const struct report *r);

@@ -851,6 +851,27 @@ send_ask(struct herald *h, gint64 id, gboolean yes, gint64 total)
 	return 0;
 }
 
+/* send_note_subject - the subject campaign ID goes out with, as COMP
+ * renders it for SEGMENT and no one in particular (the report and
+ * campaign show name it); a subject that cannot be rendered so (one that
+ * needs a subscriber's attribute) is noted as not known */
+static gboolean
+send_note_subject(struct herald *h, const struct composer *comp, gint64 id,
+    const char *segment, GError **error)
+{
+	g_autoptr(GHashTable) attrs = g_hash_table_new(g_str_hash,
+	    g_str_equal);
+	struct subscriber nobody = { 0 };
+	g_autofree char *subject = NULL;
+
+	nobody.email = (char *)"reader@invalid";
+	nobody.attrs = attrs;
+	if ((subject = composer_subject(comp, &nobody, segment, NULL,
+	    NULL)) == NULL)
+		return TRUE;
+	return campaign_set_subject(h->store, id, subject, error);
+}
+
 /* send_go - the campaign of A's announcement made from COMP's
  * rendering, and copied, scheduled or sent; the exit status */
 static int
@@ -867,7 +888,8 @@ send_go(struct herald *h, const struct list_config *list,
 	if (!store_begin(h->store, &error))
 		return cmd_error("send", error);
 	if (!campaign_create(h->store, list, announcement,
-	    (const char *const *)a->segments, &id, &error))
+	    (const char *const *)a->segments, &id, &error) ||
+	    !send_note_subject(h, *comp, id, a->segments[0], &error))
 		return cmd_error("send", error);
 	if (!followup_apply(h, id, &a->follow, a->json, &error) ||
 	    !store_commit(h->store, &error)) {
@@ -969,6 +991,7 @@ campaign_json_head(struct herald *h, struct json_out *jo,
 	json_out_kint(jo, "id", c->id);
 	json_out_kstring(jo, "list", c->list);
 	json_out_kstring(jo, "announcement", c->announcement);
+	json_out_kstring(jo, "subject", c->subject);
 	json_out_key(jo, "segments");
 	json_out_array(jo);
 	for (seg = c->segments; seg != NULL && *seg != NULL; seg++)
@@ -1266,6 +1289,8 @@ campaign_text_head(struct herald *h, const struct campaign_view *v)
 
 	printf("campaign     %" G_GINT64_FORMAT "\n", c->id);
 	printf("announcement %s\n", c->announcement);
+	if (c->subject != NULL)
+		printf("subject      %s\n", c->subject);
 	printf("list         %s\n", c->list);
 	printf("state        %s%s%s\n", campaigns_state(h, c),
 	    c->reason != NULL ? ": " : "", c->reason != NULL ? c->reason : "");

@@ -23,6 +23,7 @@
 
 #include "herald.h"
 #include "action.h"
+#include "segment_choice.h"
 #include "config.h"
 #include "notice.h"
 #include "outbox.h"
@@ -802,8 +803,10 @@ action_preferences(struct action_ctx *ctx, const struct list_config *list,
     enum action_state *state, GError **error)
 {
 	g_autoptr(subscriber) sub = NULL;
+	g_autoptr(GArray) before = NULL;
 	const char *status;
 	gint64 list_id;
+	guint moves = 0;
 	int opened;
 
 	if ((opened = action_open_member(ctx, list, sub_id, state, &list_id,
@@ -813,14 +816,20 @@ action_preferences(struct action_ctx *ctx, const struct list_config *list,
 		action_rollback(ctx);
 		return action_not_member(ctx, sub_id, state);
 	}
+	/* the segments it was in, to note the ones the change moved it
+	 * out of or into (segment_choice.h) */
 	if ((sub = subscriber_get(ctx->store, sub_id, error)) == NULL ||
+	    (before = segment_memberships(ctx->store, list, list_id, sub_id,
+	    error)) == NULL ||
 	    !action_attrs_set(ctx, list_id, sub->email, name, attrs, error) ||
+	    !segment_moves_record(ctx->store, list, list_id, sub_id, before,
+	    ctx->channel, &moves, error) ||
 	    !store_event(ctx->store, list_id, sub_id, "preferences",
 	    ctx->channel, "name and attributes", error) ||
 	    !action_commit(ctx, error))
 		goto fail;
-	action_say(ctx, "subscriber %" G_GINT64_FORMAT " preferences saved",
-	    sub_id);
+	action_say(ctx, "subscriber %" G_GINT64_FORMAT " preferences saved"
+	    "%s", sub_id, moves > 0 ? ", segments changed" : "");
 	action_set(state, ACTION_DONE);
 	return TRUE;
 fail:

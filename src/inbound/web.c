@@ -46,6 +46,7 @@
 #include "mydata.h"
 #include "store.h"
 #include "store_inbound.h"
+#include "segment_choice.h"
 #include "subscriber.h"
 #include "template.h"
 #include "token.h"
@@ -73,6 +74,7 @@
 #define WEB_ARCHIVE_FOOTER_TEXT \
 	"-- \nFrom the archive of {{list.display_name}} <{{list.address}}>.\n"
 #define WEB_GROUP_MAX		512	/* one-click POSTs in one commit at most */
+#define WEB_CONTACTS		20	/* lists an error page names at most */
 
 struct web_bucket {
 	double tokens;
@@ -390,7 +392,28 @@ web_page(struct MHD_Connection *c, struct web_req *r, unsigned status,
 	    g_string_free(out, FALSE), TRUE);
 }
 
-/* web_error - a plain page: HEADING, MESSAGE */
+/* web_error_contacts - who a visitor of an error page can write to, in
+ * CTX: LIST's owner address, or with no list known (a link that is not
+ * valid names none) every configured list's, up to WEB_CONTACTS */
+static void
+web_error_contacts(const struct config *config,
+    const struct list_config *list, struct value *ctx)
+{
+	struct value *owners = value_new_list();
+	guint i;
+
+	if (list != NULL)
+		value_list_append(owners, web_list_value(list));
+	for (i = 0; list == NULL && i < config->lists->len &&
+	    i < WEB_CONTACTS; i++)
+		value_list_append(owners, web_list_value(
+		    g_ptr_array_index(config->lists, i)));
+	value_map_set(ctx, "contact", value_new_bool(list != NULL ||
+	    config->lists->len > 0));
+	value_map_set(ctx, "owners", owners);
+}
+
+/* web_error - a plain page: HEADING, MESSAGE, and whom to write to */
 static enum MHD_Result
 web_error(struct MHD_Connection *c, struct web_req *r, unsigned status,
     const struct list_config *list, const char *heading, const char *message)
@@ -399,6 +422,7 @@ web_error(struct MHD_Connection *c, struct web_req *r, unsigned status,
 
 	if (list != NULL)
 		value_map_set(ctx, "list", web_list_value(list));
+	web_error_contacts(r->web->config, list, ctx);
 	value_map_set(ctx, "heading", value_new_string(heading));
 	value_map_set(ctx, "message", value_new_string(message));
 	if (r->outcome->len == 0)
@@ -705,6 +729,8 @@ web_subscriber_ctx(const struct list_config *list, const char *token,
 	struct value *ctx = value_new_map();
 
 	value_map_set(ctx, "list", web_list_value(list));
+	/* a subscriber's page: the footer says why they get the mail */
+	value_map_set(ctx, "reader", value_new_bool(TRUE));
 	value_map_set(ctx, "token", value_new_string(token));
 	value_map_set(ctx, "email", value_new_string(sub != NULL ?
 	    sub->email : "the test address"));
@@ -856,11 +882,31 @@ web_resubscribe(struct MHD_Connection *c, struct web_req *r,
 	return web_page(c, r, MHD_HTTP_OK, "resubscribed", ctx);
 }
 
+/* web_choice_refused - WHY: VALUE is not one of CHOICES of KEY */
+static void
+web_choice_refused(GString *why, const char *key, const char *value,
+    GPtrArray *choices)
+{
+	guint i;
+
+	g_string_printf(why, "\"%s\" is not one of the choices for %s (", value,
+	    key);
+	for (i = 0; i < choices->len; i++)
+		g_string_append_printf(why, "%s%s", i > 0 ? ", " : "",
+		    ((struct segment_choice *)g_ptr_array_index(choices,
+		    i))->value);
+	g_string_append(why, "): nothing was changed. Please pick one from"
+	    " the list.");
+}
+
 /* web_form_attrs - the editable attributes of LIST found in the form
- * (field "attr.KEY"); FALSE if a value is not acceptable */
+ * (field "attr.KEY"); FALSE if a value is not acceptable: a line break,
+ * too long, or (in WHY) not one of the values the list's segments use
+ * for KEY (segment_choice.h), unless it is SUB's (may be NULL) value
+ * now. An empty value where there was none is left out. */
 static gboolean
 web_form_attrs(struct web_req *r, const struct list_config *list,
-    GHashTable **out)
+    const struct subscriber *sub, GHashTable **out, GString *why)
 {
 	char **k;
 
@@ -868,18 +914,67 @@ web_form_attrs(struct web_req *r, const struct list_config *list,
 	for (k = list->editable; k != NULL && *k != NULL; k++) {
 		g_autofree char *f = g_strconcat("attr.", *k, NULL);
 		const char *v = web_field(r, f);
+		const char *now = sub != NULL ?
+		    g_hash_table_lookup(sub->attrs, *k) : NULL;
+		g_autoptr(GPtrArray) choices = NULL;
 
 		if (v == NULL)
 			continue;
 		if (!subscriber_check_text(*k, v, NULL) || strlen(v) > 200)
 			return FALSE;
+		if (*v == '\0' && (now == NULL || *now == '\0'))
+			continue;
+		choices = segment_choices(list, *k);
+		if (!segment_choice_ok(choices, v) &&
+		    (now == NULL || strcmp(now, v) != 0)) {
+			web_choice_refused(why, *k, v, choices);
+			return FALSE;
+		}
 		g_hash_table_insert(*out, g_strdup(*k), g_strstrip(g_strdup(v)));
 	}
 	return TRUE;
 }
 
-/* web_attr_list - the editable attributes of LIST as [{key, value}] with
- * SUB's values (SUB may be NULL) */
+/* web_attr_choices - the radio buttons of CHOICES with NOW (may
+ * be NULL) chosen: NOW first when it is none of them (kept as it is),
+ * an empty "not set" option when there is no NOW */
+static struct value *
+web_attr_choices(GPtrArray *choices, const char *now)
+{
+	struct value *l = value_new_list();
+	gboolean found = FALSE;
+	guint i;
+
+	for (i = 0; now != NULL && i < choices->len; i++)
+		found = found || strcmp(((struct segment_choice *)
+		    g_ptr_array_index(choices, i))->value, now) == 0;
+	if (now == NULL || *now == '\0' || !found) {
+		struct value *o = value_new_map();
+
+		value_map_set(o, "value", value_new_string(now != NULL ? now :
+		    ""));
+		value_map_set(o, "label", value_new_string_take(now != NULL &&
+		    *now != '\0' ? g_strdup_printf("%s (as it is now)", now) :
+		    g_strdup("(not set)")));
+		value_map_set(o, "selected", value_new_bool(TRUE));
+		value_list_append(l, o);
+	}
+	for (i = 0; i < choices->len; i++) {
+		const struct segment_choice *c = g_ptr_array_index(choices, i);
+		struct value *o = value_new_map();
+
+		value_map_set(o, "value", value_new_string(c->value));
+		value_map_set(o, "label", value_new_string(c->label));
+		value_map_set(o, "selected", value_new_bool(now != NULL &&
+		    strcmp(now, c->value) == 0));
+		value_list_append(l, o);
+	}
+	return l;
+}
+
+/* web_attr_list - the editable attributes of LIST as [{key, value,
+ * choices}] with SUB's values (SUB may be NULL); choices (radio buttons)
+ * when the list's segments test the attribute */
 static struct value *
 web_attr_list(const struct list_config *list, const struct subscriber *sub)
 {
@@ -891,8 +986,14 @@ web_attr_list(const struct list_config *list, const struct subscriber *sub)
 		const char *v = sub != NULL ?
 		    g_hash_table_lookup(sub->attrs, *k) : NULL;
 
+		g_autoptr(GPtrArray) choices = segment_choices(list, *k);
+
 		value_map_set(m, "key", value_new_string(*k));
 		value_map_set(m, "value", value_new_string(v != NULL ? v : ""));
+		if (choices->len > 0) {
+			value_map_set(m, "has_choices", value_new_bool(TRUE));
+			value_map_set(m, "choices", web_attr_choices(choices, v));
+		}
 		value_list_append(l, m);
 	}
 	return l;
@@ -963,13 +1064,18 @@ web_preferences(struct MHD_Connection *c, struct web_req *r,
 			const char *name = web_field(r, "name");
 			g_autofree char *n = name != NULL ?
 			    g_strstrip(g_strdup(name)) : NULL;
+			g_autoptr(GString) why = g_string_new(NULL);
 
-			if (!web_form_attrs(r, list, &attrs) || (n != NULL &&
-			    (strlen(n) > 200 ||
-			    !subscriber_check_text("name", n, NULL))))
+			if (!web_form_attrs(r, list, sub, &attrs, why) ||
+			    (n != NULL && (strlen(n) > 200 ||
+			    !subscriber_check_text("name", n, NULL)))) {
+				g_string_assign(r->outcome, why->len > 0 ?
+				    "preferences: a value not offered" :
+				    "preferences: a value not valid");
 				return web_error(c, r, MHD_HTTP_BAD_REQUEST, list,
-				    "Not saved", "A value is too long or holds a"
-				    " line break.");
+				    "Not saved", why->len > 0 ? why->str :
+				    "A value is too long or holds a line break.");
+			}
 			if (!action_preferences(&a, list, sub_id, n, attrs, &st,
 			    &err))
 				return web_failed(c, r, list, err);
@@ -1011,6 +1117,7 @@ web_subscribe(struct MHD_Connection *c, struct web_req *r, const char *name)
 {
 	const struct list_config *list;
 	g_autoptr(GHashTable) attrs = NULL;
+	g_autoptr(GString) why = g_string_new(NULL);
 	g_autofree char *email = NULL, *who = NULL;
 	struct action_ctx a;
 	enum action_state st;
@@ -1035,13 +1142,14 @@ web_subscribe(struct MHD_Connection *c, struct web_req *r, const char *name)
 	who = g_strstrip(g_strdup(web_field(r, "name") != NULL ?
 	    web_field(r, "name") : ""));
 	if (!subscriber_check_email(email, NULL) ||
-	    !web_form_attrs(r, list, &attrs) || strlen(who) > 200 ||
+	    !web_form_attrs(r, list, NULL, &attrs, why) || strlen(who) > 200 ||
 	    !subscriber_check_text("name", who, NULL)) {
 		value_unref(ctx);
 		g_string_assign(r->outcome, "subscribe form not valid");
 		return web_error(c, r, MHD_HTTP_BAD_REQUEST, list,
-		    "Not subscribed", "That is not a mail address we can use,"
-		    " or a value is too long or holds a line break.");
+		    "Not subscribed", why->len > 0 ? why->str : "That is not a"
+		    " mail address we can use, or a value is too long or holds"
+		    " a line break.");
 	}
 	if (!web_limiter_take(&r->web->token_limit, email)) {
 		value_unref(ctx);
@@ -1087,6 +1195,8 @@ web_confirm(struct MHD_Connection *c, struct web_req *r, const char *token)
 	    !web_load_sub(&a, sub_id, &sub, &err))
 		return web_failed(c, r, list, err);
 	ctx = web_subscriber_ctx(list, token, sub);
+	/* not yet (or no longer) a reader: no "why you get this" */
+	value_map_set(ctx, "reader", value_new_bool(FALSE));
 	if (p == TOKEN_CONFIRM_SUBSCRIBE)
 		value_map_set(ctx, "subscribe", value_new_bool(TRUE));
 	if (strcmp(r->method, "POST") == 0) {
@@ -1130,11 +1240,53 @@ web_html_part(GMimeObject *obj, int depth)
 	return NULL;
 }
 
-/* web_issue_render - campaign ANNOUNCEMENT (a path) rendered for no one:
- * no name, no address, and subscriber id 0, whose tokens act on nobody */
+/* web_issue_page - the archive's page of the announcement's HTML
+ * (taken): the line of page "issue" (its date WHEN, the way back to the
+ * archive) after the <body> tag, the announcement in a <main> after it;
+ * NULL and an error when the page cannot be rendered */
+static char *
+web_issue_page(struct web *web, const struct list_config *list,
+    char *html, gint64 when, GError **error)
+{
+	g_autofree char *mail = html;
+	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(when);
+	struct value *ctx = value_new_map();
+	struct value *stack[] = { ctx };
+	g_autoptr(GString) line = g_string_new(NULL);
+	const char *body = strstr(mail, "<body"), *end, *close;
+	gboolean ok;
+
+	value_map_set(ctx, "list", web_list_value(list));
+	value_map_set(ctx, "date", value_new_string_take(
+	    g_date_time_format(dt, "%Y-%m-%d")));
+	value_map_set(ctx, "iso", value_new_string_take(
+	    g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ")));
+	ok = template_render(web->pages, "issue", stack, 1,
+	    TEMPLATE_ESCAPE_HTML, line, NULL, error);
+	value_unref(ctx);
+	if (!ok)
+		return NULL;
+	/* an HTML part with no <body> of its own: one around it */
+	if (body == NULL || (end = strchr(body, '>')) == NULL)
+		return g_strdup_printf("<!DOCTYPE html>\n<html lang=\"en\">"
+		    "<head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+		    "content=\"width=device-width, initial-scale=1\"><title>"
+		    "%s</title></head><body>\n%s<main>\n%s</main>\n</body>"
+		    "</html>\n", list->name, line->str, mail);
+	end++;
+	if ((close = g_strrstr(end, "</body>")) == NULL)
+		close = end + strlen(end);
+	return g_strdup_printf("%.*s\n%s<main>\n%.*s</main>\n%s",
+	    (int)(end - mail), mail, line->str, (int)(close - end), end, close);
+}
+
+/* web_issue_render - campaign ANNOUNCEMENT (a path), sent at WHEN,
+ * rendered for no one: no name, no address, and subscriber id 0, whose
+ * tokens act on nobody; as the archive shows it (the announcement's
+ * flag "archive" set, "calendar" unset: there is no attachment here) */
 static struct web_issue *
 web_issue_render(struct web *web, const struct list_config *list,
-    const char *path, GError **error)
+    const char *path, gint64 when, GError **error)
 {
 	g_autoptr(composer) comp = NULL;
 	struct announcement *ann;
@@ -1148,6 +1300,10 @@ web_issue_render(struct web *web, const struct list_config *list,
 
 	if ((ann = announcement_load(path, web->config, error)) == NULL)
 		return NULL;
+	/* text that only makes sense in the mail ("The attached calendar
+	 * file…") is under {{#calendar}} or {{^archive}} */
+	value_map_set(ann->data, "archive", value_new_bool(TRUE));
+	value_map_set(ann->data, "calendar", value_new_bool(FALSE));
 	/* the copy of no one carries no one's footer (the address it went
 	 * to, the links to leave or to the preferences): the shared footer
 	 * partials become a neutral line with the subscribe form's link */
@@ -1188,19 +1344,25 @@ web_issue_render(struct web *web, const struct list_config *list,
 		is->subject = g_strdup("(no subject)");
 	if (is->html == NULL)
 		is->html = g_strdup("<p>(no HTML part)</p>");
+	if ((is->html = web_issue_page(web, list, is->html, when,
+	    error)) == NULL) {
+		web_issue_free(is);
+		return NULL;
+	}
 	return is;
 }
 
-/* web_issue - the cached rendering of campaign ID (borrowed) */
+/* web_issue - the cached rendering of campaign ID, sent at WHEN
+ * (borrowed) */
 static const struct web_issue *
 web_issue(struct web *web, const struct list_config *list, gint64 id,
-    const char *path, GError **error)
+    const char *path, gint64 when, GError **error)
 {
 	struct web_issue *is;
 
 	g_mutex_lock(&web->archive_lock);
 	if ((is = g_hash_table_lookup(web->archive, &id)) == NULL &&
-	    (is = web_issue_render(web, list, path, error)) != NULL) {
+	    (is = web_issue_render(web, list, path, when, error)) != NULL) {
 		gint64 *k = g_new(gint64, 1);
 
 		*k = id;
@@ -1227,7 +1389,7 @@ web_archive_items(struct web *web, const struct list_config *list,
 		    struct store_archive_issue, i);
 		g_autoptr(GError) ierr = NULL;
 		const struct web_issue *is = web_issue(web, list, si->id,
-		    si->announcement, &ierr);
+		    si->announcement, si->when, &ierr);
 		g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(si->when);
 		struct value *m;
 
@@ -1976,7 +2138,7 @@ web_new(const struct config *config, const struct token_key *key,
 	g_autofree char *dir = web_templates(config);
 	static const char *const pages[] = { "layout", "error", "unsubscribe",
 	    "unsubscribed", "resubscribed", "preferences", "subscribe",
-	    "confirm", "archive", "feed", "erase", "erased" };
+	    "confirm", "archive", "feed", "erase", "erased", "issue" };
 	size_t i;
 
 	web->config = config;

@@ -48,7 +48,17 @@ campaign_free(struct campaign *c)
 	g_strfreev(c->segments);
 	g_free(c->state);
 	g_free(c->reason);
+	g_free(c->subject);
 	g_free(c);
+}
+
+/* campaign_set_subject - see campaign.h */
+gboolean
+campaign_set_subject(struct store *store, gint64 id, const char *subject,
+    GError **error)
+{
+	return store_run(store, "UPDATE campaigns SET subject = ?2"
+	    " WHERE id = ?1", error, SQ_INT(id), SQ_TEXT(subject), SQ_END);
 }
 
 /* campaign_compile - check SEGMENTS (each defined in LIST, none twice)
@@ -239,7 +249,7 @@ campaign_delete(struct store *store, gint64 id, GError **error)
 
 #define CAMPAIGN_COLUMNS "c.id, c.list_id, l.name, c.announcement, " \
 	"c.segments, c.state, c.reason, c.created, coalesce(c.started, 0), " \
-	"coalesce(c.finished, 0), c.sending_seconds"
+	"coalesce(c.finished, 0), c.sending_seconds, c.subject"
 
 /* campaign_from_row - a struct campaign from CAMPAIGN_COLUMNS */
 static struct campaign *
@@ -258,6 +268,7 @@ campaign_from_row(struct store_rows *rows)
 	c->started = store_int(rows, 8);
 	c->finished = store_int(rows, 9);
 	c->sending_seconds = store_real(rows, 10);
+	c->subject = store_text_dup(rows, 11);
 	return c;
 }
 

@@ -49,6 +49,8 @@ struct campaign {
 	gint64 started;		/* 0: never */
 	gint64 finished;	/* 0: not yet */
 	double sending_seconds;	/* time spent sending, over every run */
+	char *subject;		/* as sent (its first segment, no one in
+				 * particular); NULL: made before herald kept it */
 };
 
 struct campaign_counts {
@@ -87,6 +89,10 @@ void campaign_result_clear(struct campaign_result *r);
 gboolean campaign_create(struct store *store, const struct list_config *list,
     const char *announcement, const char *const *segments, gint64 *id,
     GError **error);
+
+/* campaign_set_subject - note the SUBJECT campaign ID goes out with */
+gboolean campaign_set_subject(struct store *store, gint64 id,
+    const char *subject, GError **error);
 
 /* campaign_delete - remove a campaign nothing was attempted for (the
  * confirmation was declined) */

@@ -358,6 +358,10 @@ static const char *const store_migrations[] = {
 	"  hash TEXT NOT NULL,"			/* hex HMAC-SHA256 of the address */
 	"  at INTEGER NOT NULL,"
 	"  PRIMARY KEY (list_id, hash));",
+	/* 11: the subject a campaign went out with (herald send renders it
+	 * for its first segment and no one in particular: report and
+	 * campaign show name it); NULL for a campaign made before */
+	"ALTER TABLE campaigns ADD COLUMN subject TEXT;",
 };
 
 #define STORE_NMIGRATIONS ((int)G_N_ELEMENTS(store_migrations))

@@ -71,6 +71,34 @@ store_list_status_counts(struct store *store, const char *name,
 	return TRUE;
 }
 
+/* store_segment_moves - see store_admin.h (the events segment-left and
+ * segment-joined that segment_moves.c writes, channel web) */
+gboolean
+store_segment_moves(struct store *store, const char *name, gint64 since,
+    void (*fn)(const char *segment, gboolean left, gint64 count,
+    gpointer data), gpointer data, GError **error)
+{
+	g_autoptr(store_rows) rows = store_select(store,
+	    "SELECT e.detail, e.action, count(DISTINCT e.subscriber_id)"
+	    " FROM events e JOIN lists l ON l.id = e.list_id"
+	    " WHERE l.name = ?1 AND e.at >= ?2 AND e.channel = 'web'"
+	    " AND e.action IN ('segment-left', 'segment-joined')"
+	    " GROUP BY e.detail, e.action", error, SQ_TEXT(name),
+	    SQ_INT(since), SQ_END);
+	GError *err = NULL;
+
+	if (rows == NULL)
+		return FALSE;
+	while (store_next(rows, &err))
+		fn(store_text(rows, 0), strcmp(store_text(rows, 1),
+		    "segment-left") == 0, store_int(rows, 2), data);
+	if (err != NULL) {
+		g_propagate_prefixed_error(error, err, "reading segment moves: ");
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* what store_segment_emails hands its rows to */
 struct store_emails {
 	void (*fn)(const char *email, gpointer data);

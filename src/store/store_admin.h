@@ -22,6 +22,14 @@
 gboolean store_list_status_counts(struct store *store, const char *name,
     const char *const *statuses, guint n, gint64 *counts, GError **error);
 
+/* store_segment_moves - the members of list NAME that preference edits
+ * on the web moved into or out of a segment since SINCE (unix time): FN
+ * gets each segment named, LEFT (TRUE: out of it, FALSE: into it) and
+ * how many distinct subscribers, in no particular order */
+gboolean store_segment_moves(struct store *store, const char *name,
+    gint64 since, void (*fn)(const char *segment, gboolean left,
+    gint64 count, gpointer data), gpointer data, GError **error);
+
 /* store_segment_emails - the address of every active member of LIST_ID
  * that SEG matches, in the order they were first added, to FN */
 gboolean store_segment_emails(struct store *store, gint64 list_id,

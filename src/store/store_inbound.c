@@ -398,7 +398,9 @@ store_archive_issues(struct store *store, const char *list, gint64 want,
 	    " c.announcement, coalesce(c.started, c.created) FROM campaigns c"
 	    " JOIN lists l ON l.id = c.list_id WHERE l.name = ?1 AND"
 	    " c.started IS NOT NULL AND c.state IN ('done', 'sending',"
-	    " 'waiting') AND (?2 = 0 OR c.id = ?2) ORDER BY c.id DESC LIMIT 50",
+	    " 'waiting') AND (?2 = 0 OR c.id = ?2) AND EXISTS (SELECT 1"
+	    " FROM deliveries d WHERE d.campaign_id = c.id AND"
+	    " d.state = 'sent') ORDER BY c.id DESC LIMIT 50",
 	    error, SQ_TEXT(list), SQ_INT(want), SQ_END);
 	GArray *out;
 	GError *err = NULL;

@@ -171,7 +171,8 @@ struct store_archive_issue {
 };
 
 /* store_archive_issues - the campaigns of LIST's archive (started, and
- * done, sending or waiting), newest first, at most 50; only campaign
+ * done, sending or waiting, and sent to one recipient at least: one that
+ * every relay refused reached nobody), newest first, at most 50; only campaign
  * WANT unless it is 0. An array of struct store_archive_issue that
  * frees its paths, NULL on error */
 GArray *store_archive_issues(struct store *store, const char *list,

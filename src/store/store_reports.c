@@ -11,18 +11,20 @@
 
 /* store_report_minutes - see store_reports.h */
 GArray *
-store_report_minutes(struct store *store, gint64 campaign_id, GError **error)
+store_report_minutes(struct store *store, gint64 campaign_id, gint64 bucket,
+    GError **error)
 {
 	g_autoptr(store_rows) rows = store_select(store,
 	    "WITH d AS (SELECT * FROM deliveries WHERE campaign_id = ?1"
 	    "  AND attempts > 0)"
 	    " SELECT m, sum(s), sum(df), sum(f) FROM ("
-	    "  SELECT last_attempt / 60 * 60 AS m, state = 'sent' AS s, 0 AS df,"
+	    "  SELECT last_attempt / ?2 * ?2 AS m, state = 'sent' AS s, 0 AS df,"
 	    "   state = 'failed' AS f FROM d WHERE state IN ('sent', 'failed')"
-	    "  UNION ALL SELECT coalesce(first_attempt, last_attempt) / 60 * 60,"
+	    "  UNION ALL SELECT coalesce(first_attempt, last_attempt) / ?2 * ?2,"
 	    "   0, 1, 0 FROM d WHERE state = 'queued' OR (attempts > 1 AND"
 	    "   (state = 'sent' OR coalesce(code, 0) < 500)))"
-	    " GROUP BY m ORDER BY m", error, SQ_INT(campaign_id), SQ_END);
+	    " GROUP BY m ORDER BY m", error, SQ_INT(campaign_id),
+	    SQ_INT(bucket > 0 ? bucket : 60), SQ_END);
 	g_autoptr(GArray) out = g_array_new(FALSE, TRUE,
 	    sizeof(struct store_report_minute));
 	GError *err = NULL;
@@ -40,6 +42,32 @@ store_report_minutes(struct store *store, gint64 campaign_id, GError **error)
 		return NULL;
 	}
 	return g_steal_pointer(&out);
+}
+
+/* store_report_span - see store_reports.h */
+gboolean
+store_report_span(struct store *store, gint64 campaign_id, gint64 *first,
+    gint64 *last, GError **error)
+{
+	g_autoptr(store_rows) rows = store_select(store,
+	    "SELECT coalesce(min(coalesce(first_attempt, last_attempt)), 0),"
+	    " coalesce(max(last_attempt), 0) FROM deliveries"
+	    " WHERE campaign_id = ?1 AND attempts > 0", error,
+	    SQ_INT(campaign_id), SQ_END);
+	GError *err = NULL;
+
+	*first = *last = 0;
+	if (rows == NULL)
+		return FALSE;
+	if (store_next(rows, &err)) {
+		*first = store_int(rows, 0);
+		*last = store_int(rows, 1);
+		return TRUE;
+	}
+	if (err == NULL)
+		return TRUE;
+	g_propagate_prefixed_error(error, err, "reading the campaign's span: ");
+	return FALSE;
 }
 
 /* store_report_outcome - see store_reports.h */
@@ -60,7 +88,10 @@ store_report_outcome(struct store *store, gint64 campaign_id, gint64 list_id,
 	    " (SELECT count(DISTINCT e.subscriber_id) FROM events e"
 	    "   JOIN deliveries d ON d.subscriber_id = e.subscriber_id"
 	    "   WHERE d.campaign_id = ?1 AND d.segment = ?2"
-	    "   AND e.action = 'unsubscribe' AND e.list_id = ?3 AND e.at >= ?4),"
+	    "   AND e.action = 'unsubscribe' AND e.list_id = ?3 AND e.at >= ?4"
+	    "   AND NOT EXISTS (SELECT 1 FROM memberships m"
+	    "    WHERE m.subscriber_id = e.subscriber_id AND m.list_id = ?3"
+	    "    AND m.status = 'active')),"
 	    " (SELECT count(*) FROM replies x JOIN deliveries d"
 	    "   ON d.campaign_id = x.campaign_id"
 	    "   AND d.subscriber_id = x.subscriber_id"

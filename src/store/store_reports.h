@@ -21,14 +21,15 @@
 
 /* one minute of the curve that has something in it */
 struct store_report_minute {
-	gint64 minute;		/* unix time, a multiple of 60 */
+	gint64 minute;		/* unix time, a multiple of the bucket */
 	gint64 sent, deferred, failed;
 };
 
 /* what became of the recipients of one segment of a campaign */
 struct store_report_outcome {
 	gint64 hard, soft;	/* recipients with a hard / soft bounce */
-	gint64 unsubscribed;	/* unsubscribed from the list since SINCE */
+	gint64 unsubscribed;	/* unsubscribed from the list since SINCE and
+				 * not active again (an Undo is no loss) */
 	gint64 replies;		/* replies (kind reply) linked to the campaign */
 };
 
@@ -39,11 +40,16 @@ struct store_report_code {
 	gint64 count;
 };
 
-/* store_report_minutes - the minutes of CAMPAIGN_ID's curve with an
- * attempt in them, in time order (struct store_report_minute), or NULL
+/* store_report_minutes - the buckets (BUCKET seconds each, from the
+ * epoch on) of CAMPAIGN_ID's curve with an attempt in them, in time order (struct store_report_minute), or NULL
  * and *ERROR */
 GArray *store_report_minutes(struct store *store, gint64 campaign_id,
-    GError **error);
+    gint64 bucket, GError **error);
+
+/* store_report_span - the first and the last attempt of CAMPAIGN_ID's
+ * deliveries (both 0 when none was tried) */
+gboolean store_report_span(struct store *store, gint64 campaign_id,
+    gint64 *first, gint64 *last, GError **error);
 
 /* store_report_outcome - what became of the recipients of SEGMENT of
  * CAMPAIGN_ID on LIST_ID, unsubscribes counted from SINCE, into *OUT */

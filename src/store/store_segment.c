@@ -319,6 +319,35 @@ store_segment_select(struct store *store, const char *head, gint64 list_id,
 	    (const struct store_arg *)(void *)args->data, args->len, error);
 }
 
+/* store_segment_member - see store_segment.h */
+int
+store_segment_member(struct store *store, gint64 list_id,
+    const struct segment *seg, gint64 sub_id, GError **error)
+{
+	g_autoptr(GString) sql = g_string_new("SELECT count(*) FROM"
+	    " memberships m JOIN subscribers s ON s.id = m.subscriber_id"
+	    " WHERE m.list_id = ?1 AND m.status = 'active' AND"
+	    " m.subscriber_id = ?2 AND ");
+	g_autoptr(GArray) args = seg_args_new(list_id);
+	struct store_arg arg = SQ_INT(sub_id);
+	g_autoptr(store_rows) rows = NULL;
+	GError *err = NULL;
+
+	g_array_append_val(args, arg);
+	store_segment_sql(seg, sql, args);
+	if ((rows = store_select_dynamic(store, sql->str,
+	    (const struct store_arg *)(void *)args->data, args->len,
+	    error)) == NULL)
+		return -1;
+	if (store_next(rows, &err))
+		return store_int(rows, 0) > 0;
+	if (err == NULL)
+		g_set_error(&err, HERALD_ERROR, HERALD_ERROR_SOFTWARE,
+		    "matching a segment: no row");
+	g_propagate_error(error, err);
+	return -1;
+}
+
 /* store_segment_count - active members of LIST_ID that SEG matches (the
  * subscribers row is joined only when the expression reads it: a count
  * over attributes then never touches that table) */

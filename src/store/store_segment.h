@@ -32,6 +32,11 @@ struct store_rows *store_segment_select(struct store *store, const char *head,
     gint64 list_id, const struct segment *seg, const char *tail,
     GError **error);
 
+/* store_segment_member - 1 when SUB_ID is an active member of LIST_ID
+ * that SEG matches, 0 when not, -1 and ERROR when the store fails */
+int store_segment_member(struct store *store, gint64 list_id,
+    const struct segment *seg, gint64 sub_id, GError **error);
+
 /* store_segment_count - active members of LIST_ID that SEG matches; -1
  * and ERROR when the store fails */
 gint64 store_segment_count(struct store *store, gint64 list_id,

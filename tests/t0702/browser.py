@@ -91,9 +91,9 @@ try:
         if "Done." not in text():
             fail("not confirmed")
     elif step == "preferences":
-        f = drv.find_element(By.NAME, "attr.role")
-        f.clear()
-        f.send_keys(args[0])
+        # the list's segments test role: a radio button for each value
+        drv.find_element(By.CSS_SELECTOR, 'input[name="attr.role"]'
+                         '[value="%s"]' % args[0]).click()
         drv.find_element(By.XPATH, "//button[.='Save']").click()
         fits()
         shot("saved")
