@@ -122,10 +122,15 @@ expect 0 herald report 1 &&
     [ "$(printf '%s\n' "$out" | grep -cE '^ +[0-9]+ +[0-9]+  https://')" = "$(sql "SELECT count(DISTINCT url) FROM links WHERE campaign_id = 1")" ] &&
     like "$out" "^clicks $(clicks 0) by people, $(clicks 1) by machines"
 ok $? "the text report: totals and a line per link"
-expect 0 herald report 1 --html - && like "$out" '<svg class="chart" id="clicks-chart"' &&
+bars() {	# the clicks of the bars of the chart drawn for width $1
+	printf '%s\n' "$out" | sed -n "/id=\"clicks-chart-$1\"/,/<\/svg>/p" |
+	    grep -o 'class="bar" data-clicks="[0-9]*"' | sed 's/.*="//;s/"//' | paste -sd+ | bc
+}
+expect 0 herald report 1 --html - && like "$out" '<svg class="chart wide" id="clicks-chart-wide"' &&
+    like "$out" '<svg class="chart narrow" id="clicks-chart-narrow"' &&
     like "$out" "<b id=\"n-clicks\">$(clicks 0)</b>" &&
-    [ "$(printf '%s\n' "$out" | grep -o 'class="bar" data-clicks="[0-9]*"' | sed 's/.*="//;s/"//' | paste -sd+ | bc)" = "$(clicks 0)" ]
-ok $? "the page: a chart of clicks over time whose bars add up to the clicks"
+    [ "$(bars wide)" = "$(clicks 0)" ] && [ "$(bars narrow)" = "$(clicks 0)" ]
+ok $? "the page: a chart of clicks over time (wide, and narrow for phones) whose bars add up to the clicks"
 expect 0 herald campaign show 1 && like "$out" "^clicks +$(clicks 0) by people, $(clicks 1) by machines"
 ok $? "campaign show gains the totals"
 

@@ -169,12 +169,16 @@ report_clicks_esc(GString *h, const char *s)
 	g_string_append(h, e);
 }
 
-/* report_clicks_chart - clicks per minute as bars (people, machines on
- * top), an inline SVG */
+/* report_clicks_svg - clicks per minute as bars (people, machines on
+ * top), an inline SVG drawn W units wide with class CLS (the report's
+ * style shows the "wide" one, or the "narrow" one on a phone, where its
+ * text stays legible) */
 static void
-report_clicks_chart(GString *h, const struct report_clicks *c)
+report_clicks_svg(GString *h, const struct report_clicks *c, double width,
+    const char *cls)
 {
-	const double x0 = 48, x1 = 588, y0 = 200, y1 = 14;
+	const double x0 = width < 400 ? 40 : 48, x1 = width - 12, y0 = 200,
+	    y1 = 14;
 	guint n = c->minutes->len, i;
 	gint64 top = 1;
 	double w;
@@ -186,15 +190,12 @@ report_clicks_chart(GString *h, const struct report_clicks *c)
 		top = MAX(top, m->clicks + m->machine_clicks);
 	}
 	w = n > 0 ? (x1 - x0) / n : 0;
-	g_string_append_printf(h, "<svg class=\"chart\" id=\"clicks-chart\" "
-	    "viewBox=\"0 0 600 236\" role=\"img\" aria-label=\"clicks per "
-	    "minute\">\n<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" "
+	g_string_append_printf(h, "<svg class=\"chart %s\" id=\"clicks-chart-"
+	    "%s\" viewBox=\"0 0 %.0f 236\" role=\"img\" aria-label=\"clicks "
+	    "per minute\">\n<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" "
 	    "class=\"grid\"/><text x=\"%.0f\" y=\"%.0f\" class=\"tick\" "
-	    "text-anchor=\"end\">%" G_GINT64_FORMAT "</text>\n", x0, y1, x1, y1,
-	    x0 - 6, y1 + 4, top);
-	if (n == 0)
-		g_string_append(h, "<text x=\"300\" y=\"110\" text-anchor=\"middle\""
-		    " class=\"tick\">no clicks yet</text>\n");
+	    "text-anchor=\"end\">%" G_GINT64_FORMAT "</text>\n", cls, cls, width,
+	    x0, y1, x1, y1, x0 - 6, y1 + 4, top);
 	for (i = 0; i < n; i++) {
 		const struct report_click_minute *m = &g_array_index(c->minutes,
 		    struct report_click_minute, i);
@@ -212,7 +213,22 @@ report_clicks_chart(GString *h, const struct report_clicks *c)
 		    MAX(w - 2, 1), hp, x0 + w * i, y0 - hp - hm, MAX(w - 2, 1),
 		    hm);
 	}
-	g_string_append(h, "</svg>\n<p class=\"legend\"><span><i style=\""
+	g_string_append(h, "</svg>\n");
+}
+
+/* report_clicks_chart - the clicks over time, drawn wide and narrow, and
+ * its legend; a sentence when nothing was clicked yet */
+static void
+report_clicks_chart(GString *h, const struct report_clicks *c)
+{
+	if (c->minutes->len == 0) {
+		g_string_append(h, "<p class=\"sub\" id=\"no-clicks\">No clicks "
+		    "yet.</p>\n");
+		return;
+	}
+	report_clicks_svg(h, c, 600, "wide");
+	report_clicks_svg(h, c, 340, "narrow");
+	g_string_append(h, "<p class=\"legend\"><span><i style=\""
 	    "background:#5b2c86\"></i>people</span> <span><i style=\"background:"
 	    "#bbbbbb\"></i>machines</span> <small>per minute, UTC</small></p>\n");
 }
