@@ -196,6 +196,10 @@ deps:
 # shows every skipped case with its reason (on a bare clone: the Mustache
 # spec and the bounce corpus of ../shared, which HERALD_SPEC_DIR and
 # HERALD_BOUNCE_CORPUS can name instead).
+# Two tests at a time by default: every test's servers listen on ports and
+# sockets of their own, and one at a time the suite has grown past 14
+# minutes (PROVE_FLAGS= runs them one by one).
+PROVE_FLAGS ?= -j2
 test: all units
 	TOP=$(CURDIR) HERALD=$(CURDIR)/$(HERALD_BIN) BUILD=$(CURDIR)/$(BUILD) \
 	    prove --directives --exec '' $(PROVE_FLAGS) $(UNIT_BINS) $(SHELL_TESTS)

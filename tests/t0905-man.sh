@@ -103,7 +103,7 @@ for l in run("help").splitlines():
     if on and not l.strip(): break
     if on: cmds.append(l.split()[0])
 cmds = [c for c in cmds if c != "help"]
-verbs = {"sub": {"add", "rm", "show", "import", "export"}, "reply": {"show"}, "bounce": {"scan"}}
+verbs = {"sub": {"add", "rm", "show", "import", "export", "erase"}, "reply": {"show"}, "bounce": {"scan"}}
 seen, bad, doc = set(), [], []
 for name in open(manual).read().split():
     lines = open(os.path.join(top, name), encoding="utf-8").read().split("\n")
