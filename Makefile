@@ -49,8 +49,13 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_CFLAGS := $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
-ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) $(PKG_CFLAGS)
-LDLIBS_ALL = $(PKG_LIBS) -lpthread -lm
+# libpq (the PostgreSQL store) is linked shared, and kept out of PKGS:
+# its "pkg-config --static" list names libraries (LDAP, Kerberos) whose
+# archives Debian does not ship
+PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null)
+PQ_LIBS := $(or $(shell pkg-config --libs libpq 2>/dev/null),-lpq)
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) $(PKG_CFLAGS) $(PQ_CFLAGS)
+LDLIBS_ALL = $(PKG_LIBS) $(PQ_LIBS) -lpthread -lm
 
 # ./herald links GLib, GObject, GIO, GMime, SQLite and libconfuse (and
 # what only they use: PCRE2, libffi, GModule) from their static archives
@@ -90,7 +95,7 @@ ifeq ($(STATIC_MISSING),)
 # .so link is not installed (no -dev package) is named by its file
 STATIC_REST := $(filter-out $(STATIC_LIBS:%=-l%) $(DLOPEN_LIBS) -lgthread-2.0 -pthread,$(shell pkg-config --static --libs $(PKGS) 2>/dev/null))
 STATIC_REST := $(foreach f,$(STATIC_REST),$(if $(filter -l%,$(f)),$(if $(filter /%,$(shell $(CC) -print-file-name=lib$(f:-l%=%).so)),$(f),$(or $(firstword $(wildcard $(dir $(shell $(CC) -print-file-name=libc.so))lib$(f:-l%=%).so.*)),$(f))),$(f)))
-HERALD_LIBS = -Wl,-O1,--as-needed -Wl,-Bstatic $(STATIC_LIBS:%=-l%) -Wl,-Bdynamic $(sort $(STATIC_REST)) -pthread -lm
+HERALD_LIBS = -Wl,-O1,--as-needed -Wl,-Bstatic $(STATIC_LIBS:%=-l%) -Wl,-Bdynamic $(sort $(STATIC_REST)) $(PQ_LIBS) -pthread -lm
 else ifeq ($(STATIC_DEPS),1)
 $(error STATIC_DEPS=1: no static archive of $(STATIC_MISSING))
 endif
@@ -174,7 +179,7 @@ DEB_PACKAGES = make gcc binutils libc6-dev pkg-config libglib2.0-dev libgmime-3.
 	libmicrohttpd-dev curl python3-selenium chromium chromium-driver wrk \
 	nginx-light scdoc mandoc bash-completion zsh mlmmj \
 	libopendkim-dev opendkim-tools python3-dkim iproute2 \
-	systemd man-db util-linux
+	systemd man-db util-linux postgresql libpq-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 deps:

@@ -223,7 +223,7 @@ web_store_open(struct web *web, GError **error)
 	static const struct store_serve_options o = { WEB_BUSY_TIMEOUT_MS,
 	    WEB_CACHE_KB };
 
-	return store_serve_open(web->config->database, &o, error);
+	return store_serve_open(web->config, &o, error);
 }
 
 /* web_store - this thread's store connection, opened on first use */

@@ -357,10 +357,11 @@ store_confirmation_expire(struct store *store, gint64 cutoff, GError **error)
 
 /* store_serve_open - see store_inbound.h */
 struct store *
-store_serve_open(const char *path, const struct store_serve_options *o,
+store_serve_open(const struct config *config,
+    const struct store_serve_options *o,
     GError **error)
 {
-	struct store *s = store_open(path, STORE_OPEN_DURABLE, error);
+	struct store *s = store_open_config(config, STORE_OPEN_DURABLE, error);
 	g_autofree char *busy = NULL, *cache = NULL;
 
 	if (s == NULL)
