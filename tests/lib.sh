@@ -131,7 +131,7 @@ nonempty() { [ -s "$1" ]; }
 write_conf() {
 	mkdir -p "$T/etc" "$T/data"
 	[ -d "$T/lists" ] || { mkdir -p "$T/lists"; cp "$TOP"/lists/*.conf "$T/lists/"; }
-	[ "$(test_store)" = sqlite ] || pg_start
+	[ "$(test_store)" = sqlite ] || pg_fresh
 	{
 		echo "data_dir = \"$T/data\""
 		echo "list_dir = \"$T/lists\""
@@ -151,6 +151,57 @@ sql() {
 		psql -h "$PG_DIR" -U postgres -d "${PG_DB:-herald}" -AtqX \
 		    -v ON_ERROR_STOP=1 -c "$1"
 	fi
+}
+
+# schema_dump - the database's tables, views and indexes as created (to
+# compare a schema before and after a change), on either store
+schema_dump() {
+	if [ "$(test_store)" = sqlite ]; then
+		sql "SELECT type, name, sql FROM sqlite_master ORDER BY name"
+	else
+		sql "SELECT 'index', indexname, indexdef FROM pg_indexes
+		    WHERE schemaname = 'public' UNION ALL
+		    SELECT 'table', table_name, string_agg(column_name || ' ' ||
+		    data_type, ', ' ORDER BY ordinal_position)
+		    FROM information_schema.columns WHERE table_schema = 'public'
+		    GROUP BY table_name ORDER BY 2"
+	fi
+}
+
+# index_exists NAME - prints 1 when the index NAME is there, else 0
+index_exists() {
+	if [ "$(test_store)" = sqlite ]; then
+		sql "SELECT count(*) FROM sqlite_schema WHERE name = '$1'"
+	else
+		sql "SELECT count(*) FROM pg_indexes WHERE indexname = '$1'"
+	fi
+}
+# store_unlocked - no other connection holds a write transaction open
+# (SQLite: the write lock is free; PostgreSQL: no transaction of another
+# connection has written or locked anything)
+store_unlocked() {
+	if [ "$(test_store)" = sqlite ]; then
+		sqlite3 "$T/data/herald.db" "PRAGMA busy_timeout=0; BEGIN IMMEDIATE; ROLLBACK;" >/dev/null 2>&1
+	else
+		[ "$(sql "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND pid <> pg_backend_pid()")" = 0 ]
+	fi
+}
+# fail_inserts TABLE COUNT MESSAGE - from now on an INSERT into TABLE
+# fails with MESSAGE once it holds COUNT rows (a trigger "boom");
+# fail_inserts_off TABLE ends that
+fail_inserts() {
+	if [ "$(test_store)" = sqlite ]; then
+		sql "CREATE TRIGGER boom BEFORE INSERT ON $1 WHEN (SELECT count(*) FROM $1) >= $2 BEGIN SELECT RAISE(ABORT, '$3'); END;"
+	else
+		sql "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS \$\$
+		    BEGIN IF (SELECT count(*) FROM $1) >= $2 THEN RAISE EXCEPTION '$3'; END IF;
+		    RETURN NEW; END \$\$;
+		    CREATE TRIGGER boom BEFORE INSERT ON $1 FOR EACH ROW EXECUTE FUNCTION boom();"
+	fi
+}
+fail_inserts_off() {
+	if [ "$(test_store)" = sqlite ]; then sql "DROP TRIGGER boom"
+	else sql "DROP TRIGGER boom ON $1; DROP FUNCTION boom()"; fi
 }
 
 # ------------------------------------------------------------------
@@ -213,6 +264,18 @@ pg_start() {
 	at_exit "_pg_as '$PG_BIN/pg_ctl' -D '$PG_DIR/d' -m immediate -w stop; rm -rf '$PG_DIR'"
 	pg_restart start || { cat "$PG_DIR/log"; echo "Bail out! PostgreSQL did not start"; exit 1; }
 	export PG_DIR
+}
+# pg_fresh - the server started; when the data folder is new (a test
+# removed it to start again, as it would an SQLite file) the database
+# "herald" is made empty again too
+pg_fresh() {
+	pg_start
+	[ ! -e "$T/data/.pg-database" ] || return 0
+	if [ -e "$PG_DIR/.used" ]; then
+		psql -h "$PG_DIR" -U postgres -d postgres -qAtX -c "DROP DATABASE herald WITH (FORCE)" \
+		    -c "CREATE DATABASE herald" >/dev/null || { echo "Bail out! cannot empty the database"; exit 1; }
+	fi
+	touch "$PG_DIR/.used" "$T/data/.pg-database"
 }
 # pg_restart [start|stop|restart] - the private server (fast shutdown)
 pg_restart() {

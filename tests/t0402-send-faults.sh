@@ -34,7 +34,7 @@ ok $? "550 and 553 at RCPT, 554 at DATA: failed, with code and stage"
 [ "$(sql "SELECT group_concat(s.email || ':' || b.kind || ':' || b.source, ' ')
     FROM (SELECT * FROM bounces ORDER BY subscriber_id) b JOIN subscribers s ON s.id = b.subscriber_id")" = \
     "$(sql "SELECT group_concat(email || ':hard:sync', ' ') FROM (SELECT email FROM subscribers
-    WHERE email IN ('rcpt550@f.test', 'rcpt553@f.test', 'data554@f.test') ORDER BY id)")" ] &&
+    WHERE email IN ('rcpt550@f.test', 'rcpt553@f.test', 'data554@f.test') ORDER BY id) q")" ] &&
     [ "$(sql "SELECT count(*) FROM bounce_scores WHERE score = 1.0 AND hard = 1")" = 3 ]
 ok $? "the three 5xx rejections are hard bounces for the bounce policy, and only they"
 [ "$(sql "SELECT state, code, stage FROM deliveries d JOIN subscribers s ON

@@ -18,7 +18,7 @@ INSERT INTO subscribers(email, email_key) VALUES
 INSERT INTO memberships(list_id, subscriber_id, status) VALUES
   (1, 1, 'active'), (1, 2, 'active');"
 events() { sql "SELECT group_concat(action, ',') FROM (SELECT action FROM events
-    WHERE subscriber_id = $1 AND channel = 'bounce' ORDER BY id)"; }
+    WHERE subscriber_id = $1 AND channel = 'bounce' ORDER BY id) q"; }
 member() { sql "SELECT status FROM memberships WHERE subscriber_id = $1"; }
 maint() { expect 0 herald maintain --now "$1"; }
 
@@ -61,7 +61,7 @@ maint $((D + 21 * DAY - 60)) && like "$out" '0 warning\(s\) queued, 0 member'; o
 maint $((D + 21 * DAY)) && like "$out" '0 warning\(s\) queued, 1 member\(s\) removed'; ok $? "a week after warning 3: removed"
 [ "$(member 1)" = unsubscribed ]; ok $? "the membership is unsubscribed"
 [ "$(events 1)" = disabled,bounce-warning,bounce-warning,bounce-warning,removed ]; ok $? "events: disabled, three warnings, removed"
-[ "$(sql "SELECT group_concat(kind, ',') FROM (SELECT kind FROM bounce_notices ORDER BY id)")" = \
+[ "$(sql "SELECT group_concat(kind, ',') FROM (SELECT kind FROM bounce_notices ORDER BY id) q")" = \
     owner-disabled,warning,warning,warning,owner-removed ]
 ok $? "notices: owners, three warnings, owners"
 [ "$(sql "SELECT recipients || ' ' || subject FROM bounce_notices WHERE kind = 'warning' ORDER BY id DESC LIMIT 1")" = \

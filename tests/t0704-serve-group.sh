@@ -48,7 +48,7 @@ burst all 1 $N
 [ "$(grep -c '^200$' "$T/all.codes")" = $N ]; ok $? "$N one-click POSTs at once: each answered 200 ($(sort "$T/all.codes" | uniq -c | tr -s ' \n' ' '))"
 [ "$(sql "SELECT count(*) FROM memberships WHERE status = 'unsubscribed' AND subscriber_id <= $N")" = $N ]; ok $? "the file has every one of them unsubscribed"
 [ "$(sql "SELECT count(*) FROM memberships WHERE status = 'active'")" = 30 ]; ok $? "and nobody else"
-[ "$(sql "SELECT count(*) FROM (SELECT subscriber_id FROM events WHERE action = 'unsubscribe' AND channel = 'web' GROUP BY subscriber_id HAVING count(*) = 1)")" = $N ] &&
+[ "$(sql "SELECT count(*) FROM (SELECT subscriber_id FROM events WHERE action = 'unsubscribe' AND channel = 'web' GROUP BY subscriber_id HAVING count(*) = 1) q")" = $N ] &&
 [ "$(sql "SELECT count(*) FROM events WHERE action = 'unsubscribe'")" = $N ]; ok $? "exactly one unsubscribe event each, channel web"
 _i=0
 while [ $_i -lt 100 ] && [ "$(sql "SELECT count(*) FROM outbox WHERE kind = 'goodbye' AND state = 'sent'")" -lt $N ]; do

@@ -354,7 +354,8 @@ static const char *const store_migrations[] = {
  * counterpart. Step 1 also creates what the store's shared SQL expects
  * of the engine: schema_version, the functions SQLite has built in
  * (unixepoch, json_each over text, json_extract, json_patch, datetime,
- * two-argument min and max, pragma_table_info), store_glob_re for GLOB,
+ * two-argument min and max, group_concat, pragma_table_info),
+ * store_glob_re for GLOB,
  * store_session_seq (store_pg.c's lastval), and store_sync_id, which
  * moves a table's sequence past ids written explicitly (the import's
  * subscribers).
@@ -374,9 +375,20 @@ static const char *const store_migrations_pg[] = {
 	"  LANGUAGE sql IMMUTABLE AS $$SELECT * FROM json_each_text($1::json)$$;"
 	"CREATE FUNCTION json_extract(text, text) RETURNS TEXT LANGUAGE sql"
 	"  IMMUTABLE AS $$SELECT ($1::json) ->> substr($2, 4, length($2) - 4)$$;"
+	/* json_patch of two flat objects as SQLite writes it: compact, the
+	 * keys in their first order, the patch's new keys after, a null
+	 * value removes the key */
 	"CREATE FUNCTION json_patch(text, text) RETURNS TEXT LANGUAGE sql"
-	"  IMMUTABLE AS $$SELECT jsonb_strip_nulls(coalesce($1, '{}')::jsonb"
-	"  || $2::jsonb)::text$$;"
+	"  IMMUTABLE AS $$WITH a AS (SELECT key, value::jsonb AS v, n FROM"
+	"  json_each(coalesce($1, '{}')::json) WITH ORDINALITY t(key, value, n)),"
+	"  p AS (SELECT key, value::jsonb AS v, n FROM json_each($2::json)"
+	"  WITH ORDINALITY t(key, value, n)),"
+	"  m AS (SELECT coalesce(p.key, a.key) AS key, coalesce(p.v, a.v) AS v,"
+	"  coalesce(a.n, 1000000000 + p.n) AS n FROM a FULL JOIN p"
+	"  ON a.key = p.key)"
+	"  SELECT '{' || coalesce(string_agg(to_json(key)::text || ':' ||"
+	"  v::text, ',' ORDER BY n), '') || '}' FROM m"
+	"  WHERE v <> 'null'::jsonb$$;"
 	"CREATE FUNCTION datetime(bigint, text) RETURNS TEXT LANGUAGE sql"
 	"  IMMUTABLE AS $$SELECT to_char(to_timestamp($1) AT TIME ZONE 'UTC',"
 	"  'YYYY-MM-DD HH24:MI:SS')$$;"
@@ -384,6 +396,16 @@ static const char *const store_migrations_pg[] = {
 	"  IMMUTABLE AS $$SELECT least($1, $2)$$;"
 	"CREATE FUNCTION max(bigint, bigint) RETURNS BIGINT LANGUAGE sql"
 	"  IMMUTABLE AS $$SELECT greatest($1, $2)$$;"
+	/* group_concat(x [, separator]) as SQLite has it */
+	"CREATE FUNCTION store_concat(text, text, text) RETURNS TEXT"
+	"  LANGUAGE sql IMMUTABLE AS $$SELECT CASE WHEN $2 IS NULL THEN $1"
+	"  WHEN $1 IS NULL THEN $2 ELSE $1 || $3 || $2 END$$;"
+	"CREATE FUNCTION store_concat(text, text) RETURNS TEXT"
+	"  LANGUAGE sql IMMUTABLE AS $$SELECT store_concat($1, $2, ',')$$;"
+	"CREATE AGGREGATE group_concat(text, text) (SFUNC = store_concat,"
+	"  STYPE = text);"
+	"CREATE AGGREGATE group_concat(text) (SFUNC = store_concat,"
+	"  STYPE = text);"
 	"CREATE FUNCTION pragma_table_info(text) RETURNS TABLE (name TEXT)"
 	"  LANGUAGE sql STABLE AS $$SELECT column_name::text FROM"
 	"  information_schema.columns WHERE table_name = $1"

@@ -327,7 +327,7 @@ store_confirmation_note(struct store *store, gint64 list_id, gint64 sub,
 	    " confirmations(list_id, subscriber_id, action, requested, sent)"
 	    " VALUES (?1, ?2, ?3, ?4, 1) ON CONFLICT(list_id, subscriber_id,"
 	    " action) DO UPDATE SET requested = excluded.requested,"
-	    " sent = sent + 1", error, SQ_INT(list_id), SQ_INT(sub),
+	    " sent = confirmations.sent + 1", error, SQ_INT(list_id), SQ_INT(sub),
 	    SQ_TEXT(action), SQ_INT(now), SQ_END), "noting a confirmation",
 	    error);
 }

@@ -201,19 +201,30 @@ pg_close(struct store *store)
 	store->pg = NULL;
 }
 
-/* pg_skip_pragmas - SQL without its leading PRAGMA statements (SQLite's
- * tuning: nothing to do here) */
-static const char *
-pg_skip_pragmas(const char *sql)
+/* pg_drop_pragmas - SQL without its PRAGMA statements (SQLite's tuning:
+ * nothing to do here); the caller frees. SQL that holds a PRAGMA is the
+ * store's own short text, with no ';' inside a string. */
+static char *
+pg_drop_pragmas(const char *sql)
 {
-	for (;;) {
-		while (g_ascii_isspace(*sql) || *sql == ';')
-			sql++;
-		if (g_ascii_strncasecmp(sql, "PRAGMA", 6) != 0)
-			return sql;
-		if ((sql = strchr(sql, ';')) == NULL)
-			return "";
+	g_auto(GStrv) parts = NULL;
+	GString *out;
+	int i;
+
+	if (strstr(sql, "PRAGMA") == NULL)
+		return g_strdup(sql);
+	parts = g_strsplit(sql, ";", -1);
+	out = g_string_new(NULL);
+	for (i = 0; parts[i] != NULL; i++) {
+		const char *p = parts[i];
+
+		while (g_ascii_isspace(*p))
+			p++;
+		if (*p == '\0' || g_ascii_strncasecmp(p, "PRAGMA", 6) == 0)
+			continue;
+		g_string_append_printf(out, "%s;", p);
 	}
+	return g_string_free(out, FALSE);
 }
 
 /* pg_exec - run SQL (no parameters, no rows; several statements may
@@ -221,10 +232,11 @@ pg_skip_pragmas(const char *sql)
 static gboolean
 pg_exec(struct store *store, const char *sql, GError **error)
 {
+	g_autofree char *own = pg_drop_pragmas(sql);
 	PGresult *res;
 	ExecStatusType st;
 
-	sql = pg_skip_pragmas(sql);
+	sql = own;
 	if (*sql == '\0')
 		return TRUE;
 	if (g_ascii_strcasecmp(sql, "BEGIN IMMEDIATE") == 0)
