@@ -147,7 +147,7 @@ campaign_snapshot_sql(const struct list_config *list,
 	    " WHERE m.list_id = ?2 AND m.status = 'active'"
 	    " AND NOT EXISTS (SELECT 1 FROM memberships b"
 	    "   WHERE b.subscriber_id = s.id AND b.status = 'blocklisted')"
-	    " AND (0");
+	    " AND (FALSE");
 	for (i = 0; i < segs->len; i++) {
 		g_string_append(sql, " OR ");
 		store_segment_sql(g_ptr_array_index(segs, i), sql, args);
@@ -198,11 +198,11 @@ campaign_create(struct store *store, const struct list_config *list,
 	if ((list_id = store_list_id(store, list->name, TRUE, error)) == 0)
 		goto fail;
 	joined = g_strjoinv(",", (char **)segments);
-	if (!store_run(store, "INSERT INTO campaigns(list_id, announcement,"
-	    " segments) VALUES (?1, ?2, ?3)", error, SQ_INT(list_id),
-	    SQ_TEXT(announcement), SQ_TEXT(joined), SQ_END))
+	if (store_get_int(store, "INSERT INTO campaigns(list_id, announcement,"
+	    " segments) VALUES (?1, ?2, ?3) RETURNING id", &cid, error,
+	    SQ_INT(list_id), SQ_TEXT(announcement), SQ_TEXT(joined),
+	    SQ_END) != 1)
 		goto fail;
-	cid = store_last_id(store);
 	if (!campaign_snapshot(store, list, segments, segs, lsegs, cid, list_id,
 	    &n, error))
 		goto fail;
@@ -422,7 +422,7 @@ campaign_errors(struct store *store, gint64 id, int limit, GError **error)
 	    " coalesce(stage, ''), coalesce(code, 0), coalesce(reply, ''),"
 	    " count(*), count(*) FILTER (WHERE state = 'failed')"
 	    " FROM deliveries WHERE campaign_id = ?1 AND state <> 'sent'"
-	    " AND attempts + (state = 'failed') > 0"
+	    " AND (attempts > 0 OR state = 'failed')"
 	    " GROUP BY 1, 2, 3 ORDER BY 4 DESC, 2 LIMIT ?2", error, SQ_INT(id),
 	    SQ_INT(limit), SQ_END);
 	g_autoptr(GArray) out = NULL;

@@ -354,8 +354,8 @@ static const char *const store_migrations[] = {
  * counterpart. Step 1 also creates what the store's shared SQL expects
  * of the engine: schema_version, the functions SQLite has built in
  * (unixepoch, json_each over text, json_extract, json_patch, datetime,
- * two-argument min and max, group_concat, pragma_table_info),
- * store_glob_re for GLOB,
+ * two-argument min and max, group_concat, sum of truth values, glob,
+ * pragma_table_info),
  * store_session_seq (store_pg.c's lastval), and store_sync_id, which
  * moves a table's sequence past ids written explicitly (the import's
  * subscribers).
@@ -406,6 +406,11 @@ static const char *const store_migrations_pg[] = {
 	"  STYPE = text);"
 	"CREATE AGGREGATE group_concat(text) (SFUNC = store_concat,"
 	"  STYPE = text);"
+	/* sum(truth): SQLite counts the true ones */
+	"CREATE FUNCTION store_sum_bool(bigint, boolean) RETURNS BIGINT"
+	"  LANGUAGE sql IMMUTABLE AS $$SELECT coalesce($1, 0)"
+	"  + CASE WHEN $2 THEN 1 ELSE 0 END$$;"
+	"CREATE AGGREGATE sum(boolean) (SFUNC = store_sum_bool, STYPE = bigint);"
 	"CREATE FUNCTION pragma_table_info(text) RETURNS TABLE (name TEXT)"
 	"  LANGUAGE sql STABLE AS $$SELECT column_name::text FROM"
 	"  information_schema.columns WHERE table_name = $1"
@@ -415,6 +420,8 @@ static const char *const store_migrations_pg[] = {
 	"CREATE FUNCTION store_glob_re(text) RETURNS TEXT LANGUAGE sql"
 	"  IMMUTABLE AS $$SELECT '^' || replace(replace(regexp_replace($1,"
 	"  '([.+(){}^$|\\\\])', '\\\\\\1', 'g'), '*', '.*'), '?', '.') || '$'$$;"
+	"CREATE FUNCTION glob(text, text) RETURNS BOOLEAN LANGUAGE sql"
+	"  IMMUTABLE AS $$SELECT $2 ~ store_glob_re($1)$$;"
 	"CREATE FUNCTION store_sync_id() RETURNS trigger LANGUAGE plpgsql AS $$"
 	"DECLARE seq TEXT := pg_get_serial_sequence(TG_TABLE_NAME, 'id');"
 	"BEGIN EXECUTE format('SELECT setval(%L, greatest((SELECT"
@@ -460,9 +467,17 @@ static const char *const store_migrations_pg[] = {
 	"  detail TEXT);"
 	"CREATE INDEX events_subscriber ON events(subscriber_id, at);",
 
-	/* 2: campaigns and deliveries */
+	/* 2: campaigns and deliveries. A campaign's id is the next after
+	 * the highest, as SQLite numbers it (a rolled-back "herald send"
+	 * leaves no gap in what the manager sees), under a lock so two
+	 * hosts never take the same */
+	"CREATE FUNCTION store_campaign_id() RETURNS trigger LANGUAGE plpgsql"
+	"  AS $$BEGIN PERFORM pg_advisory_xact_lock(7243002);"
+	"  IF NEW.id IS NULL THEN"
+	"  NEW.id := (SELECT coalesce(max(id), 0) + 1 FROM campaigns); END IF;"
+	"  RETURN NEW; END $$;"
 	"CREATE TABLE campaigns ("
-	"  id BIGSERIAL PRIMARY KEY,"
+	"  id BIGINT PRIMARY KEY,"
 	"  list_id BIGINT NOT NULL REFERENCES lists(id) ON DELETE CASCADE,"
 	"  announcement TEXT NOT NULL,"
 	"  segments TEXT NOT NULL,"
@@ -473,6 +488,8 @@ static const char *const store_migrations_pg[] = {
 	"  started BIGINT,"
 	"  finished BIGINT,"
 	"  sending_seconds DOUBLE PRECISION NOT NULL DEFAULT 0);"
+	"CREATE TRIGGER campaigns_id BEFORE INSERT ON campaigns"
+	"  FOR EACH ROW EXECUTE FUNCTION store_campaign_id();"
 	"CREATE TABLE deliveries ("
 	"  id BIGSERIAL PRIMARY KEY,"
 	"  campaign_id BIGINT NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,"

@@ -552,7 +552,7 @@ store_bounce_notices_queued(struct store *store, gint64 from_id,
 	    " n.body, n.attempts FROM bounce_notices n"
 	    " JOIN lists l ON l.id = n.list_id"
 	    " WHERE n.state = 'queued' AND n.id >= ?1"
-	    " AND (?2 IS NULL OR l.name = ?2) ORDER BY n.id", error,
+	    " AND (CAST(?2 AS TEXT) IS NULL OR l.name = ?2) ORDER BY n.id", error,
 	    SQ_INT(from_id), SQ_TEXT(list), SQ_END);
 	g_autoptr(GPtrArray) out = NULL;
 	GError *local = NULL;
@@ -601,7 +601,7 @@ store_bounce_scores_clear(struct store *store, gint64 list_id, int *n,
 	    " WHERE s.list_id = ?1 AND coalesce((SELECT m.status ="
 	    " CASE WHEN s.disabled_at IS NULL THEN 'active' ELSE 'disabled' END"
 	    " FROM memberships m WHERE m.list_id = s.list_id"
-	    " AND m.subscriber_id = s.subscriber_id), 0) = 0", error,
+	    " AND m.subscriber_id = s.subscriber_id), FALSE) = FALSE", error,
 	    SQ_INT(list_id), SQ_END))
 		return FALSE;
 	*n += store_changes(store);
@@ -747,7 +747,8 @@ store_bounce_members(struct store *store, const char *list, GError **error)
 	    "  AND m.subscriber_id = b.subscriber_id"
 	    " LEFT JOIN bounce_scores sc ON sc.list_id = b.list_id"
 	    "  AND sc.subscriber_id = b.subscriber_id"
-	    " WHERE b.action != 'not-a-bounce' AND (?1 IS NULL OR l.name = ?1)"
+	    " WHERE b.action != 'not-a-bounce' AND (CAST(?1 AS TEXT) IS NULL"
+	    " OR l.name = ?1)"
 	    " GROUP BY b.list_id, b.subscriber_id,"
 	    "  CASE WHEN b.subscriber_id IS NULL THEN b.address END"
 	    " ORDER BY l.name, 5 DESC, 7 DESC, 3", error, SQ_TEXT(list),

@@ -7,11 +7,11 @@
  * The store's SQL is written once for both engines; this file turns the
  * few SQLite spellings that remain into PostgreSQL's as it prepares them
  * (store_pg_sql): ?N into $N, "IS [NOT] ?N" into "IS [NOT] DISTINCT FROM",
- * INSERT OR IGNORE into ON CONFLICT DO NOTHING, GLOB into a regular
- * expression match; PRAGMAs, which only tune SQLite, are no-ops. The
- * functions SQLite has built in that PostgreSQL lacks (unixepoch,
- * json_each over text, json_patch, datetime) are created by the first
- * PostgreSQL migration (store.c).
+ * INSERT OR IGNORE into ON CONFLICT DO NOTHING; PRAGMAs and NOT
+ * INDEXED, which only tune SQLite, are dropped. The functions SQLite has built in that
+ * PostgreSQL lacks (unixepoch, json_each over text, json_patch,
+ * datetime, glob, ...) are created by the first PostgreSQL migration
+ * (store.c).
  *
  * A lost connection (the server restarted) is TEMP; the next statement
  * outside a transaction connects again and prepares its statements anew
@@ -348,9 +348,8 @@ store_pg_sql(const char *sql, int *nparams)
 			g_string_append_c(out, *p++);
 		} else if (*p == '?' && g_ascii_isdigit(p[1])) {
 			p += pg_param(out, p, nparams);
-		} else if (strncmp(p, " GLOB ", 6) == 0) {
-			g_string_append(out, " ~ store_glob_re");
-			p += 6;
+		} else if (strncmp(p, " NOT INDEXED", 12) == 0) {
+			p += 12;	/* SQLite's planner hint */
 		} else
 			g_string_append_c(out, *p++);
 	}
