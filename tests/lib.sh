@@ -153,6 +153,20 @@ sql() {
 	fi
 }
 
+# store_path - the store as store_open takes it (the test tools): the
+# SQLite file, or "postgresql:" and the conninfo
+store_path() {
+	if [ "$(test_store)" = sqlite ]; then echo "$T/data/herald.db"
+	else echo "postgresql:$(pg_conninfo)"; fi
+}
+# sql_blob QUERY - the one blob QUERY selects, its bytes on stdout
+sql_blob() {
+	if [ "$(test_store)" = sqlite ]; then
+		sql "SELECT hex(($1))"
+	else
+		sql "SELECT encode(($1), 'hex')"
+	fi | $PY -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.stdin.read().strip()))'
+}
 # schema_dump - the database's tables, views and indexes as created (to
 # compare a schema before and after a change), on either store
 schema_dump() {
@@ -186,23 +200,28 @@ store_unlocked() {
 		[ "$(sql "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND pid <> pg_backend_pid()")" = 0 ]
 	fi
 }
-# fail_inserts TABLE COUNT MESSAGE - from now on an INSERT into TABLE
-# fails with MESSAGE once it holds COUNT rows (a trigger "boom");
-# fail_inserts_off TABLE ends that
-fail_inserts() {
+# fault_trigger NAME EVENT TABLE CONDITION MESSAGE - from now on a row's
+# EVENT ("INSERT", "UPDATE OF state") on TABLE fails with MESSAGE while
+# the SQL CONDITION holds (a trigger NAME, on either store);
+# fault_trigger_off NAME TABLE ends it
+fault_trigger() {
 	if [ "$(test_store)" = sqlite ]; then
-		sql "CREATE TRIGGER boom BEFORE INSERT ON $1 WHEN (SELECT count(*) FROM $1) >= $2 BEGIN SELECT RAISE(ABORT, '$3'); END;"
+		sql "CREATE TRIGGER $1 BEFORE $2 ON $3 WHEN ($4) BEGIN SELECT RAISE(ABORT, '$5'); END;"
 	else
-		sql "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS \$\$
-		    BEGIN IF (SELECT count(*) FROM $1) >= $2 THEN RAISE EXCEPTION '$3'; END IF;
+		sql "CREATE FUNCTION $1() RETURNS trigger LANGUAGE plpgsql AS \$\$
+		    BEGIN IF ($4) THEN RAISE EXCEPTION '$5'; END IF;
 		    RETURN NEW; END \$\$;
-		    CREATE TRIGGER boom BEFORE INSERT ON $1 FOR EACH ROW EXECUTE FUNCTION boom();"
+		    CREATE TRIGGER $1 BEFORE $2 ON $3 FOR EACH ROW EXECUTE FUNCTION $1();"
 	fi
 }
-fail_inserts_off() {
-	if [ "$(test_store)" = sqlite ]; then sql "DROP TRIGGER boom"
-	else sql "DROP TRIGGER boom ON $1; DROP FUNCTION boom()"; fi
+fault_trigger_off() {
+	if [ "$(test_store)" = sqlite ]; then sql "DROP TRIGGER $1"
+	else sql "DROP TRIGGER $1 ON $2; DROP FUNCTION $1()"; fi
 }
+# fail_inserts TABLE COUNT MESSAGE - an INSERT into TABLE fails with
+# MESSAGE once it holds COUNT rows; fail_inserts_off TABLE ends that
+fail_inserts() { fault_trigger boom INSERT "$1" "SELECT count(*) FROM $1) >= ($2" "$3"; }
+fail_inserts_off() { fault_trigger_off boom "$1"; }
 
 # ------------------------------------------------------------------
 # PostgreSQL (issue 23). test_store - "sqlite" or "postgresql"

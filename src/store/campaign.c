@@ -558,7 +558,7 @@ campaign_record_one(struct store *store, const struct send_config *cfg,
 		    " last_attempt = ?5, first_attempt = coalesce(first_attempt,"
 		    " ?5), state = CASE WHEN ?5 - coalesce(first_attempt, ?5)"
 		    "   >= ?6 THEN 'failed' ELSE 'queued' END,"
-		    " next_attempt = min(?5 + ?7 * (1 << min(attempts, ?8)),"
+		    " next_attempt = min(?5 + ?7 * (1 << CAST(min(attempts, ?8) AS INTEGER)),"
 		    "   coalesce(first_attempt, ?5) + ?6),"
 		    " relay = coalesce(?9, relay)"
 		    " WHERE id = ?1 AND state = 'queued'", error,

@@ -354,7 +354,7 @@ static const char *const store_migrations[] = {
  * counterpart. Step 1 also creates what the store's shared SQL expects
  * of the engine: schema_version, the functions SQLite has built in
  * (unixepoch, json_each over text, json_extract, json_patch, datetime,
- * two-argument min and max, group_concat, sum of truth values, glob,
+ * two-argument min and max, group_concat, sum of truth values, glob, instr,
  * pragma_table_info),
  * store_session_seq (store_pg.c's lastval), and store_sync_id, which
  * moves a table's sequence past ids written explicitly (the import's
@@ -420,6 +420,8 @@ static const char *const store_migrations_pg[] = {
 	"CREATE FUNCTION store_glob_re(text) RETURNS TEXT LANGUAGE sql"
 	"  IMMUTABLE AS $$SELECT '^' || replace(replace(regexp_replace($1,"
 	"  '([.+(){}^$|\\\\])', '\\\\\\1', 'g'), '*', '.*'), '?', '.') || '$'$$;"
+	"CREATE FUNCTION instr(text, text) RETURNS INTEGER LANGUAGE sql"
+	"  IMMUTABLE AS $$SELECT strpos($1, $2)$$;"
 	"CREATE FUNCTION glob(text, text) RETURNS BOOLEAN LANGUAGE sql"
 	"  IMMUTABLE AS $$SELECT $2 ~ store_glob_re($1)$$;"
 	"CREATE FUNCTION store_sync_id() RETURNS trigger LANGUAGE plpgsql AS $$"
@@ -573,7 +575,6 @@ static const char *const store_migrations_pg[] = {
 	"  headers TEXT,"
 	"  method TEXT,"
 	"  raw BYTEA, raw_size BIGINT NOT NULL);"
-	PG_SYNC_ID("bounce_mail")
 	"CREATE TABLE bounces ("
 	"  id BIGSERIAL PRIMARY KEY,"
 	"  at BIGINT NOT NULL,"

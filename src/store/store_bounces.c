@@ -130,16 +130,13 @@ gboolean
 store_bounce_mail_add(struct store *store, const struct store_bounce_mail *m,
     gint64 now, gint64 *mail_id, GError **error)
 {
-	if (!store_run(store, "INSERT INTO bounce_mail(received, list_id,"
+	return store_get_int(store, "INSERT INTO bounce_mail(received, list_id,"
 	    " message_id, from_addr, subject, date, headers, method, raw,"
-	    " raw_size) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-	    error, SQ_INT(now), SQ_INT(m->list_id), SQ_TEXT(m->message_id),
+	    " raw_size) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+	    " RETURNING id", mail_id, error, SQ_INT(now), SQ_INT(m->list_id), SQ_TEXT(m->message_id),
 	    SQ_TEXT(m->from), SQ_TEXT(m->subject), SQ_TEXT(m->date),
 	    SQ_TEXT(m->headers), SQ_TEXT(m->method),
-	    SQ_BLOB(m->raw, m->raw_len), SQ_INT(m->raw_size), SQ_END))
-		return FALSE;
-	*mail_id = store_last_id(store);
-	return TRUE;
+	    SQ_BLOB(m->raw, m->raw_len), SQ_INT(m->raw_size), SQ_END) == 1;
 }
 
 /* sb_score_load - the score row of a membership (exists FALSE if none) */
@@ -738,19 +735,21 @@ store_bounce_members(struct store *store, const char *list, GError **error)
 	g_autoptr(store_rows) rows = store_select(store,
 	    "SELECT l.name, coalesce(b.subscriber_id, 0),"
 	    " coalesce(s.email, b.address, '(none found)'), m.status,"
-	    " coalesce(sc.score, 0), count(*), b.at, b.kind, b.status,"
+	    " coalesce(sc.score, 0), g.n, b.at, b.kind, b.status,"
 	    " b.reason, b.source, coalesce(sc.disabled_at, 0),"
-	    " coalesce(sc.warnings_sent, 0), max(b.id)"
-	    " FROM bounces b JOIN lists l ON l.id = b.list_id"
+	    " coalesce(sc.warnings_sent, 0), b.id"
+	    /* each member's latest bounce, and how many there are */
+	    " FROM (SELECT max(id) AS id, count(*) AS n FROM bounces"
+	    "  WHERE action != 'not-a-bounce' GROUP BY list_id, subscriber_id,"
+	    "  CASE WHEN subscriber_id IS NULL THEN address END) g"
+	    " JOIN bounces b ON b.id = g.id"
+	    " JOIN lists l ON l.id = b.list_id"
 	    " LEFT JOIN subscribers s ON s.id = b.subscriber_id"
 	    " LEFT JOIN memberships m ON m.list_id = b.list_id"
 	    "  AND m.subscriber_id = b.subscriber_id"
 	    " LEFT JOIN bounce_scores sc ON sc.list_id = b.list_id"
 	    "  AND sc.subscriber_id = b.subscriber_id"
-	    " WHERE b.action != 'not-a-bounce' AND (CAST(?1 AS TEXT) IS NULL"
-	    " OR l.name = ?1)"
-	    " GROUP BY b.list_id, b.subscriber_id,"
-	    "  CASE WHEN b.subscriber_id IS NULL THEN b.address END"
+	    " WHERE CAST(?1 AS TEXT) IS NULL OR l.name = ?1"
 	    " ORDER BY l.name, 5 DESC, 7 DESC, 3", error, SQ_TEXT(list),
 	    SQ_END);
 	g_autoptr(GPtrArray) out = NULL;

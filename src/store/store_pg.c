@@ -7,6 +7,7 @@
  * The store's SQL is written once for both engines; this file turns the
  * few SQLite spellings that remain into PostgreSQL's as it prepares them
  * (store_pg_sql): ?N into $N, "IS [NOT] ?N" into "IS [NOT] DISTINCT FROM",
+ * "LIMIT ?N" with a negative N into no limit,
  * INSERT OR IGNORE into ON CONFLICT DO NOTHING; PRAGMAs and NOT
  * INDEXED, which only tune SQLite, are dropped. The functions SQLite has built in that
  * PostgreSQL lacks (unixepoch, json_each over text, json_patch,
@@ -34,6 +35,8 @@
 
 #define PG_BYTEA_OID 17
 #define PG_BOOL_OID 16
+#define PG_INT8_OID 20
+#define PG_FLOAT8_OID 701
 
 /* the connection and what the store needs to know of its last command */
 struct store_pg {
@@ -53,6 +56,8 @@ struct pg_stmt {
 	char name[16];
 	guint generation;	/* the connection it was prepared on */
 	int nparams;
+	Oid *types;		/* from the values first bound: int8, float8,
+				 * bytea; text and NULL left to the server */
 	char **values;
 	int *lengths;
 	int *formats;
@@ -126,7 +131,9 @@ pg_connect(struct store_pg *pg, gboolean at_start, GError **error)
 		    HERALD_ERROR_TEMP, "PostgreSQL: cannot connect: %s", m);
 		return FALSE;
 	}
+	/* a lock waited for as long as SQLite's busy timeout, then TEMP */
 	res = PQexec(pg->conn, "SET synchronous_commit = on;"
+	    " SET lock_timeout = '10s';"
 	    " SET client_min_messages = warning; SET TIME ZONE 'UTC'");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		pg_set_error(error, pg->conn, res, "setting up the connection");
@@ -311,6 +318,11 @@ pg_param(GString *out, const char *p, int *max)
 		n = n * 10 + (p[k++] - '0');
 	if (n > *max)
 		*max = n;
+	if (pg_word_before(start, start + out->len, "LIMIT", &from)) {
+		/* SQLite's LIMIT -1 is no limit, PostgreSQL's LIMIT NULL */
+		g_string_append_printf(out, "nullif(greatest($%d, -1), -1)", n);
+		return k;
+	}
 	if (pg_word_before(start, start + out->len, "IS NOT", &from)) {
 		g_string_truncate(out, from - start);
 		g_string_append(out, "IS DISTINCT FROM ");
@@ -358,7 +370,9 @@ store_pg_sql(const char *sql, int *nparams)
 	return g_string_free(out, FALSE);
 }
 
-/* pg_stmt_prepare - ST prepared on the current connection */
+/* pg_stmt_prepare - ST prepared on the current connection, with the
+ * parameter types its first values had (PostgreSQL cannot tell the type
+ * of "$2 - $3" or "$1 IS NULL" from the text alone) */
 static gboolean
 pg_stmt_prepare(struct pg_stmt *st, GError **error)
 {
@@ -366,7 +380,7 @@ pg_stmt_prepare(struct pg_stmt *st, GError **error)
 	PGresult *res;
 
 	g_snprintf(st->name, sizeof st->name, "h%u", ++pg->next_name);
-	res = PQprepare(pg->conn, st->name, st->sql, 0, NULL);
+	res = PQprepare(pg->conn, st->name, st->sql, st->nparams, st->types);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		pg_set_error(error, pg->conn, res, "preparing");
 		g_prefix_error(error, "\"%.60s\": ", st->sql);
@@ -392,10 +406,13 @@ pg_prepare(struct store *store, const char *sql, GError **error)
 	st->lengths = g_new0(int, st->nparams + 1);
 	st->formats = g_new0(int, st->nparams + 1);
 	st->ibuf = g_malloc0_n(st->nparams + 1, sizeof *st->ibuf);
-	if (!pg_check(store, error) || !pg_stmt_prepare(st, error)) {
+	st->types = g_new0(Oid, st->nparams + 1);
+	/* prepared when it first runs, once its values say their types */
+	if (!pg_check(store, error)) {
 		pg_finalize(st);
 		return NULL;
 	}
+	st->generation = G_MAXUINT;
 	return st;
 }
 
@@ -423,10 +440,14 @@ pg_bind(struct store *store, void *stmt, int idx,
 	case STORE_INT:
 		g_snprintf(st->ibuf[i], 32, "%" G_GINT64_FORMAT, arg->i);
 		st->values[i] = st->ibuf[i];
+		if (st->name[0] == '\0')
+			st->types[i] = PG_INT8_OID;
 		break;
 	case STORE_REAL:
 		g_ascii_formatd(st->ibuf[i], 32, "%.17g", arg->r);
 		st->values[i] = st->ibuf[i];
+		if (st->name[0] == '\0')
+			st->types[i] = PG_FLOAT8_OID;
 		break;
 	case STORE_TEXT:
 		st->values[i] = (char *)arg->p;
@@ -435,6 +456,8 @@ pg_bind(struct store *store, void *stmt, int idx,
 		st->values[i] = (char *)arg->p;
 		st->lengths[i] = (int)arg->len;
 		st->formats[i] = 1;
+		if (st->name[0] == '\0')
+			st->types[i] = PG_BYTEA_OID;
 		break;
 	default:
 		st->values[i] = NULL;
@@ -582,6 +605,7 @@ pg_finalize(void *stmt)
 		PQclear(PQexec(pg->conn, sql));
 	}
 	g_free(st->sql);
+	g_free(st->types);
 	g_free(st->values);
 	g_free(st->lengths);
 	g_free(st->formats);
