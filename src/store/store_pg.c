@@ -146,12 +146,19 @@ pg_connect(struct store_pg *pg, gboolean at_start, GError **error)
 	return TRUE;
 }
 
+/* the time a lost connection is tried again (a server restarting, a
+ * failover) before the statement fails TEMP, and the pause between */
+#define PG_RECONNECT_TRIES	20
+#define PG_RECONNECT_PAUSE_US	500000
+
 /* pg_check - the connection usable: a lost one is made again when no
- * transaction was open on it (one that was is lost with it: TEMP) */
+ * transaction was open on it (one that was is lost with it: TEMP),
+ * trying for about ten seconds */
 static gboolean
 pg_check(struct store *store, GError **error)
 {
 	struct store_pg *pg = PG(store);
+	int i;
 
 	if (PQstatus(pg->conn) == CONNECTION_OK)
 		return TRUE;
@@ -159,6 +166,11 @@ pg_check(struct store *store, GError **error)
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_TEMP,
 		    "PostgreSQL: the connection was lost inside a transaction");
 		return FALSE;
+	}
+	for (i = 1; i < PG_RECONNECT_TRIES; i++) {
+		if (pg_connect(pg, FALSE, NULL))
+			return TRUE;
+		g_usleep(PG_RECONNECT_PAUSE_US);
 	}
 	return pg_connect(pg, FALSE, error);
 }
