@@ -10,6 +10,7 @@
 # retry succeeds.
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0500/pipe-lib.sh"
+sqlite_only "its concurrent writer is a second SQLite connection on the file (PostgreSQL: t2300 and the PG pass of t0510)"
 . "$TOP/tests/t0400/common.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
 F=$TOP/tests/t0500
