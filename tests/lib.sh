@@ -148,8 +148,12 @@ sql() {
 	if [ "$(test_store)" = sqlite ]; then
 		sqlite3 -batch -noheader "$T/data/herald.db" "$1"
 	else
-		psql -h "$PG_DIR" -U postgres -d "${PG_DB:-herald}" -AtqX \
-		    -v ON_ERROR_STOP=1 -c "$1"
+		# a truth value prints as SQLite's 1 or 0 (a text column
+		# holding just "t" or "f" would too: herald writes none)
+		_sqlo=$(psql -h "$PG_DIR" -U postgres -d "${PG_DB:-herald}" -AtqX \
+		    -v ON_ERROR_STOP=1 -c "$1") || return $?
+		[ -z "$_sqlo" ] || printf '%s\n' "$_sqlo" | awk -F'|' -v OFS='|' \
+		    '{ for (i = 1; i <= NF; i++) if ($i == "t") $i = 1; else if ($i == "f") $i = 0; print }'
 	fi
 }
 

@@ -141,6 +141,7 @@ hc --path-as-is "$WEB/subscribe/../../etc/passwd"
 unchanged; ok $? "nothing changed"
 
 # --- a busy database: 503 and Retry-After, then it works
+if [ "$(test_store)" = sqlite ]; then
 $PY - "$T/data/herald.db" "$T/locked" <<'PY' &
 import sqlite3, sys, time, os
 db = sqlite3.connect(sys.argv[1], isolation_level=None)
@@ -151,6 +152,16 @@ while os.path.exists(sys.argv[2]):
 	time.sleep(0.05)
 db.execute("ROLLBACK")
 PY
+else
+	# PostgreSQL: the memberships locked past serve's lock timeout
+	psql -h "$PG_DIR" -U postgres -d herald -qAtX >/dev/null <<PGEOF &
+BEGIN;
+LOCK TABLE memberships IN EXCLUSIVE MODE;
+\\! touch $T/locked
+SELECT pg_sleep(6);
+ROLLBACK;
+PGEOF
+fi
 LOCKER=$!
 wait_file 60 "$T/locked" $LOCKER
 hch -d List-Unsubscribe=One-Click "$WEB/unsubscribe/$BT"

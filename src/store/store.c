@@ -374,7 +374,7 @@ static const char *const store_migrations_pg[] = {
 	"CREATE FUNCTION json_each(text) RETURNS TABLE (key TEXT, value TEXT)"
 	"  LANGUAGE sql IMMUTABLE AS $$SELECT * FROM json_each_text($1::json)$$;"
 	"CREATE FUNCTION json_extract(text, text) RETURNS TEXT LANGUAGE sql"
-	"  IMMUTABLE AS $$SELECT ($1::json) ->> substr($2, 4, length($2) - 4)$$;"
+	"  IMMUTABLE AS $$SELECT ($1::json) ->> btrim(substr($2, 3), '\"')$$;"
 	/* json_patch of two flat objects as SQLite writes it: compact, the
 	 * keys in their first order, the patch's new keys after, a null
 	 * value removes the key */

@@ -795,7 +795,7 @@ sb_campaign_rows(struct store *store, struct bounce_campaign_report *rep,
     GError **error)
 {
 	g_autoptr(store_rows) rows = store_select(store, "SELECT kind, reason,"
-	    " count(DISTINCT coalesce(subscriber_id, address)), count(*)"
+	    " count(DISTINCT coalesce(CAST(subscriber_id AS TEXT), address)), count(*)"
 	    " FROM bounces WHERE campaign_id = ?1 AND action != 'not-a-bounce'"
 	    " GROUP BY kind, reason ORDER BY 3 DESC, 1, 2", error,
 	    SQ_INT(rep->campaign_id), SQ_END);
@@ -849,7 +849,7 @@ store_bounce_campaign(struct store *store, gint64 campaign_id,
 	    SQ_INT(campaign_id), SQ_END) < 0)
 		goto fail;
 	if (store_get_int(store, "SELECT count(DISTINCT"
-	    " coalesce(subscriber_id, address)) FROM bounces"
+	    " coalesce(CAST(subscriber_id AS TEXT), address)) FROM bounces"
 	    " WHERE campaign_id = ?1 AND action != 'not-a-bounce'",
 	    &rep->bounced, error, SQ_INT(campaign_id), SQ_END) < 0 ||
 	    !sb_campaign_rows(store, rep, error))

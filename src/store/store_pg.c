@@ -221,7 +221,8 @@ pg_close(struct store *store)
 }
 
 /* pg_drop_pragmas - SQL without its PRAGMA statements (SQLite's tuning:
- * nothing to do here); the caller frees. SQL that holds a PRAGMA is the
+ * nothing to do here), but for busy_timeout, which becomes lock_timeout;
+ * the caller frees. SQL that holds a PRAGMA is the
  * store's own short text, with no ';' inside a string. */
 static char *
 pg_drop_pragmas(const char *sql)
@@ -239,7 +240,16 @@ pg_drop_pragmas(const char *sql)
 
 		while (g_ascii_isspace(*p))
 			p++;
-		if (*p == '\0' || g_ascii_strncasecmp(p, "PRAGMA", 6) == 0)
+		if (*p == '\0')
+			continue;
+		/* the one PRAGMA with a meaning here: how long a lock is
+		 * waited for (herald serve's is shorter than the default) */
+		if (g_ascii_strncasecmp(p, "PRAGMA busy_timeout = ", 22) == 0) {
+			g_string_append_printf(out, "SET lock_timeout = %d;",
+			    atoi(p + 22));
+			continue;
+		}
+		if (g_ascii_strncasecmp(p, "PRAGMA", 6) == 0)
 			continue;
 		g_string_append_printf(out, "%s;", p);
 	}
