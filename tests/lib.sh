@@ -306,6 +306,24 @@ pg_restart() {
 	    -o "-k $PG_DIR -c listen_addresses=''" "${1:-restart}" >/dev/null
 }
 pg_stop() { pg_restart stop; }
+# pg_hold_lock TABLE FLAG - in the background (its pid in $!): lock
+# TABLE (EXCLUSIVE: no writer gets in), touch FLAG, and hold the lock
+# until pg_release_lock
+pg_hold_lock() {
+	touch "$PG_DIR/hold" && chmod 644 "$PG_DIR/hold"
+	psql -h "$PG_DIR" -U postgres -d herald -qAtX >/dev/null <<PGEOF &
+BEGIN;
+LOCK TABLE $1 IN EXCLUSIVE MODE;
+\\! touch $2
+DO \$\$ BEGIN
+	WHILE (pg_stat_file('$PG_DIR/hold', true)).size IS NOT NULL LOOP
+		PERFORM pg_sleep(0.05);
+	END LOOP;
+END \$\$;
+ROLLBACK;
+PGEOF
+}
+pg_release_lock() { rm -f "$PG_DIR/hold"; }
 # pg_conninfo [DB] - the conninfo of the private server's database
 pg_conninfo() { echo "host=$PG_DIR user=postgres dbname=${1:-herald}"; }
 # pg_conf_block - the store { } section for herald.conf

@@ -154,19 +154,13 @@ db.execute("ROLLBACK")
 PY
 else
 	# PostgreSQL: the memberships locked past serve's lock timeout
-	psql -h "$PG_DIR" -U postgres -d herald -qAtX >/dev/null <<PGEOF &
-BEGIN;
-LOCK TABLE memberships IN EXCLUSIVE MODE;
-\\! touch $T/locked
-SELECT pg_sleep(6);
-ROLLBACK;
-PGEOF
+	pg_hold_lock memberships "$T/locked"
 fi
 LOCKER=$!
 wait_file 60 "$T/locked" $LOCKER
 hch -d List-Unsubscribe=One-Click "$WEB/unsubscribe/$BT"
 [ "$code" = 503 ] && like "$hdrs" '^Retry-After: 7'; ok $? "a write lock held elsewhere: 503, Retry-After ($code)"
-rm -f "$T/locked"; wait $LOCKER
+rm -f "$T/locked"; [ "$(test_store)" = sqlite ] || pg_release_lock; wait $LOCKER
 unchanged && [ "$(status bob@subs.test xen-devel)" = active ]; ok $? "nothing half-done"
 hc -d List-Unsubscribe=One-Click "$WEB/unsubscribe/$BT"
 [ "$code" = 200 ] && [ "$(status bob@subs.test xen-devel)" = unsubscribed ]; ok $? "the retry unsubscribes"
