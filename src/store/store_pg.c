@@ -530,6 +530,7 @@ pg_step(struct store *store, void *stmt, const char *sql, GError **error)
 	return 0;
 }
 
+/* pg_column_null - the column of the current row is NULL */
 static gboolean
 pg_column_null(void *stmt, int col)
 {
@@ -550,6 +551,7 @@ pg_column_int(void *stmt, int col)
 	return g_ascii_strtoll(v, NULL, 10);
 }
 
+/* pg_column_real - the column as a double */
 static double
 pg_column_real(void *stmt, int col)
 {
@@ -657,6 +659,7 @@ pg_last_id(struct store *store)
 	return id;
 }
 
+/* pg_changes - the rows the last command touched */
 static int
 pg_changes(struct store *store)
 {
