@@ -664,9 +664,55 @@ campaign_lock_path(const char *data_dir, gint64 id)
 	    id);
 }
 
+static int campaign_lock_file(const char *data_dir, gint64 id,
+    GError **error);
+
+/* the advisory lock space of campaigns (the second key is the id) */
+#define CAMPAIGN_PG_LOCK 7243100
+
+/* campaign_lock_shared - on PostgreSQL, the campaign's advisory lock for
+ * this connection: TRUE taken (or SQLite: nothing to take), FALSE and a
+ * TEMP error when another connection (another host) holds it */
+static gboolean
+campaign_lock_shared(struct store *store, gint64 id, GError **error)
+{
+	gint64 got = 0;
+
+	if (store == NULL || g_strcmp0(store_backend_name(store),
+	    "postgresql") != 0)
+		return TRUE;
+	if (store_get_int(store, "SELECT pg_try_advisory_lock(CAST(?1 AS"
+	    " INTEGER), CAST(?2 AS INTEGER))", &got, error,
+	    SQ_INT(CAMPAIGN_PG_LOCK), SQ_INT(id), SQ_END) != 1)
+		return FALSE;
+	if (got == 0)
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_TEMP,
+		    "campaign %" G_GINT64_FORMAT " is being sent by another "
+		    "herald (on another host, or another connection); nothing "
+		    "was sent twice. Wait for it, or stop it with \"herald "
+		    "campaign pause %" G_GINT64_FORMAT "\"", id, id);
+	return got != 0;
+}
+
 /* campaign_lock - take the campaign's lock or say who holds it */
 int
-campaign_lock(const char *data_dir, gint64 id, GError **error)
+campaign_lock(struct store *store, const char *data_dir, gint64 id,
+    GError **error)
+{
+	int fd = campaign_lock_file(data_dir, id, error);
+
+	if (fd < 0)
+		return -1;
+	if (!campaign_lock_shared(store, id, error)) {
+		campaign_unlock(NULL, fd, id);
+		return -1;
+	}
+	return fd;
+}
+
+/* campaign_lock_file - the flock on DATA_DIR/campaign-ID.lock */
+static int
+campaign_lock_file(const char *data_dir, gint64 id, GError **error)
 {
 	g_autofree char *path = campaign_lock_path(data_dir, id);
 	g_autofree char *pid = NULL;
@@ -704,10 +750,16 @@ campaign_lock(const char *data_dir, gint64 id, GError **error)
 	return fd;
 }
 
-/* campaign_unlock - release and close */
+/* campaign_unlock - release and close (and on PostgreSQL let go of the
+ * advisory lock: a lost connection has let go of it already) */
 void
-campaign_unlock(int fd)
+campaign_unlock(struct store *store, int fd, gint64 id)
 {
+	if (fd >= 0 && store != NULL &&
+	    g_strcmp0(store_backend_name(store), "postgresql") == 0)
+		(void)store_get_int(store, "SELECT pg_advisory_unlock(CAST(?1"
+		    " AS INTEGER), CAST(?2 AS INTEGER))", NULL, NULL,
+		    SQ_INT(CAMPAIGN_PG_LOCK), SQ_INT(id), SQ_END);
 	if (fd >= 0) {
 		if (ftruncate(fd, 0) != 0) {
 			/* only the courtesy pid stays behind */
@@ -717,13 +769,26 @@ campaign_unlock(int fd)
 	}
 }
 
-/* campaign_locked - does a process hold the lock now? */
+/* campaign_locked - does a process (on PostgreSQL: of any host) hold
+ * the lock now? */
 gboolean
-campaign_locked(const char *data_dir, gint64 id)
+campaign_locked(struct store *store, const char *data_dir, gint64 id)
 {
 	g_autofree char *path = campaign_lock_path(data_dir, id);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	gboolean held;
+	gint64 n = 0;
+
+	if (store != NULL &&
+	    g_strcmp0(store_backend_name(store), "postgresql") == 0 &&
+	    store_get_int(store, "SELECT count(*) FROM pg_locks WHERE"
+	    " locktype = 'advisory' AND classid = ?1 AND objid = ?2"
+	    " AND objsubid = 2", &n, NULL, SQ_INT(CAMPAIGN_PG_LOCK),
+	    SQ_INT(id), SQ_END) == 1 && n > 0) {
+		if (fd >= 0)
+			close(fd);
+		return TRUE;
+	}
 
 	if (fd < 0)
 		return FALSE;
