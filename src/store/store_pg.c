@@ -274,6 +274,15 @@ pg_exec(struct store *store, const char *sql, GError **error)
 		return FALSE;
 	res = PQexec(PG(store)->conn, sql);
 	st = PQresultStatus(res);
+	/* a BEGIN on a connection found dead: nothing ran, begin again on
+	 * a new one */
+	if (st != PGRES_COMMAND_OK && store->depth == 0 &&
+	    PQstatus(PG(store)->conn) != CONNECTION_OK &&
+	    g_ascii_strcasecmp(sql, "BEGIN") == 0 && pg_check(store, NULL)) {
+		PQclear(res);
+		res = PQexec(PG(store)->conn, sql);
+		st = PQresultStatus(res);
+	}
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		pg_set_error(error, PG(store)->conn, res, "running SQL");
 		g_prefix_error(error, "\"%.40s\": ", sql);
@@ -416,6 +425,26 @@ pg_stmt_prepare(struct pg_stmt *st, GError **error)
 
 static void pg_finalize(void *stmt);
 
+/* pg_stmt_prepare_again - pg_retry's form of pg_stmt_prepare */
+static gboolean
+pg_stmt_prepare_again(gpointer st, GError **error)
+{
+	return pg_stmt_prepare(st, error);
+}
+
+/* pg_retry - after WORK failed (*ERROR set) on a connection found dead
+ * outside a transaction: connect again and do WORK once more (only work
+ * that changed nothing, such as preparing, is given here) */
+static gboolean
+pg_retry(struct store *store, GError **error,
+    gboolean (*work)(gpointer, GError **), gpointer data)
+{
+	if (store->depth > 0 || PQstatus(PG(store)->conn) == CONNECTION_OK)
+		return FALSE;
+	g_clear_error(error);
+	return pg_check(store, error) && work(data, error);
+}
+
 /* pg_prepare - SQL translated and prepared on the store's connection */
 static void *
 pg_prepare(struct store *store, const char *sql, GError **error)
@@ -496,7 +525,8 @@ pg_run(struct pg_stmt *st, GError **error)
 
 	if (!pg_check(st->store, error))
 		return FALSE;
-	if (st->generation != pg->generation && !pg_stmt_prepare(st, error))
+	if (st->generation != pg->generation && !pg_stmt_prepare(st, error) &&
+	    !pg_retry(st->store, error, pg_stmt_prepare_again, st))
 		return FALSE;
 	st->res = PQexecPrepared(pg->conn, st->name, st->nparams,
 	    (const char *const *)st->values, st->lengths, st->formats, 0);
