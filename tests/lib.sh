@@ -39,6 +39,10 @@ _on_exit() {
 	[ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 trap _on_exit EXIT
+# a test killed by a signal (a timeout) still stops its servers (a
+# PostgreSQL server would outlive it): exit, which runs the EXIT trap
+trap 'exit 143' TERM
+trap 'exit 130' INT
 at_exit() { _cleanups="$_cleanups
 $1"; }
 
