@@ -39,6 +39,10 @@ _on_exit() {
 	[ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 trap _on_exit EXIT
+# a test killed by a signal (a timeout) still stops its servers (a
+# PostgreSQL server would outlive it): exit, which runs the EXIT trap
+trap 'exit 143' TERM
+trap 'exit 130' INT
 at_exit() { _cleanups="$_cleanups
 $1"; }
 
@@ -125,21 +129,219 @@ make_install() {
 exists() { [ -e "$1" ]; }
 nonempty() { [ -s "$1" ]; }
 
-# write_conf [EXTRA…] - a herald.conf for this instance; EXTRA lines appended
+# write_conf [EXTRA…] - a herald.conf for this instance; EXTRA lines
+# appended. With HERALD_TEST_STORE=postgresql the store is the test's
+# private PostgreSQL server (pg_start), database "herald".
 write_conf() {
 	mkdir -p "$T/etc" "$T/data"
 	[ -d "$T/lists" ] || { mkdir -p "$T/lists"; cp "$TOP"/lists/*.conf "$T/lists/"; }
+	[ "$(test_store)" = sqlite ] || pg_fresh
 	{
 		echo "data_dir = \"$T/data\""
 		echo "list_dir = \"$T/lists\""
 		echo "domain = \"lists.example.org\""
+		[ "$(test_store)" = sqlite ] || pg_conf_block
 		for l in "$@"; do echo "$l"; done
 	} > "$HERALD_CONFIG"
 }
 # hinit - a fresh, initialised instance with the shipped lists
 hinit() { write_conf "$@"; "$HERALD" init >/dev/null || { echo "Bail out! herald init failed"; exit 1; }; }
-# sql QUERY - run a query on the instance's database
-sql() { sqlite3 -batch -noheader "$T/data/herald.db" "$1"; }
+# sql QUERY - run a query on the instance's database (SQLite or the
+# PostgreSQL one: columns joined by "|", NULL as nothing, either way)
+sql() {
+	if [ "$(test_store)" = sqlite ]; then
+		sqlite3 -batch -noheader "$T/data/herald.db" "$1"
+	else
+		# a truth value prints as SQLite's 1 or 0 (a text column
+		# holding just "t" or "f" would too: herald writes none)
+		_sqlo=$(psql -h "$PG_DIR" -U postgres -d "${PG_DB:-herald}" -AtqX \
+		    -v ON_ERROR_STOP=1 -c "$1") || return $?
+		[ -z "$_sqlo" ] || printf '%s\n' "$_sqlo" | awk -F'|' -v OFS='|' \
+		    '{ for (i = 1; i <= NF; i++) if ($i == "t") $i = 1; else if ($i == "f") $i = 0; print }'
+	fi
+}
+
+# store_path - the store as store_open takes it (the test tools): the
+# SQLite file, or "postgresql:" and the conninfo
+store_path() {
+	if [ "$(test_store)" = sqlite ]; then echo "$T/data/herald.db"
+	else echo "postgresql:$(pg_conninfo)"; fi
+}
+# sql_blob QUERY - the one blob QUERY selects, its bytes on stdout
+sql_blob() {
+	if [ "$(test_store)" = sqlite ]; then
+		sql "SELECT hex(($1))"
+	else
+		sql "SELECT encode(($1), 'hex')"
+	fi | $PY -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.stdin.read().strip()))'
+}
+# schema_dump - the database's tables, views and indexes as created (to
+# compare a schema before and after a change), on either store
+schema_dump() {
+	if [ "$(test_store)" = sqlite ]; then
+		sql "SELECT type, name, sql FROM sqlite_master ORDER BY name"
+	else
+		sql "SELECT 'index', indexname, indexdef FROM pg_indexes
+		    WHERE schemaname = 'public' UNION ALL
+		    SELECT 'table', table_name, string_agg(column_name || ' ' ||
+		    data_type, ', ' ORDER BY ordinal_position)
+		    FROM information_schema.columns WHERE table_schema = 'public'
+		    GROUP BY table_name ORDER BY 2"
+	fi
+}
+
+# index_exists NAME - prints 1 when the index NAME is there, else 0
+index_exists() {
+	if [ "$(test_store)" = sqlite ]; then
+		sql "SELECT count(*) FROM sqlite_schema WHERE name = '$1'"
+	else
+		sql "SELECT count(*) FROM pg_indexes WHERE indexname = '$1'"
+	fi
+}
+# store_unlocked - no other connection holds a write transaction open
+# (SQLite: the write lock is free; PostgreSQL: no transaction of another
+# connection has written or locked anything)
+store_unlocked() {
+	if [ "$(test_store)" = sqlite ]; then
+		sqlite3 "$T/data/herald.db" "PRAGMA busy_timeout=0; BEGIN IMMEDIATE; ROLLBACK;" >/dev/null 2>&1
+	else
+		[ "$(sql "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND pid <> pg_backend_pid()")" = 0 ]
+	fi
+}
+# fault_trigger NAME EVENT TABLE CONDITION MESSAGE - from now on a row's
+# EVENT ("INSERT", "UPDATE OF state") on TABLE fails with MESSAGE while
+# the SQL CONDITION holds (a trigger NAME, on either store);
+# fault_trigger_off NAME TABLE ends it
+fault_trigger() {
+	if [ "$(test_store)" = sqlite ]; then
+		sql "CREATE TRIGGER $1 BEFORE $2 ON $3 WHEN ($4) BEGIN SELECT RAISE(ABORT, '$5'); END;"
+	else
+		sql "CREATE FUNCTION $1() RETURNS trigger LANGUAGE plpgsql AS \$\$
+		    BEGIN IF ($4) THEN RAISE EXCEPTION '$5'; END IF;
+		    RETURN NEW; END \$\$;
+		    CREATE TRIGGER $1 BEFORE $2 ON $3 FOR EACH ROW EXECUTE FUNCTION $1();"
+	fi
+}
+fault_trigger_off() {
+	if [ "$(test_store)" = sqlite ]; then sql "DROP TRIGGER $1"
+	else sql "DROP TRIGGER $1 ON $2; DROP FUNCTION $1()"; fi
+}
+# fail_inserts TABLE COUNT MESSAGE - an INSERT into TABLE fails with
+# MESSAGE once it holds COUNT rows; fail_inserts_off TABLE ends that
+fail_inserts() { fault_trigger boom INSERT "$1" "SELECT count(*) FROM $1) >= ($2" "$3"; }
+fail_inserts_off() { fault_trigger_off boom "$1"; }
+
+# ------------------------------------------------------------------
+# PostgreSQL (issue 23). test_store - "sqlite" or "postgresql"
+# (HERALD_TEST_STORE). pg_start - a private server for this test: a copy
+# of a cluster initdb made once per build ($BUILD/pg-template, under a
+# lock), started in its own folder ($PG_DIR, owned by the postgres user
+# when we are root: initdb refuses root) listening on a unix socket
+# there only, trust authentication, stopped at exit; database "herald"
+# created. pg_stop / pg_restart - for the fault tests.
+# pg_only REASON - in a test that means nothing on SQLite, skip it all.
+# sqlite_only REASON - the other way round, under the PostgreSQL pass.
+test_store() { echo "${HERALD_TEST_STORE:-sqlite}"; }
+PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
+PG_DIR=""
+_pg_as() {
+	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+_pg_template() {
+	mkdir -p "$BUILD"
+	[ -f "$BUILD/pg-template/PG_VERSION" ] && return 0
+	(
+		flock 9
+		[ -f "$BUILD/pg-template/PG_VERSION" ] && exit 0
+		_tmp=$(mktemp -d "${TMPDIR:-/tmp}/herald-pginit.XXXXXX")
+		chmod 755 "$_tmp"
+		[ "$(id -u)" != 0 ] || chown postgres "$_tmp"
+		_pg_as "$PG_BIN/initdb" -D "$_tmp/d" -A trust -U postgres \
+		    --no-sync -E UTF8 --locale=C.UTF-8 >"$_tmp/log" 2>&1 ||
+		    { cat "$_tmp/log"; exit 1; }
+		{
+			echo "listen_addresses = ''"
+			# no fsync: the tests kill servers, never the machine,
+			# and a commit still waits for its WAL write
+			echo "fsync = off"
+			echo "synchronous_commit = on"
+			echo "shared_buffers = 32MB"
+			echo "max_connections = 200"
+		} >>"$_tmp/d/postgresql.conf"
+		# the database every test uses is made once, here
+		_pg_as "$PG_BIN/pg_ctl" -D "$_tmp/d" -l "$_tmp/d/startlog" -w \
+		    -o "-k $_tmp -c listen_addresses=''" start >/dev/null &&
+		psql -h "$_tmp" -U postgres -d postgres -qAtX \
+		    -c "CREATE DATABASE herald" >/dev/null &&
+		_pg_as "$PG_BIN/pg_ctl" -D "$_tmp/d" -m fast -w stop >/dev/null ||
+		    { cat "$_tmp/log"; exit 1; }
+		rm -rf "$BUILD/pg-template"
+		cp -a "$_tmp/d" "$BUILD/pg-template" && rm -rf "$_tmp"
+	) 9>"$BUILD/.pg-template.lock"
+}
+pg_start() {
+	[ -z "$PG_DIR" ] || return 0
+	[ -x "$PG_BIN/pg_ctl" ] || { echo "Bail out! no PostgreSQL server (make deps installs postgresql)"; exit 1; }
+	_pg_template || { echo "Bail out! initdb failed"; exit 1; }
+	PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/herald-pg.XXXXXX")
+	chmod 755 "$PG_DIR"
+	cp -a "$BUILD/pg-template" "$PG_DIR/d"
+	[ "$(id -u)" != 0 ] || chown -R postgres "$PG_DIR"
+	chmod 700 "$PG_DIR/d"
+	at_exit "_pg_as '$PG_BIN/pg_ctl' -D '$PG_DIR/d' -m immediate -w stop; rm -rf '$PG_DIR'"
+	pg_restart start || { cat "$PG_DIR/log"; echo "Bail out! PostgreSQL did not start"; exit 1; }
+	export PG_DIR
+}
+# pg_fresh - the server started; when the data folder is new (a test
+# removed it to start again, as it would an SQLite file) the database
+# "herald" is made empty again too
+pg_fresh() {
+	pg_start
+	[ ! -e "$T/data/.pg-database" ] || return 0
+	if [ -e "$PG_DIR/.used" ]; then
+		psql -h "$PG_DIR" -U postgres -d postgres -qAtX -c "DROP DATABASE herald WITH (FORCE)" \
+		    -c "CREATE DATABASE herald" >/dev/null || { echo "Bail out! cannot empty the database"; exit 1; }
+	fi
+	touch "$PG_DIR/.used" "$T/data/.pg-database"
+}
+# pg_restart [start|stop|restart] - the private server (fast shutdown)
+pg_restart() {
+	_pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/d" -l "$PG_DIR/log" -m fast -w \
+	    -o "-k $PG_DIR -c listen_addresses=''" "${1:-restart}" >/dev/null
+}
+pg_stop() { pg_restart stop; }
+# pg_hold_lock TABLE FLAG - in the background (its pid in $!): lock
+# TABLE (EXCLUSIVE: no writer gets in), touch FLAG, and hold the lock
+# until pg_release_lock
+pg_hold_lock() {
+	touch "$PG_DIR/hold" && chmod 644 "$PG_DIR/hold"
+	psql -h "$PG_DIR" -U postgres -d herald -qAtX >/dev/null <<PGEOF &
+BEGIN;
+LOCK TABLE $1 IN EXCLUSIVE MODE;
+\\! touch $2
+DO \$\$ BEGIN
+	WHILE (pg_stat_file('$PG_DIR/hold', true)).size IS NOT NULL LOOP
+		PERFORM pg_sleep(0.05);
+	END LOOP;
+END \$\$;
+ROLLBACK;
+PGEOF
+}
+pg_release_lock() { rm -f "$PG_DIR/hold"; }
+# pg_conninfo [DB] - the conninfo of the private server's database
+pg_conninfo() { echo "host=$PG_DIR user=postgres dbname=${1:-herald}"; }
+# pg_conf_block - the store { } section for herald.conf
+pg_conf_block() {
+	printf 'store {\n\tbackend = "postgresql"\n\tconninfo = "%s"\n}\n' "$(pg_conninfo)"
+}
+pg_only() {
+	[ "$(test_store)" = sqlite ] || return 0
+	echo "1..0 # SKIP $1"; exit 0
+}
+sqlite_only() {
+	[ "$(test_store)" != sqlite ] || return 0
+	echo "1..0 # SKIP $1"; exit 0
+}
 
 # free_port - an unused TCP port on 127.0.0.1
 free_port() {

@@ -8,7 +8,7 @@ t "add a subscriber" 0 herald sub add xen-users Alice@Example.COM --name "Alice 
     --attr role=developer --attr Region=us-east
 like "$out" 'xen-users: subscribed Alice@Example.COM'; ok $? "says so"
 [ "$(sql "SELECT email_key FROM subscribers")" = "Alice@example.com" ]; ok $? "the key folds the domain only"
-[ "$(sql "SELECT group_concat(key || '=' || value, ',') FROM (SELECT * FROM attributes ORDER BY key)")" = "region=us-east,role=developer" ]
+[ "$(sql "SELECT group_concat(key || '=' || value, ',') FROM (SELECT * FROM attributes ORDER BY key) q")" = "region=us-east,role=developer" ]
 ok $? "attributes stored, names folded to lower case"
 [ "$(sql "SELECT action || ' ' || channel FROM events")" = "subscribe cli" ]; ok $? "one event, channel cli"
 

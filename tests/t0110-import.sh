@@ -8,7 +8,7 @@ F=$TOP/tests/t0110
 fresh() { rm -rf "$T/data"; hinit; }
 
 hinit
-schema_fresh=$(sql "SELECT type, name, sql FROM sqlite_master ORDER BY name")
+schema_fresh=$(schema_dump)
 t "import with bad rows: exit 65, the rest imported" 65 herald sub import xen-users "$F/bad.csv"
 like "$err" "^$F/bad.csv:4: \"not-an-address\" is not a valid address: it has no @$"; ok $? "line 4: bad address"
 like "$err" "^$F/bad.csv:5: the name contains a line break$"; ok $? "line 5: a quoted line break in a name"
@@ -30,7 +30,7 @@ ok $? "one event for the import, naming the file and the counts"
 [ "$(sql "SELECT group_concat(DISTINCT channel) FROM memberships")" = import ] &&
     like "$(herald sub show xen-users ben@example.org)" '^xen-users: active \(subscribed [0-9-]+ [0-9:]+, changed [0-9-]+ [0-9:]+, via import\)$'
 ok $? "each membership says it came by import; sub show says so"
-[ "$(sql "SELECT type, name, sql FROM sqlite_master ORDER BY name")" = "$schema_fresh" ]
+[ "$(schema_dump)" = "$schema_fresh" ]
 ok $? "an import into an empty list leaves the schema as init made it (the indexes it drops for speed are back)"
 
 # --strict: one bad row and nothing goes in
@@ -54,8 +54,8 @@ t "update existing" 0 herald sub import xen-users "$T/upd.csv"
 like "$out" '1 added, 0 joined, 1 updated'; ok $? "one added, one updated"
 [ "$(sql "SELECT name || ' ' || (SELECT value FROM attributes WHERE subscriber_id = s.id AND key = 'role') FROM subscribers s WHERE email = 'ann@example.com'")" = "Ann Ng developer" ]
 ok $? "name and attribute updated; empty cells left the rest"
-[ "$(sql "SELECT count(*) FROM (SELECT key, value, subscriber_id FROM attributes EXCEPT SELECT key, value, subscriber_id FROM subscriber_attributes)")" = 0 ] &&
-    [ "$(sql "SELECT count(*) FROM (SELECT key, value, subscriber_id FROM subscriber_attributes EXCEPT SELECT key, value, subscriber_id FROM attributes)")" = 0 ] &&
+[ "$(sql "SELECT count(*) FROM (SELECT key, value, subscriber_id FROM attributes EXCEPT SELECT key, value, subscriber_id FROM subscriber_attributes) q")" = 0 ] &&
+    [ "$(sql "SELECT count(*) FROM (SELECT key, value, subscriber_id FROM subscriber_attributes EXCEPT SELECT key, value, subscriber_id FROM attributes) q")" = 0 ] &&
     [ "$(sql "SELECT count(*) FROM attributes a JOIN subscribers s ON s.id = a.subscriber_id WHERE s.email = 'ann@example.com' AND key = 'role'")" = 1 ]
 ok $? "the segment index and the subscribers' attributes agree after updates"
 t "an unsubscribed member is not subscribed again" 0 herald sub import xen-users "$T/ben.csv"
@@ -76,8 +76,8 @@ ok $? "the later row's value wins, the empty cell keeps the earlier"
 { cat "$T/600.csv"; sed -n '2,300p' "$T/600.csv" | sed 's/,developer,/,manager,/'; } > "$T/900.csv"
 t "900 rows, 300 of them again" 0 herald sub import xen-users "$T/900.csv"
 like "$out" '899 rows: 600 added, 0 joined, 299 updated'; ok $? "counts across batches"
-[ "$(sql "SELECT count(*) FROM (SELECT key, value, subscriber_id FROM attributes EXCEPT SELECT key, value, subscriber_id FROM subscriber_attributes)")" = 0 ] &&
-    [ "$(sql "SELECT count(*) FROM (SELECT key, value, subscriber_id FROM subscriber_attributes EXCEPT SELECT key, value, subscriber_id FROM attributes)")" = 0 ] &&
+[ "$(sql "SELECT count(*) FROM (SELECT key, value, subscriber_id FROM attributes EXCEPT SELECT key, value, subscriber_id FROM subscriber_attributes) q")" = 0 ] &&
+    [ "$(sql "SELECT count(*) FROM (SELECT key, value, subscriber_id FROM subscriber_attributes EXCEPT SELECT key, value, subscriber_id FROM attributes) q")" = 0 ] &&
     [ "$(sql "SELECT count(*) FROM attributes")" = "$(sql "SELECT count(*) FROM subscriber_attributes")" ]
 ok $? "the segment index and the subscribers' attributes agree"
 t "the same file again: every row updated" 0 herald sub import xen-users "$T/600.csv"
@@ -87,13 +87,13 @@ like "$out" '600 rows: 0 added, 0 joined, 600 updated'; ok $? "counts"
 fresh
 t "900 rows with repeats into an empty table" 0 herald sub import xen-users "$T/900.csv"
 like "$out" '899 rows: 600 added, 0 joined, 299 updated' &&
-    [ "$(sql "SELECT count(*) FROM sqlite_schema WHERE name = 'subscribers_email_key'")" = 1 ] &&
-    [ "$(sql "SELECT count(*) FROM (SELECT key, value, subscriber_id FROM attributes EXCEPT SELECT key, value, subscriber_id FROM subscriber_attributes)")" = 0 ] &&
+    [ "$(index_exists subscribers_email_key)" = 1 ] &&
+    [ "$(sql "SELECT count(*) FROM (SELECT key, value, subscriber_id FROM attributes EXCEPT SELECT key, value, subscriber_id FROM subscriber_attributes) q")" = 0 ] &&
     [ "$(sql "SELECT count(*) FROM attributes")" = "$(sql "SELECT count(*) FROM subscriber_attributes")" ]
 ok $? "same counts as row by row, the unique email index is back, the attribute tables agree"
 fresh
 t "600 rows into an empty table" 0 herald sub import xen-users "$T/600.csv"
-[ "$(sql "SELECT count(*) FROM sqlite_schema WHERE name = 'subscribers_email_key'")" = 1 ] &&
+[ "$(index_exists subscribers_email_key)" = 1 ] &&
     ! sql "INSERT INTO subscribers(email, email_key) SELECT email, email_key FROM subscribers LIMIT 1" 2>/dev/null
 ok $? "the email index is built at the end and enforces uniqueness"
 
@@ -112,24 +112,24 @@ t "missing FILE: 64" 64 herald sub import xen-users
 # a failure halfway (the 51st insert fails) leaves nothing
 fresh
 "$BUILD/tools/gen-subscribers" 200 > "$T/200.csv"
-sql "CREATE TRIGGER boom BEFORE INSERT ON subscribers WHEN (SELECT count(*) FROM subscribers) >= 50 BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;"
+fail_inserts subscribers 50 'disk on fire'
 t "a store failure halfway ends the import" 70 herald sub import xen-users "$T/200.csv"
 [ "$(sql "SELECT count(*) FROM subscribers")" = 0 ] && [ "$(sql "SELECT count(*) FROM events")" = 0 ] &&
-    [ "$(sql "SELECT count(*) FROM sqlite_schema WHERE name = 'subscribers_email_key'")" = 1 ]
+    [ "$(index_exists subscribers_email_key)" = 1 ]
 ok $? "and leaves nothing behind (the email index it dropped is back)"
-sql "DROP TRIGGER boom"
+fail_inserts_off subscribers
 
 # the same across batches: the import writes batches of 1024 rows in a
 # second thread while it reads the next; the third batch fails there
 fresh
 "$BUILD/tools/gen-subscribers" 5000 > "$T/5000.csv"
-sql "CREATE TRIGGER boom BEFORE INSERT ON subscribers WHEN (SELECT count(*) FROM subscribers) >= 2100 BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;"
+fail_inserts subscribers 2100 'disk on fire'
 t "a store failure in the writing thread ends the import" 70 herald sub import xen-users "$T/5000.csv"
 like "$err" 'disk on fire' && [ "$(sql "SELECT count(*) FROM subscribers")" = 0 ] &&
     [ "$(sql "SELECT count(*) FROM attribute_members")" = 0 ] &&
-    [ "$(sql "SELECT count(*) FROM sqlite_schema WHERE name = 'subscribers_email_key'")" = 1 ]
+    [ "$(index_exists subscribers_email_key)" = 1 ]
 ok $? "says why, and the batches already written are rolled back"
-sql "DROP TRIGGER boom"
+fail_inserts_off subscribers
 
 # repeats across batches: rows 4001-5000 repeat the addresses of rows
 # 1-1000 with another role; the later row wins, as row by row
@@ -141,8 +141,8 @@ like "$out" '6000 rows: 5000 added, 0 joined, 1000 updated'; ok $? "5000 added, 
 first=$(sed 1d "$T/5000.csv" | grep -v '"' | head -n 1 | cut -d, -f1)
 [ "$(sql "SELECT count(*) FROM subscribers")" = 5000 ] &&
     [ "$(sql "SELECT value FROM attributes a JOIN subscribers s ON s.id = a.subscriber_id WHERE s.email = '$first' AND key = 'role'")" = manager ] &&
-    [ "$(sql "SELECT count(*) FROM (SELECT key, value, subscriber_id FROM attributes EXCEPT SELECT key, value, subscriber_id FROM subscriber_attributes)")" = 0 ] &&
-    [ "$(sql "SELECT count(*) FROM (SELECT key, value, subscriber_id FROM subscriber_attributes EXCEPT SELECT key, value, subscriber_id FROM attributes)")" = 0 ]
+    [ "$(sql "SELECT count(*) FROM (SELECT key, value, subscriber_id FROM attributes EXCEPT SELECT key, value, subscriber_id FROM subscriber_attributes) q")" = 0 ] &&
+    [ "$(sql "SELECT count(*) FROM (SELECT key, value, subscriber_id FROM subscriber_attributes EXCEPT SELECT key, value, subscriber_id FROM attributes) q")" = 0 ]
 ok $? "the later role stands, and the segment index agrees with the attributes"
 fresh
 
@@ -154,13 +154,13 @@ exec 3>"$T/fifo"
 cat "$T/200.csv" >&3
 # the import holds the write lock once it has begun; wait for that
 i=0
-while [ $i -lt 100 ] && sqlite3 "$T/data/herald.db" "PRAGMA busy_timeout=0; BEGIN IMMEDIATE; ROLLBACK;" >/dev/null 2>&1; do
+while [ $i -lt 100 ] && store_unlocked; do
 	sleep 0.1; i=$((i + 1))
 done
 kill -9 $pid; wait $pid 2>/dev/null
 exec 3>&-
 [ $i -lt 100 ] && [ "$(sql "SELECT count(*) FROM subscribers")" = 0 ] && [ "$(sql "SELECT count(*) FROM memberships")" = 0 ] &&
-    [ "$(sql "SELECT count(*) FROM sqlite_schema WHERE name = 'subscribers_email_key'")" = 1 ]
+    [ "$(index_exists subscribers_email_key)" = 1 ]
 ok $? "killed mid-import: nothing behind, the email index there"
 t "the same file imports cleanly afterwards" 0 herald sub import xen-users "$T/200.csv"
 [ "$(sql "SELECT count(*) FROM memberships WHERE status = 'active'")" = 200 ]; ok $? "all 200 in"

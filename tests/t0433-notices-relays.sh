@@ -213,7 +213,7 @@ ok $? "relay a, marked down by the notice, gets nothing ($(by_relay "$C1") of $N
 [ "$(state a)" = down ] && [ "$(since a)" = "$S1" ]
 ok $? "and its mark is left as the notice made it (not refreshed)"
 sql "UPDATE relay_state SET state = 'down', reason = '421 test (at connect)',
-    since = strftime('%s', 'now') WHERE relay IN ('a', 'b')"
+    since = unixepoch() WHERE relay IN ('a', 'b')"
 t "a campaign while every relay rests" 0 herald send summit --list xen-users \
     --segment users --yes --again
 C2=$(sql "SELECT max(id) FROM campaigns")

@@ -124,7 +124,7 @@ t "an auto-reply to the confirmation" 0 hpipe eve@subs.test "$CONF" $T/m
 fill $F/plain.eml $T/m "FROM=Eve <eve@subs.test>" RCPT=$CONF SUBJECT=ok BODY=ok MSGID=e2
 t "mail to the confirm address" 0 hpipe eve@subs.test "$CONF" $T/m
 [ "$(status eve@subs.test xen-users)" = active ]; ok $? "activates eve"
-[ "$(sql "SELECT group_concat(action || '/' || channel, ' ') FROM events WHERE subscriber_id = (SELECT id FROM subscribers WHERE email = 'eve@subs.test') ORDER BY id")" = "subscribe-pending/mail subscribe-request/mail subscribe/mail" ]; ok $? "events: pending, request, subscribe, all channel mail"
+[ "$(sql "SELECT group_concat(action || '/' || channel, ' ') FROM (SELECT action, channel FROM events WHERE subscriber_id = (SELECT id FROM subscribers WHERE email = 'eve@subs.test') ORDER BY id) q")" = "subscribe-pending/mail subscribe-request/mail subscribe/mail" ]; ok $? "events: pending, request, subscribe, all channel mail"
 fill $F/plain.eml $T/m "FROM=Gus <gus@subs.test>" RCPT=xen-users-request@$D "SUBJECT=subscribe" BODY=x MSGID=g1
 t "subscribe to -request" 0 hpipe gus@subs.test xen-users-request@$D $T/m
 [ "$(status gus@subs.test xen-users)" = pending ] && [ "$(sink_count gus@subs.test)" = 1 ]; ok $? "gus pending, confirmation sent"
@@ -152,7 +152,7 @@ t "a reply to an announcement" 0 hpipe dave@subs.test xen-users@$D $T/m
 like "$err" 'route=reply .*reply [0-9]+ stored; forward to the owners sent'; ok $? "stored and forwarded"
 R=$(sql "SELECT id FROM replies WHERE message_id = '5f3a1c2e-9b1d-4c55-a0e1-2d4c7e1b9f00@subs.test'")
 [ "$(sql "SELECT subscriber_id || ' ' || kind || ' ' || forwarded FROM replies WHERE id = $R")" = "$DAVE reply 1" ]; ok $? "linked to dave, kind reply, forwarded"
-sql "SELECT writefile('$T/raw', raw) FROM replies WHERE id = $R" >/dev/null; cmp -s "$T/m" "$T/raw"; ok $? "the raw message is stored whole"
+sql_blob "SELECT raw FROM replies WHERE id = $R" > "$T/raw"; cmp -s "$T/m" "$T/raw"; ok $? "the raw message is stored whole"
 O=$(sink_last community@xenproject.org)
 [ -n "$O" ] && grep -q '^Reply-To: dave@subs.test' "$O" && grep -q '^X-Rcpt-Args: <events@xenproject.org>' "$O"; ok $? "owners got it with Reply-To: the subscriber"
 grep -q '^Content-Type: message/rfc822' "$O" && grep -q 'discount for students' "$O"; ok $? "the original is attached"
@@ -234,7 +234,7 @@ GRACE=$(add_sub grace@subs.test active xen-users)
 VG=$(tok b xen-users $GRACE 10)
 fill $F/bounce-dsn.eml $T/m VERP=$VG RCPTADDR=grace@subs.test
 t "a DSN for an active member" 0 hpipe "" xen-users-bounces+$VG@$D $T/m
-[ "$(sql "SELECT score || ' ' || hard FROM bounce_scores WHERE subscriber_id = $GRACE")" = "1.0 1" ]; ok $? "scored as one hard bounce (1.0)"
+[ "$(sql "SELECT count(*) FROM bounce_scores WHERE subscriber_id = $GRACE AND score = 1.0 AND hard = 1")" = 1 ]; ok $? "scored as one hard bounce (1.0)"
 like "$err" '1 scored'; ok $? "the log line says it was scored"
 
 if [ "$VIA" = pipe ]; then
@@ -291,7 +291,7 @@ else
 fi
 # --- pending subscriptions expire (herald maintain calls pipe_expire_pending)
 sql "UPDATE memberships SET changed = changed - 73 * 3600 WHERE subscriber_id = (SELECT id FROM subscribers WHERE email = 'gus@subs.test')"
-[ "$("$BUILD/tools/pipe-expire" "$T/data/herald.db" 72)" = 1 ]; ok $? "an unconfirmed subscription older than 72 hours expires"
+[ "$("$BUILD/tools/pipe-expire" "$(store_path)" 72)" = 1 ]; ok $? "an unconfirmed subscription older than 72 hours expires"
 [ -z "$(status gus@subs.test xen-users)" ] && [ "$(status kim@subs.test xen-users)" = pending ]; ok $? "gus's membership is gone, kim's recent one stays"
 [ "$(sql "SELECT count(*) FROM events WHERE action = 'subscribe-expired' AND channel = 'mail'")" = 1 ]; ok $? "with a subscribe-expired event"
 

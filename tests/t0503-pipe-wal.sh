@@ -8,6 +8,7 @@
 # frames, it is truncated on the way, and every bounce is stored.
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0500/pipe-lib.sh"
+sqlite_only "it measures SQLite's WAL file, which PostgreSQL does not have"
 F=$TOP/tests/t0500
 N=60
 

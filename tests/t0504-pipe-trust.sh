@@ -10,6 +10,7 @@
 # file; a trigger that RAISEs stands for a commit that fails.
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0500/pipe-lib.sh"
+sqlite_only "it traces the fsync of the SQLite file before exit 0 (PostgreSQL: synchronous_commit on, see t2300)"
 F=$TOP/tests/t0500
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
 

@@ -77,6 +77,7 @@ grep -q 'the client left during DATA, message dropped' $T/lmtp.log; ok $? "and t
 # the middle of DATA, another writer gets the database at once
 fill $F/bounce-dsn.eml $T/m VERP=$(tok b xen-users $ALICE 13) RCPTADDR=alice@subs.test
 sed 's/$/\r/' $T/m > $T/crlf
+if [ "$(test_store)" = sqlite ]; then
 $PY - "$LMTPSOCK" "$T/crlf" "$T/data/herald.db" "$D" > $T/mid.out 2>&1 <<'EOP'
 import socket, sqlite3, sys
 sock, path, db, dom = sys.argv[1:5]
@@ -101,6 +102,9 @@ s.sendall(data[len(data) // 2:] + b".\r\n")
 print(reply())
 EOP
 grep -q '^writer committed while the client was in DATA' $T/mid.out && grep -q '^250 2\.0\.0 ' $T/mid.out; ok $? "another writer commits while a client is half-way through DATA, and the message is then delivered ($(tail -1 $T/mid.out | cut -c1-40))"
+else
+	skip "the other writer is an sqlite3 connection to the file (PostgreSQL has no database-wide write lock)"
+fi
 
 # --- garbage and out-of-order commands
 expect 0 $TALK "$LMTPSOCK" "1:HELO x\r\n" "1:MAIL FROM:<a@b.test>\r\n" "1:LHLO test\r\n" "1:RCPT TO:<xen-users@$D>\r\n" "1:DATA\r\n" "1:MAIL FROM:a b c\r\n" "1:MAIL FROM:<a@b.test>\r\n" "1:MAIL FROM:<a@b.test>\r\n" "1:DATA\r\n" "1:RCPT TO:<>\r\n" "1:\xff\xfe\x00junk\r\n" "1:NOOP\r\n" "1:QUIT\r\n"

@@ -59,7 +59,11 @@ submit "xen-users-bounces+$VT@$D" ghost@subs.test $T/m
 waitfor "SELECT subscriber_id || ' ' || delivery_id || ' ' || envelope_from FROM inbound_bounces" "$DAVE 31 "; ok $? "Postfix's DSN reached herald with the null sender and the token"
 
 # 4. a 4xx defers; the next queue run delivers
+if [ "$(test_store)" = sqlite ]; then
 ( echo "BEGIN IMMEDIATE;"; echo "INSERT INTO lists(name) VALUES ('lock');"; echo ".shell touch '$T/locked'"; sleep 14; echo "ROLLBACK;" ) | sqlite3 "$T/data/herald.db" &
+else
+	pg_hold_lock replies "$T/locked"	# past lmtp's 10 s lock_timeout
+fi
 LOCKP=$!
 # until the sqlite3 shell holds the write lock (it says so by a file)
 wait_file 10 "$T/locked" $LOCKP
@@ -69,6 +73,7 @@ _i=0; while [ $_i -lt 150 ] && ! grep -q 'status=deferred.*451 4\.3\.0' "$PF/mai
 grep -q 'to=<xen-users@lists.xenproject.org>.*status=deferred (host .*said: 451 4\.3\.0 ' "$PF/maillog"; ok $? "a database locked past the busy timeout: 451, logged by Postfix as deferred"
 postqueue $PFC -p > "$T/queue.out"
 grep -q 'xen-users@lists.xenproject.org' "$T/queue.out" && [ "$(sql "SELECT count(*) FROM replies WHERE subject = 'Re: talks'")" = 0 ]; ok $? "the message waits in Postfix's queue, nothing stored"
+[ "$(test_store)" = sqlite ] || pg_release_lock
 wait $LOCKP
 postqueue $PFC -f
 waitfor "SELECT count(*) FROM replies WHERE subject = 'Re: talks'" 1; ok $? "after postqueue -f it is delivered to herald once"

@@ -29,7 +29,7 @@ like "$out" '^campaign 8: 1 recipients, 0 bounced \(0\.0%\)$'; ok $? "rate 0"
 "$F" --now $T0 --token "$("$F" --make-token 2:102)" "$D/soft-expired.eml" >/dev/null
 "$F" --now $((T0 + 86400)) --token "$("$F" --make-token 2:102)" "$D/soft-expired.eml" >/dev/null
 "$F" --now $T0 --sync "3:103:5.1.1:550 5.1.1 no such user" >/dev/null
-[ "$(sql "SELECT group_concat(coalesce(campaign_id, 'null'), ',') FROM bounces")" = 7,7,7,7 ]
+[ "$(sql "SELECT group_concat(coalesce(CAST(campaign_id AS TEXT), 'null'), ',') FROM bounces")" = 7,7,7,7 ]
 ok $? "each bounce knows its campaign"
 t "the campaign's report" 0 herald bounces --campaign 7
 like "$out" '^campaign 7: 4 recipients, 3 bounced \(75\.0%\)$'; ok $? "3 of 4 recipients bounced"

@@ -30,7 +30,9 @@ cmd_init(struct herald *h, int argc, char **argv)
 		fprintf(stderr, "herald init: unexpected argument \"%s\"\n", argv[1]);
 		return EX_USAGE;
 	}
-	dbdir = g_path_get_dirname(h->config->database);
+	dbdir = g_str_has_prefix(h->config->database, STORE_PG_PREFIX) ?
+	    g_strdup(h->config->data_dir) :
+	    g_path_get_dirname(h->config->database);
 	if (g_mkdir_with_parents(h->config->data_dir, 0700) != 0 ||
 	    g_mkdir_with_parents(dbdir, 0700) != 0 ||
 	    g_mkdir_with_parents(h->config->spool_dir, 0700) != 0) {
@@ -38,7 +40,7 @@ cmd_init(struct herald *h, int argc, char **argv)
 		    "%s: %s", h->config->data_dir, g_strerror(errno));
 		return cmd_error("init", error);
 	}
-	store = store_open(h->config->database, STORE_OPEN_CREATE, &error);
+	store = store_open_config(h->config, STORE_OPEN_CREATE, &error);
 	if (store == NULL || !store_migrate(store, &applied, &error))
 		return cmd_error("init", error);
 	if (!token_key_create(h->config->secret, &key, &existed, &error))

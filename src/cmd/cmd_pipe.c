@@ -255,7 +255,7 @@ cmd_pipe(struct herald *h, int argc, char **argv)
 	if ((raw = cmd_pipe_read(config->pipe.max_size, &over, &error)) == NULL ||
 	    (spooled = pipe_spool_write(config->spool_dir, raw, &error)) == NULL ||
 	    !token_key_load(config->secret, &ctx.key, &error) ||
-	    (store = store_open(config->database, STORE_OPEN_DURABLE,
+	    (store = store_open_config(config, STORE_OPEN_DURABLE,
 	    &error)) == NULL) {
 		status = cmd_pipe_fail(error, sender, recipients);
 		pipe_spool_finish(config->spool_dir, spooled, FALSE);

@@ -214,7 +214,7 @@ send_run(struct herald *h, const char *cmd, gint64 id, gboolean json,
 		return status;
 	if ((list = config_list(h->config, c->list, &error)) == NULL)
 		return cmd_error(cmd, error);
-	if ((fd = campaign_lock(h->config->data_dir, id, &error)) < 0)
+	if ((fd = campaign_lock(h->store, h->config->data_dir, id, &error)) < 0)
 		return cmd_error(cmd, error);
 	if (requeue && !campaign_requeue(h->store, id, &n, &error))
 		goto fail;
@@ -237,7 +237,7 @@ send_run(struct herald *h, const char *cmd, gint64 id, gboolean json,
 	    send_progress, &view, &p, &reason, &error);
 	sigaction(SIGINT, &oint, NULL);
 	sigaction(SIGTERM, &oterm, NULL);
-	campaign_unlock(fd);
+	campaign_unlock(h->store, fd, id);
 	fd = -1;
 	if (!ok)
 		goto fail;
@@ -274,7 +274,7 @@ send_run(struct herald *h, const char *cmd, gint64 id, gboolean json,
 	}
 	return EX_OK;
 fail:
-	campaign_unlock(fd);
+	campaign_unlock(h->store, fd, id);
 	return cmd_error(cmd, error);
 }
 
@@ -974,7 +974,7 @@ campaigns_state(struct herald *h, const struct campaign *c)
 			return "scheduled";
 	}
 	if (strcmp(c->state, "sending") == 0 &&
-	    !campaign_locked(h->config->data_dir, c->id))
+	    !campaign_locked(h->store, h->config->data_dir, c->id))
 		return "interrupted";
 	return c->state;
 }
@@ -1410,7 +1410,7 @@ campaign_mark(struct herald *h, const char *cmd, gint64 id, const char *state)
 	    "cancelled by \"herald campaign cancel\"", &error))
 		return cmd_error(cmd, error);
 	printf("campaign %" G_GINT64_FORMAT " %s%s\n", id, state,
-	    campaign_locked(h->config->data_dir, id) ?
+	    campaign_locked(h->store, h->config->data_dir, id) ?
 	    " (the running sender stops after the messages in flight)" : "");
 	return EX_OK;
 }

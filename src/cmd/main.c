@@ -208,7 +208,7 @@ main(int argc, char **argv)
 		}
 	}
 	if ((cmd->flags & NEEDS_STORE) == NEEDS_STORE) {
-		h.store = store_open(h.config->database, 0, &error);
+		h.store = store_open_config(h.config, 0, &error);
 		if (h.store == NULL) {
 			config_free(h.config);
 			g_free(config_path);

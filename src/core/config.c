@@ -545,6 +545,8 @@ static const struct config_bound {
 	{ "smtp|timeout", 1, 3600 },
 	/* a failed relay's first rest before it is probed, seconds */
 	{ "send|relay_backoff", 1, 3600 },
+	/* seconds a host's claim on a chunk of deliveries lasts */
+	{ "send|lease", 5, 86400 },
 };
 
 /* config_validate_bounded - a number of config_bounds[] within its bounds
@@ -1759,6 +1761,13 @@ config_main_cfg(void)
 		CFG_INT("error_min", 50, CFGF_NONE),
 		CFG_INT_CB("on_quota", 0, CFGF_NONE, config_cb_word),
 		CFG_INT("relay_backoff", 30, CFGF_NONE),
+		CFG_INT("lease", 60, CFGF_NONE),
+		CFG_END()
+	};
+	cfg_opt_t store_opts[] = {
+		CFG_STR("backend", "sqlite", CFGF_NONE),
+		CFG_STR("conninfo", "", CFGF_NONE),
+		CFG_STR("password_file", "", CFGF_NONE),
 		CFG_END()
 	};
 	cfg_opt_t pipe_opts[] = {
@@ -1799,6 +1808,7 @@ config_main_cfg(void)
 		CFG_SEC("shape", shape_opts,
 		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_SEC("send", send_opts, CFGF_NONE),
+		CFG_SEC("store", store_opts, CFGF_NONE),
 		CFG_SEC("pipe", pipe_opts, CFGF_NONE),
 		CFG_SEC("web", web_opts, CFGF_NONE),
 		CFG_END()
@@ -1861,6 +1871,7 @@ config_read_sending(struct config *config, cfg_t *cfg, const char *dir)
 	config->send.error_min = cfg_getint(s, "error_min");
 	config->send.quota_pause = cfg_getint(s, "on_quota") != 0;
 	config->send.relay_backoff = cfg_getint(s, "relay_backoff");
+	config->send.lease = cfg_getint(s, "lease");
 	config->relays = g_ptr_array_new_with_free_func(
 	    (GDestroyNotify)config_relay_free);
 	config->shapes = g_ptr_array_new_with_free_func(
@@ -1938,6 +1949,42 @@ config_finish(struct config *config, const char *path, GError **error)
 	return config_tracking(config, error);
 }
 
+/* config_read_store - store { }: SQLite keeps config->database (the
+ * file); PostgreSQL makes it "postgresql:" and the conninfo, and keeps
+ * the password file's path. A wrong backend or a PostgreSQL store
+ * without conninfo is an error at the section's line. */
+static gboolean
+config_read_store(struct config *config, cfg_t *s, const char *dir,
+    const char *path, GError **error)
+{
+	const char *backend = cfg_getstr(s, "backend");
+	const char *conninfo = cfg_getstr(s, "conninfo");
+	const char *pw = cfg_getstr(s, "password_file");
+
+	if (g_strcmp0(backend, "sqlite") == 0)
+		return TRUE;
+	if (g_strcmp0(backend, "postgresql") != 0) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s:%d: store backend \"%s\": it is \"sqlite\" or"
+		    " \"postgresql\"", path != NULL ? path : "(defaults)",
+		    s->line, backend);
+		return FALSE;
+	}
+	if (*conninfo == '\0') {
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_CONFIG,
+		    "%s:%d: store backend \"postgresql\" needs conninfo (a"
+		    " libpq connection string, such as \"host=/run/postgresql"
+		    " dbname=herald\")", path != NULL ? path : "(defaults)",
+		    s->line);
+		return FALSE;
+	}
+	g_free(config->database);
+	config->database = g_strconcat("postgresql:", conninfo, NULL);
+	if (*pw != '\0')
+		config->store_password_file = config_path_in(dir, pw);
+	return TRUE;
+}
+
 /* config_load - the main file and the lists */
 struct config *
 config_load(const char *path, GError **error)
@@ -1958,6 +2005,11 @@ config_load(const char *path, GError **error)
 	} else
 		dir = g_get_current_dir();
 	config_read_paths(config, cfg, dir, path);
+	if (!config_read_store(config, cfg_getsec(cfg, "store"), dir, path,
+	    error)) {
+		cfg_free(cfg);
+		return NULL;
+	}
 	config_read_sending(config, cfg, dir);
 	config->pipe.max_size = cfg_getint(cfg_getsec(cfg, "pipe"), "max_size");
 	config->pipe.pending_expiry_hours = cfg_getint(cfg_getsec(cfg, "pipe"),
@@ -1980,6 +2032,7 @@ config_free(struct config *config)
 	g_free(config->path);
 	g_free(config->data_dir);
 	g_free(config->database);
+	g_free(config->store_password_file);
 	g_free(config->secret);
 	g_free(config->spool_dir);
 	g_free(config->list_dir);

@@ -138,6 +138,7 @@ struct send_config {
 	int error_min;		/* …after at least this many attempts */
 	int relay_backoff;	/* seconds a failed relay rests before a probe */
 	gboolean quota_pause;	/* every relay at its quota: pause, not wait */
+	int lease;		/* seconds a claim on a chunk lasts (PostgreSQL) */
 };
 
 struct pipe_config {
@@ -166,7 +167,8 @@ struct web_config {
 struct config {
 	char *path;		/* the file read, NULL when built-in defaults */
 	char *data_dir;
-	char *database;
+	char *database;		/* the SQLite file, or "postgresql:CONNINFO" */
+	char *store_password_file;	/* store { password_file }, or NULL */
 	char *secret;
 	char *spool_dir;
 	char *list_dir;

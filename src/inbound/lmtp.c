@@ -1015,7 +1015,7 @@ lmtp_server_new(const struct config *config, const struct lmtp_params *p,
 		w->ctx.config = config;
 		g_ptr_array_add(srv->workers, w);
 		if (!token_key_load(config->secret, &w->ctx.key, error) ||
-		    (w->ctx.store = store_open(config->database,
+		    (w->ctx.store = store_open_config(config,
 		    STORE_OPEN_DURABLE, error)) == NULL)
 			goto fail;
 	}

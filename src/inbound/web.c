@@ -225,14 +225,21 @@ web_limiter_take(struct web_limiter *l, const char *key)
 /* web_store_open - a connection of the server's own: durable (a 200 for
  * a change means the change is on disk), a web request's busy timeout,
  * and a page cache of its own (it lives long and reads pages all over
- * the tables; SQLite's default is 2 MB) */
+ * the tables; SQLite's default is 2 MB); failing, a TEMP error */
 static struct store *
 web_store_open(struct web *web, GError **error)
 {
 	static const struct store_serve_options o = { WEB_BUSY_TIMEOUT_MS,
 	    WEB_CACHE_KB };
 
-	return store_serve_open(web->config->database, &o, error);
+	struct store *s = store_serve_open(web->config, &o, error);
+
+	/* the server checked the store when it started: a connection that
+	 * cannot be made now (PostgreSQL restarting, failing over) is a
+	 * 503 to retry, not a fault of the configuration */
+	if (s == NULL && error != NULL && *error != NULL)
+		(*error)->code = HERALD_ERROR_TEMP;
+	return s;
 }
 
 /* web_store - this thread's store connection, opened on first use */

@@ -690,7 +690,7 @@ dispatch_worker_main(gpointer data)
 
 	dispatch_batch_policy();
 	w.pending = g_array_new(FALSE, TRUE, sizeof(struct campaign_result));
-	if ((w.store = store_open(d->config->database, 0, &error)) == NULL)
+	if ((w.store = store_open_config(d->config, 0, &error)) == NULL)
 		dispatch_fail(d, error);
 	while ((chunk = g_async_queue_pop(relay->queue)) != &dispatch_end) {
 		if (w.store != NULL && !g_atomic_int_get(&d->stopping) &&

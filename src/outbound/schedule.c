@@ -280,7 +280,7 @@ schedule_run(struct store *store, const struct config *config,
 	gboolean ok;
 	int fd;
 
-	if ((fd = campaign_lock(config->data_dir, c->id, &err)) < 0) {
+	if ((fd = campaign_lock(store, config->data_dir, c->id, &err)) < 0) {
 		if (err->code == HERALD_ERROR_TEMP) {
 			g_error_free(err);	/* another herald sends it */
 			return TRUE;
@@ -352,12 +352,12 @@ schedule_run(struct store *store, const struct config *config,
 done:
 	g_free(plan.why);
 	schedule_clear(&plan_s);
-	campaign_unlock(fd);
+	campaign_unlock(store, fd, c->id);
 	return TRUE;
 fail:
 	g_free(plan.why);
 	schedule_clear(&plan_s);
-	campaign_unlock(fd);
+	campaign_unlock(store, fd, c->id);
 	return FALSE;
 }
 
@@ -412,7 +412,7 @@ schedule_pass(struct store *store, const struct config *config,
 			/* unscheduled: resume the interrupted, retry the due;
 			 * a created one waits for its herald send to confirm */
 			if (strcmp(c->state, "created") == 0 ||
-			    campaign_locked(config->data_dir, c->id))
+			    campaign_locked(store, config->data_dir, c->id))
 				continue;
 			if (!campaign_counts(store, c->id, &n, error))
 				return FALSE;

@@ -157,7 +157,7 @@ campaign_snapshot_sql(const struct list_config *list,
 	    " WHERE m.list_id = ?2 AND m.status = 'active'"
 	    " AND NOT EXISTS (SELECT 1 FROM memberships b"
 	    "   WHERE b.subscriber_id = s.id AND b.status = 'blocklisted')"
-	    " AND (0");
+	    " AND (FALSE");
 	for (i = 0; i < segs->len; i++) {
 		g_string_append(sql, " OR ");
 		store_segment_sql(g_ptr_array_index(segs, i), sql, args);
@@ -208,11 +208,11 @@ campaign_create(struct store *store, const struct list_config *list,
 	if ((list_id = store_list_id(store, list->name, TRUE, error)) == 0)
 		goto fail;
 	joined = g_strjoinv(",", (char **)segments);
-	if (!store_run(store, "INSERT INTO campaigns(list_id, announcement,"
-	    " segments) VALUES (?1, ?2, ?3)", error, SQ_INT(list_id),
-	    SQ_TEXT(announcement), SQ_TEXT(joined), SQ_END))
+	if (store_get_int(store, "INSERT INTO campaigns(list_id, announcement,"
+	    " segments) VALUES (?1, ?2, ?3) RETURNING id", &cid, error,
+	    SQ_INT(list_id), SQ_TEXT(announcement), SQ_TEXT(joined),
+	    SQ_END) != 1)
 		goto fail;
-	cid = store_last_id(store);
 	if (!campaign_snapshot(store, list, segments, segs, lsegs, cid, list_id,
 	    &n, error))
 		goto fail;
@@ -433,7 +433,7 @@ campaign_errors(struct store *store, gint64 id, int limit, GError **error)
 	    " coalesce(stage, ''), coalesce(code, 0), coalesce(reply, ''),"
 	    " count(*), count(*) FILTER (WHERE state = 'failed')"
 	    " FROM deliveries WHERE campaign_id = ?1 AND state <> 'sent'"
-	    " AND attempts + (state = 'failed') > 0"
+	    " AND (attempts > 0 OR state = 'failed')"
 	    " GROUP BY 1, 2, 3 ORDER BY 4 DESC, 2 LIMIT ?2", error, SQ_INT(id),
 	    SQ_INT(limit), SQ_END);
 	g_autoptr(GArray) out = NULL;
@@ -569,7 +569,7 @@ campaign_record_one(struct store *store, const struct send_config *cfg,
 		    " last_attempt = ?5, first_attempt = coalesce(first_attempt,"
 		    " ?5), state = CASE WHEN ?5 - coalesce(first_attempt, ?5)"
 		    "   >= ?6 THEN 'failed' ELSE 'queued' END,"
-		    " next_attempt = min(?5 + ?7 * (1 << min(attempts, ?8)),"
+		    " next_attempt = min(?5 + ?7 * (1 << CAST(min(attempts, ?8) AS INTEGER)),"
 		    "   coalesce(first_attempt, ?5) + ?6),"
 		    " relay = coalesce(?9, relay)"
 		    " WHERE id = ?1 AND state = 'queued'", error,
@@ -675,9 +675,55 @@ campaign_lock_path(const char *data_dir, gint64 id)
 	    id);
 }
 
+static int campaign_lock_file(const char *data_dir, gint64 id,
+    GError **error);
+
+/* the advisory lock space of campaigns (the second key is the id) */
+#define CAMPAIGN_PG_LOCK 7243100
+
+/* campaign_lock_shared - on PostgreSQL, the campaign's advisory lock for
+ * this connection: TRUE taken (or SQLite: nothing to take), FALSE and a
+ * TEMP error when another connection (another host) holds it */
+static gboolean
+campaign_lock_shared(struct store *store, gint64 id, GError **error)
+{
+	gint64 got = 0;
+
+	if (store == NULL || g_strcmp0(store_backend_name(store),
+	    "postgresql") != 0)
+		return TRUE;
+	if (store_get_int(store, "SELECT pg_try_advisory_lock(CAST(?1 AS"
+	    " INTEGER), CAST(?2 AS INTEGER))", &got, error,
+	    SQ_INT(CAMPAIGN_PG_LOCK), SQ_INT(id), SQ_END) != 1)
+		return FALSE;
+	if (got == 0)
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_TEMP,
+		    "campaign %" G_GINT64_FORMAT " is being sent by another "
+		    "herald (on another host, or another connection); nothing "
+		    "was sent twice. Wait for it, or stop it with \"herald "
+		    "campaign pause %" G_GINT64_FORMAT "\"", id, id);
+	return got != 0;
+}
+
 /* campaign_lock - take the campaign's lock or say who holds it */
 int
-campaign_lock(const char *data_dir, gint64 id, GError **error)
+campaign_lock(struct store *store, const char *data_dir, gint64 id,
+    GError **error)
+{
+	int fd = campaign_lock_file(data_dir, id, error);
+
+	if (fd < 0)
+		return -1;
+	if (!campaign_lock_shared(store, id, error)) {
+		campaign_unlock(NULL, fd, id);
+		return -1;
+	}
+	return fd;
+}
+
+/* campaign_lock_file - the flock on DATA_DIR/campaign-ID.lock */
+static int
+campaign_lock_file(const char *data_dir, gint64 id, GError **error)
 {
 	g_autofree char *path = campaign_lock_path(data_dir, id);
 	g_autofree char *pid = NULL;
@@ -715,10 +761,16 @@ campaign_lock(const char *data_dir, gint64 id, GError **error)
 	return fd;
 }
 
-/* campaign_unlock - release and close */
+/* campaign_unlock - release and close (and on PostgreSQL let go of the
+ * advisory lock: a lost connection has let go of it already) */
 void
-campaign_unlock(int fd)
+campaign_unlock(struct store *store, int fd, gint64 id)
 {
+	if (fd >= 0 && store != NULL &&
+	    g_strcmp0(store_backend_name(store), "postgresql") == 0)
+		(void)store_get_int(store, "SELECT pg_advisory_unlock(CAST(?1"
+		    " AS INTEGER), CAST(?2 AS INTEGER))", NULL, NULL,
+		    SQ_INT(CAMPAIGN_PG_LOCK), SQ_INT(id), SQ_END);
 	if (fd >= 0) {
 		if (ftruncate(fd, 0) != 0) {
 			/* only the courtesy pid stays behind */
@@ -728,13 +780,26 @@ campaign_unlock(int fd)
 	}
 }
 
-/* campaign_locked - does a process hold the lock now? */
+/* campaign_locked - does a process (on PostgreSQL: of any host) hold
+ * the lock now? */
 gboolean
-campaign_locked(const char *data_dir, gint64 id)
+campaign_locked(struct store *store, const char *data_dir, gint64 id)
 {
 	g_autofree char *path = campaign_lock_path(data_dir, id);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	gboolean held;
+	gint64 n = 0;
+
+	if (store != NULL &&
+	    g_strcmp0(store_backend_name(store), "postgresql") == 0 &&
+	    store_get_int(store, "SELECT count(*) FROM pg_locks WHERE"
+	    " locktype = 'advisory' AND classid = ?1 AND objid = ?2"
+	    " AND objsubid = 2", &n, NULL, SQ_INT(CAMPAIGN_PG_LOCK),
+	    SQ_INT(id), SQ_END) == 1 && n > 0) {
+		if (fd >= 0)
+			close(fd);
+		return TRUE;
+	}
 
 	if (fd < 0)
 		return FALSE;

@@ -164,12 +164,17 @@ gboolean campaign_finish_run(struct store *store, gint64 id, double seconds,
     const char *reason, GError **error);
 
 /* The lock: a flock(2) on DATA_DIR/campaign-ID.lock, released by the
- * kernel when the process dies however it dies. campaign_lock returns the
- * descriptor, or -1 and a TEMP error naming the process that holds it. */
-int campaign_lock(const char *data_dir, gint64 id, GError **error);
-void campaign_unlock(int fd);
-/* campaign_locked - TRUE while some process holds the lock */
-gboolean campaign_locked(const char *data_dir, gint64 id);
+ * kernel when the process dies however it dies; on PostgreSQL also a
+ * session advisory lock on STORE's connection (released by the server
+ * when the connection ends, a host killed included), so one campaign is
+ * sent by one herald across every host of the database. campaign_lock
+ * returns the descriptor, or -1 and a TEMP error naming the holder. */
+int campaign_lock(struct store *store, const char *data_dir, gint64 id,
+    GError **error);
+void campaign_unlock(struct store *store, int fd, gint64 id);
+/* campaign_locked - TRUE while some process (some host) holds the lock */
+gboolean campaign_locked(struct store *store, const char *data_dir,
+    gint64 id);
 
 /* g_autoptr needs a type name: this typedef exists for it alone */
 typedef struct campaign campaign;

@@ -20,7 +20,9 @@ struct sqlite3;
 struct store {
 	const struct store_backend *ops;	/* store_backend.h */
 	struct sqlite3 *db;	/* the SQLite connection (store_sqlite.h) */
-	char *path;
+	void *pg;		/* the PostgreSQL one (store_pg.c), or NULL */
+	char *password;		/* PostgreSQL's, while connecting */
+	char *path;		/* the file, or "postgresql:" and the conninfo */
 	int depth;		/* nesting of store_begin() */
 	int floor;		/* 1 inside a group (store_group_begin) */
 	GHashTable *cached;	/* SQL text (static) -> statement, see store_cached */
@@ -53,6 +55,19 @@ enum store_open_flags {
  * error that says to run herald init. Checks the schema version unless
  * CREATE: older says "run herald init", newer says the binary is too old. */
 struct store *store_open(const char *path, int flags, GError **error);
+
+struct config;
+/* a database named "postgresql:" and a libpq connection string is
+ * PostgreSQL's (store_pg.c) */
+#define STORE_PG_PREFIX "postgresql:"
+/* store_open_config - the store CONFIG names (config->database, with
+ * the store password_file's first line as the PostgreSQL password): a
+ * bad conninfo, a server that cannot be reached, a password file others
+ * may read and a schema newer than the binary are CONFIG errors */
+struct store *store_open_config(const struct config *config, int flags,
+    GError **error);
+/* store_backend_name - "sqlite" or "postgresql" */
+const char *store_backend_name(const struct store *store);
 void store_close(struct store *store);
 
 /* store_migrate - apply every migration the file lacks, each in its own

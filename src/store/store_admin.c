@@ -149,7 +149,7 @@ store_export_keys(struct store *store, gint64 list_id,
 
 	if (!store_admin_each(store, "SELECT DISTINCT a.key FROM memberships m"
 	    " JOIN subscribers s ON s.id = m.subscriber_id"
-	    " JOIN json_each(s.attrs) a", list_id, seg, " ORDER BY a.key",
+	    " JOIN json_each(s.attrs) a ON TRUE", list_id, seg, " ORDER BY a.key",
 	    store_export_key, keys, error)) {
 		g_prefix_error(error, "reading attribute names: ");
 		return NULL;
@@ -196,7 +196,7 @@ store_export_members(struct store *store, gint64 list_id,
 	if (!store_admin_each(store, "SELECT s.id, s.email, s.name, a.key,"
 	    " a.value FROM memberships m"
 	    " JOIN subscribers s ON s.id = m.subscriber_id"
-	    " LEFT JOIN json_each(s.attrs) a", list_id, seg, " ORDER BY s.id",
+	    " LEFT JOIN json_each(s.attrs) a ON TRUE", list_id, seg, " ORDER BY s.id",
 	    store_export_member, &ex, error)) {
 		if (!ex.failed)
 			g_prefix_error(error, "reading subscribers: ");

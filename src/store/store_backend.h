@@ -3,8 +3,8 @@
  * store layer's private seam, as OpenSMTPD's struct queue_backend is the
  * queue's): preparing, binding, stepping and reading a statement, and
  * what a connection says about its last change. store_query.c runs every
- * typed query of the store through it; a backend (store_sqlite.c today,
- * PostgreSQL next) fills it in. Nothing outside the store includes this.
+ * typed query of the store through it; a backend (store_sqlite.c,
+ * store_pg.c) fills it in. Nothing outside the store includes this.
  *
  * Must stay true: a backend turns its own failures into HERALD_ERROR
  * classes as store.h promises (busy past the timeout, a full disk, an I/O
@@ -18,6 +18,11 @@
 
 struct store_backend {
 	const char *name;
+	/* the statement that records schema version %d (a printf format) */
+	const char *version_sql;
+	/* run first in each migration's transaction: NULL, or a lock that
+	 * keeps two hosts' herald init from migrating at once */
+	const char *lock_sql;
 	/* the connection to WHERE (a file for SQLite) with store_open's
 	 * FLAGS and the settings every connection needs */
 	gboolean (*open)(struct store *store, const char *where, int flags,
@@ -53,5 +58,12 @@ struct store_backend {
 
 /* store_sqlite.c */
 extern const struct store_backend store_sqlite_backend;
+
+/* store_pg.c */
+extern const struct store_backend store_pg_backend;
+/* store_pg_sql - SQL in PostgreSQL's spelling, parameters counted (the
+ * caller frees; exported for the unit test) */
+char *store_pg_sql(const char *sql, int *nparams);
+int store_pg_version(void);
 
 #endif

@@ -130,16 +130,13 @@ gboolean
 store_bounce_mail_add(struct store *store, const struct store_bounce_mail *m,
     gint64 now, gint64 *mail_id, GError **error)
 {
-	if (!store_run(store, "INSERT INTO bounce_mail(received, list_id,"
+	return store_get_int(store, "INSERT INTO bounce_mail(received, list_id,"
 	    " message_id, from_addr, subject, date, headers, method, raw,"
-	    " raw_size) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-	    error, SQ_INT(now), SQ_INT(m->list_id), SQ_TEXT(m->message_id),
+	    " raw_size) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+	    " RETURNING id", mail_id, error, SQ_INT(now), SQ_INT(m->list_id), SQ_TEXT(m->message_id),
 	    SQ_TEXT(m->from), SQ_TEXT(m->subject), SQ_TEXT(m->date),
 	    SQ_TEXT(m->headers), SQ_TEXT(m->method),
-	    SQ_BLOB(m->raw, m->raw_len), SQ_INT(m->raw_size), SQ_END))
-		return FALSE;
-	*mail_id = store_last_id(store);
-	return TRUE;
+	    SQ_BLOB(m->raw, m->raw_len), SQ_INT(m->raw_size), SQ_END) == 1;
 }
 
 /* sb_score_load - the score row of a membership (exists FALSE if none) */
@@ -552,7 +549,7 @@ store_bounce_notices_queued(struct store *store, gint64 from_id,
 	    " n.body, n.attempts FROM bounce_notices n"
 	    " JOIN lists l ON l.id = n.list_id"
 	    " WHERE n.state = 'queued' AND n.id >= ?1"
-	    " AND (?2 IS NULL OR l.name = ?2) ORDER BY n.id", error,
+	    " AND (CAST(?2 AS TEXT) IS NULL OR l.name = ?2) ORDER BY n.id", error,
 	    SQ_INT(from_id), SQ_TEXT(list), SQ_END);
 	g_autoptr(GPtrArray) out = NULL;
 	GError *local = NULL;
@@ -601,7 +598,7 @@ store_bounce_scores_clear(struct store *store, gint64 list_id, int *n,
 	    " WHERE s.list_id = ?1 AND coalesce((SELECT m.status ="
 	    " CASE WHEN s.disabled_at IS NULL THEN 'active' ELSE 'disabled' END"
 	    " FROM memberships m WHERE m.list_id = s.list_id"
-	    " AND m.subscriber_id = s.subscriber_id), 0) = 0", error,
+	    " AND m.subscriber_id = s.subscriber_id), FALSE) = FALSE", error,
 	    SQ_INT(list_id), SQ_END))
 		return FALSE;
 	*n += store_changes(store);
@@ -738,18 +735,21 @@ store_bounce_members(struct store *store, const char *list, GError **error)
 	g_autoptr(store_rows) rows = store_select(store,
 	    "SELECT l.name, coalesce(b.subscriber_id, 0),"
 	    " coalesce(s.email, b.address, '(none found)'), m.status,"
-	    " coalesce(sc.score, 0), count(*), b.at, b.kind, b.status,"
+	    " coalesce(sc.score, 0), g.n, b.at, b.kind, b.status,"
 	    " b.reason, b.source, coalesce(sc.disabled_at, 0),"
-	    " coalesce(sc.warnings_sent, 0), max(b.id)"
-	    " FROM bounces b JOIN lists l ON l.id = b.list_id"
+	    " coalesce(sc.warnings_sent, 0), b.id"
+	    /* each member's latest bounce, and how many there are */
+	    " FROM (SELECT max(id) AS id, count(*) AS n FROM bounces"
+	    "  WHERE action != 'not-a-bounce' GROUP BY list_id, subscriber_id,"
+	    "  CASE WHEN subscriber_id IS NULL THEN address END) g"
+	    " JOIN bounces b ON b.id = g.id"
+	    " JOIN lists l ON l.id = b.list_id"
 	    " LEFT JOIN subscribers s ON s.id = b.subscriber_id"
 	    " LEFT JOIN memberships m ON m.list_id = b.list_id"
 	    "  AND m.subscriber_id = b.subscriber_id"
 	    " LEFT JOIN bounce_scores sc ON sc.list_id = b.list_id"
 	    "  AND sc.subscriber_id = b.subscriber_id"
-	    " WHERE b.action != 'not-a-bounce' AND (?1 IS NULL OR l.name = ?1)"
-	    " GROUP BY b.list_id, b.subscriber_id,"
-	    "  CASE WHEN b.subscriber_id IS NULL THEN b.address END"
+	    " WHERE CAST(?1 AS TEXT) IS NULL OR l.name = ?1"
 	    " ORDER BY l.name, 5 DESC, 7 DESC, 3", error, SQ_TEXT(list),
 	    SQ_END);
 	g_autoptr(GPtrArray) out = NULL;
@@ -795,7 +795,7 @@ sb_campaign_rows(struct store *store, struct bounce_campaign_report *rep,
     GError **error)
 {
 	g_autoptr(store_rows) rows = store_select(store, "SELECT kind, reason,"
-	    " count(DISTINCT coalesce(subscriber_id, address)), count(*)"
+	    " count(DISTINCT coalesce(CAST(subscriber_id AS TEXT), address)), count(*)"
 	    " FROM bounces WHERE campaign_id = ?1 AND action != 'not-a-bounce'"
 	    " GROUP BY kind, reason ORDER BY 3 DESC, 1, 2", error,
 	    SQ_INT(rep->campaign_id), SQ_END);
@@ -849,7 +849,7 @@ store_bounce_campaign(struct store *store, gint64 campaign_id,
 	    SQ_INT(campaign_id), SQ_END) < 0)
 		goto fail;
 	if (store_get_int(store, "SELECT count(DISTINCT"
-	    " coalesce(subscriber_id, address)) FROM bounces"
+	    " coalesce(CAST(subscriber_id AS TEXT), address)) FROM bounces"
 	    " WHERE campaign_id = ?1 AND action != 'not-a-bounce'",
 	    &rep->bounced, error, SQ_INT(campaign_id), SQ_END) < 0 ||
 	    !sb_campaign_rows(store, rep, error))

@@ -40,7 +40,7 @@ store_delivery_next(struct store *store, gint64 id, gint64 now,
 	g_autoptr(store_rows) rows = store_select(store, "SELECT count(*),"
 	    " min(id), max(id) FROM (SELECT id FROM deliveries WHERE"
 	    " campaign_id = ?1 AND state = 'queued' AND next_attempt <= ?2"
-	    " AND id > ?3 AND id <= ?5 ORDER BY id LIMIT ?4)", error,
+	    " AND id > ?3 AND id <= ?5 ORDER BY id LIMIT ?4) q", error,
 	    SQ_INT(id), SQ_INT(now), SQ_INT(after), SQ_INT(size), SQ_INT(upto),
 	    SQ_END);
 	GError *err = NULL;

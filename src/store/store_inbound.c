@@ -70,19 +70,20 @@ store_reply_add(struct store *store, const struct store_reply *r,
 {
 	gsize len;
 	const void *raw = g_bytes_get_data(r->raw, &len);
+	gint64 id = 0;
 
-	if (!store_run(store, "INSERT INTO replies(list_id, route, kind,"
+	if (store_get_int(store, "INSERT INTO replies(list_id, route, kind,"
 	    " envelope_from, from_addr, from_name, subject, message_id,"
 	    " in_reply_to, campaign_id, subscriber_id, size, digest, raw)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, nullif(?10, 0),"
-	    " nullif(?11, 0), ?12, ?13, ?14)", error, SQ_INT(r->list_id),
+	    " nullif(?11, 0), ?12, ?13, ?14) RETURNING id", &id, error, SQ_INT(r->list_id),
 	    SQ_TEXT(r->route), SQ_TEXT(r->kind), SQ_TEXT(r->envelope_from),
 	    SQ_TEXT(r->from_addr), SQ_TEXT(r->from_name), SQ_TEXT(r->subject),
 	    SQ_TEXT(r->message_id), SQ_TEXT(r->in_reply_to),
 	    SQ_INT(r->campaign_id), SQ_INT(r->subscriber_id), SQ_INT(len),
-	    SQ_TEXT(r->digest), SQ_BLOB(raw, len), SQ_END))
+	    SQ_TEXT(r->digest), SQ_BLOB(raw, len), SQ_END) != 1)
 		return store_inbound_done(FALSE, "storing a reply", error);
-	return store_last_id(store);
+	return id;
 }
 
 /* store_reply_forwarded - see store_inbound.h */
@@ -327,7 +328,7 @@ store_confirmation_note(struct store *store, gint64 list_id, gint64 sub,
 	    " confirmations(list_id, subscriber_id, action, requested, sent)"
 	    " VALUES (?1, ?2, ?3, ?4, 1) ON CONFLICT(list_id, subscriber_id,"
 	    " action) DO UPDATE SET requested = excluded.requested,"
-	    " sent = sent + 1", error, SQ_INT(list_id), SQ_INT(sub),
+	    " sent = confirmations.sent + 1", error, SQ_INT(list_id), SQ_INT(sub),
 	    SQ_TEXT(action), SQ_INT(now), SQ_END), "noting a confirmation",
 	    error);
 }
@@ -357,10 +358,11 @@ store_confirmation_expire(struct store *store, gint64 cutoff, GError **error)
 
 /* store_serve_open - see store_inbound.h */
 struct store *
-store_serve_open(const char *path, const struct store_serve_options *o,
+store_serve_open(const struct config *config,
+    const struct store_serve_options *o,
     GError **error)
 {
-	struct store *s = store_open(path, STORE_OPEN_DURABLE, error);
+	struct store *s = store_open_config(config, STORE_OPEN_DURABLE, error);
 	g_autofree char *busy = NULL, *cache = NULL;
 
 	if (s == NULL)

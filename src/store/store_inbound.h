@@ -155,9 +155,9 @@ struct store_serve_options {
 	int cache_kb;		/* the connection's page cache */
 };
 
-/* store_serve_open - a durable connection to PATH (a commit is on disk
- * when it returns) with the options O */
-struct store *store_serve_open(const char *path,
+/* store_serve_open - a durable connection to the store CONFIG names (a
+ * commit is on disk when it returns) with the options O */
+struct store *store_serve_open(const struct config *config,
     const struct store_serve_options *o, GError **error);
 
 /* store_serve_ping - the store answers a query */

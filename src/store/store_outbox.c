@@ -19,18 +19,19 @@ store_outbox_add(struct store *store, gint64 list_id, gint64 subscriber_id,
 	g_autofree char *to = g_strjoinv("\n", (char **)rcpts);
 	gsize len;
 	const void *data = g_bytes_get_data(message, &len);
+	gint64 row = 0;
 
-	if (!store_run(store, "INSERT INTO outbox(created, list_id,"
+	if (store_get_int(store, "INSERT INTO outbox(created, list_id,"
 	    " subscriber_id, kind, envelope_from, recipients, message,"
 	    " next_attempt) VALUES (?1, nullif(?2, 0), nullif(?3, 0), ?4, ?5,"
-	    " ?6, ?7, ?8)", error, SQ_INT(now), SQ_INT(list_id),
+	    " ?6, ?7, ?8) RETURNING id", &row, error, SQ_INT(now), SQ_INT(list_id),
 	    SQ_INT(subscriber_id), SQ_TEXT(kind), SQ_TEXT(envelope_from),
-	    SQ_TEXT(to), SQ_BLOB(data, len), SQ_INT(next), SQ_END)) {
+	    SQ_TEXT(to), SQ_BLOB(data, len), SQ_INT(next), SQ_END) != 1) {
 		g_prefix_error(error, "queueing a notice: ");
 		return FALSE;
 	}
 	if (id != NULL)
-		*id = store_last_id(store);
+		*id = row;
 	return TRUE;
 }
 

@@ -22,7 +22,7 @@ store_relay_record_usage(struct store *store, const char *relay, gint64 now,
 		return TRUE;
 	if (!store_run(store, "INSERT INTO relay_usage(relay, minute, sent)"
 	    " VALUES (?1, ?2, ?3) ON CONFLICT(relay, minute)"
-	    " DO UPDATE SET sent = sent + excluded.sent", error,
+	    " DO UPDATE SET sent = relay_usage.sent + excluded.sent", error,
 	    SQ_TEXT(relay), SQ_INT(now / 60), SQ_INT(n), SQ_END)) {
 		g_prefix_error(error, "counting a relay's messages: ");
 		return FALSE;
@@ -68,7 +68,8 @@ store_relay_mark(struct store *store, const char *relay, const char *state,
 	if (store_run(store, "INSERT INTO relay_state(relay, state, reason,"
 	    " since) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(relay) DO UPDATE SET"
 	    " state = excluded.state, reason = excluded.reason, since = CASE"
-	    " WHEN state = excluded.state AND state <> 'down' THEN since"
+	    " WHEN relay_state.state = excluded.state"
+	    " AND relay_state.state <> 'down' THEN relay_state.since"
 	    " ELSE excluded.since END", error, SQ_TEXT(relay), SQ_TEXT(state),
 	    SQ_TEXT(reason), SQ_INT(since), SQ_END))
 		return TRUE;

@@ -21,9 +21,9 @@ store_replies_list(struct store *store, const char *list, gint64 campaign,
 	    " r.kind, r.forwarded, r.campaign_id, r.subscriber_id,"
 	    " coalesce(r.from_addr, r.envelope_from), r.subject"
 	    " FROM replies r LEFT JOIN lists l ON l.id = r.list_id"
-	    " WHERE (?1 IS NULL OR l.name = ?1)"
+	    " WHERE (CAST(?1 AS TEXT) IS NULL OR l.name = ?1)"
 	    " AND (?2 = 0 OR r.campaign_id = ?2)"
-	    " AND (?3 IS NULL OR r.kind = ?3)"
+	    " AND (CAST(?3 AS TEXT) IS NULL OR r.kind = ?3)"
 	    " ORDER BY r.received DESC, r.id DESC", error, SQ_TEXT(list),
 	    SQ_INT(campaign), SQ_TEXT(kind), SQ_END);
 

@@ -18,11 +18,13 @@ store_report_minutes(struct store *store, gint64 campaign_id, gint64 bucket,
 	    "WITH d AS (SELECT * FROM deliveries WHERE campaign_id = ?1"
 	    "  AND attempts > 0)"
 	    " SELECT m, sum(s), sum(df), sum(f) FROM ("
-	    "  SELECT last_attempt / ?2 * ?2 AS m, state = 'sent' AS s, 0 AS df,"
-	    "   state = 'failed' AS f FROM d WHERE state IN ('sent', 'failed')"
+	    "  SELECT last_attempt / ?2 * ?2 AS m,"
+	    "   CASE WHEN state = 'sent' THEN 1 ELSE 0 END AS s, 0 AS df,"
+	    "   CASE WHEN state = 'failed' THEN 1 ELSE 0 END AS f"
+	    "   FROM d WHERE state IN ('sent', 'failed')"
 	    "  UNION ALL SELECT coalesce(first_attempt, last_attempt) / ?2 * ?2,"
 	    "   0, 1, 0 FROM d WHERE state = 'queued' OR (attempts > 1 AND"
-	    "   (state = 'sent' OR coalesce(code, 0) < 500)))"
+	    "   (state = 'sent' OR coalesce(code, 0) < 500))) q"
 	    " GROUP BY m ORDER BY m", error, SQ_INT(campaign_id),
 	    SQ_INT(bucket > 0 ? bucket : 60), SQ_END);
 	g_autoptr(GArray) out = g_array_new(FALSE, TRUE,

@@ -108,7 +108,8 @@ store_schedule_release(struct store *store, gint64 id, gint64 n,
 	if (store_run(store, "UPDATE deliveries SET next_attempt = 0 WHERE id"
 	    " IN (SELECT id FROM deliveries WHERE campaign_id = ?1 AND state ="
 	    " 'queued' AND next_attempt = " G_STRINGIFY(CAMPAIGN_HELD)
-	    " ORDER BY id LIMIT ?2)", error, SQ_INT(id), SQ_INT(n), SQ_END))
+	    " ORDER BY id LIMIT ?2)", error, SQ_INT(id),
+	    SQ_INT(n < 0 ? G_MAXINT64 : n), SQ_END))	/* -1: all of them */
 		return TRUE;
 	g_prefix_error(error, "releasing deliveries: ");
 	return FALSE;

@@ -7,15 +7,20 @@
  * FROM attributes WHERE key = ?N AND value …)", which SQLite answers
  * through the attributes view: the matching pairs from attribute_values'
  * (key, value) index, then each pair's members. A condition's SQL may be
- * unknown (NULL); "not" makes unknown false first (NOT coalesce(c, 0)),
- * and a WHERE or CASE WHEN keeps only true, as segment.c's semantics say.
+ * unknown (NULL); "not" makes unknown false first (NOT coalesce(c,
+ * FALSE)), and a WHERE or CASE WHEN keeps only true, as segment.c's
+ * semantics say. The text is one for SQLite and PostgreSQL: TRUE and
+ * FALSE, never 1 and 0, where a truth value is meant; bits are
+ * CAST(truth AS INTEGER) and a chain of them is compared with 0.
  *
  * The text stays inside SQLite's limits (a parser stack of about 100
  * entries, an expression tree at most 1000 deep) whatever the tree: a
  * long chain is written in groups of SEG_SQL_FLAT terms; and/or nested
  * deeper than SEG_SQL_NEST levels is written, from there down, with
- * SQLite's bitwise | and & over 0/1 terms, which share one precedence and
- * associate to the left: "a and (b or (c and d))" becomes "d & c | b & a",
+ * bitwise | and & over 0/1 terms, which in SQLite share one precedence
+ * and associate to the left (PostgreSQL: the same for | and &, written
+ * with the same parentheses): "a and (b or (c and d))" becomes
+ * "(d & c | b & a) <> 0",
  * with no parentheses however deep the nesting (the tree's ranks say
  * where a group needs them).
  *
@@ -80,9 +85,11 @@ seg_sql_values(const struct segment_node *n, struct seg_sql *q,
 		return;
 	}
 	if (n->op == SEG_OP_GLOB) {
-		g_string_append_printf(q->sql, "lower(%s) GLOB lower(", lhs);
+		/* glob(pattern, text) is "text GLOB pattern" in SQLite, and
+		 * a function of the PostgreSQL schema (store.c) */
+		g_string_append(q->sql, "glob(lower(");
 		seg_sql_param(q, g_ptr_array_index(n->values, 0));
-		g_string_append_c(q->sql, ')');
+		g_string_append_printf(q->sql, "), lower(%s))", lhs);
 		return;
 	}
 	g_string_append_printf(q->sql, "%s %s ", lhs, seg_op_sql[n->op]);
@@ -108,7 +115,7 @@ seg_sql_cond(const struct segment_node *n, struct seg_sql *q)
 		} else if (n->field == SEG_FIELD_NAME)
 			g_string_append(q->sql, "(s.name IS NOT NULL)");
 		else
-			g_string_append(q->sql, "(1)");
+			g_string_append(q->sql, "(TRUE)");
 		return;
 	}
 	g_string_append_c(q->sql, '(');
@@ -137,9 +144,13 @@ seg_sql_term(const struct segment_node *n, gboolean bits, struct seg_sql *q)
 		seg_sql_cond(n, q);
 		return;
 	}
+	if (bits)
+		g_string_append(q->sql, "CAST(");
 	g_string_append(q->sql, n->neg ? "(NOT coalesce(" : "coalesce(");
 	seg_sql_cond(n, q);
-	g_string_append(q->sql, n->neg ? ", 0))" : ", 0)");
+	g_string_append(q->sql, n->neg ? ", FALSE))" : ", FALSE)");
+	if (bits)
+		g_string_append(q->sql, " AS INTEGER)");
 }
 
 static void seg_sql_node(const struct segment_node *n, guint level,
@@ -254,9 +265,9 @@ seg_sql_node(const struct segment_node *n, guint level, struct seg_sql *q)
 	else if (level + n->height <= SEG_SQL_NEST)
 		seg_sql_list(n, 0, n->kids->len, FALSE, level, q);
 	else {
-		g_string_append_c(q->sql, '(');
+		g_string_append(q->sql, "((");
 		seg_sql_bits(n, q);
-		g_string_append_c(q->sql, ')');
+		g_string_append(q->sql, ") <> 0)");
 	}
 }
 

@@ -85,7 +85,7 @@ store_send_sample(struct store *store, gint64 campaign_id,
 	g_autoptr(store_rows) rows = store_select(store,
 	    "SELECT d.subscriber_id, d.segment,"
 	    " d.matched FROM deliveries d WHERE d.campaign_id = ?1 AND"
-	    " (?2 IS NULL OR d.subscriber_id = ?2) ORDER BY d.id LIMIT 1", error,
+	    " (CAST(?2 AS BIGINT) IS NULL OR d.subscriber_id = ?2) ORDER BY d.id LIMIT 1", error,
 	    SQ_INT(campaign_id), subscriber_id != 0 ? SQ_INT(subscriber_id) :
 	    SQ_NULL, SQ_END);
 	GError *err = NULL;

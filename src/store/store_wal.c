@@ -28,6 +28,8 @@ store_wal_keep(struct store *store, int *frames)
 {
 	int on = 1;
 
+	if (store->db == NULL)	/* PostgreSQL: no WAL of ours */
+		return;
 	sqlite3_db_config(store->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	sqlite3_file_control(store->db, "main", SQLITE_FCNTL_PERSIST_WAL, &on);
 	sqlite3_wal_hook(store->db, store_wal_hook, frames);
@@ -37,7 +39,8 @@ store_wal_keep(struct store *store, int *frames)
 void
 store_wal_trim(struct store *store, int frames)
 {
-	if (store == NULL || frames < STORE_WAL_TRIM_FRAMES)
+	if (store == NULL || store->db == NULL ||
+	    frames < STORE_WAL_TRIM_FRAMES)
 		return;
 	sqlite3_busy_timeout(store->db, 0);
 	sqlite3_wal_checkpoint_v2(store->db, "main", SQLITE_CHECKPOINT_TRUNCATE,

@@ -92,7 +92,7 @@ subscriber_get(struct store *store, gint64 id, GError **error)
 {
 	g_autoptr(store_rows) rows = store_select(store, "SELECT "
 	    SUBSCRIBER_COLUMNS ", a.key, a.value FROM subscribers s"
-	    " LEFT JOIN json_each(s.attrs) a WHERE s.id = ?1", error,
+	    " LEFT JOIN json_each(s.attrs) a ON TRUE WHERE s.id = ?1", error,
 	    SQ_INT(id), SQ_END);
 	g_autofree char *what = g_strdup_printf("#%" G_GINT64_FORMAT, id);
 
@@ -106,7 +106,7 @@ subscriber_find(struct store *store, const char *email, GError **error)
 	g_autofree char *key = subscriber_email_key(email);
 	g_autoptr(store_rows) rows = store_select(store, "SELECT "
 	    SUBSCRIBER_COLUMNS ", a.key, a.value FROM subscribers s"
-	    " LEFT JOIN json_each(s.attrs) a WHERE s.email_key = ?1", error,
+	    " LEFT JOIN json_each(s.attrs) a ON TRUE WHERE s.email_key = ?1", error,
 	    SQ_TEXT(key), SQ_END);
 
 	return subscriber_load(rows, email, error);
@@ -214,8 +214,8 @@ membership_set(struct store *store, gint64 list_id, gint64 subscriber_id,
 	    " subscriber_id, status, channel) VALUES (?1, ?2, ?3, ?4)"
 	    " ON CONFLICT(list_id, subscriber_id) DO UPDATE SET"
 	    " subscribed = CASE WHEN excluded.status IN ('active', 'pending')"
-	    "   AND status NOT IN ('active', 'pending') THEN unixepoch()"
-	    "   ELSE subscribed END,"
+	    "   AND memberships.status NOT IN ('active', 'pending')"
+	    "   THEN unixepoch() ELSE memberships.subscribed END,"
 	    " status = excluded.status, changed = unixepoch(),"
 	    " channel = excluded.channel", error, SQ_INT(list_id),
 	    SQ_INT(subscriber_id), SQ_TEXT(status), SQ_TEXT(channel), SQ_END) ||

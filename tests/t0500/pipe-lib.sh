@@ -42,12 +42,14 @@ sink_total() { ls "$T"/sink/m.* 2>/dev/null | wc -l; }
 # prints its id
 add_sub() {
 	_e=$1; _s=$2; shift 2
-	sql "INSERT OR IGNORE INTO subscribers(email, email_key) VALUES ('$_e', '$_e')"
+	sql "INSERT INTO subscribers(email, email_key) VALUES ('$_e', '$_e')
+	     ON CONFLICT DO NOTHING"
 	for _l in "$@"; do
-		sql "INSERT OR IGNORE INTO lists(name) VALUES ('$_l');
-		     INSERT OR REPLACE INTO memberships(list_id, subscriber_id, status)
+		sql "INSERT INTO lists(name) VALUES ('$_l') ON CONFLICT DO NOTHING;
+		     INSERT INTO memberships(list_id, subscriber_id, status)
 		     SELECT l.id, s.id, '$_s' FROM lists l, subscribers s
-		     WHERE l.name = '$_l' AND s.email = '$_e'"
+		     WHERE l.name = '$_l' AND s.email = '$_e'
+		     ON CONFLICT(list_id, subscriber_id) DO UPDATE SET status = excluded.status"
 	done
 	sql "SELECT id FROM subscribers WHERE email = '$_e'"
 }
