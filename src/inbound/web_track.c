@@ -118,7 +118,7 @@ web_track_store(struct web_track *t, GError **error)
 	static const struct store_serve_options o = { WEB_TRACK_BUSY_MS, 2048 };
 	struct store *s = g_private_get(&web_track_store_key);
 
-	if (s == NULL && (s = store_serve_open(t->config->database, &o,
+	if (s == NULL && (s = store_serve_open(t->config, &o,
 	    error)) != NULL)
 		g_private_set(&web_track_store_key, s);
 	return s;

@@ -30,13 +30,6 @@
 #define BACKUP_BUSY_TRIES	100
 #define BACKUP_BUSY_SLEEP_US	100000
 
-/* store_backend_name - see store_backup.h */
-const char *
-store_backend_name(const struct store *store)
-{
-	return store->ops->name;
-}
-
 /* backup_copy - every page of SRC's main database into DST, in one step */
 static gboolean
 backup_copy(struct store *store, sqlite3 *dst, const char *tmp,

@@ -12,8 +12,6 @@
 
 #include "store.h"
 
-/* store_backend_name - "sqlite" or "postgresql": the backend STORE runs on */
-const char *store_backend_name(const struct store *store);
 
 /* what a copy held */
 struct store_backup_info {
