@@ -99,6 +99,7 @@ serve_stop
 # synchronous_commit on: t2301)
 if [ "$(test_store)" != sqlite ]; then
 	skip "the SQLite WAL's sync (PostgreSQL: synchronous_commit on)"
+	skip "the SQLite WAL's sync (PostgreSQL: synchronous_commit on)"
 elif command -v strace >/dev/null; then
 	sql "INSERT INTO subscribers(id, email, email_key) VALUES (999, 'zed@subs.test', 'zed@subs.test');
 	     INSERT INTO memberships(list_id, subscriber_id, status) VALUES (1, 999, 'active')"
