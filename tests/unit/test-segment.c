@@ -60,7 +60,7 @@ test_compile(void)
 	g_free(p);
 	sql = compile("email ~ \"*@citrix.com\"", &p);
 	g_assert_cmpstr(p, ==, "*@citrix.com");
-	g_assert_nonnull(strstr(sql, "GLOB"));
+	g_assert_nonnull(strstr(sql, "glob(lower("));	/* a function both engines take */
 	g_free(sql);
 	g_free(p);
 	/* dates are normalised; email = compares the key (domain folded) */
