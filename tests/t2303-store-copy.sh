@@ -1,7 +1,7 @@
 #!/bin/sh
 # herald store copy (issue 23): an SQLite store with real rows in it
 # (imported lists, a campaign sent to smtp-sink, an unsubscribe by mail
-# through herald pipe) copied into an empty PostgreSQL database and back
+# and a reply to the list through herald pipe) copied into an empty PostgreSQL database and back
 # into a new SQLite file: the checksums printed per table equal on both
 # sides and across the round trip, the counts equal each side's own
 # count, herald lists and campaigns --json say the same on the copy, the
@@ -12,7 +12,7 @@
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
 [ -x "${PG_BIN:-/nonexistent}/pg_ctl" ] || { echo "1..0 # SKIP no PostgreSQL server here (Debian's postgresql package)"; exit 0; }
 sqlite_only "the copy starts from an SQLite store"
-plan 18
+plan 20
 
 # the SQLite store, with rows in most tables
 PORT=$(free_port)
@@ -23,10 +23,14 @@ ok $? "the sample lists imported into SQLite"
 start_sink "$PORT" "$T/sink"
 t "a campaign sent to smtp-sink" 0 herald send summit --list xen-users \
     --segment users --segment developers --yes
-printf 'From: Alice Rossi <alice.rossi1@example.org>\nTo: xen-users-unsubscribe@lists.example.org\nSubject: unsubscribe\nMessage-ID: <u1@example.org>\n\nunsubscribe\n' > "$T/m"
-t "an unsubscribe by mail" 0 herald pipe alice.rossi1@example.org \
-    xen-users-unsubscribe@lists.example.org < "$T/m"
+printf 'From: Alice Rossi <alice.rossi1@example.org>\nTo: xen-users-unsubscribe@lists.xenproject.org\nSubject: unsubscribe\nMessage-ID: <u1@example.org>\n\nunsubscribe\n' > "$T/m"
+t "an unsubscribe by mail" 0 herald pipe -f alice.rossi1@example.org \
+    xen-users-unsubscribe@lists.xenproject.org < "$T/m"
+t "a reply to the list stored (its raw message a blob)" 0 herald pipe -f alice.rossi1@example.org \
+    xen-users@lists.xenproject.org < "$TOP/tests/t0500/reply.eml"
 DB=$T/data/herald.db
+[ "$(sqlite3 "$DB" "SELECT count(*) FROM replies WHERE length(raw) > 500")" = 1 ]
+ok $? "the reply's raw message is in the store"
 
 # tables_of OUT - "TABLE ROWS SOURCE TARGET" per line of a copy's output
 tables_of() { printf '%s\n' "$1" | awk '$3 == "rows" { print $1, $2, $5, $7 }'; }
@@ -80,8 +84,9 @@ t "copy onto that file again: 73" 73 herald store copy --to sqlite "$T/back.db"
 like "$err" "$T/back.db: not empty \\(table lists"; ok $? "names the file and a table with rows"
 
 # herald writing to the copy
-MAXID=$(sqlite3 "$DB" "SELECT max(id) FROM subscribers")
+MAXID=$(sqlite3 "$DB" "SELECT max(id) FROM events")
+NEV=$(sqlite3 "$DB" "SELECT count(*) FROM events")
 HERALD_CONFIG=$T/pg.conf herald sub add xen-users new.one@example.org >/dev/null &&
-    [ "$(PG_DB=herald HERALD_TEST_STORE=postgresql sql "SELECT id FROM subscribers WHERE email = 'new.one@example.org'")" -gt "$MAXID" ]
-ok $? "a subscriber added on the copy gets an id past the copied ones (sequence moved)"
-
+    [ "$(PG_DB=herald HERALD_TEST_STORE=postgresql sql "SELECT min(id) FROM events WHERE id > $MAXID")" -gt "$MAXID" ] &&
+    [ "$(PG_DB=herald HERALD_TEST_STORE=postgresql sql "SELECT count(*) FROM events")" = $((NEV + 1)) ]
+ok $? "herald writes to the copy: the new event's id is past the copied ones (the sequence was moved)"

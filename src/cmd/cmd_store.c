@@ -24,8 +24,12 @@ store_copy_line(const char *table, gint64 rows, gint64 target_rows,
 	gboolean same = rows == target_rows &&
 	    strcmp(source_sum, target_sum) == 0;
 
-	printf("%-18s %8" G_GINT64_FORMAT " rows  source %s  target %s%s\n",
-	    table, rows, source_sum, target_sum, same ? "" : "  DIFFERS");
+	printf("%-18s %8" G_GINT64_FORMAT " rows  source %s  target %s",
+	    table, rows, source_sum, target_sum);
+	if (!same)
+		printf("  DIFFERS (the target holds %" G_GINT64_FORMAT " rows)",
+		    target_rows);
+	putchar('\n');
 }
 
 /* store_copy_target - the store TARGET names for backend TO, created */
