@@ -12,7 +12,7 @@
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
 [ -x "${PG_BIN:-/nonexistent}/pg_ctl" ] || { echo "1..0 # SKIP no PostgreSQL server here (Debian's postgresql package)"; exit 0; }
 sqlite_only "the copy starts from an SQLite store"
-plan 20
+plan 21
 
 # the SQLite store, with rows in most tables
 PORT=$(free_port)
@@ -39,6 +39,9 @@ same_sums() { [ -n "$1" ] && printf '%s\n' "$1" | awk '$3 != $4 { bad = 1 } END 
 
 pg_start
 CONNINFO=$(pg_conninfo)
+cp "$HERALD_CONFIG" "$T/pg.conf"
+pg_conf_block >> "$T/pg.conf"
+t "herald init on the PostgreSQL database first (a schema, no rows)" 0 env HERALD_CONFIG="$T/pg.conf" "$HERALD" init
 t "copy to an empty PostgreSQL database" 0 herald store copy --to postgresql "$CONNINFO"
 TO_PG=$(tables_of "$out")
 [ "$(printf '%s\n' "$TO_PG" | wc -l)" -ge 20 ] && same_sums "$TO_PG"
@@ -57,8 +60,6 @@ counts_ok() {
 counts_ok; ok $? "the rows printed equal a count on SQLite and on PostgreSQL"
 
 # herald itself on the copy
-cp "$HERALD_CONFIG" "$T/pg.conf"
-pg_conf_block >> "$T/pg.conf"
 herald lists > "$T/lists.sqlite" && HERALD_CONFIG=$T/pg.conf herald lists > "$T/lists.pg" &&
     nonempty "$T/lists.sqlite" && cmp -s "$T/lists.sqlite" "$T/lists.pg"
 ok $? "herald lists says the same on the copy"
