@@ -411,9 +411,11 @@ copy_table(struct store *source, struct store *target, const char *table,
 }
 
 /* copy_rows - every table from SOURCE into TARGET in one transaction of
- * the target, read in one snapshot of the source */
+ * the target, read in one snapshot of the source, in which each table's
+ * checksum and rows are taken too (SUMS, COUNTS: one per tables[]) */
 static gboolean
-copy_rows(struct store *source, struct store *target, GError **error)
+copy_rows(struct store *source, struct store *target, char **sums,
+    gint64 *counts, GError **error)
 {
 	gboolean ok = TRUE;
 
@@ -425,7 +427,9 @@ copy_rows(struct store *source, struct store *target, GError **error)
 		return FALSE;
 	}
 	for (gsize i = 0; ok && i < G_N_ELEMENTS(tables); i++)
-		ok = copy_table(source, target, tables[i], error);
+		ok = copy_table(source, target, tables[i], error) &&
+		    (sums[i] = store_copy_checksum(source, tables[i],
+		    &counts[i], error)) != NULL;
 	if (ok)
 		ok = store_commit(target, error);
 	else
@@ -434,26 +438,25 @@ copy_rows(struct store *source, struct store *target, GError **error)
 	return ok;
 }
 
-/* copy_report - the checksums of each table on both sides, to REPORT;
- * FALSE and a SOFTWARE error when one differs */
+/* copy_report - each table's rows and checksum on the source (SUMS,
+ * COUNTS) and on the target, to REPORT; FALSE and a SOFTWARE error when
+ * one differs */
 static gboolean
-copy_report(struct store *source, struct store *target,
+copy_report(struct store *target, char **sums, const gint64 *counts,
     store_copy_fn report, void *data, GError **error)
 {
 	const char *bad = NULL;
 
 	for (gsize i = 0; i < G_N_ELEMENTS(tables); i++) {
-		gint64 n = 0, m = 0;
-		g_autofree char *a = store_copy_checksum(source, tables[i], &n,
+		gint64 m = 0;
+		g_autofree char *b = store_copy_checksum(target, tables[i], &m,
 		    error);
-		g_autofree char *b = a == NULL ? NULL :
-		    store_copy_checksum(target, tables[i], &m, error);
 
 		if (b == NULL)
 			return FALSE;
 		if (report != NULL)
-			report(tables[i], n, m, a, b, data);
-		if ((n != m || strcmp(a, b) != 0) && bad == NULL)
+			report(tables[i], counts[i], m, sums[i], b, data);
+		if ((counts[i] != m || strcmp(sums[i], b) != 0) && bad == NULL)
 			bad = tables[i];
 	}
 	if (bad != NULL) {
@@ -470,6 +473,10 @@ gboolean
 store_copy(struct store *source, struct store *target, store_copy_fn report,
     void *data, GError **error)
 {
+	char *sums[G_N_ELEMENTS(tables)] = { NULL };
+	gint64 counts[G_N_ELEMENTS(tables)] = { 0 };
+	gboolean ok;
+
 	if (!copy_check_known(source, error) ||
 	    !copy_check_empty(target, error) ||
 	    !store_migrate(target, NULL, error) ||
@@ -481,7 +488,10 @@ store_copy(struct store *source, struct store *target, store_copy_fn report,
 		    store_schema_version(target), store_schema_version(source));
 		return FALSE;
 	}
-	if (!copy_rows(source, target, error))
-		return FALSE;
-	return copy_report(source, target, report, data, error);
+	ok = copy_rows(source, target, sums, counts, error) &&
+	    copy_report(target, sums, counts, report, data, error);
+
+	for (gsize i = 0; i < G_N_ELEMENTS(tables); i++)
+		g_free(sums[i]);
+	return ok;
 }
