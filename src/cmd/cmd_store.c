@@ -49,7 +49,7 @@ store_copy_target(const char *to, const char *target, GError **error)
 int
 cmd_store(struct herald *h, int argc, char **argv)
 {
-	const char *to = NULL;
+	g_autofree char *to = NULL;	/* GOption's copy */
 	const GOptionEntry entries[] = {
 		{ "to", 't', 0, G_OPTION_ARG_STRING, &to,
 		    "the target's backend: postgresql (TARGET a libpq "
