@@ -12,7 +12,7 @@
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
 [ -x "${PG_BIN:-/nonexistent}/pg_ctl" ] || { echo "1..0 # SKIP no PostgreSQL server here (Debian's postgresql package)"; exit 0; }
 sqlite_only "the copy starts from an SQLite store"
-plan 21
+plan 24
 
 # the SQLite store, with rows in most tables
 PORT=$(free_port)
@@ -68,7 +68,9 @@ herald campaigns --json > "$T/c.sqlite" && HERALD_CONFIG=$T/pg.conf herald campa
 ok $? "herald campaigns --json says the same on the copy"
 # refused: a target that holds rows
 t "copy again onto the filled database: 73" 73 herald store copy --to postgresql "$CONNINFO"
-like "$err" "postgresql:$CONNINFO: not empty"; ok $? "names the target and says it is not empty"
+like "$err" "postgresql:$CONNINFO: not empty" &&
+    [ "$(PG_DB=herald HERALD_TEST_STORE=postgresql sql "SELECT count(*) FROM subscribers")" = "$(sqlite3 "$DB" "SELECT count(*) FROM subscribers")" ]
+ok $? "names the target, says it is not empty, and wrote nothing to it"
 
 # back into a new SQLite file, from the PostgreSQL store
 t "copy the PostgreSQL store to a new SQLite file" 0 env HERALD_CONFIG="$T/pg.conf" "$HERALD" store copy --to sqlite "$T/back.db"
@@ -83,6 +85,11 @@ ok $? "the file copied back holds every row of the original (sqlite3 .dump)"
 ok $? "at the original's schema version"
 t "copy onto that file again: 73" 73 herald store copy --to sqlite "$T/back.db"
 like "$err" "$T/back.db: not empty \\(table lists"; ok $? "names the file and a table with rows"
+echo "not a database" > "$T/other.txt"
+t "a file that is not a database as the target: 73" 73 herald store copy --to sqlite "$T/other.txt"
+like "$err" "other.txt: file is not a database" && [ "$(cat "$T/other.txt")" = "not a database" ]
+ok $? "names it, and leaves it as it was"
+t "no --to: 64" 64 herald store copy "$T/x.db"
 
 # herald writing to the copy
 MAXID=$(sqlite3 "$DB" "SELECT max(id) FROM events")

@@ -76,8 +76,14 @@ cmd_store(struct herald *h, int argc, char **argv)
 		    "sqlite, please\n");
 		return EX_USAGE;
 	}
-	if ((target = store_copy_target(to, argv[2], &error)) == NULL ||
-	    !store_copy(h->store, target, store_copy_line, NULL, &error))
+	if ((target = store_copy_target(to, argv[2], &error)) == NULL) {
+		/* a file that is not a database: not a target (73), not a bug */
+		if (error->domain == HERALD_ERROR &&
+		    error->code == HERALD_ERROR_SOFTWARE)
+			error->code = HERALD_ERROR_CANTCREAT;
+		return cmd_error("store copy", error);
+	}
+	if (!store_copy(h->store, target, store_copy_line, NULL, &error))
 		return cmd_error("store copy", error);
 	printf("copied %s to %s %s\n", store_backend_name(h->store), to,
 	    argv[2]);
