@@ -15,7 +15,7 @@
 . "$TOP/tests/t0400/common.sh"
 command -v bash >/dev/null 2>&1 || { echo "1..0 # SKIP no bash"; exit 0; }
 . "$TOP/tests/t0903/campaign.sh"
-plan 59
+plan 63
 C=$TOP/etc/bash-completion/herald
 mkdir -p "$T/bin"
 ln -s "$HERALD" "$T/bin/herald"
@@ -63,6 +63,8 @@ is "toolstack" render summit -l xen-devel -s t; ok $? "-s after -l xen-devel: th
 is "cancel pause resume retry show" campaign ""; ok $? "campaign's actions"
 is "$CAMPAIGN" campaign show ""; ok $? "campaign ids ($CAMPAIGN)"
 is "$CAMPAIGN" report ""; ok $? "report ID: campaign ids"
+is "copy" store ""; ok $? "store copy"
+is "postgresql sqlite" store copy --to ""; ok $? "store copy --to postgresql|sqlite"
 is "exim postfix" mta ""; ok $? "mta postfix|exim"
 is "nginx" web ""; ok $? "web nginx"
 is "keygen" dkim ""; ok $? "dkim keygen"

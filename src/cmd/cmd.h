@@ -61,6 +61,7 @@ int cmd_bounce(struct herald *h, int argc, char **argv);
 int cmd_bounces(struct herald *h, int argc, char **argv);
 int cmd_maintain(struct herald *h, int argc, char **argv);
 int cmd_backup(struct herald *h, int argc, char **argv);
+int cmd_store(struct herald *h, int argc, char **argv);
 int cmd_run(struct herald *h, int argc, char **argv);
 int cmd_mta(struct herald *h, int argc, char **argv);
 int cmd_serve(struct herald *h, int argc, char **argv);

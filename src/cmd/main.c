@@ -56,6 +56,8 @@ static const struct command commands[] = {
 	    "stored bounces: scores per subscriber, rates per campaign" },
 	{ "backup", cmd_backup, NEEDS_STORE,
 	    "write a consistent copy of the live database to a file" },
+	{ "store", cmd_store, NEEDS_STORE,
+	    "copy the store into an empty PostgreSQL database or SQLite file" },
 	{ "maintain", cmd_maintain, NEEDS_STORE,
 	    "daily: bounce warnings and removals, stale scores, notices" },
 	{ "run", cmd_run, NEEDS_STORE,
