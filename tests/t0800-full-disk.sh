@@ -43,6 +43,7 @@ herald sub import xen-users "$T/burst.csv" >/dev/null ||
     { echo "Bail out! import failed"; exit 1; }
 start_sink "$PORT" "$T/sink"
 lmtp_start
+at_exit lmtp_stop	# (only VIA=lmtp registers it in pipe-lib.sh)
 serve_start
 plan 22
 
