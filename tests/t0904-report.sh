@@ -20,7 +20,7 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] ||
 	exit 0
 fi
 . "$TOP/tests/t0903/campaign.sh"
-plan 23
+plan 24
 OUT=$BUILD/report
 mkdir -p "$OUT"
 rm -f "$OUT"/report-*.png "$OUT"/relays-*.png "$OUT/report.html" \
@@ -61,6 +61,8 @@ ok $? "inline SVG charts: the curve (wide and narrow), the bars of segments, bou
 grep -q '<p class="sub" id="relay-one">One relay: <b class="relay">smtp</b>, <span class="state">up</span></p>' "$OUT/report.html" &&
     ! grep -q 'data-relay=' "$OUT/report.html"
 ok $? "one relay: one line on the page, no relay table"
+grep -q '<p class="sub" id="no-links">' "$OUT/report.html" && ! grep -q '<th>link</th>' "$OUT/report.html"
+ok $? "no tracked links: a sentence, no empty table of links"
 
 # the second campaign: four relays, each with its own fate
 PA=$(free_port); PB=$(free_port); PC=$(free_port); PD=$(free_port)

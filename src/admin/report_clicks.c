@@ -247,6 +247,13 @@ report_clicks_html(GString *h, const struct report_clicks *c)
 	    " fetches images for the reader)</p>\n", c->clicks,
 	    c->machine_clicks, c->opens);
 	report_clicks_chart(h, c);
+	if (c->links->len == 0) {
+		/* no table of nothing: say why there are no rows */
+		g_string_append(h, "<p class=\"sub\" id=\"no-links\">No "
+		    "tracked links: the list's tracking { clicks } was off "
+		    "when this was sent.</p></section>\n");
+		return;
+	}
 	g_string_append(h, "<table><thead><tr><th>link</th><th>clicks</th>"
 	    "<th>machines</th><th>by segment</th></tr></thead><tbody>\n");
 	for (i = 0; i < c->links->len; i++) {
