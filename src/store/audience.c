@@ -177,15 +177,7 @@ audience_count(struct audience *a, const char *segment, GError **error)
 {
 	g_autoptr(store_rows) rows = audience_query(a, "count(*)", segment, "",
 	    error);
-	GError *err = NULL;
 
-	if (rows == NULL)
-		return -1;
-	if (store_next(rows, &err))
-		return store_int(rows, 0);
-	if (err == NULL)
-		g_set_error(&err, HERALD_ERROR, HERALD_ERROR_SOFTWARE,
-		    "counting segment members: no row");
-	g_propagate_error(error, err);
-	return -1;
+	return store_one_row(rows, "counting segment members", error) ?
+	    store_int(rows, 0) : -1;
 }

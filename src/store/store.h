@@ -172,6 +172,13 @@ const char *store_text(struct store_rows *rows, int col);
 char *store_text_dup(struct store_rows *rows, int col);
 const void *store_blob(struct store_rows *rows, int col, gsize *len);
 
+/* store_first_row - ROWS (a query's, NULL when it failed with *ERROR set)
+ * on its first row: 1 on it, 0 no row, -1 an error (*ERROR set) */
+int store_first_row(struct store_rows *rows, GError **error);
+/* store_one_row - the same for a query that always gives a row (an
+ * aggregate): TRUE on it; no row is a software error naming WHAT */
+gboolean store_one_row(struct store_rows *rows, const char *what,
+    GError **error);
 /* store_run - run SQL to its end (a write); FALSE and *ERROR on failure */
 gboolean store_run(struct store *store, const char *sql, GError **error,
     ...);

@@ -39,16 +39,10 @@ store_link_get(struct store *store, gint64 id, gint64 *campaign, char **url,
 {
 	g_autoptr(store_rows) rows = store_select(store, "SELECT campaign_id,"
 	    " url FROM links WHERE id = ?1", error, SQ_INT(id), SQ_END);
-	GError *err = NULL;
+	int found = store_first_row(rows, error);
 
-	if (rows == NULL)
-		return -1;
-	if (!store_next(rows, &err)) {
-		if (err == NULL)
-			return 0;
-		g_propagate_error(error, err);
-		return -1;
-	}
+	if (found != 1)
+		return found;
 	*campaign = store_int(rows, 0);
 	*url = store_text_dup(rows, 1);
 	return 1;
@@ -76,16 +70,10 @@ store_delivery_sent(struct store *store, gint64 delivery, gint64 *campaign,
 	g_autoptr(store_rows) rows = store_select(store, "SELECT campaign_id,"
 	    " CASE WHEN state = 'sent' THEN last_attempt ELSE 0 END"
 	    " FROM deliveries WHERE id = ?1", error, SQ_INT(delivery), SQ_END);
-	GError *err = NULL;
+	int found = store_first_row(rows, error);
 
-	if (rows == NULL)
-		return -1;
-	if (!store_next(rows, &err)) {
-		if (err == NULL)
-			return 0;
-		g_propagate_error(error, err);
-		return -1;
-	}
+	if (found != 1)
+		return found;
 	*campaign = store_int(rows, 0);
 	*sent_at = store_null(rows, 1) ? 0 : store_int(rows, 1);
 	return 1;

@@ -17,16 +17,10 @@ store_followup_since(struct store *store, gint64 since, char **list,
 	    " coalesce(c.started, 0) FROM campaigns c JOIN lists l"
 	    " ON l.id = c.list_id WHERE c.id = ?1", error, SQ_INT(since),
 	    SQ_END);
-	GError *err = NULL;
+	int found = store_first_row(rows, error);
 
-	if (rows == NULL)
-		return -1;
-	if (!store_next(rows, &err)) {
-		if (err == NULL)
-			return 0;
-		g_propagate_error(error, err);
-		return -1;
-	}
+	if (found != 1)
+		return found;
 	*list = store_text_dup(rows, 0);
 	*started = store_int(rows, 1);
 	return 1;

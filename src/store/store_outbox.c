@@ -56,21 +56,18 @@ store_outbox_get(struct store *store, gint64 id, struct store_outbox_row *row,
     GError **error)
 {
 	g_autoptr(store_rows) rows = NULL;
-	GError *err = NULL;
 	const void *data;
 	gsize len;
+	int found;
 
 	memset(row, 0, sizeof *row);
 	rows = store_select(store, "SELECT envelope_from, recipients, message,"
 	    " attempts FROM outbox WHERE id = ?1 AND state = 'queued'", error,
 	    SQ_INT(id), SQ_END);
-	if (rows == NULL)
-		return -1;
-	if (!store_next(rows, &err)) {
-		if (err == NULL)
-			return 0;
-		g_propagate_prefixed_error(error, err, "reading a notice: ");
-		return -1;
+	if ((found = store_first_row(rows, error)) != 1) {
+		if (found < 0)
+			g_prefix_error(error, "reading a notice: ");
+		return found;
 	}
 	row->envelope_from = store_text_dup(rows, 0);
 	row->rcpts = g_strsplit(store_text(rows, 1), "\n", -1);

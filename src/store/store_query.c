@@ -244,6 +244,34 @@ store_first(struct store *store, const char *sql, struct store_rows **rows,
 	return 0;
 }
 
+/* store_first_row - see store.h */
+int
+store_first_row(struct store_rows *rows, GError **error)
+{
+	GError *err = NULL;
+
+	if (rows == NULL)
+		return -1;
+	if (store_next(rows, &err))
+		return 1;
+	if (err == NULL)
+		return 0;
+	g_propagate_error(error, err);
+	return -1;
+}
+
+/* store_one_row - see store.h */
+gboolean
+store_one_row(struct store_rows *rows, const char *what, GError **error)
+{
+	int found = store_first_row(rows, error);
+
+	if (found == 0)
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_SOFTWARE,
+		    "%s: no row", what);
+	return found == 1;
+}
+
 /* store_get_int - see store.h */
 int
 store_get_int(struct store *store, const char *sql, gint64 *out,

@@ -100,18 +100,9 @@ store_report_outcome(struct store *store, gint64 campaign_id, gint64 list_id,
 	    "   WHERE x.campaign_id = ?1 AND d.segment = ?2 AND x.kind = 'reply')",
 	    error, SQ_INT(campaign_id), SQ_TEXT(segment), SQ_INT(list_id),
 	    SQ_INT(since), SQ_END);
-	GError *err = NULL;
 
-	if (rows == NULL)
+	if (!store_one_row(rows, "reading outcomes by segment", error))
 		return FALSE;
-	if (!store_next(rows, &err)) {
-		if (err == NULL)
-			g_set_error(&err, HERALD_ERROR, HERALD_ERROR_SOFTWARE,
-			    "no row");
-		g_propagate_prefixed_error(error, err,
-		    "reading outcomes by segment: ");
-		return FALSE;
-	}
 	out->hard = store_int(rows, 0);
 	out->soft = store_int(rows, 1);
 	out->unsubscribed = store_int(rows, 2);

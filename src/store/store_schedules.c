@@ -43,7 +43,7 @@ store_schedule_get(struct store *store, gint64 id, gint64 *at,
     char **window, int *daily_cap, GError **error)
 {
 	g_autoptr(store_rows) rows = NULL;
-	GError *err = NULL;
+	int found;
 
 	*at = 0;
 	*window = NULL;
@@ -51,18 +51,15 @@ store_schedule_get(struct store *store, gint64 id, gint64 *at,
 	rows = store_select(store, "SELECT coalesce(scheduled_at, 0),"
 	    " send_window, daily_cap FROM campaigns WHERE id = ?1", error,
 	    SQ_INT(id), SQ_END);
-	if (rows == NULL)
-		return -1;
-	if (store_next(rows, &err)) {
-		*at = store_int(rows, 0);
-		*window = store_text_dup(rows, 1);
-		*daily_cap = (int)store_int(rows, 2);
-		return 1;
+	if ((found = store_first_row(rows, error)) != 1) {
+		if (found < 0)
+			g_prefix_error(error, "reading the schedule: ");
+		return found;
 	}
-	if (err == NULL)
-		return 0;
-	g_propagate_prefixed_error(error, err, "reading the schedule: ");
-	return -1;
+	*at = store_int(rows, 0);
+	*window = store_text_dup(rows, 1);
+	*daily_cap = (int)store_int(rows, 2);
+	return 1;
 }
 
 /* store_schedule_queue - one read of the campaign's deliveries */

@@ -342,7 +342,6 @@ store_segment_member(struct store *store, gint64 list_id,
 	g_autoptr(GArray) args = seg_args_new(list_id);
 	struct store_arg arg = SQ_INT(sub_id);
 	g_autoptr(store_rows) rows = NULL;
-	GError *err = NULL;
 
 	g_array_append_val(args, arg);
 	store_segment_sql(seg, sql, args);
@@ -350,13 +349,8 @@ store_segment_member(struct store *store, gint64 list_id,
 	    (const struct store_arg *)(void *)args->data, args->len,
 	    error)) == NULL)
 		return -1;
-	if (store_next(rows, &err))
-		return store_int(rows, 0) > 0;
-	if (err == NULL)
-		g_set_error(&err, HERALD_ERROR, HERALD_ERROR_SOFTWARE,
-		    "matching a segment: no row");
-	g_propagate_error(error, err);
-	return -1;
+	return store_one_row(rows, "matching a segment", error) ?
+	    store_int(rows, 0) > 0 : -1;
 }
 
 /* store_segment_count - active members of LIST_ID that SEG matches (the
@@ -370,16 +364,8 @@ store_segment_count(struct store *store, gint64 list_id,
 	    seg_uses_subscriber(seg->root) ? "SELECT count(*) FROM memberships m"
 	    " JOIN subscribers s ON s.id = m.subscriber_id" :
 	    "SELECT count(*) FROM memberships m", list_id, seg, "", error);
-	GError *err = NULL;
 
-	if (rows == NULL)
-		return -1;
-	if (store_next(rows, &err))
-		return store_int(rows, 0);
-	if (err == NULL)
-		g_set_error(&err, HERALD_ERROR, HERALD_ERROR_SOFTWARE,
-		    "counting a segment: no row");
-	g_propagate_error(error, err);
-	return -1;
+	return store_one_row(rows, "counting a segment", error) ?
+	    store_int(rows, 0) : -1;
 }
 

@@ -88,16 +88,10 @@ store_send_sample(struct store *store, gint64 campaign_id,
 	    " (CAST(?2 AS BIGINT) IS NULL OR d.subscriber_id = ?2) ORDER BY d.id LIMIT 1", error,
 	    SQ_INT(campaign_id), subscriber_id != 0 ? SQ_INT(subscriber_id) :
 	    SQ_NULL, SQ_END);
-	GError *err = NULL;
+	int found = store_first_row(rows, error);
 
-	if (rows == NULL)
-		return -1;
-	if (!store_next(rows, &err)) {
-		if (err == NULL)
-			return 0;
-		g_propagate_error(error, err);
-		return -1;
-	}
+	if (found != 1)
+		return found;
 	*sub_id = store_int(rows, 0);
 	*segment = store_text_dup(rows, 1);
 	*matched = store_text_dup(rows, 2);
