@@ -265,20 +265,28 @@ dkim_canon_header(GString *out, const char *field, gsize len)
 	for (p = field; p < n; p++)
 		g_string_append_c(out, g_ascii_tolower(*p));
 	g_string_append_c(out, ':');
-	for (p = colon + 1; p < end; p++) {
+	for (p = colon + 1; p < end; ) {
+		const char *run = p;
+
 		if (*p == '\r' && p + 1 < end && p[1] == '\n') {
-			p++;	/* unfold: the CRLF goes, the WSP after it stays */
+			p += 2;	/* unfold: the CRLF goes, the WSP after it stays */
 			continue;
 		}
 		if (DKIM_WSP(*p)) {
 			sp = TRUE;
+			p++;
 			continue;
 		}
+		/* a run of bytes kept as they are, copied at once */
+		while (p < end && !DKIM_WSP(*p) && *p != '\r')
+			p++;
+		if (p == run)	/* a CR not before LF: kept, like any byte */
+			p++;
 		if (sp && any)
 			g_string_append_c(out, ' ');
 		sp = FALSE;
 		any = TRUE;
-		g_string_append_c(out, *p);
+		g_string_append_len(out, run, p - run);
 	}
 	g_string_append(out, "\r\n");
 }
