@@ -1300,11 +1300,11 @@ dispatch_take(struct dispatch_producer *pr, struct dispatch_relay *relay,
 	return 1;
 }
 
-/* dispatch_others - nothing is left for this run: does another run
- * (another host) still hold due rows? Then look again from the start
- * of the queue (a lease that ran out frees its rows), at most every
- * second; TRUE while there are such rows, FALSE when the run is over
- * (or the store cannot say: the run fails) */
+/* dispatch_others - nothing is left for this run: are due rows left
+ * that it does not hold (another run holds them, or held them until its
+ * lease ran out)? Then look again from the start of the queue, at most
+ * every second; TRUE while there are such rows, FALSE when the run is
+ * over (or the store cannot say: the run fails) */
 static gboolean
 dispatch_others(struct dispatch_producer *pr)
 {
@@ -1317,8 +1317,8 @@ dispatch_others(struct dispatch_producer *pr)
 	if (pr->rescanned != 0 && now - pr->rescanned < G_USEC_PER_SEC)
 		return TRUE;
 	pr->rescanned = now;
-	if ((n = store_claim_others(pr->store, d->id, d->now, herald_now(),
-	    d->owner, &err)) < 0) {
+	if ((n = store_claim_others(pr->store, d->id, d->now, d->owner,
+	    &err)) < 0) {
 		dispatch_fail(d, err);
 		return FALSE;
 	}

@@ -72,18 +72,18 @@ store_claim_renew(struct store *store, gint64 id, const char *owner,
 	return store_changes(store);
 }
 
-/* store_claim_others - rows another run holds now */
+/* store_claim_others - due rows this run does not hold */
 gint64
-store_claim_others(struct store *store, gint64 id, gint64 due, gint64 now,
+store_claim_others(struct store *store, gint64 id, gint64 due,
     const char *owner, GError **error)
 {
 	gint64 n = 0;
 
 	if (store_get_int(store, "SELECT count(*) FROM deliveries"
 	    " WHERE campaign_id = ?1 AND state = 'queued'"
-	    " AND next_attempt <= ?2 AND claim_owner IS NOT NULL"
-	    " AND claim_owner <> ?4 AND claim_until >= ?3", &n, error,
-	    SQ_INT(id), SQ_INT(due), SQ_INT(now), SQ_TEXT(owner), SQ_END) < 0)
+	    " AND next_attempt <= ?2 AND (claim_owner IS NULL"
+	    "  OR claim_owner <> ?3)", &n, error, SQ_INT(id), SQ_INT(due),
+	    SQ_TEXT(owner), SQ_END) < 0)
 		return -1;
 	return n;
 }

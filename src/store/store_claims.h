@@ -40,10 +40,11 @@ gboolean store_claim_next(struct store *store, gint64 id, gint64 due,
 gint64 store_claim_renew(struct store *store, gint64 id, const char *owner,
     gint64 until, GError **error);
 
-/* store_claim_others - campaign ID's rows due at DUE held at NOW by
- * another run than OWNER (a lease not over); -1 on error */
+/* store_claim_others - campaign ID's queued rows due at DUE that OWNER
+ * does not hold: held by another run (its lease over or not), or by
+ * nobody; -1 on error */
 gint64 store_claim_others(struct store *store, gint64 id, gint64 due,
-    gint64 now, const char *owner, GError **error);
+    const char *owner, GError **error);
 
 /* store_claim_release - OWNER lets go of its queued rows of campaign
  * ID */
