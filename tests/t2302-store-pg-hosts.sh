@@ -3,8 +3,9 @@
 # data folders, the same token secret. While host A sends a campaign,
 # host B's "campaign resume" joins it: each claims chunks of the queue
 # (store_claims.c), both send a share, every recipient gets exactly one
-# message (nobody was killed: no duplicate is allowed), and whichever
-# ends last leaves the campaign done. (Before chunk claims B was
+# message (nobody was killed: no duplicate is allowed; B's claims outlive
+# send.lease only by being renewed), and whichever ends last leaves the
+# campaign done. (Before chunk claims B was
 # refused, 75 "being sent by another herald".)
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0400/common.sh"
@@ -15,11 +16,18 @@ HERALD_TEST_STORE=postgresql; export HERALD_TEST_STORE
 plan 7
 
 PORT=$(free_port)
-relay_conf "$PORT" "send {" "connections = 2" "batch = 20" "rate = 100" "}"
+relay_conf "$PORT" "send {" "connections = 2" "batch = 20" "rate = 100" \
+    "lease = 5" "}"
 subs_csv "$T/subs.csv" 1000
 herald sub import xen-users "$T/subs.csv" >/dev/null
 start_sink "$PORT" "$T/sink"
 host_add b
+# host B slow: its chunks (up to 200 rows at 20 a second) last longer than
+# the lease, so only its renewals keep host A, done with the rest and
+# looking again every second, off the rows B is sending
+sed -i 's/connections = 2/connections = 1/; s/batch = 20/batch = 200/;
+    s/rate = 100/rate = 20/' "$T/b/etc/herald.conf"
+grep -q 'rate = 20$' "$T/b/etc/herald.conf" || echo "Bail out! host B's rate not set"
 
 host_bg a send summit --list xen-users --segment users --segment developers --yes
 A=$!
