@@ -11,7 +11,7 @@
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
 [ -x "${PG_BIN:-/nonexistent}/pg_ctl" ] || { echo "1..0 # SKIP no PostgreSQL server here"; exit 0; }
 HERALD_TEST_STORE=postgresql; export HERALD_TEST_STORE
-plan 8
+plan 7
 
 PORT=$(free_port)
 relay_conf "$PORT" "send {" "connections = 2" "batch = 50" "rate = 60" \
@@ -48,8 +48,6 @@ is "$(sql "SELECT count(*) FROM deliveries WHERE id IN ($ids) AND state = 'sent'
     AND split_part(claim_owner, ':', 2) = '$B'")" "$held" \
     "host B sent every row host A held"
 echo "# host B ended $((ended - killed)) s after the kill (lease 5 s)"
-[ $((ended - killed)) -ge 4 ]
-ok $? "not before A's lease ran out (B waited for it)"
 wait_for 20 sink_holds "$T/sink" "$total"
 sink_got "$T/sink" > "$T/got"
 is "$(sort -u "$T/got" | wc -l)" "$total" "each recipient reached"
