@@ -2,7 +2,8 @@
 # Issue 23's test of several hosts: three hosts (three configurations and
 # data folders, one PostgreSQL database) send one campaign of 3,000
 # while one host is killed -9 and PostgreSQL is restarted once. The
-# hosts share the queue by claimed chunks (send.lease 5 s here); a run
+# hosts share the queue by claimed chunks (send.lease 5 s here): A by
+# herald send, B by campaign resume, C by herald run --once; a run
 # that loses the database pauses the campaign with the reason or carries
 # on, and "campaign resume" on the hosts left finishes it. Every
 # recipient reached; twice at most 20 messages per connection of each
@@ -32,7 +33,7 @@ A=$!
 wait_for 60 at_sink 30
 host_bg b campaign resume 1
 B=$!
-host_bg c campaign resume 1
+host_bg c run --once	# herald run joins a campaign other hosts send
 C=$!
 wait_for 60 at_sink 600
 kill -9 $C; wait $C 2>/dev/null
