@@ -1,6 +1,6 @@
 #!/bin/sh
-# One campaign, one sender: a second resume while the first runs is a clear
-# error, not double mail; another send of the same announcement is pointed
+# One campaign, one sender (SQLite; on PostgreSQL several share it, t2302):
+# a second resume while the first runs is a clear error, not double mail; another send of the same announcement is pointed
 # at the open campaign; campaign pause from elsewhere and SIGTERM both stop
 # a run cleanly, and the next resume finishes with nobody mailed twice.
 . "${TOP:-.}/tests/lib.sh"
@@ -20,9 +20,14 @@ want=$(sql "SELECT count(*) FROM attributes WHERE key = 'role' AND value = 'user
 pid=$!
 # the first sender runs (it holds the campaign) once it has sent one
 wait_for 30 sent_over 0
-t "a second sender of the same campaign is refused" 75 herald campaign resume 1
-like "$err" 'campaign 1 is being sent by another herald \(process [0-9]+\)'
-ok $? "and the error names the running process"
+if [ "$(test_store)" = sqlite ]; then
+	t "a second sender of the same campaign is refused" 75 herald campaign resume 1
+	like "$err" 'campaign 1 is being sent by another herald \(process [0-9]+\)'
+	ok $? "and the error names the running process"
+else
+	skip "on PostgreSQL a second sender joins the first (chunk claims: t2302)"
+	skip "no refusal to name the running process in"
+fi
 t "a new send of the same announcement points at it" 64 herald send summit \
     --list xen-users --segment users --yes
 like "$err" 'herald campaign resume 1'; ok $? "with the command to use"

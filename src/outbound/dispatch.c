@@ -54,6 +54,22 @@
  * again when the worker ends, and only then given up: at most
  * CAMPAIGN_COMMIT_EVERY accepted messages per connection are then still
  * queued, the same window as a kill -9.
+ *
+ * Several hosts (PostgreSQL, store_claims.h): a chunk is then a claim.
+ * The producer claims the rows of each chunk for this run (d->owner)
+ * with a lease of send.lease seconds, the worker reads only the rows
+ * its run holds (other hosts hold others in the same id range), and the
+ * producer renews the lease every third of it, also while the workers
+ * drain. When nothing fresh is left while another run holds due rows,
+ * the producer looks again from the start of the queue every second: a
+ * lease that ran out (a host killed or cut off) lets this run claim its
+ * rows, and the run ends once no other run holds any. What the run
+ * still holds at its end is let go. A row is sent twice only when its
+ * holder sent it and could not record it before its lease ran out (the
+ * messages in flight, at most CAMPAIGN_COMMIT_EVERY per connection, of
+ * a host killed or cut off for longer than the lease). On SQLite
+ * d->owner is NULL and none of this runs: the campaign lock keeps one
+ * process per campaign.
  */
 #include <sched.h>
 #include <signal.h>
@@ -65,6 +81,7 @@
 #include "dispatch.h"
 #include "relay.h"
 #include "send.h"
+#include "store_claims.h"
 #include "store_deliveries.h"
 #include "subscriber.h"
 
@@ -142,6 +159,7 @@ struct dispatch {
 	gint64 id;
 	gint64 list_id;
 	gint64 now;			/* the run's start, unix time */
+	char *owner;			/* its claims' name; NULL: no claims */
 	GAsyncQueue *queue;		/* struct dispatch_chunk *, or &dispatch_end */
 	gint stopping;			/* atomic: hand out nothing more */
 	gint tripped;			/* atomic: the error rate stopped us */
@@ -178,6 +196,8 @@ struct dispatch_producer {
 	gint64 last;		/* the last progress report */
 	gint64 looked;		/* the last look for EXTERNAL */
 	gint64 cursor;		/* the last id handed out fresh */
+	gint64 renewed;		/* monotonic µs of the last lease renewal */
+	gint64 rescanned;	/* ... and of the last look at others' claims */
 	int size;		/* the next fresh chunk's */
 	gboolean fresh_done;	/* no fresh chunk left */
 };
@@ -602,7 +622,7 @@ dispatch_work(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
 	guint i;
 
 	if ((items = store_delivery_chunk(w->store, d->id, d->now, chunk->first,
-	    chunk->last, &error)) == NULL) {
+	    chunk->last, d->owner, &error)) == NULL) {
 		dispatch_fail(d, error);
 		return;
 	}
@@ -741,13 +761,31 @@ dispatch_external(struct store *store, gint64 id)
 	return NULL;
 }
 
+/* dispatch_renew - every third of send.lease, this run's claims held
+ * a lease longer (a failure is tried again at the next tick: the
+ * lease is three times as long) */
+static void
+dispatch_renew(struct dispatch_producer *pr, gint64 now)
+{
+	struct dispatch *d = pr->d;
+	gint64 lease = d->config->send.lease;
+
+	if (d->owner == NULL || now - pr->renewed < lease * G_USEC_PER_SEC / 3)
+		return;
+	if (store_claim_renew(pr->store, d->id, d->owner, herald_now() + lease,
+	    NULL) >= 0)
+		pr->renewed = now;
+}
+
 /* dispatch_watch - a signal (*STOP), or a pause or cancel from another
  * command (looked up at most every DISPATCH_TICK_US, in EXTERNAL):
- * stop the run */
+ * stop the run; and the claims' lease renewed */
 static void
 dispatch_watch(struct dispatch_producer *pr)
 {
 	gint64 now = g_get_monotonic_time();
+
+	dispatch_renew(pr, now);
 
 	if (pr->stop != NULL && *pr->stop)
 		dispatch_stop(pr->d);
@@ -766,9 +804,12 @@ dispatch_next(struct store *store, struct dispatch *d, gint64 *cursor,
     gint64 upto, int size, struct dispatch_chunk *chunk, GError **error)
 {
 	struct store_delivery_range r;
+	gint64 now = herald_now();
 
-	if (!store_delivery_next(store, d->id, d->now, *cursor, upto, size, &r,
-	    error))
+	if (d->owner != NULL ? !store_claim_next(store, d->id, d->now, now,
+	    *cursor, upto, size, d->owner, now + d->config->send.lease, &r,
+	    error) : !store_delivery_next(store, d->id, d->now, *cursor, upto,
+	    size, &r, error))
 		return FALSE;
 	chunk->n = r.n;
 	chunk->first = r.first;
@@ -1125,6 +1166,7 @@ static void
 dispatch_clear(struct dispatch *d)
 {
 	dispatch_relays_free(d);
+	g_free(d->owner);
 	g_free(d->reason);
 	g_clear_error(&d->error);
 	g_free(d->window);
@@ -1258,6 +1300,35 @@ dispatch_take(struct dispatch_producer *pr, struct dispatch_relay *relay,
 	return 1;
 }
 
+/* dispatch_others - nothing is left for this run: are due rows left
+ * that it does not hold (another run holds them, or held them until its
+ * lease ran out)? Then look again from the start of the queue, at most
+ * every second; TRUE while there are such rows, FALSE when the run is
+ * over (or the store cannot say: the run fails) */
+static gboolean
+dispatch_others(struct dispatch_producer *pr)
+{
+	struct dispatch *d = pr->d;
+	gint64 now = g_get_monotonic_time(), n;
+	GError *err = NULL;
+
+	if (d->owner == NULL)
+		return FALSE;
+	if (pr->rescanned != 0 && now - pr->rescanned < G_USEC_PER_SEC)
+		return TRUE;
+	pr->rescanned = now;
+	if ((n = store_claim_others(pr->store, d->id, d->now, d->owner,
+	    &err)) < 0) {
+		dispatch_fail(d, err);
+		return FALSE;
+	}
+	if (n == 0)
+		return FALSE;
+	pr->cursor = 0;
+	pr->fresh_done = FALSE;
+	return TRUE;
+}
+
 /* dispatch_produce - one turn of the producer: a chunk handed to a
  * relay, or a tick's wait; FALSE when the run is to stop */
 static gboolean
@@ -1278,7 +1349,7 @@ dispatch_produce(struct dispatch_producer *pr)
 	back = g_queue_pop_head(&d->retry);
 	g_mutex_unlock(&d->lock);
 	if (back == NULL && pr->fresh_done) {
-		if (dispatch_over(d))
+		if (dispatch_over(d) && !dispatch_others(pr))
 			return FALSE;
 		dispatch_wait(pr);
 		return TRUE;
@@ -1366,6 +1437,8 @@ dispatch_run(struct store *store, const struct config *config,
 	if (reason != NULL)
 		*reason = NULL;
 	dispatch_init(&d, config, composer, id);
+	if (store_claims_used(store))
+		d.owner = store_claim_owner();
 	pr.size = MIN(DISPATCH_FIRST_CHUNK, MAX(config->send.batch, 1));
 	if (!dispatch_start(&pr, error)) {
 		dispatch_clear(&d);
@@ -1375,6 +1448,8 @@ dispatch_run(struct store *store, const struct config *config,
 	while (dispatch_produce(&pr))
 		;
 	dispatch_drain(&pr);
+	if (d.owner != NULL)	/* a failure: the lease runs out instead */
+		(void)store_claim_release(store, id, d.owner, NULL);
 	dispatch_explain(&pr);
 	ok = campaign_finish_run(store, id, pr.p.elapsed, d.reason, error);
 	if (ok && d.error != NULL) {

@@ -22,6 +22,7 @@
 #include "schedule.h"
 #include "track.h"
 #include "schedule_window.h"
+#include "store_claims.h"
 #include "store_schedules.h"
 #include "token.h"
 
@@ -260,6 +261,38 @@ schedule_after_stop(struct store *store, gint64 id, const char *why,
 	return campaign_set_state(store, id, "waiting", why, error);
 }
 
+/* schedule_decide - scheduled campaign C decided again under its lock
+ * (another pass may have released or sent in between) and, on
+ * PostgreSQL, under its start lock (herald run on several hosts, which
+ * share the campaign's sending, releases its deliveries once): 1 run
+ * it, 0 not now (*NEXT moved earlier), -1 an error */
+static int
+schedule_decide(struct store *store, const struct list_config *list,
+    const struct campaign *c, gint64 now, struct schedule *plan_s,
+    struct schedule_plan *plan, gint64 *next, GError **error)
+{
+	int go = -1;
+
+	if (!campaign_start_lock(store, c->id, error))
+		return -1;
+	if (!schedule_get(store, c->id, plan_s, error) ||
+	    !schedule_plan_make(store, list, c, plan_s, now, plan, error))
+		goto out;
+	if (plan->verdict == SCHEDULE_SKIP) {
+		if (plan->next > 0 && (*next == 0 || plan->next < *next))
+			*next = plan->next;
+		go = 0;
+		goto out;
+	}
+	if (plan->release != 0 &&
+	    !store_schedule_release(store, c->id, plan->release, error))
+		goto out;
+	go = 1;
+out:
+	campaign_start_unlock(store, c->id);
+	return go;
+}
+
 /* schedule_run - release and run campaign C under its lock */
 static gboolean
 schedule_run(struct store *store, const struct config *config,
@@ -289,20 +322,13 @@ schedule_run(struct store *store, const struct config *config,
 		return FALSE;
 	}
 	if (scheduled) {
-		/* decided again under the lock: another pass may have
-		 * released or sent in between */
-		if (!schedule_get(store, c->id, &plan_s, error) ||
-		    !schedule_plan_make(store, list, c, &plan_s, now, &plan,
-		    error))
+		int go = schedule_decide(store, list, c, now, &plan_s, &plan,
+		    next, error);
+
+		if (go < 0)
 			goto fail;
-		if (plan.verdict == SCHEDULE_SKIP) {
-			if (plan.next > 0 && (*next == 0 || plan.next < *next))
-				*next = plan.next;
+		if (go == 0)
 			goto done;
-		}
-		if (plan.release != 0 &&
-		    !store_schedule_release(store, c->id, plan.release, error))
-			goto fail;
 	}
 	if ((comp = schedule_composer(config, list, c, &ann, &err)) == NULL ||
 	    !track_setup(store, list, comp, c->id, FALSE, &err)) {
@@ -412,8 +438,9 @@ schedule_pass(struct store *store, const struct config *config,
 			/* unscheduled: resume the interrupted, retry the due;
 			 * a created one waits for its herald send to confirm */
 			if (strcmp(c->state, "created") == 0 ||
-			    campaign_locked(store, config->data_dir, c->id))
-				continue;
+			    campaign_locked(store_claims_used(store) ? NULL :
+			    store, config->data_dir, c->id))
+				continue;	/* PostgreSQL: help the others */
 			if (!campaign_counts(store, c->id, &n, error))
 				return FALSE;
 			if (n.due == 0 && strcmp(c->state, "waiting") == 0) {

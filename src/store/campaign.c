@@ -634,6 +634,14 @@ campaign_record(struct store *store, const struct config *config,
 	return store_commit(store, error);
 }
 
+/* campaign_is_pg - is STORE (may be NULL) a PostgreSQL store? */
+static gboolean
+campaign_is_pg(struct store *store)
+{
+	return store != NULL &&
+	    g_strcmp0(store_backend_name(store), "postgresql") == 0;
+}
+
 /* campaign_finish_run - account the run and set the state it leaves */
 gboolean
 campaign_finish_run(struct store *store, gint64 id, double seconds,
@@ -645,6 +653,12 @@ campaign_finish_run(struct store *store, gint64 id, double seconds,
 
 	if (!store_begin(store, error))
 		return FALSE;
+	/* several hosts: whoever finishes last sees every other's results
+	 * (the row lock orders the finishes; SQLite has one writer) */
+	if (campaign_is_pg(store) && store_get_int(store, "SELECT id FROM"
+	    " campaigns WHERE id = ?1 FOR UPDATE", NULL, error, SQ_INT(id),
+	    SQ_END) < 0)
+		goto fail;
 	if (!store_run(store, "UPDATE campaigns SET sending_seconds ="
 	    " sending_seconds + ?2 WHERE id = ?1", error, SQ_INT(id),
 	    SQ_REAL(seconds), SQ_END))
@@ -676,23 +690,25 @@ campaign_lock_path(const char *data_dir, gint64 id)
 }
 
 static int campaign_lock_file(const char *data_dir, gint64 id,
-    GError **error);
+    gboolean take, GError **error);
+
 
 /* the advisory lock space of campaigns (the second key is the id) */
 #define CAMPAIGN_PG_LOCK 7243100
 
 /* campaign_lock_shared - on PostgreSQL, the campaign's advisory lock for
- * this connection: TRUE taken (or SQLite: nothing to take), FALSE and a
- * TEMP error when another connection (another host) holds it */
+ * this connection, in shared mode: every host sending the campaign holds
+ * it at once (they share the rows by claims, store_claims.h), and
+ * campaign_locked sees any of them. TRUE taken (or SQLite: nothing to
+ * take), FALSE and a TEMP error when a connection holds it exclusively */
 static gboolean
 campaign_lock_shared(struct store *store, gint64 id, GError **error)
 {
 	gint64 got = 0;
 
-	if (store == NULL || g_strcmp0(store_backend_name(store),
-	    "postgresql") != 0)
+	if (!campaign_is_pg(store))
 		return TRUE;
-	if (store_get_int(store, "SELECT pg_try_advisory_lock(CAST(?1 AS"
+	if (store_get_int(store, "SELECT pg_try_advisory_lock_shared(CAST(?1 AS"
 	    " INTEGER), CAST(?2 AS INTEGER))", &got, error,
 	    SQ_INT(CAMPAIGN_PG_LOCK), SQ_INT(id), SQ_END) != 1)
 		return FALSE;
@@ -705,12 +721,43 @@ campaign_lock_shared(struct store *store, gint64 id, GError **error)
 	return got != 0;
 }
 
-/* campaign_lock - take the campaign's lock or say who holds it */
+/* the advisory lock space of a campaign's start (herald run) */
+#define CAMPAIGN_PG_START 7243101
+
+/* campaign_start_lock - on PostgreSQL, wait for the campaign's start
+ * lock (exclusive, this connection); SQLite: nothing to take */
+gboolean
+campaign_start_lock(struct store *store, gint64 id, GError **error)
+{
+	if (!campaign_is_pg(store))
+		return TRUE;
+	return store_get_int(store, "SELECT 1 FROM (SELECT"
+	    " pg_advisory_lock(CAST(?1 AS INTEGER), CAST(?2 AS INTEGER))) l",
+	    NULL, error, SQ_INT(CAMPAIGN_PG_START), SQ_INT(id), SQ_END) == 1;
+}
+
+/* campaign_start_unlock - let go of the start lock (a lost connection
+ * has let go of it already) */
+void
+campaign_start_unlock(struct store *store, gint64 id)
+{
+	if (campaign_is_pg(store))
+		(void)store_get_int(store, "SELECT 1 FROM (SELECT"
+		    " pg_advisory_unlock(CAST(?1 AS INTEGER), CAST(?2 AS"
+		    " INTEGER))) l", NULL, NULL, SQ_INT(CAMPAIGN_PG_START),
+		    SQ_INT(id), SQ_END);
+}
+
+/* campaign_lock - take the campaign's lock or say who holds it: the
+ * flock (one process of a data folder), or on PostgreSQL the shared
+ * advisory lock alone (any number of processes, claims share the work;
+ * the file is only opened, to give a handle) */
 int
 campaign_lock(struct store *store, const char *data_dir, gint64 id,
     GError **error)
 {
-	int fd = campaign_lock_file(data_dir, id, error);
+	int fd = campaign_lock_file(data_dir, id, !campaign_is_pg(store),
+	    error);
 
 	if (fd < 0)
 		return -1;
@@ -721,9 +768,11 @@ campaign_lock(struct store *store, const char *data_dir, gint64 id,
 	return fd;
 }
 
-/* campaign_lock_file - the flock on DATA_DIR/campaign-ID.lock */
+/* campaign_lock_file - DATA_DIR/campaign-ID.lock opened, and when
+ * TAKE its flock */
 static int
-campaign_lock_file(const char *data_dir, gint64 id, GError **error)
+campaign_lock_file(const char *data_dir, gint64 id, gboolean take,
+    GError **error)
 {
 	g_autofree char *path = campaign_lock_path(data_dir, id);
 	g_autofree char *pid = NULL;
@@ -736,6 +785,8 @@ campaign_lock_file(const char *data_dir, gint64 id, GError **error)
 		    "%s: %s", path, g_strerror(e));
 		return -1;
 	}
+	if (!take)
+		return fd;
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		int e = errno;
 
@@ -766,9 +817,8 @@ campaign_lock_file(const char *data_dir, gint64 id, GError **error)
 void
 campaign_unlock(struct store *store, int fd, gint64 id)
 {
-	if (fd >= 0 && store != NULL &&
-	    g_strcmp0(store_backend_name(store), "postgresql") == 0)
-		(void)store_get_int(store, "SELECT pg_advisory_unlock(CAST(?1"
+	if (fd >= 0 && campaign_is_pg(store))
+		(void)store_get_int(store, "SELECT pg_advisory_unlock_shared(CAST(?1"
 		    " AS INTEGER), CAST(?2 AS INTEGER))", NULL, NULL,
 		    SQ_INT(CAMPAIGN_PG_LOCK), SQ_INT(id), SQ_END);
 	if (fd >= 0) {

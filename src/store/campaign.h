@@ -163,15 +163,25 @@ gboolean campaign_record(struct store *store, const struct config *config,
 gboolean campaign_finish_run(struct store *store, gint64 id, double seconds,
     const char *reason, GError **error);
 
-/* The lock: a flock(2) on DATA_DIR/campaign-ID.lock, released by the
- * kernel when the process dies however it dies; on PostgreSQL also a
- * session advisory lock on STORE's connection (released by the server
- * when the connection ends, a host killed included), so one campaign is
- * sent by one herald across every host of the database. campaign_lock
- * returns the descriptor, or -1 and a TEMP error naming the holder. */
+/* The lock: on SQLite a flock(2) on DATA_DIR/campaign-ID.lock, released
+ * by the kernel when the process dies however it dies, so one process
+ * sends a campaign. On PostgreSQL instead a session advisory lock in
+ * shared mode on STORE's connection (released by the server when the
+ * connection ends, a host killed included): any number of herald
+ * processes on any hosts send one campaign at once, sharing its rows by
+ * claims (store_claims.h), and campaign_locked sees them all (the file
+ * is only opened). campaign_lock returns the descriptor, or -1 and a
+ * TEMP error naming the holder. */
 int campaign_lock(struct store *store, const char *data_dir, gint64 id,
     GError **error);
 void campaign_unlock(struct store *store, int fd, gint64 id);
+/* campaign_start_lock - on PostgreSQL, the campaign's start lock, waited
+ * for (herald run on several hosts decides and releases a scheduled
+ * campaign once); TRUE at once on SQLite. campaign_start_unlock lets
+ * go. */
+gboolean campaign_start_lock(struct store *store, gint64 id,
+    GError **error);
+void campaign_start_unlock(struct store *store, gint64 id);
 /* campaign_locked - TRUE while some process (some host) holds the lock */
 gboolean campaign_locked(struct store *store, const char *data_dir,
     gint64 id);

@@ -375,6 +375,12 @@ static const char *const store_migrations[] = {
 	 * for its first segment and no one in particular: report and
 	 * campaign show name it); NULL for a campaign made before */
 	"ALTER TABLE campaigns ADD COLUMN subject TEXT;",
+	/* 12: chunk claims (store_claims.c): the run that holds a queued
+	 * delivery and until when, and once it is sent or failed, the run
+	 * that sent it. Only PostgreSQL writes them (several hosts share a
+	 * campaign); on SQLite they stay NULL. */
+	"ALTER TABLE deliveries ADD COLUMN claim_owner TEXT;"
+	"ALTER TABLE deliveries ADD COLUMN claim_until INTEGER;",
 };
 
 
@@ -743,6 +749,13 @@ static const char *const store_migrations_pg[] = {
 
 	/* 11: the subject a campaign went out with */
 	"ALTER TABLE campaigns ADD COLUMN subject TEXT;",
+
+	/* 12: chunk claims (see the SQLite list); the partial index finds
+	 * a run's queued rows for its renewal and release */
+	"ALTER TABLE deliveries ADD COLUMN claim_owner TEXT;"
+	"ALTER TABLE deliveries ADD COLUMN claim_until BIGINT;"
+	"CREATE INDEX deliveries_claimed ON deliveries(claim_owner,"
+	"  campaign_id) WHERE state = 'queued' AND claim_owner IS NOT NULL;",
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(store_migrations_pg) ==

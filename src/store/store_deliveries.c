@@ -85,18 +85,25 @@ store_delivery_row(struct store_rows *rows, struct store_delivery *it)
 /* store_delivery_rows - the chunk's rows into ITEMS (ERROR not NULL) */
 static gboolean
 store_delivery_rows(struct store *store, gint64 id, gint64 now,
-    gint64 first, gint64 last, GArray *items, GError **error)
+    gint64 first, gint64 last, const char *owner, GArray *items,
+    GError **error)
 {
-	g_autoptr(store_rows) rows = store_select(store, "SELECT d.id,"
-	    " d.segment, d.matched, coalesce(m.status, ''), s.id, s.email,"
-	    " s.name, s.created FROM deliveries d NOT INDEXED"
-	    " JOIN campaigns c ON c.id = d.campaign_id"
-	    " JOIN subscribers s ON s.id = d.subscriber_id"
-	    " LEFT JOIN memberships m ON m.list_id = c.list_id"
-	    "   AND m.subscriber_id = d.subscriber_id"
-	    " WHERE d.campaign_id = ?1 AND d.state = 'queued'"
-	    " AND d.next_attempt <= ?2 AND d.id BETWEEN ?3 AND ?4 ORDER BY d.id",
-	    error, SQ_INT(id), SQ_INT(now), SQ_INT(first), SQ_INT(last), SQ_END);
+#define DELIVERY_ROWS "SELECT d.id,"				\
+	    " d.segment, d.matched, coalesce(m.status, ''), s.id, s.email,"\
+	    " s.name, s.created FROM deliveries d NOT INDEXED"		\
+	    " JOIN campaigns c ON c.id = d.campaign_id"			\
+	    " JOIN subscribers s ON s.id = d.subscriber_id"		\
+	    " LEFT JOIN memberships m ON m.list_id = c.list_id"		\
+	    "   AND m.subscriber_id = d.subscriber_id"			\
+	    " WHERE d.campaign_id = ?1 AND d.state = 'queued'"		\
+	    " AND d.next_attempt <= ?2 AND d.id BETWEEN ?3 AND ?4"
+	g_autoptr(store_rows) rows = owner == NULL ?
+	    store_select(store, DELIVERY_ROWS " ORDER BY d.id", error,
+	    SQ_INT(id), SQ_INT(now), SQ_INT(first), SQ_INT(last), SQ_END) :
+	    store_select(store, DELIVERY_ROWS " AND d.claim_owner = ?5"
+	    " ORDER BY d.id", error, SQ_INT(id), SQ_INT(now), SQ_INT(first),
+	    SQ_INT(last), SQ_TEXT(owner), SQ_END);
+#undef DELIVERY_ROWS
 
 	if (rows == NULL)
 		return FALSE;
@@ -113,7 +120,8 @@ store_delivery_rows(struct store *store, gint64 id, gint64 now,
  * not NULL) */
 static gboolean
 store_delivery_attrs(struct store *store, gint64 id, gint64 now,
-    gint64 first, gint64 last, GArray *items, GError **error)
+    gint64 first, gint64 last, const char *owner, GArray *items,
+    GError **error)
 {
 	g_autoptr(GHashTable) by_id = g_hash_table_new(g_int64_hash,
 	    g_int64_equal);
@@ -126,12 +134,17 @@ store_delivery_attrs(struct store *store, gint64 id, gint64 now,
 
 		g_hash_table_insert(by_id, &sub->id, sub);
 	}
-	rows = store_select(store, "SELECT d.subscriber_id, a.key, a.value"
-	    " FROM deliveries d NOT INDEXED JOIN subscribers s"
-	    "   ON s.id = d.subscriber_id, json_each(s.attrs) a"
-	    " WHERE d.campaign_id = ?1 AND d.state = 'queued'"
-	    " AND d.next_attempt <= ?2 AND d.id BETWEEN ?3 AND ?4", error,
-	    SQ_INT(id), SQ_INT(now), SQ_INT(first), SQ_INT(last), SQ_END);
+#define DELIVERY_ATTRS "SELECT d.subscriber_id, a.key, a.value"	\
+	    " FROM deliveries d NOT INDEXED JOIN subscribers s"		\
+	    "   ON s.id = d.subscriber_id, json_each(s.attrs) a"		\
+	    " WHERE d.campaign_id = ?1 AND d.state = 'queued'"		\
+	    " AND d.next_attempt <= ?2 AND d.id BETWEEN ?3 AND ?4"
+	rows = owner == NULL ? store_select(store, DELIVERY_ATTRS, error,
+	    SQ_INT(id), SQ_INT(now), SQ_INT(first), SQ_INT(last), SQ_END) :
+	    store_select(store, DELIVERY_ATTRS " AND d.claim_owner = ?5",
+	    error, SQ_INT(id), SQ_INT(now), SQ_INT(first), SQ_INT(last),
+	    SQ_TEXT(owner), SQ_END);
+#undef DELIVERY_ATTRS
 	if (rows == NULL)
 		return FALSE;
 	while (store_next(rows, error)) {
@@ -148,15 +161,16 @@ store_delivery_attrs(struct store *store, gint64 id, gint64 now,
 /* store_delivery_chunk - a chunk's deliveries and subscribers */
 GArray *
 store_delivery_chunk(struct store *store, gint64 id, gint64 now,
-    gint64 first, gint64 last, GError **error)
+    gint64 first, gint64 last, const char *owner, GError **error)
 {
 	g_autoptr(GArray) items = g_array_new(FALSE, TRUE,
 	    sizeof(struct store_delivery));
 	GError *err = NULL;
 
 	g_array_set_clear_func(items, store_delivery_clear);
-	if (store_delivery_rows(store, id, now, first, last, items, &err) &&
-	    store_delivery_attrs(store, id, now, first, last, items, &err))
+	if (store_delivery_rows(store, id, now, first, last, owner, items,
+	    &err) && store_delivery_attrs(store, id, now, first, last, owner,
+	    items, &err))
 		return g_steal_pointer(&items);
 	g_propagate_prefixed_error(error, err,
 	    "reading the deliveries of a chunk: ");

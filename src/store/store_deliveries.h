@@ -46,10 +46,11 @@ gboolean store_delivery_next(struct store *store, gint64 id, gint64 now,
     GError **error);
 
 /* store_delivery_chunk - campaign ID's deliveries due at NOW with ids
- * FIRST to LAST, in id order: a GArray of struct store_delivery that
- * frees them when it goes; NULL on error */
+ * FIRST to LAST (and, OWNER not NULL, claimed by OWNER: store_claims.h),
+ * in id order: a GArray of struct store_delivery that frees them when it
+ * goes; NULL on error */
 GArray *store_delivery_chunk(struct store *store, gint64 id, gint64 now,
-    gint64 first, gint64 last, GError **error);
+    gint64 first, gint64 last, const char *owner, GError **error);
 
 /* store_delivery_member - subscriber SID's membership of LIST_ID now:
  * *STATUS ("" when none; the caller frees it) and whether *BLOCKED on
