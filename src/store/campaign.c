@@ -338,7 +338,6 @@ campaign_counts(struct store *store, gint64 id, struct campaign_counts *counts,
     GError **error)
 {
 	g_autoptr(store_rows) rows = NULL;
-	GError *err = NULL;
 
 	memset(counts, 0, sizeof *counts);
 	rows = store_select(store, "SELECT count(*),"
@@ -350,15 +349,8 @@ campaign_counts(struct store *store, gint64 id, struct campaign_counts *counts,
 	    "   AND next_attempt < " G_STRINGIFY(CAMPAIGN_HELD) "), 0)"
 	    " FROM deliveries WHERE campaign_id = ?1", error, SQ_INT(id),
 	    SQ_INT(herald_now()), SQ_END);
-	if (rows == NULL)
+	if (!store_one_row(rows, "counting deliveries", error))
 		return FALSE;
-	if (!store_next(rows, &err)) {
-		if (err == NULL)
-			g_set_error(&err, HERALD_ERROR, HERALD_ERROR_SOFTWARE,
-			    "counting deliveries: no row");
-		g_propagate_error(error, err);
-		return FALSE;
-	}
 	counts->total = store_int(rows, 0);
 	counts->sent = store_int(rows, 1);
 	counts->failed = store_int(rows, 2);
@@ -393,18 +385,10 @@ campaign_segment_counts(struct store *store, const struct campaign *c,
 		    " FROM deliveries WHERE campaign_id = ?1 AND segment = ?2",
 		    error, SQ_INT(c->id), SQ_TEXT(c->segments[i]), SQ_END);
 		struct campaign_segment_count sc = { 0 };
-		GError *err = NULL;
 
-		if (rows == NULL)
+		if (!store_one_row(rows, "counting deliveries by segment",
+		    error))
 			return NULL;
-		if (!store_next(rows, &err)) {
-			if (err == NULL)
-				g_set_error(&err, HERALD_ERROR,
-				    HERALD_ERROR_SOFTWARE,
-				    "counting deliveries by segment: no row");
-			g_propagate_error(error, err);
-			return NULL;
-		}
 		sc.segment = g_strdup(c->segments[i]);
 		sc.total = store_int(rows, 0);
 		sc.sent = store_int(rows, 1);
