@@ -58,7 +58,7 @@ bench_store() {
 	echo "$_k" > "$1/.store"
 	[ "$_k" = postgresql ] || return 0
 	bench_pg
-	_db=b_$(basename "$1" | tr -c 'a-zA-Z0-9_\n' _)
+	_db=b_$(basename "$1" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9_\n' _)
 	psql -h "$PG_DIR" -U postgres -d postgres -qAtX -c "CREATE DATABASE $_db" >/dev/null
 	echo "$_db" > "$1/.pgdb"
 	pg_conf_block "$_db" >> "$1/etc/herald.conf"
