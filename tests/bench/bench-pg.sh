@@ -10,13 +10,15 @@
 #         Postfix's smtp-sink over CONN (4) connections, timed as a whole
 #         command (bench_timed): messages/s per store and the ratio
 #         PostgreSQL / SQLite (target: median >= 0.85), CPU per message
-#         and peak RSS beside.
+#         and peak RSS beside (CPU: herald's own, and the PostgreSQL
+#         backends' serving it, sampled from /proc: bench_pg_cpu).
 #  serve: herald serve on each instance (SUBS, 1,000,000 subscribers),
 #         wrk -c C (200) for DUR (10) s of one-click POSTs, each for a
 #         different subscriber (tests/bench/one-click.lua): POST/s,
 #         p50/p99, errors, and every 200 committed (the unsubscribed
 #         count grew by the 200s wrk saw: lost = 200s - new rows).
 #         Targets on PostgreSQL: >= 10,000 POST/s, p99 < 50 ms, 0 lost.
+#         CPU per POST of herald serve and of its PostgreSQL backends.
 # PARTS ("send serve") picks the parts.
 #
 #   sh tests/bench/bench-pg.sh
@@ -37,14 +39,16 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/bench-pg.XXXXXX")
 sink= sp_sqlite= sp_postgresql=
 cleanup() {
 	for p in $sink $sp_sqlite $sp_postgresql; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
 	bench_stop
+	wait 2>/dev/null || true
 	rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
 HERALD_TEMPLATES=$TOP/templates
 export HERALD_TEMPLATES
 bench_pg
+
+TICK=$(getconf CLK_TCK)
 
 # order R - the two stores in round R's order
 order() { if [ $(($1 % 2)) = 1 ]; then echo "sqlite postgresql"; else echo "postgresql sqlite"; fi; }
@@ -85,12 +89,15 @@ part_send() {
 			bench_load "before $k"
 			# shellcheck disable=SC2086
 			HERALD_CONFIG=$T/send-$k/etc/herald.conf; export HERALD_CONFIG
+			[ $k = sqlite ] || bench_pg_cpu "$T/send-$k" start
 			bench_timed "$T/send-$k" "$HERALD" ${cmd#herald }
+			pgcpu=0
+			[ $k = sqlite ] || bench_pg_cpu "$T/send-$k" stop
 			sent=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["sent"])' "$T/send-$k.out")
 			eval "rate_$k=$(bench_per_s "$sent" "$wall")"
-			printf '    %-10s %6s msg/s whole command (%s sent in %.2f s), %.0f us CPU a message, peak RSS %d MB\n' \
+			printf '    %-10s %6s msg/s whole command (%s sent in %.2f s), CPU a message: herald %.0f us + PostgreSQL %.0f us, peak RSS %d MB\n' \
 			    "$k:" "$(bench_per_s "$sent" "$wall")" "$sent" "$wall" \
-			    "$(echo "$cpu * 1000000 / $sent" | bc -l)" "$((rss / 1024))"
+			    "$(echo "$cpu * 1000000 / $sent" | bc -l)" "$(echo "$pgcpu * 1000000 / $sent" | bc -l)" "$((rss / 1024))"
 		done
 		# shellcheck disable=SC2154
 		ratio=$(echo "scale=3; $rate_postgresql / $rate_sqlite" | bc)
@@ -145,10 +152,16 @@ part_serve() {
 			"$BUILD/tools/herald-token" "$T/serve-$k/data/secret" u xen-users \
 			    "$(((r - 1) * per + 1))..$((r * per))" > "$T/tokens"
 			u0=$(unsubscribed $k)
+			eval "_sp=\$sp_$k"
+			c0=$(awk '{ print $14 + $15 }' "/proc/$_sp/stat")
+			[ $k = sqlite ] || bench_pg_cpu "$T/serve-$k" start
 			bench_load "before $k"
 			TOKENS=$T/tokens WRK_THREADS=$THREADS wrk -t"$THREADS" -c"$C" -d"${DUR}s" --latency \
 			    -s "$TOP/tests/bench/one-click.lua" "http://127.0.0.1:$_p" > "$T/wrk.out"
 			sleep 1	# the requests in flight when wrk stopped finish first
+			pgcpu=0
+			[ $k = sqlite ] || bench_pg_cpu "$T/serve-$k" stop
+			c1=$(awk '{ print $14 + $15 }' "/proc/$_sp/stat")
 			eval "$(sed -n 's/^RESULT //p' "$T/wrk.out" | tr ' ' '\n' | sed 's/^/W_/')"
 			oks=$((W_requests - W_non2xx))
 			new=$(($(unsubscribed $k) - u0))
@@ -156,6 +169,8 @@ part_serve() {
 			eval "rps_$k=$rps"
 			printf '    %-10s %8.0f POST/s, p50 %s ms, p99 %s ms, non-2xx %s, socket errors %s, %s answered 200, %s committed (lost %s)\n' \
 			    "$k:" "$rps" "$W_p50" "$W_p99" "$W_non2xx" "$W_sockerr" "$oks" "$new" "$((oks > new ? oks - new : 0))"
+			printf '               CPU a POST: herald serve %.0f us + PostgreSQL %.0f us\n' \
+			    "$(echo "($c1 - $c0) * 1000000 / $TICK / $W_requests" | bc -l)" "$(echo "$pgcpu * 1000000 / $W_requests" | bc -l)"
 		done
 		# shellcheck disable=SC2154
 		ratio=$(echo "scale=3; $rps_postgresql / $rps_sqlite" | bc)

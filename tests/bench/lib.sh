@@ -29,6 +29,7 @@ $1"; }
 # bench_stop - stop what at_exit registered (the PostgreSQL server); the
 # script's EXIT trap calls it
 bench_stop() {
+	[ -z "${_pgcpu_pid:-}" ] || kill "$_pgcpu_pid" 2>/dev/null || true
 	[ -z "$_bench_stops" ] || eval "$_bench_stops" >/dev/null 2>&1 || true
 	_bench_stops=
 }
@@ -62,6 +63,41 @@ bench_store() {
 	psql -h "$PG_DIR" -U postgres -d postgres -qAtX -c "CREATE DATABASE $_db" >/dev/null
 	echo "$_db" > "$1/.pgdb"
 	pg_conf_block "$_db" >> "$1/etc/herald.conf"
+}
+
+# bench_pg_cpu DIR start|stop - the CPU time (user + system, seconds) of
+# the PostgreSQL backends serving DIR's database between start and stop:
+# start samples /proc every 0.1 s in the background (a backend's last
+# sample counts when its connection ends, so a figure may miss up to
+# 0.1 s of each); stop ends the sampler and sets pgcpu
+bench_pg_cpu() {
+	if [ "$2" = start ]; then
+		$PY - "$(cat "$1/.pgdb")" "$1/.pgcpu" <<'PYEOF' &
+import os, sys, time
+db, out = sys.argv[1], sys.argv[2]
+tick = os.sysconf("SC_CLK_TCK"); seen = {}
+def sample():
+    for p in os.listdir("/proc"):
+        if not p.isdigit(): continue
+        try:
+            cmd = open("/proc/%s/cmdline" % p, "rb").read().decode(errors="replace")
+            if not cmd.startswith("postgres: ") or (" %s " % db) not in cmd: continue
+            f = open("/proc/%s/stat" % p).read().rsplit(")", 1)[1].split()
+            seen[p] = (int(f[11]) + int(f[12])) / tick
+        except OSError: pass
+    with open(out + ".tmp", "w") as o: o.write("%.3f\n" % sum(seen.values()))
+    os.replace(out + ".tmp", out)
+while not os.path.exists(out + ".stop"):
+    sample(); time.sleep(0.1)
+sample()
+PYEOF
+		_pgcpu_pid=$!
+	else
+		touch "$1/.pgcpu.stop"; wait "$_pgcpu_pid" 2>/dev/null || true
+		_pgcpu_pid=
+		pgcpu=$(cat "$1/.pgcpu" 2>/dev/null || echo 0)
+		rm -f "$1/.pgcpu" "$1/.pgcpu.stop"
+	fi
 }
 
 # bench_sql DIR SQL - run SQL on DIR's instance's store (sqlite3 on the
