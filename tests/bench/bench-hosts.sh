@@ -9,8 +9,9 @@
 #             the database, B's herald campaign resume ID joins it; the
 #             pair timed from A's exec to the later exit.
 # ROUNDS (2) of each, alternated; per run the rate (messages / wall), the
-# CPU per message (user + system of every herald process; PostgreSQL's
-# and the sinks' own CPU are not in it), what each host sent, every
+# CPU per message (user + system of every herald process, and of the
+# PostgreSQL backends serving the database: bench_pg_cpu; the sinks' is
+# not in it), what each host sent, every
 # delivery sent once the pair is done, and the load average around it.
 # On a 2-core machine the two hosts, the database server and four sinks
 # share two CPUs: the pair can only be faster than one host where one
@@ -66,15 +67,19 @@ cpu_of() { cut -d' ' -f2 "$1.time"; }
 
 one_host() {
 	bench_load "before one host"
+	bench_pg_cpu "$T/a" start
 	HERALD_CONFIG=$A bench_timed "$T/one" "$HERALD" $send
+	bench_pg_cpu "$T/a" stop
 	sent=$(field "$T/one.out" sent)
-	printf '    one host:  %6s msg/s (%s sent in %.2f s), %.0f us CPU a message, peak RSS %d MB\n' \
-	    "$(bench_per_s "$sent" "$wall")" "$sent" "$wall" "$(echo "$cpu * 1000000 / $sent" | bc -l)" "$((rss / 1024))"
+	printf '    one host:  %6s msg/s (%s sent in %.2f s), CPU a message: herald %.0f us + PostgreSQL %.0f us, peak RSS %d MB\n' \
+	    "$(bench_per_s "$sent" "$wall")" "$sent" "$wall" "$(echo "$cpu * 1000000 / $sent" | bc -l)" \
+	    "$(echo "$pgcpu * 1000000 / $sent" | bc -l)" "$((rss / 1024))"
 }
 
 two_hosts() {
 	bench_load "before two hosts"
 	last=$(bench_sql "$T/a" "SELECT coalesce(max(id), 0) FROM campaigns")
+	bench_pg_cpu "$T/a" start
 	t0=$(now)
 	HERALD_CONFIG=$A; export HERALD_CONFIG
 	( bench_timed "$T/two-a" "$HERALD" $send ) &
@@ -89,6 +94,7 @@ two_hosts() {
 	wait $apid || true
 	apid=
 	t1=$(now)
+	bench_pg_cpu "$T/a" stop
 	HERALD_CONFIG=$A
 	id=${id:-$(bench_sql "$T/a" "SELECT max(id) FROM campaigns")}
 	sa=$(field "$T/two-a.out" sent) sb=$(field "$T/two-b.out" sent)
@@ -96,8 +102,9 @@ two_hosts() {
 	done_=$(bench_sql "$T/a" "SELECT count(*) FROM deliveries WHERE campaign_id = $id AND state = 'sent'")
 	w=$(echo "$t1 - $t0" | bc -l)
 	c=$(echo "$(cpu_of "$T/two-a") + $(cpu_of "$T/two-b")" | bc -l)
-	printf '    two hosts: %6s msg/s (%s sent in %.2f s: A %s, B %s), %.0f us CPU a message\n' \
-	    "$(bench_per_s "$done_" "$w")" "$done_" "$w" "$sa" "$sb" "$(echo "$c * 1000000 / $done_" | bc -l)"
+	printf '    two hosts: %6s msg/s (%s sent in %.2f s: A %s, B %s), CPU a message: herald (A + B) %.0f us + PostgreSQL %.0f us\n' \
+	    "$(bench_per_s "$done_" "$w")" "$done_" "$w" "$sa" "$sb" "$(echo "$c * 1000000 / $done_" | bc -l)" \
+	    "$(echo "$pgcpu * 1000000 / $done_" | bc -l)"
 	echo "      campaign $id: $done_ of $total sent; host B's resume exit status $brc"
 	[ "$brc" != 75 ] || echo "      (B was refused: $(tail -1 "$T/two-b.err"); without chunk claims one host sends a campaign)"
 }
