@@ -9,6 +9,9 @@
 #   make asan       the whole suite under AddressSanitizer and UBSan
 #   make fuzz       the libFuzzer targets, FUZZ_SECONDS each (tests/fuzz/fuzz.mk)
 #   make bench      the benchmarks in tests/bench (figures and commands)
+#   make bench-pg   the PostgreSQL ones: bench-pg.sh (beside SQLite, one
+#                   run), bench-lmtp.sh and bench-relays-rss.sh with
+#                   STORE=postgresql, bench-hosts.sh (a private server each)
 #   make deb        herald_VERSION_ARCH.deb from debian/ (dpkg-buildpackage
 #                   in a copy of the tree under DEBDIR, $(BUILD)/deb; the
 #                   package lands in DEBOUT, this folder)
@@ -132,7 +135,7 @@ else
 HERALD_BIN = herald
 endif
 
-.PHONY: all deps check test test-pg asan demo bench install uninstall clean units man deb
+.PHONY: all deps check test test-pg asan demo bench bench-pg install uninstall clean units man deb
 
 all: $(HERALD_BIN) $(if $(SCDOC),man)
 
@@ -240,6 +243,12 @@ demo: deps
 
 bench: all units
 	@for b in $(filter-out tests/bench/lib.sh,$(wildcard tests/bench/*.sh)); do echo "== $$b"; sh $$b || exit 1; done
+
+bench-pg: all units
+	sh tests/bench/bench-pg.sh
+	STORE=postgresql sh tests/bench/bench-lmtp.sh
+	STORE=postgresql sh tests/bench/bench-relays-rss.sh
+	sh tests/bench/bench-hosts.sh
 
 install: all man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/herald/lists \

@@ -232,66 +232,10 @@ fail_inserts() { fault_trigger boom INSERT "$1" "SELECT count(*) FROM $1) >= ($2
 fail_inserts_off() { fault_trigger_off boom "$1"; }
 
 # ------------------------------------------------------------------
-# PostgreSQL (issue 23). test_store - "sqlite" or "postgresql"
-# (HERALD_TEST_STORE). pg_start - a private server for this test: a copy
-# of a cluster initdb made once per build ($BUILD/pg-template, under a
-# lock), started in its own folder ($PG_DIR, owned by the postgres user
-# when we are root: initdb refuses root) listening on a unix socket
-# there only, trust authentication, stopped at exit; database "herald"
-# created. pg_stop / pg_restart - for the fault tests.
-# pg_only REASON - in a test that means nothing on SQLite, skip it all.
-# sqlite_only REASON - the other way round, under the PostgreSQL pass.
-test_store() { echo "${HERALD_TEST_STORE:-sqlite}"; }
-PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
-PG_DIR=""
-_pg_as() {
-	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-_pg_template() {
-	mkdir -p "$BUILD"
-	[ -f "$BUILD/pg-template/PG_VERSION" ] && return 0
-	(
-		flock 9
-		[ -f "$BUILD/pg-template/PG_VERSION" ] && exit 0
-		_tmp=$(mktemp -d "${TMPDIR:-/tmp}/herald-pginit.XXXXXX")
-		chmod 755 "$_tmp"
-		[ "$(id -u)" != 0 ] || chown postgres "$_tmp"
-		_pg_as "$PG_BIN/initdb" -D "$_tmp/d" -A trust -U postgres \
-		    --no-sync -E UTF8 --locale=C.UTF-8 >"$_tmp/log" 2>&1 ||
-		    { cat "$_tmp/log"; exit 1; }
-		{
-			echo "listen_addresses = ''"
-			# no fsync: the tests kill servers, never the machine,
-			# and a commit still waits for its WAL write
-			echo "fsync = off"
-			echo "synchronous_commit = on"
-			echo "shared_buffers = 32MB"
-			echo "max_connections = 200"
-		} >>"$_tmp/d/postgresql.conf"
-		# the database every test uses is made once, here
-		_pg_as "$PG_BIN/pg_ctl" -D "$_tmp/d" -l "$_tmp/d/startlog" -w \
-		    -o "-k $_tmp -c listen_addresses=''" start >/dev/null &&
-		psql -h "$_tmp" -U postgres -d postgres -qAtX \
-		    -c "CREATE DATABASE herald" >/dev/null &&
-		_pg_as "$PG_BIN/pg_ctl" -D "$_tmp/d" -m fast -w stop >/dev/null ||
-		    { cat "$_tmp/log"; exit 1; }
-		rm -rf "$BUILD/pg-template"
-		cp -a "$_tmp/d" "$BUILD/pg-template" && rm -rf "$_tmp"
-	) 9>"$BUILD/.pg-template.lock"
-}
-pg_start() {
-	[ -z "$PG_DIR" ] || return 0
-	[ -x "$PG_BIN/pg_ctl" ] || { echo "Bail out! no PostgreSQL server (make deps installs postgresql)"; exit 1; }
-	_pg_template || { echo "Bail out! initdb failed"; exit 1; }
-	PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/herald-pg.XXXXXX")
-	chmod 755 "$PG_DIR"
-	cp -a "$BUILD/pg-template" "$PG_DIR/d"
-	[ "$(id -u)" != 0 ] || chown -R postgres "$PG_DIR"
-	chmod 700 "$PG_DIR/d"
-	at_exit "_pg_as '$PG_BIN/pg_ctl' -D '$PG_DIR/d' -m immediate -w stop; rm -rf '$PG_DIR'"
-	pg_restart start || { cat "$PG_DIR/log"; echo "Bail out! PostgreSQL did not start"; exit 1; }
-	export PG_DIR
-}
+# PostgreSQL (issue 23): test_store, pg_start, pg_restart, pg_stop,
+# pg_hold_lock, pg_conninfo, pg_conf_block live in tests/pg.sh (shared
+# with the benchmarks)
+. "$TOP/tests/pg.sh"
 # pg_fresh - the server started; when the data folder is new (a test
 # removed it to start again, as it would an SQLite file) the database
 # "herald" is made empty again too
@@ -303,36 +247,6 @@ pg_fresh() {
 		    -c "CREATE DATABASE herald" >/dev/null || { echo "Bail out! cannot empty the database"; exit 1; }
 	fi
 	touch "$PG_DIR/.used" "$T/data/.pg-database"
-}
-# pg_restart [start|stop|restart] - the private server (fast shutdown)
-pg_restart() {
-	_pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/d" -l "$PG_DIR/log" -m fast -w \
-	    -o "-k $PG_DIR -c listen_addresses=''" "${1:-restart}" >/dev/null
-}
-pg_stop() { pg_restart stop; }
-# pg_hold_lock TABLE FLAG - in the background (its pid in $!): lock
-# TABLE (EXCLUSIVE: no writer gets in), touch FLAG, and hold the lock
-# until pg_release_lock
-pg_hold_lock() {
-	touch "$PG_DIR/hold" && chmod 644 "$PG_DIR/hold"
-	psql -h "$PG_DIR" -U postgres -d herald -qAtX >/dev/null <<PGEOF &
-BEGIN;
-LOCK TABLE $1 IN EXCLUSIVE MODE;
-\\! touch $2
-DO \$\$ BEGIN
-	WHILE (pg_stat_file('$PG_DIR/hold', true)).size IS NOT NULL LOOP
-		PERFORM pg_sleep(0.05);
-	END LOOP;
-END \$\$;
-ROLLBACK;
-PGEOF
-}
-pg_release_lock() { rm -f "$PG_DIR/hold"; }
-# pg_conninfo [DB] - the conninfo of the private server's database
-pg_conninfo() { echo "host=$PG_DIR user=postgres dbname=${1:-herald}"; }
-# pg_conf_block - the store { } section for herald.conf
-pg_conf_block() {
-	printf 'store {\n\tbackend = "postgresql"\n\tconninfo = "%s"\n}\n' "$(pg_conninfo)"
 }
 pg_only() {
 	[ "$(test_store)" = sqlite ] || return 0

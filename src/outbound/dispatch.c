@@ -165,6 +165,7 @@ struct dispatch {
 	gint tripped;			/* atomic: the error rate stopped us */
 	gint alive;			/* atomic: workers still running */
 	GMutex commit;			/* one worker commits at a time */
+	gboolean one_writer;		/* ... when the store is SQLite */
 	GMutex lock;			/* everything below */
 	gint64 sent, failed, deferred;
 	guint8 *window;
@@ -249,13 +250,18 @@ dispatch_flush(struct dispatch_worker *w, gboolean last)
 
 	if (w->pending->len == 0 || (w->failed && !last))
 		return;
-	/* the workers take turns here rather than in SQLite, whose busy
-	 * handler sleeps a millisecond or more while the SMTP session waits */
-	g_mutex_lock(&w->d->commit);
+	/* on SQLite the workers take turns here rather than in SQLite, whose
+	 * busy handler sleeps a millisecond or more while the SMTP session
+	 * waits; PostgreSQL takes them at once (each worker's rows and its
+	 * relay's usage row are its own: no lock order to fight over), so
+	 * their commits share a WAL flush instead of queueing for one each */
+	if (w->d->one_writer)
+		g_mutex_lock(&w->d->commit);
 	ok = campaign_record(w->store, w->d->config,
 	    (struct campaign_result *)(void *)w->pending->data, w->pending->len,
 	    &error);
-	g_mutex_unlock(&w->d->commit);
+	if (w->d->one_writer)
+		g_mutex_unlock(&w->d->commit);
 	if (!ok) {
 		dispatch_fail(w->d, error);
 		w->failed = TRUE;
@@ -1439,6 +1445,7 @@ dispatch_run(struct store *store, const struct config *config,
 	dispatch_init(&d, config, composer, id);
 	if (store_claims_used(store))
 		d.owner = store_claim_owner();
+	d.one_writer = strcmp(store_backend_name(store), "sqlite") == 0;
 	pr.size = MIN(DISPATCH_FIRST_CHUNK, MAX(config->send.batch, 1));
 	if (!dispatch_start(&pr, error)) {
 		dispatch_clear(&d);

@@ -22,6 +22,7 @@
 
 #include "herald.h"
 #include "campaign.h"
+#include "campaign_batch.h"
 #include "store_relays.h"
 #include "segment.h"
 #include "store_bounces.h"
@@ -581,6 +582,7 @@ campaign_record(struct store *store, const struct config *config,
 {
 	gint64 now = herald_now(), clock = herald_now(), used = 0;
 	const char *used_by = NULL;	/* the relay of the USED sent so far */
+	g_autoptr(GHashTable) done = NULL;	/* batched and changed */
 	gboolean changed;
 	guint i;
 
@@ -588,12 +590,21 @@ campaign_record(struct store *store, const struct config *config,
 		return TRUE;
 	if (!store_begin(store, error))
 		return FALSE;
+	if (!campaign_batch_record(store, results, n, now, &done, error)) {
+		store_rollback(store);
+		return FALSE;
+	}
 	for (i = 0; i < n; i++) {
 		const struct campaign_result *r = &results[i];
 
-		if (!campaign_record_one(store, &config->send, r, now, &changed,
-		    error) ||
-		    !campaign_record_rejection(store, config, r, now, error)) {
+		if (done != NULL && campaign_batch_final(r))
+			changed = g_hash_table_contains(done, &r->delivery_id);
+		else if (!campaign_record_one(store, &config->send, r, now,
+		    &changed, error)) {
+			store_rollback(store);
+			return FALSE;
+		}
+		if (!campaign_record_rejection(store, config, r, now, error)) {
 			store_rollback(store);
 			return FALSE;
 		}

@@ -31,7 +31,7 @@ PIPE_RUNS=${PIPE_RUNS:-2000}
 RUNS=${RUNS:-1000}
 D=$(mktemp -d "${TMPDIR:-/tmp}/bench-lmtp.XXXXXX")
 LP=
-trap '[ -z "$LP" ] || kill $LP 2>/dev/null; rm -rf "$D"' EXIT
+trap '[ -z "$LP" ] || kill $LP 2>/dev/null; bench_stop; rm -rf "$D"' EXIT
 bench_instance "$D"
 bench_members "$D" "$SUBS"
 
@@ -113,7 +113,7 @@ if command -v smtp-source >/dev/null; then
 fi
 kill $LP; wait $LP || true; LP=
 echo "  server: $(sed -n 's/^herald: lmtp: stopped; //p' "$D/lmtp.log") (grouped); deferred replies: $(grep -c 'status=75' "$D/lmtp.log" || true)"
-echo "  check: $(sqlite3 "$D/data/herald.db" "SELECT count(*) FROM inbound_bounces") bounces stored, $(sqlite3 "$D/data/herald.db" "SELECT count(*) FROM memberships WHERE status = 'unsubscribed'") unsubscribed"
+echo "  check: $(bench_sql "$D" "SELECT count(*) FROM inbound_bounces") bounces stored, $(bench_sql "$D" "SELECT count(*) FROM memberships WHERE status = 'unsubscribed'") unsubscribed"
 
 cat > "$D/run.py" <<'EOP'
 import statistics, subprocess, sys, time

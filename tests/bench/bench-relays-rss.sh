@@ -8,6 +8,8 @@
 # average is printed before and after each measured command.
 #
 #   sh tests/bench/bench-relays-rss.sh            N=1000000 CONN=1
+#   STORE=postgresql sh tests/bench/bench-relays-rss.sh   (the store in a
+#   private PostgreSQL server: tests/bench/lib.sh's bench_pg)
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/bench/lib.sh"
@@ -15,10 +17,11 @@ N=${N:-1000000}
 CONN=${CONN:-1}
 T=$(mktemp -d "${TMPDIR:-/tmp}/herald-bench.XXXXXX")
 sinks=
-trap '[ -z "$sinks" ] || kill $sinks 2>/dev/null; rm -rf "$T"' EXIT INT TERM
+trap '[ -z "$sinks" ] || kill $sinks 2>/dev/null; bench_stop; rm -rf "$T"' EXIT INT TERM
 
 bench_relay_sinks
 bench_relay_config "$T/etc/herald.conf" "$T/data" "$CONN"
+bench_store "$T"
 "$HERALD" init >/dev/null
 bench_relay_subs "$T/subs.csv" "$N"
 # peak LABEL CMD... - run CMD under /usr/bin/time -v, print its figures
@@ -36,9 +39,9 @@ peak() {
 	printf '  %s: peak RSS %.1f MB, %.1f s cpu, %.1f s wall\n' "$label" \
 	    "$(echo "$rss / 1024" | bc -l)" "$cpu" "$wall"
 }
-echo "== $N subscribers, 4 relays of weight 1, $CONN connection(s) each, batch 200"
+echo "== store $STORE: $N subscribers, 4 relays of weight 1, $CONN connection(s) each, batch 200"
 peak import "$HERALD" sub import xen-users "$T/subs.csv"
 peak send "$HERALD" send summit --list xen-users --segment us-east --yes --json
 $PY -c 'import json,sys; r = json.load(open(sys.argv[1])); print("  sent %d of %d, %.0f msg/s over %.1f s of sending" % (r["sent"], r["total"], r["run"]["rate"], r["run"]["seconds"]))' "$T/out"
-spread=$(sqlite3 "$T/data/herald.db" "SELECT group_concat(relay || ' ' || n, ', ') FROM (SELECT relay, count(*) n FROM deliveries WHERE state = 'sent' GROUP BY relay)")
+spread=$(bench_sql "$T" "SELECT group_concat(relay || ' ' || n, ', ') FROM (SELECT relay, count(*) n FROM deliveries WHERE state = 'sent' GROUP BY relay) AS r")
 echo "  sent per relay: $spread (target: send peak RSS < 64 MB)"

@@ -15,6 +15,8 @@
 #
 #   sh tests/bench/bench-send.sh            N=100000 BIG=1000000 ROUNDS=3
 #   N=20000 BIG=0 sh tests/bench/bench-send.sh   (quick; BIG=0 skips)
+#   STORE=postgresql sh tests/bench/bench-send.sh (the store in a private
+#   PostgreSQL server, tests/bench/lib.sh's bench_pg)
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/bench/lib.sh"
@@ -24,7 +26,7 @@ CONN=${CONN:-4}
 ROUNDS=${ROUNDS:-3}
 T=$(mktemp -d "${TMPDIR:-/tmp}/herald-bench.XXXXXX")
 sink=
-trap '[ -z "$sink" ] || kill $sink 2>/dev/null; rm -rf "$T"' EXIT INT TERM
+trap '[ -z "$sink" ] || kill $sink 2>/dev/null; bench_stop; rm -rf "$T"' EXIT INT TERM
 
 bench_sink
 HERALD_TEMPLATES=$TOP/templates
@@ -46,6 +48,7 @@ send {
 	batch = 200
 }
 CONF
+	bench_store "$T/$1"
 	HERALD_CONFIG=$T/$1/etc/herald.conf
 	export HERALD_CONFIG
 	"$HERALD" init >/dev/null
@@ -87,6 +90,7 @@ instance probe 1 >/dev/null
 msg=$(ls "$T/md/new"/* | head -1)
 size=$(wc -c < "$msg")
 
+echo "== store: $STORE"
 echo "== $ROUNDS rounds, each herald then smtp-source against the same sink"
 echo "   (alternated, so a host whose speed drifts weighs on both alike; both"
 echo "   timed as whole commands, exec to exit)"

@@ -33,13 +33,14 @@ THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-3}
 LINKS=${LINKS:-100}
 REDIRECTS_ONLY=${REDIRECTS_ONLY:-0}
-echo "bench-serve.sh: SUBS=$SUBS C=$C DUR=$DUR THREADS=$THREADS ROUNDS=$ROUNDS LINKS=$LINKS HERALD=$HERALD"
+echo "bench-serve.sh: STORE=$STORE SUBS=$SUBS C=$C DUR=$DUR THREADS=$THREADS ROUNDS=$ROUNDS LINKS=$LINKS HERALD=$HERALD"
 command -v wrk >/dev/null || { echo "bench-serve: wrk is not installed (apt-get install wrk)"; exit 0; }
 D=$(mktemp -d "${TMPDIR:-/tmp}/bench-serve.XXXXXX")
 SERVEPID= NGINXPID=
 cleanup() {
 	[ -z "$SERVEPID" ] || { kill -TERM "$SERVEPID"; wait "$SERVEPID" || true; }
 	[ -z "$NGINXPID" ] || { kill -QUIT "$NGINXPID" 2>/dev/null || true; }
+	bench_stop
 	rm -rf "$D"
 }
 trap cleanup EXIT
@@ -61,43 +62,16 @@ bench_members "$D" "$SUBS"
 # a token for every subscriber: more than the run can use
 N=$SUBS
 "$BUILD/tools/herald-token" "$D/data/secret" u xen-users "1..$N" > "$D/tokens"
-cat > "$D/post.lua" <<'EOL'
--- each request a different subscriber's one-click POST; each wrk thread
--- takes every THREADS-th token, so no two requests share one
-local tokens = {}
-local n, step, i = 0, 1, 0
-function setup(thread)
-	thread:set("tid", n); n = n + 1
-end
-function init(args)
-	for l in io.lines(os.getenv("TOKENS")) do tokens[#tokens + 1] = l end
-	step = tonumber(os.getenv("WRK_THREADS"))
-	i = tid + 1
-	wrk.method = "POST"
-	wrk.body = "List-Unsubscribe=One-Click"
-	wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-end
-function request()
-	local t = tokens[i]; i = i + step
-	return wrk.format(nil, "/unsubscribe/" .. t)
-end
-done = function(summary, latency, requests)
-	local e = summary.errors
-	io.write(string.format("RESULT requests=%d non2xx=%d sockerr=%d p50=%.2f p99=%.2f\n",
-	    summary.requests, e.status, e.connect + e.read + e.write + e.timeout,
-	    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
-end
-EOL
 PORT=$(bench_port)
 "$HERALD" serve --listen "127.0.0.1:$PORT" 2>"$D/serve.log" &
 SERVEPID=$!
 i=0; while [ $i -lt 100 ] && ! curl -sf -o /dev/null "http://127.0.0.1:$PORT/health"; do sleep 0.1; i=$((i + 1)); done
 if [ "$REDIRECTS_ONLY" != 1 ]; then
 C0=$(cpu)
-echo "one-click POSTs: wrk -t$THREADS -c$C -d${DUR}s --latency -s post.lua (herald serve, $THREADS threads)"
+echo "one-click POSTs: wrk -t$THREADS -c$C -d${DUR}s --latency -s tests/bench/one-click.lua (herald serve, $THREADS threads)"
 bench_load "before"
 TOKENS=$D/tokens WRK_THREADS=$THREADS wrk -t"$THREADS" -c"$C" -d"${DUR}s" --latency \
-    -s "$D/post.lua" "http://127.0.0.1:$PORT" > "$D/wrk.out"
+    -s "$TOP/tests/bench/one-click.lua" "http://127.0.0.1:$PORT" > "$D/wrk.out"
 bench_load "after"
 grep -E 'Requests/sec|Latency  |99%' "$D/wrk.out" | sed 's/^/  /'
 R=$(sed -n 's/^RESULT //p' "$D/wrk.out")
@@ -109,8 +83,8 @@ C1=$(cpu)
 echo "  server CPU: $(echo "scale=1; ($C1 - $C0) * 1000000 / $TICK / $W_requests" | bc) us per POST (user + system, $(((C1 - C0) * 1000 / TICK)) ms in all)"
 awk '/POST \/unsubscribe\/- 200 / { n++; if (match($0, /one commit for [0-9]+/)) { g += 1 / substr($0, RSTART + 15, RLENGTH - 15) } else g += 1 }
     END { if (g > 0) printf "  durable commits: %d for %d one-click 200s (%.1f a commit)\n", g + 0.5, n, n / g }' "$D/serve.log"
-U=$(sqlite3 "$D/data/herald.db" "SELECT count(*) FROM memberships WHERE status = 'unsubscribed'")
-E=$(sqlite3 "$D/data/herald.db" "SELECT count(*) FROM events WHERE action = 'unsubscribe' AND channel = 'web'")
+U=$(bench_sql "$D" "SELECT count(*) FROM memberships WHERE status = 'unsubscribed'")
+E=$(bench_sql "$D" "SELECT count(*) FROM events WHERE action = 'unsubscribe' AND channel = 'web'")
 echo "  committed: $U unsubscribed, $E events, for $OKS answered 200 (lost: $((OKS > U ? OKS - U : 0)))"
 echo "  503 busy answers: $(grep -c 'POST /unsubscribe/- 503 ' "$D/serve.log" || true)"
 
@@ -174,7 +148,7 @@ done
 fi
 
 # tracked-link redirects: LINKS links of campaign 1, a click token each
-sqlite3 "$D/data/herald.db" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $LINKS)
+bench_sql "$D" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $LINKS)
     INSERT INTO links(id, campaign_id, segment, url) SELECT i, 1, 'users', 'https://events.example.org/page/' || i FROM n"
 "$BUILD/tools/herald-token" "$D/data/secret" l xen-users "1..$LINKS" > "$D/links"
 cat > "$D/click.lua" <<'EOL'
@@ -196,7 +170,7 @@ done = function(summary, latency, requests)
 	    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
 end
 EOL
-K0=$(sqlite3 "$D/data/herald.db" "SELECT coalesce(sum(n), 0) FROM track_counts")
+K0=$(bench_sql "$D" "SELECT coalesce(sum(n), 0) FROM track_counts")
 C0=$(cpu)
 echo "redirects: wrk -t$THREADS -c$C -d${DUR}s --latency -s click.lua (GET /l/TOKEN, $LINKS links)"
 bench_load "before"
@@ -210,6 +184,6 @@ eval "$(printf '%s' "$R" | tr ' ' '\n' | sed 's/^/W_/')"
 sleep 1	# the requests still in flight when wrk stopped finish first
 C1=$(cpu)
 echo "  server CPU: $(echo "scale=1; ($C1 - $C0) * 1000000 / $TICK / $W_requests" | bc) us per redirect"
-K=$(( $(sqlite3 "$D/data/herald.db" "SELECT coalesce(sum(n), 0) FROM track_counts") - K0 ))
+K=$(( $(bench_sql "$D" "SELECT coalesce(sum(n), 0) FROM track_counts") - K0 ))
 OKS=$((W_requests - W_non2xx3xx))
 echo "  counted: $K clicks for $OKS answered 302 (lost: $((OKS > K ? OKS - K : 0)); more than answered: the group in flight when wrk stopped)"

@@ -15,6 +15,100 @@
 HERALD=${HERALD:-$TOP/herald}
 BUILD=${BUILD:-$TOP/build}
 PY=/usr/bin/python3
+# STORE=postgresql: the instances keep their data in a private PostgreSQL
+# server (tests/pg.sh), one database per instance; sqlite (the default):
+# in DIR/data/herald.db
+STORE=${STORE:-sqlite}
+_bench_stops=
+
+# at_exit CMD - what tests/pg.sh's pg_start registers (the server's stop):
+# kept for bench_stop, which the script's trap calls
+at_exit() { _bench_stops="$_bench_stops
+$1"; }
+
+# bench_stop - stop what at_exit registered (the PostgreSQL server); the
+# script's EXIT trap calls it
+bench_stop() {
+	[ -z "${_pgcpu_pid:-}" ] || kill "$_pgcpu_pid" 2>/dev/null || true
+	[ -z "$_bench_stops" ] || eval "$_bench_stops" >/dev/null 2>&1 || true
+	_bench_stops=
+}
+
+# bench_pg - the private PostgreSQL server started (once), set as a
+# server for a benchmark rather than for the tests: fsync on (a commit is
+# on disk when herald hears of it, as SQLite's WAL file is at its
+# checkpoints), shared_buffers PG_BUFFERS (256MB), 300 connections; its
+# settings printed
+bench_pg() {
+	[ -z "${PG_DIR:-}" ] || return 0
+	. "$TOP/tests/pg.sh"
+	pg_start
+	printf 'fsync = %s\nshared_buffers = %s\nmax_connections = 300\n' \
+	    "${PG_FSYNC:-on}" "${PG_BUFFERS:-256MB}" >> "$PG_DIR/d/postgresql.conf"
+	pg_restart restart || { cat "$PG_DIR/log"; echo "bench: PostgreSQL did not restart"; exit 1; }
+	echo "  PostgreSQL $("$PG_BIN/postgres" --version | awk '{ print $3 }') in $PG_DIR (unix socket only):" \
+	    "fsync=${PG_FSYNC:-on} synchronous_commit=on shared_buffers=${PG_BUFFERS:-256MB}"
+}
+
+# bench_store DIR [KIND] - DIR's instance keeps its data in KIND
+# (sqlite or postgresql; STORE by default): for postgresql a database of
+# its own (named after DIR) on the private server, whose store { }
+# section is appended to DIR/etc/herald.conf; the kind in DIR/.store
+bench_store() {
+	_k=${2:-$STORE}
+	echo "$_k" > "$1/.store"
+	[ "$_k" = postgresql ] || return 0
+	bench_pg
+	_db=b_$(basename "$1" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9_\n' _)
+	psql -h "$PG_DIR" -U postgres -d postgres -qAtX -c "CREATE DATABASE $_db" >/dev/null
+	echo "$_db" > "$1/.pgdb"
+	pg_conf_block "$_db" >> "$1/etc/herald.conf"
+}
+
+# bench_pg_cpu DIR start|stop - the CPU time (user + system, seconds) of
+# the PostgreSQL backends serving DIR's database between start and stop:
+# start samples /proc every 0.1 s in the background (a backend's last
+# sample counts when its connection ends, so a figure may miss up to
+# 0.1 s of each); stop ends the sampler and sets pgcpu
+bench_pg_cpu() {
+	if [ "$2" = start ]; then
+		$PY - "$(cat "$1/.pgdb")" "$1/.pgcpu" <<'PYEOF' &
+import os, sys, time
+db, out = sys.argv[1], sys.argv[2]
+tick = os.sysconf("SC_CLK_TCK"); seen = {}
+def sample():
+    for p in os.listdir("/proc"):
+        if not p.isdigit(): continue
+        try:
+            cmd = open("/proc/%s/cmdline" % p, "rb").read().decode(errors="replace")
+            if not cmd.startswith("postgres: ") or (" %s " % db) not in cmd: continue
+            f = open("/proc/%s/stat" % p).read().rsplit(")", 1)[1].split()
+            seen[p] = (int(f[11]) + int(f[12])) / tick
+        except OSError: pass
+    with open(out + ".tmp", "w") as o: o.write("%.3f\n" % sum(seen.values()))
+    os.replace(out + ".tmp", out)
+while not os.path.exists(out + ".stop"):
+    sample(); time.sleep(0.1)
+sample()
+PYEOF
+		_pgcpu_pid=$!
+	else
+		touch "$1/.pgcpu.stop"; wait "$_pgcpu_pid" 2>/dev/null || true
+		_pgcpu_pid=
+		pgcpu=$(cat "$1/.pgcpu" 2>/dev/null || echo 0)
+		rm -f "$1/.pgcpu" "$1/.pgcpu.stop"
+	fi
+}
+
+# bench_sql DIR SQL - run SQL on DIR's instance's store (sqlite3 on the
+# file, psql on its database), the rows on stdout ('|' between columns)
+bench_sql() {
+	if [ "$(cat "$1/.store" 2>/dev/null || echo sqlite)" = postgresql ]; then
+		psql -h "$PG_DIR" -U postgres -d "$(cat "$1/.pgdb")" -qAtX -c "$2"
+	else
+		sqlite3 "$1/data/herald.db" "$2"
+	fi
+}
 
 # bench_port - an unused TCP port on 127.0.0.1
 bench_port() {
@@ -28,14 +122,15 @@ bench_sink() {
 	sink=$!
 }
 
-# bench_instance DIR - an instance in DIR: DIR/etc/herald.conf (exported
+# bench_instance DIR [KIND] - an instance in DIR: DIR/etc/herald.conf (exported
 # as HERALD_CONFIG; the script may add to it before bench_members), the
 # data in DIR/data, and xen-users in DIR/lists with its goodbye notices
-# off (no SMTP is timed)
+# off (no SMTP is timed); its store KIND (STORE by default, bench_store)
 bench_instance() {
 	mkdir -p "$1/etc" "$1/lists"
 	sed 's/^goodbye_notice = true/goodbye_notice = false/' "$TOP/lists/xen-users.conf" > "$1/lists/xen-users.conf"
 	printf 'data_dir = "%s/data"\nlist_dir = "%s/lists"\n' "$1" "$1" > "$1/etc/herald.conf"
+	bench_store "$1" "${2:-$STORE}"
 	HERALD_CONFIG=$1/etc/herald.conf; export HERALD_CONFIG
 }
 
@@ -43,12 +138,19 @@ bench_instance() {
 # active subscribers on xen-users, ids 1 to N, userID@example.test
 bench_members() {
 	"$HERALD" init >/dev/null
-	echo "database: $2 subscribers on xen-users (sqlite3 recursive insert)"
-	sqlite3 "$1/data/herald.db" "INSERT INTO lists(name) VALUES ('xen-users');
-	    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $2)
+	if [ "$(cat "$1/.store")" = postgresql ]; then
+		echo "database: $2 subscribers on xen-users (PostgreSQL, one insert from generate_series)"
+		_n="generate_series(1, $2) AS n(i)"
+	else
+		echo "database: $2 subscribers on xen-users (sqlite3 recursive insert)"
+		_n="n"
+	fi
+	bench_sql "$1" "INSERT INTO lists(name) VALUES ('xen-users');
+	    $([ "$_n" = n ] && echo "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $2)")
 	    INSERT INTO subscribers(id, email, email_key)
-	    SELECT i, 'user' || i || '@example.test', 'user' || i || '@example.test' FROM n;
-	    INSERT INTO memberships(list_id, subscriber_id, status) SELECT 1, id, 'active' FROM subscribers;"
+	    SELECT i, 'user' || i || '@example.test', 'user' || i || '@example.test' FROM $_n;
+	    INSERT INTO memberships(list_id, subscriber_id, status) SELECT 1, id, 'active' FROM subscribers;" >/dev/null
+	[ "$(cat "$1/.store")" = sqlite ] || bench_sql "$1" "ANALYZE" >/dev/null
 }
 
 # bench_rate FILE - herald's internal sending rate (messages/s) in herald

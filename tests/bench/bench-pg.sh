@@ -1,0 +1,187 @@
+#!/bin/sh
+# bench-pg.sh - PostgreSQL beside SQLite in one run (issue 23), the same
+# commands on two instances that differ only in their store: one an
+# SQLite file, the other a database on a private PostgreSQL server
+# (tests/bench/lib.sh's bench_pg: a temp folder, unix socket only, fsync
+# on, stopped on exit). ROUNDS (3) rounds, alternated (SQLite first in
+# odd rounds, PostgreSQL first in even ones), the load average printed
+# around each run.
+#  send:  herald send of a campaign to N (20,000) subscribers against
+#         Postfix's smtp-sink over CONN (4) connections, timed as a whole
+#         command (bench_timed): messages/s per store and the ratio
+#         PostgreSQL / SQLite (target: median >= 0.85), CPU per message
+#         and peak RSS beside (CPU: herald's own, and the PostgreSQL
+#         backends' serving it, sampled from /proc: bench_pg_cpu).
+#  serve: herald serve on each instance (SUBS, 1,000,000 subscribers),
+#         wrk -c C (200) for DUR (10) s of one-click POSTs, each for a
+#         different subscriber (tests/bench/one-click.lua): POST/s,
+#         p50/p99, errors, and every 200 committed (the unsubscribed
+#         count grew by the 200s wrk saw: lost = 200s - new rows).
+#         Targets on PostgreSQL: >= 10,000 POST/s, p99 < 50 ms, 0 lost.
+#         CPU per POST of herald serve and of its PostgreSQL backends.
+# PARTS ("send serve") picks the parts.
+#
+#   sh tests/bench/bench-pg.sh
+#   N=5000 SUBS=100000 DUR=5 ROUNDS=1 sh tests/bench/bench-pg.sh   (quick)
+set -eu
+TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$TOP/tests/bench/lib.sh"
+N=${N:-20000}
+SUBS=${SUBS:-1000000}
+CONN=${CONN:-4}
+C=${C:-200}
+DUR=${DUR:-10}
+THREADS=${THREADS:-2}
+ROUNDS=${ROUNDS:-3}
+PARTS=${PARTS:-send serve}
+echo "bench-pg.sh: N=$N SUBS=$SUBS CONN=$CONN C=$C DUR=$DUR THREADS=$THREADS ROUNDS=$ROUNDS PARTS='$PARTS' HERALD=$HERALD"
+T=$(mktemp -d "${TMPDIR:-/tmp}/bench-pg.XXXXXX")
+sink= sp_sqlite= sp_postgresql=
+cleanup() {
+	for p in $sink $sp_sqlite $sp_postgresql; do kill "$p" 2>/dev/null || true; done
+	bench_stop
+	wait 2>/dev/null || true
+	rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+HERALD_TEMPLATES=$TOP/templates
+export HERALD_TEMPLATES
+bench_pg
+
+TICK=$(getconf CLK_TCK)
+
+# order R - the two stores in round R's order
+order() { if [ $(($1 % 2)) = 1 ]; then echo "sqlite postgresql"; else echo "postgresql sqlite"; fi; }
+
+# send_instance KIND - the send instance of store KIND in $T/send-KIND,
+# N subscribers imported from $T/subs.csv
+send_instance() {
+	mkdir -p "$T/send-$1/etc"
+	cat > "$T/send-$1/etc/herald.conf" <<CONF
+data_dir = "$T/send-$1/data"
+list_dir = "$TOP/lists"
+smtp {
+	host = "127.0.0.1"
+	port = $PORT
+	starttls = "off"
+}
+send {
+	connections = $CONN
+	batch = 200
+}
+CONF
+	bench_store "$T/send-$1" "$1"
+	HERALD_CONFIG=$T/send-$1/etc/herald.conf "$HERALD" init >/dev/null
+	HERALD_CONFIG=$T/send-$1/etc/herald.conf "$HERALD" sub import xen-users "$T/subs.csv" >/dev/null
+}
+
+part_send() {
+	bench_sink
+	bench_relay_subs "$T/subs.csv" "$N"
+	for k in sqlite postgresql; do send_instance $k; done
+	cmd="herald send summit --list xen-users --segment users --segment developers --yes --json --again"
+	echo "== send: $N subscribers, $CONN connections to smtp-sink, $ROUNDS rounds alternated"
+	echo "  command (each store's HERALD_CONFIG): $cmd"
+	r=1 ratios=
+	while [ "$r" -le "$ROUNDS" ]; do
+		echo "  round $r:"
+		for k in $(order $r); do
+			bench_load "before $k"
+			# shellcheck disable=SC2086
+			HERALD_CONFIG=$T/send-$k/etc/herald.conf; export HERALD_CONFIG
+			[ $k = sqlite ] || bench_pg_cpu "$T/send-$k" start
+			bench_timed "$T/send-$k" "$HERALD" ${cmd#herald }
+			pgcpu=0
+			[ $k = sqlite ] || bench_pg_cpu "$T/send-$k" stop
+			sent=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["sent"])' "$T/send-$k.out")
+			eval "rate_$k=$(bench_per_s "$sent" "$wall")"
+			printf '    %-10s %6s msg/s whole command (%s sent in %.2f s), CPU a message: herald %.0f us + PostgreSQL %.0f us, peak RSS %d MB\n' \
+			    "$k:" "$(bench_per_s "$sent" "$wall")" "$sent" "$wall" \
+			    "$(echo "$cpu * 1000000 / $sent" | bc -l)" "$(echo "$pgcpu * 1000000 / $sent" | bc -l)" "$((rss / 1024))"
+		done
+		# shellcheck disable=SC2154
+		ratio=$(echo "scale=3; $rate_postgresql / $rate_sqlite" | bc)
+		ratios="$ratios $ratio"
+		printf '    ratio PostgreSQL / SQLite: %.2f\n' "$ratio"
+		r=$((r + 1))
+	done
+	bench_load "after"
+	# shellcheck disable=SC2086
+	printf '== send, PostgreSQL / SQLite whole-command rate: median %.2f of%s (target >= 0.85)\n' \
+	    "$(bench_median $ratios)" "$ratios"
+	kill "$sink"; sink=
+}
+
+# serve_instance KIND - the serve instance of store KIND in $T/serve-KIND
+# with SUBS subscribers, its herald serve started (pid in sp_KIND, port
+# in port_KIND)
+serve_instance() {
+	bench_instance "$T/serve-$1" "$1"
+	cat >> "$T/serve-$1/etc/herald.conf" <<EOC
+web {
+	base_url = "https://lists.example.org"
+	threads = $THREADS
+	max_connections = 1024
+	per_ip_connections = 1024
+	ip_rate = 100000000
+	token_rate = 1000
+}
+EOC
+	bench_members "$T/serve-$1" "$SUBS"
+	_p=$(bench_port)
+	"$HERALD" serve --listen "127.0.0.1:$_p" 2>"$T/serve-$1.log" &
+	eval "sp_$1=$! port_$1=$_p"
+	i=0; while [ $i -lt 100 ] && ! curl -sf -o /dev/null "http://127.0.0.1:$_p/health"; do sleep 0.1; i=$((i + 1)); done
+}
+
+# unsubscribed KIND - how many memberships KIND's store has unsubscribed
+unsubscribed() {
+	bench_sql "$T/serve-$1" "SELECT count(*) FROM memberships WHERE status = 'unsubscribed'"
+}
+
+part_serve() {
+	for k in sqlite postgresql; do serve_instance $k; done
+	per=$((SUBS / ROUNDS))
+	echo "== serve: one-click POSTs, $SUBS subscribers, $ROUNDS rounds alternated, each round its own $per subscribers"
+	echo "  command: TOKENS=FILE WRK_THREADS=$THREADS wrk -t$THREADS -c$C -d${DUR}s --latency -s tests/bench/one-click.lua http://127.0.0.1:PORT"
+	r=1 ratios=
+	while [ "$r" -le "$ROUNDS" ]; do
+		echo "  round $r:"
+		for k in $(order $r); do
+			eval "_p=\$port_$k"
+			"$BUILD/tools/herald-token" "$T/serve-$k/data/secret" u xen-users \
+			    "$(((r - 1) * per + 1))..$((r * per))" > "$T/tokens"
+			u0=$(unsubscribed $k)
+			eval "_sp=\$sp_$k"
+			c0=$(awk '{ print $14 + $15 }' "/proc/$_sp/stat")
+			[ $k = sqlite ] || bench_pg_cpu "$T/serve-$k" start
+			bench_load "before $k"
+			TOKENS=$T/tokens WRK_THREADS=$THREADS wrk -t"$THREADS" -c"$C" -d"${DUR}s" --latency \
+			    -s "$TOP/tests/bench/one-click.lua" "http://127.0.0.1:$_p" > "$T/wrk.out"
+			sleep 1	# the requests in flight when wrk stopped finish first
+			pgcpu=0
+			[ $k = sqlite ] || bench_pg_cpu "$T/serve-$k" stop
+			c1=$(awk '{ print $14 + $15 }' "/proc/$_sp/stat")
+			eval "$(sed -n 's/^RESULT //p' "$T/wrk.out" | tr ' ' '\n' | sed 's/^/W_/')"
+			oks=$((W_requests - W_non2xx))
+			new=$(($(unsubscribed $k) - u0))
+			rps=$(sed -n 's/^Requests\/sec: *//p' "$T/wrk.out")
+			eval "rps_$k=$rps"
+			printf '    %-10s %8.0f POST/s, p50 %s ms, p99 %s ms, non-2xx %s, socket errors %s, %s answered 200, %s committed (lost %s)\n' \
+			    "$k:" "$rps" "$W_p50" "$W_p99" "$W_non2xx" "$W_sockerr" "$oks" "$new" "$((oks > new ? oks - new : 0))"
+			printf '               CPU a POST: herald serve %.0f us + PostgreSQL %.0f us\n' \
+			    "$(echo "($c1 - $c0) * 1000000 / $TICK / $W_requests" | bc -l)" "$(echo "$pgcpu * 1000000 / $W_requests" | bc -l)"
+		done
+		# shellcheck disable=SC2154
+		ratio=$(echo "scale=3; $rps_postgresql / $rps_sqlite" | bc)
+		ratios="$ratios $ratio"
+		printf '    ratio PostgreSQL / SQLite: %.2f\n' "$ratio"
+		r=$((r + 1))
+	done
+	bench_load "after"
+	# shellcheck disable=SC2086
+	printf '== serve one-click, PostgreSQL / SQLite POST/s: median %.2f of%s (targets on PostgreSQL: >= 10,000 POST/s, p99 < 50 ms, 0 lost)\n' \
+	    "$(bench_median $ratios)" "$ratios"
+}
+
+for part in $PARTS; do "part_$part"; done
