@@ -357,22 +357,24 @@ pg_restart() {
 pg_stop() { pg_restart stop; }
 # pg_hold_lock TABLE FLAG - in the background (its pid in $!): lock
 # TABLE (EXCLUSIVE: no writer gets in), touch FLAG, and hold the lock
-# until pg_release_lock
+# until pg_release_lock (the flag the server watches is named after the
+# test's database: under make test-pg other tests hold locks of their own
+# on the same server, and one's release must not end another's)
 pg_hold_lock() {
-	touch "$PG_DIR/hold" && chmod 644 "$PG_DIR/hold"
+	touch "$PG_DIR/hold.$PG_DB" && chmod 644 "$PG_DIR/hold.$PG_DB"
 	psql -h "$PG_DIR" -U postgres -d "$PG_DB" -qAtX >/dev/null <<PGEOF &
 BEGIN;
 LOCK TABLE $1 IN EXCLUSIVE MODE;
 \\! touch $2
 DO \$\$ BEGIN
-	WHILE (pg_stat_file('$PG_DIR/hold', true)).size IS NOT NULL LOOP
+	WHILE (pg_stat_file('$PG_DIR/hold.$PG_DB', true)).size IS NOT NULL LOOP
 		PERFORM pg_sleep(0.05);
 	END LOOP;
 END \$\$;
 ROLLBACK;
 PGEOF
 }
-pg_release_lock() { rm -f "$PG_DIR/hold"; }
+pg_release_lock() { rm -f "$PG_DIR/hold.$PG_DB"; }
 # pg_conninfo [DB] - the conninfo of the test's database ($PG_DB)
 pg_conninfo() { echo "host=$PG_DIR user=postgres dbname=${1:-$PG_DB}"; }
 # pg_conf_block - the store { } section for herald.conf
