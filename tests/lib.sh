@@ -131,7 +131,8 @@ nonempty() { [ -s "$1" ]; }
 
 # write_conf [EXTRA…] - a herald.conf for this instance; EXTRA lines
 # appended. With HERALD_TEST_STORE=postgresql the store is the test's
-# private PostgreSQL server (pg_start), database "herald".
+# PostgreSQL database (pg_start: "herald" on a private server, or one of
+# its own on make test-pg's shared server).
 write_conf() {
 	mkdir -p "$T/etc" "$T/data"
 	[ -d "$T/lists" ] || { mkdir -p "$T/lists"; cp "$TOP"/lists/*.conf "$T/lists/"; }
@@ -205,7 +206,10 @@ store_unlocked() {
 	if [ "$(test_store)" = sqlite ]; then
 		sqlite3 "$T/data/herald.db" "PRAGMA busy_timeout=0; BEGIN IMMEDIATE; ROLLBACK;" >/dev/null 2>&1
 	else
-		[ "$(sql "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND pid <> pg_backend_pid()")" = 0 ]
+		# (of this database: under make test-pg others share the server)
+		[ "$(sql "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a
+		    ON a.pid = l.pid WHERE l.locktype = 'transactionid' AND
+		    l.pid <> pg_backend_pid() AND a.datname = current_database()")" = 0 ]
 	fi
 }
 # fault_trigger NAME EVENT TABLE CONDITION MESSAGE - from now on a row's
@@ -237,16 +241,16 @@ fail_inserts_off() { fault_trigger_off boom "$1"; }
 # with the benchmarks)
 . "$TOP/tests/pg.sh"
 # pg_fresh - the server started; when the data folder is new (a test
-# removed it to start again, as it would an SQLite file) the database
-# "herald" is made empty again too
+# removed it to start again, as it would an SQLite file) the test's
+# database is made empty again too
 pg_fresh() {
 	pg_start
 	[ ! -e "$T/data/.pg-database" ] || return 0
-	if [ -e "$PG_DIR/.used" ]; then
-		psql -h "$PG_DIR" -U postgres -d postgres -qAtX -c "DROP DATABASE herald WITH (FORCE)" \
-		    -c "CREATE DATABASE herald" >/dev/null || { echo "Bail out! cannot empty the database"; exit 1; }
+	if [ -e "$T/.pg-used" ]; then
+		psql -h "$PG_DIR" -U postgres -d postgres -qAtX -c "DROP DATABASE $PG_DB WITH (FORCE)" \
+		    -c "CREATE DATABASE $PG_DB" >/dev/null || { echo "Bail out! cannot empty the database"; exit 1; }
 	fi
-	touch "$PG_DIR/.used" "$T/data/.pg-database"
+	touch "$T/.pg-used" "$T/data/.pg-database"
 }
 pg_only() {
 	[ "$(test_store)" = sqlite ] || return 0

@@ -73,7 +73,7 @@ else
 	# PostgreSQL: the table locked past herald's 10 s lock_timeout
 	{
 		wait_for 60 eval '[ "$(sql "SELECT count(*) FROM deliveries WHERE campaign_id = 2 AND state = '"'sent'"'")" -ge 60 ]'
-		psql -h "$PG_DIR" -U postgres -d herald -qAtX >/dev/null <<PGEOF
+		psql -h "$PG_DIR" -U postgres -d "$PG_DB" -qAtX >/dev/null <<PGEOF
 BEGIN;
 LOCK TABLE deliveries IN EXCLUSIVE MODE;
 \\! touch $T/locked

@@ -14,6 +14,7 @@ HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
 [ -x "${PG_BIN:-/nonexistent}/pg_ctl" ] || { echo "1..0 # SKIP no PostgreSQL server here"; exit 0; }
 plan 21
 
+pg_private	# it stops and restarts the server
 pg_start
 HERALD_TEST_STORE=postgresql	# for sql; write_conf below writes store { } itself
 # write_conf LINE… - herald.conf with these lines alone as its store { }

@@ -6,6 +6,7 @@
 # the same requests succeed.
 . "${TOP:-.}/tests/lib.sh"
 [ -x "${PG_BIN:-/nonexistent}/pg_ctl" ] || { echo "1..0 # SKIP no PostgreSQL server here"; exit 0; }
+pg_private	# it stops and restarts the server
 HERALD_TEST_STORE=postgresql; export HERALD_TEST_STORE
 VIA=lmtp
 . "$TOP/tests/t0700/serve-lib.sh"

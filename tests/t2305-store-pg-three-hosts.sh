@@ -16,6 +16,7 @@
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
 [ -x "${PG_BIN:-/nonexistent}/pg_ctl" ] || { echo "1..0 # SKIP no PostgreSQL server here"; exit 0; }
 HERALD_TEST_STORE=postgresql; export HERALD_TEST_STORE
+pg_private	# it restarts the server
 plan 8
 
 PORT=$(free_port)
