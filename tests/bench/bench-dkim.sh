@@ -157,4 +157,9 @@ sign_med=$(bench_median $signs)
 echo "(signing cost: herald send signed minus unsigned, CPU per message, median of$diffs; the bare RSA sign: openssl speed rsa2048, median of$signs us; target <= 1.10)"
 # shellcheck disable=SC2086
 echo "each round's signing cost over its own bare sign: median $(bench_median $ratios) of$ratios"
+# the same sign with every core signing at once, as herald's signed send
+# keeps them: NCPU seconds of CPU over openssl speed -multi's signs/s
+# shellcheck disable=SC2086
+multi_us=$(echo "scale=1; $NCPU * 1000000 / $(bench_median $mrates)" | bc)
+echo "beside the RSA sign with every core signing (openssl speed -multi $NCPU: $multi_us us of CPU per sign): $(echo "scale=2; $med / $multi_us" | bc | sed 's/^\./0./')x"
 echo "median signing cost $med us per message = $(echo "scale=2; $med / $sign_med" | bc | sed 's/^\./0./')x the bare RSA sign"
