@@ -97,13 +97,15 @@ two_hosts() {
 	bench_pg_cpu "$T/a" stop
 	HERALD_CONFIG=$A
 	id=${id:-$(bench_sql "$T/a" "SELECT max(id) FROM campaigns")}
-	sa=$(field "$T/two-a.out" sent) sb=$(field "$T/two-b.out" sent)
+	# each run's share: claim_owner names the run that sent a row (the
+	# JSON summaries count the whole campaign)
+	shares=$(bench_sql "$T/a" "SELECT string_agg(n::text, ' + ' ORDER BY n DESC) FROM (SELECT count(*) AS n FROM deliveries WHERE campaign_id = $id AND state = 'sent' GROUP BY claim_owner) s")
 	total=$(bench_sql "$T/a" "SELECT count(*) FROM deliveries WHERE campaign_id = $id")
 	done_=$(bench_sql "$T/a" "SELECT count(*) FROM deliveries WHERE campaign_id = $id AND state = 'sent'")
 	w=$(echo "$t1 - $t0" | bc -l)
 	c=$(echo "$(cpu_of "$T/two-a") + $(cpu_of "$T/two-b")" | bc -l)
-	printf '    two hosts: %6s msg/s (%s sent in %.2f s: A %s, B %s), CPU a message: herald (A + B) %.0f us + PostgreSQL %.0f us\n' \
-	    "$(bench_per_s "$done_" "$w")" "$done_" "$w" "$sa" "$sb" "$(echo "$c * 1000000 / $done_" | bc -l)" \
+	printf '    two hosts: %6s msg/s (%s sent in %.2f s; shares of the runs %s), CPU a message: herald (A + B) %.0f us + PostgreSQL %.0f us\n' \
+	    "$(bench_per_s "$done_" "$w")" "$done_" "$w" "$shares" "$(echo "$c * 1000000 / $done_" | bc -l)" \
 	    "$(echo "$pgcpu * 1000000 / $done_" | bc -l)"
 	echo "      campaign $id: $done_ of $total sent; host B's resume exit status $brc"
 	[ "$brc" != 75 ] || echo "      (B was refused: $(tail -1 "$T/two-b.err"); without chunk claims one host sends a campaign)"
