@@ -66,6 +66,11 @@ t "a second campaign, 400 a day" 0 herald send talks --list xen-users \
     --segment users --segment developers --yes --at "2014-08-02 10:00" \
     --daily-cap 400
 c2() { sql "SELECT count(*) FROM deliveries WHERE campaign_id = 2 AND state = 'sent'"; }
+# at 150 a second the 400 take over 2 s, so the kill lands mid-run even
+# when the poll below is late on a loaded machine (at 1500 a second a
+# poll one second late saw the 400 done: "killed at 400" failed the point)
+sed -i 's/rate = 1500/rate = 150/' "$HERALD_CONFIG"
+grep -q 'rate = 150$' "$HERALD_CONFIG" || { echo "Bail out! the rate was not lowered"; exit 1; }
 HERALD_NOW="2014-08-02 10:00:00" "$HERALD" run --interval 1 >/dev/null 2>&1 &
 pid=$!
 _i=0
