@@ -72,6 +72,12 @@ sink_holds() {
 	[ "$(cat "$1"/* 2>/dev/null | sed -n 's/^X-Rcpt-Args: <\(.*\)>.*/\1/p' |
 	    sort -u | wc -l)" -ge "$2" ]
 }
+# sink_messages DIR N - smtp-sink's DIR holds at least N messages (for
+# wait_for; sink_holds counts recipients, and a recipient of two
+# campaigns is one)
+sink_messages() {
+	[ "$(ls "$1" | wc -l)" -ge "$2" ]
+}
 # sent_over N - more than N deliveries are recorded sent (for wait_for)
 sent_over() {
 	[ "$(sql "SELECT count(*) FROM deliveries WHERE state = 'sent'")" -gt "$1" ]
