@@ -130,7 +130,7 @@ exists() { [ -e "$1" ]; }
 nonempty() { [ -s "$1" ]; }
 
 # write_conf [EXTRA…] - a herald.conf for this instance; EXTRA lines
-# appended. With HERALD_TEST_STORE=postgresql the store is the test's
+# appended; STORE_BUSY_TIMEOUT set: store { busy_timeout } (seconds). With HERALD_TEST_STORE=postgresql the store is the test's
 # PostgreSQL database (pg_start: "herald" on a private server, or one of
 # its own on make test-pg's shared server).
 write_conf() {
@@ -141,7 +141,11 @@ write_conf() {
 		echo "data_dir = \"$T/data\""
 		echo "list_dir = \"$T/lists\""
 		echo "domain = \"lists.example.org\""
-		[ "$(test_store)" = sqlite ] || pg_conf_block
+		if [ "$(test_store)" != sqlite ]; then
+			pg_conf_block
+		elif [ -n "${STORE_BUSY_TIMEOUT:-}" ]; then
+			printf 'store {\n\tbusy_timeout = %s\n}\n' "$STORE_BUSY_TIMEOUT"
+		fi
 		for l in "$@"; do echo "$l"; done
 	} > "$HERALD_CONFIG"
 }

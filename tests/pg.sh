@@ -138,7 +138,10 @@ PGEOF
 pg_release_lock() { rm -f "$PG_DIR/hold.$PG_DB"; }
 # pg_conninfo [DB] - the conninfo of the test's database ($PG_DB)
 pg_conninfo() { echo "host=$PG_DIR user=postgres dbname=${1:-$PG_DB}"; }
-# pg_conf_block [DB] - the store { } section for herald.conf
+# pg_conf_block [DB] - the store { } section for herald.conf (with
+# busy_timeout when STORE_BUSY_TIMEOUT is set)
 pg_conf_block() {
-	printf 'store {\n\tbackend = "postgresql"\n\tconninfo = "%s"\n}\n' "$(pg_conninfo "${1:-$PG_DB}")"
+	printf 'store {\n\tbackend = "postgresql"\n\tconninfo = "%s"\n' "$(pg_conninfo "${1:-$PG_DB}")"
+	[ -z "${STORE_BUSY_TIMEOUT:-}" ] || printf '\tbusy_timeout = %s\n' "$STORE_BUSY_TIMEOUT"
+	echo "}"
 }

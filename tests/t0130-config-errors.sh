@@ -5,7 +5,7 @@
 # address, two lists with one address; and ${…} is never expanded from the
 # environment (herald.conf and list files).
 . "${TOP:-.}/tests/lib.sh"
-plan 41
+plan 43
 
 hinit
 L=$T/lists/xen-users.conf
@@ -55,6 +55,13 @@ for v in 1.5 -0.1; do
 	n=$(grep -n error_threshold "$HERALD_CONFIG" | cut -d: -f1)
 	expect 78 herald lists && like "$err" "herald.conf:$n: send\.error_threshold must be between 0 and 1"
 	ok $? "error_threshold = $v: 78 at its line"
+done
+for v in 0 601; do
+	cp "$T/good-herald.conf" "$HERALD_CONFIG"
+	printf 'store {\n  busy_timeout = %s\n}\n' "$v" >> "$HERALD_CONFIG"
+	n=$(grep -n busy_timeout "$HERALD_CONFIG" | cut -d: -f1)
+	expect 78 herald lists && like "$err" "herald.conf:$n: store\.busy_timeout must be between 1 and 600"
+	ok $? "busy_timeout = $v: 78 at its line"
 done
 cp "$T/good-herald.conf" "$HERALD_CONFIG"
 printf 'domain = "b.example"\n' >> "$HERALD_CONFIG"

@@ -547,6 +547,8 @@ static const struct config_bound {
 	{ "send|relay_backoff", 1, 3600 },
 	/* seconds a host's claim on a chunk of deliveries lasts */
 	{ "send|lease", 5, 86400 },
+	/* seconds a write waits for a lock another process holds */
+	{ "store|busy_timeout", 1, 600 },
 };
 
 /* config_validate_bounded - a number of config_bounds[] within its bounds
@@ -1768,6 +1770,7 @@ config_main_cfg(void)
 		CFG_STR("backend", "sqlite", CFGF_NONE),
 		CFG_STR("conninfo", "", CFGF_NONE),
 		CFG_STR("password_file", "", CFGF_NONE),
+		CFG_INT("busy_timeout", 10, CFGF_NONE),
 		CFG_END()
 	};
 	cfg_opt_t pipe_opts[] = {
@@ -1961,6 +1964,7 @@ config_read_store(struct config *config, cfg_t *s, const char *dir,
 	const char *conninfo = cfg_getstr(s, "conninfo");
 	const char *pw = cfg_getstr(s, "password_file");
 
+	config->store_busy_timeout = (int)cfg_getint(s, "busy_timeout");
 	if (g_strcmp0(backend, "sqlite") == 0)
 		return TRUE;
 	if (g_strcmp0(backend, "postgresql") != 0) {

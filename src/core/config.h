@@ -169,6 +169,8 @@ struct config {
 	char *data_dir;
 	char *database;		/* the SQLite file, or "postgresql:CONNINFO" */
 	char *store_password_file;	/* store { password_file }, or NULL */
+	int store_busy_timeout;	/* store { busy_timeout }: seconds a write
+				 * waits for another process's lock */
 	char *secret;
 	char *spool_dir;
 	char *list_dir;
