@@ -155,7 +155,16 @@ hinit() { write_conf "$@"; "$HERALD" init >/dev/null || { echo "Bail out! herald
 # PostgreSQL one: columns joined by "|", NULL as nothing, either way)
 sql() {
 	if [ "$(test_store)" = sqlite ]; then
-		sqlite3 -batch -noheader "$T/data/herald.db" "$1"
+		# as the data folder's owner (the Postfix tests give it to
+		# nobody, who runs herald pipe): a file root's sqlite3 made
+		# beside the database would leave it read-only for nobody
+		_sqlu=$(stat -c %U "$T/data" 2>/dev/null)
+		if [ "$(id -u)" = 0 ] && [ -n "$_sqlu" ] && [ "$_sqlu" != root ] &&
+		    [ "$_sqlu" != UNKNOWN ]; then
+			runuser -u "$_sqlu" -- sqlite3 -batch -noheader "$T/data/herald.db" "$1"
+		else
+			sqlite3 -batch -noheader "$T/data/herald.db" "$1"
+		fi
 	else
 		# a truth value prints as SQLite's 1 or 0 (a text column
 		# holding just "t" or "f" would too: herald writes none)
