@@ -837,9 +837,13 @@ campaign_locked(struct store *store, const char *data_dir, gint64 id)
 
 	if (store != NULL &&
 	    g_strcmp0(store_backend_name(store), "postgresql") == 0 &&
+	    /* pg_locks lists the locks of every database of the server:
+	     * another herald's database has its own campaign 1 */
 	    store_get_int(store, "SELECT count(*) FROM pg_locks WHERE"
 	    " locktype = 'advisory' AND classid = ?1 AND objid = ?2"
-	    " AND objsubid = 2", &n, NULL, SQ_INT(CAMPAIGN_PG_LOCK),
+	    " AND objsubid = 2 AND database = (SELECT oid FROM pg_database"
+	    " WHERE datname = current_database())", &n, NULL,
+	    SQ_INT(CAMPAIGN_PG_LOCK),
 	    SQ_INT(id), SQ_END) == 1 && n > 0) {
 		if (fd >= 0)
 			close(fd);
