@@ -128,6 +128,14 @@ make_install() {
 # exists FILE - FILE exists (for wait_for); nonempty FILE - it is not empty
 exists() { [ -e "$1" ]; }
 nonempty() { [ -s "$1" ]; }
+# tamper TOKEN - TOKEN with its last character changed: always to another
+# one (a fixed replacement leaves one token in 32 as it was)
+tamper() {
+	case $1 in
+	*a) printf '%sb' "${1%?}" ;;
+	*) printf '%sa' "${1%?}" ;;
+	esac
+}
 
 # write_conf [EXTRA…] - a herald.conf for this instance; EXTRA lines
 # appended; STORE_BUSY_TIMEOUT set: store { busy_timeout } (seconds). With HERALD_TEST_STORE=postgresql the store is the test's
