@@ -116,16 +116,16 @@ pg_restart() {
 	    -o "-k $PG_DIR -c listen_addresses=''" "${1:-restart}" >/dev/null
 }
 pg_stop() { pg_restart stop; }
-# pg_hold_lock TABLE FLAG - in the background (its pid in $!): lock
-# TABLE (EXCLUSIVE: no writer gets in), touch FLAG, and hold the lock
-# until pg_release_lock (the flag the server watches is named after the
+# pg_hold SQL FLAG - in the background (its pid in $!): run SQL (a lock
+# to take) in a transaction, touch FLAG, and hold what it took until
+# pg_release_lock (the flag the server watches is named after the
 # test's database: under make test-pg other tests hold locks of their own
 # on the same server, and one's release must not end another's)
-pg_hold_lock() {
+pg_hold() {
 	touch "$PG_DIR/hold.$PG_DB" && chmod 644 "$PG_DIR/hold.$PG_DB"
 	psql -h "$PG_DIR" -U postgres -d "$PG_DB" -qAtX >/dev/null <<PGEOF &
 BEGIN;
-LOCK TABLE $1 IN EXCLUSIVE MODE;
+$1;
 \\! touch $2
 DO \$\$ BEGIN
 	WHILE (pg_stat_file('$PG_DIR/hold.$PG_DB', true)).size IS NOT NULL LOOP
@@ -135,6 +135,9 @@ END \$\$;
 ROLLBACK;
 PGEOF
 }
+# pg_hold_lock TABLE FLAG - pg_hold of TABLE locked EXCLUSIVE (no writer
+# gets in)
+pg_hold_lock() { pg_hold "LOCK TABLE $1 IN EXCLUSIVE MODE" "$2"; }
 pg_release_lock() { rm -f "$PG_DIR/hold.$PG_DB"; }
 # pg_conninfo [DB] - the conninfo of the test's database ($PG_DB)
 pg_conninfo() { echo "host=$PG_DIR user=postgres dbname=${1:-$PG_DB}"; }

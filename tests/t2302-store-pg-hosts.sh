@@ -6,14 +6,17 @@
 # message (nobody was killed: no duplicate is allowed; B's claims outlive
 # send.lease only by being renewed), and whichever ends last leaves the
 # campaign done. (Before chunk claims B was
-# refused, 75 "being sent by another herald".)
+# refused, 75 "being sent by another herald".) A run that holds rows
+# while its connection lives (a host cut off) keeps them for its lease;
+# a run whose advisory lock is gone (its process died) loses them at the
+# next look.
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0400/common.sh"
 . "$TOP/tests/t2302/hosts.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
 [ -x "${PG_BIN:-/nonexistent}/pg_ctl" ] || { echo "1..0 # SKIP no PostgreSQL server here"; exit 0; }
 HERALD_TEST_STORE=postgresql; export HERALD_TEST_STORE
-plan 8
+plan 9
 
 PORT=$(free_port)
 relay_conf "$PORT" "send {" "connections = 2" "batch = 20" "rate = 100" \
@@ -35,27 +38,45 @@ wait_for 60 eval '[ "$(ls "$T/sink" | wc -l)" -ge 50 ]'
 host_bg b campaign resume 1
 B=$!
 # a third run, a "ghost" that claimed 100 rows near the end of the queue
-# and sends nothing (a host cut off): A and B claim the rows around them
-# (chunk ranges that span them) and must leave them alone until the
-# ghost's lease is over, then send them
+# and sends nothing (a host cut off, whose connection the server still
+# sees: its run's advisory lock, 7243102 and its number, stays held): A
+# and B claim the rows around them (chunk ranges that span them) and
+# must leave them alone until the ghost's lease is over, then send them
+pg_hold "SELECT pg_advisory_lock(7243102, 4242)" "$T/ghost.held"
+GHOST=$!
+wait_file 20 "$T/ghost.held" $GHOST || echo "Bail out! the ghost's lock was not taken"
 ghost_until=$(( $(date +%s) + 20 ))
-sql "UPDATE deliveries SET claim_owner = 'ghost:1:0', claim_until = $ghost_until
+sql "UPDATE deliveries SET claim_owner = 'ghost:1:4242', claim_until = $ghost_until
     WHERE id IN (SELECT id FROM deliveries WHERE campaign_id = 1
     AND state = 'queued' AND claim_owner IS NULL ORDER BY id DESC
     OFFSET 30 LIMIT 100)" >/dev/null
+# and a dead run's 50 rows: its process died (no lock held), its lease
+# has ten minutes to go; the first look frees them
+sql "UPDATE deliveries SET claim_owner = 'dead:1:4343', claim_until = $(( $(date +%s) + 600 ))
+    WHERE id IN (SELECT id FROM deliveries WHERE campaign_id = 1
+    AND state = 'queued' AND claim_owner IS NULL ORDER BY id DESC
+    OFFSET 200 LIMIT 50)" >/dev/null
+sql "SELECT id FROM deliveries WHERE claim_owner = 'dead:1:4343'" > "$T/dead"
 total=$(sql "SELECT count(*) FROM deliveries WHERE campaign_id = 1")
 wait_for 60 eval '[ "$(sql "SELECT count(*) FROM deliveries WHERE campaign_id = 1
     AND state = '"'sent'"'")" -ge $((total - 100)) ]'
 seen=$(date +%s)
 left=$(sql "SELECT count(*) FROM deliveries WHERE campaign_id = 1
-    AND state = 'queued' AND claim_owner = 'ghost:1:0'")
+    AND state = 'queued' AND claim_owner = 'ghost:1:4242'")
 if [ "$seen" -lt "$ghost_until" ]; then
 	is "$left" 100 "the ghost's rows left alone while its lease runs, the rest sent"
 else
 	skip "the rest took longer than the ghost's lease ($((seen - ghost_until + 20)) s)"
 fi
+is "$(sql "SELECT count(*) FROM deliveries WHERE id IN ($(paste -sd, "$T/dead"))
+    AND state = 'sent' AND claim_owner <> 'dead:1:4343'")" 50 \
+    "the dead run's rows sent by a live host, within its lease"
+# (when they were not, free them: the hosts would wait ten minutes)
+sql "UPDATE deliveries SET claim_owner = NULL, claim_until = NULL
+    WHERE claim_owner = 'dead:1:4343' AND state = 'queued'" >/dev/null
 wait $B; sb=$?
 wait $A; sa=$?
+pg_release_lock; wait $GHOST
 [ "$sa" = 0 ] && [ "$sb" = 0 ]
 ok $? "host A's send and host B's resume both end well ($sa, $sb)"
 [ "$sb" = 0 ] || sed 's/^/#   B: /' "$T/b.err"

@@ -1,21 +1,23 @@
 #!/bin/sh
-# A host killed -9 while two hosts share a campaign on PostgreSQL (issue
-# 23): the rows it had claimed stay claimed until its lease (send.lease,
-# 5 s here) runs out, then the other host claims and sends them, and
-# only ends once no live claim is left. Every recipient reached; twice at
-# most the killed host's messages in flight (it records its results every
-# 20 messages per connection: CAMPAIGN_COMMIT_EVERY).
+# A host that hangs while two hosts share a campaign on PostgreSQL (issue
+# 23; kill -STOP: the server still sees its connection, so its run's
+# advisory lock stays held, as for a host cut off): the rows it had
+# claimed stay claimed until its lease (send.lease, 15 s here: host B is done with the rest before it ends) runs out,
+# then the other host claims and sends them, and only ends once no live
+# claim is left. Every recipient reached; twice at most the hung host's
+# messages in flight (it records its results every 20 messages per
+# connection: CAMPAIGN_COMMIT_EVERY). A host killed -9: t2309.
 . "${TOP:-.}/tests/lib.sh"
 . "$TOP/tests/t0400/common.sh"
 . "$TOP/tests/t2302/hosts.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
 [ -x "${PG_BIN:-/nonexistent}/pg_ctl" ] || { echo "1..0 # SKIP no PostgreSQL server here"; exit 0; }
 HERALD_TEST_STORE=postgresql; export HERALD_TEST_STORE
-plan 7
+plan 8
 
 PORT=$(free_port)
 relay_conf "$PORT" "send {" "connections = 2" "batch = 50" "rate = 60" \
-    "lease = 5" "}"
+    "lease = 15" "}"
 subs_csv "$T/subs.csv" 1000
 herald sub import xen-users "$T/subs.csv" >/dev/null
 start_sink "$PORT" "$T/sink"
@@ -27,27 +29,34 @@ wait_for 60 eval '[ "$(ls "$T/sink" | wc -l)" -ge 20 ]'
 host_bg b campaign resume 1
 B=$!
 wait_for 60 eval '[ "$(ls "$T/sink" | wc -l)" -ge 250 ]'
-kill -9 $A; wait $A 2>/dev/null
-killed=$(date +%s)
-# what A held when it died: queued rows claimed in its name
+kill -STOP $A
+stopped=$(date +%s)
+# what A held when it hung: queued rows claimed in its name
 sql "SELECT id FROM deliveries WHERE campaign_id = 1 AND state = 'queued'
     AND split_part(claim_owner, ':', 2) = '$A' ORDER BY id" > "$T/held"
 held=$(wc -l < "$T/held")
-echo "# host A killed holding $held queued rows, $(ls "$T/sink" | wc -l) at the sink"
-[ "$held" -gt 0 ]; ok $? "host A died holding claimed rows ($held)"
+echo "# host A hung holding $held queued rows, $(ls "$T/sink" | wc -l) at the sink"
+[ "$held" -gt 0 ]; ok $? "host A hung holding claimed rows ($held)"
+ids=$(paste -sd, "$T/held")
+# and when each one's lease ends: (id, claim_until) pairs for VALUES
+leases=$(sql "SELECT '(' || id || ',' || claim_until || ')' FROM deliveries
+    WHERE id IN ($ids)" | paste -sd,)
 wait $B; sb=$?
 ended=$(date +%s)
+kill -9 $A; kill -CONT $A; wait $A 2>/dev/null
 is "$sb" 0 "host B's resume ends well"
 [ "$sb" = 0 ] || sed 's/^/#   B: /' "$T/b.err"
 total=$(sql "SELECT count(*) FROM deliveries WHERE campaign_id = 1")
 is "$(sql "SELECT count(*) FROM deliveries WHERE campaign_id = 1 AND state = 'sent'")" "$total" \
     "every delivery sent"
 is "$(sql "SELECT state FROM campaigns WHERE id = 1")" "done" "the campaign is done"
-ids=$(paste -sd, "$T/held")
 is "$(sql "SELECT count(*) FROM deliveries WHERE id IN ($ids) AND state = 'sent'
     AND split_part(claim_owner, ':', 2) = '$B'")" "$held" \
     "host B sent every row host A held"
-echo "# host B ended $((ended - killed)) s after the kill (lease 5 s)"
+echo "# host B ended $((ended - stopped)) s after A hung (lease 15 s)"
+is "$(sql "SELECT count(*) FROM deliveries d JOIN (VALUES $leases) AS l(id, until)
+    ON d.id = l.id WHERE d.last_attempt <= l.until")" 0 \
+    "none of them sent before its lease ran out"
 wait_for 20 sink_holds "$T/sink" "$total"
 sink_got "$T/sink" > "$T/got"
 is "$(sort -u "$T/got" | wc -l)" "$total" "each recipient reached"

@@ -62,8 +62,10 @@
  * producer renews the lease every third of it, also while the workers
  * drain. When nothing fresh is left while another run holds due rows,
  * the producer looks again from the start of the queue every second: a
- * lease that ran out (a host killed or cut off) lets this run claim its
- * rows, and the run ends once no other run holds any. What the run
+ * lease that ran out (a host hung or cut off) lets this run claim its
+ * rows, and so does a run's advisory lock gone (its process died: the
+ * rows are freed at this run's start and at each look, without waiting
+ * for the lease); the run ends once no other run holds any. What the run
  * still holds at its end is let go. A row is sent twice only when its
  * holder sent it and could not record it before its lease ran out (the
  * messages in flight, at most CAMPAIGN_COMMIT_EVERY per connection, of
@@ -778,6 +780,7 @@ dispatch_renew(struct dispatch_producer *pr, gint64 now)
 
 	if (d->owner == NULL || now - pr->renewed < lease * G_USEC_PER_SEC / 3)
 		return;
+	(void)store_claim_hold(pr->store, d->owner, NULL);
 	if (store_claim_renew(pr->store, d->id, d->owner, herald_now() + lease,
 	    NULL) >= 0)
 		pr->renewed = now;
@@ -1220,6 +1223,12 @@ dispatch_start(struct dispatch_producer *pr, GError **error)
 	if (!campaign_set_state(pr->store, d->id, "sending", NULL, error) ||
 	    (d->list_id = store_delivery_list(pr->store, d->id, error)) == 0)
 		return FALSE;
+	/* several hosts: this run's lock first, then the rows of runs that
+	 * died (a kill -9 before this resume) free at once */
+	if (d->owner != NULL && (!store_claim_hold(pr->store, d->owner,
+	    error) || store_claim_free_dead(pr->store, d->id, d->owner,
+	    error) < 0))
+		return FALSE;
 
 	/* the workers never see SIGINT or SIGTERM: this thread handles them */
 	sigemptyset(&block);
@@ -1323,7 +1332,8 @@ dispatch_others(struct dispatch_producer *pr)
 	if (pr->rescanned != 0 && now - pr->rescanned < G_USEC_PER_SEC)
 		return TRUE;
 	pr->rescanned = now;
-	if ((n = store_claim_others(pr->store, d->id, d->now, d->owner,
+	if (store_claim_free_dead(pr->store, d->id, d->owner, &err) < 0 ||
+	    (n = store_claim_others(pr->store, d->id, d->now, d->owner,
 	    &err)) < 0) {
 		dispatch_fail(d, err);
 		return FALSE;
@@ -1448,6 +1458,8 @@ dispatch_run(struct store *store, const struct config *config,
 	d.one_writer = strcmp(store_backend_name(store), "sqlite") == 0;
 	pr.size = MIN(DISPATCH_FIRST_CHUNK, MAX(config->send.batch, 1));
 	if (!dispatch_start(&pr, error)) {
+		if (d.owner != NULL)
+			store_claim_unhold(store, d.owner);
 		dispatch_clear(&d);
 		return FALSE;
 	}
@@ -1455,8 +1467,10 @@ dispatch_run(struct store *store, const struct config *config,
 	while (dispatch_produce(&pr))
 		;
 	dispatch_drain(&pr);
-	if (d.owner != NULL)	/* a failure: the lease runs out instead */
+	if (d.owner != NULL) {	/* a failure: the rows free when the lock goes */
 		(void)store_claim_release(store, id, d.owner, NULL);
+		store_claim_unhold(store, d.owner);
+	}
 	dispatch_explain(&pr);
 	ok = campaign_finish_run(store, id, pr.p.elapsed, d.reason, error);
 	if (ok && d.error != NULL) {

@@ -1,11 +1,16 @@
 /*
  * store_claims.h - chunk claims with a lease (PostgreSQL): several
  * herald processes, on any hosts, send one campaign at once. Each run
- * has an owner name (host:pid:random); it claims due, queued deliveries
+ * has an owner name (host:pid:number); it claims due, queued deliveries
  * that nobody holds (or whose holder's lease ran out) by writing its
  * name and the lease's end into deliveries.claim_owner / claim_until,
  * sends only the rows it holds, renews its lease while it runs and lets
- * go of what it still holds when it ends.
+ * go of what it still holds when it ends. While it runs, its producer's
+ * connection holds an advisory lock named by the owner's number: when
+ * the process dies, its connection closes and the lock goes, and the
+ * next run to look frees its rows at once instead of after the lease
+ * (the lease remains for a host that hangs or is cut off while the
+ * server still sees its connection).
  *
  * Must stay true: a claim is taken with FOR UPDATE SKIP LOCKED in one
  * statement, so two runs never hold the same row at once unless the
@@ -24,8 +29,22 @@
  * on PostgreSQL) */
 gboolean store_claims_used(const struct store *store);
 
-/* store_claim_owner - a new owner name for one run: host:pid:random */
+/* store_claim_owner - a new owner name for one run: host:pid:number */
 char *store_claim_owner(void);
+
+/* store_claim_hold - OWNER's advisory lock held by this connection
+ * (taken when it is not: at the run's start, and after a reconnect) */
+gboolean store_claim_hold(struct store *store, const char *owner,
+    GError **error);
+
+/* store_claim_unhold - OWNER's advisory lock let go (the run ended) */
+void store_claim_unhold(struct store *store, const char *owner);
+
+/* store_claim_free_dead - free campaign ID's queued rows held by runs
+ * other than OWNER whose advisory lock nobody holds (their process
+ * died); how many, -1 on error */
+gint64 store_claim_free_dead(struct store *store, gint64 id,
+    const char *owner, GError **error);
 
 /* store_claim_next - claim for OWNER, until UNTIL, the first SIZE at
  * most of campaign ID's deliveries due at DUE with ids after AFTER and

@@ -1,7 +1,7 @@
 # tests/t2302/hosts.sh - what the several-hosts tests (t2302, t2304,
-# t2305) share: more hosts on the test's one PostgreSQL database (each its
+# t2305, t2309) share: more hosts on the test's one PostgreSQL database (each its
 # own configuration and data folder, the same token secret), who sent
-# what (deliveries.claim_owner, host:pid:random, stays on a sent row),
+# what (deliveries.claim_owner, host:pid:number, stays on a sent row),
 # and what the sink got.
 
 # is GOT WANT DESC - one point: GOT equals WANT
