@@ -5,7 +5,8 @@
 # every unsubscribe, exactly one event each, and one goodbye each in the
 # outbox, all sent. A database whose write lock is held elsewhere past
 # the busy timeout: every request of a burst answers 503 with
-# Retry-After, nothing changes, and each retry lands. A 200 means on
+# Retry-After, within 30 s (a group waits for the lock once), nothing
+# changes, and each retry lands. A 200 means on
 # disk: under strace, the WAL is synced after the commit's last write to
 # it and before the 200 is sent.
 . "${TOP:-.}/tests/lib.sh"
@@ -29,13 +30,14 @@ tok u xen-devel "1..$((N + 30))" > "$T/tokens"
 serve_start
 
 # burst TAG FIRST LAST - a one-click curl per subscriber FIRST..LAST, all
-# started before any is waited for; status codes in $T/TAG.codes
+# started before any is waited for; status codes in $T/TAG.codes (000:
+# no answer within BURST_WAIT seconds, 120 unless set)
 burst() {
 	_pids=
 	_i=$2
 	while [ "$_i" -le "$3" ]; do
 		_t=$(sed -n "${_i}p" "$T/tokens")
-		curl -s -o /dev/null -D "$T/$1.h.$_i" -w '%{http_code}\n' \
+		curl -s -m "${BURST_WAIT:-120}" -o /dev/null -D "$T/$1.h.$_i" -w '%{http_code}\n' \
 		    -d List-Unsubscribe=One-Click "$WEB/unsubscribe/$_t" \
 		    > "$T/$1.c.$_i" &
 		_pids="$_pids $!"
@@ -83,7 +85,10 @@ else
 fi
 LOCKER=$!
 wait_file 60 "$T/locked" $LOCKER
-burst busy $((N + 1)) $((N + 30))
+# each answered within 30 s, as a mail provider's client waits: a group
+# waits for the lock once, not once per request (on PostgreSQL, 30
+# requests at 3 s each took 90 s)
+BURST_WAIT=30 burst busy $((N + 1)) $((N + 30))
 rm -f "$T/locked"; [ "$(test_store)" = sqlite ] || pg_release_lock; wait $LOCKER
 [ "$(grep -c '^503$' "$T/busy.codes")" = 30 ] &&
 [ "$(cat "$T"/busy.h.* | tr -d '\r' | grep -c '^Retry-After: ')" = 30 ]; ok $? "30 at once with the write lock held elsewhere: each 503 with Retry-After ($(sort "$T/busy.codes" | uniq -c | tr -s ' \n' ' '))"

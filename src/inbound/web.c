@@ -652,6 +652,16 @@ web_group_write(struct web *web, struct store **store, GPtrArray *batch)
 			    "the database rolled the grouped transaction back");
 			goto fail;
 		}
+		/* a lock not granted in time (PostgreSQL keeps the group
+		 * open): the rest would each wait for the same lock, one
+		 * after another, so the whole group answers 503 now */
+		if (r->job_err != NULL &&
+		    g_error_matches(r->job_err, HERALD_ERROR, HERALD_ERROR_TEMP)) {
+			store_group_abort(*store);
+			g_mutex_unlock(&web->write_lock);
+			err = g_error_copy(r->job_err);
+			goto fail;
+		}
 	}
 	if (!store_group_commit(*store, &err)) {
 		g_mutex_unlock(&web->write_lock);
