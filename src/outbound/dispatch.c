@@ -753,14 +753,20 @@ dispatch_snapshot(struct dispatch *d, gint64 start,
 }
 
 /* dispatch_external - paused or cancelled by another command? Returns
- * the state then, NULL otherwise (a campaign gone, or that cannot be
- * read, is cancelled) */
+ * the state then, NULL otherwise (a campaign gone is cancelled; one that
+ * cannot be read now is looked at again) */
 static const char *
 dispatch_external(struct store *store, gint64 id)
 {
 	g_autofree char *state = NULL;
+	int found = store_delivery_campaign_state(store, id, &state, NULL);
 
-	if (store_delivery_campaign_state(store, id, &state, NULL) != 1)
+	/* a read that failed (the connection lost: the next statement
+	 * connects again) says nothing of another command: looked at again
+	 * at the next tick */
+	if (found < 0)
+		return NULL;
+	if (found == 0)
 		return "cancelled";
 	if (strcmp(state, "paused") == 0)
 		return "paused";
@@ -780,7 +786,7 @@ dispatch_renew(struct dispatch_producer *pr, gint64 now)
 
 	if (d->owner == NULL || now - pr->renewed < lease * G_USEC_PER_SEC / 3)
 		return;
-	(void)store_claim_hold(pr->store, d->owner, NULL);
+	(void)store_claim_hold(pr->store, d->owner, NULL);	/* reconnected */
 	if (store_claim_renew(pr->store, d->id, d->owner, herald_now() + lease,
 	    NULL) >= 0)
 		pr->renewed = now;
@@ -815,6 +821,13 @@ dispatch_next(struct store *store, struct dispatch *d, gint64 *cursor,
 	struct store_delivery_range r;
 	gint64 now = herald_now();
 
+	/* the run's lock again at once when a reconnect lost it (the
+	 * others would take this run for dead); tried twice, as the first
+	 * statement on a connection the server closed fails and the next
+	 * one connects again */
+	if (d->owner != NULL && !store_claim_hold(store, d->owner, NULL) &&
+	    !store_claim_hold(store, d->owner, error))
+		return FALSE;
 	if (d->owner != NULL ? !store_claim_next(store, d->id, d->now, now,
 	    *cursor, upto, size, d->owner, now + d->config->send.lease, &r,
 	    error) : !store_delivery_next(store, d->id, d->now, *cursor, upto,
