@@ -45,7 +45,7 @@ cmd_backup(struct herald *h, int argc, char **argv)
 		    "one FILE only");
 		return EX_USAGE;
 	}
-	if (strcmp(store_backend_name(h->store), "sqlite") != 0) {
+	if (!store_has(h->store, STORE_ONE_FILE)) {
 		fprintf(stderr, "herald backup: the store is PostgreSQL; back it "
 		    "up with pg_dump (for example: pg_dump -Fc -f %s DBNAME) and "
 		    "restore with pg_restore\n", argv[1]);

@@ -629,12 +629,12 @@ campaign_record(struct store *store, const struct config *config,
 	return store_commit(store, error);
 }
 
-/* campaign_is_pg - is STORE (may be NULL) a PostgreSQL store? */
+/* campaign_shared - is STORE (may be NULL) shared by several hosts (its
+ * campaign locks advisory, PostgreSQL)? */
 static gboolean
-campaign_is_pg(struct store *store)
+campaign_shared(struct store *store)
 {
-	return store != NULL &&
-	    g_strcmp0(store_backend_name(store), "postgresql") == 0;
+	return store != NULL && store_has(store, STORE_SHARED);
 }
 
 /* campaign_finish_run - account the run and set the state it leaves */
@@ -650,7 +650,7 @@ campaign_finish_run(struct store *store, gint64 id, double seconds,
 		return FALSE;
 	/* several hosts: whoever finishes last sees every other's results
 	 * (the row lock orders the finishes; SQLite has one writer) */
-	if (campaign_is_pg(store) && store_get_int(store, "SELECT id FROM"
+	if (campaign_shared(store) && store_get_int(store, "SELECT id FROM"
 	    " campaigns WHERE id = ?1 FOR UPDATE", NULL, error, SQ_INT(id),
 	    SQ_END) < 0)
 		goto fail;
@@ -701,7 +701,7 @@ campaign_lock_shared(struct store *store, gint64 id, GError **error)
 {
 	gint64 got = 0;
 
-	if (!campaign_is_pg(store))
+	if (!campaign_shared(store))
 		return TRUE;
 	if (store_get_int(store, "SELECT pg_try_advisory_lock_shared(CAST(?1 AS"
 	    " INTEGER), CAST(?2 AS INTEGER))", &got, error,
@@ -724,7 +724,7 @@ campaign_lock_shared(struct store *store, gint64 id, GError **error)
 gboolean
 campaign_start_lock(struct store *store, gint64 id, GError **error)
 {
-	if (!campaign_is_pg(store))
+	if (!campaign_shared(store))
 		return TRUE;
 	return store_get_int(store, "SELECT 1 FROM (SELECT"
 	    " pg_advisory_lock(CAST(?1 AS INTEGER), CAST(?2 AS INTEGER))) l",
@@ -736,7 +736,7 @@ campaign_start_lock(struct store *store, gint64 id, GError **error)
 void
 campaign_start_unlock(struct store *store, gint64 id)
 {
-	if (campaign_is_pg(store))
+	if (campaign_shared(store))
 		(void)store_get_int(store, "SELECT 1 FROM (SELECT"
 		    " pg_advisory_unlock(CAST(?1 AS INTEGER), CAST(?2 AS"
 		    " INTEGER))) l", NULL, NULL, SQ_INT(CAMPAIGN_PG_START),
@@ -751,7 +751,7 @@ int
 campaign_lock(struct store *store, const char *data_dir, gint64 id,
     GError **error)
 {
-	int fd = campaign_lock_file(data_dir, id, !campaign_is_pg(store),
+	int fd = campaign_lock_file(data_dir, id, !campaign_shared(store),
 	    error);
 
 	if (fd < 0)
@@ -812,7 +812,7 @@ campaign_lock_file(const char *data_dir, gint64 id, gboolean take,
 void
 campaign_unlock(struct store *store, int fd, gint64 id)
 {
-	if (fd >= 0 && campaign_is_pg(store))
+	if (fd >= 0 && campaign_shared(store))
 		(void)store_get_int(store, "SELECT pg_advisory_unlock_shared(CAST(?1"
 		    " AS INTEGER), CAST(?2 AS INTEGER))", NULL, NULL,
 		    SQ_INT(CAMPAIGN_PG_LOCK), SQ_INT(id), SQ_END);
@@ -836,7 +836,7 @@ campaign_locked(struct store *store, const char *data_dir, gint64 id)
 	gint64 n = 0;
 
 	if (store != NULL &&
-	    g_strcmp0(store_backend_name(store), "postgresql") == 0 &&
+	    store_has(store, STORE_SHARED) &&
 	    /* pg_locks lists the locks of every database of the server:
 	     * another herald's database has its own campaign 1 */
 	    store_get_int(store, "SELECT count(*) FROM pg_locks WHERE"

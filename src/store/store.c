@@ -919,6 +919,13 @@ store_backend_name(const struct store *store)
 	return store->ops->name;
 }
 
+/* store_has - see store.h */
+gboolean
+store_has(const struct store *store, enum store_trait trait)
+{
+	return (store->ops->traits & trait) != 0;
+}
+
 /* store_close - close the connection (the backend finalizes what it
  * cached; a statement still open is the caller's to finish) */
 void

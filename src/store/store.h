@@ -66,8 +66,21 @@ struct config;
  * may read and a schema newer than the binary are CONFIG errors */
 struct store *store_open_config(const struct config *config, int flags,
     GError **error);
-/* store_backend_name - "sqlite" or "postgresql" */
+/* store_backend_name - "sqlite" or "postgresql" (for messages: what a
+ * store can do is asked with store_has) */
 const char *store_backend_name(const struct store *store);
+/* what a store's backend can do */
+enum store_trait {
+	/* several processes on any hosts at once: advisory locks, chunk
+	 * claims, writers that do not wait for each other (PostgreSQL) */
+	STORE_SHARED = 1 << 0,
+	/* the whole store is one file, copied by herald backup (SQLite) */
+	STORE_ONE_FILE = 1 << 1,
+	/* a parameter may be an array, read with unnest (PostgreSQL) */
+	STORE_ARRAYS = 1 << 2,
+};
+/* store_has - can STORE's backend do TRAIT? */
+gboolean store_has(const struct store *store, enum store_trait trait);
 void store_close(struct store *store);
 
 /* store_migrate - apply every migration the file lacks, each in its own

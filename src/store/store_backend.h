@@ -18,6 +18,8 @@
 
 struct store_backend {
 	const char *name;
+	/* what it can do: enum store_trait's bits */
+	unsigned traits;
 	/* the statement that records schema version %d (a printf format) */
 	const char *version_sql;
 	/* run first in each migration's transaction: NULL, or a lock that

@@ -152,7 +152,7 @@ store_backup(struct store *store, const char *dest, gboolean replace,
 	GStatBuf sb;
 
 	memset(info, 0, sizeof(*info));
-	if (strcmp(store_backend_name(store), "sqlite") != 0) {
+	if (!store_has(store, STORE_ONE_FILE)) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_PERM,
 		    "the store is on %s, which herald backup does not copy",
 		    store_backend_name(store));

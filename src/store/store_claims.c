@@ -14,7 +14,7 @@
 gboolean
 store_claims_used(const struct store *store)
 {
-	return g_strcmp0(store_backend_name(store), "postgresql") == 0;
+	return store_has(store, STORE_SHARED);
 }
 
 /* the advisory lock space of runs (the second key is the owner's

@@ -716,6 +716,7 @@ store_pg_version(void)
 
 const struct store_backend store_pg_backend = {
 	.name = "postgresql",
+	.traits = STORE_SHARED | STORE_ARRAYS,
 	.version_sql = "UPDATE schema_version SET version = %d;",
 	.lock_sql = "SELECT pg_advisory_xact_lock(7243001)",
 	.open = pg_open,

@@ -339,6 +339,7 @@ store_step_done(struct store *store, sqlite3_stmt *stmt, const char *what,
 
 const struct store_backend store_sqlite_backend = {
 	.name = "sqlite",
+	.traits = STORE_ONE_FILE,
 	.version_sql = "PRAGMA user_version = %d;",
 	.open = sqlite_open,
 	.close = sqlite_close,
