@@ -1770,7 +1770,7 @@ config_main_cfg(void)
 		CFG_STR("backend", "sqlite", CFGF_NONE),
 		CFG_STR("conninfo", "", CFGF_NONE),
 		CFG_STR("password_file", "", CFGF_NONE),
-		CFG_INT("busy_timeout", 10, CFGF_NONE),
+		CFG_INT("busy_timeout", CONFIG_BUSY_TIMEOUT_DEFAULT, CFGF_NONE),
 		CFG_END()
 	};
 	cfg_opt_t pipe_opts[] = {

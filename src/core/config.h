@@ -171,6 +171,8 @@ struct config {
 	char *store_password_file;	/* store { password_file }, or NULL */
 	int store_busy_timeout;	/* store { busy_timeout }: seconds a write
 				 * waits for another process's lock */
+#define CONFIG_BUSY_TIMEOUT_DEFAULT 10	/* its default, in seconds: the
+				 * store's backends open with it */
 	char *secret;
 	char *spool_dir;
 	char *list_dir;

@@ -898,10 +898,10 @@ store_open_config(const struct config *config, int flags, GError **error)
 	store = store_open_with(config->database, password, flags, error);
 	if (password != NULL)
 		memset(password, 0, strlen(password));
-	/* the backends open with 10 s; a pragma takes no parameter, and
-	 * PostgreSQL reads this one as its lock_timeout */
+	/* the backends open with the default; a pragma takes no parameter,
+	 * and PostgreSQL reads this one as its lock_timeout */
 	if (store != NULL && config->store_busy_timeout > 0 &&
-	    config->store_busy_timeout != 10) {
+	    config->store_busy_timeout != CONFIG_BUSY_TIMEOUT_DEFAULT) {
 		g_autofree char *busy = g_strdup_printf(
 		    "PRAGMA busy_timeout = %d",
 		    config->store_busy_timeout * 1000);

@@ -30,6 +30,7 @@
 #include <libpq-fe.h>
 
 #include "herald.h"
+#include "config.h"
 #include "store.h"
 #include "store_backend.h"
 
@@ -133,8 +134,8 @@ pg_connect(struct store_pg *pg, gboolean at_start, GError **error)
 	}
 	/* a lock waited for as long as SQLite's busy timeout, then TEMP */
 	res = PQexec(pg->conn, "SET synchronous_commit = on;"
-	    " SET lock_timeout = '10s';"
-	    " SET client_min_messages = warning; SET TIME ZONE 'UTC'");
+	    " SET lock_timeout = '" G_STRINGIFY(CONFIG_BUSY_TIMEOUT_DEFAULT)
+	    "s'; SET client_min_messages = warning; SET TIME ZONE 'UTC'");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		pg_set_error(error, pg->conn, res, "setting up the connection");
 		PQclear(res);

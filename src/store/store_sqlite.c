@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include "herald.h"
+#include "config.h"
 #include "store.h"
 #include "store_backend.h"
 #include "store_sqlite.h"
@@ -47,8 +48,9 @@ store_sqlite_error(GError **error, sqlite3 *db, int rc,
 	    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 }
 
-/* the time a connection waits for another's write lock before BUSY */
-#define STORE_BUSY_TIMEOUT_MS 10000
+/* the time a connection waits for another's write lock before BUSY
+ * (store_open_config sets store { busy_timeout } when it differs) */
+#define STORE_BUSY_TIMEOUT_MS (CONFIG_BUSY_TIMEOUT_DEFAULT * 1000)
 
 /* sqlite_configure - process-wide SQLite settings, before its first use:
  * no memory statistics (they take a global mutex on every allocation) */
