@@ -29,6 +29,7 @@
 #include "outbox.h"
 #include "store.h"
 #include "store_inbound.h"
+#include "store_oneclick.h"
 #include "subscriber.h"
 #include "token.h"
 
@@ -549,6 +550,103 @@ action_unsubscribe(struct action_ctx *ctx, const struct list_config *list,
 fail:
 	action_rollback(ctx);
 	return FALSE;
+}
+
+/* action_group_goodbyes - the goodbye of each item of OC unsubscribed
+ * now, into that item's notices (in the open transaction) */
+static gboolean
+action_group_goodbyes(struct action_ctx *ctx, const struct list_config *list,
+    gint64 list_id, const struct store_oneclick *oc,
+    struct action_group_item *items, guint n, GError **error)
+{
+	guint i;
+
+	for (i = 0; i < n; i++) {
+		struct action_ctx one = *ctx;
+
+		if (oc[i].found != STORE_ONECLICK_DONE || items[i].sub_id <= 0)
+			continue;
+		one.notices = items[i].notices;
+		if (!action_queue_goodbye(&one, list, list_id, oc[i].sub, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* action_group_say - IT's state, subscriber and words from what the
+ * store found (OC, whose subscriber IT takes), as action_unsubscribe
+ * would have said them */
+static void
+action_group_say(struct action_ctx *ctx, struct action_group_item *it,
+    struct store_oneclick *oc, const char *how)
+{
+	struct action_ctx one = *ctx;
+	gint64 id = it->sub_id;
+
+	one.outcome = it->outcome;
+	it->sub = g_steal_pointer(&oc->sub);
+	if (id <= 0) {
+		action_say(&one, "a token for no subscriber, nothing changed");
+		it->state = ACTION_TEST;
+		return;
+	}
+	switch (oc->found) {
+	case STORE_ONECLICK_DONE:
+		action_say(&one, "unsubscribed subscriber %" G_GINT64_FORMAT
+		    " (%s)", id, how);
+		it->state = ACTION_DONE;
+		break;
+	case STORE_ONECLICK_ALREADY:
+		action_say(&one, "subscriber %" G_GINT64_FORMAT " already %s",
+		    id, oc->status);
+		it->state = ACTION_ALREADY;
+		break;
+	case STORE_ONECLICK_NOT_MEMBER:
+		(void)action_not_member(&one, id, &it->state);
+		break;
+	case STORE_ONECLICK_NO_SUBSCRIBER:
+		/* subscriber_get's words for the same */
+		g_set_error(&it->err, HERALD_ERROR, HERALD_ERROR_NOUSER,
+		    "no subscriber #%" G_GINT64_FORMAT, id);
+		break;
+	}
+}
+
+/* action_unsubscribe_group - see action.h; the notices each item had
+ * before are all it has again after a failure */
+gboolean
+action_unsubscribe_group(struct action_ctx *ctx,
+    const struct list_config *list, const char *how,
+    struct action_group_item *items, guint n, GError **error)
+{
+	g_autofree struct store_oneclick *oc = g_new0(struct store_oneclick,
+	    n + 1);
+	g_autofree guint *had = g_new0(guint, n + 1);
+	gint64 list_id = 0;
+	guint i;
+
+	for (i = 0; i < n; i++) {
+		oc[i].sub_id = items[i].sub_id;
+		if (items[i].notices != NULL && *items[i].notices != NULL)
+			had[i] = (*items[i].notices)->len;
+	}
+	if (!action_begin(ctx, error))
+		return FALSE;
+	if (!store_oneclick_unsubscribe(ctx->store, list->name, ctx->channel,
+	    how, ctx->now, oc, n, &list_id, error) ||
+	    (action_goodbye_due(list, how) && !action_group_goodbyes(ctx, list,
+	    list_id, oc, items, n, error)) || !action_commit(ctx, error)) {
+		action_rollback(ctx);
+		for (i = 0; i < n; i++)
+			if (items[i].notices != NULL && *items[i].notices != NULL)
+				g_array_set_size(*items[i].notices, had[i]);
+		store_oneclick_clear(oc, n);
+		return FALSE;
+	}
+	for (i = 0; i < n; i++)
+		action_group_say(ctx, &items[i], &oc[i], how);
+	store_oneclick_clear(oc, n);
+	return TRUE;
 }
 
 /* action_resubscribe - see action.h */

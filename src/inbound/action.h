@@ -90,6 +90,29 @@ gboolean action_unsubscribe(struct action_ctx *ctx,
     const struct list_config *list, gint64 sub_id, const char *how,
     enum action_state *state, GError **error);
 
+/* one request of a group of one-click unsubscribes (herald serve's
+ * writer): what it asks (in) and what became of it (out) */
+struct action_group_item {
+	gint64 sub_id;		/* in: proved by its token; 0 acts on nobody */
+	GString *outcome;	/* in: its words (may be NULL) */
+	GArray **notices;	/* in: where its goodbye goes (may be NULL) */
+	enum action_state state;	/* out */
+	struct subscriber *sub;	/* out: the subscriber (no attributes), the
+				 * caller's; NULL with ERR for none */
+	GError *err;		/* out: NOUSER when there is no subscriber */
+};
+
+/* action_unsubscribe_group - action_unsubscribe (HOW "one-click") of
+ * each of the N ITEMS on LIST, as one unit of work in the caller's
+ * transaction (a savepoint inside a group, store_group_begin): each item
+ * gets the state, words and goodbye it would have got alone, in order,
+ * a subscriber asked for twice counts once (store_oneclick.h). FALSE and
+ * *ERROR: nothing of it done, no words, no notices (the caller answers
+ * every item with the error). */
+gboolean action_unsubscribe_group(struct action_ctx *ctx,
+    const struct list_config *list, const char *how,
+    struct action_group_item *items, guint n, GError **error);
+
 /* action_resubscribe - undo an unsubscribe: SUB_ID (proved by a token)
  * active on LIST again, only from "unsubscribed" (never from blocklisted,
  * disabled or pending); idempotent */

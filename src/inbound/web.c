@@ -527,14 +527,17 @@ web_action_ctx(struct web_req *r, struct action_ctx *a, GError **error)
  * A one-click POST is the request that comes in bursts (a mail provider
  * passes on its users' clicks, a campaign's readers click at once), and
  * its cost was the commit: one durable transaction, with its fsync, per
- * click. So the MHD thread that read one checks the token and the
- * subscriber, suspends the connection (MHD goes on serving the thread's
+ * click. So the MHD thread that read one checks the token (no database
+ * statement), suspends the connection (MHD goes on serving the thread's
  * other connections) and queues the request for the writer thread, which
  * takes every request queued (up to WEB_GROUP_MAX) into one transaction
- * (store_group_begin: each request's action_unsubscribe is a savepoint,
- * so one that fails undoes only itself), commits it durably once, and
- * resumes the connections; each is answered then, 200 only when its
- * change is committed. A failed commit (or a database busy past the
+ * (store_group_begin), writes the requests of each list as one unit, a
+ * savepoint (action_unsubscribe_group: a few set-based statements for
+ * the lot, store_oneclick.c, where one at a time cost about nine per
+ * request, each a round trip on PostgreSQL; a unit that fails undoes
+ * only itself and answers its requests with the error), commits it
+ * durably once, and resumes the connections; each is answered then, 200
+ * only when its change is committed. A failed commit (or a database busy past the
  * timeout, or SQLite rolling the group back) fails every request of the
  * group with the error: 503 with Retry-After, nothing changed, nothing
  * lost. While the writer stops (web_stop) a one-click is done in its
@@ -557,13 +560,12 @@ web_unsubscribed(struct MHD_Connection *c, struct web_req *r,
 	return web_page(c, r, MHD_HTTP_OK, "unsubscribed", ctx);
 }
 
-/* web_group_queue - hand R (a one-click for SUB_ID on LIST; *SUB taken)
- * to the writer and suspend C; FALSE (nothing taken) when there is no
- * writer or nobody to act on */
+/* web_group_queue - hand R (a one-click for SUB_ID on LIST) to the
+ * writer, which reads the subscriber too, and suspend C; FALSE when
+ * there is no writer or nobody to act on */
 static gboolean
 web_group_queue(struct MHD_Connection *c, struct web_req *r,
-    const struct list_config *list, gint64 sub_id, struct subscriber **sub,
-    const char *token)
+    const struct list_config *list, gint64 sub_id, const char *token)
 {
 	struct web *web = r->web;
 
@@ -577,7 +579,6 @@ web_group_queue(struct MHD_Connection *c, struct web_req *r,
 	r->conn = c;
 	r->job_list = list;
 	r->job_sub_id = sub_id;
-	r->job_sub = g_steal_pointer(sub);
 	r->job_token = g_strdup(token);
 	r->queued = TRUE;
 	/* suspended before the writer can see it, so its resume always
@@ -612,15 +613,66 @@ web_group_fail(struct web_req *r, const GError *err)
 		g_array_set_size(r->notices, 0);
 }
 
+/* web_group_list - the requests of BATCH for the list of the one at
+ * FIRST (each marked in DONE) as one unit of the open group, through
+ * action_unsubscribe_group: each gets its state, subscriber and words,
+ * or, when the unit fails, the error (nothing of the unit done) */
+static void
+web_group_list(struct web *web, struct store *store, GPtrArray *batch,
+    guint first, gint64 now, gboolean *done)
+{
+	const struct list_config *list = ((struct web_req *)
+	    g_ptr_array_index(batch, first))->job_list;
+	g_autofree struct action_group_item *items = g_new0(
+	    struct action_group_item, batch->len);
+	g_autofree struct web_req **reqs = g_new0(struct web_req *,
+	    batch->len);
+	struct action_ctx a = { 0 };
+	GError *err = NULL;
+	guint i, n = 0;
+
+	for (i = first; i < batch->len; i++) {
+		struct web_req *r = g_ptr_array_index(batch, i);
+
+		if (done[i] || r->job_list != list)
+			continue;
+		done[i] = TRUE;
+		reqs[n] = r;
+		items[n].sub_id = r->job_sub_id;
+		items[n].outcome = r->outcome;
+		items[n++].notices = &r->notices;
+	}
+	a.config = web->config;
+	a.key = web->key;
+	a.channel = "web";
+	a.now = now;
+	a.store = store;
+	if (!action_unsubscribe_group(&a, list, "one-click", items, n, &err)) {
+		for (i = 0; i < n; i++)
+			web_group_fail(reqs[i], err);
+		g_error_free(err);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		reqs[i]->job_state = items[i].state;
+		reqs[i]->job_sub = items[i].sub;
+		if (items[i].err != NULL) {
+			web_group_fail(reqs[i], items[i].err);
+			g_error_free(items[i].err);
+		}
+	}
+}
+
 /* web_group_write - the requests of BATCH in one durable transaction on
- * *STORE (the writer's, opened on first use); each gets its state or its
- * error */
+ * *STORE (the writer's, opened on first use), a unit (a savepoint) per
+ * list; each gets its state or its error */
 static void
 web_group_write(struct web *web, struct store **store, GPtrArray *batch)
 {
 	GError *err = NULL;
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-	guint i, done = 0;
+	g_autofree gboolean *done = g_new0(gboolean, batch->len);
+	guint i;
 
 	if (*store == NULL && (*store = web_store_open(web, &err)) == NULL)
 		goto fail;
@@ -630,21 +682,9 @@ web_group_write(struct web *web, struct store **store, GPtrArray *batch)
 		goto fail;
 	}
 	for (i = 0; i < batch->len; i++) {
-		struct web_req *r = g_ptr_array_index(batch, i);
-		struct action_ctx a = { 0 };
-
-		a.config = web->config;
-		a.key = web->key;
-		a.channel = "web";
-		a.now = now;
-		a.outcome = r->outcome;
-		a.notices = &r->notices;
-		a.store = *store;
-		if (!action_unsubscribe(&a, r->job_list, r->job_sub_id,
-		    "one-click", &r->job_state, &r->job_err))
-			web_group_fail(r, r->job_err);
-		else
-			done++;
+		if (done[i])
+			continue;
+		web_group_list(web, *store, batch, i, now, done);
 		if (store_group_lost(*store)) {
 			store_group_abort(*store);
 			g_mutex_unlock(&web->write_lock);
@@ -838,10 +878,12 @@ web_unsubscribe(struct MHD_Connection *c, struct web_req *r,
 
 	if (!web_method_ok(r, "GET, HEAD, POST"))
 		return web_wrong_method(c, r);
-	/* a POST is limited only when its form is one */
+	/* a POST is limited only when its form is one; a one-click's
+	 * subscriber is read by the writer, with its change (no statement
+	 * here: on PostgreSQL each is a round trip) */
 	if ((list = web_token_open(c, r, token, WEB_ACCEPT_UNSUBSCRIBE,
-	    post && form_ok, &sub_id,
-	    &a, &sub, &ret)) == NULL)
+	    post && form_ok, &sub_id, &a, post && form_ok ? NULL : &sub,
+	    &ret)) == NULL)
 		return ret;
 	if (post && !form_ok) {
 		g_string_assign(r->outcome, "no List-Unsubscribe=One-Click");
@@ -850,9 +892,10 @@ web_unsubscribe(struct MHD_Connection *c, struct web_req *r,
 		    " List-Unsubscribe=One-Click (RFC 8058).");
 	}
 	if (post) {
-		if (web_group_queue(c, r, list, sub_id, &sub, token))
+		if (web_group_queue(c, r, list, sub_id, token))
 			return MHD_YES;	/* answered once the group is written */
-		if (!action_unsubscribe(&a, list, sub_id, "one-click", &st, &err))
+		if (!web_load_sub(&a, sub_id, &sub, &err) ||
+		    !action_unsubscribe(&a, list, sub_id, "one-click", &st, &err))
 			return web_failed(c, r, list, err);
 		return web_unsubscribed(c, r, list, token, sub, st);
 	}

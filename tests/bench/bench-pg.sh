@@ -19,7 +19,12 @@
 #         count grew by the 200s wrk saw: lost = 200s - new rows).
 #         Targets on PostgreSQL: >= 10,000 POST/s, p99 < 50 ms, 0 lost.
 #         CPU per POST of herald serve and of its PostgreSQL backends.
-# PARTS ("send serve") picks the parts.
+# PARTS ("send serve") picks the parts. HERALD_B (a second herald
+# binary, say the build before a change) makes the serve part A/B: each
+# store's rounds run herald serve of HERALD (A) and of HERALD_B (B) in
+# turn on the same instance (A first in odd rounds), each on its own
+# subscribers, so a change is measured against the old binary under the
+# same load.
 #
 #   sh tests/bench/bench-pg.sh
 #   N=5000 SUBS=100000 DUR=5 ROUNDS=1 sh tests/bench/bench-pg.sh   (quick)
@@ -128,10 +133,25 @@ web {
 }
 EOC
 	bench_members "$T/serve-$1" "$SUBS"
-	_p=$(bench_port)
-	"$HERALD" serve --listen "127.0.0.1:$_p" 2>"$T/serve-$1.log" &
-	eval "sp_$1=$! port_$1=$_p"
+	eval "port_$1=$(bench_port)"
+	serve_run "$1" "$HERALD"
+}
+
+# serve_run KIND BIN - herald serve (binary BIN) on KIND's instance and
+# port, after the one running there (if any) stopped
+serve_run() {
+	eval "_sp=\${sp_$1:-} _p=\$port_$1"
+	[ -z "$_sp" ] || { kill -TERM "$_sp"; wait "$_sp" 2>/dev/null || true; }
+	HERALD_CONFIG=$T/serve-$1/etc/herald.conf "$2" serve --listen "127.0.0.1:$_p" 2>>"$T/serve-$1.log" &
+	eval "sp_$1=$!"
 	i=0; while [ $i -lt 100 ] && ! curl -sf -o /dev/null "http://127.0.0.1:$_p/health"; do sleep 0.1; i=$((i + 1)); done
+}
+
+# bins R - the binaries of round R in order (A first in odd rounds)
+bins() {
+	if [ -z "${HERALD_B:-}" ]; then echo "$HERALD"
+	elif [ $(($1 % 2)) = 1 ]; then echo "$HERALD $HERALD_B"
+	else echo "$HERALD_B $HERALD"; fi
 }
 
 # unsubscribed KIND - how many memberships KIND's store has unsubscribed
@@ -141,16 +161,22 @@ unsubscribed() {
 
 part_serve() {
 	for k in sqlite postgresql; do serve_instance $k; done
-	per=$((SUBS / ROUNDS))
-	echo "== serve: one-click POSTs, $SUBS subscribers, $ROUNDS rounds alternated, each round its own $per subscribers"
+	nb=1; [ -z "${HERALD_B:-}" ] || nb=2
+	per=$((SUBS / ROUNDS / nb))
+	echo "== serve: one-click POSTs, $SUBS subscribers, $ROUNDS rounds alternated, each run its own $per subscribers"
+	[ $nb = 1 ] || echo "  A/B: A = $HERALD, B = $HERALD_B, alternated within each store"
 	echo "  command: TOKENS=FILE WRK_THREADS=$THREADS wrk -t$THREADS -c$C -d${DUR}s --latency -s tests/bench/one-click.lua http://127.0.0.1:PORT"
-	r=1 ratios=
+	r=1 ratios= s=0
 	while [ "$r" -le "$ROUNDS" ]; do
 		echo "  round $r:"
 		for k in $(order $r); do
+		for bin in $(bins $r); do
+			[ $nb = 1 ] || serve_run "$k" "$bin"
+			label=$k; [ $nb = 1 ] || { [ "$bin" = "$HERALD" ] && label="$k A" || label="$k B"; }
 			eval "_p=\$port_$k"
 			"$BUILD/tools/herald-token" "$T/serve-$k/data/secret" u xen-users \
-			    "$(((r - 1) * per + 1))..$((r * per))" > "$T/tokens"
+			    "$((s * per + 1))..$(((s + 1) * per))" > "$T/tokens"
+			s=$((s + 1))
 			u0=$(unsubscribed $k)
 			eval "_sp=\$sp_$k"
 			c0=$(awk '{ print $14 + $15 }' "/proc/$_sp/stat")
@@ -166,16 +192,17 @@ part_serve() {
 			oks=$((W_requests - W_non2xx))
 			new=$(($(unsubscribed $k) - u0))
 			rps=$(sed -n 's/^Requests\/sec: *//p' "$T/wrk.out")
-			eval "rps_$k=$rps"
-			printf '    %-10s %8.0f POST/s, p50 %s ms, p99 %s ms, non-2xx %s, socket errors %s, %s answered 200, %s committed (lost %s)\n' \
-			    "$k:" "$rps" "$W_p50" "$W_p99" "$W_non2xx" "$W_sockerr" "$oks" "$new" "$((oks > new ? oks - new : 0))"
-			printf '               CPU a POST: herald serve %.0f us + PostgreSQL %.0f us\n' \
+			if [ "$bin" = "$HERALD" ]; then eval "rps_$k=$rps"; fi
+			printf '    %-13s %8.0f POST/s, p50 %s ms, p99 %s ms, non-2xx %s, socket errors %s, %s answered 200, %s committed (lost %s)\n' \
+			    "$label:" "$rps" "$W_p50" "$W_p99" "$W_non2xx" "$W_sockerr" "$oks" "$new" "$((oks > new ? oks - new : 0))"
+			printf '                  CPU a POST: herald serve %.0f us + PostgreSQL %.0f us\n' \
 			    "$(echo "($c1 - $c0) * 1000000 / $TICK / $W_requests" | bc -l)" "$(echo "$pgcpu * 1000000 / $W_requests" | bc -l)"
+		done
 		done
 		# shellcheck disable=SC2154
 		ratio=$(echo "scale=3; $rps_postgresql / $rps_sqlite" | bc)
 		ratios="$ratios $ratio"
-		printf '    ratio PostgreSQL / SQLite: %.2f\n' "$ratio"
+		printf '    ratio PostgreSQL / SQLite%s: %.2f\n' "$([ $nb = 1 ] || echo ' (A)')" "$ratio"
 		r=$((r + 1))
 	done
 	bench_load "after"

@@ -69,14 +69,17 @@ bench_store() {
 # the PostgreSQL backends serving DIR's database between start and stop:
 # start samples /proc every 0.1 s in the background (a backend's last
 # sample counts when its connection ends, so a figure may miss up to
-# 0.1 s of each); stop ends the sampler and sets pgcpu
+# 0.1 s of each); a backend already there at start (herald serve keeps
+# its connections from round to round) counts from its CPU then, not
+# from its birth; stop ends the sampler and sets pgcpu
 bench_pg_cpu() {
 	if [ "$2" = start ]; then
 		$PY - "$(cat "$1/.pgdb")" "$1/.pgcpu" <<'PYEOF' &
 import os, sys, time
 db, out = sys.argv[1], sys.argv[2]
-tick = os.sysconf("SC_CLK_TCK"); seen = {}
+tick = os.sysconf("SC_CLK_TCK"); seen = {}; base = None
 def sample():
+    global base
     for p in os.listdir("/proc"):
         if not p.isdigit(): continue
         try:
@@ -85,13 +88,17 @@ def sample():
             f = open("/proc/%s/stat" % p).read().rsplit(")", 1)[1].split()
             seen[p] = (int(f[11]) + int(f[12])) / tick
         except OSError: pass
-    with open(out + ".tmp", "w") as o: o.write("%.3f\n" % sum(seen.values()))
+    if base is None: base = dict(seen)
+    with open(out + ".tmp", "w") as o:
+        o.write("%.3f\n" % sum(v - base.get(p, 0) for p, v in seen.items()))
     os.replace(out + ".tmp", out)
 while not os.path.exists(out + ".stop"):
     sample(); time.sleep(0.1)
 sample()
 PYEOF
 		_pgcpu_pid=$!
+		# the first sample (the base) taken before the run starts
+		_i=0; while [ $_i -lt 50 ] && [ ! -e "$1/.pgcpu" ]; do sleep 0.1; _i=$((_i + 1)); done
 	else
 		touch "$1/.pgcpu.stop"; wait "$_pgcpu_pid" 2>/dev/null || true
 		_pgcpu_pid=
