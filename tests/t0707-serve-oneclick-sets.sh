@@ -71,11 +71,11 @@ EOF
 [ "$(sql "SELECT subscriber_id FROM events ORDER BY id" | tr '\n' ' ')" = "1 2 7 8 " ] &&
 [ "$(sql "SELECT DISTINCT list_id || ' ' || channel || ' ' || detail FROM events")" = "1 web one-click" ]
 ok $? "one event each for the four members, in the requests' order, none for the others"
-[ "$(sql "SELECT subscriber_id || ' ' || status || ' ' || channel FROM memberships WHERE list_id = 1 ORDER BY 1" | tr '\n' ',')" = \
+[ "$(sql "SELECT subscriber_id || ' ' || status || ' ' || channel FROM memberships WHERE list_id = 1 ORDER BY subscriber_id" | tr '\n' ',')" = \
     "1 unsubscribed web,2 unsubscribed web,3 active cli,4 unsubscribed cli,5 blocklisted cli,7 unsubscribed web,8 unsubscribed web,9 active cli,10 active cli,11 active cli," ] &&
 [ "$(sql "SELECT status FROM memberships WHERE list_id = 2 ORDER BY subscriber_id" | tr '\n' ' ')" = "active active " ]
 ok $? "the members off the list (channel web), everyone else as they were, the other list untouched"
-[ "$(sql "SELECT list_id || ' ' || subscriber_id || ' ' || action FROM confirmations ORDER BY 1, 2, 3" | tr '\n' ',')" = \
+[ "$(sql "SELECT list_id || ' ' || subscriber_id || ' ' || action FROM confirmations ORDER BY list_id, subscriber_id, action" | tr '\n' ',')" = \
     "1 3 unsubscribe,1 7 subscribe,2 1 unsubscribe," ]
 ok $? "the unsubscribe confirmation of a member who left is gone; other confirmations stay"
 [ "$(sql "SELECT subscriber_id FROM outbox WHERE kind = 'goodbye' ORDER BY id" | tr '\n' ' ')" = "1 2 7 8 " ]

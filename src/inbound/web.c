@@ -537,10 +537,10 @@ web_action_ctx(struct web_req *r, struct action_ctx *a, GError **error)
  * request, each a round trip on PostgreSQL; a unit that fails undoes
  * only itself and answers its requests with the error), commits it
  * durably once, and resumes the connections; each is answered then, 200
- * only when its change is committed. A failed commit (or a database busy past the
- * timeout, or SQLite rolling the group back) fails every request of the
- * group with the error: 503 with Retry-After, nothing changed, nothing
- * lost. While the writer stops (web_stop) a one-click is done in its
+ * only when its change is committed. A failed commit (or a database busy
+ * past the timeout, or SQLite rolling the group back) fails every request
+ * of the group with the error: 503 with Retry-After, nothing changed,
+ * nothing lost. While the writer stops (web_stop) a one-click is done in its
  * own thread as any other change.
  */
 

@@ -17,6 +17,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <gmime/gmime.h>
 
 #include "herald.h"
 #include "action.h"
@@ -69,6 +70,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: oneclick-group LIST ID...\n");
 		return 64;
 	}
+	g_mime_init();	/* the goodbyes are composed with GMime */
 	if ((config = config_load(g_getenv("HERALD_CONFIG"), &error)) == NULL ||
 	    (list = config_list(config, argv[1], &error)) == NULL ||
 	    (store = store_open_config(config, STORE_OPEN_DURABLE,
