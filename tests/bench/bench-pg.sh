@@ -166,7 +166,7 @@ part_serve() {
 	echo "== serve: one-click POSTs, $SUBS subscribers, $ROUNDS rounds alternated, each run its own $per subscribers"
 	[ $nb = 1 ] || echo "  A/B: A = $HERALD, B = $HERALD_B, alternated within each store"
 	echo "  command: TOKENS=FILE WRK_THREADS=$THREADS wrk -t$THREADS -c$C -d${DUR}s --latency -s tests/bench/one-click.lua http://127.0.0.1:PORT"
-	r=1 ratios= s=0
+	r=1 ratios= s_sqlite=0 s_postgresql=0
 	while [ "$r" -le "$ROUNDS" ]; do
 		echo "  round $r:"
 		for k in $(order $r); do
@@ -174,9 +174,10 @@ part_serve() {
 			[ $nb = 1 ] || serve_run "$k" "$bin"
 			label=$k; [ $nb = 1 ] || { [ "$bin" = "$HERALD" ] && label="$k A" || label="$k B"; }
 			eval "_p=\$port_$k"
+			# each store's runs take its subscribers in slices
+			eval "s=\$s_$k; s_$k=\$((s + 1))"
 			"$BUILD/tools/herald-token" "$T/serve-$k/data/secret" u xen-users \
 			    "$((s * per + 1))..$(((s + 1) * per))" > "$T/tokens"
-			s=$((s + 1))
 			u0=$(unsubscribed $k)
 			eval "_sp=\$sp_$k"
 			c0=$(awk '{ print $14 + $15 }' "/proc/$_sp/stat")
