@@ -226,7 +226,7 @@ test: all units
 PG_TEST_NUMS = 0100 0110 0120 0401 0402 0403 0404 0405 0406 0407 0410 0411 \
 	0412 0420 0421 0422 0423 0430 0431 0432 0433 0500 0501 0502 0503 \
 	0504 0505 0510 0511 0512 0515 0600 0650 0651 0652 0700 0701 \
-	0513 0704 0705 0707 0904
+	0513 0704 0705 0706 0707 0904
 PG_TESTS := $(foreach n,$(PG_TEST_NUMS),$(wildcard tests/t$(n)-*.sh))
 # three at a time: these tests wait on PostgreSQL more than they compute
 # (two at a time kept the CPUs 35-45% busy)
