@@ -682,8 +682,11 @@ web_group_write(struct web *web, struct store **store, GPtrArray *batch)
 		goto fail;
 	}
 	for (i = 0; i < batch->len; i++) {
+		struct web_req *r = g_ptr_array_index(batch, i);
+
 		if (done[i])
 			continue;
+		/* R's list's requests, R first: a unit's error is R's too */
 		web_group_list(web, *store, batch, i, now, done);
 		if (store_group_lost(*store)) {
 			store_group_abort(*store);

@@ -287,9 +287,10 @@ store_oneclick_unsubscribe(struct store *store, const char *list,
 		g_hash_table_insert(by_id, &items[i].sub_id,
 		    GUINT_TO_POINTER(rows->len));
 	}
-	ok = n == 0 || (strcmp(store_backend_name(store), "postgresql") == 0 ?
-	    oneclick_pg : oneclick_sqlite)(store, list, channel, how, now,
-	    rows, by_id, list_id, error);
+	/* arrays (PostgreSQL) come with data-modifying WITH parts */
+	ok = n == 0 || (store_has(store, STORE_ARRAYS) ? oneclick_pg :
+	    oneclick_sqlite)(store, list, channel, how, now, rows, by_id,
+	    list_id, error);
 	for (i = 0; ok && i < n; i++) {
 		gpointer key = NULL, k = NULL;
 
