@@ -532,7 +532,8 @@ web_action_ctx(struct web_req *r, struct action_ctx *a, GError **error)
  * other connections) and queues the request for the writer thread, which
  * takes every request queued (up to WEB_GROUP_MAX) into one transaction
  * (store_group_begin), writes the requests of each list as one unit, a
- * savepoint (action_unsubscribe_group: a few set-based statements for
+ * savepoint (none when all are for one list: the unit is the
+ * transaction; action_unsubscribe_group: a few set-based statements for
  * the lot, store_oneclick.c, where one at a time cost about nine per
  * request, each a round trip on PostgreSQL; a unit that fails undoes
  * only itself and answers its requests with the error), commits it
