@@ -12,7 +12,7 @@
 . "$TOP/tests/t0400/common.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
 [ -x "${PG_BIN:-/nonexistent}/pg_ctl" ] || { echo "1..0 # SKIP no PostgreSQL server here"; exit 0; }
-plan 21
+plan 23
 
 pg_private	# it stops and restarts the server
 pg_start
@@ -49,6 +49,11 @@ like "$out" "schema $latest, created or upgraded" && [ "$(sql "SELECT version FR
 ok $? "the schema at version $latest, the latest, counted in schema_version"
 t "herald init again" 0 herald init
 like "$out" 'already current'; ok $? "says it is current"
+
+# a transaction a failed statement aborted: PostgreSQL answers its COMMIT
+# with ROLLBACK, and that is no commit (the store said committed before)
+t "a COMMIT after a failed statement is a failure (75)" 75 "$BUILD/tools/store-commit" "postgresql:$(pg_conninfo)"
+like "$out" 'not committed: .*rolled the transaction back'; ok $? "says the transaction was rolled back"
 
 # a schema newer than this herald: 78, pipe 75
 sql "UPDATE schema_version SET version = 99"

@@ -808,13 +808,17 @@ campaign_lock_file(const char *data_dir, gint64 id, gboolean take,
 }
 
 /* campaign_unlock - release and close (and on PostgreSQL let go of the
- * advisory lock: a lost connection has let go of it already) */
+ * advisory lock when this connection holds it: a lost connection has let
+ * go of it already, and the server would warn of a lock not held) */
 void
 campaign_unlock(struct store *store, int fd, gint64 id)
 {
 	if (fd >= 0 && campaign_shared(store))
-		(void)store_get_int(store, "SELECT pg_advisory_unlock_shared(CAST(?1"
-		    " AS INTEGER), CAST(?2 AS INTEGER))", NULL, NULL,
+		(void)store_get_int(store, "SELECT count(*) FROM (SELECT"
+		    " pg_advisory_unlock_shared(CAST(?1 AS INTEGER), CAST(?2 AS"
+		    " INTEGER)) FROM pg_locks WHERE pid = pg_backend_pid() AND"
+		    " locktype = 'advisory' AND classid = ?1 AND objid = ?2"
+		    " AND objsubid = 2 AND mode = 'ShareLock') l", NULL, NULL,
 		    SQ_INT(CAMPAIGN_PG_LOCK), SQ_INT(id), SQ_END);
 	if (fd >= 0) {
 		if (ftruncate(fd, 0) != 0) {

@@ -53,14 +53,17 @@ store_claim_hold(struct store *store, const char *owner, GError **error)
 	    SQ_END) == 1;
 }
 
-/* store_claim_unhold - let go of OWNER's advisory lock */
+/* store_claim_unhold - let go of OWNER's advisory lock, when this
+ * connection holds it (not after a reconnect) */
 void
 store_claim_unhold(struct store *store, const char *owner)
 {
 	(void)store_get_int(store, "SELECT count(*) FROM (SELECT"
-	    " pg_advisory_unlock(CAST(?1 AS INTEGER), CAST(?2 AS INTEGER))) l",
-	    NULL, NULL, SQ_INT(CLAIM_PG_LOCK), SQ_INT(claim_number(owner)),
-	    SQ_END);
+	    " pg_advisory_unlock(CAST(?1 AS INTEGER), CAST(?2 AS INTEGER))"
+	    " FROM pg_locks WHERE pid = pg_backend_pid() AND"
+	    " locktype = 'advisory' AND classid = ?1 AND objid = ?2"
+	    " AND objsubid = 2) l", NULL, NULL, SQ_INT(CLAIM_PG_LOCK),
+	    SQ_INT(claim_number(owner)), SQ_END);
 }
 
 /* store_claim_free_dead - one statement: the owners (other than OWNER)

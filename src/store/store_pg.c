@@ -290,6 +290,16 @@ pg_exec(struct store *store, const char *sql, GError **error)
 		PQclear(res);
 		return FALSE;
 	}
+	/* a COMMIT of a transaction a failed statement aborted: the server
+	 * rolls it back and says so in the command tag, not as an error */
+	if (g_ascii_strcasecmp(sql, "COMMIT") == 0 &&
+	    strcmp(PQcmdStatus(res), "ROLLBACK") == 0) {
+		PQclear(res);
+		g_set_error(error, HERALD_ERROR, HERALD_ERROR_TEMP,
+		    "PostgreSQL rolled the transaction back at its COMMIT (a "
+		    "statement in it had failed): nothing of it was written");
+		return FALSE;
+	}
 	PG(store)->changes = atoi(PQcmdTuples(res));
 	PQclear(res);
 	return TRUE;
