@@ -50,8 +50,9 @@
  *
  * Commits: a worker's results are committed every CAMPAIGN_COMMIT_EVERY
  * messages. On PostgreSQL, where a commit is a round trip and a WAL
- * flush, they are committed beside the session instead (a committer
- * thread per worker with a connection of its own, dispatch_commit.h):
+ * flush, they are committed beside the sessions instead (the run's
+ * committer thread, with a connection of its own, puts the batches the
+ * workers handed over meanwhile in one commit: dispatch_commit.h):
  * every half of CAMPAIGN_COMMIT_EVERY, one half in flight while the
  * next fills, the worker waiting for the one in flight before it hands
  * over the next; and at a chunk's end everything is committed before
@@ -177,6 +178,8 @@ struct dispatch {
 	gint alive;			/* atomic: workers still running */
 	GMutex commit;			/* one worker commits at a time */
 	gboolean one_writer;		/* ... when the store is SQLite */
+	struct dispatch_committer *committer;	/* otherwise the workers'
+					 * commits (dispatch_commit.h) */
 	GMutex lock;			/* everything below */
 	gint64 sent, failed, deferred;
 	guint8 *window;
@@ -189,8 +192,8 @@ struct dispatch_worker {
 	struct dispatch *d;
 	struct dispatch_relay *relay;
 	struct store *store;		/* its own connection */
-	struct dispatch_committer *committer;	/* PostgreSQL: commits
-					 * beside the session, or NULL */
+	struct dispatch_commit_slot *committer;	/* PostgreSQL: its
+					 * place at the run's committer, or NULL */
 	GArray *pending;		/* struct campaign_result */
 	struct dispatch_held *admitted;	/* the last message admitted */
 	gboolean failed;		/* a commit failed: wait for the last try */
@@ -765,9 +768,8 @@ dispatch_worker_main(gpointer data)
 	w.pending = g_array_new(FALSE, TRUE, sizeof(struct campaign_result));
 	if ((w.store = store_open_config(d->config, 0, &error)) == NULL)
 		dispatch_fail(d, error);
-	else if (!d->one_writer &&
-	    (w.committer = dispatch_committer_new(d->config, &error)) == NULL)
-		dispatch_fail(d, error);
+	else if (d->committer != NULL)
+		w.committer = dispatch_committer_slot(d->committer);
 	while ((chunk = g_async_queue_pop(relay->queue)) != &dispatch_end) {
 		if (w.store != NULL && !g_atomic_int_get(&d->stopping) &&
 		    !dispatch_pass(&w, chunk))
@@ -778,7 +780,6 @@ dispatch_worker_main(gpointer data)
 	}
 	if (w.store != NULL) {
 		dispatch_flush(&w, FLUSH_LAST);
-		dispatch_committer_free(w.committer);
 		store_close(w.store);
 	}
 	g_array_unref(w.pending);
@@ -1223,6 +1224,7 @@ dispatch_none_due(struct dispatch *d, struct dispatch_relay *relay,
 static void
 dispatch_clear(struct dispatch *d)
 {
+	dispatch_committer_free(d->committer);
 	dispatch_relays_free(d);
 	g_free(d->owner);
 	g_free(d->reason);
@@ -1284,6 +1286,11 @@ dispatch_start(struct dispatch_producer *pr, GError **error)
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
+	if (!d->one_writer &&
+	    (d->committer = dispatch_committer_new(d->config, error)) == NULL) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		return FALSE;
+	}
 	dispatch_relays_start(d);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return TRUE;
