@@ -38,8 +38,15 @@ struct dispatch_committer {
 	GMutex lock;
 	GCond cond;
 	GPtrArray *slots;	/* struct dispatch_commit_slot * */
+	int waiting;		/* workers waiting for their batch */
 	gboolean quit;
 };
+
+/* how long the committer waits for more workers' batches to join the
+ * first one into its commit, unless a worker waits for it meanwhile (a
+ * worker fills its next batch in about as many milliseconds as it sends
+ * messages a second per thousand: at 1,000 a second, 10 ms) */
+#define COMMIT_GATHER_US 4000
 
 /* committer_take - under the lock: every batch handed over and not yet
  * taken, marked taken, appended to ALL; how many slots */
@@ -85,6 +92,21 @@ committer_done(struct dispatch_committer *c, const GError *error)
 	g_cond_broadcast(&c->cond);
 }
 
+/* committer_gather - under the lock, a batch taken into ALL: wait up to
+ * COMMIT_GATHER_US for the other workers' batches, and take them too;
+ * at once when a worker waits, every slot has handed one over, or the
+ * run ends */
+static void
+committer_gather(struct dispatch_committer *c, GArray *all, guint taken)
+{
+	gint64 until = g_get_monotonic_time() + COMMIT_GATHER_US;
+
+	while (taken < c->slots->len && c->waiting == 0 && !c->quit &&
+	    g_cond_wait_until(&c->cond, &c->lock, until))
+		taken += committer_take(c, all);
+	(void)committer_take(c, all);
+}
+
 /* committer_main - the thread: whatever the workers handed over, in one
  * commit, until told to quit */
 static gpointer
@@ -93,16 +115,18 @@ committer_main(gpointer data)
 	struct dispatch_committer *c = data;
 	GArray *all = g_array_new(FALSE, FALSE, sizeof(struct campaign_result));
 	GError *error = NULL;
+	guint taken;
 
 	g_mutex_lock(&c->lock);
 	for (;;) {
 		g_array_set_size(all, 0);	/* copies: the slots own them */
-		if (committer_take(c, all) == 0) {
+		if ((taken = committer_take(c, all)) == 0) {
 			if (c->quit)
 				break;
 			g_cond_wait(&c->cond, &c->lock);
 			continue;
 		}
+		committer_gather(c, all, taken);
 		g_mutex_unlock(&c->lock);
 		(void)campaign_record(c->store, c->config,
 		    (struct campaign_result *)(void *)all->data, all->len,
@@ -153,8 +177,13 @@ dispatch_committer_slot(struct dispatch_committer *c)
 static gboolean
 slot_settle(struct dispatch_commit_slot *s, GArray **pending, GError **error)
 {
-	while (s->busy)
-		g_cond_wait(&s->c->cond, &s->c->lock);
+	if (s->busy) {
+		s->c->waiting++;
+		g_cond_broadcast(&s->c->cond);	/* no gathering: commit now */
+		while (s->busy)
+			g_cond_wait(&s->c->cond, &s->c->lock);
+		s->c->waiting--;
+	}
 	if (s->error == NULL)
 		return TRUE;
 	g_array_prepend_vals(*pending, s->batch->data, s->batch->len);
