@@ -10,8 +10,9 @@
 #         Postfix's smtp-sink over CONN (4) connections, timed as a whole
 #         command (bench_timed): messages/s per store and the ratio
 #         PostgreSQL / SQLite (target: median >= 0.85), CPU per message
-#         and peak RSS beside (CPU: herald's own, and the PostgreSQL
-#         backends' serving it, sampled from /proc: bench_pg_cpu).
+#         and peak RSS beside (CPU: herald's own, the PostgreSQL
+#         backends' serving it, sampled from /proc: bench_pg_cpu, and
+#         smtp-sink's, from /proc around the command).
 #  serve: herald serve on each instance (SUBS, 1,000,000 subscribers),
 #         wrk -c C (200) for DUR (10) s of one-click POSTs, each for a
 #         different subscriber (tests/bench/one-click.lua): POST/s,
@@ -131,15 +132,18 @@ part_send() {
 			bench_load "before $b $k"
 			HERALD_CONFIG=$d/etc/herald.conf; export HERALD_CONFIG
 			[ $k = sqlite ] || { pg_stats start; bench_pg_cpu "$d" start; }
+			s0=$(awk '{ print $14 + $15 }' "/proc/$sink/stat")
 			# shellcheck disable=SC2086
 			bench_timed "$d" "$h" ${cmd#herald }
+			s1=$(awk '{ print $14 + $15 }' "/proc/$sink/stat")
 			pgcpu=0
 			[ $k = sqlite ] || bench_pg_cpu "$d" stop
 			sent=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["sent"])' "$d.out")
 			eval "rate_${b}_$k=$(bench_per_s "$sent" "$wall")"
-			printf '    %-15s %6s msg/s whole command (%s sent in %.2f s), CPU a message: herald %.0f us + PostgreSQL %.0f us, peak RSS %d MB\n' \
+			printf '    %-15s %6s msg/s whole command (%s sent in %.2f s), CPU a message: herald %.0f us + PostgreSQL %.0f us + smtp-sink %.0f us, peak RSS %d MB\n' \
 			    "$b $k:" "$(bench_per_s "$sent" "$wall")" "$sent" "$wall" \
-			    "$(echo "$cpu * 1000000 / $sent" | bc -l)" "$(echo "$pgcpu * 1000000 / $sent" | bc -l)" "$((rss / 1024))"
+			    "$(echo "$cpu * 1000000 / $sent" | bc -l)" "$(echo "$pgcpu * 1000000 / $sent" | bc -l)" \
+			    "$(echo "($s1 - $s0) * 1000000 / $TICK / $sent" | bc -l)" "$((rss / 1024))"
 			[ $k = sqlite ] || pg_stats "$d" "$sent"
 		done; done
 		# shellcheck disable=SC2154
