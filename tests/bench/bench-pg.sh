@@ -56,7 +56,7 @@ cleanup() {
 	wait 2>/dev/null || true
 	rm -rf "$T"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT INT TERM PIPE	# PIPE: a reader such as head gone
 HERALD_TEMPLATES=$TOP/templates
 export HERALD_TEMPLATES
 bench_pg
