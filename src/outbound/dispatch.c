@@ -49,7 +49,16 @@
  * says until when) or pauses (send.on_quota).
  *
  * Commits: a worker's results are committed every CAMPAIGN_COMMIT_EVERY
- * messages. A commit that fails (disk full, database locked past the
+ * messages. On PostgreSQL, where a commit is a round trip and a WAL
+ * flush, they are committed beside the sessions instead (the run's
+ * committer thread, with a connection of its own, puts the batches the
+ * workers handed over meanwhile in one commit: dispatch_commit.h):
+ * every half of CAMPAIGN_COMMIT_EVERY, one half in flight while the
+ * next fills, the worker waiting for the one in flight before it hands
+ * over the next; and at a chunk's end everything is committed before
+ * the worker goes on. Either way at most CAMPAIGN_COMMIT_EVERY messages
+ * a connection has had accepted are unrecorded at any instant (t0424).
+ * A commit that fails (disk full, database locked past the
  * busy timeout) stops the run; the results stay pending and are tried
  * again when the worker ends, and only then given up: at most
  * CAMPAIGN_COMMIT_EVERY accepted messages per connection are then still
@@ -81,6 +90,7 @@
 #include "herald.h"
 #include "campaign.h"
 #include "dispatch.h"
+#include "dispatch_commit.h"
 #include "relay.h"
 #include "send.h"
 #include "store_claims.h"
@@ -168,6 +178,8 @@ struct dispatch {
 	gint alive;			/* atomic: workers still running */
 	GMutex commit;			/* one worker commits at a time */
 	gboolean one_writer;		/* ... when the store is SQLite */
+	struct dispatch_committer *committer;	/* otherwise the workers'
+					 * commits (dispatch_commit.h) */
 	GMutex lock;			/* everything below */
 	gint64 sent, failed, deferred;
 	guint8 *window;
@@ -180,6 +192,8 @@ struct dispatch_worker {
 	struct dispatch *d;
 	struct dispatch_relay *relay;
 	struct store *store;		/* its own connection */
+	struct dispatch_commit_slot *committer;	/* PostgreSQL: its
+					 * place at the run's committer, or NULL */
 	GArray *pending;		/* struct campaign_result */
 	struct dispatch_held *admitted;	/* the last message admitted */
 	gboolean failed;		/* a commit failed: wait for the last try */
@@ -239,24 +253,55 @@ dispatch_fail(struct dispatch *d, GError *error)
 	dispatch_stop(d);
 }
 
+/* how a worker's flush commits: a batch handed to its committer, the
+ * worker going on (mid-chunk, PostgreSQL); everything committed before
+ * the worker goes on (a chunk's end: a chunk given back for another
+ * relay is read again only after); the worker's last */
+enum dispatch_flush_mode { FLUSH_BESIDE, FLUSH_NOW, FLUSH_LAST };
+
+/* dispatch_flush_committer - the committer's part of a flush: hand the
+ * batch over (FLUSH_BESIDE; TRUE: nothing more to do), or wait for the
+ * batch in flight. A batch that failed comes back to the front of the
+ * pending results and stops the run, as a failed commit does. */
+static gboolean
+dispatch_flush_committer(struct dispatch_worker *w,
+    enum dispatch_flush_mode mode)
+{
+	GError *error = NULL;
+	gboolean ok;
+
+	if (mode == FLUSH_BESIDE && w->failed)
+		return TRUE;
+	ok = mode == FLUSH_BESIDE ? dispatch_committer_hand(w->committer,
+	    &w->pending, &error) : dispatch_committer_drain(w->committer,
+	    &w->pending, &error);
+	if (!ok) {
+		dispatch_fail(w->d, error);
+		w->failed = TRUE;
+	}
+	return ok && mode == FLUSH_BESIDE;
+}
+
 /* dispatch_flush - commit the worker's pending results. A failure stops
  * the run and keeps them for the LAST try, when the worker ends; then
  * they are given up (their deliveries stay queued: see the top of the
  * file). One try in between would only wait out the busy timeout again. */
 static void
-dispatch_flush(struct dispatch_worker *w, gboolean last)
+dispatch_flush(struct dispatch_worker *w, enum dispatch_flush_mode mode)
 {
 	GError *error = NULL;
-	gboolean ok;
+	gboolean ok, last = mode == FLUSH_LAST;
 	guint i;
 
+	if (w->committer != NULL && dispatch_flush_committer(w, mode))
+		return;
 	if (w->pending->len == 0 || (w->failed && !last))
 		return;
 	/* on SQLite the workers take turns here rather than in SQLite, whose
 	 * busy handler sleeps a millisecond or more while the SMTP session
-	 * waits; PostgreSQL takes them at once (each worker's rows and its
-	 * relay's usage row are its own: no lock order to fight over), so
-	 * their commits share a WAL flush instead of queueing for one each */
+	 * waits; PostgreSQL takes them at once (each worker's rows are its
+	 * own), so their commits share a WAL flush instead of queueing for
+	 * one each */
 	if (w->d->one_writer)
 		g_mutex_lock(&w->d->commit);
 	ok = campaign_record(w->store, w->d->config,
@@ -276,7 +321,9 @@ dispatch_flush(struct dispatch_worker *w, gboolean last)
 	g_array_set_size(w->pending, 0);
 }
 
-/* dispatch_add - one result for the worker's next commit */
+/* dispatch_add - one result for the worker's next commit: with a
+ * committer, every half of CAMPAIGN_COMMIT_EVERY (one half in flight,
+ * one filling: what a kill -9 leaves unrecorded stays within it) */
 static void
 dispatch_add(struct dispatch_worker *w, gint64 delivery_id,
     enum campaign_fate fate, int code, const char *reply, const char *stage)
@@ -286,8 +333,9 @@ dispatch_add(struct dispatch_worker *w, gint64 delivery_id,
 	    fate == CAMPAIGN_PERM ? w->relay->cfg->name : NULL };
 
 	g_array_append_val(w->pending, r);
-	if (w->pending->len >= CAMPAIGN_COMMIT_EVERY)
-		dispatch_flush(w, FALSE);
+	if (w->pending->len >= (w->committer != NULL ?
+	    CAMPAIGN_COMMIT_EVERY / 2 : CAMPAIGN_COMMIT_EVERY))
+		dispatch_flush(w, FLUSH_BESIDE);
 }
 
 /* dispatch_halt - a refusal that is the relay's or the configuration's
@@ -688,7 +736,7 @@ dispatch_work(struct dispatch_worker *w, const struct dispatch_chunk *chunk)
 	for (i = 0; i < msgs->len; i++)		/* admitted, never reported */
 		dispatch_shape_release(d, &held[i], NULL);
 	w->admitted = NULL;
-	dispatch_flush(w, FALSE);
+	dispatch_flush(w, FLUSH_NOW);
 	dispatch_done(w, chunk);
 }
 
@@ -720,6 +768,8 @@ dispatch_worker_main(gpointer data)
 	w.pending = g_array_new(FALSE, TRUE, sizeof(struct campaign_result));
 	if ((w.store = store_open_config(d->config, 0, &error)) == NULL)
 		dispatch_fail(d, error);
+	else if (d->committer != NULL)
+		w.committer = dispatch_committer_slot(d->committer);
 	while ((chunk = g_async_queue_pop(relay->queue)) != &dispatch_end) {
 		if (w.store != NULL && !g_atomic_int_get(&d->stopping) &&
 		    !dispatch_pass(&w, chunk))
@@ -729,7 +779,7 @@ dispatch_worker_main(gpointer data)
 		g_free(chunk);
 	}
 	if (w.store != NULL) {
-		dispatch_flush(&w, TRUE);
+		dispatch_flush(&w, FLUSH_LAST);
 		store_close(w.store);
 	}
 	g_array_unref(w.pending);
@@ -1187,6 +1237,7 @@ dispatch_none_due(struct dispatch *d, struct dispatch_relay *relay,
 static void
 dispatch_clear(struct dispatch *d)
 {
+	dispatch_committer_free(d->committer);
 	dispatch_relays_free(d);
 	g_free(d->owner);
 	g_free(d->reason);
@@ -1248,6 +1299,11 @@ dispatch_start(struct dispatch_producer *pr, GError **error)
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
+	if (!d->one_writer &&
+	    (d->committer = dispatch_committer_new(d->config, error)) == NULL) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		return FALSE;
+	}
 	dispatch_relays_start(d);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return TRUE;
@@ -1468,7 +1524,7 @@ dispatch_run(struct store *store, const struct config *config,
 	dispatch_init(&d, config, composer, id);
 	if (store_claims_used(store))
 		d.owner = store_claim_owner();
-	d.one_writer = strcmp(store_backend_name(store), "sqlite") == 0;
+	d.one_writer = !store_has(store, STORE_SHARED);
 	pr.size = MIN(DISPATCH_FIRST_CHUNK, MAX(config->send.batch, 1));
 	if (!dispatch_start(&pr, error)) {
 		if (d.owner != NULL)

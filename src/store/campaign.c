@@ -488,10 +488,20 @@ fail:
 	return FALSE;
 }
 
+/* campaign_is_rejection - is R a 5xx at RCPT or DATA (a hard bounce)? A
+ * 5xx at MAIL FROM is about the message, not the recipient, and is not
+ * one. */
+static gboolean
+campaign_is_rejection(const struct campaign_result *r)
+{
+	return r->fate == CAMPAIGN_PERM && r->code >= 500 && r->code <= 599 &&
+	    r->stage != NULL && (strcmp(r->stage, "rcpt") == 0 ||
+	    strcmp(r->stage, "data") == 0);
+}
+
 /* campaign_record_rejection - a 5xx at RCPT or DATA is a hard bounce of
  * the recipient: hand it to the bounce policy (source "sync") inside the
- * caller's transaction. A 5xx at MAIL FROM is about the message, not the
- * recipient, and is not one. */
+ * caller's transaction. */
 static gboolean
 campaign_record_rejection(struct store *store, const struct config *config,
     const struct campaign_result *r, gint64 now, GError **error)
@@ -500,9 +510,7 @@ campaign_record_rejection(struct store *store, const struct config *config,
 	const struct list_config *list;
 	gint64 sub, list_id;
 
-	if (r->fate != CAMPAIGN_PERM || r->code < 500 || r->code > 599 ||
-	    r->stage == NULL || (strcmp(r->stage, "rcpt") != 0 &&
-	    strcmp(r->stage, "data") != 0))
+	if (!campaign_is_rejection(r))
 		return TRUE;
 	rows = store_select(store, "SELECT d.subscriber_id, c.list_id, l.name"
 	    " FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
@@ -588,6 +596,16 @@ campaign_record(struct store *store, const struct config *config,
 
 	if (n == 0)
 		return TRUE;
+	/* PostgreSQL: results that are all final and no bounce go in one
+	 * statement, its own transaction (campaign_batch_commit) */
+	for (i = 0; i < n && !campaign_is_rejection(&results[i]); i++)
+		;
+	if (i == n) {
+		int got = campaign_batch_commit(store, results, n, now, error);
+
+		if (got != 0)
+			return got > 0;
+	}
 	if (!store_begin(store, error))
 		return FALSE;
 	if (!campaign_batch_record(store, results, n, now, &done, error)) {

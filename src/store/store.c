@@ -381,6 +381,21 @@ static const char *const store_migrations[] = {
 	 * campaign); on SQLite they stay NULL. */
 	"ALTER TABLE deliveries ADD COLUMN claim_owner TEXT;"
 	"ALTER TABLE deliveries ADD COLUMN claim_until INTEGER;",
+	/* 13: a relay's minute may be counted in several rows (slot): on
+	 * PostgreSQL each connection that records a campaign's results
+	 * counts into a row of its own (campaign_batch.c), so the sending
+	 * threads' commits do not wait for each other on one row; a window
+	 * sums them. SQLite has one writer and keeps slot 0. */
+	"CREATE TABLE relay_usage_slots ("
+	"  relay TEXT NOT NULL,"
+	"  minute INTEGER NOT NULL,"
+	"  slot INTEGER NOT NULL DEFAULT 0,"
+	"  sent INTEGER NOT NULL,"
+	"  PRIMARY KEY (relay, minute, slot)) WITHOUT ROWID;"
+	"INSERT INTO relay_usage_slots(relay, minute, slot, sent)"
+	"  SELECT relay, minute, 0, sent FROM relay_usage;"
+	"DROP TABLE relay_usage;"
+	"ALTER TABLE relay_usage_slots RENAME TO relay_usage;",
 };
 
 
@@ -756,6 +771,11 @@ static const char *const store_migrations_pg[] = {
 	"ALTER TABLE deliveries ADD COLUMN claim_until BIGINT;"
 	"CREATE INDEX deliveries_claimed ON deliveries(claim_owner,"
 	"  campaign_id) WHERE state = 'queued' AND claim_owner IS NOT NULL;",
+
+	/* 13: relay_usage's slot (see the SQLite list) */
+	"ALTER TABLE relay_usage ADD COLUMN slot BIGINT NOT NULL DEFAULT 0;"
+	"ALTER TABLE relay_usage DROP CONSTRAINT relay_usage_pkey;"
+	"ALTER TABLE relay_usage ADD PRIMARY KEY (relay, minute, slot);",
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(store_migrations_pg) ==

@@ -1,7 +1,8 @@
 /*
  * store_relays.c - the relay pool's tables (see store_relays.h):
- * relay_usage, one row per relay and minute with the messages it
- * accepted then; relay_state, one row per relay (and per shaping group,
+ * relay_usage, rows per relay and minute with the messages it
+ * accepted then (slot 0 here; on PostgreSQL a campaign's results count
+ * into a row per connection, campaign_batch.c, and a window sums them); relay_state, one row per relay (and per shaping group,
  * "shape NAME"); and the deliveries' relay column, read per campaign.
  *
  * Must stay true: a window's count is one indexed range sum over
@@ -21,7 +22,7 @@ store_relay_record_usage(struct store *store, const char *relay, gint64 now,
 	if (n <= 0)
 		return TRUE;
 	if (!store_run(store, "INSERT INTO relay_usage(relay, minute, sent)"
-	    " VALUES (?1, ?2, ?3) ON CONFLICT(relay, minute)"
+	    " VALUES (?1, ?2, ?3) ON CONFLICT(relay, minute, slot)"
 	    " DO UPDATE SET sent = relay_usage.sent + excluded.sent", error,
 	    SQ_TEXT(relay), SQ_INT(now / 60), SQ_INT(n), SQ_END)) {
 		g_prefix_error(error, "counting a relay's messages: ");

@@ -10,8 +10,9 @@
 #         Postfix's smtp-sink over CONN (4) connections, timed as a whole
 #         command (bench_timed): messages/s per store and the ratio
 #         PostgreSQL / SQLite (target: median >= 0.85), CPU per message
-#         and peak RSS beside (CPU: herald's own, and the PostgreSQL
-#         backends' serving it, sampled from /proc: bench_pg_cpu).
+#         and peak RSS beside (CPU: herald's own, the PostgreSQL
+#         backends' serving it, sampled from /proc: bench_pg_cpu, and
+#         smtp-sink's, from /proc around the command).
 #  serve: herald serve on each instance (SUBS, 1,000,000 subscribers),
 #         wrk -c C (200) for DUR (10) s of one-click POSTs, each for a
 #         different subscriber (tests/bench/one-click.lua): POST/s,
@@ -25,9 +26,19 @@
 # turn on the same instance (A first in odd rounds), each on its own
 # subscribers, so a change is measured against the old binary under the
 # same load.
+# OLD=PATH (send): another herald binary (say, the one before a change)
+#         sends too, on instances of its own, in the same rounds: each
+#         round runs both binaries on both stores, in alternated order,
+#         and prints the ratio per binary.
+# PG_STATS=1 (send): the server loads pg_stat_statements, and after each
+#         PostgreSQL send the statements are listed by total execution
+#         time: calls, calls a message, execution µs a message (the
+#         server's own timing: parse, network and commit waits are
+#         outside it; the CPU a message above has them).
 #
 #   sh tests/bench/bench-pg.sh
 #   N=5000 SUBS=100000 DUR=5 ROUNDS=1 sh tests/bench/bench-pg.sh   (quick)
+#   PARTS=send N=10000 ROUNDS=3 OLD=/tmp/old/herald sh tests/bench/bench-pg.sh
 set -eu
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$TOP/tests/bench/lib.sh"
@@ -39,7 +50,9 @@ DUR=${DUR:-10}
 THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-3}
 PARTS=${PARTS:-send serve}
-echo "bench-pg.sh: N=$N SUBS=$SUBS CONN=$CONN C=$C DUR=$DUR THREADS=$THREADS ROUNDS=$ROUNDS PARTS='$PARTS' HERALD=$HERALD"
+OLD=${OLD:-}
+PG_STATS=${PG_STATS:-}
+echo "bench-pg.sh: N=$N SUBS=$SUBS CONN=$CONN C=$C DUR=$DUR THREADS=$THREADS ROUNDS=$ROUNDS PARTS='$PARTS' HERALD=$HERALD${OLD:+ OLD=$OLD}${PG_STATS:+ PG_STATS=$PG_STATS}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/bench-pg.XXXXXX")
 sink= sp_sqlite= sp_postgresql=
 cleanup() {
@@ -48,7 +61,7 @@ cleanup() {
 	wait 2>/dev/null || true
 	rm -rf "$T"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT INT TERM PIPE	# PIPE: a reader such as head gone
 HERALD_TEMPLATES=$TOP/templates
 export HERALD_TEMPLATES
 bench_pg
@@ -58,12 +71,15 @@ TICK=$(getconf CLK_TCK)
 # order R - the two stores in round R's order
 order() { if [ $(($1 % 2)) = 1 ]; then echo "sqlite postgresql"; else echo "postgresql sqlite"; fi; }
 
-# send_instance KIND - the send instance of store KIND in $T/send-KIND,
+# send_instance KIND [B] - the send instance of store KIND for binary B
+# (new: $HERALD, the default; old: $OLD) in $T/send-KIND (send-old-KIND),
 # N subscribers imported from $T/subs.csv
 send_instance() {
-	mkdir -p "$T/send-$1/etc"
-	cat > "$T/send-$1/etc/herald.conf" <<CONF
-data_dir = "$T/send-$1/data"
+	_d=$T/send-$1 _h=$HERALD
+	[ "${2:-new}" = new ] || _d=$T/send-old-$1 _h=$OLD
+	mkdir -p "$_d/etc"
+	cat > "$_d/etc/herald.conf" <<CONF
+data_dir = "$_d/data"
 list_dir = "$TOP/lists"
 smtp {
 	host = "127.0.0.1"
@@ -75,45 +91,85 @@ send {
 	batch = 200
 }
 CONF
-	bench_store "$T/send-$1" "$1"
-	HERALD_CONFIG=$T/send-$1/etc/herald.conf "$HERALD" init >/dev/null
-	HERALD_CONFIG=$T/send-$1/etc/herald.conf "$HERALD" sub import xen-users "$T/subs.csv" >/dev/null
+	bench_store "$_d" "$1"
+	HERALD_CONFIG=$_d/etc/herald.conf "$_h" init >/dev/null
+	HERALD_CONFIG=$_d/etc/herald.conf "$_h" sub import xen-users "$T/subs.csv" >/dev/null
+}
+
+# pg_stats start|DIR SENT - pg_stat_statements emptied (start), or the
+# statements of DIR's database since then, by total execution time,
+# per message of SENT
+pg_stats() {
+	[ -n "$PG_STATS" ] || return 0
+	if [ "$1" = start ]; then
+		psql -h "$PG_DIR" -U postgres -d postgres -qAtX -c "SELECT pg_stat_statements_reset()" >/dev/null
+		return
+	fi
+	echo "      statements (pg_stat_statements): calls, calls a message, execution us a message, rows a call, SQL"
+	psql -h "$PG_DIR" -U postgres -d postgres -qAtX -F ' ' -c "SELECT to_char(calls, '9999999'),
+	    to_char(calls / $2.0, '990.999'), to_char(total_exec_time * 1000 / $2, '99990.9'),
+	    to_char(rows / greatest(calls, 1.0), '9990.9'), left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+	    FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '$(cat "$1/.pgdb")')
+	    ORDER BY total_exec_time DESC LIMIT 25" | sed 's/^/       /'
 }
 
 part_send() {
 	bench_sink
 	bench_relay_subs "$T/subs.csv" "$N"
-	for k in sqlite postgresql; do send_instance $k; done
+	bins=new
+	[ -z "$OLD" ] || bins="new old"
+	for b in $bins; do for k in sqlite postgresql; do send_instance $k $b; done; done
+	if [ -n "$PG_STATS" ]; then
+		psql -h "$PG_DIR" -U postgres -d postgres -qAtX -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+	fi
 	cmd="herald send summit --list xen-users --segment users --segment developers --yes --json --again"
 	echo "== send: $N subscribers, $CONN connections to smtp-sink, $ROUNDS rounds alternated"
 	echo "  command (each store's HERALD_CONFIG): $cmd"
-	r=1 ratios=
+	[ -z "$OLD" ] || echo "  binaries: new $HERALD, old $OLD"
+	r=1 ratios= ratios_old=
 	while [ "$r" -le "$ROUNDS" ]; do
 		echo "  round $r:"
-		for k in $(order $r); do
-			bench_load "before $k"
+		rb=$bins
+		[ $((r % 2)) = 1 ] || [ -z "$OLD" ] || rb="old new"
+		for b in $rb; do for k in $(order $r); do
+			d=$T/send-$k h=$HERALD
+			[ $b = new ] || d=$T/send-old-$k h=$OLD
+			bench_load "before $b $k"
+			HERALD_CONFIG=$d/etc/herald.conf; export HERALD_CONFIG
+			[ $k = sqlite ] || { pg_stats start; bench_pg_cpu "$d" start; }
+			s0=$(awk '{ print $14 + $15 }' "/proc/$sink/stat")
 			# shellcheck disable=SC2086
-			HERALD_CONFIG=$T/send-$k/etc/herald.conf; export HERALD_CONFIG
-			[ $k = sqlite ] || bench_pg_cpu "$T/send-$k" start
-			bench_timed "$T/send-$k" "$HERALD" ${cmd#herald }
+			bench_timed "$d" "$h" ${cmd#herald }
+			s1=$(awk '{ print $14 + $15 }' "/proc/$sink/stat")
 			pgcpu=0
-			[ $k = sqlite ] || bench_pg_cpu "$T/send-$k" stop
-			sent=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["sent"])' "$T/send-$k.out")
-			eval "rate_$k=$(bench_per_s "$sent" "$wall")"
-			printf '    %-10s %6s msg/s whole command (%s sent in %.2f s), CPU a message: herald %.0f us + PostgreSQL %.0f us, peak RSS %d MB\n' \
-			    "$k:" "$(bench_per_s "$sent" "$wall")" "$sent" "$wall" \
-			    "$(echo "$cpu * 1000000 / $sent" | bc -l)" "$(echo "$pgcpu * 1000000 / $sent" | bc -l)" "$((rss / 1024))"
-		done
+			[ $k = sqlite ] || bench_pg_cpu "$d" stop
+			sent=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["sent"])' "$d.out")
+			eval "rate_${b}_$k=$(bench_per_s "$sent" "$wall")"
+			printf '    %-15s %6s msg/s whole command (%s sent in %.2f s), CPU a message: herald %.0f us + PostgreSQL %.0f us + smtp-sink %.0f us, peak RSS %d MB\n' \
+			    "$b $k:" "$(bench_per_s "$sent" "$wall")" "$sent" "$wall" \
+			    "$(echo "$cpu * 1000000 / $sent" | bc -l)" "$(echo "$pgcpu * 1000000 / $sent" | bc -l)" \
+			    "$(echo "($s1 - $s0) * 1000000 / $TICK / $sent" | bc -l)" "$((rss / 1024))"
+			[ $k = sqlite ] || pg_stats "$d" "$sent"
+		done; done
 		# shellcheck disable=SC2154
-		ratio=$(echo "scale=3; $rate_postgresql / $rate_sqlite" | bc)
+		ratio=$(echo "scale=3; $rate_new_postgresql / $rate_new_sqlite" | bc)
 		ratios="$ratios $ratio"
-		printf '    ratio PostgreSQL / SQLite: %.2f\n' "$ratio"
+		printf '    ratio PostgreSQL / SQLite: %.2f' "$ratio"
+		if [ -n "$OLD" ]; then
+			# shellcheck disable=SC2154
+			ratio=$(echo "scale=3; $rate_old_postgresql / $rate_old_sqlite" | bc)
+			ratios_old="$ratios_old $ratio"
+			printf ' (old binary: %.2f)' "$ratio"
+		fi
+		echo
 		r=$((r + 1))
 	done
 	bench_load "after"
 	# shellcheck disable=SC2086
 	printf '== send, PostgreSQL / SQLite whole-command rate: median %.2f of%s (target >= 0.85)\n' \
 	    "$(bench_median $ratios)" "$ratios"
+	# shellcheck disable=SC2086
+	[ -z "$OLD" ] || printf '== send, the old binary: median %.2f of%s\n' "$(bench_median $ratios_old)" "$ratios_old"
 	kill "$sink"; sink=
 }
 

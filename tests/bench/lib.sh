@@ -45,6 +45,9 @@ bench_pg() {
 	pg_start
 	printf 'fsync = %s\nshared_buffers = %s\nmax_connections = 300\n' \
 	    "${PG_FSYNC:-on}" "${PG_BUFFERS:-256MB}" >> "$PG_DIR/d/postgresql.conf"
+	# PG_STATS=1: pg_stat_statements loaded (bench-pg.sh lists statements)
+	[ -z "${PG_STATS:-}" ] || printf "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all\n" \
+	    >> "$PG_DIR/d/postgresql.conf"
 	pg_restart restart || { cat "$PG_DIR/log"; echo "bench: PostgreSQL did not restart"; exit 1; }
 	echo "  PostgreSQL $("$PG_BIN/postgres" --version | awk '{ print $3 }') in $PG_DIR (unix socket only):" \
 	    "fsync=${PG_FSYNC:-on} synchronous_commit=on shared_buffers=${PG_BUFFERS:-256MB}"
