@@ -115,7 +115,10 @@ unchanged && [ "$(sink_total)" = 0 ]; ok $? "nothing changed, nobody got mail"
 
 # --- sizes
 head -c 1000000 /dev/zero | tr '\0' a > "$T/big"
-hc --data-binary @"$T/big" "$WEB/unsubscribe/$BT"
+# (the server refuses on Content-Length and closes; a client still
+# writing the body may see that close as a reset before it reads the 413,
+# as happened once under load: curl asks first, with Expect)
+hc -H 'Expect: 100-continue' --data-binary @"$T/big" "$WEB/unsubscribe/$BT"
 [ "$code" = 413 ]; ok $? "a 1 MB body: 413 ($code)"
 hc -H 'Transfer-Encoding: chunked' --data-binary @"$T/big" "$WEB/unsubscribe/$BT"
 [ "$code" = 413 ]; ok $? "a 1 MB chunked body: 413 ($code)"
