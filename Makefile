@@ -124,7 +124,10 @@ SHELL_TESTS := $(sort $(wildcard tests/t[0-9][0-9][0-9][0-9]-*.sh))
 # "make" builds them when scdoc is installed, "make install" insists. A
 # page is written aside and renamed into place: a make install running at
 # the same time (the tests', under prove -j) copies the old page or the
-# new one, never half of one.
+# new one, never half of one. The date in a page is its source's
+# modification time (SOURCE_DATE_EPOCH when set, as dpkg-buildpackage
+# sets it from debian/changelog), not the day of the build: a page built
+# yesterday from the same source is the same page (t0905).
 MAN_SRCS := $(sort $(wildcard doc/*.scd))
 MAN_PAGES := $(MAN_SRCS:doc/%.scd=$(BUILD)/man/%)
 SCDOC := $(shell command -v scdoc 2>/dev/null)
@@ -144,7 +147,8 @@ man: $(MAN_PAGES)
 $(BUILD)/man/%: doc/%.scd
 	@mkdir -p $(BUILD)/man
 	@command -v scdoc >/dev/null || { echo "make: scdoc is missing (make deps installs it)"; exit 1; }
-	scdoc < $< > $@.tmp$$$$ && mv -f $@.tmp$$$$ $@ || { rm -f $@.tmp$$$$; exit 1; }
+	SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-$$(stat -c %Y $<)} scdoc < $< > $@.tmp$$$$ && \
+	    mv -f $@.tmp$$$$ $@ || { rm -f $@.tmp$$$$; exit 1; }
 
 $(HERALD_BIN): $(OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(HERALD_LDFLAGS) -o $@ $(OBJS) $(HERALD_LIBS)

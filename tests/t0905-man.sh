@@ -28,7 +28,9 @@ mandoc -T lint "$MAN"/* 2>&1 | grep -v -e 'skipping paragraph macro: PP' \
 ok $? "mandoc -T lint: clean (but scdoc's empty paragraphs, lower-case titles, long lines)"
 sed 's/^/#   /' "$T/lint" | head -10
 for p in herald.1 herald.conf.5 herald-list.5 herald-announcement.5; do
-	scdoc <"$TOP/doc/$p.scd" >"$T/$p.new" && cmp -s "$MAN/$p" "$T/$p.new" || echo "$p"
+	# dated as make dates it: the source's modification time
+	SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(stat -c %Y "$TOP/doc/$p.scd")} \
+	    scdoc <"$TOP/doc/$p.scd" >"$T/$p.new" && cmp -s "$MAN/$p" "$T/$p.new" || echo "$p"
 done >"$T/stale"
 [ ! -s "$T/stale" ]
 ok $? "the built pages are those of doc/*.scd (stale: $(cat "$T/stale"))"
