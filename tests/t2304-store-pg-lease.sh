@@ -8,11 +8,7 @@
 # messages in flight (it records its results every 20 messages per
 # connection: CAMPAIGN_COMMIT_EVERY). A host killed -9: t2309.
 . "${TOP:-.}/tests/lib.sh"
-. "$TOP/tests/t0400/common.sh"
-. "$TOP/tests/t2302/hosts.sh"
-HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
-[ -x "${PG_BIN:-/nonexistent}/pg_ctl" ] || { echo "1..0 # SKIP no PostgreSQL server here"; exit 0; }
-HERALD_TEST_STORE=postgresql; export HERALD_TEST_STORE
+. "$TOP/tests/t2302/hosts.sh"	# and t0400/common.sh; PostgreSQL or SKIP
 plan 8
 
 PORT=$(free_port)

@@ -11,11 +11,7 @@
 # 120, the window doc/admin/postgresql.md states); each host sent a
 # share (deliveries.claim_owner names the run that sent a row).
 . "${TOP:-.}/tests/lib.sh"
-. "$TOP/tests/t0400/common.sh"
-. "$TOP/tests/t2302/hosts.sh"
-HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
-[ -x "${PG_BIN:-/nonexistent}/pg_ctl" ] || { echo "1..0 # SKIP no PostgreSQL server here"; exit 0; }
-HERALD_TEST_STORE=postgresql; export HERALD_TEST_STORE
+. "$TOP/tests/t2302/hosts.sh"	# and t0400/common.sh; PostgreSQL or SKIP
 pg_private	# it restarts the server
 plan 8
 

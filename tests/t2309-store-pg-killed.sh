@@ -9,11 +9,7 @@
 # Every recipient reached; twice at most the killed run's messages in
 # flight (20 per connection: CAMPAIGN_COMMIT_EVERY).
 . "${TOP:-.}/tests/lib.sh"
-. "$TOP/tests/t0400/common.sh"
-. "$TOP/tests/t2302/hosts.sh"
-HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
-[ -x "${PG_BIN:-/nonexistent}/pg_ctl" ] || { echo "1..0 # SKIP no PostgreSQL server here"; exit 0; }
-HERALD_TEST_STORE=postgresql; export HERALD_TEST_STORE
+. "$TOP/tests/t2302/hosts.sh"	# and t0400/common.sh; PostgreSQL or SKIP
 plan 10
 
 PORT=$(free_port)

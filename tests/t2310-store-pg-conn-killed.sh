@@ -9,11 +9,7 @@
 # not take it for dead. A resume finishes; every recipient reached, at
 # most one connection's 20 messages in flight twice.
 . "${TOP:-.}/tests/lib.sh"
-. "$TOP/tests/t0400/common.sh"
-. "$TOP/tests/t2302/hosts.sh"
-HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
-[ -x "${PG_BIN:-/nonexistent}/pg_ctl" ] || { echo "1..0 # SKIP no PostgreSQL server here"; exit 0; }
-HERALD_TEST_STORE=postgresql; export HERALD_TEST_STORE
+. "$TOP/tests/t2302/hosts.sh"	# and t0400/common.sh; PostgreSQL or SKIP
 plan 6
 
 PORT=$(free_port)

@@ -33,20 +33,6 @@ struct oneclick_row {
 	struct subscriber *sub;	/* NULL: no such subscriber */
 };
 
-/* oneclick_status - the MEMBER_* constant equal to S, or NULL */
-static const char *
-oneclick_status(const char *s)
-{
-	static const char *const all[] = { MEMBER_PENDING, MEMBER_ACTIVE,
-	    MEMBER_UNSUBSCRIBED, MEMBER_DISABLED, MEMBER_BLOCKLISTED };
-	size_t i;
-
-	for (i = 0; s != NULL && i < G_N_ELEMENTS(all); i++)
-		if (strcmp(s, all[i]) == 0)
-			return all[i];
-	return NULL;
-}
-
 /* oneclick_leaves - a member with STATUS is unsubscribed by a one-click
  * (action_unsubscribe_moot's rule: not unsubscribed, not blocklisted) */
 static gboolean
@@ -69,7 +55,7 @@ oneclick_read(struct store_rows *q, GArray *rows, GHashTable *by_id)
 	if (k == 0)
 		return;	/* not asked for: cannot be, the ids are ours */
 	row = &g_array_index(rows, struct oneclick_row, k - 1);
-	row->status = oneclick_status(store_text(q, 4));
+	row->status = membership_intern(store_text(q, 4));
 	row->changed = store_int(q, 5) != 0;
 	if (row->sub == NULL && !store_null(q, 1))
 		row->sub = subscriber_from_row(q, 0);

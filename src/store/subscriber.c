@@ -133,8 +133,8 @@ subscriber_delete(struct store *store, gint64 id, GError **error)
 	return store_commit(store, error);
 }
 
-/* membership_intern - the MEMBER_* constant equal to S, or NULL */
-static const char *
+/* membership_intern - see subscriber.h */
+const char *
 membership_intern(const char *s)
 {
 	static const char *const all[] = { MEMBER_PENDING, MEMBER_ACTIVE,

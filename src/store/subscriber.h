@@ -58,6 +58,9 @@ struct subscriber *subscriber_get(struct store *store, gint64 id,
 struct subscriber *subscriber_find(struct store *store, const char *email,
     GError **error);
 
+/* membership_intern - the MEMBER_* constant equal to S, or NULL */
+const char *membership_intern(const char *s);
+
 /* membership_status - the status on LIST_ID (a MEMBER_* string, static),
  * or NULL and a NOUSER error when not a member */
 const char *membership_status(struct store *store, gint64 list_id,

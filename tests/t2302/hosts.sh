@@ -1,8 +1,15 @@
 # tests/t2302/hosts.sh - what the several-hosts tests (t2302, t2304,
-# t2305, t2309) share: more hosts on the test's one PostgreSQL database (each its
+# t2305, t2309, t2310) share: more hosts on the test's one PostgreSQL database (each its
 # own configuration and data folder, the same token secret), who sent
 # what (deliveries.claim_owner, host:pid:number, stays on a sent row),
-# and what the sink got.
+# and what the sink got. Sourcing it (after tests/lib.sh) also sources
+# t0400/common.sh, points HERALD_TEMPLATES at the tree's templates and
+# sets the test's store to PostgreSQL, or ends the test with a SKIP when
+# there is no PostgreSQL server here.
+. "$TOP/tests/t0400/common.sh"
+HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
+[ -x "${PG_BIN:-/nonexistent}/pg_ctl" ] || { echo "1..0 # SKIP no PostgreSQL server here"; exit 0; }
+HERALD_TEST_STORE=postgresql; export HERALD_TEST_STORE
 
 # is GOT WANT DESC - one point: GOT equals WANT
 is() { [ "$1" = "$2" ]; ok $? "$3 ($1)"; [ "$1" = "$2" ] || echo "#   wanted: $2"; }
