@@ -77,10 +77,16 @@ expect() {
 t() { _d=$1; shift; expect "$@"; ok $? "$_d"; }
 # like TEXT REGEX - TEXT matches the extended regex
 # unlike TEXT REGEX - it does not; for both, a regex grep cannot read (its
-# status 2) fails the point and says so, never counts as a non-match
+# status 2) fails the point and says so, never counts as a non-match, and
+# so does a regex of several lines (grep would take any one of them)
 like() { _grep "$1" "$2"; }
 unlike() { _grep "$1" "$2"; case $? in 0) return 1 ;; 1) return 0 ;; *) return 2 ;; esac; }
 _grep() {
+	case $2 in *"
+"*)	# grep takes each line of a pattern as a pattern of its own
+		echo "#   a regex of several lines matches any one of them: $2"
+		return 2 ;;
+	esac
 	printf '%s\n' "$1" | grep -Eq -- "$2"; _grc=$?
 	[ "$_grc" -le 1 ] || echo "#   grep failed (status $_grc) on the regex: $2"
 	return "$_grc"

@@ -2,12 +2,13 @@
 # The test harness itself: at_exit runs whole command lines, so a server a
 # test starts ("kill $pid") is stopped when the test ends (it used to split
 # on spaces and run "kill" and the pid as two commands, leaving servers).
-# like and unlike fail on a regex grep cannot read; wait_for and wait_file
+# like and unlike fail on a regex grep cannot read, and on one of several
+# lines (grep would take each line alone); wait_for and wait_file
 # are bounded. And the suite catches a faulty herald: under
 # tests/tools/fault-exit0 (a herald that refuses input in words but exits
 # 0) t0300 fails point after point, not only where it reads the words.
 . "${TOP:-.}/tests/lib.sh"
-plan 8
+plan 10
 
 cat > "$T/child.sh" <<'CHILD'
 . "$TOP/tests/lib.sh"
@@ -23,6 +24,12 @@ wait_for 10 gone "$(cat "$T/pid")"; ok $? "a process registered with at_exit \"k
 like abc 'a(' >/dev/null 2>&1; [ $? = 2 ]; ok $? "like: a bad regex is an error (2), not a match or not"
 unlike abc 'a(' >/dev/null 2>&1; [ $? = 2 ]; ok $? "unlike: a bad regex is an error (2), not a non-match"
 unlike abc 'x' && ! unlike abc 'b'; ok $? "unlike: 0 without a match, 1 with one"
+# grep -E takes a pattern of two lines as two patterns: "b" alone matched
+like "a
+b" '^a
+c$' >/dev/null 2>&1; [ $? = 2 ]; ok $? "like: a regex of several lines is an error (2), not any line's match"
+unlike "a" 'x
+a' >/dev/null 2>&1; [ $? = 2 ]; ok $? "unlike: a regex of several lines is an error (2)"
 wait_for 1 false >/dev/null; [ $? = 1 ]; ok $? "wait_for gives up after its bound"
 sh -c 'exit 0' &
 wait_file 30 "$T/never" $! >/dev/null; r=$?

@@ -177,24 +177,57 @@ store_delivery_chunk(struct store *store, gint64 id, gint64 now,
 	return NULL;
 }
 
-/* store_delivery_member - one membership and the blocklist, one read */
+/* store_delivery_members - N memberships and the blocklist, one read:
+ * the ids go as one array (PostgreSQL's bigint[], SQLite's JSON), each
+ * row comes back with its place in it. Scalar subqueries, not EXISTS:
+ * PostgreSQL's generic plan took the array for ten rows and hashed the
+ * blocklist's EXISTS over a scan of every membership (43 us a message
+ * of execution, against 10 for one subscriber alone); a scalar one is
+ * two index lookups a subscriber, whatever the array's length. */
 gboolean
-store_delivery_member(struct store *store, gint64 list_id, gint64 sid,
-    char **status, gboolean *blocked)
+store_delivery_members(struct store *store, gint64 list_id,
+    const gint64 *sids, guint n, char **status, gboolean *blocked)
 {
-	g_autoptr(store_rows) rows = store_select(store, "SELECT"
-	    " coalesce((SELECT status FROM memberships WHERE list_id = ?1"
-	    " AND subscriber_id = ?2), ''), EXISTS (SELECT 1 FROM memberships"
-	    " WHERE subscriber_id = ?2 AND status = 'blocklisted')", NULL,
-	    SQ_INT(list_id), SQ_INT(sid), SQ_END);
+	gboolean arrays = store_has(store, STORE_ARRAYS);
+	g_autoptr(GString) ids = g_string_new(arrays ? "{" : "[");
+	g_autoptr(store_rows) rows = NULL;
+	guint i, got = 0;
 
-	*status = NULL;
-	*blocked = FALSE;
-	if (rows == NULL || !store_next(rows, NULL))
+	for (i = 0; i < n; i++) {
+		status[i] = NULL;
+		blocked[i] = FALSE;
+		g_string_append_printf(ids, "%s%" G_GINT64_FORMAT,
+		    i > 0 ? "," : "", sids[i]);
+	}
+	g_string_append_c(ids, arrays ? '}' : ']');
+	rows = store_select(store, arrays ?
+	    "SELECT u.n - 1, coalesce((SELECT status FROM memberships"
+	    " WHERE list_id = ?1 AND subscriber_id = u.sid), ''),"
+	    " (SELECT 1 FROM memberships WHERE subscriber_id = u.sid"
+	    " AND status = 'blocklisted' LIMIT 1) IS NOT NULL"
+	    " FROM unnest(CAST(?2 AS bigint[])) WITH ORDINALITY AS u(sid, n)" :
+	    "SELECT u.key, coalesce((SELECT status FROM memberships"
+	    " WHERE list_id = ?1 AND subscriber_id = u.value), ''),"
+	    " (SELECT 1 FROM memberships WHERE subscriber_id = u.value"
+	    " AND status = 'blocklisted' LIMIT 1) IS NOT NULL"
+	    " FROM json_each(?2) u", NULL,
+	    SQ_INT(list_id), SQ_TEXT(ids->str), SQ_END);
+	if (rows == NULL)
 		return FALSE;
-	*status = store_text_dup(rows, 0);
-	*blocked = store_int(rows, 1) != 0;
-	return TRUE;
+	while (store_next(rows, NULL)) {
+		gint64 at = store_int(rows, 0);
+
+		if (at < 0 || at >= n || status[at] != NULL)
+			continue;
+		status[at] = store_text_dup(rows, 1);
+		blocked[at] = store_int(rows, 2) != 0;
+		got++;
+	}
+	if (got == n)
+		return TRUE;
+	for (i = 0; i < n; i++)		/* a row missing: none of them read */
+		g_clear_pointer(&status[i], g_free);
+	return FALSE;
 }
 
 /* store_delivery_list - the campaign's list_id */

@@ -1,15 +1,16 @@
 /*
  * store_deliveries.h - the deliveries of a campaign run as the
  * dispatcher (outbound/dispatch.c) reads them: how many are due, the id
- * range of the next chunk, a chunk's rows with their subscribers, one
- * membership just before a message goes, and the two things of the
- * campaign itself a run looks at (its list, its state). Results are
- * recorded by campaign_record (campaign.h).
+ * range of the next chunk, a chunk's rows with their subscribers, the
+ * memberships of the next few messages just before the first of them
+ * goes, and the two things of the campaign itself a run looks at (its
+ * list, its state). Results are recorded by campaign_record
+ * (campaign.h).
  *
  * Must stay true: "due" is queued with next_attempt at or before the
  * run's instant NOW, the same in every function here, so a chunk's rows
  * are exactly the ones its range was counted from. These run in hot
- * loops (a chunk per batch, a membership per message): each is one
+ * loops (a chunk per batch, memberships per few messages): each is one
  * statement, cached by the store per connection.
  */
 #ifndef HERALD_STORE_DELIVERIES_H
@@ -52,11 +53,12 @@ gboolean store_delivery_next(struct store *store, gint64 id, gint64 now,
 GArray *store_delivery_chunk(struct store *store, gint64 id, gint64 now,
     gint64 first, gint64 last, const char *owner, GError **error);
 
-/* store_delivery_member - subscriber SID's membership of LIST_ID now:
- * *STATUS ("" when none; the caller frees it) and whether *BLOCKED on
- * any list. FALSE (*STATUS NULL) when it cannot be read. */
-gboolean store_delivery_member(struct store *store, gint64 list_id,
-    gint64 sid, char **status, gboolean *blocked);
+/* store_delivery_members - the membership of LIST_ID now of each of
+ * the N subscribers SIDS, in one read: STATUS[i] ("" when none; the
+ * caller frees each) and whether BLOCKED[i] on any list. FALSE (every
+ * STATUS[i] NULL) when they cannot be read. */
+gboolean store_delivery_members(struct store *store, gint64 list_id,
+    const gint64 *sids, guint n, char **status, gboolean *blocked);
 
 /* store_delivery_list - the list of campaign ID; 0 and *ERROR when
  * there is none or the store fails */
