@@ -155,6 +155,25 @@ lmtp_unit_undo(struct lmtp_unit *u, const char *why)
 	u->error = g_strdup(why);
 }
 
+/* lmtp_defer_rest - the units of UNITS after the one at AT, which
+ * failed temporarily: deferred (the MTA retries them), not tried */
+static void
+lmtp_defer_rest(GArray *units, guint at)
+{
+	const struct lmtp_unit *failed = &g_array_index(units,
+	    struct lmtp_unit, at);
+	guint j;
+
+	for (j = at + 1; j < units->len; j++) {
+		struct lmtp_unit *u = &g_array_index(units, struct lmtp_unit, j);
+
+		u->status = EX_TEMPFAIL;
+		u->error = g_strdup_printf("not tried after a temporary"
+		    " failure in its group: %s", failed->error != NULL ?
+		    failed->error : "deferred");
+	}
+}
+
 /* lmtp_archive - the handled messages of JOBS (any recipient 250) into
  * the spool's archive, in one write */
 static void
@@ -207,6 +226,13 @@ lmtp_deliver(struct lmtp_worker *w, struct lmtp_job **jobs, guint n)
 			continue;
 		}
 		lmtp_unit_run(w, u);
+		if (u->status == EX_TEMPFAIL && !store_group_lost(store)) {
+			/* a lock not granted in time (PostgreSQL keeps the
+			 * group open): the rest would each wait for the same
+			 * lock in turn, so they are deferred now, untried */
+			lmtp_defer_rest(units, i);
+			break;
+		}
 		if (store_group_lost(store)) {
 			/* SQLite rolled the whole group back: undone */
 			for (j = first; j <= i; j++)
