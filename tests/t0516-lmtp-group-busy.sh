@@ -17,28 +17,7 @@ STORE_BUSY_TIMEOUT=2
 
 hinit
 unset STORE_BUSY_TIMEOUT
-sql "INSERT INTO lists(name) VALUES ('xen-users');
-    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $N)
-    INSERT INTO subscribers(id, email, email_key)
-    SELECT i, 'user' || i || '@example.test', 'user' || i || '@example.test' FROM n;
-    INSERT INTO memberships(list_id, subscriber_id, status) SELECT 1, id, 'active' FROM subscribers;"
-mkdir -p $T/m
-$PY - "$T" "$N" <<'EOP'
-import sys
-t, n = sys.argv[1], int(sys.argv[2])
-rcpt = "xen-users-bounces@lists.xenproject.org"
-with open(t + "/list", "w") as lst:
-    for i in range(n):
-        p = "%s/m/%d" % (t, i)
-        open(p, "wb").write(("From: MAILER-DAEMON@mx.example.test\nTo: %s\n"
-            "Subject: Undelivered Mail Returned to Sender %d\n"
-            "Auto-Submitted: auto-replied\nMIME-Version: 1.0\n"
-            "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
-            "--B\nContent-Type: text/plain\n\nuser unknown\n\n--B\nContent-Type: message/delivery-status\n\n"
-            "Reporting-MTA: dns; mx.example.test\n\nFinal-Recipient: rfc822; user%d@example.test\n"
-            "Action: failed\nStatus: 5.1.1\n\n--B--\n" % (rcpt, i, i + 1)).encode())
-        lst.write("%s\t\t%s\n" % (p, rcpt))
-EOP
+bounce_burst $N
 lmtp_start
 
 # the lock: an sqlite3 connection's write transaction, or a psql session

@@ -131,3 +131,33 @@ hpipe() {
 		"$HERALD" pipe -f "$1" "$2" < "$3"
 	fi
 }
+
+# bounce_burst N - N subscribers of xen-users (ids 1..N, userI@example.test)
+# and a bounce naming each: the messages in $T/m, $T/list for
+# tests/tools/lmtp-burst.py ("PATH<TAB><TAB>RECIPIENT" a line) and each
+# message's SHA-256 in $T/digests (inbound_bounces.digest), in order
+bounce_burst() {
+	sql "INSERT INTO lists(name) VALUES ('xen-users');
+	    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
+	    INSERT INTO subscribers(id, email, email_key)
+	    SELECT i, 'user' || i || '@example.test', 'user' || i || '@example.test' FROM n;
+	    INSERT INTO memberships(list_id, subscriber_id, status) SELECT 1, id, 'active' FROM subscribers;"
+	mkdir -p "$T/m"
+	$PY - "$T" "$1" <<'EOP'
+import hashlib, sys
+t, n = sys.argv[1], int(sys.argv[2])
+rcpt = "xen-users-bounces@lists.xenproject.org"
+with open(t + "/list", "w") as lst, open(t + "/digests", "w") as dig:
+    for i in range(n):
+        p = "%s/m/%d" % (t, i)
+        body = ("From: MAILER-DAEMON@mx.example.test\nTo: %s\nSubject: Undelivered Mail Returned to Sender %d\n"
+                "Auto-Submitted: auto-replied\nMIME-Version: 1.0\n"
+                "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+                "--B\nContent-Type: text/plain\n\nuser unknown\n\n--B\nContent-Type: message/delivery-status\n\n"
+                "Reporting-MTA: dns; mx.example.test\n\nFinal-Recipient: rfc822; user%d@example.test\n"
+                "Action: failed\nStatus: 5.1.1\n\n--B--\n" % (rcpt, i, i + 1)).encode()
+        open(p, "wb").write(body)
+        lst.write("%s\t\t%s\n" % (p, rcpt))
+        dig.write(hashlib.sha256(body).hexdigest() + "\n")
+EOP
+}
