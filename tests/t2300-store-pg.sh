@@ -90,7 +90,7 @@ start_sink "$PORT" "$T/sink"
 "$HERALD" send summit --list xen-users --segment users --segment developers --yes \
     >"$T/send.out" 2>"$T/send.err" &
 sender=$!
-wait_for 60 eval '[ "$(ls "$T/sink" | wc -l)" -ge 150 ]'
+wait_for 60 sink_messages "$T/sink" 150
 pg_restart restart
 wait "$sender"; rc=$?
 echo "# the send ended with $rc: $(tail -1 "$T/send.err")"

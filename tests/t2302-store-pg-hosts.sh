@@ -14,12 +14,8 @@
 . "$TOP/tests/t2302/hosts.sh"	# and t0400/common.sh; PostgreSQL or SKIP
 plan 9
 
-PORT=$(free_port)
-relay_conf "$PORT" "send {" "connections = 2" "batch = 20" "rate = 100" \
-    "lease = 5" "}"
-subs_csv "$T/subs.csv" 1000
-herald sub import xen-users "$T/subs.csv" >/dev/null
-start_sink "$PORT" "$T/sink"
+hosts_start 1000 "connections = 2" "batch = 20" "rate = 100" \
+    "lease = 5"
 host_add b
 # host B slow: its chunks (up to 200 rows at 20 a second) last longer than
 # the lease, so only its renewals keep host A, done with the rest and
@@ -30,7 +26,7 @@ grep -q 'rate = 20$' "$T/b/etc/herald.conf" || echo "Bail out! host B's rate not
 
 host_bg a send summit --list xen-users --segment users --segment developers --yes
 A=$!
-wait_for 60 eval '[ "$(ls "$T/sink" | wc -l)" -ge 50 ]'
+wait_for 60 sink_messages "$T/sink" 50
 host_bg b campaign resume 1
 B=$!
 # a third run, a "ghost" that claimed 100 rows near the end of the queue

@@ -6,18 +6,10 @@
 # this test did not fail with that lock removed: the release reads what
 # was released already).
 . "${TOP:-.}/tests/lib.sh"
-. "$TOP/tests/t0400/common.sh"
-. "$TOP/tests/t2302/hosts.sh"
-HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
-[ -x "${PG_BIN:-/nonexistent}/pg_ctl" ] || { echo "1..0 # SKIP no PostgreSQL server here"; exit 0; }
-HERALD_TEST_STORE=postgresql; export HERALD_TEST_STORE
+. "$TOP/tests/t2302/hosts.sh"	# and t0400/common.sh; PostgreSQL or SKIP
 plan 4
 
-PORT=$(free_port)
-relay_conf "$PORT" "send {" "connections = 2" "rate = 100" "}"
-subs_csv "$T/subs.csv" 300
-herald sub import xen-users "$T/subs.csv" >/dev/null
-start_sink "$PORT" "$T/sink"
+hosts_start 300 "connections = 2" "rate = 100"
 host_add b
 HERALD_NOW="2014-08-01 06:00:00"; export HERALD_NOW
 t "schedule a campaign with a daily cap of 40" 0 herald send summit \

@@ -12,12 +12,8 @@
 . "$TOP/tests/t2302/hosts.sh"	# and t0400/common.sh; PostgreSQL or SKIP
 plan 6
 
-PORT=$(free_port)
-relay_conf "$PORT" "send {" "connections = 1" "batch = 20" "rate = 40" \
-    "lease = 600" "}"
-subs_csv "$T/subs.csv" 500
-herald sub import xen-users "$T/subs.csv" >/dev/null
-start_sink "$PORT" "$T/sink"
+hosts_start 500 "connections = 1" "batch = 20" "rate = 40" \
+    "lease = 600"
 # runs' locks: "backend-pid number" lines
 run_locks() {
 	sql "SELECT pid || ' ' || objid FROM pg_locks WHERE locktype = 'advisory'
@@ -27,7 +23,7 @@ run_locks() {
 
 host_bg a send summit --list xen-users --segment users --segment developers --yes
 A=$!
-wait_for 60 eval '[ "$(ls "$T/sink" | wc -l)" -ge 40 ]'
+wait_for 60 sink_messages "$T/sink" 40
 before=$(run_locks)
 [ -n "$before" ]; ok $? "the run holds its lock ($before)"
 sql "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'

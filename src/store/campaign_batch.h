@@ -33,9 +33,10 @@ gboolean campaign_batch_record(struct store *store,
  * results, the usage counts of the relays that accepted them (the
  * minute of NOW, in this connection's own slot, for the rows still
  * queued) and the prune of their old buckets, in one statement that
- * commits by itself. 1 done (committed), 0 not for this path (nothing written:
- * the caller records them in a transaction), -1 a store error (nothing
- * written, or, when the connection died at the commit, perhaps all). */
+ * commits by itself. 1 done (committed), 0 not for this path (nothing
+ * written: the caller records them in a transaction), -1 a store error
+ * (nothing written, or, when the connection died at the commit, perhaps
+ * all). */
 int campaign_batch_commit(struct store *store,
     const struct campaign_result *results, guint n, gint64 now,
     GError **error);

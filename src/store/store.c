@@ -946,6 +946,21 @@ store_has(const struct store *store, enum store_trait trait)
 	return (store->ops->traits & trait) != 0;
 }
 
+/* store_id_list - see store.h */
+char *
+store_id_list(const struct store *store, const gint64 *ids, guint n)
+{
+	gboolean arrays = store_has(store, STORE_ARRAYS);
+	GString *a = g_string_new(arrays ? "{" : "[");
+	guint i;
+
+	for (i = 0; i < n; i++)
+		g_string_append_printf(a, "%s%" G_GINT64_FORMAT, i > 0 ? "," : "",
+		    ids[i]);
+	g_string_append_c(a, arrays ? '}' : ']');
+	return g_string_free(a, FALSE);
+}
+
 /* store_close - close the connection (the backend finalizes what it
  * cached; a statement still open is the caller's to finish) */
 void

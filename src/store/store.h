@@ -81,6 +81,10 @@ enum store_trait {
 };
 /* store_has - can STORE's backend do TRAIT? */
 gboolean store_has(const struct store *store, enum store_trait trait);
+/* store_id_list - IDS[0..N) as one parameter holding them all:
+ * PostgreSQL's array literal {1,2} (read with unnest(CAST(?N AS
+ * bigint[]))) or, elsewhere, a JSON array [1,2] (read with json_each) */
+char *store_id_list(const struct store *store, const gint64 *ids, guint n);
 void store_close(struct store *store);
 
 /* store_migrate - apply every migration the file lacks, each in its own

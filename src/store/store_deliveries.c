@@ -178,40 +178,32 @@ store_delivery_chunk(struct store *store, gint64 id, gint64 now,
 }
 
 /* store_delivery_members - N memberships and the blocklist, one read:
- * the ids go as one array (PostgreSQL's bigint[], SQLite's JSON), each
- * row comes back with its place in it. Scalar subqueries, not EXISTS:
- * PostgreSQL's generic plan took the array for ten rows and hashed the
- * blocklist's EXISTS over a scan of every membership (43 us a message
- * of execution, against 10 for one subscriber alone); a scalar one is
- * two index lookups a subscriber, whatever the array's length. */
+ * the ids go as one parameter (store_id_list), each row comes back with
+ * its place in it. Scalar subqueries, not EXISTS: PostgreSQL's generic
+ * plan took the array for ten rows and hashed the blocklist's EXISTS
+ * over a scan of every membership (43 us a message of execution, against
+ * 10 for one subscriber alone); a scalar one is two index lookups a
+ * subscriber, whatever the array's length. */
+#define MEMBERS_SQL(ids)						\
+	"SELECT u.n, coalesce((SELECT status FROM memberships"		\
+	" WHERE list_id = ?1 AND subscriber_id = u.sid), ''),"		\
+	" (SELECT 1 FROM memberships WHERE subscriber_id = u.sid"	\
+	" AND status = 'blocklisted' LIMIT 1) IS NOT NULL FROM " ids " u"
 gboolean
 store_delivery_members(struct store *store, gint64 list_id,
     const gint64 *sids, guint n, char **status, gboolean *blocked)
 {
-	gboolean arrays = store_has(store, STORE_ARRAYS);
-	g_autoptr(GString) ids = g_string_new(arrays ? "{" : "[");
-	g_autoptr(store_rows) rows = NULL;
+	g_autofree char *ids = store_id_list(store, sids, n);
+	g_autoptr(store_rows) rows = store_select(store,
+	    store_has(store, STORE_ARRAYS) ?
+	    MEMBERS_SQL("(SELECT n - 1 AS n, sid FROM unnest(CAST(?2 AS"
+	    " bigint[])) WITH ORDINALITY AS v(sid, n))") :
+	    MEMBERS_SQL("(SELECT key AS n, value AS sid FROM json_each(?2))"),
+	    NULL, SQ_INT(list_id), SQ_TEXT(ids), SQ_END);
 	guint i, got = 0;
 
-	for (i = 0; i < n; i++) {
-		status[i] = NULL;
-		blocked[i] = FALSE;
-		g_string_append_printf(ids, "%s%" G_GINT64_FORMAT,
-		    i > 0 ? "," : "", sids[i]);
-	}
-	g_string_append_c(ids, arrays ? '}' : ']');
-	rows = store_select(store, arrays ?
-	    "SELECT u.n - 1, coalesce((SELECT status FROM memberships"
-	    " WHERE list_id = ?1 AND subscriber_id = u.sid), ''),"
-	    " (SELECT 1 FROM memberships WHERE subscriber_id = u.sid"
-	    " AND status = 'blocklisted' LIMIT 1) IS NOT NULL"
-	    " FROM unnest(CAST(?2 AS bigint[])) WITH ORDINALITY AS u(sid, n)" :
-	    "SELECT u.key, coalesce((SELECT status FROM memberships"
-	    " WHERE list_id = ?1 AND subscriber_id = u.value), ''),"
-	    " (SELECT 1 FROM memberships WHERE subscriber_id = u.value"
-	    " AND status = 'blocklisted' LIMIT 1) IS NOT NULL"
-	    " FROM json_each(?2) u", NULL,
-	    SQ_INT(list_id), SQ_TEXT(ids->str), SQ_END);
+	memset(status, 0, n * sizeof *status);
+	memset(blocked, 0, n * sizeof *blocked);
 	if (rows == NULL)
 		return FALSE;
 	while (store_next(rows, NULL)) {

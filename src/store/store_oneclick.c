@@ -62,24 +62,23 @@ oneclick_read(struct store_rows *q, GArray *rows, GHashTable *by_id)
 }
 
 /* oneclick_array - the ids of ROWS (those that leave, with LEAVING) as
- * an array literal: PostgreSQL's {1,2} or JSON's [1,2] */
+ * one parameter (store_id_list) */
 static char *
-oneclick_array(GArray *rows, gboolean pg, gboolean leaving)
+oneclick_array(struct store *store, GArray *rows, gboolean leaving)
 {
-	GString *a = g_string_new(pg ? "{" : "[");
+	g_autoptr(GArray) ids = g_array_sized_new(FALSE, FALSE, sizeof(gint64),
+	    rows->len);
 	guint i;
 
 	for (i = 0; i < rows->len; i++) {
 		struct oneclick_row *r = &g_array_index(rows,
 		    struct oneclick_row, i);
 
-		if (leaving && !oneclick_leaves(r->status))
-			continue;
-		g_string_append_printf(a, "%s%" G_GINT64_FORMAT,
-		    a->len > 1 ? "," : "", r->id);
+		if (!leaving || oneclick_leaves(r->status))
+			g_array_append_val(ids, r->id);
 	}
-	g_string_append_c(a, pg ? '}' : ']');
-	return g_string_free(a, FALSE);
+	return store_id_list(store, (const gint64 *)(void *)ids->data,
+	    ids->len);
 }
 
 /* oneclick_rows - read every row of Q into ROWS; *LIST_ID from column 6
@@ -109,7 +108,7 @@ oneclick_pg(struct store *store, const char *list, const char *channel,
     const char *how, gint64 now, GArray *rows, GHashTable *by_id,
     gint64 *list_id, GError **error)
 {
-	g_autofree char *ids = oneclick_array(rows, TRUE, FALSE);
+	g_autofree char *ids = oneclick_array(store, rows, FALSE);
 	g_autoptr(store_rows) q = store_select(store,
 	    "WITH l AS (SELECT id FROM lists WHERE name = ?1),"
 	    " r AS (SELECT v.sid, v.n FROM unnest(CAST(?2 AS bigint[]))"
@@ -147,7 +146,7 @@ oneclick_sqlite_write(struct store *store, gint64 list_id,
     const char *channel, const char *how, gint64 now, GArray *rows,
     GError **error)
 {
-	g_autofree char *ids = oneclick_array(rows, FALSE, TRUE);
+	g_autofree char *ids = oneclick_array(store, rows, TRUE);
 	guint i, n = 0;
 
 	for (i = 0; i < rows->len; i++)
@@ -188,7 +187,7 @@ oneclick_sqlite(struct store *store, const char *list, const char *channel,
     const char *how, gint64 now, GArray *rows, GHashTable *by_id,
     gint64 *list_id, GError **error)
 {
-	g_autofree char *ids = oneclick_array(rows, FALSE, FALSE);
+	g_autofree char *ids = oneclick_array(store, rows, FALSE);
 	g_autoptr(store_rows) q = NULL;
 
 	if ((*list_id = store_list_row(store, list, FALSE, error)) < 0)

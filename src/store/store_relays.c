@@ -2,8 +2,9 @@
  * store_relays.c - the relay pool's tables (see store_relays.h):
  * relay_usage, rows per relay and minute with the messages it
  * accepted then (slot 0 here; on PostgreSQL a campaign's results count
- * into a row per connection, campaign_batch.c, and a window sums them); relay_state, one row per relay (and per shaping group,
- * "shape NAME"); and the deliveries' relay column, read per campaign.
+ * into a row per connection, campaign_batch.c, and a window sums them);
+ * relay_state, one row per relay (and per shaping group, "shape NAME");
+ * and the deliveries' relay column, read per campaign.
  *
  * Must stay true: a window's count is one indexed range sum over
  * relay_usage, and counting a bucket is one upsert and one prune, both

@@ -1,5 +1,5 @@
 # tests/t2302/hosts.sh - what the several-hosts tests (t2302, t2304,
-# t2305, t2309, t2310) share: more hosts on the test's one PostgreSQL database (each its
+# t2305, t2306, t2309, t2310) share: more hosts on the test's one PostgreSQL database (each its
 # own configuration and data folder, the same token secret), who sent
 # what (deliveries.claim_owner, host:pid:number, stays on a sent row),
 # and what the sink got. Sourcing it (after tests/lib.sh) also sources
@@ -10,6 +10,18 @@
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
 [ -x "${PG_BIN:-/nonexistent}/pg_ctl" ] || { echo "1..0 # SKIP no PostgreSQL server here"; exit 0; }
 HERALD_TEST_STORE=postgresql; export HERALD_TEST_STORE
+
+# hosts_start N SETTING... - the first host ($HERALD_CONFIG) relaying to
+# smtp-sink on a free port ($PORT; a file a message in $T/sink) with
+# send { SETTING... }, and N subscribers of xen-users (subs_csv) imported
+hosts_start() {
+	_hn=$1; shift
+	PORT=$(free_port)
+	relay_conf "$PORT" "send {" "$@" "}"
+	subs_csv "$T/subs.csv" "$_hn"
+	herald sub import xen-users "$T/subs.csv" >/dev/null
+	start_sink "$PORT" "$T/sink"
+}
 
 # is GOT WANT DESC - one point: GOT equals WANT
 is() { [ "$1" = "$2" ]; ok $? "$3 ($1)"; [ "$1" = "$2" ] || echo "#   wanted: $2"; }
@@ -44,4 +56,19 @@ host_sent() {
 # (a recipient twice: two lines)
 sink_got() {
 	cat "$1"/* | sed -n 's/^X-Rcpt-Args: <\(.*\)>.*/\1/p' | sort
+}
+
+# sink_reached RECIPIENTS MESSAGES TWICE WHAT - once smtp-sink holds every
+# one of RECIPIENTS recipients and MESSAGES messages in $T/sink (their
+# list in $T/got): two points, each recipient reached, and at most TWICE
+# messages beyond MESSAGES (WHAT: whose messages in flight those are)
+sink_reached() {
+	wait_for 30 sink_holds "$T/sink" "$1"
+	wait_for 30 sink_messages "$T/sink" "$2"
+	sink_got "$T/sink" > "$T/got"
+	is "$(sort -u "$T/got" | wc -l)" "$1" "each recipient reached"
+	_dups=$(( $(wc -l < "$T/got") - $2 ))
+	echo "# $_dups twice"
+	[ "$_dups" -le "$3" ]
+	ok $? "twice at most $4 ($_dups)"
 }
