@@ -34,34 +34,50 @@ dkim_canon_put(struct dkim_canon_body *b, const guchar *from,
 		b->sink(b->data, from, (gsize)(to - from));
 }
 
-/* dkim_canon_plain - past the plain text at P (before END):
- * no tab, no CR, and a space only before a byte above a space (a byte
- * that needs no look): sixteen at a time where SSE2 is there, then one
- * by one. Returns where the first byte that needs a look is. */
+/* dkim_canon_plain - past the plain text at P (before END), bytes whose
+ * canonical form is themselves while the line has text: no tab; a space
+ * only before a byte above a space; a CR only in a CRLF followed by a
+ * byte above a space (a line with text ends, the next one starts with
+ * text). Sixteen at a time where SSE2 is there, then one by one. Returns
+ * where the first byte that needs a look is. */
 static inline const guchar *
 dkim_canon_plain(const guchar *p, const guchar *end)
 {
 #ifdef __SSE2__
 	const __m128i sp = _mm_set1_epi8(' '), tab = _mm_set1_epi8('\t');
-	const __m128i cr = _mm_set1_epi8('\r');
+	const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+	const __m128i above = _mm_set1_epi8('!');
 
-	while (end - p >= 17) {
+	while (end - p >= 18) {
 		__m128i a = _mm_loadu_si128((const __m128i *)p);
 		__m128i b = _mm_loadu_si128((const __m128i *)(p + 1));
+		__m128i c = _mm_loadu_si128((const __m128i *)(p + 2));
 		__m128i bwsp = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(b, sp),
 		    _mm_cmpeq_epi8(b, tab)), _mm_cmpeq_epi8(b, cr));
+		/* LF, then a byte of at least '!' (unsigned) */
+		__m128i eol = _mm_and_si128(_mm_cmpeq_epi8(b, lf),
+		    _mm_cmpeq_epi8(_mm_max_epu8(c, above), c));
 		__m128i bad = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(a, tab),
-		    _mm_cmpeq_epi8(a, cr)), _mm_and_si128(_mm_cmpeq_epi8(a, sp),
-		    bwsp));
+		    _mm_andnot_si128(eol, _mm_cmpeq_epi8(a, cr))),
+		    _mm_and_si128(_mm_cmpeq_epi8(a, sp), bwsp));
+		int m = _mm_movemask_epi8(bad);
 
-		if (_mm_movemask_epi8(bad) != 0)
-			break;
+		if (m != 0)
+			return p + __builtin_ctz((unsigned int)m);
 		p += 16;
 	}
 #endif
-	while (p < end && (*p > ' ' || (*p == ' ' && p + 1 < end &&
-	    p[1] > ' ')))
-		p += *p == ' ' ? 2 : 1;
+	while (p < end) {
+		if (*p > ' ')
+			p++;
+		else if (*p == ' ' && end - p > 1 && p[1] > ' ')
+			p += 2;
+		else if (*p == '\r' && end - p > 2 && p[1] == '\n' &&
+		    p[2] > ' ')
+			p += 3;
+		else
+			break;
+	}
 	return p;
 }
 

@@ -14,7 +14,10 @@
 # beside herald's difference. herald send and smtp-source are timed the
 # same way, as whole commands from exec to exit (bench_timed), herald's
 # internal run.rate printed beside; each round prints the load average
-# before and after.
+# before and after, and SHA-256's time for 16 KB at that moment (the body
+# hash every signature needs; on a shared host it swings). At the end,
+# the signer alone (tests/tools/dkim-sign) on the message and on a tiny
+# one, and its body canonicalization alone.
 #
 #   sh tests/bench/bench-dkim.sh            N=20000 ROUNDS=3 CONN=4
 set -eu
@@ -86,6 +89,9 @@ scmd="smtp-source -d -s $CONN -m $N -F $T/one-lf.eml -f bench@example.org -t sin
 sign() {
 	sign_us=$(openssl speed -seconds "${SIGN_SECONDS:-3}" rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ { printf "%.1f", $4 * 1e6 }')
 	multi_rate=$(openssl speed -multi "$NCPU" -seconds "${SIGN_SECONDS:-3}" rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ { printf "%.0f", $(NF - 1) }')
+	# the body hash every signature needs, at this moment's speed: on a
+	# shared host SHA-256 swings from 0.4 to 1.7 GB/s
+	sha_us=$(openssl speed -seconds 1 -bytes 16384 -evp sha256 2>/dev/null | awk '$1 == "sha256" { v = $NF; sub("k$", "", v); printf "%.1f", 16384 / (v * 1000) * 1e6 }')
 }
 
 echo "each round: herald send unsigned and signed (unsigned first in odd rounds, signed first in even ones), smtp-source, openssl speed"
@@ -93,10 +99,11 @@ echo "  herald send: herald send summit --list xen-users --segment users --yes -
 echo "          ($N messages, $CONN connections; the list file without, then with its dkim { } block)"
 echo "  smtp-source: $scmd"
 echo "          ($N messages of $(wc -c < "$T/one-lf.eml") bytes with LF lines, one of herald's signed ones)"
-echo "  openssl speed -seconds ${SIGN_SECONDS:-3} rsa2048; openssl speed -multi $NCPU -seconds ${SIGN_SECONDS:-3} rsa2048"
+echo "  openssl speed -seconds ${SIGN_SECONDS:-3} rsa2048; openssl speed -multi $NCPU -seconds ${SIGN_SECONDS:-3} rsa2048; openssl speed -seconds 1 -bytes 16384 -evp sha256"
 diffs=""
 ratios=""
 signs=""
+shas=""
 srates=""
 prates=""
 mrates=""
@@ -124,6 +131,7 @@ while [ $i -le "$ROUNDS" ]; do
 	r=$(echo "scale=3; $d / $sign_us" | bc | sed 's/^\./0./')
 	ratios="$ratios $r"
 	signs="$signs $sign_us"
+	shas="$shas $sha_us"
 	srates="$srates $sr"
 	prates="$prates $pr"
 	mrates="$mrates $multi_rate"
@@ -132,6 +140,7 @@ while [ $i -le "$ROUNDS" ]; do
 	echo "    herald send unsigned: $p us CPU per message; whole command $pr msg/s (internal run.rate $pir msg/s)"
 	echo "    herald send signed:   $s us CPU per message; whole command $sr msg/s (internal run.rate $sir msg/s)"
 	echo "    signed minus unsigned: +$d us = ${r}x this round's bare sign; openssl speed rsa2048: $sign_us us per sign; openssl speed -multi $NCPU rsa2048: $multi_rate signs/s"
+	echo "    SHA-256 of 16 KB (openssl speed -evp sha256 -bytes 16384, after the sign): $sha_us us"
 	printf '    smtp-source, the same signed message: whole command %s msg/s; herald send signed / smtp-source, whole commands %.2f\n' \
 	    "$src" "$sratio"
 	bench_load "after round $i"
@@ -153,6 +162,7 @@ SIGNTOOL=$(dirname "$HERALD")/build/tools/dkim-sign
 if [ -x "$SIGNTOOL" ]; then
 	echo "dkim.c's signer alone, one thread ($SIGNTOOL): $("$SIGNTOOL" "$KEY" "$T/bare.eml" 2000);" \
 	    "$("$SIGNTOOL" "$KEY" "$T/tiny.eml" 2000)"
+	echo "its relaxed body canonicalization alone ($SIGNTOOL --canon): $("$SIGNTOOL" --canon "$T/bare.eml" 20000)"
 fi
 # shellcheck disable=SC2086
 printf 'herald send signed / smtp-source, whole commands: median %.2f of%s\n' "$(bench_median $sratios)" "$sratios"
@@ -165,6 +175,8 @@ sign_med=$(bench_median $signs)
 echo "(signing cost: herald send signed minus unsigned, CPU per message, median of$diffs; the bare RSA sign: openssl speed rsa2048, median of$signs us; target <= 1.10)"
 # shellcheck disable=SC2086
 echo "each round's signing cost over its own bare sign: median $(bench_median $ratios) of$ratios"
+# shellcheck disable=SC2086
+echo "the body's SHA-256 alone (16 KB, openssl speed): median $(bench_median $shas) us of$shas, $(echo "scale=3; $(bench_median $shas) / $sign_med" | bc | sed 's/^\./0./')x the bare sign"
 # the same sign with every core signing at once, as herald's signed send
 # keeps them: NCPU seconds of CPU over openssl speed -multi's signs/s
 # shellcheck disable=SC2086

@@ -267,6 +267,79 @@ test_canon_chunks(void)
 	g_assert_cmpstr(whole, ==, " a b\r\n\r\n\r\nc \r\r\n\r\nd\r\r\ne f\r\n");
 }
 
+/* reference_body - RFC 6376 3.4.4 the plain way, line by line: a line
+ * ends at CRLF only; each WSP run one space, none at a line's end; empty
+ * lines at the end dropped; every line kept ends in CRLF */
+static char *
+reference_body(const char *body)
+{
+	g_auto(GStrv) lines = g_strsplit(body, "\r\n", -1);
+	GString *out = g_string_new(NULL);
+	gsize keep = 0, i;
+
+	for (i = 0; lines[i] != NULL; i++) {
+		GString *l = g_string_new(NULL);
+		const char *p;
+
+		for (p = lines[i]; *p != '\0'; p++)
+			if (*p != ' ' && *p != '\t')
+				g_string_append_c(l, *p);
+			else if (p == lines[i] || (p[-1] != ' ' && p[-1] != '\t'))
+				g_string_append_c(l, ' ');	/* a run's first */
+		while (l->len > 0 && l->str[l->len - 1] == ' ')
+			g_string_truncate(l, l->len - 1);
+		g_free(lines[i]);
+		lines[i] = g_string_free(l, FALSE);
+		if (lines[i][0] != '\0')
+			keep = i + 1;
+	}
+	for (i = 0; i < keep; i++)
+		g_string_append_printf(out, "%s\r\n", lines[i]);
+	return g_string_free(out, FALSE);
+}
+
+/* generated bodies (long runs of text for the sixteen-byte scan, line
+ * ends before text, spaces, tabs, empty lines and bytes above 127 at
+ * every place), whole and in chunks, against reference_body */
+static void
+test_canon_reference(void)
+{
+	static const char *const bits[] = { " ", "  ", "\t", "\r\n", "\r",
+	    "\n", "\xc3\xa9", "\x0c", "!", ".", "\r\n\r\n", " \r\n",
+	    "\r\n ", "\r\n\t", "a" };
+	int round;
+
+	for (round = 0; round < 4000; round++) {
+		GString *body = g_string_new(NULL);
+		g_autofree char *want = NULL, *whole = NULL, *chunked = NULL;
+		int n = g_test_rand_int_range(0, 40);
+
+		while (n-- > 0) {
+			if (g_test_rand_int_range(0, 3) == 0) {
+				int run = g_test_rand_int_range(1, 48);
+
+				while (run-- > 0)
+					g_string_append_c(body, "xyz"[run % 3]);
+			} else
+				g_string_append(body, bits[g_test_rand_int_range(0,
+				    G_N_ELEMENTS(bits))]);
+		}
+		want = reference_body(body->str);
+		whole = canon_body(body->str, (gsize)-1, 1);
+		chunked = canon_body(body->str, g_test_rand_int_range(0, 40),
+		    g_test_rand_int_range(1, 40));
+		if (g_strcmp0(whole, want) != 0 ||
+		    g_strcmp0(chunked, want) != 0) {
+			g_autofree char *in = g_strescape(body->str, NULL);
+
+			g_test_message("body \"%s\"", in);
+		}
+		g_assert_cmpstr(whole, ==, want);
+		g_assert_cmpstr(chunked, ==, want);
+		g_string_free(body, TRUE);
+	}
+}
+
 static void
 test_sign_failure(void)
 {
@@ -307,6 +380,7 @@ main(int argc, char **argv)
 	g_test_add_func("/dkim/sign-failure", test_sign_failure);
 	g_test_add_func("/dkim/canon-rfc", test_canon_rfc);
 	g_test_add_func("/dkim/canon-chunks", test_canon_chunks);
+	g_test_add_func("/dkim/canon-reference", test_canon_reference);
 	rc = g_test_run();
 	{
 		g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
