@@ -9,7 +9,7 @@
 . "$TOP/tests/t0400/common.sh"
 HERALD_TEMPLATES=$TOP/templates; export HERALD_TEMPLATES
 TZ=UTC; export TZ
-plan 45
+plan 47
 
 PORT=$(free_port)
 relay_conf "$PORT" "send {" "connections = 2" "rate = 40" "batch = 10" "}"
@@ -35,6 +35,23 @@ like "$out" 'campaign 1 scheduled: starts 2014-08-01 09:00 CEST'; ok $? "says wh
 ok $? "09:00 in Berlin is 07:00 UTC"
 [ "$(sql "SELECT count(*) FROM deliveries WHERE campaign_id = 1")" = "$users" ]
 ok $? "the deliveries are made at once ($users)"
+[ "$(sql "SELECT count(*) FROM deliveries WHERE campaign_id = 1 AND state = 'queued' AND next_attempt = 253402300799")" = "$users" ]
+ok $? "every one of them held until the start"
+# written once: the snapshot inserts them held, scheduling does not
+# rewrite them (on PostgreSQL an UPDATE rewrites a row even to the same
+# value). The server's counts come when herald's session ends: wait for
+# the inserts to show
+if [ "$(test_store)" = postgresql ]; then
+	i=0
+	while [ "$(sql "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'deliveries'")" != "$users" ] && [ $i -lt 50 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	upd=$(sql "SELECT n_tup_ins || ' inserted, ' || n_tup_upd || ' updated' FROM pg_stat_user_tables WHERE relname = 'deliveries'")
+	[ "$upd" = "$users inserted, 0 updated" ]
+	ok $? "each delivery written once (deliveries: $upd)"
+else
+	skip "SQLite keeps no count of the rows an UPDATE wrote"
+fi
 t "campaigns lists it" 0 herald campaigns
 like "$out" '^ +1 .* scheduled ' && like "$out" 'starts 2014-08-01 09:00 CEST'
 ok $? "state scheduled, with its start"

@@ -887,8 +887,11 @@ send_go(struct herald *h, const struct list_config *list,
 	/* the snapshot and its follow-up narrowing: one transaction */
 	if (!store_begin(h->store, &error))
 		return cmd_error("send", error);
+	/* a scheduled send's deliveries are written held (schedule_set
+	 * would hold them next); a copy's are never sent from the store */
 	if (!campaign_create(h->store, list, announcement,
-	    (const char *const *)a->segments, &id, &error) ||
+	    (const char *const *)a->segments, sched->at > 0 && a->dry == NULL &&
+	    a->test == NULL, &id, &error) ||
 	    !send_note_subject(h, *comp, id, a->segments[0], &error))
 		return cmd_error("send", error);
 	if (!followup_apply(h, id, &a->follow, a->json, &error) ||

@@ -123,18 +123,21 @@ campaign_text(GString *sql, GArray *args, const char *v)
 }
 
 /* campaign_snapshot_sql - the INSERT … SELECT of the recipients of SEGS
- * (named SEGMENTS) into campaign ?1 from list ?2 (ARGS holds those two);
+ * (named SEGMENTS) into campaign ?1 from list ?2 (ARGS holds those two),
+ * due at once or HELD;
  * LSEGS are LIST's segments, for the matched column; the strings made
  * for parameters go to KEEP */
 static void
 campaign_snapshot_sql(const struct list_config *list,
     const char *const *segments, GPtrArray *segs, GPtrArray *lsegs,
-    GString *sql, GArray *args, GPtrArray *keep)
+    gboolean held, GString *sql, GArray *args, GPtrArray *keep)
 {
 	guint i;
 
 	g_string_append(sql, "INSERT INTO deliveries(campaign_id, subscriber_id,"
-	    " segment, matched) SELECT ?1, s.id, CASE");
+	    " next_attempt, segment, matched) SELECT ?1, s.id, ");
+	g_string_append(sql, held ? G_STRINGIFY(CAMPAIGN_HELD) : "0");
+	g_string_append(sql, ", CASE");
 	for (i = 0; i < segs->len; i++) {
 		g_string_append(sql, " WHEN ");
 		store_segment_sql(g_ptr_array_index(segs, i), sql, args);
@@ -171,7 +174,7 @@ campaign_snapshot_sql(const struct list_config *list,
 static gboolean
 campaign_snapshot(struct store *store, const struct list_config *list,
     const char *const *segments, GPtrArray *segs, GPtrArray *lsegs,
-    gint64 cid, gint64 list_id, gint64 *n, GError **error)
+    gboolean held, gint64 cid, gint64 list_id, gint64 *n, GError **error)
 {
 	g_autoptr(GString) sql = g_string_new(NULL);
 	g_autoptr(GArray) args = g_array_new(FALSE, FALSE,
@@ -180,7 +183,8 @@ campaign_snapshot(struct store *store, const struct list_config *list,
 	struct store_arg fixed[] = { SQ_INT(cid), SQ_INT(list_id) };
 
 	g_array_append_vals(args, fixed, G_N_ELEMENTS(fixed));
-	campaign_snapshot_sql(list, segments, segs, lsegs, sql, args, keep);
+	campaign_snapshot_sql(list, segments, segs, lsegs, held, sql, args,
+	    keep);
 	if (!store_finish(store_select_dynamic(store, sql->str,
 	    (const struct store_arg *)(void *)args->data, args->len, error),
 	    error))
@@ -192,8 +196,8 @@ campaign_snapshot(struct store *store, const struct list_config *list,
 /* campaign_create - snapshot the recipients into a new campaign */
 gboolean
 campaign_create(struct store *store, const struct list_config *list,
-    const char *announcement, const char *const *segments, gint64 *id,
-    GError **error)
+    const char *announcement, const char *const *segments, gboolean held,
+    gint64 *id, GError **error)
 {
 	g_autoptr(GPtrArray) segs = g_ptr_array_new_with_free_func(
 	    (GDestroyNotify)segment_free);
@@ -214,8 +218,8 @@ campaign_create(struct store *store, const struct list_config *list,
 	    SQ_INT(list_id), SQ_TEXT(announcement), SQ_TEXT(joined),
 	    SQ_END) != 1)
 		goto fail;
-	if (!campaign_snapshot(store, list, segments, segs, lsegs, cid, list_id,
-	    &n, error))
+	if (!campaign_snapshot(store, list, segments, segs, lsegs, held, cid,
+	    list_id, &n, error))
 		goto fail;
 	if (n == 0) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERROR_NOUSER,

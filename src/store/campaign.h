@@ -84,11 +84,13 @@ struct campaign_result {
 void campaign_result_clear(struct campaign_result *r);
 
 /* campaign_create - snapshot the recipients of SEGMENTS (names defined in
- * LIST) for ANNOUNCEMENT; *ID gets the new campaign. No recipient at all
- * is a NOUSER error and leaves nothing behind. */
+ * LIST) for ANNOUNCEMENT; *ID gets the new campaign. HELD: its deliveries
+ * start held (next_attempt CAMPAIGN_HELD), as a scheduled send will hold
+ * them, so they are written once. No recipient at all is a NOUSER error
+ * and leaves nothing behind. */
 gboolean campaign_create(struct store *store, const struct list_config *list,
-    const char *announcement, const char *const *segments, gint64 *id,
-    GError **error);
+    const char *announcement, const char *const *segments, gboolean held,
+    gint64 *id, GError **error);
 
 /* campaign_set_subject - note the SUBJECT campaign ID goes out with */
 gboolean campaign_set_subject(struct store *store, gint64 id,

@@ -25,9 +25,12 @@ store_schedule_set(struct store *store, gint64 id, gint64 at,
 		g_prefix_error(error, "scheduling the campaign: ");
 		goto fail;
 	}
+	/* rows the snapshot wrote held are left as they are: an UPDATE
+	 * that changes nothing still writes every row on PostgreSQL */
 	if (!store_run(store, "UPDATE deliveries SET next_attempt = "
 	    G_STRINGIFY(CAMPAIGN_HELD) " WHERE campaign_id = ?1 AND state ="
-	    " 'queued' AND attempts = 0", error, SQ_INT(id), SQ_END)) {
+	    " 'queued' AND attempts = 0 AND next_attempt <> "
+	    G_STRINGIFY(CAMPAIGN_HELD), error, SQ_INT(id), SQ_END)) {
 		g_prefix_error(error, "holding the deliveries: ");
 		goto fail;
 	}
