@@ -65,7 +65,12 @@ EOP
 subs_csv "$T/subs.csv" 3000 s
 "$HERALD" sub import xen-users "$T/subs.csv" >/dev/null
 printf 'send {\n  rate = 20\n}\n' >> "$HERALD_CONFIG"
-"$HERALD" send summit --list xen-users --segment users --yes > "$T/send.out" 2>&1 &
+# the send alone waits up to a minute for a lock (the pipes keep the 10 s
+# default): on a slow build (make asan) 200 pipes kept it waiting past 10 s
+# and it stopped before they were done, failing the first point
+cp "$HERALD_CONFIG" "$T/send.conf"
+printf 'store {\n  busy_timeout = 60\n}\n' >> "$T/send.conf"
+HERALD_CONFIG=$T/send.conf "$HERALD" send summit --list xen-users --segment users --yes > "$T/send.out" 2>&1 &
 SPID=$!
 # the pipes start once the send has made its campaign (what a fixed sleep
 # stood for), not later: a send in mid-run behind 200 pipes may wait past
@@ -92,7 +97,7 @@ wait $PIDS $WPID
 RUNNING=no; kill -0 $SPID 2>/dev/null && RUNNING=yes
 "$HERALD" campaign pause 1 >/dev/null 2>&1
 wait $SPID
-sed -i 's/rate = 20$/rate = 0/' "$HERALD_CONFIG"
+sed -i 's/rate = 20$/rate = 0/' "$HERALD_CONFIG" "$T/send.conf"
 "$HERALD" campaign resume 1 >> "$T/send.out" 2>&1; SRC=$?
 plan 11
 [ "$RUNNING" = yes ]; ok $? "herald send was still running when the 200 pipes were done"
