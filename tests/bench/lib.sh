@@ -226,8 +226,9 @@ bench_load() {
 # exec to exit (Python's perf_counter around the fork, exec and wait; the
 # timer's own start-up is outside): CMD's stdout in PREFIX.out, its stderr
 # in PREFIX.err. Sets wall (seconds), cpu (user + system seconds of CMD
-# and every descendant it waited for) and rss (the largest peak RSS of
-# them, kB). Every side of a comparison is timed through here, so both
+# and every descendant it waited for), rss (the largest peak RSS of
+# them, kB) and user_cpu (their user seconds alone, what openssl speed
+# divides by). Every side of a comparison is timed through here, so both
 # are timed the same way. Returns CMD's status (its stderr's tail shown).
 bench_timed() {
 	_p=$1; shift
@@ -240,14 +241,15 @@ with open(p + ".out", "wb") as o, open(p + ".err", "wb") as e:
     t1 = time.perf_counter()
 u = resource.getrusage(resource.RUSAGE_CHILDREN)
 with open(p + ".time", "w") as f:
-    f.write("%.6f %.6f %d\n" % (t1 - t0, u.ru_utime + u.ru_stime, u.ru_maxrss))
+    f.write("%.6f %.6f %d %.6f\n" % (t1 - t0, u.ru_utime + u.ru_stime, u.ru_maxrss,
+        u.ru_utime))
 sys.exit(rc)' "$_p" "$@" || {
 		_rc=$?
 		echo "  failed ($_rc): $*"
 		tail -3 "$_p.err" | sed 's/^/    /'
 		return $_rc
 	}
-	read -r wall cpu rss < "$_p.time"
+	read -r wall cpu rss user_cpu < "$_p.time"
 }
 
 # bench_per_s COUNT SECONDS - COUNT / SECONDS, rounded
