@@ -288,7 +288,69 @@ sqlite_only() {
 	echo "1..0 # SKIP $1"; exit 0
 }
 
-# free_port - an unused TCP port on 127.0.0.1
+# free_port - an unused TCP port on 127.0.0.1, for a server this test
+# starts later. What must stay true: nothing else takes it meanwhile.
+# - It is below the kernel's ephemeral range (ip_local_port_range), so
+#   no outgoing connection of a test running beside this one can take
+#   it as its local port: in a CI run, a smtp-sink started 4 s after its
+#   port was picked found 56843 so taken and never listened (t0433).
+# - It is claimed, for as long as this test's shell lives, by a file in
+#   HERALD_PORT_DIR (/tmp/herald-test-ports) holding that shell's pid:
+#   two tests never pick one port, even when the first has not bound it
+#   yet (a claim whose shell is gone is taken over).
+# A machine whose ephemeral range starts below 3072 gets a port of the
+# kernel's choice, as before.
 free_port() {
-	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	$PY - "${HERALD_PORT_DIR:-/tmp/herald-test-ports}" "$$" <<'PYEOF'
+import os, random, socket, sys
+d, owner = sys.argv[1], int(sys.argv[2])
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+def bindable(p):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+def alive(path):
+    try:
+        os.kill(int(open(path).read() or 0), 0)
+        return True
+    except (ValueError, ProcessLookupError, FileNotFoundError):
+        return False
+    except PermissionError:
+        return True
+if low < 3072:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); sys.exit(0)
+os.makedirs(d, exist_ok=True)
+try:
+    os.chmod(d, 0o1777)
+except OSError:
+    pass
+ports = list(range(max(1024, low - 12000), low))
+random.shuffle(ports)
+for p in ports:
+    path = os.path.join(d, str(p))
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        if alive(path):
+            continue
+        try:
+            os.unlink(path)	# its test is over: claim it anew
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except (FileNotFoundError, FileExistsError):
+            continue	# another test was quicker
+    if not bindable(p):
+        os.close(fd)
+        os.unlink(path)
+        continue
+    os.write(fd, str(owner).encode())
+    os.close(fd)
+    print(p)
+    sys.exit(0)
+sys.exit("free_port: no free port below %d" % low)
+PYEOF
 }

@@ -8,7 +8,7 @@
 # tests/tools/fault-exit0 (a herald that refuses input in words but exits
 # 0) t0300 fails point after point, not only where it reads the words.
 . "${TOP:-.}/tests/lib.sh"
-plan 10
+plan 12
 
 cat > "$T/child.sh" <<'CHILD'
 . "$TOP/tests/lib.sh"
@@ -34,6 +34,22 @@ wait_for 1 false >/dev/null; [ $? = 1 ]; ok $? "wait_for gives up after its boun
 sh -c 'exit 0' &
 wait_file 30 "$T/never" $! >/dev/null; r=$?
 [ $r = 1 ] && [ ! -e "$T/never" ]; ok $? "wait_file gives up once the helper that should write the file has ended"
+
+# free_port: below the ephemeral range, claimed for this shell, and a
+# port claimed by a live test is never handed out again (HERALD_PORT_DIR
+# of our own, every port of a small range claimed but one)
+low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
+p1=$(free_port); p2=$(free_port)
+[ "$p1" -lt "$low" ] && [ "$p2" -lt "$low" ] && [ "$p1" != "$p2" ] &&
+    [ "$(cat "/tmp/herald-test-ports/$p1")" = $$ ]
+ok $? "free_port: two ports below $low, each claimed for this test ($p1, $p2)"
+mkdir "$T/ports"
+i=$((low - 12000)); [ $i -ge 1024 ] || i=1024
+while [ $i -lt $((low - 1)) ]; do echo $$ > "$T/ports/$i"; i=$((i + 1)); done
+echo 999999999 > "$T/ports/$((low - 5))"	# a claim whose test is gone
+got=$(for k in 1 2 3; do HERALD_PORT_DIR=$T/ports free_port 2>/dev/null; done | sort -n | tr '\n' ' ')
+[ "$got" = "$((low - 5)) $((low - 1)) " ]
+ok $? "free_port: the unclaimed port and the one whose test is gone, then none ($got)"
 
 # t0300 under a herald that exits 0 where it refuses: each refusal point
 # checks the status, so most fail (before issue 28: 4 of 35 failed)
