@@ -41,7 +41,7 @@ wait_file 30 "$T/never" $! >/dev/null; r=$?
 low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
 p1=$(free_port); p2=$(free_port)
 [ "$p1" -lt "$low" ] && [ "$p2" -lt "$low" ] && [ "$p1" != "$p2" ] &&
-    [ "$(cat "/tmp/herald-test-ports/$p1")" = $$ ]
+    [ "$(cat "${HERALD_PORT_DIR:-/tmp/herald-test-ports}/$p1")" = $$ ]
 ok $? "free_port: two ports below $low, each claimed for this test ($p1, $p2)"
 mkdir "$T/ports"
 i=$((low - 12000)); [ $i -ge 1024 ] || i=1024

@@ -13,7 +13,7 @@
  *
  * With ED25519_KEY (not "-") each message gets the second signature too.
  * DKIM_SIGN_THREADS=T signs N messages in each of T threads sharing the
- * one signer, as herald send's workers do, and prints the CPU time of
+ * one signer, as herald send's workers do, and prints the user CPU time of
  * all of them per signature.
  */
 #include <stdio.h>
@@ -64,7 +64,16 @@ count(gpointer data, const void *buf, gsize len)
 	*(gsize *)data += len;
 }
 
-static double cpu(void);
+/* cpu - this process's user CPU seconds: what openssl speed divides by,
+ * so that the signer alone and the bare sign are timed the same way */
+static double
+cpu(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
+}
 
 /* canon_only - the body of MSG canonicalized N times; the exit status */
 static int
@@ -94,17 +103,6 @@ canon_only(const char *path, int n)
 	printf("%.2f us per body of %zu bytes (%zu canonical)\n",
 	    (cpu() - t0) * 1e6 / n, len, out / (gsize)MAX(n, 1));
 	return EX_OK;
-}
-
-/* cpu - this process's user CPU seconds: what openssl speed divides by,
- * so that the signer alone and the bare sign are timed the same way */
-static double
-cpu(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
 }
 
 int
